@@ -1,0 +1,150 @@
+"""Loading and validating a boundary layer (neighborhoods, wards, ...).
+
+:func:`load_boundaries` returns a GeoDataFrame with exactly the columns
+``area_id`` (text), ``name`` (text) and ``geometry`` (Polygon/MultiPolygon),
+in the file's CRS, plus a :class:`BoundaryReport` of what was repaired.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from safetygap.errors import Problems, ValidationError
+
+ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "id", "ID", "OBJECTID", "PRECINCT")
+NAME_CANDIDATES = ("name", "NAME", "BDNAME", "CommName", "Name", "neighborhood", "ward")
+
+
+@dataclass
+class BoundaryReport:
+    """What loading did to a layer: repairs and measurements, for quality.json."""
+
+    path: str
+    layer: str
+    n_areas: int
+    crs: str
+    repaired: list[str] = field(default_factory=list)  # area ids made valid
+    overlap_m2: float = 0.0  # total pairwise overlap area (projected CRS only)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "layer": self.layer,
+            "areas": self.n_areas,
+            "crs": self.crs,
+            "repaired_invalid_geometries": self.repaired,
+            "overlap_m2": round(self.overlap_m2, 3),
+        }
+
+
+def load_boundaries(
+    path: str | os.PathLike,
+    *,
+    layer: str = "areas",
+    id_column: str | None = None,
+    name_column: str | None = None,
+) -> tuple[gpd.GeoDataFrame, BoundaryReport]:
+    """Read a polygon layer from any vector file pyogrio reads.
+
+    ``id_column``/``name_column`` pick the identifying columns; when omitted
+    the usual names are tried (see ``ID_CANDIDATES``/``NAME_CANDIDATES``) and,
+    failing those, the row number (1-based) is the id and the id is the name.
+
+    Hard errors (raised together): file missing/empty/unreadable, no CRS,
+    no rows, non-polygon or empty geometries, duplicate ids. Invalid polygons
+    (self-intersections) are repaired with :func:`shapely.make_valid` and
+    listed in the report with a warning.
+    """
+    import pyogrio
+
+    problems = Problems()
+    p = Path(path)
+    where = f"{layer} {p}"
+    if not p.exists():
+        raise ValidationError(f"{where}: file not found")
+    if p.is_file() and p.stat().st_size == 0:
+        raise ValidationError(f"{where}: file is empty (0 bytes)")
+    try:
+        gdf = pyogrio.read_dataframe(p)
+    except Exception as exc:
+        raise ValidationError(f"{where}: cannot read as a vector file: {exc}") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise ValidationError(f"{where}: the file has no geometry column")
+    if len(gdf) == 0:
+        problems.add(where, "the layer has no features")
+    if gdf.crs is None:
+        problems.add(where, "no CRS: the file declares none",
+                     allowed="a file with a CRS (e.g. GeoJSON is EPSG:4326 by definition)")
+    cols = [c for c in gdf.columns if c != "geometry"]
+    id_col = id_column or next((c for c in ID_CANDIDATES if c in cols), None)
+    name_col = name_column or next((c for c in NAME_CANDIDATES if c in cols), None)
+    for arg, col in (("id_column", id_column), ("name_column", name_column)):
+        if col is not None and col not in cols:
+            problems.add(where, f"{arg} not in the file", column=col, allowed=cols[:40])
+    problems.raise_if_any()
+
+    geoms = gdf.geometry.values._data
+    ids = (gdf[id_col].astype("string").str.strip() if id_col
+           else pd.Series([str(i + 1) for i in range(len(gdf))], dtype="string"))
+    names = gdf[name_col].astype("string").str.strip() if name_col else ids
+    names = names.fillna(ids)
+    types = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(pd.isna(geoms) | shapely.is_empty(geoms)):
+        problems.add(f"{where} row {i + 1}", "empty or missing geometry", column="geometry",
+                     value=str(ids.iat[i]))
+    for i in np.flatnonzero(~np.isin(types, (3, 6)) & ~shapely.is_empty(geoms)):
+        problems.add(f"{where} row {i + 1}", "not a polygon", column="geometry",
+                     value=shapely.get_type_id(geoms[i]), allowed="Polygon, MultiPolygon")
+    for d in sorted(set(ids[ids.duplicated()].dropna())):
+        problems.add(where, "duplicate area id", column=id_col or "row", value=d)
+    for i in np.flatnonzero(ids.isna().to_numpy()):
+        problems.add(f"{where} row {i + 1}", "missing area id", column=id_col)
+    problems.raise_if_any()
+
+    report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string())
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        # keep only the polygonal part of what make_valid returns
+        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        report.repaired = [str(v) for v in ids[invalid]]
+        warnings.warn(f"{where}: repaired {int(invalid.sum())} invalid polygon(s): "
+                      f"{', '.join(report.repaired[:10])}", stacklevel=2)
+    out = gpd.GeoDataFrame(
+        {"area_id": ids.astype(str).to_numpy(), "name": names.astype(str).to_numpy()},
+        geometry=gpd.GeoSeries(geoms, crs=gdf.crs).values,
+        crs=gdf.crs,
+    )
+    return out, report
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    if shapely.get_type_id(geom) in (3, 6):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if shapely.get_type_id(g) in (3, 6)]
+    polys = []
+    for g in parts:
+        polys.extend(shapely.get_parts(g))
+    return shapely.multipolygons(polys) if len(polys) != 1 else polys[0]
+
+
+def overlap_area(areas: gpd.GeoDataFrame) -> float:
+    """Total area (CRS units squared) where two areas of the layer overlap."""
+    geoms = areas.geometry.values._data
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    if not keep.any():
+        return 0.0
+    inter = shapely.intersection(geoms[left[keep]], geoms[right[keep]])
+    return float(shapely.area(inter).sum())

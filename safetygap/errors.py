@@ -1,0 +1,88 @@
+"""Errors raised at the boundary of the package.
+
+Validation collects every problem it finds and raises one
+:class:`ValidationError` that lists them all, so a user fixes a file in one
+pass instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input.
+
+    ``where`` names the argument or file, ``column`` the column (if any),
+    ``value`` the offending value (already shortened for display) and
+    ``allowed`` what would have been accepted.
+    """
+
+    where: str
+    message: str
+    column: str | None = None
+    value: object = None
+    allowed: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.where]
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        text = ", ".join(parts) + f": {self.message}"
+        if self.value is not None:
+            text += f" (got {_short(self.value)})"
+        if self.allowed is not None:
+            text += f"; allowed: {self.allowed}"
+        return text
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ValidationError(ValueError):
+    """Bad input: carries every :class:`Problem` found, one per line."""
+
+    def __init__(self, problems: Sequence[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(where="input", message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        lines = [str(p) for p in self.problems]
+        head = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
+        super().__init__(f"{head}:\n  - " + "\n  - ".join(lines))
+
+
+@dataclass
+class Problems:
+    """Collector used by validators: add problems, then :meth:`raise_if_any`."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(
+        self,
+        where: str,
+        message: str,
+        *,
+        column: str | None = None,
+        value: object = None,
+        allowed: str | Iterable[str] | None = None,
+    ) -> None:
+        if allowed is not None and not isinstance(allowed, str):
+            allowed = ", ".join(repr(a) for a in allowed)
+        self.items.append(Problem(where, message, column, value, allowed))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationError(self.items)
+
+
+class CRSMismatchError(ValidationError):
+    """Two layers that must share a CRS do not; the message shows both."""

@@ -1,0 +1,18 @@
+"""Readers that turn user files into canonical frames, validating at the boundary."""
+
+from safetygap.inputs.calls import CallsInput, read_calls
+from safetygap.inputs.columns import ColumnMap, load_preset, preset_names
+from safetygap.inputs.population import PopulationInput, read_population
+from safetygap.inputs.providers import ProvidersInput, read_providers
+
+__all__ = [
+    "CallsInput",
+    "ColumnMap",
+    "PopulationInput",
+    "ProvidersInput",
+    "load_preset",
+    "preset_names",
+    "read_calls",
+    "read_population",
+    "read_providers",
+]

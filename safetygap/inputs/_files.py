@@ -1,0 +1,249 @@
+"""Reading any supported file into a frame plus optional point coordinates.
+
+Private helpers shared by the calls, providers and population readers. Every
+hard problem (file missing or empty, unreadable, a column missing, no CRS) is
+collected and raised as one :class:`~safetygap.errors.ValidationError` naming
+the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import shapely
+
+from safetygap.errors import Problems, ValidationError
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+VECTOR_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".zip", ".geojsonl")
+CALL_FILE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + (".geojson", ".json", ".gpkg")
+
+
+@dataclass
+class Table:
+    """A read file: attribute columns as strings/numbers, plus geometry if any."""
+
+    path: Path
+    frame: pd.DataFrame
+    geometry: np.ndarray | None = None  # shapely geometries, same length as frame
+    crs: str | None = None  # CRS of the geometry, as "EPSG:n" or WKT
+
+
+def suffix_of(path: Path) -> str:
+    name = path.name.lower()
+    return ".csv.gz" if name.endswith(".csv.gz") else path.suffix.lower()
+
+
+def check_file(path: str | os.PathLike, where: str, problems: Problems) -> Path | None:
+    """Add a problem when ``path`` is missing, not a file or empty."""
+    p = Path(path)
+    if not p.exists():
+        problems.add(where, "file not found", value=str(p))
+        return None
+    if not p.is_file():
+        problems.add(where, "not a file", value=str(p))
+        return None
+    if p.stat().st_size == 0:
+        problems.add(where, "file is empty (0 bytes)", value=str(p))
+        return None
+    return p
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """Delimiter of a CSV file guessed from its first line (comma by default)."""
+    if suffix_of(path) == ".csv.gz":
+        return ","
+    with open(path, "rb") as fh:
+        head = fh.readline(65536)
+    text = head.decode("utf-8", errors="replace")
+    counts = {d: text.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 and counts[","] == 0 else ","
+
+
+def read_csv_columns(
+    path: Path, where: str, columns: list[str] | None, *, encoding: str = "utf-8"
+) -> pd.DataFrame:
+    """Read ``columns`` (all when None) of a CSV as strings with pyarrow.
+
+    Values stay text here; callers convert with explicit error accounting.
+    """
+    delimiter = _sniff_delimiter(path)
+    try:
+        header = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        ).schema.names
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            _decode_problem(where, path, exc, encoding)
+        ) from exc
+    header = [h.lstrip("\ufeff") for h in header]
+    wanted = header if columns is None else columns
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        problems = Problems()
+        for c in missing:
+            hint = ""
+            if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
+                hint = " (the header is one column: is the delimiter right?)"
+            problems.add(f"{where} {path}", f"required column missing{hint}", column=c,
+                         allowed=header[:40])
+        problems.raise_if_any()
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted,
+                column_types={c: pa.string() for c in wanted},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+    return table.to_pandas(types_mapper=_string_mapper)
+
+
+def _string_mapper(dtype: pa.DataType) -> object:
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return pd.StringDtype("pyarrow")
+    return None
+
+
+def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> list:
+    problems = Problems()
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
+        problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
+                     allowed="UTF-8 text (or give the encoding, e.g. --encoding latin-1)")
+    else:
+        problems.add(f"{where} {path}", f"cannot parse the CSV: {text}")
+    return problems.items
+
+
+def read_table(
+    path: str | os.PathLike,
+    *,
+    where: str,
+    columns: list[str] | None = None,
+    encoding: str = "utf-8",
+) -> Table:
+    """Read a CSV, (Geo)Parquet, GeoJSON, GeoPackage or JSON-records file.
+
+    ``columns`` lists the attribute columns that must exist (None reads all).
+    Geometry, when the format has one, is returned separately with its CRS.
+    """
+    problems = Problems()
+    p = check_file(path, where, problems)
+    problems.raise_if_any()
+    assert p is not None
+    suffix = suffix_of(p)
+    if suffix in CSV_SUFFIXES:
+        return Table(p, read_csv_columns(p, where, columns, encoding=encoding))
+    if suffix in PARQUET_SUFFIXES:
+        return _read_parquet(p, where, columns)
+    if suffix == ".json" and _looks_like_json_records(p):
+        return _read_json_records(p, where, columns)
+    return _read_vector(p, where, columns)
+
+
+def _check_columns(frame_cols: list[str], wanted: list[str] | None, where: str, p: Path) -> None:
+    if wanted is None:
+        return
+    problems = Problems()
+    for c in wanted:
+        if c not in frame_cols:
+            problems.add(f"{where} {p}", "required column missing", column=c,
+                         allowed=list(frame_cols)[:40])
+    problems.raise_if_any()
+
+
+def _read_parquet(p: Path, where: str, columns: list[str] | None) -> Table:
+    try:
+        pf = pq.ParquetFile(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(f"{where} {p}: cannot read as Parquet: {exc}") from exc
+    names = pf.schema_arrow.names
+    _check_columns(names, columns, where, p)
+    meta = pf.schema_arrow.metadata or {}
+    if b"geo" in meta:
+        import geopandas as gpd
+
+        geo = json.loads(meta[b"geo"])
+        gcol = geo.get("primary_column", "geometry")
+        read_cols = None if columns is None else [*columns, gcol]
+        gdf = gpd.read_parquet(p, columns=read_cols)
+        crs = gdf.crs.to_string() if gdf.crs is not None else None
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        return Table(p, frame, gdf.geometry.values._data, crs)
+    frame = pq.read_table(p, columns=columns).to_pandas(types_mapper=_string_mapper)
+    return Table(p, frame)
+
+
+def _looks_like_json_records(p: Path) -> bool:
+    with open(p, "rb") as fh:
+        head = fh.read(4096).lstrip()
+    return head.startswith(b"[")
+
+
+def _read_json_records(p: Path, where: str, columns: list[str] | None) -> Table:
+    try:
+        with open(p, encoding="utf-8") as fh:
+            records = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{where} {p}: cannot parse JSON: {exc}") from exc
+    frame = pd.DataFrame.from_records(records)
+    _check_columns(list(frame.columns), columns, where, p)
+    if columns is not None:
+        frame = frame[columns]
+    return Table(p, frame)
+
+
+def _read_vector(p: Path, where: str, columns: list[str] | None) -> Table:
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(p)
+    except Exception as exc:  # pyogrio raises several DataSource errors
+        raise ValidationError(f"{where} {p}: cannot open as a vector file: {exc}") from exc
+    names = list(info["fields"])
+    _check_columns(names, columns, where, p)
+    try:
+        gdf = pyogrio.read_dataframe(p, columns=columns, use_arrow=False)
+    except Exception as exc:
+        raise ValidationError(f"{where} {p}: cannot read geometry: {exc}") from exc
+    crs = gdf.crs.to_string() if gdf.crs is not None else None
+    geom = gdf.geometry.values._data if "geometry" in gdf else None
+    frame = pd.DataFrame(gdf.drop(columns="geometry")) if "geometry" in gdf else pd.DataFrame(gdf)
+    return Table(p, frame, geom, crs)
+
+
+def points_xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y arrays of point geometries and a mask of rows that are not points.
+
+    Missing or empty geometries give NaN; non-point geometries give NaN too and
+    are flagged in the returned mask so they can be counted.
+    """
+    types = shapely.get_type_id(geometry)
+    is_point = types == 0
+    x = np.full(len(geometry), np.nan)
+    y = np.full(len(geometry), np.nan)
+    if is_point.any():
+        coords_ok = is_point & ~shapely.is_empty(geometry)
+        x[coords_ok] = shapely.get_x(geometry[coords_ok])
+        y[coords_ok] = shapely.get_y(geometry[coords_ok])
+    not_point = (types > 0)
+    return x, y, not_point

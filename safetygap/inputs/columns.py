@@ -1,0 +1,110 @@
+"""Column mappings ("presets") that tell the readers which column is which.
+
+A :class:`ColumnMap` names the source columns of one export. Built-in presets
+live in ``safetygap/data/presets.toml``; users can pass their own mapping.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from importlib import resources
+from typing import Any
+
+from safetygap.errors import Problems
+
+TIME_FORMATS = ("epoch_ms", "epoch_s", "iso")
+"""Named time formats; anything else containing ``%`` is a strftime pattern."""
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which source column holds each field of a call.
+
+    Coordinates come either from ``latitude``/``longitude`` (then ``crs`` is
+    EPSG:4326 unless stated) or from ``x``/``y`` with a declared ``crs``, or,
+    for files with a geometry column (GeoJSON, GeoPackage, GeoParquet), from the
+    geometry itself when none of the four is set.
+    """
+
+    id: str | None = None
+    call_type: str | None = "call_type"
+    agency: str | None = None
+    time: str | None = None
+    time_format: str = "iso"
+    latitude: str | None = None
+    longitude: str | None = None
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = None
+    zero_is_missing: bool = True
+    default_agency: str = "POLICE"
+    description: str = ""
+
+    @property
+    def coordinate_columns(self) -> tuple[str, str] | None:
+        """(x column, y column) in that order, or None to use the geometry."""
+        if self.longitude and self.latitude:
+            return self.longitude, self.latitude
+        if self.x and self.y:
+            return self.x, self.y
+        return None
+
+    @property
+    def source_crs(self) -> str | None:
+        if self.crs:
+            return self.crs
+        if self.longitude and self.latitude:
+            return "EPSG:4326"
+        return None
+
+    def required_columns(self) -> dict[str, str]:
+        """Mapping field -> source column for every column that must exist."""
+        wanted = {
+            "id": self.id,
+            "call_type": self.call_type,
+            "agency": self.agency,
+            "time": self.time,
+        }
+        coords = self.coordinate_columns
+        if coords:
+            wanted["x"], wanted["y"] = coords
+        return {k: v for k, v in wanted.items() if v}
+
+    def with_overrides(self, **overrides: Any) -> ColumnMap:
+        """A copy with the given (non-None) fields replaced."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _presets_table() -> dict[str, dict[str, Any]]:
+    text = (resources.files("safetygap") / "data" / "presets.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def preset_names() -> list[str]:
+    """Names of the built-in column presets."""
+    return sorted(_presets_table())
+
+
+def load_preset(name: str) -> ColumnMap:
+    """The built-in :class:`ColumnMap` called ``name`` (see :func:`preset_names`)."""
+    table = _presets_table()
+    problems = Problems()
+    if name not in table:
+        problems.add("preset", "unknown preset", value=name, allowed=sorted(table))
+        problems.raise_if_any()
+    entry = table[name]
+    known = {f.name for f in fields(ColumnMap)}
+    for key in entry:
+        if key not in known:
+            problems.add("presets.toml", f"preset {name!r} has an unknown key", value=key,
+                         allowed=sorted(known))
+    fmt = entry.get("time_format", "iso")
+    if fmt not in TIME_FORMATS and "%" not in fmt:
+        problems.add("presets.toml", f"preset {name!r} has a bad time_format", value=fmt,
+                     allowed=[*TIME_FORMATS, "a strftime pattern"])
+    problems.raise_if_any()
+    return ColumnMap(**entry)

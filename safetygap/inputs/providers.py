@@ -1,0 +1,128 @@
+"""Reading a service-provider file.
+
+Provider file format (CSV, GeoJSON, GeoPackage or GeoParquet; see
+``docs/PROVIDERS.md`` and the template ``safetygap/data/providers_template.csv``):
+
+``provider_id``   optional unique id (row number when absent)
+``name``          display name
+``service_type``  a service type of the taxonomy (e.g. ``bcr_team``, ``youth_program``)
+``family``        optional; when given it must equal the service type's family
+``capacity``      positive number (staff, beds, weekly client slots... one unit per file)
+``latitude``/``longitude`` (WGS84), or ``x``/``y`` with a declared CRS, or point geometry.
+
+Providers are a small curated list, so a bad row is a hard error naming the
+row, column and value (unlike calls, where row faults are only counted).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from safetygap.errors import Problems
+from safetygap.inputs._files import points_xy, read_table
+from safetygap.taxonomy import Taxonomy
+
+PROVIDER_COLUMNS = ("provider_id", "name", "family", "service_type", "capacity", "x", "y")
+
+
+@dataclass
+class ProvidersInput:
+    path: Path
+    frame: pd.DataFrame  # PROVIDER_COLUMNS; x, y in ``crs``
+    crs: str
+
+
+def read_providers(
+    path: str | os.PathLike,
+    *,
+    taxonomy: Taxonomy,
+    crs: str | None = None,
+    encoding: str = "utf-8",
+) -> ProvidersInput:
+    """Read and validate a provider file; every bad row is reported at once."""
+    table = read_table(path, where="providers", encoding=encoding)
+    frame = table.frame
+    where = f"providers {table.path}"
+    problems = Problems()
+    cols = set(frame.columns)
+    for required in ("name", "service_type", "capacity"):
+        if required not in cols:
+            problems.add(where, "required column missing", column=required,
+                         allowed=sorted(cols)[:40])
+    if {"latitude", "longitude"} <= cols:
+        x = pd.to_numeric(frame["longitude"], errors="coerce").to_numpy(float, na_value=np.nan)
+        y = pd.to_numeric(frame["latitude"], errors="coerce").to_numpy(float, na_value=np.nan)
+        src_crs = crs or "EPSG:4326"
+        coord_col = "latitude/longitude"
+    elif {"x", "y"} <= cols:
+        x = pd.to_numeric(frame["x"], errors="coerce").to_numpy(float, na_value=np.nan)
+        y = pd.to_numeric(frame["y"], errors="coerce").to_numpy(float, na_value=np.nan)
+        src_crs = crs
+        coord_col = "x/y"
+        if crs is None:
+            problems.add(where, "x/y columns need a declared CRS", column="x/y",
+                         allowed="--providers-crs EPSG:n")
+    elif table.geometry is not None:
+        x, y, _ = points_xy(table.geometry)
+        src_crs = crs or table.crs
+        coord_col = "geometry"
+        if src_crs is None:
+            problems.add(where, "no CRS: the file declares none and none was given")
+    else:
+        problems.add(where, "no coordinates", allowed="latitude/longitude, x/y, or point geometry")
+    problems.raise_if_any()
+
+    n = len(frame)
+    if n == 0:
+        problems.add(where, "no providers in the file (header only)")
+    ids = (frame["provider_id"].astype("string").str.strip() if "provider_id" in cols
+           else pd.Series([f"P{i + 1:04d}" for i in range(n)], dtype="string"))
+    dup = ids[ids.duplicated(keep=False) & ids.notna()]
+    for v in sorted(set(dup.dropna()))[:10]:
+        problems.add(where, "duplicate provider_id", column="provider_id", value=v)
+    names = frame["name"].astype("string")
+    stypes = frame["service_type"].astype("string").str.strip()
+    cap = pd.to_numeric(frame["capacity"], errors="coerce")
+    fam = frame["family"].astype("string").str.strip() if "family" in cols else None
+    allowed_types = sorted(taxonomy.service_types)
+    for i in range(n):
+        rowlabel = f"{where} row {i + 1}"
+        st = stypes.iat[i]
+        if pd.isna(st) or st not in taxonomy.service_types:
+            problems.add(rowlabel, "unknown service type", column="service_type",
+                         value=None if pd.isna(st) else str(st), allowed=allowed_types)
+        elif fam is not None and not pd.isna(fam.iat[i]) and fam.iat[i] != "":
+            want = taxonomy.service_types[str(st)].family
+            if fam.iat[i] != want:
+                problems.add(rowlabel, f"family does not match service type {st!r}",
+                             column="family", value=str(fam.iat[i]), allowed=[want])
+        c = cap.iat[i]
+        if pd.isna(c) or not np.isfinite(c) or c <= 0:
+            problems.add(rowlabel, "capacity must be a positive number", column="capacity",
+                         value=str(frame["capacity"].iat[i]))
+        if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
+            problems.add(rowlabel, "name is empty", column="name")
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            problems.add(rowlabel, "missing or unreadable coordinates", column=coord_col)
+        elif src_crs and src_crs.upper() == "EPSG:4326" and (abs(y[i]) > 90 or abs(x[i]) > 180):
+            problems.add(rowlabel, "coordinates out of range for longitude/latitude",
+                         column=coord_col, value=f"{x[i]}, {y[i]}")
+        if len(problems.items) > 50:
+            break
+    problems.raise_if_any()
+    out = pd.DataFrame({
+        "provider_id": ids.to_numpy(),
+        "name": names.str.strip().to_numpy(),
+        "family": [taxonomy.service_types[str(s)].family for s in stypes],
+        "service_type": stypes.to_numpy(),
+        "capacity": cap.to_numpy(dtype=float),
+        "x": x,
+        "y": y,
+    })
+    assert src_crs is not None
+    return ProvidersInput(table.path, out, src_crs)

@@ -1,0 +1,677 @@
+"""The analysis pipeline: inputs in, an :class:`Analysis` out.
+
+Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundaries`):
+
+1. load the taxonomy and both boundary layers; choose the projected analysis CRS
+2. read population and match it to neighborhoods by name
+3. read providers, place them in areas
+4. read calls, classify them, flag row faults, join them to neighborhoods and wards
+5. coverage of each need call by its family's providers
+6. counts per area, period and family; E2SFCA accessibility; indices
+7. ward population by area-weighted apportioning from neighborhoods
+8. summary and data-quality report
+
+:func:`analyze` returns everything in memory; :func:`safetygap.workspace.write_workspace`
+writes it to disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS, Transformer
+
+from safetygap import FAMILIES, __version__
+from safetygap._progress import Progress
+from safetygap.boundaries import (
+    apportion,
+    crosswalk,
+    load_boundaries,
+    match_names,
+    overlap_area,
+)
+from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
+from safetygap.errors import Problems
+from safetygap.geo.access import e2sfca_from_cost_matrix
+from safetygap.geo.aggregate import NONE_CODE, count_calls
+from safetygap.geo.coverage import within_catchment
+from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
+from safetygap.geo.join import assign_areas
+from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
+from safetygap.taxonomy import Taxonomy, load_taxonomy
+
+STATUS_ORDER: tuple[str, ...] = (
+    "duplicate_id",
+    "missing_coordinates",
+    "invalid_coordinates",
+    "zero_coordinates",
+    "outside_boundaries",
+    "unparseable_date",
+    "unknown_call_type",
+    "ok",
+)
+"""Exclusive row statuses, in priority order: a row with several faults gets the first."""
+
+ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
+"""Statuses whose calls are counted in areas (the others cannot be placed)."""
+
+
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """Paths of the input files; population is optional."""
+
+    calls: Path
+    providers: Path
+    neighborhoods: Path
+    wards: Path
+    population: Path | None = None
+    taxonomy: Path | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Options of one run (all keyword-only at the call sites)."""
+
+    columns: ColumnMap = field(default_factory=ColumnMap)
+    preset: str | None = None
+    crs: str | None = None  # projected analysis CRS; default: the neighborhoods' own or UTM
+    neighborhood_id: str | None = None
+    neighborhood_name: str | None = None
+    ward_id: str | None = None
+    ward_name: str | None = None
+    population_name_column: str | None = None
+    population_column: str | None = None
+    providers_crs: str | None = None
+    encoding: str = "utf-8"
+    label: str | None = None  # free text shown on maps; the demo sets its synthetic label
+    synthetic: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "columns"}
+        d["columns"] = self.columns.to_dict()
+        return d
+
+
+@dataclass
+class Analysis:
+    """Everything one run produced, in memory."""
+
+    neighborhoods: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    calls: pd.DataFrame
+    providers: gpd.GeoDataFrame
+    indices: pd.DataFrame
+    summary: dict[str, Any]
+    quality: dict[str, Any]
+    manifest: dict[str, Any]
+    crs: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def analysis_crs(areas: gpd.GeoDataFrame, requested: str | None) -> CRS:
+    """The projected CRS the analysis runs in (metres)."""
+    if requested:
+        crs = CRS.from_user_input(requested)
+        problems = Problems()
+        if not crs.is_projected:
+            problems.add("crs", "the analysis CRS must be projected (metres)",
+                         value=requested, allowed="e.g. EPSG:26915 or a UTM zone")
+        problems.raise_if_any()
+        return crs
+    crs = CRS.from_user_input(areas.crs)
+    if crs.is_projected:
+        return crs
+    utm = areas.estimate_utm_crs()
+    assert utm is not None
+    return utm
+
+
+def _to_crs_xy(x: np.ndarray, y: np.ndarray, src: str, dst: CRS) -> tuple[np.ndarray, np.ndarray]:
+    src_crs = CRS.from_user_input(src)
+    if src_crs == dst:
+        return x.astype(float, copy=True), y.astype(float, copy=True)
+    tr = Transformer.from_crs(src_crs, dst, always_xy=True)
+    ok = np.isfinite(x) & np.isfinite(y)
+    ox = np.full(len(x), np.nan)
+    oy = np.full(len(y), np.nan)
+    if ok.any():
+        ox[ok], oy[ok] = tr.transform(x[ok], y[ok])
+    return ox, oy
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def analyze(
+    inputs: AnalysisInputs,
+    *,
+    options: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Run the whole analysis and return it in memory (see module docstring)."""
+    opts = options or AnalysisOptions()
+    prog = progress or Progress(8, enabled=False)
+
+    with prog.step("loading taxonomy and boundaries") as info:
+        taxonomy = load_taxonomy(inputs.taxonomy)
+        nbhd, nbhd_report = load_boundaries(
+            inputs.neighborhoods, layer="neighborhoods",
+            id_column=opts.neighborhood_id, name_column=opts.neighborhood_name)
+        wards, ward_report = load_boundaries(
+            inputs.wards, layer="wards", id_column=opts.ward_id, name_column=opts.ward_name)
+        crs = analysis_crs(nbhd, opts.crs)
+        nbhd = nbhd.to_crs(crs)
+        wards = wards.to_crs(crs)
+        nbhd_report.overlap_m2 = overlap_area(nbhd)
+        ward_report.overlap_m2 = overlap_area(wards)
+        info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"
+
+    with prog.step("matching population") as info:
+        population, pop_quality = _population(inputs.population, nbhd, opts)
+        info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
+
+    with prog.step("reading providers") as info:
+        prov = read_providers(inputs.providers, taxonomy=taxonomy, crs=opts.providers_crs,
+                              encoding=opts.encoding)
+        providers, prov_quality = _providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards)
+        info["note"] = f"{len(providers)} providers"
+
+    with prog.step("reading calls") as info:
+        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
+        calls = cin.frame
+        calls["x"], calls["y"] = _to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
+                                             cin.crs, crs)
+        info["note"] = f"{len(calls):,} rows"
+
+    with prog.step("joining calls to neighborhoods and wards") as info:
+        xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
+        n_idx = assign_areas(xy, nbhd, crs=crs)
+        w_idx = assign_areas(xy, wards, crs=crs)
+        info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
+
+    with prog.step("classifying calls and flagging faults") as info:
+        calls, examples = _classify(calls, cin.examples, taxonomy, n_idx, w_idx)
+        info["note"] = ", ".join(f"{k} {v:,}" for k, v in
+                                 calls["status"].value_counts().items() if k != "ok")
+
+    with prog.step("coverage, accessibility and indices") as info:
+        providers_xy = providers
+        covered = np.zeros(len(calls), dtype=bool)
+        fam_code = calls["family_code"].to_numpy()
+        for f, family in enumerate(FAMILIES):
+            sel = fam_code == f
+            pf = providers_xy[providers_xy["family"] == family]
+            covered[sel] = within_catchment(
+                calls["x"].to_numpy()[sel], calls["y"].to_numpy()[sel],
+                pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy(),
+                pf["catchment_m"].to_numpy())
+        calls["covered"] = covered
+        in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
+        years = tuple(sorted(int(y) for y in pd.unique(calls.loc[in_areas, "year"]) if y > 0))
+        result = _level_indices(calls, in_areas, years, nbhd, wards, population, providers)
+        info["note"] = f"years {', '.join(map(str, years)) or 'none'}"
+
+    with prog.step("summary and data-quality report") as info:
+        nbhd_out, ward_out, tidy, cw_quality = result
+        quality = _quality(calls, examples, cin, pop_quality, prov_quality,
+                           nbhd_report, ward_report, cw_quality)
+        summary = _summary(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs)
+        manifest = _manifest(inputs, opts, taxonomy, crs, cin.columns)
+        info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
+
+    calls_out = _calls_output(calls, nbhd, wards)
+    return Analysis(
+        neighborhoods=nbhd_out,
+        wards=ward_out,
+        calls=calls_out,
+        providers=providers,
+        indices=tidy,
+        summary=summary,
+        quality=quality,
+        manifest=manifest,
+        crs=crs.to_string(),
+        timings=dict(prog.timings),
+    )
+
+
+# ---------------------------------------------------------------- population
+
+
+def _population(
+    path: Path | None, nbhd: gpd.GeoDataFrame, opts: AnalysisOptions
+) -> tuple[np.ndarray, dict[str, Any]]:
+    pop = np.full(len(nbhd), np.nan)
+    if path is None:
+        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist()}
+    pin = read_population(path, name_column=opts.population_name_column,
+                          population_column=opts.population_column)
+    names = pin.frame["name"].tolist()
+    matched = match_names(names, nbhd["name"].tolist(), aliases=MINNEAPOLIS_ALIASES)
+    by_id = {}
+    for name, count in zip(names, pin.frame["population"], strict=True):
+        target = matched[name]
+        if target is not None:
+            by_id[target] = by_id.get(target, 0.0) + float(count)
+    pop = nbhd["name"].map(by_id).to_numpy(dtype=float, na_value=np.nan)
+    renamed = {n: t for n, t in matched.items() if t is not None and t != n}
+    return pop, {
+        "file": str(pin.path),
+        "rows": len(pin.frame) + len(pin.bad_rows),
+        "matched_rows": sum(t is not None for t in matched.values()),
+        "matched_by_alias_or_folding": renamed,
+        "unmatched_rows": sorted(n for n, t in matched.items() if t is None),
+        "bad_rows": pin.bad_rows,
+        "areas_without_population": sorted(nbhd["name"][~np.isfinite(pop)].tolist()),
+        "total_population_matched": float(np.nansum(pop)),
+    }
+
+
+# ----------------------------------------------------------------- providers
+
+
+def _providers(
+    frame: pd.DataFrame,
+    src_crs: str,
+    crs: CRS,
+    taxonomy: Taxonomy,
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    x, y = _to_crs_xy(frame["x"].to_numpy(float), frame["y"].to_numpy(float), src_crs, crs)
+    out = frame.drop(columns=["x", "y"]).copy()
+    out["catchment_m"] = [taxonomy.service_types[s].catchment_m for s in out["service_type"]]
+    n_idx = assign_areas((x, y), nbhd, crs=crs)
+    w_idx = assign_areas((x, y), wards, crs=crs)
+    out["neighborhood_id"] = np.where(n_idx >= 0, nbhd["area_id"].to_numpy()[n_idx], None)
+    out["ward_id"] = np.where(w_idx >= 0, wards["area_id"].to_numpy()[w_idx], None)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=crs)
+    outside = gdf[(n_idx < 0) | (w_idx < 0)]
+    return gdf, {
+        "rows": len(gdf),
+        "by_family": {f: int((gdf["family"] == f).sum()) for f in FAMILIES},
+        "outside_boundaries": len(outside),
+        "outside_examples": outside[["provider_id", "name"]].head(10).to_dict("records"),
+    }
+
+
+# --------------------------------------------------------------------- calls
+
+
+def _classify(
+    calls: pd.DataFrame,
+    read_examples: dict[str, list[dict]],
+    taxonomy: Taxonomy,
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
+    calls = calls.copy()
+    cls = taxonomy.classify(calls["call_type"])
+    calls["category"] = cls["category"].to_numpy()
+    calls["family"] = cls["family"].to_numpy()
+    calls["eligible"] = cls["eligible"].to_numpy(dtype=bool)
+    known = cls["known"].to_numpy(dtype=bool)
+    fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    calls["family_code"] = calls["family"].map(fam_codes).fillna(NONE_CODE).astype(np.int8)
+    div = taxonomy.diverted(calls["agency"])
+    calls["diverted"] = div["diverted"].to_numpy(dtype=bool)
+    calls["agency_known"] = div["agency_known"].to_numpy(dtype=bool)
+    calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
+
+    ids = calls["call_id"]
+    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    coord = calls["coord_fault"].to_numpy()
+    outside = (coord == 0) & ((n_idx < 0) | (w_idx < 0))
+    no_date = calls["time"].isna().to_numpy()
+    faults = {
+        "duplicate_id": dup,
+        "missing_coordinates": coord == 1,
+        "invalid_coordinates": coord == 2,
+        "zero_coordinates": coord == 3,
+        "outside_boundaries": outside,
+        "unparseable_date": no_date,
+        "unknown_call_type": ~known,
+    }
+    status = np.full(len(calls), len(STATUS_ORDER) - 1, dtype=np.int8)
+    for code in range(len(STATUS_ORDER) - 2, -1, -1):  # lowest code (highest priority) last
+        status[faults[STATUS_ORDER[code]]] = code
+    calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
+    placed = np.isin(status, [STATUS_ORDER.index(s) for s in ANALYSED_STATUSES])
+    calls["n_idx"] = np.where(placed, n_idx, -1)
+    calls["w_idx"] = np.where(placed, w_idx, -1)
+
+    examples = {k: v for k, v in read_examples.items() if v}
+    for kind in ("duplicate_id", "outside_boundaries", "unknown_call_type"):
+        mask = faults[kind]
+        if mask.any():
+            col = {"duplicate_id": "call_id", "unknown_call_type": "call_type"}.get(kind)
+            sub = calls.loc[mask].head(5)
+            examples[kind] = [
+                {
+                    "row": int(r.row),
+                    "id": None if pd.isna(r.call_id) else str(r.call_id),
+                    "column": col or "x/y",
+                    "value": (str(getattr(r, col)) if col and not pd.isna(getattr(r, col))
+                              else f"{r.x:.1f}, {r.y:.1f}" if col is None else None),
+                }
+                for r in sub.itertuples()
+            ]
+    calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
+    calls.attrs["faults"]["unknown_agency"] = int((~calls["agency_known"]).sum())
+    calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
+    calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
+    calls.attrs["unknown_types"] = (
+        calls.loc[~known, "call_type"].fillna("<missing>").value_counts().head(20).to_dict())
+    return calls, examples
+
+
+# ------------------------------------------------------------------- indices
+
+
+def _provider_stats(
+    providers: gpd.GeoDataFrame, key: str, ids: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    pos = {v: i for i, v in enumerate(ids)}
+    count: dict[str, np.ndarray] = {}
+    cap: dict[str, np.ndarray] = {}
+    for family in FAMILIES:
+        pf = providers[(providers["family"] == family) & providers[key].notna()]
+        idx = np.array([pos[v] for v in pf[key]], dtype=np.int64)
+        count[family] = np.bincount(idx, minlength=len(ids)).astype(np.int64)
+        cap[family] = np.bincount(idx, weights=pf["capacity"].to_numpy(float),
+                                  minlength=len(ids))
+    return count, cap
+
+
+def _access(
+    nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame
+) -> dict[str, np.ndarray]:
+    cent = nbhd.geometry.centroid
+    d = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
+    out = {}
+    for family in FAMILIES:
+        pf = providers[providers["family"] == family]
+        s = np.column_stack([pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()])
+        cost = np.sqrt(((d[:, None, :] - s[None, :, :]) ** 2).sum(axis=2))
+        acc = e2sfca_from_cost_matrix(population, pf["capacity"].to_numpy(float), cost,
+                                      catchment=pf["catchment_m"].to_numpy(float))
+        out[family] = acc * 1000.0  # capacity per 1,000 residents
+    return out
+
+
+def _level_indices(
+    calls: pd.DataFrame,
+    in_areas: np.ndarray,
+    years: tuple[int, ...],
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    population: np.ndarray,
+    providers: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
+    year = calls["year"].to_numpy()
+    fam = calls["family_code"].to_numpy()
+    div = calls["diverted"].to_numpy()
+    elig = calls["eligible"].to_numpy()
+    cov = calls["covered"].to_numpy()
+
+    # neighborhoods
+    n_counts = count_calls(calls["n_idx"].to_numpy(), year, fam, div, elig, cov,
+                           n_areas=len(nbhd), years=years)
+    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy())
+    n_access = _access(nbhd, population, providers)
+    n_result = build_indices(n_counts, population=population, access=n_access,
+                             providers=n_prov, capacity=n_cap)
+
+    # wards: calls joined directly; population and access apportioned by area
+    cw = crosswalk(nbhd, wards)
+    w_pop = apportion(population, cw, len(wards))
+    w_has_pop = np.bincount(cw["target"], weights=np.isfinite(population)[cw["source"]]
+                            .astype(float), minlength=len(wards)) > 0
+    w_pop = np.where(w_has_pop, w_pop, np.nan)
+    w_access = {}
+    for family in FAMILIES:
+        num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
+        den = apportion(np.nan_to_num(population), cw, len(wards))
+        w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
+    w_counts = count_calls(calls["w_idx"].to_numpy(), year, fam, div, elig, cov,
+                           n_areas=len(wards), years=years)
+    w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy())
+    w_result = build_indices(w_counts, population=w_pop, access=w_access,
+                             providers=w_prov, capacity=w_cap)
+
+    def layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoDataFrame:
+        wide = wide_frame(result)
+        head = pd.DataFrame({
+            "area_id": base["area_id"].to_numpy(),
+            "name": base["name"].to_numpy(),
+            "population": pop,
+            "area_km2": base.geometry.area.to_numpy() / 1e6,
+        })
+        frame = pd.concat([head, wide], axis=1)
+        return gpd.GeoDataFrame(frame, geometry=base.geometry.to_numpy(), crs=base.crs)
+
+    nbhd_out = layer(nbhd, population, n_result)
+    ward_out = layer(wards, w_pop, w_result)
+    tidy = pd.concat([
+        tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
+        tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),
+    ], ignore_index=True)
+    cw_quality = {
+        "pairs": len(cw),
+        "neighborhoods_split_across_wards": int((cw.groupby("source").size() > 1).sum()),
+        "population_neighborhoods": float(np.nansum(population)),
+        "population_wards": float(np.nansum(w_pop)),
+    }
+    return nbhd_out, ward_out, tidy, cw_quality
+
+
+# ---------------------------------------------------------- quality, summary
+
+
+def _quality(
+    calls: pd.DataFrame,
+    examples: dict[str, list[dict]],
+    cin: Any,
+    pop_quality: dict[str, Any],
+    prov_quality: dict[str, Any],
+    nbhd_report: Any,
+    ward_report: Any,
+    cw_quality: dict[str, Any],
+) -> dict[str, Any]:
+    counts = calls["status"].value_counts()
+    status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
+    analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
+    return {
+        "calls": {
+            "file": str(cin.path),
+            "input_rows": len(calls),
+            "status_order": list(STATUS_ORDER),
+            "status_counts": status_counts,
+            "analysed_in_areas": analysed,
+            "excluded_from_areas": len(calls) - analysed,
+            "faults": calls.attrs.get("faults", {}),
+            "examples": examples,
+            "unknown_call_types": calls.attrs.get("unknown_types", {}),
+            "notes": (
+                "status_counts are exclusive (each row has the first status in status_order "
+                "that applies) and add up to input_rows; faults count every row with the fault."
+                " Calls with status ok, unparseable_date or unknown_call_type are counted in "
+                "areas (unparseable dates only in period 'all'); the others are kept in "
+                "calls.parquet with no area."
+            ),
+        },
+        "providers": prov_quality,
+        "population": pop_quality,
+        "boundaries": {
+            "neighborhoods": nbhd_report.to_dict(),
+            "wards": ward_report.to_dict(),
+            "crosswalk": cw_quality,
+        },
+    }
+
+
+def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
+    cols = ["area_id", "name", f"gap_{family}", f"gap_class_{family}", f"rate_{family}",
+            f"access_{family}", f"coverage_{family}", f"calls_{family}"]
+    top = layer[cols].dropna(subset=[f"gap_{family}"])
+    top = top.sort_values([f"gap_{family}", "area_id"], ascending=[False, True]).head(n)
+    return [
+        {"area_id": r[0], "name": r[1], "gap": _num(r[2]), "gap_class": int(r[3]),
+         "rate": _num(r[4]), "access": _num(r[5]), "coverage": _num(r[6]), "calls": _num(r[7])}
+        for r in top.itertuples(index=False)
+    ]
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return None if not np.isfinite(v) else round(v, 6)
+
+
+def _summary(
+    calls: pd.DataFrame,
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    years: tuple[int, ...],
+    quality: dict[str, Any],
+    opts: AnalysisOptions,
+    taxonomy: Taxonomy,
+    crs: CRS,
+) -> dict[str, Any]:
+    uniq = calls[calls["status"] != "duplicate_id"]
+    placed = calls[calls["status"].isin(ANALYSED_STATUSES)]
+
+    def share(frame: pd.DataFrame, col: str) -> float | None:
+        return None if len(frame) == 0 else round(float(frame[col].mean()), 6)
+
+    uniq_end = uniq.assign(end=uniq["eligible"] & ~uniq["diverted"])
+    by_year = {str(y): uniq_end[uniq_end["year"] == y] for y in years}
+    return {
+        "label": opts.label or "",
+        "synthetic": opts.synthetic,
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "safetygap_version": __version__,
+        "crs": crs.to_string(),
+        "years": list(years),
+        "taxonomy": {"name": taxonomy.name, "version": taxonomy.version},
+        "totals": {
+            "input_rows": len(calls),
+            "unique_calls": len(uniq),
+            "calls_in_areas": len(placed),
+            "by_family": {f: int((placed["family"] == f).sum()) for f in (*FAMILIES, "none")},
+            "by_year": {str(y): int((placed["year"] == y).sum()) for y in years},
+            "neighborhoods": len(nbhd),
+            "wards": len(wards),
+            "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
+        },
+        "diverted_share": {"all": share(uniq, "diverted"),
+                           **{y: share(f, "diverted") for y, f in by_year.items()}},
+        "eligible_not_diverted_share": {"all": share(uniq_end, "end"),
+                                        **{y: share(f, "end") for y, f in by_year.items()}},
+        "diverted_by_agency": {str(k): int(v) for k, v in
+                               uniq.loc[uniq["diverted"], "agency"].value_counts().items()},
+        "families": {
+            f: {
+                "need_calls": int((placed["family"] == f).sum()),
+                "coverage": share(placed[placed["family"] == f], "covered"),
+            }
+            for f in FAMILIES
+        },
+        "top_underserved": {
+            "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
+            "ward": {f: _top(wards, f, n=5) for f in FAMILIES},
+        },
+        "quality": {
+            "status_counts": quality["calls"]["status_counts"],
+            "areas_without_population": len(quality["population"]["areas_without_population"]),
+            "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
+        },
+        "diverted_share_basis": "unique calls (duplicate ids excluded), all locations",
+    }
+
+
+def _manifest(
+    inputs: AnalysisInputs,
+    opts: AnalysisOptions,
+    taxonomy: Taxonomy,
+    crs: CRS,
+    columns: ColumnMap,
+) -> dict[str, Any]:
+    files = {}
+    for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy"):
+        p = getattr(inputs, role)
+        if p is None:
+            continue
+        p = Path(p)
+        files[role] = {"path": str(p.resolve()), "bytes": p.stat().st_size,
+                       "sha256": _sha256(p)}
+    return {
+        "safetygap_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": files,
+        "options": opts.to_dict() | {"columns": columns.to_dict()},
+        "crs": crs.to_string(),
+        "taxonomy": {
+            "name": taxonomy.name,
+            "version": taxonomy.version,
+            "source": taxonomy.source,
+            "checksum": taxonomy.checksum(),
+            "content": taxonomy.to_dict(),
+        },
+        "synthetic": opts.synthetic,
+        "label": opts.label or "",
+        "host": os.uname().nodename if hasattr(os, "uname") else "",
+    }
+
+
+def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
+                  wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    n_ids = nbhd["area_id"].to_numpy()
+    w_ids = wards["area_id"].to_numpy()
+    n_idx = calls["n_idx"].to_numpy()
+    w_idx = calls["w_idx"].to_numpy()
+    out = pd.DataFrame({
+        "row": calls["row"].to_numpy(),
+        "call_id": calls["call_id"].to_numpy(),
+        "call_type": calls["call_type"].to_numpy(),
+        "agency": calls["agency"].to_numpy(),
+        "time": calls["time"].to_numpy(),
+        "year": calls["year"].to_numpy(),
+        "status": calls["status"].to_numpy(),
+        "neighborhood_id": pd.Categorical.from_codes(np.where(n_idx >= 0, n_idx, -1),
+                                                     categories=pd.Index(n_ids)),
+        "ward_id": pd.Categorical.from_codes(np.where(w_idx >= 0, w_idx, -1),
+                                             categories=pd.Index(w_ids)),
+        "category": pd.Categorical(calls["category"].to_numpy()),
+        "family": pd.Categorical(calls["family"].to_numpy()),
+        "eligible": calls["eligible"].to_numpy(),
+        "diverted": calls["diverted"].to_numpy(),
+        "covered": calls["covered"].to_numpy(),
+        "x": calls["x"].to_numpy(),
+        "y": calls["y"].to_numpy(),
+    })
+    return out
+
+
+def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
+    """The input paths the demo city writes into ``directory``."""
+    d = Path(directory)
+    return AnalysisInputs(
+        calls=d / "calls.csv",
+        providers=d / "providers.csv",
+        neighborhoods=d / "neighborhoods.gpkg",
+        wards=d / "wards.gpkg",
+        population=d / "population.csv",
+    )

@@ -1,0 +1,56 @@
+"""Jobs shared by the CLI and the API: analyse into a workspace, build the demo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from safetygap._progress import Progress
+from safetygap.pipeline import Analysis, AnalysisInputs, AnalysisOptions, analyze, default_inputs
+from safetygap.workspace import write_workspace
+
+
+def run_analysis(
+    inputs: AnalysisInputs,
+    out: str | os.PathLike,
+    *,
+    options: AnalysisOptions | None = None,
+    quiet: bool = False,
+) -> Analysis:
+    """Analyse ``inputs`` and write the workspace ``out``; progress on stderr."""
+    progress = Progress(9, enabled=not quiet)
+    analysis = analyze(inputs, options=options, progress=progress)
+    with progress.step("writing workspace") as info:
+        write_workspace(analysis, out)
+        info["note"] = str(out)
+    analysis.timings = dict(progress.timings)
+    return analysis
+
+
+def run_demo(
+    out: str | os.PathLike,
+    *,
+    seed: int = 2025,
+    n_calls: int = 650_000,
+    quiet: bool = False,
+) -> tuple[Analysis, Path]:
+    """Generate the demo city into ``out/data`` and analyse it into ``out/workspace``."""
+    from safetygap.demo import generate_city, write_city
+    from safetygap.inputs import load_preset
+
+    out = Path(out)
+    data_dir = out / "data"
+    if not quiet:
+        print(f"generating the synthetic demo city (seed {seed}, {n_calls:,} calls) "
+              f"into {data_dir} ...", flush=True)
+    city = generate_city(seed=seed, n_calls=n_calls)
+    write_city(city, data_dir)
+    options = AnalysisOptions(
+        columns=load_preset("minneapolis-911"),
+        preset="minneapolis-911",
+        label=city.label,
+        synthetic=True,
+    )
+    analysis = run_analysis(default_inputs(data_dir), out / "workspace", options=options,
+                            quiet=quiet)
+    return analysis, out / "workspace"

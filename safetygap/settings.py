@@ -1,0 +1,38 @@
+"""One typed settings object, built on demand (never at import time).
+
+Every field can be set from the environment with the ``SAFETYGAP_`` prefix,
+e.g. ``SAFETYGAP_WORKSPACE=/data/ws`` or ``SAFETYGAP_TILES=none``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+class Settings(BaseSettings):
+    """Run-time settings of the CLI and the web app."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFETYGAP_", extra="ignore")
+
+    workspace: Path = Field(Path("workspace"), description="workspace directory to serve")
+    host: str = Field("127.0.0.1", description="address the web app listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port the web app listens on")
+    tiles: str = Field(
+        OSM_TILES,
+        description="base-map tile URL template, or 'none' for no base map",
+    )
+    tiles_attribution: str = Field(
+        "&copy; OpenStreetMap contributors", description="attribution shown for the tiles"
+    )
+    api_token: str | None = Field(None, description="bearer token required by write routes")
+    max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB")
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,187 @@
+"""Workspaces: what an analysis writes and what the API and maps read.
+
+A workspace directory holds
+
+``neighborhoods.parquet``, ``wards.parquet``
+    GeoParquet, one row per area, indices as ``<measure>_<family>`` columns,
+    geometry in the analysis CRS (projected, metres)
+``calls.parquet``
+    GeoParquet, one row per input call row with its status, neighborhood,
+    ward, category, family, eligible/diverted/covered flags
+``providers.parquet``
+    GeoParquet of the providers with family, capacity and catchment
+``indices.parquet``
+    every measure per level, area, period (``all`` or a year) and family, long form
+``summary.json``, ``quality.json``
+    totals and top gaps; the data-quality report
+``manifest.json``
+    input checksums, options, taxonomy, package version and the checksum of
+    every file above. Written last: a directory without it is incomplete.
+
+Every file is written to a temporary name in the same directory and renamed
+into place (atomic on POSIX), and the old manifest is removed before any file
+is replaced, so a crash never leaves a workspace that looks complete but is
+half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from safetygap.errors import ValidationError
+from safetygap.pipeline import Analysis
+
+LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
+               "providers.parquet", "indices.parquet")
+JSON_FILES = ("summary.json", "quality.json")
+MANIFEST = "manifest.json"
+
+
+def _atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        writer(tmp_path)
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temporary name, then rename)."""
+    def w(p: Path) -> None:
+        p.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    _atomic_write(path, w)
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, (Path,)):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def calls_geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
+    """The calls table with point geometry (None where the call has no location)."""
+    geom = gpd.points_from_xy(calls["x"], calls["y"], crs=crs)
+    geom[calls["x"].isna().to_numpy()] = None
+    return gpd.GeoDataFrame(calls.drop(columns=["x", "y"]), geometry=geom, crs=crs)
+
+
+def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
+    """Write ``analysis`` into ``out_dir`` (created if needed); returns the directory."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)  # incomplete from here until the end
+    layers: dict[str, pd.DataFrame] = {
+        "neighborhoods.parquet": analysis.neighborhoods,
+        "wards.parquet": analysis.wards,
+        "calls.parquet": calls_geoframe(analysis.calls, analysis.crs),
+        "providers.parquet": analysis.providers,
+        "indices.parquet": analysis.indices,
+    }
+    for name, frame in layers.items():
+        _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
+    write_json(out / "summary.json", analysis.summary)
+    write_json(out / "quality.json", analysis.quality)
+    manifest = dict(analysis.manifest)
+    manifest["files"] = {
+        name: {"bytes": (out / name).stat().st_size, "sha256": _sha256(out / name)}
+        for name in (*LAYER_FILES, *JSON_FILES)
+    }
+    manifest["timings_s"] = analysis.timings
+    write_json(out / MANIFEST, manifest)
+    return out
+
+
+@dataclass
+class Workspace:
+    """A complete workspace on disk, read lazily (the API only reads these)."""
+
+    path: Path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Workspace:
+        """Open ``path``; raises ValidationError when it is not a complete workspace."""
+        p = Path(path)
+        if not p.is_dir():
+            raise ValidationError(f"workspace {p}: directory not found")
+        if not (p / MANIFEST).is_file():
+            raise ValidationError(
+                f"workspace {p}: no {MANIFEST} (not a workspace, or an analysis is still "
+                "being written or was interrupted; run `safetygap analyze --out` again)")
+        missing = [f for f in (*LAYER_FILES, *JSON_FILES) if not (p / f).is_file()]
+        if missing:
+            raise ValidationError(f"workspace {p}: missing files {missing}")
+        return cls(p)
+
+    def _json(self, name: str) -> dict[str, Any]:
+        return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        return self._json(MANIFEST)
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        return self._json("summary.json")
+
+    @cached_property
+    def quality(self) -> dict[str, Any]:
+        return self._json("quality.json")
+
+    @cached_property
+    def neighborhoods(self) -> gpd.GeoDataFrame:
+        return gpd.read_parquet(self.path / "neighborhoods.parquet")
+
+    @cached_property
+    def wards(self) -> gpd.GeoDataFrame:
+        return gpd.read_parquet(self.path / "wards.parquet")
+
+    @cached_property
+    def providers(self) -> gpd.GeoDataFrame:
+        return gpd.read_parquet(self.path / "providers.parquet")
+
+    @cached_property
+    def indices(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "indices.parquet")
+
+    def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+        """The calls table (large: read only the columns you need)."""
+        if columns is not None and "geometry" not in columns:
+            return pd.read_parquet(self.path / "calls.parquet", columns=columns)
+        return gpd.read_parquet(self.path / "calls.parquet", columns=columns)
+
+    def verify(self) -> list[str]:
+        """Names of files whose checksum differs from the manifest."""
+        files = self.manifest.get("files", {})
+        return [n for n, meta in files.items()
+                if not (self.path / n).is_file() or _sha256(self.path / n) != meta["sha256"]]

@@ -1,0 +1,129 @@
+"""Shared fixtures: a tiny hand-made city whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
+CRS = "EPSG:26915"
+
+
+def require_shared() -> Path:
+    """The real Minneapolis data directory, or skip with a message saying why."""
+    if not SHARED.is_dir():
+        pytest.skip(f"real Minneapolis data not found at {SHARED} (../shared/data/minneapolis)")
+    return SHARED
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return require_shared()
+
+
+# Tiny city (EPSG:26915, metres), origin at (500000, 4980000):
+#
+#   y=2000 +---------+---------+
+#          |  C 3000 |  D 4000 |      neighborhoods: 1 km squares, population in the box
+#   y=1000 +---------+---------+      wards: W1 = x in [0, 1500], W2 = x in [1500, 2000]
+#          |  A 1000 |  B 2000 |
+#   y=0    +---------+---------+
+#          x=0      1000      2000
+X0, Y0 = 500_000.0, 4_980_000.0
+
+
+def sq(x0: float, y0: float, x1: float, y1: float):
+    return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+@pytest.fixture
+def tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    nbhd = gpd.GeoDataFrame(
+        {"area_id": ["A", "B", "C", "D"], "name": ["Alpha", "Bravo", "Charlie", "Delta"]},
+        geometry=[sq(0, 0, 1000, 1000), sq(1000, 0, 2000, 1000),
+                  sq(0, 1000, 1000, 2000), sq(1000, 1000, 2000, 2000)],
+        crs=CRS,
+    )
+    wards = gpd.GeoDataFrame(
+        {"area_id": ["1", "2"], "name": ["Ward 1", "Ward 2"]},
+        geometry=[sq(0, 0, 1500, 2000), sq(1500, 0, 2000, 2000)],
+        crs=CRS,
+    )
+    return nbhd, wards
+
+
+@pytest.fixture
+def tiny_files(tmp_path: Path, tiny_areas) -> dict[str, Path]:
+    """The tiny city written as files, with calls and providers placed by hand.
+
+    Calls (x, y relative to the origin), 2023 unless noted:
+      1 A (100,100)   Person In Crisis (P)   BCR     response, eligible, diverted
+      2 A (200,200)   Person In Crisis (P)   POLICE  response, eligible, not diverted
+      3 B (1600,500)  Shooting (P)           POLICE  prevention
+      4 B (1050,950)  Shooting (P)           POLICE  prevention, 2024, ward 1,
+                                                      1202 m from P2: not covered
+      5 C (500,1500)  Domestic (P)           POLICE  restoration
+      6 D (1700,1700) Heart (FE)             FIRE    none
+      7 D (1800,1800) Fireworks Galore (P)   POLICE  unknown type -> none
+      8 -             0,0 location           POLICE  zero_coordinates
+      9 (5000,5000)   outside the city       POLICE  outside_boundaries
+     10 dup of id 1                          BCR     duplicate_id
+     11 A (300,300)   bad date               POLICE  unparseable_date (response)
+    """
+    from pyproj import Transformer
+
+    nbhd, wards = tiny_areas
+    nb_path = tmp_path / "nbhd.gpkg"
+    wd_path = tmp_path / "wards.gpkg"
+    nbhd.to_file(nb_path)
+    wards.to_file(wd_path)
+    tr = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+    def ll(x: float, y: float) -> tuple[float, float]:
+        lon, lat = tr.transform(X0 + x, Y0 + y)
+        return round(lat, 7), round(lon, 7)
+
+    rows = [
+        ("1", "Person In Crisis (P)", "BCR", "2023-03-01T10:00:00", *ll(100, 100)),
+        ("2", "Person In Crisis (P)", "POLICE", "2023-03-02T10:00:00", *ll(200, 200)),
+        ("3", "Shooting (P)", "POLICE", "2023-05-01T22:00:00", *ll(1600, 500)),
+        ("4", "Shooting (P)", "POLICE", "2024-05-01T22:00:00", *ll(1050, 950)),
+        ("5", "Domestic (P)", "POLICE", "2023-07-04T01:00:00", *ll(500, 1500)),
+        ("6", "Heart (FE)", "FIRE", "2023-08-01T12:00:00", *ll(1700, 1700)),
+        ("7", "Fireworks Galore (P)", "POLICE", "2023-07-04T23:00:00", *ll(1800, 1800)),
+        ("8", "Theft (P)", "POLICE", "2023-01-01T00:00:00", 0.0, 0.0),
+        ("9", "Theft (P)", "POLICE", "2023-01-02T00:00:00", *ll(5000, 5000)),
+        ("1", "Person In Crisis (P)", "BCR", "2023-03-01T10:00:00", *ll(100, 100)),
+        ("11", "Person In Crisis (P)", "POLICE", "not a date", *ll(300, 300)),
+    ]
+    calls = pd.DataFrame(rows, columns=["id", "call_type", "agency", "time", "latitude",
+                                        "longitude"])
+    calls_path = tmp_path / "calls.csv"
+    calls.to_csv(calls_path, index=False)
+
+    prov_rows = [
+        # BCR team at A's corner (0,0): catchment 6000 m covers the whole tiny city
+        ("P1", "Crisis Team", "bcr_team", 2.0, 0, 0),
+        # youth program at (1900, 100) in B: catchment 1200 m
+        ("P2", "Youth <Center> & Co", "youth_program", 10.0, 1900, 100),
+        # victim services far away (50 km): nothing in reach
+        ("P3", "Far Victim Services", "victim_services", 5.0, 50000, 0),
+    ]
+    # providers as a GeoPackage in the projected CRS, so distances are exact
+    prov = pd.DataFrame(prov_rows, columns=["provider_id", "name", "service_type", "capacity",
+                                            "x", "y"])
+    prov = gpd.GeoDataFrame(prov.drop(columns=["x", "y"]),
+                            geometry=gpd.points_from_xy(prov["x"] + X0, prov["y"] + Y0),
+                            crs=CRS)
+    prov_path = tmp_path / "providers.gpkg"
+    prov.to_file(prov_path)
+    pop = pd.DataFrame({"neighborhood": ["alpha", "BRAVO", "Charlie", "Delta"],
+                        "population": [1000, 2000, 3000, 4000]})
+    pop_path = tmp_path / "population.csv"
+    pop.to_csv(pop_path, index=False)
+    return {"calls": calls_path, "providers": prov_path, "neighborhoods": nb_path,
+            "wards": wd_path, "population": pop_path}

@@ -1,0 +1,169 @@
+"""End-to-end analysis of the tiny hand-made city (answers worked out by hand in conftest)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from safetygap.inputs import load_preset
+from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
+from safetygap.run import run_analysis
+from safetygap.workspace import Workspace
+
+
+@pytest.fixture
+def tiny_analysis(tiny_files):
+    inputs = AnalysisInputs(**tiny_files)
+    return analyze(inputs, options=AnalysisOptions(columns=load_preset("generic")))
+
+
+def _row(layer, area_id):
+    return layer.set_index("area_id").loc[area_id]
+
+
+def test_status_counts_add_up(tiny_analysis):
+    q = tiny_analysis.quality["calls"]
+    assert q["input_rows"] == 11
+    assert q["status_counts"] == {
+        "duplicate_id": 1, "missing_coordinates": 0, "invalid_coordinates": 0,
+        "zero_coordinates": 1, "outside_boundaries": 1, "unparseable_date": 1,
+        "unknown_call_type": 1, "ok": 6,
+    }
+    assert sum(q["status_counts"].values()) == q["input_rows"]
+    assert q["analysed_in_areas"] == 8
+    assert q["examples"]["duplicate_id"][0]["row"] == 10
+    assert q["examples"]["unknown_call_type"][0]["value"] == "Fireworks Galore (P)"
+    assert q["examples"]["unparseable_date"][0]["value"] == "not a date"
+
+
+def test_neighborhood_counts(tiny_analysis):
+    n = tiny_analysis.neighborhoods
+    assert list(n["calls_total"]) == [3, 2, 1, 2]
+    assert list(n["calls_response"]) == [3, 0, 0, 0]
+    assert list(n["calls_prevention"]) == [0, 2, 0, 0]
+    assert list(n["calls_restoration"]) == [0, 0, 1, 0]
+    a = _row(n, "A")
+    assert a["diverted_response"] == 1
+    assert a["diverted_share_response"] == pytest.approx(1 / 3)
+    assert a["eligible_not_diverted_share_response"] == pytest.approx(2 / 3)
+    # 3 calls / 1,000 residents * 1,000 / 2 years (2023, 2024)
+    assert a["rate_response"] == pytest.approx(1.5)
+    assert _row(n, "B")["rate_prevention"] == pytest.approx(2 / 2000 * 1000 / 2)
+
+
+def test_ward_counts_and_population(tiny_analysis):
+    w = tiny_analysis.wards
+    assert list(w["calls_total"]) == [5, 3]
+    assert list(w["calls_prevention"]) == [1, 1]
+    # W1 = A + C + half of B + half of D
+    assert list(w["population"]) == pytest.approx([7000.0, 3000.0])
+    n = tiny_analysis.neighborhoods
+    for col in ("calls_total", "calls_response", "calls_prevention", "calls_restoration",
+                "diverted_total"):
+        assert w[col].sum() == n[col].sum()
+    assert w["population"].sum() == pytest.approx(n["population"].sum())
+
+
+def test_coverage(tiny_analysis):
+    n = tiny_analysis.neighborhoods
+    assert _row(n, "A")["coverage_response"] == 1.0
+    # row 3 is 500 m from the youth program (covered), row 4 is 1202 m (catchment 1200 m)
+    assert _row(n, "B")["coverage_prevention"] == 0.5
+    assert _row(n, "C")["coverage_restoration"] == 0.0
+    assert math.isnan(_row(n, "D")["coverage_response"])  # no need calls
+
+
+def test_access_by_hand(tiny_analysis):
+    n = tiny_analysis.neighborhoods
+    # response: one BCR team, capacity 2, at (0,0); catchment 6000 m, sigma 3000 m
+    d = {"A": math.hypot(500, 500), "B": math.hypot(1500, 500),
+         "C": math.hypot(500, 1500), "D": math.hypot(1500, 1500)}
+    pop = {"A": 1000, "B": 2000, "C": 3000, "D": 4000}
+    w = {k: math.exp(-0.5 * (v / 3000) ** 2) for k, v in d.items()}
+    ratio = 2 / sum(pop[k] * w[k] for k in pop)
+    for k in pop:
+        assert _row(n, k)["access_response"] == pytest.approx(ratio * w[k] * 1000, rel=1e-12)
+    # prevention: only B's centroid is within 1200 m of the youth program, so all of its
+    # capacity (10) goes to B's 2,000 residents: 5 per 1,000
+    assert list(n["access_prevention"]) == pytest.approx([0.0, 5.0, 0.0, 0.0])
+    assert list(n["access_restoration"]) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_gap_by_hand(tiny_analysis):
+    n = tiny_analysis.neighborhoods
+    # need ranks: A 1, others tied at 1/3; access ranks: A 1, B=C 0.5, D 0
+    assert list(n["gap_response"]) == pytest.approx([0.0, 1 / 3 - 0.5, 1 / 3 - 0.5, 1 / 3])
+    assert n["gap_class_response"].iloc[3] == n["gap_class_response"].max()
+    top = tiny_analysis.summary["top_underserved"]["neighborhood"]["response"]
+    assert top[0]["area_id"] == "D"
+
+
+def test_summary_shares(tiny_analysis):
+    s = tiny_analysis.summary
+    assert s["diverted_share"]["all"] == pytest.approx(1 / 10)  # 10 unique calls
+    assert s["diverted_share"]["2023"] == pytest.approx(1 / 8)
+    assert s["diverted_share"]["2024"] == 0.0
+    assert s["eligible_not_diverted_share"]["all"] == pytest.approx(2 / 10)
+    assert s["years"] == [2023, 2024]
+    assert s["totals"]["by_family"] == {"response": 3, "prevention": 2, "restoration": 1,
+                                        "none": 2}
+
+
+def test_per_year_indices(tiny_analysis):
+    t = tiny_analysis.indices
+    sel = t[(t.level == "neighborhood") & (t.area_id == "A") & (t.family == "response")
+            & (t.measure == "calls")]
+    by_period = dict(zip(sel["period"], sel["value"], strict=True))
+    assert by_period == {"all": 3.0, "2023": 2.0, "2024": 0.0}  # row 11 has no year
+    rate = t[(t.level == "neighborhood") & (t.area_id == "A") & (t.family == "response")
+             & (t.measure == "rate") & (t.period == "2023")]["value"].item()
+    assert rate == pytest.approx(2.0)
+
+
+def test_workspace_round_trip(tiny_files, tmp_path):
+    out = tmp_path / "ws"
+    run_analysis(AnalysisInputs(**tiny_files), out,
+                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+    ws = Workspace.open(out)
+    assert ws.verify() == []
+    assert len(ws.neighborhoods) == 4 and ws.neighborhoods.crs.to_epsg() == 26915
+    calls = ws.calls()
+    assert len(calls) == 11
+    assert calls["status"].value_counts()["ok"] == 6
+    assert calls.loc[calls["row"] == 3, "neighborhood_id"].item() == "B"
+    assert calls.loc[calls["row"] == 4, "ward_id"].item() == "1"
+    assert calls.loc[calls["row"] == 8, "neighborhood_id"].isna().item()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["inputs"]) == {"calls", "providers", "neighborhoods", "wards",
+                                       "population"}
+    assert len(manifest["inputs"]["calls"]["sha256"]) == 64
+    assert manifest["taxonomy"]["checksum"]
+    assert not list(out.glob("*.tmp"))
+
+
+def test_incomplete_workspace_is_refused(tiny_files, tmp_path):
+    from safetygap.errors import ValidationError
+
+    out = tmp_path / "ws"
+    run_analysis(AnalysisInputs(**tiny_files), out,
+                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+    (out / "manifest.json").unlink()
+    with pytest.raises(ValidationError, match=r"manifest\.json"):
+        Workspace.open(out)
+
+
+def test_inputs_not_modified(tiny_files):
+    before = {k: v.read_bytes() for k, v in tiny_files.items()}
+    analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=load_preset("generic")))
+    assert {k: v.read_bytes() for k, v in tiny_files.items()} == before
+
+
+def test_totals_conserved_tidy(tiny_analysis):
+    t = tiny_analysis.indices
+    calls = t[(t.measure == "calls") & (t.period == "all") & (t.family == "total")]
+    by_level = calls.groupby("level")["value"].sum()
+    assert by_level["neighborhood"] == by_level["ward"] == 8
+    assert np.isfinite(t[t.measure == "calls"]["value"]).all()
