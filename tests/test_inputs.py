@@ -236,3 +236,20 @@ def test_date_column_missing_is_named(tmp_path):
     with pytest.raises(ValidationError) as err:
         read_calls(p, columns=load_preset("minneapolis-incidents-reduced"))
     assert "'date'" in str(err.value) and "incidents.json" in str(err.value)
+
+
+def test_boundaries_from_geoparquet(tmp_path, tiny_areas):
+    """GeoParquet boundaries (what `safetygap fetch` writes) read like any vector file."""
+    from safetygap.boundaries import load_boundaries
+
+    nbhd, _ = tiny_areas
+    p = tmp_path / "nbhd.parquet"
+    nbhd.rename(columns={"area_id": "BDNUM", "name": "BDNAME"}).to_parquet(p)
+    gdf, report = load_boundaries(p, layer="neighborhoods")
+    assert list(gdf["area_id"]) == ["A", "B", "C", "D"]
+    assert list(gdf["name"]) == ["Alpha", "Bravo", "Charlie", "Delta"]
+    assert gdf.crs.to_epsg() == 26915 and report.n_areas == 4
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    with pytest.raises(ValidationError, match=r"bad\.parquet"):
+        load_boundaries(bad, layer="wards")
