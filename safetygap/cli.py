@@ -3,6 +3,8 @@
     safetygap demo [--out DIR] [--no-serve]      build the synthetic demo city and analyse it
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
     safetygap presets                            list the built-in column presets
+    safetygap providers minneapolis --facilities DIR --city F --out F
+                                                 providers from the city's facility files
 """
 
 from __future__ import annotations
@@ -134,6 +136,37 @@ def _serve(workspace: Path, *, host: str | None, port: int | None) -> None:
         typer.echo(f"the web app is not available in this version; outputs are in {workspace}")
         return
     serve_workspace(workspace, host=host, port=port)
+
+
+providers_app = typer.Typer(help="Build provider files from a city's published facilities.",
+                             no_args_is_help=True)
+app.add_typer(providers_app, name="providers")
+
+
+@providers_app.command("minneapolis")
+def providers_minneapolis(
+    facilities: Annotated[Path, typer.Option(
+        help="directory with Fire_Stations.csv, Police_Stations.geojson, Hospitals_MN_HIFLD.csv")],
+    city: Annotated[Path, typer.Option(help="city limits polygon (e.g. "
+                                       "Minneapolis_City_Boundary.geojson)")],
+    out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    near: Annotated[float, typer.Option(help="keep hospitals within this many metres of "
+                                        "the city limits")] = 2000.0,
+) -> None:
+    """Response providers from Minneapolis fire/police stations and nearby hospitals."""
+    from safetygap.sources.minneapolis import providers_from_facilities
+
+    try:
+        built = providers_from_facilities(facilities, city, near_m=near)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    built.write(out)
+    counts = built.frame["service_type"].value_counts()
+    typer.echo(f"wrote {len(built.frame)} providers to {out} ("
+               + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+    for e in built.excluded:
+        typer.echo(f"  left out: {e['name']} ({e['source']}): {e['reason']}")
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """The pipeline on the real Minneapolis data in ../shared/data/minneapolis.
 
 87 neighborhoods, 13 wards (2012-2022), the 2021 police incidents as calls,
-fire and police stations as response providers, the 2015 ACS population.
+fire and police stations and nearby hospitals as response providers, the 2015
+ACS population.
 """
 
 from __future__ import annotations
@@ -15,27 +16,16 @@ import pytest
 
 from safetygap.inputs import load_preset
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
+from safetygap.sources.minneapolis import providers_from_facilities
 
 pytestmark = pytest.mark.realdata
 
 
 def facilities_providers(shared: Path, out: Path) -> Path:
-    """Response-family providers from the real fire and police station files."""
-    fire = pd.read_csv(shared / "facilities" / "Fire_Stations.csv", encoding="utf-8-sig")
-    police = gpd.read_file(shared / "facilities" / "Police_Stations.geojson")
-    rows = [
-        {"provider_id": f"FS{r.STATION_NU}", "name": f"Fire Station {r.STATION_NU}",
-         "service_type": "fire_station", "capacity": float(r.RIG_COUNT),
-         "latitude": r.Y, "longitude": r.X}
-        for r in fire.itertuples()
-    ] + [
-        {"provider_id": f"PS{i + 1}", "name": r.BUILDING_N, "service_type": "police_station",
-         "capacity": 1.0, "latitude": r.geometry.y, "longitude": r.geometry.x}
-        for i, r in police.iterrows()
-    ]
-    path = out / "providers.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    """Response-family providers from the real fire/police stations and nearby hospitals."""
+    built = providers_from_facilities(shared / "facilities",
+                                      shared / "boundaries" / "Minneapolis_City_Boundary.geojson")
+    return built.write(out / "providers.csv")
 
 
 @pytest.fixture(scope="module")
