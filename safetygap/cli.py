@@ -43,6 +43,14 @@ def _report(out: Path, summary: dict) -> None:
     for family, rows in summary["top_underserved"]["neighborhood"].items():
         names = ", ".join(r["name"] for r in rows[:3])
         typer.echo(f"  most underserved for {family}: {names}")
+    sens = summary.get("boundary_sensitivity")
+    if sens:
+        changed = sens["areas_changing_gap_class"]["neighborhood"]
+        typer.echo(
+            f"  boundary streets: {sens['calls_shared']['neighborhood']:,} calls within "
+            f"{sens['tolerance_m']:g} m of a line between neighborhoods; under the "
+            f"'{sens['compared_with']}' policy the gap class would change in "
+            + ", ".join(f"{v} ({k})" for k, v in changed.items()) + " neighborhoods")
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 
@@ -77,6 +85,12 @@ def analyze(
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
     encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    boundary_tolerance: Annotated[float, typer.Option(
+        help="metres: calls this close to a neighborhood or ward line are counted in "
+             "quality.json and shared out by --boundary-policy split")] = 5.0,
+    boundary_policy: Annotated[str, typer.Option(
+        help="contain: count each call in the polygon containing it; split: share calls "
+             "near the lines of k areas as 1/k each")] = "contain",
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -98,7 +112,8 @@ def analyze(
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               encoding=encoding)
+                               encoding=encoding, boundary_tolerance_m=boundary_tolerance,
+                               boundary_policy=boundary_policy)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
