@@ -2,6 +2,9 @@
 
     safetygap demo [--out DIR] [--no-serve]      build the synthetic demo city and analyse it
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
+    safetygap analyze --data DIR --providers F --out DIR   analyse what `fetch` downloaded
+    safetygap fetch minneapolis --out DIR [--years 2022-2024]
+                                                 download the city's boundaries and 911 calls
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
@@ -15,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from safetygap.errors import ValidationError
+from safetygap.errors import Problems, ValidationError
 
 app = typer.Typer(
     name="safetygap",
@@ -54,14 +57,25 @@ def _report(out: Path, summary: dict) -> None:
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 
+PROVIDERS_HELP = (
+    "--providers is required: a provider file (format: docs/PROVIDERS.md; template: "
+    "safetygap/data/providers_template.csv; in Minneapolis `safetygap providers minneapolis` "
+    "builds one from the city's fire/police station and hospital files)")
+
+
 @app.command()
 def analyze(
-    calls: Annotated[Path, typer.Option(help="calls file (CSV, GeoJSON, GeoParquet, GPKG)")],
-    providers: Annotated[Path, typer.Option(help="provider file (see docs/PROVIDERS.md)")],
     out: Annotated[Path, typer.Option(help="workspace directory to write")],
-    neighborhoods: Annotated[Path, typer.Option("--neighborhoods", "--boundaries",
-                                                help="neighborhood polygons")],
-    wards: Annotated[Path, typer.Option(help="ward polygons")],
+    providers: Annotated[Path | None, typer.Option(
+        help="provider file (see docs/PROVIDERS.md); required")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
+             "with the right preset (the options below override them)")] = None,
+    calls: Annotated[Path | None, typer.Option(
+        help="calls file (CSV, GeoJSON, GeoParquet, GPKG)")] = None,
+    neighborhoods: Annotated[Path | None, typer.Option("--neighborhoods", "--boundaries",
+                                                       help="neighborhood polygons")] = None,
+    wards: Annotated[Path | None, typer.Option(help="ward polygons")] = None,
     population: Annotated[Path | None, typer.Option(help="population by neighborhood")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
     preset: Annotated[str | None, typer.Option(help="column preset, e.g. minneapolis-911")]
@@ -98,7 +112,29 @@ def analyze(
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
 
+    ward_name = None
     try:
+        if data is not None:
+            from safetygap.fetch.minneapolis import fetched_inputs
+
+            fetched = fetched_inputs(data)
+            calls = calls or fetched.calls
+            neighborhoods = neighborhoods or fetched.neighborhoods
+            wards = wards or fetched.wards
+            preset = preset or fetched.preset
+            neighborhood_id = neighborhood_id or fetched.neighborhood_id
+            neighborhood_name = neighborhood_name or fetched.neighborhood_name
+            ward_id = ward_id or fetched.ward_id
+            ward_name = fetched.ward_name
+        missing = Problems()
+        for flag, value in (("--calls", calls), ("--neighborhoods", neighborhoods),
+                            ("--wards", wards)):
+            if value is None:
+                missing.add(flag, "is required (or give --data DIR from `safetygap fetch`)")
+        if providers is None:
+            missing.add("--providers", PROVIDERS_HELP)
+        missing.raise_if_any()
+        assert calls and neighborhoods and wards and providers
         base = load_preset(preset) if preset else ColumnMap(
             id="id", call_type="call_type", agency="agency", time="time",
             latitude="latitude", longitude="longitude")
@@ -112,7 +148,8 @@ def analyze(
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               encoding=encoding, boundary_tolerance_m=boundary_tolerance,
+                               ward_name=ward_name, encoding=encoding,
+                               boundary_tolerance_m=boundary_tolerance,
                                boundary_policy=boundary_policy)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
@@ -151,6 +188,57 @@ def _serve(workspace: Path, *, host: str | None, port: int | None) -> None:
         typer.echo(f"the web app is not available in this version; outputs are in {workspace}")
         return
     serve_workspace(workspace, host=host, port=port)
+
+
+fetch_app = typer.Typer(help="Download a city's open data (boundaries and 911 calls).",
+                         no_args_is_help=True)
+app.add_typer(fetch_app, name="fetch")
+
+
+@fetch_app.command("minneapolis")
+def fetch_minneapolis_cmd(
+    out: Annotated[Path, typer.Option(help="directory for the GeoParquet files and manifest")],
+    years: Annotated[str | None, typer.Option(
+        help="911 calls of these calendar years, e.g. 2023 or 2022-2024 "
+             "(default: the last complete year)")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="ArcGIS REST services root (default: the City of Minneapolis')")] = None,
+    page_size: Annotated[int, typer.Option(help="records per request (the city allows "
+                                           "16,000)")] = 16_000,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for one answer")] = 60.0,
+    retries: Annotated[int, typer.Option(help="retries of a failed request (exponential "
+                                         "back-off from 1 s)")] = 5,
+    layers: Annotated[str | None, typer.Option(
+        help="comma-separated subset: neighborhoods, wards, communities, precincts, "
+             "calls_911")] = None,
+    force: Annotated[bool, typer.Option(help="download layers already fetched again")]
+    = False,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Download Minneapolis neighborhoods, wards, communities, precincts and 911 calls.
+
+    Interrupted downloads resume where they stopped when the command is run again.
+    """
+    from safetygap.fetch import FetchError, RetryPolicy, fetch_minneapolis, parse_years
+    from safetygap.fetch.arcgis import MINNEAPOLIS_BASE_URL
+
+    try:
+        chosen = parse_years(years)
+        manifest = fetch_minneapolis(
+            out, years=chosen, base_url=base_url or MINNEAPOLIS_BASE_URL, page_size=page_size,
+            retry=RetryPolicy(retries=retries, timeout_s=timeout),
+            layers=tuple(x.strip() for x in layers.split(",")) if layers else None,
+            force=force, quiet=quiet)
+    except (ValidationError, FetchError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        typer.echo("(pages already downloaded are kept: run the same command again to resume)",
+                   err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"fetched into {out.resolve()}:")
+    for entry in manifest["layers"].values():
+        typer.echo(f"  {entry['file']}: {entry['records']:,} records ({entry['layer']})")
+    typer.echo(f"next: safetygap analyze --data {out} --providers PROVIDERS.csv "
+               "--out WORKSPACE")
 
 
 providers_app = typer.Typer(help="Build provider files from a city's published facilities.",
