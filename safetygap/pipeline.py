@@ -290,7 +290,8 @@ def _population(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     pop = np.full(len(nbhd), np.nan)
     if path is None:
-        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist()}
+        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist(),
+                     "areas_with_zero_population": []}
     pin = read_population(path, name_column=opts.population_name_column,
                           population_column=opts.population_column)
     names = pin.frame["name"].tolist()
@@ -310,6 +311,11 @@ def _population(
         "unmatched_rows": sorted(n for n, t in matched.items() if t is None),
         "bad_rows": pin.bad_rows,
         "areas_without_population": sorted(nbhd["name"][~np.isfinite(pop)].tolist()),
+        "areas_with_zero_population": sorted(nbhd["name"][pop == 0].tolist()),
+        "notes": ("Names are matched after folding case, accents, punctuation and '&'/'and', "
+                  "then through the alias table of renamed neighborhoods "
+                  "(safetygap.boundaries.names.MINNEAPOLIS_ALIASES). Areas without population "
+                  "or with population 0 get no rate, accessibility or gap (NaN, class 0)."),
         "total_population_matched": float(np.nansum(pop)),
     }
 
@@ -746,6 +752,8 @@ def _summary(
         "quality": {
             "status_counts": quality["calls"]["status_counts"],
             "areas_without_population": len(quality["population"]["areas_without_population"]),
+            "areas_with_zero_population": len(
+                quality["population"]["areas_with_zero_population"]),
             "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
         },
         "diverted_share_basis": "unique calls (duplicate ids excluded), all locations",
