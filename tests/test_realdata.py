@@ -28,21 +28,28 @@ def facilities_providers(shared: Path, out: Path) -> Path:
     return built.write(out / "providers.csv")
 
 
-@pytest.fixture(scope="module")
-def real_analysis(tmp_path_factory):
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
-    if not shared.is_dir():
-        pytest.skip(f"real Minneapolis data not found at {shared}")
+def run_real(tmp_path_factory, calls: str, preset: str, *, population: bool = True,
+             **options) -> tuple[Path, object]:
+    """Analyse ``incidents/<calls>`` on the real neighborhoods and 2012-2022 wards."""
+    from conftest import require_shared
+
+    shared = require_shared()
     tmp = tmp_path_factory.mktemp("mpls")
     inputs = AnalysisInputs(
-        calls=shared / "incidents" / "Police_Incidents_2021_Jan-May.csv",
+        calls=shared / "incidents" / calls,
         providers=facilities_providers(shared, tmp),
         neighborhoods=shared / "boundaries" / "Minneapolis_Neighborhoods.geojson",
         wards=shared / "boundaries" / "City_Council_Wards_2012-2022.geojson",
-        population=shared / "population" / "MplsDemo_2015_ACS.csv",
+        population=(shared / "population" / "MplsDemo_2015_ACS.csv") if population else None,
     )
-    opts = AnalysisOptions(columns=load_preset("minneapolis-police-incidents"))
+    opts = AnalysisOptions(columns=load_preset(preset), **options)
     return shared, analyze(inputs, options=opts)
+
+
+@pytest.fixture(scope="module")
+def real_analysis(tmp_path_factory):
+    return run_real(tmp_path_factory, "Police_Incidents_2021_Jan-May.csv",
+                    "minneapolis-police-incidents")
 
 
 def test_every_incident_matches_sjoin(real_analysis):
@@ -105,19 +112,8 @@ def test_city_label_agreement_is_about_ninety_percent(real_analysis):
 
 @pytest.fixture(scope="module")
 def reduced_run(tmp_path_factory):
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
-    if not shared.is_dir():
-        pytest.skip(f"real Minneapolis data not found at {shared}")
-    tmp = tmp_path_factory.mktemp("mpls-reduced")
-    inputs = AnalysisInputs(
-        calls=shared / "incidents" / "Police_Incidents_2020_to_2021_reduced.json",
-        providers=facilities_providers(shared, tmp),
-        neighborhoods=shared / "boundaries" / "Minneapolis_Neighborhoods.geojson",
-        wards=shared / "boundaries" / "City_Council_Wards_2012-2022.geojson",
-        population=shared / "population" / "MplsDemo_2015_ACS.csv",
-    )
-    opts = AnalysisOptions(columns=load_preset("minneapolis-incidents-reduced"))
-    return shared, analyze(inputs, options=opts)
+    return run_real(tmp_path_factory, "Police_Incidents_2020_to_2021_reduced.json",
+                    "minneapolis-incidents-reduced")
 
 
 def test_reduced_incidents_counts_match_sjoin(reduced_run):
@@ -182,19 +178,9 @@ def test_reduced_population_gaps_without_division_by_zero(reduced_run):
 
 @pytest.fixture(scope="module")
 def incidents_1m(tmp_path_factory):
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
-    if not shared.is_dir():
-        pytest.skip(f"real Minneapolis data not found at {shared}")
-    tmp = tmp_path_factory.mktemp("mpls-1m")
-    inputs = AnalysisInputs(
-        calls=shared / "incidents" / "Police_Incidents_2021_Jan-May.csv",
-        providers=facilities_providers(shared, tmp),
-        neighborhoods=shared / "boundaries" / "Minneapolis_Neighborhoods.geojson",
-        wards=shared / "boundaries" / "City_Council_Wards_2012-2022.geojson",
-    )
-    opts = AnalysisOptions(columns=load_preset("minneapolis-police-incidents"),
-                           boundary_tolerance_m=1.0)
-    return shared, analyze(inputs, options=opts)
+    return run_real(tmp_path_factory, "Police_Incidents_2021_Jan-May.csv",
+                    "minneapolis-police-incidents", population=False,
+                    boundary_tolerance_m=1.0)
 
 
 def test_boundary_street_ambiguity_on_2021_incidents(incidents_1m):

@@ -11,34 +11,18 @@ query (URL, where clause, page size, ordering): a different query starts over.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safetygap._io import write_json
 from safetygap.errors import ValidationError
 
 PARTIAL_DIR = ".partial"
 STATE_FILE = "state.json"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_KIND = "safetygap-fetch"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file in the same directory, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -86,7 +70,7 @@ class LayerState:
         """Mark the page at ``offset`` complete (its file must already be written)."""
         self.pages[offset] = n_records
         self.more[offset] = more
-        write_json_atomic(self.directory / STATE_FILE, {
+        write_json(self.directory / STATE_FILE, {
             "query": self.query,
             "started": self.started,
             "pages": {str(k): v for k, v in sorted(self.pages.items())},

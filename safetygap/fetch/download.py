@@ -13,7 +13,6 @@ is returned. Progress goes to ``log`` one line per page.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from safetygap._io import atomic_write, sha256_file
 from safetygap.fetch._state import PARTIAL_DIR, LayerState
 from safetygap.fetch.arcgis import MAX_PAGE_SIZE, ArcGISClient, FetchError
 
@@ -42,14 +42,6 @@ class LayerRequest:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def features_frame(features: list[dict[str, Any]]) -> gpd.GeoDataFrame:
@@ -113,9 +105,8 @@ def download_layer(
                 raise FetchError(f"{request.name}: the server returned {n} records for a "
                                  f"page of {size} at offset {offset}")
             frame = features_frame(features)
-            tmp = state.page_path(offset).with_suffix(".tmp")
-            frame.to_parquet(tmp, index=False)
-            tmp.replace(state.page_path(offset))
+            atomic_write(state.page_path(offset),
+                         lambda p, f=frame: f.to_parquet(p, index=False))
             state.record(offset, n, more)
             got += n
             fetched_now += 1
@@ -136,9 +127,7 @@ def download_layer(
 
     frame, duplicates = _assemble(state, oid)
     path = out / f"{request.name}.parquet"
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
     entry = {
         "file": path.name,
         "layer": request.layer,
@@ -156,7 +145,7 @@ def download_layer(
         "started": state.started,
         "fetched": _now(),
         "bytes": path.stat().st_size,
-        "sha256": _sha256(path),
+        "sha256": sha256_file(path),
     }
     if len(frame) != expected:
         entry["warning"] = (f"{len(frame):,} records received but the server counted "

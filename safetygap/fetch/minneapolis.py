@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from safetygap import __version__
+from safetygap._io import write_json
 from safetygap.errors import Problems
-from safetygap.fetch._state import MANIFEST_FILE, read_manifest, write_json_atomic
+from safetygap.fetch._state import MANIFEST_FILE, read_manifest
 from safetygap.fetch.arcgis import (
     MAX_PAGE_SIZE,
     MINNEAPOLIS_BASE_URL,
@@ -175,8 +176,8 @@ def fetch_minneapolis(
             entry["name_column"] = _first_present(entry["columns"], spec.name_columns)
         manifest["layers"][spec.name] = entry
         manifest["updated"] = entry["fetched"]
-        write_json_atomic(out_dir / MANIFEST_FILE, manifest)
-    write_json_atomic(out_dir / MANIFEST_FILE, manifest)
+        write_json(out_dir / MANIFEST_FILE, manifest)
+    write_json(out_dir / MANIFEST_FILE, manifest)
     counts = ", ".join(f"{k} {v['records']:,}" for k, v in manifest["layers"].items())
     say(f"done: {counts} records in {out_dir}")
     return manifest
