@@ -234,6 +234,10 @@ def fetch_minneapolis_cmd(
         typer.echo("(pages already downloaded are kept: run the same command again to resume)",
                    err=True)
         raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        typer.echo("\ninterrupted: pages already downloaded are kept; run the same command "
+                   "again to resume", err=True)
+        raise typer.Exit(code=130) from None
     typer.echo(f"fetched into {out.resolve()}:")
     for entry in manifest["layers"].values():
         typer.echo(f"  {entry['file']}: {entry['records']:,} records ({entry['layer']})")

@@ -330,3 +330,27 @@ def test_fetch_cli_error_keeps_pages(server, tmp_path):
     assert res.exit_code == 2
     assert "HTTP 503" in res.output and "run the same command again to resume" in res.output
     assert (tmp_path / ".partial" / "calls_911" / "page-0000000000.parquet").is_file()
+
+
+def test_fetch_cli_interrupted(server, tmp_path, monkeypatch):
+    import safetygap.fetch.download as download
+
+    real_record = download.LayerState.record
+
+    def record_then_stop(self, offset, n, more):
+        real_record(self, offset, n, more)
+        if offset == 1000:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(download.LayerState, "record", record_then_stop)
+    args = ["fetch", "minneapolis", "--out", str(tmp_path), "--years", "2021",
+            "--base-url", server.base_url, "--page-size", "1000", "--layers", "calls_911",
+            "--quiet"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 130 and "run the same command again to resume" in res.output
+    monkeypatch.setattr(download.LayerState, "record", real_record)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "6,305 records" in res.output
+    hits = {o: n for (layer, o), n in server.page_hits.items() if layer == CALLS}
+    assert hits == {o: 1 for o in range(0, 7000, 1000)}
