@@ -33,6 +33,13 @@ class Sleeps(list):
         self.append(seconds)
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_for_localhost(monkeypatch):
+    """urllib honours HTTP(S)_PROXY: keep requests to the local server off any proxy."""
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
 @pytest.fixture(scope="module")
 def layers(shared_data_module):
     return minneapolis_layers(shared_data_module)
