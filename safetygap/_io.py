@@ -1,8 +1,7 @@
-"""File helpers shared by the workspace writer and the downloader: atomic writes, checksums."""
+"""File helpers shared by the workspace writer and the downloader: atomic writes, JSON."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -46,12 +45,3 @@ def write_json(path: Path, data: Any) -> None:
     def w(p: Path) -> None:
         p.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
     atomic_write(path, w)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

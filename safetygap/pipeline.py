@@ -33,7 +33,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES, __version__
-from safetygap._io import sha256_file
+from safetygap._hashing import sha256_file
 from safetygap._progress import Progress
 from safetygap.boundaries import (
     apportion,

@@ -36,8 +36,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
-from safetygap._io import sha256_file as _sha256
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
 from safetygap.pipeline import Analysis
@@ -73,7 +73,7 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     write_json(out / "quality.json", analysis.quality)
     manifest = dict(analysis.manifest)
     manifest["files"] = {
-        name: {"bytes": (out / name).stat().st_size, "sha256": _sha256(out / name)}
+        name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}
         for name in (*LAYER_FILES, *JSON_FILES)
     }
     manifest["timings_s"] = analysis.timings
@@ -143,4 +143,4 @@ class Workspace:
         """Names of files whose checksum differs from the manifest."""
         files = self.manifest.get("files", {})
         return [n for n, meta in files.items()
-                if not (self.path / n).is_file() or _sha256(self.path / n) != meta["sha256"]]
+                if not (self.path / n).is_file() or sha256_file(self.path / n) != meta["sha256"]]

@@ -23,7 +23,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from safetygap._io import atomic_write, sha256_file
+from safetygap._hashing import sha256_file
+from safetygap._io import atomic_write
 from safetygap.fetch._state import PARTIAL_DIR, LayerState
 from safetygap.fetch.arcgis import MAX_PAGE_SIZE, ArcGISClient, FetchError
 
