@@ -306,7 +306,7 @@ def _population(
         "notes": ("Names are matched after folding case, accents, punctuation and '&'/'and', "
                   "then through the alias table of renamed neighborhoods "
                   "(safetygap.boundaries.names.MINNEAPOLIS_ALIASES). Areas without population "
-                  "or with population 0 get no rate, accessibility or gap (NaN, class 0)."),
+                  "or with population 0 get no rate and so no gap (NaN, gap class 0)."),
         "total_population_matched": float(np.nansum(pop)),
     }
 
