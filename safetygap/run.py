@@ -18,7 +18,7 @@ def run_analysis(
     quiet: bool = False,
 ) -> Analysis:
     """Analyse ``inputs`` and write the workspace ``out``; progress on stderr."""
-    progress = Progress(9, enabled=not quiet)
+    progress = Progress(10, enabled=not quiet)
     analysis = analyze(inputs, options=options, progress=progress)
     with progress.step("writing workspace") as info:
         write_workspace(analysis, out)

@@ -427,16 +427,24 @@ def within_travel_time(
     """Boolean per point: some provider reaches it within that provider's catchment (min).
 
     The network counterpart of :func:`safetygap.geo.coverage.within_catchment`:
-    providers are grouped by catchment, one multi-source Dijkstra per group.
+    points and providers are snapped once, then providers are grouped by
+    catchment and each group is one multi-source Dijkstra with that cutoff.
     """
     covered = np.zeros(len(np.asarray(x)), dtype=bool)
     catchment_min = np.asarray(catchment_min, dtype=float)
-    px = np.asarray(px, dtype=float)
-    py = np.asarray(py, dtype=float)
+    if len(catchment_min) == 0:
+        return covered
+    node, dist = snap(net, x, y, mode=mode)
+    p_node, p_dist = snap(net, px, py, mode=mode)
+    ok = node >= 0
+    conn = connector_minutes(dist[ok])
     for limit in np.unique(catchment_min):
-        sel = catchment_min == limit
-        t = time_to_nearest(net, x, y, px[sel], py[sel], mode=mode, cutoff=limit)
-        covered |= t <= limit
+        sel = (catchment_min == limit) & (p_node >= 0)
+        if not sel.any():
+            continue
+        t = nearest_source_time(net, p_node[sel], mode=mode,
+                                offsets=connector_minutes(p_dist[sel]), cutoff=limit)
+        covered[ok] |= t[node[ok]] + conn <= limit
     return covered
 
 
@@ -452,7 +460,7 @@ def load_network(
     offline. Raises :class:`~safetygap.errors.ValidationError` naming the file
     when it is missing, of an unknown kind, unreadable or empty.
     """
-    from safetygap.geo._osm import read_graph, graph_to_network
+    from safetygap.geo._osm import graph_to_network, read_graph
 
     p = Path(path)
     graph = read_graph(p)
