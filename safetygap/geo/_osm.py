@@ -49,7 +49,8 @@ def read_graph(path: Path) -> Any:
         if kind == "graphml":
             graph = ox.load_graphml(path)
         else:
-            graph = ox.graph_from_xml(path, simplify=True, retain_all=True)
+            # unsimplified: every OSM node stays a snap target along its street
+            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
     except Exception as exc:  # the parsers raise many kinds; name the file
         problems.add(str(path), f"cannot read the street network ({type(exc).__name__})",
                      value=str(exc)[:200])
@@ -66,9 +67,14 @@ def graph_to_network(graph: Any, *, crs: CRS, source: str = "") -> StreetNetwork
     import osmnx as ox
 
     g = ox.project_graph(graph, to_crs=crs)
-    edges = list(g.edges(data=True))
-    for _, _, d in edges:  # a highway list or a missing highway would break the speeds
-        d["highway"] = str(_first(d.get("highway")) or "road")
+    # a simplified edge may merge ways of several highway types: keep them all
+    # ("residential|footway") for the mode filters, and the first for the speeds
+    merged = []
+    for _, _, d in g.edges(data=True):
+        hw = d.get("highway")
+        parts = [str(h) for h in hw] if isinstance(hw, list | tuple) else [str(hw or "road")]
+        merged.append("|".join(parts))
+        d["highway"] = parts[0]
     g = ox.routing.add_edge_speeds(g, hwy_speeds=DRIVE_SPEEDS_KPH, fallback=DRIVE_FALLBACK_KPH)
     ids = list(g.nodes)
     pos = {nid: i for i, nid in enumerate(ids)}
@@ -85,7 +91,7 @@ def graph_to_network(graph: Any, *, crs: CRS, source: str = "") -> StreetNetwork
     return StreetNetwork.from_segments(
         x, y, u, v,
         crs=crs.to_string(),
-        highway=np.array([d["highway"] for d in rows], dtype=object),
+        highway=np.array(merged, dtype=object),
         length_m=length,
         oneway=True,  # an OSMnx MultiDiGraph already has one edge per allowed direction
         maxspeed_kph=np.array([float(d.get("speed_kph", np.nan)) for d in rows]),

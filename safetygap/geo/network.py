@@ -104,7 +104,8 @@ class StreetNetwork:
 
     Segment ``i`` joins nodes ``u[i]`` and ``v[i]`` (indices into ``x``/``y``);
     ``oneway[i]`` limits driving to ``u -> v``. ``speed_kph`` is the driving
-    speed, ``highway`` the OSM type and ``access`` the OSM access tag.
+    speed, ``highway`` the OSM type (``a|b`` for a segment merged from ways of
+    types a and b) and ``access`` the OSM access tag.
     """
 
     x: np.ndarray
@@ -187,7 +188,11 @@ class StreetNetwork:
     def usable(self, mode: str) -> np.ndarray:
         """Boolean per segment: can ``mode`` use it?"""
         _check_mode(mode)
-        bad_type = np.isin(self.highway.astype(str), sorted(NOT_FOR[mode]))
+        kinds, inv = np.unique(self.highway.astype(str), return_inverse=True)
+        # a merged segment ("residential|footway") is usable only if every part is
+        bad = np.array([any(p in NOT_FOR[mode] for p in k.split("|")) for k in kinds],
+                       dtype=bool)
+        bad_type = bad[inv] if len(kinds) else np.zeros(0, dtype=bool)
         closed = np.isin(self.access.astype(str), sorted(NO_ACCESS))
         return ~bad_type & ~closed
 
