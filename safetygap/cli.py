@@ -2,6 +2,10 @@
 
     safetygap demo [--out DIR] [--no-serve]      build the synthetic demo city and analyse it
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
+                      [--travel network --mode walk|drive --network FILE]
+    safetygap network fetch --place "Minneapolis, Minnesota" --out F.graphml
+    safetygap site --workspace DIR --family F --k K     recommend new sites
+    safetygap whatif --workspace DIR --providers FILE   indices with hypothetical providers
     safetygap presets                            list the built-in column presets
 """
 
@@ -35,6 +39,9 @@ def _report(out: Path, summary: dict) -> None:
     if summary.get("synthetic"):
         typer.secho(f"  {summary['label']}", fg=typer.colors.YELLOW)
     t = summary["totals"]
+    if "travel" in summary:
+        typer.echo(f"  distance model: {summary['travel']['distance_model']} "
+                   f"(catchments in {summary['travel']['unit']})")
     typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
     if share is not None:
         typer.echo(f"  diverted to non-police services: {share:.1%}")
@@ -75,6 +82,12 @@ def analyze(
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
     encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    travel: Annotated[str, typer.Option(help="distance model: straight (straight-line "
+                                        "metres) or network (travel minutes on --network)")]
+    = "straight",
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
+    network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
+                                                 "(see `safetygap network fetch`)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -92,11 +105,12 @@ def analyze(
         if x and y:
             cmap = cmap.with_overrides(latitude="", longitude="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
-                                wards=wards, population=population, taxonomy=taxonomy)
+                                wards=wards, population=population, taxonomy=taxonomy,
+                                network=network)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               encoding=encoding)
+                               encoding=encoding, travel=travel, mode=mode)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
@@ -113,12 +127,20 @@ def demo(
     serve: Annotated[bool, typer.Option(help="serve the maps when done")] = True,
     host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
     port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    travel: Annotated[str, typer.Option(help="distance model: straight or network (the "
+                                        "demo city's own street network)")] = "straight",
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Generate the synthetic demo city, analyse it, and (by default) serve the maps."""
     from safetygap.run import run_demo
 
-    analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet)
+    try:
+        analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet,
+                                       travel=travel, mode=mode)
+    except ValidationError as exc:
+        _fail(exc)
+        return
     _report(workspace, analysis.summary)
     if serve:
         _serve(workspace, host=host, port=port)
@@ -134,6 +156,30 @@ def _serve(workspace: Path, *, host: str | None, port: int | None) -> None:
         typer.echo(f"the web app is not available in this version; outputs are in {workspace}")
         return
     serve_workspace(workspace, host=host, port=port)
+
+
+network_app = typer.Typer(help="Street networks for --travel network.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+
+@network_app.command("fetch")
+def network_fetch(
+    place: Annotated[str, typer.Option(help='place to geocode, e.g. "Minneapolis, Minnesota"')],
+    out: Annotated[Path, typer.Option(help="GraphML file to write")],
+    network_type: Annotated[str, typer.Option(help="OSMnx network type (all keeps walking "
+                                              "and driving streets)")] = "all",
+) -> None:
+    """Download a place's street network from OpenStreetMap with OSMnx (needs internet)."""
+    from safetygap.geo._osm import fetch_place
+
+    typer.echo(f"downloading the {network_type} street network of {place!r} ...", err=True)
+    try:
+        path = fetch_place(place, out, network_type=network_type)
+    except Exception as exc:  # network errors, geocoding failures: say what and where
+        _fail(ValidationError(f"network fetch {place!r}: {type(exc).__name__}: {exc} "
+                              "(this needs the internet: Nominatim and the Overpass API)"))
+        return
+    typer.echo(f"street network written to {path.resolve()}")
 
 
 @app.command()

@@ -121,3 +121,45 @@ def fetch_place(place: str, out: str | os.PathLike, *, network_type: str = "all"
     graph = ox.graph_from_place(place, network_type=network_type, simplify=True,
                                 retain_all=False)
     return write_graphml(graph, out)
+
+
+def segments_to_graph(
+    x: np.ndarray,
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    *,
+    crs: str,
+    highway: np.ndarray,
+    oneway: np.ndarray | None = None,
+    name: np.ndarray | None = None,
+) -> Any:
+    """An OSMnx-style MultiDiGraph in EPSG:4326 from nodes in ``crs`` and segments.
+
+    Like a downloaded OSM network: node ids from 1, ``x``/``y`` = lon/lat,
+    one edge per allowed direction with ``osmid``, ``highway``, ``oneway``,
+    ``reversed``, ``length`` (metres, measured in ``crs``) and ``name``.
+    Used for generated networks (the demo city) and tests.
+    """
+    import networkx as nx
+    from pyproj import Transformer
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    graph = nx.MultiDiGraph(crs="epsg:4326", created_with="safetygap")
+    for i in range(len(x)):
+        graph.add_node(i + 1, x=float(lon[i]), y=float(lat[i]), street_count=0)
+    ow = np.zeros(len(u), dtype=bool) if oneway is None else np.asarray(oneway, dtype=bool)
+    for k, (a, b) in enumerate(zip(np.asarray(u), np.asarray(v), strict=True)):
+        attrs = {"osmid": k + 1, "highway": str(highway[k]), "oneway": bool(ow[k]),
+                 "length": float(np.hypot(x[a] - x[b], y[a] - y[b]))}
+        if name is not None and name[k]:
+            attrs["name"] = str(name[k])
+        graph.add_edge(int(a) + 1, int(b) + 1, reversed=False, **attrs)
+        if not ow[k]:
+            graph.add_edge(int(b) + 1, int(a) + 1, reversed=True, **attrs)
+    for n in graph.nodes:
+        graph.nodes[n]["street_count"] = len(set(graph.predecessors(n))
+                                             | set(graph.successors(n)))
+    return graph
