@@ -342,6 +342,19 @@ def load_taxonomy(path: str | os.PathLike[str] | None = None) -> Taxonomy:
     return _build(doc, label, fallback_name)
 
 
+def taxonomy_from_content(content: Mapping[str, Any], *, label: str) -> Taxonomy:
+    """Rebuild a taxonomy from :meth:`Taxonomy.to_dict` (e.g. a workspace manifest)."""
+    doc = {
+        "meta": {"name": content["name"], "version": content["version"],
+                 "sources": list(content.get("sources", []))},
+        "categories": {name: {k: v for k, v in c.items() if k != "prefixes" or v}
+                       for name, c in content["categories"].items()},
+        "agencies": dict(content["agencies"]),
+        "service_types": dict(content["service_types"]),
+    }
+    return _build(doc, label, str(content["name"]))
+
+
 def _build(doc: dict[str, Any], label: str, fallback_name: str) -> Taxonomy:
     problems = Problems()
     where = f"taxonomy {label}"
