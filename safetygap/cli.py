@@ -182,6 +182,101 @@ def network_fetch(
     typer.echo(f"street network written to {path.resolve()}")
 
 
+def _write_json(data: dict, out: Path | None) -> None:
+    import json
+
+    from safetygap.workspace import _json_default
+
+    text = json.dumps(data, indent=2, default=_json_default)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"written to {out.resolve()}", err=True)
+
+
+@app.command()
+def site(
+    workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
+    family: Annotated[str, typer.Option(help="response, prevention or restoration")],
+    k: Annotated[int, typer.Option("--k", help="number of new sites")] = 5,
+    candidates: Annotated[Path | None, typer.Option(help="candidate sites (CSV with "
+                                                    "latitude/longitude, or points); default:"
+                                                    " network nodes or a 200 m grid")] = None,
+    candidates_crs: Annotated[str | None, typer.Option(help="CRS of x/y candidate columns")]
+    = None,
+    catchment: Annotated[float | None, typer.Option(help="catchment of the new sites in "
+                                                    "minutes (network workspaces) or metres "
+                                                    "(straight-line); default: the service "
+                                                    "type's")] = None,
+    service_type: Annotated[str | None, typer.Option(help="service type of the new sites "
+                                                     "(default: the family's most common)")]
+    = None,
+    capacity: Annotated[float | None, typer.Option(help="capacity of each new site "
+                                                   "(default: median of the type)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
+) -> None:
+    """Recommend K new sites that cover the most need calls not yet covered (MCLP)."""
+    from safetygap.scenarios import load_baseline, read_candidates, recommend_sites
+
+    try:
+        base = load_baseline(workspace)
+        cands = None
+        if candidates is not None:
+            from safetygap.scenarios import default_capacity, default_service_type
+
+            stype = service_type or default_service_type(base, family)
+            cands = read_candidates(base, candidates, crs=candidates_crs, service_type=stype,
+                                    capacity=capacity or default_capacity(base, stype))
+        result = recommend_sites(base, family=family, k=k, candidates=cands,
+                                 service_type=service_type, catchment=catchment,
+                                 capacity=capacity)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    unit = result["catchment_unit"]
+    typer.echo(f"{result['k']} new {result['service_type']} sites for {family} "
+               f"({result['distance_model']}, catchment {result['catchment']:g} {unit}, "
+               f"{result['candidates']['count']:,} candidates):", err=True)
+    for s in result["sites"]:
+        areas = ", ".join(f"{a['name']} (+{a['calls_newly_covered']})"
+                          for a in s["neighborhoods"][:3])
+        typer.echo(f"  {s['rank']}. {s['name']} at {s['latitude']:.5f}, {s['longitude']:.5f}:"
+                   f" +{s['marginal_calls']:,} calls; {areas}", err=True)
+    if result["stopped_early"]:
+        typer.echo("  no further site covers any remaining call", err=True)
+    cb, ca = result["coverage_before"], result["coverage_after"]
+    if cb is not None:
+        typer.echo(f"  coverage of {family} need calls: {cb:.1%} -> {ca:.1%}", err=True)
+    _write_json(result, out)
+
+
+@app.command()
+def whatif(
+    workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
+    providers: Annotated[Path, typer.Option(help="hypothetical providers, provider file "
+                                            "format (docs/PROVIDERS.md)")],
+    providers_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
+) -> None:
+    """Recompute the indices with hypothetical providers; the workspace is not changed."""
+    from safetygap.scenarios import load_baseline, read_hypothetical
+    from safetygap.scenarios import whatif as run_whatif
+
+    try:
+        base = load_baseline(workspace)
+        result = run_whatif(base, read_hypothetical(base, providers, crs=providers_crs))
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    for f, t in result["totals"].items():
+        typer.echo(f"{f}: +{t['calls_newly_covered']:,} need calls covered, coverage "
+                   f"{t['coverage_before']:.1%} -> {t['coverage_after']:.1%} "
+                   f"({result['distance_model']})", err=True)
+    _write_json(result, out)
+
+
 @app.command()
 def presets() -> None:
     """List the built-in column presets for calls files."""

@@ -269,6 +269,12 @@ def default_service_type(base: Baseline, family: str) -> str:
     return sorted(n for n, s in base.taxonomy.service_types.items() if s.family == family)[0]
 
 
+def default_capacity(base: Baseline, service_type: str) -> float:
+    """Median capacity of the workspace's providers of ``service_type`` (else 1)."""
+    same = base.providers[base.providers["service_type"] == service_type]
+    return float(same["capacity"].median()) if len(same) else 1.0
+
+
 def default_candidates(base: Baseline) -> tuple[np.ndarray, np.ndarray]:
     """Network nodes (routable in the mode) in the city, or a 200 m grid for straight-line."""
     city = shapely.union_all(base.neighborhoods.geometry.to_numpy())
@@ -351,9 +357,7 @@ def recommend_sites(
     limit = float(catchment if catchment is not None else
                   st.catchment_m if travel.kind == "straight"
                   else st.catchment_for(str(travel.mode)))
-    same = base.providers[base.providers["service_type"] == stype]
-    cap = float(capacity if capacity is not None else
-                same["capacity"].median() if len(same) else 1.0)
+    cap = float(capacity if capacity is not None else default_capacity(base, stype))
 
     if candidates is None:
         cx, cy = default_candidates(base)

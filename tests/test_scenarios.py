@@ -148,3 +148,25 @@ def test_moved_network_is_reported(walk_ws, tiny_network):
     tiny_network.write_text(tiny_network.read_text() + "\n")
     with pytest.raises(ValidationError, match="changed since the analysis"):
         load_baseline(walk_ws)
+
+
+def test_cli_site_and_whatif(walk_ws, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "prevention",
+                              "--k", "1", "--out", str(tmp_path / "sites.json")])
+    assert res.exit_code == 0, res.output
+    sites = json.loads((tmp_path / "sites.json").read_text())
+    assert sites["sites"][0]["marginal_calls"] == 2
+    prov = tmp_path / "new.csv"
+    _hypothetical(500, 500).to_csv(prov, index=False)
+    res = runner.invoke(app, ["whatif", "--workspace", str(walk_ws), "--providers", str(prov)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["totals"]["prevention"]["calls_newly_covered"] == 2
+    res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "nope"])
+    assert res.exit_code == 2 and "unknown family" in res.output
