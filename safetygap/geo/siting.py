@@ -74,27 +74,40 @@ def coverage_matrix_network(
     """(n_candidates, n_demand) True where travel time (connectors included) <= catchment.
 
     Candidates are processed in batches: one Dijkstra per candidate node with
-    the catchment as cutoff, then every demand point's time is looked up at
-    its snapped node.
+    the catchment as cutoff; each node reached is then expanded to the demand
+    points snapped to it (sparse: only reached nodes that hold demand).
     """
     c_node, c_dist = snap(net, *candidates, mode=mode)
     d_node, d_dist = snap(net, *demand, mode=mode)
     c_conn = connector_minutes(c_dist)
-    d_ok = np.flatnonzero(d_node >= 0)
-    d_conn = connector_minutes(d_dist[d_ok])
+    d_conn = connector_minutes(d_dist)
+    n_c, n_d = len(c_node), len(d_node)
+    # demand grouped by node: order[start[n]:start[n] + count[n]] are node n's points
+    ok = np.flatnonzero(d_node >= 0)
+    order = ok[np.argsort(d_node[ok], kind="stable")]
+    count = np.bincount(d_node[ok], minlength=net.n_nodes)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    held = np.flatnonzero(count > 0)
     matrix = net.graph(mode).matrix
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     valid = np.flatnonzero(c_node >= 0)
-    for start in range(0, len(valid), batch):
-        idx = valid[start:start + batch]
+    for first in range(0, len(valid), batch):
+        idx = valid[first:first + batch]
         uniq, inv = np.unique(c_node[idx], return_inverse=True)
-        t = dijkstra(matrix, directed=True, indices=uniq, limit=catchment_min)
-        total = t[inv][:, d_node[d_ok]] + c_conn[idx][:, None] + d_conn[None, :]
-        r, c = np.nonzero(total <= catchment_min)
-        rows.append(idx[r])
-        cols.append(d_ok[c])
-    n_c, n_d = len(c_node), len(d_node)
+        t = dijkstra(matrix, directed=True, indices=uniq, limit=catchment_min)[inv][:, held]
+        t += c_conn[idx][:, None]
+        r, h = np.nonzero(t <= catchment_min)
+        if len(r) == 0:
+            continue
+        node = held[h]
+        reps = count[node]
+        pair = np.repeat(np.arange(len(r)), reps)
+        within = np.arange(len(pair)) - np.repeat(np.cumsum(reps) - reps, reps)
+        point = order[start[node][pair] + within]
+        hit = t[r[pair], h[pair]] + d_conn[point] <= catchment_min
+        rows.append(idx[r[pair][hit]])
+        cols.append(point[hit])
     if not rows:
         return sp.csr_matrix((n_c, n_d), dtype=bool)
     r = np.concatenate(rows)
