@@ -16,7 +16,6 @@ manifest, checked against its checksum).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from safetygap.pipeline import (
     load_travel,
 )
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
-from safetygap.workspace import Workspace
+from safetygap.workspace import Workspace, _sha256
 
 COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
@@ -65,14 +64,6 @@ class Baseline:
     providers: gpd.GeoDataFrame
     in_areas: np.ndarray
     years: tuple[int, ...]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_baseline(path: str | os.PathLike) -> Baseline:

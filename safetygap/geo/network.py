@@ -303,6 +303,12 @@ def connector_minutes(dist_m: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------ travel times
 
 
+def _sources(nodes: np.ndarray, offsets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    nodes = np.asarray(nodes, dtype=np.int64)
+    off = np.zeros(len(nodes)) if offsets is None else np.asarray(offsets, dtype=float)
+    return nodes, off
+
+
 def node_times(
     net: StreetNetwork,
     nodes: np.ndarray,
@@ -316,10 +322,9 @@ def node_times(
     Dijkstra stops at ``cutoff`` minutes (inf beyond it and where unreachable).
     """
     g = net.graph(mode)
-    nodes = np.asarray(nodes, dtype=np.int64)
+    nodes, off = _sources(nodes, offsets)
     if len(nodes) == 0:
         return np.zeros((0, net.n_nodes))
-    off = np.zeros(len(nodes)) if offsets is None else np.asarray(offsets, dtype=float)
     uniq, inv = np.unique(nodes, return_inverse=True)
     limit = np.inf if cutoff is None else float(cutoff) - float(off.min())
     if limit < 0:
@@ -346,11 +351,10 @@ def nearest_source_time(
     ``min over sources of offset + network time``; inf beyond ``cutoff``.
     """
     g = net.graph(mode)
-    nodes = np.asarray(nodes, dtype=np.int64)
+    nodes, off = _sources(nodes, offsets)
     n = net.n_nodes
     if len(nodes) == 0:
         return np.full(n, np.inf)
-    off = np.zeros(len(nodes)) if offsets is None else np.asarray(offsets, dtype=float)
     coo = g.matrix.tocoo()
     src = np.r_[coo.row, np.full(len(nodes), n)]
     dst = np.r_[coo.col, nodes]
