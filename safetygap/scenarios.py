@@ -29,6 +29,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
+from safetygap._hashing import sha256_file
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.travel import Travel
@@ -42,7 +43,7 @@ from safetygap.pipeline import (
     load_travel,
 )
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
-from safetygap.workspace import Workspace, _sha256
+from safetygap.workspace import Workspace
 
 COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
@@ -84,7 +85,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
             problems.add(f"workspace {ws.path}", "the street network it was analysed with "
                          "is gone", value=str(network),
                          allowed="the same file at the same path (or analyse again)")
-        elif _sha256(network) != meta["sha256"]:
+        elif sha256_file(network) != meta["sha256"]:
             problems.add(f"workspace {ws.path}", "the street network changed since the "
                          "analysis", value=str(network), allowed="analyse again")
         problems.raise_if_any()
