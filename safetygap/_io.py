@@ -28,7 +28,7 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         raise
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
     import numpy as np
 
     if isinstance(obj, np.integer):
@@ -43,5 +43,5 @@ def _json_default(obj: Any) -> Any:
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (numpy scalars become numbers, NaN becomes null)."""
     def w(p: Path) -> None:
-        p.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        p.write_text(json.dumps(data, indent=2, default=json_default) + "\n", encoding="utf-8")
     atomic_write(path, w)

@@ -8,7 +8,8 @@ Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundarie
 4. read calls, classify them, flag row faults, join them to neighborhoods and wards
 5. calls within ``boundary_tolerance_m`` of a neighborhood or ward line
    (:mod:`safetygap.geo.boundary`), allocated under both boundary policies
-6. coverage of each need call by its family's providers
+6. coverage of each need call by its family's providers (straight-line metres, or
+   travel minutes on a street network: ``AnalysisOptions(travel="network", mode=...)``)
 7. counts per area, period and family under both policies; E2SFCA
    accessibility; indices (the chosen policy's are the outputs, the other's
    only feed ``summary["boundary_sensitivity"]``)
@@ -53,9 +54,9 @@ from safetygap.geo.boundary import (
     allocate,
     near_boundaries,
 )
-from safetygap.geo.coverage import within_catchment
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.join import assign_areas
+from safetygap.geo.travel import Travel
 from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
@@ -85,6 +86,8 @@ class AnalysisInputs:
     wards: Path
     population: Path | None = None
     taxonomy: Path | None = None
+    network: Path | None = None
+    """Street network (OSM XML or GraphML) for ``travel="network"``."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class AnalysisOptions:
     synthetic: bool = False
     boundary_tolerance_m: float = DEFAULT_TOLERANCE_M  # metres, see safetygap.geo.boundary
     boundary_policy: str = "contain"  # "contain" or "split"
+    travel: str = "straight"  # "straight" (metres) or "network" (minutes on inputs.network)
+    mode: str = "walk"  # network travel mode: "walk" or "drive"
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -116,6 +121,12 @@ class AnalysisOptions:
         tol = self.boundary_tolerance_m
         if not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol < 0:
             problems.add("boundary_tolerance_m", "must be a number of metres >= 0", value=tol)
+        if self.travel not in ("straight", "network"):
+            problems.add("travel", "unknown distance model", value=self.travel,
+                         allowed=["straight", "network"])
+        if self.mode not in ("walk", "drive"):
+            problems.add("mode", "unknown travel mode", value=self.mode,
+                         allowed=["walk", "drive"])
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,6 +207,13 @@ def analyze(
         ward_report.overlap_m2 = overlap_area(wards)
         info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"
 
+    with prog.step("loading street network") as info:
+        travel = load_travel(opts.travel, opts.mode, inputs.network, crs,
+                             bounds=nbhd.total_bounds)
+        info["note"] = (travel.name if travel.network is None else
+                        f"{travel.name}, {travel.network.n_nodes:,} nodes, "
+                        f"{travel.network.n_segments:,} segments")
+
     with prog.step("matching population") as info:
         population, pop_quality = _population(inputs.population, nbhd, opts)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
@@ -203,7 +221,8 @@ def analyze(
     with prog.step("reading providers") as info:
         prov = read_providers(inputs.providers, taxonomy=taxonomy, crs=opts.providers_crs,
                               encoding=opts.encoding)
-        providers, prov_quality = _providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards)
+        providers, prov_quality = _providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards,
+                                             mode=opts.mode)
         info["note"] = f"{len(providers)} providers"
 
     with prog.step("reading calls") as info:
@@ -225,37 +244,30 @@ def analyze(
                                  calls["status"].value_counts().items() if k != "ok")
 
     with prog.step("calls near neighborhood and ward lines") as info:
-        boundary = _boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
+        boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
         info["note"] = (f"{boundary['neighborhood']['shared']:,} calls within "
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with prog.step("coverage, accessibility and indices") as info:
-        providers_xy = providers
-        covered = np.zeros(len(calls), dtype=bool)
-        fam_code = calls["family_code"].to_numpy()
-        for f, family in enumerate(FAMILIES):
-            sel = fam_code == f
-            pf = providers_xy[providers_xy["family"] == family]
-            covered[sel] = within_catchment(
-                calls["x"].to_numpy()[sel], calls["y"].to_numpy()[sel],
-                pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy(),
-                pf["catchment_m"].to_numpy())
-        calls["covered"] = covered
+        calls["covered"] = coverage(calls, providers, travel)
         in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
         years = tuple(sorted(int(y) for y in pd.unique(calls.loc[in_areas, "year"]) if y > 0))
-        result = _level_indices(calls, years, nbhd, wards, population, providers,
-                                boundary, policy=opts.boundary_policy,
-                                tolerance_m=opts.boundary_tolerance_m)
-        info["note"] = f"years {', '.join(map(str, years)) or 'none'}"
+        result = level_indices(calls, years, nbhd, wards, population, providers,
+                               boundary, policy=opts.boundary_policy,
+                               tolerance_m=opts.boundary_tolerance_m, travel=travel)
+        info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
 
     with prog.step("summary and data-quality report") as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
         quality = _quality(calls, examples, cin, pop_quality, prov_quality,
                            nbhd_report, ward_report, cw_quality)
         quality["boundaries"]["near_boundary"] = _near_boundary_quality(boundary, opts)
+        quality["travel"] = travel_quality(travel, calls, providers)
         summary = _summary(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs)
         summary["boundary_sensitivity"] = sensitivity
+        summary["travel"] = travel_summary(travel, taxonomy)
         manifest = _manifest(inputs, opts, taxonomy, crs, cin.columns)
+        manifest["travel"] = summary["travel"]
         info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
 
     calls_out = _calls_output(calls, nbhd, wards, boundary)
@@ -271,6 +283,111 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
     )
+
+
+# -------------------------------------------------------------------- travel
+
+SNAP_WARN_M = 500.0
+"""Points snapped farther than this from the street network are reported."""
+
+
+def load_travel(
+    kind: str,
+    mode: str,
+    network: Path | None,
+    crs: CRS,
+    *,
+    bounds: np.ndarray | None = None,
+) -> Travel:
+    """The run's distance model; loads the street network for ``kind == "network"``.
+
+    ``bounds`` (minx, miny, maxx, maxy in ``crs``) of the city: a network
+    that does not overlap them is refused (a network of another city).
+    """
+    from safetygap.geo.network import load_network
+
+    problems = Problems()
+    if kind == "network" and network is None:
+        problems.add("network", "--travel network needs a street network file",
+                     allowed="--network FILE (OSM XML or GraphML; "
+                             "`safetygap network fetch` downloads one)")
+    if kind == "straight" and network is not None:
+        problems.add("network", "a street network was given but the distance model is "
+                     "straight-line", value=str(network), allowed="add --travel network")
+    problems.raise_if_any()
+    if kind != "network":
+        return Travel(kind)
+    assert network is not None
+    net = load_network(network, crs=crs)
+    travel = Travel("network", mode, net)
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        g = net.graph(mode)
+        nx_, ny_ = net.x[g.routable], net.y[g.routable]
+        if not ((nx_ >= minx) & (nx_ <= maxx) & (ny_ >= miny) & (ny_ <= maxy)).any():
+            problems.add(str(network), "the street network does not overlap the city",
+                         value=f"network x {nx_.min():.0f}..{nx_.max():.0f}, "
+                               f"y {ny_.min():.0f}..{ny_.max():.0f}",
+                         allowed=f"nodes within x {minx:.0f}..{maxx:.0f}, "
+                                 f"y {miny:.0f}..{maxy:.0f} ({crs.to_string()})")
+            problems.raise_if_any()
+    return travel
+
+
+def _snap_stats(travel: Travel, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    from safetygap.geo.network import snap
+
+    assert travel.network is not None and travel.mode is not None
+    _, dist = snap(travel.network, x, y, mode=travel.mode)
+    d = dist[np.isfinite(dist)]
+    if len(d) == 0:
+        return {"points": 0}
+    return {
+        "points": len(d),
+        "median_m": round(float(np.median(d)), 1),
+        "p95_m": round(float(np.percentile(d, 95)), 1),
+        "max_m": round(float(d.max()), 1),
+        f"over_{SNAP_WARN_M:.0f}_m": int((d > SNAP_WARN_M).sum()),
+    }
+
+
+def travel_quality(travel: Travel, calls: pd.DataFrame,
+                   providers: gpd.GeoDataFrame) -> dict[str, Any]:
+    """How far calls and providers lie from the street network (network runs only)."""
+    out: dict[str, Any] = {"distance_model": travel.name}
+    if travel.network is None:
+        return out
+    placed = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
+    out["calls_snap"] = _snap_stats(travel, calls["x"].to_numpy(float)[placed],
+                                    calls["y"].to_numpy(float)[placed])
+    out["providers_snap"] = _snap_stats(travel, providers.geometry.x.to_numpy(),
+                                        providers.geometry.y.to_numpy())
+    out["notes"] = ("every point is snapped to the nearest routable node of the mode "
+                    "(largest strongly connected component); the straight leg to it is "
+                    "walked at 4.8 km/h and added to its travel times")
+    return out
+
+
+def travel_summary(travel: Travel, taxonomy: Taxonomy) -> dict[str, Any]:
+    """The distance model and every service type's catchment in its unit."""
+    out = travel.describe()
+    out["catchments"] = {
+        name: (st.catchment_m if travel.kind == "straight"
+               else st.catchment_for(str(travel.mode)))
+        for name, st in sorted(taxonomy.service_types.items())
+    }
+    return out
+
+
+def _catchment_labels(providers: gpd.GeoDataFrame, travel: Travel) -> dict[str, str]:
+    """Per family, e.g. ``"bcr_team 12 min; fire_station 4 min"`` (service types present)."""
+    col = travel.catchment_column
+    out = {}
+    for family in FAMILIES:
+        pf = providers[providers["family"] == family]
+        pairs = pf.groupby("service_type")[col].first().sort_index()
+        out[family] = "; ".join(f"{st} {v:g} {travel.unit}" for st, v in pairs.items())
+    return out
 
 
 # ---------------------------------------------------------------- population
@@ -321,10 +438,14 @@ def _providers(
     taxonomy: Taxonomy,
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
+    *,
+    mode: str,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     x, y = _to_crs_xy(frame["x"].to_numpy(float), frame["y"].to_numpy(float), src_crs, crs)
     out = frame.drop(columns=["x", "y"]).copy()
     out["catchment_m"] = [taxonomy.service_types[s].catchment_m for s in out["service_type"]]
+    out["catchment_min"] = [taxonomy.service_types[s].catchment_for(mode)
+                            for s in out["service_type"]]
     n_idx = assign_areas((x, y), nbhd, crs=crs)
     w_idx = assign_areas((x, y), wards, crs=crs)
     out["neighborhood_id"] = np.where(n_idx >= 0, nbhd["area_id"].to_numpy()[n_idx], None)
@@ -427,30 +548,58 @@ def _provider_stats(
     return count, cap
 
 
+def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -> np.ndarray:
+    """Boolean per call: within the catchment of a provider of the call's family.
+
+    Calls need ``x``, ``y`` (analysis CRS) and ``family_code``; providers
+    ``family`` and the travel model's catchment column (metres or minutes).
+    """
+    covered = np.zeros(len(calls), dtype=bool)
+    fam_code = calls["family_code"].to_numpy()
+    x = calls["x"].to_numpy(float)
+    y = calls["y"].to_numpy(float)
+    for f, family in enumerate(FAMILIES):
+        sel = fam_code == f
+        pf = providers[providers["family"] == family]
+        if not sel.any() or len(pf) == 0:
+            continue
+        covered[sel] = travel.covered(
+            (x[sel], y[sel]), (pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()),
+            pf[travel.catchment_column].to_numpy(float))
+    return covered
+
+
 def _access(
-    nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame
+    nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame,
+    travel: Travel,
 ) -> dict[str, np.ndarray]:
+    """E2SFCA per family from neighborhood centroids, capacity per 1,000 residents."""
     cent = nbhd.geometry.centroid
-    d = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
+    d = (cent.x.to_numpy(), cent.y.to_numpy())
     out = {}
     for family in FAMILIES:
         pf = providers[providers["family"] == family]
-        s = np.column_stack([pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()])
-        cost = np.sqrt(((d[:, None, :] - s[None, :, :]) ** 2).sum(axis=2))
+        catchment = pf[travel.catchment_column].to_numpy(float)
+        cost = travel.cost_matrix((pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()), d,
+                                  cutoff=float(catchment.max()) if len(catchment) else None)
         acc = e2sfca_from_cost_matrix(population, pf["capacity"].to_numpy(float), cost,
-                                      catchment=pf["catchment_m"].to_numpy(float))
+                                      catchment=catchment)
         out[family] = acc * 1000.0  # capacity per 1,000 residents
     return out
 
 
-def _boundary_allocations(
+def boundary_allocations(
     calls: pd.DataFrame,
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
     crs: CRS,
     tolerance_m: float,
 ) -> dict[str, dict[str, Any]]:
-    """Per level: calls within ``tolerance_m`` of an area line and both allocations."""
+    """Per level: calls within ``tolerance_m`` of an area line and both allocations.
+
+    Calls need ``x``, ``y`` (analysis CRS) and ``n_idx``/``w_idx`` (the containing
+    area row, -1 when the call is not placed).
+    """
     out: dict[str, dict[str, Any]] = {}
     for level, areas, col in (("neighborhood", nbhd, "n_idx"), ("ward", wards, "w_idx")):
         assigned = calls[col].to_numpy()
@@ -482,7 +631,7 @@ def _count(
         weight=None if alloc.policy == "contain" else alloc.weight)
 
 
-def _level_indices(
+def level_indices(
     calls: pd.DataFrame,
     years: tuple[int, ...],
     nbhd: gpd.GeoDataFrame,
@@ -493,10 +642,19 @@ def _level_indices(
     *,
     policy: str,
     tolerance_m: float,
+    travel: Travel,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Indices of neighborhoods and wards from classified, covered calls and providers.
+
+    Calls need ``year``, ``family_code``, ``diverted``, ``eligible`` and
+    ``covered``; ``boundary`` holds each level's call-to-area allocations under
+    both policies (:func:`boundary_allocations`). Returns (neighborhood layer,
+    ward layer, tidy indices, crosswalk quality, boundary sensitivity). Used by
+    :func:`analyze` and by the what-if and siting jobs.
+    """
     # neighborhoods
     n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy())
-    n_access = _access(nbhd, population, providers)
+    n_access = _access(nbhd, population, providers, travel)
     n_results = {
         pol: build_indices(_count(calls, boundary["neighborhood"][pol], len(nbhd), years),
                            population=population, access=n_access, providers=n_prov,
@@ -546,6 +704,8 @@ def _level_indices(
         tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
         tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),
     ], ignore_index=True)
+    tidy["distance_model"] = travel.name
+    tidy["catchment"] = tidy["family"].map(_catchment_labels(providers, travel)).fillna("")
     cw_quality = {
         "pairs": len(cw),
         "neighborhoods_split_across_wards": int((cw.groupby("source").size() > 1).sum()),
@@ -759,7 +919,8 @@ def _manifest(
     columns: ColumnMap,
 ) -> dict[str, Any]:
     files = {}
-    for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy"):
+    for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
+                 "network"):
         p = getattr(inputs, role)
         if p is None:
             continue
