@@ -10,10 +10,10 @@ being rewritten (no manifest), the last complete view keeps being served.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
+from safetygap._hashing import sha256_file
 from safetygap.errors import ValidationError
 from safetygap.maps.data import WorkspaceView
 from safetygap.workspace import MANIFEST, Workspace
@@ -47,7 +47,7 @@ class WorkspaceStore:
 
     def _manifest_key(self) -> str | None:
         try:
-            return hashlib.sha256((self.path / MANIFEST).read_bytes()).hexdigest()
+            return sha256_file(self.path / MANIFEST)
         except OSError:
             return None
 
