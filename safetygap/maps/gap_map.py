@@ -174,7 +174,8 @@ def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None
         providers[f] = layer.add_to(m)
     hexbins = folium.FeatureGroup(name="Calls of the family (hexagons)", overlay=True,
                                   show=hexbins_shown).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # the city map shows its layer list open; a ward's map keeps it folded (room for the ward)
+    folium.LayerControl(collapsed=ward is not None, position="topright").add_to(m)
     return {"areas": areas, "providers": providers, "outline": outline, "hexbins": hexbins}
 
 
