@@ -11,13 +11,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import CRS, HOSTILE_AREA, HOSTILE_PROVIDER, X0, Y0
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import shape
 
-from conftest import CRS, HOSTILE_AREA, HOSTILE_PROVIDER, X0, Y0
 from safetygap.api.app import create_app
 from safetygap.api.models import (
     AreaCollection,
@@ -63,7 +63,7 @@ def test_health(client, api_workspace):
 
 
 def test_summary(client):
-    s, raw = ok(client, "/api/summary", Summary)
+    s, _ = ok(client, "/api/summary", Summary)
     assert s.totals.input_rows == 11 and s.totals.calls_in_areas == 8
     assert sum(s.quality.status_counts.values()) == 11
     assert s.quality.analysed_in_areas == 8 and s.quality.excluded_from_areas == 3
@@ -114,7 +114,7 @@ def test_family_and_year_select(client):
 
 
 def test_wards_layer(client):
-    fc, raw = ok(client, "/api/wards?family=response", AreaCollection)
+    fc, _ = ok(client, "/api/wards?family=response", AreaCollection)
     assert [f.id for f in fc.features] == ["1", "2"]
     # ward 1 holds A (calls 1, 2, 11), call 4 at x=1050 and C (call 5); ward 2 the rest
     _, all_ = ok(client, "/api/wards", AreaCollection)
@@ -146,7 +146,7 @@ def test_simplification_stays_within_tolerance(demo_client, demo_workspace):
 
 
 def test_neighborhood_profile(client):
-    p, raw = ok(client, "/api/neighborhoods/A", AreaProfile)
+    p, _ = ok(client, "/api/neighborhoods/A", AreaProfile)
     assert p.calls == 3 and p.calls_by_year == {"2023": 2, "unknown": 1}
     assert [(c.category, c.family, c.calls, c.by_year) for c in p.calls_by_category] == [
         ("behavioral_crisis", "response", 3, {"2023": 2, "unknown": 1})]
@@ -202,7 +202,7 @@ def test_ward_profile(client):
 
 
 def test_providers(client):
-    fc, raw = ok(client, "/api/providers", ProviderCollection)
+    fc, _ = ok(client, "/api/providers", ProviderCollection)
     assert [f.id for f in fc.features] == ["P1", "P2", "P3", "PX", "PY"]
     p3 = next(f for f in fc.features if f.id == "P3")
     assert p3.properties.neighborhood_id is None and p3.properties.ward_id is None
@@ -340,7 +340,7 @@ def test_no_id_gives_500(client, kind, area):
 
 
 def test_create_app_refuses_a_non_workspace(tmp_path):
-    with pytest.raises(ValidationError, match="manifest.json"):
+    with pytest.raises(ValidationError, match=r"manifest\.json"):
         create_app(tmp_path)
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from conftest import HOSTILE_PROVIDER
+
 from safetygap.settings import OSM_TILES
 
 CHROMIUM = Path("/usr/bin/chromium")

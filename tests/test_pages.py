@@ -8,10 +8,10 @@ from html import escape
 from urllib.parse import urlparse
 
 import pytest
+from conftest import HOSTILE_AREA, HOSTILE_PROVIDER, HOSTILE_TEMPLATE
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import HOSTILE_AREA, HOSTILE_PROVIDER, HOSTILE_TEMPLATE
 from safetygap.api.app import create_app
 from safetygap.cli import app as cli
 from safetygap.maps.assets import asset_files
