@@ -196,3 +196,25 @@ def demo_workspace(tmp_path_factory) -> Path:
         columns=load_preset("minneapolis-911"), preset="minneapolis-911",
         label=analysis.summary["label"], synthetic=True))
     return ws
+
+
+@pytest.fixture(scope="module")
+def client(api_workspace):
+    """A test client of the app serving :func:`api_workspace` (errors as responses)."""
+    from fastapi.testclient import TestClient
+
+    from safetygap.api.app import create_app
+
+    with TestClient(create_app(api_workspace), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_workspace):
+    """A test client of the app serving :func:`demo_workspace`."""
+    from fastapi.testclient import TestClient
+
+    from safetygap.api.app import create_app
+
+    with TestClient(create_app(demo_workspace), raise_server_exceptions=False) as c:
+        yield c

@@ -31,18 +31,6 @@ from safetygap.api.models import (
 from safetygap.errors import ValidationError
 
 
-@pytest.fixture(scope="module")
-def client(api_workspace):
-    with TestClient(create_app(api_workspace), raise_server_exceptions=False) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def demo_client(demo_workspace):
-    with TestClient(create_app(demo_workspace), raise_server_exceptions=False) as c:
-        yield c
-
-
 def ok(client, url, model):
     r = client.get(url)
     assert r.status_code == 200, r.text

@@ -26,18 +26,6 @@ PAGES = {"/": True, "/maps/gaps": False, "/maps/gaps?family=restoration&level=wa
 URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.I)
 
 
-@pytest.fixture(scope="module")
-def client(api_workspace):
-    with TestClient(create_app(api_workspace), raise_server_exceptions=False) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def demo_client(demo_workspace):
-    with TestClient(create_app(demo_workspace), raise_server_exceptions=False) as c:
-        yield c
-
-
 def hosts(html: str) -> set[str]:
     """Hosts named by src/href attributes and by quoted absolute URLs in scripts."""
     urls = URL_ATTR.findall(html) + re.findall(r"""["'](https?://[^"']+)["']""", html)

@@ -121,26 +121,32 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
     )
 
 
+def overview(view: WorkspaceView) -> dict[str, Any]:
+    """What the index page and the report both show about the data (template context)."""
+    q = view.quality.get("calls", {})
+    prov = view.providers["family"].value_counts()
+    return {
+        "label": view.label,
+        "synthetic": view.synthetic,
+        "summary": view.summary,
+        "years": view.years,
+        "families": FAMILIES,
+        "providers": {f: int(prov.get(f, 0)) for f in FAMILIES},
+        "status_counts": q.get("status_counts", {}),
+        "excluded": q.get("excluded_from_areas"),
+    }
+
+
 def index_page(view: WorkspaceView, *, top: int = 5, report_url: str | None = "/report"
                ) -> str:
     """The start page: what the data is, the most underserved neighborhoods per
     family, and links to every map."""
-    s = view.summary
     wards = [{"area_id": i, "name": view.area_name("ward", i)} for i in view.area_ids("ward")]
-    prov = view.providers["family"].value_counts()
-    q = view.quality.get("calls", {})
     return render(
         "index.html",
-        label=view.label,
-        synthetic=view.synthetic,
-        summary=s,
-        years=view.years,
-        families=FAMILIES,
+        **overview(view),
         family_label=_family_label,
         top={f: view.ranking("neighborhood", f, top=top) for f in FAMILIES},
         wards=wards,
-        providers={f: int(prov.get(f, 0)) for f in FAMILIES},
-        status_counts=q.get("status_counts", {}),
-        excluded=q.get("excluded_from_areas"),
         report_url=report_url,
     )

@@ -23,7 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from safetygap import FAMILIES
 from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import FAMILY_STYLE, class_color
-from safetygap.maps.pages import render
+from safetygap.maps.pages import overview, render
 from safetygap.workspace import Workspace
 
 DPI = 110
@@ -159,19 +159,10 @@ def _scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float) -> N
 
 def build_report(view: WorkspaceView) -> str:
     """The report as one HTML string (see module docstring)."""
-    s = view.summary
-    q = view.quality.get("calls", {})
-    prov = view.providers["family"].value_counts()
     return render(
         "report.html",
-        label=view.label,
-        synthetic=view.synthetic,
-        summary=s,
-        years=view.years,
-        families=FAMILIES,
+        **overview(view),
         family_style=FAMILY_STYLE,
-        providers={f: int(prov.get(f, 0)) for f in FAMILIES},
-        status_counts=q.get("status_counts", {}),
         charts={
             "calls": calls_chart(view),
             "diverted": diverted_chart(view),
