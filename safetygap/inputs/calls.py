@@ -102,17 +102,19 @@ def _canonical(table: Table, cmap: ColumnMap, crs: str) -> CallsInput:
         out["agency"] = pd.array([cmap.default_agency] * n, dtype="string[pyarrow]")
     else:
         out["agency"] = agency.fillna(cmap.default_agency).to_numpy()
-    if cmap.time:
-        out["time"], bad = parse_times(frame[cmap.time], cmap.time_format)
-        _examples(examples, "unparseable_date", out, bad, cmap.time, frame[cmap.time])
+    if cmap.time or cmap.date:
+        raw_time = _time_text(frame, cmap)
+        out["time"], bad = parse_times(raw_time, cmap.time_format)
+        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label), raw_time)
     else:
         out["time"] = pd.NaT
         out["time"] = out["time"].astype("datetime64[ns]")
     coords = cmap.coordinate_columns
     if coords is not None:
         xs, ys = frame[coords[0]], frame[coords[1]]
-        x = pd.to_numeric(xs, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        y = pd.to_numeric(ys, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        # copies: numeric source columns (JSON, Parquet) give read-only views
+        x = pd.to_numeric(xs, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+        y = pd.to_numeric(ys, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
         raw_missing = xs.isna().to_numpy() | ys.isna().to_numpy()
         fault = np.full(n, COORD_OK, dtype=np.int8)
         fault[np.isnan(x) | np.isnan(y)] = COORD_INVALID
@@ -148,6 +150,18 @@ def _canonical(table: Table, cmap: ColumnMap, crs: str) -> CallsInput:
                 pd.Series(raw_y).astype("string").fillna("<empty>"), sep=", ")
             _examples(examples, name, out, mask, col_label, raw)
     return CallsInput(table.path, out, crs, cmap, examples)
+
+
+def _time_text(frame: pd.DataFrame, cmap: ColumnMap) -> pd.Series:
+    """The raw call-time values: one column, or ``date + " " + time`` when both are mapped.
+
+    A missing date or time makes the joined value missing (counted as unparseable).
+    """
+    if cmap.date and cmap.time:
+        date = frame[cmap.date].astype("string").str.strip()
+        clock = frame[cmap.time].astype("string").str.strip()
+        return date.str.cat(clock, sep=" ")
+    return frame[cmap.date or cmap.time]
 
 
 def _examples(
