@@ -22,6 +22,7 @@ from safetygap.api.app import create_app
 from safetygap.api.models import (
     AreaCollection,
     AreaProfile,
+    ErrorResponse,
     GapRanking,
     Health,
     HexCollection,
@@ -260,7 +261,7 @@ def test_demo_layers(demo_client, demo_workspace):
 def test_bad_parameters_422(client, url, param, allowed):
     r = client.get(url)
     assert r.status_code == 422
-    body = r.json()
+    body = ErrorResponse.model_validate(r.json()).model_dump()
     assert f"query parameter '{param}'" in body["message"]
     assert allowed in body["message"]
     assert body["detail"][0]["loc"] == ["query", param]
@@ -286,8 +287,9 @@ def test_openapi_documents_every_route(client):
     for name in ("AreaCollection", "AreaProfile", "GapRanking", "Summary", "HexCollection",
                  "ProviderCollection"):
         assert name in schemas
-    ref = spec["paths"]["/api/neighborhoods"]["get"]["responses"]["200"]
-    assert "AreaCollection" in json.dumps(ref)
+    ref = spec["paths"]["/api/neighborhoods"]["get"]["responses"]
+    assert "AreaCollection" in json.dumps(ref["200"])
+    assert "ErrorResponse" in json.dumps(ref["422"]) and "ErrorResponse" in json.dumps(ref["404"])
     assert client.get("/docs").status_code == 200
 
 

@@ -12,14 +12,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safetygap.api._store import WorkspaceUnavailable
+from safetygap.api.models import ErrorResponse
 from safetygap.maps.data import UnknownArea
 
 PARAM_SOURCES = ("query", "path", "header", "cookie")
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "unknown id"},
-    422: {"description": "bad parameter: the message names it and the allowed values"},
-    503: {"description": "the workspace cannot be read"},
+    404: {"description": "unknown id", "model": ErrorResponse},
+    422: {"description": "bad parameter: the message names it and the allowed values",
+          "model": ErrorResponse},
+    503: {"description": "the workspace cannot be read", "model": ErrorResponse},
 }
 
 

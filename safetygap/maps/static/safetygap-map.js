@@ -122,7 +122,7 @@
       });
       if (hex) {
         html += "<div class='sg-legend-title sg-legend-gap'>Calls per hexagon</div>" +
-          "<div class='sg-legend-row'><i class='sg-swatch sg-hex-swatch'></i> " +
+          "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-hex-swatch'></i> " +
           esc(fam.label) + " calls, darker = more (max " + num(hex.max_calls, 0) + ", " +
           num(2 * hex.size_m, 0) + " m across)</div>";
       }
