@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     )
     api_token: str | None = Field(None, description="bearer token required by write routes")
     max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB")
+    nominatim_url: str | None = Field(
+        None, description="Nominatim geocoder `network fetch` asks (default: OSMnx's, "
+                          "https://nominatim.openstreetmap.org/)")
+    overpass_url: str | None = Field(
+        None, description="Overpass API `network fetch` downloads from (default: OSMnx's, "
+                          "https://overpass-api.de/api)")
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -8,7 +8,10 @@ internet).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,18 +112,48 @@ def write_graphml(graph: Any, path: str | os.PathLike) -> Path:
     return p
 
 
-def fetch_place(place: str, out: str | os.PathLike, *, network_type: str = "all") -> Path:
+def fetch_place(
+    place: str,
+    out: str | os.PathLike,
+    *,
+    network_type: str = "all",
+    nominatim_url: str | None = None,
+    overpass_url: str | None = None,
+    timeout_s: float = 180.0,
+) -> Path:
     """Download the street network of ``place`` from OpenStreetMap and save it as GraphML.
 
-    Needs the internet (Nominatim geocoding, then the Overpass API). The
-    network is kept unprojected, as OSMnx downloads it; ``load_network``
-    projects it to the analysis CRS.
+    Needs the internet: the place is geocoded by Nominatim and its streets
+    come from the Overpass API (OSMnx's public servers unless
+    ``nominatim_url`` / ``overpass_url`` name others, e.g. a city's own
+    mirror). OSMnx's settings are changed only while this runs, and it writes
+    no cache files. The network is kept unprojected, as OSMnx downloads it;
+    ``load_network`` projects it to the analysis CRS.
     """
     import osmnx as ox
 
-    graph = ox.graph_from_place(place, network_type=network_type, simplify=True,
-                                retain_all=False)
+    with _osmnx_settings(ox, nominatim_url=nominatim_url, overpass_url=overpass_url,
+                         requests_timeout=timeout_s, use_cache=False):
+        graph = ox.graph_from_place(place, network_type=network_type, simplify=True,
+                                    retain_all=False)
     return write_graphml(graph, out)
+
+
+@contextlib.contextmanager
+def _osmnx_settings(ox: Any, **values: Any) -> Iterator[None]:
+    """Set OSMnx settings (None = keep OSMnx's) for the duration of a block, then restore
+    them, and the resolver OSMnx replaces to pin the Overpass host to one address."""
+    values = {k: v for k, v in values.items() if v is not None}
+    saved = {k: getattr(ox.settings, k) for k in values}
+    resolver = socket.getaddrinfo
+    try:
+        for k, v in values.items():
+            setattr(ox.settings, k, v)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(ox.settings, k, v)
+        socket.getaddrinfo = resolver
 
 
 def segments_to_graph(
