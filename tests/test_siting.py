@@ -3,20 +3,25 @@ exact MCLP optimum of PySAL spopt (PuLP's bundled CBC solver, offline)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import shapely
 from scipy.spatial.distance import cdist
 
-from safetygap.geo.network import travel_time_matrix
+from safetygap.geo.network import StreetNetwork, travel_time_matrix
 from safetygap.geo.siting import (
+    catchment_area,
     coverage_matrix_network,
     coverage_matrix_straight,
     greedy_max_cover,
     improve_by_swaps,
     max_cover,
+    reachable_area,
 )
-from tests.conftest import X0, Y0
+from tests.conftest import CRS, X0, Y0, grid_segments
 from tests.test_network import _random_grid
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP 3 -> 4 notices
@@ -74,6 +79,59 @@ def test_network_coverage_matrix_matches_travel_time_matrix(mode):
     cost = travel_time_matrix(net, cand, dem, mode=mode)  # (demand, candidates)
     assert (m.toarray() == (limit >= cost.T)).all()
     assert 0 < m.nnz < m.shape[0] * m.shape[1]
+
+
+# -------------------------------------------------------------- catchment areas
+
+
+def test_reachable_area_on_the_tiny_grid_by_hand():
+    """5 x 5 grid, 500 m blocks, walking 6.25 min a block; a site on node (500, 500) with
+    15 min: the node itself (cell 500 x 500 m, walk left 1,200 m: the whole cell), the
+    four nodes one block away (walk left 700 m: the inner two keep their whole cell,
+    the two on the city's edge keep the part of their open cell within 700 m) and the six
+    nodes two blocks away (walk left 200 m: a disc inside their cell)."""
+    x, y, u, v = grid_segments()
+    net = StreetNetwork.from_segments(X0 + x, Y0 + y, u, v, crs=CRS)
+    area = reachable_area(net, X0 + 500, Y0 + 500, mode="walk", catchment_min=15.0)
+    r, h = 700.0, 250.0
+    edge_strip = 2 * h * h + (h * math.sqrt(r * r - h * h) + r * r * math.asin(h / r))
+    want = 3 * 500 * 500 + 2 * edge_strip + 6 * math.pi * 200**2
+    assert area.area == pytest.approx(want, rel=1e-3)
+    assert area.bounds == pytest.approx((X0 - 700, Y0 - 700, X0 + 1700, Y0 + 1700), abs=1.0)
+    assert shapely.contains_xy(area, X0 + 1150, Y0 + 500)  # in (1000, 500)'s whole cell
+    assert not shapely.contains_xy(area, X0 + 1500, Y0 + 720)  # 220 m from (1500, 500)
+    # nothing reached beyond the site's own walk, and no site off the network's reach
+    assert reachable_area(net, X0 + 500, Y0 + 500, mode="walk", catchment_min=0.0).area == 0
+    tiny = reachable_area(net, X0 + 520, Y0 + 500, mode="walk", catchment_min=1.0)
+    assert tiny.area == pytest.approx(math.pi * 60**2, rel=1e-3)  # 80 m walk - 20 m leg
+
+
+@pytest.mark.parametrize(("seed", "mode", "limit"),
+                         [(3, "walk", 6.0), (4, "walk", 12.0), (5, "drive", 1.5),
+                          (6, "drive", 2.5)])
+def test_reachable_area_is_exactly_what_the_site_covers(seed, mode, limit):
+    """Second method: the coverage matrix of the one site over random points."""
+    rng = np.random.default_rng(seed)
+    net = _random_grid(seed, n=8)
+    sx, sy = X0 + rng.uniform(200, 1200), Y0 + rng.uniform(200, 1200)
+    px = X0 + rng.uniform(-300, 1700, 4000)
+    py = Y0 + rng.uniform(-300, 1700, 4000)
+    area = catchment_area(sx, sy, catchment=limit, net=net, mode=mode)
+    cover = coverage_matrix_network(net, (np.array([sx]), np.array([sy])), (px, py),
+                                    mode=mode, catchment_min=limit).toarray()[0]
+    inside = shapely.contains_xy(area, px, py)
+    # away from the drawn edge (circles are polygons: chords within 0.4 m of the arc)
+    clear = shapely.distance(area.boundary, shapely.points(px, py)) > 0.5
+    assert clear.mean() > 0.97
+    assert (inside[clear] == cover[clear]).all()
+    assert 0 < cover.sum() < len(cover)
+
+
+def test_straight_catchment_is_the_circle():
+    area = catchment_area(X0, Y0, catchment=1200.0)
+    assert area.area == pytest.approx(math.pi * 1200**2, rel=1e-3)
+    assert shapely.contains_xy(area, X0 + 1199, Y0) and not shapely.contains_xy(
+        area, X0 + 1201, Y0)
 
 
 # ------------------------------------------------------------- against spopt

@@ -16,6 +16,10 @@ optimum in theory and 90-95 % on some small test instances, so
 :func:`max_cover` follows it with vertex-substitution swaps
 (:func:`improve_by_swaps`); ``tests/test_siting.py`` checks the result
 against the exact spopt MCLP optimum (>= 95 %).
+
+:func:`catchment_area` draws what one site covers, in the network's CRS: a
+circle of the radius straight-line; on a network, the exact set of points the
+site reaches within the catchment (see :func:`reachable_area`).
 """
 
 from __future__ import annotations
@@ -25,10 +29,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from safetygap.geo.network import StreetNetwork, connector_minutes, snap
+from safetygap.geo.network import (
+    CONNECTOR_M_PER_MIN,
+    StreetNetwork,
+    connector_minutes,
+    node_times,
+    snap,
+)
 
 XY = tuple[np.ndarray, np.ndarray]
 
@@ -224,3 +235,81 @@ def max_cover(
     ranked = greedy_max_cover(sub, weights, len(final), covered=covered)
     return [Pick(candidate=final[p.candidate], gain=p.gain, newly_covered=p.newly_covered)
             for p in ranked]
+
+
+# ------------------------------------------------------------ catchment areas
+
+CIRCLE_QUAD_SEGS = 32
+"""Segments per quarter circle: a 1,200 m circle's chords stay within 0.4 m of the arc."""
+
+
+def catchment_area(
+    x: float,
+    y: float,
+    *,
+    catchment: float,
+    net: StreetNetwork | None = None,
+    mode: str | None = None,
+) -> shapely.Geometry:
+    """What a site at (x, y) covers, in the CRS of x/y (metres).
+
+    Straight-line (no ``net``): the disc of radius ``catchment`` metres. On a
+    network: :func:`reachable_area` with ``catchment`` minutes of ``mode``.
+    """
+    if net is None:
+        return shapely.buffer(shapely.Point(x, y), catchment, quad_segs=CIRCLE_QUAD_SEGS)
+    assert mode is not None
+    return reachable_area(net, x, y, mode=mode, catchment_min=catchment)
+
+
+def reachable_area(
+    net: StreetNetwork, x: float, y: float, *, mode: str, catchment_min: float
+) -> shapely.Geometry:
+    """The points a site at (x, y) reaches within ``catchment_min`` minutes of ``mode``.
+
+    The same rule as coverage (:func:`coverage_matrix_network`): a point is
+    reached when connector(site) + network time(site node -> n) + connector(point)
+    <= catchment, where n is the point's nearest routable node. So the area is
+    the union, over the routable nodes n the site reaches, of n's Voronoi cell
+    (the points snapping to n) cut by the disc around n whose radius is the walk
+    left, (catchment - time to n) x 4.8 km/h. Nodes beyond twice a disc's
+    radius cannot cut into it, so the Voronoi diagram is built only from the
+    routable nodes near the reached ones. Discs are polygons of
+    :data:`CIRCLE_QUAD_SEGS` segments per quarter. Where two routable nodes
+    share a position, the larger radius is used. Empty when nothing is reached.
+    """
+    node, dist = snap(net, np.array([x], dtype=float), np.array([y], dtype=float), mode=mode)
+    if node[0] < 0:
+        return shapely.Polygon()
+    g = net.graph(mode)
+    t = node_times(net, node, mode=mode, offsets=connector_minutes(dist),
+                   cutoff=catchment_min)[0][g.routable]
+    hit = np.flatnonzero(t <= catchment_min)
+    if len(hit) == 0:
+        return shapely.Polygon()
+    xy = np.column_stack([net.x[g.routable], net.y[g.routable]])
+    radius = (catchment_min - t[hit]) * CONNECTOR_M_PER_MIN
+    near = g.tree.query_ball_point(xy[hit], r=2.0 * radius + 1.0)
+    local = np.unique(np.concatenate([np.asarray(a, dtype=np.int64) for a in near]))
+    # one generator per distinct position; a reached node keeps the largest radius
+    pos, inverse = np.unique(xy[local], axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    reach = np.full(len(pos), -np.inf)
+    slot = {int(n): i for i, n in enumerate(local)}
+    np.maximum.at(reach, inverse[[slot[int(h)] for h in hit]], radius)
+    reached = np.flatnonzero(np.isfinite(reach))
+    centres = shapely.points(pos[reached])
+    discs = shapely.buffer(centres, reach[reached], quad_segs=CIRCLE_QUAD_SEGS)
+    if len(pos) == 1:
+        return discs[0]
+    lo = pos.min(axis=0) - reach[reached].max() - 1.0
+    hi = pos.max(axis=0) + reach[reached].max() + 1.0
+    cells = shapely.get_parts(shapely.voronoi_polygons(
+        shapely.multipoints(pos), extend_to=shapely.box(*lo, *hi), ordered=True))
+    cells = cells[reached]
+    # a cell inside its disc is kept whole: those cells tile without gaps, so they are
+    # merged as a coverage; only the cells the disc cuts need a general union
+    whole = shapely.contains(discs, cells)
+    parts = [shapely.coverage_union_all(cells[whole])] if whole.any() else []
+    parts += list(shapely.intersection(cells[~whole], discs[~whole]))
+    return shapely.union_all(parts)
