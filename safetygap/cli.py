@@ -401,10 +401,17 @@ def site(
     out: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
 ) -> None:
     """Recommend K new sites that cover the most need calls not yet covered (MCLP)."""
-    from safetygap.scenarios import load_baseline, read_candidates, recommend_sites
+    from safetygap.scenarios import (
+        check_siting_options,
+        load_baseline,
+        read_candidates,
+        recommend_sites,
+    )
 
     try:
         base = load_baseline(workspace)
+        check_siting_options(base, family=family, k=k, service_type=service_type,
+                             catchment=catchment, capacity=capacity)
         cands = None
         if candidates is not None:
             from safetygap.scenarios import default_capacity, default_service_type

@@ -151,6 +151,15 @@ def new_providers(
         problems.raise_if_any()
     gdf, _ = _providers(rows, src_crs, base.crs, base.taxonomy, base.neighborhoods,
                         base.wards, mode=base.travel.mode or "walk")
+    bad = ~(np.isfinite(gdf.geometry.x.to_numpy()) & np.isfinite(gdf.geometry.y.to_numpy()))
+    if bad.any():
+        problems = Problems()
+        for i in np.flatnonzero(bad)[:50]:
+            problems.add(f"{where} row {i + 1}", "the coordinates cannot be placed in the "
+                         f"workspace's CRS ({base.crs.to_string()})", column="coordinates",
+                         value=f"{rows['x'].iat[i]}, {rows['y'].iat[i]}",
+                         allowed="a point in or near the city")
+        problems.raise_if_any()
     return gdf
 
 
@@ -291,19 +300,85 @@ def read_candidates(base: Baseline, path: str | os.PathLike, *, crs: str | None 
                     service_type: str, capacity: float) -> gpd.GeoDataFrame:
     """Candidate sites from a file: points (lat/lon, x/y with ``crs``, or geometry).
 
-    Columns ``name``, ``service_type`` and ``capacity`` are optional here; when
-    missing they are the siting run's own.
+    See :func:`candidates_from_frame` for the columns.
     """
     table = read_table(path, where="candidates")
-    frame = table.frame.copy()
-    if "name" not in frame.columns:
-        frame["name"] = [f"candidate {i + 1}" for i in range(len(frame))]
-    if "service_type" not in frame.columns:
-        frame["service_type"] = service_type
-    if "capacity" not in frame.columns:
-        frame["capacity"] = capacity
-    return new_providers(base, frame, where=f"candidates {table.path}", crs=crs,
-                         geometry=table.geometry, geometry_crs=table.crs)
+    return candidates_from_frame(base, table.frame, where=f"candidates {table.path}", crs=crs,
+                                 service_type=service_type, capacity=capacity,
+                                 geometry=table.geometry, geometry_crs=table.crs)
+
+
+def candidates_from_frame(
+    base: Baseline, frame: pd.DataFrame, *, where: str, service_type: str, capacity: float,
+    crs: str | None = None, geometry: Any = None, geometry_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Candidate sites from rows (a file read, or sites sent to the API), validated and
+    placed like providers. Columns ``name``, ``service_type`` and ``capacity`` are
+    optional here: where missing or blank they are ``candidate <row>`` and the siting
+    run's own service type and capacity."""
+    frame = frame.copy()
+    n = len(frame)
+    fills = {"name": [f"candidate {i + 1}" for i in range(n)],
+             "service_type": [service_type] * n, "capacity": [capacity] * n}
+    for col, default in fills.items():
+        if col not in frame.columns:
+            frame[col] = default
+        else:
+            blank = frame[col].isna() | (frame[col].astype("string").str.strip() == "")
+            frame[col] = frame[col].astype(object).where(~blank.to_numpy(), pd.Series(
+                default, index=frame.index, dtype=object))
+    return new_providers(base, frame, where=where, crs=crs, geometry=geometry,
+                         geometry_crs=geometry_crs)
+
+
+def site_catchments(base: Baseline, result: dict[str, Any]) -> list[shapely.Geometry]:
+    """What each site of a :func:`recommend_sites` result covers, in the workspace CRS:
+    the circle of the catchment radius straight-line, the reachable area on a network
+    (:func:`safetygap.geo.siting.catchment_area`)."""
+    from safetygap.geo.siting import catchment_area
+
+    travel = base.travel
+    return [catchment_area(s["x"], s["y"], catchment=float(result["catchment"]),
+                           net=travel.network, mode=travel.mode)
+            for s in result["sites"]]
+
+
+CATCHMENT_AREAS = {
+    "straight": "circle of the catchment radius around the site",
+    "network": "the points the site reaches within the catchment: the street-network nodes "
+               "it reaches, each with the area snapping to it within the walk left",
+}
+"""How :func:`site_catchments` draws a site's catchment, per distance model."""
+
+
+def check_siting_options(
+    base: Baseline,
+    *,
+    family: str,
+    k: int,
+    service_type: str | None = None,
+    catchment: float | None = None,
+    capacity: float | None = None,
+) -> None:
+    """Raise one ValidationError naming every bad option of :func:`recommend_sites`."""
+    problems = Problems()
+    if family not in FAMILIES:
+        problems.add("family", "unknown family", value=family, allowed=FAMILIES)
+    if k < 1:
+        problems.add("k", "must be at least 1", value=k)
+    if service_type is not None and family in FAMILIES and (
+            service_type not in base.taxonomy.service_types
+            or base.taxonomy.service_types[service_type].family != family):
+        problems.add("service_type", f"not a service type of family {family!r}",
+                     value=service_type,
+                     allowed=sorted(n for n, st in base.taxonomy.service_types.items()
+                                    if st.family == family))
+    if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
+        problems.add("catchment", f"must be a positive number of {base.travel.unit}",
+                     value=catchment)
+    if capacity is not None and not (np.isfinite(capacity) and capacity > 0):
+        problems.add("capacity", "must be a positive number", value=capacity)
+    problems.raise_if_any()
 
 
 def recommend_sites(
@@ -331,22 +406,8 @@ def recommend_sites(
     )
 
     t0 = time.perf_counter()
-    problems = Problems()
-    if family not in FAMILIES:
-        problems.add("family", "unknown family", value=family, allowed=FAMILIES)
-    if k < 1:
-        problems.add("k", "must be at least 1", value=k)
-    if service_type is not None and (
-            service_type not in base.taxonomy.service_types
-            or base.taxonomy.service_types[service_type].family != family):
-        problems.add("service_type", f"not a service type of family {family!r}",
-                     value=service_type,
-                     allowed=sorted(n for n, st in base.taxonomy.service_types.items()
-                                    if st.family == family))
-    if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
-        problems.add("catchment", f"must be a positive number of {base.travel.unit}",
-                     value=catchment)
-    problems.raise_if_any()
+    check_siting_options(base, family=family, k=k, service_type=service_type,
+                         catchment=catchment, capacity=capacity)
     stype = service_type or default_service_type(base, family)
     st = base.taxonomy.service_types[stype]
     travel = base.travel
@@ -357,8 +418,9 @@ def recommend_sites(
 
     if candidates is None:
         cx, cy = default_candidates(base)
+        what = "network node" if travel.kind == "network" else "grid point"
         frame = pd.DataFrame({"provider_id": [f"site{i + 1}" for i in range(len(cx))],
-                              "name": [f"site {i + 1}" for i in range(len(cx))],
+                              "name": [f"{what} {i + 1}" for i in range(len(cx))],
                               "service_type": stype, "capacity": cap, "x": cx, "y": cy})
         candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
         source = ("network nodes" if travel.kind == "network"

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from safetygap import __version__
 from safetygap.api._errors import install_error_handlers
+from safetygap.api._scenarios import ScenarioStore
 from safetygap.api._store import WorkspaceStore
 from safetygap.errors import ValidationError
 from safetygap.maps.assets import STATIC_PREFIX, asset_dirs
@@ -31,7 +32,10 @@ indices per family of services (response, prevention, restoration).
 Layers are GeoJSON in EPSG:4326; measures are ``<measure>_<family>`` properties
 (rates per 1,000 residents per year, shares in 0..1, distances in metres).
 Bad parameters answer 422 with a message naming the parameter and the allowed
-values; unknown ids answer 404. Maps: ``/`` and ``/maps/gaps``.
+values; unknown ids answer 404. Maps: ``/``, ``/maps/gaps`` and ``/maps/sites``.
+
+Siting (``/api/sites``) and what-if (``POST /api/scenarios``) compute on the
+served workspace and never change it; the POST routes store nothing.
 """
 
 
@@ -46,6 +50,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     Workspace.open(path)  # fail early with a clear message
     app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION)
     app.state.store = WorkspaceStore(path)
+    app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings
     app.state.map_options = MapOptions(tiles=settings.tiles,
                                        attribution=settings.tiles_attribution)
@@ -55,9 +60,11 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     install_error_handlers(app)
     from safetygap.api.routes_api import router as api_router
     from safetygap.api.routes_pages import router as pages_router
+    from safetygap.api.routes_sites import router as sites_router
 
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(sites_router)
     return app
 
 

@@ -98,8 +98,11 @@ def providers_from_frame(
     n = len(frame)
     if n == 0:
         problems.add(where, "no providers in the file (header only)")
-    ids = (frame["provider_id"].astype("string").str.strip() if "provider_id" in cols
-           else pd.Series([f"P{i + 1:04d}" for i in range(n)], dtype="string"))
+    # the row number where no id is given (no column, or a blank cell)
+    ids = pd.Series([f"P{i + 1:04d}" for i in range(n)], dtype="string", index=frame.index)
+    if "provider_id" in cols:
+        given = frame["provider_id"].astype("string").str.strip()
+        ids = given.where(given.notna() & (given != ""), ids)
     dup = ids[ids.duplicated(keep=False) & ids.notna()]
     for v in sorted(set(dup.dropna()))[:10]:
         problems.add(where, "duplicate provider_id", column="provider_id", value=v)

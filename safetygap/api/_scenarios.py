@@ -1,0 +1,196 @@
+"""Siting and what-if for the web app, computed on the served workspace without writing to it.
+
+A :class:`ScenarioStore` holds the :class:`~safetygap.scenarios.Baseline` of
+the served workspace, loaded once per version (the checksum of its
+``manifest.json``, as :class:`~safetygap.api._store.WorkspaceStore` keys its
+view), and the finished responses (validated JSON bytes) keyed by that
+checksum and the request, least recently used dropped first. Siting takes
+seconds, so concurrent identical requests wait for one computation, and at
+most :data:`MAX_RUNNING` computations run at once.
+
+The shaping helpers turn :func:`~safetygap.scenarios.recommend_sites` and
+:func:`~safetygap.scenarios.whatif` results into the response models
+(EPSG:4326 at this edge only), and :func:`problems_422` turns a
+:class:`~safetygap.errors.ValidationError` into a 422 listing every problem.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from shapely.geometry import mapping
+
+from safetygap._hashing import sha256_file
+from safetygap.api._store import WorkspaceStore, WorkspaceUnavailable
+from safetygap.errors import ValidationError
+from safetygap.scenarios import CATCHMENT_AREAS, Baseline, load_baseline, site_catchments
+from safetygap.workspace import MANIFEST
+
+MAX_RUNNING = 2
+"""Siting / what-if computations running at once (the others wait their turn)."""
+MAX_RESULTS = 64
+"""Responses kept per app."""
+DRAW_TOLERANCE_M = 2.0
+"""Simplification of drawn catchment areas, metres (projected CRS)."""
+WGS84 = "EPSG:4326"
+
+
+class ScenarioStore:
+    """Baseline per workspace version and cached responses (see module docstring)."""
+
+    def __init__(self, store: WorkspaceStore, *, max_results: int = MAX_RESULTS,
+                 max_running: int = MAX_RUNNING):
+        self._store = store
+        self._max_results = max_results
+        self._slots = threading.BoundedSemaphore(max_running)
+        self._lock = threading.Lock()
+        self._base_lock = threading.Lock()
+        self._base: tuple[str, Baseline] | None = None
+        self._results: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._pending: dict[Hashable, Future[bytes]] = {}
+        self.loads = 0
+        """Baselines loaded so far (each workspace version once)."""
+        self.computed = 0
+        """Responses computed so far (a cached response is not computed again)."""
+
+    def baseline(self) -> tuple[str, Baseline]:
+        """(manifest checksum, baseline) of the workspace version served now."""
+        self._store.view()  # the served version: read again only if its manifest changed
+        key = self._store.key
+        with self._base_lock:
+            if self._base is not None and self._base[0] == key:
+                return self._base
+            path = self._store.path
+            for _ in range(3):
+                try:
+                    base = load_baseline(path)
+                    now = sha256_file(path / MANIFEST)
+                except (ValidationError, OSError, ValueError, KeyError) as exc:
+                    raise WorkspaceUnavailable(
+                        f"workspace {path} cannot be read for siting and what-if: {exc}"
+                    ) from exc
+                if now == key:  # unchanged while reading: consistent with the view
+                    self._base = (key, base)
+                    self.loads += 1
+                    return self._base
+                self._store.view()
+                key = self._store.key
+            raise WorkspaceUnavailable(f"workspace {path} keeps changing; try again shortly")
+
+    def response(self, request_key: Hashable,
+                 compute: Callable[[str, Baseline], bytes]) -> bytes:
+        """``compute(manifest checksum, baseline)`` once per workspace version and key."""
+        manifest, base = self.baseline()
+        key = (manifest, request_key)
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+            future = self._pending.get(key)
+            owner = future is None
+            if future is None:
+                future = self._pending[key] = Future()
+        if not owner:
+            return future.result()
+        try:
+            with self._slots:
+                body = compute(manifest, base)
+        except BaseException as exc:
+            with self._lock:
+                del self._pending[key]
+            future.set_exception(exc)
+            raise
+        with self._lock:
+            del self._pending[key]
+            self._results[key] = body
+            self.computed += 1
+            while len(self._results) > self._max_results:
+                self._results.popitem(last=False)
+        future.set_result(body)
+        return body
+
+
+# ------------------------------------------------------------------- errors
+
+_ROW = re.compile(r"^(\w+) row (\d+)$")
+
+
+def problems_422(exc: ValidationError, *, source: str) -> RequestValidationError:
+    """A 422 listing every problem of ``exc``; ``source`` is ``query`` or ``body``.
+
+    A problem about row n of a list sent in the body (``providers row 3``) is
+    located at ``(body, providers, 2, column)``.
+    """
+    errors = []
+    for p in exc.problems:
+        m = _ROW.match(p.where)
+        loc: tuple[Any, ...] = (source, m[1], int(m[2]) - 1) if m else (source, p.where)
+        if p.column is not None:
+            loc += (p.column,)
+        msg = p.message + (f"; allowed: {p.allowed}" if p.allowed is not None else "")
+        errors.append({"loc": loc, "msg": msg, "type": "value_error",
+                       "input": None if p.value is None else str(p.value)})
+    return RequestValidationError(errors)
+
+
+# ------------------------------------------------------------------ shaping
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or not math.isfinite(float(v)) else float(v)
+
+
+def _id(v: Any) -> str | None:
+    """An area id as text; None for none (None, NaN, pandas NA)."""
+    return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) \
+        else str(v)
+
+
+def _geojson(geoms: list[shapely.Geometry], crs: Any) -> list[dict[str, Any]]:
+    """Geometries in ``crs`` simplified by :data:`DRAW_TOLERANCE_M`, as GeoJSON in
+    EPSG:4326 with coordinates rounded to 1e-6 degrees (about 0.1 m)."""
+    simple = shapely.simplify(np.array(geoms, dtype=object), DRAW_TOLERANCE_M,
+                              preserve_topology=True)
+    out = gpd.GeoSeries(simple, crs=crs).to_crs(WGS84).to_numpy()
+    return [mapping(shapely.transform(g, lambda c: np.round(c, 6))) for g in out]
+
+
+def validated_json(model: type[BaseModel], data: dict[str, Any]) -> bytes:
+    """``data`` validated against ``model`` and serialised."""
+    return model.model_validate(data).model_dump_json().encode()
+
+
+def sites_response(base: Baseline, manifest: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`~safetygap.scenarios.recommend_sites` result as a ``SiteRecommendation``."""
+    areas = _geojson(site_catchments(base, result), base.crs)
+    sites = []
+    for s, area in zip(result["sites"], areas, strict=True):
+        site = {k: v for k, v in s.items() if k not in ("x", "y")}
+        site["neighborhood_id"] = _id(s["neighborhood_id"])
+        site["ward_id"] = _id(s["ward_id"])
+        site["catchment_area"] = area
+        sites.append(site)
+    out = {k: v for k, v in result.items() if k != "workspace"}
+    return {**out, "crs": WGS84, "manifest_sha256": manifest, "sites": sites,
+            "catchment_area_method": CATCHMENT_AREAS[base.travel.kind]}
+
+
+def scenario_response(manifest: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`~safetygap.scenarios.whatif` result as a ``ScenarioResult``."""
+    providers = [{**p, "neighborhood_id": _id(p["neighborhood_id"]), "ward_id": _id(p["ward_id"]),
+                  "capacity": _num(p["capacity"]), "catchment": _num(p["catchment"])}
+                 for p in result["providers"]]
+    out = {k: v for k, v in result.items() if k != "workspace"}
+    return {**out, "manifest_sha256": manifest, "providers": providers}

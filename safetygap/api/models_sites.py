@@ -1,0 +1,198 @@
+"""Pydantic models of the siting and what-if routes (requests and responses).
+
+Coordinates are longitude, latitude in EPSG:4326. Catchments are in the
+workspace's unit (``catchment_unit``): minutes of travel on a street network,
+metres straight-line. Index values as in the layers: coverage a share in
+[0, 1], access per 1,000 residents, gap -1..1, gap class 0..5; ``null``
+where undefined.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from safetygap.api.models import Family, Geometry
+from safetygap.maps.sites import MAX_SITES
+
+MAX_CANDIDATES = 5000
+"""Most candidate sites one request may send."""
+MAX_PROVIDERS = 100
+"""Most hypothetical providers one scenario may add."""
+
+
+# ------------------------------------------------------------------ requests
+
+
+class HypotheticalProvider(BaseModel):
+    """A provider that does not exist (yet): validated like a row of a provider file
+    (docs/PROVIDERS.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="display name")
+    service_type: str = Field(description="a service type of the taxonomy, e.g. "
+                                          "youth_program")
+    capacity: float = Field(description="positive number, in the unit of the workspace's "
+                                        "providers")
+    latitude: float = Field(description="EPSG:4326")
+    longitude: float = Field(description="EPSG:4326")
+    provider_id: str | None = Field(None, description="optional id (row number when absent)")
+    family: str | None = Field(None, description="optional; must match the service type's")
+
+
+class ScenarioRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    providers: list[HypotheticalProvider] = Field(
+        min_length=1, max_length=MAX_PROVIDERS, description="the providers to add")
+
+
+class CandidateSite(BaseModel):
+    """A place where a new site could go; blank fields take the request's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latitude: float = Field(description="EPSG:4326")
+    longitude: float = Field(description="EPSG:4326")
+    name: str | None = Field(None, description="default 'candidate <n>'")
+    provider_id: str | None = None
+
+
+class SiteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    family: Family
+    k: int = Field(5, ge=1, le=MAX_SITES, description="number of new sites")
+    candidates: list[CandidateSite] = Field(
+        min_length=1, max_length=MAX_CANDIDATES, description="where new sites may go")
+    service_type: str | None = Field(None, description="default: the family's most common "
+                                                       "among existing providers")
+    catchment: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False,
+                                    description="catchment of the new sites, in the "
+                                                "workspace's unit; default: the service "
+                                                "type's")
+    capacity: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                   description="capacity of each new site; default: median "
+                                               "of the service type's providers")
+
+
+# ----------------------------------------------------------------- responses
+
+
+class IndexChange(BaseModel):
+    """One area's indices of one family before and after, and the change (after - before)."""
+
+    coverage_before: float | None
+    coverage_after: float | None
+    coverage_change: float | None
+    access_before: float | None
+    access_after: float | None
+    access_change: float | None
+    gap_before: float | None
+    gap_after: float | None
+    gap_change: float | None
+    gap_class_before: int | None
+    gap_class_after: int | None
+    gap_class_change: int | None
+
+
+class _AreaIds(BaseModel):
+    area_id: str
+    name: str
+
+
+class AreaGain(IndexChange, _AreaIds):
+    """An area whose calls a site newly covers; indices before and after adding the site
+    to the sites ranked above it."""
+
+    calls_newly_covered: int
+
+
+class Site(BaseModel):
+    rank: int = Field(description="1 = chosen first; each adds the most to those above")
+    site_id: str
+    name: str
+    longitude: float
+    latitude: float
+    neighborhood_id: str | None = Field(description="null: outside every neighborhood")
+    ward_id: str | None
+    marginal_calls: int = Field(description="need calls it newly covers, beyond the existing "
+                                            "providers and the sites ranked above")
+    cumulative_calls: int = Field(description="need calls newly covered by sites 1..rank")
+    neighborhoods: list[AreaGain] = Field(description="neighborhoods that gain, most calls "
+                                                      "first")
+    wards: list[AreaGain] = Field(description="wards that gain, most calls first")
+    catchment_area: Geometry = Field(description="what the site covers (GeoJSON, EPSG:4326, "
+                                                 "simplified by 2 m); see catchment_area_method")
+
+
+class Candidates(BaseModel):
+    count: int
+    source: str = Field(description="network nodes in the city, a grid, or the request")
+
+
+class SiteRecommendation(BaseModel):
+    """K new sites chosen to cover the most need calls not yet covered (maximal covering
+    location problem, existing providers fixed)."""
+
+    crs: Literal["EPSG:4326"]
+    manifest_sha256: str = Field(description="the workspace version the sites are for")
+    family: Family
+    k: int
+    service_type: str
+    capacity: float
+    distance_model: str = Field(description="straight-line, network-walk or network-drive")
+    catchment: float
+    catchment_unit: Literal["m", "min"]
+    catchment_area_method: str = Field(description="how catchment_area is drawn")
+    candidates: Candidates
+    need_calls: int = Field(description="need calls of the family placed in areas")
+    covered_before: int
+    covered_after: int
+    coverage_before: float | None
+    coverage_after: float | None
+    stopped_early: bool = Field(description="true when no further site covered any call")
+    method: str
+    sites: list[Site]
+    timings_s: dict[str, float] = Field(description="when computed (results are cached)")
+
+
+class PlacedProvider(BaseModel):
+    provider_id: str
+    name: str
+    family: Family
+    service_type: str
+    capacity: float
+    catchment: float = Field(description="in catchment_unit")
+    neighborhood_id: str | None = Field(description="null: outside every neighborhood")
+    ward_id: str | None
+    longitude: float
+    latitude: float
+
+
+class FamilyTotals(BaseModel):
+    need_calls: int
+    coverage_before: float | None
+    coverage_after: float | None
+    calls_newly_covered: int
+
+
+class AreaChange(IndexChange, _AreaIds):
+    family: Family
+
+
+class ScenarioResult(BaseModel):
+    """Indices recomputed with hypothetical providers (the stored workspace is unchanged),
+    per area of both levels for the families of the new providers."""
+
+    manifest_sha256: str
+    distance_model: str
+    catchment_unit: Literal["m", "min"]
+    providers: list[PlacedProvider]
+    families: list[Family]
+    totals: dict[str, FamilyTotals]
+    neighborhoods: list[AreaChange]
+    wards: list[AreaChange]
+    elapsed_s: float

@@ -1,0 +1,165 @@
+"""Siting and what-if routes (thin: the work is :mod:`safetygap.scenarios`, the caching
+:mod:`safetygap.api._scenarios`, the page :mod:`safetygap.maps.sites`).
+
+All of them only read the workspace: ``POST /api/scenarios`` and ``POST /api/sites``
+compute with the providers or candidate sites sent and store nothing, so they are as
+public as the GET routes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from safetygap.api._errors import ERROR_RESPONSES
+from safetygap.api._scenarios import (
+    ScenarioStore,
+    problems_422,
+    scenario_response,
+    sites_response,
+    validated_json,
+)
+from safetygap.api.models import Family
+from safetygap.api.models_sites import (
+    CandidateSite,
+    ScenarioRequest,
+    ScenarioResult,
+    SiteRecommendation,
+    SiteRequest,
+)
+from safetygap.api.routes_api import View
+from safetygap.errors import ValidationError
+from safetygap.maps.sites import MAX_SITES, build_sites_map
+from safetygap.scenarios import (
+    Baseline,
+    candidates_from_frame,
+    check_siting_options,
+    default_capacity,
+    default_service_type,
+    new_providers,
+    recommend_sites,
+    whatif,
+)
+
+router = APIRouter()
+JSON = "application/json"
+
+
+def scenario_store(request: Request) -> ScenarioStore:
+    """The app's siting / what-if store (see :mod:`safetygap.api._scenarios`)."""
+    return request.app.state.scenarios
+
+
+Scenarios = Annotated[ScenarioStore, Depends(scenario_store)]
+KQ = Annotated[int, Query(ge=1, le=MAX_SITES, description=f"number of new sites, 1..{MAX_SITES}")]
+ServiceTypeQ = Annotated[str | None, Query(
+    description="service type of the new sites (default: the family's most common among "
+                "existing providers)")]
+CatchmentQ = Annotated[float | None, Query(
+    gt=0, le=100_000, allow_inf_nan=False,
+    description="catchment of the new sites in the workspace's unit (minutes on a street "
+                "network, metres straight-line); default: the service type's")]
+CapacityQ = Annotated[float | None, Query(
+    gt=0, le=1e9, allow_inf_nan=False,
+    description="capacity of each new site (default: median of the service type's)")]
+
+
+def _sites(store: ScenarioStore, key: tuple, *, source: str, family: str, k: int,
+           service_type: str | None, catchment: float | None, capacity: float | None,
+           candidates: list[CandidateSite] | None) -> Response:
+    _, base = store.baseline()
+    try:
+        check_siting_options(base, family=family, k=k, service_type=service_type,
+                             catchment=catchment, capacity=capacity)
+    except ValidationError as exc:
+        raise problems_422(exc, source=source) from exc
+
+    def compute(manifest: str, base: Baseline) -> bytes:
+        try:
+            cands = None
+            if candidates is not None:
+                stype = service_type or default_service_type(base, family)
+                cap = capacity if capacity is not None else default_capacity(base, stype)
+                frame = pd.DataFrame([c.model_dump() for c in candidates])
+                cands = candidates_from_frame(base, frame, where="candidates",
+                                              service_type=stype, capacity=cap)
+            result = recommend_sites(base, family=family, k=k, candidates=cands,
+                                     service_type=service_type, catchment=catchment,
+                                     capacity=capacity)
+        except ValidationError as exc:
+            raise problems_422(exc, source=source) from exc
+        return validated_json(SiteRecommendation, sites_response(base, manifest, result))
+
+    return Response(store.response(key, compute), media_type=JSON)
+
+
+@router.get("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
+            tags=["siting"])
+def sites(
+    store: Scenarios,
+    family: Annotated[Family, Query(description="family of the new sites")],
+    k: KQ = 5,
+    service_type: ServiceTypeQ = None,
+    catchment: CatchmentQ = None,
+    capacity: CapacityQ = None,
+) -> Response:
+    """Choose ``k`` new sites that cover the most need calls of ``family`` not covered yet
+    (maximal covering location problem; existing providers stay fixed), among the street
+    network's nodes in the city (a 200 m grid for straight-line workspaces). Each ranked
+    site: its position, the calls it newly covers, the neighborhoods and wards that gain
+    with their indices before and after, and the area its catchment covers. Takes seconds
+    the first time; cached per workspace version."""
+    return _sites(store, ("sites", family, k, service_type, catchment, capacity),
+                  source="query", family=family, k=k, service_type=service_type,
+                  catchment=catchment, capacity=capacity, candidates=None)
+
+
+@router.post("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
+             tags=["siting"])
+def sites_among(store: Scenarios, body: SiteRequest) -> Response:
+    """Like ``GET /api/sites``, choosing among the candidate sites sent (read-only: nothing
+    is stored)."""
+    return _sites(store, ("sites-among", body.model_dump_json()), source="body",
+                  family=body.family, k=body.k, service_type=body.service_type,
+                  catchment=body.catchment, capacity=body.capacity,
+                  candidates=body.candidates)
+
+
+@router.post("/api/scenarios", response_model=ScenarioResult, responses=ERROR_RESPONSES,
+             tags=["what-if"])
+def scenarios(store: Scenarios, body: ScenarioRequest) -> Response:
+    """What if these providers existed? The indices recomputed with them and the change per
+    neighborhood and ward for their families. Read-only: the stored workspace does not
+    change (the same as ``safetygap whatif``)."""
+    def compute(manifest: str, base: Baseline) -> bytes:
+        frame = pd.DataFrame([p.model_dump() for p in body.providers])
+        try:
+            extra = new_providers(base, frame, where="providers")
+        except ValidationError as exc:
+            raise problems_422(exc, source="body") from exc
+        return validated_json(ScenarioResult,
+                              scenario_response(manifest, whatif(base, extra)))
+
+    return Response(store.response(("scenario", body.model_dump_json()), compute),
+                    media_type=JSON)
+
+
+@router.get("/maps/sites", response_class=HTMLResponse, responses=ERROR_RESPONSES,
+            tags=["pages"])
+def sites_map(
+    request: Request,
+    view: View,
+    family: Annotated[Family, Query(description="family of the new sites")] = "response",
+    k: KQ = 5,
+) -> HTMLResponse:
+    """The recommended sites on the gap map: numbered markers, their catchments, a popup
+    per site with the calls it covers and the areas that gain (the sites come from
+    ``GET /api/sites``)."""
+    options = request.app.state.map_options
+    html = view.cached(("page", "sites", family, k, options),
+                       lambda: build_sites_map(view, family=family, k=k, options=options)
+                       .get_root().render())
+    return HTMLResponse(html)
