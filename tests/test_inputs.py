@@ -136,6 +136,19 @@ def test_provider_errors_listed_together(tmp_path):
     assert "row 4" in text and "name is empty" in text and "coordinates" in text
 
 
+def test_blank_provider_ids_get_their_row_number(tmp_path):
+    p = _providers(tmp_path, [
+        {"provider_id": "A1", "name": "A", "service_type": "bcr_team", "capacity": 1,
+         "latitude": 45, "longitude": -93},
+        {"provider_id": None, "name": "B", "service_type": "bcr_team", "capacity": 1,
+         "latitude": 45, "longitude": -93},
+        {"provider_id": " ", "name": "C", "service_type": "bcr_team", "capacity": 1,
+         "latitude": 45, "longitude": -93},
+    ])
+    got = read_providers(p, taxonomy=load_taxonomy()).frame
+    assert list(got["provider_id"]) == ["A1", "P0002", "P0003"]
+
+
 def test_population_bad_rows_are_reported(tmp_path):
     p = tmp_path / "pop.csv"
     p.write_text("neighborhood,population\nAlpha,100\nBravo,n/a\nCharlie,-5\n")

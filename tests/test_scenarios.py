@@ -12,6 +12,7 @@ from safetygap.inputs import load_preset
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions
 from safetygap.run import run_analysis
 from safetygap.scenarios import (
+    candidates_from_frame,
     load_baseline,
     new_providers,
     read_candidates,
@@ -178,3 +179,24 @@ def test_cli_site_and_whatif(walk_ws, tmp_path):
     assert json.loads(res.stdout)["totals"]["prevention"]["calls_newly_covered"] == 2
     res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "nope"])
     assert res.exit_code == 2 and "unknown family" in res.output
+    # options are checked before the candidate file is read with them
+    cands = tmp_path / "cands.csv"
+    _hypothetical(500, 500).to_csv(cands, index=False)
+    res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "nope",
+                              "--candidates", str(cands)])
+    assert res.exit_code == 2 and "unknown family" in res.output
+
+
+def test_candidates_take_the_run_defaults_where_blank(straight_ws):
+    base = load_baseline(straight_ws)
+    frame = pd.concat([_hypothetical(100, 100), _hypothetical(200, 200)], ignore_index=True)
+    frame.loc[1, ["name", "service_type", "capacity"]] = [" ", None, np.nan]
+    got = candidates_from_frame(base, frame, where="candidates",
+                                service_type="community_center", capacity=3.0)
+    assert list(got["name"]) == ["New Center", "candidate 2"]
+    assert list(got["service_type"]) == ["youth_program", "community_center"]
+    assert list(got["capacity"]) == [10.0, 3.0]
+    only_xy = frame[["latitude", "longitude"]]
+    got = candidates_from_frame(base, only_xy, where="candidates",
+                                service_type="youth_program", capacity=1.0)
+    assert list(got["name"]) == ["candidate 1", "candidate 2"]
