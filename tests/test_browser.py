@@ -13,6 +13,8 @@ Skips when Chromium or Playwright is missing, unless SAFETYGAP_REQUIRE_BROWSER i
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -21,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import pytest
 from conftest import HOSTILE_PROVIDER
@@ -58,16 +61,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_workspace) -> Iterator[str]:
-    """uvicorn serving the demo workspace on 127.0.0.1 (default OSM tiles, which cannot be
+@contextlib.contextmanager
+def _serving(workspace: Path) -> Iterator[str]:
+    """uvicorn serving ``workspace`` on 127.0.0.1 (default OSM tiles, which cannot be
     reached here: the data layers must draw anyway)."""
     import uvicorn
 
     from safetygap.api.app import create_app
 
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(demo_workspace), host="127.0.0.1",
+    srv = uvicorn.Server(uvicorn.Config(create_app(workspace), host="127.0.0.1",
                                         port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -79,6 +82,25 @@ def server(demo_workspace) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(demo_workspace) -> Iterator[str]:
+    """The small demo city (straight-line distances) served on 127.0.0.1."""
+    with _serving(demo_workspace) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def network_server(tmp_path_factory) -> Iterator[str]:
+    """A small demo city analysed on its walking network, served on 127.0.0.1."""
+    _browser_or_skip()
+    from safetygap.run import run_demo
+
+    _, ws = run_demo(tmp_path_factory.mktemp("browser-network"), seed=7, n_calls=20_000,
+                     quiet=True, travel="network", mode="walk")
+    with _serving(ws) as url:
+        yield url
 
 
 class Watch:
@@ -171,9 +193,6 @@ def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
 
 
 def test_ward_map_shows_hostile_name_as_text(browser, server, demo_client_summary, tmp_path):
-    import json
-    from urllib.request import urlopen
-
     with urlopen(f"{server}/api/providers?family=restoration") as r:
         prov = json.load(r)
     hostile = next(f for f in prov["features"] if f["properties"]["name"] == HOSTILE_PROVIDER)
@@ -211,6 +230,47 @@ def test_ward_map_shows_hostile_name_as_text(browser, server, demo_client_summar
 
 @pytest.fixture(scope="module")
 def demo_client_summary(demo_workspace) -> dict:
-    import json
-
     return json.loads((demo_workspace / "summary.json").read_text())
+
+
+@pytest.mark.parametrize(("which", "legend"), [
+    ("server", "circle of"), ("network_server", "walking on the street network")])
+def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
+    """The recommended sites draw as numbered markers with their catchments (a circle
+    straight-line, the reachable area on the network, as the legend says); a popup per
+    site; the panel lists them; no JavaScript error, no host but 127.0.0.1."""
+    base = request.getfixturevalue(which)
+    with urlopen(f"{base}/api/sites?family=prevention&k=3", timeout=120) as r:
+        api = json.load(r)
+    n = len(api["sites"])
+    assert n == 3
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    watch = Watch(page)
+    page.goto(f"{base}/maps/sites?family=prevention&k=3", wait_until="load")
+    page.wait_for_function("document.querySelector('.folium-map')"
+                           ".getAttribute('data-sg-sites') !== null", timeout=60_000)
+    assert _map_attr(page, "data-sg-sites") == str(n)
+    page.wait_for_function("document.querySelector('.folium-map')"
+                           ".getAttribute('data-sg-areas') !== null", timeout=20_000)
+    assert page.locator(".sg-site").count() == n
+    assert [page.locator(".sg-site").nth(i).inner_text() for i in range(n)] == ["1", "2", "3"]
+    sizes = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.leaflet-sg-catchments-pane path')).map(p => {
+            const b = p.getBBox(); return [b.width, b.height]; })""")
+    assert len(sizes) == n and all(w > 5 and h > 5 for w, h in sizes)
+    assert legend in page.locator(".sg-sites-legend").inner_text()
+    assert "Prevention gap index" in page.locator(".sg-legend:not(.sg-sites-legend)").inner_text()
+    assert page.locator("#sg-sites-list li").count() == n
+    assert "coverage" in page.locator("#sg-sites-summary").inner_text()
+    page.locator(".sg-site").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert text.startswith("Site 1: ") and "need calls newly covered" in text
+    assert f"{api['sites'][0]['marginal_calls']:,}" in text
+    assert api["sites"][0]["neighborhoods"][0]["name"] in text
+    page.wait_for_timeout(400)  # the popup's fade-in and the pan to it
+    page.screenshot(path=str(tmp_path / f"sites-{which}.png"))
+    assert watch.errors == [] and watch.dialogs == []
+    assert {urlparse(u).hostname for u in watch.external} <= {TILE_HOST}
+    page.close()

@@ -148,7 +148,7 @@ def _header(view: WorkspaceView, title: str, options: MapOptions) -> str:
 
 
 def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None,
-            hexbins_shown: bool) -> dict[str, Any]:
+            hexbins_shown: bool, layer_list_open: bool | None = None) -> dict[str, Any]:
     areas = {
         f: folium.FeatureGroup(name=f"{FAMILY_STYLE[f]['label']} gap", overlay=False,
                                show=(f == family)).add_to(m)
@@ -175,7 +175,9 @@ def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None
     hexbins = folium.FeatureGroup(name="Calls of the family (hexagons)", overlay=True,
                                   show=hexbins_shown).add_to(m)
     # the city map shows its layer list open; a ward's map keeps it folded (room for the ward)
-    folium.LayerControl(collapsed=ward is not None, position="topright").add_to(m)
+    if layer_list_open is None:
+        layer_list_open = ward is None
+    folium.LayerControl(collapsed=not layer_list_open, position="topright").add_to(m)
     return {"areas": areas, "providers": providers, "outline": outline, "hexbins": hexbins}
 
 

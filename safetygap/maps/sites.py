@@ -76,11 +76,14 @@ def build_sites_map(
     options = options or MapOptions()
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
     m.default_js = [*m.default_js, ("safetygap_sites", f"{options.static_prefix}/{SITES_JS}")]
-    layers = _layers(view, m, family=family, ward=None, hexbins_shown=False)
-    catchments = folium.FeatureGroup(name="Catchments of the new sites", overlay=True,
-                                     show=True).add_to(m)
+    # before the gap map's layers: its layer control is added last and must see these
     sites = folium.FeatureGroup(name="Recommended new sites", overlay=True,
                                 show=True).add_to(m)
+    catchments = folium.FeatureGroup(name="Catchments of the new sites", overlay=True,
+                                     show=True).add_to(m)
+    # the layer list folded: the sites' popups need the room
+    layers = _layers(view, m, family=family, ward=None, hexbins_shown=False,
+                     layer_list_open=False)
     config = _config(options, family=family, level="neighborhood", ward=None, year=None,
                      level_toggle=True)
     _Wiring(**layers, config=config).add_to(m)

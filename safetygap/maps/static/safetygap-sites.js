@@ -53,8 +53,10 @@
 
   function sitePopup(d, s) {
     return "<div class='sg-popup sg-site-popup'><h4>Site " + esc(s.rank) + ": " + esc(s.name) +
-      "</h4><div class='sg-popup-sub'>new " + esc(d.service_type) + " site, " +
-      esc(catchmentText(d)) + "</div><table>" +
+      "</h4><div class='sg-popup-sub'>new " + esc(d.service_type) + " site; catchment " +
+      esc(num(d.catchment, 1)) + (d.catchment_unit === "min" ? " min " +
+      (d.distance_model === "network-drive" ? "driving" : "walking") : " m") +
+      "</div><table>" +
       "<tr><th>need calls newly covered</th><td>" + esc(num(s.marginal_calls, 0)) + "</td></tr>" +
       "<tr><th>with the sites ranked above</th><td>" + esc(num(s.cumulative_calls, 0)) +
       "</td></tr><tr><th>neighborhood / ward</th><td>" + esc(s.neighborhood_id || "outside") +
@@ -67,7 +69,7 @@
   function siteIcon(color, rank) {
     return L.divIcon({
       className: "sg-site",
-      html: "<span class='sg-site-pin' style='background:" + color + "'>" + esc(rank) +
+      html: "<span class='sg-site-pin' style='border-color:" + color + "'>" + esc(rank) +
         "</span>",
       iconSize: [28, 28],
       iconAnchor: [14, 14],
@@ -84,7 +86,7 @@
     },
     update: function (d, color) {
       this._div.innerHTML = "<div class='sg-legend-title'>New sites</div>" +
-        "<div class='sg-legend-row'><span class='sg-site-pin sg-pin-small' style='background:" +
+        "<div class='sg-legend-row'><span class='sg-site-pin sg-pin-small' style='border-color:" +
         color + "'>1</span> site, numbered by rank</div>" +
         "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-catchment-swatch' " +
         "style='border-color:" + color + "'></i> catchment: " + esc(catchmentText(d)) +
