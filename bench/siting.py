@@ -8,6 +8,12 @@ default candidates (every routable network node in the city, about 5,000 to
 6,000). The target is under 10 s for the siting job. As a baseline measured
 in the same run, the same coverage matrix is optimised by plain greedy (every
 candidate's gain recomputed each round, no lazy evaluation and no swaps).
+
+Then the web app (in-process, FastAPI's test client, no network): the first
+``GET /api/sites`` (loads the baseline, chooses the sites, draws their
+catchment areas), the same request again (cached), a first and a repeated
+``POST /api/scenarios``, against ``GET /health`` in the same run; the
+response sizes; and a check that no workspace file changed.
 """
 
 from __future__ import annotations
@@ -103,9 +109,50 @@ def main() -> None:
         print(f"optimiser: lazy greedy + swaps {t_ours:.3f} s covering {ours:,.0f}; "
               f"plain greedy {t_plain:.3f} s covering {plain:,.0f} "
               f"(time ratio {t_ours / t_plain:.2f}, coverage ratio {ours / plain:.4f})")
+        _web_app(root / "ws", args)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _web_app(ws: Path, args: argparse.Namespace) -> None:
+    import hashlib
+    import statistics
+
+    from fastapi.testclient import TestClient
+
+    from safetygap.api.app import create_app
+
+    def checksums() -> dict[str, str]:
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(ws.rglob("*")) if p.is_file()}
+
+    def timed(call) -> tuple[float, object]:
+        t = time.perf_counter()
+        r = call()
+        assert r.status_code == 200, r.text[:300]
+        return time.perf_counter() - t, r
+
+    before = checksums()
+    with TestClient(create_app(ws)) as c:
+        health = statistics.median(timed(lambda: c.get("/health"))[0] for _ in range(50))
+        url = f"/api/sites?family={args.family}&k={args.k}"
+        t_first, r = timed(lambda: c.get(url))
+        t_again = statistics.median(timed(lambda: c.get(url))[0] for _ in range(20))
+        site = r.json()["sites"][0]
+        body = {"providers": [{"name": "proposed", "service_type": r.json()["service_type"],
+                               "capacity": 10, "latitude": site["latitude"],
+                               "longitude": site["longitude"]}]}
+        s_first, s = timed(lambda: c.post("/api/scenarios", json=body))
+        s_again = statistics.median(timed(lambda: c.post("/api/scenarios", json=body))[0]
+                                    for _ in range(20))
+    print(f"web app: GET {url}: first {t_first:.2f} s (baseline load + siting + catchment "
+          f"areas), cached {1000 * t_again:.2f} ms ({t_again / health:.1f}x /health at "
+          f"{1000 * health:.2f} ms); {len(r.content) / 1000:.0f} kB")
+    print(f"web app: POST /api/scenarios (1 provider): first {s_first:.2f} s, cached "
+          f"{1000 * s_again:.2f} ms ({s_again / health:.1f}x /health); "
+          f"{len(s.content) / 1000:.0f} kB")
+    print(f"workspace files unchanged: {checksums() == before}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
     safetygap fetch minneapolis --out DIR [--years 2022-2024]
                                                  download the city's boundaries and 911 calls
     safetygap network fetch --place "Minneapolis, Minnesota" --out F.graphml
+                      [--nominatim-url U --overpass-url U]
     safetygap site --workspace DIR --family F --k K     recommend new sites
     safetygap whatif --workspace DIR --providers FILE   indices with hypothetical providers
     safetygap serve --workspace DIR [--host H] [--port P]   serve the maps and the API

@@ -22,7 +22,8 @@ from safetygap.workspace import Workspace
 
 # page -> does it show neighborhood names (D is HOSTILE_AREA)?
 PAGES = {"/": True, "/maps/gaps": False, "/maps/gaps?family=restoration&level=ward": False,
-         "/maps/wards/1": True, "/maps/wards/2": True, "/report": True}
+         "/maps/wards/1": True, "/maps/wards/2": True, "/report": True,
+         "/maps/sites?family=restoration&k=2": False}
 URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.I)
 
 
