@@ -423,6 +423,7 @@ def test_results_cached_per_workspace_version(straight_ws, tmp_path):
         (ws / "manifest.json").write_text(json.dumps(manifest | {"created": "later"}))
         third = c.get("/api/sites?family=prevention&k=2")
         assert store.loads == 2 and store.computed == 5
+        assert len(store._results) == 1  # the older version's results are let go
         assert third.json()["manifest_sha256"] != first.json()["manifest_sha256"]
         assert strip_timing(third.json() | {"manifest_sha256": ""}) == strip_timing(
             first.json() | {"manifest_sha256": ""})
@@ -488,6 +489,20 @@ def test_sites_query_never_500(straight, params):
     assert r.status_code in (200, 422), (params, r.text[:300])
 
 
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(family=st.sampled_from(["response", "prevention", "restoration"]),
+       k=st.integers(1, 4), catchment=st.one_of(st.none(), st.floats(1e-6, 400)))
+def test_network_sites_never_500(walk, family, k, catchment):
+    """Any catchment on the walking network: the drawn areas are valid polygons."""
+    params = {"family": family, "k": k} | ({} if catchment is None else
+                                           {"catchment": catchment})
+    r = walk.get("/api/sites", params=params)
+    assert r.status_code == 200, (params, r.text[:300])
+    for site in SiteRecommendation.model_validate(r.json()).sites:
+        assert site.catchment_area.type in ("Polygon", "MultiPolygon")
+
+
 FIELD_VALUES = st.one_of(st.none(), st.booleans(), st.text(max_size=8),
                          st.floats(allow_nan=False, allow_infinity=False, width=32),
                          st.integers(-200, 200), st.sampled_from(["youth_program", "spa"]))
@@ -507,3 +522,18 @@ def test_scenarios_payload_never_500(straight, rows):
     assert r.status_code in (200, 422), (body, r.text[:300])
     if r.status_code == 200:
         ScenarioResult.model_validate(r.json())
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(points=st.lists(st.tuples(st.floats(-3000, 5000), st.floats(-3000, 5000),
+                                 st.sampled_from([None, "", "x", "<b>site</b>"])),
+                       min_size=1, max_size=6),
+       k=st.integers(1, 3), family=st.sampled_from(["prevention", "restoration"]))
+def test_sites_among_candidates_never_500(walk, points, k, family):
+    cands = []
+    for x, y, name in points:
+        lon, lat = ll(x, y)
+        cands.append({"latitude": lat, "longitude": lon, "name": name})
+    r = walk.post("/api/sites", json={"family": family, "k": k, "candidates": cands})
+    assert r.status_code in (200, 422), (cands, r.text[:300])

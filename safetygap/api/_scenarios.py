@@ -58,8 +58,8 @@ class ScenarioStore:
         self._lock = threading.Lock()
         self._base_lock = threading.Lock()
         self._base: tuple[str, Baseline] | None = None
-        self._results: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._pending: dict[Hashable, Future[bytes]] = {}
+        self._results: OrderedDict[tuple[str, Hashable], bytes] = OrderedDict()
+        self._pending: dict[tuple[str, Hashable], Future[bytes]] = {}
         self.loads = 0
         """Baselines loaded so far (each workspace version once)."""
         self.computed = 0
@@ -84,6 +84,9 @@ class ScenarioStore:
                 if now == key:  # unchanged while reading: consistent with the view
                     self._base = (key, base)
                     self.loads += 1
+                    with self._lock:  # results of older versions are never asked again
+                        for old in [k for k in self._results if k[0] != key]:
+                            del self._results[old]
                     return self._base
                 self._store.view()
                 key = self._store.key

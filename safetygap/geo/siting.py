@@ -312,4 +312,15 @@ def reachable_area(
     whole = shapely.contains(discs, cells)
     parts = [shapely.coverage_union_all(cells[whole])] if whole.any() else []
     parts += list(shapely.intersection(cells[~whole], discs[~whole]))
-    return shapely.union_all(parts)
+    return _polygonal(shapely.union_all(parts))
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygons of ``geom`` (cells touching a disc at a point or along an edge leave
+    points and lines in the union)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
+    if not polys:
+        return shapely.Polygon()
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
