@@ -17,11 +17,15 @@ pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
-def real_client(tmp_path_factory):
+def real_ws(tmp_path_factory):
     _, analysis = run_real(tmp_path_factory, "Police_Incidents_2021_Jan-May.csv",
                            "minneapolis-police-incidents")
-    ws = write_workspace(analysis, tmp_path_factory.mktemp("mpls-ws") / "workspace")
-    with TestClient(create_app(ws), raise_server_exceptions=False) as c:
+    return write_workspace(analysis, tmp_path_factory.mktemp("mpls-ws") / "workspace")
+
+
+@pytest.fixture(scope="module")
+def real_client(real_ws):
+    with TestClient(create_app(real_ws), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -50,3 +54,44 @@ def test_real_pages(real_client):
         r = real_client.get(page)
         assert r.status_code == 200, (page, r.text[:200])
         assert len(r.content) < 1_000_000
+
+
+def test_real_sites_and_scenario(real_client, real_ws):
+    """Three new restoration sites in Minneapolis; the calls they newly cover counted again
+    from the workspace's calls with scipy's cdist (a second method)."""
+    import geopandas as gpd
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    from safetygap.api.models_sites import ScenarioResult, SiteRecommendation
+
+    r = real_client.get("/api/sites?family=restoration&k=3")
+    assert r.status_code == 200, r.text[:300]
+    s = SiteRecommendation.model_validate(r.json())
+    assert len(s.sites) == 3 and s.distance_model == "straight-line"
+    gains = [x.marginal_calls for x in s.sites]
+    assert gains == sorted(gains, reverse=True) and gains[-1] > 0
+    assert all(-93.4 < x.longitude < -93.1 and 44.85 < x.latitude < 45.1 for x in s.sites)
+    assert all(x.neighborhoods and x.wards for x in s.sites)
+    calls = gpd.read_parquet(real_ws / "calls.parquet",
+                             columns=["status", "family", "covered", "geometry"])
+    need = calls[calls["status"].isin(["ok", "unparseable_date", "unknown_call_type"])
+                 & (calls["family"] == "restoration")]
+    assert s.need_calls == len(need) and s.covered_before == int(need["covered"].sum())
+    sites = gpd.GeoSeries(gpd.points_from_xy([x.longitude for x in s.sites],
+                                             [x.latitude for x in s.sites]),
+                          crs="EPSG:4326").to_crs(calls.crs)
+    left = need[~need["covered"]]
+    d = cdist(np.column_stack([left.geometry.x, left.geometry.y]),
+              np.column_stack([sites.x, sites.y]))
+    assert int((d <= s.catchment + 0.01).any(axis=1).sum()) == s.covered_after - s.covered_before
+
+    site = s.sites[0]
+    body = {"providers": [{"name": "proposed", "service_type": s.service_type, "capacity": 5,
+                           "latitude": site.latitude, "longitude": site.longitude}]}
+    r = real_client.post("/api/scenarios", json=body)
+    assert r.status_code == 200, r.text[:300]
+    w = ScenarioResult.model_validate(r.json())
+    assert w.totals["restoration"].calls_newly_covered == site.marginal_calls
+    assert len(w.neighborhoods) == 87 and len(w.wards) == 13
+    assert real_client.get("/maps/sites?family=restoration&k=3").status_code == 200
