@@ -17,7 +17,6 @@ The records are built from the real files in ../shared/data/minneapolis by
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
@@ -31,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pandas as pd
+from _local_http import serve_local, stop
 
 WHERE_YEARS = re.compile(
     r"^(\w+) >= TIMESTAMP '([\d\- :]+)' AND \1 < TIMESTAMP '([\d\- :]+)'$")
@@ -60,26 +60,11 @@ class FakeArcGIS:
         return f"http://127.0.0.1:{self._server.server_address[1]}/arcgis/rest/services"
 
     def start(self) -> FakeArcGIS:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
-
-            def do_GET(self) -> None:
-                # the client may have given up already (timeout test)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_local(self._handle)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop(self._server)
 
     # ----------------------------------------------------------------- serving
 

@@ -25,7 +25,6 @@ north, south and west arms; C -> E only), each about 200 m long.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import threading
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from _local_http import serve_local, stop
 
 PLACE = "Tinytown, Minnesota"
 LON0, LAT0 = -93.2650, 44.9778
@@ -120,45 +121,31 @@ class FakeOSM:
         return f"{self.root}/api"
 
     def start(self) -> FakeOSM:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake._handle(self, "GET", parse_qs(urlparse(self.path).query))
-
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(n).decode())
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    fake._handle(self, "POST", form)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_local(self._handle)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop(self._server)
 
-    def _handle(self, h: BaseHTTPRequestHandler, method: str, fields: dict) -> None:
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
         path = urlparse(h.path).path
+        if h.command == "POST":
+            n = int(h.headers.get("Content-Length") or 0)
+            fields = parse_qs(h.rfile.read(n).decode())
+        else:
+            fields = parse_qs(urlparse(h.path).query)
         with self._lock:
-            self.requests.append((method, path, fields))
-        if method == "GET" and path == "/nominatim/search":
+            self.requests.append((h.command, path, fields))
+        if h.command == "GET" and path == "/nominatim/search":
             hits = [nominatim_result()] if fields.get("q") == [PLACE] else []
             self._send(h, 200, json.dumps(hits), "application/json")
-        elif method == "GET" and path == "/api/status":
+        elif h.command == "GET" and path == "/api/status":
             self._send(h, 200, OVERPASS_STATUS, "text/plain")
-        elif method == "POST" and path == "/api/interpreter":
+        elif h.command == "POST" and path == "/api/interpreter":
             self._send(h, 200, json.dumps(overpass_answer()), "application/json")
         else:
-            self._send(h, 404, json.dumps({"error": f"no {method} {path}"}), "application/json")
+            self._send(h, 404, json.dumps({"error": f"no {h.command} {path}"}),
+                       "application/json")
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, body: str, ctype: str) -> None:

@@ -227,23 +227,25 @@ def demo_workspace(tmp_path_factory) -> Path:
     return ws
 
 
-@pytest.fixture(scope="module")
-def client(api_workspace):
-    """A test client of the app serving :func:`api_workspace` (errors as responses)."""
+def app_client(workspace: Path):
+    """A test client of the app serving ``workspace``; server errors come back as 500
+    responses (so tests can assert there are none) instead of being raised."""
     from fastapi.testclient import TestClient
 
     from safetygap.api.app import create_app
 
-    with TestClient(create_app(api_workspace), raise_server_exceptions=False) as c:
+    return TestClient(create_app(workspace), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def client(api_workspace):
+    """A test client of the app serving :func:`api_workspace`."""
+    with app_client(api_workspace) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def demo_client(demo_workspace):
     """A test client of the app serving :func:`demo_workspace`."""
-    from fastapi.testclient import TestClient
-
-    from safetygap.api.app import create_app
-
-    with TestClient(create_app(demo_workspace), raise_server_exceptions=False) as c:
+    with app_client(demo_workspace) as c:
         yield c

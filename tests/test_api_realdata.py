@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 import shapely
-from fastapi.testclient import TestClient
+from conftest import app_client
 from shapely.geometry import shape
 from test_realdata import run_real
 
-from safetygap.api.app import create_app
 from safetygap.api.models import AreaCollection, AreaProfile, GapRanking, HexCollection
 from safetygap.workspace import write_workspace
 
@@ -25,7 +24,7 @@ def real_ws(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_client(real_ws):
-    with TestClient(create_app(real_ws), raise_server_exceptions=False) as c:
+    with app_client(real_ws) as c:
         yield c
 
 

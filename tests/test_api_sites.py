@@ -20,7 +20,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import CRS, X0, Y0, grid_segments, make_tiny_areas, write_tiny_city
+from conftest import (
+    CRS,
+    X0,
+    Y0,
+    app_client,
+    grid_segments,
+    make_tiny_areas,
+    write_tiny_city,
+)
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -75,13 +83,13 @@ def walk_ws(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def straight(straight_ws):
-    with TestClient(create_app(straight_ws), raise_server_exceptions=False) as c:
+    with app_client(straight_ws) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def walk(walk_ws):
-    with TestClient(create_app(walk_ws), raise_server_exceptions=False) as c:
+    with app_client(walk_ws) as c:
         yield c
 
 

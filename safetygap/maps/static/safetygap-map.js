@@ -396,5 +396,5 @@
     return { state: state, redraw: drawAreas };
   }
 
-  window.safetygap = { gapMap: gapMap, esc: esc };
+  window.safetygap = { gapMap: gapMap, esc: esc, finite: finite, num: num, pct: pct };
 })();

@@ -9,25 +9,10 @@
 (function () {
   "use strict";
 
-  var esc = window.safetygap.esc;
-
-  function finite(v) {
-    return v !== null && v !== undefined && isFinite(v);
-  }
-
-  function num(v, digits) {
-    if (!finite(v)) return "–";
-    return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits });
-  }
-
-  function pct(v) {
-    return finite(v) ? (100 * v).toFixed(0) + "%" : "–";
-  }
-
-  function signed(v, digits) {
-    if (!finite(v)) return "–";
-    return (v > 0 ? "+" : "") + num(v, digits);
-  }
+  var sg = window.safetygap;
+  var esc = sg.esc;
+  var num = sg.num;
+  var pct = sg.pct;
 
   function catchmentText(d) {
     var reach = num(d.catchment, 1) + (d.catchment_unit === "min" ? " min" : " m");
