@@ -93,7 +93,7 @@ def _sites(store: ScenarioStore, key: tuple, *, source: str, family: str, k: int
             raise problems_422(exc, source=source) from exc
         return validated_json(SiteRecommendation, sites_response(base, manifest, result))
 
-    return Response(store.response(key, compute), media_type=JSON)
+    return Response(store.response("sites", key, compute), media_type=JSON)
 
 
 @router.get("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
@@ -112,7 +112,7 @@ def sites(
     site: its position, the calls it newly covers, the neighborhoods and wards that gain
     with their indices before and after, and the area its catchment covers. Takes seconds
     the first time; cached per workspace version."""
-    return _sites(store, ("sites", family, k, service_type, catchment, capacity),
+    return _sites(store, ("query", family, k, service_type, catchment, capacity),
                   source="query", family=family, k=k, service_type=service_type,
                   catchment=catchment, capacity=capacity, candidates=None)
 
@@ -122,7 +122,7 @@ def sites(
 def sites_among(store: Scenarios, body: SiteRequest) -> Response:
     """Like ``GET /api/sites``, choosing among the candidate sites sent (read-only: nothing
     is stored)."""
-    return _sites(store, ("sites-among", body.model_dump_json()), source="body",
+    return _sites(store, ("body", body.model_dump_json()), source="body",
                   family=body.family, k=body.k, service_type=body.service_type,
                   catchment=body.catchment, capacity=body.capacity,
                   candidates=body.candidates)
@@ -143,7 +143,7 @@ def scenarios(store: Scenarios, body: ScenarioRequest) -> Response:
         return validated_json(ScenarioResult,
                               scenario_response(manifest, whatif(base, extra)))
 
-    return Response(store.response(("scenario", body.model_dump_json()), compute),
+    return Response(store.response("scenario", body.model_dump_json(), compute),
                     media_type=JSON)
 
 
