@@ -10,6 +10,8 @@
     safetygap site --workspace DIR --family F --k K     recommend new sites
     safetygap whatif --workspace DIR --providers FILE   indices with hypothetical providers
     safetygap serve --workspace DIR [--host H] [--port P]   serve the maps and the API
+    safetygap rerun --workspace DIR [--calls F ...]    re-run beside the served analysis and
+                                                 swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
@@ -227,6 +229,40 @@ def serve(
     from safetygap.settings import get_settings
 
     _serve(workspace or get_settings().workspace, host=host, port=port)
+
+
+RERUN_BUSY_EXIT = 3
+"""Exit code of ``safetygap rerun`` when another re-run of the workspace is running."""
+
+
+@app.command()
+def rerun(
+    workspace: Annotated[Path, typer.Option(help="workspace directory (served or not)")],
+    calls: Annotated[Path | None, typer.Option(help="new calls file")] = None,
+    providers: Annotated[Path | None, typer.Option(help="new provider file")] = None,
+    neighborhoods: Annotated[Path | None, typer.Option(help="new neighborhood polygons")]
+    = None,
+    wards: Annotated[Path | None, typer.Option(help="new ward polygons")] = None,
+    population: Annotated[Path | None, typer.Option(help="new population table")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Re-run a workspace's analysis (its recorded inputs and options, any file given here
+    replacing its own) into a new version beside it, then swap it in atomically: a server
+    serving the workspace picks it up without a restart and never sees a half-written one."""
+    from safetygap.versions import RerunBusy, rebuild
+
+    overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
+                 "wards": wards, "population": population}
+    try:
+        version = rebuild(workspace, {k: v for k, v in overrides.items() if v is not None},
+                          quiet=quiet)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    except RerunBusy as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=RERUN_BUSY_EXIT) from exc
+    typer.echo(f"version {version.name} is now active in {workspace.resolve()}")
 
 
 @app.command()

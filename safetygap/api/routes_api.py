@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from safetygap import FAMILIES, __version__
 from safetygap.api._errors import ERROR_RESPONSES, param_error
+from safetygap.api._store import STATE_KEY
 from safetygap.api.models import (
     AreaCollection,
     AreaProfile,
@@ -30,8 +31,11 @@ GEOJSON = "application/geo+json"
 
 
 def current_view(request: Request) -> WorkspaceView:
-    """The view of the served workspace (read again when its manifest changed)."""
-    return request.app.state.store.view()
+    """The view of the served workspace (read again when its manifest changed); the
+    checksum of its manifest goes into the response header ``X-Safetygap-Workspace``."""
+    view, key = request.app.state.store.current()
+    setattr(request.state, STATE_KEY, key)
+    return view
 
 
 View = Annotated[WorkspaceView, Depends(current_view)]
@@ -78,7 +82,7 @@ def health(request: Request, view: View) -> Health:
     """The service is up and serving a complete workspace."""
     store = request.app.state.store
     return Health(status="ok", version=__version__, workspace=str(store.path),
-                  manifest_sha256=store.key or "")
+                  manifest_sha256=getattr(request.state, STATE_KEY, None) or "")
 
 
 @router.get("/api/summary", response_model=Summary, responses=ERROR_RESPONSES,
