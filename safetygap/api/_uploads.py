@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -150,7 +151,12 @@ class DatasetRejected(ValueError):
 
 
 def _rejected(exc: ValidationError, path: Path, client_name: str) -> DatasetRejected:
-    problems = [str(p).replace(str(path), client_name) for p in exc.problems]
+    def hide(v: Any) -> Any:
+        return v.replace(str(path), client_name) if isinstance(v, str) else v
+
+    problems = [str(dataclasses.replace(p, where=hide(p.where), message=hide(p.message),
+                                        value=hide(p.value)))
+                for p in exc.problems]
     return DatasetRejected("; ".join(problems), problems)
 
 
