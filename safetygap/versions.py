@@ -5,7 +5,7 @@ A workspace directory ``ROOT`` that has been re-run looks like::
     ROOT/
       manifest.json, *.parquet, ...   the original analysis (what `analyze --out ROOT` wrote)
       CURRENT                          pointer: one line, the name of the active version
-      versions/20250101T120000Z-1a2b3c/   complete workspaces, one per re-run
+      versions/20250101T120000123456Z-1a2b3c/   one workspace per re-run (UTC, microseconds)
       .rerun.lock                      held (flock) while a re-run is building
 
 Readers resolve the pointer once (:func:`active_dir`; :meth:`Workspace.open
@@ -57,7 +57,7 @@ GRACE_S = 600.0
 """Seconds a replaced version is kept at least (requests may still be reading it)."""
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
                "network")
-_VERSION_NAME = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+_VERSION_NAME = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 
 
 class RerunBusy(RuntimeError):
@@ -98,7 +98,7 @@ def is_complete(path: Path) -> bool:
 
 def new_version_dir(root: str | os.PathLike) -> Path:
     """Create and return an empty, uniquely named version directory under ``root``."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts in creation order
     path = Path(root) / VERSIONS / f"{stamp}-{secrets.token_hex(3)}"
     path.mkdir(parents=True)
     return path
