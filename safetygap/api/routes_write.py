@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
 from starlette.datastructures import UploadFile
 
 from safetygap.api._auth import AUTH_RESPONSES, Authorized
@@ -138,17 +139,32 @@ def list_datasets(request: Request) -> DatasetList:
                        latest={k: d["id"] for k, d in store.latest().items()})
 
 
-@router.post("/api/analyses", status_code=202, response_model=AnalysisJob, responses={
-    **AUTH_RESPONSES,
-    409: {"description": "a re-run is already running", "model": ErrorResponse},
-    422: {"description": "unknown dataset id or wrong kind", "model": ErrorResponse}})
-def start_analysis(request: Request, _: Authorized,
-                   body: AnalysisRequest | None = None) -> JSONResponse:
+ANALYSIS_BODY: dict[str, Any] = {
+    "requestBody": {"required": False, "content": {
+        "application/json": {"schema": AnalysisRequest.model_json_schema()}}},
+}
+
+
+@router.post("/api/analyses", status_code=202, response_model=AnalysisJob,
+             openapi_extra=ANALYSIS_BODY, responses={
+                 **AUTH_RESPONSES,
+                 409: {"description": "a re-run is already running", "model": ErrorResponse},
+                 413: {"description": "body too large", "model": ErrorResponse},
+                 422: {"description": "bad body, unknown dataset id or wrong kind",
+                       "model": ErrorResponse}})
+async def start_analysis(request: Request, _: Authorized) -> JSONResponse:
     """Re-run the analysis in the background on the current datasets: per kind, the
     dataset named in ``datasets``, else the newest upload, else the file of the served
     analysis. The new workspace is built beside the served one and swapped in atomically
-    when complete; readers never see a partial one. Poll ``GET /api/analyses/{id}``."""
-    body = body or AnalysisRequest()
+    when complete; readers never see a partial one. Poll ``GET /api/analyses/{id}``.
+    The body (optional) is read only after the token is checked."""
+    raw = await request.body()
+    try:
+        body = AnalysisRequest.model_validate_json(raw) if raw.strip() else AnalysisRequest()
+    except PydanticValidationError as exc:
+        problems = [f"body {'.'.join(str(x) for x in e['loc']) or '(JSON)'}: {e['msg']}"
+                    for e in exc.errors()]
+        return _error_body(422, "; ".join(problems), problems)
     store: DatasetStore = request.app.state.datasets
     chosen = dict(store.latest()) if body.use_uploads else {}
     problems = []
@@ -162,9 +178,9 @@ def start_analysis(request: Request, _: Authorized,
     if problems:
         return _error_body(422, "; ".join(problems), problems)
     try:
-        job = request.app.state.rerunner.start(
-            {k: store.path_of(d) for k, d in chosen.items()},
-            {k: d["id"] for k, d in chosen.items()})
+        job = await run_in_threadpool(request.app.state.rerunner.start,
+                                      {k: store.path_of(d) for k, d in chosen.items()},
+                                      {k: d["id"] for k, d in chosen.items()})
     except RerunBusy as exc:
         return _error_body(409, str(exc))
     return JSONResponse(status_code=202, content=AnalysisJob(**job.to_dict()).model_dump(),
