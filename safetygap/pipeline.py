@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,6 @@ from safetygap.boundaries import (
     crosswalk,
     load_boundaries,
     match_names,
-    overlap_area,
 )
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.errors import Problems
@@ -59,6 +59,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
 from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
+from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
 STATUS_ORDER: tuple[str, ...] = (
@@ -199,8 +200,8 @@ def analyze(
         crs = analysis_crs(nbhd, opts.crs)
         nbhd = nbhd.to_crs(crs)
         wards = wards.to_crs(crs)
-        nbhd_report.overlap_m2 = overlap_area(nbhd)
-        ward_report.overlap_m2 = overlap_area(wards)
+        nbhd_report.measure(nbhd)  # reprojection, overlapping pairs (warned)
+        ward_report.measure(wards)
         info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"
 
     with prog.step("loading street network") as info:
@@ -232,6 +233,7 @@ def analyze(
         xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
         n_idx = assign_areas(xy, nbhd, crs=crs)
         w_idx = assign_areas(xy, wards, crs=crs)
+        swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
         info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
 
     with prog.step("classifying calls and flagging faults") as info:
@@ -259,6 +261,9 @@ def analyze(
                            nbhd_report, ward_report, cw_quality)
         quality["boundaries"]["near_boundary"] = _near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
+        quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
+        if swapped["examples"]:
+            quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
         summary = _summary(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
@@ -525,6 +530,62 @@ def _classify(
     calls.attrs["unknown_types"] = (
         calls.loc[~known, "call_type"].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples
+
+
+SWAPPED_FILE_SHARE = 0.5
+"""Above this share of located rows inside the city only once x and y are exchanged,
+the calls file is refused as mapped the wrong way round."""
+
+
+def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
+                        ) -> dict[str, Any]:
+    """Rows outside the neighborhoods (or out of range) that fall inside one with their
+    two coordinates exchanged (latitude read as longitude).
+
+    When they are more than :data:`SWAPPED_FILE_SHARE` of the rows with numeric
+    coordinates, the columns are mapped the wrong way round: a ValidationError
+    names the file, the columns and an example. Otherwise returns ``{"rows": n,
+    "examples": [...]}`` for the quality report (the rows keep their status,
+    ``outside_boundaries`` or ``invalid_coordinates``, and a warning is issued).
+    """
+    from safetygap.geo.swap import swapped_placement
+
+    out: dict[str, Any] = {"rows": 0, "examples": []}
+    if cin.source_xy is None:
+        return out
+    x, y = cin.source_xy
+    fault = cin.frame["coord_fault"].to_numpy()
+    located = np.isfinite(x) & np.isfinite(y) & ~np.isin(fault, (COORD_MISSING, COORD_ZERO))
+    unplaced = located & (n_idx < 0)
+    if not unplaced.any():
+        return out
+    alt = swapped_placement(np.where(unplaced, x, np.nan), np.where(unplaced, y, np.nan),
+                            nbhd, src_crs=cin.crs)
+    hits = np.flatnonzero(unplaced & (alt >= 0))
+    rows = cin.frame["row"].to_numpy()
+    out["rows"] = len(hits)
+    out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
+                        "value": f"{x[i]:g}, {y[i]:g}",
+                        "swapped_into": str(nbhd["area_id"].iat[alt[i]])} for i in hits[:5]]
+    if len(hits) > SWAPPED_FILE_SHARE * located.sum():
+        ex = out["examples"][0]
+        problems = Problems()
+        problems.add(
+            f"calls {cin.path}",
+            f"the coordinates look swapped: {len(hits):,} of {int(located.sum()):,} rows "
+            f"with coordinates fall outside the neighborhoods but inside them with the two "
+            f"values exchanged (row {ex['row']}: {ex['value']})",
+            column=cin.coordinate_label,
+            allowed="exchange the two columns (e.g. --lat <longitude column> --lon "
+                    "<latitude column>, or fix the file)")
+        problems.raise_if_any()
+    if len(hits):
+        warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "
+                      f"fall inside with their coordinates exchanged (e.g. row "
+                      f"{out['examples'][0]['row']}); they are counted as "
+                      "outside_boundaries/invalid_coordinates, see quality.json "
+                      "calls.examples.swapped_coordinates", stacklevel=2)
+    return out
 
 
 # ------------------------------------------------------------------- indices

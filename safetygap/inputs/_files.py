@@ -93,10 +93,11 @@ def read_csv_columns(
     missing = [c for c in wanted if c not in header]
     if missing:
         problems = Problems()
+        hint = ""
+        if len(header) == 1 and len(wanted) > 1:
+            hint = (f" (the header is one column read with the delimiter {delimiter!r}: is "
+                    "the file delimited with ',', ';', tab or '|'?)")
         for c in missing:
-            hint = ""
-            if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
-                hint = " (the header is one column: is the delimiter right?)"
             problems.add(f"{where} {path}", f"required column missing{hint}", column=c,
                          allowed=header[:40])
         problems.raise_if_any()

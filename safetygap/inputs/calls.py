@@ -44,6 +44,11 @@ class CallsInput:
     crs: str
     columns: ColumnMap
     examples: dict[str, list[dict]] = field(default_factory=dict)
+    source_xy: tuple[np.ndarray, np.ndarray] | None = None
+    """Every row's coordinates as numbers in the source CRS before any fault check (NaN
+    where not a number): what the swapped-coordinates check needs."""
+    coordinate_label: str = ""
+    """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
 
 
 def read_calls(
@@ -131,6 +136,7 @@ def _canonical(table: Table, cmap: ColumnMap, crs: str) -> CallsInput:
         raw_x = pd.Series(x)
         raw_y = pd.Series(y)
         col_label = "geometry"
+    source_xy = (x.copy(), y.copy())
     ok = fault == COORD_OK
     if crs.upper() in ("EPSG:4326", "OGC:CRS84", "WGS84"):
         out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
@@ -149,7 +155,7 @@ def _canonical(table: Table, cmap: ColumnMap, crs: str) -> CallsInput:
             raw = pd.Series(raw_x).astype("string").fillna("<empty>").str.cat(
                 pd.Series(raw_y).astype("string").fillna("<empty>"), sep=", ")
             _examples(examples, name, out, mask, col_label, raw)
-    return CallsInput(table.path, out, crs, cmap, examples)
+    return CallsInput(table.path, out, crs, cmap, examples, source_xy, col_label)
 
 
 def _time_text(frame: pd.DataFrame, cmap: ColumnMap) -> pd.Series:
