@@ -17,7 +17,6 @@ import httpx
 import pandas as pd
 import pytest
 from _live import live_server
-from conftest import make_tiny_areas, write_tiny_city
 from fastapi.testclient import TestClient
 
 from safetygap._hashing import sha256_file
@@ -38,15 +37,6 @@ from safetygap.versions import (
     version_dirs,
 )
 from safetygap.workspace import MANIFEST, Workspace
-
-
-@pytest.fixture
-def tiny_ws(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
-    (tmp_path / "in").mkdir()
-    files = write_tiny_city(tmp_path / "in", make_tiny_areas())
-    run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
-    return tmp_path / "ws", files
 
 
 def _client(ws: Path) -> TestClient:

@@ -16,29 +16,15 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 from _live import live_server
-from conftest import make_tiny_areas, write_tiny_city
 from fastapi.testclient import TestClient
 
 from safetygap.api.app import create_app
-from safetygap.inputs import load_preset
-from safetygap.pipeline import AnalysisInputs, AnalysisOptions
-from safetygap.run import run_analysis
 from safetygap.settings import Settings
 from safetygap.versions import POINTER, version_dirs
 from safetygap.workspace import Workspace
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def tiny_ws(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
-    """The tiny city analysed into tmp_path/ws (its inputs in tmp_path/in)."""
-    (tmp_path / "in").mkdir()
-    files = write_tiny_city(tmp_path / "in", make_tiny_areas())
-    run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
-    return tmp_path / "ws", files
 
 
 def make_client(ws: Path, *, token: str | None = TOKEN, max_upload_mb: float = 5.0
@@ -262,27 +248,28 @@ def test_a_2_gb_content_length_is_refused_before_the_body(tiny_ws):
     settings = Settings(api_token=TOKEN, max_upload_mb=1.0, data_dir=ws.parent / "uploads",
                         tiles="none")
     with live_server(create_app(ws, settings=settings)) as url:
-        parts = urlsplit(url)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        conn.putrequest("POST", "/api/datasets")
-        conn.putheader("Authorization", f"Bearer {TOKEN}")
-        conn.putheader("Content-Type", "multipart/form-data; boundary=b")
-        conn.putheader("Content-Length", str(2 * 1024**3))
-        conn.endheaders()
-        conn.send(b"--b\r\n")  # a few bytes of the claimed 2 GB
-        r = conn.getresponse()
-        assert r.status == 413 and b"limit is 1 MB" in r.read()
-        conn.close()
+        r = _post_claiming(url, "/api/datasets", "multipart/form-data; boundary=b", b"--b\r\n")
+        assert r[0] == 413 and b"limit is 1 MB" in r[1]
         # JSON bodies of the other routes are limited too
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        conn.putrequest("POST", "/api/analyses")
-        conn.putheader("Authorization", f"Bearer {TOKEN}")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Content-Length", str(2 * 1024**3))
-        conn.endheaders()
-        r = conn.getresponse()
-        assert r.status == 413
-        conn.close()
+        assert _post_claiming(url, "/api/analyses", "application/json", b"")[0] == 413
+
+
+def _post_claiming(url: str, path: str, content_type: str, first_bytes: bytes
+                   ) -> tuple[int, bytes]:
+    """POST announcing a 2 GB body but sending only ``first_bytes``: (status, body)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.putrequest("POST", path)
+    conn.putheader("Authorization", f"Bearer {TOKEN}")
+    conn.putheader("Content-Type", content_type)
+    conn.putheader("Content-Length", str(2 * 1024**3))
+    conn.endheaders()
+    if first_bytes:
+        conn.send(first_bytes)
+    r = conn.getresponse()
+    out = (r.status, r.read())
+    conn.close()
+    return out
 
 
 # ------------------------------------------------------------------------ re-runs
