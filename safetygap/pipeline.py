@@ -30,6 +30,13 @@ from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES, __version__
 from safetygap._progress import Progress
+from safetygap._status import (
+    ANALYSED_STATUSES,
+    STATUS_ORDER,
+    placed,
+    row_faults,
+    status_codes,
+)
 from safetygap.boundaries import (
     apportion,
     crosswalk,
@@ -40,27 +47,18 @@ from safetygap.boundaries import (
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.errors import Problems
 from safetygap.geo.access import e2sfca_from_cost_matrix
-from safetygap.geo.aggregate import NONE_CODE, count_calls
+from safetygap.geo.aggregate import NONE_CODE, AreaCounts, count_calls
 from safetygap.geo.coverage import within_catchment
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
-STATUS_ORDER: tuple[str, ...] = (
-    "duplicate_id",
-    "missing_coordinates",
-    "invalid_coordinates",
-    "zero_coordinates",
-    "outside_boundaries",
-    "unparseable_date",
-    "unknown_call_type",
-    "ok",
-)
-"""Exclusive row statuses, in priority order: a row with several faults gets the first."""
+__all__ = ["ANALYSED_STATUSES", "STATUS_ORDER", "Analysis", "AnalysisInputs",
+           "AnalysisOptions", "analyze", "calls_covered", "default_inputs"]
 
-ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
-"""Statuses whose calls are counted in areas (the others cannot be placed)."""
+ENGINES = ("memory", "dask")
+"""Where the join and per-area counts run: in this process, or on a dask cluster."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +90,24 @@ class AnalysisOptions:
     encoding: str = "utf-8"
     label: str | None = None  # free text shown on maps; the demo sets its synthetic label
     synthetic: bool = False
+    engine: str = "memory"  # "memory", or "dask": join and counts on a dask cluster
+    scheduler: str | None = None  # dask scheduler address; None: a local cluster
+    staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
+    partitions: int | None = None  # dask: number of calls partitions (default by size)
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        if self.engine not in ENGINES:
+            problems.add("engine", "unknown engine", value=self.engine,
+                         allowed=", ".join(ENGINES))
+        if self.partitions is not None and self.partitions < 1:
+            problems.add("partitions", "must be at least 1", value=self.partitions)
+        problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "columns"}
         d["columns"] = self.columns.to_dict()
+        d["staging"] = None if self.staging is None else str(self.staging)
         return d
 
 
@@ -190,39 +202,44 @@ def analyze(
         providers, prov_quality = _providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards)
         info["note"] = f"{len(providers)} providers"
 
-    with prog.step("reading calls") as info:
+    with prog.step("reading and classifying calls") as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
         calls["x"], calls["y"] = _to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
                                              cin.crs, crs)
+        calls = _features(calls, taxonomy)
         info["note"] = f"{len(calls):,} rows"
 
-    with prog.step("joining calls to neighborhoods and wards") as info:
-        xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
-        n_idx = assign_areas(xy, nbhd, crs=crs)
-        w_idx = assign_areas(xy, wards, crs=crs)
-        info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
+    counts = None
+    with prog.step(f"joining calls to areas and catchments ({opts.engine} engine)") as info:
+        if opts.engine == "dask":
+            from safetygap.distributed import join_and_count
 
-    with prog.step("classifying calls and flagging faults") as info:
-        calls, examples = _classify(calls, cin.examples, taxonomy, n_idx, w_idx)
+            joined = join_and_count(calls, nbhd, wards, providers, crs=crs.to_string(),
+                                    scheduler=opts.scheduler, staging=opts.staging,
+                                    partitions=opts.partitions)
+            n_idx, w_idx, covered, counts = (joined.n_idx, joined.w_idx, joined.covered,
+                                             joined.counts)
+            info["note"] = joined.note
+        else:
+            xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
+            n_idx = assign_areas(xy, nbhd, crs=crs)
+            w_idx = assign_areas(xy, wards, crs=crs)
+            covered = calls_covered(*xy, calls["family_code"].to_numpy(), providers)
+            info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
+
+    with prog.step("flagging faults") as info:
+        calls, examples = _flag(calls, cin.examples, n_idx, w_idx)
+        calls["covered"] = covered
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls["status"].value_counts().items() if k != "ok")
 
     with prog.step("coverage, accessibility and indices") as info:
-        providers_xy = providers
-        covered = np.zeros(len(calls), dtype=bool)
-        fam_code = calls["family_code"].to_numpy()
-        for f, family in enumerate(FAMILIES):
-            sel = fam_code == f
-            pf = providers_xy[providers_xy["family"] == family]
-            covered[sel] = within_catchment(
-                calls["x"].to_numpy()[sel], calls["y"].to_numpy()[sel],
-                pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy(),
-                pf["catchment_m"].to_numpy())
-        calls["covered"] = covered
-        in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
-        years = tuple(sorted(int(y) for y in pd.unique(calls.loc[in_areas, "year"]) if y > 0))
-        result = _level_indices(calls, in_areas, years, nbhd, wards, population, providers)
+        in_areas = calls["n_idx"].to_numpy() >= 0
+        years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
+                             if y > 0))
+        result = _level_indices(calls, in_areas, years, nbhd, wards, population, providers,
+                                counts=None if counts is None else counts(years))
         info["note"] = f"years {', '.join(map(str, years)) or 'none'}"
 
     with prog.step("summary and data-quality report") as info:
@@ -311,54 +328,52 @@ def _providers(
 # --------------------------------------------------------------------- calls
 
 
-def _classify(
-    calls: pd.DataFrame,
-    read_examples: dict[str, list[dict]],
-    taxonomy: Taxonomy,
-    n_idx: np.ndarray,
-    w_idx: np.ndarray,
-) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
-    calls = calls.copy()
+def _features(calls: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Row features known before the join: taxonomy classes, agency, year, duplicate ids."""
+    calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls["call_type"])
-    calls["category"] = cls["category"].to_numpy()
-    calls["family"] = cls["family"].to_numpy()
+    calls["category"] = cls["category"].array
+    calls["family"] = cls["family"].array
     calls["eligible"] = cls["eligible"].to_numpy(dtype=bool)
-    known = cls["known"].to_numpy(dtype=bool)
+    calls["known"] = cls["known"].to_numpy(dtype=bool)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
-    calls["family_code"] = calls["family"].map(fam_codes).fillna(NONE_CODE).astype(np.int8)
+    codes, uniques = pd.factorize(calls["family"])
+    lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
+                      dtype=np.int8)
+    calls["family_code"] = lookup[np.where(codes < 0, len(uniques), codes)]
     div = taxonomy.diverted(calls["agency"])
     calls["diverted"] = div["diverted"].to_numpy(dtype=bool)
     calls["agency_known"] = div["agency_known"].to_numpy(dtype=bool)
     calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
-
     ids = calls["call_id"]
-    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    calls["dup"] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    return calls
+
+
+def _flag(
+    calls: pd.DataFrame,
+    read_examples: dict[str, list[dict]],
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
+    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples."""
+    calls = calls.copy(deep=False)
     coord = calls["coord_fault"].to_numpy()
-    outside = (coord == 0) & ((n_idx < 0) | (w_idx < 0))
-    no_date = calls["time"].isna().to_numpy()
-    faults = {
-        "duplicate_id": dup,
-        "missing_coordinates": coord == 1,
-        "invalid_coordinates": coord == 2,
-        "zero_coordinates": coord == 3,
-        "outside_boundaries": outside,
-        "unparseable_date": no_date,
-        "unknown_call_type": ~known,
-    }
-    status = np.full(len(calls), len(STATUS_ORDER) - 1, dtype=np.int8)
-    for code in range(len(STATUS_ORDER) - 2, -1, -1):  # lowest code (highest priority) last
-        status[faults[STATUS_ORDER[code]]] = code
+    known = calls["known"].to_numpy()
+    faults = row_faults(calls["dup"].to_numpy(), coord, n_idx, w_idx,
+                        calls["time"].isna().to_numpy(), known)
+    status = status_codes(faults)
     calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
-    placed = np.isin(status, [STATUS_ORDER.index(s) for s in ANALYSED_STATUSES])
-    calls["n_idx"] = np.where(placed, n_idx, -1)
-    calls["w_idx"] = np.where(placed, w_idx, -1)
+    in_areas = placed(status)
+    calls["n_idx"] = np.where(in_areas, n_idx, -1)
+    calls["w_idx"] = np.where(in_areas, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
     for kind in ("duplicate_id", "outside_boundaries", "unknown_call_type"):
         mask = faults[kind]
         if mask.any():
             col = {"duplicate_id": "call_id", "unknown_call_type": "call_type"}.get(kind)
-            sub = calls.loc[mask].head(5)
+            sub = calls.iloc[np.flatnonzero(mask)[:5]]
             examples[kind] = [
                 {
                     "row": int(r.row),
@@ -374,8 +389,26 @@ def _classify(
     calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
     calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
     calls.attrs["unknown_types"] = (
-        calls.loc[~known, "call_type"].fillna("<missing>").value_counts().head(20).to_dict())
+        calls["call_type"][~known].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples
+
+
+def calls_covered(
+    x: np.ndarray, y: np.ndarray, family_code: np.ndarray, providers: gpd.GeoDataFrame
+) -> np.ndarray:
+    """Whether each call lies in the catchment of a provider of its own family.
+
+    ``x``/``y`` in the providers' (projected) CRS, metres; calls of family
+    ``none`` are never covered.
+    """
+    covered = np.zeros(len(x), dtype=bool)
+    for f, family in enumerate(FAMILIES):
+        sel = family_code == f
+        pf = providers[providers["family"] == family]
+        covered[sel] = within_catchment(
+            x[sel], y[sel], pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy(),
+            pf["catchment_m"].to_numpy())
+    return covered
 
 
 # ------------------------------------------------------------------- indices
@@ -420,7 +453,10 @@ def _level_indices(
     wards: gpd.GeoDataFrame,
     population: np.ndarray,
     providers: gpd.GeoDataFrame,
+    *,
+    counts: tuple[AreaCounts, AreaCounts] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
+    """Indices of both levels; ``counts`` (neighborhoods, wards) when already counted."""
     year = calls["year"].to_numpy()
     fam = calls["family_code"].to_numpy()
     div = calls["diverted"].to_numpy()
@@ -428,8 +464,13 @@ def _level_indices(
     cov = calls["covered"].to_numpy()
 
     # neighborhoods
-    n_counts = count_calls(calls["n_idx"].to_numpy(), year, fam, div, elig, cov,
-                           n_areas=len(nbhd), years=years)
+    if counts is None:
+        n_counts = count_calls(calls["n_idx"].to_numpy(), year, fam, div, elig, cov,
+                               n_areas=len(nbhd), years=years)
+        w_counts = count_calls(calls["w_idx"].to_numpy(), year, fam, div, elig, cov,
+                               n_areas=len(wards), years=years)
+    else:
+        n_counts, w_counts = counts
     n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy())
     n_access = _access(nbhd, population, providers)
     n_result = build_indices(n_counts, population=population, access=n_access,
@@ -446,8 +487,6 @@ def _level_indices(
         num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
         den = apportion(np.nan_to_num(population), cw, len(wards))
         w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
-    w_counts = count_calls(calls["w_idx"].to_numpy(), year, fam, div, elig, cov,
-                           n_areas=len(wards), years=years)
     w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy())
     w_result = build_indices(w_counts, population=w_pop, access=w_access,
                              providers=w_prov, capacity=w_cap)
@@ -550,14 +589,20 @@ def _summary(
     taxonomy: Taxonomy,
     crs: CRS,
 ) -> dict[str, Any]:
-    uniq = calls[calls["status"] != "duplicate_id"]
-    placed = calls[calls["status"].isin(ANALYSED_STATUSES)]
+    uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
+    placed_rows = calls["n_idx"].to_numpy() >= 0
+    year = calls["year"].to_numpy()
+    fam = calls["family_code"].to_numpy()
+    diverted = calls["diverted"].to_numpy()
+    covered = calls["covered"].to_numpy()
+    end = calls["eligible"].to_numpy() & ~diverted
 
-    def share(frame: pd.DataFrame, col: str) -> float | None:
-        return None if len(frame) == 0 else round(float(frame[col].mean()), 6)
+    def share(mask: np.ndarray, values: np.ndarray) -> float | None:
+        n = int(mask.sum())
+        return None if n == 0 else round(float(values[mask].sum() / n), 6)
 
-    uniq_end = uniq.assign(end=uniq["eligible"] & ~uniq["diverted"])
-    by_year = {str(y): uniq_end[uniq_end["year"] == y] for y in years}
+    by_year = {str(y): uniq & (year == y) for y in years}
+    fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
     return {
         "label": opts.label or "",
         "synthetic": opts.synthetic,
@@ -568,26 +613,26 @@ def _summary(
         "taxonomy": {"name": taxonomy.name, "version": taxonomy.version},
         "totals": {
             "input_rows": len(calls),
-            "unique_calls": len(uniq),
-            "calls_in_areas": len(placed),
-            "by_family": {f: int((placed["family"] == f).sum()) for f in (*FAMILIES, "none")},
-            "by_year": {str(y): int((placed["year"] == y).sum()) for y in years},
+            "unique_calls": int(uniq.sum()),
+            "calls_in_areas": int(placed_rows.sum()),
+            "by_family": {f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
+            "by_year": {str(y): int((placed_rows & (year == y)).sum()) for y in years},
             "neighborhoods": len(nbhd),
             "wards": len(wards),
             "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
         },
-        "diverted_share": {"all": share(uniq, "diverted"),
-                           **{y: share(f, "diverted") for y, f in by_year.items()}},
-        "eligible_not_diverted_share": {"all": share(uniq_end, "end"),
-                                        **{y: share(f, "end") for y, f in by_year.items()}},
+        "diverted_share": {"all": share(uniq, diverted),
+                           **{y: share(m, diverted) for y, m in by_year.items()}},
+        "eligible_not_diverted_share": {"all": share(uniq, end),
+                                        **{y: share(m, end) for y, m in by_year.items()}},
         "diverted_by_agency": {str(k): int(v) for k, v in
-                               uniq.loc[uniq["diverted"], "agency"].value_counts().items()},
+                               calls["agency"][uniq & diverted].value_counts().items()},
         "families": {
             f: {
-                "need_calls": int((placed["family"] == f).sum()),
-                "coverage": share(placed[placed["family"] == f], "covered"),
+                "need_calls": int(fam_counts[i]),
+                "coverage": share(placed_rows & (fam == i), covered),
             }
-            for f in FAMILIES
+            for i, f in enumerate(FAMILIES)
         },
         "top_underserved": {
             "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
@@ -644,18 +689,18 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
     w_idx = calls["w_idx"].to_numpy()
     out = pd.DataFrame({
         "row": calls["row"].to_numpy(),
-        "call_id": calls["call_id"].to_numpy(),
-        "call_type": calls["call_type"].to_numpy(),
-        "agency": calls["agency"].to_numpy(),
+        "call_id": calls["call_id"].array,
+        "call_type": calls["call_type"].array,
+        "agency": calls["agency"].array,
         "time": calls["time"].to_numpy(),
         "year": calls["year"].to_numpy(),
-        "status": calls["status"].to_numpy(),
+        "status": calls["status"].array,
         "neighborhood_id": pd.Categorical.from_codes(np.where(n_idx >= 0, n_idx, -1),
                                                      categories=pd.Index(n_ids)),
         "ward_id": pd.Categorical.from_codes(np.where(w_idx >= 0, w_idx, -1),
                                              categories=pd.Index(w_ids)),
-        "category": pd.Categorical(calls["category"].to_numpy()),
-        "family": pd.Categorical(calls["family"].to_numpy()),
+        "category": pd.Categorical(calls["category"].array),
+        "family": pd.Categorical(calls["family"].array),
         "eligible": calls["eligible"].to_numpy(),
         "diverted": calls["diverted"].to_numpy(),
         "covered": calls["covered"].to_numpy(),
