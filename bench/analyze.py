@@ -197,9 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     calls_mb = Path(inputs[inputs.index("--calls") + 1]).stat().st_size / 1024**2
     exe = Path(sys.executable).with_name("safetygap")
     cmd = [str(exe) if exe.exists() else "safetygap", "analyze", *inputs,
-           "--out", str(args.dir / f"workspace-{args.engine}")]
-    if args.engine != "memory":
-        cmd += ["--engine", args.engine]
+           "--out", str(args.dir / f"workspace-{args.engine}"), "--engine", args.engine]
     print(f"running: safetygap analyze on {args.calls:,} calls ({calls_mb:,.0f} MB), "
           f"engine {args.engine}, {os.cpu_count()} cores", flush=True)
     wall, peak_gb, rc = run_measured(cmd)

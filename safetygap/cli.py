@@ -2,6 +2,7 @@
 
     safetygap demo [--out DIR] [--no-serve]      build the synthetic demo city and analyse it
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
+                      [--engine memory|dask [--scheduler ADDRESS]]
     safetygap presets                            list the built-in column presets
 """
 
@@ -75,6 +76,19 @@ def analyze(
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
     encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    engine: Annotated[str, typer.Option(
+        help="where the join and per-area counts run: 'memory' (this process; fastest "
+             "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
+             "pip install 'safetygap[dask]')")] = "memory",
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+             "cluster of 2 workers)")] = None,
+    staging: Annotated[Path | None, typer.Option(
+        help="dask: folder for the partitioned calls GeoParquet; every worker must see "
+             "it (default: a temporary folder)")] = None,
+    partitions: Annotated[int | None, typer.Option(
+        help="dask: number of calls partitions (default: one per million calls, at "
+             "least 2)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -96,7 +110,8 @@ def analyze(
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               encoding=encoding)
+                               encoding=encoding, engine=engine, scheduler=scheduler,
+                               staging=staging, partitions=partitions)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
