@@ -29,6 +29,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES, __version__
+from safetygap._hashing import sha256_file
 from safetygap._progress import Progress
 from safetygap._status import (
     ANALYSED_STATUSES,
@@ -158,14 +159,6 @@ def _to_crs_xy(x: np.ndarray, y: np.ndarray, src: str, dst: CRS) -> tuple[np.nda
     return ox, oy
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def analyze(
@@ -661,7 +654,7 @@ def _manifest(
             continue
         p = Path(p)
         files[role] = {"path": str(p.resolve()), "bytes": p.stat().st_size,
-                       "sha256": _sha256(p)}
+                       "sha256": sha256_file(p)}
     return {
         "safetygap_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

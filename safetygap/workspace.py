@@ -26,7 +26,6 @@ half-written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -40,6 +39,7 @@ import geopandas as gpd
 import pandas as pd
 
 from safetygap._geoparquet import write_points
+from safetygap._hashing import sha256_file
 from safetygap.errors import ValidationError
 from safetygap.pipeline import Analysis
 
@@ -82,12 +82,6 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def calls_geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
@@ -118,7 +112,7 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     write_json(out / "quality.json", analysis.quality)
     manifest = dict(analysis.manifest)
     manifest["files"] = {
-        name: {"bytes": (out / name).stat().st_size, "sha256": _sha256(out / name)}
+        name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}
         for name in (*LAYER_FILES, *JSON_FILES)
     }
     manifest["timings_s"] = analysis.timings
@@ -188,4 +182,4 @@ class Workspace:
         """Names of files whose checksum differs from the manifest."""
         files = self.manifest.get("files", {})
         return [n for n, meta in files.items()
-                if not (self.path / n).is_file() or _sha256(self.path / n) != meta["sha256"]]
+                if not (self.path / n).is_file() or sha256_file(self.path / n) != meta["sha256"]]
