@@ -143,17 +143,18 @@ def open_csv_batches(
     columns: list[str],
     *,
     encoding: str = "utf-8",
-    block_size: int = CSV_BLOCK_BYTES,
+    block_size: int | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream ``columns`` of a CSV as pyarrow record batches of strings.
 
-    Only the named columns are converted, one block of ``block_size`` bytes at
-    a time, so memory stays bounded whatever the file's size. The header is
-    checked first (a missing column raises before any row is read); a parse
-    or decoding error later in the file raises a ValidationError naming it.
+    Only the named columns are converted, one block of ``block_size`` bytes
+    (default :data:`CSV_BLOCK_BYTES`) at a time, so memory stays bounded
+    whatever the file's size. The header is checked first (a missing column
+    raises before any row is read); a parse or decoding error later in the
+    file raises a ValidationError naming it.
     """
     delimiter, header, wanted = _csv_setup(path, where, columns, encoding)  # raises now
-    options = _csv_options(delimiter, header, wanted, encoding, block_size)
+    options = _csv_options(delimiter, header, wanted, encoding, block_size or CSV_BLOCK_BYTES)
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:

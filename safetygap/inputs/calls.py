@@ -114,7 +114,7 @@ def read_calls(
         parts.append(_canonical(pd.DataFrame({c: pd.Series([], dtype=_STR_DTYPE)
                                               for c in wanted}), None, columns, crs, 0,
                                 examples))
-    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True, copy=False)
+    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return CallsInput(p, out, crs, columns, examples)
 
 
@@ -160,8 +160,8 @@ def to_float(raw: pd.Series) -> np.ndarray:
             ok = pc.match_substring_regex(text, _NUMBER)
             nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
         out = nums.to_numpy(zero_copy_only=False)
-        if not out.flags.writeable:
-            out = out.copy()
+    if not out.flags.writeable:
+        out = out.copy()
     out[~np.isfinite(out)] = np.nan
     return out
 
