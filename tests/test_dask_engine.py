@@ -86,15 +86,9 @@ def test_unknown_engine_is_an_error():
 
 @pytest.mark.realdata
 def test_minneapolis_same_as_memory(shared_data, scheduler, tmp_path):
-    from test_realdata import facilities_providers
+    from test_realdata import real_inputs
 
-    inputs = AnalysisInputs(
-        calls=shared_data / "incidents" / "Police_Incidents_2021_Jan-May.csv",
-        providers=facilities_providers(shared_data, tmp_path),
-        neighborhoods=shared_data / "boundaries" / "Minneapolis_Neighborhoods.geojson",
-        wards=shared_data / "boundaries" / "City_Council_Wards_2012-2022.geojson",
-        population=shared_data / "population" / "MplsDemo_2015_ACS.csv",
-    )
+    inputs = real_inputs(shared_data, tmp_path)
     cols = load_preset("minneapolis-police-incidents")
     mem = analyze(inputs, options=AnalysisOptions(columns=cols))
     dsk = analyze(inputs, options=AnalysisOptions(columns=cols, engine="dask",

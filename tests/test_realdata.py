@@ -38,19 +38,23 @@ def facilities_providers(shared: Path, out: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def real_analysis(tmp_path_factory):
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
-    if not shared.is_dir():
-        pytest.skip(f"real Minneapolis data not found at {shared}")
-    tmp = tmp_path_factory.mktemp("mpls")
-    inputs = AnalysisInputs(
+def real_inputs(shared: Path, tmp: Path) -> AnalysisInputs:
+    """The 2021 police incidents against the real boundaries, stations and population."""
+    return AnalysisInputs(
         calls=shared / "incidents" / "Police_Incidents_2021_Jan-May.csv",
         providers=facilities_providers(shared, tmp),
         neighborhoods=shared / "boundaries" / "Minneapolis_Neighborhoods.geojson",
         wards=shared / "boundaries" / "City_Council_Wards_2012-2022.geojson",
         population=shared / "population" / "MplsDemo_2015_ACS.csv",
     )
+
+
+@pytest.fixture(scope="module")
+def real_analysis(tmp_path_factory):
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
+    if not shared.is_dir():
+        pytest.skip(f"real Minneapolis data not found at {shared}")
+    inputs = real_inputs(shared, tmp_path_factory.mktemp("mpls"))
     opts = AnalysisOptions(columns=load_preset("minneapolis-police-incidents"))
     return shared, analyze(inputs, options=opts)
 
