@@ -216,7 +216,9 @@ def _canonical(
         gx, gy = x.copy(), y.copy()
 
         def raw_at(idx: np.ndarray) -> list[str]:
-            return [f"{a}, {b}" for a, b in zip(gx[idx], gy[idx], strict=True)]
+            def show(v: np.ndarray) -> list[str]:
+                return ["<empty>" if np.isnan(a) else str(a) for a in v[idx]]
+            return [f"{a}, {b}" for a, b in zip(show(gx), show(gy), strict=True)]
     ok = fault == COORD_OK
     if crs.upper() in ("EPSG:4326", "OGC:CRS84", "WGS84"):
         out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
@@ -248,7 +250,7 @@ def _examples(
     if room <= 0 or not mask.any():
         return
     idx = np.flatnonzero(mask)[:room]
-    ids = out["call_id"].to_numpy()[idx]
+    ids = out["call_id"].iloc[idx]
     store[kind] = have + [
         {
             "row": int(out["row"].iat[i]),
