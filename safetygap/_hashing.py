@@ -1,12 +1,12 @@
-"""File checksums for manifests."""
+"""File checksums (recorded in workspace and fetch manifests)."""
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import os
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -2,8 +2,17 @@
 
     safetygap demo [--out DIR] [--no-serve]      build the synthetic demo city and analyse it
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
+    safetygap analyze --data DIR --providers F --out DIR   analyse what `fetch` downloaded
+                      [--travel network --mode walk|drive --network FILE]
                       [--engine memory|dask [--scheduler ADDRESS]]
+    safetygap fetch minneapolis --out DIR [--years 2022-2024]
+                                                 download the city's boundaries and 911 calls
+    safetygap network fetch --place "Minneapolis, Minnesota" --out F.graphml
+    safetygap site --workspace DIR --family F --k K     recommend new sites
+    safetygap whatif --workspace DIR --providers FILE   indices with hypothetical providers
     safetygap presets                            list the built-in column presets
+    safetygap providers minneapolis --facilities DIR --city F --out F
+                                                 providers from the city's facility files
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from safetygap.errors import ValidationError
+from safetygap.errors import Problems, ValidationError
 
 app = typer.Typer(
     name="safetygap",
@@ -36,23 +45,45 @@ def _report(out: Path, summary: dict) -> None:
     if summary.get("synthetic"):
         typer.secho(f"  {summary['label']}", fg=typer.colors.YELLOW)
     t = summary["totals"]
+    if "travel" in summary:
+        typer.echo(f"  distance model: {summary['travel']['distance_model']} "
+                   f"(catchments in {summary['travel']['unit']})")
     typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
     if share is not None:
         typer.echo(f"  diverted to non-police services: {share:.1%}")
     for family, rows in summary["top_underserved"]["neighborhood"].items():
         names = ", ".join(r["name"] for r in rows[:3])
         typer.echo(f"  most underserved for {family}: {names}")
+    sens = summary.get("boundary_sensitivity")
+    if sens:
+        changed = sens["areas_changing_gap_class"]["neighborhood"]
+        typer.echo(
+            f"  boundary streets: {sens['calls_shared']['neighborhood']:,} calls within "
+            f"{sens['tolerance_m']:g} m of a line between neighborhoods; under the "
+            f"'{sens['compared_with']}' policy the gap class would change in "
+            + ", ".join(f"{v} ({k})" for k, v in changed.items()) + " neighborhoods")
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
+
+
+PROVIDERS_HELP = (
+    "--providers is required: a provider file (format: docs/PROVIDERS.md; template: "
+    "safetygap/data/providers_template.csv; in Minneapolis `safetygap providers minneapolis` "
+    "builds one from the city's fire/police station and hospital files)")
 
 
 @app.command()
 def analyze(
-    calls: Annotated[Path, typer.Option(help="calls file (CSV, GeoJSON, GeoParquet, GPKG)")],
-    providers: Annotated[Path, typer.Option(help="provider file (see docs/PROVIDERS.md)")],
     out: Annotated[Path, typer.Option(help="workspace directory to write")],
-    neighborhoods: Annotated[Path, typer.Option("--neighborhoods", "--boundaries",
-                                                help="neighborhood polygons")],
-    wards: Annotated[Path, typer.Option(help="ward polygons")],
+    providers: Annotated[Path | None, typer.Option(
+        help="provider file (see docs/PROVIDERS.md); required")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
+             "with the right preset (the options below override them)")] = None,
+    calls: Annotated[Path | None, typer.Option(
+        help="calls file (CSV, GeoJSON, GeoParquet, GPKG)")] = None,
+    neighborhoods: Annotated[Path | None, typer.Option("--neighborhoods", "--boundaries",
+                                                       help="neighborhood polygons")] = None,
+    wards: Annotated[Path | None, typer.Option(help="ward polygons")] = None,
     population: Annotated[Path | None, typer.Option(help="population by neighborhood")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
     preset: Annotated[str | None, typer.Option(help="column preset, e.g. minneapolis-911")]
@@ -76,6 +107,18 @@ def analyze(
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
     encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    boundary_tolerance: Annotated[float, typer.Option(
+        help="metres: calls this close to a neighborhood or ward line are counted in "
+             "quality.json and shared out by --boundary-policy split")] = 5.0,
+    boundary_policy: Annotated[str, typer.Option(
+        help="contain: count each call in the polygon containing it; split: share calls "
+             "near the lines of k areas as 1/k each")] = "contain",
+    travel: Annotated[str, typer.Option(help="distance model: straight (straight-line "
+                                        "metres) or network (travel minutes on --network)")]
+    = "straight",
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
+    network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
+                                                 "(see `safetygap network fetch`)")] = None,
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
@@ -96,7 +139,29 @@ def analyze(
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
 
+    ward_name = None
     try:
+        if data is not None:
+            from safetygap.fetch.minneapolis import fetched_inputs
+
+            fetched = fetched_inputs(data)
+            calls = calls or fetched.calls
+            neighborhoods = neighborhoods or fetched.neighborhoods
+            wards = wards or fetched.wards
+            preset = preset or fetched.preset
+            neighborhood_id = neighborhood_id or fetched.neighborhood_id
+            neighborhood_name = neighborhood_name or fetched.neighborhood_name
+            ward_id = ward_id or fetched.ward_id
+            ward_name = fetched.ward_name
+        missing = Problems()
+        for flag, value in (("--calls", calls), ("--neighborhoods", neighborhoods),
+                            ("--wards", wards)):
+            if value is None:
+                missing.add(flag, "is required (or give --data DIR from `safetygap fetch`)")
+        if providers is None:
+            missing.add("--providers", PROVIDERS_HELP)
+        missing.raise_if_any()
+        assert calls and neighborhoods and wards and providers
         base = load_preset(preset) if preset else ColumnMap(
             id="id", call_type="call_type", agency="agency", time="time",
             latitude="latitude", longitude="longitude")
@@ -106,12 +171,16 @@ def analyze(
         if x and y:
             cmap = cmap.with_overrides(latitude="", longitude="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
-                                wards=wards, population=population, taxonomy=taxonomy)
+                                wards=wards, population=population, taxonomy=taxonomy,
+                                network=network)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               encoding=encoding, engine=engine, scheduler=scheduler,
-                               staging=staging, partitions=partitions)
+                               ward_name=ward_name, encoding=encoding,
+                               boundary_tolerance_m=boundary_tolerance,
+                               boundary_policy=boundary_policy, travel=travel, mode=mode,
+                               engine=engine, scheduler=scheduler, staging=staging,
+                               partitions=partitions)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
@@ -128,12 +197,20 @@ def demo(
     serve: Annotated[bool, typer.Option(help="serve the maps when done")] = True,
     host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
     port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    travel: Annotated[str, typer.Option(help="distance model: straight or network (the "
+                                        "demo city's own street network)")] = "straight",
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Generate the synthetic demo city, analyse it, and (by default) serve the maps."""
     from safetygap.run import run_demo
 
-    analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet)
+    try:
+        analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet,
+                                       travel=travel, mode=mode)
+    except ValidationError as exc:
+        _fail(exc)
+        return
     _report(workspace, analysis.summary)
     if serve:
         _serve(workspace, host=host, port=port)
@@ -149,6 +226,208 @@ def _serve(workspace: Path, *, host: str | None, port: int | None) -> None:
         typer.echo(f"the web app is not available in this version; outputs are in {workspace}")
         return
     serve_workspace(workspace, host=host, port=port)
+
+
+fetch_app = typer.Typer(help="Download a city's open data (boundaries and 911 calls).",
+                         no_args_is_help=True)
+app.add_typer(fetch_app, name="fetch")
+
+
+@fetch_app.command("minneapolis")
+def fetch_minneapolis_cmd(
+    out: Annotated[Path, typer.Option(help="directory for the GeoParquet files and manifest")],
+    years: Annotated[str | None, typer.Option(
+        help="911 calls of these calendar years, e.g. 2023 or 2022-2024 "
+             "(default: the last complete year)")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="ArcGIS REST services root (default: the City of Minneapolis')")] = None,
+    page_size: Annotated[int, typer.Option(help="records per request (the city allows "
+                                           "16,000)")] = 16_000,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for one answer")] = 60.0,
+    retries: Annotated[int, typer.Option(help="retries of a failed request (exponential "
+                                         "back-off from 1 s)")] = 5,
+    layers: Annotated[str | None, typer.Option(
+        help="comma-separated subset: neighborhoods, wards, communities, precincts, "
+             "calls_911")] = None,
+    force: Annotated[bool, typer.Option(help="download layers already fetched again")]
+    = False,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Download Minneapolis neighborhoods, wards, communities, precincts and 911 calls.
+
+    Interrupted downloads resume where they stopped when the command is run again.
+    """
+    from safetygap.fetch import FetchError, RetryPolicy, fetch_minneapolis, parse_years
+    from safetygap.fetch.arcgis import MINNEAPOLIS_BASE_URL
+
+    try:
+        chosen = parse_years(years)
+        manifest = fetch_minneapolis(
+            out, years=chosen, base_url=base_url or MINNEAPOLIS_BASE_URL, page_size=page_size,
+            retry=RetryPolicy(retries=retries, timeout_s=timeout),
+            layers=tuple(x.strip() for x in layers.split(",")) if layers else None,
+            force=force, quiet=quiet)
+    except (ValidationError, FetchError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        typer.echo("(pages already downloaded are kept: run the same command again to resume)",
+                   err=True)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        typer.echo("\ninterrupted: pages already downloaded are kept; run the same command "
+                   "again to resume", err=True)
+        raise typer.Exit(code=130) from None
+    typer.echo(f"fetched into {out.resolve()}:")
+    for entry in manifest["layers"].values():
+        typer.echo(f"  {entry['file']}: {entry['records']:,} records ({entry['layer']})")
+    typer.echo(f"next: safetygap analyze --data {out} --providers PROVIDERS.csv "
+               "--out WORKSPACE")
+
+
+providers_app = typer.Typer(help="Build provider files from a city's published facilities.",
+                             no_args_is_help=True)
+app.add_typer(providers_app, name="providers")
+
+
+@providers_app.command("minneapolis")
+def providers_minneapolis(
+    facilities: Annotated[Path, typer.Option(
+        help="directory with Fire_Stations.csv, Police_Stations.geojson, Hospitals_MN_HIFLD.csv")],
+    city: Annotated[Path, typer.Option(help="city limits polygon (e.g. "
+                                       "Minneapolis_City_Boundary.geojson)")],
+    out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    near: Annotated[float, typer.Option(help="keep hospitals within this many metres of "
+                                        "the city limits")] = 2000.0,
+) -> None:
+    """Response providers from Minneapolis fire/police stations and nearby hospitals."""
+    from safetygap.sources.minneapolis import providers_from_facilities
+
+    try:
+        built = providers_from_facilities(facilities, city, near_m=near)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    built.write(out)
+    counts = built.frame["service_type"].value_counts()
+    typer.echo(f"wrote {len(built.frame)} providers to {out} ("
+               + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+    for e in built.excluded:
+        typer.echo(f"  left out: {e['name']} ({e['source']}): {e['reason']}")
+network_app = typer.Typer(help="Street networks for --travel network.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+
+@network_app.command("fetch")
+def network_fetch(
+    place: Annotated[str, typer.Option(help='place to geocode, e.g. "Minneapolis, Minnesota"')],
+    out: Annotated[Path, typer.Option(help="GraphML file to write")],
+    network_type: Annotated[str, typer.Option(help="OSMnx network type (all keeps walking "
+                                              "and driving streets)")] = "all",
+) -> None:
+    """Download a place's street network from OpenStreetMap with OSMnx (needs internet)."""
+    from safetygap.geo._osm import fetch_place
+
+    typer.echo(f"downloading the {network_type} street network of {place!r} ...", err=True)
+    try:
+        path = fetch_place(place, out, network_type=network_type)
+    except Exception as exc:  # network errors, geocoding failures: say what and where
+        _fail(ValidationError(f"network fetch {place!r}: {type(exc).__name__}: {exc} "
+                              "(this needs the internet: Nominatim and the Overpass API)"))
+        return
+    typer.echo(f"street network written to {path.resolve()}")
+
+
+def _write_json(data: dict, out: Path | None) -> None:
+    import json
+
+    from safetygap._io import json_default, write_json
+
+    if out is None:
+        typer.echo(json.dumps(data, indent=2, default=json_default))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(out, data)
+        typer.echo(f"written to {out.resolve()}", err=True)
+
+
+@app.command()
+def site(
+    workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
+    family: Annotated[str, typer.Option(help="response, prevention or restoration")],
+    k: Annotated[int, typer.Option("--k", help="number of new sites")] = 5,
+    candidates: Annotated[Path | None, typer.Option(help="candidate sites (CSV with "
+                                                    "latitude/longitude, or points); default:"
+                                                    " network nodes or a 200 m grid")] = None,
+    candidates_crs: Annotated[str | None, typer.Option(help="CRS of x/y candidate columns")]
+    = None,
+    catchment: Annotated[float | None, typer.Option(help="catchment of the new sites in "
+                                                    "minutes (network workspaces) or metres "
+                                                    "(straight-line); default: the service "
+                                                    "type's")] = None,
+    service_type: Annotated[str | None, typer.Option(help="service type of the new sites "
+                                                     "(default: the family's most common)")]
+    = None,
+    capacity: Annotated[float | None, typer.Option(help="capacity of each new site "
+                                                   "(default: median of the type)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
+) -> None:
+    """Recommend K new sites that cover the most need calls not yet covered (MCLP)."""
+    from safetygap.scenarios import load_baseline, read_candidates, recommend_sites
+
+    try:
+        base = load_baseline(workspace)
+        cands = None
+        if candidates is not None:
+            from safetygap.scenarios import default_capacity, default_service_type
+
+            stype = service_type or default_service_type(base, family)
+            cands = read_candidates(base, candidates, crs=candidates_crs, service_type=stype,
+                                    capacity=capacity or default_capacity(base, stype))
+        result = recommend_sites(base, family=family, k=k, candidates=cands,
+                                 service_type=service_type, catchment=catchment,
+                                 capacity=capacity)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    unit = result["catchment_unit"]
+    typer.echo(f"{result['k']} new {result['service_type']} sites for {family} "
+               f"({result['distance_model']}, catchment {result['catchment']:g} {unit}, "
+               f"{result['candidates']['count']:,} candidates):", err=True)
+    for s in result["sites"]:
+        areas = ", ".join(f"{a['name']} (+{a['calls_newly_covered']})"
+                          for a in s["neighborhoods"][:3])
+        typer.echo(f"  {s['rank']}. {s['name']} at {s['latitude']:.5f}, {s['longitude']:.5f}:"
+                   f" +{s['marginal_calls']:,} calls; {areas}", err=True)
+    if result["stopped_early"]:
+        typer.echo("  no further site covers any remaining call", err=True)
+    cb, ca = result["coverage_before"], result["coverage_after"]
+    if cb is not None:
+        typer.echo(f"  coverage of {family} need calls: {cb:.1%} -> {ca:.1%}", err=True)
+    _write_json(result, out)
+
+
+@app.command()
+def whatif(
+    workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
+    providers: Annotated[Path, typer.Option(help="hypothetical providers, provider file "
+                                            "format (docs/PROVIDERS.md)")],
+    providers_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
+) -> None:
+    """Recompute the indices with hypothetical providers; the workspace is not changed."""
+    from safetygap.scenarios import load_baseline, read_hypothetical
+    from safetygap.scenarios import whatif as run_whatif
+
+    try:
+        base = load_baseline(workspace)
+        result = run_whatif(base, read_hypothetical(base, providers, crs=providers_crs))
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    for f, t in result["totals"].items():
+        typer.echo(f"{f}: +{t['calls_newly_covered']:,} need calls covered, coverage "
+                   f"{t['coverage_before']:.1%} -> {t['coverage_after']:.1%} "
+                   f"({result['distance_model']})", err=True)
+    _write_json(result, out)
 
 
 @app.command()

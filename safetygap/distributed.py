@@ -3,15 +3,16 @@
 ``safetygap analyze --engine dask`` uses this module in place of the in-memory
 join. The calls' row features (known before the join: duplicate id, location
 fault, date fault, known type, year, family, diverted, eligible) and their
-point locations in the analysis CRS are written as partitioned GeoParquet to
-a staging folder; dask-geopandas reads it on the cluster, and each partition
-is joined to the neighborhoods and wards with
+catchment coverage (computed before, it needs no area) and their point
+locations in the analysis CRS are written as partitioned GeoParquet to a
+staging folder; dask-geopandas reads it on the cluster, and each partition is
+joined to the neighborhoods and wards with
 :func:`safetygap.geo.join.assign_areas` (the same exact rule as the in-memory
 engine; the boundary layers travel with the task graph and each worker builds
-its grid index once), tested against the provider catchments, given its row
-status (:mod:`safetygap._status`) and grouped by area, year, family and
-flags. Only the per-row area indices and coverage flags (17 bytes a call) and
-the small grouped counts come back, so the results equal the in-memory
+its grid index once), given its row status (:mod:`safetygap._status`) and
+grouped by area, year, family and flags: the per-area counts of the
+``contain`` boundary policy. Only the per-row area indices (16 bytes a call)
+and the small grouped counts come back, so the results equal the in-memory
 engine's exactly.
 
 Needs the optional extra ``safetygap[dask]`` (dask[distributed] and
@@ -46,8 +47,6 @@ from safetygap.geo.aggregate import AreaCounts, count_calls
 
 ROWS_PER_PARTITION = 1_000_000
 LOCAL_WORKERS = 2
-FEATURES = ("row", "dup", "coord_fault", "no_date", "known", "year", "family_code",
-            "diverted", "eligible")
 GROUP_KEYS = ("year", "family_code", "diverted", "eligible", "covered")
 _RESULT_META = pd.DataFrame({
     "row": pd.Series([], dtype=np.int64),
@@ -55,21 +54,20 @@ _RESULT_META = pd.DataFrame({
     "w_idx": pd.Series([], dtype=np.int64),
     "n_placed": pd.Series([], dtype=np.int64),
     "w_placed": pd.Series([], dtype=np.int64),
-    "covered": pd.Series([], dtype=bool),
     "year": pd.Series([], dtype=np.int32),
     "family_code": pd.Series([], dtype=np.int8),
     "diverted": pd.Series([], dtype=bool),
     "eligible": pd.Series([], dtype=bool),
+    "covered": pd.Series([], dtype=bool),
 })
 
 
 @dataclass
 class DaskJoin:
-    """What the cluster computed: per-row results in input order, grouped counts."""
+    """What the cluster computed: per-row area indices in input order, grouped counts."""
 
     n_idx: np.ndarray
     w_idx: np.ndarray
-    covered: np.ndarray
     groups: dict[str, pd.DataFrame]  # "n"/"w": placed area, GROUP_KEYS, size
     n_areas: dict[str, int]
     note: str
@@ -134,6 +132,7 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         "family_code": calls["family_code"].to_numpy(np.int8),
         "diverted": calls["diverted"].to_numpy(bool),
         "eligible": calls["eligible"].to_numpy(bool),
+        "covered": calls["covered"].to_numpy(bool),
     })
     x, y = calls["x"].to_numpy(float), calls["y"].to_numpy(float)
     bounds = np.linspace(0, len(frame), partitions + 1).astype(int)
@@ -146,11 +145,9 @@ def join_partition(
     part: gpd.GeoDataFrame,
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
-    providers: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
-    """Join one partition of calls: area indices, coverage, placed indices (per row)."""
+    """Join one partition of calls: area indices and placed area indices (per row)."""
     from safetygap.geo.join import assign_areas
-    from safetygap.pipeline import calls_covered
 
     geom = part.geometry.values._data
     missing = shapely.is_missing(geom) | shapely.is_empty(geom)
@@ -158,8 +155,6 @@ def join_partition(
     y = np.where(missing, np.nan, shapely.get_y(geom))
     n_idx = assign_areas((x, y), nbhd, crs=nbhd.crs)
     w_idx = assign_areas((x, y), wards, crs=wards.crs)
-    fam = part["family_code"].to_numpy(np.int8)
-    covered = calls_covered(x, y, fam, providers)
     faults = row_faults(part["dup"].to_numpy(), part["coord_fault"].to_numpy(), n_idx, w_idx,
                         part["no_date"].to_numpy(), part["known"].to_numpy())
     in_areas = placed(status_codes(faults))
@@ -169,11 +164,11 @@ def join_partition(
         "w_idx": w_idx,
         "n_placed": np.where(in_areas, n_idx, -1),
         "w_placed": np.where(in_areas, w_idx, -1),
-        "covered": covered,
         "year": part["year"].to_numpy(np.int32),
-        "family_code": fam,
+        "family_code": part["family_code"].to_numpy(np.int8),
         "diverted": part["diverted"].to_numpy(bool),
         "eligible": part["eligible"].to_numpy(bool),
+        "covered": part["covered"].to_numpy(bool),
     })
 
 
@@ -181,7 +176,6 @@ def join_and_count(
     calls: pd.DataFrame,
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
-    providers: gpd.GeoDataFrame,
     *,
     crs: str,
     scheduler: str | None = None,
@@ -191,7 +185,7 @@ def join_and_count(
     """Run the join and the grouped per-area counts of ``calls`` on a dask cluster.
 
     ``calls`` carries ``x``/``y`` in ``crs`` (the boundary layers' projected
-    CRS, metres) and the row features of the pipeline; ``staging`` is the
+    CRS, metres), the row features of the pipeline and ``covered``; ``staging`` is the
     parent of the partitioned GeoParquet (a temporary folder by default;
     removed afterwards either way); ``partitions`` defaults to one per
     million calls, at least 2.
@@ -210,10 +204,9 @@ def join_and_count(
         write_partitions(calls, folder, crs=crs, partitions=parts)
         with dask_client(scheduler) as client:
             ddf = dask_geopandas.read_parquet(str(folder))
-            res = ddf.map_partitions(join_partition, nbhd, wards, providers,
-                                     meta=_RESULT_META)
+            res = ddf.map_partitions(join_partition, nbhd, wards, meta=_RESULT_META)
             res = client.persist(res)
-            rows = res[["row", "n_idx", "w_idx", "covered"]]
+            rows = res[["row", "n_idx", "w_idx"]]
             groups = {
                 level: res[res[f"{level}_placed"] >= 0]
                 .groupby([f"{level}_placed", *GROUP_KEYS]).size()
@@ -234,7 +227,6 @@ def join_and_count(
     return DaskJoin(
         n_idx=rows["n_idx"].to_numpy(np.int64),
         w_idx=rows["w_idx"].to_numpy(np.int64),
-        covered=rows["covered"].to_numpy(bool),
         groups={"n": tidy(g_n, "n"), "w": tidy(g_w, "w")},
         n_areas={"n": len(nbhd), "w": len(wards)},
         note=(f"{int((rows['n_idx'].to_numpy() >= 0).sum()):,} in a neighborhood; "

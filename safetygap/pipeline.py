@@ -6,10 +6,15 @@ Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundarie
 2. read population and match it to neighborhoods by name
 3. read providers, place them in areas
 4. read calls, classify them, flag row faults, join them to neighborhoods and wards
-5. coverage of each need call by its family's providers
-6. counts per area, period and family; E2SFCA accessibility; indices
-7. ward population by area-weighted apportioning from neighborhoods
-8. summary and data-quality report
+5. calls within ``boundary_tolerance_m`` of a neighborhood or ward line
+   (:mod:`safetygap.geo.boundary`), allocated under both boundary policies
+6. coverage of each need call by its family's providers (straight-line metres, or
+   travel minutes on a street network: ``AnalysisOptions(travel="network", mode=...)``)
+7. counts per area, period and family under both policies; E2SFCA
+   accessibility; indices (the chosen policy's are the outputs, the other's
+   only feed ``summary["boundary_sensitivity"]``)
+8. ward population by area-weighted apportioning from neighborhoods
+9. summary and data-quality report
 
 :func:`analyze` returns everything in memory; :func:`safetygap.workspace.write_workspace`
 writes it to disk.
@@ -49,14 +54,18 @@ from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.errors import Problems
 from safetygap.geo.access import e2sfca_from_cost_matrix
 from safetygap.geo.aggregate import NONE_CODE, AreaCounts, count_calls
-from safetygap.geo.coverage import within_catchment
+from safetygap.geo.boundary import (
+    BOUNDARY_POLICIES,
+    DEFAULT_TOLERANCE_M,
+    Allocation,
+    allocate,
+    near_boundaries,
+)
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.join import assign_areas
+from safetygap.geo.travel import Travel
 from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
 from safetygap.taxonomy import Taxonomy, load_taxonomy
-
-__all__ = ["ANALYSED_STATUSES", "STATUS_ORDER", "Analysis", "AnalysisInputs",
-           "AnalysisOptions", "analyze", "calls_covered", "default_inputs"]
 
 ENGINES = ("memory", "dask")
 """Where the join and per-area counts run: in this process, or on a dask cluster."""
@@ -72,6 +81,8 @@ class AnalysisInputs:
     wards: Path
     population: Path | None = None
     taxonomy: Path | None = None
+    network: Path | None = None
+    """Street network (OSM XML or GraphML) for ``travel="network"``."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,30 @@ class AnalysisOptions:
     encoding: str = "utf-8"
     label: str | None = None  # free text shown on maps; the demo sets its synthetic label
     synthetic: bool = False
+    boundary_tolerance_m: float = DEFAULT_TOLERANCE_M  # metres, see safetygap.geo.boundary
+    boundary_policy: str = "contain"  # "contain" or "split"
+    travel: str = "straight"  # "straight" (metres) or "network" (minutes on inputs.network)
+    mode: str = "walk"  # network travel mode: "walk" or "drive"
     engine: str = "memory"  # "memory", or "dask": join and counts on a dask cluster
     scheduler: str | None = None  # dask scheduler address; None: a local cluster
     staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
     partitions: int | None = None  # dask: number of calls partitions (default by size)
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """Raise one ValidationError listing every bad option value."""
         problems = Problems()
+        if self.boundary_policy not in BOUNDARY_POLICIES:
+            problems.add("boundary_policy", "unknown boundary policy",
+                         value=self.boundary_policy, allowed=BOUNDARY_POLICIES)
+        tol = self.boundary_tolerance_m
+        if not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol < 0:
+            problems.add("boundary_tolerance_m", "must be a number of metres >= 0", value=tol)
+        if self.travel not in ("straight", "network"):
+            problems.add("travel", "unknown distance model", value=self.travel,
+                         allowed=["straight", "network"])
+        if self.mode not in ("walk", "drive"):
+            problems.add("mode", "unknown travel mode", value=self.mode,
+                         allowed=["walk", "drive"])
         if self.engine not in ENGINES:
             problems.add("engine", "unknown engine", value=self.engine,
                          allowed=", ".join(ENGINES))
@@ -159,8 +187,6 @@ def _to_crs_xy(x: np.ndarray, y: np.ndarray, src: str, dst: CRS) -> tuple[np.nda
     return ox, oy
 
 
-
-
 def analyze(
     inputs: AnalysisInputs,
     *,
@@ -169,7 +195,8 @@ def analyze(
 ) -> Analysis:
     """Run the whole analysis and return it in memory (see module docstring)."""
     opts = options or AnalysisOptions()
-    prog = progress or Progress(8, enabled=False)
+    opts.validate()
+    prog = progress or Progress(9, enabled=False)
 
     with prog.step("loading taxonomy and boundaries") as info:
         taxonomy = load_taxonomy(inputs.taxonomy)
@@ -185,6 +212,13 @@ def analyze(
         ward_report.overlap_m2 = overlap_area(wards)
         info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"
 
+    with prog.step("loading street network") as info:
+        travel = load_travel(opts.travel, opts.mode, inputs.network, crs,
+                             bounds=nbhd.total_bounds)
+        info["note"] = (travel.name if travel.network is None else
+                        f"{travel.name}, {travel.network.n_nodes:,} nodes, "
+                        f"{travel.network.n_segments:,} segments")
+
     with prog.step("matching population") as info:
         population, pop_quality = _population(inputs.population, nbhd, opts)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
@@ -192,7 +226,8 @@ def analyze(
     with prog.step("reading providers") as info:
         prov = read_providers(inputs.providers, taxonomy=taxonomy, crs=opts.providers_crs,
                               encoding=opts.encoding)
-        providers, prov_quality = _providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards)
+        providers, prov_quality = _providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards,
+                                             mode=opts.mode)
         info["note"] = f"{len(providers)} providers"
 
     with prog.step("reading and classifying calls") as info:
@@ -203,47 +238,58 @@ def analyze(
         calls = _features(calls, taxonomy)
         info["note"] = f"{len(calls):,} rows"
 
-    counts = None
-    with prog.step(f"joining calls to areas and catchments ({opts.engine} engine)") as info:
+    contain_counts = None
+    with prog.step(f"joining calls to neighborhoods and wards ({opts.engine} engine)") as info:
+        calls["covered"] = coverage(calls, providers, travel)  # needs no area
         if opts.engine == "dask":
             from safetygap.distributed import join_and_count
 
-            joined = join_and_count(calls, nbhd, wards, providers, crs=crs.to_string(),
+            joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
                                     scheduler=opts.scheduler, staging=opts.staging,
                                     partitions=opts.partitions)
-            n_idx, w_idx, covered, counts = (joined.n_idx, joined.w_idx, joined.covered,
-                                             joined.counts)
+            n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
             info["note"] = joined.note
         else:
             xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
             n_idx = assign_areas(xy, nbhd, crs=crs)
             w_idx = assign_areas(xy, wards, crs=crs)
-            covered = calls_covered(*xy, calls["family_code"].to_numpy(), providers)
             info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
 
     with prog.step("flagging faults") as info:
         calls, examples = _flag(calls, cin.examples, n_idx, w_idx)
-        calls["covered"] = covered
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls["status"].value_counts().items() if k != "ok")
+
+    with prog.step("calls near neighborhood and ward lines") as info:
+        boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
+        info["note"] = (f"{boundary['neighborhood']['shared']:,} calls within "
+                        f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with prog.step("coverage, accessibility and indices") as info:
         in_areas = calls["n_idx"].to_numpy() >= 0
         years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
                              if y > 0))
-        result = _level_indices(calls, in_areas, years, nbhd, wards, population, providers,
-                                counts=None if counts is None else counts(years))
-        info["note"] = f"years {', '.join(map(str, years)) or 'none'}"
+        result = level_indices(calls, years, nbhd, wards, population, providers,
+                               boundary, policy=opts.boundary_policy,
+                               tolerance_m=opts.boundary_tolerance_m, travel=travel,
+                               contain_counts=None if contain_counts is None
+                               else contain_counts(years))
+        info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
 
     with prog.step("summary and data-quality report") as info:
-        nbhd_out, ward_out, tidy, cw_quality = result
+        nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
         quality = _quality(calls, examples, cin, pop_quality, prov_quality,
                            nbhd_report, ward_report, cw_quality)
+        quality["boundaries"]["near_boundary"] = _near_boundary_quality(boundary, opts)
+        quality["travel"] = travel_quality(travel, calls, providers)
         summary = _summary(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs)
+        summary["boundary_sensitivity"] = sensitivity
+        summary["travel"] = travel_summary(travel, taxonomy)
         manifest = _manifest(inputs, opts, taxonomy, crs, cin.columns)
+        manifest["travel"] = summary["travel"]
         info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
 
-    calls_out = _calls_output(calls, nbhd, wards)
+    calls_out = _calls_output(calls, nbhd, wards, boundary)
     return Analysis(
         neighborhoods=nbhd_out,
         wards=ward_out,
@@ -258,6 +304,111 @@ def analyze(
     )
 
 
+# -------------------------------------------------------------------- travel
+
+SNAP_WARN_M = 500.0
+"""Points snapped farther than this from the street network are reported."""
+
+
+def load_travel(
+    kind: str,
+    mode: str,
+    network: Path | None,
+    crs: CRS,
+    *,
+    bounds: np.ndarray | None = None,
+) -> Travel:
+    """The run's distance model; loads the street network for ``kind == "network"``.
+
+    ``bounds`` (minx, miny, maxx, maxy in ``crs``) of the city: a network
+    that does not overlap them is refused (a network of another city).
+    """
+    from safetygap.geo.network import load_network
+
+    problems = Problems()
+    if kind == "network" and network is None:
+        problems.add("network", "--travel network needs a street network file",
+                     allowed="--network FILE (OSM XML or GraphML; "
+                             "`safetygap network fetch` downloads one)")
+    if kind == "straight" and network is not None:
+        problems.add("network", "a street network was given but the distance model is "
+                     "straight-line", value=str(network), allowed="add --travel network")
+    problems.raise_if_any()
+    if kind != "network":
+        return Travel(kind)
+    assert network is not None
+    net = load_network(network, crs=crs)
+    travel = Travel("network", mode, net)
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        g = net.graph(mode)
+        nx_, ny_ = net.x[g.routable], net.y[g.routable]
+        if not ((nx_ >= minx) & (nx_ <= maxx) & (ny_ >= miny) & (ny_ <= maxy)).any():
+            problems.add(str(network), "the street network does not overlap the city",
+                         value=f"network x {nx_.min():.0f}..{nx_.max():.0f}, "
+                               f"y {ny_.min():.0f}..{ny_.max():.0f}",
+                         allowed=f"nodes within x {minx:.0f}..{maxx:.0f}, "
+                                 f"y {miny:.0f}..{maxy:.0f} ({crs.to_string()})")
+            problems.raise_if_any()
+    return travel
+
+
+def _snap_stats(travel: Travel, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    from safetygap.geo.network import snap
+
+    assert travel.network is not None and travel.mode is not None
+    _, dist = snap(travel.network, x, y, mode=travel.mode)
+    d = dist[np.isfinite(dist)]
+    if len(d) == 0:
+        return {"points": 0}
+    return {
+        "points": len(d),
+        "median_m": round(float(np.median(d)), 1),
+        "p95_m": round(float(np.percentile(d, 95)), 1),
+        "max_m": round(float(d.max()), 1),
+        f"over_{SNAP_WARN_M:.0f}_m": int((d > SNAP_WARN_M).sum()),
+    }
+
+
+def travel_quality(travel: Travel, calls: pd.DataFrame,
+                   providers: gpd.GeoDataFrame) -> dict[str, Any]:
+    """How far calls and providers lie from the street network (network runs only)."""
+    out: dict[str, Any] = {"distance_model": travel.name}
+    if travel.network is None:
+        return out
+    placed = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
+    out["calls_snap"] = _snap_stats(travel, calls["x"].to_numpy(float)[placed],
+                                    calls["y"].to_numpy(float)[placed])
+    out["providers_snap"] = _snap_stats(travel, providers.geometry.x.to_numpy(),
+                                        providers.geometry.y.to_numpy())
+    out["notes"] = ("every point is snapped to the nearest routable node of the mode "
+                    "(largest strongly connected component); the straight leg to it is "
+                    "walked at 4.8 km/h and added to its travel times")
+    return out
+
+
+def travel_summary(travel: Travel, taxonomy: Taxonomy) -> dict[str, Any]:
+    """The distance model and every service type's catchment in its unit."""
+    out = travel.describe()
+    out["catchments"] = {
+        name: (st.catchment_m if travel.kind == "straight"
+               else st.catchment_for(str(travel.mode)))
+        for name, st in sorted(taxonomy.service_types.items())
+    }
+    return out
+
+
+def _catchment_labels(providers: gpd.GeoDataFrame, travel: Travel) -> dict[str, str]:
+    """Per family, e.g. ``"bcr_team 12 min; fire_station 4 min"`` (service types present)."""
+    col = travel.catchment_column
+    out = {}
+    for family in FAMILIES:
+        pf = providers[providers["family"] == family]
+        pairs = pf.groupby("service_type")[col].first().sort_index()
+        out[family] = "; ".join(f"{st} {v:g} {travel.unit}" for st, v in pairs.items())
+    return out
+
+
 # ---------------------------------------------------------------- population
 
 
@@ -266,7 +417,8 @@ def _population(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     pop = np.full(len(nbhd), np.nan)
     if path is None:
-        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist()}
+        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist(),
+                     "areas_with_zero_population": []}
     pin = read_population(path, name_column=opts.population_name_column,
                           population_column=opts.population_column)
     names = pin.frame["name"].tolist()
@@ -286,6 +438,11 @@ def _population(
         "unmatched_rows": sorted(n for n, t in matched.items() if t is None),
         "bad_rows": pin.bad_rows,
         "areas_without_population": sorted(nbhd["name"][~np.isfinite(pop)].tolist()),
+        "areas_with_zero_population": sorted(nbhd["name"][pop == 0].tolist()),
+        "notes": ("Names are matched after folding case, accents, punctuation and '&'/'and', "
+                  "then through the alias table of renamed neighborhoods "
+                  "(safetygap.boundaries.names.MINNEAPOLIS_ALIASES). Areas without population "
+                  "or with population 0 get no rate and so no gap (NaN, gap class 0)."),
         "total_population_matched": float(np.nansum(pop)),
     }
 
@@ -300,10 +457,14 @@ def _providers(
     taxonomy: Taxonomy,
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
+    *,
+    mode: str,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     x, y = _to_crs_xy(frame["x"].to_numpy(float), frame["y"].to_numpy(float), src_crs, crs)
     out = frame.drop(columns=["x", "y"]).copy()
     out["catchment_m"] = [taxonomy.service_types[s].catchment_m for s in out["service_type"]]
+    out["catchment_min"] = [taxonomy.service_types[s].catchment_for(mode)
+                            for s in out["service_type"]]
     n_idx = assign_areas((x, y), nbhd, crs=crs)
     w_idx = assign_areas((x, y), wards, crs=crs)
     out["neighborhood_id"] = np.where(n_idx >= 0, nbhd["area_id"].to_numpy()[n_idx], None)
@@ -386,24 +547,6 @@ def _flag(
     return calls, examples
 
 
-def calls_covered(
-    x: np.ndarray, y: np.ndarray, family_code: np.ndarray, providers: gpd.GeoDataFrame
-) -> np.ndarray:
-    """Whether each call lies in the catchment of a provider of its own family.
-
-    ``x``/``y`` in the providers' (projected) CRS, metres; calls of family
-    ``none`` are never covered.
-    """
-    covered = np.zeros(len(x), dtype=bool)
-    for f, family in enumerate(FAMILIES):
-        sel = family_code == f
-        pf = providers[providers["family"] == family]
-        covered[sel] = within_catchment(
-            x[sel], y[sel], pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy(),
-            pf["catchment_m"].to_numpy())
-    return covered
-
-
 # ------------------------------------------------------------------- indices
 
 
@@ -422,52 +565,123 @@ def _provider_stats(
     return count, cap
 
 
+def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -> np.ndarray:
+    """Boolean per call: within the catchment of a provider of the call's family.
+
+    Calls need ``x``, ``y`` (analysis CRS) and ``family_code``; providers
+    ``family`` and the travel model's catchment column (metres or minutes).
+    """
+    covered = np.zeros(len(calls), dtype=bool)
+    fam_code = calls["family_code"].to_numpy()
+    x = calls["x"].to_numpy(float)
+    y = calls["y"].to_numpy(float)
+    for f, family in enumerate(FAMILIES):
+        sel = fam_code == f
+        pf = providers[providers["family"] == family]
+        if not sel.any() or len(pf) == 0:
+            continue
+        covered[sel] = travel.covered(
+            (x[sel], y[sel]), (pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()),
+            pf[travel.catchment_column].to_numpy(float))
+    return covered
+
+
 def _access(
-    nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame
+    nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame,
+    travel: Travel,
 ) -> dict[str, np.ndarray]:
+    """E2SFCA per family from neighborhood centroids, capacity per 1,000 residents."""
     cent = nbhd.geometry.centroid
-    d = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
+    d = (cent.x.to_numpy(), cent.y.to_numpy())
     out = {}
     for family in FAMILIES:
         pf = providers[providers["family"] == family]
-        s = np.column_stack([pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()])
-        cost = np.sqrt(((d[:, None, :] - s[None, :, :]) ** 2).sum(axis=2))
+        catchment = pf[travel.catchment_column].to_numpy(float)
+        cost = travel.cost_matrix((pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()), d,
+                                  cutoff=float(catchment.max()) if len(catchment) else None)
         acc = e2sfca_from_cost_matrix(population, pf["capacity"].to_numpy(float), cost,
-                                      catchment=pf["catchment_m"].to_numpy(float))
+                                      catchment=catchment)
         out[family] = acc * 1000.0  # capacity per 1,000 residents
     return out
 
 
-def _level_indices(
+def boundary_allocations(
     calls: pd.DataFrame,
-    in_areas: np.ndarray,
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    crs: CRS,
+    tolerance_m: float,
+) -> dict[str, dict[str, Any]]:
+    """Per level: calls within ``tolerance_m`` of an area line and both allocations.
+
+    Calls need ``x``, ``y`` (analysis CRS) and ``n_idx``/``w_idx`` (the containing
+    area row, -1 when the call is not placed).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for level, areas, col in (("neighborhood", nbhd, "n_idx"), ("ward", wards, "w_idx")):
+        assigned = calls[col].to_numpy()
+        placed = assigned >= 0
+        x = np.where(placed, calls["x"].to_numpy(), np.nan)
+        y = np.where(placed, calls["y"].to_numpy(), np.nan)
+        near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
+        split = allocate(assigned, near, policy="split")
+        within = np.zeros(len(calls), dtype=bool)
+        within[near[0]] = True
+        out[level] = {
+            "contain": allocate(assigned, near, policy="contain"),
+            "split": split,
+            "placed": int(placed.sum()),
+            "within": int(within.sum()),
+            "shared": int((split.k >= 2).sum()),
+        }
+    return out
+
+
+def _count(
+    calls: pd.DataFrame, alloc: Allocation, n_areas: int, years: tuple[int, ...]
+) -> AreaCounts:
+    c = alloc.call
+    return count_calls(
+        alloc.area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
+        calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
+        calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
+        weight=None if alloc.policy == "contain" else alloc.weight)
+
+
+def level_indices(
+    calls: pd.DataFrame,
     years: tuple[int, ...],
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
     population: np.ndarray,
     providers: gpd.GeoDataFrame,
+    boundary: dict[str, dict[str, Any]],
     *,
-    counts: tuple[AreaCounts, AreaCounts] | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
-    """Indices of both levels; ``counts`` (neighborhoods, wards) when already counted."""
-    year = calls["year"].to_numpy()
-    fam = calls["family_code"].to_numpy()
-    div = calls["diverted"].to_numpy()
-    elig = calls["eligible"].to_numpy()
-    cov = calls["covered"].to_numpy()
+    policy: str,
+    tolerance_m: float,
+    travel: Travel,
+    contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Indices of neighborhoods and wards from classified, covered calls and providers.
 
+    Calls need ``year``, ``family_code``, ``diverted``, ``eligible`` and
+    ``covered``; ``boundary`` holds each level's call-to-area allocations under
+    both policies (:func:`boundary_allocations`); ``contain_counts`` (neighborhoods,
+    wards) are the "contain" counts when already made (by the dask engine).
+    Returns (neighborhood layer, ward layer, tidy indices, crosswalk quality,
+    boundary sensitivity). Used by
+    :func:`analyze` and by the what-if and siting jobs.
+    """
     # neighborhoods
-    if counts is None:
-        n_counts = count_calls(calls["n_idx"].to_numpy(), year, fam, div, elig, cov,
-                               n_areas=len(nbhd), years=years)
-        w_counts = count_calls(calls["w_idx"].to_numpy(), year, fam, div, elig, cov,
-                               n_areas=len(wards), years=years)
-    else:
-        n_counts, w_counts = counts
     n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy())
-    n_access = _access(nbhd, population, providers)
-    n_result = build_indices(n_counts, population=population, access=n_access,
-                             providers=n_prov, capacity=n_cap)
+    n_access = _access(nbhd, population, providers, travel)
+    n_results = {
+        pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
+                           _count(calls, boundary["neighborhood"][pol], len(nbhd), years),
+                           population=population, access=n_access, providers=n_prov,
+                           capacity=n_cap)
+        for pol in BOUNDARY_POLICIES
+    }
 
     # wards: calls joined directly; population and access apportioned by area
     cw = crosswalk(nbhd, wards)
@@ -481,8 +695,19 @@ def _level_indices(
         den = apportion(np.nan_to_num(population), cw, len(wards))
         w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
     w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy())
-    w_result = build_indices(w_counts, population=w_pop, access=w_access,
-                             providers=w_prov, capacity=w_cap)
+    w_results = {
+        pol: build_indices(contain_counts[1] if contain_counts and pol == "contain" else
+                           _count(calls, boundary["ward"][pol], len(wards), years),
+                           population=w_pop, access=w_access, providers=w_prov,
+                           capacity=w_cap)
+        for pol in BOUNDARY_POLICIES
+    }
+    n_result = n_results[policy]
+    w_result = w_results[policy]
+    sensitivity = _boundary_sensitivity(
+        {"neighborhood": n_results, "ward": w_results},
+        {"neighborhood": nbhd, "ward": wards}, boundary, policy=policy,
+        tolerance_m=tolerance_m)
 
     def layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoDataFrame:
         wide = wide_frame(result)
@@ -501,13 +726,85 @@ def _level_indices(
         tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
         tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),
     ], ignore_index=True)
+    tidy["distance_model"] = travel.name
+    tidy["catchment"] = tidy["family"].map(_catchment_labels(providers, travel)).fillna("")
     cw_quality = {
         "pairs": len(cw),
         "neighborhoods_split_across_wards": int((cw.groupby("source").size() > 1).sum()),
         "population_neighborhoods": float(np.nansum(population)),
         "population_wards": float(np.nansum(w_pop)),
     }
-    return nbhd_out, ward_out, tidy, cw_quality
+    return nbhd_out, ward_out, tidy, cw_quality, sensitivity
+
+
+def _boundary_sensitivity(
+    results: dict[str, dict[str, dict]],
+    layers: dict[str, gpd.GeoDataFrame],
+    boundary: dict[str, dict[str, Any]],
+    *,
+    policy: str,
+    tolerance_m: float,
+) -> dict[str, Any]:
+    """How many areas change gap class (period "all") between the two boundary policies."""
+    other = next(p for p in BOUNDARY_POLICIES if p != policy)
+    changed: dict[str, dict[str, int]] = {}
+    compared: dict[str, dict[str, int]] = {}
+    areas: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for level, by_policy in results.items():
+        layer = layers[level]
+        changed[level], compared[level], areas[level] = {}, {}, {}
+        for family in FAMILIES:
+            mine = np.asarray(by_policy[policy]["all"][family]["gap_class"])
+            theirs = np.asarray(by_policy[other]["all"][family]["gap_class"])
+            both = (mine > 0) & (theirs > 0)
+            diff = np.flatnonzero(both & (mine != theirs))
+            changed[level][family] = len(diff)
+            compared[level][family] = int(both.sum())
+            areas[level][family] = [
+                {"area_id": str(layer["area_id"].iat[i]), "name": str(layer["name"].iat[i]),
+                 f"gap_class_{policy}": int(mine[i]), f"gap_class_{other}": int(theirs[i])}
+                for i in diff
+            ]
+    return {
+        "policy": policy,
+        "compared_with": other,
+        "tolerance_m": tolerance_m,
+        "calls_shared": {level: b["shared"] for level, b in boundary.items()},
+        "areas_changing_gap_class": changed,
+        "areas_compared": compared,
+        "changed_areas": areas,
+        "notes": (
+            "Gap classes (period 'all') under the run's boundary policy compared with the "
+            "other policy: 'contain' counts each call in the polygon containing it; 'split' "
+            "shares each call within tolerance_m of the lines of k >= 2 areas as 1/k per "
+            "area. areas_compared counts areas with a gap class under both policies."
+        ),
+    }
+
+
+def _near_boundary_quality(boundary: dict[str, dict[str, Any]],
+                           opts: AnalysisOptions) -> dict[str, Any]:
+    """The quality report's count of calls near neighborhood and ward lines."""
+    def share(n: int, d: int) -> float | None:
+        return None if d == 0 else round(n / d, 6)
+
+    out: dict[str, Any] = {"tolerance_m": opts.boundary_tolerance_m,
+                           "policy": opts.boundary_policy}
+    for level, b in boundary.items():
+        out[level] = {
+            "calls_in_areas": b["placed"],
+            "within_tolerance": b["within"],
+            "within_tolerance_share": share(b["within"], b["placed"]),
+            "shared": b["shared"],
+            "shared_share": share(b["shared"], b["placed"]),
+        }
+    out["notes"] = (
+        "within_tolerance: calls in areas lying within tolerance_m metres of any line of the "
+        "layer (city limits included); shared: of those, calls within tolerance_m of the "
+        "lines of two or more areas (the calls the 'split' policy shares out). Shares are of "
+        "calls_in_areas."
+    )
+    return out
 
 
 # ---------------------------------------------------------- quality, summary
@@ -634,6 +931,8 @@ def _summary(
         "quality": {
             "status_counts": quality["calls"]["status_counts"],
             "areas_without_population": len(quality["population"]["areas_without_population"]),
+            "areas_with_zero_population": len(
+                quality["population"]["areas_with_zero_population"]),
             "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
         },
         "diverted_share_basis": "unique calls (duplicate ids excluded), all locations",
@@ -648,7 +947,8 @@ def _manifest(
     columns: ColumnMap,
 ) -> dict[str, Any]:
     files = {}
-    for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy"):
+    for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
+                 "network"):
         p = getattr(inputs, role)
         if p is None:
             continue
@@ -675,7 +975,7 @@ def _manifest(
 
 
 def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
-                  wards: gpd.GeoDataFrame) -> pd.DataFrame:
+                  wards: gpd.GeoDataFrame, boundary: dict[str, dict[str, Any]]) -> pd.DataFrame:
     n_ids = nbhd["area_id"].to_numpy()
     w_ids = wards["area_id"].to_numpy()
     n_idx = calls["n_idx"].to_numpy()
@@ -697,6 +997,8 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
         "eligible": calls["eligible"].to_numpy(),
         "diverted": calls["diverted"].to_numpy(),
         "covered": calls["covered"].to_numpy(),
+        "split_neighborhoods": boundary["neighborhood"]["split"].k.astype(np.int16),
+        "split_wards": boundary["ward"]["split"].k.astype(np.int16),
         "x": calls["x"].to_numpy(),
         "y": calls["y"].to_numpy(),
     })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def run_analysis(
     quiet: bool = False,
 ) -> Analysis:
     """Analyse ``inputs`` and write the workspace ``out``; progress on stderr."""
-    progress = Progress(9, enabled=not quiet)
+    progress = Progress(10, enabled=not quiet)
     analysis = analyze(inputs, options=options, progress=progress)
     with progress.step("writing workspace") as info:
         write_workspace(analysis, out)
@@ -33,9 +34,16 @@ def run_demo(
     seed: int = 2025,
     n_calls: int = 650_000,
     quiet: bool = False,
+    travel: str = "straight",
+    mode: str = "walk",
 ) -> tuple[Analysis, Path]:
-    """Generate the demo city into ``out/data`` and analyse it into ``out/workspace``."""
+    """Generate the demo city into ``out/data`` and analyse it into ``out/workspace``.
+
+    The data directory also gets the city's own street network
+    (``streets.graphml``), used with ``travel="network"``.
+    """
     from safetygap.demo import generate_city, write_city
+    from safetygap.demo.streets import write_demo_streets
     from safetygap.inputs import load_preset
 
     out = Path(out)
@@ -45,12 +53,17 @@ def run_demo(
               f"into {data_dir} ...", flush=True)
     city = generate_city(seed=seed, n_calls=n_calls)
     write_city(city, data_dir)
+    streets = write_demo_streets(data_dir, seed=seed)
     options = AnalysisOptions(
+        travel=travel,
+        mode=mode,
         columns=load_preset("minneapolis-911"),
         preset="minneapolis-911",
         label=city.label,
         synthetic=True,
     )
-    analysis = run_analysis(default_inputs(data_dir), out / "workspace", options=options,
-                            quiet=quiet)
+    inputs = default_inputs(data_dir)
+    if travel == "network":
+        inputs = dataclasses.replace(inputs, network=streets)
+    analysis = run_analysis(inputs, out / "workspace", options=options, quiet=quiet)
     return analysis, out / "workspace"

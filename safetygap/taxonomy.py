@@ -11,8 +11,10 @@ A taxonomy is a TOML file (the packaged default is
                       call-type names that belong to it;
 ``[agencies.*]``      responding agencies and whether each is a diverted
                       (non-police) responder;
-``[service_types.*]`` the services a provider can offer, with their family and
-                      straight-line catchment radius in metres.
+``[service_types.*]`` the services a provider can offer, with their family,
+                      straight-line catchment radius in metres and, for the
+                      street network, catchment travel times in minutes per
+                      mode (``walk``, ``drive``).
 
 Call-type names are compared after :func:`normalize_call_type`, so agency
 suffixes such as ``(P)`` or ``~PD``, case and extra whitespace do not matter.
@@ -68,7 +70,12 @@ DEFAULT_SOURCE = "packaged default"
 
 _CATEGORY_KEYS = ("family", "eligible", "description", "types", "prefixes")
 _AGENCY_KEYS = ("diverted", "service")
-_SERVICE_KEYS = ("family", "catchment_m", "description")
+_SERVICE_KEYS = ("family", "catchment_m", "catchment_min", "description")
+TRAVEL_MODES = ("walk", "drive")
+"""Street-network travel modes a service-type catchment can be given for."""
+DERIVED_SPEED_M_PER_MIN = {"walk": 80.0, "drive": 500.0}
+"""Speeds that derive a missing ``catchment_min`` from ``catchment_m``
+(walk 4.8 km/h, drive 30 km/h)."""
 _META_KEYS = ("name", "version", "sources")
 _TOP_KEYS = ("meta", "categories", "agencies", "service_types")
 # The default dtype pandas gives a column of Python strings ("str" in pandas 3,
@@ -131,6 +138,14 @@ class ServiceType:
     catchment_m: float
     """Straight-line catchment radius in metres (accessibility and coverage)."""
     description: str
+    catchment_min: Mapping[str, float] = field(default_factory=dict)
+    """Network catchment in minutes of travel, per mode (``walk``, ``drive``)."""
+
+    def catchment_for(self, mode: str) -> float:
+        """Catchment in minutes for travel ``mode`` (``walk`` or ``drive``)."""
+        if mode in self.catchment_min:
+            return float(self.catchment_min[mode])
+        return self.catchment_m / DERIVED_SPEED_M_PER_MIN[mode]
 
 
 @dataclass(frozen=True)
@@ -258,6 +273,7 @@ class Taxonomy:
                 name: {
                     "family": s.family,
                     "catchment_m": float(s.catchment_m),
+                    "catchment_min": {m: s.catchment_for(m) for m in TRAVEL_MODES},
                     "description": s.description,
                 }
                 for name, s in sorted(self.service_types.items())
@@ -324,6 +340,19 @@ def load_taxonomy(path: str | os.PathLike[str] | None = None) -> Taxonomy:
         problems.raise_if_any()
         raise  # pragma: no cover
     return _build(doc, label, fallback_name)
+
+
+def taxonomy_from_content(content: Mapping[str, Any], *, label: str) -> Taxonomy:
+    """Rebuild a taxonomy from :meth:`Taxonomy.to_dict` (e.g. a workspace manifest)."""
+    doc = {
+        "meta": {"name": content["name"], "version": content["version"],
+                 "sources": list(content.get("sources", []))},
+        "categories": {name: {k: v for k, v in c.items() if k != "prefixes" or v}
+                       for name, c in content["categories"].items()},
+        "agencies": dict(content["agencies"]),
+        "service_types": dict(content["service_types"]),
+    }
+    return _build(doc, label, str(content["name"]))
 
 
 def _build(doc: dict[str, Any], label: str, fallback_name: str) -> Taxonomy:
@@ -531,10 +560,41 @@ def _service_types(
             problems.add(where, f"{key}.catchment_m must be a positive number of metres",
                          value=catchment, allowed="a number > 0")
             ok = False
+        minutes = _catchment_min(entry.get("catchment_min", {}), key, where, problems)
         description = entry.get("description", "")
         if not isinstance(description, str):
             problems.add(where, f"{key}.description must be a string", value=description)
             ok = False
-        if ok:
-            services[sname] = ServiceType(sname, family, float(catchment), description)
+        if ok and minutes is not None:
+            services[sname] = ServiceType(sname, family, float(catchment), description,
+                                          MappingProxyType(minutes))
     return services
+
+
+def _positive(value: Any) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and math.isfinite(value) and value > 0)
+
+
+def _catchment_min(
+    entry: Any, key: str, where: str, problems: Problems
+) -> dict[str, float] | None:
+    """``catchment_min = { walk = 20, drive = 5 }``: positive minutes per known mode."""
+    if not isinstance(entry, dict):
+        problems.add(where, f"{key}.catchment_min must be a table of minutes per mode",
+                     value=entry, allowed="e.g. { walk = 20.0, drive = 5.0 }")
+        return None
+    out: dict[str, float] = {}
+    ok = True
+    for mode, minutes in entry.items():
+        if mode not in TRAVEL_MODES:
+            problems.add(where, f"{key}.catchment_min: unknown travel mode", value=mode,
+                         allowed=TRAVEL_MODES)
+            ok = False
+        elif not _positive(minutes):
+            problems.add(where, f"{key}.catchment_min.{mode} must be a positive number of "
+                         "minutes", value=minutes, allowed="a number > 0")
+            ok = False
+        else:
+            out[mode] = float(minutes)
+    return out if ok else None

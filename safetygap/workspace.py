@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +38,8 @@ import pandas as pd
 
 from safetygap._geoparquet import write_points
 from safetygap._hashing import sha256_file
+from safetygap._io import atomic_write as _atomic_write
+from safetygap._io import write_json
 from safetygap.errors import ValidationError
 from safetygap.pipeline import Analysis
 
@@ -47,41 +47,6 @@ LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
                "providers.parquet", "indices.parquet")
 JSON_FILES = ("summary.json", "quality.json")
 MANIFEST = "manifest.json"
-
-
-def _atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        writer(tmp_path)
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary name, then rename)."""
-    def w(p: Path) -> None:
-        p.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    _atomic_write(path, w)
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, (Path,)):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 
 
 def calls_geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:

@@ -127,3 +127,32 @@ def tiny_files(tmp_path: Path, tiny_areas) -> dict[str, Path]:
     pop.to_csv(pop_path, index=False)
     return {"calls": calls_path, "providers": prov_path, "neighborhoods": nb_path,
             "wards": wd_path, "population": pop_path}
+
+
+def grid_segments(n: int = 5, spacing: float = 500.0):
+    """Nodes and segments of an n x n street grid from the origin (relative metres)."""
+    import numpy as np
+
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    x = ii.ravel() * spacing
+    y = jj.ravel() * spacing
+    idx = np.arange(n * n).reshape(n, n)
+    u = np.r_[idx[:-1, :].ravel(), idx[:, :-1].ravel()]
+    v = np.r_[idx[1:, :].ravel(), idx[:, 1:].ravel()]
+    return x, y, u, v
+
+
+@pytest.fixture
+def tiny_network(tmp_path: Path) -> Path:
+    """GraphML of a 5 x 5 residential grid, 500 m blocks, over the tiny city.
+
+    Nodes at x, y in {0, 500, ..., 2000}; walking 500 m takes 6.25 min.
+    """
+    import numpy as np
+
+    from safetygap.geo._osm import segments_to_graph, write_graphml
+
+    x, y, u, v = grid_segments()
+    graph = segments_to_graph(X0 + x, Y0 + y, u, v, crs=CRS,
+                              highway=np.full(len(u), "residential", dtype=object))
+    return write_graphml(graph, tmp_path / "tiny.graphml")

@@ -79,20 +79,19 @@ def test_cli_dask_engine_on_a_local_cluster(tiny_files, tmp_path):
 
 def test_unknown_engine_is_an_error():
     with pytest.raises(ValidationError, match="memory, dask"):
-        AnalysisOptions(engine="spark")
+        AnalysisOptions(engine="spark").validate()
     with pytest.raises(ValidationError, match="partitions"):
-        AnalysisOptions(engine="dask", partitions=0)
+        AnalysisOptions(engine="dask", partitions=0).validate()
 
 
 @pytest.mark.realdata
-def test_minneapolis_same_as_memory(shared_data, scheduler, tmp_path):
-    from test_realdata import real_inputs
+def test_minneapolis_same_as_memory(tmp_path_factory, scheduler):
+    from test_realdata import run_real
 
-    inputs = real_inputs(shared_data, tmp_path)
-    cols = load_preset("minneapolis-police-incidents")
-    mem = analyze(inputs, options=AnalysisOptions(columns=cols))
-    dsk = analyze(inputs, options=AnalysisOptions(columns=cols, engine="dask",
-                                                  scheduler=scheduler, partitions=5))
+    calls, preset = "Police_Incidents_2021_Jan-May.csv", "minneapolis-police-incidents"
+    _, mem = run_real(tmp_path_factory, calls, preset)
+    _, dsk = run_real(tmp_path_factory, calls, preset, engine="dask", scheduler=scheduler,
+                      partitions=5)
     assert_same_analysis(mem, dsk)
     assert mem.quality["calls"]["input_rows"] == 6305
     assert int((dsk.calls["neighborhood_id"].notna()).sum()) > 6000

@@ -200,3 +200,56 @@ def test_no_population_gives_nan_rates_not_errors(tiny_files):
     assert a.neighborhoods["rate_total"].isna().all()
     assert a.neighborhoods["calls_total"].sum() == 8
     assert len(a.quality["population"]["areas_without_population"]) == 4
+
+
+def test_time_from_date_and_time_columns(tmp_path):
+    """The reduced incidents preset joins `date` (MM/DD/YYYY) and `time` (HH:MM:SS)."""
+    records = [
+        {"date": "04/24/2021", "time": "12:54:00", "centerLong": -93.3, "centerLat": 45.0,
+         "description": "AUTOMOBILE THEFT"},
+        {"date": "12/31/2019", "time": "18:16:00", "centerLong": 0, "centerLat": 0,
+         "description": "OTHER THEFT"},
+        {"date": "13/01/2021", "time": "01:00:00", "centerLong": -93.2, "centerLat": 44.9,
+         "description": "OTHER THEFT"},
+        {"date": "01/02/2021", "time": None, "centerLong": -93.2, "centerLat": 44.9,
+         "description": "OTHER THEFT"},
+    ]
+    p = tmp_path / "incidents.json"
+    p.write_text(json.dumps(records))
+    c = read_calls(p, columns=load_preset("minneapolis-incidents-reduced"))
+    times = c.frame["time"]
+    assert times.iloc[0] == pd.Timestamp("2021-04-24 12:54:00")
+    assert times.iloc[1] == pd.Timestamp("2019-12-31 18:16:00")
+    assert times.iloc[2:].isna().all()
+    assert list(c.frame["coord_fault"]) == [0, 3, 0, 0]
+    assert c.frame["call_id"].isna().all()
+    assert (c.frame["agency"] == "POLICE").all()
+    ex = c.examples["unparseable_date"]
+    assert ex[0] == {"row": 3, "id": None, "column": "date+time", "value": "13/01/2021 01:00:00"}
+    assert ex[1]["row"] == 4 and ex[1]["value"] is None
+
+
+def test_date_column_missing_is_named(tmp_path):
+    p = tmp_path / "incidents.json"
+    p.write_text(json.dumps([{"when": "01/02/2021", "time": "01:00:00", "centerLong": -93.2,
+                              "centerLat": 44.9, "description": "OTHER THEFT"}]))
+    with pytest.raises(ValidationError) as err:
+        read_calls(p, columns=load_preset("minneapolis-incidents-reduced"))
+    assert "'date'" in str(err.value) and "incidents.json" in str(err.value)
+
+
+def test_boundaries_from_geoparquet(tmp_path, tiny_areas):
+    """GeoParquet boundaries (what `safetygap fetch` writes) read like any vector file."""
+    from safetygap.boundaries import load_boundaries
+
+    nbhd, _ = tiny_areas
+    p = tmp_path / "nbhd.parquet"
+    nbhd.rename(columns={"area_id": "BDNUM", "name": "BDNAME"}).to_parquet(p)
+    gdf, report = load_boundaries(p, layer="neighborhoods")
+    assert list(gdf["area_id"]) == ["A", "B", "C", "D"]
+    assert list(gdf["name"]) == ["Alpha", "Bravo", "Charlie", "Delta"]
+    assert gdf.crs.to_epsg() == 26915 and report.n_areas == 4
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    with pytest.raises(ValidationError, match=r"bad\.parquet"):
+        load_boundaries(bad, layer="wards")

@@ -167,3 +167,24 @@ def test_totals_conserved_tidy(tiny_analysis):
     by_level = calls.groupby("level")["value"].sum()
     assert by_level["neighborhood"] == by_level["ward"] == 8
     assert np.isfinite(t[t.measure == "calls"]["value"]).all()
+
+
+def test_zero_and_missing_population_reported_not_divided(tiny_files, tmp_path):
+    """Delta has population 0 and Charlie none: both are reported, neither divides by zero."""
+    import pandas as pd
+
+    pop = tmp_path / "pop0.csv"
+    pd.DataFrame({"neighborhood": ["alpha", "BRAVO", "Delta"],
+                  "population": [1000, 2000, 0]}).to_csv(pop, index=False)
+    files = dict(tiny_files, population=pop)
+    a = analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=load_preset("generic")))
+    q = a.quality["population"]
+    assert q["areas_without_population"] == ["Charlie"]
+    assert q["areas_with_zero_population"] == ["Delta"]
+    assert a.summary["quality"]["areas_with_zero_population"] == 1
+    n = a.neighborhoods.set_index("name")
+    for name in ("Charlie", "Delta"):
+        assert np.isnan(n.loc[name, "rate_total"]) and np.isnan(n.loc[name, "gap_response"])
+        assert n.loc[name, "gap_class_response"] == 0
+    assert np.isfinite(n.loc["Alpha", "rate_total"])
+    assert not np.isinf(a.neighborhoods.select_dtypes("number").to_numpy(float)).any()

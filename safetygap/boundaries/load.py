@@ -52,7 +52,7 @@ def load_boundaries(
     id_column: str | None = None,
     name_column: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, BoundaryReport]:
-    """Read a polygon layer from any vector file pyogrio reads.
+    """Read a polygon layer from GeoParquet or any vector file pyogrio reads.
 
     ``id_column``/``name_column`` pick the identifying columns; when omitted
     the usual names are tried (see ``ID_CANDIDATES``/``NAME_CANDIDATES``) and,
@@ -63,8 +63,6 @@ def load_boundaries(
     (self-intersections) are repaired with :func:`shapely.make_valid` and
     listed in the report with a warning.
     """
-    import pyogrio
-
     problems = Problems()
     p = Path(path)
     where = f"{layer} {p}"
@@ -73,7 +71,7 @@ def load_boundaries(
     if p.is_file() and p.stat().st_size == 0:
         raise ValidationError(f"{where}: file is empty (0 bytes)")
     try:
-        gdf = pyogrio.read_dataframe(p)
+        gdf = _read_any(p)
     except Exception as exc:
         raise ValidationError(f"{where}: cannot read as a vector file: {exc}") from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
@@ -126,6 +124,15 @@ def load_boundaries(
         crs=gdf.crs,
     )
     return out, report
+
+
+def _read_any(p: Path) -> gpd.GeoDataFrame:
+    """GeoParquet through geopandas (GDAL builds often lack the driver), the rest via pyogrio."""
+    if p.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
+        return gpd.read_parquet(p)
+    import pyogrio
+
+    return pyogrio.read_dataframe(p)
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:

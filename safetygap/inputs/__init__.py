@@ -3,7 +3,7 @@
 from safetygap.inputs.calls import CallsInput, read_calls
 from safetygap.inputs.columns import ColumnMap, load_preset, preset_names
 from safetygap.inputs.population import PopulationInput, read_population
-from safetygap.inputs.providers import ProvidersInput, read_providers
+from safetygap.inputs.providers import ProvidersInput, providers_from_frame, read_providers
 
 __all__ = [
     "CallsInput",
@@ -12,6 +12,7 @@ __all__ = [
     "ProvidersInput",
     "load_preset",
     "preset_names",
+    "providers_from_frame",
     "read_calls",
     "read_population",
     "read_providers",

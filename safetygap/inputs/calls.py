@@ -186,10 +186,11 @@ def _canonical(
     agency = _text(frame, cmap.agency)
     out["agency"] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
                      else agency.fillna(cmap.default_agency).array)
-    if cmap.time:
-        out["time"], bad = parse_times(frame[cmap.time], cmap.time_format)
-        _examples(examples, "unparseable_date", out, bad, cmap.time,
-                  lambda idx: frame[cmap.time].iloc[idx])
+    if cmap.time or cmap.date:
+        raw_time = _time_text(frame, cmap)
+        out["time"], bad = parse_times(raw_time, cmap.time_format)
+        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label),
+                  lambda idx: raw_time.iloc[idx])
     else:
         out["time"] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     coords = cmap.coordinate_columns
@@ -234,6 +235,18 @@ def _canonical(
     for code, name in COORD_FAULT_NAMES.items():
         _examples(examples, name, out, fault == code, col_label, raw_at)
     return out
+
+
+def _time_text(frame: pd.DataFrame, cmap: ColumnMap) -> pd.Series:
+    """The raw call-time values: one column, or ``date + " " + time`` when both are mapped.
+
+    A missing date or time makes the joined value missing (counted as unparseable).
+    """
+    if cmap.date and cmap.time:
+        date = frame[cmap.date].astype("string").str.strip()
+        clock = frame[cmap.time].astype("string").str.strip()
+        return date.str.cat(clock, sep=" ")
+    return frame[cmap.date or cmap.time]
 
 
 def _examples(

@@ -25,12 +25,19 @@ class ColumnMap:
     EPSG:4326 unless stated) or from ``x``/``y`` with a declared ``crs``, or,
     for files with a geometry column (GeoJSON, GeoPackage, GeoParquet), from the
     geometry itself when none of the four is set.
+
+    The call time comes from ``time``; when the export splits it in two
+    columns, ``date`` names the date column and ``time`` the time-of-day
+    column: the two values are joined with one space (``"04/24/2021" +
+    " " + "12:54:00"``) and parsed with ``time_format`` (here
+    ``"%m/%d/%Y %H:%M:%S"``). ``date`` alone (no ``time``) is parsed as is.
     """
 
     id: str | None = None
     call_type: str | None = "call_type"
     agency: str | None = None
     time: str | None = None
+    date: str | None = None
     time_format: str = "iso"
     latitude: str | None = None
     longitude: str | None = None
@@ -65,11 +72,19 @@ class ColumnMap:
             "call_type": self.call_type,
             "agency": self.agency,
             "time": self.time,
+            "date": self.date,
         }
         coords = self.coordinate_columns
         if coords:
             wanted["x"], wanted["y"] = coords
         return {k: v for k, v in wanted.items() if v}
+
+    @property
+    def time_label(self) -> str | None:
+        """The source column(s) of the call time, for messages: ``"date+time"`` or one name."""
+        if self.date and self.time:
+            return f"{self.date}+{self.time}"
+        return self.date or self.time
 
     def with_overrides(self, **overrides: Any) -> ColumnMap:
         """A copy with the given (non-None) fields replaced."""

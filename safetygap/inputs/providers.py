@@ -46,8 +46,26 @@ def read_providers(
 ) -> ProvidersInput:
     """Read and validate a provider file; every bad row is reported at once."""
     table = read_table(path, where="providers", encoding=encoding)
-    frame = table.frame
-    where = f"providers {table.path}"
+    frame, src_crs = providers_from_frame(
+        table.frame, taxonomy=taxonomy, crs=crs, where=f"providers {table.path}",
+        geometry=table.geometry, geometry_crs=table.crs)
+    return ProvidersInput(table.path, frame, src_crs)
+
+
+def providers_from_frame(
+    frame: pd.DataFrame,
+    *,
+    taxonomy: Taxonomy,
+    crs: str | None = None,
+    where: str = "providers",
+    geometry: object | None = None,
+    geometry_crs: str | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """Validate provider rows (a table already read, or rows sent to the API).
+
+    Returns (frame with ``PROVIDER_COLUMNS``, CRS of its x/y). ``where``
+    names the source in error messages.
+    """
     problems = Problems()
     cols = set(frame.columns)
     for required in ("name", "service_type", "capacity"):
@@ -67,9 +85,9 @@ def read_providers(
         if crs is None:
             problems.add(where, "x/y columns need a declared CRS", column="x/y",
                          allowed="--providers-crs EPSG:n")
-    elif table.geometry is not None:
-        x, y, _ = points_xy(table.geometry)
-        src_crs = crs or table.crs
+    elif geometry is not None:
+        x, y, _ = points_xy(geometry)
+        src_crs = crs or geometry_crs
         coord_col = "geometry"
         if src_crs is None:
             problems.add(where, "no CRS: the file declares none and none was given")
@@ -125,4 +143,4 @@ def read_providers(
         "y": y,
     })
     assert src_crs is not None
-    return ProvidersInput(table.path, out, src_crs)
+    return out, src_crs

@@ -1,0 +1,454 @@
+"""What-if scenarios and site recommendations on a finished workspace.
+
+Both recompute the indices with providers added, without touching the
+workspace on disk, by running the pipeline's own steps
+(:func:`safetygap.pipeline.coverage`, :func:`safetygap.pipeline.level_indices`)
+on what the workspace holds: the calls with their areas, family, flags and
+coverage; the areas with their population; the providers; the taxonomy (in
+the manifest); and the distance model (the street network file named in the
+manifest, checked against its checksum).
+
+* :func:`whatif` adds hypothetical providers and reports the change per area.
+* :func:`recommend_sites` chooses ``k`` new sites of a family that cover the
+  most need calls not yet covered (:mod:`safetygap.geo.siting`) and reports
+  each site's marginal calls, the areas that gain and the change in their gap.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from safetygap import FAMILIES
+from safetygap._hashing import sha256_file
+from safetygap.errors import Problems
+from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.travel import Travel
+from safetygap.inputs import providers_from_frame
+from safetygap.inputs._files import read_table
+from safetygap.pipeline import (
+    ANALYSED_STATUSES,
+    _providers,
+    boundary_allocations,
+    coverage,
+    level_indices,
+    load_travel,
+)
+from safetygap.taxonomy import Taxonomy, taxonomy_from_content
+from safetygap.workspace import Workspace
+
+COMPARED = ("coverage", "access", "gap", "gap_class")
+"""Measures compared before and after, per area and family."""
+DEFAULT_GRID_M = 200.0
+"""Spacing of default candidate sites for straight-line workspaces."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a workspace holds, ready to recompute indices with more providers."""
+
+    path: Path
+    crs: CRS
+    taxonomy: Taxonomy
+    travel: Travel
+    neighborhoods: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    calls: pd.DataFrame
+    providers: gpd.GeoDataFrame
+    in_areas: np.ndarray
+    years: tuple[int, ...]
+    boundary: dict[str, dict[str, Any]]
+    policy: str
+    tolerance_m: float
+
+
+def load_baseline(path: str | os.PathLike) -> Baseline:
+    """Open a workspace and rebuild the inputs of :func:`level_indices` from it."""
+    ws = Workspace.open(path)
+    manifest = ws.manifest
+    crs = CRS.from_user_input(manifest["crs"])
+    taxonomy = taxonomy_from_content(manifest["taxonomy"]["content"],
+                                     label=f"workspace {ws.path} manifest")
+    opts = manifest.get("options", {})
+    kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
+    network = None
+    if kind == "network":
+        meta = manifest["inputs"]["network"]
+        network = Path(meta["path"])
+        problems = Problems()
+        if not network.is_file():
+            problems.add(f"workspace {ws.path}", "the street network it was analysed with "
+                         "is gone", value=str(network),
+                         allowed="the same file at the same path (or analyse again)")
+        elif sha256_file(network) != meta["sha256"]:
+            problems.add(f"workspace {ws.path}", "the street network changed since the "
+                         "analysis", value=str(network), allowed="analyse again")
+        problems.raise_if_any()
+    travel = load_travel(kind, mode, network, crs)
+
+    nbhd = ws.neighborhoods
+    wards = ws.wards
+    raw = ws.calls(columns=["status", "neighborhood_id", "ward_id", "family", "year",
+                            "eligible", "diverted", "covered", "geometry"])
+    geom = raw.geometry
+    has = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
+    x = np.full(len(raw), np.nan)
+    y = np.full(len(raw), np.nan)
+    x[has] = shapely.get_x(geom.to_numpy()[has])
+    y[has] = shapely.get_y(geom.to_numpy()[has])
+    fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    calls = pd.DataFrame({
+        "x": x,
+        "y": y,
+        "status": raw["status"].to_numpy(),
+        "n_idx": _codes(raw["neighborhood_id"], nbhd["area_id"]),
+        "w_idx": _codes(raw["ward_id"], wards["area_id"]),
+        "family": raw["family"].astype(object).to_numpy(),
+        "family_code": raw["family"].astype(object).map(fam_codes).fillna(NONE_CODE)
+        .astype(np.int8).to_numpy(),
+        "year": raw["year"].to_numpy(),
+        "eligible": raw["eligible"].to_numpy(dtype=bool),
+        "diverted": raw["diverted"].to_numpy(dtype=bool),
+        "covered": raw["covered"].to_numpy(dtype=bool),
+    })
+    in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
+    years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))
+    policy = opts.get("boundary_policy", "contain")
+    tolerance_m = float(opts.get("boundary_tolerance_m", 5.0))
+    boundary = boundary_allocations(calls, nbhd, wards, crs, tolerance_m)
+    return Baseline(path=ws.path, crs=crs, taxonomy=taxonomy, travel=travel,
+                    neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,
+                    in_areas=in_areas, years=years, boundary=boundary, policy=policy,
+                    tolerance_m=tolerance_m)
+
+
+def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Row index in ``ids`` of each (categorical) area id in ``values``; -1 for none."""
+    pos = {str(v): i for i, v in enumerate(ids)}
+    cat = values.astype("category")
+    lookup = np.array([pos.get(str(c), -1) for c in cat.cat.categories] + [-1], dtype=np.int64)
+    codes = cat.cat.codes.to_numpy().astype(np.int64)
+    return lookup[np.where(codes >= 0, codes, len(lookup) - 1)]
+
+
+def new_providers(
+    base: Baseline, frame: pd.DataFrame, *, where: str, crs: str | None = None,
+    geometry: Any = None, geometry_crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Validate hypothetical providers and place them like the pipeline places providers."""
+    rows, src_crs = providers_from_frame(frame, taxonomy=base.taxonomy, crs=crs, where=where,
+                                         geometry=geometry, geometry_crs=geometry_crs)
+    rows = rows.assign(provider_id=[f"new:{p}" for p in rows["provider_id"]])
+    clash = set(rows["provider_id"]) & set(base.providers["provider_id"].astype(str))
+    if clash:
+        problems = Problems()
+        problems.add(where, "provider_id already used in the workspace",
+                     column="provider_id", value=sorted(clash)[0])
+        problems.raise_if_any()
+    gdf, _ = _providers(rows, src_crs, base.crs, base.taxonomy, base.neighborhoods,
+                        base.wards, mode=base.travel.mode or "walk")
+    return gdf
+
+
+def recompute(base: Baseline, extra: gpd.GeoDataFrame
+              ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
+    """Neighborhood and ward layers with ``extra`` providers added, and each call's
+    coverage then (the workspace is not touched)."""
+    providers = (pd.concat([base.providers, extra], ignore_index=True) if len(extra)
+                 else base.providers)
+    providers = gpd.GeoDataFrame(providers, geometry="geometry", crs=base.providers.crs)
+    calls = base.calls
+    if len(extra):
+        calls = calls.assign(covered=calls["covered"].to_numpy()
+                             | coverage(calls, extra, base.travel))
+    population = base.neighborhoods["population"].to_numpy(float)
+    nbhd, wards, _, _, _ = level_indices(
+        calls, base.years, base.neighborhoods, base.wards, population, providers,
+        base.boundary, policy=base.policy, tolerance_m=base.tolerance_m, travel=base.travel)
+    return nbhd, wards, calls["covered"].to_numpy()
+
+
+def area_changes(
+    before: pd.DataFrame, after: pd.DataFrame, families: list[str],
+    *, only: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """Per area (rows of ``only``, default all) and family: measures before, after, change."""
+    out = []
+    rows = np.arange(len(before)) if only is None else np.asarray(only)
+    for i in rows:
+        for family in families:
+            rec: dict[str, Any] = {"area_id": str(before["area_id"].iat[i]),
+                                   "name": str(before["name"].iat[i]), "family": family}
+            for m in COMPARED:
+                b = float(before[f"{m}_{family}"].iat[i])
+                a = float(after[f"{m}_{family}"].iat[i])
+                rec[f"{m}_before"] = _num(b)
+                rec[f"{m}_after"] = _num(a)
+                rec[f"{m}_change"] = _num(a - b)
+            out.append(rec)
+    return out
+
+
+def _num(v: float) -> float | None:
+    return None if not np.isfinite(v) else round(float(v), 9)
+
+
+def _lonlat(base: Baseline, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tr = Transformer.from_crs(base.crs, "EPSG:4326", always_xy=True)
+    return tr.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+
+# -------------------------------------------------------------------- what-if
+
+
+def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Indices recomputed with hypothetical providers; the change per area.
+
+    Compares the recomputed layers with the workspace's stored ones for the
+    families of the new providers (all areas, both levels).
+    """
+    t0 = time.perf_counter()
+    nbhd, wards, covered = recompute(base, extra)
+    families = [f for f in FAMILIES if (extra["family"] == f).any()]
+    lon, lat = _lonlat(base, extra.geometry.x.to_numpy(), extra.geometry.y.to_numpy())
+    was = base.calls["covered"].to_numpy()
+    totals = {}
+    for f in families:
+        sel = (base.calls["family"] == f).to_numpy() & base.in_areas
+        n = int(sel.sum())
+        totals[f] = {"need_calls": n,
+                     "coverage_before": float(was[sel].mean()) if n else None,
+                     "coverage_after": float(covered[sel].mean()) if n else None,
+                     "calls_newly_covered": int(covered[sel].sum() - was[sel].sum())}
+    return {
+        "workspace": str(base.path),
+        "distance_model": base.travel.name,
+        "catchment_unit": base.travel.unit,
+        "providers": [
+            {"provider_id": r.provider_id.removeprefix("new:"), "name": r.name,
+             "family": r.family, "service_type": r.service_type,
+             "capacity": float(r.capacity),
+             "catchment": float(getattr(r, base.travel.catchment_column)),
+             "neighborhood_id": r.neighborhood_id, "ward_id": r.ward_id,
+             "longitude": float(lo), "latitude": float(la)}
+            for r, lo, la in zip(extra.itertuples(), lon, lat, strict=True)
+        ],
+        "families": families,
+        "totals": totals,
+        "neighborhoods": area_changes(base.neighborhoods, nbhd, families),
+        "wards": area_changes(base.wards, wards, families),
+        "elapsed_s": round(time.perf_counter() - t0, 3),
+    }
+
+
+def read_hypothetical(base: Baseline, path: str | os.PathLike, *,
+                      crs: str | None = None) -> gpd.GeoDataFrame:
+    """Hypothetical providers from a file in the provider format (docs/PROVIDERS.md)."""
+    table = read_table(path, where="providers")
+    return new_providers(base, table.frame, where=f"providers {table.path}", crs=crs,
+                         geometry=table.geometry, geometry_crs=table.crs)
+
+
+# --------------------------------------------------------------------- siting
+
+
+def default_service_type(base: Baseline, family: str) -> str:
+    """The family's most common service type among existing providers (else the first)."""
+    pf = base.providers[base.providers["family"] == family]
+    if len(pf):
+        counts = pf["service_type"].value_counts()
+        return str(sorted(counts[counts == counts.max()].index)[0])
+    return sorted(n for n, s in base.taxonomy.service_types.items() if s.family == family)[0]
+
+
+def default_capacity(base: Baseline, service_type: str) -> float:
+    """Median capacity of the workspace's providers of ``service_type`` (else 1)."""
+    same = base.providers[base.providers["service_type"] == service_type]
+    return float(same["capacity"].median()) if len(same) else 1.0
+
+
+def default_candidates(base: Baseline) -> tuple[np.ndarray, np.ndarray]:
+    """Network nodes (routable in the mode) in the city, or a 200 m grid for straight-line."""
+    city = shapely.union_all(base.neighborhoods.geometry.to_numpy())
+    if base.travel.network is not None and base.travel.mode is not None:
+        net = base.travel.network
+        nodes = net.graph(base.travel.mode).routable
+        x, y = net.x[nodes], net.y[nodes]
+    else:
+        minx, miny, maxx, maxy = city.bounds
+        gx, gy = np.meshgrid(np.arange(minx, maxx + 1, DEFAULT_GRID_M),
+                             np.arange(miny, maxy + 1, DEFAULT_GRID_M))
+        x, y = gx.ravel(), gy.ravel()
+    inside = shapely.intersects_xy(city.buffer(1.0), x, y)  # nodes on the limits count
+    return x[inside], y[inside]
+
+
+def read_candidates(base: Baseline, path: str | os.PathLike, *, crs: str | None = None,
+                    service_type: str, capacity: float) -> gpd.GeoDataFrame:
+    """Candidate sites from a file: points (lat/lon, x/y with ``crs``, or geometry).
+
+    Columns ``name``, ``service_type`` and ``capacity`` are optional here; when
+    missing they are the siting run's own.
+    """
+    table = read_table(path, where="candidates")
+    frame = table.frame.copy()
+    if "name" not in frame.columns:
+        frame["name"] = [f"candidate {i + 1}" for i in range(len(frame))]
+    if "service_type" not in frame.columns:
+        frame["service_type"] = service_type
+    if "capacity" not in frame.columns:
+        frame["capacity"] = capacity
+    return new_providers(base, frame, where=f"candidates {table.path}", crs=crs,
+                         geometry=table.geometry, geometry_crs=table.crs)
+
+
+def recommend_sites(
+    base: Baseline,
+    *,
+    family: str,
+    k: int,
+    candidates: gpd.GeoDataFrame | None = None,
+    service_type: str | None = None,
+    catchment: float | None = None,
+    capacity: float | None = None,
+) -> dict[str, Any]:
+    """Choose ``k`` new sites of ``family`` covering the most need calls not yet covered.
+
+    ``catchment`` overrides the service type's (in the workspace's unit:
+    minutes on a network, metres straight-line). Without ``candidates`` the
+    candidates are :func:`default_candidates`. Each ranked site reports its
+    marginal calls, the neighborhoods and wards whose calls it newly covers,
+    and the change of their indices from adding it to the sites ranked above.
+    """
+    from safetygap.geo.siting import (
+        coverage_matrix_network,
+        coverage_matrix_straight,
+        max_cover,
+    )
+
+    t0 = time.perf_counter()
+    problems = Problems()
+    if family not in FAMILIES:
+        problems.add("family", "unknown family", value=family, allowed=FAMILIES)
+    if k < 1:
+        problems.add("k", "must be at least 1", value=k)
+    if service_type is not None and (
+            service_type not in base.taxonomy.service_types
+            or base.taxonomy.service_types[service_type].family != family):
+        problems.add("service_type", f"not a service type of family {family!r}",
+                     value=service_type,
+                     allowed=sorted(n for n, st in base.taxonomy.service_types.items()
+                                    if st.family == family))
+    if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
+        problems.add("catchment", f"must be a positive number of {base.travel.unit}",
+                     value=catchment)
+    problems.raise_if_any()
+    stype = service_type or default_service_type(base, family)
+    st = base.taxonomy.service_types[stype]
+    travel = base.travel
+    limit = float(catchment if catchment is not None else
+                  st.catchment_m if travel.kind == "straight"
+                  else st.catchment_for(str(travel.mode)))
+    cap = float(capacity if capacity is not None else default_capacity(base, stype))
+
+    if candidates is None:
+        cx, cy = default_candidates(base)
+        frame = pd.DataFrame({"provider_id": [f"site{i + 1}" for i in range(len(cx))],
+                              "name": [f"site {i + 1}" for i in range(len(cx))],
+                              "service_type": stype, "capacity": cap, "x": cx, "y": cy})
+        candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
+        source = ("network nodes" if travel.kind == "network"
+                  else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
+    else:
+        source = "user file"
+    cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
+
+    calls = base.calls
+    fam = (calls["family"] == family).to_numpy() & base.in_areas
+    demand = np.flatnonzero(fam & ~calls["covered"].to_numpy()
+                            & np.isfinite(calls["x"].to_numpy()))
+    dxy = (calls["x"].to_numpy()[demand], calls["y"].to_numpy()[demand])
+    t1 = time.perf_counter()
+    if travel.kind == "network":
+        assert travel.network is not None and travel.mode is not None
+        cover = coverage_matrix_network(travel.network, (cx, cy), dxy, mode=travel.mode,
+                                        catchment_min=limit)
+    else:
+        cover = coverage_matrix_straight((cx, cy), dxy, radius_m=limit)
+    t2 = time.perf_counter()
+    picks = max_cover(cover, np.ones(len(demand)), k)
+    t3 = time.perf_counter()
+
+    # indices after each site, against the layers after the sites ranked above it
+    chosen = candidates.iloc[[p.candidate for p in picks]].copy()
+    chosen[travel.catchment_column] = limit
+    nb_prev, wd_prev = base.neighborhoods, base.wards
+    lon, lat = _lonlat(base, chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy())
+    sites = []
+    cumulative = 0
+    n_idx = calls["n_idx"].to_numpy()
+    w_idx = calls["w_idx"].to_numpy()
+    for rank, p in enumerate(picks, start=1):
+        nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank])
+        new_calls = demand[p.newly_covered]
+        cumulative += len(new_calls)
+        row = chosen.iloc[rank - 1]
+        sites.append({
+            "rank": rank,
+            "site_id": str(row["provider_id"]).removeprefix("new:"),
+            "name": str(row["name"]),
+            "longitude": float(lon[rank - 1]), "latitude": float(lat[rank - 1]),
+            "x": float(row.geometry.x), "y": float(row.geometry.y),
+            "neighborhood_id": row["neighborhood_id"], "ward_id": row["ward_id"],
+            "marginal_calls": len(new_calls),
+            "cumulative_calls": cumulative,
+            "neighborhoods": _gains(new_calls, n_idx, nb_prev, nb_after, family),
+            "wards": _gains(new_calls, w_idx, wd_prev, wd_after, family),
+        })
+        nb_prev, wd_prev = nb_after, wd_after
+    need = int(fam.sum())
+    covered_before = int((fam & calls["covered"].to_numpy()).sum())
+    return {
+        "workspace": str(base.path),
+        "family": family,
+        "k": k,
+        "service_type": stype,
+        "capacity": cap,
+        "distance_model": travel.name,
+        "catchment": limit,
+        "catchment_unit": travel.unit,
+        "candidates": {"count": len(candidates), "source": source},
+        "need_calls": need,
+        "covered_before": covered_before,
+        "covered_after": covered_before + cumulative,
+        "coverage_before": covered_before / need if need else None,
+        "coverage_after": (covered_before + cumulative) / need if need else None,
+        "sites": sites,
+        "stopped_early": len(picks) < k,
+        "method": "greedy maximal covering with lazy evaluation, improved by swaps",
+        "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
+                      "total": round(time.perf_counter() - t0, 3)},
+    }
+
+
+def _gains(new_calls: np.ndarray, idx: np.ndarray, before: pd.DataFrame,
+           after: pd.DataFrame, family: str) -> list[dict[str, Any]]:
+    """Areas whose calls a site newly covers, most calls first, with their index changes."""
+    areas = idx[new_calls]
+    areas = areas[areas >= 0]
+    counts = np.bincount(areas, minlength=len(before))
+    order = sorted(np.flatnonzero(counts), key=lambda i: (-counts[i], i))
+    out = area_changes(before, after, [family], only=np.array(order, dtype=np.int64))
+    for rec, i in zip(out, order, strict=True):
+        rec["calls_newly_covered"] = int(counts[i])
+        del rec["family"]
+    return out

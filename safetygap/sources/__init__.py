@@ -1,0 +1,1 @@
+"""Builders that turn a city's own published files into safetygap inputs."""

@@ -1,0 +1,172 @@
+"""What-if and siting on workspaces of the tiny city (conftest), worked out by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from safetygap.errors import ValidationError
+from safetygap.inputs import load_preset
+from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+from safetygap.run import run_analysis
+from safetygap.scenarios import (
+    load_baseline,
+    new_providers,
+    read_candidates,
+    recommend_sites,
+    recompute,
+    whatif,
+)
+from safetygap.workspace import Workspace
+from tests.conftest import CRS, X0, Y0
+
+TO_LL = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+
+@pytest.fixture
+def straight_ws(tiny_files, tmp_path):
+    out = tmp_path / "ws-straight"
+    run_analysis(AnalysisInputs(**tiny_files), out,
+                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+    return out
+
+
+@pytest.fixture
+def walk_ws(tiny_files, tiny_network, tmp_path):
+    out = tmp_path / "ws-walk"
+    run_analysis(AnalysisInputs(**tiny_files, network=tiny_network), out,
+                 options=AnalysisOptions(columns=load_preset("generic"), travel="network",
+                                         mode="walk"), quiet=True)
+    return out
+
+
+def _hypothetical(x: float, y: float, service_type: str = "youth_program",
+                  capacity: float = 10.0) -> pd.DataFrame:
+    lon, lat = TO_LL.transform(X0 + x, Y0 + y)
+    return pd.DataFrame({"name": ["New Center"], "service_type": [service_type],
+                         "capacity": [capacity], "latitude": [lat], "longitude": [lon]})
+
+
+@pytest.mark.parametrize("ws", ["straight_ws", "walk_ws"])
+def test_recompute_without_new_providers_reproduces_the_workspace(ws, request):
+    path = request.getfixturevalue(ws)
+    base = load_baseline(path)
+    empty = base.providers.iloc[:0]
+    nbhd, wards, covered = recompute(base, empty)
+    stored = Workspace.open(path)
+    for got, want in ((nbhd, stored.neighborhoods), (wards, stored.wards)):
+        cols = [c for c in want.columns if c != "geometry"]
+        pd.testing.assert_frame_equal(got[cols].reset_index(drop=True),
+                                      want[cols].reset_index(drop=True), check_dtype=False)
+    assert (covered == stored.calls(columns=["covered"])["covered"].to_numpy()).all()
+
+
+def test_whatif_by_hand_and_workspace_untouched(straight_ws):
+    before = {p.name: p.stat().st_mtime_ns for p in straight_ws.iterdir()}
+    base = load_baseline(straight_ws)
+    extra = new_providers(base, _hypothetical(1000, 1000), where="test")
+    out = whatif(base, extra)
+    assert out["distance_model"] == "straight-line"
+    assert out["families"] == ["prevention"]
+    assert out["providers"][0]["neighborhood_id"] in {"A", "B", "C", "D"}
+    assert out["providers"][0]["catchment"] == 1200.0
+    nb = {r["area_id"]: r for r in out["neighborhoods"]}
+    # call 4 (1050,950) is 71 m from the new center: B's prevention coverage 0.5 -> 1
+    assert nb["B"]["coverage_before"] == 0.5 and nb["B"]["coverage_after"] == 1.0
+    assert nb["B"]["coverage_change"] == 0.5
+    # every centroid is 707 m from (1000,1000), inside 1200 m: the new capacity 10 is
+    # shared by all 10,000 residents with one weight, adding 1 per 1,000 everywhere
+    assert [nb[a]["access_change"] for a in "ABCD"] == pytest.approx([1.0] * 4)
+    assert nb["B"]["access_after"] == pytest.approx(6.0)
+    assert out["totals"]["prevention"] == {"need_calls": 2, "coverage_before": 0.5,
+                                           "coverage_after": 1.0, "calls_newly_covered": 1}
+    assert {p.name: p.stat().st_mtime_ns for p in straight_ws.iterdir()} == before
+    assert Workspace.open(straight_ws).verify() == []
+
+
+def test_whatif_rejects_bad_providers(straight_ws):
+    base = load_baseline(straight_ws)
+    with pytest.raises(ValidationError, match="unknown service type") as err:
+        new_providers(base, _hypothetical(0, 0, service_type="spa"), where="scenario")
+    assert "service_type" in str(err.value) and "youth_program" in str(err.value)
+    with pytest.raises(ValidationError, match="capacity"):
+        new_providers(base, _hypothetical(0, 0, capacity=-1), where="scenario")
+
+
+def test_siting_on_the_walking_network_by_hand(walk_ws):
+    base = load_baseline(walk_ws)
+    out = recommend_sites(base, family="prevention", k=2)
+    assert out["distance_model"] == "network-walk"
+    assert out["catchment"] == 15.0 and out["catchment_unit"] == "min"
+    assert out["service_type"] == "youth_program"
+    assert out["candidates"] == {"count": 25, "source": "network nodes in the city"}
+    # both prevention calls are uncovered on the network (see test_pipeline_network);
+    # node (500,500) is the first node (x, then y order) reaching both within 15 min:
+    # call 3 via (1500,500): 12.5 + 1.25; call 4 via (1000,1000): 12.5 + 0.88
+    assert out["need_calls"] == 2 and out["covered_before"] == 0
+    assert len(out["sites"]) == 1 and out["stopped_early"]
+    site = out["sites"][0]
+    assert (site["x"] - X0, site["y"] - Y0) == pytest.approx((500.0, 500.0))
+    assert site["marginal_calls"] == 2 and out["covered_after"] == 2
+    (b,) = site["neighborhoods"]
+    assert b["area_id"] == "B" and b["calls_newly_covered"] == 2
+    assert (b["coverage_before"], b["coverage_after"]) == (0.0, 1.0)
+    assert b["gap_change"] is not None
+    assert sorted(w["area_id"] for w in site["wards"]) == ["1", "2"]
+    # what the site reports is what a what-if with it finds
+    extra = new_providers(base, _hypothetical(500, 500), where="test")
+    assert whatif(base, extra)["totals"]["prevention"]["calls_newly_covered"] == 2
+
+
+def test_siting_with_user_candidates_straight_line(straight_ws, tmp_path):
+    base = load_baseline(straight_ws)
+    rows = pd.concat([_hypothetical(100, 1900), _hypothetical(1000, 1000)])
+    path = tmp_path / "candidates.csv"
+    rows.drop(columns=["service_type", "capacity"]).to_csv(path, index=False)
+    cands = read_candidates(base, path, service_type="youth_program", capacity=5.0)
+    out = recommend_sites(base, family="prevention", k=1, candidates=cands)
+    # (100,1900) reaches no uncovered call; (1000,1000) covers call 4 (71 m)
+    assert out["candidates"]["source"] == "user file"
+    assert out["sites"][0]["name"] == "New Center"
+    assert out["sites"][0]["marginal_calls"] == 1
+    assert out["coverage_before"] == 0.5 and out["coverage_after"] == 1.0
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"family": "fun", "k": 1}, "unknown family"),
+    ({"family": "prevention", "k": 0}, "at least 1"),
+    ({"family": "prevention", "k": 1, "service_type": "bcr_team"}, "not a service type"),
+    ({"family": "prevention", "k": 1, "catchment": -5.0}, "positive"),
+])
+def test_siting_parameter_errors(straight_ws, kw, match):
+    with pytest.raises(ValidationError, match=match):
+        recommend_sites(load_baseline(straight_ws), **kw)
+
+
+def test_moved_network_is_reported(walk_ws, tiny_network):
+    tiny_network.write_text(tiny_network.read_text() + "\n")
+    with pytest.raises(ValidationError, match="changed since the analysis"):
+        load_baseline(walk_ws)
+
+
+def test_cli_site_and_whatif(walk_ws, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "prevention",
+                              "--k", "1", "--out", str(tmp_path / "sites.json")])
+    assert res.exit_code == 0, res.output
+    sites = json.loads((tmp_path / "sites.json").read_text())
+    assert sites["sites"][0]["marginal_calls"] == 2
+    prov = tmp_path / "new.csv"
+    _hypothetical(500, 500).to_csv(prov, index=False)
+    res = runner.invoke(app, ["whatif", "--workspace", str(walk_ws), "--providers", str(prov)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["totals"]["prevention"]["calls_newly_covered"] == 2
+    res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "nope"])
+    assert res.exit_code == 2 and "unknown family" in res.output
