@@ -209,3 +209,15 @@ def test_minneapolis_neighborhoods_match_sjoin(shared_data):
     verts = shapely.get_coordinates(nbhd.geometry.values)[::97]
     got_v = assign_areas((verts[:, 0], verts[:, 1]), nbhd, crs=CRS)
     assert [rule_reference(px, py, nbhd) for px, py in verts] == list(got_v)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layouts(), st.sampled_from([0.0, 3.0, 40.0]))
+def test_may_be_near_never_misses_a_line(layout, distance):
+    """Points the grid rules out are farther than ``distance`` from every boundary."""
+    areas, x, y, resolution = layout
+    index = area_index(areas, resolution=resolution)
+    maybe = index.may_be_near(x, y, distance)
+    lines = shapely.union_all([shapely.boundary(g) for g in areas.geometry])
+    far = shapely.distance(lines, shapely.points(x[~maybe], y[~maybe]))
+    assert (far > distance).all()

@@ -25,7 +25,7 @@ cell centre crosses no boundary and it has the centre's state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -89,6 +89,7 @@ class GridIndex:
     y0: float
     cell: float
     labels: np.ndarray
+    _near_masks: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, polys: np.ndarray, *, resolution: int | None = None) -> GridIndex:
@@ -176,6 +177,34 @@ class GridIndex:
     @property
     def _flat(self) -> np.ndarray:
         return self.labels.reshape(-1)
+
+    def may_be_near(self, x: np.ndarray, y: np.ndarray, distance: float) -> np.ndarray:
+        """False only for points certainly farther than ``distance`` from every boundary.
+
+        A cell that is ``k`` cells (in x and in y) from every mixed cell has no
+        boundary within ``k * cell`` of it, because boundaries lie only in mixed
+        cells. Points off the grid are candidates when within ``distance`` of
+        the bounding box. NaN coordinates give False.
+        """
+        out = np.isfinite(x) & np.isfinite(y)
+        ny, nx = self.labels.shape
+        if nx == 0 or not out.any():
+            return out
+        reach = int(np.ceil(distance / self.cell)) + 1
+        mask = self._near_masks.get(reach)
+        if mask is None:
+            mask = ndimage.binary_dilation(self.labels == MIXED,
+                                           structure=np.ones((3, 3), bool), iterations=reach)
+            self._near_masks[reach] = mask
+        fx = (x - self.x0) / self.cell
+        fy = (y - self.y0) / self.cell
+        on = out & (fx >= 0) & (fx < nx) & (fy >= 0) & (fy < ny)
+        xmin, ymin, xmax, ymax = self.bounds
+        off = out & ~on
+        out[off] = ((x[off] >= xmin - distance) & (x[off] <= xmax + distance)
+                    & (y[off] >= ymin - distance) & (y[off] <= ymax + distance))
+        out[on] = mask[fy[on].astype(np.int64), fx[on].astype(np.int64)]
+        return out
 
 
 def _cell_size(
