@@ -8,10 +8,6 @@ default candidates (every routable network node in the city, about 5,000 to
 6,000). The target is under 10 s for the siting job. As a baseline measured
 in the same run, the same coverage matrix is optimised by plain greedy (every
 candidate's gain recomputed each round, no lazy evaluation and no swaps).
-
-When ``safetygap.demo`` is not installed yet, a stand-in city of the same size
-is generated here (a 15 km square of 90 neighborhoods, 13 wards, 650,000
-calls, 85 providers) and the output says so.
 """
 
 from __future__ import annotations
@@ -23,66 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def _standin_city(data_dir: Path, *, n_calls: int, seed: int = 2025) -> None:
-    """A city the size of the demo's, for branches without ``safetygap.demo``."""
-    import geopandas as gpd
-    import pandas as pd
-    from pyproj import Transformer
-    from shapely.geometry import box
-
-    rng = np.random.default_rng(seed)
-    crs = "EPSG:26915"
-    x0, y0, size = 470_000.0, 4_970_000.0, 15_000.0
-    nx_, ny_ = 9, 10
-    w, h = size / nx_, size / ny_
-    nb = gpd.GeoDataFrame(
-        {"area_id": [f"N{i * ny_ + j + 1:02d}" for i in range(nx_) for j in range(ny_)],
-         "name": [f"Neighborhood {i * ny_ + j + 1}" for i in range(nx_) for j in range(ny_)]},
-        geometry=[box(x0 + i * w, y0 + j * h, x0 + (i + 1) * w, y0 + (j + 1) * h)
-                  for i in range(nx_) for j in range(ny_)], crs=crs)
-    ww = size / 13
-    wards = gpd.GeoDataFrame({"area_id": [str(i + 1) for i in range(13)],
-                              "name": [f"Ward {i + 1}" for i in range(13)]},
-                             geometry=[box(x0 + i * ww, y0, x0 + (i + 1) * ww, y0 + size)
-                                       for i in range(13)], crs=crs)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    nb.to_file(data_dir / "neighborhoods.gpkg")
-    wards.to_file(data_dir / "wards.gpkg")
-    pd.DataFrame({"neighborhood": nb["name"],
-                  "population": rng.integers(1500, 9000, len(nb))}).to_csv(
-        data_dir / "population.csv", index=False)
-    tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    types = {"prevention": ["youth_program", "community_center", "violence_interruption"],
-             "response": ["bcr_team", "fire_station", "police_station"],
-             "restoration": ["victim_services", "restorative_justice", "reentry"]}
-    rows = []
-    for family, n in (("prevention", 40), ("response", 25), ("restoration", 20)):
-        px = x0 + rng.uniform(500, size - 500, n)
-        py = y0 + rng.uniform(500, size - 500, n)
-        lon, lat = tr.transform(px, py)
-        for i in range(n):
-            rows.append((f"{family[:4]}{i}", f"{family} {i}", rng.choice(types[family]),
-                         float(rng.integers(2, 30)), lat[i], lon[i]))
-    pd.DataFrame(rows, columns=["provider_id", "name", "service_type", "capacity",
-                                "latitude", "longitude"]).to_csv(data_dir / "providers.csv",
-                                                                 index=False)
-    centres = rng.uniform(1000, size - 1000, (25, 2))
-    pts = centres[rng.integers(0, 25, n_calls)] + rng.normal(0, 1200, (n_calls, 2))
-    pts = np.clip(pts, 10, size - 10)
-    lon, lat = tr.transform(x0 + pts[:, 0], y0 + pts[:, 1])
-    call_types = np.array(["Person In Crisis", "Disturbance", "Shooting", "Domestic", "Theft",
-                           "Suspicious Person", "Loud Party", "Heart"])
-    start = np.datetime64("2023-01-01T00:00")
-    pd.DataFrame({
-        "id": np.arange(n_calls),
-        "call_type": call_types[rng.integers(0, len(call_types), n_calls)],
-        "agency": "POLICE",
-        "time": (start + rng.integers(0, 2 * 365 * 24 * 60, n_calls).astype("timedelta64[m]"))
-        .astype(str),
-        "latitude": np.round(lat, 6), "longitude": np.round(lon, 6),
-    }).to_csv(data_dir / "calls.csv", index=False)
 
 
 def _plain_greedy(cover, k: int) -> float:
@@ -107,6 +43,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="keep the data here")
     args = ap.parse_args()
 
+    from safetygap.demo import generate_city, write_city
     from safetygap.demo.streets import write_demo_streets
     from safetygap.geo.siting import coverage_matrix_network, max_cover
     from safetygap.inputs import load_preset
@@ -117,21 +54,12 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="safetygap-bench-"))
     data = root / "data"
     try:
-        try:
-            from safetygap.demo import generate_city, write_city
-        except ImportError:
-            generate_city = None
         t = time.perf_counter()
-        if generate_city is not None:
-            city = generate_city(seed=2025, n_calls=args.calls)
-            write_city(city, data)
-            preset, label = "minneapolis-911", "demo city"
-        else:
-            _standin_city(data, n_calls=args.calls)
-            preset = "generic"
-            label = "STAND-IN city (safetygap.demo is not on this branch yet)"
+        city = generate_city(seed=2025, n_calls=args.calls)
+        write_city(city, data)
+        preset = "minneapolis-911"
         streets = write_demo_streets(data)
-        print(f"city: {label}; generated in {time.perf_counter() - t:.1f} s")
+        print(f"demo city generated in {time.perf_counter() - t:.1f} s")
 
         inputs = default_inputs(data)
         inputs = type(inputs)(**{**inputs.__dict__, "network": streets})

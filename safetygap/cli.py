@@ -10,6 +10,8 @@
     safetygap network fetch --place "Minneapolis, Minnesota" --out F.graphml
     safetygap site --workspace DIR --family F --k K     recommend new sites
     safetygap whatif --workspace DIR --providers FILE   indices with hypothetical providers
+    safetygap serve --workspace DIR [--host H] [--port P]   serve the maps and the API
+    safetygap report --workspace DIR --out report.html     printable self-contained report
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
@@ -220,12 +222,44 @@ def demo(
 
 
 def _serve(workspace: Path, *, host: str | None, port: int | None) -> None:
+    from safetygap.api.app import serve_workspace
+
     try:
-        from safetygap.api.app import serve_workspace
-    except ImportError:
-        typer.echo(f"the web app is not available in this version; outputs are in {workspace}")
+        serve_workspace(workspace, host=host, port=port)
+    except ValidationError as exc:
+        _fail(exc)
+
+
+@app.command()
+def serve(
+    workspace: Annotated[Path | None, typer.Option(
+        help="workspace directory to serve (default: SAFETYGAP_WORKSPACE or ./workspace)")]
+    = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1)")]
+    = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on (default 8000)")] = None,
+) -> None:
+    """Serve a workspace: interactive maps at / and the JSON API (docs at /docs)."""
+    from safetygap.settings import get_settings
+
+    _serve(workspace or get_settings().workspace, host=host, port=port)
+
+
+@app.command()
+def report(
+    workspace: Annotated[Path, typer.Option(help="workspace directory to report on")],
+    out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
+) -> None:
+    """Write a printable, self-contained HTML report (charts and static maps) of a workspace."""
+    from safetygap.maps.report import write_report
+
+    try:
+        path = write_report(workspace, out)
+    except ValidationError as exc:
+        _fail(exc)
         return
-    serve_workspace(workspace, host=host, port=port)
+    typer.echo(f"report written to {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB); "
+               "open it in any browser, offline, or print it")
 
 
 fetch_app = typer.Typer(help="Download a city's open data (boundaries and 911 calls).",

@@ -63,6 +63,7 @@ from safetygap.geo.boundary import (
 )
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.join import assign_areas
+from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
 from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
 from safetygap.taxonomy import Taxonomy, load_taxonomy
@@ -120,12 +121,6 @@ class AnalysisOptions:
         tol = self.boundary_tolerance_m
         if not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol < 0:
             problems.add("boundary_tolerance_m", "must be a number of metres >= 0", value=tol)
-        if self.travel not in ("straight", "network"):
-            problems.add("travel", "unknown distance model", value=self.travel,
-                         allowed=["straight", "network"])
-        if self.mode not in ("walk", "drive"):
-            problems.add("mode", "unknown travel mode", value=self.mode,
-                         allowed=["walk", "drive"])
         if self.engine not in ENGINES:
             problems.add("engine", "unknown engine", value=self.engine,
                          allowed=", ".join(ENGINES))
@@ -154,6 +149,7 @@ class Analysis:
     manifest: dict[str, Any]
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
+    network: StreetNetwork | None = None  # the street network of a network-travel run
 
 
 def analysis_crs(areas: gpd.GeoDataFrame, requested: str | None) -> CRS:
@@ -301,6 +297,7 @@ def analyze(
         manifest=manifest,
         crs=crs.to_string(),
         timings=dict(prog.timings),
+        network=travel.network,
     )
 
 
@@ -611,29 +608,36 @@ def boundary_allocations(
     wards: gpd.GeoDataFrame,
     crs: CRS,
     tolerance_m: float,
+    *,
+    policies: tuple[str, ...] = BOUNDARY_POLICIES,
 ) -> dict[str, dict[str, Any]]:
-    """Per level: calls within ``tolerance_m`` of an area line and both allocations.
+    """Per level: calls within ``tolerance_m`` of an area line and their allocation
+    under each of ``policies`` (both by default).
 
     Calls need ``x``, ``y`` (analysis CRS) and ``n_idx``/``w_idx`` (the containing
-    area row, -1 when the call is not placed).
+    area row, -1 when the call is not placed). With ``policies=("contain",)`` the
+    distance search is skipped (``within``/``shared`` are then None): the what-if
+    and siting jobs use that when the workspace was analysed with ``contain``.
     """
     out: dict[str, dict[str, Any]] = {}
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     for level, areas, col in (("neighborhood", nbhd, "n_idx"), ("ward", wards, "w_idx")):
         assigned = calls[col].to_numpy()
         placed = assigned >= 0
-        x = np.where(placed, calls["x"].to_numpy(), np.nan)
-        y = np.where(placed, calls["y"].to_numpy(), np.nan)
-        near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
-        split = allocate(assigned, near, policy="split")
-        within = np.zeros(len(calls), dtype=bool)
-        within[near[0]] = True
-        out[level] = {
-            "contain": allocate(assigned, near, policy="contain"),
-            "split": split,
-            "placed": int(placed.sum()),
-            "within": int(within.sum()),
-            "shared": int((split.k >= 2).sum()),
-        }
+        entry: dict[str, Any] = {"placed": int(placed.sum()), "within": None, "shared": None}
+        near = empty
+        if "split" in policies:
+            x = np.where(placed, calls["x"].to_numpy(), np.nan)
+            y = np.where(placed, calls["y"].to_numpy(), np.nan)
+            near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
+            within = np.zeros(len(calls), dtype=bool)
+            within[near[0]] = True
+            entry["within"] = int(within.sum())
+        for pol in policies:
+            entry[pol] = allocate(assigned, near, policy=pol)
+        if "split" in policies:
+            entry["shared"] = int((entry["split"].k >= 2).sum())
+        out[level] = entry
     return out
 
 
@@ -661,7 +665,8 @@ def level_indices(
     tolerance_m: float,
     travel: Travel,
     contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any],
+           dict[str, Any] | None]:
     """Indices of neighborhoods and wards from classified, covered calls and providers.
 
     Calls need ``year``, ``family_code``, ``diverted``, ``eligible`` and
@@ -675,12 +680,13 @@ def level_indices(
     # neighborhoods
     n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy())
     n_access = _access(nbhd, population, providers, travel)
+    policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
     n_results = {
         pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
                            _count(calls, boundary["neighborhood"][pol], len(nbhd), years),
                            population=population, access=n_access, providers=n_prov,
                            capacity=n_cap)
-        for pol in BOUNDARY_POLICIES
+        for pol in policies
     }
 
     # wards: calls joined directly; population and access apportioned by area
@@ -700,11 +706,11 @@ def level_indices(
                            _count(calls, boundary["ward"][pol], len(wards), years),
                            population=w_pop, access=w_access, providers=w_prov,
                            capacity=w_cap)
-        for pol in BOUNDARY_POLICIES
+        for pol in policies
     }
     n_result = n_results[policy]
     w_result = w_results[policy]
-    sensitivity = _boundary_sensitivity(
+    sensitivity = None if len(policies) < 2 else _boundary_sensitivity(
         {"neighborhood": n_results, "ward": w_results},
         {"neighborhood": nbhd, "ward": wards}, boundary, policy=policy,
         tolerance_m=tolerance_m)

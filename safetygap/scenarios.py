@@ -29,7 +29,6 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
-from safetygap._hashing import sha256_file
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.travel import Travel
@@ -41,10 +40,9 @@ from safetygap.pipeline import (
     boundary_allocations,
     coverage,
     level_indices,
-    load_travel,
 )
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
-from safetygap.workspace import Workspace
+from safetygap.workspace import NETWORK_FILE, Workspace
 
 COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
@@ -80,20 +78,17 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
                                      label=f"workspace {ws.path} manifest")
     opts = manifest.get("options", {})
     kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
-    network = None
-    if kind == "network":
-        meta = manifest["inputs"]["network"]
-        network = Path(meta["path"])
-        problems = Problems()
-        if not network.is_file():
-            problems.add(f"workspace {ws.path}", "the street network it was analysed with "
-                         "is gone", value=str(network),
-                         allowed="the same file at the same path (or analyse again)")
-        elif sha256_file(network) != meta["sha256"]:
-            problems.add(f"workspace {ws.path}", "the street network changed since the "
-                         "analysis", value=str(network), allowed="analyse again")
-        problems.raise_if_any()
-    travel = load_travel(kind, mode, network, crs)
+    if kind != "network":
+        travel = Travel(kind)
+    else:
+        net = ws.network()
+        if net is None:
+            problems = Problems()
+            problems.add(f"workspace {ws.path}", "network-travel workspace without its saved "
+                         "street network", value=NETWORK_FILE,
+                         allowed="a workspace written by this version (analyse again)")
+            problems.raise_if_any()
+        travel = Travel("network", mode, net)
 
     nbhd = ws.neighborhoods
     wards = ws.wards
@@ -124,7 +119,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))
     policy = opts.get("boundary_policy", "contain")
     tolerance_m = float(opts.get("boundary_tolerance_m", 5.0))
-    boundary = boundary_allocations(calls, nbhd, wards, crs, tolerance_m)
+    boundary = boundary_allocations(calls, nbhd, wards, crs, tolerance_m, policies=(policy,))
     return Baseline(path=ws.path, crs=crs, taxonomy=taxonomy, travel=travel,
                     neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,
                     in_areas=in_areas, years=years, boundary=boundary, policy=policy,

@@ -41,11 +41,14 @@ from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
+from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
 from safetygap.pipeline import Analysis
 
 LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
                "providers.parquet", "indices.parquet")
 JSON_FILES = ("summary.json", "quality.json")
+NETWORK_FILE = "network.npz"
+"""The street network of a network-travel run, so what-if and siting reuse it exactly."""
 MANIFEST = "manifest.json"
 
 
@@ -73,12 +76,18 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     _atomic_write(out / "calls.parquet", lambda p: write_points(
         calls.drop(columns=["x", "y"]), calls["x"].to_numpy(), calls["y"].to_numpy(),
         analysis.crs, p))
+    written = [*LAYER_FILES, *JSON_FILES]
+    if analysis.network is not None:
+        _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))
+        written.append(NETWORK_FILE)
+    else:
+        (out / NETWORK_FILE).unlink(missing_ok=True)
     write_json(out / "summary.json", analysis.summary)
     write_json(out / "quality.json", analysis.quality)
     manifest = dict(analysis.manifest)
     manifest["files"] = {
         name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}
-        for name in (*LAYER_FILES, *JSON_FILES)
+        for name in written
     }
     manifest["timings_s"] = analysis.timings
     write_json(out / MANIFEST, manifest)
@@ -136,6 +145,11 @@ class Workspace:
     @cached_property
     def indices(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "indices.parquet")
+
+    def network(self) -> StreetNetwork | None:
+        """The street network the analysis used (network-travel runs), else None."""
+        p = self.path / NETWORK_FILE
+        return read_saved_network(p) if p.is_file() else None
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""

@@ -40,8 +40,8 @@ def sq(x0: float, y0: float, x1: float, y1: float):
     return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
 
 
-@pytest.fixture
-def tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def make_tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The tiny city's neighborhoods and wards (see the drawing above)."""
     nbhd = gpd.GeoDataFrame(
         {"area_id": ["A", "B", "C", "D"], "name": ["Alpha", "Bravo", "Charlie", "Delta"]},
         geometry=[sq(0, 0, 1000, 1000), sq(1000, 0, 2000, 1000),
@@ -57,7 +57,22 @@ def tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 
 
 @pytest.fixture
+def tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    return make_tiny_areas()
+
+
+@pytest.fixture
 def tiny_files(tmp_path: Path, tiny_areas) -> dict[str, Path]:
+    """The tiny city written as files (see :func:`write_tiny_city`)."""
+    return write_tiny_city(tmp_path, tiny_areas)
+
+
+def write_tiny_city(
+    tmp_path: Path,
+    tiny_areas: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    *,
+    extra_providers: list[tuple[str, str, str, float, float, float]] = (),
+) -> dict[str, Path]:
     """The tiny city written as files, with calls and providers placed by hand.
 
     Calls (x, y relative to the origin), 2023 unless noted:
@@ -112,6 +127,7 @@ def tiny_files(tmp_path: Path, tiny_areas) -> dict[str, Path]:
         ("P2", "Youth <Center> & Co", "youth_program", 10.0, 1900, 100),
         # victim services far away (50 km): nothing in reach
         ("P3", "Far Victim Services", "victim_services", 5.0, 50000, 0),
+        *extra_providers,
     ]
     # providers as a GeoPackage in the projected CRS, so distances are exact
     prov = pd.DataFrame(prov_rows, columns=["provider_id", "name", "service_type", "capacity",
@@ -121,7 +137,7 @@ def tiny_files(tmp_path: Path, tiny_areas) -> dict[str, Path]:
                             crs=CRS)
     prov_path = tmp_path / "providers.gpkg"
     prov.to_file(prov_path)
-    pop = pd.DataFrame({"neighborhood": ["alpha", "BRAVO", "Charlie", "Delta"],
+    pop = pd.DataFrame({"neighborhood": ["alpha", "BRAVO", "Charlie", nbhd["name"].iloc[3]],
                         "population": [1000, 2000, 3000, 4000]})
     pop_path = tmp_path / "population.csv"
     pop.to_csv(pop_path, index=False)
@@ -156,3 +172,78 @@ def tiny_network(tmp_path: Path) -> Path:
     graph = segments_to_graph(X0 + x, Y0 + y, u, v, crs=CRS,
                               highway=np.full(len(u), "residential", dtype=object))
     return write_graphml(graph, tmp_path / "tiny.graphml")
+
+
+# ----------------------------------------------------------------- workspaces for the web app
+
+HOSTILE_PROVIDER = "<script>alert(1)</script>"
+HOSTILE_TEMPLATE = "{{7*7}} <img src=x onerror=alert(2)>"
+HOSTILE_AREA = "Delta <b>bold</b> & {{7*7}}"
+
+
+@pytest.fixture(scope="session")
+def api_workspace(tmp_path_factory) -> Path:
+    """The tiny city analysed into a workspace, with hostile names: neighborhood D is
+    called :data:`HOSTILE_AREA`; two extra providers in ward 2:
+    PX :data:`HOSTILE_PROVIDER` (victim services, restoration) at (1900, 1900) in D and
+    PY :data:`HOSTILE_TEMPLATE` (community center, prevention) at (1700, 300) in B."""
+    from safetygap.inputs import load_preset
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+
+    d = tmp_path_factory.mktemp("api-tiny")
+    nbhd, wards = make_tiny_areas()
+    nbhd.loc[3, "name"] = HOSTILE_AREA
+    files = write_tiny_city(d, (nbhd, wards), extra_providers=[
+        ("PX", HOSTILE_PROVIDER, "victim_services", 1.0, 1900, 1900),
+        ("PY", HOSTILE_TEMPLATE, "community_center", 1.0, 1700, 300),
+    ])
+    run_analysis(AnalysisInputs(**files), d / "workspace",
+                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+    return d / "workspace"
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory) -> Path:
+    """A small demo city (seed 7, 20,000 calls) with one more provider, named
+    :data:`HOSTILE_PROVIDER`, at the city centre."""
+    from safetygap.demo import CENTER_LON_LAT
+    from safetygap.inputs import load_preset
+    from safetygap.pipeline import AnalysisOptions, default_inputs
+    from safetygap.run import run_analysis, run_demo
+
+    out = tmp_path_factory.mktemp("api-demo")
+    analysis, ws = run_demo(out, seed=7, n_calls=20_000, quiet=True)
+    prov_path = out / "data" / "providers.csv"
+    prov = pd.read_csv(prov_path)
+    lon, lat = CENTER_LON_LAT
+    extra = {col: None for col in prov.columns} | {
+        "provider_id": "XSS1", "name": HOSTILE_PROVIDER, "family": "restoration",
+        "service_type": "victim_services", "capacity": 1.0, "latitude": lat, "longitude": lon}
+    pd.concat([prov, pd.DataFrame([extra])], ignore_index=True).to_csv(prov_path, index=False)
+    run_analysis(default_inputs(out / "data"), ws, quiet=True, options=AnalysisOptions(
+        columns=load_preset("minneapolis-911"), preset="minneapolis-911",
+        label=analysis.summary["label"], synthetic=True))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def client(api_workspace):
+    """A test client of the app serving :func:`api_workspace` (errors as responses)."""
+    from fastapi.testclient import TestClient
+
+    from safetygap.api.app import create_app
+
+    with TestClient(create_app(api_workspace), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_workspace):
+    """A test client of the app serving :func:`demo_workspace`."""
+    from fastapi.testclient import TestClient
+
+    from safetygap.api.app import create_app
+
+    with TestClient(create_app(demo_workspace), raise_server_exceptions=False) as c:
+        yield c

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
@@ -144,9 +145,16 @@ def test_siting_parameter_errors(straight_ws, kw, match):
         recommend_sites(load_baseline(straight_ws), **kw)
 
 
-def test_moved_network_is_reported(walk_ws, tiny_network):
-    tiny_network.write_text(tiny_network.read_text() + "\n")
-    with pytest.raises(ValidationError, match="changed since the analysis"):
+def test_workspace_keeps_its_own_network(walk_ws, tiny_network):
+    """What-if and siting use the network saved in the workspace, not the input file."""
+    before = load_baseline(walk_ws)
+    tiny_network.unlink()  # the input file may move or change after the analysis
+    after = load_baseline(walk_ws)
+    for k in ("x", "y", "u", "v", "length_m", "speed_kph", "oneway"):
+        assert np.array_equal(getattr(before.travel.network, k), getattr(after.travel.network, k))
+    assert list(after.travel.network.highway) == list(before.travel.network.highway)
+    (walk_ws / "network.npz").unlink()
+    with pytest.raises(ValidationError, match=r"network\.npz"):
         load_baseline(walk_ws)
 
 

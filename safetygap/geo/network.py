@@ -474,3 +474,25 @@ def load_network(
     p = Path(path)
     graph = read_graph(p)
     return graph_to_network(graph, crs=CRS.from_user_input(crs), source=str(p))
+
+
+_NPZ_ARRAYS = ("x", "y", "u", "v", "length_m", "speed_kph", "oneway")
+_NPZ_TEXT = ("highway", "access")
+
+
+def save_network(net: StreetNetwork, path: str | os.PathLike) -> None:
+    """Write ``net`` as a compressed NumPy archive (no pickles), for workspaces."""
+    arrays = {k: getattr(net, k) for k in _NPZ_ARRAYS}
+    arrays.update({k: np.asarray(getattr(net, k), dtype=str) for k in _NPZ_TEXT})
+    arrays["crs"] = np.asarray(net.crs)
+    arrays["source"] = np.asarray(net.source)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+def read_saved_network(path: str | os.PathLike) -> StreetNetwork:
+    """Read a network written by :func:`save_network` (exactly the same arrays)."""
+    with np.load(path, allow_pickle=False) as z:
+        kw = {k: z[k] for k in _NPZ_ARRAYS}
+        kw.update({k: z[k].astype(object) for k in _NPZ_TEXT})
+        return StreetNetwork(**kw, crs=str(z["crs"]), source=str(z["source"]))

@@ -1,0 +1,74 @@
+"""Error responses: 422 names the parameter and what is allowed, 404 what was not found,
+503 when the workspace cannot be read. Every error body is an ``ErrorResponse``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from safetygap.api._store import WorkspaceUnavailable
+from safetygap.api.models import ErrorResponse
+from safetygap.maps.data import UnknownArea
+
+PARAM_SOURCES = ("query", "path", "header", "cookie")
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown id", "model": ErrorResponse},
+    422: {"description": "bad parameter: the message names it and the allowed values",
+          "model": ErrorResponse},
+    503: {"description": "the workspace cannot be read", "model": ErrorResponse},
+}
+
+
+def param_error(name: str, message: str, value: Any, *, source: str = "query"
+                ) -> RequestValidationError:
+    """A 422 error about one request parameter."""
+    return RequestValidationError([{"loc": (source, name), "msg": message,
+                                    "type": "value_error", "input": value}])
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(x) for x in error.get("loc", ())]
+    if len(loc) >= 2 and loc[0] in PARAM_SOURCES:
+        where = f"{loc[0]} parameter {loc[-1]!r}"
+    else:
+        where = ".".join(loc) or "request"
+    text = f"{where}: {error.get('msg', 'invalid')}"
+    if error.get("input") is not None:
+        text += f" (got {error['input']!r})"
+    return text
+
+
+def _error(status: int, message: str, detail: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"message": message, "detail": detail})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error a clear ``message``."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type", "input")}
+                  for e in exc.errors()]
+        errors = jsonable_encoder(errors)
+        return _error(422, "; ".join(_describe(e) for e in errors), errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        return _error(exc.status_code, detail, detail)
+
+    @app.exception_handler(UnknownArea)
+    async def _unknown(request: Request, exc: UnknownArea) -> JSONResponse:
+        msg = (f"no {exc.level} with id {exc.area_id!r}; ids look like "
+               f"{', '.join(repr(i) for i in exc.examples)}; see /api/{exc.level}s")
+        return _error(404, msg, msg)
+
+    @app.exception_handler(WorkspaceUnavailable)
+    async def _unavailable(request: Request, exc: WorkspaceUnavailable) -> JSONResponse:
+        return _error(503, str(exc), str(exc))

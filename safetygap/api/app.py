@@ -1,0 +1,89 @@
+"""The FastAPI application that serves a workspace: JSON/GeoJSON API, map pages, assets.
+
+``create_app(workspace)`` builds the app; ``serve_workspace(workspace)`` runs
+it with uvicorn (what ``safetygap serve`` and ``safetygap demo`` call).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from safetygap import __version__
+from safetygap.api._errors import install_error_handlers
+from safetygap.api._store import WorkspaceStore
+from safetygap.errors import ValidationError
+from safetygap.maps.assets import STATIC_PREFIX, asset_dirs
+from safetygap.maps.gap_map import MapOptions
+from safetygap.settings import Settings, get_settings
+from safetygap.workspace import Workspace
+
+DESCRIPTION = """\
+Where a city's community-safety services fall short: calls for service and
+providers joined to neighborhoods and wards, coverage, accessibility and gap
+indices per family of services (response, prevention, restoration).
+
+Layers are GeoJSON in EPSG:4326; measures are ``<measure>_<family>`` properties
+(rates per 1,000 residents per year, shares in 0..1, distances in metres).
+Bad parameters answer 422 with a message naming the parameter and the allowed
+values; unknown ids answer 404. Maps: ``/`` and ``/maps/gaps``.
+"""
+
+
+def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None) -> FastAPI:
+    """The app serving ``workspace`` (read-only; read again when its manifest changes).
+
+    Raises :class:`~safetygap.errors.ValidationError` when ``workspace`` is not
+    a complete workspace.
+    """
+    settings = settings or get_settings()
+    path = Path(workspace)
+    Workspace.open(path)  # fail early with a clear message
+    app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION)
+    app.state.store = WorkspaceStore(path)
+    app.state.settings = settings
+    app.state.map_options = MapOptions(tiles=settings.tiles,
+                                       attribution=settings.tiles_attribution)
+    for name, directory in asset_dirs().items():
+        app.mount(f"{STATIC_PREFIX}/{name}", StaticFiles(directory=directory),
+                  name=f"static-{name}")
+    install_error_handlers(app)
+    from safetygap.api.routes_api import router as api_router
+    from safetygap.api.routes_pages import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    return app
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc})"
+            raise ValidationError(f"port {port} on {host} {why}; pick another with "
+                                  f"--port or SAFETYGAP_PORT") from exc
+
+
+def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
+                    port: int | None = None) -> None:
+    """Serve ``workspace`` with uvicorn until interrupted; prints the address first."""
+    import uvicorn
+
+    settings = get_settings(host=host, port=port)
+    app = create_app(workspace, settings=settings)
+    print(f"reading workspace {Path(workspace).resolve()} ...", flush=True)
+    app.state.store.view()
+    _check_port(settings.host, settings.port)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"\nsafetygap is serving the maps at http://{shown}:{settings.port}/ "
+          f"(API docs at /docs; Ctrl+C to stop)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

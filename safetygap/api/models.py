@@ -1,0 +1,239 @@
+"""Pydantic models of every API response (they make the OpenAPI schema at ``/docs``).
+
+Coordinates are longitude, latitude in EPSG:4326; distances in metres;
+rates per 1,000 residents per year; shares in [0, 1]; ``null`` where a value
+is undefined (no population, no calls).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Family = Literal["response", "prevention", "restoration"]
+AnyFamily = Literal["total", "response", "prevention", "restoration"]
+Level = Literal["neighborhood", "ward"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str = Field(description="safetygap version serving")
+    workspace: str = Field(description="workspace directory served")
+    manifest_sha256: str = Field(description="checksum of the served workspace's manifest")
+
+
+# ---------------------------------------------------------------- summary
+
+
+class Totals(BaseModel):
+    input_rows: int = Field(description="rows in the calls file")
+    unique_calls: int = Field(description="rows less duplicate ids")
+    calls_in_areas: int = Field(description="calls placed in a neighborhood and a ward")
+    by_family: dict[str, int] = Field(description="calls in areas per family ('none' too)")
+    by_year: dict[str, int] = Field(description="calls in areas per year")
+    neighborhoods: int
+    wards: int
+    population: float | None
+
+
+class FamilySummary(BaseModel):
+    need_calls: int = Field(description="calls in areas whose need is this family's")
+    coverage: float | None = Field(description="share of them within a provider's reach")
+    providers: int = Field(description="providers of the family")
+
+
+class QualityCounts(BaseModel):
+    status_counts: dict[str, int] = Field(
+        description="exclusive status of every input row; adds up to input_rows")
+    input_rows: int
+    analysed_in_areas: int
+    excluded_from_areas: int
+    areas_without_population: int
+    providers_outside_boundaries: int
+
+
+class Summary(BaseModel):
+    label: str = Field(description="what the data is, e.g. the synthetic demo city's label")
+    synthetic: bool = Field(description="true for the synthetic demo city")
+    generated: str = Field(description="when the analysis ran (UTC, ISO 8601)")
+    safetygap_version: str
+    crs: str = Field(description="projected CRS the analysis ran in")
+    years: list[int]
+    totals: Totals
+    diverted_share: dict[str, float | None] = Field(
+        description="share of unique calls handled by a non-police service, 'all' and by year")
+    eligible_not_diverted_share: dict[str, float | None] = Field(
+        description="share of unique calls eligible for a non-police response that police "
+                    "handled, 'all' and by year")
+    families: dict[str, FamilySummary]
+    quality: QualityCounts
+
+
+# ---------------------------------------------------------------- GeoJSON
+
+
+class Geometry(BaseModel):
+    type: Literal["Point", "Polygon", "MultiPolygon", "GeometryCollection"]
+    coordinates: Any = Field(default=None, description="GeoJSON coordinates (lon, lat)")
+    geometries: list[Geometry] | None = None
+
+
+class AreaProperties(BaseModel):
+    """Fixed fields plus one ``<measure>_<family>`` number per measure."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, float | int | None] = Field(init=False)
+
+    area_id: str
+    name: str
+    population: float | None
+    area_km2: float | None
+
+
+class AreaFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry
+    properties: AreaProperties
+
+
+class GapClass(BaseModel):
+    gap_class: int = Field(description="1 (best served) .. 5 (most underserved); 0 no value")
+    label: str
+    lower: float | None = Field(description="smallest gap index in the class")
+    upper: float | None = Field(description="largest gap index in the class")
+    areas: int = Field(description="areas in the class")
+
+
+class AreaCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    level: Level
+    period: str = Field(description="'all' or the year the values are for")
+    families: list[AnyFamily]
+    tolerance_m: float = Field(description="simplification tolerance used, metres")
+    crs: Literal["EPSG:4326"]
+    classes: dict[str, list[GapClass]] = Field(description="gap classes (legend) per family")
+    features: list[AreaFeature]
+
+
+class ProviderProperties(BaseModel):
+    provider_id: str
+    name: str
+    family: Family
+    service_type: str
+    capacity: float | None
+    catchment_m: float | None = Field(description="reach of the service, metres")
+    neighborhood_id: str | None
+    ward_id: str | None
+
+
+class ProviderFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: Geometry
+    properties: ProviderProperties
+
+
+class ProviderCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    crs: Literal["EPSG:4326"]
+    features: list[ProviderFeature]
+
+
+class HexProperties(BaseModel):
+    calls: int
+
+
+class HexFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: Geometry
+    properties: HexProperties
+
+
+class HexCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    crs: Literal["EPSG:4326"]
+    size_m: float = Field(description="hexagon circumradius, metres")
+    family: Family | None
+    period: str
+    max_calls: int
+    total_calls: int
+    features: list[HexFeature]
+
+
+# ---------------------------------------------------------------- profiles
+
+
+class MeasureValue(BaseModel):
+    family: AnyFamily
+    measure: str
+    label: str
+    value: float | None
+    rank: int | None = Field(description="rank among the areas of the level, 1 = highest "
+                                         "value (for gap: most underserved); ties share")
+    of: int = Field(description="areas with a value")
+    city: float | None = Field(description="city-wide value (None for gap and gap class)")
+
+
+class CategoryCalls(BaseModel):
+    category: str
+    family: str
+    calls: int
+    by_year: dict[str, int] = Field(description="calls per year ('unknown': no valid date)")
+
+
+class NearbyProvider(ProviderProperties):
+    distance_m: float = Field(description="distance from the area's boundary, metres")
+
+
+class AreaProfile(BaseModel):
+    level: Level
+    area_id: str
+    name: str
+    population: float | None
+    area_km2: float | None
+    calls: int = Field(description="calls placed in the area (all families)")
+    calls_by_year: dict[str, int]
+    calls_by_category: list[CategoryCalls]
+    providers_inside: list[NearbyProvider]
+    providers_in_reach: list[NearbyProvider] = Field(
+        description="providers outside the area whose catchment reaches it")
+    measures: list[MeasureValue]
+
+
+class GapRow(BaseModel):
+    rank: int
+    area_id: str
+    name: str
+    gap: float | None
+    gap_class: int
+    rate: float | None
+    access: float | None
+    coverage: float | None
+    calls: float | None
+    providers: float | None
+
+
+class GapRanking(BaseModel):
+    level: Level
+    period: str
+    top: int
+    families: dict[str, list[GapRow]]
+
+
+# ------------------------------------------------------------------ errors
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """422: which parameter was wrong and what is allowed; 404: what was not found."""
+
+    message: str
+    detail: list[ErrorItem] | str

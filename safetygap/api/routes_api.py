@@ -1,0 +1,211 @@
+"""JSON / GeoJSON routes. Thin: parameters are checked here, the work is done by
+:class:`safetygap.maps.data.WorkspaceView`; results are validated against the
+response models once and cached as JSON per workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
+
+from safetygap import FAMILIES, __version__
+from safetygap.api._errors import ERROR_RESPONSES, param_error
+from safetygap.api.models import (
+    AreaCollection,
+    AreaProfile,
+    Family,
+    GapRanking,
+    Health,
+    HexCollection,
+    Level,
+    ProviderCollection,
+    Summary,
+)
+from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
+
+router = APIRouter()
+GEOJSON = "application/geo+json"
+
+
+def current_view(request: Request) -> WorkspaceView:
+    """The view of the served workspace (read again when its manifest changed)."""
+    return request.app.state.store.view()
+
+
+View = Annotated[WorkspaceView, Depends(current_view)]
+FamilyQ = Annotated[Family | None, Query(description="one family; all when left out")]
+YearQ = Annotated[int | None, Query(description="one year of the analysis; all years when "
+                                                "left out")]
+ToleranceQ = Annotated[float, Query(ge=0, le=1000, allow_inf_nan=False,
+                                    description="geometry simplification tolerance, metres "
+                                                "(0 = exact)")]
+AreaId = Annotated[str, Path(description="area id (see the GeoJSON layers)")]
+
+
+def checked_year(view: WorkspaceView, year: int | None) -> int | None:
+    """``year`` if the analysis has it; 422 listing the years it has otherwise."""
+    if year is not None and year not in view.years:
+        allowed = ", ".join(str(y) for y in view.years) or "none"
+        raise param_error("year", f"no data for this year; allowed: {allowed} "
+                                  "(or leave it out for all years)", year)
+    return year
+
+
+def checked_area(view: WorkspaceView, level: str, name: str, area_id: str | None
+                 ) -> str | None:
+    """``area_id`` if it exists at ``level``; 422 naming the parameter otherwise."""
+    if area_id is not None and not view.has_area(level, area_id):
+        ids = view.area_ids(level)
+        raise param_error(name, f"unknown {level} id; allowed: "
+                                f"{', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}",
+                          area_id)
+    return area_id
+
+
+def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
+                build: Callable[[], Any], *, media_type: str = "application/json"
+                ) -> Response:
+    """``build()`` validated against ``model`` and serialised once per workspace."""
+    body = view.cached(("json", model.__name__, key),
+                       lambda: model.model_validate(build()).model_dump_json().encode())
+    return Response(content=body, media_type=media_type)
+
+
+@router.get("/health", response_model=Health, tags=["service"])
+def health(request: Request, view: View) -> Health:
+    """The service is up and serving a complete workspace."""
+    store = request.app.state.store
+    return Health(status="ok", version=__version__, workspace=str(store.path),
+                  manifest_sha256=store.key or "")
+
+
+@router.get("/api/summary", response_model=Summary, responses=ERROR_RESPONSES,
+            tags=["summary"])
+def summary(view: View) -> Response:
+    """Totals, diverted share by year and data-quality counts."""
+    def build() -> dict[str, Any]:
+        s = view.summary
+        q = view.quality.get("calls", {})
+        prov = view.providers["family"].value_counts()
+        families = {f: {**s["families"][f], "providers": int(prov.get(f, 0))}
+                    for f in FAMILIES}
+        return {
+            **{k: s[k] for k in ("label", "synthetic", "generated", "safetygap_version", "crs",
+                                 "years", "totals", "diverted_share",
+                                 "eligible_not_diverted_share")},
+            "families": families,
+            "quality": {
+                **s["quality"],
+                "input_rows": q.get("input_rows", s["totals"]["input_rows"]),
+                "analysed_in_areas": q.get("analysed_in_areas", s["totals"]["calls_in_areas"]),
+                "excluded_from_areas": q.get("excluded_from_areas", 0),
+            },
+        }
+
+    return cached_json(view, "summary", Summary, build)
+
+
+def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None,
+           tolerance: float, ward: str | None = None) -> Response:
+    year = checked_year(view, year)
+    ward = checked_area(view, "ward", "ward", ward)
+    return cached_json(
+        view, ("layer", level, family, year, tolerance, ward), AreaCollection,
+        lambda: view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward),
+        media_type=GEOJSON)
+
+
+@router.get("/api/neighborhoods", response_model=AreaCollection, responses=ERROR_RESPONSES,
+            tags=["areas"])
+def neighborhoods(
+    view: View,
+    family: FamilyQ = None,
+    year: YearQ = None,
+    tolerance: ToleranceQ = DEFAULT_TOLERANCE_M,
+    ward: Annotated[str | None, Query(description="only the neighborhoods in this ward")]
+    = None,
+) -> Response:
+    """Neighborhoods as GeoJSON (EPSG:4326) with their indices as ``<measure>_<family>``
+    properties, and the gap classes (legend) per family."""
+    return _layer(view, "neighborhood", family, year, tolerance, ward)
+
+
+@router.get("/api/wards", response_model=AreaCollection, responses=ERROR_RESPONSES,
+            tags=["areas"])
+def wards(view: View, family: FamilyQ = None, year: YearQ = None,
+          tolerance: ToleranceQ = DEFAULT_TOLERANCE_M) -> Response:
+    """Wards as GeoJSON (EPSG:4326) with their indices; see ``/api/neighborhoods``."""
+    return _layer(view, "ward", family, year, tolerance)
+
+
+@router.get("/api/neighborhoods/{area_id}", response_model=AreaProfile,
+            responses=ERROR_RESPONSES, tags=["areas"])
+def neighborhood_profile(view: View, area_id: AreaId) -> Response:
+    """One neighborhood: calls by category and year, providers inside and within
+    reach, every index with its rank among neighborhoods and the city value."""
+    return cached_json(view, ("profile", "neighborhood", area_id), AreaProfile,
+                       lambda: view.profile("neighborhood", area_id))
+
+
+@router.get("/api/wards/{area_id}", response_model=AreaProfile, responses=ERROR_RESPONSES,
+            tags=["areas"])
+def ward_profile(view: View, area_id: AreaId) -> Response:
+    """One ward: calls by category and year, providers inside and within reach,
+    every index with its rank among wards and the city value."""
+    return cached_json(view, ("profile", "ward", area_id), AreaProfile,
+                       lambda: view.profile("ward", area_id))
+
+
+@router.get("/api/gaps", response_model=GapRanking, responses=ERROR_RESPONSES, tags=["areas"])
+def gaps(
+    view: View,
+    family: FamilyQ = None,
+    level: Annotated[Level, Query(description="neighborhood or ward")] = "neighborhood",
+    top: Annotated[int, Query(ge=1, le=1000, description="how many areas per family")] = 10,
+    year: YearQ = None,
+) -> Response:
+    """Areas ranked by gap index (most underserved first), per family."""
+    year = checked_year(view, year)
+    fams = FAMILIES if family is None else (family,)
+    return cached_json(
+        view, ("gaps", fams, level, top, year), GapRanking,
+        lambda: {"level": level, "period": "all" if year is None else str(year), "top": top,
+                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams}})
+
+
+@router.get("/api/providers", response_model=ProviderCollection, responses=ERROR_RESPONSES,
+            tags=["providers"])
+def providers(
+    view: View,
+    family: FamilyQ = None,
+    ward: Annotated[str | None, Query(description="only providers in this ward")] = None,
+    neighborhood: Annotated[str | None, Query(description="only providers in this "
+                                                          "neighborhood")] = None,
+) -> Response:
+    """Service providers as GeoJSON points (EPSG:4326)."""
+    ward = checked_area(view, "ward", "ward", ward)
+    neighborhood = checked_area(view, "neighborhood", "neighborhood", neighborhood)
+    return cached_json(view, ("providers", family, ward, neighborhood), ProviderCollection,
+                       lambda: view.providers_layer(family=family, ward=ward,
+                                                    neighborhood=neighborhood),
+                       media_type=GEOJSON)
+
+
+@router.get("/api/hexbins", response_model=HexCollection, responses=ERROR_RESPONSES,
+            tags=["calls"])
+def hexbins(
+    view: View,
+    family: FamilyQ = None,
+    year: YearQ = None,
+    size: Annotated[float, Query(ge=100, le=5000, allow_inf_nan=False,
+                                 description="hexagon circumradius, metres")]
+    = DEFAULT_HEX_SIZE_M,
+) -> Response:
+    """Calls placed in areas, counted in hexagons (GeoJSON, EPSG:4326): the map's
+    aggregated call layer (never one marker per call)."""
+    year = checked_year(view, year)
+    return cached_json(view, ("hexbins", family, year, size), HexCollection,
+                       lambda: view.hexbins(family=family, year=year, size_m=size),
+                       media_type=GEOJSON)

@@ -1,0 +1,77 @@
+"""HTML routes: the index page, the gap maps and the printable report (thin: the pages
+are built by :mod:`safetygap.maps` and cached per workspace)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from safetygap.api._errors import ERROR_RESPONSES
+from safetygap.api.models import Family, Level
+from safetygap.api.routes_api import View, YearQ, checked_year
+from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map
+from safetygap.maps.pages import index_page, render
+
+router = APIRouter(tags=["pages"])
+FamilyPage = Annotated[Family, Query(description="family shown first")]
+
+
+def _options(request: Request) -> MapOptions:
+    return request.app.state.map_options
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(view: View) -> HTMLResponse:
+    """What the data is, the most underserved neighborhoods, links to every map."""
+    return HTMLResponse(view.cached(("page", "index"), lambda: index_page(view)))
+
+
+@router.get("/maps/gaps", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def gap_map(
+    request: Request,
+    view: View,
+    family: FamilyPage = "response",
+    level: Annotated[Level, Query(description="areas shown first")] = "neighborhood",
+    year: YearQ = None,
+) -> HTMLResponse:
+    """The city's gap map: choropleth per family, ward outlines, providers, calls."""
+    year = checked_year(view, year)
+    options = _options(request)
+    html = view.cached(
+        ("page", "gaps", family, level, year, options),
+        lambda: build_gap_map(view, family=family, level=level, year=year,
+                              options=options).get_root().render())
+    return HTMLResponse(html)
+
+
+@router.get("/maps/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def ward_map(
+    request: Request,
+    view: View,
+    ward: Annotated[str, Path(description="ward id")],
+    family: FamilyPage = "response",
+) -> HTMLResponse:
+    """A council member's view: the ward, its neighborhoods by gap, its providers and
+    its figures against the city."""
+    if not view.has_area("ward", ward):
+        wards = [{"area_id": i, "name": view.area_name("ward", i)}
+                 for i in view.area_ids("ward")]
+        return HTMLResponse(render("not_found.html", what="ward", value=ward, wards=wards),
+                            status_code=404)
+    options = _options(request)
+    html = view.cached(
+        ("page", "ward", ward, family, options),
+        lambda: build_ward_map(view, ward, family=family, options=options)
+        .get_root().render())
+    return HTMLResponse(html)
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report(view: View) -> HTMLResponse:
+    """The printable report (one self-contained HTML file), as
+    ``safetygap report`` writes it."""
+    from safetygap.maps.report import build_report
+
+    return HTMLResponse(view.cached(("page", "report"), lambda: build_report(view)))

@@ -1,0 +1,183 @@
+"""The printable report: one self-contained HTML file a council member can open offline.
+
+Summary figures, charts (calls by family and year, diverted share by year, the
+ten largest gaps per family) and a static map per family, drawn with
+matplotlib and embedded as base64 PNG images; no external reference at all.
+Static maps are drawn in the workspace's projected CRS (metres), without a
+base map.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from safetygap import FAMILIES
+from safetygap.maps.data import WorkspaceView
+from safetygap.maps.gap_map import FAMILY_STYLE, class_color
+from safetygap.maps.pages import overview, render
+from safetygap.workspace import Workspace
+
+DPI = 110
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _text(s: str) -> str:
+    """Plain text for matplotlib (``$`` would start mathtext)."""
+    return str(s).replace("$", r"\$")
+
+
+def calls_chart(view: WorkspaceView) -> str:
+    """Grouped bars: calls placed in areas per family and year."""
+    table = view.calls_by_family_year()
+    years = [c for c in table.columns if c != "unknown"] + (
+        ["unknown"] if "unknown" in table.columns else [])
+    fig = Figure(figsize=(7.5, 3.4))
+    ax = fig.subplots()
+    fams = list(table.index)
+    width = 0.8 / max(len(years), 1)
+    x = np.arange(len(fams))
+    for i, year in enumerate(years):
+        ax.bar(x + i * width - 0.4 + width / 2, table[year].to_numpy(), width,
+               label="no valid date" if year == "unknown" else str(year))
+    ax.set_xticks(x, [FAMILY_STYLE[f]["label"] if f in FAMILY_STYLE else "no family (other)"
+                      for f in fams])
+    ax.set_ylabel("calls placed in areas")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.legend(frameon=False, fontsize=8, ncols=min(len(years), 6))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Calls by family of need and year", loc="left", fontsize=11)
+    return _png(fig)
+
+
+def diverted_chart(view: WorkspaceView) -> str:
+    """Bars: share of unique calls handled by a non-police service, per year."""
+    shares = view.summary.get("diverted_share", {})
+    years = [str(y) for y in view.years]
+    vals = [shares.get(y) for y in years]
+    fig = Figure(figsize=(7.5, 2.8))
+    ax = fig.subplots()
+    heights = [100 * v if v is not None else 0.0 for v in vals]
+    bars = ax.bar(years, heights, color="#2c7fb8")
+    for b, v in zip(bars, vals, strict=True):
+        ax.annotate("–" if v is None else f"{100 * v:.1f}%", (b.get_x() + b.get_width() / 2,
+                    b.get_height()), ha="center", va="bottom", fontsize=8)
+    if shares.get("all") is not None:
+        ax.axhline(100 * shares["all"], color="#555", lw=1, ls="--")
+        ax.annotate(f"all years {100 * shares['all']:.1f}%", (0.99, 100 * shares["all"]),
+                    xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
+    ax.set_ylabel("% of unique calls")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Calls diverted to non-police services, by year", loc="left", fontsize=11)
+    return _png(fig)
+
+
+def gaps_chart(view: WorkspaceView, family: str, *, top: int = 10) -> str:
+    """Horizontal bars: the ``top`` largest gap indices of ``family`` (neighborhoods)."""
+    rows = view.ranking("neighborhood", family, top=top)
+    fig = Figure(figsize=(7.5, 0.3 * max(len(rows), 3) + 0.9))
+    ax = fig.subplots()
+    n = sum(c["gap_class"] > 0 for c in view.classes("neighborhood", family))
+    names = [_text(r["name"]) for r in rows][::-1]
+    gaps = [r["gap"] for r in rows][::-1]
+    colors = [class_color(r["gap_class"], n) for r in rows][::-1]
+    ax.barh(names, gaps, color=colors, edgecolor="#555", linewidth=0.5)
+    ax.axvline(0, color="#333", lw=0.8)
+    ax.set_xlim(min(-0.05, *gaps) if gaps else -1, 1)
+    ax.set_xlabel("gap index (need rank minus access rank)")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{FAMILY_STYLE[family]['label']}: the {len(rows)} largest gaps",
+                 loc="left", fontsize=11)
+    return _png(fig)
+
+
+def static_map(view: WorkspaceView, family: str) -> str:
+    """Neighborhoods shaded by gap class of ``family``, ward outlines, the family's
+    providers; projected CRS (metres), no base map."""
+    nb = view.areas["neighborhood"]
+    wards = view.areas["ward"]
+    classes = view.classes("neighborhood", family)
+    n = sum(c["gap_class"] > 0 for c in classes)
+    cls = np.nan_to_num(nb[f"gap_class_{family}"].to_numpy(float)).astype(int)
+    fig = Figure(figsize=(7.5, 7.0))
+    ax = fig.subplots()
+    nb.plot(ax=ax, color=[class_color(c, n) for c in cls], edgecolor="#666", linewidth=0.4)
+    wards.boundary.plot(ax=ax, color="#111", linewidth=1.3)
+    prov = view.providers[view.providers["family"] == family]
+    xmin, ymin, xmax, ymax = nb.total_bounds
+    inside = prov.cx[xmin:xmax, ymin:ymax]
+    style = FAMILY_STYLE[family]
+    if len(inside):
+        inside.plot(ax=ax, color=style["color"], markersize=22, edgecolor="white",
+                    linewidth=0.6, zorder=5)
+    handles = [Patch(facecolor=class_color(c["gap_class"], n), edgecolor="#666",
+                     label=(f"{c['label']}: {c['lower']:.2f} to {c['upper']:.2f}"
+                            if c["lower"] is not None else c["label"]) + f" ({c['areas']})")
+               for c in reversed(classes)]
+    handles.append(Patch(facecolor=style["color"], label=f"{style['label']} providers "
+                                                          f"({len(inside)})"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
+              fontsize=8, title="gap index class", title_fontsize=9)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    _scale_bar(ax, xmin, xmax, ymin, ymax)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_title(f"{style['label']} gap by neighborhood", loc="left", fontsize=11)
+    return _png(fig)
+
+
+def _scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+    """A scale bar of a round length (metres; the map is in a projected CRS)."""
+    span = (xmax - xmin) / 4
+    length = 10 ** np.floor(np.log10(span)) if span > 0 else 1.0
+    for m in (5, 2, 1):
+        if m * length <= span:
+            length *= m
+            break
+    x0 = xmin + (xmax - xmin) * 0.03
+    y0 = ymin + (ymax - ymin) * 0.03
+    ax.plot([x0, x0 + length], [y0, y0], color="black", lw=3, solid_capstyle="butt")
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.annotate(label, (x0 + length / 2, y0), xytext=(0, 4), textcoords="offset points",
+                ha="center", fontsize=8)
+
+
+def build_report(view: WorkspaceView) -> str:
+    """The report as one HTML string (see module docstring)."""
+    return render(
+        "report.html",
+        **overview(view),
+        family_style=FAMILY_STYLE,
+        charts={
+            "calls": calls_chart(view),
+            "diverted": diverted_chart(view),
+            "gaps": {f: gaps_chart(view, f) for f in FAMILIES},
+            "maps": {f: static_map(view, f) for f in FAMILIES},
+        },
+        top={f: view.ranking("neighborhood", f, top=10) for f in FAMILIES},
+        wards={f: view.ranking("ward", f, top=len(view.area_ids("ward"))) for f in FAMILIES},
+    )
+
+
+def write_report(workspace: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write the report of ``workspace`` to ``out`` (HTML); returns the path."""
+    view = WorkspaceView(Workspace.open(workspace))
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_report(view), encoding="utf-8")
+    return path

@@ -1,0 +1,400 @@
+/*
+ * safetygap map pages: fill the layers of a Folium map with data fetched from
+ * the safetygap API (so the page itself stays small), and add the legend, the
+ * neighborhood/ward toggle and a status line.
+ *
+ * Every string that comes from the data (area and provider names, ids,
+ * service types) goes through esc() before it reaches HTML, or is set as
+ * text; nothing from the data is ever evaluated.
+ */
+(function () {
+  "use strict";
+
+  var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+  function esc(v) {
+    return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
+      return ESC[c];
+    });
+  }
+
+  function finite(v) {
+    return v !== null && v !== undefined && isFinite(v);
+  }
+
+  function num(v, digits) {
+    if (!finite(v)) return "–";
+    return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits });
+  }
+
+  function pct(v) {
+    return finite(v) ? (100 * v).toFixed(0) + "%" : "–";
+  }
+
+  function withQuery(base, params) {
+    var q = [];
+    Object.keys(params).forEach(function (k) {
+      var v = params[k];
+      if (v !== null && v !== undefined && v !== "") {
+        q.push(encodeURIComponent(k) + "=" + encodeURIComponent(v));
+      }
+    });
+    return base + (q.length ? "?" + q.join("&") : "");
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error(url + " answered HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  function classColor(cfg, gapClass, nClasses) {
+    if (!gapClass) return cfg.noValueColor;
+    var ramp = cfg.colors;
+    if (nClasses <= 1) return ramp[Math.floor(ramp.length / 2)];
+    return ramp[Math.round(((gapClass - 1) * (ramp.length - 1)) / (nClasses - 1))];
+  }
+
+  function countClasses(classes) {
+    return classes.filter(function (c) { return c.gap_class > 0; }).length;
+  }
+
+  function rangeText(c) {
+    if (!finite(c.lower)) return "";
+    if (c.lower === c.upper) return num(c.lower, 2);
+    return num(c.lower, 2) + " to " + num(c.upper, 2);
+  }
+
+  // ------------------------------------------------------------- controls
+
+  var StatusControl = L.Control.extend({
+    options: { position: "bottomleft" },
+    onAdd: function () {
+      this._div = L.DomUtil.create("div", "sg-status");
+      this._div.style.display = "none";
+      return this._div;
+    },
+    show: function (text) {
+      this._div.textContent = text;
+      this._div.className = "sg-status";
+      this._div.style.display = "";
+    },
+    error: function (err) {
+      this._div.textContent = "could not load a layer: " + (err && err.message ? err.message : err);
+      this._div.className = "sg-status sg-error";
+      this._div.style.display = "";
+    },
+    clear: function () {
+      this._div.style.display = "none";
+    },
+  });
+
+  var LegendControl = L.Control.extend({
+    options: { position: "bottomright" },
+    initialize: function (cfg) {
+      this._cfg = cfg;
+    },
+    onAdd: function () {
+      this._div = L.DomUtil.create("div", "sg-legend");
+      L.DomEvent.disableClickPropagation(this._div);
+      L.DomEvent.disableScrollPropagation(this._div);
+      return this._div;
+    },
+    update: function (family, level, classes, hex) {
+      var cfg = this._cfg;
+      var k = countClasses(classes);
+      var fam = cfg.families[family];
+      var html = "<div class='sg-legend-title'>" + esc(fam.label) + " gap index</div>";
+      html += "<div class='sg-legend-sub'>" + (level === "ward" ? "wards" : "neighborhoods") +
+        (cfg.year ? ", " + esc(cfg.year) : "") + "; need rank minus access rank</div>";
+      classes.slice().reverse().forEach(function (c) {
+        html += "<div class='sg-legend-row'><i class='sg-swatch' style='background:" +
+          classColor(cfg, c.gap_class, k) + "'></i><span class='sg-range'>" +
+          esc(rangeText(c)) + "</span> <span class='sg-label'>" + esc(c.label) +
+          " (" + esc(c.areas) + ")</span></div>";
+      });
+      html += "<div class='sg-legend-title sg-legend-gap'>Providers</div>";
+      cfg.familyOrder.forEach(function (f) {
+        var d = cfg.families[f];
+        html += "<div class='sg-legend-row'><span class='sg-pin sg-pin-small' style='background:" +
+          d.color + "'><i class='fa-solid " + d.icon + "'></i></span> " + esc(d.label) + "</div>";
+      });
+      if (hex) {
+        html += "<div class='sg-legend-title sg-legend-gap'>Calls per hexagon</div>" +
+          "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-hex-swatch'></i> " +
+          esc(fam.label) + " calls, darker = more (max " + num(hex.max_calls, 0) + ", " +
+          num(2 * hex.size_m, 0) + " m across)</div>";
+      }
+      this._div.innerHTML = html;
+    },
+  });
+
+  var LevelControl = L.Control.extend({
+    options: { position: "topleft" },
+    initialize: function (level, onChange) {
+      this._level = level;
+      this._onChange = onChange;
+    },
+    onAdd: function () {
+      var div = L.DomUtil.create("div", "sg-toggle leaflet-bar");
+      var self = this;
+      [["neighborhood", "Neighborhoods"], ["ward", "Wards"]].forEach(function (opt) {
+        var label = L.DomUtil.create("label", "", div);
+        var input = L.DomUtil.create("input", "", label);
+        input.type = "radio";
+        input.name = "sg-level";
+        input.value = opt[0];
+        input.checked = opt[0] === self._level;
+        label.appendChild(document.createTextNode(" " + opt[1]));
+        L.DomEvent.on(input, "change", function () {
+          if (input.checked) self._onChange(opt[0]);
+        });
+      });
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    },
+  });
+
+  // ---------------------------------------------------------------- popups
+
+  function areaPopup(cfg, p, family, level) {
+    var rows = [
+      ["need calls", num(p["calls_" + family], 0)],
+      ["calls per 1,000 residents / year", num(p["rate_" + family], 2)],
+      ["accessibility (capacity / 1,000 residents)", num(p["access_" + family], 3)],
+      ["need calls within a provider's reach", pct(p["coverage_" + family])],
+      ["diverted to non-police services", pct(p["diverted_share_" + family])],
+      ["providers located here", num(p["providers_" + family], 0)],
+      ["gap index", num(p["gap_" + family], 2)],
+      ["gap class", num(p["gap_class_" + family], 0)],
+      ["residents", num(p.population, 0)],
+    ];
+    var html = "<div class='sg-popup'><h4>" + esc(p.name) + "</h4><div class='sg-popup-sub'>" +
+      esc(cfg.families[family].label) + ", " + (level === "ward" ? "ward" : "neighborhood") +
+      " " + esc(p.area_id) + "</div><table>";
+    rows.forEach(function (r) {
+      html += "<tr><th>" + esc(r[0]) + "</th><td>" + esc(r[1]) + "</td></tr>";
+    });
+    html += "</table><div class='sg-popup-links'>";
+    var id = encodeURIComponent(p.area_id);
+    if (level === "ward") {
+      html += "<a href='" + esc(cfg.pages.ward + id) + "'>ward map</a> · ";
+    }
+    html += "<a href='" + esc(cfg.api.areas[level] + "/" + id) + "'>full profile (JSON)</a></div></div>";
+    return html;
+  }
+
+  function providerPopup(cfg, p) {
+    var fam = cfg.families[p.family];
+    return "<div class='sg-popup'><h4>" + esc(p.name) + "</h4><div class='sg-popup-sub'>" +
+      esc(fam ? fam.label : p.family) + " provider " + esc(p.provider_id) + "</div><table>" +
+      "<tr><th>service</th><td>" + esc(p.service_type) + "</td></tr>" +
+      "<tr><th>capacity</th><td>" + esc(num(p.capacity, 1)) + "</td></tr>" +
+      "<tr><th>reach</th><td>" + esc(num(p.catchment_m, 0)) + " m</td></tr>" +
+      "<tr><th>neighborhood</th><td>" + esc(p.neighborhood_id || "outside") + "</td></tr>" +
+      "<tr><th>ward</th><td>" + esc(p.ward_id || "outside") + "</td></tr></table></div>";
+  }
+
+  function providerIcon(d) {
+    return L.divIcon({
+      className: "sg-provider",
+      html: "<span class='sg-pin' style='background:" + d.color + "'><i class='fa-solid " +
+        d.icon + "'></i></span>",
+      iconSize: [26, 26],
+      iconAnchor: [13, 13],
+      popupAnchor: [0, -12],
+      tooltipAnchor: [12, 0],
+    });
+  }
+
+  function clusterIcon(d) {
+    return function (cluster) {
+      var n = cluster.getChildCount();
+      var size = n < 10 ? 30 : n < 100 ? 36 : 42;
+      return L.divIcon({
+        className: "sg-cluster",
+        html: "<span style='background:" + d.color + ";width:" + size + "px;height:" + size +
+          "px;line-height:" + size + "px'>" + n + "</span>",
+        iconSize: [size, size],
+      });
+    };
+  }
+
+  // ------------------------------------------------------------------ map
+
+  function gapMap(layers, cfg) {
+    var map = layers.map;
+    var container = map.getContainer();
+    var state = { family: cfg.family, level: cfg.level };
+    var cache = {};
+    var lastHex = null;
+    var lastClasses = [];
+
+    map.createPane("sg-hex").style.zIndex = 410;
+    var outlinePane = map.createPane("sg-outline");
+    outlinePane.style.zIndex = 450;
+    outlinePane.style.pointerEvents = "none";
+
+    var status = new StatusControl().addTo(map);
+    var legend = new LegendControl(cfg).addTo(map);
+
+    function familyOf(layer) {
+      var found = null;
+      Object.keys(layers.areas).forEach(function (f) {
+        if (layers.areas[f] === layer) found = f;
+      });
+      return found;
+    }
+
+    function refreshLegend() {
+      var hex = layers.hexbins && map.hasLayer(layers.hexbins) ? lastHex : null;
+      legend.update(state.family, state.level, lastClasses, hex);
+    }
+
+    function areaData(level, family) {
+      var key = level + "/" + family;
+      if (!cache[key]) {
+        cache[key] = getJSON(withQuery(cfg.api.areas[level], {
+          family: family, tolerance: cfg.tolerance, year: cfg.year, ward: cfg.ward,
+        }));
+        cache[key].catch(function () { delete cache[key]; });
+      }
+      return cache[key];
+    }
+
+    function drawAreas() {
+      var family = state.family;
+      var level = state.level;
+      var group = layers.areas[family];
+      status.show("loading the " + family + " layer…");
+      return areaData(level, family).then(function (fc) {
+        if (family !== state.family || level !== state.level) return;
+        var k = countClasses(fc.classes[family] || []);
+        group.clearLayers();
+        var gj = L.geoJSON(fc, {
+          style: function (f) {
+            return {
+              fillColor: classColor(cfg, f.properties["gap_class_" + family], k),
+              fillOpacity: 0.72, color: "#4d4d4d", weight: 1,
+            };
+          },
+          onEachFeature: function (f, layer) {
+            var p = f.properties;
+            var cls = (fc.classes[family] || []).filter(function (c) {
+              return c.gap_class === (p["gap_class_" + family] || 0);
+            })[0];
+            layer.bindTooltip("<strong>" + esc(p.name) + "</strong><br>gap " +
+              esc(num(p["gap_" + family], 2)) + (cls ? " · " + esc(cls.label) : ""),
+              { sticky: true });
+            layer.bindPopup(areaPopup(cfg, p, family, level), { maxWidth: 320 });
+            layer.on("mouseover", function () {
+              layer.setStyle({ weight: 3, color: "#111" });
+            });
+            layer.on("mouseout", function () { gj.resetStyle(layer); });
+          },
+        });
+        group.addLayer(gj);
+        lastClasses = fc.classes[family] || [];
+        refreshLegend();
+        status.clear();
+        container.setAttribute("data-sg-areas", family + "/" + level + "/" + fc.features.length);
+      }).catch(function (err) { status.error(err); });
+    }
+
+    function drawOutlines() {
+      if (!layers.outline) return;
+      getJSON(withQuery(cfg.api.areas.ward, { family: cfg.family, tolerance: cfg.tolerance }))
+        .then(function (fc) {
+          L.geoJSON(fc, {
+            pane: "sg-outline",
+            interactive: false,
+            filter: function (f) { return !cfg.ward || f.id === cfg.ward; },
+            style: { fill: false, color: "#1a1a1a", weight: cfg.ward ? 4 : 2, opacity: 0.85 },
+          }).addTo(layers.outline);
+        }).catch(function (err) { status.error(err); });
+    }
+
+    function drawProviders() {
+      getJSON(withQuery(cfg.api.providers, { ward: cfg.ward })).then(function (fc) {
+        var byFamily = {};
+        fc.features.forEach(function (f) {
+          var p = f.properties;
+          var d = cfg.families[p.family];
+          if (!d || !layers.providers[p.family]) return;
+          var c = f.geometry.coordinates;
+          var m = L.marker([c[1], c[0]], { icon: providerIcon(d), title: String(p.name) });
+          m.bindTooltip(esc(p.name));
+          m.bindPopup(providerPopup(cfg, p), { maxWidth: 300 });
+          (byFamily[p.family] = byFamily[p.family] || []).push(m);
+        });
+        Object.keys(byFamily).forEach(function (f) {
+          var group = layers.providers[f];
+          if (group.addLayers) {
+            group.options.iconCreateFunction = clusterIcon(cfg.families[f]);
+            group.addLayers(byFamily[f]);
+          } else {
+            byFamily[f].forEach(function (m) { group.addLayer(m); });
+          }
+        });
+        container.setAttribute("data-sg-providers", String(fc.features.length));
+      }).catch(function (err) { status.error(err); });
+    }
+
+    function drawHexbins() {
+      if (!layers.hexbins || !map.hasLayer(layers.hexbins)) return;
+      var family = state.family;
+      status.show("loading call hexagons…");
+      getJSON(withQuery(cfg.api.hexbins, { family: family, size: cfg.hexSize, year: cfg.year }))
+        .then(function (fc) {
+          if (family !== state.family) return;
+          layers.hexbins.clearLayers();
+          var max = Math.max(fc.max_calls, 1);
+          L.geoJSON(fc, {
+            pane: "sg-hex",
+            style: function (f) {
+              return {
+                fillColor: cfg.hexColor, color: cfg.hexColor, weight: 0.5, opacity: 0.5,
+                fillOpacity: 0.12 + 0.73 * Math.sqrt(f.properties.calls / max),
+              };
+            },
+            onEachFeature: function (f, layer) {
+              layer.bindTooltip(esc(num(f.properties.calls, 0)) + " " +
+                esc(cfg.families[family].label.toLowerCase()) + " calls");
+            },
+          }).addTo(layers.hexbins);
+          lastHex = fc;
+          refreshLegend();
+          status.clear();
+          container.setAttribute("data-sg-hexbins", family + "/" + fc.features.length);
+        }).catch(function (err) { status.error(err); });
+    }
+
+    map.on("baselayerchange", function (e) {
+      var f = familyOf(e.layer);
+      if (!f) return;
+      state.family = f;
+      drawAreas();
+      drawHexbins();
+    });
+    map.on("overlayadd", function (e) {
+      if (e.layer === layers.hexbins) drawHexbins();
+    });
+    map.on("overlayremove", function (e) {
+      if (e.layer === layers.hexbins) refreshLegend();
+    });
+    if (cfg.levelToggle) {
+      new LevelControl(state.level, function (level) {
+        state.level = level;
+        drawAreas();
+      }).addTo(map);
+    }
+    drawAreas();
+    drawOutlines();
+    drawProviders();
+    drawHexbins();
+    return { state: state, redraw: drawAreas };
+  }
+
+  window.safetygap = { gapMap: gapMap, esc: esc };
+})();

@@ -1,0 +1,164 @@
+"""HTML pages, the static report and the serve/report commands: content, size, no external
+host but the tile server, and every string from the data escaped."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import urlparse
+
+import pytest
+from conftest import HOSTILE_AREA, HOSTILE_PROVIDER, HOSTILE_TEMPLATE
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from safetygap.api.app import create_app
+from safetygap.cli import app as cli
+from safetygap.maps.assets import asset_files
+from safetygap.maps.data import WorkspaceView
+from safetygap.maps.pages import ward_panel_rows
+from safetygap.settings import OSM_TILES, get_settings
+from safetygap.workspace import Workspace
+
+# page -> does it show neighborhood names (D is HOSTILE_AREA)?
+PAGES = {"/": True, "/maps/gaps": False, "/maps/gaps?family=restoration&level=ward": False,
+         "/maps/wards/1": True, "/maps/wards/2": True, "/report": True}
+URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.I)
+
+
+def hosts(html: str) -> set[str]:
+    """Hosts named by src/href attributes and by quoted absolute URLs in scripts."""
+    urls = URL_ATTR.findall(html) + re.findall(r"""["'](https?://[^"']+)["']""", html)
+    return {urlparse(u).hostname for u in urls if urlparse(u).hostname}
+
+
+@pytest.mark.parametrize(("page", "shows_names"), PAGES.items())
+def test_pages_escape_data(client, page, shows_names):
+    r = client.get(page)
+    assert r.status_code == 200, r.text[:300]
+    html = r.text
+    assert HOSTILE_PROVIDER not in html
+    assert "<b>bold</b>" not in html and "<img src=x" not in html
+    assert (escape(HOSTILE_AREA) in html) == shows_names
+
+
+def test_ward_page_lists_hostile_names_as_text(client):
+    html = client.get("/maps/wards/2").text
+    assert escape(HOSTILE_PROVIDER) in html
+    # "{{7*7}}" stays literal: no template evaluation of data
+    assert escape(HOSTILE_TEMPLATE) in html
+    assert escape(HOSTILE_AREA) in html
+
+
+def test_index_page(client, demo_client):
+    html = client.get("/").text
+    assert "synthetic-notice" not in html
+    for ward in ("1", "2"):
+        assert f'href="/maps/wards/{ward}"' in html
+    for family in ("response", "prevention", "restoration"):
+        assert f'href="/maps/gaps?family={family}"' in html
+    # restoration, most underserved first: C, A, B, D (test_api.test_gap_ranks_by_hand)
+    restoration = html[html.index("Restoration — "):]
+    names = re.findall(r'href="/api/neighborhoods/[^"]+">([^<]+)</a>', restoration)[:4]
+    assert names == ["Charlie", "Alpha", "Bravo", escape(HOSTILE_AREA)]
+    demo = demo_client.get("/").text
+    assert 'id="synthetic-notice"' in demo and "Synthetic demo data" in demo
+    label = demo_client.get("/api/summary").json()["label"]
+    assert label and escape(label) in demo
+    n_wards = demo_client.get("/api/summary").json()["totals"]["wards"]
+    assert len(re.findall(r'href="/maps/wards/[^"]+"', demo)) == n_wards
+
+
+def test_gap_map_page_is_small_and_local(demo_client):
+    r = demo_client.get("/maps/gaps")
+    assert r.status_code == 200
+    assert len(r.content) < 1_000_000
+    html = r.text
+    assert hosts(html) <= {urlparse(OSM_TILES).hostname}
+    for url in set(URL_ATTR.findall(html)):
+        if url.startswith("/static/"):
+            assert demo_client.get(url).status_code == 200, url
+    assert "synthetic demo data" in html
+    assert "L.control.layers" in html and "L.control.scale" in html
+    assert "safetygap.gapMap(" in html and '"levelToggle": true' in html
+    # the map's layers are fetched by URL, not embedded
+    assert '"/api/neighborhoods"' in html and '"features"' not in html
+
+
+def test_every_asset_is_served(client):
+    for url, path in asset_files().items():
+        assert path.is_file(), path
+        r = client.get(url)
+        assert r.status_code == 200 and r.content == path.read_bytes()
+    # Font Awesome's stylesheet loads its fonts relative to itself
+    assert client.get("/static/font-awesome/webfonts/fa-solid-900.woff2").status_code == 200
+
+
+def test_ward_map_page(demo_client):
+    ward = demo_client.get("/api/wards?family=response").json()["features"][0]["id"]
+    r = demo_client.get(f"/maps/wards/{ward}")
+    assert r.status_code == 200 and len(r.content) < 1_000_000
+    assert 'id="sg-panel"' in r.text and f'"ward": "{ward}"' in r.text
+    assert '"levelToggle": false' in r.text
+    assert hosts(r.text) <= {urlparse(OSM_TILES).hostname}
+
+
+def test_unknown_ward_page_lists_wards(client):
+    r = client.get("/maps/wards/nope")
+    assert r.status_code == 404 and 'href="/maps/wards/1"' in r.text
+
+
+def test_no_tiles(api_workspace):
+    with TestClient(create_app(api_workspace, settings=get_settings(tiles="none"))) as c:
+        html = c.get("/maps/gaps").text
+    assert "tileLayer" not in html and hosts(html) == set()
+
+
+def test_custom_tiles(api_workspace):
+    tiles = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+    with TestClient(create_app(api_workspace, settings=get_settings(tiles=tiles))) as c:
+        html = c.get("/maps/gaps").text
+    assert tiles in html and hosts(html) == {"127.0.0.1"}
+
+
+def test_ward_panel_against_city_by_hand(api_workspace):
+    """Ward 1: 3 response calls (A) vs 3/2 per ward; rate 3*1000/(7000*2 years) = 0.214
+    vs the city's 3*1000/(10000*2) = 0.15: worse."""
+    view = WorkspaceView(Workspace.open(api_workspace))
+    rows = {r["measure"]: r for r in ward_panel_rows(view, "1")["response"]}
+    assert (rows["calls"]["value"], rows["calls"]["city"]) == ("3", "2")
+    assert (rows["rate"]["value"], rows["rate"]["city"], rows["rate"]["worse"]) == (
+        "0.21", "0.15", True)
+    assert rows["calls"]["rank"] == 1 and rows["calls"]["of"] == 2
+
+
+# ------------------------------------------------------------------------ report
+
+
+def test_report_command(demo_workspace, tmp_path):
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(cli, ["report", "--workspace", str(demo_workspace),
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert hosts(html) == set()  # self-contained: opens offline
+    # charts: calls, diverted share, 3 gap bars; a static map per family
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 2 + 3 + 3
+    assert "SYNTHETIC DEMO DATA" in html and "@media print" in html
+    assert HOSTILE_PROVIDER not in html
+
+
+def test_report_escapes(api_workspace, tmp_path):
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(cli, ["report", "--workspace", str(api_workspace), "--out",
+                                   str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert escape(HOSTILE_AREA) in html and HOSTILE_AREA not in html
+
+
+def test_commands_refuse_a_non_workspace(tmp_path):
+    res = CliRunner().invoke(cli, ["report", "--workspace", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "directory not found" in res.output
+    res = CliRunner().invoke(cli, ["serve", "--workspace", str(tmp_path)])
+    assert res.exit_code == 2 and "manifest.json" in res.output
