@@ -4,6 +4,7 @@
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
     safetygap analyze --data DIR --providers F --out DIR   analyse what `fetch` downloaded
                       [--travel network --mode walk|drive --network FILE]
+                      [--engine memory|dask [--scheduler ADDRESS]]
     safetygap fetch minneapolis --out DIR [--years 2022-2024]
                                                  download the city's boundaries and 911 calls
     safetygap network fetch --place "Minneapolis, Minnesota" --out F.graphml
@@ -122,6 +123,19 @@ def analyze(
     mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
+    engine: Annotated[str, typer.Option(
+        help="where the join and per-area counts run: 'memory' (this process; fastest "
+             "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
+             "pip install 'safetygap[dask]')")] = "memory",
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+             "cluster of 2 workers)")] = None,
+    staging: Annotated[Path | None, typer.Option(
+        help="dask: folder for the partitioned calls GeoParquet; every worker must see "
+             "it (default: a temporary folder)")] = None,
+    partitions: Annotated[int | None, typer.Option(
+        help="dask: number of calls partitions (default: one per million calls, at "
+             "least 2)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -168,7 +182,9 @@ def analyze(
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
                                ward_name=ward_name, encoding=encoding,
                                boundary_tolerance_m=boundary_tolerance,
-                               boundary_policy=boundary_policy, travel=travel, mode=mode)
+                               boundary_policy=boundary_policy, travel=travel, mode=mode,
+                               engine=engine, scheduler=scheduler, staging=staging,
+                               partitions=partitions)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)

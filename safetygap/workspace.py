@@ -37,6 +37,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from safetygap._geoparquet import write_points
 from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
@@ -68,12 +69,15 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     layers: dict[str, pd.DataFrame] = {
         "neighborhoods.parquet": analysis.neighborhoods,
         "wards.parquet": analysis.wards,
-        "calls.parquet": calls_geoframe(analysis.calls, analysis.crs),
         "providers.parquet": analysis.providers,
         "indices.parquet": analysis.indices,
     }
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
+    calls = analysis.calls
+    _atomic_write(out / "calls.parquet", lambda p: write_points(
+        calls.drop(columns=["x", "y"]), calls["x"].to_numpy(), calls["y"].to_numpy(),
+        analysis.crs, p))
     written = [*LAYER_FILES, *JSON_FILES]
     if analysis.network is not None:
         _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))

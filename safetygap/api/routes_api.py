@@ -106,9 +106,27 @@ def summary(view: View) -> Response:
                 "analysed_in_areas": q.get("analysed_in_areas", s["totals"]["calls_in_areas"]),
                 "excluded_from_areas": q.get("excluded_from_areas", 0),
             },
+            "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
+            "travel": s.get("travel"),
         }
 
     return cached_json(view, "summary", Summary, build)
+
+
+def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """summary.json's boundary_sensitivity, with the policies' class keys named alike."""
+    if not raw:
+        return None
+    changed = {
+        level: {f: [{"area_id": a["area_id"], "name": a["name"],
+                     "gap_class_contain": a["gap_class_contain"],
+                     "gap_class_split": a["gap_class_split"]} for a in areas]
+                for f, areas in fams.items()}
+        for level, fams in raw.get("changed_areas", {}).items()
+    }
+    return {**{k: raw[k] for k in ("policy", "compared_with", "tolerance_m", "calls_shared",
+                                   "areas_changing_gap_class", "areas_compared")},
+            "changed_areas": changed}
 
 
 def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None,
