@@ -324,3 +324,32 @@ def test_only_one_rerun_at_a_time_and_failures_are_reported(tiny_ws):
         bad = c.post("/api/analyses", headers=AUTH, json={"datasets": {"calls": "nope"}})
         assert bad.status_code == 422 and "'nope'" in bad.json()["message"]
     assert len([v for v in version_dirs(ws)]) == 1  # the failed one left nothing
+
+
+def test_rerun_on_a_read_only_workspace_is_refused_cleanly(tiny_ws, monkeypatch):
+    ws, _ = tiny_ws
+
+    def no_lock(root):
+        raise PermissionError(13, "Permission denied", str(root / ".rerun.lock"))
+
+    monkeypatch.setattr("safetygap.api._jobs.rerun_lock", no_lock)
+    with make_client(ws) as c:
+        r = c.post("/api/analyses", headers=AUTH)
+        assert r.status_code == 503 and "Permission denied" in r.json()["message"]
+        assert c.get("/api/summary").status_code == 200
+
+
+def test_upload_needs_a_multipart_body_with_one_file(tiny_ws):
+    ws, _ = tiny_ws
+    files_bytes = b"id\n1\n"
+    with make_client(ws) as c:
+        r = c.post("/api/datasets", content=b"{}", headers={**AUTH,
+                                                             "Content-Type": "application/json"})
+        assert r.status_code == 415
+        r = c.post("/api/datasets", data={"kind": "calls"},
+                   files=[("file", ("a.csv", files_bytes)), ("file", ("b.csv", files_bytes))],
+                   headers=AUTH)
+        assert r.status_code == 400
+        r = c.post("/api/datasets", data={"kind": "calls"}, headers=AUTH,
+                   files={"other": ("a.csv", files_bytes)})
+        assert r.status_code == 422 and "field 'file': missing" in r.json()["message"]

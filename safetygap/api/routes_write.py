@@ -86,6 +86,10 @@ def _error_body(status: int, message: str, problems: list[str] | None = None) ->
 @router.post(UPLOAD_PATH, status_code=201, response_model=DatasetInfo,
              openapi_extra=UPLOAD_BODY, responses={
                  **AUTH_RESPONSES,
+                 400: {"description": "malformed multipart body (e.g. more than one file)",
+                       "model": ErrorResponse},
+                 415: {"description": "not a multipart/form-data body",
+                       "model": ErrorResponse},
                  413: {"description": "the file passed the upload limit", "model": ErrorResponse},
                  422: {"description": "bad kind, suffix or file: the message names the file, "
                                       "column and value", "model": ErrorResponse}})
@@ -150,6 +154,8 @@ ANALYSIS_BODY: dict[str, Any] = {
                  **AUTH_RESPONSES,
                  409: {"description": "a re-run is already running", "model": ErrorResponse},
                  413: {"description": "body too large", "model": ErrorResponse},
+                 503: {"description": "the workspace directory cannot be written",
+                       "model": ErrorResponse},
                  422: {"description": "bad body, unknown dataset id or wrong kind",
                        "model": ErrorResponse}})
 async def start_analysis(request: Request, _: Authorized) -> JSONResponse:
@@ -183,6 +189,9 @@ async def start_analysis(request: Request, _: Authorized) -> JSONResponse:
                                       {k: d["id"] for k, d in chosen.items()})
     except RerunBusy as exc:
         return _error_body(409, str(exc))
+    except OSError as exc:  # e.g. a read-only workspace directory (no lock file)
+        return _error_body(503, f"cannot start a re-run of {request.app.state.store.path}: "
+                                f"{exc}")
     return JSONResponse(status_code=202, content=AnalysisJob(**job.to_dict()).model_dump(),
                         headers={"Location": f"/api/analyses/{job.id}"})
 
