@@ -3,13 +3,15 @@ city, every operation gets generated valid (positive) and invalid (negative)
 parameters and bodies; no response may be a server error, and every response must
 match the schema (documented status code, body of the documented model).
 
-Bounded: a few examples per operation and mode, no per-example deadline,
-derandomized (seeded). The write routes are fuzzed too, on a server without a
-token: they must answer their documented 403 whatever the body. (schemathesis'
-pytest plugin does not run under pytest 9, so the operations are driven here with
-Hypothesis directly.)"""
+Bounded: at most MAX_EXAMPLES examples per operation and mode, each within a generous
+DEADLINE (the first request of the report builds its charts), derandomized (seeded).
+The write routes are fuzzed too, on a server without a token: they must answer their
+documented 403 whatever the body. (schemathesis' pytest plugin does not run under
+pytest 9, so the operations are driven here with Hypothesis directly.)"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 import schemathesis
@@ -25,6 +27,7 @@ from safetygap.api.app import create_app
 from safetygap.settings import Settings
 
 MAX_EXAMPLES = 20
+DEADLINE = timedelta(seconds=20)
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 
@@ -36,7 +39,7 @@ def api_schema(demo_workspace):
 
 def _fuzz(operation, mode) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=MAX_EXAMPLES, deadline=DEADLINE, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case) -> None:
         case.call_and_validate(checks=CHECKS)
