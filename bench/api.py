@@ -13,6 +13,7 @@ time, and the size of every map page. All traffic stays on this machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -64,19 +66,16 @@ def percentile(values: list[float], q: float) -> float:
     return s[k]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workspace", type=Path, help="workspace to serve (default: a new demo)")
-    ap.add_argument("--calls", type=int, default=650_000, help="calls of the generated demo")
-    ap.add_argument("--requests", type=int, default=300, help="requests per route")
-    args = ap.parse_args()
-
+@contextlib.contextmanager
+def served_workspace(workspace: Path | None, calls: int) -> Iterator[int]:
+    """Serve ``workspace`` (or a new demo of ``calls`` calls) with ``safetygap serve`` on
+    127.0.0.1 in a child process; yields the port once it answers."""
     with tempfile.TemporaryDirectory() as tmp:
-        ws = args.workspace
+        ws = workspace
         if ws is None:
-            print(f"generating a demo workspace ({args.calls:,} calls) ...", flush=True)
+            print(f"generating a demo workspace ({calls:,} calls) ...", flush=True)
             subprocess.run([sys.executable, "-m", "safetygap.cli", "demo", "--no-serve",
-                            "--quiet", "--out", tmp, "--calls", str(args.calls)], check=True,
+                            "--quiet", "--out", tmp, "--calls", str(calls)], check=True,
                            stdout=subprocess.DEVNULL)
             ws = Path(tmp) / "workspace"
         port = free_port()
@@ -88,10 +87,20 @@ def main() -> None:
             t0 = time.perf_counter()
             wait_ready(port, proc)
             print(f"server ready in {time.perf_counter() - t0:.1f} s (reads the workspace)")
-            run(port, args.requests)
+            yield port
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workspace", type=Path, help="workspace to serve (default: a new demo)")
+    ap.add_argument("--calls", type=int, default=650_000, help="calls of the generated demo")
+    ap.add_argument("--requests", type=int, default=300, help="requests per route")
+    args = ap.parse_args()
+    with served_workspace(args.workspace, args.calls) as port:
+        run(port, args.requests)
 
 
 def run(port: int, n: int) -> None:

@@ -4,6 +4,7 @@
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
     safetygap analyze --data DIR --providers F --out DIR   analyse what `fetch` downloaded
                       [--travel network --mode walk|drive --network FILE]
+                      [--engine memory|dask [--scheduler ADDRESS]]
     safetygap fetch minneapolis --out DIR [--years 2022-2024]
                                                  download the city's boundaries and 911 calls
     safetygap network fetch --place "Minneapolis, Minnesota" --out F.graphml
@@ -11,6 +12,8 @@
     safetygap site --workspace DIR --family F --k K     recommend new sites
     safetygap whatif --workspace DIR --providers FILE   indices with hypothetical providers
     safetygap serve --workspace DIR [--host H] [--port P]   serve the maps and the API
+    safetygap rerun --workspace DIR [--calls F ...]    re-run beside the served analysis and
+                                                 swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
@@ -121,6 +124,19 @@ def analyze(
     mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
+    engine: Annotated[str, typer.Option(
+        help="where the join and per-area counts run: 'memory' (this process; fastest "
+             "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
+             "pip install 'safetygap[dask]')")] = "memory",
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+             "cluster of 2 workers)")] = None,
+    staging: Annotated[Path | None, typer.Option(
+        help="dask: folder for the partitioned calls GeoParquet; every worker must see "
+             "it (default: a temporary folder)")] = None,
+    partitions: Annotated[int | None, typer.Option(
+        help="dask: number of calls partitions (default: one per million calls, at "
+             "least 2)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -167,7 +183,9 @@ def analyze(
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
                                ward_name=ward_name, encoding=encoding,
                                boundary_tolerance_m=boundary_tolerance,
-                               boundary_policy=boundary_policy, travel=travel, mode=mode)
+                               boundary_policy=boundary_policy, travel=travel, mode=mode,
+                               engine=engine, scheduler=scheduler, staging=staging,
+                               partitions=partitions)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
@@ -228,6 +246,40 @@ def serve(
     from safetygap.settings import get_settings
 
     _serve(workspace or get_settings().workspace, host=host, port=port)
+
+
+RERUN_BUSY_EXIT = 3
+"""Exit code of ``safetygap rerun`` when another re-run of the workspace is running."""
+
+
+@app.command()
+def rerun(
+    workspace: Annotated[Path, typer.Option(help="workspace directory (served or not)")],
+    calls: Annotated[Path | None, typer.Option(help="new calls file")] = None,
+    providers: Annotated[Path | None, typer.Option(help="new provider file")] = None,
+    neighborhoods: Annotated[Path | None, typer.Option(help="new neighborhood polygons")]
+    = None,
+    wards: Annotated[Path | None, typer.Option(help="new ward polygons")] = None,
+    population: Annotated[Path | None, typer.Option(help="new population table")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Re-run a workspace's analysis (its recorded inputs and options, any file given here
+    replacing its own) into a new version beside it, then swap it in atomically: a server
+    serving the workspace picks it up without a restart and never sees a half-written one."""
+    from safetygap.versions import RerunBusy, rebuild
+
+    overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
+                 "wards": wards, "population": population}
+    try:
+        version = rebuild(workspace, {k: v for k, v in overrides.items() if v is not None},
+                          quiet=quiet)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    except RerunBusy as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=RERUN_BUSY_EXIT) from exc
+    typer.echo(f"version {version.name} is now active in {workspace.resolve()}")
 
 
 @app.command()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,18 @@ from pyproj import CRS, Transformer
 from safetygap import FAMILIES, __version__
 from safetygap._hashing import sha256_file
 from safetygap._progress import Progress
+from safetygap._status import (
+    ANALYSED_STATUSES,
+    STATUS_ORDER,
+    placed,
+    row_faults,
+    status_codes,
+)
 from safetygap.boundaries import (
     apportion,
     crosswalk,
     load_boundaries,
     match_names,
-    overlap_area,
 )
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.errors import Problems
@@ -59,22 +66,11 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
 from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
+from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
-STATUS_ORDER: tuple[str, ...] = (
-    "duplicate_id",
-    "missing_coordinates",
-    "invalid_coordinates",
-    "zero_coordinates",
-    "outside_boundaries",
-    "unparseable_date",
-    "unknown_call_type",
-    "ok",
-)
-"""Exclusive row statuses, in priority order: a row with several faults gets the first."""
-
-ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
-"""Statuses whose calls are counted in areas (the others cannot be placed)."""
+ENGINES = ("memory", "dask")
+"""Where the join and per-area counts run: in this process, or on a dask cluster."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +108,10 @@ class AnalysisOptions:
     boundary_policy: str = "contain"  # "contain" or "split"
     travel: str = "straight"  # "straight" (metres) or "network" (minutes on inputs.network)
     mode: str = "walk"  # network travel mode: "walk" or "drive"
+    engine: str = "memory"  # "memory", or "dask": join and counts on a dask cluster
+    scheduler: str | None = None  # dask scheduler address; None: a local cluster
+    staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
+    partitions: int | None = None  # dask: number of calls partitions (default by size)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -122,11 +122,17 @@ class AnalysisOptions:
         tol = self.boundary_tolerance_m
         if not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol < 0:
             problems.add("boundary_tolerance_m", "must be a number of metres >= 0", value=tol)
+        if self.engine not in ENGINES:
+            problems.add("engine", "unknown engine", value=self.engine,
+                         allowed=", ".join(ENGINES))
+        if self.partitions is not None and self.partitions < 1:
+            problems.add("partitions", "must be at least 1", value=self.partitions)
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "columns"}
         d["columns"] = self.columns.to_dict()
+        d["staging"] = None if self.staging is None else str(self.staging)
         return d
 
 
@@ -199,8 +205,8 @@ def analyze(
         crs = analysis_crs(nbhd, opts.crs)
         nbhd = nbhd.to_crs(crs)
         wards = wards.to_crs(crs)
-        nbhd_report.overlap_m2 = overlap_area(nbhd)
-        ward_report.overlap_m2 = overlap_area(wards)
+        nbhd_report.measure(nbhd)  # reprojection, overlapping pairs (warned)
+        ward_report.measure(wards)
         info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"
 
     with prog.step("loading street network") as info:
@@ -221,21 +227,34 @@ def analyze(
                                              mode=opts.mode)
         info["note"] = f"{len(providers)} providers"
 
-    with prog.step("reading calls") as info:
+    with prog.step("reading and classifying calls") as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
         calls["x"], calls["y"] = _to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
                                              cin.crs, crs)
+        calls = _features(calls, taxonomy)
         info["note"] = f"{len(calls):,} rows"
 
-    with prog.step("joining calls to neighborhoods and wards") as info:
-        xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
-        n_idx = assign_areas(xy, nbhd, crs=crs)
-        w_idx = assign_areas(xy, wards, crs=crs)
-        info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
+    contain_counts = None
+    with prog.step(f"joining calls to neighborhoods and wards ({opts.engine} engine)") as info:
+        calls["covered"] = coverage(calls, providers, travel)  # needs no area
+        if opts.engine == "dask":
+            from safetygap.distributed import join_and_count
 
-    with prog.step("classifying calls and flagging faults") as info:
-        calls, examples = _classify(calls, cin.examples, taxonomy, n_idx, w_idx)
+            joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
+                                    scheduler=opts.scheduler, staging=opts.staging,
+                                    partitions=opts.partitions)
+            n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
+            info["note"] = joined.note
+        else:
+            xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
+            n_idx = assign_areas(xy, nbhd, crs=crs)
+            w_idx = assign_areas(xy, wards, crs=crs)
+            info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
+        swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
+
+    with prog.step("flagging faults") as info:
+        calls, examples = _flag(calls, cin.examples, n_idx, w_idx)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls["status"].value_counts().items() if k != "ok")
 
@@ -245,12 +264,14 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with prog.step("coverage, accessibility and indices") as info:
-        calls["covered"] = coverage(calls, providers, travel)
-        in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
-        years = tuple(sorted(int(y) for y in pd.unique(calls.loc[in_areas, "year"]) if y > 0))
+        in_areas = calls["n_idx"].to_numpy() >= 0
+        years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
+                             if y > 0))
         result = level_indices(calls, years, nbhd, wards, population, providers,
                                boundary, policy=opts.boundary_policy,
-                               tolerance_m=opts.boundary_tolerance_m, travel=travel)
+                               tolerance_m=opts.boundary_tolerance_m, travel=travel,
+                               contain_counts=None if contain_counts is None
+                               else contain_counts(years))
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
 
     with prog.step("summary and data-quality report") as info:
@@ -259,6 +280,9 @@ def analyze(
                            nbhd_report, ward_report, cw_quality)
         quality["boundaries"]["near_boundary"] = _near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
+        quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
+        if swapped["examples"]:
+            quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
         summary = _summary(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
@@ -460,54 +484,52 @@ def _providers(
 # --------------------------------------------------------------------- calls
 
 
-def _classify(
-    calls: pd.DataFrame,
-    read_examples: dict[str, list[dict]],
-    taxonomy: Taxonomy,
-    n_idx: np.ndarray,
-    w_idx: np.ndarray,
-) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
-    calls = calls.copy()
+def _features(calls: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Row features known before the join: taxonomy classes, agency, year, duplicate ids."""
+    calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls["call_type"])
-    calls["category"] = cls["category"].to_numpy()
-    calls["family"] = cls["family"].to_numpy()
+    calls["category"] = cls["category"].array
+    calls["family"] = cls["family"].array
     calls["eligible"] = cls["eligible"].to_numpy(dtype=bool)
-    known = cls["known"].to_numpy(dtype=bool)
+    calls["known"] = cls["known"].to_numpy(dtype=bool)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
-    calls["family_code"] = calls["family"].map(fam_codes).fillna(NONE_CODE).astype(np.int8)
+    codes, uniques = pd.factorize(calls["family"])
+    lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
+                      dtype=np.int8)
+    calls["family_code"] = lookup[np.where(codes < 0, len(uniques), codes)]
     div = taxonomy.diverted(calls["agency"])
     calls["diverted"] = div["diverted"].to_numpy(dtype=bool)
     calls["agency_known"] = div["agency_known"].to_numpy(dtype=bool)
     calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
-
     ids = calls["call_id"]
-    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    calls["dup"] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    return calls
+
+
+def _flag(
+    calls: pd.DataFrame,
+    read_examples: dict[str, list[dict]],
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
+    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples."""
+    calls = calls.copy(deep=False)
     coord = calls["coord_fault"].to_numpy()
-    outside = (coord == 0) & ((n_idx < 0) | (w_idx < 0))
-    no_date = calls["time"].isna().to_numpy()
-    faults = {
-        "duplicate_id": dup,
-        "missing_coordinates": coord == 1,
-        "invalid_coordinates": coord == 2,
-        "zero_coordinates": coord == 3,
-        "outside_boundaries": outside,
-        "unparseable_date": no_date,
-        "unknown_call_type": ~known,
-    }
-    status = np.full(len(calls), len(STATUS_ORDER) - 1, dtype=np.int8)
-    for code in range(len(STATUS_ORDER) - 2, -1, -1):  # lowest code (highest priority) last
-        status[faults[STATUS_ORDER[code]]] = code
+    known = calls["known"].to_numpy()
+    faults = row_faults(calls["dup"].to_numpy(), coord, n_idx, w_idx,
+                        calls["time"].isna().to_numpy(), known)
+    status = status_codes(faults)
     calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
-    placed = np.isin(status, [STATUS_ORDER.index(s) for s in ANALYSED_STATUSES])
-    calls["n_idx"] = np.where(placed, n_idx, -1)
-    calls["w_idx"] = np.where(placed, w_idx, -1)
+    in_areas = placed(status)
+    calls["n_idx"] = np.where(in_areas, n_idx, -1)
+    calls["w_idx"] = np.where(in_areas, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
     for kind in ("duplicate_id", "outside_boundaries", "unknown_call_type"):
         mask = faults[kind]
         if mask.any():
             col = {"duplicate_id": "call_id", "unknown_call_type": "call_type"}.get(kind)
-            sub = calls.loc[mask].head(5)
+            sub = calls.iloc[np.flatnonzero(mask)[:5]]
             examples[kind] = [
                 {
                     "row": int(r.row),
@@ -523,8 +545,64 @@ def _classify(
     calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
     calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
     calls.attrs["unknown_types"] = (
-        calls.loc[~known, "call_type"].fillna("<missing>").value_counts().head(20).to_dict())
+        calls["call_type"][~known].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples
+
+
+SWAPPED_FILE_SHARE = 0.5
+"""Above this share of located rows inside the city only once x and y are exchanged,
+the calls file is refused as mapped the wrong way round."""
+
+
+def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
+                        ) -> dict[str, Any]:
+    """Rows outside the neighborhoods (or out of range) that fall inside one with their
+    two coordinates exchanged (latitude read as longitude).
+
+    When they are more than :data:`SWAPPED_FILE_SHARE` of the rows with numeric
+    coordinates, the columns are mapped the wrong way round: a ValidationError
+    names the file, the columns and an example. Otherwise returns ``{"rows": n,
+    "examples": [...]}`` for the quality report (the rows keep their status,
+    ``outside_boundaries`` or ``invalid_coordinates``, and a warning is issued).
+    """
+    from safetygap.geo.swap import swapped_placement
+
+    out: dict[str, Any] = {"rows": 0, "examples": []}
+    if cin.source_xy is None:
+        return out
+    x, y = cin.source_xy
+    fault = cin.frame["coord_fault"].to_numpy()
+    located = np.isfinite(x) & np.isfinite(y) & ~np.isin(fault, (COORD_MISSING, COORD_ZERO))
+    unplaced = located & (n_idx < 0)
+    if not unplaced.any():
+        return out
+    alt = swapped_placement(np.where(unplaced, x, np.nan), np.where(unplaced, y, np.nan),
+                            nbhd, src_crs=cin.crs)
+    hits = np.flatnonzero(unplaced & (alt >= 0))
+    rows = cin.frame["row"].to_numpy()
+    out["rows"] = len(hits)
+    out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
+                        "value": f"{x[i]:g}, {y[i]:g}",
+                        "swapped_into": str(nbhd["area_id"].iat[alt[i]])} for i in hits[:5]]
+    if len(hits) > SWAPPED_FILE_SHARE * located.sum():
+        ex = out["examples"][0]
+        problems = Problems()
+        problems.add(
+            f"calls {cin.path}",
+            f"the coordinates look swapped: {len(hits):,} of {int(located.sum()):,} rows "
+            f"with coordinates fall outside the neighborhoods but inside them with the two "
+            f"values exchanged (row {ex['row']}: {ex['value']})",
+            column=cin.coordinate_label,
+            allowed="exchange the two columns (e.g. --lat <longitude column> --lon "
+                    "<latitude column>, or fix the file)")
+        problems.raise_if_any()
+    if len(hits):
+        warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "
+                      f"fall inside with their coordinates exchanged (e.g. row "
+                      f"{out['examples'][0]['row']}); they are counted as "
+                      "outside_boundaries/invalid_coordinates, see quality.json "
+                      "calls.examples.swapped_coordinates", stacklevel=2)
+    return out
 
 
 # ------------------------------------------------------------------- indices
@@ -647,14 +725,17 @@ def level_indices(
     policy: str,
     tolerance_m: float,
     travel: Travel,
+    contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any],
            dict[str, Any] | None]:
     """Indices of neighborhoods and wards from classified, covered calls and providers.
 
     Calls need ``year``, ``family_code``, ``diverted``, ``eligible`` and
     ``covered``; ``boundary`` holds each level's call-to-area allocations under
-    both policies (:func:`boundary_allocations`). Returns (neighborhood layer,
-    ward layer, tidy indices, crosswalk quality, boundary sensitivity). Used by
+    both policies (:func:`boundary_allocations`); ``contain_counts`` (neighborhoods,
+    wards) are the "contain" counts when already made (by the dask engine).
+    Returns (neighborhood layer, ward layer, tidy indices, crosswalk quality,
+    boundary sensitivity). Used by
     :func:`analyze` and by the what-if and siting jobs.
     """
     # neighborhoods
@@ -662,7 +743,8 @@ def level_indices(
     n_access = _access(nbhd, population, providers, travel)
     policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
     n_results = {
-        pol: build_indices(_count(calls, boundary["neighborhood"][pol], len(nbhd), years),
+        pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
+                           _count(calls, boundary["neighborhood"][pol], len(nbhd), years),
                            population=population, access=n_access, providers=n_prov,
                            capacity=n_cap)
         for pol in policies
@@ -681,7 +763,8 @@ def level_indices(
         w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
     w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy())
     w_results = {
-        pol: build_indices(_count(calls, boundary["ward"][pol], len(wards), years),
+        pol: build_indices(contain_counts[1] if contain_counts and pol == "contain" else
+                           _count(calls, boundary["ward"][pol], len(wards), years),
                            population=w_pop, access=w_access, providers=w_prov,
                            capacity=w_cap)
         for pol in policies
@@ -863,14 +946,20 @@ def _summary(
     taxonomy: Taxonomy,
     crs: CRS,
 ) -> dict[str, Any]:
-    uniq = calls[calls["status"] != "duplicate_id"]
-    placed = calls[calls["status"].isin(ANALYSED_STATUSES)]
+    uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
+    placed_rows = calls["n_idx"].to_numpy() >= 0
+    year = calls["year"].to_numpy()
+    fam = calls["family_code"].to_numpy()
+    diverted = calls["diverted"].to_numpy()
+    covered = calls["covered"].to_numpy()
+    end = calls["eligible"].to_numpy() & ~diverted
 
-    def share(frame: pd.DataFrame, col: str) -> float | None:
-        return None if len(frame) == 0 else round(float(frame[col].mean()), 6)
+    def share(mask: np.ndarray, values: np.ndarray) -> float | None:
+        n = int(mask.sum())
+        return None if n == 0 else round(float(values[mask].sum() / n), 6)
 
-    uniq_end = uniq.assign(end=uniq["eligible"] & ~uniq["diverted"])
-    by_year = {str(y): uniq_end[uniq_end["year"] == y] for y in years}
+    by_year = {str(y): uniq & (year == y) for y in years}
+    fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
     return {
         "label": opts.label or "",
         "synthetic": opts.synthetic,
@@ -881,26 +970,26 @@ def _summary(
         "taxonomy": {"name": taxonomy.name, "version": taxonomy.version},
         "totals": {
             "input_rows": len(calls),
-            "unique_calls": len(uniq),
-            "calls_in_areas": len(placed),
-            "by_family": {f: int((placed["family"] == f).sum()) for f in (*FAMILIES, "none")},
-            "by_year": {str(y): int((placed["year"] == y).sum()) for y in years},
+            "unique_calls": int(uniq.sum()),
+            "calls_in_areas": int(placed_rows.sum()),
+            "by_family": {f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
+            "by_year": {str(y): int((placed_rows & (year == y)).sum()) for y in years},
             "neighborhoods": len(nbhd),
             "wards": len(wards),
             "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
         },
-        "diverted_share": {"all": share(uniq, "diverted"),
-                           **{y: share(f, "diverted") for y, f in by_year.items()}},
-        "eligible_not_diverted_share": {"all": share(uniq_end, "end"),
-                                        **{y: share(f, "end") for y, f in by_year.items()}},
+        "diverted_share": {"all": share(uniq, diverted),
+                           **{y: share(m, diverted) for y, m in by_year.items()}},
+        "eligible_not_diverted_share": {"all": share(uniq, end),
+                                        **{y: share(m, end) for y, m in by_year.items()}},
         "diverted_by_agency": {str(k): int(v) for k, v in
-                               uniq.loc[uniq["diverted"], "agency"].value_counts().items()},
+                               calls["agency"][uniq & diverted].value_counts().items()},
         "families": {
             f: {
-                "need_calls": int((placed["family"] == f).sum()),
-                "coverage": share(placed[placed["family"] == f], "covered"),
+                "need_calls": int(fam_counts[i]),
+                "coverage": share(placed_rows & (fam == i), covered),
             }
-            for f in FAMILIES
+            for i, f in enumerate(FAMILIES)
         },
         "top_underserved": {
             "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
@@ -960,18 +1049,18 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
     w_idx = calls["w_idx"].to_numpy()
     out = pd.DataFrame({
         "row": calls["row"].to_numpy(),
-        "call_id": calls["call_id"].to_numpy(),
-        "call_type": calls["call_type"].to_numpy(),
-        "agency": calls["agency"].to_numpy(),
+        "call_id": calls["call_id"].array,
+        "call_type": calls["call_type"].array,
+        "agency": calls["agency"].array,
         "time": calls["time"].to_numpy(),
         "year": calls["year"].to_numpy(),
-        "status": calls["status"].to_numpy(),
+        "status": calls["status"].array,
         "neighborhood_id": pd.Categorical.from_codes(np.where(n_idx >= 0, n_idx, -1),
                                                      categories=pd.Index(n_ids)),
         "ward_id": pd.Categorical.from_codes(np.where(w_idx >= 0, w_idx, -1),
                                              categories=pd.Index(w_ids)),
-        "category": pd.Categorical(calls["category"].to_numpy()),
-        "family": pd.Categorical(calls["family"].to_numpy()),
+        "category": pd.Categorical(calls["category"].array),
+        "family": pd.Categorical(calls["family"].array),
         "eligible": calls["eligible"].to_numpy(),
         "diverted": calls["diverted"].to_numpy(),
         "covered": calls["covered"].to_numpy(),

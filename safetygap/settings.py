@@ -29,8 +29,14 @@ class Settings(BaseSettings):
     tiles_attribution: str = Field(
         "&copy; OpenStreetMap contributors", description="attribution shown for the tiles"
     )
-    api_token: str | None = Field(None, description="bearer token required by write routes")
-    max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB")
+    api_token: str | None = Field(
+        None, description="bearer token required by the write routes (POST /api/datasets, "
+                          "POST /api/analyses); unset: write routes are disabled (403)")
+    max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB "
+                                                          "(10**6 bytes); larger: 413")
+    data_dir: Path | None = Field(
+        None, description="where uploaded datasets are stored (default: 'uploads' beside "
+                          "the served workspace)")
     nominatim_url: str | None = Field(
         None, description="Nominatim geocoder `network fetch` asks (default: OSMnx's, "
                           "https://nominatim.openstreetmap.org/)")

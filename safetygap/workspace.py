@@ -21,7 +21,8 @@ A workspace directory holds
 Every file is written to a temporary name in the same directory and renamed
 into place (atomic on POSIX), and the old manifest is removed before any file
 is replaced, so a crash never leaves a workspace that looks complete but is
-half-written.
+half-written. A served workspace is re-run into a new version directory and
+swapped in atomically instead (:mod:`safetygap.versions`).
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from safetygap._geoparquet import write_points
 from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
 from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
 from safetygap.pipeline import Analysis
+from safetygap.versions import active_dir, clear_pointer
 
 LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
                "providers.parquet", "indices.parquet")
@@ -66,12 +69,15 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     layers: dict[str, pd.DataFrame] = {
         "neighborhoods.parquet": analysis.neighborhoods,
         "wards.parquet": analysis.wards,
-        "calls.parquet": calls_geoframe(analysis.calls, analysis.crs),
         "providers.parquet": analysis.providers,
         "indices.parquet": analysis.indices,
     }
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
+    calls = analysis.calls
+    _atomic_write(out / "calls.parquet", lambda p: write_points(
+        calls.drop(columns=["x", "y"]), calls["x"].to_numpy(), calls["y"].to_numpy(),
+        analysis.crs, p))
     written = [*LAYER_FILES, *JSON_FILES]
     if analysis.network is not None:
         _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))
@@ -87,6 +93,7 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     }
     manifest["timings_s"] = analysis.timings
     write_json(out / MANIFEST, manifest)
+    clear_pointer(out)  # a re-run workspace: this analysis is the active one again
     return out
 
 
@@ -98,10 +105,15 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Workspace:
-        """Open ``path``; raises ValidationError when it is not a complete workspace."""
+        """Open ``path``; raises ValidationError when it is not a complete workspace.
+
+        A re-run workspace (:mod:`safetygap.versions`) opens its active version:
+        ``path`` is then that version's directory.
+        """
         p = Path(path)
         if not p.is_dir():
             raise ValidationError(f"workspace {p}: directory not found")
+        p = active_dir(p)
         if not (p / MANIFEST).is_file():
             raise ValidationError(
                 f"workspace {p}: no {MANIFEST} (not a workspace, or an analysis is still "

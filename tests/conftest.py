@@ -249,3 +249,18 @@ def demo_client(demo_workspace):
     """A test client of the app serving :func:`demo_workspace`."""
     with app_client(demo_workspace) as c:
         yield c
+
+
+@pytest.fixture
+def tiny_ws(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    """The tiny city analysed into ``tmp_path/ws`` (its inputs in ``tmp_path/in``): a
+    workspace of its own, for tests that re-run or upload into it."""
+    from safetygap.inputs import load_preset
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+
+    (tmp_path / "in").mkdir()
+    files = write_tiny_city(tmp_path / "in", make_tiny_areas())
+    run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True,
+                 options=AnalysisOptions(columns=load_preset("generic")))
+    return tmp_path / "ws", files

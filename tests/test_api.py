@@ -372,3 +372,37 @@ def test_nan_never_reaches_json(client):
     assert cov["value"] is None  # no response calls in D
     assert not any(isinstance(v, float) and math.isnan(v) for v in
                    r.json()["calls_by_year"].values())
+
+
+def test_summary_shows_boundary_sensitivity_and_distance_model(client, api_workspace):
+    import json
+
+    s, _ = ok(client, "/api/summary", Summary)
+    raw = json.loads((api_workspace / "summary.json").read_text())["boundary_sensitivity"]
+    b = s.boundary_sensitivity
+    assert b is not None and b.policy == "contain" and b.compared_with == "split"
+    # no tiny-city call lies within 5 m of a line (the closest, call 4, is 50 m away)
+    assert b.calls_shared == {"neighborhood": 0, "ward": 0} == raw["calls_shared"]
+    assert b.areas_changing_gap_class == raw["areas_changing_gap_class"]
+    assert all(v == 0 for fams in b.areas_changing_gap_class.values() for v in fams.values())
+    assert b.areas_compared["neighborhood"]["response"] == 4
+    assert s.travel is not None and s.travel.distance_model == "straight-line"
+    assert s.travel.catchments["bcr_team"] == 6000.0
+
+
+def test_index_page_shows_the_ranking_robustness(client):
+    page = client.get("/").text
+    assert "How robust is the ranking?" in page
+    assert "0 of 4" in " ".join(page.split())
+
+
+def test_demo_sensitivity_matches_its_summary(demo_client, demo_workspace):
+    import json
+
+    raw = json.loads((demo_workspace / "summary.json").read_text())["boundary_sensitivity"]
+    b = demo_client.get("/api/summary").json()["boundary_sensitivity"]
+    assert b["calls_shared"] == raw["calls_shared"] and b["calls_shared"]["neighborhood"] > 0
+    assert b["areas_changing_gap_class"] == raw["areas_changing_gap_class"]
+    flat = " ".join(demo_client.get("/").text.split())
+    n = raw["areas_changing_gap_class"]["neighborhood"]["response"]
+    assert f"{n} of {raw['areas_compared']['neighborhood']['response']}" in flat

@@ -44,8 +44,10 @@ def _describe(error: dict[str, Any]) -> str:
     return text
 
 
-def _error(status: int, message: str, detail: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"message": message, "detail": detail})
+def _error(status: int, message: str, detail: Any,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"message": message, "detail": detail},
+                        headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -61,7 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = str(exc.detail)
-        return _error(exc.status_code, detail, detail)
+        return _error(exc.status_code, detail, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(UnknownArea)
     async def _unknown(request: Request, exc: UnknownArea) -> JSONResponse:

@@ -6,9 +6,10 @@ the served workspace, loaded once per version (the checksum of its
 view), and the finished responses (validated JSON bytes) keyed by that
 checksum and the request, least recently used dropped first. Siting takes
 seconds (10 s and 1.2 GB above the loaded workspace at its peak for a
-50-minute walking catchment on the 650,000-call demo city), so concurrent identical requests wait for one
-computation, and one siting and one what-if run at a time (the others wait
-their turn).
+50-minute walking catchment on the 650,000-call demo city), so concurrent
+identical requests wait for one computation, and one siting and one what-if
+run at a time (the others wait their turn). A re-run workspace is read from
+the version directory the served view comes from.
 
 The shaping helpers turn :func:`~safetygap.scenarios.recommend_sites` and
 :func:`~safetygap.scenarios.whatif` results into the response models
@@ -67,21 +68,22 @@ class ScenarioStore:
         """Responses computed so far (a cached response is not computed again)."""
 
     def baseline(self) -> tuple[str, Baseline]:
-        """(manifest checksum, baseline) of the workspace version served now."""
-        self._store.view()  # the served version: read again only if its manifest changed
-        key = self._store.key
+        """(manifest checksum, baseline) of the workspace version served now: loaded from
+        the directory the served view was read from (a re-run's version directory, or the
+        workspace itself), and checked to be the same version after reading."""
+        view, key = self._store.current()
         with self._base_lock:
-            if self._base is not None and self._base[0] == key:
-                return self._base
-            path = self._store.path
             for _ in range(3):
+                if self._base is not None and self._base[0] == key:
+                    return self._base
+                src = view.workspace.path
                 try:
-                    base = load_baseline(path)
-                    now = sha256_file(path / MANIFEST)
+                    base = load_baseline(src)
+                    now = sha256_file(src / MANIFEST)
                 except (ValidationError, OSError, ValueError, KeyError) as exc:
                     raise WorkspaceUnavailable(
-                        f"workspace {path} cannot be read for siting and what-if: {exc}"
-                    ) from exc
+                        f"workspace {self._store.path} cannot be read for siting and "
+                        f"what-if: {exc}") from exc
                 if now == key:  # unchanged while reading: consistent with the view
                     self._base = (key, base)
                     self.loads += 1
@@ -89,26 +91,27 @@ class ScenarioStore:
                         for old in [k for k in self._results if k[0] != key]:
                             del self._results[old]
                     return self._base
-                self._store.view()
-                key = self._store.key
-            raise WorkspaceUnavailable(f"workspace {path} keeps changing; try again shortly")
+                view, key = self._store.current()
+            raise WorkspaceUnavailable(
+                f"workspace {self._store.path} keeps changing; try again shortly")
 
     def response(self, kind: str, request_key: Hashable,
-                 compute: Callable[[str, Baseline], bytes]) -> bytes:
-        """``compute(manifest checksum, baseline)`` once per workspace version and key;
-        ``kind`` (one of :data:`KINDS`) says which queue it waits in."""
+                 compute: Callable[[str, Baseline], bytes]) -> tuple[str, bytes]:
+        """(manifest checksum, ``compute(manifest checksum, baseline)``), computed once per
+        workspace version and key; ``kind`` (one of :data:`KINDS`) says which queue it
+        waits in."""
         manifest, base = self.baseline()
         key = (manifest, (kind, request_key))
         with self._lock:
             if key in self._results:
                 self._results.move_to_end(key)
-                return self._results[key]
+                return manifest, self._results[key]
             future = self._pending.get(key)
             owner = future is None
             if future is None:
                 future = self._pending[key] = Future()
         if not owner:
-            return future.result()
+            return manifest, future.result()
         try:
             with self._slots[kind]:
                 body = compute(manifest, base)
@@ -124,7 +127,7 @@ class ScenarioStore:
             while len(self._results) > self._max_results:
                 self._results.popitem(last=False)
         future.set_result(body)
-        return body
+        return manifest, body
 
 
 # ------------------------------------------------------------------- errors

@@ -6,6 +6,11 @@ stats the manifest (cheap); when it changed, the workspace is read again, so
 a workspace replaced on disk (a new analysis written into it, or a directory
 swapped in atomically) is picked up without a restart. While a workspace is
 being rewritten (no manifest), the last complete view keeps being served.
+
+A re-run workspace (:mod:`safetygap.versions`) is followed through its
+``CURRENT`` pointer: the manifest stat'ed and the files read are those of the
+active version directory, resolved once per refresh, so one view never mixes
+two versions.
 """
 
 from __future__ import annotations
@@ -13,10 +18,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from safetygap._hashing import sha256_file
 from safetygap.errors import ValidationError
 from safetygap.maps.data import WorkspaceView
+from safetygap.versions import active_dir
 from safetygap.workspace import MANIFEST, Workspace
+
+STATE_KEY = "workspace_sha256"
+"""Key of the served manifest's checksum in the request state."""
 
 
 class WorkspaceUnavailable(RuntimeError):
@@ -29,57 +40,100 @@ class WorkspaceStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._view: WorkspaceView | None = None
-        self._key: str | None = None
-        self._stat: tuple[int, ...] | None = None
+        # (view, manifest checksum, manifest stat), replaced as one object
+        self._entry: tuple[WorkspaceView, str, tuple[int, ...]] | None = None
 
     @property
     def key(self) -> str | None:
         """Checksum of the manifest of the view served now."""
-        return self._key
+        return None if self._entry is None else self._entry[1]
 
-    def _manifest_stat(self) -> tuple[int, ...] | None:
+    def _active(self) -> Path:
         try:
-            st = (self.path / MANIFEST).stat()
+            return active_dir(self.path)
+        except ValidationError:
+            return self.path
+
+    @staticmethod
+    def _manifest_stat(active: Path) -> tuple[int, ...] | None:
+        try:
+            st = (active / MANIFEST).stat()
         except OSError:
             return None
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def _manifest_key(self) -> str | None:
+    @staticmethod
+    def _manifest_key(active: Path) -> str | None:
         try:
-            return sha256_file(self.path / MANIFEST)
+            return sha256_file(active / MANIFEST)
         except OSError:
             return None
 
     def view(self) -> WorkspaceView:
         """The view of the current workspace, read again only when its manifest changed."""
-        stat = self._manifest_stat()
-        if stat is not None and stat == self._stat and self._view is not None:
-            return self._view
-        with self._lock:
-            return self._refresh()
+        return self.current()[0]
 
-    def _refresh(self) -> WorkspaceView:
+    def current(self) -> tuple[WorkspaceView, str]:
+        """The current view and the checksum of its manifest, as one consistent pair."""
+        entry = self._entry
+        if entry is not None and self._manifest_stat(self._active()) == entry[2]:
+            return entry[0], entry[1]
+        with self._lock:
+            entry = self._refresh()
+        return entry[0], entry[1]
+
+    def _refresh(self) -> tuple[WorkspaceView, str, tuple[int, ...]]:
         for _ in range(3):
-            stat = self._manifest_stat()
+            active = self._active()
+            stat = self._manifest_stat(active)
             if stat is None:
                 break
-            key = self._manifest_key()
-            if key is not None and key == self._key and self._view is not None:
-                self._stat = stat
-                return self._view
+            key = self._manifest_key(active)
+            if key is not None and self._entry is not None and key == self._entry[1]:
+                self._entry = (self._entry[0], key, stat)
+                return self._entry
             try:
-                view = WorkspaceView(Workspace.open(self.path))
+                view = WorkspaceView(Workspace.open(active))
             except (ValidationError, OSError, ValueError, KeyError) as exc:
-                if self._view is not None:
-                    return self._view
+                if self._entry is not None:
+                    return self._entry
                 raise WorkspaceUnavailable(f"workspace {self.path} cannot be read: {exc}") \
                     from exc
-            if self._manifest_key() == key:  # unchanged while reading: consistent
-                self._view, self._key, self._stat = view, key, stat
-                return view
-        if self._view is not None:
-            return self._view  # being rewritten: keep serving the last complete one
+            if key is not None and self._manifest_key(active) == key:  # unchanged: consistent
+                self._entry = (view, key, stat)
+                return self._entry
+        if self._entry is not None:
+            return self._entry  # being rewritten: keep serving the last complete one
         raise WorkspaceUnavailable(
             f"workspace {self.path} is not complete (no {MANIFEST}); run `safetygap analyze "
             f"--out {self.path}` or `safetygap demo`")
+
+
+WORKSPACE_HEADER = "x-safetygap-workspace"
+"""Response header: checksum of the manifest of the workspace version that answered."""
+
+
+class WorkspaceHeaderMiddleware:
+    """Adds :data:`WORKSPACE_HEADER` to every response built from a workspace view.
+
+    The view dependency records the checksum in ``scope["state"]``; clients (and
+    the tests) can check that two responses come from the same analysis.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                key = scope.get("state", {}).get(STATE_KEY)
+                if key:
+                    message["headers"] = [*message.get("headers", []),
+                                          (WORKSPACE_HEADER.encode(), key.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

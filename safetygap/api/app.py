@@ -16,8 +16,10 @@ from fastapi.staticfiles import StaticFiles
 
 from safetygap import __version__
 from safetygap.api._errors import install_error_handlers
+from safetygap.api._limits import BodyLimitMiddleware
 from safetygap.api._scenarios import ScenarioStore
-from safetygap.api._store import WorkspaceStore
+from safetygap.api._store import WorkspaceHeaderMiddleware, WorkspaceStore
+from safetygap.api.routes_write import UPLOAD_PATH, install_write_routes, write_lifespan
 from safetygap.errors import ValidationError
 from safetygap.maps.assets import STATIC_PREFIX, asset_dirs
 from safetygap.maps.gap_map import MapOptions
@@ -34,8 +36,13 @@ Layers are GeoJSON in EPSG:4326; measures are ``<measure>_<family>`` properties
 Bad parameters answer 422 with a message naming the parameter and the allowed
 values; unknown ids answer 404. Maps: ``/``, ``/maps/gaps`` and ``/maps/sites``.
 
-Siting (``/api/sites``) and what-if (``POST /api/scenarios``) compute on the
-served workspace and never change it; the POST routes store nothing.
+Read routes are public. The write routes (``POST /api/datasets``, ``POST
+/api/analyses``) need ``Authorization: Bearer <token>`` with the server's
+``SAFETYGAP_API_TOKEN`` (401 without it; 403 when the server has none set). Siting
+(``/api/sites``) and what-if (``POST /api/scenarios``) are read-only: they compute
+on the served workspace, never change it and store nothing, so they are public.
+Every response built from the workspace carries ``X-Safetygap-Workspace``: the
+checksum of the manifest of the analysis that answered.
 """
 
 
@@ -48,7 +55,10 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     settings = settings or get_settings()
     path = Path(workspace)
     Workspace.open(path)  # fail early with a clear message
-    app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION,
+                  lifespan=write_lifespan)
+    app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
+    app.add_middleware(WorkspaceHeaderMiddleware)
     app.state.store = WorkspaceStore(path)
     app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings
@@ -65,6 +75,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(sites_router)
+    install_write_routes(app, path, settings)
     return app
 
 

@@ -53,6 +53,35 @@ class QualityCounts(BaseModel):
     providers_outside_boundaries: int
 
 
+class ChangedArea(BaseModel):
+    area_id: str
+    name: str
+    gap_class_contain: int = Field(description="gap class when each call counts in the "
+                                               "polygon containing it")
+    gap_class_split: int = Field(description="gap class when calls near a line are shared")
+
+
+class BoundarySensitivity(BaseModel):
+    """How robust the gap ranking is to calls geocoded onto boundary streets."""
+
+    policy: str = Field(description="the boundary policy of this analysis (contain or split)")
+    compared_with: str = Field(description="the other policy, computed for comparison")
+    tolerance_m: float = Field(description="metres: calls this close to a line are 'on' it")
+    calls_shared: dict[str, int | None] = Field(
+        description="per level, calls within tolerance_m of the lines of two or more areas")
+    areas_changing_gap_class: dict[str, dict[str, int]] = Field(
+        description="per level and family, areas whose gap class differs between policies")
+    areas_compared: dict[str, dict[str, int]] = Field(
+        description="per level and family, areas with a gap class under both policies")
+    changed_areas: dict[str, dict[str, list[ChangedArea]]]
+
+
+class DistanceModel(BaseModel):
+    distance_model: str = Field(description="straight-line, network-walk or network-drive")
+    unit: str = Field(description="unit of the catchments: m or min")
+    catchments: dict[str, float] = Field(description="catchment per service type, in unit")
+
+
 class Summary(BaseModel):
     label: str = Field(description="what the data is, e.g. the synthetic demo city's label")
     synthetic: bool = Field(description="true for the synthetic demo city")
@@ -68,6 +97,10 @@ class Summary(BaseModel):
                     "handled, 'all' and by year")
     families: dict[str, FamilySummary]
     quality: QualityCounts
+    boundary_sensitivity: BoundarySensitivity | None = Field(
+        default=None, description="gap classes under the two boundary policies compared")
+    travel: DistanceModel | None = Field(
+        default=None, description="the distance model and catchments the analysis used")
 
 
 # ---------------------------------------------------------------- GeoJSON

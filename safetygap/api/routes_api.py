@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from safetygap import FAMILIES, __version__
 from safetygap.api._errors import ERROR_RESPONSES, param_error
+from safetygap.api._store import STATE_KEY
 from safetygap.api.models import (
     AreaCollection,
     AreaProfile,
@@ -30,8 +31,11 @@ GEOJSON = "application/geo+json"
 
 
 def current_view(request: Request) -> WorkspaceView:
-    """The view of the served workspace (read again when its manifest changed)."""
-    return request.app.state.store.view()
+    """The view of the served workspace (read again when its manifest changed); the
+    checksum of its manifest goes into the response header ``X-Safetygap-Workspace``."""
+    view, key = request.app.state.store.current()
+    setattr(request.state, STATE_KEY, key)
+    return view
 
 
 View = Annotated[WorkspaceView, Depends(current_view)]
@@ -78,7 +82,7 @@ def health(request: Request, view: View) -> Health:
     """The service is up and serving a complete workspace."""
     store = request.app.state.store
     return Health(status="ok", version=__version__, workspace=str(store.path),
-                  manifest_sha256=store.key or "")
+                  manifest_sha256=getattr(request.state, STATE_KEY, None) or "")
 
 
 @router.get("/api/summary", response_model=Summary, responses=ERROR_RESPONSES,
@@ -102,9 +106,27 @@ def summary(view: View) -> Response:
                 "analysed_in_areas": q.get("analysed_in_areas", s["totals"]["calls_in_areas"]),
                 "excluded_from_areas": q.get("excluded_from_areas", 0),
             },
+            "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
+            "travel": s.get("travel"),
         }
 
     return cached_json(view, "summary", Summary, build)
+
+
+def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """summary.json's boundary_sensitivity, with the policies' class keys named alike."""
+    if not raw:
+        return None
+    changed = {
+        level: {f: [{"area_id": a["area_id"], "name": a["name"],
+                     "gap_class_contain": a["gap_class_contain"],
+                     "gap_class_split": a["gap_class_split"]} for a in areas]
+                for f, areas in fams.items()}
+        for level, fams in raw.get("changed_areas", {}).items()
+    }
+    return {**{k: raw[k] for k in ("policy", "compared_with", "tolerance_m", "calls_shared",
+                                   "areas_changing_gap_class", "areas_compared")},
+            "changed_areas": changed}
 
 
 def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None,

@@ -22,6 +22,7 @@ from safetygap.api._scenarios import (
     sites_response,
     validated_json,
 )
+from safetygap.api._store import STATE_KEY
 from safetygap.api.models import Family
 from safetygap.api.models_sites import (
     CandidateSite,
@@ -53,6 +54,12 @@ def scenario_store(request: Request) -> ScenarioStore:
     return request.app.state.scenarios
 
 
+def _answer(request: Request, manifest: str, body: bytes) -> Response:
+    """The JSON body; its workspace version in the ``X-Safetygap-Workspace`` header."""
+    setattr(request.state, STATE_KEY, manifest)
+    return Response(body, media_type=JSON)
+
+
 Scenarios = Annotated[ScenarioStore, Depends(scenario_store)]
 KQ = Annotated[int, Query(ge=1, le=MAX_SITES, description=f"number of new sites, 1..{MAX_SITES}")]
 ServiceTypeQ = Annotated[str | None, Query(
@@ -67,7 +74,8 @@ CapacityQ = Annotated[float | None, Query(
     description="capacity of each new site (default: median of the service type's)")]
 
 
-def _sites(store: ScenarioStore, key: tuple, *, source: str, family: str, k: int,
+def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, family: str,
+           k: int,
            service_type: str | None, catchment: float | None, capacity: float | None,
            candidates: list[CandidateSite] | None) -> Response:
     _, base = store.baseline()
@@ -93,12 +101,13 @@ def _sites(store: ScenarioStore, key: tuple, *, source: str, family: str, k: int
             raise problems_422(exc, source=source) from exc
         return validated_json(SiteRecommendation, sites_response(base, manifest, result))
 
-    return Response(store.response("sites", key, compute), media_type=JSON)
+    return _answer(request, *store.response("sites", key, compute))
 
 
 @router.get("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
             tags=["siting"])
 def sites(
+    request: Request,
     store: Scenarios,
     family: Annotated[Family, Query(description="family of the new sites")],
     k: KQ = 5,
@@ -112,17 +121,17 @@ def sites(
     site: its position, the calls it newly covers, the neighborhoods and wards that gain
     with their indices before and after, and the area its catchment covers. Takes seconds
     the first time; cached per workspace version."""
-    return _sites(store, ("query", family, k, service_type, catchment, capacity),
+    return _sites(request, store, ("query", family, k, service_type, catchment, capacity),
                   source="query", family=family, k=k, service_type=service_type,
                   catchment=catchment, capacity=capacity, candidates=None)
 
 
 @router.post("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
              tags=["siting"])
-def sites_among(store: Scenarios, body: SiteRequest) -> Response:
+def sites_among(request: Request, store: Scenarios, body: SiteRequest) -> Response:
     """Like ``GET /api/sites``, choosing among the candidate sites sent (read-only: nothing
     is stored)."""
-    return _sites(store, ("body", body.model_dump_json()), source="body",
+    return _sites(request, store, ("body", body.model_dump_json()), source="body",
                   family=body.family, k=body.k, service_type=body.service_type,
                   catchment=body.catchment, capacity=body.capacity,
                   candidates=body.candidates)
@@ -130,7 +139,7 @@ def sites_among(store: Scenarios, body: SiteRequest) -> Response:
 
 @router.post("/api/scenarios", response_model=ScenarioResult, responses=ERROR_RESPONSES,
              tags=["what-if"])
-def scenarios(store: Scenarios, body: ScenarioRequest) -> Response:
+def scenarios(request: Request, store: Scenarios, body: ScenarioRequest) -> Response:
     """What if these providers existed? The indices recomputed with them and the change per
     neighborhood and ward for their families. Read-only: the stored workspace does not
     change (the same as ``safetygap whatif``)."""
@@ -143,8 +152,7 @@ def scenarios(store: Scenarios, body: ScenarioRequest) -> Response:
         return validated_json(ScenarioResult,
                               scenario_response(manifest, whatif(base, extra)))
 
-    return Response(store.response("scenario", body.model_dump_json(), compute),
-                    media_type=JSON)
+    return _answer(request, *store.response("scenario", body.model_dump_json(), compute))
 
 
 @router.get("/maps/sites", response_class=HTMLResponse, responses=ERROR_RESPONSES,

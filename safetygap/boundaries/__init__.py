@@ -1,7 +1,12 @@
 """Boundary layers: loading, validation, repair, name matching and crosswalks."""
 
 from safetygap.boundaries.crosswalk import apportion, crosswalk
-from safetygap.boundaries.load import BoundaryReport, load_boundaries, overlap_area
+from safetygap.boundaries.load import (
+    BoundaryReport,
+    load_boundaries,
+    overlap_area,
+    overlap_pairs,
+)
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES, match_names, normalize_name
 
 __all__ = [
@@ -13,4 +18,5 @@ __all__ = [
     "match_names",
     "normalize_name",
     "overlap_area",
+    "overlap_pairs",
 ]

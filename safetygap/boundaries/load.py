@@ -16,9 +16,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from safetygap.errors import Problems, ValidationError
 
+OVERLAP_MIN_M2 = 1.0
+"""Overlaps smaller than this (square metres) are digitising slivers: not listed."""
+OVERLAP_WARN_SHARE = 0.001
+"""Overlaps above this share of the smaller area of the pair are warned about."""
+MAX_OVERLAPS_LISTED = 50
 ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "id", "ID", "OBJECTID", "PRECINCT")
 NAME_CANDIDATES = ("name", "NAME", "BDNAME", "CommName", "Name", "neighborhood", "ward")
 
@@ -33,6 +39,25 @@ class BoundaryReport:
     crs: str
     repaired: list[str] = field(default_factory=list)  # area ids made valid
     overlap_m2: float = 0.0  # total pairwise overlap area (projected CRS only)
+    overlaps: list[dict] = field(default_factory=list)  # see overlap_pairs
+    analysis_crs: str | None = None  # set by measure(): the CRS the layer was projected to
+
+    def measure(self, areas: gpd.GeoDataFrame) -> None:
+        """Record the layer as projected for the analysis (``areas`` in its projected CRS,
+        metres): the CRS it was reprojected to, and every pair of overlapping areas. Warns
+        when two areas overlap by more than :data:`OVERLAP_WARN_SHARE` of the smaller."""
+        self.analysis_crs = areas.crs.to_string()
+        self.overlap_m2 = overlap_area(areas)
+        self.overlaps = overlap_pairs(areas)
+        big = [o for o in self.overlaps if o["share_of_smaller"] > OVERLAP_WARN_SHARE]
+        if big:
+            pairs = "; ".join(f"{o['a']} {o['a_name']!r} / {o['b']} {o['b_name']!r}: "
+                              f"{o['area_m2']:,.0f} m²" for o in big[:5])
+            warnings.warn(
+                f"{self.layer} {self.path}: {len(big)} pair(s) of areas overlap "
+                f"({sum(o['area_m2'] for o in big):,.0f} m² in all): {pairs}. A call in an "
+                "overlap is counted once, in the first of the two areas in file order; "
+                "fix the layer if the overlap is not intended", stacklevel=2)
 
     def to_dict(self) -> dict:
         return {
@@ -40,8 +65,13 @@ class BoundaryReport:
             "layer": self.layer,
             "areas": self.n_areas,
             "crs": self.crs,
+            "reprojected_to": (self.analysis_crs if self.analysis_crs
+                               and CRS.from_user_input(self.analysis_crs)
+                               != CRS.from_user_input(self.crs) else None),
             "repaired_invalid_geometries": self.repaired,
             "overlap_m2": round(self.overlap_m2, 3),
+            "overlapping_pairs": len(self.overlaps),
+            "overlaps": self.overlaps[:MAX_OVERLAPS_LISTED],
         }
 
 
@@ -113,6 +143,13 @@ def load_boundaries(
         fixed = shapely.make_valid(geoms[invalid])
         # keep only the polygonal part of what make_valid returns
         fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        for i, g in zip(np.flatnonzero(invalid), fixed, strict=True):
+            if shapely.is_empty(g) or shapely.area(g) <= 0:
+                problems.add(f"{where} row {i + 1}", "invalid polygon with no area left after "
+                             "repair (fewer than 4 distinct points, or collapsed to a line)",
+                             column="geometry", value=str(ids.iat[i]),
+                             allowed="a polygon enclosing an area")
+        problems.raise_if_any()
         geoms = geoms.copy()
         geoms[invalid] = fixed
         report.repaired = [str(v) for v in ids[invalid]]
@@ -142,6 +179,8 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     polys = []
     for g in parts:
         polys.extend(shapely.get_parts(g))
+    if not polys:
+        return shapely.MultiPolygon()  # nothing polygonal: refused by the caller
     return shapely.multipolygons(polys) if len(polys) != 1 else polys[0]
 
 
@@ -155,3 +194,24 @@ def overlap_area(areas: gpd.GeoDataFrame) -> float:
         return 0.0
     inter = shapely.intersection(geoms[left[keep]], geoms[right[keep]])
     return float(shapely.area(inter).sum())
+
+
+def overlap_pairs(areas: gpd.GeoDataFrame, *, min_m2: float = OVERLAP_MIN_M2) -> list[dict]:
+    """Every pair of areas overlapping by at least ``min_m2`` (CRS units squared: use a
+    projected CRS in metres), largest first: ids ``a``/``b`` (``a`` first in file order),
+    names, ``area_m2`` and ``share_of_smaller`` (overlap / area of the smaller of the two)."""
+    geoms = areas.geometry.values._data
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return []
+    inter = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    ids, names = areas["area_id"].to_numpy(), areas["name"].to_numpy()
+    out = [{"a": str(ids[i]), "a_name": str(names[i]), "b": str(ids[j]),
+            "b_name": str(names[j]), "area_m2": round(float(a), 3),
+            "share_of_smaller": round(float(a / m), 6) if m > 0 else None}
+           for i, j, a, m in zip(left, right, inter, smaller, strict=True) if a >= min_m2]
+    return sorted(out, key=lambda o: (-o["area_m2"], o["a"], o["b"]))

@@ -28,6 +28,7 @@ import numpy as np
 import shapely
 
 from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.join import area_index
 
 BOUNDARY_POLICIES: tuple[str, ...] = ("contain", "split")
 DEFAULT_TOLERANCE_M = 5.0
@@ -89,9 +90,12 @@ def near_boundaries(
         raise ValueError(f"tolerance_m must be a finite number >= 0, got {tolerance_m!r}")
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     empty = np.zeros(0, dtype=np.int64)
-    if len(ok) == 0 or len(areas) == 0:
+    if len(x) == 0 or len(areas) == 0:
+        return empty, empty.copy()
+    # the join's grid index rules out points far from every line at array speed
+    ok = np.flatnonzero(area_index(areas).may_be_near(x, y, float(tolerance_m)))
+    if len(ok) == 0:
         return empty, empty.copy()
     segments, seg_area = boundary_segments(areas)
     tree = shapely.STRtree(segments)
@@ -129,10 +133,13 @@ def allocate(
         empty = np.zeros(0, dtype=np.int64)
         return Allocation(policy, empty, empty.copy(), np.zeros(0), k)
     p_call, p_area = (np.asarray(a, dtype=np.int64) for a in near)
-    keep = assigned[p_call] >= 0  # calls in no area stay uncounted
-    key = np.unique(np.concatenate([
+    # calls in no area stay uncounted; a pair repeating the containing area adds nothing
+    extra = (assigned[p_call] >= 0) & (assigned[p_call] != p_area)
+    # the placed calls' keys are distinct already: deduplicate only the few extra pairs
+    # (np.unique over every call would dominate the run time for millions of calls)
+    key = np.sort(np.concatenate([
         placed * n_areas + assigned[placed],
-        p_call[keep] * n_areas + p_area[keep],
+        np.unique(p_call[extra] * n_areas + p_area[extra]),
     ]))
     call = key // n_areas
     area = key % n_areas

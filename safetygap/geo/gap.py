@@ -5,7 +5,9 @@ gap = pctrank(need) - pctrank(access), in [-1, 1]; positive = underserved.
 ``need`` is the family's need calls per 1,000 residents per year and
 ``access`` its E2SFCA accessibility. ``pctrank`` maps the values of the areas
 being compared to [0, 1] by average rank: (rank - 1) / (n - 1), ties sharing
-their average rank; one valid area gets 0.5. Areas without a valid need or
+their average rank; one valid area gets 0.5. Values equal to
+:data:`TIE_DIGITS` significant digits tie, so float noise (e.g. boundaries
+reprojected from another CRS and back) never reorders areas. Areas without a valid need or
 access value (no population) get NaN and are left out of the ranking. The
 formula and its sources are in ``docs/METHODS.md``.
 """
@@ -19,11 +21,15 @@ import numpy as np
 import pandas as pd
 
 N_CLASSES = 5
+TIE_DIGITS = 12
+"""Significant digits compared when ranking: values closer than this tie."""
 CLASS_LABELS = ("well served", "served", "middle", "underserved", "most underserved")
 
 
 def percentile_rank(values: np.ndarray) -> np.ndarray:
-    """(average rank - 1) / (n - 1) over finite values; NaN stays NaN; n == 1 -> 0.5."""
+    """(average rank - 1) / (n - 1) over finite values; NaN stays NaN; n == 1 -> 0.5.
+
+    Values equal to :data:`TIE_DIGITS` significant digits share their rank."""
     v = np.asarray(values, dtype=float)
     out = np.full(v.shape, np.nan)
     ok = np.isfinite(v)
@@ -33,7 +39,8 @@ def percentile_rank(values: np.ndarray) -> np.ndarray:
     if n == 1:
         out[ok] = 0.5
         return out
-    ranks = pd.Series(v[ok]).rank(method="average").to_numpy()
+    rounded = np.array([float(f"{x:.{TIE_DIGITS}g}") for x in v[ok]])
+    ranks = pd.Series(rounded).rank(method="average").to_numpy()
     out[ok] = (ranks - 1.0) / (n - 1.0)
     return out
 

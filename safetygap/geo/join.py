@@ -9,15 +9,31 @@ areas (for example on a street-centreline boundary shared by two
 neighborhoods, or on a vertex) gets the *lowest positional index* among the
 areas whose closure covers it. Where areas overlap, a point in several
 interiors also gets the lowest index.
+
+Speed: each boundary layer is indexed once by a raster of pure and mixed
+cells (:mod:`safetygap.geo._grid_index`); points in pure cells are assigned by
+an array lookup, the others by exact GEOS predicates, so the answers equal the
+exact method's. Indexes are cached in memory per layer, keyed by a SHA-256 of
+the geometries' WKB (and the resolution), so joining calls and providers to
+the same layer builds the index once per process.
 """
 
 from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
 from safetygap.geo._crs import require_same_crs
+from safetygap.geo._grid_index import GridIndex
+
+CACHE_SIZE = 8
+_cache: OrderedDict[tuple[str, int | None], GridIndex] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def assign_areas(
@@ -25,13 +41,16 @@ def assign_areas(
     areas: gpd.GeoDataFrame,
     *,
     crs: object = None,
+    resolution: int | None = None,
 ) -> np.ndarray:
     """Positional index (int64) of the area containing each point, -1 for none.
 
     ``points`` is a GeoSeries of points, or an ``(x, y)`` pair of arrays whose
     CRS is given with ``crs``; ``areas`` holds Polygon/MultiPolygon geometries
     in the same CRS (a mismatch raises :class:`~safetygap.errors.CRSMismatchError`).
-    NaN coordinates and empty points give -1.
+    NaN coordinates and empty points give -1. ``resolution`` (cells along the
+    longer side of the layer's bounding box) tunes the index only, never the
+    answers; by default it is chosen from the layer's boundary length.
     """
     if isinstance(points, gpd.GeoSeries):
         require_same_crs(points, areas, "points", "areas")
@@ -43,31 +62,38 @@ def assign_areas(
     else:
         x, y = (np.asarray(a, dtype=float) for a in points)
         require_same_crs(crs, areas, "points", "areas")
-    return _assign_xy(x, y, areas.geometry.values._data)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
+    return area_index(areas, resolution=resolution).assign(x, y)
 
 
-def _assign_xy(x: np.ndarray, y: np.ndarray, polys: np.ndarray) -> np.ndarray:
-    n = len(x)
-    out = np.full(n, -1, dtype=np.int64)
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    if len(ok) == 0 or len(polys) == 0:
-        return out
-    pts = shapely.points(x[ok], y[ok])
-    tree = shapely.STRtree(polys)
-    # covers = interior or boundary; resolve to the lowest area index per point,
-    # preferring areas whose interior contains the point.
-    p_idx, a_idx = tree.query(pts, predicate="intersects")
-    if len(p_idx) == 0:
-        return out
-    inside = shapely.contains_properly(polys[a_idx], pts[p_idx])
-    # sort key: point, then interior hits before boundary hits, then area index
-    order = np.lexsort((a_idx, ~inside, p_idx))
-    p_sorted = p_idx[order]
-    first = np.ones(len(p_sorted), dtype=bool)
-    first[1:] = p_sorted[1:] != p_sorted[:-1]
-    chosen_p = p_sorted[first]
-    chosen_a = a_idx[order][first]
-    # a point on a boundary of one area that lies in another's interior is
-    # that other area's; a point only on boundaries goes to the lowest index.
-    out[ok[chosen_p]] = chosen_a
-    return out
+def area_index(areas: gpd.GeoDataFrame, *, resolution: int | None = None) -> GridIndex:
+    """The (cached) grid index of a boundary layer; built on first use.
+
+    The cache holds the last :data:`CACHE_SIZE` layers, keyed by a SHA-256 of
+    the geometries' WKB and ``resolution``; the index owns its own copy of
+    the geometries, so later changes to ``areas`` never reach it.
+    """
+    wkb = shapely.to_wkb(areas.geometry.values._data)
+    h = hashlib.sha256()
+    for blob in wkb:
+        h.update(b"\x00" if blob is None else len(blob).to_bytes(8, "little") + blob)
+    key = (h.hexdigest(), resolution)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    polys = shapely.from_wkb(wkb)  # own copy: preparing never touches the caller's objects
+    shapely.prepare(polys)
+    index = GridIndex.build(polys, resolution=resolution)
+    with _cache_lock:
+        _cache[key] = index
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return index
+
+
+def clear_index_cache() -> None:
+    """Forget every cached layer index (benchmarks use it to time a cold build)."""
+    with _cache_lock:
+        _cache.clear()

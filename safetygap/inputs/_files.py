@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,13 +71,10 @@ def _sniff_delimiter(path: Path) -> str:
     return best if counts[best] > 0 and counts[","] == 0 else ","
 
 
-def read_csv_columns(
-    path: Path, where: str, columns: list[str] | None, *, encoding: str = "utf-8"
-) -> pd.DataFrame:
-    """Read ``columns`` (all when None) of a CSV as strings with pyarrow.
-
-    Values stay text here; callers convert with explicit error accounting.
-    """
+def _csv_setup(
+    path: Path, where: str, columns: list[str] | None, encoding: str
+) -> tuple[str, list[str], list[str]]:
+    """(delimiter, header, wanted columns); raises when wanted columns are missing."""
     delimiter = _sniff_delimiter(path)
     try:
         header = pacsv.open_csv(
@@ -93,28 +91,102 @@ def read_csv_columns(
     missing = [c for c in wanted if c not in header]
     if missing:
         problems = Problems()
+        hint = ""
+        if len(header) == 1 and len(wanted) > 1:
+            hint = (f" (the header is one column read with the delimiter {delimiter!r}: is "
+                    "the file delimited with ',', ';', tab or '|'?)")
         for c in missing:
-            hint = ""
-            if len(header) == 1 and any(d in header[0] for d in (";", "\t", "|")):
-                hint = " (the header is one column: is the delimiter right?)"
             problems.add(f"{where} {path}", f"required column missing{hint}", column=c,
                          allowed=header[:40])
         problems.raise_if_any()
+    return delimiter, header, wanted
+
+
+def _csv_options(
+    delimiter: str, header: list[str], wanted: list[str], encoding: str, block_size: int
+) -> dict:
+    return {
+        "read_options": pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1,
+                                          block_size=block_size),
+        "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        "convert_options": pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types={c: pa.string() for c in wanted},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    }
+
+
+def read_csv_columns(
+    path: Path, where: str, columns: list[str] | None, *, encoding: str = "utf-8"
+) -> pd.DataFrame:
+    """Read ``columns`` (all when None) of a CSV as strings with pyarrow.
+
+    Values stay text here; callers convert with explicit error accounting.
+    """
+    delimiter, header, wanted = _csv_setup(path, where, columns, encoding)
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=wanted,
-                column_types={c: pa.string() for c in wanted},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = pacsv.read_csv(path, **_csv_options(delimiter, header, wanted, encoding,
+                                                    1 << 20))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
     return table.to_pandas(types_mapper=_string_mapper)
+
+
+CSV_BLOCK_BYTES = 16 << 20
+"""Bytes of CSV text per streamed batch (about 200,000 rows of a 911 export)."""
+
+
+def open_csv_batches(
+    path: Path,
+    where: str,
+    columns: list[str],
+    *,
+    encoding: str = "utf-8",
+    block_size: int | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream ``columns`` of a CSV as pyarrow record batches of strings.
+
+    Only the named columns are converted, one block of ``block_size`` bytes
+    (default :data:`CSV_BLOCK_BYTES`) at a time, so memory stays bounded
+    whatever the file's size. The header is checked first (a missing column
+    raises before any row is read); a parse or decoding error later in the
+    file raises a ValidationError naming it.
+    """
+    delimiter, header, wanted = _csv_setup(path, where, columns, encoding)  # raises now
+    options = _csv_options(delimiter, header, wanted, encoding, block_size or CSV_BLOCK_BYTES)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in pacsv.open_csv(path, **options):
+                if batch.num_rows:
+                    yield batch
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+
+    return batches()
+
+
+def open_parquet_batches(
+    path: Path, where: str, columns: list[str], *, batch_rows: int = 262_144
+) -> Iterator[pa.RecordBatch]:
+    """Stream ``columns`` of a plain (non-geo) Parquet file as record batches."""
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(f"{where} {path}: cannot read as Parquet: {exc}") from exc
+    _check_columns(pf.schema_arrow.names, columns, where, path)  # raises now
+    return pf.iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def is_geoparquet(path: Path) -> bool:
+    """True when ``path`` is Parquet with GeoParquet ("geo") metadata."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError):
+        return False
+    return b"geo" in meta
 
 
 def _string_mapper(dtype: pa.DataType) -> object:

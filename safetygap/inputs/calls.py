@@ -16,14 +16,27 @@ Row-level faults never raise: they are flagged here (``coord_fault``,
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import Table, points_xy, read_table
+from safetygap.inputs._files import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    check_file,
+    is_geoparquet,
+    open_csv_batches,
+    open_parquet_batches,
+    points_xy,
+    read_table,
+    suffix_of,
+)
 from safetygap.inputs.columns import ColumnMap
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
@@ -44,6 +57,11 @@ class CallsInput:
     crs: str
     columns: ColumnMap
     examples: dict[str, list[dict]] = field(default_factory=dict)
+    source_xy: tuple[np.ndarray, np.ndarray] | None = None
+    """Every row's coordinates as numbers in the source CRS before any fault check (NaN
+    where not a number): what the swapped-coordinates check needs."""
+    coordinate_label: str = ""
+    """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
 
 
 def read_calls(
@@ -56,25 +74,66 @@ def read_calls(
     source CRS: EPSG:4326 for latitude/longitude, the declared ``crs`` for x/y,
     the file's own CRS for a geometry column.
 
+    CSV and plain Parquet files are streamed in pyarrow batches of the mapped
+    columns only and converted batch by batch, so memory stays bounded by the
+    output table (about 100 bytes a row) whatever the file's size; other
+    formats are read whole. Every input row is kept, in order.
+
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known.
     """
-    wanted = columns.required_columns()
-    table = read_table(path, where="calls", columns=sorted(set(wanted.values())),
-                       encoding=encoding)
+    wanted = sorted(set(columns.required_columns().values()))
     problems = Problems()
+    p = check_file(path, "calls", problems)
+    problems.raise_if_any()
+    assert p is not None
+    suffix = suffix_of(p)
+    batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
+    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+        stream = (open_csv_batches(p, "calls", wanted, encoding=encoding)
+                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", wanted))
+        batches = ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream)
+        file_crs, has_geometry = None, False
+    else:
+        table = read_table(p, where="calls", columns=wanted, encoding=encoding)
+        batches = [(table.frame, table.geometry)]
+        file_crs, has_geometry = table.crs, table.geometry is not None
     coords = columns.coordinate_columns
-    if coords is None and table.geometry is None:
-        problems.add(f"calls {table.path}", "no coordinates: give latitude/longitude or x/y "
+    if coords is None and not has_geometry:
+        problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
                      "columns, or use a file with point geometry",
                      allowed="--lat/--lon, --x/--y with --crs, or a geometry column")
-    crs = columns.source_crs if coords is not None else (columns.crs or table.crs)
+    crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
     if crs is None:
-        problems.add(f"calls {table.path}", "no CRS: the file declares none and none was given",
+        problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
                      allowed="a CRS such as EPSG:4326 or EPSG:26915 (--crs)")
     problems.raise_if_any()
     assert crs is not None
-    return _canonical(table, columns, crs)
+    examples: dict[str, list[dict]] = {}
+    sources: list[tuple[np.ndarray, np.ndarray]] = []
+    parts = []
+    row0 = 0
+    for frame, geometry in batches:
+        parts.append(_canonical(frame, geometry, columns, crs, row0, examples, sources))
+        row0 += len(frame)
+    if not parts:  # header only
+        parts.append(_canonical(pd.DataFrame({c: pd.Series([], dtype=_STR_DTYPE)
+                                              for c in wanted}), None, columns, crs, 0,
+                                examples, sources))
+    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    source_xy = (np.concatenate([s[0] for s in sources]),
+                 np.concatenate([s[1] for s in sources]))
+    label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
+    return CallsInput(p, out, crs, columns, examples, source_xy, label)
+
+
+_STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype
+
+
+def _text_mapper(dtype: pa.DataType) -> object:
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return _STR_DTYPE
+    return None
 
 
 def _text(frame: pd.DataFrame, col: str | None) -> pd.Series | None:
@@ -82,55 +141,98 @@ def _text(frame: pd.DataFrame, col: str | None) -> pd.Series | None:
         return None
     s = frame[col]
     if not isinstance(s.dtype, pd.StringDtype):
-        s = s.astype("string[pyarrow]")
+        s = s.astype(_STR_DTYPE)
     return s
 
 
-def _canonical(table: Table, cmap: ColumnMap, crs: str) -> CallsInput:
-    frame = table.frame
-    n = len(frame)
-    examples: dict[str, list[dict]] = {}
-    out = pd.DataFrame({"row": np.arange(1, n + 1, dtype=np.int64)})
-    ids = _text(frame, cmap.id)
-    out["call_id"] = ids.str.strip().to_numpy() if ids is not None else pd.array(
-        [pd.NA] * n, dtype="string[pyarrow]")
-    ctype = _text(frame, cmap.call_type)
-    out["call_type"] = ctype.to_numpy() if ctype is not None else pd.array(
-        [pd.NA] * n, dtype="string[pyarrow]")
-    agency = _text(frame, cmap.agency)
-    if agency is None:
-        out["agency"] = pd.array([cmap.default_agency] * n, dtype="string[pyarrow]")
+def _arrow_text(s: pd.Series) -> pa.Array:
+    arr = pa.array(s if isinstance(s.dtype, pd.StringDtype) else s.astype(_STR_DTYPE))
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def to_float(raw: pd.Series) -> np.ndarray:
+    """Numbers of a column as float64; NaN for missing, unparseable or non-finite values.
+
+    Text is trimmed and parsed by pyarrow (a decimal number with an optional
+    exponent); anything else, including "inf" and "nan", gives NaN.
+    """
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
     else:
-        out["agency"] = agency.fillna(cmap.default_agency).to_numpy()
+        text = pc.utf8_trim_whitespace(_arrow_text(raw))
+        try:
+            nums = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            ok = pc.match_substring_regex(text, _NUMBER)
+            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+        out = nums.to_numpy(zero_copy_only=False)
+    if not out.flags.writeable:
+        out = out.copy()
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _canonical(
+    frame: pd.DataFrame,
+    geometry: np.ndarray | None,
+    cmap: ColumnMap,
+    crs: str,
+    row0: int,
+    examples: dict[str, list[dict]],
+    sources: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> pd.DataFrame:
+    """Canonical rows of one batch; rows numbered from ``row0 + 1``; examples added; the
+    batch's coordinates as read (numbers, NaN where not) appended to ``sources``."""
+    n = len(frame)
+    out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
+    ids = _text(frame, cmap.id)
+    out["call_id"] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
+                      if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
+    ctype = _text(frame, cmap.call_type)
+    out["call_type"] = (ctype.array if ctype is not None
+                        else pd.array([None] * n, dtype=_STR_DTYPE))
+    agency = _text(frame, cmap.agency)
+    out["agency"] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
+                     else agency.fillna(cmap.default_agency).array)
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
         out["time"], bad = parse_times(raw_time, cmap.time_format)
-        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label), raw_time)
+        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label),
+                  lambda idx: raw_time.iloc[idx])
     else:
-        out["time"] = pd.NaT
-        out["time"] = out["time"].astype("datetime64[ns]")
+        out["time"] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     coords = cmap.coordinate_columns
     if coords is not None:
         xs, ys = frame[coords[0]], frame[coords[1]]
-        # copies: numeric source columns (JSON, Parquet) give read-only views
-        x = pd.to_numeric(xs, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
-        y = pd.to_numeric(ys, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+        x, y = to_float(xs), to_float(ys)
         raw_missing = xs.isna().to_numpy() | ys.isna().to_numpy()
         fault = np.full(n, COORD_OK, dtype=np.int8)
         fault[np.isnan(x) | np.isnan(y)] = COORD_INVALID
         fault[raw_missing] = COORD_MISSING
-        raw_x, raw_y = xs, ys
         col_label = f"{coords[0]}/{coords[1]}"
+
+        def raw_at(idx: np.ndarray) -> list[str]:
+            def show(s: pd.Series) -> list[str]:
+                return ["<empty>" if pd.isna(v) else str(v) for v in s.iloc[idx]]
+            return [f"{a}, {b}" for a, b in zip(show(xs), show(ys), strict=True)]
     else:
-        assert table.geometry is not None
-        geom = table.geometry
-        x, y, not_point = points_xy(geom)
+        assert geometry is not None
+        x, y, not_point = points_xy(geometry)
         fault = np.full(n, COORD_OK, dtype=np.int8)
         fault[np.isnan(x) | np.isnan(y)] = COORD_MISSING
         fault[not_point] = COORD_INVALID
-        raw_x = pd.Series(x)
-        raw_y = pd.Series(y)
         col_label = "geometry"
+        gx, gy = x.copy(), y.copy()
+
+        def raw_at(idx: np.ndarray) -> list[str]:
+            def show(v: np.ndarray) -> list[str]:
+                return ["<empty>" if np.isnan(a) else str(a) for a in v[idx]]
+            return [f"{a}, {b}" for a, b in zip(show(gx), show(gy), strict=True)]
+    if sources is not None:
+        sources.append((x.copy(), y.copy()))  # numbers as read, before the range checks
     ok = fault == COORD_OK
     if crs.upper() in ("EPSG:4326", "OGC:CRS84", "WGS84"):
         out_of_range = ok & ((np.abs(y) > 90) | (np.abs(x) > 180))
@@ -144,12 +246,8 @@ def _canonical(table: Table, cmap: ColumnMap, crs: str) -> CallsInput:
     out["y"] = y
     out["coord_fault"] = fault
     for code, name in COORD_FAULT_NAMES.items():
-        mask = fault == code
-        if mask.any():
-            raw = pd.Series(raw_x).astype("string").fillna("<empty>").str.cat(
-                pd.Series(raw_y).astype("string").fillna("<empty>"), sep=", ")
-            _examples(examples, name, out, mask, col_label, raw)
-    return CallsInput(table.path, out, crs, cmap, examples)
+        _examples(examples, name, out, fault == code, col_label, raw_at)
+    return out
 
 
 def _time_text(frame: pd.DataFrame, cmap: ColumnMap) -> pd.Series:
@@ -170,18 +268,23 @@ def _examples(
     out: pd.DataFrame,
     mask: np.ndarray,
     column: str,
-    raw: pd.Series,
+    raw_at: Callable[[np.ndarray], Sequence[object]],
 ) -> None:
-    idx = np.flatnonzero(mask)[:MAX_EXAMPLES]
-    raw_values = pd.Series(raw).iloc[idx]
-    store[kind] = [
+    """Add up to MAX_EXAMPLES rows of ``mask`` (in input order) to ``store[kind]``."""
+    have = store.get(kind, [])
+    room = MAX_EXAMPLES - len(have)
+    if room <= 0 or not mask.any():
+        return
+    idx = np.flatnonzero(mask)[:room]
+    ids = out["call_id"].iloc[idx]
+    store[kind] = have + [
         {
             "row": int(out["row"].iat[i]),
-            "id": None if pd.isna(out["call_id"].iat[i]) else str(out["call_id"].iat[i]),
+            "id": None if pd.isna(cid) else str(cid),
             "column": column,
             "value": None if pd.isna(v) else str(v),
         }
-        for i, v in zip(idx, raw_values, strict=True)
+        for i, cid, v in zip(idx, ids, raw_at(idx), strict=True)
     ]
 
 
@@ -194,7 +297,7 @@ def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
     """
     raw = pd.Series(raw).reset_index(drop=True)
     if fmt in ("epoch_ms", "epoch_s"):
-        num = pd.to_numeric(raw, errors="coerce")
+        num = pd.Series(to_float(raw))
         unit = "ms" if fmt == "epoch_ms" else "s"
         # bound to years 1900..2200 so garbage numbers do not overflow
         lo, hi = (-2.2e12, 7.2e12) if unit == "ms" else (-2.2e9, 7.2e9)

@@ -134,6 +134,8 @@ def overview(view: WorkspaceView) -> dict[str, Any]:
         "providers": {f: int(prov.get(f, 0)) for f in FAMILIES},
         "status_counts": q.get("status_counts", {}),
         "excluded": q.get("excluded_from_areas"),
+        "sensitivity": view.summary.get("boundary_sensitivity"),
+        "travel": view.summary.get("travel"),
     }
 
 

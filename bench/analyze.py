@@ -1,0 +1,101 @@
+"""Whole analysis of a large city: wall time and peak memory of `safetygap analyze`.
+
+Generates the input once into ``--dir`` (default: a folder under the system
+temp directory): the synthetic demo city (``safetygap.demo``) with
+``--calls`` calls (default 3,000,000) as a Minneapolis-911-style CSV. Then
+runs ``safetygap analyze`` on it as a subprocess and prints its wall time and
+peak resident memory (from ``/usr/bin/time -v`` when present, else
+``getrusage(RUSAGE_CHILDREN)``), against the targets of 60 s and 3 GB. The
+peak is that of the largest single process: with ``--engine dask`` the worker
+processes are measured separately from the analysis process, not added up.
+
+    python bench/analyze.py [--calls N] [--seed S] [--dir DIR] [--engine memory|dask]
+                            [--regenerate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S = 60.0
+TARGET_GB = 3.0
+
+
+def generate_demo(out: Path, n_calls: int, seed: int) -> list[str]:
+    """The demo city's files; returns the analyze arguments for them."""
+    from safetygap.demo import generate_city, write_city
+    from safetygap.pipeline import default_inputs
+
+    write_city(generate_city(seed=seed, n_calls=n_calls), out)
+    inp = default_inputs(out)
+    return ["--calls", str(inp.calls), "--providers", str(inp.providers),
+            "--neighborhoods", str(inp.neighborhoods), "--wards", str(inp.wards),
+            "--population", str(inp.population), "--preset", "minneapolis-911"]
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd``; returns (wall seconds, peak RSS in GB, exit code)."""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
+                                        else None)
+    if gnu_time:
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as fh:
+            t0 = time.perf_counter()
+            rc = subprocess.call([gnu_time, "-v", "-o", fh.name, *cmd])
+            wall = time.perf_counter() - t0
+            text = fh.read()
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+        if m:
+            return wall, int(m.group(1)) / 1024**2, rc
+    t0 = time.perf_counter()
+    rc = subprocess.call(cmd)
+    wall = time.perf_counter() - t0
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, peak_kb / 1024**2, rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, default=3_000_000)
+    ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "safetygap-bench-analyze")
+    ap.add_argument("--engine", choices=["memory", "dask"], default="memory")
+    ap.add_argument("--regenerate", action="store_true", help="rebuild the input files")
+    args = ap.parse_args(argv)
+
+    data = args.dir / f"demo-{args.calls}-{args.seed}"
+    stamp = data / "args.txt"
+    if args.regenerate and data.exists():
+        shutil.rmtree(data)
+    if not stamp.is_file():
+        data.mkdir(parents=True, exist_ok=True)
+        print(f"generating {args.calls:,} demo calls into {data} ...", flush=True)
+        t0 = time.perf_counter()
+        stamp.write_text("\n".join(generate_demo(data, args.calls, args.seed)))
+        print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    inputs = stamp.read_text().splitlines()
+    calls_mb = Path(inputs[inputs.index("--calls") + 1]).stat().st_size / 1024**2
+    exe = Path(sys.executable).with_name("safetygap")
+    cmd = [str(exe) if exe.exists() else "safetygap", "analyze", *inputs,
+           "--out", str(args.dir / f"workspace-{args.engine}"), "--engine", args.engine]
+    print(f"running: safetygap analyze on {args.calls:,} calls ({calls_mb:,.0f} MB), "
+          f"engine {args.engine}, {os.cpu_count()} cores", flush=True)
+    wall, peak_gb, rc = run_measured(cmd)
+    print(f"\nwall time:   {wall:7.1f} s   (target < {TARGET_S:.0f} s: "
+          f"{'met' if wall < TARGET_S else 'NOT met'})")
+    print(f"peak memory: {peak_gb:7.2f} GB  (target < {TARGET_GB:.0f} GB: "
+          f"{'met' if peak_gb < TARGET_GB else 'NOT met'})")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

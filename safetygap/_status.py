@@ -1,0 +1,57 @@
+"""Row statuses of calls: one exclusive status per input row, shared by both engines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+STATUS_ORDER: tuple[str, ...] = (
+    "duplicate_id",
+    "missing_coordinates",
+    "invalid_coordinates",
+    "zero_coordinates",
+    "outside_boundaries",
+    "unparseable_date",
+    "unknown_call_type",
+    "ok",
+)
+"""Exclusive row statuses, in priority order: a row with several faults gets the first."""
+
+ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
+"""Statuses whose calls are counted in areas (the others cannot be placed)."""
+
+ANALYSED_CODES = np.array([STATUS_ORDER.index(s) for s in ANALYSED_STATUSES], dtype=np.int8)
+
+
+def row_faults(
+    dup: np.ndarray,
+    coord_fault: np.ndarray,
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+    no_date: np.ndarray,
+    known: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Boolean mask per fault (a row may have several), keyed by status name."""
+    coord = np.asarray(coord_fault)
+    return {
+        "duplicate_id": np.asarray(dup, dtype=bool),
+        "missing_coordinates": coord == 1,
+        "invalid_coordinates": coord == 2,
+        "zero_coordinates": coord == 3,
+        "outside_boundaries": (coord == 0) & ((n_idx < 0) | (w_idx < 0)),
+        "unparseable_date": np.asarray(no_date, dtype=bool),
+        "unknown_call_type": ~np.asarray(known, dtype=bool),
+    }
+
+
+def status_codes(faults: dict[str, np.ndarray]) -> np.ndarray:
+    """int8 code into :data:`STATUS_ORDER` per row: the first fault that applies, else ok."""
+    n = len(faults["duplicate_id"])
+    status = np.full(n, len(STATUS_ORDER) - 1, dtype=np.int8)
+    for code in range(len(STATUS_ORDER) - 2, -1, -1):  # lowest code (highest priority) last
+        status[faults[STATUS_ORDER[code]]] = code
+    return status
+
+
+def placed(status: np.ndarray) -> np.ndarray:
+    """Rows counted in areas (status in :data:`ANALYSED_STATUSES`)."""
+    return np.isin(status, ANALYSED_CODES)

@@ -1,0 +1,233 @@
+"""Uploaded datasets: streamed to disk under a size limit, stored under server-chosen names.
+
+- The body is never read into memory: the multipart parser spools the file part
+  to a temporary file while :class:`~safetygap.api._limits.LimitedReceive` counts
+  the bytes as they arrive, stopping the upload as soon as it passes the limit
+  (413). A ``Content-Length`` above the limit is refused before any byte of the
+  body is read.
+- The client's file name never reaches the file system: files are stored as
+  ``<kind>-<UTC time>-<random>.<suffix>`` in the data directory, the suffix
+  taken from an allow-list per kind; the client's name is kept only as
+  sanitised metadata (:func:`safe_client_name`).
+- Every upload is validated with the readers the analysis uses (same column
+  presets and options as the served analysis) before it is kept; a bad file
+  answers 422 with the reader's message and is removed.
+- ``datasets.json`` in the data directory lists the stored datasets (written
+  atomically); the newest of each kind feeds the next re-run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from safetygap._hashing import sha256_file
+from safetygap._io import write_json
+from safetygap.errors import ValidationError
+from safetygap.inputs._files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
+
+KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population")
+_BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".zip", *PARQUET_SUFFIXES)
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "calls": CALL_FILE_SUFFIXES,
+    "providers": (*CSV_SUFFIXES, *PARQUET_SUFFIXES, ".geojson", ".json", ".gpkg"),
+    "neighborhoods": _BOUNDARY_SUFFIXES,
+    "wards": _BOUNDARY_SUFFIXES,
+    "population": (*CSV_SUFFIXES, *PARQUET_SUFFIXES, ".json"),
+}
+"""File name suffixes accepted per kind of dataset (lower case)."""
+MULTIPART_SLACK = 64 * 1024
+"""Bytes of multipart framing (boundaries, part headers, the kind field) allowed on top
+of the file size limit."""
+REGISTRY = "datasets.json"
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class UploadTooLarge(Exception):
+    """The uploaded file passed the upload limit."""
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
+def upload_limit_message(limit_bytes: int) -> str:
+    return (f"upload too large: the limit is {limit_bytes / 1e6:g} MB "
+            f"(SAFETYGAP_MAX_UPLOAD_MB on the server)")
+
+
+def safe_client_name(name: str | None) -> str:
+    """The client's file name reduced to a harmless label (metadata only, never a path).
+
+    Directory parts (``/`` or ``\\``) are dropped, characters outside
+    ``A-Z a-z 0-9 . _ - space`` become ``_``, leading dots are removed and the
+    result is at most 100 characters; ``"upload"`` when nothing is left.
+    """
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = _NAME_CHARS.sub("_", base).strip().lstrip(".")
+    return base[-100:] or "upload"
+
+
+def suffix_for(kind: str, client_name: str) -> str | None:
+    """The allowed suffix of ``client_name`` for ``kind`` (``.csv.gz`` counts as one), or None."""
+    lower = client_name.lower()
+    for suffix in sorted(SUFFIXES[kind], key=len, reverse=True):
+        if lower.endswith(suffix):
+            return suffix
+    return None
+
+
+def copy_limited(src: BinaryIO, dst: Path, limit: int) -> int:
+    """Copy ``src`` to the new file ``dst`` in 1 MiB blocks; :class:`UploadTooLarge`
+    (and ``dst`` removed) past ``limit`` bytes. Returns the bytes copied (fsynced)."""
+    total = 0
+    try:
+        with open(dst, "xb") as out:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                total += len(block)
+                if total > limit:
+                    raise UploadTooLarge(limit)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        dst.unlink(missing_ok=True)
+        raise
+    return total
+
+
+def validate_dataset(kind: str, path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Read ``path`` as a ``kind`` file with the options of the served analysis.
+
+    Returns ``{"rows": n, "warnings": [...]}``; raises
+    :class:`~safetygap.errors.ValidationError` naming every problem.
+    """
+    from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
+    from safetygap.taxonomy import taxonomy_from_content
+
+    opts = manifest.get("options", {})
+    encoding = opts.get("encoding", "utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if kind == "calls":
+            frame = read_calls(path, columns=ColumnMap(**opts.get("columns", {})),
+                               encoding=encoding).frame
+            rows = len(frame)
+        elif kind == "providers":
+            taxonomy = taxonomy_from_content(manifest["taxonomy"]["content"],
+                                             label="the served analysis")
+            rows = len(read_providers(path, taxonomy=taxonomy, crs=opts.get("providers_crs"),
+                                      encoding=encoding).frame)
+        elif kind == "population":
+            pin = read_population(path, name_column=opts.get("population_name_column"),
+                                  population_column=opts.get("population_column"))
+            rows = len(pin.frame) + len(pin.bad_rows)
+        else:
+            from safetygap.boundaries import load_boundaries
+
+            key = "neighborhood" if kind == "neighborhoods" else "ward"
+            gdf, _ = load_boundaries(path, layer=kind, id_column=opts.get(f"{key}_id"),
+                                     name_column=opts.get(f"{key}_name"))
+            rows = len(gdf)
+    return {"rows": rows, "warnings": [str(w.message) for w in caught]}
+
+
+class DatasetRejected(ValueError):
+    """A bad upload (422): the reader's message, naming the client's file, not the server's."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
+
+
+def _rejected(exc: ValidationError, path: Path, client_name: str) -> DatasetRejected:
+    def hide(v: Any) -> Any:
+        return v.replace(str(path), client_name) if isinstance(v, str) else v
+
+    problems = [str(dataclasses.replace(p, where=hide(p.where), message=hide(p.message),
+                                        value=hide(p.value)))
+                for p in exc.problems]
+    return DatasetRejected("; ".join(problems), problems)
+
+
+class DatasetStore:
+    """The data directory: stored uploads and their registry (thread-safe)."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+
+    def _registry(self) -> list[dict[str, Any]]:
+        try:
+            return json.loads((self.directory / REGISTRY).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every stored dataset, oldest first."""
+        return self._registry()
+
+    def get(self, dataset_id: str) -> dict[str, Any] | None:
+        return next((d for d in self._registry() if d["id"] == dataset_id), None)
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The newest stored dataset of each kind."""
+        out: dict[str, dict[str, Any]] = {}
+        for d in self._registry():
+            out[d["kind"]] = d
+        return out
+
+    def path_of(self, record: dict[str, Any]) -> Path:
+        return self.directory / record["stored_as"]
+
+    def add(self, kind: str, src: BinaryIO, client_name: str, *, limit: int,
+            validate: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+        """Copy ``src`` into the data directory, validate it, record it; returns the record.
+
+        Raises :class:`UploadTooLarge` or :class:`DatasetRejected` (nothing is kept).
+        """
+        name = safe_client_name(client_name)
+        suffix = suffix_for(kind, name)
+        if suffix is None:
+            msg = (f"file {name!r}: not an accepted {kind} file; allowed suffixes: "
+                   f"{', '.join(SUFFIXES[kind])}")
+            raise DatasetRejected(msg, [msg])
+        self.directory.mkdir(parents=True, exist_ok=True)
+        dataset_id = (f"{kind}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}-"
+                      f"{secrets.token_hex(4)}")
+        final = self.directory / f"{dataset_id}{suffix}"
+        tmp = self.directory / f".{dataset_id}.uploading{suffix}"
+        try:
+            size = copy_limited(src, tmp, limit)
+            try:
+                checked = validate(tmp)
+            except ValidationError as exc:
+                raise _rejected(exc, tmp, name) from exc
+            sha = sha256_file(tmp)
+            os.replace(tmp, final)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        record = {
+            "id": dataset_id, "kind": kind, "file_name": name, "stored_as": final.name,
+            "bytes": size, "sha256": sha,
+            "uploaded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **checked,
+        }
+        with self._lock:
+            write_json(self.directory / REGISTRY, [*self._registry(), record])
+        return record
+
+    def remove_partial(self) -> None:
+        """Remove uploads interrupted by a crash (``.*.uploading*`` files)."""
+        for p in self.directory.glob(".*.uploading*"):
+            p.unlink(missing_ok=True)
