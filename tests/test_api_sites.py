@@ -371,10 +371,13 @@ def test_scenario_malformed_payloads_422(straight, body, where):
     assert where in r.json()["message"]
 
 
-def test_scenario_not_json_422(straight):
+def test_scenario_not_json(straight):
     r = straight.post("/api/scenarios", content=b"{not json",
                       headers={"content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 422 and "JSON" in r.json()["message"]
+    r = straight.post("/api/scenarios", content=b"\xff\xfe{",
+                      headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "parsing the body" in r.json()["message"]
 
 
 def test_scenario_off_the_map(straight):
@@ -436,6 +439,36 @@ def test_results_cached_per_workspace_version(straight_ws, tmp_path):
         assert strip_timing(third.json() | {"manifest_sha256": ""}) == strip_timing(
             first.json() | {"manifest_sha256": ""})
         assert third.json()["manifest_sha256"] == c.get("/health").json()["manifest_sha256"]
+
+
+def test_sites_follow_a_rerun_workspace(straight_ws, tmp_path):
+    """A re-run (versioned) workspace: siting reads the active version; after a re-run
+    with a youth program next to call 4, no prevention call is left to cover."""
+    from safetygap.versions import rebuild
+
+    ws = tmp_path / "ws"
+    shutil.copytree(straight_ws, ws)
+    v1 = rebuild(ws)
+    app = create_app(ws)
+    with TestClient(app) as c:
+        r = c.get("/api/sites?family=prevention&k=2")
+        assert r.status_code == 200 and len(r.json()["sites"]) == 1
+        key = hashlib.sha256((v1 / "manifest.json").read_bytes()).hexdigest()
+        assert r.json()["manifest_sha256"] == key
+        assert r.headers["x-safetygap-workspace"] == key
+        assert app.state.scenarios.baseline()[1].path == v1
+        prov = gpd.read_file(Path(json.loads((v1 / "manifest.json").read_text())
+                                  ["inputs"]["providers"]["path"]))
+        extra = prov.iloc[[1]].assign(provider_id="P4", name="Next door")
+        extra = extra.set_geometry(gpd.points_from_xy([X0 + 1000], [Y0 + 1000]), crs=prov.crs)
+        pd.concat([prov, extra]).to_file(tmp_path / "providers.gpkg")
+        v2 = rebuild(ws, {"providers": tmp_path / "providers.gpkg"})
+        r = c.get("/api/sites?family=prevention&k=2")
+        assert r.json()["sites"] == [] and r.json()["coverage_before"] == 1.0
+        assert app.state.scenarios.baseline()[1].path == v2
+        assert app.state.scenarios.loads == 2
+        s = c.post("/api/scenarios", json={"providers": [hypothetical(1000, 1000)]})
+        assert s.headers["x-safetygap-workspace"] == s.json()["manifest_sha256"] != key
 
 
 def test_503_when_the_baseline_cannot_be_read(straight_ws, tmp_path):

@@ -8,7 +8,7 @@ public as the GET routes.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -23,7 +23,7 @@ from safetygap.api._scenarios import (
     validated_json,
 )
 from safetygap.api._store import STATE_KEY
-from safetygap.api.models import Family
+from safetygap.api.models import ErrorResponse, Family
 from safetygap.api.models_sites import (
     CandidateSite,
     ScenarioRequest,
@@ -47,6 +47,10 @@ from safetygap.scenarios import (
 
 router = APIRouter()
 JSON = "application/json"
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    400: {"description": "the body cannot be parsed (not UTF-8 text)", "model": ErrorResponse},
+}
 
 
 def scenario_store(request: Request) -> ScenarioStore:
@@ -126,7 +130,7 @@ def sites(
                   catchment=catchment, capacity=capacity, candidates=None)
 
 
-@router.post("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
+@router.post("/api/sites", response_model=SiteRecommendation, responses=BODY_RESPONSES,
              tags=["siting"])
 def sites_among(request: Request, store: Scenarios, body: SiteRequest) -> Response:
     """Like ``GET /api/sites``, choosing among the candidate sites sent (read-only: nothing
@@ -137,7 +141,7 @@ def sites_among(request: Request, store: Scenarios, body: SiteRequest) -> Respon
                   candidates=body.candidates)
 
 
-@router.post("/api/scenarios", response_model=ScenarioResult, responses=ERROR_RESPONSES,
+@router.post("/api/scenarios", response_model=ScenarioResult, responses=BODY_RESPONSES,
              tags=["what-if"])
 def scenarios(request: Request, store: Scenarios, body: ScenarioRequest) -> Response:
     """What if these providers existed? The indices recomputed with them and the change per
