@@ -79,9 +79,10 @@ CapacityQ = Annotated[float | None, Query(
 
 
 def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, family: str,
-           k: int,
-           service_type: str | None, catchment: float | None, capacity: float | None,
-           candidates: list[CandidateSite] | None) -> Response:
+           k: int, service_type: str | None, catchment: float | None,
+           capacity: float | None, candidates: list[CandidateSite] | None) -> Response:
+    """Sites of ``family`` among ``candidates`` (default ones when None), cached under
+    ``key``; problems with the options or candidates answer 422 located in ``source``."""
     _, base = store.baseline()
     try:
         check_siting_options(base, family=family, k=k, service_type=service_type,
