@@ -29,18 +29,14 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
+from safetygap._status import ANALYSED_STATUSES
+from safetygap._steps.areas import boundary_allocations, coverage, level_indices
+from safetygap._steps.places import place_providers
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.travel import Travel
 from safetygap.inputs import providers_from_frame
 from safetygap.inputs._files import read_table
-from safetygap.pipeline import (
-    ANALYSED_STATUSES,
-    _providers,
-    boundary_allocations,
-    coverage,
-    level_indices,
-)
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
 from safetygap.workspace import NETWORK_FILE, Workspace
 
@@ -149,7 +145,7 @@ def new_providers(
         problems.add(where, "provider_id already used in the workspace",
                      column="provider_id", value=sorted(clash)[0])
         problems.raise_if_any()
-    gdf, _ = _providers(rows, src_crs, base.crs, base.taxonomy, base.neighborhoods,
+    gdf, _ = place_providers(rows, src_crs, base.crs, base.taxonomy, base.neighborhoods,
                         base.wards, mode=base.travel.mode or "walk")
     bad = ~(np.isfinite(gdf.geometry.x.to_numpy()) & np.isfinite(gdf.geometry.y.to_numpy()))
     if bad.any():

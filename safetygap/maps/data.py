@@ -33,9 +33,9 @@ import shapely
 from shapely.geometry import mapping
 
 from safetygap import FAMILIES
+from safetygap._status import ANALYSED_STATUSES
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.geo.hexbin import hex_polygons, hexbin_counts
-from safetygap.pipeline import ANALYSED_STATUSES
 from safetygap.workspace import Workspace
 
 Level = Literal["neighborhood", "ward"]

@@ -1,0 +1,1 @@
+"""Private steps of the analysis pipeline (see :mod:`safetygap.pipeline`)."""

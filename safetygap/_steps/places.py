@@ -1,0 +1,102 @@
+"""Population matched to neighborhoods; providers placed in areas.
+
+Private step of :func:`safetygap.pipeline.analyze`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS, Transformer
+
+from safetygap import FAMILIES
+from safetygap.boundaries import (
+    match_names,
+)
+from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
+from safetygap.geo.join import assign_areas
+from safetygap.inputs import read_population
+from safetygap.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from safetygap.pipeline import AnalysisOptions
+
+
+def match_population(
+    path: Path | None, nbhd: gpd.GeoDataFrame, opts: AnalysisOptions
+) -> tuple[np.ndarray, dict[str, Any]]:
+    pop = np.full(len(nbhd), np.nan)
+    if path is None:
+        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist(),
+                     "areas_with_zero_population": []}
+    pin = read_population(path, name_column=opts.population_name_column,
+                          population_column=opts.population_column)
+    names = pin.frame["name"].tolist()
+    matched = match_names(names, nbhd["name"].tolist(), aliases=MINNEAPOLIS_ALIASES)
+    by_id = {}
+    for name, count in zip(names, pin.frame["population"], strict=True):
+        target = matched[name]
+        if target is not None:
+            by_id[target] = by_id.get(target, 0.0) + float(count)
+    pop = nbhd["name"].map(by_id).to_numpy(dtype=float, na_value=np.nan)
+    renamed = {n: t for n, t in matched.items() if t is not None and t != n}
+    return pop, {
+        "file": str(pin.path),
+        "rows": len(pin.frame) + len(pin.bad_rows),
+        "matched_rows": sum(t is not None for t in matched.values()),
+        "matched_by_alias_or_folding": renamed,
+        "unmatched_rows": sorted(n for n, t in matched.items() if t is None),
+        "bad_rows": pin.bad_rows,
+        "areas_without_population": sorted(nbhd["name"][~np.isfinite(pop)].tolist()),
+        "areas_with_zero_population": sorted(nbhd["name"][pop == 0].tolist()),
+        "notes": ("Names are matched after folding case, accents, punctuation and '&'/'and', "
+                  "then through the alias table of renamed neighborhoods "
+                  "(safetygap.boundaries.names.MINNEAPOLIS_ALIASES). Areas without population "
+                  "or with population 0 get no rate and so no gap (NaN, gap class 0)."),
+        "total_population_matched": float(np.nansum(pop)),
+    }
+
+
+def place_providers(
+    frame: pd.DataFrame,
+    src_crs: str,
+    crs: CRS,
+    taxonomy: Taxonomy,
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    *,
+    mode: str,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    x, y = to_crs_xy(frame["x"].to_numpy(float), frame["y"].to_numpy(float), src_crs, crs)
+    out = frame.drop(columns=["x", "y"]).copy()
+    out["catchment_m"] = [taxonomy.service_types[s].catchment_m for s in out["service_type"]]
+    out["catchment_min"] = [taxonomy.service_types[s].catchment_for(mode)
+                            for s in out["service_type"]]
+    n_idx = assign_areas((x, y), nbhd, crs=crs)
+    w_idx = assign_areas((x, y), wards, crs=crs)
+    out["neighborhood_id"] = np.where(n_idx >= 0, nbhd["area_id"].to_numpy()[n_idx], None)
+    out["ward_id"] = np.where(w_idx >= 0, wards["area_id"].to_numpy()[w_idx], None)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=crs)
+    outside = gdf[(n_idx < 0) | (w_idx < 0)]
+    return gdf, {
+        "rows": len(gdf),
+        "by_family": {f: int((gdf["family"] == f).sum()) for f in FAMILIES},
+        "outside_boundaries": len(outside),
+        "outside_examples": outside[["provider_id", "name"]].head(10).to_dict("records"),
+    }
+
+def to_crs_xy(x: np.ndarray, y: np.ndarray, src: str, dst: CRS) -> tuple[np.ndarray, np.ndarray]:
+    src_crs = CRS.from_user_input(src)
+    if src_crs == dst:
+        return x.astype(float, copy=True), y.astype(float, copy=True)
+    tr = Transformer.from_crs(src_crs, dst, always_xy=True)
+    ok = np.isfinite(x) & np.isfinite(y)
+    ox = np.full(len(x), np.nan)
+    oy = np.full(len(y), np.nan)
+    if ok.any():
+        ox[ok], oy[ok] = tr.transform(x[ok], y[ok])
+    return ox, oy

@@ -1,0 +1,149 @@
+"""Per-call features and row statuses; swapped coordinates.
+
+Private step of :func:`safetygap.pipeline.analyze`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from safetygap import FAMILIES
+from safetygap._status import (
+    STATUS_ORDER,
+    placed,
+    row_faults,
+    status_codes,
+)
+from safetygap.errors import Problems
+from safetygap.geo.aggregate import NONE_CODE
+from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
+from safetygap.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    pass
+
+
+def call_features(calls: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Row features known before the join: taxonomy classes, agency, year, duplicate ids."""
+    calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
+    cls = taxonomy.classify(calls["call_type"])
+    calls["category"] = cls["category"].array
+    calls["family"] = cls["family"].array
+    calls["eligible"] = cls["eligible"].to_numpy(dtype=bool)
+    calls["known"] = cls["known"].to_numpy(dtype=bool)
+    fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    codes, uniques = pd.factorize(calls["family"])
+    lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
+                      dtype=np.int8)
+    calls["family_code"] = lookup[np.where(codes < 0, len(uniques), codes)]
+    div = taxonomy.diverted(calls["agency"])
+    calls["diverted"] = div["diverted"].to_numpy(dtype=bool)
+    calls["agency_known"] = div["agency_known"].to_numpy(dtype=bool)
+    calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
+    ids = calls["call_id"]
+    calls["dup"] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    return calls
+
+
+def flag_rows(
+    calls: pd.DataFrame,
+    read_examples: dict[str, list[dict]],
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
+    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples."""
+    calls = calls.copy(deep=False)
+    coord = calls["coord_fault"].to_numpy()
+    known = calls["known"].to_numpy()
+    faults = row_faults(calls["dup"].to_numpy(), coord, n_idx, w_idx,
+                        calls["time"].isna().to_numpy(), known)
+    status = status_codes(faults)
+    calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
+    in_areas = placed(status)
+    calls["n_idx"] = np.where(in_areas, n_idx, -1)
+    calls["w_idx"] = np.where(in_areas, w_idx, -1)
+
+    examples = {k: v for k, v in read_examples.items() if v}
+    for kind in ("duplicate_id", "outside_boundaries", "unknown_call_type"):
+        mask = faults[kind]
+        if mask.any():
+            col = {"duplicate_id": "call_id", "unknown_call_type": "call_type"}.get(kind)
+            sub = calls.iloc[np.flatnonzero(mask)[:5]]
+            examples[kind] = [
+                {
+                    "row": int(r.row),
+                    "id": None if pd.isna(r.call_id) else str(r.call_id),
+                    "column": col or "x/y",
+                    "value": (str(getattr(r, col)) if col and not pd.isna(getattr(r, col))
+                              else f"{r.x:.1f}, {r.y:.1f}" if col is None else None),
+                }
+                for r in sub.itertuples()
+            ]
+    calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
+    calls.attrs["faults"]["unknown_agency"] = int((~calls["agency_known"]).sum())
+    calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
+    calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
+    calls.attrs["unknown_types"] = (
+        calls["call_type"][~known].fillna("<missing>").value_counts().head(20).to_dict())
+    return calls, examples
+
+
+SWAPPED_FILE_SHARE = 0.5
+"""Above this share of located rows inside the city only once x and y are exchanged,
+the calls file is refused as mapped the wrong way round."""
+
+
+def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
+                        ) -> dict[str, Any]:
+    """Rows outside the neighborhoods (or out of range) that fall inside one with their
+    two coordinates exchanged (latitude read as longitude).
+
+    When they are more than :data:`SWAPPED_FILE_SHARE` of the rows with numeric
+    coordinates, the columns are mapped the wrong way round: a ValidationError
+    names the file, the columns and an example. Otherwise returns ``{"rows": n,
+    "examples": [...]}`` for the quality report (the rows keep their status,
+    ``outside_boundaries`` or ``invalid_coordinates``, and a warning is issued).
+    """
+    from safetygap.geo.swap import swapped_placement
+
+    out: dict[str, Any] = {"rows": 0, "examples": []}
+    if cin.source_xy is None:
+        return out
+    x, y = cin.source_xy
+    fault = cin.frame["coord_fault"].to_numpy()
+    located = np.isfinite(x) & np.isfinite(y) & ~np.isin(fault, (COORD_MISSING, COORD_ZERO))
+    unplaced = located & (n_idx < 0)
+    if not unplaced.any():
+        return out
+    alt = swapped_placement(np.where(unplaced, x, np.nan), np.where(unplaced, y, np.nan),
+                            nbhd, src_crs=cin.crs)
+    hits = np.flatnonzero(unplaced & (alt >= 0))
+    rows = cin.frame["row"].to_numpy()
+    out["rows"] = len(hits)
+    out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
+                        "value": f"{x[i]:g}, {y[i]:g}",
+                        "swapped_into": str(nbhd["area_id"].iat[alt[i]])} for i in hits[:5]]
+    if len(hits) > SWAPPED_FILE_SHARE * located.sum():
+        ex = out["examples"][0]
+        problems = Problems()
+        problems.add(
+            f"calls {cin.path}",
+            f"the coordinates look swapped: {len(hits):,} of {int(located.sum()):,} rows "
+            f"with coordinates fall outside the neighborhoods but inside them with the two "
+            f"values exchanged (row {ex['row']}: {ex['value']})",
+            column=cin.coordinate_label,
+            allowed="exchange the two columns (e.g. --lat <longitude column> --lon "
+                    "<latitude column>, or fix the file)")
+        problems.raise_if_any()
+    if len(hits):
+        warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "
+                      f"fall inside with their coordinates exchanged (e.g. row "
+                      f"{out['examples'][0]['row']}); they are counted as "
+                      "outside_boundaries/invalid_coordinates, see quality.json "
+                      "calls.examples.swapped_coordinates", stacklevel=2)
+    return out
