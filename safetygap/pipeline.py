@@ -17,8 +17,8 @@ Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundarie
 9. summary and data-quality report
 
 The steps live in the private modules of :mod:`safetygap._steps`; this module
-composes them. :func:`analyze` returns everything in memory; :func:`safetygap.workspace.write_workspace`
-writes it to disk.
+composes them. :func:`analyze` returns everything in memory;
+:func:`safetygap.workspace.write_workspace` writes it to disk.
 """
 
 from __future__ import annotations

@@ -419,6 +419,13 @@ def recommend_sites(
                               "name": [f"{what} {i + 1}" for i in range(len(cx))],
                               "service_type": stype, "capacity": cap, "x": cx, "y": cy})
         candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
+        # name default candidates by the neighborhood they stand in, so a ranked list reads
+        # "network node 812 in Copper Trail" rather than a bare number
+        names = dict(zip(base.neighborhoods["area_id"].astype(str),
+                         base.neighborhoods["name"].astype(str), strict=True))
+        candidates["name"] = [
+            f"{n} in {names[str(a)]}" if isinstance(a, str) and str(a) in names else n
+            for n, a in zip(candidates["name"], candidates["neighborhood_id"], strict=True)]
         source = ("network nodes" if travel.kind == "network"
                   else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
     else:
