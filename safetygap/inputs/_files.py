@@ -88,18 +88,37 @@ def _csv_setup(
         ) from exc
     header = [h.lstrip("\ufeff") for h in header]
     wanted = header if columns is None else columns
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        problems = Problems()
-        hint = ""
-        if len(header) == 1 and len(wanted) > 1:
-            hint = (f" (the header is one column read with the delimiter {delimiter!r}: is "
-                    "the file delimited with ',', ';', tab or '|'?)")
-        for c in missing:
-            problems.add(f"{where} {path}", f"required column missing{hint}", column=c,
-                         allowed=header[:40])
-        problems.raise_if_any()
+    missing_columns(header, wanted, f"{where} {path}",
+                    hint=delimiter_hint(header, wanted, delimiter)).raise_if_any()
     return delimiter, header, wanted
+
+
+def delimiter_hint(header: list[str], wanted: list[str], delimiter: str) -> str:
+    """Why a CSV header may lack columns: it was read as one column."""
+    if len(header) == 1 and len(wanted) > 1:
+        return (f" (the header is one column read with the delimiter {delimiter!r}: is "
+                "the file delimited with ',', ';', tab or '|'?)")
+    return ""
+
+
+def missing_columns(header: list[str], wanted: list[str], where: str, *,
+                    hint: str = "") -> Problems:
+    """One problem per column of ``wanted`` absent from ``header``, and (once) the
+    file's columns as a note."""
+    problems = Problems()
+    for c in wanted:
+        if c not in header:
+            problems.add(where, f"required column missing{hint}", column=c)
+    if problems:
+        problems.note(columns_note(where, header))
+    return problems
+
+
+def columns_note(where: str, header: list[str], limit: int = 40) -> str:
+    """``columns of <where> (n): 'a', 'b', ...`` for messages."""
+    shown = ", ".join(repr(c) for c in header[:limit])
+    more = f", ... ({len(header) - limit} more)" if len(header) > limit else ""
+    return f"columns of {where} ({len(header)}): {shown}{more}"
 
 
 def _csv_options(
@@ -235,12 +254,7 @@ def read_table(
 def _check_columns(frame_cols: list[str], wanted: list[str] | None, where: str, p: Path) -> None:
     if wanted is None:
         return
-    problems = Problems()
-    for c in wanted:
-        if c not in frame_cols:
-            problems.add(f"{where} {p}", "required column missing", column=c,
-                         allowed=list(frame_cols)[:40])
-    problems.raise_if_any()
+    missing_columns(list(frame_cols), wanted, f"{where} {p}").raise_if_any()
 
 
 def _read_parquet(p: Path, where: str, columns: list[str] | None) -> Table:
