@@ -106,8 +106,11 @@ def test_geojson_calls_with_geometry(tmp_path):
 def test_unreadable_geometry_file(tmp_path):
     p = tmp_path / "calls.gpkg"
     p.write_bytes(b"this is not a geopackage" * 10)
-    with pytest.raises(ValidationError, match="calls"):
+    with pytest.raises(ValidationError) as err:
         read_calls(p, columns=ColumnMap(id="id", call_type="call_type"))
+    (problem,) = err.value.problems
+    assert problem.message.startswith(f"calls {p}: cannot open as a vector file: ")
+    assert "calls.gpkg" in str(err.value)
 
 
 def _providers(tmp_path: Path, rows: list[dict]) -> Path:
