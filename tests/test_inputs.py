@@ -185,7 +185,8 @@ def test_self_intersecting_polygon_is_repaired(tmp_path):
     p = tmp_path / "b.geojson"
     p.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"name": "bow"}, "geometry": bowtie}]}))
-    with pytest.warns(UserWarning, match="repaired 1 invalid"):
+    with pytest.warns(UserWarning, match="repaired 1 invalid"), \
+            pytest.warns(UserWarning, match="no id column found"):
         gdf, report = load_boundaries(p)
     assert gdf.geometry.is_valid.all() and report.repaired == ["1"]  # no id column: row number
     # area in squared degrees of the unprojected test shape (two triangles of 0.25)
