@@ -274,3 +274,26 @@ def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
     assert watch.errors == [] and watch.dialogs == []
     assert {urlparse(u).hostname for u in watch.external} <= {TILE_HOST}
     page.close()
+
+
+def test_api_docs_in_chromium(browser, server, tmp_path):
+    """/docs (Swagger UI) draws one block per operation of the schema from the app's own
+    files: no request leaves 127.0.0.1 (FastAPI's default page would load its script from
+    a CDN and stay blank on a closed network)."""
+    with urlopen(f"{server}/openapi.json") as r:
+        schema = json.load(r)
+    n_ops = sum(1 for item in schema["paths"].values() for m in item
+                if m in ("get", "post", "put", "patch", "delete"))
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    watch = Watch(page)
+    page.goto(f"{server}/docs", wait_until="load")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".opblock").count() == n_ops
+    assert page.locator(".opblock-summary-path", has_text="/api/neighborhoods/{area_id}"
+                        ).count() == 1
+    page.locator(".opblock-summary-path", has_text="/api/summary").first.click()
+    page.wait_for_selector(".opblock.is-open")  # an operation opens: its parameters, models
+    page.screenshot(path=str(tmp_path / "docs.png"))
+    assert watch.errors == [] and watch.dialogs == []
+    assert watch.external == []
+    page.close()

@@ -55,8 +55,10 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     settings = settings or get_settings()
     path = Path(workspace)
     Workspace.open(path)  # fail early with a clear message
+    # docs_url/redoc_url None: FastAPI's own pages load Swagger UI and ReDoc from a CDN;
+    # routes_docs serves Swagger UI from the app's /static/docs instead
     app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION,
-                  lifespan=write_lifespan)
+                  lifespan=write_lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
     app.add_middleware(WorkspaceHeaderMiddleware)
     app.state.store = WorkspaceStore(path)
@@ -69,12 +71,14 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
                   name=f"static-{name}")
     install_error_handlers(app)
     from safetygap.api.routes_api import router as api_router
+    from safetygap.api.routes_docs import router as docs_router
     from safetygap.api.routes_pages import router as pages_router
     from safetygap.api.routes_sites import router as sites_router
 
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(sites_router)
+    app.include_router(docs_router)
     install_write_routes(app, path, settings)
     return app
 
