@@ -38,7 +38,7 @@ from safetygap.geo.travel import Travel
 from safetygap.inputs import providers_from_frame
 from safetygap.inputs._files import read_table
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
-from safetygap.workspace import NETWORK_FILE, Workspace
+from safetygap.workspace import Workspace
 
 COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
@@ -73,18 +73,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     taxonomy = taxonomy_from_content(manifest["taxonomy"]["content"],
                                      label=f"workspace {ws.path} manifest")
     opts = manifest.get("options", {})
-    kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
-    if kind != "network":
-        travel = Travel(kind)
-    else:
-        net = ws.network()
-        if net is None:
-            problems = Problems()
-            problems.add(f"workspace {ws.path}", "network-travel workspace without its saved "
-                         "street network", value=NETWORK_FILE,
-                         allowed="a workspace written by this version (analyse again)")
-            problems.raise_if_any()
-        travel = Travel("network", mode, net)
+    travel = ws.travel()
 
     nbhd = ws.neighborhoods
     wards = ws.wards

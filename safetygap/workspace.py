@@ -41,8 +41,9 @@ from safetygap._geoparquet import write_points
 from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
-from safetygap.errors import ValidationError
+from safetygap.errors import Problems, ValidationError
 from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
+from safetygap.geo.travel import Travel
 from safetygap.pipeline import Analysis
 from safetygap.versions import active_dir, clear_pointer
 
@@ -158,6 +159,26 @@ class Workspace:
         """The street network the analysis used (network-travel runs), else None."""
         p = self.path / NETWORK_FILE
         return read_saved_network(p) if p.is_file() else None
+
+    def travel(self) -> Travel:
+        """The distance model the analysis used (from the manifest's options), with its
+        saved street network for a network-travel run (read from disk on each call).
+
+        Raises :class:`~safetygap.errors.ValidationError` when a network-travel
+        workspace has no saved network.
+        """
+        opts = self.manifest.get("options", {})
+        kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
+        if kind != "network":
+            return Travel(kind)
+        net = self.network()
+        if net is None:
+            problems = Problems()
+            problems.add(f"workspace {self.path}", "network-travel workspace without its "
+                         "saved street network", value=NETWORK_FILE,
+                         allowed="a workspace written by this version (analyse again)")
+            problems.raise_if_any()
+        return Travel("network", mode, net)
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""
