@@ -297,3 +297,41 @@ def test_api_docs_in_chromium(browser, server, tmp_path):
     assert watch.errors == [] and watch.dialogs == []
     assert watch.external == []
     page.close()
+
+
+@pytest.mark.parametrize(("which", "label", "reach"), [
+    ("server", "straight-line distance (metres)", " m straight-line"),
+    ("network_server", "walking time on the street network (minutes)",
+     " min walking (street network)")])
+def test_gap_map_names_the_distance_model(browser, request, which, label, reach, tmp_path):
+    """The legend names the distance model and the family's catchments; a provider's
+    popup gives its reach in the model's unit; the ward panel says the same."""
+    base = request.getfixturevalue(which)
+    with urlopen(f"{base}/api/providers?family=prevention") as r:
+        first = json.load(r)["features"][0]["properties"]
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    watch = Watch(page)
+    page.goto(f"{base}/maps/wards/{first['ward_id']}?family=prevention", wait_until="load")
+    page.wait_for_function("document.querySelector('.folium-map')"
+                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    page.wait_for_selector(".sg-legend .sg-reach")
+    legend = page.locator(".sg-legend .sg-reach").inner_text()
+    assert label in legend and "prevention catchments: " in legend
+    content = page.evaluate("""(name) => {
+        let hit = null;
+        const scan = (layer) => {
+            if (layer.options && layer.options.title === name && !hit) hit = layer;
+            if (layer.getLayers) layer.getLayers().forEach(scan);
+        };
+        window[document.querySelector('.folium-map').id].eachLayer(scan);
+        return hit ? hit.getPopup().getContent() : null;
+    }""", first["name"])
+    assert content is not None
+    want = (f"{first['catchment']:,.1f}".rstrip("0").rstrip(".") if first["catchment_unit"]
+            == "min" else f"{first['catchment']:,.0f}") + reach
+    assert want in content
+    assert label in page.locator("#sg-reach").inner_text()
+    page.screenshot(path=str(tmp_path / f"ward-reach-{which}.png"))
+    assert watch.errors == [] and watch.dialogs == []
+    assert {urlparse(u).hostname for u in watch.external} <= {TILE_HOST}
+    page.close()

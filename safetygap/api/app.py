@@ -32,7 +32,9 @@ providers joined to neighborhoods and wards, coverage, accessibility and gap
 indices per family of services (response, prevention, restoration).
 
 Layers are GeoJSON in EPSG:4326; measures are ``<measure>_<family>`` properties
-(rates per 1,000 residents per year, shares in 0..1, distances in metres).
+(rates per 1,000 residents per year, shares in 0..1, distances in metres). Reach
+follows the analysis' distance model: catchments are metres straight-line or
+travel minutes on a street network (``distance_model``, ``catchment_unit``).
 Bad parameters answer 422 with a message naming the parameter and the allowed
 values; unknown ids answer 404. Maps: ``/``, ``/maps/gaps`` and ``/maps/sites``.
 

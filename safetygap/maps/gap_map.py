@@ -3,7 +3,8 @@
 The page holds the map frame only: one base layer per family (the gap-index
 choropleth; a layer switch picks the family), overlays for ward outlines,
 providers of each family (clustered when numerous) and calls counted in
-hexagons, a legend with the class breaks and a scale bar. The layers are
+hexagons, a legend with the class breaks, the distance model and the family's
+catchments, and a scale bar. The layers are
 filled in the browser by ``static/safetygap-map.js`` with GeoJSON fetched from
 the API, so the HTML stays small. Scripts and styles come from the app's own
 ``/static`` (see :mod:`safetygap.maps.assets`); the only other host a page may
@@ -182,9 +183,10 @@ def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None
 
 
 def _config(options: MapOptions, *, family: str, level: str, ward: str | None,
-            year: int | None, level_toggle: bool) -> dict[str, Any]:
+            year: int | None, level_toggle: bool, reach: dict[str, Any]) -> dict[str, Any]:
     api = options.api_prefix
     return {
+        "reach": reach,
         "family": family,
         "level": level,
         "levelToggle": level_toggle,
@@ -237,7 +239,8 @@ def build_gap_map(
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
     layers = _layers(view, m, family=family, ward=None, hexbins_shown=False)
     _Wiring(**layers, config=_config(options, family=family, level=level, ward=None,
-                                     year=year, level_toggle=True)).add_to(m)
+                                     year=year, level_toggle=True,
+                                     reach=view.reach_info())).add_to(m)
     title = "Where services fall short" + (f" — {year}" if year else "")
     return _page(m, _header(view, title, options))
 
@@ -255,7 +258,8 @@ def build_ward_map(
     m = _base_map(view, options, bounds=view.bounds("ward", ward))
     layers = _layers(view, m, family=family, ward=ward, hexbins_shown=False)
     _Wiring(**layers, config=_config(options, family=family, level="neighborhood", ward=ward,
-                                     year=None, level_toggle=False)).add_to(m)
+                                     year=None, level_toggle=False,
+                                     reach=view.reach_info())).add_to(m)
     from safetygap.maps.pages import ward_panel
 
     name = view.area_name("ward", ward)
