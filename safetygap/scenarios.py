@@ -180,15 +180,21 @@ def area_changes(
             for m in COMPARED:
                 b = float(before[f"{m}_{family}"].iat[i])
                 a = float(after[f"{m}_{family}"].iat[i])
-                rec[f"{m}_before"] = _num(b)
-                rec[f"{m}_after"] = _num(a)
-                rec[f"{m}_change"] = _num(a - b)
+                kind = _int if m == "gap_class" else _num
+                rec[f"{m}_before"] = kind(b)
+                rec[f"{m}_after"] = kind(a)
+                rec[f"{m}_change"] = kind(a - b)
             out.append(rec)
     return out
 
 
 def _num(v: float) -> float | None:
     return None if not np.isfinite(v) else round(float(v), 9)
+
+
+def _int(v: float) -> int | None:
+    """A class number (stored as float in the layers) as an int; None when undefined."""
+    return None if not np.isfinite(v) else round(float(v))
 
 
 def _lonlat(base: Baseline, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

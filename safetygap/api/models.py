@@ -220,7 +220,8 @@ class MeasureValue(BaseModel):
     family: AnyFamily
     measure: str
     label: str
-    value: float | None
+    value: int | float | None = Field(description="the measure's value; gap_class an "
+                                                  "integer class number (0 = no value)")
     rank: int | None = Field(description="rank among the areas of the level, 1 = highest "
                                          "value (for gap: most underserved); ties share")
     of: int = Field(description="areas with a value")

@@ -529,9 +529,12 @@ class WorkspaceView:
                 if col not in vals.columns:
                     continue
                 rank = ranks[col].iloc[pos]
+                value = _num(vals[col].iloc[pos])
+                if measure == "gap_class" and value is not None:
+                    value = int(value)  # a class number
                 out.append({
                     "family": fam, "measure": measure, "label": MEASURE_LABELS[measure],
-                    "value": _num(vals[col].iloc[pos]),
+                    "value": value,
                     "rank": None if not np.isfinite(rank) else int(rank),
                     "of": int(ranks[col].notna().sum()),
                     "city": city.get(col),
