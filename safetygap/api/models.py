@@ -95,8 +95,9 @@ class Summary(BaseModel):
     diverted_share: dict[str, float | None] = Field(
         description="share of unique calls handled by a non-police service, 'all' and by year")
     eligible_not_diverted_share: dict[str, float | None] = Field(
-        description="share of unique calls eligible for a non-police response that police "
-                    "handled, 'all' and by year")
+        description="share of unique calls eligible for a non-police response that were not "
+                    "diverted (handled by an agency that is not a diverted service in the "
+                    "taxonomy: police, fire/EMS or an unknown agency), 'all' and by year")
     families: dict[str, FamilySummary]
     quality: QualityCounts
     boundary_sensitivity: BoundarySensitivity | None = Field(

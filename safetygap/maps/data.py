@@ -56,7 +56,8 @@ MEASURE_LABELS: dict[str, str] = {
     "diverted": "calls handled by a non-police service",
     "diverted_share": "share diverted to non-police services",
     "eligible": "calls eligible for a non-police response",
-    "eligible_not_diverted_share": "share eligible but handled by police",
+    "eligible_not_diverted_share": "share eligible for a non-police response but not "
+                                   "diverted (police, fire or an unknown agency handled it)",
     "coverage": "share of need calls within a provider's reach",
     "providers": "providers located in the area",
     "capacity": "provider capacity located in the area",
