@@ -62,16 +62,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serving(workspace: Path) -> Iterator[str]:
+def _serving(workspace: Path, **settings: str) -> Iterator[str]:
     """uvicorn serving ``workspace`` on 127.0.0.1 (default OSM tiles, which cannot be
-    reached here: the data layers must draw anyway)."""
+    reached here: the data layers must draw anyway; ``settings`` override)."""
     import uvicorn
 
     from safetygap.api.app import create_app
+    from safetygap.settings import get_settings
 
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(workspace), host="127.0.0.1",
-                                        port=port, log_level="warning"))
+    app = create_app(workspace, settings=get_settings(**settings))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                        log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -335,3 +337,22 @@ def test_gap_map_names_the_distance_model(browser, request, which, label, reach,
     assert watch.errors == [] and watch.dialogs == []
     assert {urlparse(u).hostname for u in watch.external} <= {TILE_HOST}
     page.close()
+
+
+def test_gap_map_without_tiles_in_chromium(browser, demo_workspace, tmp_path):
+    """SAFETYGAP_TILES=none (a closed network without a tile server): the map has no tile
+    layer to set its maximum zoom, yet the clustered providers and the areas must draw."""
+    with _serving(demo_workspace, tiles="none") as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        watch = Watch(page)
+        page.goto(f"{base}/maps/gaps", wait_until="load")
+        page.wait_for_function("document.querySelector('.folium-map')"
+                               ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+        page.wait_for_function("document.querySelector('.folium-map')"
+                               ".getAttribute('data-sg-areas') !== null", timeout=20_000)
+        assert page.locator(".sg-cluster").count() > 0  # more than 30 of a family
+        assert page.locator("path.leaflet-interactive").count() > 0
+        assert page.locator(".leaflet-tile").count() == 0
+        page.screenshot(path=str(tmp_path / "gaps-no-tiles.png"))
+        assert watch.errors == [] and watch.dialogs == [] and watch.external == []
+        page.close()

@@ -42,6 +42,11 @@ GAP_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_VALUE_COLOR = "#d9d9d9"
 HEX_COLOR = "#253494"
 CLUSTER_ABOVE = 30
+"""Providers of a family are clustered when there are more than this many on the map."""
+MAX_ZOOM = 19
+"""Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with
+``tiles="none"`` Leaflet would have no maximum, and Leaflet.markercluster refuses a map
+without one (the page would stay blank)."""
 
 
 def class_color(gap_class: int, n_classes: int) -> str:
@@ -52,8 +57,6 @@ def class_color(gap_class: int, n_classes: int) -> str:
     if n_classes <= 1:
         return GAP_COLORS[len(GAP_COLORS) // 2]
     return GAP_COLORS[round((gap_class - 1) * (len(GAP_COLORS) - 1) / (n_classes - 1))]
-
-"""Providers of a family are clustered when there are more than this many on the map."""
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,13 @@ def _base_map(view: WorkspaceView, options: MapOptions, *, bounds: list[list[flo
               ) -> folium.Map:
     (s, w), (n, e) = bounds
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, prefer_canvas=False)
+                   control_scale=True, prefer_canvas=False, maxZoom=MAX_ZOOM)
     # per-instance asset lists: local files instead of Folium's CDN defaults
     m.default_js = js_links(options.static_prefix)
     m.default_css = css_links(options.static_prefix)
     if options.tiles.strip().lower() != "none":
         folium.TileLayer(tiles=options.tiles, attr=options.attribution, name="base map",
-                         control=False, max_zoom=19).add_to(m)
+                         control=False, max_zoom=MAX_ZOOM).add_to(m)
     m.fit_bounds(bounds)
     return m
 
