@@ -119,7 +119,15 @@ class Workspace:
             raise ValidationError(
                 f"workspace {p}: no {MANIFEST} (not a workspace, or an analysis is still "
                 "being written or was interrupted; run `safetygap analyze --out` again)")
-        missing = [f for f in (*LAYER_FILES, *JSON_FILES) if not (p / f).is_file()]
+        try:
+            listed = list(json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+                          .get("files", {}))
+        except (ValueError, AttributeError) as exc:
+            raise ValidationError(f"workspace {p}: {MANIFEST} is not a JSON object ({exc}); "
+                                  "run `safetygap analyze --out` again") from exc
+        # every file the manifest lists (a network run's network.npz too) must be there
+        wanted = dict.fromkeys((*LAYER_FILES, *JSON_FILES, *listed))
+        missing = [f for f in wanted if not (p / f).is_file()]
         if missing:
             raise ValidationError(f"workspace {p}: missing files {missing}")
         return cls(p)

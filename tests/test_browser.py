@@ -152,6 +152,32 @@ def _map_attr(page, name: str) -> str | None:
     return page.get_attribute(".folium-map", name)
 
 
+def _ward_page(browser, base: str, ward: str, query: str = ""):
+    """A ward's map opened and its providers drawn: (page, watch)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    watch = Watch(page)
+    page.goto(f"{base}/maps/wards/{ward}{query}", wait_until="load")
+    page.wait_for_function("document.querySelector('.folium-map')"
+                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    return page, watch
+
+
+def _marker_popup(page, title: str, *, open_it: bool = False) -> str | None:
+    """The popup content of the first marker titled ``title`` (None when there is none),
+    opened on the map when ``open_it``."""
+    return page.evaluate("""([title, openIt]) => {
+        let hit = null;
+        const scan = (layer) => {
+            if (layer.options && layer.options.title === title && !hit) hit = layer;
+            if (layer.getLayers) layer.getLayers().forEach(scan);
+        };
+        window[document.querySelector('.folium-map').id].eachLayer(scan);
+        if (!hit) return null;
+        if (openIt) hit.openPopup();
+        return hit.getPopup().getContent();
+    }""", [title, open_it])
+
+
 def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     watch = Watch(page)
@@ -199,26 +225,11 @@ def test_ward_map_shows_hostile_name_as_text(browser, server, demo_client_summar
         prov = json.load(r)
     hostile = next(f for f in prov["features"] if f["properties"]["name"] == HOSTILE_PROVIDER)
     ward = hostile["properties"]["ward_id"]
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    watch = Watch(page)
-    page.goto(f"{server}/maps/wards/{ward}", wait_until="load")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    page, watch = _ward_page(browser, server, ward)
     page.wait_for_selector("path.leaflet-interactive")
     assert HOSTILE_PROVIDER in page.locator("#sg-panel").inner_text()
     # open the hostile provider's popup: its name must be text, not markup
-    opened = page.evaluate("""(name) => {
-        let hit = null;
-        const scan = (layer) => {
-            if (layer.options && layer.options.title === name) hit = layer;
-            if (layer.getLayers) layer.getLayers().forEach(scan);
-        };
-        const map = window[document.querySelector('.folium-map').id];
-        map.eachLayer(scan);
-        if (hit) hit.openPopup();
-        return hit !== null;
-    }""", HOSTILE_PROVIDER)
-    assert opened
+    assert _marker_popup(page, HOSTILE_PROVIDER, open_it=True) is not None
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert popup.locator("h4").inner_text() == HOSTILE_PROVIDER
@@ -311,23 +322,11 @@ def test_gap_map_names_the_distance_model(browser, request, which, label, reach,
     base = request.getfixturevalue(which)
     with urlopen(f"{base}/api/providers?family=prevention") as r:
         first = json.load(r)["features"][0]["properties"]
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    watch = Watch(page)
-    page.goto(f"{base}/maps/wards/{first['ward_id']}?family=prevention", wait_until="load")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    page, watch = _ward_page(browser, base, first["ward_id"], "?family=prevention")
     page.wait_for_selector(".sg-legend .sg-reach")
     legend = page.locator(".sg-legend .sg-reach").inner_text()
     assert label in legend and "prevention catchments: " in legend
-    content = page.evaluate("""(name) => {
-        let hit = null;
-        const scan = (layer) => {
-            if (layer.options && layer.options.title === name && !hit) hit = layer;
-            if (layer.getLayers) layer.getLayers().forEach(scan);
-        };
-        window[document.querySelector('.folium-map').id].eachLayer(scan);
-        return hit ? hit.getPopup().getContent() : null;
-    }""", first["name"])
+    content = _marker_popup(page, first["name"])
     assert content is not None
     want = (f"{first['catchment']:,.1f}".rstrip("0").rstrip(".") if first["catchment_unit"]
             == "min" else f"{first['catchment']:,.0f}") + reach

@@ -186,3 +186,20 @@ def test_pages_name_the_distance_model_and_catchments(clients):
     straight = clients["straight"].get("/maps/wards/1").text
     table = straight[straight.index('id="sg-in-reach"'):]
     assert "200 m" in table[:table.index("</table>")]  # PY and Q 200 m from x = 1500
+
+
+def test_a_workspace_missing_a_listed_file_is_refused(workspaces, tmp_path):
+    """Reach on a network needs the saved network: a workspace whose manifest lists
+    network.npz but lacks it is refused when opened (not a 500 at the first profile)."""
+    import shutil
+
+    from safetygap.errors import ValidationError
+
+    ws = tmp_path / "ws"
+    shutil.copytree(workspaces["walk"], ws)
+    (ws / "network.npz").unlink()
+    with pytest.raises(ValidationError, match=r"missing files \['network\.npz'\]"):
+        Workspace.open(ws)
+    (ws / "manifest.json").write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"manifest\.json is not a JSON object"):
+        Workspace.open(ws)
