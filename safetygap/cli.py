@@ -527,9 +527,12 @@ def site(
         _fail(exc)
         return
     unit = result["catchment_unit"]
-    typer.echo(f"{result['k']} new {result['service_type']} sites for {family} "
-               f"({result['distance_model']}, catchment {result['catchment']:g} {unit}, "
-               f"{result['candidates']['count']:,} candidates):", err=True)
+    found = len(result["sites"])
+    asked = f" of {result['k']} asked" if found < result["k"] else ""
+    typer.echo(f"{found} new {result['service_type']} site{'' if found == 1 else 's'}{asked} "
+               f"for {family} ({result['distance_model']}, catchment "
+               f"{result['catchment']:g} {unit}, {result['candidates']['count']:,} "
+               "candidates):", err=True)
     for s in result["sites"]:
         areas = ", ".join(f"{a['name']} (+{a['calls_newly_covered']})"
                           for a in s["neighborhoods"][:3])

@@ -38,7 +38,7 @@ from safetygap.geo.travel import Travel
 from safetygap.inputs import providers_from_frame
 from safetygap.inputs._files import read_table
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
-from safetygap.workspace import NETWORK_FILE, Workspace
+from safetygap.workspace import Workspace
 
 COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
@@ -76,18 +76,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     taxonomy = taxonomy_from_content(manifest["taxonomy"]["content"],
                                      label=f"workspace {ws.path} manifest")
     opts = manifest.get("options", {})
-    kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
-    if kind != "network":
-        travel = Travel(kind)
-    else:
-        net = ws.network()
-        if net is None:
-            problems = Problems()
-            problems.add(f"workspace {ws.path}", "network-travel workspace without its saved "
-                         "street network", value=NETWORK_FILE,
-                         allowed="a workspace written by this version (analyse again)")
-            problems.raise_if_any()
-        travel = Travel("network", mode, net)
+    travel = ws.travel()
 
     nbhd = ws.neighborhoods
     wards = ws.wards
@@ -220,15 +209,21 @@ def area_changes(
             for m in COMPARED:
                 b = float(before[f"{m}_{family}"].iat[i])
                 a = float(after[f"{m}_{family}"].iat[i])
-                rec[f"{m}_before"] = _num(b)
-                rec[f"{m}_after"] = _num(a)
-                rec[f"{m}_change"] = _num(a - b)
+                kind = _int if m == "gap_class" else _num
+                rec[f"{m}_before"] = kind(b)
+                rec[f"{m}_after"] = kind(a)
+                rec[f"{m}_change"] = kind(a - b)
             out.append(rec)
     return out
 
 
 def _num(v: float) -> float | None:
     return None if not np.isfinite(v) else round(float(v), 9)
+
+
+def _int(v: float) -> int | None:
+    """A class number (stored as float in the layers) as an int; None when undefined."""
+    return None if not np.isfinite(v) else round(float(v))
 
 
 def _lonlat(base: Baseline, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,8 +41,9 @@ from safetygap._geoparquet import write_points
 from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
-from safetygap.errors import ValidationError
+from safetygap.errors import Problems, ValidationError
 from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
+from safetygap.geo.travel import Travel
 from safetygap.pipeline import Analysis
 from safetygap.versions import active_dir, clear_pointer
 
@@ -124,7 +125,15 @@ class Workspace:
             raise ValidationError(
                 f"workspace {p}: no {MANIFEST} (not a workspace, or an analysis is still "
                 "being written or was interrupted; run `safetygap analyze --out` again)")
-        missing = [f for f in (*LAYER_FILES, *JSON_FILES) if not (p / f).is_file()]
+        try:
+            listed = list(json.loads((p / MANIFEST).read_text(encoding="utf-8"))
+                          .get("files", {}))
+        except (ValueError, AttributeError) as exc:
+            raise ValidationError(f"workspace {p}: {MANIFEST} is not a JSON object ({exc}); "
+                                  "run `safetygap analyze --out` again") from exc
+        # every file the manifest lists (a network run's network.npz too) must be there
+        wanted = dict.fromkeys((*LAYER_FILES, *JSON_FILES, *listed))
+        missing = [f for f in wanted if not (p / f).is_file()]
         if missing:
             raise ValidationError(f"workspace {p}: missing files {missing}")
         return cls(p)
@@ -164,6 +173,26 @@ class Workspace:
         """The street network the analysis used (network-travel runs), else None."""
         p = self.path / NETWORK_FILE
         return read_saved_network(p) if p.is_file() else None
+
+    def travel(self) -> Travel:
+        """The distance model the analysis used (from the manifest's options), with its
+        saved street network for a network-travel run (read from disk on each call).
+
+        Raises :class:`~safetygap.errors.ValidationError` when a network-travel
+        workspace has no saved network.
+        """
+        opts = self.manifest.get("options", {})
+        kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
+        if kind != "network":
+            return Travel(kind)
+        net = self.network()
+        if net is None:
+            problems = Problems()
+            problems.add(f"workspace {self.path}", "network-travel workspace without its "
+                         "saved street network", value=NETWORK_FILE,
+                         allowed="a workspace written by this version (analyse again)")
+            problems.raise_if_any()
+        return Travel("network", mode, net)
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""

@@ -158,8 +158,7 @@ def grid_segments(n: int = 5, spacing: float = 500.0):
     return x, y, u, v
 
 
-@pytest.fixture
-def tiny_network(tmp_path: Path) -> Path:
+def write_tiny_network(directory: Path) -> Path:
     """GraphML of a 5 x 5 residential grid, 500 m blocks, over the tiny city.
 
     Nodes at x, y in {0, 500, ..., 2000}; walking 500 m takes 6.25 min.
@@ -171,7 +170,13 @@ def tiny_network(tmp_path: Path) -> Path:
     x, y, u, v = grid_segments()
     graph = segments_to_graph(X0 + x, Y0 + y, u, v, crs=CRS,
                               highway=np.full(len(u), "residential", dtype=object))
-    return write_graphml(graph, tmp_path / "tiny.graphml")
+    return write_graphml(graph, directory / "tiny.graphml")
+
+
+@pytest.fixture
+def tiny_network(tmp_path: Path) -> Path:
+    """The tiny city's street grid (:func:`write_tiny_network`)."""
+    return write_tiny_network(tmp_path)
 
 
 # ----------------------------------------------------------------- workspaces for the web app

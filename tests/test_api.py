@@ -166,6 +166,19 @@ def test_gap_ranks_by_hand(client):
     assert (gap.rank, gap.of, gap.value) == (1, 4, pytest.approx(0.5))
 
 
+def test_gap_classes_are_integers_in_json(client):
+    """Class numbers are JSON integers everywhere (3, never 3.0) and agree."""
+    layer = client.get("/api/neighborhoods?family=restoration").json()
+    want = {f["id"]: f["properties"]["gap_class_restoration"] for f in layer["features"]}
+    rows = client.get("/api/gaps?family=restoration").json()["families"]["restoration"]
+    assert {r["area_id"]: r["gap_class"] for r in rows} == want
+    for area_id, cls in want.items():
+        measures = client.get(f"/api/neighborhoods/{area_id}").json()["measures"]
+        (got,) = [m["value"] for m in measures
+                  if (m["family"], m["measure"]) == ("restoration", "gap_class")]
+        assert got == cls and type(got) is int and type(cls) is int
+
+
 def test_gaps_parameters(client):
     g, _ = ok(client, "/api/gaps?family=restoration&top=2", GapRanking)
     assert [r.rank for r in g.families["restoration"]] == [1, 2] and g.top == 2

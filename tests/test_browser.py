@@ -62,16 +62,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serving(workspace: Path) -> Iterator[str]:
+def _serving(workspace: Path, **settings: str) -> Iterator[str]:
     """uvicorn serving ``workspace`` on 127.0.0.1 (default OSM tiles, which cannot be
-    reached here: the data layers must draw anyway)."""
+    reached here: the data layers must draw anyway; ``settings`` override)."""
     import uvicorn
 
     from safetygap.api.app import create_app
+    from safetygap.settings import get_settings
 
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(workspace), host="127.0.0.1",
-                                        port=port, log_level="warning"))
+    app = create_app(workspace, settings=get_settings(**settings))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                        log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -150,6 +152,32 @@ def _map_attr(page, name: str) -> str | None:
     return page.get_attribute(".folium-map", name)
 
 
+def _ward_page(browser, base: str, ward: str, query: str = ""):
+    """A ward's map opened and its providers drawn: (page, watch)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    watch = Watch(page)
+    page.goto(f"{base}/maps/wards/{ward}{query}", wait_until="load")
+    page.wait_for_function("document.querySelector('.folium-map')"
+                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    return page, watch
+
+
+def _marker_popup(page, title: str, *, open_it: bool = False) -> str | None:
+    """The popup content of the first marker titled ``title`` (None when there is none),
+    opened on the map when ``open_it``."""
+    return page.evaluate("""([title, openIt]) => {
+        let hit = null;
+        const scan = (layer) => {
+            if (layer.options && layer.options.title === title && !hit) hit = layer;
+            if (layer.getLayers) layer.getLayers().forEach(scan);
+        };
+        window[document.querySelector('.folium-map').id].eachLayer(scan);
+        if (!hit) return null;
+        if (openIt) hit.openPopup();
+        return hit.getPopup().getContent();
+    }""", [title, open_it])
+
+
 def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     watch = Watch(page)
@@ -197,26 +225,11 @@ def test_ward_map_shows_hostile_name_as_text(browser, server, demo_client_summar
         prov = json.load(r)
     hostile = next(f for f in prov["features"] if f["properties"]["name"] == HOSTILE_PROVIDER)
     ward = hostile["properties"]["ward_id"]
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
-    watch = Watch(page)
-    page.goto(f"{server}/maps/wards/{ward}", wait_until="load")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    page, watch = _ward_page(browser, server, ward)
     page.wait_for_selector("path.leaflet-interactive")
     assert HOSTILE_PROVIDER in page.locator("#sg-panel").inner_text()
     # open the hostile provider's popup: its name must be text, not markup
-    opened = page.evaluate("""(name) => {
-        let hit = null;
-        const scan = (layer) => {
-            if (layer.options && layer.options.title === name) hit = layer;
-            if (layer.getLayers) layer.getLayers().forEach(scan);
-        };
-        const map = window[document.querySelector('.folium-map').id];
-        map.eachLayer(scan);
-        if (hit) hit.openPopup();
-        return hit !== null;
-    }""", HOSTILE_PROVIDER)
-    assert opened
+    assert _marker_popup(page, HOSTILE_PROVIDER, open_it=True) is not None
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert popup.locator("h4").inner_text() == HOSTILE_PROVIDER
@@ -274,3 +287,71 @@ def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
     assert watch.errors == [] and watch.dialogs == []
     assert {urlparse(u).hostname for u in watch.external} <= {TILE_HOST}
     page.close()
+
+
+def test_api_docs_in_chromium(browser, server, tmp_path):
+    """/docs (Swagger UI) draws one block per operation of the schema from the app's own
+    files: no request leaves 127.0.0.1 (FastAPI's default page would load its script from
+    a CDN and stay blank on a closed network)."""
+    with urlopen(f"{server}/openapi.json") as r:
+        schema = json.load(r)
+    n_ops = sum(1 for item in schema["paths"].values() for m in item
+                if m in ("get", "post", "put", "patch", "delete"))
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    watch = Watch(page)
+    page.goto(f"{server}/docs", wait_until="load")
+    page.wait_for_selector(".opblock", timeout=20_000)
+    assert page.locator(".opblock").count() == n_ops
+    assert page.locator(".opblock-summary-path", has_text="/api/neighborhoods/{area_id}"
+                        ).count() == 1
+    page.locator(".opblock-summary-path", has_text="/api/summary").first.click()
+    page.wait_for_selector(".opblock.is-open")  # an operation opens: its parameters, models
+    page.screenshot(path=str(tmp_path / "docs.png"))
+    assert watch.errors == [] and watch.dialogs == []
+    assert watch.external == []
+    page.close()
+
+
+@pytest.mark.parametrize(("which", "label", "reach"), [
+    ("server", "straight-line distance (metres)", " m straight-line"),
+    ("network_server", "walking time on the street network (minutes)",
+     " min walking (street network)")])
+def test_gap_map_names_the_distance_model(browser, request, which, label, reach, tmp_path):
+    """The legend names the distance model and the family's catchments; a provider's
+    popup gives its reach in the model's unit; the ward panel says the same."""
+    base = request.getfixturevalue(which)
+    with urlopen(f"{base}/api/providers?family=prevention") as r:
+        first = json.load(r)["features"][0]["properties"]
+    page, watch = _ward_page(browser, base, first["ward_id"], "?family=prevention")
+    page.wait_for_selector(".sg-legend .sg-reach")
+    legend = page.locator(".sg-legend .sg-reach").inner_text()
+    assert label in legend and "prevention catchments: " in legend
+    content = _marker_popup(page, first["name"])
+    assert content is not None
+    want = (f"{first['catchment']:,.1f}".rstrip("0").rstrip(".") if first["catchment_unit"]
+            == "min" else f"{first['catchment']:,.0f}") + reach
+    assert want in content
+    assert label in page.locator("#sg-reach").inner_text()
+    page.screenshot(path=str(tmp_path / f"ward-reach-{which}.png"))
+    assert watch.errors == [] and watch.dialogs == []
+    assert {urlparse(u).hostname for u in watch.external} <= {TILE_HOST}
+    page.close()
+
+
+def test_gap_map_without_tiles_in_chromium(browser, demo_workspace, tmp_path):
+    """SAFETYGAP_TILES=none (a closed network without a tile server): the map has no tile
+    layer to set its maximum zoom, yet the clustered providers and the areas must draw."""
+    with _serving(demo_workspace, tiles="none") as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        watch = Watch(page)
+        page.goto(f"{base}/maps/gaps", wait_until="load")
+        page.wait_for_function("document.querySelector('.folium-map')"
+                               ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+        page.wait_for_function("document.querySelector('.folium-map')"
+                               ".getAttribute('data-sg-areas') !== null", timeout=20_000)
+        assert page.locator(".sg-cluster").count() > 0  # more than 30 of a family
+        assert page.locator("path.leaflet-interactive").count() > 0
+        assert page.locator(".leaflet-tile").count() == 0
+        page.screenshot(path=str(tmp_path / "gaps-no-tiles.png"))
+        assert watch.errors == [] and watch.dialogs == [] and watch.external == []
+        page.close()

@@ -95,6 +95,38 @@ def test_oneway_loop_drive_and_walk():
     assert walk == pytest.approx([12.5, 0, 12.5])
 
 
+def test_reverse_times_trips_to_the_sources():
+    # the one-way triangle: from node 1 to node 0 is 1 -> 2 -> 0 (4 min), from 2 is 2 min
+    x, y = xy((0, 0), (1000, 0), (500, 866.0254037844386))
+    net = StreetNetwork.from_segments(x, y, [0, 1, 2], [1, 2, 0], crs=CRS, oneway=True)
+    assert nearest_source_time(net, [0], mode="drive") == pytest.approx([0, 2, 4])
+    assert nearest_source_time(net, [0], mode="drive", reverse=True) == pytest.approx(
+        [0, 4, 2])
+    # targets 0 (offset 3 min) and 1 (offset 0): from 0, min(0 + 3, 0 -> 1 = 2) = 2;
+    # from 2, min(2 -> 0 = 2 + 3, 2 -> 0 -> 1 = 4 + 0) = 4; a cutoff ends the whole trip
+    t = nearest_source_time(net, [0, 1], mode="drive", offsets=np.array([3.0, 0.0]),
+                            reverse=True)
+    assert t == pytest.approx([2, 0, 4])
+    t = nearest_source_time(net, [0, 1], mode="drive", offsets=np.array([3.0, 0.0]),
+                            reverse=True, cutoff=3.5)
+    assert t[:2] == pytest.approx([2, 0]) and np.isinf(t[2])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_reverse_times_match_forward_trips(seed):
+    """Minutes from every node to the nearest of some targets (reverse) equal the
+    minimum over the targets of the forward trip node -> target."""
+    rng = np.random.default_rng(seed)
+    net = _random_grid(seed)
+    g = net.graph("drive")
+    targets = rng.choice(g.routable, 3, replace=False)
+    offsets = rng.uniform(0, 2, 3)
+    got = nearest_source_time(net, targets, mode="drive", offsets=offsets, reverse=True)
+    forward = node_times(net, g.routable, mode="drive")[:, targets] + offsets
+    assert got[g.routable] == pytest.approx(forward.min(axis=1), rel=1e-12)
+
+
 def test_maxspeed_overrides_the_highway_default():
     x, y = xy((0, 0), (1000, 0))
     net = StreetNetwork.from_segments(x, y, [0], [1], crs=CRS, highway="residential",

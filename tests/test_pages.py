@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from safetygap.api.app import create_app
 from safetygap.cli import app as cli
-from safetygap.maps.assets import asset_files
+from safetygap.maps.assets import DOCS_FILES, asset_files, docs_dir
 from safetygap.maps.data import WorkspaceView
 from safetygap.maps.pages import ward_panel_rows
 from safetygap.settings import OSM_TILES, get_settings
@@ -93,6 +93,34 @@ def test_every_asset_is_served(client):
         assert r.status_code == 200 and r.content == path.read_bytes()
     # Font Awesome's stylesheet loads its fonts relative to itself
     assert client.get("/static/font-awesome/webfonts/fa-solid-900.woff2").status_code == 200
+
+
+def test_api_docs_page_is_local(client):
+    """FastAPI's default /docs loads Swagger UI and its icon from other hosts (blank on a
+    closed network); the app serves its own copies. No /redoc: ReDoc's bundle always
+    loads its logo from another host."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    html = r.text
+    assert hosts(html) == set()
+    local = [u for u in URL_ATTR.findall(html) if u.startswith("/static/docs/")]
+    assert len(local) == 3  # script, stylesheet, icon
+    for url in local:
+        got = client.get(url)
+        assert got.status_code == 200 and got.content == (
+            docs_dir() / url.removeprefix("/static/docs/")).read_bytes()
+    assert "url: '/openapi.json'" in html
+    # no validator badge: its image would come from validator.swagger.io
+    assert '"validatorUrl": null' in html
+    assert client.get("/redoc").status_code == 404
+
+
+def test_swagger_ui_reads_openapi_31(client):
+    """FastAPI writes OpenAPI 3.1; Swagger UI reads it from version 5 on."""
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+    bundle = (docs_dir() / DOCS_FILES["swagger_js"]).read_text(encoding="utf-8")
+    version = re.search(r'PACKAGE_VERSION:"(\d+)\.(\d+)\.(\d+)"', bundle)
+    assert version is not None and int(version.group(1)) >= 5
 
 
 def test_ward_map_page(demo_client):

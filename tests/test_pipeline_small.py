@@ -76,6 +76,25 @@ def test_providers_and_capacity_per_area(tiny_analysis):
     assert tiny_analysis.quality["providers"]["outside_boundaries"] == 1
 
 
+def test_eligible_not_diverted_whatever_agency_handled_it(tiny_files):
+    """eligible_not_diverted counts eligible calls whose agency is not a diverted service,
+    police or not: A's two eligible non-BCR crisis calls handled by FIRE and by an agency
+    the taxonomy does not know still count (2 of A's 3 response calls), as with POLICE."""
+    import pandas as pd
+
+    calls = pd.read_csv(tiny_files["calls"], dtype=str)
+    calls.loc[calls["id"] == "2", "agency"] = "FIRE"
+    calls.loc[calls["id"] == "11", "agency"] = "MOBILE UNIT 7"
+    calls.to_csv(tiny_files["calls"], index=False)
+    a = analyze(AnalysisInputs(**tiny_files),
+                options=AnalysisOptions(columns=load_preset("generic")))
+    row = _row(a.neighborhoods, "A")
+    assert row["diverted_share_response"] == pytest.approx(1 / 3)
+    assert row["eligible_not_diverted_share_response"] == pytest.approx(2 / 3)
+    assert a.summary["eligible_not_diverted_share"]["all"] == pytest.approx(2 / 10)
+    assert a.quality["calls"]["faults"]["unknown_agency"] == 1
+
+
 def test_ward_counts_and_population(tiny_analysis):
     w = tiny_analysis.wards
     assert list(w["calls_total"]) == [5, 3]

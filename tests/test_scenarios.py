@@ -161,6 +161,7 @@ def test_workspace_keeps_its_own_network(walk_ws, tiny_network):
 
 def test_cli_site_and_whatif(walk_ws, tmp_path):
     import json
+    import re
 
     from typer.testing import CliRunner
 
@@ -176,7 +177,24 @@ def test_cli_site_and_whatif(walk_ws, tmp_path):
     _hypothetical(500, 500).to_csv(prov, index=False)
     res = runner.invoke(app, ["whatif", "--workspace", str(walk_ws), "--providers", str(prov)])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["totals"]["prevention"]["calls_newly_covered"] == 2
+    out = json.loads(res.stdout)
+    assert out["totals"]["prevention"]["calls_newly_covered"] == 2
+    # gap classes are class numbers: 3, not 3.0
+    classes = [a[f"gap_class_{w}"] for a in out["neighborhoods"]
+               for w in ("before", "after", "change")]
+    assert classes and all(type(c) is int for c in classes)
+    assert not re.search(r'"gap_class_\w+": -?\d+\.\d', res.stdout)
+    # asked for 2 sites, one covers every uncovered call: the header counts the one found
+    res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "prevention",
+                              "--k", "2"])
+    assert res.exit_code == 0, res.output
+    assert "1 new youth_program site of 2 asked for prevention (network-walk" in res.stderr
+    assert "no further site covers any remaining call" in res.stderr
+    got = json.loads(res.stdout)
+    gains = got["sites"][0]["neighborhoods"] + got["sites"][0]["wards"]
+    assert all(type(a[f"gap_class_{w}"]) is int for a in gains
+               for w in ("before", "after", "change"))
+    assert not re.search(r'"gap_class_\w+": -?\d+\.\d', res.stdout)
     res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "nope"])
     assert res.exit_code == 2 and "unknown family" in res.output
     # options are checked before the candidate file is read with them

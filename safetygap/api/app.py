@@ -32,7 +32,9 @@ providers joined to neighborhoods and wards, coverage, accessibility and gap
 indices per family of services (response, prevention, restoration).
 
 Layers are GeoJSON in EPSG:4326; measures are ``<measure>_<family>`` properties
-(rates per 1,000 residents per year, shares in 0..1, distances in metres).
+(rates per 1,000 residents per year, shares in 0..1, distances in metres). Reach
+follows the analysis' distance model: catchments are metres straight-line or
+travel minutes on a street network (``distance_model``, ``catchment_unit``).
 Bad parameters answer 422 with a message naming the parameter and the allowed
 values; unknown ids answer 404. Maps: ``/``, ``/maps/gaps`` and ``/maps/sites``.
 
@@ -55,8 +57,10 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     settings = settings or get_settings()
     path = Path(workspace)
     Workspace.open(path)  # fail early with a clear message
+    # docs_url/redoc_url None: FastAPI's own pages load Swagger UI and ReDoc from a CDN;
+    # routes_docs serves Swagger UI from the app's /static/docs instead
     app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION,
-                  lifespan=write_lifespan)
+                  lifespan=write_lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
     app.add_middleware(WorkspaceHeaderMiddleware)
     app.state.store = WorkspaceStore(path)
@@ -69,12 +73,14 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
                   name=f"static-{name}")
     install_error_handlers(app)
     from safetygap.api.routes_api import router as api_router
+    from safetygap.api.routes_docs import router as docs_router
     from safetygap.api.routes_pages import router as pages_router
     from safetygap.api.routes_sites import router as sites_router
 
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(sites_router)
+    app.include_router(docs_router)
     install_write_routes(app, path, settings)
     return app
 

@@ -1,13 +1,15 @@
 """Pydantic models of every API response (they make the OpenAPI schema at ``/docs``).
 
-Coordinates are longitude, latitude in EPSG:4326; distances in metres;
-rates per 1,000 residents per year; shares in [0, 1]; ``null`` where a value
+Coordinates are longitude, latitude in EPSG:4326; distances in metres,
+travel times in minutes; catchments in the workspace's ``catchment_unit``
+(metres straight-line, minutes on a street network); rates per 1,000 residents
+per year; shares in [0, 1]; ``null`` where a value
 is undefined (no population, no calls).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -93,8 +95,9 @@ class Summary(BaseModel):
     diverted_share: dict[str, float | None] = Field(
         description="share of unique calls handled by a non-police service, 'all' and by year")
     eligible_not_diverted_share: dict[str, float | None] = Field(
-        description="share of unique calls eligible for a non-police response that police "
-                    "handled, 'all' and by year")
+        description="share of unique calls eligible for a non-police response that were not "
+                    "diverted (handled by an agency that is not a diverted service in the "
+                    "taxonomy: police, fire/EMS or an unknown agency), 'all' and by year")
     families: dict[str, FamilySummary]
     quality: QualityCounts
     boundary_sensitivity: BoundarySensitivity | None = Field(
@@ -150,13 +153,27 @@ class AreaCollection(BaseModel):
     features: list[AreaFeature]
 
 
+DistanceModelName = Annotated[str, Field(description="how the analysis measured reach: "
+                                                    "straight-line, network-walk or "
+                                                    "network-drive")]
+CatchmentUnit = Annotated[Literal["m", "min"], Field(
+    description="unit of catchments: m (straight-line metres) or min (travel minutes on "
+                "the street network)")]
+
+
 class ProviderProperties(BaseModel):
     provider_id: str
     name: str
     family: Family
     service_type: str
     capacity: float | None
-    catchment_m: float | None = Field(description="reach of the service, metres")
+    catchment: float | None = Field(description="reach of the service as the analysis used "
+                                                "it, in catchment_unit")
+    catchment_unit: CatchmentUnit
+    distance_model: DistanceModelName
+    catchment_m: float | None = Field(description="straight-line radius of the service "
+                                                  "type, metres (the catchment of "
+                                                  "straight-line analyses only)")
     neighborhood_id: str | None
     ward_id: str | None
 
@@ -171,6 +188,8 @@ class ProviderFeature(BaseModel):
 class ProviderCollection(BaseModel):
     type: Literal["FeatureCollection"]
     crs: Literal["EPSG:4326"]
+    distance_model: DistanceModelName
+    catchment_unit: CatchmentUnit
     features: list[ProviderFeature]
 
 
@@ -202,7 +221,8 @@ class MeasureValue(BaseModel):
     family: AnyFamily
     measure: str
     label: str
-    value: float | None
+    value: int | float | None = Field(description="the measure's value; gap_class an "
+                                                  "integer class number (0 = no value)")
     rank: int | None = Field(description="rank among the areas of the level, 1 = highest "
                                          "value (for gap: most underserved); ties share")
     of: int = Field(description="areas with a value")
@@ -217,7 +237,11 @@ class CategoryCalls(BaseModel):
 
 
 class NearbyProvider(ProviderProperties):
-    distance_m: float = Field(description="distance from the area's boundary, metres")
+    distance_m: float = Field(description="straight-line distance to the area's nearest "
+                                          "point, metres (0 inside)")
+    travel_min: float | None = Field(description="network analyses: travel minutes to the "
+                                                 "area's nearest point on the street "
+                                                 "network (0 inside); null straight-line")
 
 
 class AreaProfile(BaseModel):
@@ -229,9 +253,13 @@ class AreaProfile(BaseModel):
     calls: int = Field(description="calls placed in the area (all families)")
     calls_by_year: dict[str, int]
     calls_by_category: list[CategoryCalls]
+    distance_model: DistanceModelName
+    catchment_unit: CatchmentUnit
+    reach: str = Field(description="how providers_in_reach is decided")
     providers_inside: list[NearbyProvider]
     providers_in_reach: list[NearbyProvider] = Field(
-        description="providers outside the area whose catchment reaches it")
+        description="providers outside the area whose catchment reaches it with the "
+                    "analysis' distance model (see reach), nearest first")
     measures: list[MeasureValue]
 
 

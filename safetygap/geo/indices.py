@@ -8,7 +8,8 @@ Measures (``<measure>_<family>`` columns; family ``total`` = all calls):
 ``diverted``                    calls handled by a non-police service
 ``diverted_share``              diverted / calls
 ``eligible``                    calls whose type is eligible for non-police response
-``eligible_not_diverted_share`` eligible calls a police unit handled / calls
+``eligible_not_diverted_share`` eligible calls not diverted (any non-diverted
+                                agency: police, fire, unknown) / calls
 ``coverage``                    share of the family's need calls within the
                                 catchment of a provider of the family
 ``providers``, ``capacity``     providers of the family located in the area

@@ -343,12 +343,15 @@ def nearest_source_time(
     mode: str,
     offsets: np.ndarray | None = None,
     cutoff: float | None = None,
+    reverse: bool = False,
 ) -> np.ndarray:
     """(n_nodes,) minutes from the nearest source to every node: one multi-source Dijkstra.
 
     A virtual node is joined to every source node by an edge weighing its
     offset (e.g. the provider's connector time), so the result is
     ``min over sources of offset + network time``; inf beyond ``cutoff``.
+    ``reverse=True`` times trips the other way: minutes from every node *to* the
+    nearest source, plus its offset (the graph's edges reversed; the same for walking).
     """
     g = net.graph(mode)
     nodes, off = _sources(nodes, offsets)
@@ -356,8 +359,9 @@ def nearest_source_time(
     if len(nodes) == 0:
         return np.full(n, np.inf)
     coo = g.matrix.tocoo()
-    src = np.r_[coo.row, np.full(len(nodes), n)]
-    dst = np.r_[coo.col, nodes]
+    rows, cols = (coo.col, coo.row) if reverse else (coo.row, coo.col)
+    src = np.r_[rows, np.full(len(nodes), n)]
+    dst = np.r_[cols, nodes]
     w = np.r_[coo.data, off]
     aug = _min_csr(src.astype(np.int64), dst.astype(np.int64), w, n + 1)
     limit = np.inf if cutoff is None else float(cutoff)

@@ -9,8 +9,9 @@ derives, with caching:
   or one year;
 - gap classes with their bounds (the legend);
 - one area's profile: calls by category and year, providers inside and in
-  reach, every measure with its rank among the areas of its level and the
-  city-wide value;
+  reach (with the workspace's distance model: straight-line metres, or travel
+  minutes on its saved street network, see :mod:`safetygap.maps._reach`), every
+  measure with its rank among the areas of its level and the city-wide value;
 - areas ranked by gap index;
 - hexagonal bins of calls and providers as GeoJSON in EPSG:4326.
 
@@ -36,6 +37,8 @@ from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.geo.hexbin import hex_polygons, hexbin_counts
+from safetygap.geo.travel import Travel
+from safetygap.maps._reach import minutes_to_area
 from safetygap.workspace import Workspace
 
 Level = Literal["neighborhood", "ward"]
@@ -53,7 +56,8 @@ MEASURE_LABELS: dict[str, str] = {
     "diverted": "calls handled by a non-police service",
     "diverted_share": "share diverted to non-police services",
     "eligible": "calls eligible for a non-police response",
-    "eligible_not_diverted_share": "share eligible but handled by police",
+    "eligible_not_diverted_share": "share eligible for a non-police response but not "
+                                   "diverted (police, fire or an unknown agency handled it)",
     "coverage": "share of need calls within a provider's reach",
     "providers": "providers located in the area",
     "capacity": "provider capacity located in the area",
@@ -61,6 +65,24 @@ MEASURE_LABELS: dict[str, str] = {
     "gap": "gap index (need rank minus access rank, -1..1)",
     "gap_class": "gap class (1 best served .. 5 most underserved)",
 }
+REACH_METHODS: dict[str, str] = {
+    "m": "a provider outside the area reaches it when the straight-line distance to the "
+         "area's nearest point is within its catchment (metres)",
+    "min": "a provider outside the area reaches it when the travel time on the street "
+           "network to the area's nearest point (a street node in it, or its "
+           "representative point), including the walk from the provider to its nearest "
+           "street node at 4.8 km/h, is within its catchment (minutes)",
+}
+"""How "in reach" is decided, per catchment unit (the workspace's distance model)."""
+DISTANCE_LABELS: dict[str, str] = {
+    "straight-line": "straight-line distance (metres)",
+    "network-walk": "walking time on the street network (minutes)",
+    "network-drive": "driving time on the street network (minutes)",
+}
+"""How maps, panels and the report name each distance model."""
+STRAIGHT_LINE = {"distance_model": "straight-line", "unit": "m",
+                 "catchment_column": "catchment_m", "catchments": {}}
+"""The distance model of a workspace that does not record one (written before it did)."""
 WGS84 = "EPSG:4326"
 DEFAULT_TOLERANCE_M = 20.0
 DEFAULT_HEX_SIZE_M = 400.0
@@ -200,6 +222,36 @@ class WorkspaceView:
         if area_id not in self._ids[level]:
             raise UnknownArea(level, area_id, self.area_ids(level)[:5])
         return int(self._ids[level].get_loc(area_id))
+
+    @property
+    def distance(self) -> dict[str, Any]:
+        """The analysis' distance model: ``distance_model`` (straight-line, network-walk,
+        network-drive), ``unit`` of catchments (m or min), ``catchment_column`` of the
+        providers and ``catchments`` per service type (in ``unit``)."""
+        return {**STRAIGHT_LINE, **self.summary.get("travel", {})}
+
+    def reach_info(self) -> dict[str, Any]:
+        """What pages say about reach: ``distance_model``, ``unit``, ``label`` (e.g.
+        "walking time on the street network (minutes)"), ``method`` (how "in reach" is
+        decided) and ``catchments`` per family (its providers' service types with their
+        catchments, e.g. "youth_program 15 min", as the analysis recorded them)."""
+        def compute() -> dict[str, Any]:
+            d = self.distance
+            labels: dict[str, str] = {}
+            if "catchment" in self.indices.columns:
+                first = self.indices.groupby("family")["catchment"].first()
+                labels = {f: str(first.get(f) or "") for f in FAMILIES}
+            return {"distance_model": d["distance_model"], "unit": d["unit"],
+                    "label": DISTANCE_LABELS.get(d["distance_model"], d["distance_model"]),
+                    "method": REACH_METHODS[d["unit"]],
+                    "catchments": {f: labels.get(f, "") for f in FAMILIES}}
+
+        return self.cached(("reach_info",), compute)
+
+    def travel(self) -> Travel:
+        """The analysis' :class:`~safetygap.geo.travel.Travel` (the street network read
+        once per view)."""
+        return self.cached(("travel",), self.workspace.travel)
 
     def area_name(self, level: str, area_id: str) -> str:
         return str(self.areas[level]["name"].iloc[self._position(level, area_id)])
@@ -375,18 +427,31 @@ class WorkspaceView:
                                  "coordinates": [round(pt.x, 6), round(pt.y, 6)]},
                     "properties": rec,
                 })
-            return {"type": "FeatureCollection", "crs": WGS84, "features": features}
+            d = self.distance
+            return {"type": "FeatureCollection", "crs": WGS84,
+                    "distance_model": d["distance_model"], "catchment_unit": d["unit"],
+                    "features": features}
 
         return self.cached(("providers", family, ward, neighborhood), compute)
 
-    @staticmethod
-    def _provider_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def _catchments(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each provider's catchment in the analysis' unit (NaN where unknown)."""
+        col = self.distance["catchment_column"]
+        return (frame[col].to_numpy(float) if col in frame.columns
+                else np.full(len(frame), np.nan))
+
+    def _provider_records(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        """Properties of each provider; ``catchment`` in the analysis' unit."""
+        d = self.distance
+        catchment = self._catchments(frame)
         return [
             {"provider_id": str(r.provider_id), "name": str(r.name), "family": str(r.family),
              "service_type": str(r.service_type), "capacity": _num(r.capacity),
+             "catchment": _num(c), "catchment_unit": d["unit"],
+             "distance_model": d["distance_model"],
              "catchment_m": _num(r.catchment_m), "neighborhood_id": _id(r.neighborhood_id),
              "ward_id": _id(r.ward_id)}
-            for r in frame.itertuples(index=False)
+            for r, c in zip(frame.itertuples(index=False), catchment, strict=True)
         ]
 
     def hexbins(self, *, family: str | None = None, year: int | None = None,
@@ -465,9 +530,12 @@ class WorkspaceView:
                 if col not in vals.columns:
                     continue
                 rank = ranks[col].iloc[pos]
+                value = _num(vals[col].iloc[pos])
+                if measure == "gap_class" and value is not None:
+                    value = int(value)  # a class number
                 out.append({
                     "family": fam, "measure": measure, "label": MEASURE_LABELS[measure],
-                    "value": _num(vals[col].iloc[pos]),
+                    "value": value,
                     "rank": None if not np.isfinite(rank) else int(rank),
                     "of": int(ranks[col].notna().sum()),
                     "city": city.get(col),
@@ -488,10 +556,14 @@ class WorkspaceView:
         by_cat.sort(key=lambda r: (-r["calls"], r["category"]))
         by_year = {str(y): int(n) for y, n in mine.groupby("year")["calls"].sum().items()}
         inside, in_reach = self.providers_near(level, area_id)
+        d = self.distance
         return {
             "level": level,
             "area_id": area_id,
             "name": str(row["name"]),
+            "distance_model": d["distance_model"],
+            "catchment_unit": d["unit"],
+            "reach": REACH_METHODS[d["unit"]],
             "population": _num(row["population"]),
             "area_km2": _num(row["area_km2"]),
             "calls": int(mine["calls"].sum()),
@@ -504,22 +576,49 @@ class WorkspaceView:
 
     def providers_near(self, level: str, area_id: str
                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Providers located in the area, and providers located outside it whose
-        catchment (``catchment_m``) reaches it, with their distance in metres from the
-        area's boundary (projected CRS), nearest first."""
+        """Providers located in the area, and providers located outside it that reach it
+        with the analysis' distance model (:data:`REACH_METHODS`), nearest first.
+
+        Each record has ``distance_m``, the straight-line distance from the area
+        (projected CRS, metres; 0 inside), and ``travel_min``, the travel time to the
+        area's nearest point on the street network (minutes; 0 inside; None for a
+        straight-line analysis).
+        """
         pos = self._position(level, area_id)
+        return self.cached(("near", level, area_id), lambda: self._near(level, area_id, pos))
+
+    def _near(self, level: str, area_id: str, pos: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         geom = self.areas[level].geometry.iloc[pos]
         p = self.providers
+        d = self.distance
         inside_mask = (p[f"{level}_id"].map(_id) == area_id).to_numpy()
         dist = shapely.distance(p.geometry.to_numpy(), geom)
-        reach_mask = ~inside_mask & (dist <= p["catchment_m"].to_numpy(float))
+        catchment = self._catchments(p)
+        minutes: np.ndarray | None = None
+        cost = dist
+        if d["unit"] == "min":
+            out = ~inside_mask & np.isfinite(catchment)
+            minutes = np.zeros(len(p))
+            minutes[~inside_mask] = np.inf
+            if out.any():
+                minutes[out] = minutes_to_area(
+                    self.travel(), geom, p.geometry.x.to_numpy()[out],
+                    p.geometry.y.to_numpy()[out], cutoff=float(catchment[out].max()))
+            cost = minutes
+        reach_mask = ~inside_mask & (cost <= catchment)
+
+        ids = p["provider_id"].astype(str).to_numpy()
+        shown = np.round(dist, 1) if minutes is None else np.round(minutes, 2)
 
         def records(mask: np.ndarray) -> list[dict[str, Any]]:
-            sel = p[mask]
-            recs = self._provider_records(sel)
-            for rec, d in zip(recs, dist[mask], strict=True):
-                rec["distance_m"] = round(float(d), 1)
-            return sorted(recs, key=lambda r: (r["distance_m"], r["provider_id"]))
+            rows = np.flatnonzero(mask)
+            rows = rows[np.lexsort((ids[rows], shown[rows]))]  # nearest first, then by id
+            recs = self._provider_records(p.iloc[rows])
+            for rec, i in zip(recs, rows, strict=True):
+                rec["distance_m"] = round(float(dist[i]), 1)
+                rec["travel_min"] = None if minutes is None else float(shown[i])
+            return recs
 
         return records(inside_mask), records(reach_mask)
 

@@ -3,7 +3,8 @@
 The page holds the map frame only: one base layer per family (the gap-index
 choropleth; a layer switch picks the family), overlays for ward outlines,
 providers of each family (clustered when numerous) and calls counted in
-hexagons, a legend with the class breaks and a scale bar. The layers are
+hexagons, a legend with the class breaks, the distance model and the family's
+catchments, and a scale bar. The layers are
 filled in the browser by ``static/safetygap-map.js`` with GeoJSON fetched from
 the API, so the HTML stays small. Scripts and styles come from the app's own
 ``/static`` (see :mod:`safetygap.maps.assets`); the only other host a page may
@@ -41,6 +42,11 @@ GAP_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_VALUE_COLOR = "#d9d9d9"
 HEX_COLOR = "#253494"
 CLUSTER_ABOVE = 30
+"""Providers of a family are clustered when there are more than this many on the map."""
+MAX_ZOOM = 19
+"""Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with
+``tiles="none"`` Leaflet would have no maximum, and Leaflet.markercluster refuses a map
+without one (the page would stay blank)."""
 
 
 def class_color(gap_class: int, n_classes: int) -> str:
@@ -51,8 +57,6 @@ def class_color(gap_class: int, n_classes: int) -> str:
     if n_classes <= 1:
         return GAP_COLORS[len(GAP_COLORS) // 2]
     return GAP_COLORS[round((gap_class - 1) * (len(GAP_COLORS) - 1) / (n_classes - 1))]
-
-"""Providers of a family are clustered when there are more than this many on the map."""
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,13 @@ def _base_map(view: WorkspaceView, options: MapOptions, *, bounds: list[list[flo
               ) -> folium.Map:
     (s, w), (n, e) = bounds
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, prefer_canvas=False)
+                   control_scale=True, prefer_canvas=False, maxZoom=MAX_ZOOM)
     # per-instance asset lists: local files instead of Folium's CDN defaults
     m.default_js = js_links(options.static_prefix)
     m.default_css = css_links(options.static_prefix)
     if options.tiles.strip().lower() != "none":
         folium.TileLayer(tiles=options.tiles, attr=options.attribution, name="base map",
-                         control=False, max_zoom=19).add_to(m)
+                         control=False, max_zoom=MAX_ZOOM).add_to(m)
     m.fit_bounds(bounds)
     return m
 
@@ -182,9 +186,10 @@ def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None
 
 
 def _config(options: MapOptions, *, family: str, level: str, ward: str | None,
-            year: int | None, level_toggle: bool) -> dict[str, Any]:
+            year: int | None, level_toggle: bool, reach: dict[str, Any]) -> dict[str, Any]:
     api = options.api_prefix
     return {
+        "reach": reach,
         "family": family,
         "level": level,
         "levelToggle": level_toggle,
@@ -237,7 +242,8 @@ def build_gap_map(
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
     layers = _layers(view, m, family=family, ward=None, hexbins_shown=False)
     _Wiring(**layers, config=_config(options, family=family, level=level, ward=None,
-                                     year=year, level_toggle=True)).add_to(m)
+                                     year=year, level_toggle=True,
+                                     reach=view.reach_info())).add_to(m)
     title = "Where services fall short" + (f" — {year}" if year else "")
     return _page(m, _header(view, title, options))
 
@@ -255,7 +261,8 @@ def build_ward_map(
     m = _base_map(view, options, bounds=view.bounds("ward", ward))
     layers = _layers(view, m, family=family, ward=ward, hexbins_shown=False)
     _Wiring(**layers, config=_config(options, family=family, level="neighborhood", ward=ward,
-                                     year=None, level_toggle=False)).add_to(m)
+                                     year=None, level_toggle=False,
+                                     reach=view.reach_info())).add_to(m)
     from safetygap.maps.pages import ward_panel
 
     name = view.area_name("ward", ward)

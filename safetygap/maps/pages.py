@@ -105,7 +105,7 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
     neighborhoods.sort(key=lambda n: (-max((g for g in n["gaps"].values()
                                             if g is not None and math.isfinite(g)),
                                            default=-9.0), n["name"]))
-    inside, _ = view.providers_near("ward", ward)
+    inside, in_reach = view.providers_near("ward", ward)
 
     return render(
         "ward_panel.html",
@@ -118,6 +118,8 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
         rows=ward_panel_rows(view, ward),
         neighborhoods=neighborhoods,
         providers=inside,
+        in_reach=in_reach,
+        reach=view.reach_info(),
     )
 
 
@@ -136,6 +138,7 @@ def overview(view: WorkspaceView) -> dict[str, Any]:
         "excluded": q.get("excluded_from_areas"),
         "sensitivity": view.summary.get("boundary_sensitivity"),
         "travel": view.summary.get("travel"),
+        "reach": view.reach_info(),
     }
 
 

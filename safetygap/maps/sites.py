@@ -85,7 +85,7 @@ def build_sites_map(
     layers = _layers(view, m, family=family, ward=None, hexbins_shown=False,
                      layer_list_open=False)
     config = _config(options, family=family, level="neighborhood", ward=None, year=None,
-                     level_toggle=True)
+                     level_toggle=True, reach=view.reach_info())
     _Wiring(**layers, config=config).add_to(m)
     api = sites_api_url(options, family=family, k=k)
     _SitesWiring(sites=sites, catchments=catchments,

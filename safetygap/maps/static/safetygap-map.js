@@ -60,6 +60,16 @@
     return classes.filter(function (c) { return c.gap_class > 0; }).length;
   }
 
+  // a catchment in the workspace's unit: "1,200 m straight-line", "15 min walking"
+  function reachText(p) {
+    if (!finite(p.catchment)) return "–";
+    if (p.catchment_unit === "min") {
+      return num(p.catchment, 1) + " min " +
+        (p.distance_model === "network-drive" ? "driving" : "walking") + " (street network)";
+    }
+    return num(p.catchment, 0) + " m straight-line";
+  }
+
   function rangeText(c) {
     if (!finite(c.lower)) return "";
     if (c.lower === c.upper) return num(c.lower, 2);
@@ -120,6 +130,10 @@
         html += "<div class='sg-legend-row'><span class='sg-pin sg-pin-small' style='background:" +
           d.color + "'><i class='fa-solid " + d.icon + "'></i></span> " + esc(d.label) + "</div>";
       });
+      var reach = cfg.reach;
+      html += "<div class='sg-legend-row sg-wrap sg-reach'>reach: " + esc(reach.label) +
+        (reach.catchments[family] ? "; " + esc(fam.label.toLowerCase()) + " catchments: " +
+          esc(reach.catchments[family]) : "") + "</div>";
       if (hex) {
         html += "<div class='sg-legend-title sg-legend-gap'>Calls per hexagon</div>" +
           "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-hex-swatch'></i> " +
@@ -163,7 +177,8 @@
       ["need calls", num(p["calls_" + family], 0)],
       ["calls per 1,000 residents / year", num(p["rate_" + family], 2)],
       ["accessibility (capacity / 1,000 residents)", num(p["access_" + family], 3)],
-      ["need calls within a provider's reach", pct(p["coverage_" + family])],
+      ["need calls within a provider's reach (" + cfg.reach.distance_model + ")",
+        pct(p["coverage_" + family])],
       ["diverted to non-police services", pct(p["diverted_share_" + family])],
       ["providers located here", num(p["providers_" + family], 0)],
       ["gap index", num(p["gap_" + family], 2)],
@@ -191,7 +206,7 @@
       esc(fam ? fam.label : p.family) + " provider " + esc(p.provider_id) + "</div><table>" +
       "<tr><th>service</th><td>" + esc(p.service_type) + "</td></tr>" +
       "<tr><th>capacity</th><td>" + esc(num(p.capacity, 1)) + "</td></tr>" +
-      "<tr><th>reach</th><td>" + esc(num(p.catchment_m, 0)) + " m</td></tr>" +
+      "<tr><th>reach</th><td>" + esc(reachText(p)) + "</td></tr>" +
       "<tr><th>neighborhood</th><td>" + esc(p.neighborhood_id || "outside") + "</td></tr>" +
       "<tr><th>ward</th><td>" + esc(p.ward_id || "outside") + "</td></tr></table></div>";
   }
@@ -396,5 +411,7 @@
     return { state: state, redraw: drawAreas };
   }
 
-  window.safetygap = { gapMap: gapMap, esc: esc, finite: finite, num: num, pct: pct };
+  window.safetygap = {
+    gapMap: gapMap, esc: esc, finite: finite, num: num, pct: pct, reachText: reachText,
+  };
 })();
