@@ -32,6 +32,7 @@ from safetygap.inputs._files import (
     check_file,
     is_geoparquet,
     open_csv_batches,
+    open_geoparquet_batches,
     open_parquet_batches,
     points_xy,
     read_table,
@@ -74,10 +75,13 @@ def read_calls(
     source CRS: EPSG:4326 for latitude/longitude, the declared ``crs`` for x/y,
     the file's own CRS for a geometry column.
 
-    CSV and plain Parquet files are streamed in pyarrow batches of the mapped
-    columns only and converted batch by batch, so memory stays bounded by the
-    output table (about 100 bytes a row) whatever the file's size; other
-    formats are read whole. Every input row is kept, in order.
+    CSV, plain Parquet and GeoParquet (WKB geometry) files are streamed in
+    pyarrow batches of the mapped columns only (and the geometry column, decoded
+    batch by batch, unless coordinates come from columns) and converted batch by
+    batch, so memory stays bounded by the output table (about 100 bytes a row)
+    whatever the file's size; other formats (GeoJSON, GeoPackage, JSON records,
+    GeoParquet with GeoArrow-encoded geometry) are read whole. Every input row is
+    kept, in order.
 
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known.
@@ -89,11 +93,18 @@ def read_calls(
     assert p is not None
     suffix = suffix_of(p)
     batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
-    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+    geo_file = suffix in PARQUET_SUFFIXES and is_geoparquet(p)
+    geo = (open_geoparquet_batches(p, "calls", wanted,
+                                   geometry=columns.coordinate_columns is None)
+           if geo_file else None)
+    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not geo_file):
         stream = (open_csv_batches(p, "calls", wanted, encoding=encoding)
                   if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", wanted))
         batches = ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream)
         file_crs, has_geometry = None, False
+    elif geo is not None:
+        batches = ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0])
+        file_crs, has_geometry = geo[1], True
     else:
         table = read_table(p, where="calls", columns=wanted, encoding=encoding)
         batches = [(table.frame, table.geometry)]
@@ -118,8 +129,9 @@ def read_calls(
         row0 += len(frame)
     if not parts:  # header only
         parts.append(_canonical(pd.DataFrame({c: pd.Series([], dtype=_STR_DTYPE)
-                                              for c in wanted}), None, columns, crs, 0,
-                                examples, sources))
+                                              for c in wanted}),
+                                np.empty(0, dtype=object) if has_geometry else None,
+                                columns, crs, 0, examples, sources))
     out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     source_xy = (np.concatenate([s[0] for s in sources]),
                  np.concatenate([s[1] for s in sources]))
