@@ -14,32 +14,13 @@ from pyproj import Transformer
 from safetygap import FAMILIES, scenarios
 from safetygap._steps.areas import boundary_allocations
 from safetygap.geo.boundary import BOUNDARY_POLICIES
-from safetygap.inputs import load_preset
-from safetygap.pipeline import AnalysisInputs, AnalysisOptions
-from safetygap.run import run_analysis
 from safetygap.scenarios import load_baseline, new_providers, recommend_sites, recompute, whatif
 from tests.conftest import CRS, X0, Y0, app_client
+from tests.test_scenarios import straight_ws, walk_ws  # noqa: F401 (fixtures used by name)
 
 MEASURES = ("calls", "rate", "diverted", "diverted_share", "eligible",
             "eligible_not_diverted_share", "coverage", "providers", "capacity", "access",
             "gap", "gap_class")
-
-
-@pytest.fixture
-def straight_ws(tiny_files, tmp_path):
-    out = tmp_path / "ws-straight"
-    run_analysis(AnalysisInputs(**tiny_files), out,
-                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
-    return out
-
-
-@pytest.fixture
-def walk_ws(tiny_files, tiny_network, tmp_path):
-    out = tmp_path / "ws-walk"
-    run_analysis(AnalysisInputs(**tiny_files, network=tiny_network), out,
-                 options=AnalysisOptions(columns=load_preset("generic"), travel="network",
-                                         mode="walk"), quiet=True)
-    return out
 
 
 def _with_policy(base: scenarios.Baseline, policy: str) -> scenarios.Baseline:
@@ -127,9 +108,10 @@ def _no_lean(*args, **kwargs):
     raise AssertionError("the what-if job must recompute every family")
 
 
-def test_whatif_and_scenarios_route_keep_the_full_recompute(straight_ws, monkeypatch):
+def test_whatif_and_scenarios_route_keep_the_full_recompute(request, monkeypatch):
+    ws = request.getfixturevalue("straight_ws")
     monkeypatch.setattr(scenarios, "family_layers", _no_lean)
-    base = load_baseline(straight_ws)
+    base = load_baseline(ws)
     to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform([X0 + 1000, X0 + 300], [Y0 + 1000, Y0 + 300])
     rows = [{"name": "A", "service_type": "youth_program", "capacity": 10,
@@ -139,7 +121,7 @@ def test_whatif_and_scenarios_route_keep_the_full_recompute(straight_ws, monkeyp
     out = whatif(base, new_providers(base, pd.DataFrame(rows), where="test"))
     assert out["families"] == ["prevention", "restoration"]
     assert {r["family"] for r in out["neighborhoods"]} == {"prevention", "restoration"}
-    with app_client(straight_ws) as c:
+    with app_client(ws) as c:
         r = c.post("/api/scenarios", json={"providers": rows})
     assert r.status_code == 200, r.text
     got = {(a["area_id"], a["family"]): a for a in r.json()["neighborhoods"]}
