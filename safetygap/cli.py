@@ -2,6 +2,7 @@
 
     safetygap demo [--out DIR] [--no-serve]      build the synthetic demo city and analyse it
     safetygap analyze --calls F --providers F --neighborhoods F --wards F --out DIR
+                      (--boundaries F is the same as --neighborhoods F)
     safetygap analyze --data DIR --providers F --out DIR   analyse what `fetch` downloaded
                       [--travel network --mode walk|drive --network FILE]
                       [--engine memory|dask [--scheduler ADDRESS]]
@@ -24,11 +25,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from safetygap.errors import Problems, ValidationError
+
+if TYPE_CHECKING:
+    import click
 
 app = typer.Typer(
     name="safetygap",
@@ -76,20 +81,48 @@ PROVIDERS_HELP = (
     "builds one from the city's fire/police station and hospital files)")
 
 
-@app.command()
+class _CheckedRequired(TyperCommand):
+    """A command whose options listed in ``checked_required`` are required but checked by
+    the command itself (so a missing one is reported with every other missing input at
+    once, with a hint); the help marks them required like click's own."""
+
+    checked_required: tuple[str, ...] = ("providers",)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        params = [p for p in self.params if p.name in self.checked_required]
+        for p in params:
+            p.required = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            for p in params:
+                p.required = False
+
+
+@app.command(cls=_CheckedRequired)
 def analyze(
     out: Annotated[Path, typer.Option(help="workspace directory to write")],
     providers: Annotated[Path | None, typer.Option(
-        help="provider file (see docs/PROVIDERS.md); required")] = None,
+        help="provider file (format: docs/PROVIDERS.md; template: "
+             "safetygap/data/providers_template.csv)")] = None,
     data: Annotated[Path | None, typer.Option(
         help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
              "with the right preset (the options below override them)")] = None,
     calls: Annotated[Path | None, typer.Option(
         help="calls file (CSV, GeoJSON, GeoParquet, GPKG)")] = None,
-    neighborhoods: Annotated[Path | None, typer.Option("--neighborhoods", "--boundaries",
-                                                       help="neighborhood polygons")] = None,
+    neighborhoods: Annotated[Path | None, typer.Option(
+        "--neighborhoods", "--boundaries",
+        help="neighborhood polygons (--boundaries is another name for this option)")] = None,
     wards: Annotated[Path | None, typer.Option(help="ward polygons")] = None,
+    providers_crs: Annotated[str | None, typer.Option(
+        help="CRS of the x/y columns of --providers, e.g. EPSG:26915")] = None,
     population: Annotated[Path | None, typer.Option(help="population by neighborhood")] = None,
+    population_name_column: Annotated[str | None, typer.Option(
+        help="neighborhood-name column of --population (default: the first of neighborhood, "
+             "name, area, NAME, BDNAME, area_name)")] = None,
+    population_column: Annotated[str | None, typer.Option(
+        help="head-count column of --population (default: the first of population, pop, "
+             "POPULATION, total_population, POP)")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
     preset: Annotated[str | None, typer.Option(help="column preset, e.g. minneapolis-911")]
     = None,
@@ -100,6 +133,7 @@ def analyze(
     neighborhood_name: Annotated[str | None, typer.Option(help="name column of neighborhoods")]
     = None,
     ward_id: Annotated[str | None, typer.Option(help="id column of wards")] = None,
+    ward_name: Annotated[str | None, typer.Option(help="name column of wards")] = None,
     id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
@@ -127,7 +161,7 @@ def analyze(
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
-             "pip install 'safetygap[dask]')")] = "memory",
+             "pip install 'safetygap\\[dask]')")] = "memory",
     scheduler: Annotated[str | None, typer.Option(
         help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
              "cluster of 2 workers)")] = None,
@@ -144,7 +178,6 @@ def analyze(
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
 
-    ward_name = None
     try:
         if data is not None:
             from safetygap.fetch.minneapolis import fetched_inputs
@@ -157,7 +190,7 @@ def analyze(
             neighborhood_id = neighborhood_id or fetched.neighborhood_id
             neighborhood_name = neighborhood_name or fetched.neighborhood_name
             ward_id = ward_id or fetched.ward_id
-            ward_name = fetched.ward_name
+            ward_name = ward_name or fetched.ward_name
         missing = Problems()
         for flag, value in (("--calls", calls), ("--neighborhoods", neighborhoods),
                             ("--wards", wards)):
@@ -181,7 +214,9 @@ def analyze(
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               ward_name=ward_name, encoding=encoding,
+                               ward_name=ward_name, providers_crs=providers_crs,
+                               population_name_column=population_name_column,
+                               population_column=population_column, encoding=encoding,
                                boundary_tolerance_m=boundary_tolerance,
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
@@ -263,9 +298,12 @@ def rerun(
     population: Annotated[Path | None, typer.Option(help="new population table")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
-    """Re-run a workspace's analysis (its recorded inputs and options, any file given here
-    replacing its own) into a new version beside it, then swap it in atomically: a server
-    serving the workspace picks it up without a restart and never sees a half-written one."""
+    """Re-run a workspace's analysis into a new version and swap it in atomically.
+
+    The run uses the workspace's recorded inputs and options, any file given here
+    replacing its own; a server serving the workspace picks the new version up without a
+    restart and never sees a half-written one.
+    """
     from safetygap.versions import RerunBusy, rebuild
 
     overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
@@ -299,6 +337,12 @@ def report(
                "open it in any browser, offline, or print it")
 
 
+def _positive_seconds(value: float) -> float:
+    if not value > 0:
+        raise typer.BadParameter(f"must be more than 0 seconds, got {value:g}")
+    return value
+
+
 fetch_app = typer.Typer(help="Download a city's open data (boundaries and 911 calls).",
                          no_args_is_help=True)
 app.add_typer(fetch_app, name="fetch")
@@ -312,11 +356,12 @@ def fetch_minneapolis_cmd(
              "(default: the last complete year)")] = None,
     base_url: Annotated[str | None, typer.Option(
         help="ArcGIS REST services root (default: the City of Minneapolis')")] = None,
-    page_size: Annotated[int, typer.Option(help="records per request (the city allows "
-                                           "16,000)")] = 16_000,
-    timeout: Annotated[float, typer.Option(help="seconds to wait for one answer")] = 60.0,
-    retries: Annotated[int, typer.Option(help="retries of a failed request (exponential "
-                                         "back-off from 1 s)")] = 5,
+    page_size: Annotated[int, typer.Option(min=1, help="records per request (the city "
+                                           "allows 16,000)")] = 16_000,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for one answer (> 0)",
+                                           callback=_positive_seconds)] = 60.0,
+    retries: Annotated[int, typer.Option(min=0, help="retries of a failed request "
+                                         "(exponential back-off from 1 s)")] = 5,
     layers: Annotated[str | None, typer.Option(
         help="comma-separated subset: neighborhoods, wards, communities, precincts, "
              "calls_911")] = None,
@@ -338,7 +383,10 @@ def fetch_minneapolis_cmd(
             retry=RetryPolicy(retries=retries, timeout_s=timeout),
             layers=tuple(x.strip() for x in layers.split(",")) if layers else None,
             force=force, quiet=quiet)
-    except (ValidationError, FetchError) as exc:
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    except FetchError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         typer.echo("(pages already downloaded are kept: run the same command again to resume)",
                    err=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 class Problem:
     """One thing wrong with an input.
 
-    ``where`` names the argument or file, ``column`` the column (if any),
-    ``value`` the offending value (already shortened for display) and
-    ``allowed`` what would have been accepted.
+    ``where`` names the argument or file (empty when ``message`` already says
+    it), ``column`` the column (if any), ``value`` the offending value (already
+    shortened for display) and ``allowed`` what would have been accepted.
     """
 
     where: str
@@ -27,10 +27,10 @@ class Problem:
     allowed: str | None = None
 
     def __str__(self) -> str:
-        parts = [self.where]
+        parts = [self.where] if self.where else []
         if self.column is not None:
             parts.append(f"column {self.column!r}")
-        text = ", ".join(parts) + f": {self.message}"
+        text = ", ".join(parts) + f": {self.message}" if parts else self.message
         if self.value is not None:
             text += f" (got {_short(self.value)})"
         if self.allowed is not None:
@@ -44,17 +44,31 @@ def _short(value: object, limit: int = 80) -> str:
 
 
 class ValidationError(ValueError):
-    """Bad input: carries every :class:`Problem` found, one per line."""
+    """Bad input: carries every :class:`Problem` found, one per line, then ``notes``:
+    hints that concern several problems at once (e.g. the columns a file has), printed
+    once after the list."""
 
-    def __init__(self, problems: Sequence[Problem] | Problem | str):
+    def __init__(self, problems: Sequence[Problem] | Problem | str,
+                 notes: Sequence[str] = ()):
         if isinstance(problems, str):
-            problems = [Problem(where="input", message=problems)]
+            problems = [Problem(where="", message=problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
+        self.notes: list[str] = list(dict.fromkeys(notes))
         lines = [str(p) for p in self.problems]
         head = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
-        super().__init__(f"{head}:\n  - " + "\n  - ".join(lines))
+        text = f"{head}:\n  - " + "\n  - ".join(lines)
+        if self.notes:
+            text += "".join(f"\n  {n}" for n in self.notes)
+        super().__init__(text)
+
+    @classmethod
+    def merge(cls, errors: Iterable[ValidationError]) -> ValidationError:
+        """One error with the problems and notes of all of ``errors``, in order."""
+        errors = list(errors)
+        return cls([p for e in errors for p in e.problems],
+                   [n for e in errors for n in e.notes])
 
 
 @dataclass
@@ -62,6 +76,7 @@ class Problems:
     """Collector used by validators: add problems, then :meth:`raise_if_any`."""
 
     items: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def add(
         self,
@@ -76,12 +91,16 @@ class Problems:
             allowed = ", ".join(repr(a) for a in allowed)
         self.items.append(Problem(where, message, column, value, allowed))
 
+    def note(self, text: str) -> None:
+        """A hint printed once after the problems (only when there are problems)."""
+        self.notes.append(text)
+
     def __bool__(self) -> bool:
         return bool(self.items)
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ValidationError(self.items)
+            raise ValidationError(self.items, self.notes)
 
 
 class CRSMismatchError(ValidationError):

@@ -2,9 +2,12 @@
 
 Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundaries`):
 
-1. load the taxonomy and both boundary layers; choose the projected analysis CRS
-2. read population and match it to neighborhoods by name
-3. read providers, place them in areas
+1. check every input before the heavy work (:mod:`safetygap._steps.preflight`): load the
+   taxonomy, both boundary layers (in the projected analysis CRS, which it chooses), the
+   providers and the population, check the calls file's header and that the wards
+   overlap the neighborhoods; every problem of every file is raised in one error
+2. match population to neighborhoods by name
+3. place providers in areas
 4. read calls, classify them, flag row faults, join them to neighborhoods and wards
 5. calls within ``boundary_tolerance_m`` of a neighborhood or ward line
    (:mod:`safetygap.geo.boundary`), allocated under both boundary policies
@@ -31,7 +34,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import CRS
 
 from safetygap._progress import Progress
 from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
@@ -42,12 +44,10 @@ from safetygap._steps.areas import (
     near_boundary_quality,
 )
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
+from safetygap._steps.preflight import analysis_crs, preflight
 from safetygap._steps.report import manifest_report, quality_report, summary_report
 from safetygap._steps.rows import call_features, flag_rows, swapped_coordinates
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
-from safetygap.boundaries import (
-    load_boundaries,
-)
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -55,12 +55,12 @@ from safetygap.geo.boundary import (
 )
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
-from safetygap.inputs import ColumnMap, read_calls, read_providers
-from safetygap.taxonomy import load_taxonomy
+from safetygap.inputs import ColumnMap, read_calls
 
 __all__ = [
     "ANALYSED_STATUSES",
     "STATUS_ORDER",
+    "STEPS",
     "Analysis",
     "AnalysisInputs",
     "AnalysisOptions",
@@ -73,6 +73,20 @@ __all__ = [
     "load_travel",
     "swapped_coordinates",
 ]
+
+STEPS = (
+    "checking inputs: taxonomy, boundaries, providers, population, calls header",
+    "loading street network",
+    "matching population",
+    "placing providers",
+    "reading and classifying calls",
+    "joining calls to neighborhoods and wards ({engine} engine)",
+    "flagging faults",
+    "calls near neighborhood and ward lines",
+    "coverage, accessibility and indices",
+    "summary and data-quality report",
+)
+"""The progress steps of :func:`analyze`, in order (``{engine}`` is filled in)."""
 
 ENGINES = ("memory", "dask")
 """Where the join and per-area counts run: in this process, or on a dask cluster."""
@@ -158,26 +172,6 @@ class Analysis:
     network: StreetNetwork | None = None  # the street network of a network-travel run
 
 
-def analysis_crs(areas: gpd.GeoDataFrame, requested: str | None) -> CRS:
-    """The projected CRS the analysis runs in (metres)."""
-    if requested:
-        crs = CRS.from_user_input(requested)
-        problems = Problems()
-        if not crs.is_projected:
-            problems.add("crs", "the analysis CRS must be projected (metres)",
-                         value=requested, allowed="e.g. EPSG:26915 or a UTM zone")
-        problems.raise_if_any()
-        return crs
-    crs = CRS.from_user_input(areas.crs)
-    if crs.is_projected:
-        return crs
-    utm = areas.estimate_utm_crs()
-    assert utm is not None
-    return utm
-
-
-
-
 def analyze(
     inputs: AnalysisInputs,
     *,
@@ -187,41 +181,36 @@ def analyze(
     """Run the whole analysis and return it in memory (see module docstring)."""
     opts = options or AnalysisOptions()
     opts.validate()
-    prog = progress or Progress(9, enabled=False)
+    prog = progress or Progress(len(STEPS), enabled=False)
+    names = iter(STEPS)
 
-    with prog.step("loading taxonomy and boundaries") as info:
-        taxonomy = load_taxonomy(inputs.taxonomy)
-        nbhd, nbhd_report = load_boundaries(
-            inputs.neighborhoods, layer="neighborhoods",
-            id_column=opts.neighborhood_id, name_column=opts.neighborhood_name)
-        wards, ward_report = load_boundaries(
-            inputs.wards, layer="wards", id_column=opts.ward_id, name_column=opts.ward_name)
-        crs = analysis_crs(nbhd, opts.crs)
-        nbhd = nbhd.to_crs(crs)
-        wards = wards.to_crs(crs)
-        nbhd_report.measure(nbhd)  # reprojection, overlapping pairs (warned)
-        ward_report.measure(wards)
+    def step(**fields: str) -> Any:
+        return prog.step(next(names).format(**fields))
+
+    with step() as info:
+        checked = preflight(inputs, opts)  # raises every problem of every input at once
+        taxonomy, crs = checked.taxonomy, checked.crs
+        nbhd, wards = checked.neighborhoods, checked.wards
         info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"
 
-    with prog.step("loading street network") as info:
+    with step() as info:
         travel = load_travel(opts.travel, opts.mode, inputs.network, crs,
                              bounds=nbhd.total_bounds)
         info["note"] = (travel.name if travel.network is None else
                         f"{travel.name}, {travel.network.n_nodes:,} nodes, "
                         f"{travel.network.n_segments:,} segments")
 
-    with prog.step("matching population") as info:
-        population, pop_quality = match_population(inputs.population, nbhd, opts)
+    with step() as info:
+        population, pop_quality = match_population(checked.population, nbhd)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
 
-    with prog.step("reading providers") as info:
-        prov = read_providers(inputs.providers, taxonomy=taxonomy, crs=opts.providers_crs,
-                              encoding=opts.encoding)
+    with step() as info:
+        prov = checked.providers
         providers, prov_quality = place_providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards,
                                              mode=opts.mode)
         info["note"] = f"{len(providers)} providers"
 
-    with prog.step("reading and classifying calls") as info:
+    with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
         calls["x"], calls["y"] = to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
@@ -230,7 +219,7 @@ def analyze(
         info["note"] = f"{len(calls):,} rows"
 
     contain_counts = None
-    with prog.step(f"joining calls to neighborhoods and wards ({opts.engine} engine)") as info:
+    with step(engine=opts.engine) as info:
         calls["covered"] = coverage(calls, providers, travel)  # needs no area
         if opts.engine == "dask":
             from safetygap.distributed import join_and_count
@@ -247,17 +236,17 @@ def analyze(
             info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
-    with prog.step("flagging faults") as info:
+    with step() as info:
         calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls["status"].value_counts().items() if k != "ok")
 
-    with prog.step("calls near neighborhood and ward lines") as info:
+    with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
         info["note"] = (f"{boundary['neighborhood']['shared']:,} calls within "
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
-    with prog.step("coverage, accessibility and indices") as info:
+    with step() as info:
         in_areas = calls["n_idx"].to_numpy() >= 0
         years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
                              if y > 0))
@@ -268,10 +257,11 @@ def analyze(
                                else contain_counts(years))
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
 
-    with prog.step("summary and data-quality report") as info:
+    with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
         quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
-                           nbhd_report, ward_report, cw_quality)
+                                 checked.nbhd_report, checked.ward_report, cw_quality)
+        quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
         quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]

@@ -7,7 +7,14 @@ import os
 from pathlib import Path
 
 from safetygap._progress import Progress
-from safetygap.pipeline import Analysis, AnalysisInputs, AnalysisOptions, analyze, default_inputs
+from safetygap.pipeline import (
+    STEPS,
+    Analysis,
+    AnalysisInputs,
+    AnalysisOptions,
+    analyze,
+    default_inputs,
+)
 from safetygap.workspace import write_workspace
 
 
@@ -19,7 +26,7 @@ def run_analysis(
     quiet: bool = False,
 ) -> Analysis:
     """Analyse ``inputs`` and write the workspace ``out``; progress on stderr."""
-    progress = Progress(10, enabled=not quiet)
+    progress = Progress(len(STEPS) + 1, enabled=not quiet)  # the analysis, then writing
     analysis = analyze(inputs, options=options, progress=progress)
     with progress.step("writing workspace") as info:
         write_workspace(analysis, out)

@@ -50,6 +50,9 @@ COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
 DEFAULT_GRID_M = 200.0
 """Spacing of default candidate sites for straight-line workspaces."""
+MAX_OUTSIDE_M = 10_000.0
+"""Hypothetical providers and candidate sites farther than this (metres) outside every
+neighborhood of the city are refused."""
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,17 @@ def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:
 def new_providers(
     base: Baseline, frame: pd.DataFrame, *, where: str, crs: str | None = None,
     geometry: Any = None, geometry_crs: str | None = None,
+    crs_flag: str = "--providers-crs",
 ) -> gpd.GeoDataFrame:
-    """Validate hypothetical providers and place them like the pipeline places providers."""
+    """Validate hypothetical providers and place them like the pipeline places providers.
+
+    A point more than :data:`MAX_OUTSIDE_M` outside the city's neighborhoods is refused
+    (usually a wrong CRS or swapped coordinates). ``crs_flag`` is the option that gives
+    ``crs``, named in the messages.
+    """
     rows, src_crs = providers_from_frame(frame, taxonomy=base.taxonomy, crs=crs, where=where,
-                                         geometry=geometry, geometry_crs=geometry_crs)
+                                         geometry=geometry, geometry_crs=geometry_crs,
+                                         crs_flag=crs_flag)
     rows = rows.assign(provider_id=[f"new:{p}" for p in rows["provider_id"]])
     clash = set(rows["provider_id"]) & set(base.providers["provider_id"].astype(str))
     if clash:
@@ -153,16 +163,35 @@ def new_providers(
         problems.raise_if_any()
     gdf, _ = place_providers(rows, src_crs, base.crs, base.taxonomy, base.neighborhoods,
                         base.wards, mode=base.travel.mode or "walk")
-    bad = ~(np.isfinite(gdf.geometry.x.to_numpy()) & np.isfinite(gdf.geometry.y.to_numpy()))
-    if bad.any():
-        problems = Problems()
-        for i in np.flatnonzero(bad)[:50]:
-            problems.add(f"{where} row {i + 1}", "the coordinates cannot be placed in the "
-                         f"workspace's CRS ({base.crs.to_string()})", column="coordinates",
-                         value=f"{rows['x'].iat[i]}, {rows['y'].iat[i]}",
-                         allowed="a point in or near the city")
-        problems.raise_if_any()
+    x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    near = f"a point in the city or within {MAX_OUTSIDE_M / 1000:g} km of its neighborhoods"
+    problems = Problems()
+    for i in np.flatnonzero(bad)[:50]:
+        problems.add(f"{where} row {i + 1}", "the coordinates cannot be placed in the "
+                     f"workspace's CRS ({base.crs.to_string()})", column="coordinates",
+                     value=f"{rows['x'].iat[i]}, {rows['y'].iat[i]}", allowed=near)
+    outside = _distance_outside(base.neighborhoods, x, y)
+    for i in np.flatnonzero(outside > MAX_OUTSIDE_M)[:50]:
+        problems.add(f"{where} row {i + 1}", f"the point is {outside[i] / 1000:,.1f} km outside "
+                     "the city's neighborhoods (a wrong CRS, or latitude and longitude "
+                     f"exchanged?)", column="coordinates",
+                     value=f"{rows['x'].iat[i]}, {rows['y'].iat[i]}", allowed=near)
+    problems.raise_if_any()
     return gdf
+
+
+def _distance_outside(areas: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance (CRS units: metres) from each point to the nearest area; 0 inside, NaN for
+    points that are not finite."""
+    out = np.full(len(x), np.nan)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if len(ok) and len(areas):
+        tree = shapely.STRtree(areas.geometry.to_numpy())
+        (pt, _), dist = tree.query_nearest(shapely.points(x[ok], y[ok]),
+                                           return_distance=True, all_matches=False)
+        out[ok[pt]] = dist
+    return out
 
 
 def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = None
@@ -313,20 +342,24 @@ def default_candidates(base: Baseline) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_candidates(base: Baseline, path: str | os.PathLike, *, crs: str | None = None,
-                    service_type: str, capacity: float) -> gpd.GeoDataFrame:
+                    service_type: str, capacity: float,
+                    crs_flag: str = "--candidates-crs") -> gpd.GeoDataFrame:
     """Candidate sites from a file: points (lat/lon, x/y with ``crs``, or geometry).
 
-    See :func:`candidates_from_frame` for the columns.
+    See :func:`candidates_from_frame` for the columns; ``crs_flag`` names the option
+    that gives ``crs`` in messages.
     """
     table = read_table(path, where="candidates")
     return candidates_from_frame(base, table.frame, where=f"candidates {table.path}", crs=crs,
                                  service_type=service_type, capacity=capacity,
-                                 geometry=table.geometry, geometry_crs=table.crs)
+                                 geometry=table.geometry, geometry_crs=table.crs,
+                                 crs_flag=crs_flag)
 
 
 def candidates_from_frame(
     base: Baseline, frame: pd.DataFrame, *, where: str, service_type: str, capacity: float,
     crs: str | None = None, geometry: Any = None, geometry_crs: str | None = None,
+    crs_flag: str = "--candidates-crs",
 ) -> gpd.GeoDataFrame:
     """Candidate sites from rows (a file read, or sites sent to the API), validated and
     placed like providers. Columns ``name``, ``service_type`` and ``capacity`` are
@@ -344,7 +377,7 @@ def candidates_from_frame(
             frame[col] = frame[col].astype(object).where(~blank.to_numpy(), pd.Series(
                 default, index=frame.index, dtype=object))
     return new_providers(base, frame, where=where, crs=crs, geometry=geometry,
-                         geometry_crs=geometry_crs)
+                         geometry_crs=geometry_crs, crs_flag=crs_flag)
 
 
 def site_catchments(base: Baseline, result: dict[str, Any]) -> list[shapely.Geometry]:

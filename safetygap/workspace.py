@@ -115,6 +115,12 @@ class Workspace:
             raise ValidationError(f"workspace {p}: directory not found")
         p = active_dir(p)
         if not (p / MANIFEST).is_file():
+            inner = p / "workspace"
+            if inner.is_dir() and (active_dir(inner) / MANIFEST).is_file():
+                raise ValidationError(
+                    f"workspace {p}: no {MANIFEST} here, but {inner} is a workspace "
+                    f"(`safetygap demo --out {p}` writes its workspace there): give "
+                    f"--workspace {inner}")
             raise ValidationError(
                 f"workspace {p}: no {MANIFEST} (not a workspace, or an analysis is still "
                 "being written or was interrupted; run `safetygap analyze --out` again)")

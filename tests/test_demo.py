@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -439,17 +438,15 @@ def test_counts_conserved(seed: int, n_calls: int, n_neighborhoods: int, n_wards
 
 @pytest.mark.slow
 def test_default_city_full_size(tmp_path: Path) -> None:
-    start = time.perf_counter()
+    """The full-size city (its time is measured by bench/demo.py, not here)."""
     city = generate_city()
     paths = write_city(city, tmp_path)
-    elapsed = time.perf_counter() - start
     calls = city.calls
     assert len(calls) == 650_000 >= 600_000
     assert 0.08 <= diverted_share(calls) <= 0.10
     assert calls["Master_Incident_Number"].duplicated().sum() == 36
     assert city.injected_faults["zero_coordinates"] == 1950
     assert paths["calls"].stat().st_size > 50e6
-    assert elapsed < 15.0, f"generate + write took {elapsed:.1f} s"
     # the text file and the frame agree on every located call's labels
     back = pd.read_csv(paths["calls"], usecols=["Neighborhood__GIS_", "Ward__GIS_"],
                        dtype=str)

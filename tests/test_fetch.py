@@ -88,6 +88,9 @@ def test_years():
     for bad in ("2024-2022", "22-24", "2030", "2009-2010", "last year"):
         with pytest.raises(ValidationError, match="--years"):
             parse_years(bad, today=today)
+    with pytest.raises(ValidationError) as err:
+        parse_years("2031", today=today)
+    assert len(err.value.problems) == 1  # one year, out of range once
     assert years_where("Response_Date", (2022, 2023, 2024)) == (
         "Response_Date >= TIMESTAMP '2022-01-01 00:00:00' AND "
         "Response_Date < TIMESTAMP '2025-01-01 00:00:00'")
@@ -143,6 +146,24 @@ def test_boundaries_and_manifest(server, shared_data_module, tmp_path):
     assert layers["precincts"]["records"] == 5
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
     assert on_disk["kind"] == "safetygap-fetch" and on_disk["layers"] == layers
+
+
+def test_fetch_logs_the_id_columns_it_chose(server, tmp_path, capsys):
+    _fetch(server, tmp_path, layers=("wards",), quiet=False)
+    err = capsys.readouterr().err
+    # the 2012-2022 wards stand in: FID, BDNUM, Shape_STAr, Shape_STLe
+    assert "wards: id column 'BDNUM', no name column among BDNAME, WARD_NAME, NAME" in err
+
+
+def test_columns_line_without_an_id_column():
+    from safetygap.fetch.minneapolis import LAYERS, _columns_line
+
+    wards = next(s for s in LAYERS if s.name == "wards")
+    line = _columns_line(wards, {"id_column": None, "name_column": "NAME",
+                                 "columns": ["OBJECTID", "NAME"]})
+    assert line == ("wards: no id column among BDNUM, WARD, Ward, WARD_NUM, WARDNUM, name "
+                    "column 'NAME' (columns: OBJECTID, NAME; give the id column to "
+                    "`safetygap analyze` with --ward-id)")
 
 
 def test_interrupted_download_resumes_without_refetching(server, shared_data_module,

@@ -146,14 +146,10 @@ def test_geoparquet_crs_as_the_specification_says(tmp_path):
         read_calls(p, columns=GEOM)
     got = read_calls(p, columns=GEOM.with_overrides(crs="EPSG:4326"))
     assert got.crs == "EPSG:4326" and (got.frame["coord_fault"] == 0).sum() == 192
-
-
-def test_geoparquet_header_only(tmp_path):
-    p = tmp_path / "calls.parquet"
-    calls_gdf(100).iloc[:0].to_parquet(p)
-    c = read_calls(p, columns=GEOM)
-    assert len(c.frame) == 0 and c.crs == "EPSG:4326"
-    assert list(c.frame.columns)[:3] == ["row", "call_id", "call_type"]
+    _rewrite_geo_metadata(p, lambda col: col.update(crs="EPSG:999999"))  # unknown to PROJ
+    with pytest.raises(ValidationError, match="unknown CRS") as err:
+        read_calls(p, columns=GEOM)
+    assert "EPSG:999999" in str(err.value)
 
 
 def test_geoparquet_not_wkb_names_file_column_and_row(tmp_path, monkeypatch):

@@ -106,8 +106,11 @@ def test_geojson_calls_with_geometry(tmp_path):
 def test_unreadable_geometry_file(tmp_path):
     p = tmp_path / "calls.gpkg"
     p.write_bytes(b"this is not a geopackage" * 10)
-    with pytest.raises(ValidationError, match="calls"):
+    with pytest.raises(ValidationError) as err:
         read_calls(p, columns=ColumnMap(id="id", call_type="call_type"))
+    (problem,) = err.value.problems
+    assert problem.message.startswith(f"calls {p}: cannot open as a vector file: ")
+    assert "calls.gpkg" in str(err.value)
 
 
 def _providers(tmp_path: Path, rows: list[dict]) -> Path:
@@ -182,7 +185,8 @@ def test_self_intersecting_polygon_is_repaired(tmp_path):
     p = tmp_path / "b.geojson"
     p.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"name": "bow"}, "geometry": bowtie}]}))
-    with pytest.warns(UserWarning, match="repaired 1 invalid"):
+    with pytest.warns(UserWarning, match="repaired 1 invalid"), \
+            pytest.warns(UserWarning, match="no id column found"):
         gdf, report = load_boundaries(p)
     assert gdf.geometry.is_valid.all() and report.repaired == ["1"]  # no id column: row number
     # area in squared degrees of the unprojected test shape (two triangles of 0.25)

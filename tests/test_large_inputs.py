@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from safetygap._geoparquet import write_points
+from safetygap.errors import ValidationError
 from safetygap.inputs import ColumnMap, _files, load_preset, read_calls
 from safetygap.inputs.calls import to_float
 
@@ -80,11 +81,42 @@ def test_plain_parquet_is_streamed_too(tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_header_only_file(tmp_path):
-    p = tmp_path / "calls.csv"
-    p.write_text("id,call_type,agency,time,latitude,longitude\n")
-    c = read_calls(p, columns=GENERIC)
-    assert len(c.frame) == 0 and list(c.frame.columns)[:3] == ["row", "call_id", "call_type"]
+HEADER = ["id", "call_type", "agency", "time", "latitude", "longitude"]
+
+
+def _empty_calls(tmp_path, kind: str):
+    """A calls file with the generic columns and no data row, in format ``kind``."""
+    empty = pd.DataFrame({c: pd.Series([], dtype=str) for c in HEADER})
+    if kind == "csv":
+        p = tmp_path / "calls.csv"
+        p.write_text(",".join(HEADER) + "\n")
+    elif kind == "csv-blank-lines":
+        p = tmp_path / "calls.csv"
+        p.write_text(",".join(HEADER) + "\n\n\n")
+    elif kind == "parquet":
+        p = tmp_path / "calls.parquet"
+        empty.to_parquet(p)
+    elif kind == "geoparquet":
+        p = tmp_path / "calls.parquet"
+        gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs="EPSG:4326")).to_parquet(p)
+    elif kind == "geojson":
+        p = tmp_path / "calls.geojson"
+        p.write_text('{"type": "FeatureCollection", "features": []}')
+    else:
+        p = tmp_path / "calls.json"
+        p.write_text("[ ]")
+    return p
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv-blank-lines", "parquet", "geoparquet",
+                                  "geojson", "json"])
+def test_header_only_file_is_refused(tmp_path, kind):
+    """A file with a header and no data row would analyse as '0 rows' and still rank
+    areas: it is a hard error naming the file."""
+    p = _empty_calls(tmp_path, kind)
+    with pytest.raises(ValidationError, match="no data rows") as err:
+        read_calls(p, columns=GENERIC)
+    assert p.name in str(err.value) and len(err.value.problems) == 1
 
 
 @pytest.mark.parametrize("values, expected", [

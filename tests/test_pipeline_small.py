@@ -54,6 +54,28 @@ def test_neighborhood_counts(tiny_analysis):
     assert _row(n, "B")["rate_prevention"] == pytest.approx(2 / 2000 * 1000 / 2)
 
 
+def test_providers_and_capacity_per_area(tiny_analysis):
+    """Worked out from conftest: P1 (bcr_team, response, capacity 2.0) at (0, 0), the
+    corner of A and of ward 1 (a point only on boundaries goes to the lowest-index area
+    covering it: A, ward 1); P2 (youth_program, prevention, 10.0) at (1900, 100) in B and
+    ward 2; P3 (victim_services, restoration, 5.0) 50 km away, in no area."""
+    n, w = tiny_analysis.neighborhoods, tiny_analysis.wards
+    assert list(n["area_id"]) == ["A", "B", "C", "D"] and list(w["area_id"]) == ["1", "2"]
+    assert list(n["providers_response"]) == [1, 0, 0, 0]
+    assert list(n["capacity_response"]) == [2.0, 0.0, 0.0, 0.0]
+    assert list(n["providers_prevention"]) == [0, 1, 0, 0]
+    assert list(n["capacity_prevention"]) == [0.0, 10.0, 0.0, 0.0]
+    assert list(n["providers_restoration"]) == [0, 0, 0, 0]
+    assert list(n["capacity_restoration"]) == [0.0, 0.0, 0.0, 0.0]
+    assert list(w["providers_response"]) == [1, 0]
+    assert list(w["capacity_response"]) == [2.0, 0.0]
+    assert list(w["providers_prevention"]) == [0, 1]
+    assert list(w["capacity_prevention"]) == [0.0, 10.0]
+    assert list(w["providers_restoration"]) == [0, 0]
+    assert list(w["capacity_restoration"]) == [0.0, 0.0]
+    assert tiny_analysis.quality["providers"]["outside_boundaries"] == 1
+
+
 def test_ward_counts_and_population(tiny_analysis):
     w = tiny_analysis.wards
     assert list(w["calls_total"]) == [5, 3]

@@ -5,8 +5,7 @@ Private step of :func:`safetygap.pipeline.analyze`.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,22 +18,19 @@ from safetygap.boundaries import (
 )
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.geo.join import assign_areas
-from safetygap.inputs import read_population
+from safetygap.inputs import PopulationInput
 from safetygap.taxonomy import Taxonomy
-
-if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisOptions
 
 
 def match_population(
-    path: Path | None, nbhd: gpd.GeoDataFrame, opts: AnalysisOptions
+    pin: PopulationInput | None, nbhd: gpd.GeoDataFrame
 ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Population per neighborhood (NaN where none matched) from the table read
+    (``None``: no population file), and the matching's quality record."""
     pop = np.full(len(nbhd), np.nan)
-    if path is None:
+    if pin is None:
         return pop, {"file": None, "areas_without_population": nbhd["name"].tolist(),
                      "areas_with_zero_population": []}
-    pin = read_population(path, name_column=opts.population_name_column,
-                          population_column=opts.population_column)
     names = pin.frame["name"].tolist()
     matched = match_names(names, nbhd["name"].tolist(), aliases=MINNEAPOLIS_ALIASES)
     by_id = {}

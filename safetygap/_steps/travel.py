@@ -44,14 +44,7 @@ def load_travel(
     """
     from safetygap.geo.network import load_network
 
-    problems = Problems()
-    if kind == "network" and network is None:
-        problems.add("network", "--travel network needs a street network file",
-                     allowed="--network FILE (OSM XML or GraphML; "
-                             "`safetygap network fetch` downloads one)")
-    if kind == "straight" and network is not None:
-        problems.add("network", "a street network was given but the distance model is "
-                     "straight-line", value=str(network), allowed="add --travel network")
+    problems = travel_problems(kind, network)
     problems.raise_if_any()
     if kind != "network":
         return Travel(kind)
@@ -70,6 +63,24 @@ def load_travel(
                                  f"y {miny:.0f}..{maxy:.0f} ({crs.to_string()})")
             problems.raise_if_any()
     return travel
+
+
+def travel_problems(kind: str, network: Path | None) -> Problems:
+    """What is wrong with the distance-model options, found without loading the network:
+    a network run without a network file (or one that does not exist), a network file
+    given to a straight-line run."""
+    problems = Problems()
+    if kind == "network" and network is None:
+        problems.add("network", "--travel network needs a street network file",
+                     allowed="--network FILE (OSM XML or GraphML; "
+                             "`safetygap network fetch` downloads one)")
+    elif kind == "network" and network is not None and not Path(network).is_file():
+        problems.add(f"network {network}", "file not found" if not Path(network).exists()
+                     else "not a file", allowed="--network FILE (OSM XML or GraphML)")
+    if kind == "straight" and network is not None:
+        problems.add("network", "a street network was given but the distance model is "
+                     "straight-line", value=str(network), allowed="add --travel network")
+    return problems
 
 
 def _snap_stats(travel: Travel, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:

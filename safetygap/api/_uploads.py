@@ -156,7 +156,7 @@ def _rejected(exc: ValidationError, path: Path, client_name: str) -> DatasetReje
 
     problems = [str(dataclasses.replace(p, where=hide(p.where), message=hide(p.message),
                                         value=hide(p.value)))
-                for p in exc.problems]
+                for p in exc.problems] + [hide(n) for n in exc.notes]  # e.g. the file's columns
     return DatasetRejected("; ".join(problems), problems)
 
 

@@ -25,7 +25,17 @@ OVERLAP_MIN_M2 = 1.0
 OVERLAP_WARN_SHARE = 0.001
 """Overlaps above this share of the smaller area of the pair are warned about."""
 MAX_OVERLAPS_LISTED = 50
-ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "id", "ID", "OBJECTID", "PRECINCT")
+ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "WARD", "id", "ID", "PRECINCT",
+                 "OBJECTID", "FID")
+"""Id columns tried in order when none is given; the last ones are :data:`ROW_IDS`."""
+ROW_IDS = ("OBJECTID", "FID")
+"""Database row numbers: used as the id only as a last resort, with a warning (they can
+change between two exports of the same layer, so ids would not match across runs)."""
+ID_FLAGS = {"neighborhoods": "--neighborhood-id", "wards": "--ward-id"}
+NAME_FLAGS = {"neighborhoods": "--neighborhood-name", "wards": "--ward-name"}
+GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                  "MultiLineString", "MultiPolygon", "GeometryCollection")
+"""Names of shapely's geometry type ids 0..7."""
 NAME_CANDIDATES = ("name", "NAME", "BDNAME", "CommName", "Name", "neighborhood", "ward")
 
 
@@ -41,6 +51,9 @@ class BoundaryReport:
     overlap_m2: float = 0.0  # total pairwise overlap area (projected CRS only)
     overlaps: list[dict] = field(default_factory=list)  # see overlap_pairs
     analysis_crs: str | None = None  # set by measure(): the CRS the layer was projected to
+    id_column: str | None = None  # the column the area ids came from; None: row numbers
+    name_column: str | None = None  # the column of the names; None: the ids
+    id_note: str | None = None  # why the id column may be a poor choice (also warned)
 
     def measure(self, areas: gpd.GeoDataFrame) -> None:
         """Record the layer as projected for the analysis (``areas`` in its projected CRS,
@@ -64,6 +77,9 @@ class BoundaryReport:
             "path": self.path,
             "layer": self.layer,
             "areas": self.n_areas,
+            "id_column": self.id_column,
+            "name_column": self.name_column,
+            "id_note": self.id_note,
             "crs": self.crs,
             "reprojected_to": (self.analysis_crs if self.analysis_crs
                                and CRS.from_user_input(self.analysis_crs)
@@ -87,6 +103,9 @@ def load_boundaries(
     ``id_column``/``name_column`` pick the identifying columns; when omitted
     the usual names are tried (see ``ID_CANDIDATES``/``NAME_CANDIDATES``) and,
     failing those, the row number (1-based) is the id and the id is the name.
+    The columns used are recorded in the report; an id that is only a row
+    number (the file's, or a database's ``OBJECTID``/``FID``) is warned about
+    and noted there, since it need not survive a new export of the layer.
 
     Hard errors (raised together): file missing/empty/unreadable, no CRS,
     no rows, non-polygon or empty geometries, duplicate ids. Invalid polygons
@@ -97,15 +116,18 @@ def load_boundaries(
     p = Path(path)
     where = f"{layer} {p}"
     if not p.exists():
-        raise ValidationError(f"{where}: file not found")
-    if p.is_file() and p.stat().st_size == 0:
-        raise ValidationError(f"{where}: file is empty (0 bytes)")
+        problems.add(where, "file not found")
+    elif p.is_file() and p.stat().st_size == 0:
+        problems.add(where, "file is empty (0 bytes)")
+    problems.raise_if_any()
     try:
         gdf = _read_any(p)
     except Exception as exc:
-        raise ValidationError(f"{where}: cannot read as a vector file: {exc}") from exc
+        problems.add(where, f"cannot read as a vector file: {exc}")
+        raise ValidationError(problems.items) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        raise ValidationError(f"{where}: the file has no geometry column")
+        problems.add(where, "the file has no geometry column")
+        problems.raise_if_any()
     if len(gdf) == 0:
         problems.add(where, "the layer has no features")
     if gdf.crs is None:
@@ -125,19 +147,30 @@ def load_boundaries(
     names = gdf[name_col].astype("string").str.strip() if name_col else ids
     names = names.fillna(ids)
     types = shapely.get_type_id(geoms)
-    for i in np.flatnonzero(pd.isna(geoms) | shapely.is_empty(geoms)):
+    absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(absent):
         problems.add(f"{where} row {i + 1}", "empty or missing geometry", column="geometry",
                      value=str(ids.iat[i]))
-    for i in np.flatnonzero(~np.isin(types, (3, 6)) & ~shapely.is_empty(geoms)):
-        problems.add(f"{where} row {i + 1}", "not a polygon", column="geometry",
-                     value=shapely.get_type_id(geoms[i]), allowed="Polygon, MultiPolygon")
+    for i in np.flatnonzero(~np.isin(types, (3, 6)) & ~absent):
+        problems.add(f"{where} row {i + 1}", f"not a polygon: a {GEOMETRY_TYPES[types[i]]}",
+                     column="geometry", value=str(ids.iat[i]), allowed="Polygon, MultiPolygon")
     for d in sorted(set(ids[ids.duplicated()].dropna())):
         problems.add(where, "duplicate area id", column=id_col or "row", value=d)
     for i in np.flatnonzero(ids.isna().to_numpy()):
         problems.add(f"{where} row {i + 1}", "missing area id", column=id_col)
     problems.raise_if_any()
 
-    report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string())
+    report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string(),
+                            id_column=id_col, name_column=name_col)
+    if id_column is None and (id_col is None or id_col in ROW_IDS):
+        flag = ID_FLAGS.get(layer, "id_column")
+        what = (f"the database row number {id_col!r}" if id_col
+                else "the row number in the file")
+        report.id_note = (f"no id column found among {', '.join(ID_CANDIDATES[:-2])}: the "
+                          f"ids are {what}, which can change between two exports of the "
+                          f"layer; give the id column with {flag}")
+        warnings.warn(f"{where}: {report.id_note} (columns: {', '.join(cols[:20])})",
+                      stacklevel=2)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])

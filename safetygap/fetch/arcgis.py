@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safetygap import __version__
+from safetygap.errors import Problems
 
 MINNEAPOLIS_BASE_URL = "https://services.arcgis.com/afSMGVsC7QlRK1kZ/arcgis/rest/services"
 """The City of Minneapolis ArcGIS Online organisation's REST services."""
@@ -54,6 +55,17 @@ class RetryPolicy:
     backoff_s: float = 1.0
     max_backoff_s: float = 60.0
     timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        problems = Problems()
+        if not (isinstance(self.retries, int) and self.retries >= 0):
+            problems.add("retries", "must be a whole number >= 0", value=self.retries)
+        for name in ("timeout_s", "backoff_s", "max_backoff_s"):
+            v = getattr(self, name)
+            if not (v > 0 if name == "timeout_s" else v >= 0):
+                problems.add(name, "must be a number of seconds "
+                             + ("> 0" if name == "timeout_s" else ">= 0"), value=v)
+        problems.raise_if_any()
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""

@@ -89,7 +89,7 @@ def parse_years(text: str | None, *, today: dt.date | None = None) -> tuple[int,
     last = int(m.group(2) or first)
     if first > last:
         problems.add("--years", "the range runs backwards", value=text)
-    for y in (first, last):
+    for y in sorted({first, last}):
         if not FIRST_YEAR <= y <= today.year:
             problems.add("--years", "year out of range", value=y,
                          allowed=f"{FIRST_YEAR}..{today.year}")
@@ -106,6 +106,22 @@ def years_where(field: str, years: tuple[int, ...]) -> str:
 
 def _first_present(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((c for c in candidates if c in columns), None)
+
+
+def _columns_line(spec: LayerSpec, entry: dict[str, Any]) -> str:
+    """Which id and name columns a boundary layer will be analysed with (the first of the
+    spec's candidates present in the download), for the log."""
+    parts = []
+    for what, col, candidates in (("id", entry["id_column"], spec.id_columns),
+                                  ("name", entry["name_column"], spec.name_columns)):
+        parts.append(f"{what} column {col!r}" if col else
+                     f"no {what} column among {', '.join(candidates)}")
+    line = f"{spec.name}: " + ", ".join(parts)
+    if entry["id_column"] is None and spec.role in ("neighborhoods", "wards"):
+        flag = "--ward-id" if spec.role == "wards" else "--neighborhood-id"
+        line += (f" (columns: {', '.join(entry['columns'][:20])}; give the id column to "
+                 f"`safetygap analyze` with {flag})")
+    return line
 
 
 def fetch_minneapolis(
@@ -174,6 +190,7 @@ def fetch_minneapolis(
         else:
             entry["id_column"] = _first_present(entry["columns"], spec.id_columns)
             entry["name_column"] = _first_present(entry["columns"], spec.name_columns)
+            say(_columns_line(spec, entry))
         manifest["layers"][spec.name] = entry
         manifest["updated"] = entry["fetched"]
         write_json(out_dir / MANIFEST_FILE, manifest)

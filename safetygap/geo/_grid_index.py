@@ -10,9 +10,11 @@ exact point-in-polygon test on one cell centre per component labels the whole
 component with the area index the boundary rule gives (or -1).
 
 A point is then assigned by one array lookup when its cell is pure. Points in
-mixed cells, on the edge of the grid or in a cell whose index rounding could
-be in doubt go to the exact path (GEOS predicates on prepared polygons via an
-STRtree), so the answers are exactly those of the exact method.
+mixed cells go to the exact path (GEOS predicates on prepared polygons via an
+STRtree); points off the grid, which covers the layer's closed bounding box,
+are in no area. Points on a cell edge, or put in a neighbouring cell by the
+rounding of their cell index, need no special case (see below), so the answers
+are exactly those of the exact method.
 
 Why a pure cell is safe: boundaries are sampled every ``cell / 4`` along each
 segment and every cell overlapping the box of half-width ``cell / 8 + eps``

@@ -88,18 +88,37 @@ def _csv_setup(
         ) from exc
     header = [h.lstrip("\ufeff") for h in header]
     wanted = header if columns is None else columns
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        problems = Problems()
-        hint = ""
-        if len(header) == 1 and len(wanted) > 1:
-            hint = (f" (the header is one column read with the delimiter {delimiter!r}: is "
-                    "the file delimited with ',', ';', tab or '|'?)")
-        for c in missing:
-            problems.add(f"{where} {path}", f"required column missing{hint}", column=c,
-                         allowed=header[:40])
-        problems.raise_if_any()
+    missing_columns(header, wanted, f"{where} {path}",
+                    hint=delimiter_hint(header, wanted, delimiter)).raise_if_any()
     return delimiter, header, wanted
+
+
+def delimiter_hint(header: list[str], wanted: list[str], delimiter: str) -> str:
+    """Why a CSV header may lack columns: it was read as one column."""
+    if len(header) == 1 and len(wanted) > 1:
+        return (f" (the header is one column read with the delimiter {delimiter!r}: is "
+                "the file delimited with ',', ';', tab or '|'?)")
+    return ""
+
+
+def missing_columns(header: list[str], wanted: list[str], where: str, *,
+                    hint: str = "") -> Problems:
+    """One problem per column of ``wanted`` absent from ``header``, and (once) the
+    file's columns as a note."""
+    problems = Problems()
+    for c in wanted:
+        if c not in header:
+            problems.add(where, f"required column missing{hint}", column=c)
+    if problems:
+        problems.note(columns_note(where, header))
+    return problems
+
+
+def columns_note(where: str, header: list[str], limit: int = 40) -> str:
+    """``columns of <where> (n): 'a', 'b', ...`` for messages."""
+    shown = ", ".join(repr(c) for c in header[:limit])
+    more = f", ... ({len(header) - limit} more)" if len(header) > limit else ""
+    return f"columns of {where} ({len(header)}): {shown}{more}"
 
 
 def _csv_options(
@@ -217,7 +236,7 @@ def open_geoparquet_batches(
     if gcol not in names or str(meta.get("encoding", "WKB")).upper() != "WKB":
         return None
     _check_columns(names, columns, where, path)  # raises now
-    crs = _geoparquet_crs(meta.get("crs", "OGC:CRS84"))
+    crs = geoparquet_crs(meta)
     read = [*columns, gcol] if geometry and gcol not in columns else list(columns)
 
     def batches() -> GeoBatches:
@@ -247,8 +266,12 @@ def open_geoparquet_batches(
     return batches(), crs
 
 
-def _geoparquet_crs(crs: object) -> str | None:
-    """A GeoParquet column's CRS (PROJJSON, text or None) as geopandas reads it."""
+def geoparquet_crs(column_meta: dict) -> str | None:
+    """The CRS of a GeoParquet geometry column (its metadata) as geopandas reads it:
+    ``"OGC:CRS84"`` when the metadata names none (the GeoParquet specification), None
+    when it is null (unknown), else the PROJJSON or text given (as written when pyproj
+    does not know it: the calls header check then names it)."""
+    crs = column_meta.get("crs", "OGC:CRS84")
     if crs is None:
         return None
     if isinstance(crs, dict):  # as geopandas does: member ids older PROJs do not know
@@ -261,8 +284,12 @@ def _geoparquet_crs(crs: object) -> str | None:
                         member.pop("id", None)
         drop_member_ids(crs)
     from pyproj import CRS
+    from pyproj.exceptions import CRSError
 
-    return CRS.from_user_input(crs).to_string()
+    try:
+        return CRS.from_user_input(crs).to_string()
+    except CRSError:
+        return crs if isinstance(crs, str) else json.dumps(crs)[:200]
 
 
 def is_geoparquet(path: Path) -> bool:
@@ -320,12 +347,7 @@ def read_table(
 def _check_columns(frame_cols: list[str], wanted: list[str] | None, where: str, p: Path) -> None:
     if wanted is None:
         return
-    problems = Problems()
-    for c in wanted:
-        if c not in frame_cols:
-            problems.add(f"{where} {p}", "required column missing", column=c,
-                         allowed=list(frame_cols)[:40])
-    problems.raise_if_any()
+    missing_columns(list(frame_cols), wanted, f"{where} {p}").raise_if_any()
 
 
 def _read_parquet(p: Path, where: str, columns: list[str] | None) -> Table:

@@ -29,7 +29,6 @@ from safetygap.errors import Problems
 from safetygap.inputs._files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
-    check_file,
     is_geoparquet,
     open_csv_batches,
     open_geoparquet_batches,
@@ -38,6 +37,7 @@ from safetygap.inputs._files import (
     read_table,
     suffix_of,
 )
+from safetygap.inputs._header import check_calls_header
 from safetygap.inputs.columns import ColumnMap
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
@@ -84,13 +84,13 @@ def read_calls(
     kept, in order.
 
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
-    missing or empty, a mapped column missing, no CRS known.
+    missing or empty, a mapped column missing, no CRS known, no data rows (all
+    that the header shows are raised together, see
+    :func:`~safetygap.inputs._header.check_calls_header`).
     """
     wanted = sorted(set(columns.required_columns().values()))
     problems = Problems()
-    p = check_file(path, "calls", problems)
-    problems.raise_if_any()
-    assert p is not None
+    p = check_calls_header(path, columns=columns, encoding=encoding).path
     suffix = suffix_of(p)
     batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
     geo_file = suffix in PARQUET_SUFFIXES and is_geoparquet(p)
@@ -113,11 +113,11 @@ def read_calls(
     if coords is None and not has_geometry:
         problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
                      "columns, or use a file with point geometry",
-                     allowed="--lat/--lon, --x/--y with --crs, or a geometry column")
+                     allowed="--lat/--lon, --x/--y with --calls-crs, or a geometry column")
     crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
     if crs is None:
         problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
-                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (--crs)")
+                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
     problems.raise_if_any()
     assert crs is not None
     examples: dict[str, list[dict]] = {}
@@ -127,11 +127,10 @@ def read_calls(
     for frame, geometry in batches:
         parts.append(_canonical(frame, geometry, columns, crs, row0, examples, sources))
         row0 += len(frame)
-    if not parts:  # header only
-        parts.append(_canonical(pd.DataFrame({c: pd.Series([], dtype=_STR_DTYPE)
-                                              for c in wanted}),
-                                np.empty(0, dtype=object) if has_geometry else None,
-                                columns, crs, 0, examples, sources))
+    if row0 == 0:  # header only, where the header check could not tell
+        problems.add(f"calls {p}", "no data rows: the file has a header but no calls",
+                     allowed="a calls file with at least one row")
+        problems.raise_if_any()
     out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     source_xy = (np.concatenate([s[0] for s in sources]),
                  np.concatenate([s[1] for s in sources]))

@@ -123,3 +123,10 @@ def load_preset(name: str) -> ColumnMap:
                      allowed=[*TIME_FORMATS, "a strftime pattern"])
     problems.raise_if_any()
     return ColumnMap(**entry)
+
+
+def matching_presets(header: list[str]) -> list[str]:
+    """Built-in presets whose every column is in ``header`` (the columns of a file)."""
+    have = set(header)
+    return [name for name in preset_names()
+            if set(load_preset(name).required_columns().values()) <= have]

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from safetygap.errors import Problems
-from safetygap.inputs._files import points_xy, read_table
+from safetygap.inputs._files import missing_columns, points_xy, read_table
 from safetygap.taxonomy import Taxonomy
 
 PROVIDER_COLUMNS = ("provider_id", "name", "family", "service_type", "capacity", "x", "y")
@@ -43,12 +42,16 @@ def read_providers(
     taxonomy: Taxonomy,
     crs: str | None = None,
     encoding: str = "utf-8",
+    crs_flag: str = "--providers-crs",
 ) -> ProvidersInput:
-    """Read and validate a provider file; every bad row is reported at once."""
+    """Read and validate a provider file; every bad row is reported at once.
+
+    ``crs_flag`` is the option that declares ``crs``, named in the messages.
+    """
     table = read_table(path, where="providers", encoding=encoding)
     frame, src_crs = providers_from_frame(
         table.frame, taxonomy=taxonomy, crs=crs, where=f"providers {table.path}",
-        geometry=table.geometry, geometry_crs=table.crs)
+        geometry=table.geometry, geometry_crs=table.crs, crs_flag=crs_flag)
     return ProvidersInput(table.path, frame, src_crs)
 
 
@@ -60,18 +63,17 @@ def providers_from_frame(
     where: str = "providers",
     geometry: object | None = None,
     geometry_crs: str | None = None,
+    crs_flag: str = "--providers-crs",
 ) -> tuple[pd.DataFrame, str]:
     """Validate provider rows (a table already read, or rows sent to the API).
 
     Returns (frame with ``PROVIDER_COLUMNS``, CRS of its x/y). ``where``
-    names the source in error messages.
+    names the source in error messages, ``crs_flag`` the option that gives ``crs``
+    (``--providers-crs`` of ``analyze`` and ``whatif``, ``--candidates-crs`` of ``site``).
     """
-    problems = Problems()
     cols = set(frame.columns)
-    for required in ("name", "service_type", "capacity"):
-        if required not in cols:
-            problems.add(where, "required column missing", column=required,
-                         allowed=sorted(cols)[:40])
+    problems = missing_columns([str(c) for c in frame.columns],
+                               ["name", "service_type", "capacity"], where)
     if {"latitude", "longitude"} <= cols:
         x = pd.to_numeric(frame["longitude"], errors="coerce").to_numpy(float, na_value=np.nan)
         y = pd.to_numeric(frame["latitude"], errors="coerce").to_numpy(float, na_value=np.nan)
@@ -84,13 +86,14 @@ def providers_from_frame(
         coord_col = "x/y"
         if crs is None:
             problems.add(where, "x/y columns need a declared CRS", column="x/y",
-                         allowed="--providers-crs EPSG:n")
+                         allowed=f"{crs_flag} EPSG:n")
     elif geometry is not None:
         x, y, _ = points_xy(geometry)
         src_crs = crs or geometry_crs
         coord_col = "geometry"
         if src_crs is None:
-            problems.add(where, "no CRS: the file declares none and none was given")
+            problems.add(where, "no CRS: the file declares none and none was given",
+                         allowed=f"{crs_flag} EPSG:n")
     else:
         problems.add(where, "no coordinates", allowed="latitude/longitude, x/y, or point geometry")
     problems.raise_if_any()

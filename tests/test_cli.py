@@ -1,0 +1,264 @@
+"""The command line: messages name flags that exist on the command the user ran, help text
+shows what the options are, progress counts its steps right, option values are checked."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer.main
+from conftest import X0, Y0
+from typer.testing import CliRunner
+
+from safetygap.cli import app
+from safetygap.errors import ValidationError
+from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
+from safetygap.taxonomy import load_taxonomy
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def _commands() -> dict[str, object]:
+    """Every (sub)command by its full name, e.g. ``"fetch minneapolis"``."""
+    out: dict[str, object] = {}
+
+    def walk(cmd: object, name: str) -> None:
+        if name:
+            out[name] = cmd
+        for sub, c in getattr(cmd, "commands", {}).items():
+            walk(c, f"{name} {sub}".strip())
+
+    walk(typer.main.get_command(app), "")
+    return out
+
+
+def flags_of(command: str) -> set[str]:
+    cmd = _commands()[command]
+    return {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)  # type: ignore[attr-defined]
+            if o.startswith("--")}
+
+
+def assert_flags_exist(text: str, command: str) -> None:
+    named = set(FLAG.findall(text))
+    assert named, f"no flag named in {text!r}"
+    assert named <= flags_of(command), f"{named - flags_of(command)} not options of {command}"
+
+
+# ---------------------------------------------------------- hints name real flags
+
+
+def test_calls_crs_hints_name_the_calls_crs_option(tmp_path):
+    p = tmp_path / "calls.csv"
+    p.write_text("id,call_type,x,y\n1,Theft (P),500000,4980000\n")
+    with pytest.raises(ValidationError) as err:
+        read_calls(p, columns=ColumnMap(id="id", call_type="call_type", x="x", y="y"))
+    assert "--calls-crs" in str(err.value)
+    assert_flags_exist(str(err.value), "analyze")
+    with pytest.raises(ValidationError) as err:
+        read_calls(p, columns=ColumnMap(id="id", call_type="call_type"))  # no coordinates
+    assert "--calls-crs" in str(err.value)
+    assert_flags_exist(str(err.value), "analyze")
+
+
+@pytest.mark.parametrize("command", ["analyze", "whatif"])
+def test_providers_crs_hint_names_an_option_of_the_command(tmp_path, command):
+    p = tmp_path / "providers.csv"
+    p.write_text("name,service_type,capacity,x,y\nA,bcr_team,1,500000,4980000\n")
+    with pytest.raises(ValidationError) as err:
+        read_providers(p, taxonomy=load_taxonomy())
+    assert "--providers-crs EPSG:n" in str(err.value)
+    assert_flags_exist(str(err.value), command)
+
+
+def test_population_hints_name_options_of_analyze(tmp_path):
+    p = tmp_path / "pop.csv"
+    p.write_text("label,people\nAlpha,10\n")
+    with pytest.raises(ValidationError) as err:
+        read_population(p)
+    text = str(err.value)
+    assert "--population-name-column" in text and "--population-column" in text
+    assert_flags_exist(text, "analyze")
+    pin = read_population(p, name_column="label", population_column="people")
+    assert pin.frame.to_dict("records") == [{"name": "Alpha", "population": 10.0}]
+
+
+def test_population_options_reach_the_analysis(tiny_files, tmp_path):
+    pd.read_csv(tiny_files["population"]).rename(
+        columns={"neighborhood": "label", "population": "people"}).to_csv(
+        tiny_files["population"], index=False)
+    args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards",
+                                     "population") for a in (f"--{k}", str(tiny_files[k]))],
+            "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "no area-name column" in res.output
+    res = CliRunner().invoke(app, [*args, "--population-name-column", "label",
+                                   "--population-column", "people"])
+    assert res.exit_code == 0, res.output
+    pop = pd.read_parquet(tmp_path / "ws" / "neighborhoods.parquet", columns=["population"])
+    assert pop["population"].tolist() == [1000, 2000, 3000, 4000]
+
+
+def test_providers_crs_option_of_analyze(tiny_files, tmp_path):
+    # the providers as x/y in EPSG:26915 in a CSV: needs --providers-crs
+    import geopandas as gpd
+
+    prov = gpd.read_file(tiny_files["providers"])
+    csv = tmp_path / "providers.csv"
+    pd.DataFrame({"name": prov["name"], "service_type": prov["service_type"],
+                  "capacity": prov["capacity"], "x": prov.geometry.x,
+                  "y": prov.geometry.y}).to_csv(csv, index=False)
+    args = ["analyze", "--calls", str(tiny_files["calls"]), "--providers", str(csv),
+            "--neighborhoods", str(tiny_files["neighborhoods"]),
+            "--wards", str(tiny_files["wards"]), "--preset", "generic",
+            "--out", str(tmp_path / "ws"), "--quiet"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "--providers-crs EPSG:n" in res.output
+    res = CliRunner().invoke(app, [*args, "--providers-crs", "EPSG:26915"])
+    assert res.exit_code == 0, res.output
+    placed = pd.read_parquet(tmp_path / "ws" / "providers.parquet",
+                             columns=["name", "neighborhood_id"])
+    ids = placed["neighborhood_id"].tolist()
+    assert ids[:2] == ["A", "B"] and pd.isna(ids[2])  # P3 is 50 km away
+
+
+def test_site_candidates_hint_names_candidates_crs(tiny_ws, tmp_path):
+    ws, _ = tiny_ws
+    cands = tmp_path / "cands.csv"
+    cands.write_text(f"name,x,y\nc1,{X0 + 500},{Y0 + 500}\n")
+    args = ["site", "--workspace", str(ws), "--family", "prevention", "--k", "1",
+            "--candidates", str(cands)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    assert "--candidates-crs EPSG:n" in res.output and "--providers-crs" not in res.output
+    assert_flags_exist(res.output, "site")
+    res = CliRunner().invoke(app, [*args, "--candidates-crs", "EPSG:26915"])
+    assert res.exit_code == 0, res.output
+
+
+def _string_constants(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)]
+
+
+def test_every_flag_named_in_messages_and_docs_exists():
+    """A flag named anywhere in the package's strings or the docs is an option of some
+    command (the tests above check the command too, for the hints that matter most)."""
+    known = set().union(*(flags_of(c) for c in _commands()))
+    unknown = []
+    for path in sorted((ROOT / "safetygap").rglob("*.py")):
+        for text in _string_constants(path):
+            unknown += [(path.name, f) for f in FLAG.findall(text) if f not in known]
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        unknown += [(path.name, f) for f in FLAG.findall(path.read_text(encoding="utf-8"))
+                    if f not in known]
+    assert unknown == []
+
+
+# ------------------------------------------------------------------ help text
+
+
+def _help(*args: str) -> str:
+    res = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_help_shows_square_brackets_in_option_help():
+    text = _help("analyze")
+    assert "pip install 'safetygap[dask]'" in text
+
+
+def test_every_command_has_a_one_line_summary():
+    for name, cmd in _commands().items():
+        first = (cmd.help or "").strip().split("\n\n")[0]  # type: ignore[attr-defined]
+        assert first and "\n" not in first, f"{name}: {first!r}"
+    # the command list of the top-level help: one line per command
+    lines = _help().splitlines()
+    start = next(i for i, line in enumerate(lines) if "Commands" in line)
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("╰"))
+    rows = [line.split()[1] for line in lines[start + 1:end]]
+    assert rows == [n for n in _commands() if " " not in n]  # no continuation lines
+
+
+def test_providers_is_marked_required_and_boundaries_documented():
+    text = _help("analyze")
+    (row,) = [line for line in text.splitlines() if "--providers " in line]
+    assert row.startswith("│ *")
+    assert "--neighborhoods,--boundaries" in text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    import safetygap.cli as cli
+
+    assert "--boundaries" in readme and "--boundaries" in (cli.__doc__ or "")
+    # still checked by the command itself, with every other missing input
+    res = CliRunner().invoke(app, ["analyze", "--out", "ws"])
+    assert res.exit_code == 2 and "4 problems" in res.output
+
+
+def test_serve_on_a_demo_folder_suggests_its_workspace(tiny_ws, tmp_path):
+    ws, _ = tiny_ws
+    outer = tmp_path / "demo-out"
+    shutil.copytree(ws, outer / "workspace")
+    res = CliRunner().invoke(app, ["serve", "--workspace", str(outer)])
+    assert res.exit_code == 2
+    assert f"--workspace {outer / 'workspace'}" in res.output.replace("\n", "")
+
+
+def test_plain_text_errors_have_no_input_prefix():
+    assert str(ValidationError("scheduler: cannot connect")) == (
+        "1 problem:\n  - scheduler: cannot connect")
+
+
+# ------------------------------------------------------------------- progress
+
+
+def test_progress_ends_at_its_total(tiny_files, tmp_path):
+    res = CliRunner().invoke(app, [
+        "analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards")
+                     for a in (f"--{k}", str(tiny_files[k]))],
+        "--preset", "generic", "--out", str(tmp_path / "ws")])
+    assert res.exit_code == 0, res.output
+    steps = re.findall(r"^\[(\d+)/(\d+)\] (.*) \.\.\.$", res.stderr, flags=re.M)
+    from safetygap.pipeline import STEPS
+
+    assert [int(i) for i, _, _ in steps] == list(range(1, len(STEPS) + 2))
+    assert {int(n) for _, n, _ in steps} == {len(STEPS) + 1}
+    assert steps[-1][2] == "writing workspace"
+
+
+# ---------------------------------------------------------------------- fetch
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--retries", "-1", "'--retries'"),
+    ("--timeout", "0", "must be more than 0 seconds"),
+    ("--timeout", "-2.5", "must be more than 0 seconds"),
+    ("--page-size", "0", "'--page-size'"),
+])
+def test_fetch_options_are_checked(tmp_path, option, value, message):
+    res = CliRunner().invoke(app, ["fetch", "minneapolis", "--out", str(tmp_path / "f"),
+                                   "--base-url", "http://127.0.0.1:9/none", option, value])
+    assert res.exit_code == 2
+    assert message in res.output
+    assert not (tmp_path / "f").exists()  # refused before anything was attempted
+
+
+def test_fetch_validation_error_has_no_resume_hint(tmp_path):
+    res = CliRunner().invoke(app, ["fetch", "minneapolis", "--out", str(tmp_path / "f"),
+                                   "--years", "2031"])
+    assert res.exit_code == 2
+    assert "1 problem" in res.output and "year out of range" in res.output
+    assert "resume" not in res.output
+
+
+def test_retry_policy_refuses_bad_values():
+    from safetygap.fetch import RetryPolicy
+
+    with pytest.raises(ValidationError) as err:
+        RetryPolicy(retries=-1, timeout_s=0.0)
+    assert [p.where for p in err.value.problems] == ["retries", "timeout_s"]
