@@ -9,8 +9,17 @@ peak resident memory (from ``/usr/bin/time -v`` when present, else
 peak is that of the largest single process: with ``--engine dask`` the worker
 processes are measured separately from the analysis process, not added up.
 
+``--format geoparquet`` converts the calls to GeoParquet first (point geometry
+in EPSG:4326 instead of the Latitude/Longitude columns, row groups of 1,000,000
+calls) and analyses that (``--lat "" --lon ""``: coordinates from the
+geometry). As a baseline measured in the same run it then reads the calls
+alone twice, each in its own process: streamed as ``safetygap analyze`` reads
+them (``read_calls``: mapped columns and geometry in batches) and whole (the
+file read by ``geopandas.read_parquet``, then converted in one batch, as
+GeoParquet calls were read before), printing both peaks and their ratio.
+
     python bench/analyze.py [--calls N] [--seed S] [--dir DIR] [--engine memory|dask]
-                            [--regenerate]
+                            [--format csv|geoparquet] [--regenerate]
 """
 
 from __future__ import annotations
@@ -42,6 +51,46 @@ def generate_demo(out: Path, n_calls: int, seed: int) -> list[str]:
             "--population", str(inp.population), "--preset", "minneapolis-911"]
 
 
+GEOPARQUET_ROW_GROUP = 1_000_000
+
+
+def to_geoparquet(csv: Path, out: Path) -> None:
+    """The demo calls CSV as GeoParquet: Latitude/Longitude become point geometry."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from safetygap._geoparquet import geo_metadata, point_wkb
+
+    table = pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(
+        column_types={"Latitude": pa.float64(), "Longitude": pa.float64()}))
+    x = table.column("Longitude").to_numpy()
+    y = table.column("Latitude").to_numpy()
+    table = table.drop_columns(["Latitude", "Longitude"])
+    table = table.append_column("geometry", point_wkb(np.asarray(x), np.asarray(y)))
+    meta = dict(table.schema.metadata or {})
+    meta[b"geo"] = geo_metadata("EPSG:4326", np.asarray(x), np.asarray(y))
+    pq.write_table(table.replace_schema_metadata(meta), out,
+                   row_group_size=GEOPARQUET_ROW_GROUP)
+
+
+READ_ONLY = """
+import sys
+from safetygap.inputs import load_preset, read_calls
+from safetygap.inputs._files import read_table
+from safetygap.inputs.calls import _canonical
+cmap = load_preset("minneapolis-911").with_overrides(latitude="", longitude="")
+path, how = sys.argv[1], sys.argv[2]
+if how == "streamed":
+    n = len(read_calls(path, columns=cmap).frame)
+else:
+    t = read_table(path, where="calls", columns=sorted(set(cmap.required_columns().values())))
+    n = len(_canonical(t.frame, t.geometry, cmap, t.crs, 0, {}, []))
+print(n, "calls read", how)
+"""
+
+
 def run_measured(cmd: list[str]) -> tuple[float, float, int]:
     """Run ``cmd``; returns (wall seconds, peak RSS in GB, exit code)."""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
@@ -69,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", type=Path,
                     default=Path(tempfile.gettempdir()) / "safetygap-bench-analyze")
     ap.add_argument("--engine", choices=["memory", "dask"], default="memory")
+    ap.add_argument("--format", choices=["csv", "geoparquet"], default="csv",
+                    help="calls file format analysed")
     ap.add_argument("--regenerate", action="store_true", help="rebuild the input files")
     args = ap.parse_args(argv)
 
@@ -83,17 +134,35 @@ def main(argv: list[str] | None = None) -> int:
         stamp.write_text("\n".join(generate_demo(data, args.calls, args.seed)))
         print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
     inputs = stamp.read_text().splitlines()
-    calls_mb = Path(inputs[inputs.index("--calls") + 1]).stat().st_size / 1024**2
+    i_calls = inputs.index("--calls") + 1
+    if args.format == "geoparquet":
+        gpq = data / "calls.geoparquet"
+        if not gpq.is_file():
+            print("converting the calls to GeoParquet ...", flush=True)
+            to_geoparquet(Path(inputs[i_calls]), gpq)
+        inputs[i_calls] = str(gpq)
+        inputs += ["--lat", "", "--lon", ""]  # coordinates from the geometry
+    calls_mb = Path(inputs[i_calls]).stat().st_size / 1024**2
     exe = Path(sys.executable).with_name("safetygap")
     cmd = [str(exe) if exe.exists() else "safetygap", "analyze", *inputs,
-           "--out", str(args.dir / f"workspace-{args.engine}"), "--engine", args.engine]
-    print(f"running: safetygap analyze on {args.calls:,} calls ({calls_mb:,.0f} MB), "
-          f"engine {args.engine}, {os.cpu_count()} cores", flush=True)
+           "--out", str(args.dir / f"workspace-{args.engine}-{args.format}"),
+           "--engine", args.engine]
+    print(f"running: safetygap analyze on {args.calls:,} calls ({args.format}, "
+          f"{calls_mb:,.0f} MB), engine {args.engine}, {os.cpu_count()} cores", flush=True)
     wall, peak_gb, rc = run_measured(cmd)
     print(f"\nwall time:   {wall:7.1f} s   (target < {TARGET_S:.0f} s: "
           f"{'met' if wall < TARGET_S else 'NOT met'})")
     print(f"peak memory: {peak_gb:7.2f} GB  (target < {TARGET_GB:.0f} GB: "
           f"{'met' if peak_gb < TARGET_GB else 'NOT met'})")
+    if args.format == "geoparquet":
+        peaks = {}
+        for how in ("streamed", "whole"):
+            t, peaks[how], code = run_measured([sys.executable, "-c", READ_ONLY,
+                                                inputs[i_calls], how])
+            rc = rc or code
+            print(f"reading the calls alone, {how}: {t:.1f} s, peak {peaks[how]:.2f} GB")
+        print(f"peak memory of the read, streamed / whole: "
+              f"{peaks['streamed'] / peaks['whole']:.2f}")
     return rc
 
 

@@ -2,7 +2,8 @@
 
 Both recompute the indices with providers added, without touching the
 workspace on disk, by running the pipeline's own steps
-(:func:`safetygap.pipeline.coverage`, :func:`safetygap.pipeline.level_indices`)
+(:func:`safetygap.pipeline.coverage`, :func:`safetygap.pipeline.level_indices`;
+for siting, its one-family form :func:`safetygap._steps.areas.family_layers`)
 on what the workspace holds: the calls with their areas, family, flags and
 coverage; the areas with their population; the providers; the taxonomy (in
 the manifest); and the distance model (the street network file named in the
@@ -30,7 +31,12 @@ from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
-from safetygap._steps.areas import boundary_allocations, coverage, level_indices
+from safetygap._steps.areas import (
+    boundary_allocations,
+    coverage,
+    family_layers,
+    level_indices,
+)
 from safetygap._steps.places import place_providers
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
@@ -177,21 +183,35 @@ def _distance_outside(areas: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> 
     return out
 
 
-def recompute(base: Baseline, extra: gpd.GeoDataFrame
+def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = None
               ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
     """Neighborhood and ward layers with ``extra`` providers added, and each call's
-    coverage then (the workspace is not touched)."""
+    coverage then (the workspace is not touched).
+
+    By default every measure of every family (:func:`level_indices`, as the what-if
+    job needs). With ``family``, only that family's period-"all" measures
+    (:func:`family_layers`: the same values, without the work for the other
+    families, the single years and the tidy table), as the siting job needs.
+    """
     providers = (pd.concat([base.providers, extra], ignore_index=True) if len(extra)
                  else base.providers)
     providers = gpd.GeoDataFrame(providers, geometry="geometry", crs=base.providers.crs)
     calls = base.calls
-    if len(extra):
-        calls = calls.assign(covered=calls["covered"].to_numpy()
-                             | coverage(calls, extra, base.travel))
+    if len(extra):  # only calls not yet covered can change
+        covered = calls["covered"].to_numpy().copy()
+        todo = np.flatnonzero(~covered)
+        covered[todo] = coverage(calls[["x", "y", "family_code"]].iloc[todo], extra,
+                                 base.travel)
+        calls = calls.assign(covered=covered)
     population = base.neighborhoods["population"].to_numpy(float)
-    nbhd, wards, _, _, _ = level_indices(
-        calls, base.years, base.neighborhoods, base.wards, population, providers,
-        base.boundary, policy=base.policy, tolerance_m=base.tolerance_m, travel=base.travel)
+    args = (calls, base.years, base.neighborhoods, base.wards, population, providers,
+            base.boundary)
+    if family is not None:
+        nbhd, wards = family_layers(*args, family=family, policy=base.policy,
+                                    travel=base.travel)
+    else:
+        nbhd, wards, _, _, _ = level_indices(*args, policy=base.policy,
+                                             tolerance_m=base.tolerance_m, travel=base.travel)
     return nbhd, wards, calls["covered"].to_numpy()
 
 
@@ -486,7 +506,7 @@ def recommend_sites(
     n_idx = calls["n_idx"].to_numpy()
     w_idx = calls["w_idx"].to_numpy()
     for rank, p in enumerate(picks, start=1):
-        nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank])
+        nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
         new_calls = demand[p.newly_covered]
         cumulative += len(new_calls)
         row = chosen.iloc[rank - 1]

@@ -5,6 +5,7 @@ Private step of :func:`safetygap.pipeline.analyze`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -34,12 +35,13 @@ if TYPE_CHECKING:
 
 
 def _provider_stats(
-    providers: gpd.GeoDataFrame, key: str, ids: np.ndarray
+    providers: gpd.GeoDataFrame, key: str, ids: np.ndarray,
+    families: tuple[str, ...] = FAMILIES,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     pos = {v: i for i, v in enumerate(ids)}
     count: dict[str, np.ndarray] = {}
     cap: dict[str, np.ndarray] = {}
-    for family in FAMILIES:
+    for family in families:
         pf = providers[(providers["family"] == family) & providers[key].notna()]
         idx = np.array([pos[v] for v in pf[key]], dtype=np.int64)
         count[family] = np.bincount(idx, minlength=len(ids)).astype(np.int64)
@@ -71,13 +73,13 @@ def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -
 
 def _access(
     nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame,
-    travel: Travel,
+    travel: Travel, families: tuple[str, ...] = FAMILIES,
 ) -> dict[str, np.ndarray]:
     """E2SFCA per family from neighborhood centroids, capacity per 1,000 residents."""
     cent = nbhd.geometry.centroid
     d = (cent.x.to_numpy(), cent.y.to_numpy())
     out = {}
-    for family in FAMILIES:
+    for family in families:
         pf = providers[providers["family"] == family]
         catchment = pf[travel.catchment_column].to_numpy(float)
         cost = travel.cost_matrix((pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()), d,
@@ -128,14 +130,125 @@ def boundary_allocations(
 
 
 def _count(
-    calls: pd.DataFrame, alloc: Allocation, n_areas: int, years: tuple[int, ...]
+    calls: pd.DataFrame, alloc: Allocation, n_areas: int, years: tuple[int, ...],
+    families: tuple[str, ...] | None = None,
 ) -> AreaCounts:
-    c = alloc.call
+    """Counts of the allocated calls; with ``families``, of those families' calls only
+    (their counts are the full ones, in the same order of summing; "total" and the
+    other families are then partial)."""
+    c, area, weight = alloc.call, alloc.area, alloc.weight
+    if families is not None:
+        codes = [FAMILIES.index(f) for f in families]
+        keep = np.isin(calls["family_code"].to_numpy()[c], codes)
+        c, area, weight = c[keep], area[keep], weight[keep]
     return count_calls(
-        alloc.area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
+        area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
         calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
         calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == "contain" else alloc.weight)
+        weight=None if alloc.policy == "contain" else weight)
+
+
+@dataclass(frozen=True)
+class _LevelResults:
+    """:func:`build_indices` results per boundary policy of both levels."""
+
+    neighborhood: dict[str, dict]
+    ward: dict[str, dict]
+    ward_population: np.ndarray
+    crosswalk: pd.DataFrame
+
+
+def _level_results(
+    calls: pd.DataFrame,
+    years: tuple[int, ...],
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    population: np.ndarray,
+    providers: gpd.GeoDataFrame,
+    boundary: dict[str, dict[str, Any]],
+    *,
+    policies: list[str],
+    travel: Travel,
+    families: tuple[str, ...] | None = None,
+    periods: tuple[str, ...] | None = None,
+    contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
+) -> _LevelResults:
+    """The indices at both levels under each of ``policies``, of ``families`` and
+    ``periods`` (default: every family, "total" included, and every period);
+    shared by :func:`level_indices` and :func:`family_layers`."""
+    fams = FAMILIES if families is None else families
+    # neighborhoods
+    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy(),
+                                    fams)
+    n_access = _access(nbhd, population, providers, travel, fams)
+    n_results = {
+        pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
+                           _count(calls, boundary["neighborhood"][pol], len(nbhd), years,
+                                  families),
+                           population=population, access=n_access, providers=n_prov,
+                           capacity=n_cap, periods=periods, families=families)
+        for pol in policies
+    }
+
+    # wards: calls joined directly; population and access apportioned by area
+    cw = crosswalk(nbhd, wards)
+    w_pop = apportion(population, cw, len(wards))
+    w_has_pop = np.bincount(cw["target"], weights=np.isfinite(population)[cw["source"]]
+                            .astype(float), minlength=len(wards)) > 0
+    w_pop = np.where(w_has_pop, w_pop, np.nan)
+    w_access = {}
+    for family in fams:
+        num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
+        den = apportion(np.nan_to_num(population), cw, len(wards))
+        w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
+    w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy(), fams)
+    w_results = {
+        pol: build_indices(contain_counts[1] if contain_counts and pol == "contain" else
+                           _count(calls, boundary["ward"][pol], len(wards), years,
+                                  families),
+                           population=w_pop, access=w_access, providers=w_prov,
+                           capacity=w_cap, periods=periods, families=families)
+        for pol in policies
+    }
+    return _LevelResults(n_results, w_results, w_pop, cw)
+
+
+def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoDataFrame:
+    """An area layer: id, name, population, area (km², from the projected CRS), the
+    period-"all" measures of ``result`` as ``<measure>_<family>`` columns, geometry."""
+    wide = wide_frame(result)
+    head = pd.DataFrame({
+        "area_id": base["area_id"].to_numpy(),
+        "name": base["name"].to_numpy(),
+        "population": pop,
+        "area_km2": base.geometry.area.to_numpy() / 1e6,
+    })
+    frame = pd.concat([head, wide], axis=1)
+    return gpd.GeoDataFrame(frame, geometry=base.geometry.to_numpy(), crs=base.crs)
+
+
+def family_layers(
+    calls: pd.DataFrame,
+    years: tuple[int, ...],
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    population: np.ndarray,
+    providers: gpd.GeoDataFrame,
+    boundary: dict[str, dict[str, Any]],
+    *,
+    family: str,
+    policy: str,
+    travel: Travel,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The neighborhood and ward layers of :func:`level_indices` with only ``family``'s
+    period-"all" measures (``<measure>_<family>`` columns): the same values, computed
+    without the other families, the single years, the other boundary policy and the
+    tidy table. What the siting job compares after each ranked site."""
+    res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
+                         policies=[policy], travel=travel, families=(family,),
+                         periods=("all",))
+    return (_layer(nbhd, population, res.neighborhood[policy]),
+            _layer(wards, res.ward_population, res.ward[policy]))
 
 
 def level_indices(
@@ -160,40 +273,14 @@ def level_indices(
     both policies (:func:`boundary_allocations`); ``contain_counts`` (neighborhoods,
     wards) are the "contain" counts when already made (by the dask engine).
     Returns (neighborhood layer, ward layer, tidy indices, crosswalk quality,
-    boundary sensitivity). Used by
-    :func:`analyze` and by the what-if and siting jobs.
+    boundary sensitivity). Used by :func:`analyze` and by the what-if job
+    (the siting job needs one family only: :func:`family_layers`).
     """
-    # neighborhoods
-    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy())
-    n_access = _access(nbhd, population, providers, travel)
     policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
-    n_results = {
-        pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
-                           _count(calls, boundary["neighborhood"][pol], len(nbhd), years),
-                           population=population, access=n_access, providers=n_prov,
-                           capacity=n_cap)
-        for pol in policies
-    }
-
-    # wards: calls joined directly; population and access apportioned by area
-    cw = crosswalk(nbhd, wards)
-    w_pop = apportion(population, cw, len(wards))
-    w_has_pop = np.bincount(cw["target"], weights=np.isfinite(population)[cw["source"]]
-                            .astype(float), minlength=len(wards)) > 0
-    w_pop = np.where(w_has_pop, w_pop, np.nan)
-    w_access = {}
-    for family in FAMILIES:
-        num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
-        den = apportion(np.nan_to_num(population), cw, len(wards))
-        w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
-    w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy())
-    w_results = {
-        pol: build_indices(contain_counts[1] if contain_counts and pol == "contain" else
-                           _count(calls, boundary["ward"][pol], len(wards), years),
-                           population=w_pop, access=w_access, providers=w_prov,
-                           capacity=w_cap)
-        for pol in policies
-    }
+    res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
+                         policies=policies, travel=travel, contain_counts=contain_counts)
+    n_results, w_results, w_pop, cw = (res.neighborhood, res.ward, res.ward_population,
+                                       res.crosswalk)
     n_result = n_results[policy]
     w_result = w_results[policy]
     sensitivity = None if len(policies) < 2 else _boundary_sensitivity(
@@ -201,19 +288,8 @@ def level_indices(
         {"neighborhood": nbhd, "ward": wards}, boundary, policy=policy,
         tolerance_m=tolerance_m)
 
-    def layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoDataFrame:
-        wide = wide_frame(result)
-        head = pd.DataFrame({
-            "area_id": base["area_id"].to_numpy(),
-            "name": base["name"].to_numpy(),
-            "population": pop,
-            "area_km2": base.geometry.area.to_numpy() / 1e6,
-        })
-        frame = pd.concat([head, wide], axis=1)
-        return gpd.GeoDataFrame(frame, geometry=base.geometry.to_numpy(), crs=base.crs)
-
-    nbhd_out = layer(nbhd, population, n_result)
-    ward_out = layer(wards, w_pop, w_result)
+    nbhd_out = _layer(nbhd, population, n_result)
+    ward_out = _layer(wards, w_pop, w_result)
     tidy = pd.concat([
         tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
         tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),

@@ -21,7 +21,7 @@ Measures (``<measure>_<family>`` columns; family ``total`` = all calls):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -48,20 +48,30 @@ def build_indices(
     access: Mapping[str, np.ndarray],
     providers: Mapping[str, np.ndarray],
     capacity: Mapping[str, np.ndarray],
+    periods: Collection[str] | None = None,
+    families: Collection[str] | None = None,
 ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """All measures as ``result[period][family][measure] -> array over areas``.
 
     ``population`` per area (NaN = unknown); ``access``, ``providers`` and
     ``capacity`` per family, arrays over areas. Rates for period ``"all"``
     are per year: divided by the number of calendar years analysed.
+    ``periods`` and ``families`` (default: every one of ``counts``) restrict what
+    is built; each (period, family) is computed on its own, so a restricted
+    result holds the same values as the full one (``access``, ``providers`` and
+    ``capacity`` then need only the families kept).
     """
     pop = np.asarray(population, dtype=float)
     result: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     n_years = max(counts.n_years, 1)
     for p, period in enumerate(counts.periods):
+        if periods is not None and period not in periods:
+            continue
         years_in_period = n_years if period == "all" else 1
         result[period] = {}
         for f, family in enumerate(counts.families):
+            if families is not None and family not in families:
+                continue
             calls = counts.calls[:, p, f]
             m: dict[str, np.ndarray] = {
                 "calls": calls,

@@ -187,16 +187,109 @@ def open_csv_batches(
     return batches()
 
 
-def open_parquet_batches(
-    path: Path, where: str, columns: list[str], *, batch_rows: int = 262_144
-) -> Iterator[pa.RecordBatch]:
-    """Stream ``columns`` of a plain (non-geo) Parquet file as record batches."""
+PARQUET_BATCH_ROWS = 262_144
+"""Rows per streamed batch of a Parquet or GeoParquet file."""
+
+
+def _parquet_file(path: Path, where: str) -> pq.ParquetFile:
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValidationError(f"{where} {path}: cannot read as Parquet: {exc}") from exc
+
+
+def open_parquet_batches(
+    path: Path, where: str, columns: list[str], *, batch_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream ``columns`` of a plain (non-geo) Parquet file as record batches
+    (default :data:`PARQUET_BATCH_ROWS` rows each)."""
+    pf = _parquet_file(path, where)
     _check_columns(pf.schema_arrow.names, columns, where, path)  # raises now
-    return pf.iter_batches(batch_size=batch_rows, columns=columns)
+    return pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=columns)
+
+
+GeoBatches = Iterator[tuple[pa.RecordBatch, np.ndarray | None]]
+
+
+def open_geoparquet_batches(
+    path: Path, where: str, columns: list[str], *, geometry: bool = True,
+    batch_rows: int | None = None,
+) -> tuple[GeoBatches, str | None] | None:
+    """Stream ``columns`` of a GeoParquet file with its primary geometry decoded batch by
+    batch: ``(batches, crs)``, each batch ``(attribute record batch, shapely geometries)``
+    (geometries None when ``geometry`` is False: the coordinates come from columns).
+
+    Only the named columns and the geometry column are read, :data:`PARQUET_BATCH_ROWS`
+    rows at a time (``batch_rows``), the WKB decoded with :func:`shapely.from_wkb`, so
+    memory stays bounded whatever the file's size; values, missing geometries and the
+    CRS (``"OGC:CRS84"`` when the metadata names none, as the GeoParquet specification
+    says; None when it is null) are those of :func:`geopandas.read_parquet`. Returns
+    None when the geometry is not WKB-encoded (GeoArrow encodings): read those whole.
+    Raises ValidationError for a missing column (now) and for a value that is not
+    WKB (when its batch is read, naming the row).
+    """
+    pf = _parquet_file(path, where)
+    names = pf.schema_arrow.names
+    geo = json.loads((pf.schema_arrow.metadata or {})[b"geo"])
+    gcol = geo.get("primary_column", "geometry")
+    meta = geo.get("columns", {}).get(gcol, {})
+    if gcol not in names or str(meta.get("encoding", "WKB")).upper() != "WKB":
+        return None
+    _check_columns(names, columns, where, path)  # raises now
+    crs = geoparquet_crs(meta)
+    read = [*columns, gcol] if geometry and gcol not in columns else list(columns)
+
+    def batches() -> GeoBatches:
+        row0 = 0
+        for batch in pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS,
+                                     columns=read):
+            if not batch.num_rows:
+                continue
+            geoms = None
+            if geometry:
+                wkb = batch.column(gcol).to_numpy(zero_copy_only=False)
+                geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+                bad = np.flatnonzero(pd.notna(wkb) & pd.isna(geoms))
+                if len(bad):
+                    problems = Problems()
+                    problems.add(f"{where} {path} row {row0 + bad[0] + 1}",
+                                 f"not a WKB geometry ({len(bad)} in rows {row0 + 1}-"
+                                 f"{row0 + batch.num_rows})", column=gcol,
+                                 value=bytes(wkb[bad[0]][:16]).hex(),
+                                 allowed="WKB geometry, as GeoParquet stores it")
+                    problems.raise_if_any()
+                if gcol not in columns:
+                    batch = batch.drop_columns([gcol])
+            row0 += batch.num_rows
+            yield batch, geoms
+
+    return batches(), crs
+
+
+def geoparquet_crs(column_meta: dict) -> str | None:
+    """The CRS of a GeoParquet geometry column (its metadata) as geopandas reads it:
+    ``"OGC:CRS84"`` when the metadata names none (the GeoParquet specification), None
+    when it is null (unknown), else the PROJJSON or text given (as written when pyproj
+    does not know it: the calls header check then names it)."""
+    crs = column_meta.get("crs", "OGC:CRS84")
+    if crs is None:
+        return None
+    if isinstance(crs, dict):  # as geopandas does: member ids older PROJs do not know
+        def drop_member_ids(node: dict) -> None:
+            for key, value in node.items():
+                if isinstance(value, dict):
+                    drop_member_ids(value)
+                elif key == "members" and isinstance(value, list):
+                    for member in value:
+                        member.pop("id", None)
+        drop_member_ids(crs)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return CRS.from_user_input(crs).to_string()
+    except CRSError:
+        return crs if isinstance(crs, str) else json.dumps(crs)[:200]
 
 
 def is_geoparquet(path: Path) -> bool:

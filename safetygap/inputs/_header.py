@@ -34,6 +34,7 @@ from safetygap.inputs._files import (
     check_file,
     columns_note,
     delimiter_hint,
+    geoparquet_crs,
     suffix_of,
 )
 from safetygap.inputs.columns import ColumnMap, matching_presets
@@ -95,10 +96,7 @@ def _parquet_header(p: Path, where: str) -> FileHeader:
         spec = geo.get("columns", {}).get(gcol, {})
         geometry = True
         names = [n for n in names if n != gcol]
-        if "crs" not in spec:  # GeoParquet: an absent crs means OGC:CRS84
-            crs = "OGC:CRS84"
-        elif spec["crs"] is not None:
-            crs = CRS.from_user_input(spec["crs"]).to_string()
+        crs = geoparquet_crs(spec)  # as the calls reader will read it
     return FileHeader(p, names, geometry, crs, pf.metadata.num_rows == 0)
 
 

@@ -31,6 +31,7 @@ from safetygap.inputs._files import (
     PARQUET_SUFFIXES,
     is_geoparquet,
     open_csv_batches,
+    open_geoparquet_batches,
     open_parquet_batches,
     points_xy,
     read_table,
@@ -74,10 +75,13 @@ def read_calls(
     source CRS: EPSG:4326 for latitude/longitude, the declared ``crs`` for x/y,
     the file's own CRS for a geometry column.
 
-    CSV and plain Parquet files are streamed in pyarrow batches of the mapped
-    columns only and converted batch by batch, so memory stays bounded by the
-    output table (about 100 bytes a row) whatever the file's size; other
-    formats are read whole. Every input row is kept, in order.
+    CSV, plain Parquet and GeoParquet (WKB geometry) files are streamed in
+    pyarrow batches of the mapped columns only (and the geometry column, decoded
+    batch by batch, unless coordinates come from columns) and converted batch by
+    batch, so memory stays bounded by the output table (about 100 bytes a row)
+    whatever the file's size; other formats (GeoJSON, GeoPackage, JSON records,
+    GeoParquet with GeoArrow-encoded geometry) are read whole. Every input row is
+    kept, in order.
 
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
@@ -89,11 +93,18 @@ def read_calls(
     p = check_calls_header(path, columns=columns, encoding=encoding).path
     suffix = suffix_of(p)
     batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
-    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+    geo_file = suffix in PARQUET_SUFFIXES and is_geoparquet(p)
+    geo = (open_geoparquet_batches(p, "calls", wanted,
+                                   geometry=columns.coordinate_columns is None)
+           if geo_file else None)
+    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not geo_file):
         stream = (open_csv_batches(p, "calls", wanted, encoding=encoding)
                   if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", wanted))
         batches = ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream)
         file_crs, has_geometry = None, False
+    elif geo is not None:
+        batches = ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0])
+        file_crs, has_geometry = geo[1], True
     else:
         table = read_table(p, where="calls", columns=wanted, encoding=encoding)
         batches = [(table.frame, table.geometry)]
