@@ -144,6 +144,9 @@ def analyze(
     lon: Annotated[str | None, typer.Option(help="longitude column")] = None,
     x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
+    geometry: Annotated[bool, typer.Option(
+        "--geometry", help="take call locations from the file's point geometry "
+        "(GeoParquet, GeoPackage, GeoJSON) instead of coordinate columns")] = False,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
     encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
     boundary_tolerance: Annotated[float, typer.Option(
@@ -208,6 +211,8 @@ def analyze(
             time_format=time_format, latitude=lat, longitude=lon, x=x, y=y, crs=calls_crs)
         if x and y:
             cmap = cmap.with_overrides(latitude="", longitude="")
+        if geometry:
+            cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
                                 network=network)

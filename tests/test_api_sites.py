@@ -493,10 +493,10 @@ def test_sites_map_page(straight):
         "/api/sites?family=prevention&amp;k=3" in html
     assert "/static/safetygap/safetygap-sites.js" in html
     assert straight.get("/static/safetygap/safetygap-sites.js").status_code == 200
-    assert "Where to put 3 new prevention sites" in html
+    assert "Where to put up to 3 new prevention sites" in html
     assert 'id="sg-sites-list"' in html
     default = straight.get("/maps/sites").text
-    assert "Where to put 5 new response sites" in default
+    assert "Where to put up to 5 new response sites" in default
 
 
 def test_index_links_the_sites_maps(straight):

@@ -271,3 +271,33 @@ def test_retry_policy_refuses_bad_values():
     with pytest.raises(ValidationError) as err:
         RetryPolicy(retries=-1, timeout_s=0.0)
     assert [p.where for p in err.value.problems] == ["retries", "timeout_s"]
+
+
+def test_geometry_flag_takes_locations_from_a_geoparquet(tiny_files, tmp_path):
+    """A GeoParquet of calls (point geometry, no lat/lon columns) analyses with --geometry,
+    and without it the error says to add --geometry; both runs count the same calls."""
+    import geopandas as gpd
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    calls = pd.read_csv(tiny_files["calls"], dtype=str)
+    lat = pd.to_numeric(calls.pop("latitude"), errors="coerce")
+    lon = pd.to_numeric(calls.pop("longitude"), errors="coerce")
+    gdf = gpd.GeoDataFrame(calls, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    gpq = tmp_path / "calls.parquet"
+    gdf.to_parquet(gpq)
+    common = ["analyze", "--calls", str(gpq), "--providers", str(tiny_files["providers"]),
+              "--boundaries", str(tiny_files["neighborhoods"]),
+              "--wards", str(tiny_files["wards"]), "--population",
+              str(tiny_files["population"]), "--quiet"]
+    runner = CliRunner()
+    bad = runner.invoke(app, [*common, "--out", str(tmp_path / "ws0")])
+    assert bad.exit_code == 2 and "add --geometry" in bad.output
+    ok = runner.invoke(app, [*common, "--geometry", "--out", str(tmp_path / "ws")])
+    assert ok.exit_code == 0, ok.output
+    q = __import__("json").loads((tmp_path / "ws" / "quality.json").read_text())
+    # the same statuses as the CSV run of the tiny city (conftest): 6 ok, 8 placed
+    assert q["calls"]["status_counts"]["ok"] == 6
+    assert q["calls"]["analysed_in_areas"] == 8

@@ -159,6 +159,10 @@ def check_calls_header(
         problems.note(columns_note(where, head.columns))
         for name in matching_presets(head.columns):
             problems.note(f"the columns match preset {name!r}: add --preset {name}")
+        coord_cols = set(columns.coordinate_columns or ())
+        if head.geometry and coord_cols and coord_cols <= set(missing):
+            problems.note("the file has a geometry column: add --geometry to take the call "
+                          "locations from it")
     coords = columns.coordinate_columns
     if coords is None and not head.geometry:
         problems.add(where, "no coordinates: give latitude/longitude or x/y columns, or use "
