@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -48,19 +49,57 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
 
 
 def json_default(obj: Any) -> Any:
+    """``json.dumps`` ``default``: numpy scalars and arrays, paths; NaN/inf become None."""
     import numpy as np
 
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):
         return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return strict_json(obj.tolist())
     if isinstance(obj, (Path,)):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def strict_json(data: Any) -> Any:
+    """``data`` with every float that JSON cannot hold (NaN, inf, -inf; numpy's too) and
+    every missing value (None, NaN, ``pd.NA``, ``NaT``) as None, recursively through
+    dicts, lists and tuples.
+
+    ``json.dumps`` writes a float NaN as the bare word ``NaN``, which strict JSON parsers
+    (browsers' ``JSON.parse``, jq, Go, Java) reject; ``numpy.float64`` is a ``float``, so
+    a ``default`` hook never sees it.
+    """
+    if isinstance(data, dict):
+        return {k: strict_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(v) for v in data]
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if data is None or isinstance(data, (str, int)):
+        return data
+    try:
+        import pandas as pd
+
+        if data is pd.NA or data is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return data
+
+
+def dumps_json(data: Any, **kwargs: Any) -> str:
+    """Strict JSON text of ``data`` (:func:`strict_json`; ``allow_nan=False``, so a value
+    that slipped through raises instead of writing ``NaN``)."""
+    return json.dumps(strict_json(data), default=json_default, allow_nan=False, **kwargs)
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (numpy scalars become numbers, NaN becomes null)."""
+    """Write strict JSON atomically (numpy scalars become numbers, NaN and inf null)."""
     def w(p: Path) -> None:
-        p.write_text(json.dumps(data, indent=2, default=json_default) + "\n", encoding="utf-8")
+        p.write_text(dumps_json(data, indent=2) + "\n", encoding="utf-8")
     atomic_write(path, w)

@@ -473,12 +473,11 @@ def network_fetch(
 
 
 def _write_json(data: dict, out: Path | None) -> None:
-    import json
-
-    from safetygap._io import json_default, write_json
+    """``data`` as strict JSON (NaN and inf as null) on stdout, or written to ``out``."""
+    from safetygap._io import dumps_json, write_json
 
     if out is None:
-        typer.echo(json.dumps(data, indent=2, default=json_default))
+        typer.echo(dumps_json(data, indent=2))
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(out, data)

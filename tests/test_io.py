@@ -47,3 +47,40 @@ def test_workspace_files_are_readable_by_others(tmp_path, tiny_files, umask):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "ws").iterdir()}
     assert "manifest.json" in modes and "calls.parquet" in modes
     assert set(modes.values()) == {0o644}, modes
+
+
+# ------------------------------------------------------------------ strict JSON
+
+
+def strict_loads(text: str):
+    """``json.loads`` that refuses the non-standard NaN, Infinity and -Infinity, as
+    browsers' JSON.parse, jq and most other parsers do."""
+    import json
+
+    def refuse(word: str):
+        raise ValueError(f"non-standard JSON constant {word}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_strict_loads_refuses_nan():
+    with pytest.raises(ValueError, match="NaN"):
+        strict_loads('{"a": NaN}')
+
+
+def test_write_json_writes_strict_json(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from safetygap._io import dumps_json
+
+    data = {"float_nan": float("nan"), "np_nan": np.float64("nan"), "inf": float("inf"),
+            "minus_inf": np.float32("-inf"), "na": pd.NA, "nat": pd.NaT,
+            "nested": [{"x": np.nan, "y": (1.5, np.inf)}], "arr": np.array([1.0, np.nan]),
+            "ok": [np.int64(3), np.float64(2.5), np.bool_(True), "NaN"]}
+    want = {"float_nan": None, "np_nan": None, "inf": None, "minus_inf": None, "na": None,
+            "nat": None, "nested": [{"x": None, "y": [1.5, None]}], "arr": [1.0, None],
+            "ok": [3, 2.5, True, "NaN"]}
+    write_json(tmp_path / "d.json", data)
+    assert strict_loads((tmp_path / "d.json").read_text()) == want
+    assert strict_loads(dumps_json(data)) == want

@@ -218,3 +218,36 @@ def test_candidates_take_the_run_defaults_where_blank(straight_ws):
     got = candidates_from_frame(base, only_xy, where="candidates",
                                 service_type="youth_program", capacity=1.0)
     assert list(got["name"]) == ["candidate 1", "candidate 2"]
+
+
+def test_cli_json_is_strict_for_a_site_outside_every_area(straight_ws, tmp_path):
+    """A candidate at (2100, 500), 100 m east of the city, covers call 4 at (1050, 950)
+    (hypot(1050, 450) = 1,142 m < 1,200 m) but stands in no neighborhood and no ward: its
+    ids are null in the JSON written, never the bare word NaN. The second candidate, at
+    (1000, 1000) in the city, covers the same call, so the first (listed first) is chosen;
+    the two together make the area-id column a mix of ids and missing values."""
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+    from tests.test_io import strict_loads
+
+    cands = tmp_path / "cands.csv"
+    pd.concat([_hypothetical(2100, 500), _hypothetical(1000, 1000)]).to_csv(cands,
+                                                                          index=False)
+    runner = CliRunner()
+    res = runner.invoke(app, ["site", "--workspace", str(straight_ws), "--family",
+                              "prevention", "--k", "1", "--candidates", str(cands),
+                              "--out", str(tmp_path / "site.json")])
+    assert res.exit_code == 0, res.output
+    site = strict_loads((tmp_path / "site.json").read_text())["sites"][0]
+    assert site["marginal_calls"] == 1
+    assert (site["neighborhood_id"], site["ward_id"]) == (None, None)
+    res = runner.invoke(app, ["site", "--workspace", str(straight_ws), "--family",
+                              "prevention", "--k", "1", "--candidates", str(cands)])
+    assert strict_loads(res.stdout)["sites"][0]["neighborhood_id"] is None
+    res = runner.invoke(app, ["whatif", "--workspace", str(straight_ws), "--providers",
+                              str(cands), "--out", str(tmp_path / "whatif.json")])
+    assert res.exit_code == 0, res.output
+    p, q = strict_loads((tmp_path / "whatif.json").read_text())["providers"]
+    assert (p["neighborhood_id"], p["ward_id"]) == (None, None)
+    assert q["neighborhood_id"] in ("A", "B", "C", "D")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import os
 import secrets
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ import shapely
 from pyproj import Transformer
 
 from safetygap import FAMILIES, __version__
+from safetygap._io import dumps_json
 from safetygap.demo import _calls, _plan, _providers, _shapes
 from safetygap.errors import Problems
 
@@ -335,7 +335,7 @@ def write_city(city: DemoCity, out_dir: str | os.PathLike) -> dict[str, Path]:
     _atomic(paths["population"], lambda p: _write_bytes(p, _frame_csv(city.population)))
     _atomic(paths["providers"], lambda p: _write_bytes(p, _frame_csv(_providers_table(city))))
     _atomic(paths["calls"], lambda p: _write_calls_csv(city.calls, p))
-    meta = json.dumps(city.metadata(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    meta = dumps_json(city.metadata(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     _atomic(paths["meta"], lambda p: _write_bytes(p, meta.encode("utf-8")))
     return paths
 
