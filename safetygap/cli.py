@@ -484,6 +484,13 @@ def _write_json(data: dict, out: Path | None) -> None:
         typer.echo(f"written to {out.resolve()}", err=True)
 
 
+def _reach(result: dict) -> str:
+    """The catchment with its unit and distance model, e.g. ``catchment 1200 m
+    straight-line`` or ``catchment 15 min network-walk``."""
+    return (f"catchment {result['catchment']:g} {result['catchment_unit']} "
+            f"{result['distance_model']}")
+
+
 @app.command()
 def site(
     workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
@@ -495,9 +502,10 @@ def site(
     candidates_crs: Annotated[str | None, typer.Option(help="CRS of x/y candidate columns")]
     = None,
     catchment: Annotated[float | None, typer.Option(help="catchment of the new sites in "
-                                                    "minutes (network workspaces) or metres "
-                                                    "(straight-line); default: the service "
-                                                    "type's")] = None,
+                                                    "the workspace's unit: travel minutes "
+                                                    "(workspaces analysed with --travel "
+                                                    "network) or metres (straight-line); "
+                                                    "default: the service type's")] = None,
     service_type: Annotated[str | None, typer.Option(help="service type of the new sites "
                                                      "(default: the family's most common)")]
     = None,
@@ -526,24 +534,24 @@ def site(
                                     capacity=capacity or default_capacity(base, stype))
         result = recommend_sites(base, family=family, k=k, candidates=cands,
                                  service_type=service_type, catchment=catchment,
-                                 capacity=capacity)
+                                 capacity=capacity, candidates_source=f"file {candidates}")
     except ValidationError as exc:
         _fail(exc)
         return
-    unit = result["catchment_unit"]
     found = len(result["sites"])
     asked = f" of {result['k']} asked" if found < result["k"] else ""
     typer.echo(f"{found} new {result['service_type']} site{'' if found == 1 else 's'}{asked} "
-               f"for {family} ({result['distance_model']}, catchment "
-               f"{result['catchment']:g} {unit}, {result['candidates']['count']:,} "
-               "candidates):", err=True)
+               f"for {family} ({_reach(result)}; {result['candidates']['count']:,} "
+               f"candidates: {result['candidates']['source']}):", err=True)
+    for warning in result["warnings"]:
+        typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW, err=True)
     for s in result["sites"]:
         areas = ", ".join(f"{a['name']} (+{a['calls_newly_covered']})"
                           for a in s["neighborhoods"][:3])
         typer.echo(f"  {s['rank']}. {s['name']} at {s['latitude']:.5f}, {s['longitude']:.5f}:"
                    f" +{s['marginal_calls']:,} calls; {areas}", err=True)
-    if result["stopped_early"]:
-        typer.echo("  no further site covers any remaining call", err=True)
+    if result["stopped_reason"]:
+        typer.echo(f"  stopped: {result['stopped_reason']}", err=True)
     cb, ca = result["coverage_before"], result["coverage_after"]
     if cb is not None:
         typer.echo(f"  coverage of {family} need calls: {cb:.1%} -> {ca:.1%}", err=True)

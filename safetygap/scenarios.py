@@ -50,6 +50,12 @@ COMPARED = ("coverage", "access", "gap", "gap_class")
 """Measures compared before and after, per area and family."""
 DEFAULT_GRID_M = 200.0
 """Spacing of default candidate sites for straight-line workspaces."""
+SHORT_STRAIGHT_CATCHMENT_M = 100.0
+"""A straight-line catchment given below this many metres is warned about (likely meant
+as minutes)."""
+LONG_NETWORK_CATCHMENT_MIN = 180.0
+"""A network catchment given above this many minutes is warned about (likely meant as
+metres)."""
 MAX_OUTSIDE_M = 10_000.0
 """Hypothetical providers and candidate sites farther than this (metres) outside every
 neighborhood of the city are refused."""
@@ -246,9 +252,18 @@ def _int(v: float) -> int | None:
     return None if not np.isfinite(v) else round(float(v))
 
 
+LONLAT_DECIMALS = 7
+"""Decimals of longitude/latitude in results: 1e-7 degrees is about 1 cm."""
+METRE_DECIMALS = 1
+"""Decimals of projected coordinates (metres) in results: 0.1 m."""
+
+
 def _lonlat(base: Baseline, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EPSG:4326 longitude, latitude of points in the workspace CRS, rounded to
+    :data:`LONLAT_DECIMALS` (no float noise such as 43.718999999999994 in the JSON)."""
     tr = Transformer.from_crs(base.crs, "EPSG:4326", always_xy=True)
-    return tr.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    lon, lat = tr.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.round(lon, LONLAT_DECIMALS), np.round(lat, LONLAT_DECIMALS)
 
 
 # -------------------------------------------------------------------- what-if
@@ -395,6 +410,22 @@ CATCHMENT_AREAS = {
 """How :func:`site_catchments` draws a site's catchment, per distance model."""
 
 
+def catchment_warnings(base: Baseline, catchment: float | None) -> list[str]:
+    """Warnings about a catchment given in what looks like the other unit: a straight-line
+    catchment under :data:`SHORT_STRAIGHT_CATCHMENT_M` metres (minutes meant?), a network
+    one over :data:`LONG_NETWORK_CATCHMENT_MIN` minutes (metres meant?)."""
+    if catchment is None or not np.isfinite(catchment):
+        return []
+    if base.travel.kind == "straight" and catchment < SHORT_STRAIGHT_CATCHMENT_M:
+        return [f"catchment {catchment:g} m: did you mean minutes? this workspace uses "
+                "straight-line metres (travel minutes need a workspace analysed with "
+                "--travel network)"]
+    if base.travel.kind == "network" and catchment > LONG_NETWORK_CATCHMENT_MIN:
+        return [f"catchment {catchment:g} min: did you mean metres? this workspace uses "
+                f"{base.travel.mode} travel minutes on its street network"]
+    return []
+
+
 def check_siting_options(
     base: Baseline,
     *,
@@ -434,14 +465,18 @@ def recommend_sites(
     service_type: str | None = None,
     catchment: float | None = None,
     capacity: float | None = None,
+    candidates_source: str = "user file",
 ) -> dict[str, Any]:
     """Choose ``k`` new sites of ``family`` covering the most need calls not yet covered.
 
     ``catchment`` overrides the service type's (in the workspace's unit:
     minutes on a network, metres straight-line). Without ``candidates`` the
-    candidates are :func:`default_candidates`. Each ranked site reports its
-    marginal calls, the neighborhoods and wards whose calls it newly covers,
-    and the change of their indices from adding it to the sites ranked above.
+    candidates are :func:`default_candidates`; given ones are described in the
+    result as ``candidates_source`` (e.g. ``"request body"``). Each ranked site
+    reports its marginal calls, the neighborhoods and wards whose calls it newly
+    covers, and the change of their indices from adding it to the sites ranked
+    above. Fewer than ``k`` sites come back when the candidates run out or none
+    adds a call; ``stopped_reason`` says which.
     """
     from safetygap.geo.siting import (
         coverage_matrix_network,
@@ -477,7 +512,7 @@ def recommend_sites(
         source = ("network nodes" if travel.kind == "network"
                   else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
     else:
-        source = "user file"
+        source = candidates_source
     cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
 
     calls = base.calls
@@ -515,7 +550,8 @@ def recommend_sites(
             "site_id": str(row["provider_id"]).removeprefix("new:"),
             "name": str(row["name"]),
             "longitude": float(lon[rank - 1]), "latitude": float(lat[rank - 1]),
-            "x": float(row.geometry.x), "y": float(row.geometry.y),
+            "x": round(float(row.geometry.x), METRE_DECIMALS),
+            "y": round(float(row.geometry.y), METRE_DECIMALS),
             "neighborhood_id": row["neighborhood_id"], "ward_id": row["ward_id"],
             "marginal_calls": len(new_calls),
             "cumulative_calls": cumulative,
@@ -534,6 +570,7 @@ def recommend_sites(
         "distance_model": travel.name,
         "catchment": limit,
         "catchment_unit": travel.unit,
+        "warnings": catchment_warnings(base, catchment),
         "candidates": {"count": len(candidates), "source": source},
         "need_calls": need,
         "covered_before": covered_before,
@@ -542,10 +579,26 @@ def recommend_sites(
         "coverage_after": (covered_before + cumulative) / need if need else None,
         "sites": sites,
         "stopped_early": len(picks) < k,
+        "stopped_reason": stopped_reason(family, k=k, sites=len(picks),
+                                         candidates=len(candidates), demand=len(demand)),
         "method": "greedy maximal covering with lazy evaluation, improved by swaps",
         "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
                       "total": round(time.perf_counter() - t0, 3)},
     }
+
+
+def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int
+                   ) -> str | None:
+    """Why fewer than ``k`` sites were chosen (None when ``k`` were): no need call of
+    ``family`` left uncovered, every candidate used, or no (further) candidate adds a
+    call."""
+    if sites >= k:
+        return None
+    if demand == 0:
+        return f"every {family} need call is already covered"
+    if sites == candidates:
+        return f"all {candidates:,} candidate{'' if candidates == 1 else 's'} used"
+    return f"no {'further ' if sites else ''}candidate covers any remaining call"
 
 
 def _gains(new_calls: np.ndarray, idx: np.ndarray, before: pd.DataFrame,

@@ -46,6 +46,8 @@ from safetygap.run import run_analysis
 from safetygap.scenarios import load_baseline, new_providers, recommend_sites, whatif
 
 TO_LL = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+LONLAT_TOL = 5.1e-8
+"""Longitude/latitude in responses are rounded to 7 decimals: within half of 1e-7."""
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -132,7 +134,7 @@ def test_sites_straight_line_by_hand(straight, straight_ws):
     assert (s.coverage_before, s.coverage_after) == (0.5, 1.0)
     assert s.stopped_early and len(s.sites) == 1
     site = s.sites[0]
-    assert (site.longitude, site.latitude) == pytest.approx(ll(400, 0), abs=1e-9)
+    assert (site.longitude, site.latitude) == pytest.approx(ll(400, 0), abs=LONLAT_TOL)
     assert (site.neighborhood_id, site.ward_id) == ("A", "1")
     assert (site.marginal_calls, site.cumulative_calls) == (1, 1)
     (b,) = site.neighborhoods
@@ -169,7 +171,7 @@ def test_sites_on_the_walking_network_by_hand(walk, walk_ws):
     assert s.candidates.count == 25 and s.candidates.source == "network nodes in the city"
     assert len(s.sites) == 1 and s.sites[0].marginal_calls == 2 and s.stopped_early
     assert (s.sites[0].longitude, s.sites[0].latitude) == pytest.approx(ll(500, 500),
-                                                                        abs=1e-9)
+                                                                        abs=LONLAT_TOL)
     assert [a.area_id for a in s.sites[0].neighborhoods] == ["B"]
     assert sorted(w.area_id for w in s.sites[0].wards) == ["1", "2"]
     assert "street-network nodes" in s.catchment_area_method
@@ -201,6 +203,40 @@ def test_sites_options_and_nothing_left_to_cover(straight):
     s, _ = get_sites(straight, "/api/sites?family=response")
     assert s.k == 5 and s.sites == [] and s.stopped_early
     assert s.coverage_before == s.coverage_after == 1.0
+
+
+@pytest.mark.parametrize(("client", "query", "unit", "warned"), [
+    ("straight", "catchment=15", "m", "did you mean minutes? this workspace uses "
+                                      "straight-line metres"),
+    ("straight", "catchment=100", "m", None),
+    ("straight", "", "m", None),  # the service type's 1,200 m
+    ("walk", "catchment=15", "min", None),
+    ("walk", "catchment=1200", "min", "did you mean metres?"),
+])
+def test_sites_catchment_unit_and_warning(client, query, unit, warned, request):
+    s, _ = get_sites(request.getfixturevalue(client),
+                     f"/api/sites?family=prevention&k=1&{query}")
+    assert s.catchment_unit == unit
+    if warned is None:
+        assert s.warnings == []
+    else:
+        (w,) = s.warnings
+        assert warned in w
+
+
+def test_sites_say_why_they_stopped(straight):
+    """One prevention call is left uncovered (call 4), and no response call."""
+    s, _ = get_sites(straight, "/api/sites?family=prevention&k=3")
+    assert s.stopped_reason == "no further candidate covers any remaining call"
+    s, _ = get_sites(straight, "/api/sites?family=response&k=3")
+    assert s.stopped_reason == "every response need call is already covered"
+    lon, lat = ll(1000, 1000)
+    r = straight.post("/api/sites", json={"family": "prevention", "k": 2, "candidates": [
+        {"latitude": lat, "longitude": lon}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["stopped_reason"] == "all 1 candidate used"
+    s, _ = get_sites(straight, "/api/sites?family=prevention&k=1")
+    assert s.stopped_reason is None and not s.stopped_early
 
 
 @pytest.mark.parametrize(
@@ -250,10 +286,10 @@ def test_sites_among_given_candidates(straight):
     r = straight.post("/api/sites", json=body)
     assert r.status_code == 200, r.text
     s = SiteRecommendation.model_validate(r.json())
-    assert s.candidates.count == 2 and s.candidates.source == "user file"
+    assert s.candidates.count == 2 and s.candidates.source == "request body"
     assert [(x.name, x.marginal_calls) for x in s.sites] == [("Old school", 1)]
     assert (x := s.sites[0]).neighborhood_id in ("A", "B", "C", "D")
-    assert (x.longitude, x.latitude) == pytest.approx((lon2, lat2), abs=1e-9)
+    assert (x.longitude, x.latitude) == pytest.approx((lon2, lat2), abs=LONLAT_TOL)
 
 
 def test_sites_among_bad_candidates_lists_every_problem(straight):
@@ -300,7 +336,7 @@ def test_scenario_by_hand_and_as_whatif(straight, straight_ws):
     (p,) = s.providers
     assert (p.name, p.family, p.catchment, p.capacity) == ("New Center", "prevention",
                                                            1200.0, 10.0)
-    assert (p.longitude, p.latitude) == pytest.approx(ll(1000, 1000), abs=1e-9)
+    assert (p.longitude, p.latitude) == pytest.approx(ll(1000, 1000), abs=LONLAT_TOL)
     assert [w.area_id for w in s.wards] == ["1", "2"]
     # what the CLI's whatif computes, value for value
     base = load_baseline(straight_ws)

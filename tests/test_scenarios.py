@@ -188,8 +188,9 @@ def test_cli_site_and_whatif(walk_ws, tmp_path):
     res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family", "prevention",
                               "--k", "2"])
     assert res.exit_code == 0, res.output
-    assert "1 new youth_program site of 2 asked for prevention (network-walk" in res.stderr
-    assert "no further site covers any remaining call" in res.stderr
+    assert ("1 new youth_program site of 2 asked for prevention (catchment 15 min "
+            "network-walk; 25 candidates: network nodes in the city)") in res.stderr
+    assert "stopped: no further candidate covers any remaining call" in res.stderr
     got = json.loads(res.stdout)
     gains = got["sites"][0]["neighborhoods"] + got["sites"][0]["wards"]
     assert all(type(a[f"gap_class_{w}"]) is int for a in gains
@@ -251,3 +252,112 @@ def test_cli_json_is_strict_for_a_site_outside_every_area(straight_ws, tmp_path)
     p, q = strict_loads((tmp_path / "whatif.json").read_text())["providers"]
     assert (p["neighborhood_id"], p["ward_id"]) == (None, None)
     assert q["neighborhood_id"] in ("A", "B", "C", "D")
+
+
+@pytest.mark.parametrize(("k", "sites", "candidates", "demand", "want"), [
+    (5, 5, 100, 10, None),
+    (5, 3, 3, 10, "all 3 candidates used"),
+    (5, 1, 1, 10, "all 1 candidate used"),
+    (5, 2, 10, 10, "no further candidate covers any remaining call"),
+    (5, 0, 10, 10, "no candidate covers any remaining call"),
+    (5, 0, 10, 0, "every prevention need call is already covered"),
+])
+def test_stopped_reason(k, sites, candidates, demand, want):
+    from safetygap.scenarios import stopped_reason
+
+    assert stopped_reason("prevention", k=k, sites=sites, candidates=candidates,
+                          demand=demand) == want
+
+
+def test_site_says_why_it_stopped(walk_ws, tmp_path):
+    """On the 500 m walking grid both prevention calls are uncovered. With a 5-minute
+    catchment (400 m at 4.8 km/h) the node (1500, 500) reaches call 3 at (1600, 500)
+    (100 m from it) and the node (1000, 1000) call 4 at (1050, 950) (71 m); neither
+    reaches the other call (1,000 m of streets apart), and (0, 2000) reaches none.
+    So k = 3 among the first two uses both: 'all 2 candidates used'; among all three the
+    third adds nothing: 'no further candidate covers any remaining call'."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    def cands(points):
+        path = tmp_path / f"cands{len(points)}.csv"
+        pd.concat([_hypothetical(x, y) for x, y in points]).to_csv(path, index=False)
+        return path
+
+    runner = CliRunner()
+    for points, reason in (([(1500, 500), (1000, 1000)], "all 2 candidates used"),
+                           ([(1500, 500), (1000, 1000), (0, 2000)],
+                            "no further candidate covers any remaining call")):
+        res = runner.invoke(app, ["site", "--workspace", str(walk_ws), "--family",
+                                  "prevention", "--k", "3", "--catchment", "5",
+                                  "--candidates", str(cands(points))])
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.stdout)
+        assert [s["marginal_calls"] for s in out["sites"]] == [1, 1]
+        assert out["stopped_early"] and out["stopped_reason"] == reason
+        assert f"stopped: {reason}" in res.stderr
+        assert "catchment 5 min network-walk" in res.stderr
+        assert out["warnings"] == []
+
+
+def test_site_and_whatif_round_coordinates(straight_ws, tmp_path):
+    """Longitude/latitude come back to 7 decimals (about 1 cm), projected x/y to 0.1 m:
+    a candidate given to 5 decimals comes back exactly as given, not as
+    43.718999999999994 after the round trip through the workspace's CRS."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    lon, lat = (round(v, 5) for v in TO_LL.transform(X0 + 1000, Y0 + 1000))
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"name": ["Here"], "service_type": ["youth_program"], "capacity": [1.0],
+                  "latitude": [lat], "longitude": [lon]}).to_csv(path, index=False)
+    runner = CliRunner()
+    res = runner.invoke(app, ["site", "--workspace", str(straight_ws), "--family",
+                              "prevention", "--k", "1", "--candidates", str(path)])
+    assert res.exit_code == 0, res.output
+    site = json.loads(res.stdout)["sites"][0]
+    assert (site["longitude"], site["latitude"]) == (lon, lat)
+    assert round(site["x"], 1) == site["x"] and round(site["y"], 1) == site["y"]
+    assert not re.search(r'"(longitude|latitude)": -?\d+\.\d{8,}', res.stdout)
+    assert not re.search(r'"[xy]": -?\d+\.\d{2,}', res.stdout)
+    res = runner.invoke(app, ["whatif", "--workspace", str(straight_ws), "--providers",
+                              str(path)])
+    assert res.exit_code == 0, res.output
+    (p,) = json.loads(res.stdout)["providers"]
+    assert (p["longitude"], p["latitude"]) == (lon, lat)
+
+
+@pytest.mark.parametrize(("ws", "catchment", "unit", "warned"), [
+    ("straight_ws", "15", "m straight-line", "did you mean minutes? this workspace uses "
+                                             "straight-line metres"),
+    ("straight_ws", "99.5", "m straight-line", "did you mean minutes?"),
+    ("straight_ws", "100", "m straight-line", None),
+    ("walk_ws", "15", "min network-walk", None),
+    ("walk_ws", "500", "min network-walk", "did you mean metres? this workspace uses walk "
+                                           "travel minutes"),
+])
+def test_site_catchment_states_its_unit_and_warns(ws, catchment, unit, warned, request):
+    import json
+
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    res = CliRunner().invoke(app, ["site", "--workspace", str(request.getfixturevalue(ws)),
+                                   "--family", "prevention", "--k", "1", "--catchment",
+                                   catchment])
+    assert res.exit_code == 0, res.output
+    assert f"catchment {float(catchment):g} {unit};" in res.stderr
+    out = json.loads(res.stdout)
+    if warned is None:
+        assert out["warnings"] == [] and "warning" not in res.stderr
+    else:
+        (w,) = out["warnings"]
+        assert warned in w and f"warning: {w}" in res.stderr

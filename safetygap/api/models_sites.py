@@ -71,7 +71,9 @@ class SiteRequest(BaseModel):
                                                        "among existing providers")
     catchment: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False,
                                     description="catchment of the new sites, in the "
-                                                "workspace's unit; default: the service "
+                                                "workspace's unit (metres straight-line, "
+                                                "minutes on a street network; see "
+                                                "GET /api/sites); default: the service "
                                                 "type's")
     capacity: float | None = Field(None, gt=0, allow_inf_nan=False,
                                    description="capacity of each new site; default: median "
@@ -130,7 +132,8 @@ class Site(BaseModel):
 
 class Candidates(BaseModel):
     count: int
-    source: str = Field(description="network nodes in the city, a grid, or the request")
+    source: str = Field(description="'network nodes in the city', '200 m grid in the city' "
+                                    "or 'request body' (POST /api/sites)")
 
 
 class SiteRecommendation(BaseModel):
@@ -144,8 +147,12 @@ class SiteRecommendation(BaseModel):
     service_type: str
     capacity: float
     distance_model: str = Field(description="straight-line, network-walk or network-drive")
-    catchment: float
-    catchment_unit: Literal["m", "min"]
+    catchment: float = Field(description="in catchment_unit")
+    catchment_unit: Literal["m", "min"] = Field(
+        description="m: straight-line metres; min: travel minutes on the street network "
+                    "(see distance_model)")
+    warnings: list[str] = Field(
+        description="e.g. a straight-line catchment under 100 m, usually minutes meant")
     catchment_area_method: str = Field(description="how catchment_area is drawn")
     candidates: Candidates
     need_calls: int = Field(description="need calls of the family placed in areas")
@@ -153,7 +160,11 @@ class SiteRecommendation(BaseModel):
     covered_after: int
     coverage_before: float | None
     coverage_after: float | None
-    stopped_early: bool = Field(description="true when no further site covered any call")
+    stopped_early: bool = Field(description="true when fewer than k sites were chosen")
+    stopped_reason: str | None = Field(
+        description="why fewer than k: 'all N candidates used', 'no candidate covers any "
+                    "remaining call' ('no further candidate ...' after some sites), or "
+                    "'every <family> need call is already covered'; null when k were chosen")
     method: str
     sites: list[Site]
     timings_s: dict[str, float] = Field(description="when computed (results are cached)")

@@ -71,8 +71,10 @@ ServiceTypeQ = Annotated[str | None, Query(
                 "existing providers)")]
 CatchmentQ = Annotated[float | None, Query(
     gt=0, le=100_000, allow_inf_nan=False,
-    description="catchment of the new sites in the workspace's unit (minutes on a street "
-                "network, metres straight-line); default: the service type's")]
+    description="catchment of the new sites in the workspace's unit: travel minutes on a "
+                "street network, metres straight-line (the response's catchment_unit and "
+                "distance_model say which; a straight-line catchment under 100 m is "
+                "answered with a warning in warnings); default: the service type's")]
 CapacityQ = Annotated[float | None, Query(
     gt=0, le=1e9, allow_inf_nan=False,
     description="capacity of each new site (default: median of the service type's)")]
@@ -101,7 +103,7 @@ def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, f
                                               service_type=stype, capacity=cap)
             result = recommend_sites(base, family=family, k=k, candidates=cands,
                                      service_type=service_type, catchment=catchment,
-                                     capacity=capacity)
+                                     capacity=capacity, candidates_source="request body")
         except ValidationError as exc:
             raise problems_422(exc, source=source) from exc
         return validated_json(SiteRecommendation, sites_response(base, manifest, result))
