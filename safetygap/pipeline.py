@@ -237,7 +237,9 @@ def analyze(
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
     with step() as info:
-        calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx)
+        calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
+                                    source_xy=cin.source_xy,
+                                    coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls["status"].value_counts().items() if k != "ok")
 

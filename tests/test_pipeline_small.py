@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import X0, Y0
 
 from safetygap.inputs import load_preset
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
@@ -229,3 +230,20 @@ def test_zero_and_missing_population_reported_not_divided(tiny_files, tmp_path):
         assert n.loc[name, "gap_class_response"] == 0
     assert np.isfinite(n.loc["Alpha", "rate_total"])
     assert not np.isinf(a.neighborhoods.select_dtypes("number").to_numpy(float)).any()
+
+
+def test_outside_boundaries_examples_show_the_files_own_columns(tiny_files, tiny_analysis):
+    """Call 9 (row 9) lies at (5000, 5000) relative to the origin, outside the city: its
+    example names the file's coordinate columns and the values the CSV has (as
+    zero_coordinates examples do), with the analysis-CRS point beside them."""
+    import pandas as pd
+
+    raw = pd.read_csv(tiny_files["calls"], dtype=str).iloc[8]
+    (ex,) = tiny_analysis.quality["calls"]["examples"]["outside_boundaries"]
+    assert (ex["row"], ex["id"]) == (9, "9")
+    assert ex["column"] == "longitude/latitude"
+    assert ex["value"] == f"{raw['longitude']}, {raw['latitude']}"
+    x, y = (float(v) for v in ex["analysis_xy"].split(", "))
+    assert (x - X0, y - Y0) == pytest.approx((5000, 5000), abs=0.1)
+    zero = tiny_analysis.quality["calls"]["examples"]["zero_coordinates"][0]
+    assert zero["column"] == ex["column"]

@@ -55,8 +55,19 @@ def flag_rows(
     read_examples: dict[str, list[dict]],
     n_idx: np.ndarray,
     w_idx: np.ndarray,
+    *,
+    source_xy: tuple[np.ndarray, np.ndarray] | None = None,
+    coordinate_label: str = "x/y",
 ) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
-    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples."""
+    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples.
+
+    Examples of ``outside_boundaries`` show the coordinates as the input file has them:
+    ``source_xy`` (every row's coordinates as read, in the file's CRS, see
+    :attr:`safetygap.inputs.calls.CallsInput.source_xy`) under ``coordinate_label``
+    (its columns, e.g. ``longitude/latitude``), and the point in the analysis CRS
+    (metres, to 0.1 m) as ``analysis_xy``. Without ``source_xy`` the value is the
+    analysis CRS point under ``x/y``.
+    """
     calls = calls.copy(deep=False)
     coord = calls["coord_fault"].to_numpy()
     known = calls["known"].to_numpy()
@@ -69,21 +80,19 @@ def flag_rows(
     calls["w_idx"] = np.where(in_areas, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
-    for kind in ("duplicate_id", "outside_boundaries", "unknown_call_type"):
-        mask = faults[kind]
-        if mask.any():
-            col = {"duplicate_id": "call_id", "unknown_call_type": "call_type"}.get(kind)
-            sub = calls.iloc[np.flatnonzero(mask)[:5]]
+    for kind, col in (("duplicate_id", "call_id"), ("unknown_call_type", "call_type")):
+        idx = np.flatnonzero(faults[kind])[:5]
+        if len(idx):
+            sub = calls.iloc[idx]
             examples[kind] = [
-                {
-                    "row": int(r.row),
-                    "id": None if pd.isna(r.call_id) else str(r.call_id),
-                    "column": col or "x/y",
-                    "value": (str(getattr(r, col)) if col and not pd.isna(getattr(r, col))
-                              else f"{r.x:.1f}, {r.y:.1f}" if col is None else None),
-                }
-                for r in sub.itertuples()
-            ]
+                {"row": int(r.row), "id": None if pd.isna(r.call_id) else str(r.call_id),
+                 "column": col,
+                 "value": None if pd.isna(getattr(r, col)) else str(getattr(r, col))}
+                for r in sub.itertuples()]
+    idx = np.flatnonzero(faults["outside_boundaries"])[:5]
+    if len(idx):
+        examples["outside_boundaries"] = [
+            _outside_example(calls, i, source_xy, coordinate_label) for i in idx]
     calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
     calls.attrs["faults"]["unknown_agency"] = int((~calls["agency_known"]).sum())
     calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
@@ -91,6 +100,20 @@ def flag_rows(
     calls.attrs["unknown_types"] = (
         calls["call_type"][~known].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples
+
+
+def _outside_example(calls: pd.DataFrame, i: int,
+                     source_xy: tuple[np.ndarray, np.ndarray] | None, label: str) -> dict:
+    """One ``outside_boundaries`` example: the row's coordinates as the file has them (see
+    :func:`flag_rows`)."""
+    x, y = float(calls["x"].iat[i]), float(calls["y"].iat[i])
+    cid = calls["call_id"].iat[i]
+    out = {"row": int(calls["row"].iat[i]), "id": None if pd.isna(cid) else str(cid)}
+    if source_xy is None:
+        return out | {"column": "x/y", "value": f"{x:.1f}, {y:.1f}"}
+    sx, sy = float(source_xy[0][i]), float(source_xy[1][i])
+    return out | {"column": label, "value": f"{sx!r}, {sy!r}",
+                  "analysis_xy": f"{x:.1f}, {y:.1f}"}
 
 
 SWAPPED_FILE_SHARE = 0.5
