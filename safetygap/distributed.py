@@ -229,6 +229,5 @@ def join_and_count(
         w_idx=rows["w_idx"].to_numpy(np.int64),
         groups={"n": tidy(g_n, "n"), "w": tidy(g_w, "w")},
         n_areas={"n": len(nbhd), "w": len(wards)},
-        note=(f"{int((rows['n_idx'].to_numpy() >= 0).sum()):,} in a neighborhood; "
-              f"{parts} partitions on {workers} dask workers"),
+        note=f"{parts} partitions on {workers} dask workers",
     )

@@ -46,7 +46,12 @@ from safetygap._steps.areas import (
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import analysis_crs, preflight
 from safetygap._steps.report import manifest_report, quality_report, summary_report
-from safetygap._steps.rows import call_features, flag_rows, swapped_coordinates
+from safetygap._steps.rows import (
+    call_features,
+    flag_rows,
+    join_note,
+    swapped_coordinates,
+)
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
@@ -228,12 +233,12 @@ def analyze(
                                     scheduler=opts.scheduler, staging=opts.staging,
                                     partitions=opts.partitions)
             n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
-            info["note"] = joined.note
         else:
             xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
             n_idx = assign_areas(xy, nbhd, crs=crs)
             w_idx = assign_areas(xy, wards, crs=crs)
-            info["note"] = f"{int((n_idx >= 0).sum()):,} in a neighborhood"
+        info["note"] = join_note(n_idx, w_idx, calls["dup"].to_numpy()) + (
+            f"; {joined.note}" if opts.engine == "dask" else "")
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
     with step() as info:

@@ -238,6 +238,29 @@ def test_progress_ends_at_its_total(tiny_files, tmp_path):
     assert [int(i) for i, _, _ in steps] == list(range(1, len(STEPS) + 2))
     assert {int(n) for _, n, _ in steps} == {len(STEPS) + 1}
     assert steps[-1][2] == "writing workspace"
+    # the join counts 9 calls in a neighborhood (rows 1-7, 10 and 11; row 8 is at 0,0 and
+    # row 9 outside the city); row 10 repeats row 1's id, so 8 are placed, the figure the
+    # summary step and the closing report give
+    assert ("(9 in a neighborhood, less 1 with a repeated call id (duplicate_id): 8 placed "
+            "in areas)") in res.stderr
+    assert "(8 calls in areas)" in res.stderr
+    assert "8 placed in areas" in res.stdout
+
+
+@pytest.mark.parametrize(("n_idx", "w_idx", "dup", "want"), [
+    ([0, 1, -1], [0, 0, -1], [False, False, False], "2 in a neighborhood"),
+    ([0, 1, 1, 0], [0, -1, 0, 0], [False, False, True, False],
+     "4 in a neighborhood, less 1 with a repeated call id (duplicate_id) and 1 outside every "
+     "ward (outside_boundaries): 2 placed in areas"),
+    ([0, -1], [-1, 0], [True, True], "1 in a neighborhood, less 1 with a repeated call id "
+                                     "(duplicate_id): 0 placed in areas"),
+])
+def test_join_note_explains_the_calls_not_placed(n_idx, w_idx, dup, want):
+    import numpy as np
+
+    from safetygap._steps.rows import join_note
+
+    assert join_note(np.array(n_idx), np.array(w_idx), np.array(dup)) == want
 
 
 # ---------------------------------------------------------------------- fetch

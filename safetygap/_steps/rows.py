@@ -50,6 +50,24 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     return calls
 
 
+def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
+    """The join step's progress note: calls in a neighborhood and, when they differ, how
+    many of them are placed in areas (counted), naming the rows that are not: repeated
+    ids (``duplicate_id``) and calls outside every ward (``outside_boundaries``). So the
+    figure matches the "calls in areas" of the end of the run."""
+    in_n = np.asarray(n_idx) >= 0
+    dup_n = in_n & np.asarray(dup, dtype=bool)
+    no_ward = in_n & ~dup_n & (np.asarray(w_idx) < 0)
+    text = f"{int(in_n.sum()):,} in a neighborhood"
+    left = [f"{n:,} {what}" for n, what in (
+        (int(dup_n.sum()), "with a repeated call id (duplicate_id)"),
+        (int(no_ward.sum()), "outside every ward (outside_boundaries)")) if n]
+    if not left:
+        return text
+    placed_n = int(in_n.sum() - dup_n.sum() - no_ward.sum())
+    return f"{text}, less {' and '.join(left)}: {placed_n:,} placed in areas"
+
+
 def flag_rows(
     calls: pd.DataFrame,
     read_examples: dict[str, list[dict]],
