@@ -28,12 +28,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
+from safetygap import __version__
 from safetygap.errors import Problems, ValidationError
 
 if TYPE_CHECKING:
     import click
+
+
+def _no_flag_metavar(params: list[click.Parameter]) -> None:
+    """Boolean flags take no value: show none (typer would show ``<bool>``)."""
+    for p in params:
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+
+
+class _Command(TyperCommand):
+    """A subcommand whose help shows no value for flags (``--quiet``, ``--help``)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _no_flag_metavar(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+class _Group(TyperGroup):
+    """A command group whose help shows no value for flags (``--version``, ``--help``)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _no_flag_metavar(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+"""``-h`` is ``--help`` everywhere (subcommands inherit it)."""
 
 app = typer.Typer(
     name="safetygap",
@@ -41,7 +69,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
+    context_settings=CONTEXT,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"safetygap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="show the version and exit", callback=_show_version,
+        is_eager=True)] = False,
+) -> None:
+    """Show a city where its community-safety services fall short."""
 
 
 def _fail(exc: Exception) -> None:
@@ -81,7 +126,7 @@ PROVIDERS_HELP = (
     "builds one from the city's fire/police station and hospital files)")
 
 
-class _CheckedRequired(TyperCommand):
+class _CheckedRequired(_Command):
     """A command whose options listed in ``checked_required`` are required but checked by
     the command itself (so a missing one is reported with every other missing input at
     once, with a hint); the help marks them required like click's own."""
@@ -109,7 +154,9 @@ def analyze(
         help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
              "with the right preset (the options below override them)")] = None,
     calls: Annotated[Path | None, typer.Option(
-        help="calls file (CSV, GeoJSON, GeoParquet, GPKG)")] = None,
+        help="calls file: CSV (.csv, .tsv, .txt, .csv.gz), Parquet or GeoParquet (.parquet, "
+             ".geoparquet, .pq), GeoJSON (.geojson), GeoPackage (.gpkg) or JSON records "
+             "(.json)")] = None,
     neighborhoods: Annotated[Path | None, typer.Option(
         "--neighborhoods", "--boundaries",
         help="neighborhood polygons (--boundaries is another name for this option)")] = None,
@@ -233,15 +280,34 @@ def analyze(
     _report(out, analysis.summary)
 
 
-@app.command()
+HOST_HELP = ("address to listen on: 127.0.0.1 this machine only, 0.0.0.0 every interface "
+             "(default: SAFETYGAP_HOST, else 127.0.0.1)")
+PORT_HELP = "port to listen on, 1-65535 (default: SAFETYGAP_PORT, else 8000)"
+DEMO_OUT = Path("demo")
+"""Default ``demo --out``: the same directory as ``make demo`` (workspace in demo/workspace)."""
+
+
+class _ServeCommand(_Command):
+    """A command that serves: its help ends with the settings' environment variables."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from safetygap.settings import environment_help
+
+        self.epilog = ("Settings from the environment (an option given wins):\n\n"
+                       + "\n\n".join(environment_help().splitlines()))
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_ServeCommand)
 def demo(
-    out: Annotated[Path, typer.Option(help="directory for the demo data and workspace")]
-    = Path("demo-workspace"),
+    out: Annotated[Path, typer.Option(
+        help="directory for the demo data (out/data) and workspace (out/workspace)")]
+    = DEMO_OUT,
     seed: Annotated[int, typer.Option(help="random seed of the synthetic city")] = 2025,
-    calls: Annotated[int, typer.Option(help="number of calls to generate")] = 650_000,
+    calls: Annotated[int, typer.Option(min=1, help="number of calls to generate")] = 650_000,
     serve: Annotated[bool, typer.Option(help="serve the maps when done")] = True,
-    host: Annotated[str | None, typer.Option(help="address to serve on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to serve on")] = None,
+    host: Annotated[str | None, typer.Option(help=HOST_HELP)] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help=PORT_HELP)] = None,
     travel: Annotated[str, typer.Option(help="distance model: straight or network (the "
                                         "demo city's own street network)")] = "straight",
     mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
@@ -251,6 +317,12 @@ def demo(
     from safetygap.run import run_demo
 
     try:
+        if serve:  # a bad address fails now, not after building the city
+            from safetygap.api.app import check_address
+            from safetygap.settings import get_settings
+
+            settings = get_settings(host=host, port=port)
+            check_address(settings.host, settings.port)
         analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet,
                                        travel=travel, mode=mode)
     except ValidationError as exc:
@@ -264,35 +336,35 @@ def demo(
                    f"safetygap serve --workspace {workspace}")
 
 
-def _serve(workspace: Path, *, host: str | None, port: int | None) -> None:
+def _serve(workspace: Path | None, *, host: str | None, port: int | None) -> None:
+    """Serve ``workspace`` (None: SAFETYGAP_WORKSPACE, else ./workspace); bad settings or
+    an address that cannot be used end with a one-line error."""
     from safetygap.api.app import serve_workspace
+    from safetygap.settings import get_settings
 
     try:
-        serve_workspace(workspace, host=host, port=port)
+        serve_workspace(workspace or get_settings().workspace, host=host, port=port)
     except ValidationError as exc:
         _fail(exc)
 
 
-@app.command()
+@app.command(cls=_ServeCommand)
 def serve(
     workspace: Annotated[Path | None, typer.Option(
-        help="workspace directory to serve (default: SAFETYGAP_WORKSPACE or ./workspace)")]
+        help="workspace directory to serve (default: SAFETYGAP_WORKSPACE, else ./workspace)")]
     = None,
-    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1)")]
-    = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on (default 8000)")] = None,
+    host: Annotated[str | None, typer.Option(help=HOST_HELP)] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help=PORT_HELP)] = None,
 ) -> None:
     """Serve a workspace: interactive maps at / and the JSON API (docs at /docs)."""
-    from safetygap.settings import get_settings
-
-    _serve(workspace or get_settings().workspace, host=host, port=port)
+    _serve(workspace, host=host, port=port)
 
 
 RERUN_BUSY_EXIT = 3
 """Exit code of ``safetygap rerun`` when another re-run of the workspace is running."""
 
 
-@app.command()
+@app.command(cls=_Command)
 def rerun(
     workspace: Annotated[Path, typer.Option(help="workspace directory (served or not)")],
     calls: Annotated[Path | None, typer.Option(help="new calls file")] = None,
@@ -325,7 +397,7 @@ def rerun(
     typer.echo(f"version {version.name} is now active in {workspace.resolve()}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
     workspace: Annotated[Path, typer.Option(help="workspace directory to report on")],
     out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
@@ -348,12 +420,13 @@ def _positive_seconds(value: float) -> float:
     return value
 
 
-fetch_app = typer.Typer(help="Download a city's open data (boundaries and 911 calls).",
-                         no_args_is_help=True)
+fetch_app = typer.Typer(
+    cls=_Group, help="Download a city's open data (boundaries and 911 calls).",
+    no_args_is_help=True)
 app.add_typer(fetch_app, name="fetch")
 
 
-@fetch_app.command("minneapolis")
+@fetch_app.command("minneapolis", cls=_Command)
 def fetch_minneapolis_cmd(
     out: Annotated[Path, typer.Option(help="directory for the GeoParquet files and manifest")],
     years: Annotated[str | None, typer.Option(
@@ -407,12 +480,13 @@ def fetch_minneapolis_cmd(
                "--out WORKSPACE")
 
 
-providers_app = typer.Typer(help="Build provider files from a city's published facilities.",
-                             no_args_is_help=True)
+providers_app = typer.Typer(
+    cls=_Group, help="Build provider files from a city's published facilities.",
+    no_args_is_help=True)
 app.add_typer(providers_app, name="providers")
 
 
-@providers_app.command("minneapolis")
+@providers_app.command("minneapolis", cls=_Command)
 def providers_minneapolis(
     facilities: Annotated[Path, typer.Option(
         help="directory with Fire_Stations.csv, Police_Stations.geojson, Hospitals_MN_HIFLD.csv")],
@@ -436,11 +510,14 @@ def providers_minneapolis(
                + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
     for e in built.excluded:
         typer.echo(f"  left out: {e['name']} ({e['source']}): {e['reason']}")
-network_app = typer.Typer(help="Street networks for --travel network.", no_args_is_help=True)
+
+
+network_app = typer.Typer(cls=_Group, help="Street networks for --travel network.",
+                          no_args_is_help=True)
 app.add_typer(network_app, name="network")
 
 
-@network_app.command("fetch")
+@network_app.command("fetch", cls=_Command)
 def network_fetch(
     place: Annotated[str, typer.Option(help='place to geocode, e.g. "Minneapolis, Minnesota"')],
     out: Annotated[Path, typer.Option(help="GraphML file to write")],
@@ -491,7 +568,7 @@ def _reach(result: dict) -> str:
             f"{result['distance_model']}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def site(
     workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
     family: Annotated[str, typer.Option(help="response, prevention or restoration")],
@@ -558,7 +635,7 @@ def site(
     _write_json(result, out)
 
 
-@app.command()
+@app.command(cls=_Command)
 def whatif(
     workspace: Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")],
     providers: Annotated[Path, typer.Option(help="hypothetical providers, provider file "
@@ -583,7 +660,7 @@ def whatif(
     _write_json(result, out)
 
 
-@app.command()
+@app.command(cls=_Command)
 def presets() -> None:
     """List the built-in column presets for calls files."""
     from safetygap.inputs import load_preset, preset_names

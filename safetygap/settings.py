@@ -14,10 +14,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
+ENV_PREFIX = "SAFETYGAP_"
+"""Prefix of the environment variables that set :class:`Settings` fields."""
+
+
 class Settings(BaseSettings):
     """Run-time settings of the CLI and the web app."""
 
-    model_config = SettingsConfigDict(env_prefix="SAFETYGAP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     workspace: Path = Field(Path("workspace"), description="workspace directory to serve")
     host: str = Field("127.0.0.1", description="address the web app listens on")
@@ -46,5 +50,37 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Build the settings from the environment, with explicit overrides on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Build the settings from the environment, with explicit overrides on top (None: not
+    given).
+
+    Raises :class:`~safetygap.errors.ValidationError` naming every bad value and where it
+    came from: the command-line option of an override (``--port``), else the environment
+    variable (``SAFETYGAP_PORT``).
+    """
+    from pydantic import ValidationError as PydanticValidationError
+
+    from safetygap.errors import Problems
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except PydanticValidationError as exc:
+        problems = Problems()
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            source = (f"--{name.replace('_', '-')}" if name in given
+                      else f"{ENV_PREFIX}{name.upper()}")
+            problems.add(source, err["msg"], value=err.get("input"))
+        problems.raise_if_any()
+        raise  # pragma: no cover - every pydantic error has been added
+
+
+def environment_help() -> str:
+    """One line per setting: its environment variable, what it is and its default."""
+    lines = []
+    for name, f in Settings.model_fields.items():
+        text = f"{ENV_PREFIX}{name.upper()}: {f.description}"
+        if "default" not in str(f.description):
+            text += f" (default: {'unset' if f.default is None else f.default})"
+        lines.append(text)
+    return "\n".join(lines)

@@ -156,7 +156,10 @@ def test_every_flag_named_in_messages_and_docs_exists():
     """A flag named anywhere in the package's strings or the docs is an option of some
     command (the tests above check the command too, for the hints that matter most), or,
     in the docs, of a benchmark script."""
-    known = set().union(*(flags_of(c) for c in _commands()))
+    root = typer.main.get_command(app)
+    known = set().union(*(flags_of(c) for c in _commands()),
+                        {o for p in root.params for o in p.opts if o.startswith("--")},
+                        {"--help"})
     assert "--format" in _bench_flags()
     unknown = []
     for path in sorted((ROOT / "safetygap").rglob("*.py")):
@@ -176,6 +179,61 @@ def _help(*args: str) -> str:
     res = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     return res.output
+
+
+def test_help_shows_no_value_for_flags():
+    """Flags take no value: no ``<bool>`` after --quiet, --no-serve, --help, --version."""
+    for name in ["", *_commands()]:
+        text = _help(*name.split())
+        assert "<bool>" not in text, name
+        assert "--help" in text and "-h" in text
+    assert "--quiet" in _help("analyze") and "--no-serve" in _help("demo")
+
+
+@pytest.mark.parametrize("args", [["-h"], ["site", "-h"], ["fetch", "minneapolis", "-h"]])
+def test_dash_h_is_help(args):
+    res = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and res.output == _help(*args[:-1])
+
+
+def test_version():
+    from safetygap import __version__
+
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output == f"safetygap {__version__}\n"
+
+
+def test_calls_help_lists_every_format_read_calls_takes():
+    from safetygap.inputs._files import CALL_FILE_SUFFIXES
+
+    text = " ".join(_help("analyze").replace("│", " ").split())
+    for suffix in CALL_FILE_SUFFIXES:
+        assert f"{suffix}," in text or f"{suffix})" in text, suffix
+    for name in ("CSV", "Parquet", "GeoParquet", "GeoJSON", "GeoPackage", "JSON records"):
+        assert name in text
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_serving_commands_list_the_settings_environment(command):
+    from safetygap.settings import Settings
+
+    text = " ".join(_help(command).replace("│", " ").split())
+    for name in Settings.model_fields:
+        assert f"SAFETYGAP_{name.upper()}:" in text, name
+    assert "SAFETYGAP_TILES: base-map tile URL template, or 'none'" in text
+    # --host and --port say their defaults and range
+    assert "else 127.0.0.1)" in text and "else 8000)" in text and "1<=x<=65535" in text
+
+
+def test_demo_writes_where_make_demo_and_the_readme_say():
+    import safetygap.cli as cli
+
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(r"^DEMO_DIR \?= (\S+)$", make, flags=re.M)[1] == str(cli.DEMO_OUT)
+    assert "[default: demo]" in " ".join(_help("demo").split())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for ws in re.findall(r"--workspace (demo\S*)", readme):
+        assert ws == f"{cli.DEMO_OUT}/workspace", ws
 
 
 def test_help_shows_square_brackets_in_option_help():
@@ -216,6 +274,47 @@ def test_serve_on_a_demo_folder_suggests_its_workspace(tiny_ws, tmp_path):
     res = CliRunner().invoke(app, ["serve", "--workspace", str(outer)])
     assert res.exit_code == 2
     assert f"--workspace {outer / 'workspace'}" in res.output.replace("\n", "")
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--port", "0"], {}, "Invalid value for '--port'"),
+    (["--port", "70000"], {}, "Invalid value for '--port'"),
+    ([], {"SAFETYGAP_PORT": "0"}, "SAFETYGAP_PORT: Input should be greater than or equal to 1 "
+                                  "(got '0')"),
+    ([], {"SAFETYGAP_PORT": "eighty"}, "SAFETYGAP_PORT: Input should be a valid integer"),
+    # TEST-NET-1 (RFC 5737): never an address of this machine, and no DNS asked
+    (["--host", "192.0.2.1"], {}, "host '192.0.2.1' is not an address of this machine"),
+])
+def test_serve_bad_address_is_one_clean_line(tiny_ws, args, env, message):
+    ws, _ = tiny_ws
+    res = CliRunner().invoke(app, ["serve", "--workspace", str(ws), *args],
+                             env={"COLUMNS": "200", **env})
+    assert res.exit_code == 2
+    assert message in res.output
+    assert "Traceback" not in res.output and "pydantic" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_serve_port_in_use_is_named(tiny_ws):
+    import socket
+
+    ws, _ = tiny_ws
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = CliRunner().invoke(app, ["serve", "--workspace", str(ws), "--port", str(port)])
+    assert res.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is in use; pick another with --port" in res.output
+
+
+def test_demo_checks_the_address_before_building_the_city(tmp_path):
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d"), "--calls", "100",
+                                   "--host", "192.0.2.1"])
+    assert res.exit_code == 2 and "host '192.0.2.1'" in res.output
+    assert not (tmp_path / "d").exists()
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d"), "--port", "0"])
+    assert res.exit_code == 2 and "'--port'" in res.output
 
 
 def test_plain_text_errors_have_no_input_prefix():

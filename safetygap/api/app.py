@@ -85,13 +85,27 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     return app
 
 
-def _check_port(host: str, port: int) -> None:
+def check_address(host: str, port: int) -> None:
+    """Raise :class:`~safetygap.errors.ValidationError` unless the server can listen on
+    ``host``:``port`` (bound and released at once): a host that is no address of this
+    machine and a port in use are told apart."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
+        except (socket.gaierror, UnicodeError) as exc:
+            raise ValidationError(
+                f"host {host!r} is not a name or address this machine can resolve "
+                f"({getattr(exc, 'strerror', None) or exc}); give --host or SAFETYGAP_HOST "
+                "an address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every "
+                "interface)") from exc
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ValidationError(
+                    f"host {host!r} is not an address of this machine; give --host or "
+                    "SAFETYGAP_HOST one of its addresses, e.g. 127.0.0.1 or 0.0.0.0"
+                ) from exc
             why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc})"
             raise ValidationError(f"port {port} on {host} {why}; pick another with "
                                   f"--port or SAFETYGAP_PORT") from exc
@@ -106,7 +120,7 @@ def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
     app = create_app(workspace, settings=settings)
     print(f"reading workspace {Path(workspace).resolve()} ...", flush=True)
     app.state.store.view()
-    _check_port(settings.host, settings.port)
+    check_address(settings.host, settings.port)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"\nsafetygap is serving the maps at http://{shown}:{settings.port}/ "
           f"(API docs at /docs; Ctrl+C to stop)", flush=True)
