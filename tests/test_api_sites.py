@@ -392,6 +392,80 @@ def test_scenario_bad_providers_list_every_problem(straight):
     assert "out of range" in err.message and "allowed: 'prevention'" in err.message
 
 
+def test_scenario_type_errors_are_listed_with_every_other_problem(straight):
+    """A value of the wrong JSON type (text for the capacity, true for a latitude, a list
+    for a name) is a problem of its row like any other: one 422 names every row and field,
+    as a provider file's problems are."""
+    body = {"providers": [
+        hypothetical(0, 0, capacity="x"),
+        hypothetical(0, 0, service_type="spa"),
+        hypothetical(0, 0, capacity=-1),
+        hypothetical(0, 0, name=""),
+        hypothetical(0, 0, latitude=True),
+        hypothetical(0, 0, name=["a"], capacity="12"),  # '12' is a number: fine
+        {"name": "Only a name"},
+    ]}
+    r = straight.post("/api/scenarios", json=body)
+    assert r.status_code == 422, r.text
+    err = ErrorResponse.model_validate(r.json())
+    got = [(e.loc, e.input) for e in err.detail]
+    assert got == [
+        (["body", "providers", 0, "capacity"], "x"),
+        (["body", "providers", 1, "service_type"], "spa"),
+        (["body", "providers", 2, "capacity"], "-1"),
+        (["body", "providers", 3, "name"], None),
+        (["body", "providers", 4, "latitude/longitude"], None),
+        (["body", "providers", 6, "service_type"], None),
+        (["body", "providers", 6, "capacity"], None),
+        (["body", "providers", 6, "latitude/longitude"], None),
+    ]
+    assert "capacity must be a positive number (got 'x')" in err.message
+    assert "unknown service type; allowed: " in err.message and "(got 'spa')" in err.message
+    # the same rows one at a time: each alone is refused for the same reason
+    for i, want in ((0, "capacity"), (4, "latitude/longitude")):
+        one = straight.post("/api/scenarios", json={"providers": [body["providers"][i]]})
+        assert one.status_code == 422 and one.json()["detail"][0]["loc"][-1] == want
+    ok = straight.post("/api/scenarios", json={"providers": [body["providers"][5]]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["providers"][0]["name"] == '["a"]'
+
+
+def test_sites_among_candidates_type_errors_listed_with_the_options(straight):
+    lon, lat = ll(1000, 1000)
+    body = {"family": "prevention", "k": 1, "service_type": "spa", "candidates": [
+        {"latitude": "north", "longitude": lon},
+        {"latitude": lat, "longitude": lon},
+        {"latitude": lat, "longitude": False},
+        {"longitude": lon, "name": 7}]}
+    r = straight.post("/api/sites", json=body)
+    assert r.status_code == 422, r.text
+    locs = [e["loc"] for e in r.json()["detail"]]
+    assert locs == [["body", "service_type"]] + [
+        ["body", "candidates", i, "latitude/longitude"] for i in (0, 2, 3)]
+    body["service_type"] = None
+    r = straight.post("/api/sites", json=body)
+    assert [e["loc"] for e in r.json()["detail"]] == locs[1:]
+    body["candidates"] = [body["candidates"][1],
+                          {"latitude": str(lat), "longitude": str(lon), "name": 7}]
+    r = straight.post("/api/sites", json=body)
+    assert r.status_code == 200, r.text
+    assert [c.get("name") for c in r.json()["sites"]] == ["candidate 1"]
+
+
+def test_openapi_documents_row_field_types(straight):
+    """Rows are checked by the project's validation, but the schema still says what each
+    field is and which are required."""
+    schemas = straight.get("/openapi.json").json()["components"]["schemas"]
+    hp = schemas["HypotheticalProvider"]
+    assert hp["required"] == ["name", "service_type", "capacity", "latitude", "longitude"]
+    assert hp["properties"]["capacity"]["type"] == "number"
+    assert hp["properties"]["name"]["type"] == "string"
+    assert "default" not in hp["properties"]["latitude"]
+    cs = schemas["CandidateSite"]
+    assert cs["required"] == ["latitude", "longitude"]
+    assert cs["properties"]["longitude"]["type"] == "number"
+
+
 @pytest.mark.parametrize(("body", "where"), [
     ({}, "providers"),
     ({"providers": []}, "providers"),

@@ -9,9 +9,10 @@ where undefined.
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from safetygap.api.models import Family, Geometry
 from safetygap.maps.sites import MAX_SITES
@@ -25,21 +26,60 @@ MAX_PROVIDERS = 100
 # ------------------------------------------------------------------ requests
 
 
+def _as_cell(value: Any) -> Any:
+    """A JSON value as a cell of a provider file: true/false, arrays and objects become
+    their JSON text, so the project's validation reports them like any bad cell."""
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value)
+    return value
+
+
+def _cell(json_type: str, description: str) -> Any:
+    """A row field taken as sent (any JSON value; missing: null) and checked by the
+    project's validation (:func:`safetygap.inputs.providers.providers_from_frame`) with
+    every other problem of every row, so one 422 lists them all. The schema documents
+    the type expected."""
+    return Annotated[str | int | float | None, BeforeValidator(_as_cell),
+                     WithJsonSchema({"type": json_type, "description": description}),
+                     Field(None, description=description)]
+
+
+Name = _cell("string", "display name")
+ServiceType = _cell("string", "a service type of the taxonomy, e.g. youth_program")
+Capacity = _cell("number", "positive number, in the unit of the workspace's providers of "
+                           "the same service type")
+Latitude = _cell("number", "EPSG:4326")
+Longitude = _cell("number", "EPSG:4326")
+ProviderId = _cell("string", "optional id (row number when absent)")
+FamilyCell = _cell("string", "optional; must match the service type's")
+CandidateName = _cell("string", "default 'candidate <n>'")
+
+
+def _required(*names: str) -> Any:
+    """``json_schema_extra`` of a model of row cells: ``names`` are required (checked by
+    the project's validation, not by pydantic, so they have no default to show)."""
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = list(names)
+        for name in names:
+            schema["properties"][name].pop("default", None)
+    return extra
+
+
 class HypotheticalProvider(BaseModel):
     """A provider that does not exist (yet): validated like a row of a provider file
-    (docs/PROVIDERS.md)."""
+    (docs/PROVIDERS.md). Values are checked with every other row's, so one 422 names
+    every problem (row and field)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_required(
+        "name", "service_type", "capacity", "latitude", "longitude"))
 
-    name: str = Field(description="display name")
-    service_type: str = Field(description="a service type of the taxonomy, e.g. "
-                                          "youth_program")
-    capacity: float = Field(description="positive number, in the unit of the workspace's "
-                                        "providers")
-    latitude: float = Field(description="EPSG:4326")
-    longitude: float = Field(description="EPSG:4326")
-    provider_id: str | None = Field(None, description="optional id (row number when absent)")
-    family: str | None = Field(None, description="optional; must match the service type's")
+    name: Name
+    service_type: ServiceType
+    capacity: Capacity
+    latitude: Latitude
+    longitude: Longitude
+    provider_id: ProviderId
+    family: FamilyCell
 
 
 class ScenarioRequest(BaseModel):
@@ -50,14 +90,16 @@ class ScenarioRequest(BaseModel):
 
 
 class CandidateSite(BaseModel):
-    """A place where a new site could go; blank fields take the request's."""
+    """A place where a new site could go; blank fields take the request's. Values are
+    checked with every other candidate's, so one 422 names every problem."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=_required("latitude", "longitude"))
 
-    latitude: float = Field(description="EPSG:4326")
-    longitude: float = Field(description="EPSG:4326")
-    name: str | None = Field(None, description="default 'candidate <n>'")
-    provider_id: str | None = None
+    latitude: Latitude
+    longitude: Longitude
+    name: CandidateName
+    provider_id: ProviderId
 
 
 class SiteRequest(BaseModel):

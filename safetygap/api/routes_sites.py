@@ -14,6 +14,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from safetygap import FAMILIES
 from safetygap.api._errors import ERROR_RESPONSES
 from safetygap.api._scenarios import (
     ScenarioStore,
@@ -80,27 +81,45 @@ CapacityQ = Annotated[float | None, Query(
     description="capacity of each new site (default: median of the service type's)")]
 
 
+def _candidates(base: Baseline, candidates: list[CandidateSite], *, family: str,
+                service_type: str | None, capacity: float | None) -> Any:
+    """The candidate sites sent, validated and placed (blank fields: the run's service
+    type and capacity)."""
+    stype = service_type or default_service_type(base, family)
+    cap = capacity if capacity is not None else default_capacity(base, stype)
+    frame = pd.DataFrame([c.model_dump() for c in candidates])
+    return candidates_from_frame(base, frame, where="candidates", service_type=stype,
+                                 capacity=cap)
+
+
 def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, family: str,
            k: int, service_type: str | None, catchment: float | None,
            capacity: float | None, candidates: list[CandidateSite] | None) -> Response:
     """Sites of ``family`` among ``candidates`` (default ones when None), cached under
-    ``key``; problems with the options or candidates answer 422 located in ``source``."""
+    ``key``; problems with the options or candidates answer one 422 located in
+    ``source`` listing all of them."""
     _, base = store.baseline()
     try:
         check_siting_options(base, family=family, k=k, service_type=service_type,
                              catchment=catchment, capacity=capacity)
     except ValidationError as exc:
-        raise problems_422(exc, source=source) from exc
+        errors = [exc]
+        if candidates is not None and family in FAMILIES:  # their problems too, at once
+            valid_type = exc.problems and all(p.where != "service_type" for p in exc.problems)
+            try:
+                _candidates(base, candidates, family=family,
+                            service_type=service_type if valid_type else None,
+                            capacity=capacity if capacity is not None and capacity > 0
+                            else None)
+            except ValidationError as more:
+                errors.append(more)
+        raise problems_422(ValidationError.merge(errors), source=source) from exc
 
     def compute(manifest: str, base: Baseline) -> bytes:
         try:
-            cands = None
-            if candidates is not None:
-                stype = service_type or default_service_type(base, family)
-                cap = capacity if capacity is not None else default_capacity(base, stype)
-                frame = pd.DataFrame([c.model_dump() for c in candidates])
-                cands = candidates_from_frame(base, frame, where="candidates",
-                                              service_type=stype, capacity=cap)
+            cands = None if candidates is None else _candidates(
+                base, candidates, family=family, service_type=service_type,
+                capacity=capacity)
             result = recommend_sites(base, family=family, k=k, candidates=cands,
                                      service_type=service_type, catchment=catchment,
                                      capacity=capacity, candidates_source="request body")

@@ -127,8 +127,10 @@ def providers_from_frame(
                              column="family", value=str(fam.iat[i]), allowed=[want])
         c = cap.iat[i]
         if pd.isna(c) or not np.isfinite(c) or c <= 0:
+            raw = frame["capacity"].iat[i]
             problems.add(rowlabel, "capacity must be a positive number", column="capacity",
-                         value=str(frame["capacity"].iat[i]))
+                         value=None if raw is None or raw is pd.NA
+                         or (isinstance(raw, float) and np.isnan(raw)) else str(raw))
         if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
             problems.add(rowlabel, "name is empty", column="name")
         if not (np.isfinite(x[i]) and np.isfinite(y[i])):
