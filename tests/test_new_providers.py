@@ -50,8 +50,10 @@ def test_points_far_outside_are_refused_with_their_distance(base):
 def test_longitude_without_its_sign_is_refused(base):
     rows = pd.DataFrame({"name": ["east"], "service_type": ["youth_program"],
                          "capacity": [1.0], "latitude": [44.97], "longitude": [93.0]})
-    with pytest.raises(ValidationError, match="km outside the city's neighborhoods"):
+    with pytest.raises(ValidationError, match="km outside the city's neighborhoods") as err:
         new_providers(base, rows, where="providers")
+    assert "a longitude without its minus sign?" in str(err.value)
+    assert "is this point in the city" not in str(err.value)
 
 
 def test_site_and_whatif_refuse_far_points(tiny_ws, tmp_path):

@@ -361,3 +361,44 @@ def test_site_catchment_states_its_unit_and_warns(ws, catchment, unit, warned, r
     else:
         (w,) = out["warnings"]
         assert warned in w and f"warning: {w}" in res.stderr
+
+
+def test_a_point_far_outside_says_where_the_city_is(straight_ws):
+    """A point of somewhere else (46.0 N, 93.27 W: about 115 km north of the tiny city at
+    44.97 N, 93.0 W) is refused with the city's latitude/longitude range, worked out here
+    by geopandas' reprojection of the neighborhoods; exchanged coordinates are suggested
+    only when exchanging them puts the point inside."""
+    from tests.conftest import make_tiny_areas
+
+    base = load_baseline(straight_ws)
+    nbhd, _ = make_tiny_areas()
+    lon0, lat0, lon1, lat1 = nbhd.to_crs("EPSG:4326").total_bounds
+    span = (f"the city spans latitude {lat0:.3f} to {lat1:.3f}, longitude {lon0:.3f} to "
+            f"{lon1:.3f}")
+    far = pd.DataFrame({"name": ["Far"], "service_type": ["youth_program"], "capacity": [1.0],
+                        "latitude": [46.0], "longitude": [-93.27]})
+    with pytest.raises(ValidationError) as err:
+        new_providers(base, far, where="providers")
+    text = str(err.value)
+    assert "km outside the city's neighborhoods (is this point in the city being analysed? " \
+        + span in text
+    assert "exchanged" not in text and "swapped" not in text
+    assert "(got 'latitude 46.0, longitude -93.27')" in text
+    # x/y in the workspace's CRS typed the wrong way round: exchanged, they are inside
+    swapped = pd.DataFrame({"name": ["S"], "service_type": ["youth_program"],
+                            "capacity": [1.0], "x": [Y0 + 500], "y": [X0 + 500]})
+    with pytest.raises(ValidationError) as err:
+        new_providers(base, swapped, where="providers", crs=CRS)
+    text = str(err.value)
+    assert "with its two coordinates exchanged it falls inside the city: x and y swapped?" \
+        in text and "is this point in the city" not in text
+    # x/y outside, not inside either way: the span, and the CRS option to check
+    off = swapped.assign(x=[X0 + 50_000.0], y=[Y0 + 500.0])
+    with pytest.raises(ValidationError) as err:
+        new_providers(base, off, where="providers", crs=CRS, crs_flag="--providers-crs")
+    assert f"{span}; or are the x/y not in {CRS}, see --providers-crs?" in str(err.value)
+    # latitude and longitude exchanged: out of range, and said so
+    flipped = far.assign(latitude=[-93.0], longitude=[44.97])
+    with pytest.raises(ValidationError, match=r"out of range for longitude/latitude "
+                                              r"\(latitude and longitude exchanged\?\)"):
+        new_providers(base, flipped, where="providers")

@@ -136,8 +136,10 @@ def providers_from_frame(
         if not (np.isfinite(x[i]) and np.isfinite(y[i])):
             problems.add(rowlabel, "missing or unreadable coordinates", column=coord_col)
         elif src_crs and src_crs.upper() == "EPSG:4326" and (abs(y[i]) > 90 or abs(x[i]) > 180):
-            problems.add(rowlabel, "coordinates out of range for longitude/latitude",
-                         column=coord_col, value=f"{x[i]}, {y[i]}")
+            swapped = abs(x[i]) <= 90 and abs(y[i]) <= 180
+            problems.add(rowlabel, "coordinates out of range for longitude/latitude"
+                         + (" (latitude and longitude exchanged?)" if swapped else ""),
+                         column=coord_col, value=f"latitude {y[i]}, longitude {x[i]}")
         if len(problems.items) > 50:
             break
     problems.raise_if_any()
