@@ -1,0 +1,85 @@
+"""Closed vocabularies of safetygap, one ``enum.StrEnum`` each.
+
+Every member's value is the string the CLI, the API, the workspace files and the taxonomy
+use, so ``Family("prevention")`` parses user input and ``str(Family.PREVENTION)`` writes it.
+:func:`allowed` lists the values for error messages.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "BoundaryPolicy",
+    "Channel",
+    "Family",
+    "RowStatus",
+    "TravelKind",
+    "TravelMode",
+    "allowed",
+]
+
+
+class Family(StrEnum):
+    """The three families of community-safety services, in display order."""
+
+    RESPONSE = "response"
+    PREVENTION = "prevention"
+    RESTORATION = "restoration"
+
+
+class TravelKind(StrEnum):
+    """How distance to a provider is measured: straight-line metres or street-network minutes."""
+
+    STRAIGHT = "straight"
+    NETWORK = "network"
+
+
+class TravelMode(StrEnum):
+    """Travel mode on a street network."""
+
+    WALK = "walk"
+    DRIVE = "drive"
+
+
+class BoundaryPolicy(StrEnum):
+    """What happens to a call near an area boundary: kept in its polygon, or split."""
+
+    CONTAIN = "contain"
+    SPLIT = "split"
+
+
+class RowStatus(StrEnum):
+    """Exclusive row statuses of calls, in priority order (a row with several faults gets the
+    first)."""
+
+    DUPLICATE_ID = "duplicate_id"
+    MISSING_COORDINATES = "missing_coordinates"
+    INVALID_COORDINATES = "invalid_coordinates"
+    ZERO_COORDINATES = "zero_coordinates"
+    OUTSIDE_BOUNDARIES = "outside_boundaries"
+    UNPARSEABLE_DATE = "unparseable_date"
+    UNKNOWN_CALL_TYPE = "unknown_call_type"
+    OK = "ok"
+
+
+class Channel(StrEnum):
+    """Who handled a call: the channel a diversion rule set assigns, exactly one per call."""
+
+    POLICE = "police"
+    FIRE_EMS = "fire_ems"
+    BEHAVIORAL_CRISIS = "behavioral_crisis"
+    TRAFFIC_CONTROL = "traffic_control"
+    ANIMAL_CONTROL = "animal_control"
+    REPORT_311_ONLINE = "report_311_online"
+    OTHER_NON_POLICE = "other_non_police"
+
+    @property
+    def diverted(self) -> bool:
+        """A non-police channel other than fire/EMS: counted in the diverted share."""
+        return self not in (Channel.POLICE, Channel.FIRE_EMS)
+
+
+def allowed(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The values of ``enum`` in definition order, for messages that list what is allowed."""
+    return tuple(member.value for member in enum)
