@@ -414,6 +414,43 @@ def report(
                "open it in any browser, offline, or print it")
 
 
+@app.command(cls=_Command)
+def export(
+    workspace: Annotated[Path, typer.Argument(help="workspace directory to export")],
+    out: Annotated[Path, typer.Option(help="GeoPackage file to write (.gpkg)")]
+    = Path("safetygap.gpkg"),
+) -> None:
+    """Write the published layers to one GeoPackage, styled for QGIS (see docs/GIS.md)."""
+    import json
+
+    from safetygap.api.routes_api import summary
+    from safetygap.maps.collections import default_sites, site_features
+    from safetygap.maps.data import WorkspaceView
+    from safetygap.maps.gpkg import export_geopackage
+    from safetygap.scenarios import load_baseline
+    from safetygap.settings import get_settings
+    from safetygap.versions import active_dir
+    from safetygap.workspace import Workspace
+
+    if out.suffix.lower() != ".gpkg":
+        _fail(ValidationError(f"--out {out}: a GeoPackage file name ends in .gpkg"))
+        return
+    try:
+        src = active_dir(workspace)
+        view = WorkspaceView(Workspace.open(src),
+                             privacy_min_count=get_settings().privacy_min_count)
+        public = json.loads(summary(view).body)
+        written = export_geopackage(
+            view, out, summary=public,
+            sites=lambda: site_features(default_sites(load_baseline(src))))
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    tables = ", ".join(f"{name} {n:,}" for name, n in written.items())
+    typer.echo(f"GeoPackage written to {out.resolve()} ({out.stat().st_size / 1e6:.1f} MB; "
+               f"rows: {tables}); open it in QGIS: the layers come styled as the map")
+
+
 def _positive_seconds(value: float) -> float:
     if not value > 0:
         raise typer.BadParameter(f"must be more than 0 seconds, got {value:g}")

@@ -308,4 +308,6 @@ class ErrorResponse(BaseModel):
     """422: which parameter was wrong and what is allowed; 404: what was not found."""
 
     message: str
-    detail: list[ErrorItem] | str
+    detail: list[ErrorItem] | str | dict[str, str] = Field(
+        description="the parameters' problems; the message; or, from /ogc, the OGC "
+                    "exception (code, description, parameter)")
