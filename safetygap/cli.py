@@ -221,12 +221,16 @@ def analyze(
     partitions: Annotated[int | None, typer.Option(
         help="dask: number of calls partitions (default: one per million calls, at "
              "least 2)")] = None,
+    stale_after_months: Annotated[float | None, typer.Option(
+        help="providers last verified longer ago than this many months (or never) are "
+             "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
     from safetygap.inputs import ColumnMap, load_preset
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
+    from safetygap.settings import get_settings
 
     try:
         if data is not None:
@@ -272,7 +276,9 @@ def analyze(
                                boundary_tolerance_m=boundary_tolerance,
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
-                               partitions=partitions)
+                               partitions=partitions,
+                               stale_after_months=get_settings(
+                                   stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         None, description="where uploaded datasets are stored (default: 'uploads' beside "
                           "the served workspace)")
+    stale_after_months: float = Field(
+        18.0, gt=0, description="months after its last_verified date a provider is flagged "
+                                "stale (quality.json, the map)")
     nominatim_url: str | None = Field(
         None, description="Nominatim geocoder `network fetch` asks (default: OSMnx's, "
                           "https://nominatim.openstreetmap.org/)")
