@@ -347,7 +347,7 @@
           if (!d || !layers.providers[p.family]) return;
           var c = f.geometry.coordinates;
           var m = L.marker([c[1], c[0]], { icon: providerIcon(d), opacity: p.stale ? 0.55 : 1,
-            title: String(p.name) + (p.stale ? " (stale: not verified recently)" : "") });
+            title: String(p.name) });
           m.bindTooltip(esc(p.name));
           m.bindPopup(providerPopup(cfg, p), { maxWidth: 300 });
           (byFamily[p.family] = byFamily[p.family] || []).push(m);
