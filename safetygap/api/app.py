@@ -63,7 +63,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
                   lifespan=write_lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
     app.add_middleware(WorkspaceHeaderMiddleware)
-    app.state.store = WorkspaceStore(path)
+    app.state.store = WorkspaceStore(path, privacy_min_count=settings.privacy_min_count)
     app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings
     app.state.map_options = MapOptions(tiles=settings.tiles,

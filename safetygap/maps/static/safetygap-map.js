@@ -383,8 +383,10 @@
               };
             },
             onEachFeature: function (f, layer) {
-              layer.bindTooltip(esc(num(f.properties.calls, 0)) + " " +
-                esc(cfg.families[family].label.toLowerCase()) + " calls");
+              var fam = esc(cfg.families[family].label.toLowerCase());
+              layer.bindTooltip(f.properties.calls === null
+                ? "a few " + fam + " calls (count hidden for privacy)"
+                : esc(num(f.properties.calls, 0)) + " " + fam + " calls");
             },
           }).addTo(layers.hexbins);
           lastHex = fc;
