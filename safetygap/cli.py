@@ -487,7 +487,8 @@ def fetch_minneapolis_cmd(
 
 
 providers_app = typer.Typer(
-    cls=_Group, help="Build provider files from a city's published facilities.",
+    cls=_Group, help="Build provider files: from a city's facilities, an organisations "
+                     "list with addresses, OpenStreetMap; merge them.",
     no_args_is_help=True)
 app.add_typer(providers_app, name="providers")
 
@@ -516,6 +517,84 @@ def providers_minneapolis(
                + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
     for e in built.excluded:
         typer.echo(f"  left out: {e['name']} ({e['source']}): {e['reason']}")
+
+
+@providers_app.command("geocode", cls=_Command)
+def providers_geocode(
+    source: Annotated[Path, typer.Argument(help="organisations list (CSV, GeoJSON, GeoPackage, "
+                                           "Parquet) with an address column")],
+    out: Annotated[Path, typer.Option(help="provider CSV to write (the placed rows)")],
+    address_points: Annotated[Path | None, typer.Option(
+        help="the city's address-point layer (e.g. from `safetygap fetch minneapolis "
+             "--layers address_points`)")] = None,
+    address_column: Annotated[str, typer.Option(help="address column of the list")]
+    = "address",
+    address_points_column: Annotated[str | None, typer.Option(
+        help="full-address column of --address-points (default: found by its usual "
+             "names, or the Minnesota standard's ANUMBER + ST_NAME columns)")] = None,
+    review: Annotated[Path | None, typer.Option(
+        help="CSV of the rows to review: street-only and unmatched (default: OUT with "
+             "'.review.csv')")] = None,
+    min_quality: Annotated[str, typer.Option(
+        help="worst match quality placed: exact, street_interpolation or street_only "
+             "(rows below it are listed for review, not placed)")] = "street_only",
+    online: Annotated[bool, typer.Option(
+        "--online", help="ask Nominatim (OpenStreetMap's geocoder) about the rows the "
+        "address points cannot place: one request a second, answers cached on disk; "
+        "off by default")] = False,
+    nominatim_url: Annotated[str | None, typer.Option(
+        help="Nominatim server for --online (default: SAFETYGAP_NOMINATIM_URL, else "
+             "https://nominatim.openstreetmap.org/)")] = None,
+    user_agent: Annotated[str | None, typer.Option(
+        help="user agent sent with --online (the usage policy asks for one naming you)")]
+    = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="cache file of --online answers (default: OUT with '.geocache.json')")] = None,
+    city: Annotated[str, typer.Option(
+        help="appended to each address asked online, e.g. 'Minneapolis, MN'")] = "",
+    encoding: Annotated[str, typer.Option(help="text encoding of a CSV list")] = "utf-8",
+) -> None:
+    """Place an organisations list by its addresses (local address points, then optionally
+    Nominatim); every row gets a match quality, and street-only and unmatched rows are
+    listed for review."""
+    from safetygap.inputs._files import read_table
+    from safetygap.inventory.geocode import MatchQuality, geocode_frame, read_address_points
+    from safetygap.settings import get_settings
+
+    try:
+        allowed = ("exact", "street_interpolation", "street_only")
+        if min_quality not in allowed:
+            bad = Problems()
+            bad.add("--min-quality", "unknown match quality", value=min_quality,
+                    allowed=allowed)
+            bad.raise_if_any()
+        table = read_table(source, where="list", encoding=encoding)
+        points = (None if address_points is None else
+                  read_address_points(str(address_points), address_column=address_points_column))
+        geocoder = None
+        if online:
+            from safetygap.fetch.nominatim import USER_AGENT, NominatimGeocoder
+
+            geocoder = NominatimGeocoder(
+                url=nominatim_url or get_settings().nominatim_url, user_agent=user_agent
+                or USER_AGENT, cache=cache or out.with_suffix(".geocache.json"), suffix=city)
+        result = geocode_frame(table.frame, points, address_column=address_column,
+                               online=geocoder, min_quality=MatchQuality(min_quality),
+                               where=f"list {table.path}")
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    result.placed.to_csv(out, index=False)
+    review_path = review or out.with_name(out.stem + ".review.csv")
+    result.review.to_csv(review_path, index=False)
+    c = result.counts
+    typer.echo(f"placed {c['placed']} of {len(table.frame)} rows in {out}: "
+               + ", ".join(f"{k.replace('_', ' ')} {c[k]}" for k in
+                           ("given", "exact", "street_interpolation", "street_only")))
+    typer.echo(f"{len(result.review)} rows to review in {review_path} (street only "
+               f"{c['street_only']}, unmatched {c['none']}, not placed {c['not_placed']})")
+    for r in result.review.head(10).itertuples():
+        typer.echo(f"  row {r.row}: {getattr(r, address_column, '')!s}: {r.reason}")
 
 
 network_app = typer.Typer(cls=_Group, help="Street networks for --travel network.",

@@ -137,3 +137,23 @@ def test_stale_and_serving_shown_in_the_providers_layer(tiny_files, tmp_path):
     assert (props["P1"]["stale"], props["P1"]["last_verified"]) == (False, "2024-01-15")
     assert props["S1"]["stale"] is True and props["S1"]["serves_areas"] is True
     assert props["S1"]["serves"] == "ward:1" and props["P1"]["serves_areas"] is False
+
+
+def test_completeness_counts_by_family_source_and_geocoding(tiny_files, tmp_path):
+    rows = [*BASE, ("S1", "a", "youth_program", 6.0, None, None, "ward:1", "2024-01-14"),
+            ("S2", "b", "victim_services", 1.0, 100, 100, "", "")]
+    frame = pd.DataFrame(rows, columns=["provider_id", "name", "service_type", "capacity",
+                                        "x", "y", "serves", "last_verified"])
+    frame["x"] = frame["x"].map(lambda v: "" if v is None else X0 + v)
+    frame["y"] = frame["y"].map(lambda v: "" if v is None else Y0 + v)
+    frame["source"] = ["hand", "osm", "geocoded list"]
+    frame["geocode_quality"] = ["", "", "street_only"]
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    a = analyze(AnalysisInputs(**(tiny_files | {"providers": tmp_path / "p.csv"})),
+                options=AnalysisOptions(columns=load_preset("generic"),
+                                        providers_crs="EPSG:26915", as_of=AS_OF))
+    c = a.quality["providers"]["completeness"]
+    assert c["by_family_and_source"] == {"response": {"hand": 1}, "prevention": {"osm": 1},
+                                         "restoration": {"geocoded list": 1}}
+    assert (c["stale"], c["street_only"], c["serving_areas"]) == (2, 1, 1)
+    assert c["with_field"]["last_verified"] == 2

@@ -21,7 +21,7 @@ from safetygap.boundaries import (
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import PopulationInput
-from safetygap.inventory.fields import STALE_AFTER_MONTHS, stale_flags
+from safetygap.inventory.fields import STALE_AFTER_MONTHS, completeness, stale_flags
 from safetygap.inventory.serves import SERVES_COLUMN, WKT_COLUMN, resolve_serves
 from safetygap.taxonomy import Taxonomy
 
@@ -111,6 +111,7 @@ def place_providers(
         "outside_examples": outside[["provider_id", "name"]].head(10).to_dict("records"),
         "serving_areas": int(sum(bool(w) for w in wkt)),
         "verification": verification_quality(gdf, today=today, months=stale_after_months),
+        "completeness": completeness(gdf),
     }
 
 

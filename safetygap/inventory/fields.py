@@ -23,6 +23,8 @@ column               meaning, and what validation checks
 ``last_verified``    date the row was last checked, ``YYYY-MM-DD`` (or ``YYYY-MM``, read as
                      the 1st); not in the future
 ``serves``           areas served instead of a catchment (see :mod:`safetygap.inventory.serves`)
+``geocode_quality``  how ``providers geocode`` placed the row: ``given``, ``exact``,
+                     ``street_interpolation`` or ``street_only`` (empty: not geocoded)
 ===================  =========================================================================
 
 Stale rows: a provider not verified for more than ``stale_after_months`` months
@@ -52,10 +54,12 @@ __all__ = [
 
 INVENTORY_COLUMNS = ("organisation", "programme", "address", "capacity_unit", "opening_hours",
                      "eligibility", "languages", "phone", "website", "source", "last_verified",
-                     "serves")
+                     "serves", "geocode_quality")
 """The inventory columns, in the order they are written."""
 
 STALE_AFTER_MONTHS = 18
+GEOCODE_QUALITIES = ("given", "exact", "street_interpolation", "street_only")
+"""Match qualities a placed provider can carry (see :mod:`safetygap.inventory.geocode`)."""
 """Default: a provider last verified more than this many months ago is stale."""
 
 _PHONE_OK = re.compile(r"^[0-9+()\-.\s/]+((ext\.?|x)\s*[0-9]+)?$", re.IGNORECASE)
@@ -137,6 +141,10 @@ def inventory_fields(
                          value=out["website"].iat[i], allowed="http://... or https://...")
         else:
             out.iat[i, out.columns.get_loc("website")] = web
+        gq = out["geocode_quality"].iat[i]
+        if gq and gq not in GEOCODE_QUALITIES:
+            problems.add(label, "unknown geocode quality", column="geocode_quality", value=gq,
+                         allowed=GEOCODE_QUALITIES)
         langs = [p.strip() for p in re.split(r"[;,]", out["languages"].iat[i]) if p.strip()]
         out.iat[i, out.columns.get_loc("languages")] = "; ".join(langs)
     units = pd.DataFrame({"st": service_types.to_numpy(), "unit": out["capacity_unit"].to_numpy()})
@@ -176,3 +184,36 @@ def stale_flags(
             age[i] = round(months_between(day, today), 2)
     stale = ~(age <= months)  # NaN (never verified) is stale
     return age, stale
+
+
+def completeness(providers: pd.DataFrame) -> dict[str, object]:
+    """How complete the inventory is: providers per family and source, stale, never
+    verified, placed by street-only geocoding, serving areas, and how many give each
+    inventory field (``quality.json`` providers.completeness, the directory pages)."""
+    from safetygap import FAMILIES
+
+    def col(c: str) -> pd.Series:
+        return (providers[c].fillna("").astype(str) if c in providers.columns
+                else pd.Series([""] * len(providers), index=providers.index))
+
+    source = col("source").replace("", "not stated")
+    fam = col("family")
+    stale = (providers["stale"].to_numpy(bool) if "stale" in providers.columns
+             else np.zeros(len(providers), bool))
+    return {
+        "providers": len(providers),
+        "by_family": {f: int((fam == f).sum()) for f in FAMILIES},
+        "by_family_and_source": {f: {str(k): int(v) for k, v in
+                                     source[fam == f].value_counts().sort_index().items()}
+                                 for f in FAMILIES},
+        "stale": int(stale.sum()),
+        "street_only": int((col("geocode_quality") == "street_only").sum()),
+        "by_geocode_quality": {str(k): int(v) for k, v in
+                               col("geocode_quality").replace("", "not geocoded")
+                               .value_counts().sort_index().items()},
+        "serving_areas": int((col("serves") != "").sum()),
+        "with_field": {c: int((col(c) != "").sum()) for c in
+                       ("address", "opening_hours", "phone", "website", "eligibility",
+                        "languages", "last_verified")},
+    }
+
