@@ -597,6 +597,62 @@ def providers_geocode(
         typer.echo(f"  row {r.row}: {getattr(r, address_column, '')!s}: {r.reason}")
 
 
+@providers_app.command("osm", cls=_Command)
+def providers_osm(
+    boundary: Annotated[Path, typer.Option(help="study area polygons (e.g. the city limits "
+                                           "or the neighborhoods), any CRS")],
+    out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    tags: Annotated[Path | None, typer.Option(
+        help="tag -> service type mapping (TOML; default: the packaged "
+             "safetygap/data/osm_tags.toml, copy it to edit)")] = None,
+    overpass_url: Annotated[str | None, typer.Option(
+        help="Overpass API to ask (default: SAFETYGAP_OVERPASS_URL, else OSMnx's "
+             "https://overpass-api.de/api)")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="taxonomy with the service types "
+                                                  "(default: the packaged one)")] = None,
+) -> None:
+    """Prevention and restoration providers from OpenStreetMap inside a boundary (needs the
+    internet, or a local Overpass server): each keeps its OSM id, tags and opening_hours."""
+    from safetygap.fetch.osm_features import features_in_boundary
+    from safetygap.inputs import providers_from_frame
+    from safetygap.inputs._files import read_table
+    from safetygap.inventory.osm import load_tag_rules, map_features, overpass_tags
+    from safetygap.settings import get_settings
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        tax = load_taxonomy(taxonomy)
+        rules = load_tag_rules(tags, taxonomy=tax)
+        table = read_table(boundary, where="boundary")
+        if table.geometry is None or table.crs is None:
+            bad = Problems()
+            bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
+                    allowed="GeoJSON, GeoPackage or GeoParquet polygons")
+            bad.raise_if_any()
+        import geopandas as gpd
+
+        area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
+        features = features_in_boundary(area, overpass_tags(rules),
+                                        overpass_url=overpass_url
+                                        or get_settings().overpass_url)
+        frame, report = map_features(features, rules)
+        if len(frame):
+            providers_from_frame(frame, taxonomy=tax, where="OpenStreetMap features")
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    frame.to_csv(out, index=False)
+    typer.echo(f"wrote {report['providers']} providers from {report['features']} OSM "
+               f"features to {out} (" + ", ".join(f"{k} {v}" for k, v in
+                                                 report["by_service_type"].items()) + ")")
+    if report["unmatched"]:
+        typer.echo(f"  {report['unmatched']} features matched no rule of the mapping (left "
+                   "out), e.g. " + ", ".join(e["osm_id"] for e in
+                                            report["unmatched_examples"][:5]))
+    if report["unnamed"]:
+        typer.echo(f"  {report['unnamed']} providers have no name in OSM: check them")
+
+
 network_app = typer.Typer(cls=_Group, help="Street networks for --travel network.",
                           no_args_is_help=True)
 app.add_typer(network_app, name="network")
