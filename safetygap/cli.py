@@ -554,9 +554,11 @@ def providers_geocode(
         help="appended to each address asked online, e.g. 'Minneapolis, MN'")] = "",
     encoding: Annotated[str, typer.Option(help="text encoding of a CSV list")] = "utf-8",
 ) -> None:
-    """Place an organisations list by its addresses (local address points, then optionally
-    Nominatim); every row gets a match quality, and street-only and unmatched rows are
-    listed for review."""
+    """Place an organisations list by its addresses; street-only and unmatched rows listed.
+
+    Addresses are matched against the local address points, then (with --online) asked of
+    Nominatim; every row gets a match quality.
+    """
     from safetygap.inputs._files import read_table
     from safetygap.inventory.geocode import MatchQuality, geocode_frame, read_address_points
     from safetygap.settings import get_settings
@@ -611,8 +613,11 @@ def providers_osm(
     taxonomy: Annotated[Path | None, typer.Option(help="taxonomy with the service types "
                                                   "(default: the packaged one)")] = None,
 ) -> None:
-    """Prevention and restoration providers from OpenStreetMap inside a boundary (needs the
-    internet, or a local Overpass server): each keeps its OSM id, tags and opening_hours."""
+    """Prevention and restoration providers from OpenStreetMap inside a boundary.
+
+    Needs the internet (or a local Overpass server); each provider keeps its OSM id, tags
+    and opening_hours.
+    """
     from safetygap.fetch.osm_features import features_in_boundary
     from safetygap.inputs import providers_from_frame
     from safetygap.inputs._files import read_table
