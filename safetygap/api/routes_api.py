@@ -12,6 +12,13 @@ from pydantic import BaseModel
 
 from safetygap import FAMILIES, __version__
 from safetygap.api._errors import ERROR_RESPONSES, param_error
+from safetygap.api._formats import (
+    Format,
+    csv_response,
+    download,
+    feature_rows,
+    geojson_response,
+)
 from safetygap.api._store import STATE_KEY
 from safetygap.api.models import (
     AreaCollection,
@@ -46,6 +53,13 @@ ToleranceQ = Annotated[float, Query(ge=0, le=1000, allow_inf_nan=False,
                                     description="geometry simplification tolerance, metres "
                                                 "(0 = exact)")]
 AreaId = Annotated[str, Path(description="area id (see the GeoJSON layers)")]
+DOWNLOADS: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 200: {
+    "description": "JSON; with format=geojson or format=csv a file download",
+    "content": {"application/geo+json": {}, "text/csv": {}}}}
+"""Responses of the routes that take ``format``."""
+FormatQ = Annotated[Format, Query(description="json (default), geojson (a download of the "
+                                              "same FeatureCollection) or csv (one row per "
+                                              "feature, the field names as headers)")]
 
 
 def checked_year(view: WorkspaceView, year: int | None) -> int | None:
@@ -130,16 +144,20 @@ def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None,
-           tolerance: float, ward: str | None = None) -> Response:
+           tolerance: float, ward: str | None = None, fmt: str = "json") -> Response:
     year = checked_year(view, year)
     ward = checked_area(view, "ward", "ward", ward)
-    return cached_json(
+    name = f"safetygap-{level}s-{family or 'all'}-{year or 'all-years'}"
+    if fmt == "csv":
+        layer = view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward)
+        return csv_response(feature_rows(layer["features"]), name)
+    return download(fmt, name, cached_json(
         view, ("layer", level, family, year, tolerance, ward), AreaCollection,
         lambda: view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward),
-        media_type=GEOJSON)
+        media_type=GEOJSON))
 
 
-@router.get("/api/neighborhoods", response_model=AreaCollection, responses=ERROR_RESPONSES,
+@router.get("/api/neighborhoods", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
 def neighborhoods(
     view: View,
@@ -148,18 +166,20 @@ def neighborhoods(
     tolerance: ToleranceQ = DEFAULT_TOLERANCE_M,
     ward: Annotated[str | None, Query(description="only the neighborhoods in this ward")]
     = None,
+    format: FormatQ = "json",
 ) -> Response:
     """Neighborhoods as GeoJSON (EPSG:4326) with their indices as ``<measure>_<family>``
-    properties, and the gap classes (legend) per family."""
-    return _layer(view, "neighborhood", family, year, tolerance, ward)
+    properties, and the gap classes (legend) per family; ``format=csv`` or ``geojson``
+    for a download."""
+    return _layer(view, "neighborhood", family, year, tolerance, ward, format)
 
 
-@router.get("/api/wards", response_model=AreaCollection, responses=ERROR_RESPONSES,
+@router.get("/api/wards", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
 def wards(view: View, family: FamilyQ = None, year: YearQ = None,
-          tolerance: ToleranceQ = DEFAULT_TOLERANCE_M) -> Response:
+          tolerance: ToleranceQ = DEFAULT_TOLERANCE_M, format: FormatQ = "json") -> Response:
     """Wards as GeoJSON (EPSG:4326) with their indices; see ``/api/neighborhoods``."""
-    return _layer(view, "ward", family, year, tolerance)
+    return _layer(view, "ward", family, year, tolerance, None, format)
 
 
 @router.get("/api/neighborhoods/{area_id}", response_model=AreaProfile,
@@ -180,24 +200,37 @@ def ward_profile(view: View, area_id: AreaId) -> Response:
                        lambda: view.profile("ward", area_id))
 
 
-@router.get("/api/gaps", response_model=GapRanking, responses=ERROR_RESPONSES, tags=["areas"])
+@router.get("/api/gaps", response_model=GapRanking, responses=DOWNLOADS, tags=["areas"])
 def gaps(
     view: View,
     family: FamilyQ = None,
     level: Annotated[Level, Query(description="neighborhood or ward")] = "neighborhood",
     top: Annotated[int, Query(ge=1, le=1000, description="how many areas per family")] = 10,
     year: YearQ = None,
+    format: FormatQ = "json",
 ) -> Response:
-    """Areas ranked by gap index (most underserved first), per family."""
+    """Areas ranked by gap index (most underserved first), per family; ``format=csv`` (one
+    row per family and rank) or ``geojson`` (the ranked areas with their outlines)."""
     year = checked_year(view, year)
     fams = FAMILIES if family is None else (family,)
+    if format != "json":
+        ranked = {f: view.ranking(level, f, year=year, top=top) for f in fams}
+        name = f"safetygap-underserved-{level}s-{family or 'all'}-{year or 'all-years'}"
+        rows = [{"family": f, **r} for f in fams for r in ranked[f]]
+        if format == "csv":
+            return csv_response(rows, name)
+        shapes = {str(ft["id"]): ft["geometry"] for ft in view.layer(
+            level, family=None, year=year, tolerance_m=DEFAULT_TOLERANCE_M)["features"]}
+        return geojson_response({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": f"{r['family']}-{r['rank']}",
+             "geometry": shapes.get(r["area_id"]), "properties": r} for r in rows]}, name)
     return cached_json(
         view, ("gaps", fams, level, top, year), GapRanking,
         lambda: {"level": level, "period": "all" if year is None else str(year), "top": top,
                  "families": {f: view.ranking(level, f, year=year, top=top) for f in fams}})
 
 
-@router.get("/api/providers", response_model=ProviderCollection, responses=ERROR_RESPONSES,
+@router.get("/api/providers", response_model=ProviderCollection, responses=DOWNLOADS,
             tags=["providers"])
 def providers(
     view: View,
@@ -205,14 +238,20 @@ def providers(
     ward: Annotated[str | None, Query(description="only providers in this ward")] = None,
     neighborhood: Annotated[str | None, Query(description="only providers in this "
                                                           "neighborhood")] = None,
+    format: FormatQ = "json",
 ) -> Response:
-    """Service providers as GeoJSON points (EPSG:4326)."""
+    """Service providers as GeoJSON points (EPSG:4326); ``format=csv`` (with longitude and
+    latitude columns) or ``geojson`` for a download."""
     ward = checked_area(view, "ward", "ward", ward)
     neighborhood = checked_area(view, "neighborhood", "neighborhood", neighborhood)
-    return cached_json(view, ("providers", family, ward, neighborhood), ProviderCollection,
-                       lambda: view.providers_layer(family=family, ward=ward,
-                                                    neighborhood=neighborhood),
-                       media_type=GEOJSON)
+    name = f"safetygap-providers-{family or 'all'}"
+    if format == "csv":
+        layer = view.providers_layer(family=family, ward=ward, neighborhood=neighborhood)
+        return csv_response(feature_rows(layer["features"]), name)
+    return download(format, name, cached_json(
+        view, ("providers", family, ward, neighborhood), ProviderCollection,
+        lambda: view.providers_layer(family=family, ward=ward, neighborhood=neighborhood),
+        media_type=GEOJSON))
 
 
 @router.get("/api/hexbins", response_model=HexCollection, responses=ERROR_RESPONSES,

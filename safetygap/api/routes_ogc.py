@@ -148,7 +148,8 @@ def _html(title: str, body: dict[str, Any]) -> str:
         head = "".join(f'<th scope="col">{escape(c)}</th>' for c in cols)
         trs = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in cols) + "</tr>"
                       for r in rows)
-        parts.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        parts.append(f'<div class="scroll" tabindex="0" role="region" aria-label="table">'
+                     f"<table><thead><tr>{head}</tr></thead>"
                      f"<tbody>{trs}</tbody></table></div>")
     style = ("body{font-family:system-ui,sans-serif;margin:1rem;max-width:100%}"
              ".scroll{overflow-x:auto}table{border-collapse:collapse}"

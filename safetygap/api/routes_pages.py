@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from safetygap.api._errors import ERROR_RESPONSES
 from safetygap.api.models import Family, Level
 from safetygap.api.routes_api import View, YearQ, checked_year
-from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map
+from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
 from safetygap.maps.pages import index_page, render
 
 router = APIRouter(tags=["pages"])
@@ -41,8 +41,8 @@ def gap_map(
     options = _options(request)
     html = view.cached(
         ("page", "gaps", family, level, year, options),
-        lambda: build_gap_map(view, family=family, level=level, year=year,
-                              options=options).get_root().render())
+        lambda: render_page(build_gap_map(view, family=family, level=level, year=year,
+                                          options=options)))
     return HTMLResponse(html)
 
 
@@ -63,9 +63,23 @@ def ward_map(
     options = _options(request)
     html = view.cached(
         ("page", "ward", ward, family, options),
-        lambda: build_ward_map(view, ward, family=family, options=options)
-        .get_root().render())
+        lambda: render_page(build_ward_map(view, ward, family=family, options=options)))
     return HTMLResponse(html)
+
+
+FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+           '<rect width="32" height="32" rx="6" fill="#1f2a36"/>'
+           '<path d="M16 5l9 4v7c0 6-4 10-9 12-5-2-9-6-9-12V9z" fill="#fd8d3c"/>'
+           '<path d="M16 9v15c-3-1.5-5-4.5-5-8v-4z" fill="#ffffb2"/></svg>')
+"""The site's icon: a shield in the map's colours."""
+
+
+@router.get("/favicon.svg", include_in_schema=False)
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The site's icon (SVG; browsers asking for /favicon.ico get the same)."""
+    return Response(FAVICON, media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/report", response_class=HTMLResponse)

@@ -8,6 +8,7 @@ public as the GET routes.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from safetygap import FAMILIES
 from safetygap.api._errors import ERROR_RESPONSES
+from safetygap.api._formats import csv_response, feature_rows, geojson_response
 from safetygap.api._scenarios import (
     ScenarioStore,
     problems_422,
@@ -32,8 +34,10 @@ from safetygap.api.models_sites import (
     SiteRecommendation,
     SiteRequest,
 )
-from safetygap.api.routes_api import View
+from safetygap.api.routes_api import DOWNLOADS, FormatQ, View
 from safetygap.errors import ValidationError
+from safetygap.maps.collections import site_features
+from safetygap.maps.gap_map import render_page
 from safetygap.maps.sites import MAX_SITES, build_sites_map
 from safetygap.scenarios import (
     Baseline,
@@ -130,7 +134,7 @@ def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, f
     return _answer(request, *store.response("sites", key, compute))
 
 
-@router.get("/api/sites", response_model=SiteRecommendation, responses=ERROR_RESPONSES,
+@router.get("/api/sites", response_model=SiteRecommendation, responses=DOWNLOADS,
             tags=["siting"])
 def sites(
     request: Request,
@@ -140,6 +144,7 @@ def sites(
     service_type: ServiceTypeQ = None,
     catchment: CatchmentQ = None,
     capacity: CapacityQ = None,
+    format: FormatQ = "json",
 ) -> Response:
     """Choose ``k`` new sites that cover the most need calls of ``family`` not covered yet
     (maximal covering location problem; existing providers stay fixed), among the street
@@ -147,9 +152,16 @@ def sites(
     site: its position, the calls it newly covers, the neighborhoods and wards that gain
     with their indices before and after, and the area its catchment covers. Takes seconds
     the first time; cached per workspace version."""
-    return _sites(request, store, ("query", family, k, service_type, catchment, capacity),
-                  source="query", family=family, k=k, service_type=service_type,
-                  catchment=catchment, capacity=capacity, candidates=None)
+    answer = _sites(request, store, ("query", family, k, service_type, catchment, capacity),
+                    source="query", family=family, k=k, service_type=service_type,
+                    catchment=catchment, capacity=capacity, candidates=None)
+    if format == "json":
+        return answer
+    features = site_features([json.loads(answer.body)])
+    name = f"safetygap-sites-{family}-{k}"
+    if format == "csv":
+        return csv_response(feature_rows(features), name)
+    return geojson_response({"type": "FeatureCollection", "features": features}, name)
 
 
 @router.post("/api/sites", response_model=SiteRecommendation, responses=BODY_RESPONSES,
@@ -194,6 +206,6 @@ def sites_map(
     ``GET /api/sites``)."""
     options = request.app.state.map_options
     html = view.cached(("page", "sites", family, k, options),
-                       lambda: build_sites_map(view, family=family, k=k, options=options)
-                       .get_root().render())
+                       lambda: render_page(build_sites_map(view, family=family, k=k,
+                                                           options=options)))
     return HTMLResponse(html)

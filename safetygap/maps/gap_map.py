@@ -17,6 +17,7 @@ is JSON with ``<``, ``>``, ``&`` and ``'`` escaped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -138,16 +139,31 @@ def _base_map(view: WorkspaceView, options: MapOptions, *, bounds: list[list[flo
     return m
 
 
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+
+
+def render_page(m: folium.Map) -> str:
+    """The page's HTML: Folium's rendering with pinch zoom allowed (Folium's viewport says
+    ``user-scalable=no``), the document's language and a favicon."""
+    html = m.get_root().render()
+    html = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, '
+                         'initial-scale=1" />', html, count=1)
+    html = html.replace("<html>", '<html lang="en">', 1)
+    return html.replace("<head>", '<head><link rel="icon" href="/favicon.svg" '
+                                  'type="image/svg+xml">', 1)
+
+
 def _header(view: WorkspaceView, title: str, options: MapOptions) -> str:
     notice = ""
     if view.synthetic:
         notice = ("<span class='sg-synthetic' title='" + escape(view.label) +
                   "'>synthetic demo data</span>")
     return (
-        "<div class='sg-header'><a href='/' title='all maps'>safetygap</a>"
-        f"<span class='sg-title'>{escape(title)}</span>{notice}<span class='sg-spacer'></span>"
-        f"<a href='{escape(options.pages_prefix)}/gaps'>city map</a>"
-        "<a href='/docs'>API</a></div>"
+        "<header class='sg-header'><a class='sg-skip' href='#sg-map'>Skip to the map</a>"
+        "<a href='/' title='all maps'>safetygap</a>"
+        f"<h1 class='sg-title'>{escape(title)}</h1>{notice}<span class='sg-spacer'></span>"
+        f"<nav aria-label='pages'><a href='{escape(options.pages_prefix)}/gaps'>city map</a>"
+        "<a href='/docs'>API</a></nav></header>"
     )
 
 
@@ -223,7 +239,7 @@ def _page(m: folium.Map, header: str, panel: str | None = None) -> folium.Map:
         f"@media (max-width: 800px) {{#{mid} {{right: 0 !important; "
         f"bottom: {'45vh' if panel is not None else '0'} !important;}}}}</style>"),
         name="sg_map_style")
-    root.html.add_child(_Raw(header), name="sg_header")
+    root.html.add_child(_Raw(header.replace("#sg-map", f"#{mid}")), name="sg_header")
     if panel is not None:
         root.html.add_child(_Raw(panel), name="sg_panel")
     return m
