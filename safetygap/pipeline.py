@@ -26,6 +26,7 @@ composes them. :func:`analyze` returns everything in memory;
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import ColumnMap, read_calls
 from safetygap.vocab import allowed
+from safetygap.inventory.fields import STALE_AFTER_MONTHS
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -142,6 +144,8 @@ class AnalysisOptions:
     partitions: int | None = None  # dask: number of calls partitions (default by size)
     diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
+    stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
+    as_of: dt.date | None = None  # the date staleness is measured at (default: today)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -155,6 +159,9 @@ class AnalysisOptions:
         if self.engine not in ENGINES:
             problems.add("engine", "unknown engine", value=self.engine,
                          allowed=", ".join(ENGINES))
+        months = self.stale_after_months
+        if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
+            problems.add("stale_after_months", "must be a number of months > 0", value=months)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -167,6 +174,7 @@ class AnalysisOptions:
         d = {k: v for k, v in self.__dict__.items() if k != "columns"}
         d["columns"] = self.columns.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
+        d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
         return d
 
 
@@ -221,8 +229,10 @@ def analyze(
 
     with step() as info:
         prov = checked.providers
-        providers, prov_quality = place_providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards,
-                                             mode=opts.mode)
+        providers, prov_quality = place_providers(
+            prov.frame, prov.crs, crs, taxonomy, nbhd, wards, mode=opts.mode,
+            today=opts.as_of, stale_after_months=opts.stale_after_months,
+            where=f"providers {prov.path}")
         info["note"] = f"{len(providers)} providers"
 
     with step() as info:

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         None, description="where uploaded datasets are stored (default: 'uploads' beside "
                           "the served workspace)")
+    stale_after_months: float = Field(
+        18.0, gt=0, description="months after its last_verified date a provider is flagged "
+                                "stale (quality.json, the map)")
+    privacy_min_count: int = Field(
+        11, ge=1, le=1000,
+        description="public maps and area profiles hide every count of fewer than this many "
+                    "calls that holds a sensitive call (crisis, domestic, sexual assault, "
+                    "overdose, welfare check); hexagon maps are never finer than it allows; "
+                    "1 shows every count")
     nominatim_url: str | None = Field(
         None, description="Nominatim geocoder `network fetch` asks (default: OSMnx's, "
                           "https://nominatim.openstreetmap.org/)")

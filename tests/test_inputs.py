@@ -109,7 +109,7 @@ def test_unreadable_geometry_file(tmp_path):
     with pytest.raises(ValidationError) as err:
         read_calls(p, columns=ColumnMap(id="id", call_type="call_type"))
     (problem,) = err.value.problems
-    assert problem.message.startswith(f"calls {p}: cannot open as a vector file: ")
+    assert str(problem).startswith(f"calls {p}: cannot open as a vector file: ")
     assert "calls.gpkg" in str(err.value)
 
 

@@ -189,7 +189,7 @@ def test_readers_during_reruns_always_get_one_complete_version(tiny_ws, tmp_path
         except BaseException as exc:
             errors.append(exc)
 
-    with live_server(create_app(ws, settings=Settings(tiles="none"))) as url:
+    with live_server(create_app(ws, settings=Settings(tiles="none", privacy_min_count=1))) as url:
         threads = [threading.Thread(target=reader, args=(url,)) for _ in range(4)]
         for t in threads:
             t.start()

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from safetygap._hashing import sha256_file
 from safetygap.errors import ValidationError
 from safetygap.maps.data import WorkspaceView
+from safetygap.privacy import DEFAULT_MIN_COUNT
 from safetygap.versions import active_dir
 from safetygap.workspace import MANIFEST, Workspace
 
@@ -37,8 +38,9 @@ class WorkspaceUnavailable(RuntimeError):
 class WorkspaceStore:
     """Caches the view of the workspace at ``path`` (see module docstring)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, privacy_min_count: int = DEFAULT_MIN_COUNT):
         self.path = Path(path)
+        self.privacy_min_count = privacy_min_count
         self._lock = threading.Lock()
         # (view, manifest checksum, manifest stat), replaced as one object
         self._entry: tuple[WorkspaceView, str, tuple[int, ...]] | None = None
@@ -93,7 +95,8 @@ class WorkspaceStore:
                 self._entry = (self._entry[0], key, stat)
                 return self._entry
             try:
-                view = WorkspaceView(Workspace.open(active))
+                view = WorkspaceView(Workspace.open(active),
+                                     privacy_min_count=self.privacy_min_count)
             except (ValidationError, OSError, ValueError, KeyError) as exc:
                 if self._entry is not None:
                     return self._entry

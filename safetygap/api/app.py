@@ -63,7 +63,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
                   lifespan=write_lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
     app.add_middleware(WorkspaceHeaderMiddleware)
-    app.state.store = WorkspaceStore(path)
+    app.state.store = WorkspaceStore(path, privacy_min_count=settings.privacy_min_count)
     app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings
     app.state.map_options = MapOptions(tiles=settings.tiles,
@@ -74,6 +74,8 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     install_error_handlers(app)
     from safetygap.api.routes_api import router as api_router
     from safetygap.api.routes_docs import router as docs_router
+    from safetygap.api.routes_export import router as export_router
+    from safetygap.api.routes_ogc import router as ogc_router
     from safetygap.api.routes_pages import router as pages_router
     from safetygap.api.routes_sites import router as sites_router
 
@@ -81,6 +83,8 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     app.include_router(pages_router)
     app.include_router(sites_router)
     app.include_router(docs_router)
+    app.include_router(ogc_router)
+    app.include_router(export_router)
     install_write_routes(app, path, settings)
     return app
 

@@ -208,6 +208,24 @@ class ProviderProperties(BaseModel):
                                                   "straight-line analyses only)")
     neighborhood_id: str | None
     ward_id: str | None
+    organisation: str = ""
+    programme: str = ""
+    address: str = ""
+    capacity_unit: str = ""
+    opening_hours: str = Field("", description="OpenStreetMap opening_hours syntax")
+    eligibility: str = ""
+    languages: str = Field("", description="languages offered, separated by '; '")
+    phone: str = ""
+    website: str = ""
+    source: str = ""
+    last_verified: str = Field("", description="YYYY-MM-DD, '' when never verified")
+    serves: str = Field("", description="areas served instead of a catchment, as written")
+    months_since_verified: float | None = None
+    stale: bool | None = Field(None, description="not verified within the workspace's "
+                                                 "stale_after_months (or never); None: "
+                                                 "a workspace without verification dates")
+    serves_areas: bool = Field(False, description="serves exactly the areas in 'serves' "
+                                                  "(no catchment)")
 
 
 class ProviderFeature(BaseModel):
@@ -226,7 +244,9 @@ class ProviderCollection(BaseModel):
 
 
 class HexProperties(BaseModel):
-    calls: int
+    calls: int | None = Field(description="calls in the hexagon; null when hidden (fewer "
+                                          "than the privacy threshold, with a sensitive "
+                                          "call)")
 
 
 class HexFeature(BaseModel):
@@ -238,11 +258,16 @@ class HexFeature(BaseModel):
 class HexCollection(BaseModel):
     type: Literal["FeatureCollection"]
     crs: Literal["EPSG:4326"]
-    size_m: float = Field(description="hexagon circumradius, metres")
+    size_m: float = Field(description="hexagon circumradius used, metres (never finer "
+                                      "than the privacy threshold allows)")
+    requested_size_m: float = Field(description="hexagon circumradius asked for, metres")
     family: Family | None
     period: str
-    max_calls: int
-    total_calls: int
+    max_calls: int = Field(description="largest count shown")
+    total_calls: int | None = Field(description="calls in all hexagons; null when it would "
+                                                "reveal a hidden count")
+    hidden_hexagons: int = Field(description="hexagons whose count is hidden")
+    privacy: str = Field(description="what is hidden, in words")
     features: list[HexFeature]
 
 
@@ -264,8 +289,10 @@ class MeasureValue(BaseModel):
 class CategoryCalls(BaseModel):
     category: str
     family: str
-    calls: int
-    by_year: dict[str, int] = Field(description="calls per year ('unknown': no valid date)")
+    calls: int | None = Field(description="calls; null when hidden for privacy")
+    suppressed: bool = Field(description="this count or one of its years is hidden")
+    by_year: dict[str, int | None] = Field(description="calls per year ('unknown': no "
+                                                       "valid date; null: hidden)")
 
 
 class NearbyProvider(ProviderProperties):
@@ -282,9 +309,11 @@ class AreaProfile(BaseModel):
     name: str
     population: float | None
     area_km2: float | None
-    calls: int = Field(description="calls placed in the area (all families)")
-    calls_by_year: dict[str, int]
+    calls: int | None = Field(description="calls placed in the area (all families); null "
+                                          "when hidden for privacy")
+    calls_by_year: dict[str, int | None]
     calls_by_category: list[CategoryCalls]
+    privacy: str = Field(description="what is hidden, in words")
     distance_model: DistanceModelName
     catchment_unit: CatchmentUnit
     reach: str = Field(description="how providers_in_reach is decided")
@@ -329,4 +358,6 @@ class ErrorResponse(BaseModel):
     """422: which parameter was wrong and what is allowed; 404: what was not found."""
 
     message: str
-    detail: list[ErrorItem] | str
+    detail: list[ErrorItem] | str | dict[str, str] = Field(
+        description="the parameters' problems; the message; or, from /ogc, the OGC "
+                    "exception (code, description, parameter)")

@@ -121,7 +121,12 @@ def load_boundaries(
         problems.add(where, "file is empty (0 bytes)")
     problems.raise_if_any()
     try:
-        gdf = _read_any(p)
+        gdf = _read_any(p, layer)
+    except ValidationError as exc:
+        why = "; ".join(q.message for q in exc.problems)
+        problems.add(where, why if why.startswith("refused") or "must be" in why
+                     else f"cannot read as a vector file: {why}")
+        raise ValidationError(problems.items) from exc
     except Exception as exc:
         problems.add(where, f"cannot read as a vector file: {exc}")
         raise ValidationError(problems.items) from exc
@@ -196,13 +201,14 @@ def load_boundaries(
     return out, report
 
 
-def _read_any(p: Path) -> gpd.GeoDataFrame:
-    """GeoParquet through geopandas (GDAL builds often lack the driver), the rest via pyogrio."""
+def _read_any(p: Path, layer: str) -> gpd.GeoDataFrame:
+    """GeoParquet through geopandas (GDAL builds often lack the driver), the rest through
+    :mod:`safetygap.vector_io` (driver from the suffix, no references, no network)."""
     if p.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
         return gpd.read_parquet(p)
-    import pyogrio
+    from safetygap import vector_io
 
-    return pyogrio.read_dataframe(p)
+    return vector_io.read_dataframe(p, where=layer)
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:

@@ -392,18 +392,12 @@ def _read_json_records(p: Path, where: str, columns: list[str] | None) -> Table:
 
 
 def _read_vector(p: Path, where: str, columns: list[str] | None) -> Table:
-    import pyogrio
+    from safetygap import vector_io
 
-    try:
-        info = pyogrio.read_info(p)
-    except Exception as exc:  # pyogrio raises several DataSource errors
-        raise ValidationError(f"{where} {p}: cannot open as a vector file: {exc}") from exc
+    info = vector_io.read_info(p, where=where)
     names = list(info["fields"])
     _check_columns(names, columns, where, p)
-    try:
-        gdf = pyogrio.read_dataframe(p, columns=columns, use_arrow=False)
-    except Exception as exc:
-        raise ValidationError(f"{where} {p}: cannot read geometry: {exc}") from exc
+    gdf = vector_io.read_dataframe(p, where=where, columns=columns)
     crs = gdf.crs.to_string() if gdf.crs is not None else None
     geom = gdf.geometry.values._data if "geometry" in gdf else None
     frame = pd.DataFrame(gdf.drop(columns="geometry")) if "geometry" in gdf else pd.DataFrame(gdf)

@@ -116,12 +116,9 @@ def _json_header(p: Path, where: str) -> FileHeader:
 
 
 def _vector_header(p: Path, where: str) -> FileHeader:
-    import pyogrio
+    from safetygap import vector_io
 
-    try:
-        info = pyogrio.read_info(p)
-    except Exception as exc:  # pyogrio raises several DataSource errors
-        raise ValidationError(f"{where} {p}: cannot open as a vector file: {exc}") from exc
+    info = vector_io.read_info(p, where=where)
     crs = info.get("crs")
     return FileHeader(p, [str(f) for f in info["fields"]], info.get("geometry_type") is not None,
                       crs or None, info.get("features", -1) == 0)

@@ -15,6 +15,12 @@ derives, with caching:
 - areas ranked by gap index;
 - hexagonal bins of calls and providers as GeoJSON in EPSG:4326.
 
+Small counts of sensitive calls are hidden (:mod:`safetygap.privacy`, threshold
+``privacy_min_count``): in hexagons (never finer than the threshold allows), in an area's
+calls by category and year, and in the call counts of a family in an area's layer
+properties and measures (with the measures derived from them: rate, diverted and eligible
+counts and shares, coverage).
+
 Distances and areas are computed in the projected analysis CRS (metres);
 EPSG:4326 appears only in the GeoJSON this module returns.
 """
@@ -39,6 +45,14 @@ from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.geo.hexbin import hex_polygons, hexbin_counts
 from safetygap.geo.travel import Travel
 from safetygap.maps._reach import minutes_to_area
+from safetygap.privacy import (
+    DEFAULT_MIN_COUNT,
+    HEX_SIZES_M,
+    finest_hex_size,
+    hidden_cells,
+    is_sensitive,
+    shown,
+)
 from safetygap.workspace import Workspace
 
 Level = Literal["neighborhood", "ward"]
@@ -87,6 +101,9 @@ WGS84 = "EPSG:4326"
 DEFAULT_TOLERANCE_M = 20.0
 DEFAULT_HEX_SIZE_M = 400.0
 UNKNOWN_YEAR = "unknown"
+COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "diverted", "diverted_share", "eligible",
+                                  "eligible_not_diverted_share", "coverage")
+"""Measures of a family in an area hidden with its call count (they reveal it)."""
 
 
 def _num(v: Any) -> float | None:
@@ -134,8 +151,9 @@ class WorkspaceView:
     lock once per key and then shared.
     """
 
-    def __init__(self, workspace: Workspace):
+    def __init__(self, workspace: Workspace, *, privacy_min_count: int = DEFAULT_MIN_COUNT):
         self.workspace = workspace
+        self.min_count = int(privacy_min_count)
         self.manifest: dict[str, Any] = workspace.manifest
         self.summary: dict[str, Any] = workspace.summary
         self.quality: dict[str, Any] = workspace.quality
@@ -158,27 +176,37 @@ class WorkspaceView:
     # ------------------------------------------------------------ loading
 
     def _load_calls(self, workspace: Workspace) -> None:
-        calls = workspace.calls(columns=["status", "neighborhood_id", "ward_id", "category",
-                                         "family", "year", "geometry"])
+        cols = ["status", "neighborhood_id", "ward_id", "category", "family", "year",
+                "geometry"]
+        try:
+            calls = workspace.calls(columns=[*cols, "call_type"])
+        except (KeyError, ValueError):  # written before calls kept their type
+            calls = workspace.calls(columns=cols)
         placed = calls[calls["status"].astype(str).isin(ANALYSED_STATUSES)]
+        sensitive = is_sensitive(placed["category"].to_numpy(object),
+                                 placed["call_type"].to_numpy(object)
+                                 if "call_type" in placed.columns else None)
         year = placed["year"].astype(int)
         year_key = np.where(year > 0, year.astype(str), UNKNOWN_YEAR)
         base = pd.DataFrame({
             "category": placed["category"].astype(str).to_numpy(),
             "family": placed["family"].astype(str).to_numpy(),
             "year": year_key,
+            "sensitive": sensitive.astype(np.int64),
         })
         self.call_counts: dict[str, pd.DataFrame] = {}
         for level in LEVELS:
             frame = base.assign(area_id=placed[f"{level}_id"].astype(str).to_numpy())
             self.call_counts[level] = (
-                frame.groupby(["area_id", "category", "family", "year"]).size()
-                .rename("calls").reset_index())
+                frame.groupby(["area_id", "category", "family", "year"])
+                .agg(calls=("sensitive", "size"), sensitive=("sensitive", "sum"))
+                .reset_index())
         geom = placed.geometry
         self.call_x = geom.x.to_numpy()
         self.call_y = geom.y.to_numpy()
         self.call_family = base["family"].to_numpy()
         self.call_year = year.to_numpy()
+        self.call_sensitive = sensitive
 
     @staticmethod
     def _rank_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -379,6 +407,7 @@ class WorkspaceView:
         if ward is not None:
             keep = frame["area_id"].isin(self.ward_neighborhoods(ward)).to_numpy()
         records = vals[cols].to_dict("records")
+        hidden = self.hidden_family_counts(level, year=year)
         features = []
         for i in np.flatnonzero(keep):
             row = frame.iloc[i]
@@ -389,6 +418,10 @@ class WorkspaceView:
                 "area_km2": _num(row["area_km2"]),
             }
             for col, v in records[i].items():
+                measure, fam = col.rsplit("_", 1)
+                if measure in COUNT_DERIVED and hidden[fam][i]:
+                    props[col] = None
+                    continue
                 num = _num(v)
                 props[col] = int(num) if col.startswith("gap_class_") and num is not None \
                     else num
@@ -450,7 +483,7 @@ class WorkspaceView:
              "catchment": _num(c), "catchment_unit": d["unit"],
              "distance_model": d["distance_model"],
              "catchment_m": _num(r.catchment_m), "neighborhood_id": _id(r.neighborhood_id),
-             "ward_id": _id(r.ward_id)}
+             "ward_id": _id(r.ward_id), **_inventory_record(r)}
             for r, c in zip(frame.itertuples(index=False), catchment, strict=True)
         ]
 
@@ -458,27 +491,81 @@ class WorkspaceView:
                 size_m: float = DEFAULT_HEX_SIZE_M) -> dict[str, Any]:
         """Calls placed in areas (of ``family``, in ``year``) counted in pointy-top hexagons
         of circumradius ``size_m`` metres on a grid anchored at the projected CRS origin;
-        GeoJSON polygons in EPSG:4326 with ``calls`` per hexagon; ``max_calls``."""
+        GeoJSON polygons in EPSG:4326 with ``calls`` per hexagon; ``max_calls``.
+
+        Privacy: the hexagons are never finer than :func:`~safetygap.privacy.finest_hex_size`
+        allows (``size_m`` is the size used, ``requested_size_m`` the one asked for);
+        hexagons holding a sensitive call and fewer than ``privacy_min_count`` calls have
+        ``calls`` None (one more when only one would be); ``total_calls`` is None when it
+        would reveal a hidden count."""
         def compute() -> dict[str, Any]:
             keep = np.isfinite(self.call_x)
             if family is not None:
                 keep &= self.call_family == family
             if year is not None:
                 keep &= self.call_year == year
-            counts = hexbin_counts(self.call_x[keep], self.call_y[keep], size_m=size_m)
-            polys = hex_polygons(counts["q"].to_numpy(), counts["r"].to_numpy(), size_m=size_m)
+            x, y, sens = self.call_x[keep], self.call_y[keep], self.call_sensitive[keep]
+            m = self.min_count
+            finest = (HEX_SIZES_M[0] if m <= 1
+                      else finest_hex_size(x, y, sens, min_count=m))
+            used = max(float(size_m), finest)
+            counts = hexbin_counts(x, y, size_m=used)
+            s_counts = hexbin_counts(x[sens], y[sens], size_m=used)
+            s_of = counts[["q", "r"]].merge(s_counts, on=["q", "r"], how="left")["count"]
+            s_of = s_of.fillna(0).to_numpy(np.int64)
+            n = counts["count"].to_numpy(np.int64)
+            hide = hidden_cells(n, s_of, min_count=m)
+            total_hidden = hide.sum() == 1 or bool(hidden_cells(
+                [n.sum()], [s_of.sum()], min_count=m, total_shown=False)[0])
+            polys = hex_polygons(counts["q"].to_numpy(), counts["r"].to_numpy(), size_m=used)
             geo = gpd.GeoSeries(polys, crs=self.crs).to_crs(WGS84)
             features = [
                 {"type": "Feature", "geometry": mapping(_round_coords(g)),
-                 "properties": {"calls": int(n)}}
-                for g, n in zip(geo.to_numpy(), counts["count"], strict=True)
+                 "properties": {"calls": c}}
+                for g, c in zip(geo.to_numpy(), shown(n, hide), strict=True)
             ]
-            return {"type": "FeatureCollection", "crs": WGS84, "size_m": float(size_m),
+            return {"type": "FeatureCollection", "crs": WGS84, "size_m": used,
+                    "requested_size_m": float(size_m),
                     "family": family, "period": "all" if year is None else str(year),
-                    "max_calls": int(counts["count"].max()) if len(counts) else 0,
-                    "total_calls": int(counts["count"].sum()), "features": features}
+                    "max_calls": int(n[~hide].max()) if (~hide).any() else 0,
+                    "total_calls": None if total_hidden else int(n.sum()),
+                    "hidden_hexagons": int(hide.sum()), "privacy": self.privacy_note,
+                    "features": features}
 
         return self.cached(("hexbins", family, year, float(size_m)), compute)
+
+    # ------------------------------------------------------------- privacy
+
+    @property
+    def privacy_note(self) -> str:
+        """What is hidden, in words (in every answer that may hide a count)."""
+        if self.min_count <= 1:
+            return "every count is shown (privacy threshold off)"
+        return (f"counts of fewer than {self.min_count} calls that include a sensitive call "
+                "(behavioral crisis, domestic violence, sexual assault, overdose, welfare "
+                "check) are hidden (null), with one more count where a total would reveal "
+                "a hidden one")
+
+    def hidden_family_counts(self, level: str, *, year: int | None = None
+                             ) -> dict[str, np.ndarray]:
+        """Per family (and ``total``), one boolean per area of ``level`` (layer order):
+        its call count in the period holds a sensitive call and is below the threshold."""
+        def compute() -> dict[str, np.ndarray]:
+            counts = self.call_counts[level]
+            if year is not None:
+                counts = counts[counts["year"] == str(year)]
+            counts = counts[counts["family"].isin(FAMILIES)]
+            ids = self.areas[level]["area_id"]
+            out: dict[str, np.ndarray] = {}
+            for fam in ALL_FAMILIES:
+                sel = counts if fam == "total" else counts[counts["family"] == fam]
+                per = sel.groupby("area_id")[["calls", "sensitive"]].sum().reindex(
+                    ids, fill_value=0)
+                out[fam] = hidden_cells(per["calls"], per["sensitive"],
+                                        min_count=self.min_count, total_shown=False)
+            return out
+
+        return self.cached(("hidden", level, year), compute)
 
     # ------------------------------------------------------------ profiles
 
@@ -523,6 +610,7 @@ class WorkspaceView:
         vals = self.values(level)
         ranks = self._ranks[level]
         city = self.city_values(level)
+        hidden = self.hidden_family_counts(level)
         out = []
         for fam in ALL_FAMILIES:
             for measure in MEASURES:
@@ -531,6 +619,8 @@ class WorkspaceView:
                     continue
                 rank = ranks[col].iloc[pos]
                 value = _num(vals[col].iloc[pos])
+                if measure in COUNT_DERIVED and hidden[fam][pos]:
+                    value, rank = None, np.nan
                 if measure == "gap_class" and value is not None:
                     value = int(value)  # a class number
                 out.append({
@@ -548,13 +638,33 @@ class WorkspaceView:
         row = self.areas[level].iloc[pos]
         counts = self.call_counts[level]
         mine = counts[counts["area_id"] == area_id]
+        m = self.min_count
+        total, total_sens = int(mine["calls"].sum()), int(mine["sensitive"].sum())
+        total_hidden = bool(hidden_cells([total], [total_sens], min_count=m,
+                                         total_shown=False)[0])
+        cats = (mine.groupby(["category", "family"], sort=False)[["calls", "sensitive"]]
+                .sum().reset_index())
+        cat_hidden = hidden_cells(cats["calls"], cats["sensitive"], min_count=m,
+                                  total_shown=not total_hidden)
         by_cat = []
         for (cat, fam), grp in mine.groupby(["category", "family"], sort=False):
-            by_year = {str(y): int(n) for y, n in zip(grp["year"], grp["calls"], strict=True)}
+            i = int(np.flatnonzero((cats["category"] == cat).to_numpy()
+                                   & (cats["family"] == fam).to_numpy())[0])
+            hide_years = hidden_cells(grp["calls"], grp["sensitive"], min_count=m,
+                                      total_shown=not cat_hidden[i])
+            by_year = dict(zip(grp["year"].astype(str),
+                               shown(grp["calls"], hide_years), strict=True))
             by_cat.append({"category": str(cat), "family": str(fam),
-                           "calls": int(grp["calls"].sum()), "by_year": by_year})
-        by_cat.sort(key=lambda r: (-r["calls"], r["category"]))
-        by_year = {str(y): int(n) for y, n in mine.groupby("year")["calls"].sum().items()}
+                           "calls": None if cat_hidden[i] else int(grp["calls"].sum()),
+                           "suppressed": bool(cat_hidden[i] or hide_years.any()),
+                           "by_year": by_year})
+        # shown counts first (largest first), then the hidden ones by name
+        by_cat.sort(key=lambda r: (r["calls"] is None, -(r["calls"] or 0), r["category"]))
+        years = mine.groupby("year")[["calls", "sensitive"]].sum()
+        hide_years = hidden_cells(years["calls"], years["sensitive"], min_count=m,
+                                  total_shown=not total_hidden)
+        by_year = dict(zip(years.index.astype(str), shown(years["calls"], hide_years),
+                           strict=True))
         inside, in_reach = self.providers_near(level, area_id)
         d = self.distance
         return {
@@ -566,9 +676,10 @@ class WorkspaceView:
             "reach": REACH_METHODS[d["unit"]],
             "population": _num(row["population"]),
             "area_km2": _num(row["area_km2"]),
-            "calls": int(mine["calls"].sum()),
+            "calls": None if total_hidden else total,
             "calls_by_year": dict(sorted(by_year.items())),
             "calls_by_category": by_cat,
+            "privacy": self.privacy_note,
             "providers_inside": inside,
             "providers_in_reach": in_reach,
             "measures": self.measures(level, area_id),
@@ -654,3 +765,22 @@ class WorkspaceView:
         counts = self.call_counts["neighborhood"]
         table = counts.groupby(["family", "year"])["calls"].sum().unstack(fill_value=0)
         return table.reindex([f for f in (*FAMILIES, "none") if f in table.index])
+
+
+INVENTORY_PROPERTIES = ("organisation", "programme", "address", "capacity_unit",
+                        "opening_hours", "eligibility", "languages", "phone", "website",
+                        "source", "last_verified", "serves")
+"""Inventory fields of a provider shown on the maps and in the API ("" when not given;
+a workspace written before they existed has none)."""
+
+
+def _inventory_record(r: Any) -> dict[str, Any]:
+    """A provider's inventory fields, its stale flag and months since verified."""
+    out: dict[str, Any] = {k: str(getattr(r, k, "") or "") for k in INVENTORY_PROPERTIES}
+    months = getattr(r, "months_since_verified", None)
+    out["months_since_verified"] = _num(months) if months is not None else None
+    stale = getattr(r, "stale", None)
+    out["stale"] = None if stale is None else bool(stale)
+    out["serves_areas"] = bool(getattr(r, "serves_wkt", ""))
+    return out
+
