@@ -63,8 +63,8 @@ from safetygap.geo.boundary import (
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import ColumnMap, read_calls
-from safetygap.vocab import allowed
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
+from safetygap.vocab import allowed
 
 __all__ = [
     "ANALYSED_STATUSES",
