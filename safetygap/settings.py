@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         None, description="where uploaded datasets are stored (default: 'uploads' beside "
                           "the served workspace)")
+    memory_budget_mb: float = Field(
+        1000.0, gt=0, le=1_000_000,
+        description="memory one public computation (siting, what-if) may take above the "
+                    "resting server, in MB; a request that would need more: 422 with a "
+                    "message")
     privacy_min_count: int = Field(
         11, ge=1, le=1000,
         description="public maps and area profiles hide every count of fewer than this many "
