@@ -221,12 +221,16 @@ def analyze(
     partitions: Annotated[int | None, typer.Option(
         help="dask: number of calls partitions (default: one per million calls, at "
              "least 2)")] = None,
+    stale_after_months: Annotated[float | None, typer.Option(
+        help="providers last verified longer ago than this many months (or never) are "
+             "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
     from safetygap.inputs import ColumnMap, load_preset
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
+    from safetygap.settings import get_settings
 
     try:
         if data is not None:
@@ -272,7 +276,9 @@ def analyze(
                                boundary_tolerance_m=boundary_tolerance,
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
-                               partitions=partitions)
+                               partitions=partitions,
+                               stale_after_months=get_settings(
+                                   stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
@@ -414,6 +420,43 @@ def report(
                "open it in any browser, offline, or print it")
 
 
+@app.command(cls=_Command)
+def export(
+    workspace: Annotated[Path, typer.Argument(help="workspace directory to export")],
+    out: Annotated[Path, typer.Option(help="GeoPackage file to write (.gpkg)")]
+    = Path("safetygap.gpkg"),
+) -> None:
+    """Write the published layers to one GeoPackage, styled for QGIS (see docs/GIS.md)."""
+    import json
+
+    from safetygap.api.routes_api import summary
+    from safetygap.maps.collections import default_sites, site_features
+    from safetygap.maps.data import WorkspaceView
+    from safetygap.maps.gpkg import export_geopackage
+    from safetygap.scenarios import load_baseline
+    from safetygap.settings import get_settings
+    from safetygap.versions import active_dir
+    from safetygap.workspace import Workspace
+
+    if out.suffix.lower() != ".gpkg":
+        _fail(ValidationError(f"--out {out}: a GeoPackage file name ends in .gpkg"))
+        return
+    try:
+        src = active_dir(workspace)
+        view = WorkspaceView(Workspace.open(src),
+                             privacy_min_count=get_settings().privacy_min_count)
+        public = json.loads(summary(view).body)
+        written = export_geopackage(
+            view, out, summary=public,
+            sites=lambda: site_features(default_sites(load_baseline(src))))
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    tables = ", ".join(f"{name} {n:,}" for name, n in written.items())
+    typer.echo(f"GeoPackage written to {out.resolve()} ({out.stat().st_size / 1e6:.1f} MB; "
+               f"rows: {tables}); open it in QGIS: the layers come styled as the map")
+
+
 def _positive_seconds(value: float) -> float:
     if not value > 0:
         raise typer.BadParameter(f"must be more than 0 seconds, got {value:g}")
@@ -481,7 +524,8 @@ def fetch_minneapolis_cmd(
 
 
 providers_app = typer.Typer(
-    cls=_Group, help="Build provider files from a city's published facilities.",
+    cls=_Group, help="Build provider files: from a city's facilities, an organisations "
+                     "list with addresses, OpenStreetMap; merge them.",
     no_args_is_help=True)
 app.add_typer(providers_app, name="providers")
 
@@ -510,6 +554,145 @@ def providers_minneapolis(
                + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
     for e in built.excluded:
         typer.echo(f"  left out: {e['name']} ({e['source']}): {e['reason']}")
+
+
+@providers_app.command("geocode", cls=_Command)
+def providers_geocode(
+    source: Annotated[Path, typer.Argument(help="organisations list (CSV, GeoJSON, GeoPackage, "
+                                           "Parquet) with an address column")],
+    out: Annotated[Path, typer.Option(help="provider CSV to write (the placed rows)")],
+    address_points: Annotated[Path | None, typer.Option(
+        help="the city's address-point layer (e.g. from `safetygap fetch minneapolis "
+             "--layers address_points`)")] = None,
+    address_column: Annotated[str, typer.Option(help="address column of the list")]
+    = "address",
+    address_points_column: Annotated[str | None, typer.Option(
+        help="full-address column of --address-points (default: found by its usual "
+             "names, or the Minnesota standard's ANUMBER + ST_NAME columns)")] = None,
+    review: Annotated[Path | None, typer.Option(
+        help="CSV of the rows to review: street-only and unmatched (default: OUT with "
+             "'.review.csv')")] = None,
+    min_quality: Annotated[str, typer.Option(
+        help="worst match quality placed: exact, street_interpolation or street_only "
+             "(rows below it are listed for review, not placed)")] = "street_only",
+    online: Annotated[bool, typer.Option(
+        "--online", help="ask Nominatim (OpenStreetMap's geocoder) about the rows the "
+        "address points cannot place: one request a second, answers cached on disk; "
+        "off by default")] = False,
+    nominatim_url: Annotated[str | None, typer.Option(
+        help="Nominatim server for --online (default: SAFETYGAP_NOMINATIM_URL, else "
+             "https://nominatim.openstreetmap.org/)")] = None,
+    user_agent: Annotated[str | None, typer.Option(
+        help="user agent sent with --online (the usage policy asks for one naming you)")]
+    = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="cache file of --online answers (default: OUT with '.geocache.json')")] = None,
+    city: Annotated[str, typer.Option(
+        help="appended to each address asked online, e.g. 'Minneapolis, MN'")] = "",
+    encoding: Annotated[str, typer.Option(help="text encoding of a CSV list")] = "utf-8",
+) -> None:
+    """Place an organisations list by its addresses; street-only and unmatched rows listed.
+
+    Addresses are matched against the local address points, then (with --online) asked of
+    Nominatim; every row gets a match quality.
+    """
+    from safetygap.inputs._files import read_table
+    from safetygap.inventory.geocode import MatchQuality, geocode_frame, read_address_points
+    from safetygap.settings import get_settings
+
+    try:
+        allowed = ("exact", "street_interpolation", "street_only")
+        if min_quality not in allowed:
+            bad = Problems()
+            bad.add("--min-quality", "unknown match quality", value=min_quality,
+                    allowed=allowed)
+            bad.raise_if_any()
+        table = read_table(source, where="list", encoding=encoding)
+        points = (None if address_points is None else
+                  read_address_points(str(address_points), address_column=address_points_column))
+        geocoder = None
+        if online:
+            from safetygap.fetch.nominatim import USER_AGENT, NominatimGeocoder
+
+            geocoder = NominatimGeocoder(
+                url=nominatim_url or get_settings().nominatim_url, user_agent=user_agent
+                or USER_AGENT, cache=cache or out.with_suffix(".geocache.json"), suffix=city)
+        result = geocode_frame(table.frame, points, address_column=address_column,
+                               online=geocoder, min_quality=MatchQuality(min_quality),
+                               where=f"list {table.path}")
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    result.placed.to_csv(out, index=False)
+    review_path = review or out.with_name(out.stem + ".review.csv")
+    result.review.to_csv(review_path, index=False)
+    c = result.counts
+    typer.echo(f"placed {c['placed']} of {len(table.frame)} rows in {out}: "
+               + ", ".join(f"{k.replace('_', ' ')} {c[k]}" for k in
+                           ("given", "exact", "street_interpolation", "street_only")))
+    typer.echo(f"{len(result.review)} rows to review in {review_path} (street only "
+               f"{c['street_only']}, unmatched {c['none']}, not placed {c['not_placed']})")
+    for r in result.review.head(10).itertuples():
+        typer.echo(f"  row {r.row}: {getattr(r, address_column, '')!s}: {r.reason}")
+
+
+@providers_app.command("osm", cls=_Command)
+def providers_osm(
+    boundary: Annotated[Path, typer.Option(help="study area polygons (e.g. the city limits "
+                                           "or the neighborhoods), any CRS")],
+    out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    tags: Annotated[Path | None, typer.Option(
+        help="tag -> service type mapping (TOML; default: the packaged "
+             "safetygap/data/osm_tags.toml, copy it to edit)")] = None,
+    overpass_url: Annotated[str | None, typer.Option(
+        help="Overpass API to ask (default: SAFETYGAP_OVERPASS_URL, else OSMnx's "
+             "https://overpass-api.de/api)")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="taxonomy with the service types "
+                                                  "(default: the packaged one)")] = None,
+) -> None:
+    """Prevention and restoration providers from OpenStreetMap inside a boundary.
+
+    Needs the internet (or a local Overpass server); each provider keeps its OSM id, tags
+    and opening_hours.
+    """
+    from safetygap.fetch.osm_features import features_in_boundary
+    from safetygap.inputs import providers_from_frame
+    from safetygap.inputs._files import read_table
+    from safetygap.inventory.osm import load_tag_rules, map_features, overpass_tags
+    from safetygap.settings import get_settings
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        tax = load_taxonomy(taxonomy)
+        rules = load_tag_rules(tags, taxonomy=tax)
+        table = read_table(boundary, where="boundary")
+        if table.geometry is None or table.crs is None:
+            bad = Problems()
+            bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
+                    allowed="GeoJSON, GeoPackage or GeoParquet polygons")
+            bad.raise_if_any()
+        import geopandas as gpd
+
+        area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
+        features = features_in_boundary(area, overpass_tags(rules),
+                                        overpass_url=overpass_url
+                                        or get_settings().overpass_url)
+        frame, report = map_features(features, rules)
+        if len(frame):
+            providers_from_frame(frame, taxonomy=tax, where="OpenStreetMap features")
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    frame.to_csv(out, index=False)
+    typer.echo(f"wrote {report['providers']} providers from {report['features']} OSM "
+               f"features to {out} (" + ", ".join(f"{k} {v}" for k, v in
+                                                 report["by_service_type"].items()) + ")")
+    if report["unmatched"]:
+        typer.echo(f"  {report['unmatched']} features matched no rule of the mapping (left "
+                   "out), e.g. " + ", ".join(e["osm_id"] for e in
+                                            report["unmatched_examples"][:5]))
+    if report["unnamed"]:
+        typer.echo(f"  {report['unnamed']} providers have no name in OSM: check them")
 
 
 network_app = typer.Typer(cls=_Group, help="Street networks for --travel network.",

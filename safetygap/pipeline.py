@@ -26,6 +26,7 @@ composes them. :func:`analyze` returns everything in memory;
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ from safetygap.geo.boundary import (
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import ColumnMap, read_calls
+from safetygap.inventory.fields import STALE_AFTER_MONTHS
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -136,6 +138,8 @@ class AnalysisOptions:
     scheduler: str | None = None  # dask scheduler address; None: a local cluster
     staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
     partitions: int | None = None  # dask: number of calls partitions (default by size)
+    stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
+    as_of: dt.date | None = None  # the date staleness is measured at (default: today)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -149,6 +153,9 @@ class AnalysisOptions:
         if self.engine not in ENGINES:
             problems.add("engine", "unknown engine", value=self.engine,
                          allowed=", ".join(ENGINES))
+        months = self.stale_after_months
+        if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
+            problems.add("stale_after_months", "must be a number of months > 0", value=months)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         problems.raise_if_any()
@@ -157,6 +164,7 @@ class AnalysisOptions:
         d = {k: v for k, v in self.__dict__.items() if k != "columns"}
         d["columns"] = self.columns.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
+        d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
         return d
 
 
@@ -211,8 +219,10 @@ def analyze(
 
     with step() as info:
         prov = checked.providers
-        providers, prov_quality = place_providers(prov.frame, prov.crs, crs, taxonomy, nbhd, wards,
-                                             mode=opts.mode)
+        providers, prov_quality = place_providers(
+            prov.frame, prov.crs, crs, taxonomy, nbhd, wards, mode=opts.mode,
+            today=opts.as_of, stale_after_months=opts.stale_after_months,
+            where=f"providers {prov.path}")
         info["note"] = f"{len(providers)} providers"
 
     with step() as info:

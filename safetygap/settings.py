@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         description="memory one public computation (siting, what-if) may take above the "
                     "resting server, in MB; a request that would need more: 422 with a "
                     "message")
+    stale_after_months: float = Field(
+        18.0, gt=0, description="months after its last_verified date a provider is flagged "
+                                "stale (quality.json, the map)")
     privacy_min_count: int = Field(
         11, ge=1, le=1000,
         description="public maps and area profiles hide every count of fewer than this many "

@@ -104,6 +104,7 @@ class FakeOSM:
     """The server; ``requests`` records (method, path, query or form fields)."""
 
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    answer: dict[str, Any] | None = None  # Overpass answer instead of Tinytown's streets
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -142,7 +143,7 @@ class FakeOSM:
         elif h.command == "GET" and path == "/api/status":
             self._send(h, 200, OVERPASS_STATUS, "text/plain")
         elif h.command == "POST" and path == "/api/interpreter":
-            self._send(h, 200, json.dumps(overpass_answer()), "application/json")
+            self._send(h, 200, json.dumps(self.answer or overpass_answer()), "application/json")
         else:
             self._send(h, 404, json.dumps({"error": f"no {h.command} {path}"}),
                        "application/json")

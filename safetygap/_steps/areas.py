@@ -29,6 +29,7 @@ from safetygap.geo.boundary import (
 )
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.travel import Travel
+from safetygap.inventory.serves import served_mask, serving_cost, split_serving
 
 if TYPE_CHECKING:
     from safetygap.pipeline import AnalysisOptions
@@ -51,7 +52,8 @@ def _provider_stats(
 
 
 def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -> np.ndarray:
-    """Boolean per call: within the catchment of a provider of the call's family.
+    """Boolean per call: within the catchment of a provider of the call's family, or inside
+    the areas an area-serving provider of the family serves (``serves_wkt``).
 
     Calls need ``x``, ``y`` (analysis CRS) and ``family_code``; providers
     ``family`` and the travel model's catchment column (metres or minutes).
@@ -65,9 +67,14 @@ def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -
         pf = providers[providers["family"] == family]
         if not sel.any() or len(pf) == 0:
             continue
-        covered[sel] = travel.covered(
-            (x[sel], y[sel]), (pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()),
-            pf[travel.catchment_column].to_numpy(float))
+        serving, polygons = split_serving(pf)  # area-serving providers: their areas only
+        pc = pf[~serving]
+        if len(pc):
+            covered[sel] = travel.covered(
+                (x[sel], y[sel]), (pc.geometry.x.to_numpy(), pc.geometry.y.to_numpy()),
+                pc[travel.catchment_column].to_numpy(float))
+        if polygons:
+            covered[sel] |= served_mask(x[sel], y[sel], polygons).any(axis=1)
     return covered
 
 
@@ -84,6 +91,7 @@ def _access(
         catchment = pf[travel.catchment_column].to_numpy(float)
         cost = travel.cost_matrix((pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()), d,
                                   cutoff=float(catchment.max()) if len(catchment) else None)
+        cost = serving_cost(cost, d, pf)  # area-serving providers: full weight inside only
         acc = e2sfca_from_cost_matrix(population, pf["capacity"].to_numpy(float), cost,
                                       catchment=catchment)
         out[family] = acc * 1000.0  # capacity per 1,000 residents

@@ -5,11 +5,13 @@ Private step of :func:`safetygap.pipeline.analyze`.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
@@ -19,6 +21,8 @@ from safetygap.boundaries import (
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import PopulationInput
+from safetygap.inventory.fields import STALE_AFTER_MONTHS, completeness, stale_flags
+from safetygap.inventory.serves import SERVES_COLUMN, WKT_COLUMN, resolve_serves
 from safetygap.taxonomy import Taxonomy
 
 
@@ -66,9 +70,31 @@ def place_providers(
     wards: gpd.GeoDataFrame,
     *,
     mode: str,
+    today: dt.date | None = None,
+    stale_after_months: float = STALE_AFTER_MONTHS,
+    where: str = "providers",
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Providers (validated rows, x/y in ``src_crs``) in the analysis CRS, with catchments,
+    their neighborhood and ward, the served polygon of area-serving providers
+    (``serves_wkt``, WKT in ``crs``; such a provider without coordinates is placed at a
+    point inside its areas) and the stale flags (``months_since_verified``, ``stale``:
+    not verified within ``stale_after_months`` of ``today``, or never). Returns the
+    layer and its quality record."""
+    today = today or dt.date.today()
     x, y = to_crs_xy(frame["x"].to_numpy(float), frame["y"].to_numpy(float), src_crs, crs)
     out = frame.drop(columns=["x", "y"]).copy()
+    serves = (out[SERVES_COLUMN] if SERVES_COLUMN in out.columns
+              else pd.Series([""] * len(out), index=out.index))
+    wkt = resolve_serves(serves, nbhd, wards, src_crs=src_crs, crs=crs, where=where)
+    out[WKT_COLUMN] = wkt
+    for i, w in enumerate(wkt):
+        if w and not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            pt = shapely.from_wkt(w).representative_point()
+            x[i], y[i] = pt.x, pt.y
+    last = (out["last_verified"] if "last_verified" in out.columns
+            else pd.Series([""] * len(out), index=out.index))
+    out["months_since_verified"], out["stale"] = stale_flags(last, today=today,
+                                                             months=stale_after_months)
     out["catchment_m"] = [taxonomy.service_types[s].catchment_m for s in out["service_type"]]
     out["catchment_min"] = [taxonomy.service_types[s].catchment_for(mode)
                             for s in out["service_type"]]
@@ -83,6 +109,38 @@ def place_providers(
         "by_family": {f: int((gdf["family"] == f).sum()) for f in FAMILIES},
         "outside_boundaries": len(outside),
         "outside_examples": outside[["provider_id", "name"]].head(10).to_dict("records"),
+        "serving_areas": int(sum(bool(w) for w in wkt)),
+        "verification": verification_quality(gdf, today=today, months=stale_after_months),
+        "completeness": completeness(gdf),
+    }
+
+
+def verification_quality(providers: pd.DataFrame, *, today: dt.date, months: float
+                         ) -> dict[str, Any]:
+    """``quality.json``'s providers.verification: how many providers are stale (by family),
+    how many were never verified, and the stale ones listed."""
+    stale = providers["stale"].to_numpy(bool)
+    never = ~np.isfinite(providers["months_since_verified"].to_numpy(float))
+    listed = providers[stale].sort_values("months_since_verified", ascending=False,
+                                          na_position="first")
+    return {
+        "as_of": today.isoformat(),
+        "stale_after_months": months,
+        "stale": int(stale.sum()),
+        "never_verified": int(never.sum()),
+        "stale_by_family": {f: int((stale & (providers["family"] == f).to_numpy()).sum())
+                            for f in FAMILIES},
+        "stale_providers": [
+            {"provider_id": str(r.provider_id), "name": str(r.name),
+             "last_verified": str(r.last_verified) if "last_verified" in listed.columns
+             else "", "months_since_verified": (None if not np.isfinite(r.months_since_verified)
+                                                else float(r.months_since_verified))}
+            for r in listed.head(50).itertuples()
+        ],
+        "notes": (f"A provider is stale when its last_verified date is more than {months:g} "
+                  "months before as_of, or it has none (never verified); the setting is "
+                  "SAFETYGAP_STALE_AFTER_MONTHS / analyze --stale-after-months. At most 50 "
+                  "are listed, the oldest first."),
     }
 
 def to_crs_xy(x: np.ndarray, y: np.ndarray, src: str, dst: CRS) -> tuple[np.ndarray, np.ndarray]:

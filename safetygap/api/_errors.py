@@ -76,8 +76,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = str(exc.detail)
-        return _error(exc.status_code, detail, detail, getattr(exc, "headers", None))
+        detail = exc.detail  # a dict from the OGC API routes: code, description, parameter
+        message = (str(detail.get("description", detail)) if isinstance(detail, dict)
+                   else str(detail))
+        return _error(exc.status_code, message, detail if isinstance(detail, dict)
+                      else message, getattr(exc, "headers", None))
 
     @app.exception_handler(UnknownArea)
     async def _unknown(request: Request, exc: UnknownArea) -> JSONResponse:

@@ -176,6 +176,24 @@ class ProviderProperties(BaseModel):
                                                   "straight-line analyses only)")
     neighborhood_id: str | None
     ward_id: str | None
+    organisation: str = ""
+    programme: str = ""
+    address: str = ""
+    capacity_unit: str = ""
+    opening_hours: str = Field("", description="OpenStreetMap opening_hours syntax")
+    eligibility: str = ""
+    languages: str = Field("", description="languages offered, separated by '; '")
+    phone: str = ""
+    website: str = ""
+    source: str = ""
+    last_verified: str = Field("", description="YYYY-MM-DD, '' when never verified")
+    serves: str = Field("", description="areas served instead of a catchment, as written")
+    months_since_verified: float | None = None
+    stale: bool | None = Field(None, description="not verified within the workspace's "
+                                                 "stale_after_months (or never); None: "
+                                                 "a workspace without verification dates")
+    serves_areas: bool = Field(False, description="serves exactly the areas in 'serves' "
+                                                  "(no catchment)")
 
 
 class ProviderFeature(BaseModel):
@@ -308,4 +326,6 @@ class ErrorResponse(BaseModel):
     """422: which parameter was wrong and what is allowed; 404: what was not found."""
 
     message: str
-    detail: list[ErrorItem] | str
+    detail: list[ErrorItem] | str | dict[str, str] = Field(
+        description="the parameters' problems; the message; or, from /ogc, the OGC "
+                    "exception (code, description, parameter)")

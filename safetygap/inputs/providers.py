@@ -8,7 +8,11 @@ Provider file format (CSV, GeoJSON, GeoPackage or GeoParquet; see
 ``service_type``  a service type of the taxonomy (e.g. ``bcr_team``, ``youth_program``)
 ``family``        optional; when given it must equal the service type's family
 ``capacity``      positive number (staff, beds, weekly client slots... one unit per file)
-``latitude``/``longitude`` (WGS84), or ``x``/``y`` with a declared CRS, or point geometry.
+``latitude``/``longitude`` (WGS84), or ``x``/``y`` with a declared CRS, or point geometry;
+                  a row with ``serves`` (areas served) may leave them empty.
+Optional inventory columns (organisation, programme, address, capacity_unit,
+opening_hours, eligibility, languages, phone, website, source, last_verified,
+serves): :mod:`safetygap.inventory.fields`.
 
 Providers are a small curated list, so a bad row is a hard error naming the
 row, column and value (unlike calls, where row faults are only counted).
@@ -16,6 +20,7 @@ row, column and value (unlike calls, where row faults are only counted).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +29,15 @@ import numpy as np
 import pandas as pd
 
 from safetygap.inputs._files import missing_columns, points_xy, read_table
+from safetygap.inventory.fields import INVENTORY_COLUMNS, inventory_fields
 from safetygap.taxonomy import Taxonomy
 
 MAX_CAPACITY = 1_000_000.0
 """Largest capacity of one provider (in the file's unit, e.g. staff FTE)."""
-PROVIDER_COLUMNS = ("provider_id", "name", "family", "service_type", "capacity", "x", "y")
+PROVIDER_COLUMNS = ("provider_id", "name", "family", "service_type", "capacity", "x", "y",
+                    *INVENTORY_COLUMNS)
+"""Columns of a validated provider table: the analysis' own, then the inventory fields
+(strings, "" where not given)."""
 
 
 @dataclass
@@ -66,16 +75,20 @@ def providers_from_frame(
     geometry: object | None = None,
     geometry_crs: str | None = None,
     crs_flag: str = "--providers-crs",
+    today: dt.date | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Validate provider rows (a table already read, or rows sent to the API).
 
     Returns (frame with ``PROVIDER_COLUMNS``, CRS of its x/y). ``where``
     names the source in error messages, ``crs_flag`` the option that gives ``crs``
     (``--providers-crs`` of ``analyze`` and ``whatif``, ``--candidates-crs`` of ``site``).
+    ``today`` is the date ``last_verified`` may not pass (default: today).
     """
     cols = set(frame.columns)
+    named = "name" in cols or bool({"organisation", "programme"} & cols)
     problems = missing_columns([str(c) for c in frame.columns],
-                               ["name", "service_type", "capacity"], where)
+                               ["service_type", "capacity"] + ([] if named else ["name"]),
+                               where)
     if {"latitude", "longitude"} <= cols:
         x = pd.to_numeric(frame["longitude"], errors="coerce").to_numpy(float, na_value=np.nan)
         y = pd.to_numeric(frame["latitude"], errors="coerce").to_numpy(float, na_value=np.nan)
@@ -96,6 +109,10 @@ def providers_from_frame(
         if src_crs is None:
             problems.add(where, "no CRS: the file declares none and none was given",
                          allowed=f"{crs_flag} EPSG:n")
+    elif "serves" in cols:  # every row must then serve areas (checked per row)
+        x = y = np.full(len(frame), np.nan)
+        src_crs = crs or "EPSG:4326"
+        coord_col = "latitude/longitude"
     else:
         problems.add(where, "no coordinates", allowed="latitude/longitude, x/y, or point geometry")
     problems.raise_if_any()
@@ -111,11 +128,13 @@ def providers_from_frame(
     dup = ids[ids.duplicated(keep=False) & ids.notna()]
     for v in sorted(set(dup.dropna()))[:10]:
         problems.add(where, "duplicate provider_id", column="provider_id", value=v)
-    names = frame["name"].astype("string")
+    names = _names(frame)
     stypes = frame["service_type"].astype("string").str.strip()
     cap = pd.to_numeric(frame["capacity"], errors="coerce")
     fam = frame["family"].astype("string").str.strip() if "family" in cols else None
     allowed_types = sorted(taxonomy.service_types)
+    inventory = inventory_fields(frame, stypes, where=where, problems=problems, today=today)
+    serving = (inventory["serves"] != "").to_numpy()
     for i in range(n):
         rowlabel = f"{where} row {i + 1}"
         st = stypes.iat[i]
@@ -136,7 +155,9 @@ def providers_from_frame(
                          or (isinstance(raw, float) and np.isnan(raw)) else str(raw))
         if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
             problems.add(rowlabel, "name is empty", column="name")
-        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])) and serving[i]:
+            pass  # placed inside the areas it serves (safetygap._steps.places)
+        elif not (np.isfinite(x[i]) and np.isfinite(y[i])):
             problems.add(rowlabel, "missing or unreadable coordinates", column=coord_col)
         elif src_crs and src_crs.upper() == "EPSG:4326" and (abs(y[i]) > 90 or abs(x[i]) > 180):
             swapped = abs(x[i]) <= 90 and abs(y[i]) <= 180
@@ -155,5 +176,20 @@ def providers_from_frame(
         "x": x,
         "y": y,
     })
+    for c in INVENTORY_COLUMNS:
+        out[c] = inventory[c].to_numpy()
     assert src_crs is not None
     return out, src_crs
+
+
+def _names(frame: pd.DataFrame) -> pd.Series:
+    """The display name: ``name``, else ``programme (organisation)``, else either one."""
+    def col(c: str) -> pd.Series:
+        if c not in frame.columns:
+            return pd.Series([pd.NA] * len(frame), index=frame.index, dtype="string")
+        s = frame[c].astype("string").str.strip()
+        return s.where(s != "", pd.NA)
+
+    name, prog, org = col("name"), col("programme"), col("organisation")
+    both = prog + " (" + org + ")"
+    return name.fillna(both).fillna(prog).fillna(org)

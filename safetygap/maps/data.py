@@ -527,7 +527,7 @@ class WorkspaceView:
              "catchment": _num(c), "catchment_unit": d["unit"],
              "distance_model": d["distance_model"],
              "catchment_m": _num(r.catchment_m), "neighborhood_id": _id(r.neighborhood_id),
-             "ward_id": _id(r.ward_id)}
+             "ward_id": _id(r.ward_id), **_inventory_record(r)}
             for r, c in zip(frame.itertuples(index=False), catchment, strict=True)
         ]
 
@@ -809,3 +809,22 @@ class WorkspaceView:
         counts = self.call_counts["neighborhood"]
         table = counts.groupby(["family", "year"])["calls"].sum().unstack(fill_value=0)
         return table.reindex([f for f in (*FAMILIES, "none") if f in table.index])
+
+
+INVENTORY_PROPERTIES = ("organisation", "programme", "address", "capacity_unit",
+                        "opening_hours", "eligibility", "languages", "phone", "website",
+                        "source", "last_verified", "serves")
+"""Inventory fields of a provider shown on the maps and in the API ("" when not given;
+a workspace written before they existed has none)."""
+
+
+def _inventory_record(r: Any) -> dict[str, Any]:
+    """A provider's inventory fields, its stale flag and months since verified."""
+    out: dict[str, Any] = {k: str(getattr(r, k, "") or "") for k in INVENTORY_PROPERTIES}
+    months = getattr(r, "months_since_verified", None)
+    out["months_since_verified"] = _num(months) if months is not None else None
+    stale = getattr(r, "stale", None)
+    out["stale"] = None if stale is None else bool(stale)
+    out["serves_areas"] = bool(getattr(r, "serves_wkt", ""))
+    return out
+

@@ -206,9 +206,17 @@
       esc(fam ? fam.label : p.family) + " provider " + esc(p.provider_id) + "</div><table>" +
       "<tr><th>service</th><td>" + esc(p.service_type) + "</td></tr>" +
       "<tr><th>capacity</th><td>" + esc(num(p.capacity, 1)) + "</td></tr>" +
-      "<tr><th>reach</th><td>" + esc(reachText(p)) + "</td></tr>" +
+      "<tr><th>reach</th><td>" + esc(p.serves_areas ? "serves " + p.serves : reachText(p)) +
+      "</td></tr>" +
+      (p.opening_hours ? "<tr><th>hours</th><td>" + esc(p.opening_hours) + "</td></tr>" : "") +
+      (p.phone ? "<tr><th>phone</th><td>" + esc(p.phone) + "</td></tr>" : "") +
       "<tr><th>neighborhood</th><td>" + esc(p.neighborhood_id || "outside") + "</td></tr>" +
-      "<tr><th>ward</th><td>" + esc(p.ward_id || "outside") + "</td></tr></table></div>";
+      "<tr><th>ward</th><td>" + esc(p.ward_id || "outside") + "</td></tr>" +
+      (p.stale === null || p.stale === undefined ? "" :
+        "<tr><th>last verified</th><td>" + esc(p.last_verified || "never") +
+        (p.stale ? " <strong class='sg-stale'>(stale: check it)</strong>" : "") +
+        "</td></tr>") +
+      "</table></div>";
   }
 
   function providerIcon(d) {
@@ -338,7 +346,8 @@
           var d = cfg.families[p.family];
           if (!d || !layers.providers[p.family]) return;
           var c = f.geometry.coordinates;
-          var m = L.marker([c[1], c[0]], { icon: providerIcon(d), title: String(p.name) });
+          var m = L.marker([c[1], c[0]], { icon: providerIcon(d), opacity: p.stale ? 0.55 : 1,
+            title: String(p.name) });
           m.bindTooltip(esc(p.name));
           m.bindPopup(providerPopup(cfg, p), { maxWidth: 300 });
           (byFamily[p.family] = byFamily[p.family] || []).push(m);
