@@ -427,7 +427,7 @@ def test_scenario_type_errors_are_listed_with_every_other_problem(straight):
         (["body", "providers", 6, "capacity"], None),
         (["body", "providers", 6, "latitude/longitude"], None),
     ]
-    assert "capacity must be a positive number (got 'x')" in err.message
+    assert "capacity must be a positive number up to 1,000,000 (got 'x')" in err.message
     assert "unknown service type; allowed: " in err.message and "(got 'spa')" in err.message
     # the same rows one at a time: each alone is refused for the same reason
     for i, want in ((0, "capacity"), (4, "latitude/longitude")):
