@@ -36,6 +36,8 @@ from safetygap.errors import Problems, ValidationError
 if TYPE_CHECKING:
     import click
 
+    from safetygap.inputs import ColumnMap
+
 
 def _no_flag_metavar(params: list[click.Parameter]) -> None:
     """Boolean flags take no value: show none (typer would show ``<bool>``)."""
@@ -105,7 +107,9 @@ def _report(out: Path, summary: dict) -> None:
                    f"(catchments in {summary['travel']['unit']})")
     typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
     if share is not None:
-        typer.echo(f"  diverted to non-police services: {share:.1%}")
+        div = summary.get("diversion", {})
+        words = f" of {div['denominator_words']}" if div else ""
+        typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
     for family, rows in summary["top_underserved"]["neighborhood"].items():
         names = ", ".join(r["name"] for r in rows[:3])
         typer.echo(f"  most underserved for {family}: {names}")
@@ -118,6 +122,20 @@ def _report(out: Path, summary: dict) -> None:
             f"'{sens['compared_with']}' policy the gap class would change in "
             + ", ".join(f"{v} ({k})" for k, v in changed.items()) + " neighborhoods")
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
+
+
+def _column_map(preset: str | None, **options: str | None) -> ColumnMap:
+    """The calls' column map: the preset's (else the generic names), with the options given
+    on the command line on top; x/y given drop the latitude/longitude columns."""
+    from safetygap.inputs import ColumnMap, load_preset
+
+    base = load_preset(preset) if preset else ColumnMap(
+        id="id", call_type="call_type", agency="agency", time="time",
+        latitude="latitude", longitude="longitude")
+    cmap = base.with_overrides(**options)
+    if options.get("x") and options.get("y"):
+        cmap = cmap.with_overrides(latitude="", longitude="")
+    return cmap
 
 
 PROVIDERS_HELP = (
@@ -171,6 +189,17 @@ def analyze(
         help="head-count column of --population (default: the first of population, pop, "
              "POPULATION, total_population, POP)")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
+    diversion_rules: Annotated[Path | None, typer.Option(
+        help="diversion rule set TOML: which channel handled each call (default: the "
+             "Minneapolis rules; format in docs/TAXONOMY.md; `safetygap profile CALLS "
+             "--write-rules FILE` writes a starter file)")] = None,
+    diverted_denominator: Annotated[str | None, typer.Option(
+        help="denominator of the diverted share: police_and_alternatives (fire/EMS calls "
+             "left out, as the city's 9%) or all_calls (default: the rule set's)")] = None,
+    disposition_col: Annotated[str | None, typer.Option(
+        "--disposition", help="disposition column (optional: read when present)")] = None,
+    priority_col: Annotated[str | None, typer.Option(
+        "--priority", help="priority column (optional: read when present)")] = None,
     preset: Annotated[str | None, typer.Option(help="column preset, e.g. minneapolis-911")]
     = None,
     crs: Annotated[str | None, typer.Option(help="projected analysis CRS (default: "
@@ -227,7 +256,6 @@ def analyze(
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
-    from safetygap.inputs import ColumnMap, load_preset
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
     from safetygap.settings import get_settings
@@ -254,20 +282,17 @@ def analyze(
             missing.add("--providers", PROVIDERS_HELP)
         missing.raise_if_any()
         assert calls and neighborhoods and wards and providers
-        base = load_preset(preset) if preset else ColumnMap(
-            id="id", call_type="call_type", agency="agency", time="time",
-            latitude="latitude", longitude="longitude")
-        cmap = base.with_overrides(
-            id=id_col, call_type=type_col, agency=agency_col, time=time_col,
-            time_format=time_format, latitude=lat, longitude=lon, x=x, y=y, crs=calls_crs)
-        if x and y:
-            cmap = cmap.with_overrides(latitude="", longitude="")
+        cmap = _column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
+                           time=time_col, time_format=time_format, latitude=lat,
+                           longitude=lon, x=x, y=y, crs=calls_crs,
+                           disposition=disposition_col, priority=priority_col)
         if geometry:
             cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
-                                network=network)
+                                network=network, diversion_rules=diversion_rules)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
+                               diversion_denominator=diverted_denominator,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
                                ward_name=ward_name, providers_crs=providers_crs,
@@ -841,6 +866,126 @@ def whatif(
                    f"{t['coverage_before']:.1%} -> {t['coverage_after']:.1%} "
                    f"({result['distance_model']})", err=True)
     _write_json(result, out)
+
+
+@app.command(cls=_Command)
+def profile(
+    calls: Annotated[Path, typer.Argument(help="calls file (the formats --calls reads)")],
+    preset: Annotated[str | None, typer.Option(
+        help="column preset (default: the built-in preset whose columns the file has, "
+             "else generic)")] = None,
+    diversion_rules: Annotated[Path | None, typer.Option(
+        help="diversion rule set TOML (default: the Minneapolis rules)")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the profile as JSON")]
+    = False,
+    write_rules: Annotated[Path | None, typer.Option(
+        help="write a starter diversion rule file (TOML) listing the file's own types by "
+             "count with a family and channel suggested from words in each, every "
+             "suggestion marked REVIEW")] = None,
+    id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
+    type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
+    agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
+    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
+    = None,
+    disposition_col: Annotated[str | None, typer.Option(
+        "--disposition", help="disposition column")] = None,
+    priority_col: Annotated[str | None, typer.Option("--priority", help="priority column")]
+    = None,
+    lat: Annotated[str | None, typer.Option(help="latitude column")] = None,
+    lon: Annotated[str | None, typer.Option(help="longitude column")] = None,
+    x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
+    y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
+    calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+) -> None:
+    """Profile a calls file: fields, agencies, top types, channels, gaps.
+
+    Lists the fields and which are recognised, the agencies, the top problem types and
+    dispositions with the channel and rule each falls to, the unmatched values and the
+    date span and gaps; --write-rules writes a starter rule file."""
+    from safetygap.diversion import load_rules
+    from safetygap.inputs import calls_header
+    from safetygap.inputs.columns import matching_presets
+    from safetygap.profile import profile_calls, write_starter_rules
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        rules = load_rules(diversion_rules)
+        tax = load_taxonomy(taxonomy)
+        if preset is None:
+            found = matching_presets(calls_header(calls, encoding=encoding))
+            preset = found[0] if found else None
+        cmap = _column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
+                           time=time_col, time_format=time_format, latitude=lat,
+                           longitude=lon, x=x, y=y, crs=calls_crs,
+                           disposition=disposition_col, priority=priority_col)
+        result = profile_calls(calls, columns=cmap, taxonomy=tax, rules=rules,
+                               encoding=encoding)
+        result["preset"] = preset
+        if write_rules is not None:
+            from safetygap.inputs import read_calls
+
+            frame = read_calls(calls, columns=cmap, encoding=encoding).frame
+            path = write_starter_rules(write_rules, result, calls=frame,
+                                       name=f"{Path(calls).stem}-starter")
+            result["starter_rules"] = str(path)
+            load_rules(path)  # the starter file must load as it is
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        _write_json(result, None)
+        return
+    typer.echo(_profile_text(result))
+
+
+def _profile_text(p: dict) -> str:
+    """The profile in words, for the terminal."""
+    lines = [f"{p['file']}: {p['rows']:,} rows"
+             + (f" (preset {p['preset']})" if p.get("preset") else " (generic columns)")]
+    lines.append("fields: " + ", ".join(
+        f"{f['field']}={f['column']}" + ("" if f["found"] else " (NOT FOUND)")
+        for f in p["fields"]))
+    if p["unmapped_columns"]:
+        lines.append("not used: " + ", ".join(p["unmapped_columns"]))
+    d = p["dates"]
+    if d.get("first"):
+        lines.append(f"dates: {d['first']} to {d['last']} ({d['days']:,} days, "
+                     f"{d['days_with_calls']:,} with calls, {d['undated']:,} rows undated)")
+        for g in d["gaps"][:5]:
+            lines.append(f"  gap: no calls {g['from']} to {g['to']} ({g['days']} days)")
+    else:
+        lines.append(f"dates: none parsed ({d['undated']:,} rows undated)")
+    lines.append("agencies: " + ", ".join(f"{a['value']} {a['calls']:,}"
+                                          for a in p["agencies"]["top"]))
+    ds = p["diverted_share"]
+    if ds["share"] is not None:
+        lines.append(f"diverted: {ds['diverted']:,} of {ds['denominator']:,} calls "
+                     f"({ds['share']:.1%}) by the rules {p['diversion_rules']['name']}")
+    lines.append("channels: " + ", ".join(f"{k} {v:,}" for k, v in p["channels"].items()
+                                          if v))
+    lines.append(f"top problem types (of {p['problem_types']['distinct']:,}): "
+                 "calls, share, category, channel (rule)")
+    for t in p["problem_types"]["top"]:
+        lines.append(f"  {t['calls']:>9,} {t['share']:6.1%}  {t['value']}  ->  "
+                     f"{t['category']}, {t['channel']} ({t['rule']})")
+    for key, label in (("dispositions", "dispositions"), ("priorities", "priorities")):
+        if p.get(key):
+            lines.append(f"{label}: " + ", ".join(f"{v['value']} {v['calls']:,}"
+                                                  for v in p[key]["top"][:12]))
+    u = p["unmatched"]["types_unknown_to_taxonomy"]
+    lines.append(f"types the taxonomy does not know: {u['distinct']:,} types, "
+                 f"{u['calls']:,} calls ({u['share']:.1%})")
+    for t in u["top"][:10]:
+        lines.append(f"  {t['calls']:>9,}  {t['value']}")
+    lines.append(f"calls no diversion rule matched (default channel): "
+                 f"{p['unmatched']['calls_no_rule_matched']:,}")
+    if p.get("starter_rules"):
+        lines.append(f"starter rule file written to {p['starter_rules']} (every suggestion "
+                     "marked REVIEW)")
+    return "\n".join(lines)
 
 
 @app.command(cls=_Command)

@@ -47,7 +47,7 @@ from safetygap.geo.aggregate import AreaCounts, count_calls
 
 ROWS_PER_PARTITION = 1_000_000
 LOCAL_WORKERS = 2
-GROUP_KEYS = ("year", "family_code", "diverted", "eligible", "covered")
+GROUP_KEYS = ("year", "family_code", "diverted", "eligible", "covered", "diversion_base")
 _RESULT_META = pd.DataFrame({
     "row": pd.Series([], dtype=np.int64),
     "n_idx": pd.Series([], dtype=np.int64),
@@ -59,6 +59,7 @@ _RESULT_META = pd.DataFrame({
     "diverted": pd.Series([], dtype=bool),
     "eligible": pd.Series([], dtype=bool),
     "covered": pd.Series([], dtype=bool),
+    "diversion_base": pd.Series([], dtype=bool),
 })
 
 
@@ -83,7 +84,8 @@ class DaskJoin:
         c = count_calls(g["area"].to_numpy(), g["year"].to_numpy(), g["family_code"].to_numpy(),
                         g["diverted"].to_numpy(), g["eligible"].to_numpy(),
                         g["covered"].to_numpy(), n_areas=self.n_areas[level], years=years,
-                        weight=g["size"].to_numpy(dtype=float))
+                        weight=g["size"].to_numpy(dtype=float),
+                        base=g["diversion_base"].to_numpy())
         exact = {f.name: np.rint(getattr(c, f.name)).astype(np.int64)
                  for f in dataclasses.fields(c) if isinstance(getattr(c, f.name), np.ndarray)}
         return dataclasses.replace(c, **exact)
@@ -133,6 +135,7 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         "diverted": calls["diverted"].to_numpy(bool),
         "eligible": calls["eligible"].to_numpy(bool),
         "covered": calls["covered"].to_numpy(bool),
+        "diversion_base": calls["diversion_base"].to_numpy(bool),
     })
     x, y = calls["x"].to_numpy(float), calls["y"].to_numpy(float)
     bounds = np.linspace(0, len(frame), partitions + 1).astype(int)
@@ -169,6 +172,7 @@ def join_partition(
         "diverted": part["diverted"].to_numpy(bool),
         "eligible": part["eligible"].to_numpy(bool),
         "covered": part["covered"].to_numpy(bool),
+        "diversion_base": part["diversion_base"].to_numpy(bool),
     })
 
 

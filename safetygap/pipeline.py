@@ -54,6 +54,7 @@ from safetygap._steps.rows import (
     swapped_coordinates,
 )
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
+from safetygap.diversion import Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -63,6 +64,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import ColumnMap, read_calls
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
+from safetygap.vocab import allowed
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -111,6 +113,8 @@ class AnalysisInputs:
     taxonomy: Path | None = None
     network: Path | None = None
     """Street network (OSM XML or GraphML) for ``travel="network"``."""
+    diversion_rules: Path | None = None
+    """Diversion rule set (TOML); None: the packaged Minneapolis default."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ class AnalysisOptions:
     scheduler: str | None = None  # dask scheduler address; None: a local cluster
     staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
     partitions: int | None = None  # dask: number of calls partitions (default by size)
+    diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
+    # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
 
@@ -158,6 +164,10 @@ class AnalysisOptions:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
+        if self.diversion_denominator is not None and \
+                self.diversion_denominator not in allowed(Denominator):
+            problems.add("diversion_denominator", "unknown denominator",
+                         value=self.diversion_denominator, allowed=allowed(Denominator))
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,7 +240,9 @@ def analyze(
         calls = cin.frame
         calls["x"], calls["y"] = to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
                                              cin.crs, crs)
-        calls = call_features(calls, taxonomy)
+        denominator = (None if opts.diversion_denominator is None
+                       else Denominator(opts.diversion_denominator))
+        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
         info["note"] = f"{len(calls):,} rows"
 
     contain_counts = None
@@ -284,10 +296,12 @@ def analyze(
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
-        summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs)
+        summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
+                                 rules=checked.rules)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
-        manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns)
+        manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
+                                   rules=checked.rules)
         manifest["travel"] = summary["travel"]
         info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
 
@@ -328,7 +342,10 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
         "category": pd.Categorical(calls["category"].array),
         "family": pd.Categorical(calls["family"].array),
         "eligible": calls["eligible"].to_numpy(),
+        "channel": calls["channel"].array,
+        "diversion_rule": calls["diversion_rule"].array,
         "diverted": calls["diverted"].to_numpy(),
+        "diversion_base": calls["diversion_base"].to_numpy(),
         "covered": calls["covered"].to_numpy(),
         "split_neighborhoods": boundary["neighborhood"]["split"].k.astype(np.int16),
         "split_wards": boundary["ward"]["split"].k.astype(np.int16),

@@ -26,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS, Transformer
 
@@ -93,8 +94,11 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
 
     nbhd = ws.neighborhoods
     wards = ws.wards
-    raw = ws.calls(columns=["status", "neighborhood_id", "ward_id", "family", "year",
-                            "eligible", "diverted", "covered", "geometry"])
+    cols = ["status", "neighborhood_id", "ward_id", "family", "year", "eligible", "diverted",
+            "covered", "geometry"]
+    if "diversion_base" in pq.read_schema(ws.path / "calls.parquet").names:
+        cols.append("diversion_base")  # absent from workspaces written before the rules
+    raw = ws.calls(columns=cols)
     geom = raw.geometry
     has = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
     x = np.full(len(raw), np.nan)
@@ -115,6 +119,8 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
         "eligible": raw["eligible"].to_numpy(dtype=bool),
         "diverted": raw["diverted"].to_numpy(dtype=bool),
         "covered": raw["covered"].to_numpy(dtype=bool),
+        "diversion_base": (raw["diversion_base"].to_numpy(dtype=bool)
+                           if "diversion_base" in raw else np.ones(len(raw), dtype=bool)),
     })
     in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))

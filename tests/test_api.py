@@ -56,8 +56,11 @@ def test_summary(client):
     assert s.totals.input_rows == 11 and s.totals.calls_in_areas == 8
     assert sum(s.quality.status_counts.values()) == 11
     assert s.quality.analysed_in_areas == 8 and s.quality.excluded_from_areas == 3
-    # diverted: call 1 (BCR) of 10 unique calls; 1 of the 8 unique 2023 calls; none in 2024
-    assert s.diverted_share == {"all": 0.1, "2023": 0.125, "2024": 0.0}
+    # diverted: call 1 (BCR) of the 9 unique calls police or an alternative handled (the
+    # fire call 6 left out); 1 of the 7 such 2023 calls; none in 2024
+    assert s.diverted_share == {"all": round(1 / 9, 6), "2023": round(1 / 7, 6), "2024": 0.0}
+    assert s.diversion is not None and s.diversion.denominator_calls == 9
+    assert s.diversion.diverted_calls == 1
     assert {f: v.providers for f, v in s.families.items()} == {
         "response": 1, "prevention": 2, "restoration": 2}
     assert s.families["response"].need_calls == 3

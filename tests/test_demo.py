@@ -18,7 +18,6 @@ from safetygap import FAMILIES
 from safetygap.demo import (
     CALL_COLUMNS,
     CALL_GROUPS,
-    DIVERTED_AGENCIES,
     ESCAPE_TEST_NAME,
     FILES,
     PROVIDER_CSV_COLUMNS,
@@ -61,8 +60,21 @@ def city() -> DemoCity:
     return generate_city(seed=2025, n_calls=SMALL)
 
 
+# The default Minneapolis diversion rules read by hand for the demo's names: BCR by its
+# agency; a parking problem to traffic control; theft / damage reports only to 311 (the
+# demo's years are after 2021-06-14); an animal call to animal control. Fire/EMS calls are
+# out of the denominator.
+DIVERTED_NAMES = {"Parking Problem (P)", "Theft - Report Only (P)",
+                  "Damage Property-Rpt Only (P)", "Animal Call (P)"}
+
+
+def diverted_mask(calls: pd.DataFrame) -> pd.Series:
+    return (calls["Agency_Type"] == "BCR") | calls["Problem__Final_"].isin(DIVERTED_NAMES)
+
+
 def diverted_share(calls: pd.DataFrame) -> float:
-    return float(calls["Agency_Type"].isin(DIVERTED_AGENCIES).mean())
+    base = calls["Agency_Type"] != "FIRE"
+    return float(diverted_mask(calls)[base].mean())
 
 
 def off_city(calls: pd.DataFrame) -> pd.Series:
@@ -120,6 +132,8 @@ def test_label_and_metadata(city: DemoCity) -> None:
     meta = city.metadata()
     assert meta["synthetic"] is True and meta["seed"] == 2025 and meta["crs"] == "EPSG:26915"
     assert meta["counts"]["calls"] == len(city.calls) == SMALL
+    assert meta["agencies"] == ["POLICE", "FIRE", "BCR"]
+    assert meta["diverted_share"] == pytest.approx(diverted_share(city.calls), abs=1e-6)
 
 
 # --------------------------------------------------------------------------- shapes
@@ -259,7 +273,7 @@ def test_call_columns_match_the_city_layer(city: DemoCity) -> None:
 def test_call_values(city: DemoCity) -> None:
     calls = city.calls
     assert len(calls) == SMALL
-    assert set(calls["Agency_Type"]) == {"POLICE", "FIRE", "BCR", "TRAFFIC", "ANIMAL", "311"}
+    assert set(calls["Agency_Type"]) == {"POLICE", "FIRE", "BCR"}  # the real layer's only
     numbers = calls["Master_Incident_Number"]
     assert numbers.str.fullmatch(r"\d{2}-\d{6,7}").all()
     assert numbers.duplicated().sum() == city.injected_faults["duplicate_id"]
@@ -286,12 +300,40 @@ def test_call_values(city: DemoCity) -> None:
         assert (located[col].round(5) == located[col]).all()
 
 
-def test_diversion_agencies_match_groups(city: DemoCity) -> None:
+def test_diversion_shows_as_in_the_city_layer(city: DemoCity) -> None:
+    """BCR calls are crisis calls; calls handled by traffic control, animal control or 311
+    are POLICE records that MPD did not attend, told apart by their problem names."""
     calls = city.calls
-    for agency, group in (("TRAFFIC", "traffic"), ("ANIMAL", "animal"),
-                          ("311", "report_only_property"), ("BCR", "behavioral_crisis")):
-        probs = calls.loc[calls["Agency_Type"] == agency, "Problem__Final_"]
-        assert len(probs) > 0 and probs.isin(CALL_GROUPS[group]).all(), agency
+    bcr = calls.loc[calls["Agency_Type"] == "BCR", "Problem__Final_"]
+    assert len(bcr) > 0 and bcr.isin(CALL_GROUPS["behavioral_crisis"]).all()
+    for name, group in (("Parking Problem (P)", "traffic"), ("Animal Call (P)", "animal"),
+                        ("Theft - Report Only (P)", "report_only_property"),
+                        ("Damage Property-Rpt Only (P)", "report_only_property")):
+        rows = calls[calls["Problem__Final_"] == name]
+        assert len(rows) > 0 and name in CALL_GROUPS[group]
+        assert (rows["Agency_Type"] == "POLICE").all()
+        assert (rows["MPD_Response"] == "N").all(), name
+    # the same groups' other names are police calls, attended by MPD
+    police = calls[calls["Problem__Final_"].isin(["Aggressive Dog (P)", "Road Hazard (P)",
+                                                  "Burglary Dwlng - Report (P)"])]
+    assert len(police) > 0 and (police["MPD_Response"] == "Y").all()
+
+
+def test_demo_speaks_the_real_vocabulary(city: DemoCity, shared_data: Path) -> None:
+    """Problem names are the real layers' (mpls_call_types.csv), except the parking name
+    worded after the city's list and the injected unknown types; disposition codes are the
+    real layer's."""
+    from safetygap.demo import UNKNOWN_CALL_TYPES
+    from safetygap.taxonomy import normalize_call_type as norm
+
+    vocab = pd.read_csv(shared_data / "call-types" / "mpls_call_types.csv")
+    real = {norm(str(v)) for v in vocab["code_or_text"]}
+    names = set(city.calls["Problem__Final_"]) | set(city.calls["Initial_Problem"])
+    odd = {n for n in names if norm(n) not in real}
+    assert odd <= {"Parking Problem (P)", *UNKNOWN_CALL_TYPES}
+    notes = (shared_data / "call-types" / "call_types_notes.md").read_text(encoding="utf-8")
+    codes = set(city.calls["Call_Disposition"].dropna().str.split("-").str[0])
+    assert codes and all(c in notes for c in codes)
 
 
 def test_diverted_share_default_seed(city: DemoCity) -> None:
@@ -304,9 +346,8 @@ def test_diverted_share_other_seeds(seed: int) -> None:
     assert 0.07 <= diverted_share(calls) <= 0.11
     # and it varies by place
     located = calls[calls["Neighborhood__GIS_"].notna()]
-    by_nbhd = located["Agency_Type"].isin(DIVERTED_AGENCIES).groupby(
-        located["Neighborhood__GIS_"]
-    ).mean()
+    located = located[located["Agency_Type"] != "FIRE"]
+    by_nbhd = diverted_mask(located).groupby(located["Neighborhood__GIS_"]).mean()
     assert by_nbhd.quantile(0.9) > 1.5 * by_nbhd.quantile(0.1)
 
 

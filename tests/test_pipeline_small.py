@@ -90,7 +90,9 @@ def test_eligible_not_diverted_whatever_agency_handled_it(tiny_files):
     a = analyze(AnalysisInputs(**tiny_files),
                 options=AnalysisOptions(columns=load_preset("generic")))
     row = _row(a.neighborhoods, "A")
-    assert row["diverted_share_response"] == pytest.approx(1 / 3)
+    # the diverted share leaves fire/EMS calls out of its denominator (call 2 now FIRE):
+    # 1 BCR call of A's 2 police-or-alternative response calls (1 and 11)
+    assert row["diverted_share_response"] == pytest.approx(1 / 2)
     assert row["eligible_not_diverted_share_response"] == pytest.approx(2 / 3)
     assert a.summary["eligible_not_diverted_share"]["all"] == pytest.approx(2 / 10)
     assert a.quality["calls"]["faults"]["unknown_agency"] == 1
@@ -145,9 +147,18 @@ def test_gap_by_hand(tiny_analysis):
 
 def test_summary_shares(tiny_analysis):
     s = tiny_analysis.summary
-    assert s["diverted_share"]["all"] == pytest.approx(1 / 10)  # 10 unique calls
-    assert s["diverted_share"]["2023"] == pytest.approx(1 / 8)
+    # 10 unique calls less the fire call (6): the denominator is the calls police or an
+    # alternative handled; one of them (1, BCR) diverted
+    assert s["diverted_share"]["all"] == pytest.approx(1 / 9)
+    assert s["diverted_share"]["2023"] == pytest.approx(1 / 7)  # 8 unique 2023 calls less 6
     assert s["diverted_share"]["2024"] == 0.0
+    assert s["diversion"]["denominator"] == "police_and_alternatives"
+    assert s["diversion"]["denominator_calls"] == 9
+    assert s["diversion"]["by_channel"] == {
+        "police": 8, "fire_ems": 1, "behavioral_crisis": 1, "traffic_control": 0,
+        "animal_control": 0, "report_311_online": 0, "other_non_police": 0}
+    assert {r["rule"]: r["calls"] for r in s["diversion"]["by_rule"] if r["calls"]} == {
+        "bcr_agency": 1, "fire_agency": 1, "default": 8}
     assert s["eligible_not_diverted_share"]["all"] == pytest.approx(2 / 10)
     assert s["years"] == [2023, 2024]
     assert s["totals"]["by_family"] == {"response": 3, "prevention": 2, "restoration": 1,
@@ -247,3 +258,18 @@ def test_outside_boundaries_examples_show_the_files_own_columns(tiny_files, tiny
     assert (x - X0, y - Y0) == pytest.approx((5000, 5000), abs=0.1)
     zero = tiny_analysis.quality["calls"]["examples"]["zero_coordinates"][0]
     assert zero["column"] == ex["column"]
+
+
+def test_diverted_share_of_all_calls_setting(tiny_files):
+    """diversion_denominator="all_calls" counts the fire call in the denominator: 1 of the
+    10 unique calls, 1 of the 8 unique 2023 calls."""
+    a = analyze(AnalysisInputs(**tiny_files),
+                options=AnalysisOptions(columns=load_preset("generic"),
+                                        diversion_denominator="all_calls"))
+    s = a.summary
+    assert s["diverted_share"]["all"] == pytest.approx(1 / 10)
+    assert s["diverted_share"]["2023"] == pytest.approx(1 / 8)
+    assert s["diversion"]["denominator"] == "all_calls"
+    # area D holds the fire call and an unknown police call: 0 of 2 diverted
+    d = _row(a.neighborhoods, "D")
+    assert d["diverted_share_total"] == 0.0

@@ -153,7 +153,8 @@ def _count(
         area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
         calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
         calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == "contain" else weight)
+        weight=None if alloc.policy == "contain" else weight,
+        base=calls["diversion_base"].to_numpy()[c] if "diversion_base" in calls else None)
 
 
 @dataclass(frozen=True)

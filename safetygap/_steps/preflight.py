@@ -1,7 +1,7 @@
 """Checking every input before the calls are read: one error naming every problem.
 
 Private step of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads
-the taxonomy, both boundary layers, the providers and the population (small
+the taxonomy, the diversion rules, both boundary layers, the providers and the population (small
 files, loaded once and handed on), checks the header of the calls file
 (:func:`safetygap.inputs._header.check_calls_header`: columns, coordinates,
 CRS, rows) and the distance-model options, and checks that the wards overlap
@@ -24,6 +24,7 @@ from pyproj.exceptions import CRSError
 
 from safetygap._steps.travel import travel_problems
 from safetygap.boundaries import BoundaryReport, load_boundaries
+from safetygap.diversion import DiversionRules, load_rules
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import PopulationInput, ProvidersInput, read_population, read_providers
 from safetygap.inputs._header import FileHeader, check_calls_header
@@ -53,6 +54,7 @@ class Checked:
     population: PopulationInput | None
     calls: FileHeader
     layers_overlap: dict[str, Any]
+    rules: DiversionRules
 
 
 def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
@@ -67,6 +69,7 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
             return None
 
     taxonomy = attempt(load_taxonomy, inputs.taxonomy)
+    rules = attempt(load_rules, inputs.diversion_rules)
     nb = attempt(load_boundaries, inputs.neighborhoods, layer="neighborhoods",
                  id_column=opts.neighborhood_id, name_column=opts.neighborhood_name)
     wd = attempt(load_boundaries, inputs.wards, layer="wards", id_column=opts.ward_id,
@@ -95,9 +98,9 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     if errors:
         raise ValidationError.merge(errors)
     assert taxonomy is not None and nb is not None and wd is not None and crs is not None
-    assert providers is not None and calls is not None
+    assert providers is not None and calls is not None and rules is not None
     return Checked(taxonomy, crs, nbhd, nb[1], wards, wd[1], providers, population, calls,
-                   overlap)
+                   overlap, rules)
 
 
 def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:

@@ -21,6 +21,13 @@ from safetygap._status import (
     ANALYSED_STATUSES,
     STATUS_ORDER,
 )
+from safetygap.diversion import (
+    DENOMINATOR_WORDS,
+    Denominator,
+    DiversionRules,
+    channel_counts,
+    rule_counts,
+)
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.taxonomy import Taxonomy
@@ -97,8 +104,11 @@ def summary_report(
     opts: AnalysisOptions,
     taxonomy: Taxonomy,
     crs: CRS,
+    *,
+    rules: DiversionRules,
 ) -> dict[str, Any]:
     uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
+    base = calls["diversion_base"].to_numpy()
     placed_rows = calls["n_idx"].to_numpy() >= 0
     year = calls["year"].to_numpy()
     fam = calls["family_code"].to_numpy()
@@ -109,6 +119,8 @@ def summary_report(
     def share(mask: np.ndarray, values: np.ndarray) -> float | None:
         n = int(mask.sum())
         return None if n == 0 else round(float(values[mask].sum() / n), 6)
+
+    denominator = Denominator(opts.diversion_denominator or rules.denominator)
 
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
@@ -130,12 +142,22 @@ def summary_report(
             "wards": len(wards),
             "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
         },
-        "diverted_share": {"all": share(uniq, diverted),
-                           **{y: share(m, diverted) for y, m in by_year.items()}},
+        "diverted_share": {"all": share(uniq & base, diverted),
+                           **{y: share(m & base, diverted) for y, m in by_year.items()}},
         "eligible_not_diverted_share": {"all": share(uniq, end),
                                         **{y: share(m, end) for y, m in by_year.items()}},
         "diverted_by_agency": {str(k): int(v) for k, v in
                                calls["agency"][uniq & diverted].value_counts().items()},
+        "diversion": {
+            "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
+                      "checksum": rules.checksum()},
+            "denominator": str(denominator),
+            "denominator_words": DENOMINATOR_WORDS[denominator],
+            "denominator_calls": int((uniq & base).sum()),
+            "diverted_calls": int((uniq & diverted).sum()),
+            "by_channel": channel_counts(calls["channel"][uniq]),
+            "by_rule": rule_counts(calls, uniq, rules=rules),
+        },
         "families": {
             f: {
                 "need_calls": int(fam_counts[i]),
@@ -154,7 +176,8 @@ def summary_report(
                 quality["population"]["areas_with_zero_population"]),
             "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
         },
-        "diverted_share_basis": "unique calls (duplicate ids excluded), all locations",
+        "diverted_share_basis": "unique calls (duplicate ids excluded), all locations, of "
+                                + DENOMINATOR_WORDS[denominator],
     }
 
 
@@ -164,10 +187,12 @@ def manifest_report(
     taxonomy: Taxonomy,
     crs: CRS,
     columns: ColumnMap,
+    *,
+    rules: DiversionRules,
 ) -> dict[str, Any]:
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-                 "network"):
+                 "network", "diversion_rules"):
         p = getattr(inputs, role)
         if p is None:
             continue
@@ -187,6 +212,7 @@ def manifest_report(
             "checksum": taxonomy.checksum(),
             "content": taxonomy.to_dict(),
         },
+        "diversion_rules": rules.to_dict(),
         "synthetic": opts.synthetic,
         "label": opts.label or "",
         "host": os.uname().nodename if hasattr(os, "uname") else "",

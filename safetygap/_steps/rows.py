@@ -19,6 +19,7 @@ from safetygap._status import (
     row_faults,
     status_codes,
 )
+from safetygap.diversion import Denominator, DiversionRules
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
@@ -28,8 +29,11 @@ if TYPE_CHECKING:
     pass
 
 
-def call_features(calls: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
-    """Row features known before the join: taxonomy classes, agency, year, duplicate ids."""
+def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules, *,
+                  denominator: Denominator | None = None) -> pd.DataFrame:
+    """Row features known before the join: taxonomy classes, the channel and deciding
+    diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
+    whether the taxonomy knows the agency, year, duplicate ids."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls["call_type"])
     calls["category"] = cls["category"].array
@@ -41,9 +45,12 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
                       dtype=np.int8)
     calls["family_code"] = lookup[np.where(codes < 0, len(uniques), codes)]
-    div = taxonomy.diverted(calls["agency"])
-    calls["diverted"] = div["diverted"].to_numpy(dtype=bool)
-    calls["agency_known"] = div["agency_known"].to_numpy(dtype=bool)
+    assigned = rules.assign(calls, denominator=denominator)
+    for col in ("channel", "diversion_rule", "diverted", "diversion_base"):
+        calls[col] = assigned[col].to_numpy() if assigned[col].dtype == bool \
+            else assigned[col].array
+    calls["agency_known"] = taxonomy.diverted(calls["agency"])["agency_known"].to_numpy(
+        dtype=bool)
     calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
     ids = calls["call_id"]
     calls["dup"] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()

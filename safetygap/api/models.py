@@ -85,6 +85,33 @@ class DistanceModel(BaseModel):
     catchments: dict[str, float] = Field(description="catchment per service type, in unit")
 
 
+class RuleCount(BaseModel):
+    rule: str = Field(description="id of a diversion rule ('default': no rule matched)")
+    channel: str = Field(description="the channel the rule assigns")
+    calls: int = Field(description="unique calls this rule decided")
+
+
+class DiversionRulesRef(BaseModel):
+    name: str
+    version: str
+    source: str = Field(description="the rule file's name, or the packaged default")
+    checksum: str = Field(description="SHA-256 of the rule set's content")
+
+
+class DiversionSummary(BaseModel):
+    """Who handled the calls, by the diversion rules, and what the share is a share of."""
+
+    rules: DiversionRulesRef
+    denominator: str = Field(description="police_and_alternatives (fire/EMS calls left "
+                                         "out) or all_calls")
+    denominator_words: str = Field(description="the denominator in plain words")
+    denominator_calls: int = Field(description="unique calls in the denominator")
+    diverted_calls: int = Field(description="unique calls handled by a non-police "
+                                            "alternative")
+    by_channel: dict[str, int] = Field(description="unique calls per channel")
+    by_rule: list[RuleCount] = Field(description="unique calls per rule, in rule order")
+
+
 class Summary(BaseModel):
     label: str = Field(description="what the data is, e.g. the synthetic demo city's label")
     synthetic: bool = Field(description="true for the synthetic demo city")
@@ -94,11 +121,16 @@ class Summary(BaseModel):
     years: list[int]
     totals: Totals
     diverted_share: dict[str, float | None] = Field(
-        description="share of unique calls handled by a non-police service, 'all' and by year")
+        description="share of unique calls handled by a non-police alternative (channel "
+                    "by the diversion rules), of the denominator in diversion, 'all' and "
+                    "by year")
+    diversion: DiversionSummary | None = Field(
+        default=None, description="channels and rules of the calls and the denominator "
+                                  "(absent in workspaces written before diversion rules)")
     eligible_not_diverted_share: dict[str, float | None] = Field(
         description="share of unique calls eligible for a non-police response that were not "
-                    "diverted (handled by an agency that is not a diverted service in the "
-                    "taxonomy: police, fire/EMS or an unknown agency), 'all' and by year")
+                    "diverted (police, fire/EMS or an unknown agency handled them, by the "
+                    "diversion rules), of all unique calls, 'all' and by year")
     families: dict[str, FamilySummary]
     quality: QualityCounts
     boundary_sensitivity: BoundarySensitivity | None = Field(

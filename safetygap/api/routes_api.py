@@ -108,6 +108,7 @@ def summary(view: View) -> Response:
             },
             "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
             "travel": s.get("travel"),
+            "diversion": s.get("diversion"),
         }
 
     return cached_json(view, "summary", Summary, build)

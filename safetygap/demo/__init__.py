@@ -10,7 +10,7 @@ See ``docs/DEMO.md``.
 from safetygap.demo._calls import (
     CALL_COLUMNS,
     CALL_GROUPS,
-    DIVERTED_AGENCIES,
+    DIVERTED_HANDLERS,
     DIVERTED_TARGET,
     UNKNOWN_CALL_TYPES,
 )
@@ -30,7 +30,7 @@ __all__ = [
     "CALL_GROUPS",
     "CENTER_LON_LAT",
     "CRS",
-    "DIVERTED_AGENCIES",
+    "DIVERTED_HANDLERS",
     "DIVERTED_TARGET",
     "ESCAPE_TEST_NAME",
     "FILES",

@@ -8,12 +8,18 @@ proportion to a smooth intensity (residents x a group-specific multiplier
 field, plus downtown and arterial activity), then each call gets a problem
 name, agency, priority, time and disposition.
 
-Part of the behavioral-crisis, traffic, animal and report-only-property
-calls is answered by a non-police service (BCR, TRAFFIC, ANIMAL, 311). The
-probability varies by place (higher near the crisis-team bases, along
-arterials, at the edge of the city) and is calibrated so that the expected
-diverted share of all calls is :data:`DIVERTED_TARGET` (9 %, as in
-Minneapolis).
+The agencies are the real layer's three, POLICE, FIRE and BCR, and the problem
+names and disposition codes come from the real layer's vocabulary. Part of the
+behavioral-crisis, traffic, animal and report-only-property calls is handled by a
+non-police service, and it shows the way it does in the city's data: a crisis call
+answered by Behavioral Crisis Response has agency BCR; a call handled by traffic
+control, animal control or 311 / online reporting is a POLICE record whose problem
+is one the diversion rules send there (a parking problem, an animal call, a theft or
+damage report only; :mod:`safetygap.diversion`, the default Minneapolis rules). The
+probability varies by place (higher near the crisis-team bases, along arterials, at
+the edge of the city) and is calibrated so that the expected diverted share of the
+calls handled by police or an alternative (fire/EMS left out, the rules' default
+denominator) is :data:`DIVERTED_TARGET` (9 %, as in Minneapolis).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ CALL_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "behavioral_crisis_high_risk": ("Attempted Suicide (P)", "Overdose (PE)"),
     "traffic": (
+        # "Parking Problem" is the wording of the city's list ("parking problems"); no CAD
+        # record of the name is published
         "Property Damage Accident (P)", "Parking Problem (P)", "Road Hazard (P)",
         "Hit & Run (P)",
     ),
@@ -66,7 +74,7 @@ CALL_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "domestic_violence": ("Domestic (P)", "Domestic Abuse-In Progress (P)"),
     "victimization": (
-        "Theft (P)", "Burglary Dwelling (P)", "Auto Theft in Progress (P)",
+        "Theft (P)", "Burglary Dwlng In Progress (P)", "Auto Theft in Progress (P)",
         "Crim Sex Conduct (P)",
     ),
     "medical_fire": ("Shortness of Breath (FE)", "Heart (FE)", "Unconscious (FE)",
@@ -85,10 +93,17 @@ UNKNOWN_CALL_TYPES: tuple[str, ...] = (
 )
 """Problem names injected as faults: in no group of :data:`CALL_GROUPS`."""
 
-AGENCIES: tuple[str, ...] = ("POLICE", "FIRE", "BCR", "TRAFFIC", "ANIMAL", "311")
-DIVERTED_AGENCIES: tuple[str, ...] = ("BCR", "TRAFFIC", "ANIMAL", "311")
+AGENCIES: tuple[str, ...] = ("POLICE", "FIRE", "BCR")
+"""The real layer's Agency_Type values."""
+HANDLERS: tuple[str, ...] = ("POLICE", "FIRE", "BCR", "TRAFFIC", "ANIMAL", "311")
+"""Who handled a generated call (internal): the last three are POLICE records in the
+file, told apart only by their problem names (and disposition and response flags)."""
+DIVERTED_HANDLERS: tuple[str, ...] = ("BCR", "TRAFFIC", "ANIMAL", "311")
 DIVERTED_TARGET = 0.09
-"""Expected share of all calls answered by a non-police service."""
+"""Expected share of the calls handled by police or an alternative (fire/EMS left out)
+that a non-police service handled."""
+NON_FIRE_SHARE = 0.88
+"""Share of the calls not handled by fire/EMS (1 - the medical_fire group's share)."""
 
 
 @dataclass(frozen=True)
@@ -97,21 +112,28 @@ class _Group:
     problem_p: tuple[float, ...]  # within-group problem probabilities
     priority_p: tuple[float, float, float, float, float]  # P(priority = 1..5)
     hours: str  # hourly profile
-    diverted_to: str | None = None
+    diverted_to: str | None = None  # handler of the diverted calls (HANDLERS)
     diverted_p: float = 0.0  # mean probability of diversion
+    diverted_problems: tuple[int, ...] = ()
+    """Positions (in the group's names) of the names a diverted call gets, and a call not
+    diverted never gets; empty: any name (BCR is told by its agency)."""
 
 
+# Diversion probabilities: the shares of 9% of all calls they gave before (BCR 0.35,
+# traffic 0.26, animal 0.60, reports 0.42) scaled by NON_FIRE_SHARE, so the share of the
+# non-fire calls is 9%.
 _GROUPS: dict[str, _Group] = {
     "behavioral_crisis": _Group(0.080, (0.02, 0.20, 0.36, 0.11, 0.18, 0.13),
-                                (0.05, 0.45, 0.40, 0.10, 0.0), "general", "BCR", 0.35),
+                                (0.05, 0.45, 0.40, 0.10, 0.0), "general", "BCR",
+                                0.35 * NON_FIRE_SHARE),
     "behavioral_crisis_high_risk": _Group(0.010, (0.4, 0.6), (0.85, 0.15, 0, 0, 0), "general"),
     "traffic": _Group(0.100, (0.42, 0.30, 0.12, 0.16), (0.05, 0.35, 0.45, 0.15, 0.0), "day",
-                      "TRAFFIC", 0.26),
+                      "TRAFFIC", 0.26 * NON_FIRE_SHARE, (1,)),
     "traffic_injury": _Group(0.015, (1.0,), (0.9, 0.1, 0, 0, 0), "day"),
     "animal": _Group(0.025, (0.62, 0.28, 0.10), (0.0, 0.15, 0.45, 0.40, 0.0), "day",
-                     "ANIMAL", 0.60),
+                     "ANIMAL", 0.60 * NON_FIRE_SHARE, (0,)),
     "report_only_property": _Group(0.050, (0.55, 0.30, 0.15), (0.0, 0.0, 0.1, 0.4, 0.5), "day",
-                                   "311", 0.42),
+                                   "311", 0.42 * NON_FIRE_SHARE, (0, 1)),
     "report_only_person": _Group(0.020, (0.6, 0.4), (0.0, 0.1, 0.3, 0.4, 0.2), "day"),
     "quality_of_life": _Group(0.160, (0.20, 0.30, 0.12, 0.13, 0.15, 0.10),
                               (0.0, 0.25, 0.55, 0.2, 0.0), "night"),
@@ -145,7 +167,9 @@ _DISPOSITIONS: tuple[str, ...] = (
     "", "ADV-Advised", "AOK-All OK", "GOA-Gone on Arrival", "RPT-Report", "UNF-Unfounded",
     "CNL-Cancelled", "BKG-Booking", "TRN-Transport", "RFD-Refused", "TAG-Tagged",
 )
-# P(disposition) per agency, aligned with _DISPOSITIONS ("" = empty).
+# P(disposition) per handler, aligned with _DISPOSITIONS ("" = empty). The codes are the
+# real layer's (call_types_notes.md); only TRN-Transport, RFD-Refused and RPT-Report are
+# seen with their text in the 13 verbatim rows, the other texts read the code.
 _DISPOSITION_P: dict[str, tuple[float, ...]] = {
     "POLICE": (0.22, 0.22, 0.12, 0.14, 0.14, 0.05, 0.05, 0.04, 0.02, 0.0, 0.0),
     "FIRE": (0.88, 0.0, 0.0, 0.0, 0.0, 0.0, 0.06, 0.0, 0.06, 0.0, 0.0),
@@ -355,23 +379,34 @@ def generate_calls(
         start += k
     xy = units.sample(unit, rng)
 
-    # --- agency and problem
-    agency = np.zeros(n, dtype=np.int8)  # POLICE
+    # --- handler, agency and problem
+    handler = np.zeros(n, dtype=np.int8)  # POLICE
     problem = np.empty(n, dtype=np.int16)
     all_problems = [p for g in GROUP_NAMES for p in CALL_GROUPS[g]]
     offset = 0
     start = 0
     for gi, g in enumerate(GROUP_NAMES):
         spec = _GROUPS[g]
-        sl = slice(start, start + counts[gi])
-        problem[sl] = offset + _pick(spec.problem_p, rng.random(counts[gi]))
+        k = counts[gi]
+        sl = slice(start, start + k)
+        u = rng.random(k)
+        problem[sl] = offset + _pick(spec.problem_p, u)
         if g == "medical_fire":
-            agency[sl] = AGENCIES.index("FIRE")
+            handler[sl] = HANDLERS.index("FIRE")
         if spec.diverted_to is not None:
-            div = rng.random(counts[gi]) < p_div[g][unit[sl]]
-            agency[sl] = np.where(div, AGENCIES.index(spec.diverted_to), agency[sl])
+            div = rng.random(k) < p_div[g][unit[sl]]
+            handler[sl] = np.where(div, HANDLERS.index(spec.diverted_to), handler[sl])
+            if spec.diverted_problems:  # the name tells a diverted call from the others
+                is_div = np.isin(np.arange(len(spec.problem_p)), spec.diverted_problems)
+                p = np.asarray(spec.problem_p, dtype=float)
+                names_div = np.flatnonzero(is_div)
+                names_pol = np.flatnonzero(~is_div)
+                problem[sl] = offset + np.where(
+                    div, names_div[_pick(p[is_div], u)], names_pol[_pick(p[~is_div], u)])
         offset += len(CALL_GROUPS[g])
-        start += counts[gi]
+        start += k
+    # the file's agency: the three real ones; traffic, animal and 311 records are POLICE
+    agency = np.where(handler <= HANDLERS.index("BCR"), handler, 0).astype(np.int8)
     bcr = agency == AGENCIES.index("BCR")  # crisis teams mostly log their own code
     relabel = bcr & (rng.random(n) < 0.6)
     problem[relabel] = all_problems.index("Behavioral Crisis Welfare Ck")
@@ -399,12 +434,12 @@ def generate_calls(
     # --- time: day by season x weekday x year, hour by group profile
     when = _timestamps(group, years, rng)
 
-    # --- disposition by agency
+    # --- disposition by handler
     disp = np.empty(n, dtype=np.int16)
     u = rng.random(n)
-    for ai, a in enumerate(AGENCIES):
-        m = agency == ai
-        disp[m] = _pick(_DISPOSITION_P[a], u[m])
+    for hi, h in enumerate(HANDLERS):
+        m = handler == hi
+        disp[m] = _pick(_DISPOSITION_P[h], u[m])
 
     # --- precinct of the nearest police station
     d2 = ((xy[:, None, :] - precinct_xy[None, :, :]) ** 2).sum(2)
@@ -413,8 +448,9 @@ def generate_calls(
 
     # --- order by time, number incidents per year (fire has its own series)
     order = np.argsort(when["ms"], kind="stable")
-    group, unit, xy, agency, problem, first = (
-        group[order], unit[order], xy[order], agency[order], problem[order], first[order]
+    group, unit, xy, agency, problem, first, handler = (
+        group[order], unit[order], xy[order], agency[order], problem[order], first[order],
+        handler[order],
     )
     final_pri, init_pri, disp, precinct = (
         final_pri[order], init_pri[order], disp[order], precinct[order]
@@ -431,7 +467,7 @@ def generate_calls(
 
     # --- faults (disjoint rows; unknown types only on police rows)
     perm = rng.permutation(n)
-    police_rows = perm[agency[perm] == 0]
+    police_rows = perm[handler[perm] == 0]
     unknown_rows = police_rows[: faults.unknown_call_type]
     rest = perm[~np.isin(perm, unknown_rows)]
     cuts = np.cumsum([faults.zero_coordinates, faults.missing_coordinates,
@@ -460,9 +496,9 @@ def generate_calls(
     # --- assemble columns (still in base order), then duplicate rows
     police_like = ~is_fire
     incident = _incident_numbers(yy, seq, is_fire)
-    pol = agency == 0
+    pol = handler == 0  # MPD responded
     yes_no = np.where(
-        agency == AGENCIES.index("311"), 1,
+        handler == HANDLERS.index("311"), 1,
         np.where((group == GROUP_NAMES.index("proactive_admin")) & (u_flags[0] < 0.3), 1, 0),
     )
     cols: dict[str, pd.Series | np.ndarray] = {

@@ -92,8 +92,7 @@ class DemoCity:
 
     def metadata(self) -> dict[str, Any]:
         """The content of ``city.json``: label, seed, CRS, counts, injected faults."""
-        agency = self.calls["Agency_Type"]
-        diverted = float(agency.isin(_calls.DIVERTED_AGENCIES).mean()) if len(agency) else 0.0
+        diverted = diverted_share(self.calls)
         fam = self.providers["family"].value_counts()
         return {
             "synthetic": True,
@@ -112,11 +111,30 @@ class DemoCity:
                 "population": int(self.population["population"].sum()),
                 "area_km2": round(float(self.neighborhoods.area.sum()) / 1e6, 3),
             },
-            "diverted_agencies": list(_calls.DIVERTED_AGENCIES),
+            "agencies": list(_calls.AGENCIES),
             "diverted_share": round(diverted, 6),
+            "diverted_share_basis": "the default diversion rules on the generated calls; "
+                                    "of the calls handled by police or an alternative "
+                                    "(fire/EMS left out)",
             "injected_faults": dict(self.injected_faults),
             "files": dict(FILES),
         }
+
+
+def diverted_share(calls: pd.DataFrame) -> float:
+    """Diverted share of generated calls (the city layer's columns) by the default
+    diversion rules, of the calls in the rules' default denominator (0 for no calls)."""
+    from safetygap.diversion import load_rules
+
+    canonical = pd.DataFrame({
+        "agency": calls["Agency_Type"], "call_type": calls["Problem__Final_"],
+        "disposition": calls["Call_Disposition"],
+        "priority": calls["Final_Priority"].astype("string"),
+        "time": pd.to_datetime(calls["Response_Date"], unit="ms"),
+    })
+    out = load_rules().assign(canonical)
+    base = int(out["diversion_base"].sum())
+    return float(out["diverted"].sum() / base) if base else 0.0
 
 
 # --------------------------------------------------------------------------- generate

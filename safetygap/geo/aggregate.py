@@ -30,6 +30,8 @@ class AreaCounts:
     eligible: np.ndarray
     eligible_not_diverted: np.ndarray
     covered: np.ndarray
+    base: np.ndarray | None = None
+    """Calls in the denominator of the diverted share (None: every call counts)."""
 
     @property
     def n_years(self) -> int:
@@ -47,6 +49,7 @@ def count_calls(
     n_areas: int,
     years: tuple[int, ...],
     weight: np.ndarray | None = None,
+    base: np.ndarray | None = None,
 ) -> AreaCounts:
     """Count calls into an :class:`AreaCounts` cube.
 
@@ -55,7 +58,9 @@ def count_calls(
     unparseable date, count only in period ``"all"``); ``family_code`` 0..2 for
     FAMILIES, 3 for none; ``covered`` whether the call lies in the catchment
     of a provider of its own family. ``weight`` (default 1 per call) allows
-    fractional calls; totals are conserved either way.
+    fractional calls; totals are conserved either way. ``base`` marks the calls in the
+    denominator of the diverted share (see :class:`safetygap.diversion.Denominator`;
+    default every call).
     """
     area = np.asarray(area)
     keep = area >= 0
@@ -97,4 +102,5 @@ def count_calls(
         eligible=cube(eligible),
         eligible_not_diverted=cube(eligible & ~diverted),
         covered=cube(covered),
+        base=None if base is None else cube(np.asarray(base, dtype=bool)),
     )

@@ -6,7 +6,8 @@ Measures (``<measure>_<family>`` columns; family ``total`` = all calls):
 ``calls``                       calls in the area (need calls for a family)
 ``rate``                        calls per 1,000 residents per year
 ``diverted``                    calls handled by a non-police service
-``diverted_share``              diverted / calls
+``diverted_share``              diverted / calls in the diverted share's
+                                denominator (by default fire/EMS calls left out)
 ``eligible``                    calls whose type is eligible for non-police response
 ``eligible_not_diverted_share`` eligible calls not diverted (any non-diverted
                                 agency: police, fire, unknown) / calls
@@ -77,7 +78,8 @@ def build_indices(
                 "calls": calls,
                 "rate": _div(calls * 1000.0, pop * years_in_period),
                 "diverted": counts.diverted[:, p, f],
-                "diverted_share": _div(counts.diverted[:, p, f], calls),
+                "diverted_share": _div(counts.diverted[:, p, f],
+                                       calls if counts.base is None else counts.base[:, p, f]),
                 "eligible": counts.eligible[:, p, f],
                 "eligible_not_diverted_share": _div(counts.eligible_not_diverted[:, p, f], calls),
             }

@@ -1,6 +1,6 @@
 """Readers that turn user files into canonical frames, validating at the boundary."""
 
-from safetygap.inputs.calls import CallsInput, read_calls
+from safetygap.inputs.calls import CallsInput, calls_header, read_calls
 from safetygap.inputs.columns import ColumnMap, load_preset, preset_names
 from safetygap.inputs.population import PopulationInput, read_population
 from safetygap.inputs.providers import ProvidersInput, providers_from_frame, read_providers
@@ -10,6 +10,7 @@ __all__ = [
     "ColumnMap",
     "PopulationInput",
     "ProvidersInput",
+    "calls_header",
     "load_preset",
     "preset_names",
     "providers_from_frame",

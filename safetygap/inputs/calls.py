@@ -7,6 +7,7 @@ The canonical table has one row per input row, in input order:
 ``call_type``  the call-type / problem name as written (text)
 ``agency``     the responding agency (text)
 ``time``       the call time as naive local wall-clock ``datetime64`` (NaT when unparseable)
+``disposition``, ``priority``  (text) only when mapped and present in the file
 ``x``, ``y``   coordinates in the *source* CRS (:attr:`CallsInput.crs`); NaN when missing
 
 Row-level faults never raise: they are flagged here (``coord_fault``,
@@ -29,6 +30,7 @@ from safetygap.errors import Problems
 from safetygap.inputs._files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    check_file,
     is_geoparquet,
     open_csv_batches,
     open_geoparquet_batches,
@@ -37,7 +39,7 @@ from safetygap.inputs._files import (
     read_table,
     suffix_of,
 )
-from safetygap.inputs._header import check_calls_header
+from safetygap.inputs._header import check_calls_header, file_header
 from safetygap.inputs.columns import ColumnMap
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
@@ -63,6 +65,8 @@ class CallsInput:
     where not a number): what the swapped-coordinates check needs."""
     coordinate_label: str = ""
     """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
+    header: list[str] = field(default_factory=list)
+    """Every attribute column of the file (not only the mapped ones)."""
 
 
 def read_calls(
@@ -88,9 +92,13 @@ def read_calls(
     that the header shows are raised together, see
     :func:`~safetygap.inputs._header.check_calls_header`).
     """
-    wanted = sorted(set(columns.required_columns().values()))
+    head = check_calls_header(path, columns=columns, encoding=encoding)
+    p = head.path
+    present = {k: v for k, v in columns.optional_columns().items() if v in head.columns}
+    columns_read = columns if len(present) == len(columns.optional_columns()) else (
+        columns.without_optional(set(present)))
+    wanted = sorted(set(columns.required_columns().values()) | set(present.values()))
     problems = Problems()
-    p = check_calls_header(path, columns=columns, encoding=encoding).path
     suffix = suffix_of(p)
     batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
     geo_file = suffix in PARQUET_SUFFIXES and is_geoparquet(p)
@@ -125,7 +133,8 @@ def read_calls(
     parts = []
     row0 = 0
     for frame, geometry in batches:
-        parts.append(_canonical(frame, geometry, columns, crs, row0, examples, sources))
+        parts.append(_canonical(frame, geometry, columns_read, crs, row0, examples,
+                                sources))
         row0 += len(frame)
     if row0 == 0:  # header only, where the header check could not tell
         problems.add(f"calls {p}", "no data rows: the file has a header but no calls",
@@ -135,7 +144,17 @@ def read_calls(
     source_xy = (np.concatenate([s[0] for s in sources]),
                  np.concatenate([s[1] for s in sources]))
     label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
-    return CallsInput(p, out, crs, columns, examples, source_xy, label)
+    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns))
+
+
+def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[str]:
+    """The attribute columns of a calls file, without reading its rows (a missing, empty or
+    unreadable file raises a ValidationError naming it)."""
+    problems = Problems()
+    p = check_file(path, "calls", problems)
+    problems.raise_if_any()
+    assert p is not None
+    return list(file_header(p, "calls", encoding=encoding).columns)
 
 
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype
@@ -208,6 +227,8 @@ def _canonical(
     agency = _text(frame, cmap.agency)
     out["agency"] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
                      else agency.fillna(cmap.default_agency).array)
+    for name, col in cmap.optional_columns().items():
+        out[name] = _text(frame, col).array  # type: ignore[union-attr]
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
         out["time"], bad = parse_times(raw_time, cmap.time_format)

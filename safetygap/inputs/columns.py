@@ -47,6 +47,11 @@ class ColumnMap:
     zero_is_missing: bool = True
     default_agency: str = "POLICE"
     description: str = ""
+    disposition: str | None = None
+    """Optional: the call's disposition (read when the file has the column; diversion
+    rules may use it)."""
+    priority: str | None = None
+    """Optional: the call's priority number (read when the file has the column)."""
 
     @property
     def coordinate_columns(self) -> tuple[str, str] | None:
@@ -79,12 +84,22 @@ class ColumnMap:
             wanted["x"], wanted["y"] = coords
         return {k: v for k, v in wanted.items() if v}
 
+    def optional_columns(self) -> dict[str, str]:
+        """Mapping field -> source column of the columns read only when the file has them
+        (``disposition``, ``priority``)."""
+        wanted = {"disposition": self.disposition, "priority": self.priority}
+        return {k: v for k, v in wanted.items() if v}
+
     @property
     def time_label(self) -> str | None:
         """The source column(s) of the call time, for messages: ``"date+time"`` or one name."""
         if self.date and self.time:
             return f"{self.date}+{self.time}"
         return self.date or self.time
+
+    def without_optional(self, keep: set[str]) -> ColumnMap:
+        """A copy with the optional columns other than ``keep`` (field names) unset."""
+        return replace(self, **{k: None for k in self.optional_columns() if k not in keep})
 
     def with_overrides(self, **overrides: Any) -> ColumnMap:
         """A copy with the given (non-None) fields replaced."""

@@ -1,0 +1,571 @@
+"""Diversion rules: which channel handled each call, and the diverted share's denominator.
+
+A rule set is a TOML file (the packaged default, for Minneapolis, is
+``safetygap/data/diversion_minneapolis.toml``; the format is in ``docs/TAXONOMY.md``,
+"Diversion rules"). Each rule maps conditions on the responding agency, the problem
+(call type), the disposition, the priority and the call date to one
+:class:`~safetygap.vocab.Channel`, and names its source. Rules are tried in order; the
+first whose conditions all hold decides; a call no rule matches gets the ``[default]``
+channel. So every call gets exactly one channel and the id of the rule that decided it.
+
+The diverted share is ``diverted / base``: a call is *diverted* when its channel is a
+non-police alternative (:attr:`Channel.diverted`: behavioral crisis, traffic control,
+animal control, 311/online, other non-police); the *base* is set by
+:class:`Denominator`: ``police_and_alternatives`` (the default: calls handled by police
+or an alternative, fire/EMS left out, as the city's 9% is counted) or ``all_calls``.
+
+Typical use::
+
+    rules = load_rules()                        # packaged Minneapolis default
+    out = rules.assign(calls)                   # channel, diversion_rule, diverted, ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safetygap._taxonomy_match import normalize, normalize_prefix
+from safetygap.errors import Problems
+from safetygap.vocab import Channel, allowed
+
+__all__ = [
+    "DEFAULT_RULES_SOURCE",
+    "DEFAULT_RULE_ID",
+    "Denominator",
+    "DiversionRules",
+    "Rule",
+    "channel_in_base",
+    "load_rules",
+    "normalize_disposition",
+    "rules_from_content",
+]
+
+DEFAULT_RULES_SOURCE = "packaged default (Minneapolis)"
+""":attr:`DiversionRules.source` of the rule set shipped with the package."""
+DEFAULT_RULE_ID = "default"
+"""Rule id recorded for calls that no rule matched (the ``[default]`` channel)."""
+
+
+class Denominator(StrEnum):
+    """Which calls the diverted share is a share of."""
+
+    POLICE_AND_ALTERNATIVES = "police_and_alternatives"
+    """Calls handled by police or a non-police alternative; fire/EMS calls left out (the
+    city's 9% is a share of the 911 calls police and the alternatives handle)."""
+    ALL_CALLS = "all_calls"
+    """Every call, fire/EMS included."""
+
+
+DENOMINATOR_WORDS = {
+    Denominator.POLICE_AND_ALTERNATIVES: "calls handled by police or a non-police "
+                                         "alternative (fire/EMS calls left out)",
+    Denominator.ALL_CALLS: "all calls, fire/EMS included",
+}
+"""Plain words for each denominator, for summaries and pages."""
+
+
+def channel_in_base(channel: Channel, denominator: Denominator) -> bool:
+    """True when a call of ``channel`` counts in the denominator of the diverted share."""
+    if denominator is Denominator.ALL_CALLS:
+        return True
+    return channel is not Channel.FIRE_EMS
+
+
+_META_KEYS = ("name", "version", "city", "description", "denominator")
+_TOP_KEYS = ("meta", "sources", "default", "rules")
+_CONDITIONS = ("agency", "problem", "problem_prefix", "problem_contains", "disposition",
+               "priority", "since", "until")
+_RULE_KEYS = ("id", "channel", "source", "note", *_CONDITIONS)
+_DEFAULT_KEYS = ("channel", "source", "note")
+_STR_DTYPE = pd.Series(["x"]).dtype
+
+
+def normalize_disposition(value: str) -> tuple[str, str]:
+    """(code, text) of a disposition: ``"RPT-Report"`` -> ``("rpt", "rpt-report")``.
+
+    The code is the part before the first ``-`` or space, casefolded; the text the whole
+    value with whitespace collapsed, casefolded. A rule's disposition matches either.
+    """
+    text = " ".join(str(value).split()).casefold()
+    code = text.replace("-", " ").split(" ", 1)[0] if text else ""
+    return code, text
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: conditions (all must hold; an empty condition is not checked) -> channel."""
+
+    id: str
+    channel: Channel
+    source: str
+    """Key of the rule set's ``[sources]`` table."""
+    note: str = ""
+    agency: frozenset[str] = frozenset()
+    """Agency codes, stripped and upper-cased."""
+    problem: frozenset[str] = frozenset()
+    """Normalised call-type names (see :func:`safetygap.taxonomy.normalize_call_type`)."""
+    problem_prefix: tuple[str, ...] = ()
+    problem_contains: tuple[str, ...] = ()
+    disposition: frozenset[str] = frozenset()
+    """Disposition codes or texts, casefolded."""
+    priority: frozenset[int] = frozenset()
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def conditions(self) -> dict[str, Any]:
+        """The rule's conditions as plain values (sorted lists, ISO dates)."""
+        out: dict[str, Any] = {}
+        for key in _CONDITIONS:
+            value = getattr(self, key)
+            if isinstance(value, frozenset):
+                if value:
+                    out[key] = sorted(value)
+            elif isinstance(value, tuple):
+                if value:
+                    out[key] = list(value)
+            elif value is not None:
+                out[key] = value.isoformat()
+        return out
+
+    def matches_type(self, name: str) -> bool:
+        """Whether a normalised call-type name satisfies the problem conditions."""
+        checks = []
+        if self.problem:
+            checks.append(name in self.problem)
+        if self.problem_prefix:
+            checks.append(any(name.startswith(p) for p in self.problem_prefix))
+        if self.problem_contains:
+            checks.append(any(w in name for w in self.problem_contains))
+        # problem, problem_prefix and problem_contains are alternatives: any one matching
+        return any(checks) if checks else True
+
+
+@dataclass(frozen=True)
+class DiversionRules:
+    """A loaded, validated rule set. Build it with :func:`load_rules`."""
+
+    name: str
+    version: str
+    city: str
+    description: str
+    denominator: Denominator
+    sources: Mapping[str, str]
+    rules: tuple[Rule, ...]
+    default_channel: Channel
+    default_source: str
+    default_note: str = ""
+    source: str = DEFAULT_RULES_SOURCE
+    """Path of the file, or :data:`DEFAULT_RULES_SOURCE`."""
+    needs: tuple[str, ...] = field(default=())
+    """Call fields the conditions use (``agency``, ``call_type``, ``disposition``,
+    ``priority``, ``time``)."""
+
+    def __hash__(self) -> int:
+        return hash(self.checksum())
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """The rule called ``rule_id`` (None for the default or an unknown id)."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def rule_ids(self) -> tuple[str, ...]:
+        """Every rule id in order, then :data:`DEFAULT_RULE_ID`."""
+        return (*(r.id for r in self.rules), DEFAULT_RULE_ID)
+
+    # -- assignment -------------------------------------------------------
+
+    def assign(self, calls: pd.DataFrame, *,
+               denominator: Denominator | str | None = None) -> pd.DataFrame:
+        """Channel and deciding rule of every call.
+
+        ``calls`` needs ``agency`` and ``call_type``; ``disposition``, ``priority`` and
+        ``time`` (datetime64) are used when present (a rule on a field the table lacks
+        never matches). Returns a frame with the same index and columns ``channel``
+        (categorical of every :class:`Channel`), ``diversion_rule`` (categorical of
+        :meth:`rule_ids`), ``diverted`` (bool: a non-police alternative) and
+        ``diversion_base`` (bool: counts in the denominator, ``denominator`` or the rule
+        set's own).
+        """
+        denom = Denominator(denominator) if denominator is not None else self.denominator
+        n = len(calls)
+        decided = np.full(n, len(self.rules), dtype=np.int32)  # index of the deciding rule
+        open_ = np.ones(n, dtype=bool)
+        agency = _codes(calls.get("agency"), n, lambda v: str(v).strip().upper())
+        ctype = _codes(calls.get("call_type"), n, lambda v: normalize(str(v)))
+        disp = _codes(calls.get("disposition"), n, normalize_disposition)
+        prio = _priority_codes(calls.get("priority"), n)
+        times = (pd.to_datetime(calls["time"]).to_numpy(dtype="datetime64[D]")
+                 if "time" in calls else None)
+        for i, rule in enumerate(self.rules):
+            m = open_.copy()
+            if rule.agency:
+                m &= _lookup(agency, lambda v, r=rule: v in r.agency)
+            if rule.problem or rule.problem_prefix or rule.problem_contains:
+                m &= _lookup(ctype, rule.matches_type)
+            if rule.disposition:
+                m &= _lookup(disp, lambda v, r=rule: v[0] in r.disposition
+                             or v[1] in r.disposition)
+            if rule.priority:
+                m &= _lookup(prio, lambda v, r=rule: v in r.priority)
+            if rule.since is not None or rule.until is not None:
+                if times is None:
+                    m &= False
+                else:
+                    ok = ~np.isnat(times)
+                    if rule.since is not None:
+                        ok &= times >= np.datetime64(rule.since, "D")
+                    if rule.until is not None:
+                        ok &= times <= np.datetime64(rule.until, "D")
+                    m &= ok
+            decided[m] = i
+            open_ &= ~m
+        channels = [r.channel for r in self.rules] + [self.default_channel]
+        chan_codes = np.array([list(Channel).index(c) for c in channels], dtype=np.int8)
+        code = chan_codes[decided]
+        div_of = np.array([c.diverted for c in Channel], dtype=bool)
+        base_of = np.array([channel_in_base(c, denom) for c in Channel], dtype=bool)
+        return pd.DataFrame({
+            "channel": pd.Categorical.from_codes(code, categories=allowed(Channel)),
+            "diversion_rule": pd.Categorical.from_codes(decided,
+                                                        categories=list(self.rule_ids())),
+            "diverted": div_of[code],
+            "diversion_base": base_of[code],
+        }, index=calls.index)
+
+    # -- identity ---------------------------------------------------------
+
+    def _content(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "city": self.city,
+            "description": self.description,
+            "denominator": str(self.denominator),
+            "sources": dict(sorted(self.sources.items())),
+            "default": {"channel": str(self.default_channel), "source": self.default_source,
+                        "note": self.default_note},
+            "rules": [{"id": r.id, "channel": str(r.channel), "source": r.source,
+                       "note": r.note, **r.conditions()} for r in self.rules],
+        }
+
+    def checksum(self) -> str:
+        """SHA-256 (hex) of a canonical JSON dump of the content (rule order kept: it
+        decides)."""
+        text = json.dumps(self._content(), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable content plus ``source`` and ``checksum`` (workspace manifest)."""
+        return self._content() | {"source": self.source, "checksum": self.checksum()}
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One entry per rule (and the default): id, channel, conditions, the full source
+        reference and the note: what pages and ``profile`` show."""
+        out = [{"id": r.id, "channel": str(r.channel), "conditions": r.conditions(),
+                "source": self.sources.get(r.source, r.source), "note": r.note}
+               for r in self.rules]
+        out.append({"id": DEFAULT_RULE_ID, "channel": str(self.default_channel),
+                    "conditions": {}, "source": self.sources.get(self.default_source,
+                                                                 self.default_source),
+                    "note": self.default_note})
+        return out
+
+
+def _codes(values: pd.Series | None, n: int, key: Any) -> tuple[np.ndarray, list[Any]]:
+    """(codes per row, normalised distinct values); -1 = missing or no such column."""
+    if values is None:
+        return np.full(n, -1, dtype=np.int64), []
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, [key(v) for v in uniques]
+
+
+def _priority_codes(values: pd.Series | None, n: int) -> tuple[np.ndarray, list[Any]]:
+    if values is None:
+        return np.full(n, -1, dtype=np.int64), []
+    num = pd.to_numeric(pd.Series(values).astype("string").str.strip(), errors="coerce")
+    codes, uniques = pd.factorize(num, use_na_sentinel=True)
+    keys = [int(v) if float(v).is_integer() else None for v in uniques]
+    return codes, keys
+
+
+def _lookup(coded: tuple[np.ndarray, list[Any]], test: Any) -> np.ndarray:
+    """Per-row result of ``test`` on each distinct value; False where missing."""
+    codes, uniques = coded
+    ok = np.array([bool(test(u)) if u is not None else False for u in uniques] + [False],
+                  dtype=bool)
+    return ok[np.where(codes < 0, len(uniques), codes)]
+
+
+# -- loading ------------------------------------------------------------------
+
+
+def load_rules(path: str | os.PathLike[str] | None = None) -> DiversionRules:
+    """Load and validate a rule-set TOML file (``None``: the packaged Minneapolis default).
+
+    Every problem is collected and raised in one :class:`~safetygap.errors.ValidationError`
+    naming the file, the key, the bad value and what is allowed.
+    """
+    if path is None:
+        data = (resources.files("safetygap") / "data" / "diversion_minneapolis.toml"
+                ).read_bytes()
+        label, fallback = DEFAULT_RULES_SOURCE, "minneapolis-default"
+    else:
+        p = Path(path)
+        label, fallback = str(p), p.stem
+        if not p.is_file():
+            problems = Problems()
+            problems.add(f"diversion rules {label}",
+                         "file not found" if not p.exists() else "not a file", value=label,
+                         allowed="a TOML rule-set file (see docs/TAXONOMY.md)")
+            problems.raise_if_any()
+        data = p.read_bytes()
+    problems = Problems()
+    where = f"diversion rules {label}"
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.add(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        problems.raise_if_any()
+        raise  # pragma: no cover
+    except tomllib.TOMLDecodeError as exc:
+        problems.add(where, f"TOML syntax error: {exc}")
+        problems.raise_if_any()
+        raise  # pragma: no cover
+    return _build(doc, label, fallback)
+
+
+def rules_from_content(content: Mapping[str, Any], *, label: str) -> DiversionRules:
+    """Rebuild a rule set from :meth:`DiversionRules.to_dict` (e.g. a workspace manifest)."""
+    doc: dict[str, Any] = {
+        "meta": {k: content[k] for k in _META_KEYS if k in content},
+        "sources": dict(content.get("sources", {})),
+        "default": dict(content["default"]),
+        "rules": [],
+    }
+    for r in content.get("rules", []):
+        entry = dict(r)
+        for key in ("since", "until"):
+            if key in entry:
+                entry[key] = dt.date.fromisoformat(entry[key])
+        doc["rules"].append(entry)
+    return _build(doc, label, str(content.get("name", "rules")))
+
+
+def _str_list(value: Any, key: str, where: str, problems: Problems) -> list[str] | None:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, str) and v.strip() for v in value):
+        problems.add(where, f"{key} must be a non-empty list of non-empty strings",
+                     value=value)
+        return None
+    return value
+
+
+def _channel(value: Any, key: str, where: str, problems: Problems) -> Channel | None:
+    try:
+        return Channel(value)
+    except ValueError:
+        problems.add(where, f"{key}: unknown channel", value=value, allowed=allowed(Channel))
+        return None
+
+
+def _build(doc: dict[str, Any], label: str, fallback: str) -> DiversionRules:
+    problems = Problems()
+    where = f"diversion rules {label}"
+    for key in doc:
+        if key not in _TOP_KEYS:
+            problems.add(where, f"unknown top-level key {key!r}", value=key, allowed=_TOP_KEYS)
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        problems.add(where, "meta must be a table", value=meta)
+        meta = {}
+    for k in meta:
+        if k not in _META_KEYS:
+            problems.add(where, f"meta: unknown key {k!r}", value=k, allowed=_META_KEYS)
+    texts = {}
+    for k in ("name", "city", "description"):
+        v = meta.get(k, fallback if k == "name" else "")
+        if not isinstance(v, str):
+            problems.add(where, f"meta.{k} must be a string", value=v)
+            v = str(v)
+        texts[k] = v
+    version = meta.get("version", "0")
+    if isinstance(version, bool) or not isinstance(version, str | int | float):
+        problems.add(where, "meta.version must be a string", value=version)
+        version = "0"
+    denominator = Denominator.POLICE_AND_ALTERNATIVES
+    if "denominator" in meta:
+        try:
+            denominator = Denominator(meta["denominator"])
+        except ValueError:
+            problems.add(where, "meta.denominator: unknown denominator",
+                         value=meta["denominator"], allowed=allowed(Denominator))
+
+    sources = doc.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        problems.add(where, "missing [sources] table: every rule names a source",
+                     value=sources, allowed="a [sources] table of key = \"reference\"")
+        sources = {}
+    for k, v in sources.items():
+        if not isinstance(v, str) or not v.strip():
+            problems.add(where, f"sources.{k} must be a non-empty string", value=v)
+
+    def source_of(entry: dict[str, Any], key: str) -> str:
+        src = entry.get("source")
+        if not isinstance(src, str) or not src:
+            problems.add(where, f"{key}.source: every rule needs a source", value=src,
+                         allowed=sorted(sources) or "a key of [sources]")
+            return ""
+        if src not in sources:
+            problems.add(where, f"{key}.source: not a key of [sources]", value=src,
+                         allowed=sorted(sources))
+        return src
+
+    default = doc.get("default")
+    default_channel, default_source, default_note = Channel.POLICE, "", ""
+    if not isinstance(default, dict):
+        problems.add(where, "missing [default] table: the channel of calls no rule matches",
+                     value=default, allowed='[default] channel = "police", source = "..."')
+    else:
+        for k in default:
+            if k not in _DEFAULT_KEYS:
+                problems.add(where, f"default: unknown key {k!r}", value=k,
+                             allowed=_DEFAULT_KEYS)
+        default_channel = _channel(default.get("channel"), "default.channel", where,
+                                   problems) or Channel.POLICE
+        default_source = source_of(default, "default")
+        default_note = str(default.get("note", ""))
+
+    raw_rules = doc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        problems.add(where, "rules must be an array of tables ([[rules]])", value=raw_rules)
+        raw_rules = []
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(raw_rules):
+        rid = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(rid, str) and (rid in seen or rid == DEFAULT_RULE_ID):
+            problems.add(where, f"rules[{i}].id: repeated or reserved rule id", value=rid,
+                         allowed=f"a unique id other than {DEFAULT_RULE_ID!r}")
+        seen.add(rid) if isinstance(rid, str) else None
+        rule = _rule(entry, i, where, problems, source_of)
+        if rule is not None:
+            rules.append(rule)
+    problems.raise_if_any()
+    needs = sorted({f for r in rules for f in _fields_used(r)})
+    return DiversionRules(
+        name=texts["name"], version=str(version), city=texts["city"],
+        description=texts["description"], denominator=denominator,
+        sources=dict(sources), rules=tuple(rules), default_channel=default_channel,
+        default_source=default_source, default_note=default_note, source=label,
+        needs=tuple(needs))
+
+
+def _fields_used(rule: Rule) -> list[str]:
+    out = []
+    if rule.agency:
+        out.append("agency")
+    if rule.problem or rule.problem_prefix or rule.problem_contains:
+        out.append("call_type")
+    if rule.disposition:
+        out.append("disposition")
+    if rule.priority:
+        out.append("priority")
+    if rule.since or rule.until:
+        out.append("time")
+    return out
+
+
+def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) -> Rule | None:
+    key = f"rules[{i}]"
+    if not isinstance(entry, dict):
+        problems.add(where, f"{key} must be a table", value=entry)
+        return None
+    rid = entry.get("id")
+    if isinstance(rid, str) and rid.strip():
+        key = f"rules[{i}] ({rid})"
+    else:
+        problems.add(where, f"{key}.id must be a non-empty string", value=rid)
+        rid = f"rule_{i}"
+    for k in entry:
+        if k not in _RULE_KEYS:
+            problems.add(where, f"{key}: unknown key {k!r}", value=k, allowed=_RULE_KEYS)
+    channel = _channel(entry.get("channel"), f"{key}.channel", where, problems)
+    source = source_of(entry, key)
+    note = entry.get("note", "")
+    if not isinstance(note, str):
+        problems.add(where, f"{key}.note must be a string", value=note)
+        note = str(note)
+    if not any(k in entry for k in _CONDITIONS):
+        problems.add(where, f"{key}: a rule needs at least one condition (calls no rule "
+                     "matches get [default])", value=rid, allowed=_CONDITIONS)
+    kw: dict[str, Any] = {}
+    if "agency" in entry:
+        v = _str_list(entry["agency"], f"{key}.agency", where, problems)
+        kw["agency"] = frozenset(s.strip().upper() for s in v or [])
+    if "problem" in entry:
+        v = _str_list(entry["problem"], f"{key}.problem", where, problems)
+        kw["problem"] = frozenset(normalize(s) for s in v or [])
+    if "problem_prefix" in entry:
+        v = _str_list(entry["problem_prefix"], f"{key}.problem_prefix", where, problems)
+        kw["problem_prefix"] = tuple(normalize_prefix(s) for s in v or [])
+    if "problem_contains" in entry:
+        v = _str_list(entry["problem_contains"], f"{key}.problem_contains", where, problems)
+        kw["problem_contains"] = tuple(" ".join(s.casefold().split()) for s in v or [])
+    if "disposition" in entry:
+        v = _str_list(entry["disposition"], f"{key}.disposition", where, problems)
+        kw["disposition"] = frozenset(" ".join(s.split()).casefold() for s in v or [])
+    if "priority" in entry:
+        v = entry["priority"]
+        v = [v] if isinstance(v, int) and not isinstance(v, bool) else v
+        if not isinstance(v, list) or not v or not all(
+                isinstance(p, int) and not isinstance(p, bool) for p in v):
+            problems.add(where, f"{key}.priority must be a list of whole numbers", value=v)
+        else:
+            kw["priority"] = frozenset(v)
+    for k in ("since", "until"):
+        if k in entry:
+            v = entry[k]
+            if isinstance(v, dt.datetime):
+                v = v.date()
+            if not isinstance(v, dt.date):
+                problems.add(where, f"{key}.{k} must be a TOML date (2021-06-14)", value=v)
+            else:
+                kw[k] = v
+    if kw.get("since") and kw.get("until") and kw["since"] > kw["until"]:
+        problems.add(where, f"{key}: since is after until", value=f"{kw['since']} > "
+                     f"{kw['until']}")
+    if channel is None:
+        return None
+    return Rule(id=rid, channel=channel, source=source, note=note, **kw)
+
+
+def rule_counts(assigned: pd.DataFrame, mask: np.ndarray | None = None,
+                *, rules: DiversionRules) -> list[dict[str, Any]]:
+    """Calls per rule (in rule order, the default last), with each rule's channel."""
+    col = assigned["diversion_rule"] if mask is None else assigned["diversion_rule"][mask]
+    counts = col.value_counts()
+    chan = {r.id: str(r.channel) for r in rules.rules} | {
+        DEFAULT_RULE_ID: str(rules.default_channel)}
+    return [{"rule": rid, "channel": chan[rid], "calls": int(counts.get(rid, 0))}
+            for rid in rules.rule_ids()]
+
+
+def channel_counts(channels: Sequence[Any] | pd.Series) -> dict[str, int]:
+    """Calls per channel, every channel listed (0 when none)."""
+    counts = pd.Series(channels).astype(object).value_counts()
+    return {c: int(counts.get(c, 0)) for c in allowed(Channel)}
