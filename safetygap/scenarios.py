@@ -39,7 +39,7 @@ from safetygap._steps.areas import (
     level_indices,
 )
 from safetygap._steps.places import place_providers
-from safetygap.errors import Problems
+from safetygap.errors import Problem, Problems, ValidationError
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.join import assign_areas
 from safetygap.geo.travel import Travel
@@ -510,9 +510,53 @@ def check_siting_options(
     if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
         problems.add("catchment", f"must be a positive number of {base.travel.unit}",
                      value=catchment)
+    elif catchment is not None:
+        limit, across = max_catchment(base)
+        if catchment > limit:
+            hint = "".join(f" ({w})" for w in catchment_warnings(base, catchment))
+            problems.add("catchment", f"larger than the study area's extent: {across}, so "
+                                      f"a catchment over {limit:,.0f} {base.travel.unit} "
+                                      f"reaches nothing more{hint}", value=catchment,
+                         allowed=f"a number of {base.travel.unit} from 0 (exclusive) to "
+                                 f"{limit:,.0f}")
     if capacity is not None and not (np.isfinite(capacity) and capacity > 0):
         problems.add("capacity", "must be a positive number", value=capacity)
     problems.raise_if_any()
+
+
+def max_catchment(base: Baseline) -> tuple[float, str]:
+    """The largest catchment that can matter in the workspace's unit, and its reason in
+    words: the diagonal of the neighborhoods' bounding box (projected CRS, metres)
+    straight-line; on a street network, the minutes to walk it at 4.8 km/h (the slowest
+    mode, so a longer time reaches nothing more in either mode)."""
+    from safetygap.geo.network import CONNECTOR_M_PER_MIN
+
+    minx, miny, maxx, maxy = base.neighborhoods.total_bounds
+    diagonal = float(np.hypot(maxx - minx, maxy - miny))
+    across = f"the city is {diagonal:,.0f} m across corner to corner"
+    if base.travel.kind == "network":
+        minutes = diagonal / CONNECTOR_M_PER_MIN
+        return minutes, f"{across}, {minutes:,.0f} min on foot at 4.8 km/h"
+    return diagonal, across
+
+
+SITING_BYTES_PER_PAIR = 12
+"""Memory of one (candidate, call) pair while siting: the boolean CSR matrix (5 bytes) and
+the optimiser's working copies of rows (counted generously)."""
+
+
+def coverage_budget_error(exc: Exception, *, catchment: float, unit: str,
+                          n_candidates: int, memory_budget_mb: float) -> ValidationError:
+    """The message of a siting refused because its coverage matrix would pass the budget."""
+    pairs = getattr(exc, "pairs", 0)
+    need = pairs * SITING_BYTES_PER_PAIR / 1e6
+    what = "about" if getattr(exc, "exact", True) else "more than"
+    return ValidationError(Problem(
+        "catchment", f"with a catchment of {catchment:,.6g} {unit} the {n_candidates:,} "
+                     f"candidate sites reach {what} {pairs:,} (site, call) pairs, which "
+                     f"would need {what} {need:,.0f} MB, more than the server's memory "
+                     f"budget of {memory_budget_mb:,.0f} MB (SAFETYGAP_MEMORY_BUDGET_MB); "
+                     "use a smaller catchment or fewer candidate sites"))
 
 
 def recommend_sites(
@@ -525,8 +569,12 @@ def recommend_sites(
     catchment: float | None = None,
     capacity: float | None = None,
     candidates_source: str = "user file",
+    memory_budget_mb: float | None = None,
 ) -> dict[str, Any]:
     """Choose ``k`` new sites of ``family`` covering the most need calls not yet covered.
+
+    ``memory_budget_mb`` bounds the coverage matrix (:data:`SITING_BYTES_PER_PAIR` per
+    pair): past it, ValidationError naming the catchment (None: unbounded, the CLI).
 
     ``catchment`` overrides the service type's (in the workspace's unit:
     minutes on a network, metres straight-line). Without ``candidates`` the
@@ -538,6 +586,7 @@ def recommend_sites(
     adds a call; ``stopped_reason`` says which.
     """
     from safetygap.geo.siting import (
+        CoverageTooLarge,
         coverage_matrix_network,
         coverage_matrix_straight,
         max_cover,
@@ -580,12 +629,23 @@ def recommend_sites(
                             & np.isfinite(calls["x"].to_numpy()))
     dxy = (calls["x"].to_numpy()[demand], calls["y"].to_numpy()[demand])
     t1 = time.perf_counter()
-    if travel.kind == "network":
-        assert travel.network is not None and travel.mode is not None
-        cover = coverage_matrix_network(travel.network, (cx, cy), dxy, mode=travel.mode,
-                                        catchment_min=limit)
-    else:
-        cover = coverage_matrix_straight((cx, cy), dxy, radius_m=limit)
+    budget = None if memory_budget_mb is None else memory_budget_mb * 1e6
+    max_pairs = None if budget is None else int(budget // SITING_BYTES_PER_PAIR)
+    try:
+        if travel.kind == "network":
+            assert travel.network is not None and travel.mode is not None
+            cover = coverage_matrix_network(
+                travel.network, (cx, cy), dxy, mode=travel.mode, catchment_min=limit,
+                max_pairs=max_pairs, max_batch_bytes=None if budget is None
+                else int(budget // 4))
+        else:
+            cover = coverage_matrix_straight((cx, cy), dxy, radius_m=limit,
+                                             max_pairs=max_pairs)
+    except CoverageTooLarge as exc:
+        assert memory_budget_mb is not None
+        raise coverage_budget_error(exc, catchment=limit, unit=travel.unit,
+                                    n_candidates=len(cx),
+                                    memory_budget_mb=memory_budget_mb) from exc
     t2 = time.perf_counter()
     picks = max_cover(cover, np.ones(len(demand)), k)
     t3 = time.perf_counter()

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         None, description="where uploaded datasets are stored (default: 'uploads' beside "
                           "the served workspace)")
+    memory_budget_mb: float = Field(
+        1000.0, gt=0, le=1_000_000,
+        description="memory one public computation (siting, what-if) may take above the "
+                    "resting server, in MB; a request that would need more: 422 with a "
+                    "message")
     stale_after_months: float = Field(
         18.0, gt=0, description="months after its last_verified date a provider is flagged "
                                 "stale (quality.json, the map)")

@@ -232,20 +232,21 @@ def demo_workspace(tmp_path_factory) -> Path:
     return ws
 
 
-def app_client(workspace: Path, *, privacy_min_count: int | None = 1):
+def app_client(workspace: Path, *, privacy_min_count: int | None = 1, **settings: object):
     """A test client of the app serving ``workspace``; server errors come back as 500
     responses (so tests can assert there are none) instead of being raised.
 
     ``privacy_min_count`` 1 (the tests' default) shows every count, so the hand-worked
     tiny-city answers stay visible; None: the public default (see tests/test_privacy.py).
+    ``settings``: other settings (e.g. ``memory_budget_mb``), passed to ``get_settings``.
     """
     from fastapi.testclient import TestClient
 
     from safetygap.api.app import create_app
     from safetygap.settings import get_settings
 
-    settings = get_settings(privacy_min_count=privacy_min_count)
-    return TestClient(create_app(workspace, settings=settings),
+    built = get_settings(privacy_min_count=privacy_min_count, **settings)
+    return TestClient(create_app(workspace, settings=built),
                       raise_server_exceptions=False)
 
 

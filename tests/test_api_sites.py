@@ -211,7 +211,7 @@ def test_sites_options_and_nothing_left_to_cover(straight):
     ("straight", "catchment=100", "m", None),
     ("straight", "", "m", None),  # the service type's 1,200 m
     ("walk", "catchment=15", "min", None),
-    ("walk", "catchment=1200", "min", "did you mean metres?"),
+    ("walk", "catchment=30", "min", None),
 ])
 def test_sites_catchment_unit_and_warning(client, query, unit, warned, request):
     s, _ = get_sites(request.getfixturevalue(client),
@@ -222,6 +222,14 @@ def test_sites_catchment_unit_and_warning(client, query, unit, warned, request):
     else:
         (w,) = s.warnings
         assert warned in w
+
+
+def test_network_catchment_in_metres_is_refused_with_the_hint(walk):
+    """1200 'minutes' on the tiny city (2,828 m corner to corner, 35 min on foot): past
+    the study area's extent, refused, and the message asks whether metres were meant."""
+    r = walk.get("/api/sites?family=prevention&k=1&catchment=1200")
+    assert r.status_code == 422
+    assert "extent" in r.text and "did you mean metres?" in r.text
 
 
 def test_sites_say_why_they_stopped(straight):
@@ -419,7 +427,7 @@ def test_scenario_type_errors_are_listed_with_every_other_problem(straight):
         (["body", "providers", 6, "capacity"], None),
         (["body", "providers", 6, "latitude/longitude"], None),
     ]
-    assert "capacity must be a positive number (got 'x')" in err.message
+    assert "capacity must be a positive number up to 1,000,000 (got 'x')" in err.message
     assert "unknown service type; allowed: " in err.message and "(got 'spa')" in err.message
     # the same rows one at a time: each alone is refused for the same reason
     for i, want in ((0, "capacity"), (4, "latitude/longitude")):
@@ -649,6 +657,9 @@ def test_network_sites_never_500(walk, family, k, catchment):
     params = {"family": family, "k": k} | ({} if catchment is None else
                                            {"catchment": catchment})
     r = walk.get("/api/sites", params=params)
+    if catchment is not None and catchment > 2828.5 / 80:  # past the city's extent on foot
+        assert r.status_code == 422 and "extent" in r.text, (params, r.text[:300])
+        return
     assert r.status_code == 200, (params, r.text[:300])
     for site in SiteRecommendation.model_validate(r.json()).sites:
         assert site.catchment_area.type in ("Polygon", "MultiPolygon")

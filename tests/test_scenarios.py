@@ -340,8 +340,6 @@ def test_site_and_whatif_round_coordinates(straight_ws, tmp_path):
     ("straight_ws", "99.5", "m straight-line", "did you mean minutes?"),
     ("straight_ws", "100", "m straight-line", None),
     ("walk_ws", "15", "min network-walk", None),
-    ("walk_ws", "500", "min network-walk", "did you mean metres? this workspace uses walk "
-                                           "travel minutes"),
 ])
 def test_site_catchment_states_its_unit_and_warns(ws, catchment, unit, warned, request):
     import json
@@ -361,6 +359,20 @@ def test_site_catchment_states_its_unit_and_warns(ws, catchment, unit, warned, r
     else:
         (w,) = out["warnings"]
         assert warned in w and f"warning: {w}" in res.stderr
+
+
+def test_site_catchment_past_the_city_is_refused_with_the_unit_hint(walk_ws):
+    """500 min on the tiny city (35 min on foot corner to corner): one clean error that
+    still asks whether metres were meant."""
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    res = CliRunner().invoke(app, ["site", "--workspace", str(walk_ws), "--family",
+                                   "prevention", "--k", "1", "--catchment", "500"])
+    assert res.exit_code == 2, res.output
+    assert "extent" in res.output and "did you mean metres? this workspace uses walk " \
+        "travel minutes" in res.output
 
 
 def test_a_point_far_outside_says_where_the_city_is(straight_ws):

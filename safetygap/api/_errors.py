@@ -32,6 +32,20 @@ def param_error(name: str, message: str, value: Any, *, source: str = "query"
                                     "type": "value_error", "input": value}])
 
 
+EXCERPT_CHARS = 200
+"""Longest excerpt of a sent value quoted in an error body, characters."""
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> Any:
+    """``value`` when short; else the start of its text with the full length named."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return value
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(x) for x in error.get("loc", ())]
     if len(loc) >= 2 and loc[0] in PARAM_SOURCES:
@@ -55,8 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type", "input")}
-                  for e in exc.errors()]
+        errors = [{k: excerpt(v) if k in ("input", "msg") else v for k, v in e.items()
+                   if k in ("loc", "msg", "type", "input")} for e in exc.errors()[:50]]
         errors = jsonable_encoder(errors)
         return _error(422, "; ".join(_describe(e) for e in errors), errors)
 

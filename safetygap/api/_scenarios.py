@@ -4,7 +4,8 @@ A :class:`ScenarioStore` holds the :class:`~safetygap.scenarios.Baseline` of
 the served workspace, loaded once per version (the checksum of its
 ``manifest.json``, as :class:`~safetygap.api._store.WorkspaceStore` keys its
 view), and the finished responses (validated JSON bytes) keyed by that
-checksum and the request, least recently used dropped first. Siting takes
+checksum and the request (every parameter), least recently used dropped first, at most
+:data:`MAX_RESULTS` of them and :data:`MAX_RESULT_BYTES` in all. Siting takes
 seconds (10 s and 1.2 GB above the loaded workspace at its peak for a
 50-minute walking catchment on the 650,000-call demo city), so concurrent
 identical requests wait for one computation, and one siting and one what-if
@@ -45,6 +46,8 @@ KINDS = ("sites", "scenario")
 """Kinds of computation; one of each runs at a time."""
 MAX_RESULTS = 64
 """Responses kept per app."""
+MAX_RESULT_BYTES = 128_000_000
+"""Bytes of the responses kept per app; the least recently used go first."""
 DRAW_TOLERANCE_M = 2.0
 """Simplification of drawn catchment areas, metres (projected CRS)."""
 WGS84 = "EPSG:4326"
@@ -53,9 +56,13 @@ WGS84 = "EPSG:4326"
 class ScenarioStore:
     """Baseline per workspace version and cached responses (see module docstring)."""
 
-    def __init__(self, store: WorkspaceStore, *, max_results: int = MAX_RESULTS):
+    def __init__(self, store: WorkspaceStore, *, max_results: int = MAX_RESULTS,
+                 max_bytes: int = MAX_RESULT_BYTES):
         self._store = store
         self._max_results = max_results
+        self._max_bytes = max_bytes
+        self.result_bytes = 0
+        """Bytes of the responses kept."""
         self._slots = {kind: threading.Lock() for kind in KINDS}
         self._lock = threading.Lock()
         self._base_lock = threading.Lock()
@@ -89,7 +96,7 @@ class ScenarioStore:
                     self.loads += 1
                     with self._lock:  # results of older versions are never asked again
                         for old in [k for k in self._results if k[0] != key]:
-                            del self._results[old]
+                            self.result_bytes -= len(self._results.pop(old))
                     return self._base
                 view, key = self._store.current()
             raise WorkspaceUnavailable(
@@ -123,9 +130,11 @@ class ScenarioStore:
         with self._lock:
             del self._pending[key]
             self._results[key] = body
+            self.result_bytes += len(body)
             self.computed += 1
-            while len(self._results) > self._max_results:
-                self._results.popitem(last=False)
+            while self._results and (len(self._results) > self._max_results
+                                     or self.result_bytes > self._max_bytes):
+                self.result_bytes -= len(self._results.popitem(last=False)[1])
         future.set_result(body)
         return manifest, body
 

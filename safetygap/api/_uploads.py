@@ -31,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from filelock import FileLock
+
 from safetygap._hashing import sha256_file
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
@@ -50,6 +52,8 @@ MULTIPART_SLACK = 64 * 1024
 """Bytes of multipart framing (boundaries, part headers, the kind field) allowed on top
 of the file size limit."""
 REGISTRY = "datasets.json"
+REGISTRY_LOCK = ".datasets.json.lock"
+"""File lock held while the registry is read and rewritten (every process)."""
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -161,7 +165,8 @@ def _rejected(exc: ValidationError, path: Path, client_name: str) -> DatasetReje
 
 
 class DatasetStore:
-    """The data directory: stored uploads and their registry (thread-safe)."""
+    """The data directory: stored uploads and their registry (safe across threads and
+    processes: the registry is rewritten under a file lock, atomically)."""
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
@@ -223,7 +228,9 @@ class DatasetStore:
             "bytes": size, "sha256": sha,
             "uploaded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **checked,
         }
-        with self._lock:
+        # a thread lock for this process, a file lock for every server process on the
+        # directory; the registry itself is replaced atomically (readers never see half)
+        with self._lock, FileLock(self.directory / REGISTRY_LOCK, timeout=60):
             write_json(self.directory / REGISTRY, [*self._registry(), record])
         return record
 

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from safetygap import __version__
 from safetygap.api._errors import install_error_handlers
 from safetygap.api._limits import BodyLimitMiddleware
+from safetygap.api._public import PublicResponseMiddleware, server_roots
 from safetygap.api._scenarios import ScenarioStore
 from safetygap.api._store import WorkspaceHeaderMiddleware, WorkspaceStore
 from safetygap.api.routes_write import UPLOAD_PATH, install_write_routes, write_lifespan
@@ -63,6 +64,8 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
                   lifespan=write_lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
     app.add_middleware(WorkspaceHeaderMiddleware)
+    app.add_middleware(PublicResponseMiddleware, tiles=settings.tiles,
+                       roots=server_roots([path, path.parent, settings.data_dir]))
     app.state.store = WorkspaceStore(path, privacy_min_count=settings.privacy_min_count)
     app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings

@@ -21,7 +21,8 @@ Level = Literal["neighborhood", "ward"]
 class Health(BaseModel):
     status: Literal["ok"]
     version: str = Field(description="safetygap version serving")
-    workspace: str = Field(description="workspace directory served")
+    workspace: str = Field(description="name of the workspace directory served (its name "
+                                       "only: no server path in a public answer)")
     manifest_sha256: str = Field(description="checksum of the served workspace's manifest")
 
 

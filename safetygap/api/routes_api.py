@@ -95,7 +95,7 @@ def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
 def health(request: Request, view: View) -> Health:
     """The service is up and serving a complete workspace."""
     store = request.app.state.store
-    return Health(status="ok", version=__version__, workspace=str(store.path),
+    return Health(status="ok", version=__version__, workspace=store.path.name,
                   manifest_sha256=getattr(request.state, STATE_KEY, None) or "")
 
 

@@ -79,7 +79,9 @@ CatchmentQ = Annotated[float | None, Query(
     description="catchment of the new sites in the workspace's unit: travel minutes on a "
                 "street network, metres straight-line (the response's catchment_unit and "
                 "distance_model say which; a straight-line catchment under 100 m is "
-                "answered with a warning in warnings); default: the service type's")]
+                "answered with a warning in warnings); at most the study area's extent "
+                "(its bounding box's diagonal in metres, or the minutes to walk it: 422 "
+                "past it); default: the service type's")]
 CapacityQ = Annotated[float | None, Query(
     gt=0, le=1e9, allow_inf_nan=False,
     description="capacity of each new site (default: median of the service type's)")]
@@ -124,9 +126,10 @@ def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, f
             cands = None if candidates is None else _candidates(
                 base, candidates, family=family, service_type=service_type,
                 capacity=capacity)
-            result = recommend_sites(base, family=family, k=k, candidates=cands,
-                                     service_type=service_type, catchment=catchment,
-                                     capacity=capacity, candidates_source="request body")
+            result = recommend_sites(
+                base, family=family, k=k, candidates=cands, service_type=service_type,
+                catchment=catchment, capacity=capacity, candidates_source="request body",
+                memory_budget_mb=request.app.state.settings.memory_budget_mb)
         except ValidationError as exc:
             raise problems_422(exc, source=source) from exc
         return validated_json(SiteRecommendation, sites_response(base, manifest, result))

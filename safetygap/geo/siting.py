@@ -53,22 +53,62 @@ class Pick:
     newly_covered: np.ndarray
 
 
-def coverage_matrix_straight(candidates: XY, demand: XY, *, radius_m: float) -> sp.csr_matrix:
-    """(n_candidates, n_demand) True where the straight-line distance <= ``radius_m``."""
+BYTES_PER_PAIR = 5
+"""Bytes of one (candidate, demand point) pair in a boolean CSR matrix with 32-bit
+column indices."""
+CHUNK_PAIRS = 2_000_000
+"""Pairs queried at once while building a straight-line coverage matrix (the k-d tree
+answers in Python lists, about 40 bytes a pair, so a chunk stays near 80 MB)."""
+
+
+class CoverageTooLarge(ValueError):
+    """The coverage matrix would hold more than ``max_pairs`` pairs."""
+
+    def __init__(self, pairs: int, max_pairs: int, *, exact: bool):
+        self.pairs = int(pairs)
+        self.max_pairs = int(max_pairs)
+        self.exact = exact
+        what = "" if exact else "at least "
+        super().__init__(f"the coverage matrix would hold {what}{self.pairs:,} "
+                         f"(candidate, call) pairs, more than the {self.max_pairs:,} allowed")
+
+
+def coverage_matrix_straight(candidates: XY, demand: XY, *, radius_m: float,
+                             max_pairs: int | None = None,
+                             chunk_pairs: int = CHUNK_PAIRS) -> sp.csr_matrix:
+    """(n_candidates, n_demand) True where the straight-line distance <= ``radius_m``.
+
+    Built in chunks of about ``chunk_pairs`` pairs (the pairs of each candidate are
+    counted first, which costs no memory); raises :class:`CoverageTooLarge` before
+    building anything when there are more than ``max_pairs``.
+    """
     cx, cy = (np.asarray(a, dtype=float) for a in candidates)
     dx, dy = (np.asarray(a, dtype=float) for a in demand)
     n_c, n_d = len(cx), len(dx)
     ok = np.isfinite(dx) & np.isfinite(dy)
     if n_c == 0 or not ok.any():
         return sp.csr_matrix((n_c, n_d), dtype=bool)
-    keep = np.flatnonzero(ok)
+    keep = np.flatnonzero(ok).astype(np.int32)
     tree = cKDTree(np.column_stack([dx[keep], dy[keep]]))
-    lists = tree.query_ball_point(np.column_stack([cx, cy]), r=radius_m * (1 + 1e-12))
-    lengths = np.array([len(a) for a in lists], dtype=np.int64)
-    indices = keep[np.concatenate([np.asarray(a, dtype=np.int64) for a in lists])
-                   if lengths.sum() else np.zeros(0, dtype=np.int64)]
-    indptr = np.r_[0, np.cumsum(lengths)]
-    m = sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr), shape=(n_c, n_d))
+    pts = np.column_stack([cx, cy])
+    r = radius_m * (1 + 1e-12)
+    lengths = np.asarray(tree.query_ball_point(pts, r=r, return_length=True), dtype=np.int64)
+    total = int(lengths.sum())
+    if max_pairs is not None and total > max_pairs:
+        raise CoverageTooLarge(total, max_pairs, exact=True)
+    indices = np.empty(total, dtype=np.int32)
+    ends = np.cumsum(lengths)
+    first, pos = 0, 0
+    while first < n_c:
+        # the candidates from ``first`` whose pairs fit in one chunk (at least one)
+        last = max(int(np.searchsorted(ends, ends[first] - lengths[first] + chunk_pairs,
+                                       side="right")), first + 1)
+        for hits in tree.query_ball_point(pts[first:last], r=r):
+            indices[pos:pos + len(hits)] = keep[np.asarray(hits, dtype=np.int64)]
+            pos += len(hits)
+        first = last
+    indptr = np.r_[0, ends]
+    m = sp.csr_matrix((np.ones(total, dtype=bool), indices, indptr), shape=(n_c, n_d))
     m.sort_indices()
     return m
 
@@ -81,12 +121,16 @@ def coverage_matrix_network(
     mode: str,
     catchment_min: float,
     batch: int = 256,
+    max_pairs: int | None = None,
+    max_batch_bytes: int | None = None,
 ) -> sp.csr_matrix:
     """(n_candidates, n_demand) True where travel time (connectors included) <= catchment.
 
     Candidates are processed in batches: one Dijkstra per candidate node with
     the catchment as cutoff; each node reached is then expanded to the demand
-    points snapped to it (sparse: only reached nodes that hold demand).
+    points snapped to it (sparse: only reached nodes that hold demand). A batch's dense
+    travel times take at most ``max_batch_bytes`` (the batch shrinks to fit); past
+    ``max_pairs`` pairs :class:`CoverageTooLarge` is raised while building.
     """
     c_node, c_dist = snap(net, *candidates, mode=mode)
     d_node, d_dist = snap(net, *demand, mode=mode)
@@ -105,6 +149,9 @@ def coverage_matrix_network(
     counts = np.zeros(n_c, dtype=np.int64)
     chunks: list[np.ndarray] = []
     valid = np.flatnonzero(c_node >= 0)
+    if max_batch_bytes is not None:  # t: batch x nodes, then batch x held, float64
+        batch = max(1, min(batch, max_batch_bytes // (8 * (net.n_nodes + len(held)))))
+    built = 0
     for first in range(0, len(valid), batch):
         idx = valid[first:first + batch]
         uniq, inv = np.unique(c_node[idx], return_inverse=True)
@@ -122,6 +169,9 @@ def coverage_matrix_network(
         cand = idx[r[pair][hit]]  # non-decreasing: np.nonzero walks t row by row
         chunks.append(point[hit].astype(np.int32))
         counts += np.bincount(cand, minlength=n_c)
+        built += len(chunks[-1])
+        if max_pairs is not None and built > max_pairs:
+            raise CoverageTooLarge(built, max_pairs, exact=False)
     indices = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
     indptr = np.r_[0, np.cumsum(counts)]
     m = sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr), shape=(n_c, n_d))

@@ -32,6 +32,8 @@ from safetygap.inputs._files import missing_columns, points_xy, read_table
 from safetygap.inventory.fields import INVENTORY_COLUMNS, inventory_fields
 from safetygap.taxonomy import Taxonomy
 
+MAX_CAPACITY = 1_000_000.0
+"""Largest capacity of one provider (in the file's unit, e.g. staff FTE)."""
 PROVIDER_COLUMNS = ("provider_id", "name", "family", "service_type", "capacity", "x", "y",
                     *INVENTORY_COLUMNS)
 """Columns of a validated provider table: the analysis' own, then the inventory fields
@@ -145,9 +147,10 @@ def providers_from_frame(
                 problems.add(rowlabel, f"family does not match service type {st!r}",
                              column="family", value=str(fam.iat[i]), allowed=[want])
         c = cap.iat[i]
-        if pd.isna(c) or not np.isfinite(c) or c <= 0:
+        if pd.isna(c) or not np.isfinite(c) or c <= 0 or c > MAX_CAPACITY:
             raw = frame["capacity"].iat[i]
-            problems.add(rowlabel, "capacity must be a positive number", column="capacity",
+            problems.add(rowlabel, f"capacity must be a positive number up to "
+                                   f"{MAX_CAPACITY:,.0f}", column="capacity",
                          value=None if raw is None or raw is pd.NA
                          or (isinstance(raw, float) and np.isnan(raw)) else str(raw))
         if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":

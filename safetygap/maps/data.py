@@ -106,6 +106,21 @@ COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "diverted", "diverted_share",
 """Measures of a family in an area hidden with its call count (they reveal it)."""
 
 
+def _size_of(value: Any) -> int:
+    """Estimated bytes of a cached result: bytes and text by length, frames and arrays by
+    their buffers, GeoJSON-like dicts by 1 kB per feature, anything else 1 kB."""
+    if isinstance(value, bytes | str):
+        return len(value)
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return int(value.memory_usage(deep=False).sum()) if isinstance(
+            value, pd.DataFrame) else int(value.memory_usage(deep=False))
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, dict) and isinstance(value.get("features"), list):
+        return 1000 * (len(value["features"]) + 1)
+    return 1000
+
+
 def _num(v: Any) -> float | None:
     """A finite float, or None (NaN, inf, None)."""
     if v is None:
@@ -170,8 +185,12 @@ class WorkspaceView:
         self._load_calls(workspace)
         self._ids = {lv: pd.Index(f["area_id"]) for lv, f in self.areas.items()}
         self._ranks = {lv: self._rank_table(f) for lv, f in self.areas.items()}
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+        self.cache_bytes = 0
+        """Estimated bytes of the cached results."""
 
     # ------------------------------------------------------------ loading
 
@@ -217,17 +236,42 @@ class WorkspaceView:
 
     CACHE_ENTRIES = 512
     """Results kept per view; the least recently used go first."""
+    CACHE_BYTES = 256_000_000
+    """Estimated bytes of the results kept per view (:func:`_size_of`); the least recently
+    used go first."""
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per ``key`` (kept while among the most recently used)."""
+        """``compute()`` once per ``key`` (kept while among the most recently used).
+
+        Locks per key: while one key is computed, other keys are read (or computed) at
+        once; concurrent callers of the same key wait for the one computation."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            value = compute()
-            self._cache[key] = value
-            while len(self._cache) > self.CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._cache:  # computed while this caller waited
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+            try:
+                value = compute()
+            finally:
+                with self._lock:
+                    self._key_locks.pop(key, None)
+            size = _size_of(value)
+            with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = value
+                    self._sizes[key] = size
+                    self.cache_bytes += size
+                while self._cache and (len(self._cache) > self.CACHE_ENTRIES
+                                       or self.cache_bytes > self.CACHE_BYTES):
+                    old, _ = self._cache.popitem(last=False)
+                    self.cache_bytes -= self._sizes.pop(old)
+                    if old == key:
+                        break
             return value
 
     # ------------------------------------------------------------- lookups

@@ -1,0 +1,95 @@
+"""Bounded memory on the siting routes: the coverage matrix is built in chunks and refused
+before it outgrows the budget (measured with tracemalloc), catchments are bounded by the
+study area's extent, and the public routes answer 422 with a message instead of growing."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from safetygap.geo.siting import CoverageTooLarge, coverage_matrix_straight
+from tests.conftest import app_client
+
+
+def test_chunked_coverage_matches_brute_force():
+    rng = np.random.default_rng(3)
+    cand = rng.uniform(0, 1000, (40, 2))
+    dem = rng.uniform(0, 1000, (500, 2))
+    m = coverage_matrix_straight((cand[:, 0], cand[:, 1]), (dem[:, 0], dem[:, 1]),
+                                 radius_m=150.0, chunk_pairs=100)
+    expected = cdist(cand, dem) <= 150.0
+    assert (m.toarray() == expected).all()
+
+
+def test_coverage_past_the_budget_is_refused_without_building_it():
+    """500 candidates x 200,000 demand points all within 1e6 m: 1e8 pairs (about 500 MB
+    as CSR, several GB as Python lists). With room for 2e6 pairs it is refused, and the
+    peak traced allocation stays far below what building it would need."""
+    rng = np.random.default_rng(1)
+    dem = rng.uniform(0, 1000, (200_000, 2))
+    cand = rng.uniform(0, 1000, (500, 2))
+    tracemalloc.start()
+    try:
+        with pytest.raises(CoverageTooLarge) as exc:
+            coverage_matrix_straight((cand[:, 0], cand[:, 1]), (dem[:, 0], dem[:, 1]),
+                                     radius_m=1e6, max_pairs=2_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert exc.value.pairs == 500 * 200_000
+    assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"
+
+
+@pytest.fixture(scope="module")
+def small_budget(demo_workspace):
+    """The demo city served with a 20 MB memory budget."""
+    with app_client(demo_workspace, privacy_min_count=None, memory_budget_mb=20) as c:
+        yield c
+
+
+def test_big_catchment_siting_is_refused_with_a_message(small_budget):
+    r = small_budget.get("/api/sites?family=prevention&k=20&catchment=6000")
+    assert r.status_code == 422, r.text[:500]
+    text = r.text
+    assert "memory budget" in text and "SAFETYGAP_MEMORY_BUDGET_MB" in text
+    assert "catchment" in text
+
+
+def test_catchment_beyond_the_study_area_is_refused(demo_client, demo_workspace):
+    import geopandas as gpd
+
+    nb = gpd.read_parquet(demo_workspace / "neighborhoods.parquet")
+    minx, miny, maxx, maxy = nb.total_bounds
+    diagonal = float(np.hypot(maxx - minx, maxy - miny))
+    r = demo_client.get(f"/api/sites?family=prevention&k=2&catchment={diagonal * 1.5:.0f}")
+    assert r.status_code == 422, r.text[:500]
+    assert "extent" in r.text and f"{diagonal:,.0f}" in r.text
+    body = {"family": "prevention", "k": 2, "catchment": diagonal * 1.5,
+            "candidates": [{"latitude": 44.97, "longitude": -93.26}]}
+    r = demo_client.post("/api/sites", json=body)
+    assert r.status_code == 422 and "extent" in r.text
+
+
+def test_siting_within_the_budget_still_answers(demo_client):
+    r = demo_client.get("/api/sites?family=prevention&k=2&catchment=800")
+    assert r.status_code == 200, r.text[:500]
+    assert len(r.json()["sites"]) == 2
+
+
+def test_siting_results_cache_is_bounded_in_bytes(demo_workspace):
+    """Every parameter is in the key (two catchments: two entries); the bytes kept stay
+    under the store's bound, the oldest dropped first."""
+    from safetygap.api._scenarios import ScenarioStore
+    from safetygap.api._store import WorkspaceStore
+
+    store = ScenarioStore(WorkspaceStore(demo_workspace), max_bytes=2500)
+    for i in range(5):
+        store.response("sites", ("query", i), lambda m, b: b"x" * 1000)
+    assert store.result_bytes <= 2500 and store.computed == 5
+    store.response("sites", ("query", 4), lambda m, b: b"y")  # kept: not computed again
+    assert store.computed == 5
+    store.response("sites", ("query", 0), lambda m, b: b"z" * 10)  # dropped: computed
+    assert store.computed == 6

@@ -1,0 +1,75 @@
+"""What every public answer carries and never carries: security headers on every response,
+a CSP that lets the map pages load their own assets and tiles, no server path, short
+error excerpts, bounded numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import app_client
+from tests.test_write_api import make_client, upload
+
+ROUTES = ["/", "/maps/gaps", "/api/summary", "/api/neighborhoods?family=response",
+          "/health", "/docs", "/api/nope", "/api/hexbins?size=1", "/static/maps/nope.js",
+          "/openapi.json"]
+
+
+@pytest.mark.parametrize("url", ROUTES)
+def test_security_headers_on_every_response(client, url):
+    r = client.get(url)
+    h = r.headers
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["x-frame-options"] == "DENY"
+    assert h["referrer-policy"] == "strict-origin-when-cross-origin"
+    csp = h["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert "object-src 'none'" in csp
+
+
+def test_csp_allows_the_configured_tiles_only(api_workspace):
+    with app_client(api_workspace, tiles="https://{s}.tiles.example.org/{z}/{x}/{y}.png") \
+            as c:
+        csp = c.get("/maps/gaps").headers["content-security-policy"]
+    img = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
+    assert "https://*.tiles.example.org" in img and "openstreetmap" not in csp
+    with app_client(api_workspace, tiles="none") as c:
+        csp = c.get("/maps/gaps").headers["content-security-policy"]
+    img = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
+    assert img.split() == ["img-src", "'self'", "data:"]
+
+
+def test_a_huge_bad_body_is_not_echoed(client):
+    """An 869 KB body once came back whole in the 422."""
+    junk = {"providers": "x" * 900_000}
+    r = client.post("/api/scenarios", content=json.dumps(junk),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert len(r.content) < 4000, len(r.content)
+    assert "xxxx" in r.text  # an excerpt, not nothing
+
+
+def test_no_server_path_in_upload_answers(tiny_ws):
+    ws, files = tiny_ws
+    roots = {str(ws.parent), str(ws.parent.resolve()), str(ws.resolve())}
+    with make_client(ws) as c:
+        good = files["calls"].read_text()
+        # a warning-raising upload (a bad date) and a rejected one
+        r = upload(c, "calls", "calls.csv", good.replace("2023-03-01T10:00:00", "soon")
+                   .encode())
+        assert r.status_code in (201, 422)
+        bad = upload(c, "neighborhoods", "n.geojson", b"{not json")
+        assert bad.status_code == 422
+        listed = c.get("/api/datasets")
+        for text in (r.text, bad.text, listed.text, c.get("/health").text):
+            assert not any(root in text for root in roots), text[:500]
+
+
+def test_capacity_must_be_finite_and_bounded(tiny_ws):
+    ws, _ = tiny_ws
+    with make_client(ws) as c:
+        r = upload(c, "providers", "p.csv", b"name,service_type,capacity,latitude,longitude"
+                   b"\nX,youth_program,1e308,44.97,-93.26\n")
+        assert r.status_code == 422, r.text
+        assert "capacity" in r.text and "1,000,000" in r.text
