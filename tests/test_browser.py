@@ -208,7 +208,9 @@ def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
                            f".getAttribute('data-sg-areas') === 'prevention/ward/{n_wards}'")
     assert "Prevention gap index" in page.locator(".sg-legend").inner_text()
     control.get_by_text("Calls of the family (hexagons)").click()
-    page.wait_for_function("(document.querySelector('.folium-map')"
+    # a plain expression: a string starting with "(" is taken for a function, which the
+    # pages' CSP (no 'unsafe-eval') does not let Playwright evaluate
+    page.wait_for_function("String(document.querySelector('.folium-map')"
                            ".getAttribute('data-sg-hexbins') || '').startsWith('prevention/')")
     assert "Calls per hexagon" in page.locator(".sg-legend").inner_text()
     page.screenshot(path=str(tmp_path / "gaps-prevention-wards.png"))

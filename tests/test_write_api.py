@@ -111,7 +111,8 @@ def test_upload_file_names_never_reach_the_file_system(tiny_ws, client_name, lab
     assert info["rows"] == 11 and info["bytes"] == stored.stat().st_size
     new = {p for p in root.parent.rglob("*")} - before
     # only the data directory, the stored file and the registry appeared
-    assert new == {root / "uploads", stored, root / "uploads" / "datasets.json"}
+    assert new == {root / "uploads", stored, root / "uploads" / "datasets.json",
+                   root / "uploads" / ".datasets.json.lock"}  # server-chosen names only
 
 
 def test_upload_registry_and_listing(tiny_ws):
