@@ -179,7 +179,9 @@ def _marker_popup(page, title: str, *, open_it: bool = False) -> str | None:
 
 
 def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    # bypass_csp: this test waits on string predicates, which Playwright evaluates with eval;
+    # the other browser tests load the map pages under the Content-Security-Policy
+    page = browser.new_page(viewport={"width": 1280, "height": 860}, bypass_csp=True)
     watch = Watch(page)
     page.goto(f"{server}/maps/gaps", wait_until="load")
     page.wait_for_selector(".leaflet-container")
@@ -344,7 +346,8 @@ def test_gap_map_without_tiles_in_chromium(browser, demo_workspace, tmp_path):
     """SAFETYGAP_TILES=none (a closed network without a tile server): the map has no tile
     layer to set its maximum zoom, yet the clustered providers and the areas must draw."""
     with _serving(demo_workspace, tiles="none") as base:
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page = browser.new_page(viewport={"width": 1280, "height": 860},
+                                bypass_csp=True)  # string predicates need eval
         watch = Watch(page)
         page.goto(f"{base}/maps/gaps", wait_until="load")
         page.wait_for_function("document.querySelector('.folium-map')"
