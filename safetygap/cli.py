@@ -525,8 +525,7 @@ def fetch_minneapolis_cmd(
     = False,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
-    """Download Minneapolis neighborhoods, wards, communities, precincts and 911 calls
-    (and, asked for, the address points).
+    """Download Minneapolis boundaries and 911 calls (address points when asked for).
 
     Interrupted downloads resume where they stopped when the command is run again.
     """
