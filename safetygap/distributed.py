@@ -47,7 +47,8 @@ from safetygap.geo.aggregate import AreaCounts, count_calls
 
 ROWS_PER_PARTITION = 1_000_000
 LOCAL_WORKERS = 2
-GROUP_KEYS = ("year", "family_code", "diverted", "eligible", "covered", "diversion_base")
+GROUP_KEYS = ("year", "family_code", "diverted", "eligible", "covered", "diversion_base",
+              "coverable", "source_code")
 _RESULT_META = pd.DataFrame({
     "row": pd.Series([], dtype=np.int64),
     "n_idx": pd.Series([], dtype=np.int64),
@@ -60,6 +61,8 @@ _RESULT_META = pd.DataFrame({
     "eligible": pd.Series([], dtype=bool),
     "covered": pd.Series([], dtype=bool),
     "diversion_base": pd.Series([], dtype=bool),
+    "coverable": pd.Series([], dtype=bool),
+    "source_code": pd.Series([], dtype=np.int16),
 })
 
 
@@ -72,6 +75,7 @@ class DaskJoin:
     groups: dict[str, pd.DataFrame]  # "n"/"w": placed area, GROUP_KEYS, size
     n_areas: dict[str, int]
     note: str
+    n_sources: int = 1
 
     def counts(self, years: tuple[int, ...]) -> tuple[AreaCounts, AreaCounts]:
         """Neighborhood and ward count cubes for ``years`` (as the in-memory engine's)."""
@@ -85,7 +89,9 @@ class DaskJoin:
                         g["diverted"].to_numpy(), g["eligible"].to_numpy(),
                         g["covered"].to_numpy(), n_areas=self.n_areas[level], years=years,
                         weight=g["size"].to_numpy(dtype=float),
-                        base=g["diversion_base"].to_numpy())
+                        base=g["diversion_base"].to_numpy(),
+                        coverable=g["coverable"].to_numpy(),
+                        source=g["source_code"].to_numpy(), n_sources=self.n_sources)
         exact = {f.name: np.rint(getattr(c, f.name)).astype(np.int64)
                  for f in dataclasses.fields(c) if isinstance(getattr(c, f.name), np.ndarray)}
         return dataclasses.replace(c, **exact)
@@ -136,6 +142,8 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         "eligible": calls["eligible"].to_numpy(bool),
         "covered": calls["covered"].to_numpy(bool),
         "diversion_base": calls["diversion_base"].to_numpy(bool),
+        "coverable": calls["coverable"].to_numpy(bool),
+        "source_code": calls["source_code"].to_numpy(np.int16),
     })
     x, y = calls["x"].to_numpy(float), calls["y"].to_numpy(float)
     bounds = np.linspace(0, len(frame), partitions + 1).astype(int)
@@ -173,6 +181,8 @@ def join_partition(
         "eligible": part["eligible"].to_numpy(bool),
         "covered": part["covered"].to_numpy(bool),
         "diversion_base": part["diversion_base"].to_numpy(bool),
+        "coverable": part["coverable"].to_numpy(bool),
+        "source_code": part["source_code"].to_numpy(np.int16),
     })
 
 
@@ -234,4 +244,5 @@ def join_and_count(
         groups={"n": tidy(g_n, "n"), "w": tidy(g_w, "w")},
         n_areas={"n": len(nbhd), "w": len(wards)},
         note=f"{parts} partitions on {workers} dask workers",
+        n_sources=int(calls["source_code"].max()) + 1 if len(calls) else 1,
     )

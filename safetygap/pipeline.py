@@ -11,13 +11,20 @@ Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundarie
 4. read calls, classify them, flag row faults, join them to neighborhoods and wards
 5. calls within ``boundary_tolerance_m`` of a neighborhood or ward line
    (:mod:`safetygap.geo.boundary`), allocated under both boundary policies
-6. coverage of each need call by its family's providers (straight-line metres, or
-   travel minutes on a street network: ``AnalysisOptions(travel="network", mode=...)``)
-7. counts per area, period and family under both policies; E2SFCA
-   accessibility; indices (the chosen policy's are the outputs, the other's
-   only feed ``summary["boundary_sensitivity"]``)
-8. ward population by area-weighted apportioning from neighborhoods
-9. summary and data-quality report
+6. coverage of each need call by the providers whose service types handle its category
+   (straight-line metres, or travel minutes on a street network:
+   ``AnalysisOptions(travel="network", mode=...)``)
+7. demand points (residents spread over a grid, :mod:`safetygap.geo.demand`) and the
+   time the calls cover (:mod:`safetygap.geo.timespan`)
+8. counts per area, period and family under both policies; E2SFCA
+   accessibility and reach from the demand points; rates with intervals, smoothed
+   rates, need/access classes (the chosen policy's are the outputs, the other's
+   only feed ``summary["boundary_sensitivity"]``); ward population by area-weighted
+   apportioning from neighborhoods
+9. the bootstrap of the ranks and the Gi* hot spots (:mod:`safetygap._steps.uncertainty`)
+10. summary and data-quality report
+
+The method choices are :class:`safetygap.methods.Methods` (``AnalysisOptions.methods``).
 
 The steps live in the private modules of :mod:`safetygap._steps`; this module
 composes them. :func:`analyze` returns everything in memory;
@@ -39,10 +46,13 @@ import pandas as pd
 from safetygap._progress import Progress
 from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
 from safetygap._steps.areas import (
+    Demand,
+    MeasureContext,
     boundary_allocations,
     coverage,
     level_indices,
     near_boundary_quality,
+    ward_weights,
 )
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import analysis_crs, preflight
@@ -54,16 +64,21 @@ from safetygap._steps.rows import (
     swapped_coordinates,
 )
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
+from safetygap._steps.uncertainty import add_uncertainty
+from safetygap.boundaries import crosswalk
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
     DEFAULT_TOLERANCE_M,
 )
+from safetygap.geo.demand import DemandPoints, demand_points, points_frame
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
+from safetygap.geo.timespan import NO_DAY, Span, covered_spans, period_years
 from safetygap.inputs import ColumnMap, read_calls
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
+from safetygap.methods import Methods
 from safetygap.vocab import allowed
 
 __all__ = [
@@ -92,7 +107,9 @@ STEPS = (
     "joining calls to neighborhoods and wards ({engine} engine)",
     "flagging faults",
     "calls near neighborhood and ward lines",
+    "demand points and covered time",
     "coverage, accessibility and indices",
+    "bootstrap of the ranks and hot spots",
     "summary and data-quality report",
 )
 """The progress steps of :func:`analyze`, in order (``{engine}`` is filled in)."""
@@ -115,6 +132,10 @@ class AnalysisInputs:
     """Street network (OSM XML or GraphML) for ``travel="network"``."""
     diversion_rules: Path | None = None
     """Diversion rule set (TOML); None: the packaged Minneapolis default."""
+    population_layer: Path | None = None
+    """Finer population layer (census blocks or address points with a population column,
+    or building footprints / residential land use without one) that spreads each area's
+    residents over the demand grid (docs/METHODS.md, demand points)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,9 @@ class AnalysisOptions:
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    methods: Methods = field(default_factory=Methods)  # every method choice (methods.py)
+    population_layer_column: str | None = None  # the population layer's weight column;
+    # None: point count or polygon area (dasymetric)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -168,11 +192,13 @@ class AnalysisOptions:
                 self.diversion_denominator not in allowed(Denominator):
             problems.add("diversion_denominator", "unknown denominator",
                          value=self.diversion_denominator, allowed=allowed(Denominator))
+        self.methods.problems(problems)
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "columns"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("columns", "methods")}
         d["columns"] = self.columns.to_dict()
+        d["methods"] = self.methods.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
         d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
         return d
@@ -193,6 +219,8 @@ class Analysis:
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    demand_points: gpd.GeoDataFrame | None = None  # the neighborhoods' demand points
+    replicates: pd.DataFrame | None = None  # every bootstrap replicate's class
 
 
 def analyze(
@@ -243,11 +271,12 @@ def analyze(
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
         calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
+        sources = list(calls.attrs.get("sources", ["calls"]))
         info["note"] = f"{len(calls):,} rows"
 
     contain_counts = None
     with step(engine=opts.engine) as info:
-        calls["covered"] = coverage(calls, providers, travel)  # needs no area
+        calls["covered"] = coverage(calls, providers, travel, taxonomy)  # needs no area
         if opts.engine == "dask":
             from safetygap.distributed import join_and_count
 
@@ -279,15 +308,42 @@ def analyze(
         in_areas = calls["n_idx"].to_numpy() >= 0
         years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
                              if y > 0))
+        points = demand_points(nbhd, population, model=opts.methods.demand,
+                               cell_m=opts.methods.demand_cell_m,
+                               **_density(inputs, opts, crs))
+        spans = covered_spans(np.where(calls["dup"].to_numpy(), NO_DAY, calls["day"]),
+                              calls["source_code"].to_numpy(), sources,
+                              gap_days=opts.methods.gap_days)
+        context = measure_context(points, calls, wards, crosswalk(nbhd, wards), spans,
+                                  years, opts.methods)
+        info["note"] = (f"{len(points):,} demand points ({opts.methods.demand}); "
+                        + "; ".join(f"{sp.source}: {sp.covered_years:.2f} covered years, "
+                                    f"{len(sp.gaps)} gaps" for sp in spans))
+
+    with step() as info:
         result = level_indices(calls, years, nbhd, wards, population, providers,
                                boundary, policy=opts.boundary_policy,
                                tolerance_m=opts.boundary_tolerance_m, travel=travel,
+                               context=context,
                                contain_counts=None if contain_counts is None
                                else contain_counts(years))
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
+        unc = add_uncertainty(
+            calls, {lv: boundary[lv][opts.boundary_policy] for lv in ("neighborhood", "ward")},
+            {"neighborhood": nbhd_out, "ward": ward_out}, methods=opts.methods)
+        nbhd_out, ward_out = unc.neighborhoods, unc.wards
+        if len(unc.tidy):
+            extra = unc.tidy.assign(distance_model=travel.name)
+            extra["catchment"] = extra["family"].map(
+                dict(zip(tidy["family"], tidy["catchment"], strict=False))).fillna("")
+            tidy = pd.concat([tidy, extra], ignore_index=True)
+        info["note"] = (f"{opts.methods.bootstrap} replicates, "
+                        f"{opts.methods.hotspot_permutations} Gi* permutations")
+
+    with step() as info:
         quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
                                  checked.nbhd_report, checked.ward_report, cw_quality)
         quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
@@ -300,6 +356,14 @@ def analyze(
                                  rules=checked.rules)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
+        summary["uncertainty"] = unc.summary
+        summary["placeless_services"] = placeless_services(providers)
+        summary["time_covered"] = [sp.to_dict() for sp in spans]
+        quality["calls"]["time_covered"] = summary["time_covered"]
+        summary["demand"] = {"model": opts.methods.demand, "points": len(points),
+                             "cell_m": points.cell_m,
+                             "population_layer": None if inputs.population_layer is None
+                             else inputs.population_layer.name}
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
         manifest["travel"] = summary["travel"]
@@ -318,7 +382,64 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        demand_points=points_frame(points, nbhd),
+        replicates=unc.replicates,
     )
+
+
+def placeless_services(providers: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The services without a place (311, online reporting, phone lines): left out of
+    coverage, reach and accessibility; their calls reach them through the diversion
+    channels."""
+    pl = providers[providers["placeless"].to_numpy(dtype=bool)]
+    return {
+        "providers": [{"provider_id": str(r.provider_id), "name": str(r.name),
+                       "family": str(r.family), "service_type": str(r.service_type),
+                       "capacity": float(r.capacity)} for r in pl.itertuples()],
+        "notes": "Services without a place are a separate channel: counted in the diversion "
+                 "channels (summary.diversion.by_channel), left out of spatial coverage, "
+                 "reach and accessibility.",
+    }
+
+
+def measure_context(points: DemandPoints, calls: pd.DataFrame, wards: gpd.GeoDataFrame,
+                    cw: pd.DataFrame, spans: list[Span], years: tuple[int, ...],
+                    methods: Methods) -> MeasureContext:
+    """The demand points with the wards' weights and each call's demand point and weight
+    (1 / its source's covered years), and each source's covered years per period."""
+    source_years = period_years(spans, ("all", *(str(y) for y in years)))
+    per_call = source_years[calls["source_code"].to_numpy(), 0]
+    weight = np.divide(1.0, per_call, out=np.zeros(len(per_call)), where=per_call > 0)
+    point = points.locate(calls["x"].to_numpy(), calls["y"].to_numpy(),
+                          calls["n_idx"].to_numpy())
+    demand = Demand(points, ward_weights(points, wards, cw), point, weight)
+    return MeasureContext(demand, methods, source_years)
+
+
+def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any) -> dict[str, Any]:
+    """The population layer (in the analysis CRS) and its column, as keyword arguments of
+    :func:`safetygap.geo.demand.demand_points` (none when no layer is given)."""
+    if inputs.population_layer is None:
+        return {}
+    from safetygap.inputs._files import read_table
+
+    table = read_table(inputs.population_layer, where="population layer")
+    where = f"population layer {table.path}"
+    problems = Problems()
+    if table.geometry is None or table.crs is None:
+        problems.add(where, "needs point or polygon geometry with a CRS",
+                     allowed="GeoPackage, GeoJSON or GeoParquet of blocks, address points "
+                             "or building footprints")
+        problems.raise_if_any()
+    col = opts.population_layer_column
+    if col is not None and col not in table.frame.columns:
+        problems.add(where, "population column not found", column=col,
+                     allowed=sorted(map(str, table.frame.columns)))
+        problems.raise_if_any()
+    layer = gpd.GeoDataFrame(table.frame, geometry=table.geometry, crs=table.crs).to_crs(crs)
+    if col is not None:
+        layer[col] = pd.to_numeric(layer[col], errors="coerce")
+    return {"density": layer, "density_column": col}
 
 
 def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
@@ -346,12 +467,16 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
         "diversion_rule": calls["diversion_rule"].array,
         "diverted": calls["diverted"].to_numpy(),
         "diversion_base": calls["diversion_base"].to_numpy(),
+        "coverable": calls["coverable"].to_numpy(),
         "covered": calls["covered"].to_numpy(),
         "split_neighborhoods": boundary["neighborhood"]["split"].k.astype(np.int16),
         "split_wards": boundary["ward"]["split"].k.astype(np.int16),
         "x": calls["x"].to_numpy(),
         "y": calls["y"].to_numpy(),
     })
+    if "source" in calls.columns:
+        out.insert(out.columns.get_loc("status"), "source",
+                   pd.Categorical(calls["source"].astype("string").array))
     return out
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +33,33 @@ from pyproj import CRS, Transformer
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
 from safetygap._steps.areas import (
+    Demand,
+    MeasureContext,
     boundary_allocations,
     coverage,
     family_layers,
     level_indices,
+    ward_weights,
+    with_placeless,
 )
 from safetygap._steps.places import place_providers
+from safetygap.boundaries import crosswalk
 from safetygap.errors import Problem, Problems, ValidationError
 from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.bivariate import class_label
+from safetygap.geo.demand import demand_points
 from safetygap.geo.join import assign_areas
+from safetygap.geo.timespan import NO_DAY, covered_spans, day_numbers, period_years
 from safetygap.geo.travel import Travel
 from safetygap.inputs import providers_from_frame
 from safetygap.inputs._files import read_table
+from safetygap.methods import Methods
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
 from safetygap.workspace import Workspace
 
-COMPARED = ("coverage", "access", "gap", "gap_class")
-"""Measures compared before and after, per area and family."""
+COMPARED = ("coverage", "reach", "access", "gap", "gap_class")
+"""Measures compared before and after (with the change), per area and family; the
+need/access class is compared too (before and after, with its label)."""
 DEFAULT_GRID_M = 200.0
 """Spacing of default candidate sites for straight-line workspaces."""
 SHORT_STRAIGHT_CATCHMENT_M = 100.0
@@ -80,6 +90,7 @@ class Baseline:
     boundary: dict[str, dict[str, Any]]
     policy: str
     tolerance_m: float
+    context: MeasureContext
 
 
 def load_baseline(path: str | os.PathLike) -> Baseline:
@@ -94,10 +105,11 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
 
     nbhd = ws.neighborhoods
     wards = ws.wards
-    cols = ["status", "neighborhood_id", "ward_id", "family", "year", "eligible", "diverted",
-            "covered", "geometry"]
-    if "diversion_base" in pq.read_schema(ws.path / "calls.parquet").names:
-        cols.append("diversion_base")  # absent from workspaces written before the rules
+    cols = ["status", "neighborhood_id", "ward_id", "category", "family", "year", "time",
+            "eligible", "diverted", "covered", "geometry"]
+    stored = pq.read_schema(ws.path / "calls.parquet").names
+    # absent from workspaces written before the diversion rules / service matching / sources
+    cols += [c for c in ("diversion_base", "coverable", "source") if c in stored]
     raw = ws.calls(columns=cols)
     geom = raw.geometry
     has = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
@@ -106,6 +118,18 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     x[has] = shapely.get_x(geom.to_numpy()[has])
     y[has] = shapely.get_y(geom.to_numpy()[has])
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    category = raw["category"].astype(object).fillna("unknown").to_numpy()
+    if "coverable" in raw:
+        coverable = raw["coverable"].to_numpy(dtype=bool)
+    else:
+        cov = {c: taxonomy.coverable(str(c)) for c in pd.unique(category)}
+        coverable = np.array([cov[c] for c in category], dtype=bool)
+    if "source" in raw:
+        source_codes, names = pd.factorize(raw["source"].astype("string").fillna("unspecified"),
+                                           sort=True)
+        sources = [str(n) for n in names]
+    else:
+        source_codes, sources = np.zeros(len(raw), dtype=np.int16), ["calls"]
     calls = pd.DataFrame({
         "x": x,
         "y": y,
@@ -121,16 +145,49 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
         "covered": raw["covered"].to_numpy(dtype=bool),
         "diversion_base": (raw["diversion_base"].to_numpy(dtype=bool)
                            if "diversion_base" in raw else np.ones(len(raw), dtype=bool)),
+        "category": category,
+        "coverable": coverable,
+        "day": day_numbers(raw["time"].to_numpy()),
+        "source_code": np.asarray(source_codes, dtype=np.int16),
     })
     in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))
     policy = opts.get("boundary_policy", "contain")
     tolerance_m = float(opts.get("boundary_tolerance_m", 5.0))
     boundary = boundary_allocations(calls, nbhd, wards, crs, tolerance_m, policies=(policy,))
+    methods = Methods.from_dict(opts.get("methods"))
+    context = _context(ws, calls, nbhd, wards, sources, years, methods)
     return Baseline(path=ws.path, crs=crs, taxonomy=taxonomy, travel=travel,
-                    neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,
+                    neighborhoods=nbhd, wards=wards, calls=calls,
+                    providers=with_placeless(ws.providers, taxonomy),
                     in_areas=in_areas, years=years, boundary=boundary, policy=policy,
-                    tolerance_m=tolerance_m)
+                    tolerance_m=tolerance_m, context=context)
+
+
+def _context(ws: Workspace, calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
+             wards: gpd.GeoDataFrame, sources: list[str], years: tuple[int, ...],
+             methods: Methods) -> MeasureContext:
+    """The analysis' demand points (as stored; rebuilt from the settings for a workspace
+    written before they were stored), each call's point and weight, and the covered years
+    (from the calls' dates, as the analysis measured them)."""
+    population = nbhd["population"].to_numpy(float)
+    points = demand_points(nbhd, population, model=methods.demand,
+                           cell_m=methods.demand_cell_m)
+    stored = ws.demand_points()
+    if stored is not None and len(stored) == len(points):
+        # the same pieces in the same order; the stored residents keep what a population
+        # layer (not kept in the workspace) gave them
+        points = replace(points, residents=stored["residents"].to_numpy(float))
+    dup = calls["status"].astype(str).to_numpy() == "duplicate_id"
+    spans = covered_spans(np.where(dup, NO_DAY, calls["day"].to_numpy()),
+                          calls["source_code"].to_numpy(), sources, gap_days=methods.gap_days)
+    source_years = period_years(spans, ("all", *(str(y) for y in years)))
+    per_call = source_years[calls["source_code"].to_numpy(), 0]
+    weight = np.divide(1.0, per_call, out=np.zeros(len(per_call)), where=per_call > 0)
+    point = points.locate(calls["x"].to_numpy(), calls["y"].to_numpy(),
+                          calls["n_idx"].to_numpy())
+    demand = Demand(points, ward_weights(points, wards, crosswalk(nbhd, wards)), point, weight)
+    return MeasureContext(demand, methods, source_years)
 
 
 def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:
@@ -258,6 +315,7 @@ def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = N
     (:func:`family_layers`: the same values, without the work for the other
     families, the single years and the tidy table), as the siting job needs.
     """
+    extra = with_placeless(extra, base.taxonomy)
     providers = (pd.concat([base.providers, extra], ignore_index=True) if len(extra)
                  else base.providers)
     providers = gpd.GeoDataFrame(providers, geometry="geometry", crs=base.providers.crs)
@@ -265,18 +323,20 @@ def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = N
     if len(extra):  # only calls not yet covered can change
         covered = calls["covered"].to_numpy().copy()
         todo = np.flatnonzero(~covered)
-        covered[todo] = coverage(calls[["x", "y", "family_code"]].iloc[todo], extra,
-                                 base.travel)
+        covered[todo] = coverage(calls[["x", "y", "category"]].iloc[todo],
+                                 with_placeless(extra, base.taxonomy), base.travel,
+                                 base.taxonomy)
         calls = calls.assign(covered=covered)
     population = base.neighborhoods["population"].to_numpy(float)
     args = (calls, base.years, base.neighborhoods, base.wards, population, providers,
             base.boundary)
     if family is not None:
         nbhd, wards = family_layers(*args, family=family, policy=base.policy,
-                                    travel=base.travel)
+                                    travel=base.travel, context=base.context)
     else:
         nbhd, wards, _, _, _ = level_indices(*args, policy=base.policy,
-                                             tolerance_m=base.tolerance_m, travel=base.travel)
+                                             tolerance_m=base.tolerance_m, travel=base.travel,
+                                             context=base.context)
     return nbhd, wards, calls["covered"].to_numpy()
 
 
@@ -298,6 +358,10 @@ def area_changes(
                 rec[f"{m}_before"] = kind(b)
                 rec[f"{m}_after"] = kind(a)
                 rec[f"{m}_change"] = kind(a - b)
+            for when, frame in (("before", before), ("after", after)):
+                c = _int(float(frame[f"class_{family}"].iat[i]))
+                rec[f"class_{when}"] = c
+                rec[f"class_label_{when}"] = class_label(c or 0)
             out.append(rec)
     return out
 
@@ -341,7 +405,8 @@ def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
     was = base.calls["covered"].to_numpy()
     totals = {}
     for f in families:
-        sel = (base.calls["family"] == f).to_numpy() & base.in_areas
+        sel = ((base.calls["family"] == f).to_numpy() & base.in_areas
+               & base.calls["coverable"].to_numpy())
         n = int(sel.sum())
         totals[f] = {"need_calls": n,
                      "coverage_before": float(was[sel].mean()) if n else None,
@@ -380,12 +445,17 @@ def read_hypothetical(base: Baseline, path: str | os.PathLike, *,
 
 
 def default_service_type(base: Baseline, family: str) -> str:
-    """The family's most common service type among existing providers (else the first)."""
-    pf = base.providers[base.providers["family"] == family]
+    """The family's most common service type with a place among existing providers (else
+    the first with a place); one that handles calls is preferred."""
+    types = base.taxonomy.service_types
+    placed = {n for n, st in types.items() if st.family == family and not st.placeless}
+    handling = {n for n in placed if types[n].handles}
+    pool = handling or placed
+    pf = base.providers[base.providers["service_type"].isin(pool)]
     if len(pf):
         counts = pf["service_type"].value_counts()
         return str(sorted(counts[counts == counts.max()].index)[0])
-    return sorted(n for n, s in base.taxonomy.service_types.items() if s.family == family)[0]
+    return sorted(pool)[0]
 
 
 def default_capacity(base: Baseline, service_type: str) -> float:
@@ -502,11 +572,12 @@ def check_siting_options(
         problems.add("k", "must be at least 1", value=k)
     if service_type is not None and family in FAMILIES and (
             service_type not in base.taxonomy.service_types
-            or base.taxonomy.service_types[service_type].family != family):
-        problems.add("service_type", f"not a service type of family {family!r}",
+            or base.taxonomy.service_types[service_type].family != family
+            or base.taxonomy.service_types[service_type].placeless):
+        problems.add("service_type", f"not a service type with a place of family {family!r}",
                      value=service_type,
                      allowed=sorted(n for n, st in base.taxonomy.service_types.items()
-                                    if st.family == family))
+                                    if st.family == family and not st.placeless))
     if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
         problems.add("catchment", f"must be a positive number of {base.travel.unit}",
                      value=catchment)
@@ -624,8 +695,10 @@ def recommend_sites(
     cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
 
     calls = base.calls
-    fam = (calls["family"] == family).to_numpy() & base.in_areas
-    demand = np.flatnonzero(fam & ~calls["covered"].to_numpy()
+    fam = ((calls["family"] == family).to_numpy() & base.in_areas
+           & calls["coverable"].to_numpy())
+    handled = np.isin(calls["category"].to_numpy(), list(st.handles))
+    demand = np.flatnonzero(fam & handled & ~calls["covered"].to_numpy()
                             & np.isfinite(calls["x"].to_numpy()))
     dxy = (calls["x"].to_numpy()[demand], calls["y"].to_numpy()[demand])
     t1 = time.perf_counter()
@@ -699,21 +772,25 @@ def recommend_sites(
         "sites": sites,
         "stopped_early": len(picks) < k,
         "stopped_reason": stopped_reason(family, k=k, sites=len(picks),
-                                         candidates=len(candidates), demand=len(demand)),
+                                         candidates=len(candidates), demand=len(demand),
+                                         service_type=stype),
         "method": "greedy maximal covering with lazy evaluation, improved by swaps",
         "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
                       "total": round(time.perf_counter() - t0, 3)},
     }
 
 
-def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int
-                   ) -> str | None:
+def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int,
+                   service_type: str | None = None) -> str | None:
     """Why fewer than ``k`` sites were chosen (None when ``k`` were): no need call of
-    ``family`` left uncovered, every candidate used, or no (further) candidate adds a
-    call."""
+    ``family`` (that ``service_type`` handles) left uncovered, every candidate used, or no
+    (further) candidate adds a call."""
     if sites >= k:
         return None
     if demand == 0:
+        if service_type is not None:
+            return (f"every {family} need call a {service_type} handles is already covered "
+                    "(or it handles none)")
         return f"every {family} need call is already covered"
     if sites == candidates:
         return f"all {candidates:,} candidate{'' if candidates == 1 else 's'} used"

@@ -46,6 +46,7 @@ from typing import Any
 
 from safetygap._io import atomic_write
 from safetygap.errors import Problems, ValidationError
+from safetygap.methods import Methods
 
 POINTER = "CURRENT"
 VERSIONS = "versions"
@@ -233,6 +234,7 @@ def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLik
     problems.raise_if_any()
     recorded_opts = dict(manifest.get("options", {}))
     columns = ColumnMap(**recorded_opts.pop("columns", {}))
+    recorded_opts["methods"] = Methods.from_dict(recorded_opts.get("methods"))
     known = {f.name for f in fields(AnalysisOptions)}
     options = replace(AnalysisOptions(columns=columns),
                       **{k: v for k, v in recorded_opts.items() if k in known})

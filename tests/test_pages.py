@@ -58,10 +58,11 @@ def test_index_page(client, demo_client):
         assert f'href="/maps/wards/{ward}"' in html
     for family in ("response", "prevention", "restoration"):
         assert f'href="/maps/gaps?family={family}"' in html
-    # restoration, most underserved first: C, A, B, D (test_api.test_gap_ranks_by_hand)
+    # restoration, most underserved first: A, B, C, D (test_api.test_gap_ranks_by_hand)
     restoration = html[html.index("Restoration — "):]
     names = re.findall(r'href="/api/neighborhoods/[^"]+">([^<]+)</a>', restoration)[:4]
-    assert names == ["Charlie", "Alpha", "Bravo", escape(HOSTILE_AREA)]
+    assert names == ["Alpha", "Bravo", "Charlie", escape(HOSTILE_AREA)]
+    assert "middle need, low access" in restoration
     demo = demo_client.get("/").text
     assert 'id="synthetic-notice"' in demo and "Synthetic demo data" in demo
     label = demo_client.get("/api/summary").json()["label"]
@@ -151,13 +152,15 @@ def test_custom_tiles(api_workspace):
 
 
 def test_ward_panel_against_city_by_hand(api_workspace):
-    """Ward 1: 3 response calls (A) vs 3/2 per ward; rate 3*1000/(7000*2 years) = 0.214
-    vs the city's 3*1000/(10000*2) = 0.15: worse."""
+    """Ward 1: 3 response calls (A) vs 3/2 per ward; rate 3*1000/(7000 * 1.333 covered
+    years) = 0.32 vs the city's 3*1000/(10000 * 1.333) = 0.23: worse; its exact Poisson
+    95% interval (0.6187, 8.7673) / 9.333 thousand resident-years = (0.07, 0.94)."""
     view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)  # all shown
     rows = {r["measure"]: r for r in ward_panel_rows(view, "1")["response"]}
     assert (rows["calls"]["value"], rows["calls"]["city"]) == ("3", "2")
     assert (rows["rate"]["value"], rows["rate"]["city"], rows["rate"]["worse"]) == (
-        "0.21", "0.15", True)
+        "0.3 (0.1–0.9)", "0.2", True)
+    assert " need, " in rows["class"]["value"] and rows["class"]["city"] == ""
     assert rows["calls"]["rank"] == 1 and rows["calls"]["of"] == 2
 
 

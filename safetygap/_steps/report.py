@@ -29,6 +29,7 @@ from safetygap.diversion import (
     rule_counts,
 )
 from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.indices import column_name
 from safetygap.inputs import ColumnMap
 from safetygap.taxonomy import Taxonomy
 
@@ -78,7 +79,43 @@ def quality_report(
     }
 
 
+UNDERSERVED_FIELDS = (
+    ("rank", "underserved_rank"), ("need", "rate_eb"), ("rate", "rate"),
+    ("rate_ci_low", "rate_ci_low"), ("rate_ci_high", "rate_ci_high"), ("access", "access"),
+    ("access_need", "access_need"), ("reach", "reach"), ("coverage", "coverage"),
+    ("calls", "calls"), ("rank_low", "rank_low"), ("rank_high", "rank_high"),
+    ("p_underserved", "p_underserved"), ("class_agreement", "class_agreement"),
+    ("class_uncertain", "class_uncertain"), ("hotspot_need", "hotspot_need"),
+    ("gap", "gap"), ("gap_class", "gap_class"),
+)
+"""(field of a headline record, measure of the layer) in the order written."""
+
+
+def underserved_list(layer: gpd.GeoDataFrame, family: str, *, top: str = "p_top10"
+                     ) -> list[dict[str, Any]]:
+    """The headline list: the areas of high need and low access for ``family``, rank 1
+    (the highest need) first, with their figures and how sure the class is."""
+    flag = layer.get(column_name("underserved", family))
+    if flag is None:
+        return []
+    rows = layer[flag.to_numpy(float) == 1]
+    rows = rows.sort_values([column_name("underserved_rank", family), "area_id"])
+    out = []
+    for _, r in rows.iterrows():
+        rec: dict[str, Any] = {"area_id": r["area_id"], "name": r["name"],
+                               "label": r.get(f"class_label_{family}", "")}
+        for key, measure in (*UNDERSERVED_FIELDS, (top, top)):
+            col = column_name(measure, family)
+            if col in layer.columns:
+                v = _num(r[col])
+                rec[key] = (None if v is None else int(v)) if key in (
+                    "rank", "gap_class", "class_uncertain", "hotspot_need") else v
+        out.append(rec)
+    return out
+
+
 def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
+    """Secondary: the areas with the largest rank-difference gap index."""
     cols = ["area_id", "name", f"gap_{family}", f"gap_class_{family}", f"rate_{family}",
             f"access_{family}", f"coverage_{family}", f"calls_{family}"]
     top = layer[cols].dropna(subset=[f"gap_{family}"])
@@ -88,6 +125,21 @@ def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, An
          "rate": _num(r[4]), "access": _num(r[5]), "coverage": _num(r[6]), "calls": _num(r[7])}
         for r in top.itertuples(index=False)
     ]
+
+
+def _flagged(layer: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Areas shown with a note rather than ranked: few residents, or mostly non-resident
+    calls."""
+    out = []
+    for _, r in layer.iterrows():
+        small = bool(r.get("small_population", 0) == 1)
+        nonres = bool(r.get("mostly_nonresident", 0) == 1)
+        if small or nonres:
+            out.append({"area_id": r["area_id"], "name": r["name"],
+                        "population": _num(r["population"]),
+                        "small_population": small, "mostly_nonresident": nonres,
+                        "rate_total": _num(r.get("rate_total", np.nan))})
+    return out
 
 
 def _num(v: Any) -> float | None:
@@ -114,7 +166,10 @@ def summary_report(
     fam = calls["family_code"].to_numpy()
     diverted = calls["diverted"].to_numpy()
     covered = calls["covered"].to_numpy()
+    coverable = (calls["coverable"].to_numpy() if "coverable" in calls
+                 else np.ones(len(calls), dtype=bool))
     end = calls["eligible"].to_numpy() & ~diverted
+    top = f"p_top{opts.methods.top}"
 
     def share(mask: np.ndarray, values: np.ndarray) -> float | None:
         n = int(mask.sum())
@@ -161,14 +216,26 @@ def summary_report(
         "families": {
             f: {
                 "need_calls": int(fam_counts[i]),
-                "coverage": share(placed_rows & (fam == i), covered),
+                "coverable_calls": int((placed_rows & (fam == i) & coverable).sum()),
+                "placeless_only_calls": int((placed_rows & (fam == i) & ~coverable).sum()),
+                "coverage": share(placed_rows & (fam == i) & coverable, covered),
             }
             for i, f in enumerate(FAMILIES)
         },
         "top_underserved": {
+            "neighborhood": {f: underserved_list(nbhd, f, top=top) for f in FAMILIES},
+            "ward": {f: underserved_list(wards, f, top=top) for f in FAMILIES},
+        },
+        "top_underserved_basis": (
+            "areas of high need and low access (top third of need, bottom third of access "
+            "among the ranked areas), ordered by need (empirical-Bayes smoothed calls per "
+            "1,000 residents per covered year); rank 1 = most underserved"),
+        "not_ranked": {"neighborhood": _flagged(nbhd), "ward": _flagged(wards)},
+        "gap_index_top": {
             "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
             "ward": {f: _top(wards, f, n=5) for f in FAMILIES},
         },
+        "methods": opts.methods.to_dict(),
         "quality": {
             "status_counts": quality["calls"]["status_counts"],
             "areas_without_population": len(quality["population"]["areas_without_population"]),

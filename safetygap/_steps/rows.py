@@ -22,6 +22,7 @@ from safetygap._status import (
 from safetygap.diversion import Denominator, DiversionRules
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.timespan import day_numbers
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.taxonomy import Taxonomy
 
@@ -33,13 +34,15 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
                   denominator: Denominator | None = None) -> pd.DataFrame:
     """Row features known before the join: taxonomy classes, the channel and deciding
     diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
-    whether the taxonomy knows the agency, year, duplicate ids."""
+    whether the taxonomy knows the agency, year, calendar day (``day``), the source code
+    (``source_code``; the names in ``calls.attrs["sources"]``), duplicate ids."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls["call_type"])
     calls["category"] = cls["category"].array
     calls["family"] = cls["family"].array
     calls["eligible"] = cls["eligible"].to_numpy(dtype=bool)
     calls["known"] = cls["known"].to_numpy(dtype=bool)
+    calls["coverable"] = cls["coverable"].to_numpy(dtype=bool)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
     codes, uniques = pd.factorize(calls["family"])
     lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
@@ -52,9 +55,27 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     calls["agency_known"] = taxonomy.diverted(calls["agency"])["agency_known"].to_numpy(
         dtype=bool)
     calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
+    calls["day"] = day_numbers(calls["time"].to_numpy())
+    calls["source_code"], names = source_codes(calls)
+    calls.attrs["sources"] = names
     ids = calls["call_id"]
     calls["dup"] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
     return calls
+
+
+SINGLE_SOURCE = "calls"
+"""Name of the one source of a calls file without a mapped ``source`` column."""
+
+
+def source_codes(calls: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Code of each call's source (0.., int16) and the source names: the values of the
+    calls' ``source`` column (missing values: ``"unspecified"``), else one source."""
+    if "source" not in calls.columns:
+        return np.zeros(len(calls), dtype=np.int16), [SINGLE_SOURCE]
+    text = calls["source"].astype("string").str.strip().fillna("unspecified")
+    text = text.where(text != "", "unspecified")
+    codes, names = pd.factorize(text, sort=True)
+    return codes.astype(np.int16), [str(n) for n in names]
 
 
 def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:

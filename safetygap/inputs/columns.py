@@ -52,6 +52,9 @@ class ColumnMap:
     rules may use it)."""
     priority: str | None = None
     """Optional: the call's priority number (read when the file has the column)."""
+    source: str | None = None
+    """Optional: which export a call comes from when one file mixes several (e.g. 911 and
+    311 records); each source's covered time is measured on its own (docs/METHODS.md)."""
 
     @property
     def coordinate_columns(self) -> tuple[str, str] | None:
@@ -86,8 +89,9 @@ class ColumnMap:
 
     def optional_columns(self) -> dict[str, str]:
         """Mapping field -> source column of the columns read only when the file has them
-        (``disposition``, ``priority``)."""
-        wanted = {"disposition": self.disposition, "priority": self.priority}
+        (``disposition``, ``priority``, ``source``)."""
+        wanted = {"disposition": self.disposition, "priority": self.priority,
+                  "source": self.source}
         return {k: v for k, v in wanted.items() if v}
 
     @property

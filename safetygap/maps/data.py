@@ -41,8 +41,11 @@ from shapely.geometry import mapping
 
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
+from safetygap.geo.bivariate import CLASS_LABELS as NEED_ACCESS_LABELS
+from safetygap.geo.bivariate import NOT_RANKED, UNDERSERVED_CLASS
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.geo.hexbin import hex_polygons, hexbin_counts
+from safetygap.geo.indices import AREA_FLAGS, CI_SUFFIXES, column_name, split_column
 from safetygap.geo.travel import Travel
 from safetygap.maps._reach import minutes_to_area
 from safetygap.privacy import (
@@ -59,26 +62,53 @@ Level = Literal["neighborhood", "ward"]
 LEVELS: tuple[str, ...] = ("neighborhood", "ward")
 ALL_FAMILIES: tuple[str, ...] = ("total", *FAMILIES)
 MEASURES: tuple[str, ...] = (
-    "calls", "rate", "diverted", "diverted_share", "eligible", "eligible_not_diverted_share",
-    "coverage", "providers", "capacity", "access", "gap", "gap_class",
+    "calls", "rate", "rate_eb", "diverted", "diverted_share", "eligible",
+    "eligible_not_diverted_share", "coverage", "reach", "providers", "capacity", "access",
+    "access_need", "class", "underserved_rank", "gap", "gap_class",
 )
-"""Measure names, in display order (``total`` has only the first six)."""
+"""Measure names, in display order (``total`` has only the first seven)."""
 
 MEASURE_LABELS: dict[str, str] = {
     "calls": "need calls",
     "rate": "calls per 1,000 residents per year",
+    "rate_eb": "need: calls per 1,000 residents per year, smoothed (empirical Bayes)",
     "diverted": "calls handled by a non-police service",
     "diverted_share": "share diverted to non-police services",
     "eligible": "calls eligible for a non-police response",
     "eligible_not_diverted_share": "share eligible for a non-police response but not "
                                    "diverted (police, fire or an unknown agency handled it)",
-    "coverage": "share of need calls within a provider's reach",
+    "coverage": "share of need calls within reach of a service that handles them",
+    "reach": "share of residents within reach of a provider",
     "providers": "providers located in the area",
     "capacity": "provider capacity located in the area",
     "access": "accessibility (E2SFCA, capacity per 1,000 residents)",
-    "gap": "gap index (need rank minus access rank, -1..1)",
-    "gap_class": "gap class (1 best served .. 5 most underserved)",
+    "access_need": "accessibility per call (E2SFCA, capacity per 1,000 calls a year)",
+    "class": "need/access class (7 = high need, low access; 0 = not ranked)",
+    "underserved_rank": "underserved rank (1 = most underserved)",
+    "gap": "gap index, secondary (need rank minus access rank, -1..1)",
+    "gap_class": "gap class, secondary (1 best served .. 5 most underserved)",
 }
+INT_MEASURES = frozenset({"gap_class", "class", "need_tercile", "access_tercile",
+                          "underserved", "class_uncertain", "hotspot_need", "hotspot_score",
+                          "underserved_rank", "rank_low", "rank_high", *AREA_FLAGS})
+"""Measures whose values are whole numbers (class numbers, flags, ranks)."""
+TEXT_MEASURES = frozenset({"class_label"})
+"""Measures whose values are words."""
+NO_CITY_VALUE = frozenset({"gap", "gap_class", "class", "need_tercile", "access_tercile",
+                           "underserved", "underserved_rank", "rank_low", "rank_high",
+                           "class_agreement", "p_underserved", "class_uncertain",
+                           "hotspot_need", "hotspot_score", "gi_z_need", "gi_p_need",
+                           "gi_z_score", "gi_p_score", "class_label", *AREA_FLAGS})
+"""Measures without a city-wide value (classes, ranks, bootstrap and hot-spot results)."""
+BIVARIATE_COLORS: dict[int, str] = {
+    1: "#e8e8e8", 2: "#ace4e4", 3: "#5ac8c8",
+    4: "#dfb0d6", 5: "#a5add3", 6: "#5698b9",
+    7: "#be64ac", 8: "#8c62aa", 9: "#3b4994",
+}
+"""Fill colour of each need/access class: a 3 x 3 bivariate scheme (Stevens 2015), need
+along the pink axis, access along the blue one; 7 (high need, low access) is the
+strongest pink."""
+NOT_RANKED_COLOR = "#ffffff"
 REACH_METHODS: dict[str, str] = {
     "m": "a provider outside the area reaches it when the straight-line distance to the "
          "area's nearest point is within its catchment (metres)",
@@ -101,9 +131,19 @@ WGS84 = "EPSG:4326"
 DEFAULT_TOLERANCE_M = 20.0
 DEFAULT_HEX_SIZE_M = 400.0
 UNKNOWN_YEAR = "unknown"
-COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "diverted", "diverted_share", "eligible",
-                                  "eligible_not_diverted_share", "coverage")
-"""Measures of a family in an area hidden with its call count (they reveal it)."""
+COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "rate_eb", "resident_years", "diverted",
+                                  "diverted_share", "eligible",
+                                  "eligible_not_diverted_share", "coverable", "coverage")
+"""Measures of a family in an area hidden with its call count (they reveal it); their
+intervals are hidden with them."""
+
+
+def _base_measure(measure: str) -> str:
+    """``rate`` of ``rate_ci_low``: the measure an interval bound belongs to."""
+    for suffix in CI_SUFFIXES:
+        if measure.endswith(suffix):
+            return measure[:-len(suffix)]
+    return measure
 
 
 def _size_of(value: Any) -> int:
@@ -284,6 +324,11 @@ class WorkspaceView:
     def synthetic(self) -> bool:
         return bool(self.summary.get("synthetic"))
 
+    @property
+    def uncertain_below(self) -> float:
+        """Below this share of agreeing bootstrap replicates a class is uncertain."""
+        return float((self.summary.get("uncertainty") or {}).get("uncertain_below", 0.8))
+
     def area_ids(self, level: str) -> list[str]:
         return list(self._ids[level])
 
@@ -351,7 +396,9 @@ class WorkspaceView:
         def compute() -> pd.DataFrame:
             sel = self.indices[(self.indices["level"] == level)
                                & (self.indices["period"] == str(year))]
-            wide = sel.assign(column=sel["measure"] + "_" + sel["family"]).pivot_table(
+            names = [column_name(m, f) for m, f in zip(sel["measure"], sel["family"],
+                                                        strict=True)]
+            wide = sel.assign(column=names).pivot_table(
                 index="area_id", columns="column", values="value", aggfunc="first",
                 dropna=False)
             wide.index = wide.index.astype(str)
@@ -362,8 +409,27 @@ class WorkspaceView:
 
     def classes(self, level: str, family: str, *, year: int | None = None
                 ) -> list[dict[str, Any]]:
-        """Gap classes of ``family`` at ``level``: class, label, lower and upper gap
-        bound (min and max of its areas), number of areas; class 0 = no value."""
+        """The need/access classes of ``family`` at ``level`` (the map's legend): every
+        class 9..1 with its label, terciles, colour and number of areas, then class 0
+        ("not ranked") when some area has it."""
+        vals = self.values(level, year=year)
+        col = column_name("class", family)
+        cls = (np.nan_to_num(vals[col].to_numpy(float)).astype(int) if col in vals.columns
+               else np.zeros(len(vals), dtype=int))
+        out = [{"class": c, "label": NEED_ACCESS_LABELS[c], "need_tercile": (c - 1) // 3 + 1,
+                "access_tercile": (c - 1) % 3 + 1, "color": BIVARIATE_COLORS[c],
+                "underserved": c == UNDERSERVED_CLASS, "areas": int((cls == c).sum())}
+               for c in range(9, 0, -1)]
+        if (cls == 0).any():
+            out.append({"class": 0, "label": NOT_RANKED, "need_tercile": 0,
+                        "access_tercile": 0, "color": NOT_RANKED_COLOR, "underserved": False,
+                        "areas": int((cls == 0).sum())})
+        return out
+
+    def gap_classes(self, level: str, family: str, *, year: int | None = None
+                    ) -> list[dict[str, Any]]:
+        """Secondary: the gap-index classes of ``family`` at ``level``: class, label, lower
+        and upper gap bound (min and max of its areas), number of areas; 0 = no value."""
         vals = self.values(level, year=year)
         gap = vals[f"gap_{family}"].to_numpy(float)
         cls = np.nan_to_num(vals[f"gap_class_{family}"].to_numpy(float)).astype(int)
@@ -445,7 +511,9 @@ class WorkspaceView:
         frame = self.areas[level]
         fams = ALL_FAMILIES if family is None else (family,)
         vals = self.values(level, year=year)
-        cols = [c for c in vals.columns if c.rsplit("_", 1)[-1] in fams]
+        parsed = {c: split_column(c) for c in vals.columns}
+        cols = [c for c, mf in parsed.items() if mf is not None and (mf[1] is None
+                                                                     or mf[1] in fams)]
         geoms = self.simplified(level, tolerance_m)
         keep = np.ones(len(frame), dtype=bool)
         if ward is not None:
@@ -462,12 +530,17 @@ class WorkspaceView:
                 "area_km2": _num(row["area_km2"]),
             }
             for col, v in records[i].items():
-                measure, fam = col.rsplit("_", 1)
-                if measure in COUNT_DERIVED and hidden[fam][i]:
+                measure, fam = parsed[col]  # type: ignore[misc]
+                if fam is not None and _base_measure(measure) in COUNT_DERIVED \
+                        and hidden[fam][i]:
                     props[col] = None
                     continue
+                if measure in TEXT_MEASURES:
+                    props[col] = None if v is None or (isinstance(v, float) and v != v) \
+                        else str(v)
+                    continue
                 num = _num(v)
-                props[col] = int(num) if col.startswith("gap_class_") and num is not None \
+                props[col] = int(num) if measure in INT_MEASURES and num is not None \
                     else num
             features.append({"type": "Feature", "id": props["area_id"],
                              "geometry": mapping(geoms[i]), "properties": props})
@@ -479,6 +552,8 @@ class WorkspaceView:
             "tolerance_m": float(tolerance_m),
             "crs": WGS84,
             "classes": {f: self.classes(level, f, year=year) for f in fams if f in FAMILIES},
+            "gap_classes": {f: self.gap_classes(level, f, year=year)
+                            for f in fams if f in FAMILIES},
             "features": features,
         }
 
@@ -614,30 +689,40 @@ class WorkspaceView:
     # ------------------------------------------------------------ profiles
 
     def city_values(self, level: str) -> dict[str, float | None]:
-        """City-wide value of each ``<measure>_<family>`` column from the areas of ``level``
-        (period ``all``): counts as the mean per area; rates over the summed
-        population; shares weighted by calls; access weighted by population;
-        None for gap and gap class."""
+        """City-wide value of each measure column from the areas of ``level`` (period
+        ``all``): counts as the mean per area; rates (raw and smoothed) as the calls over
+        the summed resident-years; shares weighted by their denominators; access and reach
+        weighted by population; None for classes, ranks, intervals and the bootstrap and
+        hot-spot results."""
         def compute() -> dict[str, float | None]:
             frame = self.areas[level]
             pop = frame["population"].to_numpy(float)
-            n_years = max(len(self.years), 1)
             out: dict[str, float | None] = {}
             for col in self.values(level).columns:
-                measure, fam = col.rsplit("_", 1)
+                parsed = split_column(col)
+                if parsed is None or parsed[1] is None:
+                    continue
+                measure, fam = parsed
+                if measure in NO_CITY_VALUE or measure != _base_measure(measure):
+                    out[col] = None
+                    continue
                 v = frame[col].to_numpy(float)
                 calls = frame[f"calls_{fam}"].to_numpy(float)
-                if measure in ("gap", "gap_class"):
-                    out[col] = None
-                elif measure == "rate":
-                    ok = np.isfinite(pop) & (pop > 0)
-                    out[col] = _num(calls[ok].sum() * 1000.0 / (pop[ok].sum() * n_years)) \
+                if measure in ("rate", "rate_eb"):
+                    ry = (frame[f"resident_years_{fam}"].to_numpy(float)
+                          if f"resident_years_{fam}" in frame.columns
+                          else pop * max(len(self.years), 1))
+                    ok = np.isfinite(pop) & (pop > 0) & np.isfinite(ry) & (ry > 0)
+                    out[col] = _num(calls[ok].sum() * 1000.0 / ry[ok].sum()) \
                         if ok.any() else None
                 elif measure in ("diverted_share", "eligible_not_diverted_share", "coverage"):
-                    ok = np.isfinite(v) & (calls > 0)
-                    out[col] = _num((v[ok] * calls[ok]).sum() / calls[ok].sum()) \
+                    w = calls
+                    if measure == "coverage" and f"coverable_{fam}" in frame.columns:
+                        w = frame[f"coverable_{fam}"].to_numpy(float)
+                    ok = np.isfinite(v) & (w > 0)
+                    out[col] = _num((v[ok] * w[ok]).sum() / w[ok].sum()) \
                         if ok.any() else None
-                elif measure == "access":
+                elif measure in ("access", "access_need", "reach"):
                     ok = np.isfinite(v) & np.isfinite(pop) & (pop > 0)
                     out[col] = _num((v[ok] * pop[ok]).sum() / pop[ok].sum()) \
                         if ok.any() else None
@@ -648,8 +733,10 @@ class WorkspaceView:
         return self.cached(("city", level), compute)
 
     def measures(self, level: str, area_id: str) -> list[dict[str, Any]]:
-        """Every measure of one area (period ``all``): family, measure, value, rank among
-        the areas of its level (1 = highest value), number of ranked areas, city value."""
+        """Every measure of one area (period ``all``): family, measure, value with its
+        interval (``ci_low``, ``ci_high``; None without one), rank among the areas of its
+        level (1 = highest value), number of ranked areas, city value; ``class`` also
+        carries its label and whether it is uncertain."""
         pos = self._position(level, area_id)
         vals = self.values(level)
         ranks = self._ranks[level]
@@ -658,22 +745,31 @@ class WorkspaceView:
         out = []
         for fam in ALL_FAMILIES:
             for measure in MEASURES:
-                col = f"{measure}_{fam}"
+                col = column_name(measure, fam)
                 if col not in vals.columns:
                     continue
                 rank = ranks[col].iloc[pos]
                 value = _num(vals[col].iloc[pos])
+                lo_col, hi_col = (column_name(f"{measure}{s}", fam) for s in CI_SUFFIXES)
+                low = _num(vals[lo_col].iloc[pos]) if lo_col in vals.columns else None
+                high = _num(vals[hi_col].iloc[pos]) if hi_col in vals.columns else None
                 if measure in COUNT_DERIVED and hidden[fam][pos]:
-                    value, rank = None, np.nan
-                if measure == "gap_class" and value is not None:
-                    value = int(value)  # a class number
-                out.append({
+                    value, rank, low, high = None, np.nan, None, None
+                if measure in INT_MEASURES and value is not None:
+                    value = int(value)  # a class number or a rank
+                rec = {
                     "family": fam, "measure": measure, "label": MEASURE_LABELS[measure],
-                    "value": value,
+                    "value": value, "ci_low": low, "ci_high": high,
                     "rank": None if not np.isfinite(rank) else int(rank),
                     "of": int(ranks[col].notna().sum()),
                     "city": city.get(col),
-                })
+                }
+                if measure == "class":
+                    unc = column_name("class_uncertain", fam)
+                    rec["text"] = NEED_ACCESS_LABELS.get(value or 0, NOT_RANKED)
+                    rec["uncertain"] = (bool(vals[unc].iloc[pos] == 1)
+                                        if unc in vals.columns else None)
+                out.append(rec)
         return out
 
     def profile(self, level: str, area_id: str) -> dict[str, Any]:
@@ -779,29 +875,42 @@ class WorkspaceView:
 
     def ranking(self, level: str, family: str, *, year: int | None = None,
                 top: int = 10) -> list[dict[str, Any]]:
-        """The ``top`` areas by gap index of ``family`` (largest first, ties by id);
-        areas without a gap value are left out."""
+        """The ``top`` most underserved areas of ``family``: by underserved rank (1 = most
+        underserved: high need and low access first, by need), with their class, figures
+        and how sure the class is; areas not ranked are left out."""
         frame = self.areas[level]
         vals = self.values(level, year=year)
-        table = pd.DataFrame({
-            "area_id": frame["area_id"].to_numpy(), "name": frame["name"].to_numpy(),
-            "gap": vals[f"gap_{family}"].to_numpy(float),
-            "gap_class": vals[f"gap_class_{family}"].to_numpy(float),
-            "rate": vals[f"rate_{family}"].to_numpy(float),
-            "access": vals[f"access_{family}"].to_numpy(float),
-            "coverage": vals[f"coverage_{family}"].to_numpy(float),
-            "calls": vals[f"calls_{family}"].to_numpy(float),
-            "providers": vals[f"providers_{family}"].to_numpy(float),
-        })
-        table = table[np.isfinite(table["gap"])]
-        table = table.sort_values(["gap", "area_id"], ascending=[False, True]).head(top)
-        return [
-            {"rank": i + 1, "area_id": str(r.area_id), "name": str(r.name),
-             "gap": _num(r.gap), "gap_class": int(r.gap_class), "rate": _num(r.rate),
-             "access": _num(r.access), "coverage": _num(r.coverage), "calls": _num(r.calls),
-             "providers": _num(r.providers)}
-            for i, r in enumerate(table.itertuples(index=False))
-        ]
+
+        def col(measure: str) -> np.ndarray:
+            c = column_name(measure, family)
+            return (vals[c].to_numpy(float) if c in vals.columns
+                    else np.full(len(vals), np.nan))
+
+        table = pd.DataFrame({"area_id": frame["area_id"].to_numpy(),
+                              "name": frame["name"].to_numpy()})
+        fields = ("underserved_rank", "class", "rate_eb", "rate", "rate_ci_low",
+                  "rate_ci_high", "access", "access_need", "reach", "coverage", "calls",
+                  "providers", "rank_low", "rank_high", "p_top10", "p_underserved",
+                  "class_uncertain", "hotspot_need", "gap", "gap_class")
+        for f in fields:
+            table[f] = col(f)
+        table = table[np.isfinite(table["underserved_rank"])]
+        table = table.sort_values(["underserved_rank", "area_id"]).head(top)
+        ints = {"class", "gap_class", "rank_low", "rank_high", "class_uncertain",
+                "hotspot_need"}
+        out = []
+        for i, r in enumerate(table.to_dict("records")):
+            rec: dict[str, Any] = {"rank": i + 1, "area_id": str(r["area_id"]),
+                                   "name": str(r["name"])}
+            for f in fields[1:]:
+                v = _num(r[f])
+                rec[f] = (int(v) if v is not None else (0 if f in ("class", "gap_class")
+                                                         else None)) if f in ints else v
+            rec["label"] = NEED_ACCESS_LABELS.get(rec["class"], NOT_RANKED)
+            rec["underserved"] = rec["class"] == UNDERSERVED_CLASS
+            rec["need"] = rec.pop("rate_eb")
+            out.append(rec)
+        return out
 
     def calls_by_family_year(self) -> pd.DataFrame:
         """Calls placed in areas per family (``none`` included) and year (``unknown`` for

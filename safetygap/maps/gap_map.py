@@ -1,7 +1,8 @@
 """The interactive gap maps (Folium / Leaflet): the city map and a ward's map.
 
-The page holds the map frame only: one base layer per family (the gap-index
-choropleth; a layer switch picks the family), overlays for ward outlines,
+The page holds the map frame only: one base layer per family (the need/access class
+choropleth, a 3 x 3 bivariate key; uncertain classes dashed, hot spots outlined; a layer
+switch picks the family), overlays for ward outlines,
 providers of each family (clustered when numerous) and calls counted in
 hexagons, a legend with the class breaks, the distance model and the family's
 catchments, and a scale bar. The layers are
@@ -29,7 +30,13 @@ from folium.template import Template
 
 from safetygap import FAMILIES
 from safetygap.maps.assets import STATIC_PREFIX, css_links, js_links
-from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
+from safetygap.maps.data import (
+    BIVARIATE_COLORS,
+    DEFAULT_HEX_SIZE_M,
+    DEFAULT_TOLERANCE_M,
+    NOT_RANKED_COLOR,
+    WorkspaceView,
+)
 
 FAMILY_STYLE: dict[str, dict[str, str]] = {
     "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical"},
@@ -170,7 +177,8 @@ def _header(view: WorkspaceView, title: str, options: MapOptions) -> str:
 def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None,
             hexbins_shown: bool, layer_list_open: bool | None = None) -> dict[str, Any]:
     areas = {
-        f: folium.FeatureGroup(name=f"{FAMILY_STYLE[f]['label']} gap", overlay=False,
+        f: folium.FeatureGroup(name=f"{FAMILY_STYLE[f]['label']}: need and access",
+                               overlay=False,
                                show=(f == family)).add_to(m)
         for f in FAMILIES
     }
@@ -202,7 +210,8 @@ def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None
 
 
 def _config(options: MapOptions, *, family: str, level: str, ward: str | None,
-            year: int | None, level_toggle: bool, reach: dict[str, Any]) -> dict[str, Any]:
+            year: int | None, level_toggle: bool, reach: dict[str, Any],
+            uncertain_below: float = 0.8) -> dict[str, Any]:
     api = options.api_prefix
     return {
         "reach": reach,
@@ -217,6 +226,9 @@ def _config(options: MapOptions, *, family: str, level: str, ward: str | None,
         "familyOrder": list(FAMILIES),
         "colors": list(GAP_COLORS),
         "noValueColor": NO_VALUE_COLOR,
+        "bivariate": {str(k): v for k, v in BIVARIATE_COLORS.items()},
+        "notRankedColor": NOT_RANKED_COLOR,
+        "uncertainBelow": uncertain_below,
         "hexColor": HEX_COLOR,
         "api": {
             "areas": {"neighborhood": f"{api}/neighborhoods", "ward": f"{api}/wards"},
@@ -259,7 +271,8 @@ def build_gap_map(
     layers = _layers(view, m, family=family, ward=None, hexbins_shown=False)
     _Wiring(**layers, config=_config(options, family=family, level=level, ward=None,
                                      year=year, level_toggle=True,
-                                     reach=view.reach_info())).add_to(m)
+                                     reach=view.reach_info(),
+                                     uncertain_below=view.uncertain_below)).add_to(m)
     title = "Where services fall short" + (f" — {year}" if year else "")
     return _page(m, _header(view, title, options))
 
@@ -278,7 +291,8 @@ def build_ward_map(
     layers = _layers(view, m, family=family, ward=ward, hexbins_shown=False)
     _Wiring(**layers, config=_config(options, family=family, level="neighborhood", ward=ward,
                                      year=None, level_toggle=False,
-                                     reach=view.reach_info())).add_to(m)
+                                     reach=view.reach_info(),
+                                     uncertain_below=view.uncertain_below)).add_to(m)
     from safetygap.maps.pages import ward_panel
 
     name = view.area_name("ward", ward)

@@ -20,14 +20,21 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 # measure, label, digits, percent?, higher value is worse?
 PANEL_MEASURES: tuple[tuple[str, str, int, bool, bool | None], ...] = (
+    ("class", "need against access", 0, False, None),
     ("calls", "need calls", 0, False, None),
-    ("rate", "calls per 1,000 residents / year", 2, False, True),
+    ("rate_eb", "need: calls per 1,000 residents / year, smoothed", 1, False, True),
+    ("rate", "calls per 1,000 residents / year (95% interval)", 1, False, True),
     ("access", "accessibility (capacity / 1,000 residents)", 3, False, False),
-    ("coverage", "need calls within a provider's reach", 0, True, False),
+    ("reach", "residents within reach of a provider", 0, True, False),
+    ("coverage", "need calls within reach of a service that handles them", 0, True, False),
     ("diverted_share", "diverted to non-police services", 0, True, False),
     ("providers", "providers located in the area", 0, False, False),
-    ("gap", "gap index (-1 .. 1, high = underserved)", 2, False, True),
+    ("gap", "gap index, secondary (-1 .. 1, high = underserved)", 2, False, True),
 )
+
+
+SHORT_LABELS = {3 * n + a + 1: f"{'LMH'[n]}/{'LMH'[a]}" for n in range(3) for a in range(3)}
+"""Need/access class as two letters (need/access: L low, M middle, H high)."""
 
 
 def fmt_num(value: Any, digits: int = 0) -> str:
@@ -80,9 +87,18 @@ def ward_panel_rows(view: WorkspaceView, ward: str) -> dict[str, list[dict[str, 
             if measure == "gap" and value is not None:
                 worse = value > 0
             show = fmt_pct if pct else fmt_num
+            text = show(value, digits)
+            if measure == "class":
+                text = str(m.get("text") or "not ranked") + (
+                    " (uncertain)" if m.get("uncertain") else "")
+                worse = value == 7
+            elif m.get("ci_low") is not None and m.get("ci_high") is not None:
+                text += f" ({show(m['ci_low'], digits)}–{show(m['ci_high'], digits)})"
             rows.append({"measure": measure, "label": label,
-                         "value": show(value, digits), "city": show(city, digits),
-                         "rank": m["rank"], "of": m["of"], "worse": worse})
+                         "value": text, "city": "" if measure == "class" else
+                         show(city, digits),
+                         "rank": None if measure == "class" else m["rank"], "of": m["of"],
+                         "worse": worse})
         out[fam] = rows
     return out
 
@@ -91,20 +107,22 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
     """The side panel of a ward's map (HTML fragment)."""
     nb_ids = view.ward_neighborhoods(ward)
     nb = view.areas["neighborhood"].set_index("area_id").loc[nb_ids]
-    from safetygap.maps.gap_map import FAMILY_STYLE, class_color
+    from safetygap.maps.data import BIVARIATE_COLORS, NOT_RANKED_COLOR
+    from safetygap.maps.gap_map import FAMILY_STYLE
 
-    n_classes = {f: sum(c["gap_class"] > 0 for c in view.classes("neighborhood", f))
-                 for f in FAMILIES}
+    def cls(r: Any, f: str) -> int:
+        v = r.get(f"class_{f}", 0)
+        return int(v) if v is not None and math.isfinite(float(v)) else 0
+
     neighborhoods = [
         {"area_id": i, "name": str(r["name"]),
-         "gaps": {f: r[f"gap_{f}"] for f in FAMILIES},
-         "colors": {f: class_color(int(r[f"gap_class_{f}"]), n_classes[f])
-                    for f in FAMILIES}}
+         "labels": {f: SHORT_LABELS.get(cls(r, f), "–") for f in FAMILIES},
+         "titles": {f: str(r.get(f"class_label_{f}", "")) for f in FAMILIES},
+         "underserved": sum(cls(r, f) == 7 for f in FAMILIES),
+         "colors": {f: BIVARIATE_COLORS.get(cls(r, f), NOT_RANKED_COLOR) for f in FAMILIES}}
         for i, r in nb.iterrows()
     ]
-    neighborhoods.sort(key=lambda n: (-max((g for g in n["gaps"].values()
-                                            if g is not None and math.isfinite(g)),
-                                           default=-9.0), n["name"]))
+    neighborhoods.sort(key=lambda n: (-n["underserved"], n["name"]))
     inside, in_reach = view.providers_near("ward", ward)
 
     return render(

@@ -49,15 +49,15 @@
     });
   }
 
-  function classColor(cfg, gapClass, nClasses) {
-    if (!gapClass) return cfg.noValueColor;
-    var ramp = cfg.colors;
-    if (nClasses <= 1) return ramp[Math.floor(ramp.length / 2)];
-    return ramp[Math.round(((gapClass - 1) * (ramp.length - 1)) / (nClasses - 1))];
+  // fill colour of a need/access class (1..9; 0 or missing: not ranked)
+  function classColor(cfg, cls) {
+    return (cls && cfg.bivariate[cls]) || cfg.notRankedColor;
   }
 
-  function countClasses(classes) {
-    return classes.filter(function (c) { return c.gap_class > 0; }).length;
+  function ciText(p, key, digits, asPct) {
+    var lo = p[key + "_ci_low"], hi = p[key + "_ci_high"];
+    if (!finite(lo) || !finite(hi)) return "";
+    return " (95%: " + (asPct ? pct(lo) + "–" + pct(hi) : num(lo, digits) + "–" + num(hi, digits)) + ")";
   }
 
   // a catchment in the workspace's unit: "1,200 m straight-line", "15 min walking"
@@ -68,12 +68,6 @@
         (p.distance_model === "network-drive" ? "driving" : "walking") + " (street network)";
     }
     return num(p.catchment, 0) + " m straight-line";
-  }
-
-  function rangeText(c) {
-    if (!finite(c.lower)) return "";
-    if (c.lower === c.upper) return num(c.lower, 2);
-    return num(c.lower, 2) + " to " + num(c.upper, 2);
   }
 
   // ------------------------------------------------------------- controls
@@ -113,17 +107,37 @@
     },
     update: function (family, level, classes, hex) {
       var cfg = this._cfg;
-      var k = countClasses(classes);
       var fam = cfg.families[family];
-      var html = "<div class='sg-legend-title'>" + esc(fam.label) + " gap index</div>";
+      var byClass = {};
+      classes.forEach(function (c) { byClass[c["class"]] = c; });
+      var html = "<div class='sg-legend-title'>" + esc(fam.label) + ": need against access</div>";
       html += "<div class='sg-legend-sub'>" + (level === "ward" ? "wards" : "neighborhoods") +
-        (cfg.year ? ", " + esc(cfg.year) : "") + "; need rank minus access rank</div>";
-      classes.slice().reverse().forEach(function (c) {
-        html += "<div class='sg-legend-row'><i class='sg-swatch' style='background:" +
-          classColor(cfg, c.gap_class, k) + "'></i><span class='sg-range'>" +
-          esc(rangeText(c)) + "</span> <span class='sg-label'>" + esc(c.label) +
-          " (" + esc(c.areas) + ")</span></div>";
+        (cfg.year ? ", " + esc(cfg.year) : "") + "; thirds of the ranked areas</div>";
+      html += "<table class='sg-bivariate'><tr><th></th><th colspan='3'>access →</th></tr>";
+      [3, 2, 1].forEach(function (n) {
+        html += "<tr><th>" + ["", "low", "middle", "high"][n] + " need</th>";
+        [1, 2, 3].forEach(function (a) {
+          var code = 3 * (n - 1) + a;
+          var c = byClass[code] || { label: "", areas: 0 };
+          html += "<td title='" + esc(c.label) + "'><i class='sg-swatch" +
+            (code === 7 ? " sg-underserved" : "") + "' style='background:" +
+            classColor(cfg, code) + "'></i>" + esc(c.areas) + "</td>";
+        });
+        html += "</tr>";
       });
+      html += "<tr><th></th><td>low</td><td>mid</td><td>high</td></tr></table>";
+      html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-underserved' style='background:" +
+        classColor(cfg, 7) + "'></i> high need, low access: underserved</div>";
+      if (byClass[0]) {
+        html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch' style='background:" +
+          cfg.notRankedColor + "'></i> not ranked: few residents or mostly non-resident " +
+          "calls (" + esc(byClass[0].areas) + ")</div>";
+      }
+      html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-uncertain'></i> " +
+        "dashed outline: class uncertain (fewer than " + pct(cfg.uncertainBelow) +
+        " of bootstrap replicates agree)</div>";
+      html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-hotspot'></i> " +
+        "thick outline: hot spot of need (Gi*, false-discovery rate 5%)</div>";
       html += "<div class='sg-legend-title sg-legend-gap'>Providers</div>";
       cfg.familyOrder.forEach(function (f) {
         var d = cfg.families[f];
@@ -172,19 +186,44 @@
 
   // ---------------------------------------------------------------- popups
 
+  function rankText(p, family) {
+    var r = p["underserved_rank_" + family];
+    if (!finite(r)) return "not ranked";
+    var lo = p["rank_low_" + family], hi = p["rank_high_" + family];
+    return num(r, 0) + (finite(lo) && finite(hi) ? " (90%: " + num(lo, 0) + "–" + num(hi, 0) + ")" : "");
+  }
+
+  function flagText(p) {
+    if (p.small_population === 1) return "fewer residents than the threshold: not ranked";
+    if (p.mostly_nonresident === 1) return "calls mostly from non-residents: not ranked";
+    return "";
+  }
+
   function areaPopup(cfg, p, family, level) {
+    var uncertain = p["class_uncertain_" + family] === 1;
+    var hot = p["hotspot_need_" + family];
     var rows = [
-      ["need calls", num(p["calls_" + family], 0)],
-      ["calls per 1,000 residents / year", num(p["rate_" + family], 2)],
+      ["need/access class", (p["class_label_" + family] || "not ranked") +
+        (uncertain ? " (uncertain)" : "")],
+      ["underserved rank (1 = most)", rankText(p, family)],
+      ["chance of being in the 10 most underserved", pct(p["p_top10_" + family])],
+      ["need: calls per 1,000 residents / year, smoothed", num(p["rate_eb_" + family], 1)],
+      ["calls per 1,000 residents / year", num(p["rate_" + family], 1) +
+        ciText(p, "rate_" + family, 1, false)],
       ["accessibility (capacity / 1,000 residents)", num(p["access_" + family], 3)],
-      ["need calls within a provider's reach (" + cfg.reach.distance_model + ")",
-        pct(p["coverage_" + family])],
-      ["diverted to non-police services", pct(p["diverted_share_" + family])],
+      ["accessibility per call (capacity / 1,000 calls a year)", num(p["access_need_" + family], 3)],
+      ["residents within reach of a provider", pct(p["reach_" + family])],
+      ["need calls within reach of a service that handles them (" + cfg.reach.distance_model + ")",
+        pct(p["coverage_" + family]) + ciText(p, "coverage_" + family, 0, true)],
+      ["diverted to non-police services", pct(p["diverted_share_" + family]) +
+        ciText(p, "diverted_share_" + family, 0, true)],
       ["providers located here", num(p["providers_" + family], 0)],
-      ["gap index", num(p["gap_" + family], 2)],
-      ["gap class", num(p["gap_class_" + family], 0)],
+      ["hot spot of need", hot === 1 ? "yes (cluster of high need)" : hot === -1 ? "cold spot" : "no"],
+      ["gap index (secondary)", num(p["gap_" + family], 2)],
       ["residents", num(p.population, 0)],
     ];
+    var note = flagText(p);
+    if (note) rows.push(["note", note]);
     var html = "<div class='sg-popup'><h4>" + esc(p.name) + "</h4><div class='sg-popup-sub'>" +
       esc(cfg.families[family].label) + ", " + (level === "ward" ? "ward" : "neighborhood") +
       " " + esc(p.area_id) + "</div><table>";
@@ -293,22 +332,23 @@
       status.show("loading the " + family + " layer…");
       return areaData(level, family).then(function (fc) {
         if (family !== state.family || level !== state.level) return;
-        var k = countClasses(fc.classes[family] || []);
         group.clearLayers();
         var gj = L.geoJSON(fc, {
           style: function (f) {
+            var p = f.properties;
+            var hot = p["hotspot_need_" + family] === 1;
+            var uncertain = p["class_uncertain_" + family] === 1;
             return {
-              fillColor: classColor(cfg, f.properties["gap_class_" + family], k),
-              fillOpacity: 0.72, color: "#4d4d4d", weight: 1,
+              fillColor: classColor(cfg, p["class_" + family]),
+              fillOpacity: 0.78, color: hot ? "#111" : "#4d4d4d", weight: hot ? 3 : 1,
+              dashArray: uncertain ? "5 4" : null,
             };
           },
           onEachFeature: function (f, layer) {
             var p = f.properties;
-            var cls = (fc.classes[family] || []).filter(function (c) {
-              return c.gap_class === (p["gap_class_" + family] || 0);
-            })[0];
-            layer.bindTooltip("<strong>" + esc(p.name) + "</strong><br>gap " +
-              esc(num(p["gap_" + family], 2)) + (cls ? " · " + esc(cls.label) : ""),
+            var label = p["class_label_" + family] || "not ranked";
+            layer.bindTooltip("<strong>" + esc(p.name) + "</strong><br>" + esc(label) +
+              (p["class_uncertain_" + family] === 1 ? " (uncertain)" : ""),
               { sticky: true });
             layer.bindPopup(areaPopup(cfg, p, family, level), { maxWidth: 320 });
             layer.on("mouseover", function () {

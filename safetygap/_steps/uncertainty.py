@@ -1,0 +1,187 @@
+"""How sure the classes are, and where the clusters are: the bootstrap of the ranks and the
+Gi* hot spots, added to the area layers after the indices.
+
+Private step of :func:`safetygap.pipeline.analyze` (never of the what-if or siting jobs:
+they recompute the indices only). Adds, per family, for period ``all``:
+
+``rank_low``, ``rank_high``   90% bootstrap interval of the underserved rank
+``p_top10``                  probability of being among the 10 most underserved
+                              (``p_top<N>`` with another ``top``)
+``class_agreement``          share of replicates giving the area its class
+``p_underserved``            share of replicates in which it is high need, low access
+``class_uncertain``          1 when class_agreement < ``uncertain_below``
+``hotspot_need``             +1 hot spot, -1 cold spot, 0 neither (Gi* on need)
+``gi_z_need``, ``gi_p_need``  its z-score and FDR-adjusted p-value
+``hotspot_score``, ``gi_z_score``, ``gi_p_score``  the same on the underserved score
+                              (need tercile - access tercile)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from safetygap import FAMILIES
+from safetygap.geo.bootstrap import (
+    INTERVAL,
+    RankUncertainty,
+    cluster_ids,
+    cluster_matrix,
+    rank_uncertainty,
+    resample,
+)
+from safetygap.geo.hotspots import getis_ord_star, queen_neighbours
+from safetygap.geo.indices import column_name
+from safetygap.methods import Methods
+
+LEVELS = ("neighborhood", "ward")
+
+
+@dataclass
+class Uncertainty:
+    """The layers with the new columns, their long-form rows, every replicate's class,
+    and the summary record."""
+
+    neighborhoods: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    tidy: pd.DataFrame
+    replicates: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def top_measure(methods: Methods) -> str:
+    """``p_top10`` (or ``p_top<N>`` for another ``top`` setting)."""
+    return f"p_top{methods.top}"
+
+
+def add_uncertainty(
+    calls: pd.DataFrame,
+    allocations: dict[str, Any],
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    methods: Methods,
+) -> Uncertainty:
+    """Bootstrap and hot spots of both levels.
+
+    ``calls`` need ``x``, ``y``, ``day`` (:func:`safetygap.geo.timespan.day_numbers`) and
+    ``family_code``; ``allocations`` the run's policy's :class:`Allocation` per level;
+    ``layers`` the neighborhood and ward layers of :func:`level_indices` (with
+    ``resident_years``, ``class``, ``access_tercile`` columns per family).
+    """
+    out = {level: layers[level].copy() for level in LEVELS}
+    rows: list[pd.DataFrame] = []
+    reps: list[pd.DataFrame] = []
+    summary: dict[str, Any] = {
+        "replicates": methods.bootstrap, "seed": methods.bootstrap_seed,
+        "cluster": f"{methods.bootstrap_cell_m:g} m grid cell x calendar day",
+        "interval": INTERVAL, "top": methods.top,
+        "uncertain_below": methods.uncertain_below,
+        "hotspots": {"permutations": methods.hotspot_permutations,
+                     "fdr_alpha": methods.fdr_alpha, "seed": methods.hotspot_seed},
+        "uncertain_classes": {}, "hotspot_areas": {},
+    }
+    if methods.bootstrap > 0:
+        boot = _bootstrap(calls, allocations, layers, methods)
+        for level in LEVELS:
+            ids = out[level]["area_id"].astype(str).to_numpy()
+            summary["uncertain_classes"][level] = {}
+            for family in FAMILIES:
+                res = boot[level][family]
+                uncertain = (res.class_agreement < methods.uncertain_below).astype(float)
+                uncertain[~np.isfinite(res.class_agreement)] = np.nan
+                cols = {"rank_low": res.rank_low, "rank_high": res.rank_high,
+                        top_measure(methods): res.p_top,
+                        "class_agreement": res.class_agreement,
+                        "p_underserved": res.p_underserved, "class_uncertain": uncertain}
+                _put(out[level], rows, level, family, cols)
+                summary["uncertain_classes"][level][family] = int(np.nansum(uncertain))
+                reps.append(_replicate_frame(res, level, family, ids))
+    if methods.hotspot_permutations > 0:
+        for level in LEVELS:
+            nb = queen_neighbours(out[level])
+            summary["hotspot_areas"][level] = {}
+            for family in FAMILIES:
+                lay = out[level]
+                ranked = lay[column_name("class", family)].to_numpy(float) > 0
+                need = np.where(ranked, lay[column_name("rate_eb", family)], np.nan)
+                score = np.where(ranked, lay[column_name("need_tercile", family)]
+                                 - lay[column_name("access_tercile", family)], np.nan)
+                cols: dict[str, np.ndarray] = {}
+                counts: dict[str, dict[str, int]] = {}
+                for what, values in (("need", need), ("score", score)):
+                    h = getis_ord_star(values, nb, permutations=methods.hotspot_permutations,
+                                       alpha=methods.fdr_alpha, seed=methods.hotspot_seed)
+                    cols[f"hotspot_{what}"] = h.spot.astype(float)
+                    cols[f"gi_z_{what}"] = h.z
+                    cols[f"gi_p_{what}"] = h.p_adjusted
+                    counts[what] = {"hot": int((h.spot > 0).sum()),
+                                    "cold": int((h.spot < 0).sum())}
+                _put(lay, rows, level, family, cols)
+                summary["hotspot_areas"][level][family] = counts
+    tidy = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    replicates = (pd.concat(reps, ignore_index=True) if reps else
+                  pd.DataFrame({"level": [], "family": [], "replicate": [], "area_id": [],
+                                "class": []}))
+    return Uncertainty(out["neighborhood"], out["ward"], tidy, replicates, summary)
+
+
+def _put(layer: gpd.GeoDataFrame, rows: list[pd.DataFrame], level: str, family: str,
+         cols: dict[str, np.ndarray]) -> None:
+    """Add ``cols`` as columns of ``layer`` and as long-form rows (period ``all``)."""
+    ids = layer["area_id"].to_numpy()
+    for measure, values in cols.items():
+        name = column_name(measure, family)
+        if name in layer.columns:
+            raise ValueError(f"column {name!r} already in the layer")
+        layer[name] = np.asarray(values, dtype=float)
+        rows.append(pd.DataFrame({"level": level, "area_id": ids, "period": "all",
+                                  "family": family, "measure": measure,
+                                  "value": np.asarray(values, dtype=float)}))
+
+
+def _bootstrap(calls: pd.DataFrame, allocations: dict[str, Any],
+               layers: dict[str, gpd.GeoDataFrame], methods: Methods
+               ) -> dict[str, dict[str, RankUncertainty]]:
+    """Replicate counts of both levels from the same cluster draws, then the summaries."""
+    cluster, k = cluster_ids(calls["x"].to_numpy(), calls["y"].to_numpy(),
+                             calls["day"].to_numpy(), cell_m=methods.bootstrap_cell_m)
+    fam = calls["family_code"].to_numpy().astype(np.int64)
+    nf = len(FAMILIES)
+    mats = []
+    for level in LEVELS:
+        a = allocations[level]
+        f = fam[a.call]
+        keep = f < nf
+        mats.append(cluster_matrix(cluster[a.call][keep], a.area[keep] * nf + f[keep], k,
+                                   len(layers[level]) * nf, weight=a.weight[keep]))
+    counts = resample(mats, replicates=methods.bootstrap, seed=methods.bootstrap_seed)
+    out: dict[str, dict[str, RankUncertainty]] = {}
+    for level, c in zip(LEVELS, counts, strict=True):
+        lay = layers[level]
+        n = len(lay)
+        c = c.reshape(methods.bootstrap, n, nf)
+        out[level] = {}
+        for i, family in enumerate(FAMILIES):
+            cls = np.nan_to_num(lay[column_name("class", family)].to_numpy(float)).astype(int)
+            out[level][family] = rank_uncertainty(
+                c[:, :, i], lay[column_name("resident_years", family)].to_numpy(float) / 1000,
+                ranked=cls > 0,
+                access_tercile=np.nan_to_num(
+                    lay[column_name("access_tercile", family)].to_numpy(float)).astype(int),
+                estimate_class=cls, top=methods.top)
+    return out
+
+
+def _replicate_frame(res: RankUncertainty, level: str, family: str,
+                     ids: np.ndarray) -> pd.DataFrame:
+    r, n = res.classes.shape
+    return pd.DataFrame({
+        "level": level, "family": family,
+        "replicate": np.repeat(np.arange(r, dtype=np.int32), n),
+        "area_id": np.tile(ids, r),
+        "class": res.classes.ravel().astype(np.int8),
+    })

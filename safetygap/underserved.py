@@ -1,0 +1,108 @@
+"""Which areas are underserved, and how sure that is: the public answer for other modules.
+
+An area is **underserved** for a family when it is ranked (enough residents, calls not
+mostly from non-residents) and falls in the top third of need and the bottom third of
+access among the ranked areas: class 7, "high need, low access"
+(:mod:`safetygap.geo.bivariate`). The bootstrap (:mod:`safetygap.geo.bootstrap`) gives
+every replicate's class, so a caller can carry the uncertainty of the class into its own
+figures (e.g. an equity comparison across replicates).
+
+Both functions read a workspace (a path, or a :class:`~safetygap.workspace.Workspace`) or
+an in-memory :class:`~safetygap.pipeline.Analysis`::
+
+    from safetygap.underserved import underserved_areas, class_replicates
+    table = underserved_areas("demo/workspace", family="prevention")
+    reps = class_replicates("demo/workspace", family="prevention")
+    share = (reps == UNDERSERVED_CLASS).mean()     # per area: P(underserved)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from safetygap import FAMILIES
+from safetygap.errors import Problems
+from safetygap.geo.bivariate import UNDERSERVED_CLASS
+
+if TYPE_CHECKING:
+    from safetygap.pipeline import Analysis
+    from safetygap.workspace import Workspace
+
+__all__ = ["LEVELS", "UNDERSERVED_CLASS", "class_replicates", "underserved_areas"]
+
+LEVELS = ("neighborhood", "ward")
+
+
+
+def _check(level: str, family: str) -> None:
+    problems = Problems()
+    if level not in LEVELS:
+        problems.add("level", "unknown level", value=level, allowed=LEVELS)
+    if family not in FAMILIES:
+        problems.add("family", "unknown family", value=family, allowed=FAMILIES)
+    problems.raise_if_any()
+
+
+def _layer(source: object, level: str) -> pd.DataFrame:
+    from safetygap.pipeline import Analysis
+    from safetygap.workspace import Workspace
+
+    if isinstance(source, Analysis):
+        return source.neighborhoods if level == "neighborhood" else source.wards
+    ws = source if isinstance(source, Workspace) else Workspace.open(source)  # type: ignore[arg-type]
+    return ws.neighborhoods if level == "neighborhood" else ws.wards
+
+
+def underserved_areas(source: str | os.PathLike[str] | Workspace | Analysis, *,
+                      family: str, level: str = "neighborhood") -> pd.DataFrame:
+    """One row per area of ``level``, in layer order: ``area_id``, ``name``,
+    ``underserved`` (bool: high need, low access), ``class`` (1..9, 0 not ranked),
+    ``class_label``, ``ranked`` (bool), ``underserved_rank`` (1 = most underserved,
+    NaN not ranked), ``p_underserved`` (share of bootstrap replicates in which the area
+    is underserved; NaN without a bootstrap) and ``class_uncertain`` (bool)."""
+    _check(level, family)
+    lay = _layer(source, level)
+
+    def col(name: str, default: float = np.nan) -> np.ndarray:
+        c = f"{name}_{family}"
+        return lay[c].to_numpy(float) if c in lay.columns else np.full(len(lay), default)
+
+    cls = np.nan_to_num(col("class", 0.0)).astype(np.int64)
+    return pd.DataFrame({
+        "area_id": lay["area_id"].astype(str).to_numpy(),
+        "name": lay["name"].astype(str).to_numpy(),
+        "underserved": cls == UNDERSERVED_CLASS,
+        "class": cls,
+        "class_label": (lay[f"class_label_{family}"].astype(str).to_numpy()
+                        if f"class_label_{family}" in lay.columns else ""),
+        "ranked": cls > 0,
+        "underserved_rank": col("underserved_rank"),
+        "p_underserved": col("p_underserved"),
+        "class_uncertain": np.nan_to_num(col("class_uncertain", 0.0)) == 1,
+    })
+
+
+def class_replicates(source: str | os.PathLike[str] | Workspace | Analysis, *,
+                     family: str, level: str = "neighborhood") -> pd.DataFrame:
+    """Every bootstrap replicate's class: one row per replicate (index ``replicate``), one
+    column per area id in layer order, values 1..9 (0: not ranked). Empty (no rows) when
+    the analysis ran without a bootstrap."""
+    from safetygap.pipeline import Analysis
+    from safetygap.workspace import Workspace
+
+    _check(level, family)
+    if isinstance(source, Analysis):
+        reps = source.replicates
+    else:
+        ws = source if isinstance(source, Workspace) else Workspace.open(source)  # type: ignore[arg-type]
+        reps = ws.replicates()
+    ids = _layer(source, level)["area_id"].astype(str).tolist()
+    if reps is None or not len(reps):
+        return pd.DataFrame(columns=ids, dtype=np.int8).rename_axis("replicate")
+    sel = reps[(reps["level"] == level) & (reps["family"] == family)]
+    wide = sel.pivot(index="replicate", columns="area_id", values="class")
+    return wide.reindex(columns=ids).astype(np.int8)
