@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -116,15 +116,22 @@ def _report(out: Path, summary: dict) -> None:
         words = f" of {div['denominator_words']}" if div else ""
         typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
     for family, rows in summary["top_underserved"]["neighborhood"].items():
-        names = ", ".join(r["name"] for r in rows[:3])
-        typer.echo(f"  most underserved for {family}: {names}")
+        names = ", ".join(r["name"] + (" (uncertain)" if r.get("class_uncertain") else "")
+                          for r in rows[:3]) or "none (no neighborhood is high need, low access)"
+        typer.echo(f"  most underserved for {family} (high need, low access, by need): "
+                   f"{names}")
+    flagged = summary.get("not_ranked", {}).get("neighborhood", [])
+    if flagged:
+        typer.echo(f"  not ranked (few residents or mostly non-resident calls): "
+                   f"{', '.join(r['name'] for r in flagged)}")
     sens = summary.get("boundary_sensitivity")
     if sens:
-        changed = sens["areas_changing_gap_class"]["neighborhood"]
+        changed = (sens.get("areas_changing_class") or
+                   sens["areas_changing_gap_class"])["neighborhood"]
         typer.echo(
             f"  boundary streets: {sens['calls_shared']['neighborhood']:,} calls within "
             f"{sens['tolerance_m']:g} m of a line between neighborhoods; under the "
-            f"'{sens['compared_with']}' policy the gap class would change in "
+            f"'{sens['compared_with']}' policy the need/access class would change in "
             + ", ".join(f"{v} ({k})" for k, v in changed.items()) + " neighborhoods")
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
@@ -258,6 +265,27 @@ def analyze(
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
+    kernel: Annotated[str | None, typer.Option(
+        help="distance decay of accessibility: dai (Dai 2010, 0 at the catchment edge; "
+             "default) or truncated_gaussian")] = None,
+    demand: Annotated[str | None, typer.Option(
+        help="where residents are placed: grid (cells clipped to each area; default) or "
+             "centroid (one point per area)")] = None,
+    demand_cell_m: Annotated[float | None, typer.Option(
+        help="side of the demand grid's cells, metres (default 200)")] = None,
+    population_layer: Annotated[Path | None, typer.Option(
+        help="finer population layer spreading residents over the grid: blocks or address "
+             "points (with --population-layer-column), or building footprints / "
+             "residential land use (without)")] = None,
+    population_layer_column: Annotated[str | None, typer.Option(
+        help="population (or units) column of --population-layer")] = None,
+    bootstrap: Annotated[int | None, typer.Option(
+        help="bootstrap replicates of the ranks (default 200; 0: none)")] = None,
+    min_population: Annotated[float | None, typer.Option(
+        help="areas with fewer residents are flagged and not ranked (default 500)")] = None,
+    method: Annotated[list[str] | None, typer.Option(
+        help="any method setting as NAME=VALUE (repeatable), e.g. gap_days=14, "
+             "nonresident_ratio=3, confidence=0.9; docs/METHODS.md lists them")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -295,7 +323,11 @@ def analyze(
             cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
-                                network=network, diversion_rules=diversion_rules)
+                                network=network, diversion_rules=diversion_rules,
+                                population_layer=population_layer)
+        methods = _methods(kernel=kernel, demand=demand, demand_cell_m=demand_cell_m,
+                           bootstrap=bootstrap, min_population=min_population,
+                           pairs=method or [])
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                diversion_denominator=diverted_denominator,
                                neighborhood_id=neighborhood_id,
@@ -306,7 +338,8 @@ def analyze(
                                boundary_tolerance_m=boundary_tolerance,
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
-                               partitions=partitions,
+                               partitions=partitions, methods=methods,
+                               population_layer_column=population_layer_column,
                                stale_after_months=get_settings(
                                    stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
@@ -314,6 +347,21 @@ def analyze(
         _fail(exc)
         return
     _report(out, analysis.summary)
+
+
+def _methods(*, pairs: list[str], **given: object) -> Any:
+    """The method settings (:class:`safetygap.methods.Methods`) from the named options
+    (None: default) and NAME=VALUE pairs (``--method``); one error naming every bad
+    value."""
+    from dataclasses import replace
+
+    from safetygap.methods import Methods
+
+    out = replace(Methods(), **{k: v for k, v in given.items() if v is not None})
+    if pairs:
+        return out.with_pairs(pairs)
+    out.problems().raise_if_any()
+    return out
 
 
 HOST_HELP = ("address to listen on: 127.0.0.1 this machine only, 0.0.0.0 every interface "

@@ -49,7 +49,8 @@ class Uncertainty:
     neighborhoods: gpd.GeoDataFrame
     wards: gpd.GeoDataFrame
     tidy: pd.DataFrame
-    replicates: pd.DataFrame
+    replicates: pd.DataFrame | None
+    """None without a bootstrap."""
     summary: dict[str, Any]
 
 
@@ -123,9 +124,7 @@ def add_uncertainty(
                 _put(lay, rows, level, family, cols)
                 summary["hotspot_areas"][level][family] = counts
     tidy = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    replicates = (pd.concat(reps, ignore_index=True) if reps else
-                  pd.DataFrame({"level": [], "family": [], "replicate": [], "area_id": [],
-                                "class": []}))
+    replicates = pd.concat(reps, ignore_index=True) if reps else None
     return Uncertainty(out["neighborhood"], out["ward"], tidy, replicates, summary)
 
 
