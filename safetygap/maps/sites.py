@@ -25,8 +25,6 @@ from safetygap.maps.gap_map import (
     MapOptions,
     _base_map,
     _config,
-    _header,
-    _layers,
     _page,
     _Wiring,
 )
@@ -39,24 +37,18 @@ MAX_SITES = 20
 
 
 class _SitesWiring(MacroElement):
-    """Calls ``safetygap.sitesMap`` with the site layers and the page configuration."""
+    """Calls ``safetygap.sitesMap`` with the gap map's controller and the configuration."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-            safetygap.sitesMap({
-                map: {{ this._parent.get_name() }},
-                sites: {{ this.sites.get_name() }},
-                catchments: {{ this.catchments.get_name() }},
-            }, {{ this.config|tojson }});
+            safetygap.sitesMap({{ this.gap.get_name() }}, {{ this.config|tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self, *, sites: folium.FeatureGroup, catchments: folium.FeatureGroup,
-                 config: dict[str, Any]):
+    def __init__(self, *, gap: MacroElement, config: dict[str, Any]):
         super().__init__()
         self._name = "SafetygapSites"
-        self.sites = sites
-        self.catchments = catchments
+        self.gap = gap
         self.config = config
 
 
@@ -76,22 +68,14 @@ def build_sites_map(
     options = options or MapOptions()
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
     m.default_js = [*m.default_js, ("safetygap_sites", f"{options.static_prefix}/{SITES_JS}")]
-    # before the gap map's layers: its layer control is added last and must see these
-    sites = folium.FeatureGroup(name="Recommended new sites", overlay=True,
-                                show=True).add_to(m)
-    catchments = folium.FeatureGroup(name="Catchments of the new sites", overlay=True,
-                                     show=True).add_to(m)
-    # the layer list folded: the sites' popups need the room
-    layers = _layers(view, m, family=family, ward=None, hexbins_shown=False,
-                     layer_list_open=False)
-    config = _config(options, family=family, level="neighborhood", ward=None, year=None,
-                     level_toggle=True, reach=view.reach_info())
-    _Wiring(**layers, config=config).add_to(m)
-    api = sites_api_url(options, family=family, k=k)
-    _SitesWiring(sites=sites, catchments=catchments,
-                 config={**config, "k": k, "api": {**config["api"], "sites": api}}).add_to(m)
     label = FAMILY_STYLE[family]["label"]
+    title = f"{k} new {label.lower()} sites"
+    config = _config(view, options, family=family, level="neighborhood", ward=None, year=None,
+                     level_toggle=True, title=title, options_open=False)
+    gap = _Wiring(config=config).add_to(m)
+    api = sites_api_url(options, family=family, k=k)
+    _SitesWiring(gap=gap, config={"k": k, "api": {"sites": api}}).add_to(m)
     panel = render("sites_panel.html", k=k, family=family, family_label=label,
                    families=FAMILIES, family_style=FAMILY_STYLE, max_sites=MAX_SITES,
                    pages_prefix=options.pages_prefix, api_url=api)
-    return _page(m, _header(view, f"{k} new {label.lower()} sites", options), panel)
+    return _page(m, view, title, options, panel)
