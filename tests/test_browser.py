@@ -182,8 +182,8 @@ def _wait_map(page, name: str, value: str = "", *, how: str = "^=", timeout: int
     """Wait until the map's ``data-<name>`` attribute starts with (``^=``) or equals
     (``=``) ``value``: a selector wait, which the pages' CSP (no 'unsafe-eval') allows,
     unlike a JavaScript predicate."""
-    page.wait_for_selector(f".folium-map[{name}{how}'{value}']", state="attached",
-                           timeout=timeout)
+    sel = f"[{name}{how}'{value}']" if value else f"[{name}]"  # ^='' matches nothing
+    page.wait_for_selector(f".folium-map{sel}", state="attached", timeout=timeout)
 
 
 def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
@@ -252,7 +252,7 @@ def demo_client_summary(demo_workspace) -> dict:
 
 
 @pytest.mark.parametrize(("which", "legend"), [
-    ("server", "circle of"), ("network_server", "walking on the street network")])
+    ("server", "a circle of"), ("network_server", "walking on the street network")])
 def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
     """The recommended sites draw as numbered markers with their catchments (a circle
     straight-line, the reachable area on the network, as the legend says); a popup per
@@ -265,26 +265,23 @@ def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     watch = Watch(page)
     page.goto(f"{base}/maps/sites?family=prevention&k=3", wait_until="load")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-sites') !== null", timeout=60_000)
-    assert _map_attr(page, "data-sg-sites") == str(n)
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-areas') !== null", timeout=20_000)
+    _wait_map(page, "data-sg-sites", str(n), how="=", timeout=60_000)
+    _wait_map(page, "data-sg-areas")
     assert page.locator(".sg-site").count() == n
     assert [page.locator(".sg-site").nth(i).inner_text() for i in range(n)] == ["1", "2", "3"]
     sizes = page.evaluate("""() => Array.from(document.querySelectorAll(
         '.leaflet-sg-catchments-pane path')).map(p => {
             const b = p.getBBox(); return [b.width, b.height]; })""")
     assert len(sizes) == n and all(w > 5 and h > 5 for w, h in sizes)
-    assert legend in page.locator(".sg-sites-legend").inner_text()
-    assert "Prevention gap index" in page.locator(".sg-legend:not(.sg-sites-legend)").inner_text()
+    assert legend in page.locator(".sg-legend").inner_text()
+    assert "Prevention: service gap score" in page.locator(".sg-legend").inner_text()
     assert page.locator("#sg-sites-list li").count() == n
-    assert "coverage" in page.locator("#sg-sites-summary").inner_text()
+    assert "within reach" in page.locator("#sg-sites-summary").inner_text()
     page.locator(".sg-site").first.click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
-    assert text.startswith("Site 1: ") and "need calls newly covered" in text
+    assert text.startswith("Site 1: ") and "need calls newly reached" in text
     assert f"{api['sites'][0]['marginal_calls']:,}" in text
     assert api["sites"][0]["neighborhoods"][0]["name"] in text
     page.wait_for_timeout(400)  # the popup's fade-in and the pan to it

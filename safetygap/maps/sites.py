@@ -52,6 +52,30 @@ class _SitesWiring(MacroElement):
         self.config = config
 
 
+def service_types(view: WorkspaceView) -> list[dict[str, Any]]:
+    """The taxonomy's service types for the siting and what-if forms: name, family, label,
+    reach in the workspace's unit (``reach`` in words) and the median capacity of the
+    workspace's providers of the type (None without any)."""
+    from safetygap.labels import fmt_distance, service_label
+    from safetygap.taxonomy import taxonomy_from_content
+
+    taxonomy = taxonomy_from_content(view.manifest["taxonomy"]["content"],
+                                     label="workspace manifest")
+    d = view.distance
+    mode = d["distance_model"].removeprefix("network-")
+    capacity = view.providers.groupby("service_type")["capacity"].median()
+    out = []
+    for name, st in sorted(taxonomy.service_types.items(),
+                           key=lambda kv: (FAMILIES.index(kv[1].family), kv[0])):
+        reach = st.catchment_m if d["unit"] == "m" else st.catchment_for(mode)
+        cap = capacity.get(name)
+        out.append({"name": name, "family": st.family, "label": service_label(name),
+                    "catchment": float(reach),
+                    "reach": fmt_distance(reach, d["unit"], d["distance_model"]),
+                    "capacity": None if cap is None else float(cap)})
+    return out
+
+
 def sites_api_url(options: MapOptions, *, family: str, k: int) -> str:
     return f"{options.api_prefix}/sites?family={family}&k={k}"
 
@@ -74,8 +98,14 @@ def build_sites_map(
                      level_toggle=True, title=title, options_open=False)
     gap = _Wiring(config=config).add_to(m)
     api = sites_api_url(options, family=family, k=k)
-    _SitesWiring(gap=gap, config={"k": k, "api": {"sites": api}}).add_to(m)
+    _SitesWiring(gap=gap, config={
+        "k": k, "maxSites": MAX_SITES, "family": family, "families": list(FAMILIES),
+        "familyOrder": list(FAMILIES), "serviceTypes": service_types(view),
+        "api": {"sites": f"{options.api_prefix}/sites",
+                "scenarios": f"{options.api_prefix}/scenarios"}}).add_to(m)
+    unit = view.distance["unit"]
     panel = render("sites_panel.html", k=k, family=family, family_label=label,
                    families=FAMILIES, family_style=FAMILY_STYLE, max_sites=MAX_SITES,
-                   pages_prefix=options.pages_prefix, api_url=api)
+                   pages_prefix=options.pages_prefix, api_url=api,
+                   reach_unit="minutes" if unit == "min" else "metres, straight-line")
     return _page(m, view, title, options, panel)
