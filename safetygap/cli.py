@@ -19,6 +19,11 @@
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
+    safetygap providers osm --boundary F | --features F --out F
+                                                 providers from OpenStreetMap
+    safetygap providers geocode LIST.csv --address-points F --out F
+                                                 an organisations list placed by address
+    safetygap providers merge A.csv B.csv ... --out F   one inventory, duplicates resolved
 """
 
 from __future__ import annotations
@@ -557,8 +562,7 @@ def fetch_minneapolis_cmd(
     = False,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
-    """Download Minneapolis neighborhoods, wards, communities, precincts and 911 calls
-    (and, asked for, the address points).
+    """Download Minneapolis boundaries and 911 calls (address points when asked for).
 
     Interrupted downloads resume where they stopped when the command is run again.
     """
@@ -719,9 +723,14 @@ def providers_geocode(
 
 @providers_app.command("osm", cls=_Command)
 def providers_osm(
-    boundary: Annotated[Path, typer.Option(help="study area polygons (e.g. the city limits "
-                                           "or the neighborhoods), any CRS")],
     out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    boundary: Annotated[Path | None, typer.Option(
+        help="study area polygons (e.g. the city limits or the neighborhoods), any CRS; "
+             "needed to ask Overpass")] = None,
+    features: Annotated[Path | None, typer.Option(
+        help="OSM features saved earlier (GeoJSON export of Overpass turbo or "
+             "osmtogeojson, or OSMnx features written to a file) instead of asking "
+             "Overpass: works offline")] = None,
     tags: Annotated[Path | None, typer.Option(
         help="tag -> service type mapping (TOML; default: the packaged "
              "safetygap/data/osm_tags.toml, copy it to edit)")] = None,
@@ -733,32 +742,47 @@ def providers_osm(
 ) -> None:
     """Prevention and restoration providers from OpenStreetMap inside a boundary.
 
-    Needs the internet (or a local Overpass server); each provider keeps its OSM id, tags
-    and opening_hours.
+    Asks Overpass (needs the internet or a local server), or maps a saved --features
+    file offline; each provider keeps its OSM id, tags and opening_hours.
     """
-    from safetygap.fetch.osm_features import features_in_boundary
     from safetygap.inputs import providers_from_frame
     from safetygap.inputs._files import read_table
-    from safetygap.inventory.osm import load_tag_rules, map_features, overpass_tags
+    from safetygap.inventory.osm import (
+        load_tag_rules,
+        map_features,
+        overpass_tags,
+        read_features,
+    )
     from safetygap.settings import get_settings
     from safetygap.taxonomy import load_taxonomy
 
     try:
         tax = load_taxonomy(taxonomy)
         rules = load_tag_rules(tags, taxonomy=tax)
-        table = read_table(boundary, where="boundary")
-        if table.geometry is None or table.crs is None:
-            bad = Problems()
-            bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
-                    allowed="GeoJSON, GeoPackage or GeoParquet polygons")
-            bad.raise_if_any()
+        bad = Problems()
+        if boundary is None and features is None:
+            bad.add("providers osm", "nothing to map", allowed="--boundary FILE (asks "
+                    "Overpass) or --features FILE (a saved extract), or both")
+        bad.raise_if_any()
         import geopandas as gpd
 
-        area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
-        features = features_in_boundary(area, overpass_tags(rules),
-                                        overpass_url=overpass_url
-                                        or get_settings().overpass_url)
-        frame, report = map_features(features, rules)
+        area = None
+        if boundary is not None:
+            table = read_table(boundary, where="boundary")
+            if table.geometry is None or table.crs is None:
+                bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
+                        allowed="GeoJSON, GeoPackage or GeoParquet polygons")
+                bad.raise_if_any()
+            area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
+        if features is not None:
+            found = read_features(features, boundary=area)
+        else:
+            from safetygap.fetch.osm_features import features_in_boundary
+
+            assert area is not None
+            found = features_in_boundary(area, overpass_tags(rules), overpass_url=overpass_url
+                                         or get_settings().overpass_url)
+        frame, report = map_features(found, rules)
         if len(frame):
             providers_from_frame(frame, taxonomy=tax, where="OpenStreetMap features")
     except ValidationError as exc:
@@ -774,6 +798,70 @@ def providers_osm(
                                             report["unmatched_examples"][:5]))
     if report["unnamed"]:
         typer.echo(f"  {report['unnamed']} providers have no name in OSM: check them")
+
+
+@providers_app.command("merge", cls=_Command)
+def providers_merge(
+    sources: Annotated[list[str], typer.Argument(
+        help="provider files to merge, most trusted first (FILE or LABEL=FILE; the label, "
+             "default the file name, fills empty `source` cells)")],
+    out: Annotated[Path, typer.Option(help="merged provider CSV to write")],
+    review: Annotated[Path | None, typer.Option(
+        help="CSV of the duplicates found and the near misses (default: OUT with "
+             "'.duplicates.csv')")] = None,
+    distance: Annotated[float | None, typer.Option(
+        help="metres within which two providers of one service type may be duplicates "
+             "(default: SAFETYGAP_MERGE_DISTANCE_M, else 100)")] = None,
+    name_score: Annotated[float | None, typer.Option(
+        help="least name similarity of duplicates, 0-100 (rapidfuzz token-set ratio; "
+             "default: SAFETYGAP_MERGE_NAME_SCORE, else 90)")] = None,
+    keep: Annotated[str, typer.Option(
+        help="which duplicate stays: first (the source listed first), newest (verified "
+             "most recently) or none (report only)")] = "first",
+    taxonomy: Annotated[Path | None, typer.Option(help="taxonomy with the service types "
+                                                  "(default: the packaged one)")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV sources")] = "utf-8",
+) -> None:
+    """Merge OpenStreetMap, geocoded and hand-made provider files into one inventory.
+
+    Duplicates (same service type, close together, similar names) are listed for review
+    and resolved by the rule printed at the start.
+    """
+    from safetygap.inputs.providers import providers_from_frame
+    from safetygap.inventory.merge import MergeRule, merge_sources, read_source
+    from safetygap.settings import get_settings
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        settings = get_settings(merge_distance_m=distance, merge_name_score=name_score)
+        rule = MergeRule(distance_m=settings.merge_distance_m,
+                         name_score=settings.merge_name_score, keep=keep)
+        rule.check()
+        tax = load_taxonomy(taxonomy)
+        read = []
+        for item in sources:
+            label, eq, path = item.partition("=")
+            if not eq or Path(item).exists():
+                label, path = "", item
+            read.append(read_source(path, taxonomy=tax, label=label.strip() or None,
+                                    encoding=encoding))
+        result = merge_sources(read, rule=rule)
+        providers_from_frame(result.merged, taxonomy=tax, where=f"merged inventory {out}")
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"rule: {rule.describe()}")
+    for label, c in result.counts["sources"].items():
+        typer.echo(f"  {label}: {c['rows']} rows: {c['kept']} kept, "
+                   f"{c['merged_away']} merged into a duplicate")
+    review_path = review or out.with_name(out.stem + ".duplicates.csv")
+    result.merged.to_csv(out, index=False)
+    result.review.to_csv(review_path, index=False)
+    c = result.counts
+    typer.echo(f"wrote {c['providers']} providers from {c['rows']} rows to {out}: "
+               f"{c['duplicate_groups']} groups of duplicates ({c['merged_away']} rows merged "
+               f"away), {c['near_misses']} near misses to check")
+    typer.echo(f"review them in {review_path}")
 
 
 network_app = typer.Typer(cls=_Group, help="Street networks for --travel network.",
