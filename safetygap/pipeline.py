@@ -76,10 +76,11 @@ from safetygap.geo.demand import DemandPoints, demand_points, points_frame
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.geo.timespan import NO_DAY, Span, covered_spans, period_years
-from safetygap.inputs import ColumnMap, read_calls
+from safetygap.inputs import ColumnMap, RecordsInput, read_calls
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
 from safetygap.methods import Methods
-from safetygap.vocab import allowed
+from safetygap.outside911 import place_records
+from safetygap.vocab import Channel, allowed
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -136,6 +137,9 @@ class AnalysisInputs:
     """Finer population layer (census blocks or address points with a population column,
     or building footprints / residential land use without one) that spreads each area's
     residents over the demand grid (docs/METHODS.md, demand points)."""
+    reports: Path | None = None
+    """Diverted records from outside 911 (311 and online police reports), optional:
+    :mod:`safetygap.outside911`."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,11 @@ class AnalysisOptions:
     partitions: int | None = None  # dask: number of calls partitions (default by size)
     diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
+    reports_columns: dict[str, str] | None = None  # field -> column of inputs.reports
+    # (safetygap.inputs.records.RecordColumns; None: its default names)
+    reports_channel: str = "report_311_online"  # the channel of every record of inputs.reports
+    reports_counted: bool = True  # the records count in the diverted share (numerator and
+    # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
     methods: Methods = field(default_factory=Methods)  # every method choice (methods.py)
@@ -193,6 +202,10 @@ class AnalysisOptions:
             problems.add("diversion_denominator", "unknown denominator",
                          value=self.diversion_denominator, allowed=allowed(Denominator))
         self.methods.problems(problems)
+        diverted = [str(c) for c in Channel if c.diverted]
+        if self.reports_channel not in diverted:
+            problems.add("reports_channel", "the records' channel must be a non-police "
+                         "alternative", value=self.reports_channel, allowed=diverted)
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
@@ -221,6 +234,9 @@ class Analysis:
     network: StreetNetwork | None = None  # the street network of a network-travel run
     demand_points: gpd.GeoDataFrame | None = None  # the neighborhoods' demand points
     replicates: pd.DataFrame | None = None  # every bootstrap replicate's class
+    records: pd.DataFrame | None = None
+    """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
+    when the analysis had a reports file."""
 
 
 def analyze(
@@ -352,8 +368,12 @@ def analyze(
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
+        records = None
+        if checked.records is not None:
+            records, quality["reports"] = _records(checked.records, nbhd, wards, crs,
+                                                   taxonomy, opts)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
-                                 rules=checked.rules)
+                                 rules=checked.rules, records=records)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
         summary["uncertainty"] = unc.summary
@@ -384,6 +404,7 @@ def analyze(
         network=travel.network,
         demand_points=points_frame(points, nbhd),
         replicates=unc.replicates,
+        records=records,
     )
 
 
@@ -440,6 +461,18 @@ def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any) -> dict[st
     if col is not None:
         layer[col] = pd.to_numeric(layer[col], errors="coerce")
     return {"density": layer, "density_column": col}
+
+
+def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, crs: Any,
+             taxonomy: Any, opts: AnalysisOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The records from outside 911 placed in areas (:mod:`safetygap.outside911`)."""
+    frame = rin.frame.copy()
+    frame["x"], frame["y"] = to_crs_xy(frame["x"].to_numpy(), frame["y"].to_numpy(),
+                                       rin.crs, crs)
+    table, quality = place_records(frame, nbhd, wards, crs=crs, taxonomy=taxonomy,
+                                   channel=opts.reports_channel,
+                                   counted=opts.reports_counted)
+    return table, {"file": str(rin.path), **quality}
 
 
 def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,

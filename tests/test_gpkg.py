@@ -101,7 +101,7 @@ def test_styles_parse_and_carry_the_map_classes(gpkg, demo_client):
             renderer = qml.find("renderer-v2")
             assert renderer.get("attr") == attr
             cats = renderer.findall("categories/category")
-            want = [c for c in layer["classes" if key == "class" else "gap_classes"][fam]
+            want = [c for c in layer["need_access" if key == "class" else "classes"][fam]
                     if c[key] > 0]
             colors_want = ([c["color"] for c in want] if key == "class" else
                            [class_color(c["gap_class"], len(want)) for c in want])

@@ -230,10 +230,10 @@ class AreaCollection(BaseModel):
     families: list[AnyFamily]
     tolerance_m: float = Field(description="simplification tolerance used, metres")
     crs: Literal["EPSG:4326"]
-    classes: dict[str, list[NeedAccessClass]] = Field(
-        description="need/access classes (the map legend) per family")
-    gap_classes: dict[str, list[GapClass]] = Field(
+    classes: dict[str, list[GapClass]] = Field(
         description="secondary: gap-index classes per family")
+    need_access: dict[str, list[NeedAccessClass]] = Field(
+        description="need/access classes (the map's key) per family, with the areas in each")
     features: list[AreaFeature]
 
 

@@ -83,12 +83,12 @@ def _area_styles(view: WorkspaceView, level: str) -> list[tuple[str, Style, bool
     for family in FAMILIES:
         rules = [Rule(label=f"{c['label']} ({c['areas']} area{'' if c['areas'] == 1 else 's'})",
                       color=c["color"], value=c["class"])
-                 for c in layer["classes"].get(family, []) if c["class"] > 0]
+                 for c in layer["need_access"].get(family, []) if c["class"] > 0]
         rules.append(Rule(label="not ranked", color=NOT_RANKED_COLOR, value=0))
         out.append((f"need and access, {FAMILY_STYLE[family]['label'].lower()}",
                     categorized(f"class_{family}", "fill", rules), family == FAMILIES[0]))
     for family in FAMILIES:
-        found = layer["gap_classes"].get(family, [])
+        found = layer["classes"].get(family, [])
         rules = [Rule(label=f"{c['label']} (gap {c['lower']:.2f} to {c['upper']:.2f}; "
                             f"{c['areas']} area{'' if c['areas'] == 1 else 's'})",
                       color=class_color(c["gap_class"], len(found)), value=c["gap_class"])

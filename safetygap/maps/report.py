@@ -118,7 +118,7 @@ def static_map(view: WorkspaceView, family: str) -> str:
     no base map."""
     nb = view.areas["neighborhood"]
     wards = view.areas["ward"]
-    classes = view.classes("neighborhood", family)
+    classes = view.need_access_classes("neighborhood", family)
     col = f"class_{family}"
     cls = (np.nan_to_num(nb[col].to_numpy(float)).astype(int) if col in nb.columns
            else np.zeros(len(nb), dtype=int))
