@@ -325,7 +325,7 @@ def analyze(
         years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
                              if y > 0))
         points = demand_points(nbhd, population, model=opts.methods.demand,
-                               cell_m=opts.methods.demand_cell_m,
+                               cell_m=opts.methods.demand_cell_m, zones=wards,
                                **_density(inputs, opts, crs))
         spans = covered_spans(np.where(calls["dup"].to_numpy(), NO_DAY, calls["day"]),
                               calls["source_code"].to_numpy(), sources,
@@ -402,7 +402,7 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
-        demand_points=points_frame(points, nbhd),
+        demand_points=points_frame(points, nbhd, wards),
         replicates=unc.replicates,
         records=records,
     )
@@ -432,7 +432,7 @@ def measure_context(points: DemandPoints, calls: pd.DataFrame, wards: gpd.GeoDat
     per_call = source_years[calls["source_code"].to_numpy(), 0]
     weight = np.divide(1.0, per_call, out=np.zeros(len(per_call)), where=per_call > 0)
     point = points.locate(calls["x"].to_numpy(), calls["y"].to_numpy(),
-                          calls["n_idx"].to_numpy())
+                          calls["n_idx"].to_numpy(), calls["w_idx"].to_numpy())
     demand = Demand(points, ward_weights(points, wards, cw), point, weight)
     return MeasureContext(demand, methods, source_years)
 

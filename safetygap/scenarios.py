@@ -172,7 +172,7 @@ def _context(ws: Workspace, calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
     (from the calls' dates, as the analysis measured them)."""
     population = nbhd["population"].to_numpy(float)
     points = demand_points(nbhd, population, model=methods.demand,
-                           cell_m=methods.demand_cell_m)
+                           cell_m=methods.demand_cell_m, zones=wards)
     stored = ws.demand_points()
     if stored is not None and len(stored) == len(points):
         # the same pieces in the same order; the stored residents keep what a population
@@ -185,7 +185,7 @@ def _context(ws: Workspace, calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
     per_call = source_years[calls["source_code"].to_numpy(), 0]
     weight = np.divide(1.0, per_call, out=np.zeros(len(per_call)), where=per_call > 0)
     point = points.locate(calls["x"].to_numpy(), calls["y"].to_numpy(),
-                          calls["n_idx"].to_numpy())
+                          calls["n_idx"].to_numpy(), calls["w_idx"].to_numpy())
     demand = Demand(points, ward_weights(points, wards, crosswalk(nbhd, wards)), point, weight)
     return MeasureContext(demand, methods, source_years)
 

@@ -166,13 +166,20 @@ def test_access_by_hand(centroid_analysis):
     assert list(n["access_restoration"]) == [0.0, 0.0, 0.0, 0.0]
 
 
-def _grid_points() -> list[tuple[str, float, float]]:
-    """The tiny city's 200 m demand points: cell centres, 25 per area."""
+def _grid_points() -> list[tuple[str, float, float, float]]:
+    """The tiny city's 200 m demand points: (area, x, y, share of the area's residents).
+    Cell centres, 25 per area, except that the cells from x = 1400 to 1600 are cut along
+    the ward line at x = 1500 into two 100 m halves (centres 1450 and 1550)."""
     out = []
     for area, (x0, y0) in {"A": (0, 0), "B": (1000, 0), "C": (0, 1000),
                            "D": (1000, 1000)}.items():
-        out += [(area, x0 + 100 + 200 * i, y0 + 100 + 200 * j)
-                for i in range(5) for j in range(5)]
+        for i in range(5):
+            for j in range(5):
+                x, y = x0 + 100 + 200 * i, y0 + 100 + 200 * j
+                if x == 1500:
+                    out += [(area, 1450, y, 1 / 50), (area, 1550, y, 1 / 50)]
+                else:
+                    out.append((area, x, y, 1 / 25))
     return out
 
 
@@ -189,13 +196,15 @@ def test_grid_access_and_reach_by_hand(tiny_analysis):
     pts = _grid_points()
     for family, (px, py, cap, d0) in {"response": (0, 0, 2.0, 6000.0),
                                       "prevention": (1900, 100, 10.0, 1200.0)}.items():
-        w = [_dai(math.hypot(x - px, y - py), d0) for _, x, y in pts]
-        ratio = cap / sum(pop[a] / 25 * wi for (a, _, _), wi in zip(pts, w, strict=True))
+        w = [_dai(math.hypot(x - px, y - py), d0) for _, x, y, _ in pts]
+        ratio = cap / sum(pop[a] * share * wi
+                          for (a, _, _, share), wi in zip(pts, w, strict=True))
         for area in pop:
-            mine = [wi for (a, _, _), wi in zip(pts, w, strict=True) if a == area]
-            expect = 1000 * ratio * sum(mine) / 25
+            expect = 1000 * ratio * sum(share * wi for (a, _, _, share), wi
+                                        in zip(pts, w, strict=True) if a == area)
             assert _row(n, area)[f"access_{family}"] == pytest.approx(expect, rel=1e-9)
-            reach = sum(math.hypot(x - px, y - py) <= d0 for a, x, y in pts if a == area) / 25
+            reach = sum(share for a, x, y, share in pts
+                        if a == area and math.hypot(x - px, y - py) <= d0)
             assert _row(n, area)[f"reach_{family}"] == pytest.approx(reach)
     # the youth program reaches B's cells near it and a few of A's and D's, none of C's
     assert _row(n, "C")["access_prevention"] == 0 and _row(n, "C")["reach_prevention"] == 0
@@ -217,7 +226,8 @@ def test_need_classes_by_hand(tiny_analysis):
     eb = w * e / b + (1 - w) * m
     assert list(n["rate_eb_response"]) == pytest.approx(list(eb), rel=1e-9)
     # need: A > B > C > D (the zero-call areas shrink less the fewer residents they have);
-    # access: A > B = C > D (B and C mirror each other about the BCR team's corner).
+    # access: A > B, C > D (B and C nearly mirror each other about the BCR team's corner;
+    # B's cells on the ward line are cut in two, so they differ a little).
     # Terciles of four areas at (rank - 1/2) / 4: 1/8 low, 3/8 and 5/8 middle, 7/8 high.
     assert list(n["need_tercile_response"]) == [3, 2, 2, 1]
     assert list(n["access_tercile_response"]) == [3, 2, 2, 1]
@@ -232,13 +242,14 @@ def test_need_classes_by_hand(tiny_analysis):
     assert list(n["ranked"]) == [1, 1, 1, 1]
 
 
-def test_gap_by_hand(tiny_analysis):
-    """The rank-difference gap index, kept as a secondary measure."""
-    n = tiny_analysis.neighborhoods
+def test_gap_by_hand(centroid_analysis):
+    """The rank-difference gap index, kept as a secondary measure (residents at the
+    centroids, so B and C mirror each other about the crisis team's corner)."""
+    n = centroid_analysis.neighborhoods
     # need ranks: A 1, others tied at 1/3; access ranks: A 1, B=C 0.5, D 0
     assert list(n["gap_response"]) == pytest.approx([0.0, 1 / 3 - 0.5, 1 / 3 - 0.5, 1 / 3])
     assert n["gap_class_response"].iloc[3] == n["gap_class_response"].max()
-    top = tiny_analysis.summary["gap_index_top"]["neighborhood"]["response"]
+    top = centroid_analysis.summary["gap_index_top"]["neighborhood"]["response"]
     assert top[0]["area_id"] == "D"
 
 

@@ -119,10 +119,11 @@ class Demand:
 
     ``points`` are the neighborhoods' demand points (:mod:`safetygap.geo.demand`);
     ``ward_weights`` (wards x points) the residents each point gives each ward: the points
-    inside the ward (grid), or the neighborhoods' residents shared by the area crosswalk
-    (centroid, as wards were always apportioned); ``call_point`` each call's demand
-    point (-1: none) and ``call_weight`` what it adds to need-based demand (1 / the
-    covered years of its source: calls a year).
+    inside the ward (grid: the pieces are cut along the ward lines too, so a ward's
+    residents are exactly its areal share of the neighborhoods'), or the neighborhoods'
+    residents shared by the area crosswalk (centroid, as wards were always apportioned);
+    ``call_point`` each call's demand point (-1: none) and ``call_weight`` what it adds to
+    need-based demand (1 / the covered years of its source: calls a year).
     """
 
     points: DemandPoints
@@ -138,7 +139,8 @@ def ward_weights(points: DemandPoints, wards: gpd.GeoDataFrame, cw: pd.DataFrame
         w = points.residents[cw["source"].to_numpy()] * cw["weight"].to_numpy()
         return sparse.csr_matrix((w, (cw["target"].to_numpy(), cw["source"].to_numpy())),
                                  shape=(len(wards), len(points)))
-    ward = assign_areas((points.x, points.y), wards, crs=wards.crs)
+    ward = (points.zone if points.zone is not None and points.n_zones == len(wards)
+            else assign_areas((points.x, points.y), wards, crs=wards.crs))
     ok = ward >= 0
     return sparse.csr_matrix((points.residents[ok], (ward[ok], np.flatnonzero(ok))),
                              shape=(len(wards), len(points)))
