@@ -170,11 +170,13 @@ def test_gap_ranks_by_hand(client):
     """Restoration: only C has a call (domestic). One call is no evidence that C differs:
     Marshall's prior variance s2 - m/mean(b) is negative, so every smoothed need is the
     city's 1 call / 13.3 thousand resident-years = 0.075 and all four areas are "middle
-    need". Access (PX at D's far corner reaches every cell): D > B = C (mirror images)
-    > A: A low, B and C middle, D high. So A is middle need, low access (rank 1), B and C
-    middle/middle (ranks 2, 3 in layer order), D middle need, high access. The secondary
-    gap index, from the raw rate: rate ranks C first, the others tie; access ranks
-    D > B = C > A, so gaps are A 1/3-0, B 1/3-0.5, C 1-0.5, D 1/3-1."""
+    need". Access (PX at D's far corner reaches every cell): D > C > B > A (B and C
+    mirror each other about the diagonal through PX, but B's cells on the ward line at
+    x = 1500 are cut in two, which lowers B a little): A low, B and C middle, D high. So A
+    is middle need, low access (rank 1), B and C middle/middle (ranks 2, 3: equal need,
+    layer order), D middle need, high access. The secondary gap index, from the raw rate:
+    rate ranks C first, the others tie (1/3); access percentiles A 0, B 1/3, C 2/3, D 1, so
+    gaps are A 1/3, B 0, C 1/3, D -2/3."""
     g, _ = ok(client, "/api/gaps?family=restoration", GapRanking)
     rows = g.families["restoration"]
     assert [r.area_id for r in rows] == ["A", "B", "C", "D"]
@@ -183,11 +185,11 @@ def test_gap_ranks_by_hand(client):
                                        "middle need, middle access",
                                        "middle need, high access"]
     assert not any(r.underserved for r in rows)
-    assert [r.gap for r in rows] == pytest.approx([1 / 3, -1 / 6, 0.5, -2 / 3], abs=1e-6)
+    assert [r.gap for r in rows] == pytest.approx([1 / 3, 0, 1 / 3, -2 / 3], abs=1e-6)
     assert rows[3].name == HOSTILE_AREA
     p, _ = ok(client, "/api/neighborhoods/C", AreaProfile)
     gap = next(x for x in p.measures if (x.family, x.measure) == ("restoration", "gap"))
-    assert (gap.rank, gap.of, gap.value) == (1, 4, pytest.approx(0.5))
+    assert (gap.rank, gap.of, gap.value) == (1, 4, pytest.approx(1 / 3))  # tied with A
 
 
 def test_gap_classes_are_integers_in_json(client):

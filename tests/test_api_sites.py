@@ -41,6 +41,7 @@ from safetygap.api.models import ErrorResponse
 from safetygap.api.models_sites import ScenarioResult, SiteRecommendation
 from safetygap.geo.siting import reachable_area
 from safetygap.inputs import load_preset
+from safetygap.methods import Methods
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions
 from safetygap.run import run_analysis
 from safetygap.scenarios import load_baseline, new_providers, recommend_sites, whatif
@@ -58,8 +59,12 @@ def ll(x: float, y: float) -> tuple[float, float]:
 
 
 def _workspace(root: Path, *, network: bool) -> Path:
+    """The tiny city analysed straight-line (residents at the centroids, so the access
+    changes below can be worked by hand) or on its walking grid (the default grid)."""
     files = write_tiny_city(root, make_tiny_areas())
-    opts = {"columns": load_preset("generic")}
+    opts: dict = {"columns": load_preset("generic")}
+    if not network:
+        opts["methods"] = Methods(demand="centroid", bootstrap=20, hotspot_permutations=0)
     if network:
         from safetygap.geo._osm import segments_to_graph, write_graphml
 

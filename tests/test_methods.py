@@ -65,3 +65,42 @@ def test_command_line_methods(tiny_files, tmp_path):
                               "--method", "confidence=2"])
     assert bad.exit_code == 2
     assert "kernel" in bad.output and "confidence" in bad.output
+
+
+def test_placeless_provider_without_coordinates(tiny_files, tmp_path):
+    """A 311 line (service type online_311, placeless) listed without coordinates: read,
+    listed among the placeless services, left out of coverage and access (the layers equal
+    the run without it), and the API's provider layer and GeoPackage still answer."""
+    from dataclasses import replace
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from safetygap.pipeline import AnalysisInputs
+    from safetygap.run import run_analysis
+    from tests.conftest import app_client, tiny_options
+
+    prov = gpd.read_file(tiny_files["providers"])
+    rows = pd.DataFrame({"provider_id": prov["provider_id"], "name": prov["name"],
+                         "service_type": prov["service_type"], "capacity": prov["capacity"],
+                         "x": prov.geometry.x, "y": prov.geometry.y})
+    line = pd.DataFrame([{"provider_id": "L1", "name": "311 line",
+                          "service_type": "online_311", "capacity": 5.0}])
+    opts = replace(tiny_options(bootstrap=0, hotspot_permutations=0),
+                   providers_crs="EPSG:26915")
+    out = {}
+    for name, frame in (("without", rows), ("with", pd.concat([rows, line]))):
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        out[name] = run_analysis(AnalysisInputs(**(tiny_files | {"providers": path})),
+                                 tmp_path / name, options=opts, quiet=True)
+    listed = out["with"].summary["placeless_services"]["providers"]
+    assert [p["provider_id"] for p in listed] == ["L1"]
+    cols = [c for c in out["without"].neighborhoods.columns
+            if c.startswith(("coverage_", "access_", "reach_", "providers_", "capacity_"))]
+    pd.testing.assert_frame_equal(out["with"].neighborhoods[cols],
+                                  out["without"].neighborhoods[cols])
+    with app_client(tmp_path / "with") as c:
+        ids = [f["id"] for f in c.get("/api/providers").json()["features"]]
+        assert "L1" not in ids and len(ids) == 3
+        assert c.get("/api/export.gpkg").status_code == 200

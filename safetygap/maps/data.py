@@ -558,10 +558,14 @@ class WorkspaceView:
 
     def providers_layer(self, *, family: str | None = None, ward: str | None = None,
                         neighborhood: str | None = None) -> dict[str, Any]:
-        """Providers as GeoJSON points (EPSG:4326), optionally one family / in one area."""
+        """Providers as GeoJSON points (EPSG:4326), optionally one family / in one area.
+        A service without a place listed without coordinates (a phone line) is not drawn:
+        the summary's ``placeless_services`` lists it."""
         def compute() -> dict[str, Any]:
             p = self.providers
-            keep = np.ones(len(p), dtype=bool)
+            geom = p.geometry
+            keep = ~(geom.is_empty | geom.isna()).to_numpy() & np.isfinite(
+                geom.x.to_numpy(na_value=np.nan))
             if family is not None:
                 keep &= (p["family"] == family).to_numpy()
             if ward is not None:

@@ -480,8 +480,8 @@
       var where = state.level === "ward" ? "wards" : "neighborhoods";
       var html = "<div class='sg-legend-title'>" + esc(fam.label) + ": " +
         esc(field("class").label.toLowerCase()) + "</div>";
-      html += "<div class='sg-legend-sub'>" + esc(field("class").help) + " " +
-        (cfg.ward ? "Neighborhoods of this ward" : "All " + where) +
+      html += "<div class='sg-legend-sub'>Thirds among " +
+        (cfg.ward ? "the city's neighborhoods (this ward's shown)" : "all " + where) +
         (state.year ? ", " + esc(state.year) : ", all years") + ".</div>";
       // the counts are of the areas drawn (a ward's map: the ward's own neighborhoods)
       var counts = {};
@@ -489,11 +489,11 @@
         var c = f.properties["class_" + family] || 0;
         counts[c] = (counts[c] || 0) + 1;
       });
-      html += "<table class='sg-bivariate'><caption>Need (rows) against access (columns), " +
-        "number of areas</caption><tr><th></th><th scope='col'>low access</th>" +
-        "<th scope='col'>middle</th><th scope='col'>high access</th></tr>";
+      html += "<table class='sg-bivariate'><caption>Areas by need and access</caption>" +
+        "<tr><th></th><th scope='col'>low access</th><th scope='col'>middle</th>" +
+        "<th scope='col'>high</th></tr>";
       [3, 2, 1].forEach(function (n) {
-        html += "<tr><th scope='row'>" + ["", "low need", "middle need", "high need"][n] + "</th>";
+        html += "<tr><th scope='row'>" + ["", "low need", "middle", "high need"][n] + "</th>";
         [1, 2, 3].forEach(function (a) {
           var code = 3 * (n - 1) + a;
           html += "<td><i class='sg-swatch" + (code === 7 ? " sg-underserved" : "") +
@@ -502,20 +502,13 @@
         });
         html += "</tr>";
       });
-      html += "</table>";
-      html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-underserved' " +
-        "style='background:" + classColor(cfg, 7) + "'></i> High need, low access: " +
-        "underserved</div>";
-      if (counts[0]) {
-        html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch' style='background:" +
-          cfg.notRankedColor + "'></i> Not ranked: few residents or calls mostly from " +
-          "non-residents (" + esc(counts[0]) + ")</div>";
-      }
-      html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-uncertain'></i> " +
-        "Dashed outline: class uncertain (fewer than " + pct(cfg.uncertainBelow, 0) +
-        " of resamples of the calls agree)</div>";
-      html += "<div class='sg-legend-row sg-wrap'><i class='sg-swatch sg-hotspot'></i> " +
-        "Thick outline: hot spot of need (a cluster of high need, Gi*)</div>";
+      html += "</table><div class='sg-legend-row sg-wrap sg-key-notes'>" +
+        "<i class='sg-swatch sg-underserved' style='background:" + classColor(cfg, 7) +
+        "'></i>underserved (high need, low access) " +
+        "<i class='sg-swatch sg-uncertain'></i>uncertain " +
+        "<i class='sg-swatch sg-hotspot'></i>hot spot" +
+        (counts[0] ? " <i class='sg-swatch' style='background:" + cfg.notRankedColor +
+          "'></i>not ranked (" + esc(counts[0]) + ")" : "") + "</div>";
       html += "<div class='sg-legend-title sg-legend-gap'>Providers</div>";
       cfg.familyOrder.forEach(function (f) {
         var d = cfg.families[f];
