@@ -20,17 +20,17 @@ import numpy as np
 import pandas as pd
 
 from safetygap import FAMILIES
-from safetygap.boundaries import match_names
+from safetygap.boundaries import crosswalk, match_names
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.equity.areas import AreaDemographics
-from safetygap.equity.disparity import DEFAULT_DRAWS, disparity, mean_access
+from safetygap.equity.disparity import DEFAULT_DRAWS, GroupDraws, disparity, mean_access
 from safetygap.equity.interpolate import (
     Weights,
     apportion_with_moe,
     area_weights,
     dasymetric_weights,
 )
-from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE, Z90
+from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE, Z90, reliability
 from safetygap.inputs.demographics import DemographicsInput, FinePopulation
 
 NO_ROW = {
@@ -140,26 +140,30 @@ NO_CLASSES_NOTE = (
     "access); this analysis has none, so only shares and mean access are reported.")
 
 
-def _group_block(demo: AreaDemographics, key: str, k: int, access: Mapping[str, np.ndarray],
+def _group_block(demo: AreaDemographics, key: str, draws: GroupDraws,
+                 access: Mapping[str, np.ndarray],
                  underserved: Mapping[str, Underserved] | None, weights: np.ndarray | None,
-                 *, n_draws: int, seed: int) -> dict[str, Any]:
-    draws = demo.draws(key, n_draws=n_draws, seed=seed * 1000 + k)
+                 *, seed: int) -> dict[str, Any]:
     total = demo.total(key, weights)
+    shown: dict[str, Any] = {k: (None if not np.isfinite(v) else round(float(v), 6))
+                             for k, v in total.items()}
+    shown["areas"] = int(total["areas"])
+    share, moe = total["share"], total["share_moe"]
+    shown["share_cv"] = (round(float(moe / Z90 / share), 6)
+                         if np.isfinite(moe) and np.isfinite(share) and share > 0 else None)
+    shown["reliability"] = str(reliability(np.inf if share == 0 and moe > 0 else
+                                           (moe / Z90 / share if share > 0 else np.nan))
+                               .item())
     out: dict[str, Any] = {
-        "total": {k2: (None if not np.isfinite(v) else round(float(v), 6))
-                  for k2, v in total.items()},
+        "total": shown,
         "mean_access": {f: mean_access(draws, access[f], weights=weights).to_dict()
                         for f in access},
         "disparity": None,
     }
-    if total["share_moe"] is not None and np.isfinite(total["share_moe"]) and \
-            total["share"] and np.isfinite(total["share"]):
-        cv = total["share_moe"] / Z90 / total["share"]
-        out["total"]["share_cv"] = round(float(cv), 6)
     if underserved is not None:
         out["disparity"] = {
             f: disparity(draws, u.point, classified=u.classified, replicates=u.replicates,
-                         weights=weights, seed=seed * 1000 + k,
+                         weights=weights, seed=seed,
                          group_moe=demo.moe[key] if demo.spec.has_moe(key) else None
                          ).to_dict()
             for f, u in underserved.items()}
@@ -180,9 +184,12 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
     src, tgt, w = (cw["source"].to_numpy(), cw["target"].to_numpy(),
                    cw["weight"].to_numpy(float))
 
+    draws = {g.key: demo.draws(g.key, n_draws=n_draws, seed=seed * 1000 + k)
+             for k, g in enumerate(spec.groups)}  # one set per group: city and wards agree
+
     def blocks(weights: np.ndarray | None) -> dict[str, Any]:
-        return {g.key: _group_block(demo, g.key, k, access, underserved, weights,
-                                    n_draws=n_draws, seed=seed)
+        return {g.key: _group_block(demo, g.key, draws[g.key], access, underserved, weights,
+                                    seed=seed * 1000 + k)
                 for k, g in enumerate(spec.groups)}
 
     ward_out = {}
@@ -207,3 +214,29 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
         "city": {"groups": blocks(None)},
         "wards": ward_out,
     }
+
+
+def equity_outputs(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
+                   *, underserved: Mapping[str, Underserved] | None = None,
+                   n_draws: int = DEFAULT_DRAWS, seed: int = 0
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """The neighborhood and ward layers with the per-area group columns
+    (:meth:`AreaDemographics.columns`; wards get the neighborhoods' counts by the area
+    crosswalk, MOEs by the weighted-sum formula) and ``equity.json``
+    (:func:`equity_report`). Refuses to overwrite an existing column."""
+    cw = crosswalk(nbhd, wards)
+    demo_w = demo.apportion(Weights(cw[["source", "target", "weight"]], len(nbhd),
+                                    len(wards), "area crosswalk"))
+    out = []
+    for layer, d in ((nbhd, demo), (wards, demo_w)):
+        cols = d.columns()
+        clash = [c for c in cols.columns if c in layer.columns]
+        if clash:
+            raise ValueError(f"equity columns already in the layer: {clash[:5]}")
+        frame = pd.concat([layer.drop(columns=layer.geometry.name).reset_index(drop=True),
+                           cols], axis=1)
+        out.append(gpd.GeoDataFrame(frame, geometry=layer.geometry.to_numpy(),
+                                    crs=layer.crs))
+    report = equity_report(demo, nbhd, wards, cw, underserved=underserved, n_draws=n_draws,
+                           seed=seed)
+    return out[0], out[1], report
