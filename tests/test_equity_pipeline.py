@@ -126,3 +126,30 @@ def test_bad_values_are_listed_and_areas_without_data_say_why(tiny_files, tmp_pa
     assert "kids" in reasons["Bravo"]
     assert json.dumps(a.equity)  # JSON-serialisable
     assert a.neighborhoods.set_index("name").loc["Bravo", "group_reliability_kids"] == "unknown"
+
+
+def test_cli_options_reach_the_analysis(tiny_files, tmp_path):
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    TABLE.assign(teens=TABLE["kids"] // 2, teens_moe=20).to_csv(tmp_path / "d.csv",
+                                                                 index=False)
+    layout = LAYOUT + ('[groups.teens]\nlabel = "teenagers"\nuniverse = "persons"\n'
+                       'count = "teens"\nmoe = "teens_moe"\n')
+    (tmp_path / "d.toml").write_text(layout, encoding="utf-8")
+    args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards")
+                         for a in (f"--{k}", str(tiny_files[k]))],
+            "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet",
+            "--demographics", str(tmp_path / "d.csv"),
+            "--demographics-mapping", str(tmp_path / "d.toml")]
+    res = CliRunner().invoke(app, [*args, "--demographic-groups", "kids,babies"])
+    assert res.exit_code == 2 and "unknown group" in res.output and "'babies'" in res.output
+    res = CliRunner().invoke(app, [*args, "--demographic-groups", "teens",
+                                   "--equity-draws", "150", "--equity-seed", "9"])
+    assert res.exit_code == 0, res.output
+    eq = json.loads((tmp_path / "ws" / "equity.json").read_text())
+    assert [g["key"] for g in eq["groups"]] == ["teens"]
+    assert eq["settings"]["draws"] == 150 and eq["settings"]["seed"] == 9
+    cols = pd.read_parquet(tmp_path / "ws" / "neighborhoods.parquet").columns
+    assert "group_share_teens" in cols and "group_share_kids" not in cols
