@@ -15,6 +15,7 @@ import jinja2
 
 from safetygap import FAMILIES, __version__
 from safetygap.maps.data import WorkspaceView
+from safetygap.maps.equity import group_keys
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -154,4 +155,5 @@ def index_page(view: WorkspaceView, *, top: int = 5, report_url: str | None = "/
         top={f: view.ranking("neighborhood", f, top=top) for f in FAMILIES},
         wards=wards,
         report_url=report_url,
+        equity_groups=group_keys(view),
     )
