@@ -127,3 +127,14 @@ def test_equity_map_page_and_report_section(demo_client, demo_workspace):
     assert "SYNTHETIC" in report and "these residents do not exist" in report
     index = demo_client.get("/").text
     assert 'href="/maps/equity"' in index
+
+
+def test_ward_page_has_the_ward_equity_section(demo_client):
+    body = demo_client.get("/api/equity", params={"ward": "3"}).json()
+    page = demo_client.get("/wards/3")
+    assert page.status_code == 200
+    html = page.text
+    assert "Who lives in Ward 3" in html and "Residents by group" in html
+    poverty = next(g for g in body["groups"] if g["key"] == "poverty")
+    assert f"{100 * poverty['total']['share']:.1f}%" in html
+    assert "Who lives" not in demo_client.get("/neighborhoods/N01").text

@@ -20,7 +20,7 @@ import folium
 from safetygap import FAMILIES
 from safetygap.maps.data import WorkspaceView
 from safetygap.maps.equity import BIVARIATE_COLORS, bivariate_label, equity_layer
-from safetygap.maps.gap_map import MapOptions, _base_map, _header, _page, _Raw
+from safetygap.maps.gap_map import MapOptions, _base_map, _page, _Raw
 
 __all__ = ["build_equity_map"]
 
@@ -140,4 +140,4 @@ def build_equity_map(view: WorkspaceView, *, group: str, family: str = "preventi
     m.get_root().header.add_child(_Raw(STYLE), name="sg_equity_style")
     groups = view.workspace.equity["groups"]
     title = f"Who lives in the gaps: {layer['group_label']}"
-    return _page(m, _header(view, title, options), _panel(view, layer, groups, family, options))
+    return _page(m, view, title, options, _panel(view, layer, groups, family, options))
