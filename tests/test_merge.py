@@ -197,7 +197,7 @@ def test_merge_command(sources, tmp_path):
     assert sorted(set(merged["source"])) == ["hand", "osm"]
     review = pd.read_csv(tmp_path / "inventory.duplicates.csv")
     assert len(review) == 7 + 6
-    assert set(review.loc[review["provider_id"].str.startswith("geocoded list"),
+    assert set(review.loc[review["provider_id"].str.startswith("geocoded-list-"),
                           "source"]) == {"geocoded list"}
     # the merged file is a provider file analyze reads
     back = read_providers(out, taxonomy=load_taxonomy(None))
