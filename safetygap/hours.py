@@ -19,7 +19,7 @@ The hour of the week (:func:`hour_of_week`) numbers the 168 hours from Monday 00
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,12 @@ __all__ = [
     "DAYS",
     "HOURS_OF_WEEK",
     "UNKNOWN_HOURS",
+    "covered_while_open",
     "hour_of_week",
     "hours_problem",
     "open_at",
     "parse_hours",
+    "week_table",
 ]
 
 HOURS_OF_WEEK = 168
@@ -78,7 +80,7 @@ def hour_of_week(times: pd.Series | np.ndarray) -> np.ndarray:
     """Hour of the week (0 = Monday 00:00-00:59 .. 167 = Sunday 23:00-23:59) of each time,
     -1 where the time is missing."""
     t = pd.DatetimeIndex(pd.to_datetime(pd.Series(times)).to_numpy())
-    out = (t.dayofweek * 24 + t.hour).to_numpy()
+    out = (t.day_of_week * 24 + t.hour).to_numpy()
     return np.where(t.isna(), -1, out).astype(np.int16)
 
 
@@ -113,3 +115,48 @@ def open_at(text: str, times: Sequence[object] | np.ndarray | pd.Series, *,
     idx = np.searchsorted(np.array(starts, dtype="datetime64[s]"), t, side="right") - 1
     is_open = np.array([*states, False], dtype=bool)[np.where(idx < 0, len(states), idx)]
     return valid & is_open
+
+
+def covered_while_open(
+    calls: pd.DataFrame,
+    providers: pd.DataFrame,
+    *,
+    covered_by: Callable[[pd.DataFrame, pd.DataFrame], np.ndarray],
+    hours: str | None = None,
+    unknown: str = "open",
+) -> np.ndarray:
+    """Per call: a provider that covers it is open at the call's ``time``.
+
+    ``covered_by(calls, providers)`` is the analysis' own coverage (a bool per call: a
+    provider that handles the call is within reach; e.g.
+    ``lambda c, p: safetygap.pipeline.coverage(c, p, travel)``), so the matching of
+    calls to providers stays the analysis' and this function only adds the clock. The
+    providers are grouped by their ``opening_hours``; a call is covered when, for some
+    group, the group covers it and its hours are open at the call's time. ``hours``
+    replaces every provider's hours (a what-if: ``24/7``, ``Mo-Su 06:00-22:00``);
+    ``unknown`` is what empty, unparseable or undetermined hours count as.
+    """
+    out = np.zeros(len(calls), dtype=bool)
+    if len(providers) == 0 or len(calls) == 0:
+        return out
+    if hours is not None:
+        texts = pd.Series(hours, index=providers.index)
+    elif "opening_hours" in providers:
+        texts = providers["opening_hours"].fillna("").astype(str).str.strip()
+    else:
+        texts = pd.Series("", index=providers.index)
+    times = pd.to_datetime(calls["time"]).reset_index(drop=True)
+    for text, group in providers.groupby(texts, sort=True):
+        reach = np.asarray(covered_by(calls, group), dtype=bool)
+        if reach.any():
+            idx = np.flatnonzero(reach)
+            out[idx] |= open_at(str(text), times.iloc[idx], unknown=unknown)
+    return out
+
+
+def week_table(how: np.ndarray, *, weights: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    """Sums per hour of the week (168 values each) of every array of ``weights``, over the
+    calls whose hour of the week ``how`` (:func:`hour_of_week`) is known."""
+    ok = how >= 0
+    return {k: np.bincount(how[ok], weights=np.asarray(w, dtype=float)[ok],
+                           minlength=HOURS_OF_WEEK).tolist() for k, w in weights.items()}

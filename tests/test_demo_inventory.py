@@ -124,6 +124,9 @@ def test_inventory_has_every_service_once_near_where_it_is(built):
     for col in ("opening_hours", "phone", "website", "last_verified", "address"):
         assert (prov[col] != "").mean() > 0.8, col
     assert (prov["serves"] != "").sum() == 3
+    hours = prov[prov["opening_hours"] != ""]
+    assert (hours["opening_hours"].to_numpy()
+            == truth.loc[hours["name"], "opening_hours"].to_numpy()).all()  # the service's own
     assert set(prov["capacity_unit"]) == {"staff FTE"}
 
 

@@ -50,34 +50,25 @@ from safetygap.demo.streets import address_points, generate_streets
 if TYPE_CHECKING:
     from safetygap.demo.city import DemoCity
 
-RESPONSE_HOURS = {"police_station": "24/7", "fire_station": "24/7", "bcr_team": "24/7",
-                  "traffic_control": "Mo-Fr 07:00-19:00", "animal_control": "Mo-Sa 08:00-18:00",
-                  "online_311": "Mo-Fr 07:00-19:00; Sa 09:00-13:00"}
 PROGRAMMES: dict[str, dict[str, Any]] = {
     "violence_interruption": {
         "organisations": ("Safe Streets Collective", "Office of Violence Prevention"),
-        "hours": ("Mo-Su 16:00-02:00", "We-Su 18:00-02:00"),
         "eligibility": ("young people 14-30 at risk of violence, and their families",)},
     "youth_program": {
         "organisations": ("Prairie Youth Alliance", "Parks and Recreation Department"),
-        "hours": ("Mo-Fr 15:00-20:00; Sa 10:00-16:00", "Mo-Fr 14:30-18:30"),
         "eligibility": ("ages 6-18", "ages 12-24")},
     "community_center": {
         "organisations": ("Parks and Recreation Department",),
-        "hours": ("Mo-Sa 08:00-21:00; Su 12:00-18:00", "Mo-Fr 09:00-20:00"),
         "eligibility": ("everyone",)},
     "victim_services": {
         "organisations": ("Family Justice Network", "Safe Harbor Victim Services"),
-        "hours": ("Mo-Fr 09:00-17:00", "Mo-Fr 08:30-18:00; Sa 10:00-14:00"),
         "eligibility": ("survivors of crime and abuse, and their families",)},
     "restorative_justice": {
         "organisations": ("Community Mediation Services",),
-        "hours": ("Mo-Th 10:00-19:00",),
         "eligibility": ("people referred by courts, schools or police, and those they "
                         "harmed",)},
     "reentry": {
         "organisations": ("Second Chance Coalition",),
-        "hours": ("Mo-Fr 09:00-17:00",),
         "eligibility": ("people returning from prison or jail",)},
 }
 LANGUAGES = ("Spanish", "Somali", "Hmong", "Oromo", "Vietnamese")
@@ -198,14 +189,14 @@ def inventory_sources(city: DemoCity) -> InventorySources:
                 "provider_id": r.provider_id, "name": r.name, "service_type": r.service_type,
                 "capacity": r.capacity, "capacity_unit": CAPACITY_UNIT,
                 "latitude": round(float(lat[i]), 6), "longitude": round(float(lon[i]), 6),
-                "address": written(nearest[i]), "opening_hours": RESPONSE_HOURS[r.service_type],
+                "address": written(nearest[i]), "opening_hours": r.opening_hours,
                 "phone": phone, "website": f"https://city.example.org/{_slug(r.name)}",
                 "last_verified": _days_before(as_of, rng.uniform(0.5, 10.0)),
             })
             continue
         spec = PROGRAMMES[r.service_type]
         org = str(rng.choice(spec["organisations"]))
-        hours = str(rng.choice(spec["hours"]))
+        hours = str(r.opening_hours)  # the service's own hours (safetygap.demo._providers)
         if ch in ("list", "both"):
             if i == unknown:
                 address = f"{100 + 2 * int(rng.integers(10, 40))} {UNKNOWN_STREET}"

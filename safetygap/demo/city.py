@@ -313,6 +313,7 @@ def generate_city(
             "family": prov["family"],
             "service_type": prov["service_type"],
             "capacity": prov["capacity"],
+            "opening_hours": prov["opening_hours"],
         },
         geometry=shapely.points(prov["xy"] + offset),
         crs=CRS,
