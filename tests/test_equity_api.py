@@ -138,3 +138,20 @@ def test_ward_page_has_the_ward_equity_section(demo_client):
     poverty = next(g for g in body["groups"] if g["key"] == "poverty")
     assert f"{100 * poverty['total']['share']:.1f}%" in html
     assert "Who lives" not in demo_client.get("/neighborhoods/N01").text
+
+
+def test_every_measure_csv_carries_the_equity_columns(demo_client, client, table):
+    import io
+
+    csv = demo_client.get("/api/neighborhoods", params={"format": "csv"})
+    frame = pd.read_csv(io.StringIO(csv.text)).set_index("name")
+    t = table.set_index("neighborhood")
+    assert frame.loc[t.index, "group_count_black"].tolist() == t["black"].tolist()
+    assert frame.loc[t.index, "group_share_moe_black"].notna().all()
+    assert set(frame["group_reliability_black"]) <= {"reliable", "caution", "unreliable"}
+    assert "universe_households" in frame.columns
+    wards = pd.read_csv(io.StringIO(demo_client.get("/api/wards",
+                                                    params={"format": "csv"}).text))
+    assert wards["group_count_poverty"].sum() == pytest.approx(t["below_poverty"].sum())
+    tiny = client.get("/api/neighborhoods", params={"format": "csv"}).text.splitlines()[0]
+    assert "group_" not in tiny

@@ -26,8 +26,17 @@ from safetygap.geo.bivariate import LEVELS, terciles
 from safetygap.maps.data import WorkspaceView, _num
 from safetygap.vocab import Reliability
 
-__all__ = ["BIVARIATE_COLORS", "NoEquity", "UnknownGroup", "bivariate_label", "equity_context",
-           "equity_layer", "equity_report", "group_keys"]
+__all__ = [
+    "BIVARIATE_COLORS",
+    "NoEquity",
+    "UnknownGroup",
+    "bivariate_label",
+    "equity_context",
+    "equity_layer",
+    "equity_report",
+    "equity_rows",
+    "group_keys",
+]
 
 BIVARIATE_COLORS: tuple[tuple[str, ...], ...] = (
     ("#e8e8e8", "#ace4e4", "#5ac8c8"),
@@ -240,3 +249,19 @@ def equity_context(view: WorkspaceView, *, ward: str | None = None,
     tag)."""
     report = None if view.workspace.equity is None else equity_report(view, ward=ward)
     return {"equity": report, "equity_h": heading}
+
+
+def equity_rows(view: WorkspaceView, level: str, area_ids: list[str]) -> list[dict[str, Any]]:
+    """The per-area equity columns (``universe_*``, ``group_*``: counts, shares, MOEs, CV,
+    reliability) of ``area_ids`` at ``level``, one dict per id in that order, for the
+    "every measure" CSV downloads; empty dicts without demographics."""
+    frame = view.areas[level]
+    cols = [c for c in frame.columns if c.startswith(("universe_", "group_"))]
+    if not cols:
+        return [{} for _ in area_ids]
+    table = frame.set_index("area_id")[cols]
+    out = []
+    for i in area_ids:
+        row = table.loc[i]
+        out.append({c: (str(v) if isinstance(v, str) else _num(v)) for c, v in row.items()})
+    return out
