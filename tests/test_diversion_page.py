@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from safetygap.maps.diversion_page import hour_heatmap, share_bars
+from safetygap.maps.charts import goal_bars, week_columns
 
 
 def test_page_on_the_tiny_city(client) -> None:
@@ -32,13 +32,13 @@ def test_page_on_the_tiny_city(client) -> None:
 
 
 def test_charts_by_hand() -> None:
-    svg = share_bars([("Ward <1>", 0.1, 0.25), ("Ward 2", None, None)], key="k",
-                     title="T", desc="D")
+    svg = goal_bars([("Ward <1>", 0.1, 0.25), ("Ward 2", None, None)], key="k",
+                    title="T", desc="D", goal=0.2)
     assert "Ward &lt;1&gt;" in svg and "hidden or no calls" in svg and "25.0%" in svg
     values = [None] * 168
     values[3] = 2.0  # Monday 03:00
     values[24 + 12] = 1.0  # Tuesday 12:00
-    heat = hour_heatmap(values, key="h", title="T", desc="D", unit="calls a week")
+    heat = week_columns(values, key="h", title="T", desc="D", unit="calls a week")
     cells = re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="45" height="15" fill="([^"]+)">'
                        r"<title>([^<]+)</title>", heat)
     assert len(cells) == 168
