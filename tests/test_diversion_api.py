@@ -115,3 +115,38 @@ def test_scenario_by_hand(client) -> None:
 def test_models_follow_the_core() -> None:
     assert tuple(EligibilityCounts.model_fields) == COUNTS
     assert Settings.model_fields["eligibility_model"].annotation.__args__ == MODELS
+
+
+def test_cli_gives_the_api_answers(client, api_workspace, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    monkeypatch.setenv("SAFETYGAP_PRIVACY_MIN_COUNT", "1")
+    ws = str(api_workspace)
+    run = CliRunner().invoke
+    res = run(app, ["diversion", "scenario", "--workspace", ws, "--move",
+                    "behavioral_crisis=behavioral_crisis", "--json"])
+    assert res.exit_code == 0, res.output
+    body = {"moves": [{"channel": "behavioral_crisis", "categories": ["behavioral_crisis"]}]}
+    api = client.post("/api/diversion/scenario", json=body).json()
+    assert json.loads(res.stdout)["city"] == api["city"]
+    res = run(app, ["diversion", "scenario", "--workspace", ws, "--move",
+                    "behavioral_crisis=behavioral_crisis"])
+    assert "from 11.1% to 33.3%" in res.output and "Ward 1: 11.1% -> 33.3%" not in res.output
+    assert "Ward 1: 20.0% -> 60.0%" in res.output
+    res = run(app, ["diversion", "eligibility", "--workspace", ws, "--model", "cahoots"])
+    assert res.exit_code == 0 and "Eugene CAHOOTS: 33.3% of calls eligible (3 of 9)" in \
+        res.output
+    res = run(app, ["diversion", "hours", "--workspace", ws, "--level", "ward", "--area",
+                    "1"])
+    assert res.exit_code == 0 and "2 eligible calls in Ward 1" in res.output
+    for args, words in ((["--move", "behavioral_crisis=police"], "non-police"),
+                        (["--move", "behavioral_crisis=boat"], "unknown channel"),
+                        (["--move", "behavioral_crisis"], "NAME=VALUE"),
+                        (["--minutes", "traffic=soon"], "must be a number"),
+                        (["--hours", "whenever"], "opening_hours")):
+        res = run(app, ["diversion", "scenario", "--workspace", ws, *args])
+        assert res.exit_code == 2 and words in res.output, (args, res.output)
