@@ -129,7 +129,7 @@ class DiversionOverview(BaseModel):
     target: float = Field(description="the city's goal for the diverted share")
 
 
-class HourScenario(BaseModel):
+class DiversionHourScenario(BaseModel):
     scenario: str = Field(description="recorded (the providers' own hours), or a what-if")
     hours: str = Field(description="the responders' hours in this scenario")
     covered_share: Share = Field(description="eligible calls that arrived while a "
@@ -138,7 +138,7 @@ class HourScenario(BaseModel):
                                         description="the share per hour of the week")
 
 
-class HoursAnswer(BaseModel):
+class DiversionHoursAnswer(BaseModel):
     model: str
     level: Level | None
     area_id: str | None
@@ -148,7 +148,7 @@ class HoursAnswer(BaseModel):
     calls_per_week: list[float | None] = Field(
         min_length=168, max_length=168,
         description="eligible calls a week in each hour of the week (average over the data)")
-    scenarios: list[HourScenario]
+    scenarios: list[DiversionHourScenario]
     responders: dict[str, Any] = Field(
         description="the providers counted as responders: service types, how many, how "
                     "many state their hours, what unknown hours count as")
@@ -158,7 +158,7 @@ class HoursAnswer(BaseModel):
 # ----------------------------------------------------------------- the scenario
 
 
-class MoveIn(BaseModel):
+class DiversionMoveIn(BaseModel):
     """Calls police answer today that go to ``channel`` instead."""
 
     model_config = ConfigDict(extra="forbid")
@@ -173,7 +173,7 @@ class MoveIn(BaseModel):
                          description="fraction of the matching calls moved")
 
 
-class ShiftIn(BaseModel):
+class DiversionShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hours: str = Field(ALWAYS, max_length=200,
                        description="when the new responders are on duty (opening_hours "
@@ -185,13 +185,13 @@ class ShiftIn(BaseModel):
                              description="share of paid hours on duty (ASSUMPTION 0.75)")
 
 
-class ScenarioRequest(BaseModel):
+class DiversionScenarioRequest(BaseModel):
     """A path-to-20% scenario (see ``POST /api/diversion/scenario``)."""
 
     model_config = ConfigDict(extra="forbid")
-    moves: list[MoveIn] = Field(default_factory=list, max_length=20)
+    moves: list[DiversionMoveIn] = Field(default_factory=list, max_length=20)
     target: float = Field(TARGET, gt=0, le=1, allow_inf_nan=False)
-    shift: ShiftIn = Field(default_factory=ShiftIn)
+    shift: DiversionShiftIn = Field(default_factory=DiversionShiftIn)
     minutes: dict[str, float] = Field(
         default_factory=dict, max_length=60,
         description="responder minutes per call by category ('default' for the others)")
@@ -204,7 +204,7 @@ class ScenarioRequest(BaseModel):
                           "(default: the server's default model)")
 
 
-class MoveOut(BaseModel):
+class DiversionMoveOut(BaseModel):
     channel: str
     categories: list[str]
     call_types: list[str]
@@ -215,7 +215,7 @@ class MoveOut(BaseModel):
     calls_moved_per_year: float
 
 
-class ScenarioUnit(BaseModel):
+class DiversionScenarioUnit(BaseModel):
     base: int | None = Field(description="calls in the denominator")
     diverted_before: int | None
     moved: float | None = Field(description="expected calls moved")
@@ -227,7 +227,7 @@ class ScenarioUnit(BaseModel):
     reaches_target: bool
 
 
-class ToTarget(BaseModel):
+class DiversionToTarget(BaseModel):
     categories: list[str] = Field(description="the fewest further categories (largest "
                                               "first) that take the area to the target")
     reachable: bool
@@ -235,21 +235,21 @@ class ToTarget(BaseModel):
     calls_needed: int | None
 
 
-class ScenarioArea(ScenarioUnit):
+class DiversionScenarioArea(DiversionScenarioUnit):
     area_id: str
     name: str
     small: bool
     moved_calls: int | None
-    to_target: ToTarget
+    to_target: DiversionToTarget
 
 
-class ScenarioAnswer(BaseModel):
+class DiversionScenarioAnswer(BaseModel):
     headline: str
     synthetic: bool
     target: float
-    moves: list[MoveOut]
+    moves: list[DiversionMoveOut]
     period: dict[str, Any] = Field(description="first and last call day, years")
-    city: ScenarioUnit
+    city: DiversionScenarioUnit
     by_channel: dict[str, dict[str, float]]
     hour_of_week: dict[str, Any] = Field(
         description="moved_per_week (168 values), busiest_hour, busiest_calls_per_week")
@@ -258,7 +258,7 @@ class ScenarioAnswer(BaseModel):
     police_hours_freed_per_year: float
     time_on_task: dict[str, Any] = Field(description="minutes per category and sources")
     candidates_model: str
-    levels: dict[Level, list[ScenarioArea]]
+    levels: dict[Level, list[DiversionScenarioArea]]
     changes_nothing: bool
     denominator_words: str
     privacy: str

@@ -15,16 +15,17 @@ from fastapi import APIRouter, Query, Request, Response
 from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api._scenarios import problems_422
 from safetygap.api.models_diversion import (
+    DiversionHoursAnswer,
     DiversionOverview,
+    DiversionScenarioAnswer,
+    DiversionScenarioRequest,
     EligibilityAnswer,
-    HoursAnswer,
     Level,
     ModelInfo,
     ModelName,
-    ScenarioAnswer,
-    ScenarioRequest,
 )
 from safetygap.api.routes_api import View, cached_json, checked_area
+from safetygap.api.routes_sites import BODY_RESPONSES
 from safetygap.diversion import rules_from_content
 from safetygap.diversion_scenario import (
     TARGET,
@@ -101,7 +102,7 @@ def eligibility(request: Request, view: View, model: ModelQ = None) -> Response:
                        lambda: eligibility_view(view, model=name))
 
 
-@router.get("/api/diversion/hours", response_model=HoursAnswer, responses=ERROR_RESPONSES)
+@router.get("/api/diversion/hours", response_model=DiversionHoursAnswer, responses=ERROR_RESPONSES)
 def hours(
     request: Request,
     view: View,
@@ -122,12 +123,12 @@ def hours(
     if level is not None:
         checked_area(view, level, "area", area)
     name = _model(request, model)
-    return cached_json(view, ("hours", name, level, area, unknown), HoursAnswer,
+    return cached_json(view, ("hours", name, level, area, unknown), DiversionHoursAnswer,
                        lambda: hours_view(view, model=name, level=level, area_id=area,
                                           unknown=unknown))
 
 
-def _scenario_args(body: ScenarioRequest) -> dict:
+def _scenario_args(body: DiversionScenarioRequest) -> dict:
     """The core's arguments from a request body; :class:`ValidationError` -> 422."""
     try:
         moves = [Move(m.channel, categories=tuple(m.categories),
@@ -141,9 +142,9 @@ def _scenario_args(body: ScenarioRequest) -> dict:
     return {"moves": moves, "shift": shift, "time_on_task": tot, "target": body.target}
 
 
-@router.post("/api/diversion/scenario", response_model=ScenarioAnswer,
-             responses=ERROR_RESPONSES)
-def scenario(request: Request, view: View, body: ScenarioRequest) -> Response:
+@router.post("/api/diversion/scenario", response_model=DiversionScenarioAnswer,
+             responses=BODY_RESPONSES)
+def scenario(request: Request, view: View, body: DiversionScenarioRequest) -> Response:
     """The path to 20%: move chosen categories, call types or a whole eligibility model's
     calls to chosen channels, and see the diverted share before and after (city-wide, per
     ward and neighborhood, with intervals), the calls moved per hour of the week, the
@@ -162,4 +163,4 @@ def scenario(request: Request, view: View, body: ScenarioRequest) -> Response:
             raise problems_422(exc, source="body") from exc
 
     key = json.dumps(body.model_dump(mode="json"), sort_keys=True) + cand
-    return cached_json(view, ("scenario", key), ScenarioAnswer, build)
+    return cached_json(view, ("scenario", key), DiversionScenarioAnswer, build)
