@@ -78,6 +78,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     from safetygap.api.routes_api import router as api_router
     from safetygap.api.routes_diversion import router as diversion_router
     from safetygap.api.routes_docs import router as docs_router
+    from safetygap.api.routes_equity import router as equity_router
     from safetygap.api.routes_export import router as export_router
     from safetygap.api.routes_ogc import router as ogc_router
     from safetygap.api.routes_pages import router as pages_router
@@ -85,6 +86,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
 
     app.include_router(api_router)
     app.include_router(diversion_router)
+    app.include_router(equity_router)
     app.include_router(pages_router)
     app.include_router(sites_router)
     app.include_router(docs_router)
