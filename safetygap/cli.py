@@ -16,6 +16,9 @@
     safetygap rerun --workspace DIR [--calls F ...]    re-run beside the served analysis and
                                                  swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
+    safetygap diversion eligibility|hours|scenario --workspace DIR
+                                                 eligibility models, coverage by the hour,
+                                                 the path to 20%
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
@@ -1164,6 +1167,13 @@ def presets() -> None:
     for name in preset_names():
         p = load_preset(name)
         typer.echo(f"{name}: {p.description}")
+
+
+from safetygap.cli_diversion import app as _diversion_app  # noqa: E402 (after the helpers)
+
+for _info in _diversion_app.registered_commands:
+    _info.cls = _Command  # flags show no value, like every other command
+app.add_typer(_diversion_app, name="diversion", cls=_Group)
 
 
 def main() -> None:
