@@ -16,6 +16,9 @@
     safetygap rerun --workspace DIR [--calls F ...]    re-run beside the served analysis and
                                                  swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
+    safetygap diversion eligibility|hours|scenario --workspace DIR
+                                                 eligibility models, coverage by the hour,
+                                                 the path to 20%
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
@@ -36,6 +39,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from safetygap import __version__
+from safetygap import _cli_equity as eq
 from safetygap.errors import Problems, ValidationError
 
 if TYPE_CHECKING:
@@ -299,6 +303,15 @@ def analyze(
     method: Annotated[list[str] | None, typer.Option(
         help="any method setting as NAME=VALUE (repeatable), e.g. gap_days=14, "
              "nonresident_ratio=3, confidence=0.9; docs/METHODS.md lists them")] = None,
+    demographics: eq.Demographics = None,
+    demographics_mapping: eq.DemographicsMapping = None,
+    demographic_groups: eq.DemographicGroups = None,
+    fine_population: eq.FinePopulation = None,
+    fine_population_column: eq.FinePopulationColumn = None,
+    equity_draws: eq.EquityDraws = eq.DRAWS,
+    equity_seed: eq.EquitySeed = eq.DEFAULT_SEED,
+    cv_caution: eq.CvCaution = eq.CAUTION,
+    cv_unreliable: eq.CvUnreliable = eq.UNRELIABLE,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -337,7 +350,10 @@ def analyze(
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
                                 network=network, diversion_rules=diversion_rules,
-                                population_layer=population_layer, reports=reports)
+                                population_layer=population_layer, reports=reports,
+                                demographics=demographics,
+                                demographics_mapping=demographics_mapping,
+                                fine_population=fine_population)
         methods = _methods(kernel=kernel, demand=demand, demand_cell_m=demand_cell_m,
                            bootstrap=bootstrap, min_population=min_population,
                            pairs=method or [])
@@ -356,6 +372,10 @@ def analyze(
                                engine=engine, scheduler=scheduler, staging=staging,
                                partitions=partitions, methods=methods,
                                population_layer_column=population_layer_column,
+                               demographic_groups=eq.group_keys(demographic_groups),
+                               fine_population_column=fine_population_column,
+                               equity_draws=equity_draws, equity_seed=equity_seed,
+                               cv_caution=cv_caution, cv_unreliable=cv_unreliable,
                                stale_after_months=get_settings(
                                    stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
@@ -1195,6 +1215,13 @@ def presets() -> None:
     for name in preset_names():
         p = load_preset(name)
         typer.echo(f"{name}: {p.description}")
+
+
+from safetygap.cli_diversion import app as _diversion_app  # noqa: E402 (after the helpers)
+
+for _info in _diversion_app.registered_commands:
+    _info.cls = _Command  # flags show no value, like every other command
+app.add_typer(_diversion_app, name="diversion", cls=_Group)
 
 
 def main() -> None:

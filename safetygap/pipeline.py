@@ -54,6 +54,7 @@ from safetygap._steps.areas import (
     near_boundary_quality,
     ward_weights,
 )
+from safetygap._steps.equity import equity_outputs, match_demographics
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import analysis_crs, preflight
 from safetygap._steps.report import manifest_report, quality_report, summary_report
@@ -67,6 +68,8 @@ from safetygap._steps.travel import load_travel, travel_quality, travel_summary
 from safetygap._steps.uncertainty import add_uncertainty
 from safetygap.boundaries import crosswalk
 from safetygap.diversion import Denominator
+from safetygap.equity import DEFAULT_DRAWS
+from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -102,7 +105,7 @@ __all__ = [
 STEPS = (
     "checking inputs: taxonomy, boundaries, providers, population, calls header",
     "loading street network",
-    "matching population",
+    "matching population and demographics",
     "placing providers",
     "reading and classifying calls",
     "joining calls to neighborhoods and wards ({engine} engine)",
@@ -140,6 +143,12 @@ class AnalysisInputs:
     reports: Path | None = None
     """Diverted records from outside 911 (311 and online police reports), optional:
     :mod:`safetygap.outside911`."""
+    demographics: Path | None = None
+    """Demographic table (groups with ACS margins of error) by area, or tract polygons."""
+    demographics_mapping: Path | None = None
+    """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
+    fine_population: Path | None = None
+    """Finer population layer (blocks or address points) for dasymetric interpolation."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,12 @@ class AnalysisOptions:
     methods: Methods = field(default_factory=Methods)  # every method choice (methods.py)
     population_layer_column: str | None = None  # the population layer's weight column;
     # None: point count or polygon area (dasymetric)
+    demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
+    fine_population_column: str | None = None  # head-count column of the finer layer
+    equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
+    equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
+    cv_caution: float = CV_CAUTION  # CV from which an estimate is "use with caution"
+    cv_unreliable: float = CV_UNRELIABLE  # CV above which it is "unreliable"
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -195,6 +210,14 @@ class AnalysisOptions:
         months = self.stale_after_months
         if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
+        if not isinstance(self.equity_draws, int) or not 100 <= self.equity_draws <= 100_000:
+            problems.add("equity_draws", "must be a whole number from 100 to 100,000",
+                         value=self.equity_draws)
+        cvs = (self.cv_caution, self.cv_unreliable)
+        if not all(isinstance(c, (int, float)) and np.isfinite(c) for c in cvs) or \
+                not 0 < self.cv_caution < self.cv_unreliable:
+            problems.add("cv_caution, cv_unreliable", "need 0 < caution < unreliable "
+                         "(fractions: 0.12 is 12%)", value=cvs)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -214,6 +237,8 @@ class AnalysisOptions:
         d["methods"] = self.methods.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
         d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        d["demographic_groups"] = (None if self.demographic_groups is None
+                                   else list(self.demographic_groups))
         return d
 
 
@@ -237,6 +262,7 @@ class Analysis:
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
+    equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
 
 
 def analyze(
@@ -270,6 +296,13 @@ def analyze(
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
+        demo_n = demo_quality = None
+        if checked.demographics is not None:
+            demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
+                                                      fine=checked.fine_population)
+            demo_n = demo_n.with_thresholds(opts.cv_caution, opts.cv_unreliable)
+            info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
+                             f"({len(demo_n.spec.groups)} groups)")
 
     with step() as info:
         prov = checked.providers
@@ -360,11 +393,17 @@ def analyze(
                         f"{opts.methods.hotspot_permutations} Gi* permutations")
 
     with step() as info:
+        equity = None
+        if demo_n is not None:
+            nbhd_out, ward_out, equity = equity_outputs(
+                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
         quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
                                  checked.nbhd_report, checked.ward_report, cw_quality)
         quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
         quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
+        if demo_quality is not None:
+            quality["demographics"] = demo_quality
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
@@ -382,8 +421,9 @@ def analyze(
         quality["calls"]["time_covered"] = summary["time_covered"]
         summary["demand"] = {"model": opts.methods.demand, "points": len(points),
                              "cell_m": points.cell_m,
-                             "population_layer": None if inputs.population_layer is None
-                             else inputs.population_layer.name}
+                             "population_layer": next(
+                                 (p.name for p in (inputs.population_layer,
+                                                   inputs.fine_population) if p), None)}
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
         manifest["travel"] = summary["travel"]
@@ -405,6 +445,7 @@ def analyze(
         demand_points=points_frame(points, nbhd, wards),
         replicates=unc.replicates,
         records=records,
+        equity=equity,
     )
 
 
@@ -439,12 +480,16 @@ def measure_context(points: DemandPoints, calls: pd.DataFrame, wards: gpd.GeoDat
 
 def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any) -> dict[str, Any]:
     """The population layer (in the analysis CRS) and its column, as keyword arguments of
-    :func:`safetygap.geo.demand.demand_points` (none when no layer is given)."""
-    if inputs.population_layer is None:
+    :func:`safetygap.geo.demand.demand_points` (none when no layer is given): the
+    ``population_layer``, else the equity section's ``fine_population`` with its column."""
+    path, col = inputs.population_layer, opts.population_layer_column
+    if path is None:
+        path, col = inputs.fine_population, opts.fine_population_column
+    if path is None:
         return {}
     from safetygap.inputs._files import read_table
 
-    table = read_table(inputs.population_layer, where="population layer")
+    table = read_table(path, where="population layer")
     where = f"population layer {table.path}"
     problems = Problems()
     if table.geometry is None or table.crs is None:
@@ -452,7 +497,6 @@ def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any) -> dict[st
                      allowed="GeoPackage, GeoJSON or GeoParquet of blocks, address points "
                              "or building footprints")
         problems.raise_if_any()
-    col = opts.population_layer_column
     if col is not None and col not in table.frame.columns:
         problems.add(where, "population column not found", column=col,
                      allowed=sorted(map(str, table.frame.columns)))
@@ -522,4 +566,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         neighborhoods=d / "neighborhoods.gpkg",
         wards=d / "wards.gpkg",
         population=d / "population.csv",
+        demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
     )
