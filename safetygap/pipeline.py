@@ -359,7 +359,7 @@ def analyze(
                              if y > 0))
         points = demand_points(nbhd, population, model=opts.methods.demand,
                                cell_m=opts.methods.demand_cell_m, zones=wards,
-                               **_density(inputs, opts, crs))
+                               **_density(inputs, opts, crs, checked.fine_population))
         spans = covered_spans(np.where(calls["dup"].to_numpy(), NO_DAY, calls["day"]),
                               calls["source_code"].to_numpy(), sources,
                               gap_days=opts.methods.gap_days)
@@ -478,13 +478,17 @@ def measure_context(points: DemandPoints, calls: pd.DataFrame, wards: gpd.GeoDat
     return MeasureContext(demand, methods, source_years)
 
 
-def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any) -> dict[str, Any]:
+def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any,
+             fine: Any = None) -> dict[str, Any]:
     """The population layer (in the analysis CRS) and its column, as keyword arguments of
     :func:`safetygap.geo.demand.demand_points` (none when no layer is given): the
-    ``population_layer``, else the equity section's ``fine_population`` with its column."""
+    ``population_layer``, else the equity section's finer population layer (``fine``, as
+    preflight read it: its head counts in ``population``)."""
     path, col = inputs.population_layer, opts.population_layer_column
-    if path is None:
-        path, col = inputs.fine_population, opts.fine_population_column
+    if path is None and fine is not None:
+        layer = gpd.GeoDataFrame(fine.frame[["population"]], geometry=fine.frame["geometry"],
+                                 crs=fine.crs).to_crs(crs)
+        return {"density": layer, "density_column": "population"}
     if path is None:
         return {}
     from safetygap.inputs._files import read_table
