@@ -74,7 +74,7 @@ def test_hours_by_hand(client) -> None:
     # call 1 Wednesday 2023-03-01 10:00 (hour 2*24+10), call 2 Thursday 10:00 (3*24+10)
     assert recorded["by_hour"][58] == 1.0 and recorded["by_hour"][82] == 1.0
     assert recorded["by_hour"][0] is None  # no call that hour
-    assert h["responders"]["hours_stated"] == 0
+    assert h["responders"]["hours_stated"] == 0 and h["responders"]["hours_unreadable"] == 0
     closed = client.get("/api/diversion/hours?unknown=closed").json()
     assert closed["scenarios"][0]["covered_share"]["value"] == 0.0
     # a 6 a.m.-10 p.m. team covers both (10:00)
@@ -150,3 +150,30 @@ def test_cli_gives_the_api_answers(client, api_workspace, monkeypatch) -> None:
                         (["--hours", "whenever"], "opening_hours")):
         res = run(app, ["diversion", "scenario", "--workspace", ws, *args])
         assert res.exit_code == 2 and words in res.output, (args, res.output)
+
+
+def test_hours_with_stated_opening_hours(tiny_files, tmp_path) -> None:
+    """The crisis team P1 works weekday afternoons only (12:00-17:00): the two dated crisis
+    calls (Wednesday and Thursday 10:00) arrive while it is closed -> 0 of 2 as recorded,
+    2 of 2 with a 24/7 team or a 6 a.m.-10 p.m. one. P2's hours cannot be read."""
+    import geopandas as gpd
+
+    from safetygap.inputs import load_preset
+    from safetygap.maps.data import WorkspaceView
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.readmodel.diversion import hours_view
+    from safetygap.run import run_analysis
+    from safetygap.workspace import Workspace
+
+    prov = gpd.read_file(tiny_files["providers"])
+    prov["opening_hours"] = ["Mo-Fr 12:00-17:00", "whenever", ""]
+    prov.to_file(tiny_files["providers"])
+    run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", quiet=True,
+                 options=AnalysisOptions(columns=load_preset("generic")))
+    view = WorkspaceView(Workspace.open(tmp_path / "ws"), privacy_min_count=1)
+    h = hours_view(view, model="nicjr")
+    shares = {s["scenario"]: s["covered_share"]["value"] for s in h["scenarios"]}
+    assert shares == {"recorded": 0.0, "24/7": 1.0, "06:00-22:00": 1.0}
+    r = h["responders"]
+    assert (r["providers"], r["hours_stated"], r["hours_unreadable"]) == (3, 2, 1)
+    assert r["hours_unreadable_examples"][0]["opening_hours"] == "whenever"

@@ -151,7 +151,8 @@ class DiversionHoursAnswer(BaseModel):
     scenarios: list[DiversionHourScenario]
     responders: dict[str, Any] = Field(
         description="the providers counted as responders: service types, how many, how "
-                    "many state their hours, what unknown hours count as")
+                    "many state their hours, how many state hours that cannot be read "
+                    "(they count as unknown; up to 5 examples), what unknown hours count as")
     privacy: str
 
 

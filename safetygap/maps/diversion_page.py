@@ -10,8 +10,8 @@ alternative); no script is needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safetygap.diversion_scenario import Move, ShiftPattern
@@ -59,7 +59,8 @@ class PageRequest:
     share: float = 1.0
     hours: str = "24/7"
     whole_model: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
+    ward: str | None = None
+    """The ward whose hours of the week the heat map shows (None: the city)."""
 
     def moves(self) -> list[Move]:
         if self.whole_model:
@@ -92,7 +93,8 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
     elig = eligibility_view(view, model=req.model)
     result = scenario_view(view, req.moves(), shift=ShiftPattern(hours=req.hours),
                            candidates_model=req.model)
-    hours = hours_view(view, model=req.model)
+    hours = hours_view(view, model=req.model,
+                       level=None if req.ward is None else "ward", area_id=req.ward)
     wards = result["levels"]["ward"]
     bars = goal_bars(
         [(w["name"], w["share_before"], None if result["changes_nothing"]
@@ -111,7 +113,7 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
     recorded = hours["scenarios"][0]
     cover_svg = week_columns(
         recorded["by_hour"], key="cover", as_share=True, unit="",
-        title="Eligible calls a responder could take, by hour",
+        title=f"Eligible calls a responder could take, by hour: {hours['name'] or 'city'}",
         desc="Share of the calls eligible under the chosen model that arrived while a "
              "non-police responder covering the place was open (the hours the providers "
              "record). Grey: hidden for privacy or no calls. The table below gives them in "
@@ -130,10 +132,14 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
                               lambda v: fmt_pct(sum(v) / len(v))),
         block_labels=[f"{b:02d}-{b + 3:02d}" for b in range(0, 24, 3)],
         fmt_num=fmt_num, fmt_pct=fmt_pct,
+        wards=[(w, view.area_name("ward", w)) for w in view.area_ids("ward")],
         api_query=_api_query(req))
 
 
 def _api_query(req: PageRequest) -> str:
     from urllib.parse import urlencode
 
-    return urlencode({"model": req.model})
+    query = {"model": req.model}
+    if req.ward is not None:
+        query |= {"level": "ward", "area": req.ward}
+    return urlencode(query)

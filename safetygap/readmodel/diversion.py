@@ -32,7 +32,14 @@ from safetygap.diversion_scenario import (
 )
 from safetygap.eligibility import COUNTS, eligibility_counts, load_model
 from safetygap.geo.aggregate import NONE_CODE
-from safetygap.hours import ALWAYS, DAYS, HOURS_OF_WEEK, covered_while_open, hour_of_week
+from safetygap.hours import (
+    ALWAYS,
+    DAYS,
+    HOURS_OF_WEEK,
+    covered_while_open,
+    hour_of_week,
+    hours_problem,
+)
 from safetygap.privacy import hidden_cells, is_sensitive
 
 if TYPE_CHECKING:
@@ -346,6 +353,8 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
     prov = _responders(view, responders)
     stated = prov["opening_hours"].fillna("").astype(str).str.strip() if \
         "opening_hours" in prov else pd.Series("", index=prov.index)
+    bad = [(str(n), h) for n, h in zip(prov["name"], stated, strict=True)
+           if h and hours_problem(h) is not None]
     return {
         "model": model,
         "level": level, "area_id": area_id,
@@ -359,6 +368,9 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
             "service_types": sorted(prov["service_type"].astype(str).unique().tolist()),
             "providers": len(prov),
             "hours_stated": int((stated != "").sum()),
+            "hours_unreadable": len(bad),
+            "hours_unreadable_examples": [{"name": n, "opening_hours": h}
+                                          for n, h in bad[:5]],
             "unknown_hours_count_as": unknown},
         "privacy": view.privacy_note,
     }
