@@ -376,8 +376,9 @@ def run_scenario(
             moved_week[busiest]), 4)}
 
     # responders and police
-    minutes_r = np.array([tot.minutes("responder", c) for c in category])
-    minutes_p = np.array([tot.minutes("police", c) for c in category])
+    codes, uniques = pd.factorize(category)  # per distinct category, not per call
+    minutes_r = np.array([tot.minutes("responder", str(c)) for c in uniques])[codes]
+    minutes_p = np.array([tot.minutes("police", str(c)) for c in uniques])[codes]
     team_hours = float((weight * minutes_r).sum() / 60 / years)
     person_hours = team_hours * shift.team_size
     fte_workload = person_hours / shift.on_duty_hours_per_year

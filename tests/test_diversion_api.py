@@ -177,3 +177,19 @@ def test_hours_with_stated_opening_hours(tiny_files, tmp_path) -> None:
     r = h["responders"]
     assert (r["providers"], r["hours_stated"], r["hours_unreadable"]) == (3, 2, 1)
     assert r["hours_unreadable_examples"][0]["opening_hours"] == "whenever"
+
+
+def test_wkb_points_read_straight_from_the_buffer() -> None:
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    from safetygap.readmodel.diversion import _points_xy
+
+    geoms = [shapely.Point(1.5, -2.25), None, shapely.Point(), shapely.Point(3, 4),
+             shapely.LineString([(0, 0), (1, 1)]), shapely.Point(5, 6, 7)]
+    wkb = [None if g is None else shapely.to_wkb(g, byte_order=1) for g in geoms]
+    wkb[3] = shapely.to_wkb(geoms[3], byte_order=0)  # big-endian: the slow path
+    x, y = _points_xy(pa.chunked_array([pa.array(wkb[:2]), pa.array(wkb[2:])]))
+    np.testing.assert_array_equal(x, [1.5, np.nan, np.nan, 3.0, np.nan, 5.0])
+    np.testing.assert_array_equal(y, [-2.25, np.nan, np.nan, 4.0, np.nan, 6.0])

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 from safetygap import FAMILIES
 from safetygap._status import STATUS_ORDER
@@ -76,41 +79,36 @@ def _sensitive(frame: pd.DataFrame) -> np.ndarray:
 def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
     """Every call the diverted share counts, one row each: the workspace's unique calls
     (duplicate ids left out) and its records from outside 911 (``origin``), with their
-    channel, ``diverted``, ``diversion_base``, category, family, time, areas (str or
-    None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
+    channel, ``diverted``, ``diversion_base``, category, family (categoricals), time, areas
+    (str or None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
     def compute() -> pd.DataFrame:
         ws = view.workspace
         cols = ["status", "call_type", "category", "family", "agency", "time", "channel",
                 "diverted", "diversion_base", "neighborhood_id", "ward_id", "geometry"]
-        raw = ws.calls(columns=cols)
-        raw = raw[raw["status"].astype(str) != STATUS_ORDER[0]]  # duplicate_id
-        geom = raw.geometry
+        table = pq.read_table(ws.path / "calls.parquet", columns=cols)
+        x, y = _points_xy(table.column("geometry"))
+        keep = np.asarray(_text(table, "status") != STATUS_ORDER[0])  # duplicate ids out
         frame = pd.DataFrame({
-            "origin": "911",
-            "call_type": raw["call_type"].astype(object).to_numpy(),
-            "category": raw["category"].astype(object).to_numpy(),
-            "family": raw["family"].astype(object).to_numpy(),
-            "agency": raw["agency"].astype(object).to_numpy(),
-            "time": pd.to_datetime(raw["time"]).to_numpy(),
-            "channel": raw["channel"].astype(object).to_numpy(),
-            "diverted": raw["diverted"].to_numpy(bool),
-            "diversion_base": raw["diversion_base"].to_numpy(bool),
-            "neighborhood_id": _ids(raw["neighborhood_id"]),
-            "ward_id": _ids(raw["ward_id"]),
-            "x": np.where(geom.isna(), np.nan, geom.x.to_numpy()),
-            "y": np.where(geom.isna(), np.nan, geom.y.to_numpy()),
-        })
+            "origin": pd.Categorical(["911"] * len(x), categories=ORIGINS),
+            **{c: _text(table, c) for c in ("call_type", "category", "family", "agency",
+                                            "channel")},
+            "time": table.column("time").to_pandas().to_numpy(),
+            "diverted": table.column("diverted").to_numpy(),
+            "diversion_base": table.column("diversion_base").to_numpy(),
+            "neighborhood_id": _ids(_text(table, "neighborhood_id")),
+            "ward_id": _ids(_text(table, "ward_id")),
+            "x": x, "y": y,
+        })[keep].reset_index(drop=True)
         rec = ws.records()
         if rec is not None and len(rec):
             rgeom = rec.geometry
             frame = pd.concat([frame, pd.DataFrame({
-                "origin": "outside_911",
-                "call_type": rec["call_type"].astype(object).to_numpy(),
-                "category": rec["category"].astype(object).to_numpy(),
-                "family": rec["family"].astype(object).to_numpy(),
-                "agency": None,
+                "origin": pd.Categorical(["outside_911"] * len(rec), categories=ORIGINS),
+                **{c: pd.Categorical(rec[c].astype(object)) for c in ("call_type",
+                                                                      "category", "family",
+                                                                      "channel")},
+                "agency": pd.Categorical([None] * len(rec)),
                 "time": pd.to_datetime(rec["time"]).to_numpy(),
-                "channel": rec["channel"].astype(object).to_numpy(),
                 "diverted": rec["diverted"].to_numpy(bool),
                 "diversion_base": rec["diversion_base"].to_numpy(bool),
                 "neighborhood_id": _ids(rec["neighborhood_id"]),
@@ -118,15 +116,66 @@ def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
                 "x": np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
                 "y": np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
             })], ignore_index=True)
+            for c in ("call_type", "category", "family", "channel", "agency"):
+                frame[c] = frame[c].astype("category")
         frame["sensitive"] = _sensitive(frame)
         return frame
 
     return view.cached(("diversion", "calls"), compute)
 
 
-def _ids(values: pd.Series) -> np.ndarray:
-    return values.astype(object).where(values.notna(), None).map(
-        lambda v: None if v is None else str(v)).to_numpy(object)
+ORIGINS = ("911", "outside_911")
+"""Where a counted call comes from: the 911 calls, or the records from outside 911."""
+
+
+def _text(table: pa.Table, column: str) -> pd.Categorical:
+    """A text column of an Arrow table as a pandas categorical (one string per distinct
+    value, so comparing and factorising millions of rows stays cheap)."""
+    col = table.column(column)
+    if not pa.types.is_dictionary(col.type):
+        col = col.dictionary_encode()
+    return pd.Categorical(col.to_pandas())
+
+
+def _points_xy(wkb: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of WKB points (NaN for null, empty or non-point values). Little-endian 2D
+    points (21 bytes: byte order 1, type 1, x, y) are read straight from the buffer;
+    anything else goes through shapely."""
+    arr = wkb.combine_chunks()
+    if isinstance(arr, pa.LargeBinaryArray | pa.LargeStringArray):
+        arr = arr.cast(pa.binary())
+    n = len(arr)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if n == 0:
+        return x, y
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    start = offsets[:-1]
+    fast = valid & (np.diff(offsets) == 21)
+    head = start[fast][:, None] + np.arange(5)
+    fast[fast] = (data[head] == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all(axis=1)
+    where = start[fast]
+    for out, shift in ((x, 5), (y, 13)):
+        raw = data[where[:, None] + np.arange(shift, shift + 8)]
+        out[fast] = raw.copy().view("<f8").ravel()
+    slow = valid & ~fast
+    if slow.any():
+        geoms = shapely.from_wkb(np.asarray(arr.to_pylist(), dtype=object)[slow])
+        is_point = shapely.get_type_id(geoms) == 0
+        px = np.where(is_point, shapely.get_x(geoms), np.nan)
+        py = np.where(is_point, shapely.get_y(geoms), np.nan)
+        x[slow], y[slow] = px, py
+    return x, y
+
+
+def _ids(values: pd.Series | pd.Categorical) -> np.ndarray:
+    """Area ids as text (object array), None where missing."""
+    cat = pd.Categorical(values)
+    labels = np.array([str(c) for c in cat.categories] + [None], dtype=object)
+    codes = np.asarray(cat.codes)
+    return labels[np.where(codes < 0, len(cat.categories), codes)]
 
 
 def _share(k: float | None, n: float | None) -> dict[str, Any]:
@@ -295,7 +344,8 @@ def _eligible_calls(view: WorkspaceView, model: str) -> pd.DataFrame:
               & np.isfinite(calls["x"].to_numpy(float)) & calls["time"].notna().to_numpy())
         sub = calls[ok].reset_index(drop=True)
         codes = {f: i for i, f in enumerate(FAMILIES)}
-        sub["family_code"] = sub["family"].map(codes).fillna(NONE_CODE).astype(np.int8)
+        sub["family_code"] = (sub["family"].astype(object).map(codes).fillna(NONE_CODE)
+                              .astype(np.int8))
         sub["how"] = hour_of_week(sub["time"])
         return sub
 
