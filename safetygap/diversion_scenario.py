@@ -374,6 +374,12 @@ def run_scenario(
         "busiest_hour": busiest,
         "busiest_calls_per_week": None if busiest is None else round(float(
             moved_week[busiest]), 4)}
+    if sensitive is not None:  # per hour: calls touched and the sensitive ones among them
+        touched = (weight > 0) & (how >= 0)
+        sens_moved = np.asarray(sensitive, dtype=bool) & touched
+        out["hour_of_week"]["cells"] = {
+            "calls": np.bincount(how[touched], minlength=HOURS_OF_WEEK).tolist(),
+            "sensitive": np.bincount(how[sens_moved], minlength=HOURS_OF_WEEK).tolist()}
 
     # responders and police
     codes, uniques = pd.factorize(category)  # per distinct category, not per call

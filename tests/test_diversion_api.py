@@ -57,10 +57,19 @@ def test_eligibility_by_hand(client) -> None:
 def test_small_sensitive_counts_are_hidden(api_workspace) -> None:
     with app_client(api_workspace, privacy_min_count=None) as c:
         e = c.get("/api/diversion/eligibility").json()
+        body = {"moves": [{"channel": "behavioral_crisis",
+                           "categories": ["behavioral_crisis"]}]}
+        s = c.post("/api/diversion/scenario", json=body).json()
     a = next(n for n in e["levels"]["neighborhood"] if n["area_id"] == "A")
     # 3 crisis calls in A: fewer than 11 and sensitive -> hidden, with their shares
     assert a["counts"]["eligible"] is None and a["eligible_share"]["value"] is None
     assert "hidden" in e["privacy"]
+    # the moved crisis calls: call 2 (Thursday 10:00, hour 82) alone in its hour -> hidden
+    # (call 11 has no date); ward 1's moved count (2 crisis calls) and its share after too
+    week = s["hour_of_week"]["moved_per_week"]
+    assert week[82] is None and [v for i, v in enumerate(week) if i != 82] == [0.0] * 167
+    w1 = next(w for w in s["levels"]["ward"] if w["area_id"] == "1")
+    assert w1["moved"] is None and w1["share_after"] is None
 
 
 def test_hours_by_hand(client) -> None:

@@ -253,7 +253,8 @@ class DiversionScenarioAnswer(BaseModel):
     city: DiversionScenarioUnit
     by_channel: dict[str, dict[str, float]]
     hour_of_week: dict[str, Any] = Field(
-        description="moved_per_week (168 values), busiest_hour, busiest_calls_per_week")
+        description="moved_per_week (168 values; null: hidden, a small count of sensitive "
+                    "calls), busiest_hour, busiest_calls_per_week")
     staffing: dict[str, Any] = Field(
         description="shift pattern, responder hours a year and full-time staff (FTE)")
     police_hours_freed_per_year: float

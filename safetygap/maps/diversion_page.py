@@ -71,16 +71,21 @@ class PageRequest:
         return []
 
 
-def _week_rows(values: Sequence[float | None], fmt: Any) -> list[dict[str, Any]]:
-    """The heat map as a table: one row per day, one cell per 3-hour block (summed, or
-    the mean of the shown hours for a share)."""
+def _week_rows(values: Sequence[float | None], fmt: Any, *, whole_blocks: bool = False
+               ) -> list[dict[str, Any]]:
+    """A heat map as a table: one row per day, one cell per 3-hour block (``fmt`` of the
+    block's shown values). ``whole_blocks``: a block with a hidden hour is hidden whole
+    (its sum would reveal nothing true)."""
     rows = []
     for d in range(7):
         cells = []
         for b in range(0, 24, 3):
             part = [values[d * 24 + h] for h in range(b, b + 3)]
             shown = [v for v in part if v is not None]
-            cells.append(fmt(shown) if shown else "–")
+            if whole_blocks and len(shown) < len(part):
+                cells.append("hidden")
+            else:
+                cells.append(fmt(shown) if shown else "–")
         rows.append({"day": DAYS[d], "cells": cells})
     return rows
 
@@ -127,7 +132,7 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
         channels=CHANNEL_LABELS, hours_choices=HOURS_CHOICES, shares=SHARE_CHOICES,
         categories=movable_categories(view, req.model),
         bars=bars, moved_svg=moved_svg, cover_svg=cover_svg,
-        moved_rows=_week_rows(moved, lambda v: fmt_num(sum(v), 1)),
+        moved_rows=_week_rows(moved, lambda v: fmt_num(sum(v), 1), whole_blocks=True),
         cover_rows=_week_rows(recorded["by_hour"],
                               lambda v: fmt_pct(sum(v) / len(v))),
         block_labels=[f"{b:02d}-{b + 3:02d}" for b in range(0, 24, 3)],

@@ -465,6 +465,14 @@ def scenario_view(view: WorkspaceView, moves: Sequence[Move], *, target: float =
                          share_after=None, interval_after=None)
             shown.append(r)
         result["levels"][level] = shown
+    week = result["hour_of_week"]
+    cells = week.pop("cells")
+    hide = hidden_cells(cells["calls"], cells["sensitive"], min_count=view.min_count,
+                        total_shown=False)
+    week["moved_per_week"] = [None if h else v for v, h in zip(week["moved_per_week"], hide,
+                                                             strict=True)]
+    if week["busiest_hour"] is not None and hide[week["busiest_hour"]]:
+        week["busiest_hour"] = week["busiest_calls_per_week"] = None
     result["denominator_words"] = _words(view)
     result["privacy"] = view.privacy_note
     result["synthetic"] = view.synthetic
