@@ -15,6 +15,7 @@ import jinja2
 
 from safetygap import FAMILIES, __version__
 from safetygap.maps.data import WorkspaceView
+from safetygap.maps.style import FAMILY_STYLE, class_color
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -59,8 +60,6 @@ def render(template: str, **context: Any) -> str:
 
 
 def _family_label(family: str) -> str:
-    from safetygap.maps.gap_map import FAMILY_STYLE
-
     return FAMILY_STYLE[family]["label"]
 
 
@@ -91,8 +90,6 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
     """The side panel of a ward's map (HTML fragment)."""
     nb_ids = view.ward_neighborhoods(ward)
     nb = view.areas["neighborhood"].set_index("area_id").loc[nb_ids]
-    from safetygap.maps.gap_map import FAMILY_STYLE, class_color
-
     n_classes = {f: sum(c["gap_class"] > 0 for c in view.classes("neighborhood", f))
                  for f in FAMILIES}
     neighborhoods = [

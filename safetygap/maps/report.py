@@ -22,8 +22,8 @@ from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
 from safetygap.maps.data import WorkspaceView
-from safetygap.maps.gap_map import FAMILY_STYLE, class_color
 from safetygap.maps.pages import overview, render
+from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.workspace import Workspace
 
 DPI = 110

@@ -21,7 +21,6 @@ from folium.template import Template
 from safetygap import FAMILIES
 from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import (
-    FAMILY_STYLE,
     MapOptions,
     _base_map,
     _config,
@@ -31,6 +30,7 @@ from safetygap.maps.gap_map import (
     _Wiring,
 )
 from safetygap.maps.pages import render
+from safetygap.maps.style import FAMILY_STYLE
 
 SITES_JS = "safetygap/safetygap-sites.js"
 """The sites script, under the app's static prefix (served with the other map code)."""
