@@ -1,5 +1,5 @@
 """JSON / GeoJSON routes. Thin: parameters are checked here, the work is done by
-:class:`safetygap.maps.data.WorkspaceView`; results are validated against the
+:class:`safetygap.readmodel.WorkspaceView`; results are validated against the
 response models once and cached as JSON per workspace."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from safetygap.api.models import (
     ProviderCollection,
     Summary,
 )
-from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
+from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
 
 router = APIRouter()
 GEOJSON = "application/geo+json"

@@ -79,8 +79,8 @@ def export(
 
     from safetygap.api.routes_api import summary
     from safetygap.maps.collections import default_sites, site_features
-    from safetygap.maps.data import WorkspaceView
     from safetygap.maps.gpkg import export_geopackage
+    from safetygap.readmodel import WorkspaceView
     from safetygap.scenarios import load_baseline
     from safetygap.settings import get_settings
     from safetygap.versions import active_dir

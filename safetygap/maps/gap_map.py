@@ -29,8 +29,8 @@ from folium.template import Template
 
 from safetygap import FAMILIES
 from safetygap.maps.assets import STATIC_PREFIX, css_links, js_links
-from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
 from safetygap.maps.style import CLUSTER_ABOVE, FAMILY_STYLE, GAP_COLORS, HEX_COLOR, NO_VALUE_COLOR
+from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
 
 MAX_ZOOM = 19
 """Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with

@@ -33,9 +33,9 @@ import pyogrio
 
 from safetygap import FAMILIES
 from safetygap.maps.collections import COLLECTIONS, collection_features
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.qgis_style import Rule, Style, categorized, graduated, qml, sld
 from safetygap.maps.style import FAMILY_STYLE, HEX_COLOR, NO_VALUE_COLOR, class_color
+from safetygap.readmodel import WorkspaceView
 
 __all__ = ["GPKG_MEDIA_TYPE", "export_geopackage", "layer_styles", "public_quality"]
 

@@ -14,8 +14,8 @@ from typing import Any
 import jinja2
 
 from safetygap import FAMILIES, __version__
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.style import FAMILY_STYLE, class_color
+from safetygap.readmodel import WorkspaceView
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -21,9 +21,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.pages import overview, render
 from safetygap.maps.style import FAMILY_STYLE, class_color
+from safetygap.readmodel import WorkspaceView
 from safetygap.workspace import Workspace
 
 DPI = 110

@@ -19,7 +19,6 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from safetygap import FAMILIES
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import (
     MapOptions,
     _base_map,
@@ -31,6 +30,7 @@ from safetygap.maps.gap_map import (
 )
 from safetygap.maps.pages import render
 from safetygap.maps.style import FAMILY_STYLE
+from safetygap.readmodel import WorkspaceView
 
 SITES_JS = "safetygap/safetygap-sites.js"
 """The sites script, under the app's static prefix (served with the other map code)."""
