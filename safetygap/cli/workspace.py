@@ -35,7 +35,8 @@ def rerun(
     replacing its own; a server serving the workspace picks the new version up without a
     restart and never sees a half-written one.
     """
-    from safetygap.versions import RerunBusy, rebuild
+    from safetygap.run import rebuild
+    from safetygap.versions import RerunBusy
 
     overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
                  "wards": wards, "population": population}
