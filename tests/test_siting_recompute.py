@@ -12,7 +12,7 @@ import pytest
 from pyproj import Transformer
 
 from safetygap import FAMILIES, scenarios
-from safetygap._steps.areas import boundary_allocations
+from safetygap.stages.areas import boundary_allocations
 from safetygap.geo.boundary import BOUNDARY_POLICIES
 from safetygap.scenarios import baseline as scenario_baseline
 from safetygap.scenarios import load_baseline, new_providers, recommend_sites, recompute, whatif

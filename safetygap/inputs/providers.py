@@ -156,7 +156,7 @@ def providers_from_frame(
         if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
             problems.add(rowlabel, "name is empty", column="name")
         if not (np.isfinite(x[i]) and np.isfinite(y[i])) and serving[i]:
-            pass  # placed inside the areas it serves (safetygap._steps.places)
+            pass  # placed inside the areas it serves (safetygap.stages.places)
         elif not (np.isfinite(x[i]) and np.isfinite(y[i])):
             problems.add(rowlabel, "missing or unreadable coordinates", column=coord_col)
         elif src_crs and src_crs.upper() == "EPSG:4326" and (abs(y[i]) > 90 or abs(x[i]) > 180):

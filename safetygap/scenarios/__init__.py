@@ -7,7 +7,7 @@ Modules: :mod:`.baseline` (the workspace rebuilt, :func:`recompute`), :mod:`.hyp
 Both recompute the indices with providers added, without touching the
 workspace on disk, by running the pipeline's own steps
 (:func:`safetygap.pipeline.coverage`, :func:`safetygap.pipeline.level_indices`;
-for siting, its one-family form :func:`safetygap._steps.areas.family_layers`)
+for siting, its one-family form :func:`safetygap.stages.areas.family_layers`)
 on what the workspace holds: the calls with their areas, family, flags and
 coverage; the areas with their population; the providers; the taxonomy (in
 the manifest); and the distance model (the street network file named in the

@@ -18,14 +18,14 @@ from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
-from safetygap._steps.areas import (
+from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.travel import Travel
+from safetygap.stages.areas import (
     boundary_allocations,
     coverage,
     family_layers,
     level_indices,
 )
-from safetygap.geo.aggregate import NONE_CODE
-from safetygap.geo.travel import Travel
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
 from safetygap.workspace import Workspace
 

@@ -12,13 +12,13 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from safetygap._steps.places import place_providers
 from safetygap.errors import Problems
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import providers_from_frame
 from safetygap.scenarios.baseline import (
     Baseline,
 )
+from safetygap.stages.places import place_providers
 
 MAX_OUTSIDE_M = 10_000.0
 """Hypothetical providers and candidate sites farther than this (metres) outside every

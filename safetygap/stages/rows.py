@@ -1,6 +1,6 @@
 """Per-call features and row statuses; swapped coordinates.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The distance model of a run: loading the street network, snap statistics, catchments.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The data-quality report, the summary and the manifest of a run.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from safetygap.inputs import ColumnMap
 from safetygap.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 
 
 def quality_report(

@@ -1,6 +1,6 @@
 """Checking every input before the calls are read: one error naming every problem.
 
-Private step of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads
+A stage of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads
 the taxonomy, the diversion rules, both boundary layers, the providers and the population (small
 files, loaded once and handed on), checks the header of the calls file
 (:func:`safetygap.inputs._header.check_calls_header`: columns, coordinates,
@@ -22,16 +22,16 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from safetygap._steps.travel import travel_problems
 from safetygap.boundaries import BoundaryReport, load_boundaries
 from safetygap.diversion import DiversionRules, load_rules
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import PopulationInput, ProvidersInput, read_population, read_providers
 from safetygap.inputs._header import FileHeader, check_calls_header
+from safetygap.stages.travel import travel_problems
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 
 T = TypeVar("T")
 

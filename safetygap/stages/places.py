@@ -1,6 +1,6 @@
 """Population matched to neighborhoods; providers placed in areas.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations

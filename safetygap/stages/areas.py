@@ -1,6 +1,6 @@
 """Coverage, accessibility, boundary allocations and the per-area indices of both levels.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pandas as pd
 from pyproj import CRS
 
 from safetygap import FAMILIES
-from safetygap._steps.travel import catchment_labels
 from safetygap.boundaries import (
     apportion,
     crosswalk,
@@ -30,9 +29,10 @@ from safetygap.geo.boundary import (
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
+from safetygap.stages.travel import catchment_labels
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisOptions
+    from safetygap.stages.options import AnalysisOptions
 
 
 def _provider_stats(

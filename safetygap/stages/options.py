@@ -1,0 +1,97 @@
+"""The inputs and options of one analysis run (:func:`safetygap.pipeline.analyze`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from safetygap.diversion import Denominator
+from safetygap.errors import Problems
+from safetygap.geo.boundary import BOUNDARY_POLICIES, DEFAULT_TOLERANCE_M
+from safetygap.inputs import ColumnMap
+from safetygap.inventory.fields import STALE_AFTER_MONTHS
+from safetygap.vocab import allowed
+
+ENGINES = ("memory", "dask")
+"""Where the join and per-area counts run: in this process, or on a dask cluster."""
+
+
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """Paths of the input files; population is optional."""
+
+    calls: Path
+    providers: Path
+    neighborhoods: Path
+    wards: Path
+    population: Path | None = None
+    taxonomy: Path | None = None
+    network: Path | None = None
+    """Street network (OSM XML or GraphML) for ``travel="network"``."""
+    diversion_rules: Path | None = None
+    """Diversion rule set (TOML); None: the packaged Minneapolis default."""
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Options of one run (all keyword-only at the call sites)."""
+
+    columns: ColumnMap = field(default_factory=ColumnMap)
+    preset: str | None = None
+    crs: str | None = None  # projected analysis CRS; default: the neighborhoods' own or UTM
+    neighborhood_id: str | None = None
+    neighborhood_name: str | None = None
+    ward_id: str | None = None
+    ward_name: str | None = None
+    population_name_column: str | None = None
+    population_column: str | None = None
+    providers_crs: str | None = None
+    encoding: str = "utf-8"
+    label: str | None = None  # free text shown on maps; the demo sets its synthetic label
+    synthetic: bool = False
+    boundary_tolerance_m: float = DEFAULT_TOLERANCE_M  # metres, see safetygap.geo.boundary
+    boundary_policy: str = "contain"  # "contain" or "split"
+    travel: str = "straight"  # "straight" (metres) or "network" (minutes on inputs.network)
+    mode: str = "walk"  # network travel mode: "walk" or "drive"
+    engine: str = "memory"  # "memory", or "dask": join and counts on a dask cluster
+    scheduler: str | None = None  # dask scheduler address; None: a local cluster
+    staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
+    partitions: int | None = None  # dask: number of calls partitions (default by size)
+    diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
+    # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
+    stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
+    as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+
+    def validate(self) -> None:
+        """Raise one ValidationError listing every bad option value."""
+        problems = Problems()
+        if self.boundary_policy not in BOUNDARY_POLICIES:
+            problems.add("boundary_policy", "unknown boundary policy",
+                         value=self.boundary_policy, allowed=BOUNDARY_POLICIES)
+        tol = self.boundary_tolerance_m
+        if not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol < 0:
+            problems.add("boundary_tolerance_m", "must be a number of metres >= 0", value=tol)
+        if self.engine not in ENGINES:
+            problems.add("engine", "unknown engine", value=self.engine,
+                         allowed=", ".join(ENGINES))
+        months = self.stale_after_months
+        if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
+            problems.add("stale_after_months", "must be a number of months > 0", value=months)
+        if self.partitions is not None and self.partitions < 1:
+            problems.add("partitions", "must be at least 1", value=self.partitions)
+        if self.diversion_denominator is not None and \
+                self.diversion_denominator not in allowed(Denominator):
+            problems.add("diversion_denominator", "unknown denominator",
+                         value=self.diversion_denominator, allowed=allowed(Denominator))
+        problems.raise_if_any()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "columns"}
+        d["columns"] = self.columns.to_dict()
+        d["staging"] = None if self.staging is None else str(self.staging)
+        d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        return d
