@@ -25,8 +25,8 @@ from safetygap.pipeline import (
 from safetygap.workspace import Workspace, write_workspace
 
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-               "network")
-"""Input files of an analysis that a re-run may replace."""
+               "network", "diversion_rules")
+"""Input files of an analysis a re-run takes from the manifest (or an override)."""
 
 
 def run_analysis(
@@ -91,9 +91,10 @@ def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLik
                = {}) -> tuple[AnalysisInputs, AnalysisOptions]:
     """The inputs and options of the active analysis of ``root``, with ``overrides``.
 
-    ``overrides`` maps an input role (``calls``, ``providers``, ``neighborhoods``,
-    ``wards``, ``population``) to a new file. Inputs are taken from the active
-    manifest (absolute paths); a missing file is an error naming the role.
+    ``overrides`` maps an input role (:data:`INPUT_ROLES`: ``calls``, ``providers``,
+    ``neighborhoods``, ``wards``, ``population``, ``diversion_rules`` ...) to a new file.
+    Inputs are taken from the active manifest (absolute paths); a missing file is an error
+    naming the role.
     Returns ``(AnalysisInputs, AnalysisOptions)``.
     """
     active = versions.active_dir(root)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetygap.errors import ValidationError
+from safetygap.errors import Problems, ValidationError
 
 if TYPE_CHECKING:
 
@@ -43,12 +43,16 @@ def fetch_minneapolis_cmd(
                                          "(exponential back-off from 1 s)")] = 5,
     layers: Annotated[str | None, typer.Option(
         help="comma-separated subset: neighborhoods, wards, communities, precincts, "
-             "calls_911")] = None,
+             "calls_911, address_points (the address points, for `providers geocode`, "
+             "only when named here)")] = None,
+    service_name: Annotated[list[str] | None, typer.Option(
+        help="LAYER=SERVICE: fetch a layer from another ArcGIS service name, e.g. "
+             "address_points=Address_Points (repeatable)")] = None,
     force: Annotated[bool, typer.Option(help="download layers already fetched again")]
     = False,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
-    """Download Minneapolis neighborhoods, wards, communities, precincts and 911 calls.
+    """Download Minneapolis boundaries and 911 calls (address points when asked for).
 
     Interrupted downloads resume where they stopped when the command is run again.
     """
@@ -57,11 +61,20 @@ def fetch_minneapolis_cmd(
 
     try:
         chosen = parse_years(years)
+        services = {}
+        for item in service_name or ():
+            name, eq, service = item.partition("=")
+            if not eq:
+                bad = Problems()
+                bad.add("--service-name", "expected LAYER=SERVICE", value=item,
+                        allowed="e.g. address_points=Address_Points")
+                bad.raise_if_any()
+            services[name.strip()] = service.strip()
         manifest = fetch_minneapolis(
             out, years=chosen, base_url=base_url or MINNEAPOLIS_BASE_URL, page_size=page_size,
             retry=RetryPolicy(retries=retries, timeout_s=timeout),
             layers=tuple(x.strip() for x in layers.split(",")) if layers else None,
-            force=force, quiet=quiet)
+            services=services, force=force, quiet=quiet)
     except ValidationError as exc:
         fail(exc)
         return
@@ -77,5 +90,9 @@ def fetch_minneapolis_cmd(
     typer.echo(f"fetched into {out.resolve()}:")
     for entry in manifest["layers"].values():
         typer.echo(f"  {entry['file']}: {entry['records']:,} records ({entry['layer']})")
+    if "address_points" in manifest["layers"]:
+        typer.echo(f"place an organisations list: safetygap providers geocode LIST.csv "
+                   f"--address-points {out / manifest['layers']['address_points']['file']} "
+                   "--out PROVIDERS.csv")
     typer.echo(f"next: safetygap analyze --data {out} --providers PROVIDERS.csv "
                "--out WORKSPACE")

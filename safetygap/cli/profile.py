@@ -120,8 +120,10 @@ def _profile_text(p: dict) -> str:
                      f"{t['category']}, {t['channel']} ({t['rule']})")
     for key, label in (("dispositions", "dispositions"), ("priorities", "priorities")):
         if p.get(key):
-            lines.append(f"{label}: " + ", ".join(f"{v['value']} {v['calls']:,}"
-                                                  for v in p[key]["top"][:12]))
+            lines.append(f"{label} (of {p[key]['distinct']:,}): calls, channel (rule)")
+            for v in p[key]["top"][:12]:
+                lines.append(f"  {v['calls']:>9,} {v['share']:6.1%}  {v['value']}  ->  "
+                             f"{v['channel']} ({v['rule']})" + _mixed(v))
     u = p["unmatched"]["types_unknown_to_taxonomy"]
     lines.append(f"types the taxonomy does not know: {u['distinct']:,} types, "
                  f"{u['calls']:,} calls ({u['share']:.1%})")
@@ -133,6 +135,12 @@ def _profile_text(p: dict) -> str:
         lines.append(f"starter rule file written to {p['starter_rules']} (every suggestion "
                      "marked REVIEW)")
     return "\n".join(lines)
+
+
+def _mixed(row: dict) -> str:
+    """The other channels a value's calls fall to (``; also police 3``), or nothing."""
+    others = [f"{c} {k:,}" for c, k in row["channels"].items() if c != row["channel"]]
+    return f"; also {', '.join(others)}" if others else ""
 
 
 @app.command(cls=Command)

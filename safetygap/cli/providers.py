@@ -184,3 +184,67 @@ def providers_osm(
                                             report["unmatched_examples"][:5]))
     if report["unnamed"]:
         typer.echo(f"  {report['unnamed']} providers have no name in OSM: check them")
+
+
+@providers_app.command("merge", cls=Command)
+def providers_merge(
+    sources: Annotated[list[str], typer.Argument(
+        help="provider files to merge, most trusted first (FILE or LABEL=FILE; the label, "
+             "default the file name, fills empty `source` cells)")],
+    out: Annotated[Path, typer.Option(help="merged provider CSV to write")],
+    review: Annotated[Path | None, typer.Option(
+        help="CSV of the duplicates found and the near misses (default: OUT with "
+             "'.duplicates.csv')")] = None,
+    distance: Annotated[float | None, typer.Option(
+        help="metres within which two providers of one service type may be duplicates "
+             "(default: SAFETYGAP_MERGE_DISTANCE_M, else 100)")] = None,
+    name_score: Annotated[float | None, typer.Option(
+        help="least name similarity of duplicates, 0-100 (rapidfuzz token-set ratio; "
+             "default: SAFETYGAP_MERGE_NAME_SCORE, else 90)")] = None,
+    keep: Annotated[str, typer.Option(
+        help="which duplicate stays: first (the source listed first), newest (verified "
+             "most recently) or none (report only)")] = "first",
+    taxonomy: Annotated[Path | None, typer.Option(help="taxonomy with the service types "
+                                                  "(default: the packaged one)")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV sources")] = "utf-8",
+) -> None:
+    """Merge OpenStreetMap, geocoded and hand-made provider files into one inventory.
+
+    Duplicates (same service type, close together, similar names) are listed for review
+    and resolved by the rule printed at the start.
+    """
+    from safetygap.inputs.providers import providers_from_frame
+    from safetygap.inventory.merge import MergeRule, merge_sources, read_source
+    from safetygap.settings import get_settings
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        settings = get_settings(merge_distance_m=distance, merge_name_score=name_score)
+        rule = MergeRule(distance_m=settings.merge_distance_m,
+                         name_score=settings.merge_name_score, keep=keep)
+        rule.check()
+        tax = load_taxonomy(taxonomy)
+        read = []
+        for item in sources:
+            label, eq, path = item.partition("=")
+            if not eq or Path(item).exists():
+                label, path = "", item
+            read.append(read_source(path, taxonomy=tax, label=label.strip() or None,
+                                    encoding=encoding))
+        result = merge_sources(read, rule=rule)
+        providers_from_frame(result.merged, taxonomy=tax, where=f"merged inventory {out}")
+    except ValidationError as exc:
+        fail(exc)
+        return
+    typer.echo(f"rule: {rule.describe()}")
+    for label, c in result.counts["sources"].items():
+        typer.echo(f"  {label}: {c['rows']} rows: {c['kept']} kept, "
+                   f"{c['merged_away']} merged into a duplicate")
+    review_path = review or out.with_name(out.stem + ".duplicates.csv")
+    result.merged.to_csv(out, index=False)
+    result.review.to_csv(review_path, index=False)
+    c = result.counts
+    typer.echo(f"wrote {c['providers']} providers from {c['rows']} rows to {out}: "
+               f"{c['duplicate_groups']} groups of duplicates ({c['merged_away']} rows merged "
+               f"away), {c['near_misses']} near misses to check")
+    typer.echo(f"review them in {review_path}")

@@ -27,6 +27,8 @@ def rerun(
     = None,
     wards: Annotated[Path | None, typer.Option(help="new ward polygons")] = None,
     population: Annotated[Path | None, typer.Option(help="new population table")] = None,
+    diversion_rules: Annotated[Path | None, typer.Option(
+        help="new diversion rule set TOML (docs/TAXONOMY.md)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Re-run a workspace's analysis into a new version and swap it in atomically.
@@ -39,7 +41,7 @@ def rerun(
     from safetygap.versions import RerunBusy
 
     overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
-                 "wards": wards, "population": population}
+                 "wards": wards, "population": population, "diversion_rules": diversion_rules}
     try:
         version = rebuild(workspace, {k: v for k, v in overrides.items() if v is not None},
                           quiet=quiet)
