@@ -42,8 +42,9 @@ from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
 from safetygap.errors import Problems, ValidationError
-from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
+from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
+from safetygap.inputs.network import read_saved_network, save_network
 from safetygap.pipeline import Analysis
 from safetygap.versions import active_dir, clear_pointer
 

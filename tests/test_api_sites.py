@@ -61,7 +61,7 @@ def _workspace(root: Path, *, network: bool) -> Path:
     files = write_tiny_city(root, make_tiny_areas())
     opts = {"columns": load_preset("generic")}
     if network:
-        from safetygap.geo._osm import segments_to_graph, write_graphml
+        from safetygap.inputs.network import segments_to_graph, write_graphml
 
         x, y, u, v = grid_segments()
         graph = segments_to_graph(X0 + x, Y0 + y, u, v, crs=CRS,

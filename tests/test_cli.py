@@ -204,7 +204,7 @@ def test_version():
 
 
 def test_calls_help_lists_every_format_read_calls_takes():
-    from safetygap.inputs._files import CALL_FILE_SUFFIXES
+    from safetygap.inputs.files import CALL_FILE_SUFFIXES
 
     text = " ".join(_help("analyze").replace("│", " ").split())
     for suffix in CALL_FILE_SUFFIXES:

@@ -33,7 +33,7 @@ def network_fetch(
              "https://overpass-api.de/api)")] = None,
 ) -> None:
     """Download a place's street network from OpenStreetMap with OSMnx (needs internet)."""
-    from safetygap.geo._osm import fetch_place
+    from safetygap.fetch.osm_network import fetch_place
     from safetygap.settings import get_settings
 
     settings = get_settings(nominatim_url=nominatim_url, overpass_url=overpass_url)

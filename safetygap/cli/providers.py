@@ -87,7 +87,7 @@ def providers_geocode(
     Addresses are matched against the local address points, then (with --online) asked of
     Nominatim; every row gets a match quality.
     """
-    from safetygap.inputs._files import read_table
+    from safetygap.inputs.files import read_table
     from safetygap.inventory.geocode import MatchQuality, geocode_frame, read_address_points
     from safetygap.settings import get_settings
 
@@ -148,7 +148,7 @@ def providers_osm(
     """
     from safetygap.fetch.osm_features import features_in_boundary
     from safetygap.inputs import providers_from_frame
-    from safetygap.inputs._files import read_table
+    from safetygap.inputs.files import read_table
     from safetygap.inventory.osm import load_tag_rules, map_features, overpass_tags
     from safetygap.settings import get_settings
     from safetygap.taxonomy import load_taxonomy

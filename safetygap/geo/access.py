@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.crs import require_projected, require_same_crs
 
 SIGMA_FRACTION = 0.5
 """Default Gaussian sigma as a fraction of the catchment."""

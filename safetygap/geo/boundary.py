@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.crs import require_projected, require_same_crs
 from safetygap.geo.join import area_index
 
 BOUNDARY_POLICIES: tuple[str, ...] = ("contain", "split")

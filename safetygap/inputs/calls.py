@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import (
+from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     check_file,
@@ -39,8 +40,7 @@ from safetygap.inputs._files import (
     read_table,
     suffix_of,
 )
-from safetygap.inputs._header import check_calls_header, file_header
-from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.header import check_calls_header, file_header
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
@@ -90,7 +90,7 @@ def read_calls(
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
     that the header shows are raised together, see
-    :func:`~safetygap.inputs._header.check_calls_header`).
+    :func:`~safetygap.inputs.header.check_calls_header`).
     """
     head = check_calls_header(path, columns=columns, encoding=encoding)
     p = head.path

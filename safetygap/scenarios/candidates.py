@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safetygap.inputs._files import read_table
+from safetygap.inputs.files import read_table
 from safetygap.scenarios.baseline import (
     Baseline,
 )

@@ -9,7 +9,7 @@ from typing import Any
 import geopandas as gpd
 
 from safetygap import FAMILIES
-from safetygap.inputs._files import read_table
+from safetygap.inputs.files import read_table
 from safetygap.scenarios.baseline import (
     Baseline,
     area_changes,

@@ -13,7 +13,7 @@ from safetygap.diversion import Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import BOUNDARY_POLICIES, DEFAULT_TOLERANCE_M
 from safetygap.inputs import ColumnMap
-from safetygap.inventory.fields import STALE_AFTER_MONTHS
+from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS
 from safetygap.vocab import allowed
 
 ENGINES = ("memory", "dask")

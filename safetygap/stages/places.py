@@ -21,7 +21,7 @@ from safetygap.boundaries import (
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import PopulationInput
-from safetygap.inventory.fields import STALE_AFTER_MONTHS, completeness, stale_flags
+from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS, completeness, stale_flags
 from safetygap.inventory.serves import SERVES_COLUMN, WKT_COLUMN, resolve_serves
 from safetygap.taxonomy import Taxonomy
 

@@ -3,7 +3,7 @@
 A stage of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads
 the taxonomy, the diversion rules, both boundary layers, the providers and the population (small
 files, loaded once and handed on), checks the header of the calls file
-(:func:`safetygap.inputs._header.check_calls_header`: columns, coordinates,
+(:func:`safetygap.inputs.header.check_calls_header`: columns, coordinates,
 CRS, rows) and the distance-model options, and checks that the wards overlap
 the neighborhoods. The problems of all of them are raised together in one
 :class:`~safetygap.errors.ValidationError`, so a user fixes every file in one
@@ -26,7 +26,7 @@ from safetygap.boundaries import BoundaryReport, load_boundaries
 from safetygap.diversion import DiversionRules, load_rules
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import PopulationInput, ProvidersInput, read_population, read_providers
-from safetygap.inputs._header import FileHeader, check_calls_header
+from safetygap.inputs.header import FileHeader, check_calls_header
 from safetygap.stages.travel import travel_problems
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 

@@ -42,7 +42,7 @@ def load_travel(
     ``bounds`` (minx, miny, maxx, maxy in ``crs``) of the city: a network
     that does not overlap them is refused (a network of another city).
     """
-    from safetygap.geo.network import load_network
+    from safetygap.inputs.network import load_network
 
     problems = travel_problems(kind, network)
     problems.raise_if_any()
