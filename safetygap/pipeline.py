@@ -47,7 +47,7 @@ from safetygap.stages.areas import (
     level_indices,
     near_boundary_quality,
 )
-from safetygap.stages.options import ENGINES, AnalysisInputs, AnalysisOptions
+from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
 from safetygap.stages.preflight import analysis_crs, preflight
 from safetygap.stages.report import manifest_report, quality_report, summary_report
@@ -58,6 +58,9 @@ from safetygap.stages.rows import (
     swapped_coordinates,
 )
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
+from safetygap.vocab import ENGINES, BoundaryPolicy, Engine, RowStatus
+
+SPLIT = BoundaryPolicy.SPLIT
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -161,7 +164,7 @@ def analyze(
     contain_counts = None
     with step(engine=opts.engine) as info:
         calls["covered"] = coverage(calls, providers, travel)  # needs no area
-        if opts.engine == "dask":
+        if opts.engine == Engine.DASK:
             from safetygap.distributed import join_and_count
 
             joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
@@ -173,7 +176,7 @@ def analyze(
             n_idx = assign_areas(xy, nbhd, crs=crs)
             w_idx = assign_areas(xy, wards, crs=crs)
         info["note"] = join_note(n_idx, w_idx, calls["dup"].to_numpy()) + (
-            f"; {joined.note}" if opts.engine == "dask" else "")
+            f"; {joined.note}" if opts.engine == Engine.DASK else "")
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
     with step() as info:
@@ -181,7 +184,7 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls["status"].value_counts().items() if k != "ok")
+                                 calls["status"].value_counts().items() if k != RowStatus.OK)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -260,8 +263,8 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
         "diverted": calls["diverted"].to_numpy(),
         "diversion_base": calls["diversion_base"].to_numpy(),
         "covered": calls["covered"].to_numpy(),
-        "split_neighborhoods": boundary["neighborhood"]["split"].k.astype(np.int16),
-        "split_wards": boundary["ward"]["split"].k.astype(np.int16),
+        "split_neighborhoods": boundary["neighborhood"][SPLIT].k.astype(np.int16),
+        "split_wards": boundary["ward"][SPLIT].k.astype(np.int16),
         "x": calls["x"].to_numpy(),
         "y": calls["y"].to_numpy(),
     })

@@ -22,6 +22,7 @@ from safetygap.pipeline import (
     analyze,
     default_inputs,
 )
+from safetygap.vocab import TravelKind, TravelMode
 from safetygap.workspace import Workspace, write_workspace
 
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
@@ -52,8 +53,8 @@ def run_demo(
     seed: int = 2025,
     n_calls: int = 650_000,
     quiet: bool = False,
-    travel: str = "straight",
-    mode: str = "walk",
+    travel: str = TravelKind.STRAIGHT,
+    mode: str = TravelMode.WALK,
 ) -> tuple[Analysis, Path]:
     """Generate the demo city into ``out/data`` and analyse it into ``out/workspace``.
 
@@ -81,7 +82,7 @@ def run_demo(
         synthetic=True,
     )
     inputs = default_inputs(data_dir)
-    if travel == "network":
+    if travel == TravelKind.NETWORK:
         inputs = dataclasses.replace(inputs, network=streets)
     analysis = run_analysis(inputs, out / "workspace", options=options, quiet=quiet)
     return analysis, out / "workspace"

@@ -10,9 +10,19 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ALL_FAMILIES",
+    "BOUNDARY_POLICIES",
+    "ENGINES",
+    "FAMILIES",
+    "LEVELS",
+    "ROW_STATUSES",
+    "TRAVEL_KINDS",
+    "TRAVEL_MODES",
     "BoundaryPolicy",
     "Channel",
+    "Engine",
     "Family",
+    "Level",
     "RowStatus",
     "TravelKind",
     "TravelMode",
@@ -26,6 +36,20 @@ class Family(StrEnum):
     RESPONSE = "response"
     PREVENTION = "prevention"
     RESTORATION = "restoration"
+
+
+class Level(StrEnum):
+    """The two levels of areas an analysis reports on."""
+
+    NEIGHBORHOOD = "neighborhood"
+    WARD = "ward"
+
+
+class Engine(StrEnum):
+    """Where the join and the per-area counts run: in this process, or on a dask cluster."""
+
+    MEMORY = "memory"
+    DASK = "dask"
 
 
 class TravelKind(StrEnum):
@@ -83,3 +107,16 @@ class Channel(StrEnum):
 def allowed(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of ``enum`` in definition order, for messages that list what is allowed."""
     return tuple(member.value for member in enum)
+
+
+FAMILIES: tuple[str, ...] = allowed(Family)
+"""The families' values in display order (also ``safetygap.FAMILIES``)."""
+ALL_FAMILIES: tuple[str, ...] = ("total", *FAMILIES)
+"""``total`` (every need call) and the three families: the columns of the per-area measures."""
+LEVELS: tuple[str, ...] = allowed(Level)
+BOUNDARY_POLICIES: tuple[str, ...] = allowed(BoundaryPolicy)
+TRAVEL_KINDS: tuple[str, ...] = allowed(TravelKind)
+TRAVEL_MODES: tuple[str, ...] = allowed(TravelMode)
+ENGINES: tuple[str, ...] = allowed(Engine)
+ROW_STATUSES: tuple[str, ...] = allowed(RowStatus)
+"""Exclusive row statuses in priority order (a row with several faults gets the first)."""

@@ -47,6 +47,7 @@ from safetygap.geo.travel import Travel
 from safetygap.inputs.network import read_saved_network, save_network
 from safetygap.pipeline import Analysis
 from safetygap.versions import active_dir, clear_pointer
+from safetygap.vocab import TravelKind, TravelMode
 
 LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
                "providers.parquet", "indices.parquet")
@@ -183,8 +184,9 @@ class Workspace:
         workspace has no saved network.
         """
         opts = self.manifest.get("options", {})
-        kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
-        if kind != "network":
+        kind = opts.get("travel", TravelKind.STRAIGHT.value)
+        mode = opts.get("mode", TravelMode.WALK.value)
+        if kind != TravelKind.NETWORK:
             return Travel(kind)
         net = self.network()
         if net is None:
@@ -193,7 +195,7 @@ class Workspace:
                          "saved street network", value=NETWORK_FILE,
                          allowed="a workspace written by this version (analyse again)")
             problems.raise_if_any()
-        return Travel("network", mode, net)
+        return Travel(TravelKind.NETWORK, mode, net)
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""

@@ -12,11 +12,11 @@ import pytest
 from pyproj import Transformer
 
 from safetygap import FAMILIES, scenarios
-from safetygap.geo.boundary import BOUNDARY_POLICIES
 from safetygap.scenarios import baseline as scenario_baseline
 from safetygap.scenarios import load_baseline, new_providers, recommend_sites, recompute, whatif
 from safetygap.scenarios import siting as scenario_siting
 from safetygap.stages.areas import boundary_allocations
+from safetygap.vocab import BOUNDARY_POLICIES
 from tests.conftest import CRS, X0, Y0, app_client
 from tests.test_scenarios import straight_ws, walk_ws  # noqa: F401 (fixtures used by name)
 

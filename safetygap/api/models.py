@@ -13,9 +13,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Family = Literal["response", "prevention", "restoration"]
-AnyFamily = Literal["total", "response", "prevention", "restoration"]
-Level = Literal["neighborhood", "ward"]
+from safetygap.vocab import ALL_FAMILIES, FAMILIES, LEVELS
+
+# the closed vocabularies of safetygap.vocab as the literal types of the OpenAPI schema
+Family = Literal[FAMILIES]  # type: ignore[valid-type]
+AnyFamily = Literal[ALL_FAMILIES]  # type: ignore[valid-type]
+Level = Literal[LEVELS]  # type: ignore[valid-type]
 
 
 class Health(BaseModel):

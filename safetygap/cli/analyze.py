@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.errors import Problems, ValidationError
+from safetygap.vocab import BoundaryPolicy, Engine, TravelKind, TravelMode
 
 if TYPE_CHECKING:
     import click
@@ -103,20 +105,22 @@ def analyze(
     encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
     boundary_tolerance: Annotated[float, typer.Option(
         help="metres: calls this close to a neighborhood or ward line are counted in "
-             "quality.json and shared out by --boundary-policy split")] = 5.0,
+             "quality.json and shared out by --boundary-policy split")] \
+    = DEFAULT_BOUNDARY_TOLERANCE_M,
     boundary_policy: Annotated[str, typer.Option(
         help="contain: count each call in the polygon containing it; split: share calls "
-             "near the lines of k areas as 1/k each")] = "contain",
+             "near the lines of k areas as 1/k each")] = BoundaryPolicy.CONTAIN.value,
     travel: Annotated[str, typer.Option(help="distance model: straight (straight-line "
                                         "metres) or network (travel minutes on --network)")]
-    = "straight",
-    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
+    = TravelKind.STRAIGHT.value,
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] \
+    = TravelMode.WALK.value,
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
-             "pip install 'safetygap\\[dask]')")] = "memory",
+             "pip install 'safetygap\\[dask]')")] = Engine.MEMORY.value,
     scheduler: Annotated[str | None, typer.Option(
         help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
              "cluster of 2 workers)")] = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safetygap.errors import ValidationError
+from safetygap.vocab import TravelKind, TravelMode
 
 if TYPE_CHECKING:
     import click
@@ -43,8 +44,10 @@ def demo(
     host: Annotated[str | None, typer.Option(help=HOST_HELP)] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help=PORT_HELP)] = None,
     travel: Annotated[str, typer.Option(help="distance model: straight or network (the "
-                                        "demo city's own street network)")] = "straight",
-    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
+                                        "demo city's own street network)")] \
+    = TravelKind.STRAIGHT.value,
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] \
+    = TravelMode.WALK.value,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Generate the synthetic demo city, analyse it, and (by default) serve the maps."""

@@ -45,8 +45,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from safetygap.errors import Problems
+from safetygap.vocab import TRAVEL_MODES, TravelKind, TravelMode
 
-MODES = ("walk", "drive")
+MODES = TRAVEL_MODES  # the travel modes (vocab.TravelMode)
 WALK_SPEED_KPH = 4.8
 """Walking speed on the network and on every off-network connector leg."""
 CONNECTOR_M_PER_MIN = WALK_SPEED_KPH * 1000.0 / 60.0
@@ -81,7 +82,7 @@ NO_ACCESS = frozenset({"no", "private"})
 
 def distance_model(travel: str, mode: str | None = None) -> str:
     """The name outputs use: ``straight-line``, ``network-walk`` or ``network-drive``."""
-    return "straight-line" if travel == "straight" else f"network-{mode}"
+    return "straight-line" if travel == TravelKind.STRAIGHT else f"network-{mode}"
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class StreetNetwork:
     def _build(self, mode: str) -> ModeGraph:
         ok = self.usable(mode)
         u, v, length = self.u[ok], self.v[ok], self.length_m[ok]
-        if mode == "walk":
+        if mode == TravelMode.WALK:
             minutes = length / CONNECTOR_M_PER_MIN
             src, dst, w = np.r_[u, v], np.r_[v, u], np.r_[minutes, minutes]
         else:

@@ -41,12 +41,13 @@ from safetygap.inputs.files import (
     suffix_of,
 )
 from safetygap.inputs.header import check_calls_header, file_header
+from safetygap.vocab import RowStatus
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
-    COORD_MISSING: "missing_coordinates",
-    COORD_INVALID: "invalid_coordinates",
-    COORD_ZERO: "zero_coordinates",
+    COORD_MISSING: RowStatus.MISSING_COORDINATES.value,
+    COORD_INVALID: RowStatus.INVALID_COORDINATES.value,
+    COORD_ZERO: RowStatus.ZERO_COORDINATES.value,
 }
 MAX_EXAMPLES = 5
 
@@ -232,7 +233,7 @@ def _canonical(
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
         out["time"], bad = parse_times(raw_time, cmap.time_format)
-        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label),
+        _examples(examples, RowStatus.UNPARSEABLE_DATE.value, out, bad, str(cmap.time_label),
                   lambda idx: raw_time.iloc[idx])
     else:
         out["time"] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")

@@ -30,6 +30,7 @@ from pyproj import CRS, Transformer
 
 from safetygap.boundaries.names import normalize_name
 from safetygap.errors import Problems
+from safetygap.vocab import LEVELS
 
 __all__ = ["SERVES_COLUMN", "WKT_COLUMN", "resolve_serves", "served_mask", "serving_polygons"]
 
@@ -37,7 +38,7 @@ SERVES_COLUMN = "serves"
 WKT_COLUMN = "serves_wkt"
 """Providers-table column: the served polygon as WKT in the analysis CRS ("" = catchment)."""
 
-_LEVELS = ("neighborhood", "ward")
+_LEVELS = LEVELS
 
 
 def _is_wkt(text: str) -> bool:

@@ -30,7 +30,7 @@ from folium.template import Template
 from safetygap import FAMILIES
 from safetygap.maps.assets import STATIC_PREFIX, css_links, js_links
 from safetygap.maps.style import CLUSTER_ABOVE, FAMILY_STYLE, GAP_COLORS, HEX_COLOR, NO_VALUE_COLOR
-from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
+from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 
 MAX_ZOOM = 19
 """Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with
@@ -52,7 +52,7 @@ class MapOptions:
     api_prefix: str = "/api"
     pages_prefix: str = "/maps"
     static_prefix: str = STATIC_PREFIX
-    tolerance_m: float = DEFAULT_TOLERANCE_M
+    tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
     hex_size_m: float = DEFAULT_HEX_SIZE_M
 
 

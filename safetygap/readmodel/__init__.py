@@ -10,7 +10,7 @@ Read-only: nothing here writes to a workspace.
 from safetygap.readmodel._common import (
     ALL_FAMILIES,
     DEFAULT_HEX_SIZE_M,
-    DEFAULT_TOLERANCE_M,
+    DEFAULT_SIMPLIFY_TOLERANCE_M,
     DISTANCE_LABELS,
     INVENTORY_PROPERTIES,
     LEVELS,
@@ -24,7 +24,7 @@ from safetygap.readmodel._common import (
 from safetygap.readmodel.view import WorkspaceView
 
 __all__ = [
-    "ALL_FAMILIES", "DEFAULT_HEX_SIZE_M", "DEFAULT_TOLERANCE_M", "DISTANCE_LABELS",
+    "ALL_FAMILIES", "DEFAULT_HEX_SIZE_M", "DEFAULT_SIMPLIFY_TOLERANCE_M", "DISTANCE_LABELS",
     "INVENTORY_PROPERTIES", "LEVELS", "MEASURES", "MEASURE_LABELS", "WGS84", "Level",
     "UnknownArea", "WorkspaceView", "class_label",
 ]

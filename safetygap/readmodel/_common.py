@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safetygap import FAMILIES
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
+from safetygap.vocab import LEVELS
 
-Level = Literal["neighborhood", "ward"]
-LEVELS: tuple[str, ...] = ("neighborhood", "ward")
-ALL_FAMILIES: tuple[str, ...] = ("total", *FAMILIES)
+Level = Literal[LEVELS]  # type: ignore[valid-type]
 MEASURES: tuple[str, ...] = (
     "calls", "rate", "diverted", "diverted_share", "eligible", "eligible_not_diverted_share",
     "coverage", "providers", "capacity", "access", "gap", "gap_class",
@@ -55,7 +53,10 @@ STRAIGHT_LINE = {"distance_model": "straight-line", "unit": "m",
                  "catchment_column": "catchment_m", "catchments": {}}
 """The distance model of a workspace that does not record one (written before it did)."""
 WGS84 = "EPSG:4326"
-DEFAULT_TOLERANCE_M = 20.0
+DEFAULT_SIMPLIFY_TOLERANCE_M = 20.0
+"""Metres: area outlines drawn on maps and sent as GeoJSON are simplified by this much in
+the projected CRS (query parameter ``tolerance``). Not the boundary tolerance of an analysis
+(:data:`safetygap.defaults.DEFAULT_BOUNDARY_TOLERANCE_M`)."""
 DEFAULT_HEX_SIZE_M = 400.0
 UNKNOWN_YEAR = "unknown"
 COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "diverted", "diverted_share", "eligible",

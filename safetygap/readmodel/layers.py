@@ -15,7 +15,7 @@ from safetygap import FAMILIES
 from safetygap.readmodel._common import (
     ALL_FAMILIES,
     COUNT_DERIVED,
-    DEFAULT_TOLERANCE_M,
+    DEFAULT_SIMPLIFY_TOLERANCE_M,
     WGS84,
     _id,
     _inventory_record,
@@ -75,7 +75,7 @@ class AreaLayers:
         *,
         family: str | None = None,
         year: int | None = None,
-        tolerance_m: float = DEFAULT_TOLERANCE_M,
+        tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M,
         ward: str | None = None,
     ) -> dict[str, Any]:
         """Areas of ``level`` as a GeoJSON FeatureCollection (EPSG:4326).

@@ -18,6 +18,7 @@ from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
+from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.travel import Travel
 from safetygap.stages.areas import (
@@ -27,6 +28,7 @@ from safetygap.stages.areas import (
     level_indices,
 )
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
+from safetygap.vocab import BoundaryPolicy
 from safetygap.workspace import Workspace
 
 COMPARED = ("coverage", "access", "gap", "gap_class")
@@ -94,8 +96,8 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     })
     in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))
-    policy = opts.get("boundary_policy", "contain")
-    tolerance_m = float(opts.get("boundary_tolerance_m", 5.0))
+    policy = opts.get("boundary_policy", BoundaryPolicy.CONTAIN.value)
+    tolerance_m = float(opts.get("boundary_tolerance_m", DEFAULT_BOUNDARY_TOLERANCE_M))
     boundary = boundary_allocations(calls, nbhd, wards, crs, tolerance_m, policies=(policy,))
     return Baseline(path=ws.path, crs=crs, taxonomy=taxonomy, travel=travel,
                     neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,

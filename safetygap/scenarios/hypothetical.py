@@ -19,6 +19,7 @@ from safetygap.scenarios.baseline import (
     Baseline,
 )
 from safetygap.stages.places import place_providers
+from safetygap.vocab import TravelMode
 
 MAX_OUTSIDE_M = 10_000.0
 """Hypothetical providers and candidate sites farther than this (metres) outside every
@@ -49,7 +50,7 @@ def new_providers(
                      column="provider_id", value=sorted(clash)[0])
         problems.raise_if_any()
     gdf, _ = place_providers(rows, src_crs, base.crs, base.taxonomy, base.neighborhoods,
-                        base.wards, mode=base.travel.mode or "walk")
+                        base.wards, mode=base.travel.mode or TravelMode.WALK)
     x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
     bad = ~(np.isfinite(x) & np.isfinite(y))
     outside = _distance_outside(base.neighborhoods, x, y)

@@ -26,6 +26,7 @@ from safetygap.scenarios.candidates import (
     default_candidates,
 )
 from safetygap.scenarios.hypothetical import new_providers
+from safetygap.vocab import TravelKind
 
 SHORT_STRAIGHT_CATCHMENT_M = 100.0
 """A straight-line catchment given below this many metres is warned about (likely meant
@@ -63,9 +64,10 @@ def site_catchments(base: Baseline, result: dict[str, Any]) -> list[shapely.Geom
 
 
 CATCHMENT_AREAS = {
-    "straight": "circle of the catchment radius around the site",
-    "network": "the points the site reaches within the catchment: the street-network nodes "
-               "it reaches, each with the area snapping to it within the walk left",
+    TravelKind.STRAIGHT.value: "circle of the catchment radius around the site",
+    TravelKind.NETWORK.value: "the points the site reaches within the catchment: the "
+                              "street-network nodes it reaches, each with the area snapping to "
+                              "it within the walk left",
 }
 """How :func:`site_catchments` draws a site's catchment, per distance model."""
 
@@ -76,11 +78,11 @@ def catchment_warnings(base: Baseline, catchment: float | None) -> list[str]:
     one over :data:`LONG_NETWORK_CATCHMENT_MIN` minutes (metres meant?)."""
     if catchment is None or not np.isfinite(catchment):
         return []
-    if base.travel.kind == "straight" and catchment < SHORT_STRAIGHT_CATCHMENT_M:
+    if base.travel.kind == TravelKind.STRAIGHT and catchment < SHORT_STRAIGHT_CATCHMENT_M:
         return [f"catchment {catchment:g} m: did you mean minutes? this workspace uses "
                 "straight-line metres (travel minutes need a workspace analysed with "
                 "--travel network)"]
-    if base.travel.kind == "network" and catchment > LONG_NETWORK_CATCHMENT_MIN:
+    if base.travel.kind == TravelKind.NETWORK and catchment > LONG_NETWORK_CATCHMENT_MIN:
         return [f"catchment {catchment:g} min: did you mean metres? this workspace uses "
                 f"{base.travel.mode} travel minutes on its street network"]
     return []
@@ -135,7 +137,7 @@ def max_catchment(base: Baseline) -> tuple[float, str]:
     minx, miny, maxx, maxy = base.neighborhoods.total_bounds
     diagonal = float(np.hypot(maxx - minx, maxy - miny))
     across = f"the city is {diagonal:,.0f} m across corner to corner"
-    if base.travel.kind == "network":
+    if base.travel.kind == TravelKind.NETWORK:
         minutes = diagonal / CONNECTOR_M_PER_MIN
         return minutes, f"{across}, {minutes:,.0f} min on foot at 4.8 km/h"
     return diagonal, across
@@ -200,13 +202,13 @@ def recommend_sites(
     st = base.taxonomy.service_types[stype]
     travel = base.travel
     limit = float(catchment if catchment is not None else
-                  st.catchment_m if travel.kind == "straight"
+                  st.catchment_m if travel.kind == TravelKind.STRAIGHT
                   else st.catchment_for(str(travel.mode)))
     cap = float(capacity if capacity is not None else default_capacity(base, stype))
 
     if candidates is None:
         cx, cy = default_candidates(base)
-        what = "network node" if travel.kind == "network" else "grid point"
+        what = "network node" if travel.kind == TravelKind.NETWORK else "grid point"
         frame = pd.DataFrame({"provider_id": [f"site{i + 1}" for i in range(len(cx))],
                               "name": [f"{what} {i + 1}" for i in range(len(cx))],
                               "service_type": stype, "capacity": cap, "x": cx, "y": cy})
@@ -218,7 +220,7 @@ def recommend_sites(
         candidates["name"] = [
             f"{n} in {names[str(a)]}" if isinstance(a, str) and str(a) in names else n
             for n, a in zip(candidates["name"], candidates["neighborhood_id"], strict=True)]
-        source = ("network nodes" if travel.kind == "network"
+        source = ("network nodes" if travel.kind == TravelKind.NETWORK
                   else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
     else:
         source = candidates_source
@@ -233,7 +235,7 @@ def recommend_sites(
     budget = None if memory_budget_mb is None else memory_budget_mb * 1e6
     max_pairs = None if budget is None else int(budget // SITING_BYTES_PER_PAIR)
     try:
-        if travel.kind == "network":
+        if travel.kind == TravelKind.NETWORK:
             assert travel.network is not None and travel.mode is not None
             cover = coverage_matrix_network(
                 travel.network, (cx, cy), dxy, mode=travel.mode, catchment_min=limit,

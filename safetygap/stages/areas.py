@@ -21,7 +21,6 @@ from safetygap.boundaries import (
 from safetygap.geo.access import e2sfca_from_cost_matrix
 from safetygap.geo.aggregate import AreaCounts, count_calls
 from safetygap.geo.boundary import (
-    BOUNDARY_POLICIES,
     Allocation,
     allocate,
     near_boundaries,
@@ -30,6 +29,9 @@ from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
 from safetygap.stages.travel import catchment_labels
+from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy
+
+CONTAIN = BoundaryPolicy.CONTAIN
 
 if TYPE_CHECKING:
     from safetygap.stages.options import AnalysisOptions
@@ -122,7 +124,7 @@ def boundary_allocations(
         placed = assigned >= 0
         entry: dict[str, Any] = {"placed": int(placed.sum()), "within": None, "shared": None}
         near = empty
-        if "split" in policies:
+        if BoundaryPolicy.SPLIT in policies:
             x = np.where(placed, calls["x"].to_numpy(), np.nan)
             y = np.where(placed, calls["y"].to_numpy(), np.nan)
             near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
@@ -131,8 +133,8 @@ def boundary_allocations(
             entry["within"] = int(within.sum())
         for pol in policies:
             entry[pol] = allocate(assigned, near, policy=pol)
-        if "split" in policies:
-            entry["shared"] = int((entry["split"].k >= 2).sum())
+        if BoundaryPolicy.SPLIT in policies:
+            entry["shared"] = int((entry[BoundaryPolicy.SPLIT].k >= 2).sum())
         out[level] = entry
     return out
 
@@ -153,7 +155,7 @@ def _count(
         area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
         calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
         calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == "contain" else weight,
+        weight=None if alloc.policy == BoundaryPolicy.CONTAIN else weight,
         base=calls["diversion_base"].to_numpy()[c] if "diversion_base" in calls else None)
 
 
@@ -191,7 +193,7 @@ def _level_results(
                                     fams)
     n_access = _access(nbhd, population, providers, travel, fams)
     n_results = {
-        pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
+        pol: build_indices(contain_counts[0] if contain_counts and pol == CONTAIN else
                            _count(calls, boundary["neighborhood"][pol], len(nbhd), years,
                                   families),
                            population=population, access=n_access, providers=n_prov,
@@ -212,7 +214,7 @@ def _level_results(
         w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
     w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy(), fams)
     w_results = {
-        pol: build_indices(contain_counts[1] if contain_counts and pol == "contain" else
+        pol: build_indices(contain_counts[1] if contain_counts and pol == CONTAIN else
                            _count(calls, boundary["ward"][pol], len(wards), years,
                                   families),
                            population=w_pop, access=w_access, providers=w_prov,

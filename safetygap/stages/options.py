@@ -9,15 +9,20 @@ from typing import Any
 
 import numpy as np
 
+from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
-from safetygap.geo.boundary import BOUNDARY_POLICIES, DEFAULT_TOLERANCE_M
 from safetygap.inputs import ColumnMap
 from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS
-from safetygap.vocab import allowed
-
-ENGINES = ("memory", "dask")
-"""Where the join and per-area counts run: in this process, or on a dask cluster."""
+from safetygap.vocab import (
+    BOUNDARY_POLICIES,
+    ENGINES,
+    BoundaryPolicy,
+    Engine,
+    TravelKind,
+    TravelMode,
+    allowed,
+)
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,11 @@ class AnalysisOptions:
     encoding: str = "utf-8"
     label: str | None = None  # free text shown on maps; the demo sets its synthetic label
     synthetic: bool = False
-    boundary_tolerance_m: float = DEFAULT_TOLERANCE_M  # metres, see safetygap.geo.boundary
-    boundary_policy: str = "contain"  # "contain" or "split"
-    travel: str = "straight"  # "straight" (metres) or "network" (minutes on inputs.network)
-    mode: str = "walk"  # network travel mode: "walk" or "drive"
-    engine: str = "memory"  # "memory", or "dask": join and counts on a dask cluster
+    boundary_tolerance_m: float = DEFAULT_BOUNDARY_TOLERANCE_M  # metres, safetygap.defaults
+    boundary_policy: str = BoundaryPolicy.CONTAIN  # vocab.BoundaryPolicy: contain or split
+    travel: str = TravelKind.STRAIGHT  # straight (metres) or network (minutes on inputs.network)
+    mode: str = TravelMode.WALK  # network travel mode (vocab.TravelMode): walk or drive
+    engine: str = Engine.MEMORY  # memory, or dask: join and counts on a dask cluster
     scheduler: str | None = None  # dask scheduler address; None: a local cluster
     staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
     partitions: int | None = None  # dask: number of calls partitions (default by size)

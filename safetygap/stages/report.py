@@ -31,6 +31,7 @@ from safetygap.diversion import (
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import RowStatus
 
 if TYPE_CHECKING:
     from safetygap.stages.options import AnalysisInputs, AnalysisOptions
@@ -107,7 +108,7 @@ def summary_report(
     *,
     rules: DiversionRules,
 ) -> dict[str, Any]:
-    uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
+    uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
     base = calls["diversion_base"].to_numpy()
     placed_rows = calls["n_idx"].to_numpy() >= 0
     year = calls["year"].to_numpy()

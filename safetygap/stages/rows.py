@@ -24,6 +24,7 @@ from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import RowStatus
 
 if TYPE_CHECKING:
     pass
@@ -105,18 +106,19 @@ def flag_rows(
     calls["w_idx"] = np.where(in_areas, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
-    for kind, col in (("duplicate_id", "call_id"), ("unknown_call_type", "call_type")):
+    for kind, col in ((RowStatus.DUPLICATE_ID, "call_id"),
+                      (RowStatus.UNKNOWN_CALL_TYPE, "call_type")):
         idx = np.flatnonzero(faults[kind])[:5]
         if len(idx):
             sub = calls.iloc[idx]
-            examples[kind] = [
+            examples[kind.value] = [
                 {"row": int(r.row), "id": None if pd.isna(r.call_id) else str(r.call_id),
                  "column": col,
                  "value": None if pd.isna(getattr(r, col)) else str(getattr(r, col))}
                 for r in sub.itertuples()]
-    idx = np.flatnonzero(faults["outside_boundaries"])[:5]
+    idx = np.flatnonzero(faults[RowStatus.OUTSIDE_BOUNDARIES])[:5]
     if len(idx):
-        examples["outside_boundaries"] = [
+        examples[RowStatus.OUTSIDE_BOUNDARIES.value] = [
             _outside_example(calls, i, source_xy, coordinate_label) for i in idx]
     calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
     calls.attrs["faults"]["unknown_agency"] = int((~calls["agency_known"]).sum())
