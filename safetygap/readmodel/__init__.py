@@ -8,12 +8,10 @@ Read-only: nothing here writes to a workspace.
 """
 
 from safetygap.readmodel._common import (
-    ALL_FAMILIES,
     DEFAULT_HEX_SIZE_M,
     DEFAULT_SIMPLIFY_TOLERANCE_M,
     DISTANCE_LABELS,
     INVENTORY_PROPERTIES,
-    LEVELS,
     MEASURE_LABELS,
     MEASURES,
     WGS84,
@@ -22,6 +20,7 @@ from safetygap.readmodel._common import (
     class_label,
 )
 from safetygap.readmodel.view import WorkspaceView
+from safetygap.vocab import ALL_FAMILIES, LEVELS
 
 __all__ = [
     "ALL_FAMILIES", "DEFAULT_HEX_SIZE_M", "DEFAULT_SIMPLIFY_TOLERANCE_M", "DISTANCE_LABELS",

@@ -18,11 +18,11 @@ from safetygap.privacy import (
     shown,
 )
 from safetygap.readmodel._common import (
-    ALL_FAMILIES,
     DEFAULT_HEX_SIZE_M,
     WGS84,
     _round_coords,
 )
+from safetygap.vocab import ALL_FAMILIES
 
 
 class Hexbins:

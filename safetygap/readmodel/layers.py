@@ -13,7 +13,6 @@ from shapely.geometry import mapping
 
 from safetygap import FAMILIES
 from safetygap.readmodel._common import (
-    ALL_FAMILIES,
     COUNT_DERIVED,
     DEFAULT_SIMPLIFY_TOLERANCE_M,
     WGS84,
@@ -22,6 +21,7 @@ from safetygap.readmodel._common import (
     _num,
     _round_coords,
 )
+from safetygap.vocab import ALL_FAMILIES
 
 
 class AreaLayers:

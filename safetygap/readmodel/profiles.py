@@ -15,7 +15,6 @@ from safetygap.privacy import (
     shown,
 )
 from safetygap.readmodel._common import (
-    ALL_FAMILIES,
     COUNT_DERIVED,
     MEASURE_LABELS,
     MEASURES,
@@ -24,6 +23,7 @@ from safetygap.readmodel._common import (
     _num,
 )
 from safetygap.readmodel._reach import minutes_to_area
+from safetygap.vocab import ALL_FAMILIES
 
 
 class Profiles:

@@ -45,7 +45,6 @@ from safetygap.privacy import (
 )
 from safetygap.readmodel._common import (
     DISTANCE_LABELS,
-    LEVELS,
     REACH_METHODS,
     STRAIGHT_LINE,
     UNKNOWN_YEAR,
@@ -58,6 +57,7 @@ from safetygap.readmodel._common import (
 from safetygap.readmodel.hexbins import Hexbins
 from safetygap.readmodel.layers import AreaLayers
 from safetygap.readmodel.profiles import Profiles
+from safetygap.vocab import LEVELS
 from safetygap.workspace import Workspace
 
 
