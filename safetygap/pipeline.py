@@ -40,7 +40,8 @@ from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
 from safetygap.diversion import Denominator
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
-from safetygap.inputs import read_calls
+from safetygap.inputs import RecordsInput, read_calls
+from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
     boundary_allocations,
     coverage,
@@ -109,6 +110,9 @@ class Analysis:
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    records: pd.DataFrame | None = None
+    """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
+    when the analysis had a reports file."""
 
 
 def analyze(
@@ -212,8 +216,12 @@ def analyze(
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
+        records = None
+        if checked.records is not None:
+            records, quality["reports"] = _records(checked.records, nbhd, wards, crs,
+                                                   taxonomy, opts)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
-                                 rules=checked.rules)
+                                 rules=checked.rules, records=records)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
@@ -234,7 +242,20 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        records=records,
     )
+
+
+def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, crs: Any,
+             taxonomy: Any, opts: AnalysisOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The records from outside 911 placed in areas (:mod:`safetygap.outside911`)."""
+    frame = rin.frame.copy()
+    frame["x"], frame["y"] = to_crs_xy(frame["x"].to_numpy(), frame["y"].to_numpy(),
+                                       rin.crs, crs)
+    table, quality = place_records(frame, nbhd, wards, crs=crs, taxonomy=taxonomy,
+                                   channel=opts.reports_channel,
+                                   counted=opts.reports_counted)
+    return table, {"file": str(rin.path), **quality}
 
 
 def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,

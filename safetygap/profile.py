@@ -125,7 +125,7 @@ def profile_calls(
     calls = cin.frame
     n = len(calls)
     cls = taxonomy.classify(calls["call_type"])
-    assigned = rules.assign(calls)
+    assigned = rules.assign(calls.assign(category=cls["category"].to_numpy()))
     mapped = {**columns.required_columns(), **columns.optional_columns()}
     header = cin.header
     fields = [{"field": f, "column": c, "found": c in header} for f, c in mapped.items()]

@@ -26,7 +26,7 @@ from safetygap.vocab import TravelKind, TravelMode
 from safetygap.workspace import Workspace, write_workspace
 
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-               "network", "diversion_rules")
+               "network", "diversion_rules", "reports")
 """Input files of an analysis a re-run takes from the manifest (or an override)."""
 
 

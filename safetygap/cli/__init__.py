@@ -19,7 +19,8 @@
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
-    safetygap providers osm --boundary F --out F   providers from OpenStreetMap
+    safetygap providers osm --boundary F | --features F --out F
+                                                 providers from OpenStreetMap
     safetygap providers geocode LIST.csv --address-points F --out F
                                                  an organisations list placed by address
     safetygap providers merge A.csv B.csv ... --out F   one inventory, duplicates resolved

@@ -9,7 +9,7 @@ import typer
 
 from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.errors import Problems, ValidationError
-from safetygap.vocab import BoundaryPolicy, Engine, TravelKind, TravelMode
+from safetygap.vocab import BoundaryPolicy, Channel, Engine, TravelKind, TravelMode
 
 if TYPE_CHECKING:
     import click
@@ -74,6 +74,19 @@ def analyze(
     diverted_denominator: Annotated[str | None, typer.Option(
         help="denominator of the diverted share: police_and_alternatives (fire/EMS calls "
              "left out, as the city's 9%) or all_calls (default: the rule set's)")] = None,
+    reports: Annotated[Path | None, typer.Option(
+        help="diverted records from outside 911 (311 and online police reports), the "
+             "formats --calls reads: each counts as a diverted call, placed by its "
+             "coordinates, else by its neighborhood or ward name")] = None,
+    reports_column: Annotated[list[str] | None, typer.Option(
+        help="FIELD=COLUMN of --reports, repeatable; fields id, call_type, time, "
+             "time_format, latitude, longitude, x, y, crs, neighborhood, ward (default: "
+             "columns named like the fields)")] = None,
+    reports_channel: Annotated[str, typer.Option(
+        help="channel of the --reports records")] = Channel.REPORT_311_ONLINE.value,
+    reports_not_counted: Annotated[bool, typer.Option(
+        "--reports-not-counted", help="report the --reports records beside the diverted "
+        "share instead of counting them in it (numerator and denominator)")] = False,
     disposition_col: Annotated[str | None, typer.Option(
         "--disposition", help="disposition column (optional: read when present)")] = None,
     priority_col: Annotated[str | None, typer.Option(
@@ -170,9 +183,13 @@ def analyze(
             cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
-                                network=network, diversion_rules=diversion_rules)
+                                network=network, diversion_rules=diversion_rules,
+                                reports=reports)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                diversion_denominator=diverted_denominator,
+                               reports_columns=_pairs(reports_column, "--reports-column"),
+                               reports_channel=reports_channel,
+                               reports_counted=not reports_not_counted,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
                                ward_name=ward_name, providers_crs=providers_crs,
@@ -189,3 +206,18 @@ def analyze(
         fail(exc)
         return
     print_summary(out, analysis.summary)
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
+    if not values:
+        return None
+    problems = Problems()
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            problems.add(flag, "expected FIELD=COLUMN", value=v)
+        out[key.strip()] = val.strip()
+    problems.raise_if_any()
+    return out

@@ -129,9 +129,14 @@ def providers_geocode(
 
 @providers_app.command("osm", cls=Command)
 def providers_osm(
-    boundary: Annotated[Path, typer.Option(help="study area polygons (e.g. the city limits "
-                                           "or the neighborhoods), any CRS")],
     out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    boundary: Annotated[Path | None, typer.Option(
+        help="study area polygons (e.g. the city limits or the neighborhoods), any CRS; "
+             "needed to ask Overpass")] = None,
+    features: Annotated[Path | None, typer.Option(
+        help="OSM features saved earlier (GeoJSON export of Overpass turbo or "
+             "osmtogeojson, or OSMnx features written to a file) instead of asking "
+             "Overpass: works offline")] = None,
     tags: Annotated[Path | None, typer.Option(
         help="tag -> service type mapping (TOML; default: the packaged "
              "safetygap/data/osm_tags.toml, copy it to edit)")] = None,
@@ -143,32 +148,47 @@ def providers_osm(
 ) -> None:
     """Prevention and restoration providers from OpenStreetMap inside a boundary.
 
-    Needs the internet (or a local Overpass server); each provider keeps its OSM id, tags
-    and opening_hours.
+    Asks Overpass (needs the internet or a local server), or maps a saved --features
+    file offline; each provider keeps its OSM id, tags and opening_hours.
     """
-    from safetygap.fetch.osm_features import features_in_boundary
     from safetygap.inputs import providers_from_frame
     from safetygap.inputs.files import read_table
-    from safetygap.inventory.osm import load_tag_rules, map_features, overpass_tags
+    from safetygap.inventory.osm import (
+        load_tag_rules,
+        map_features,
+        overpass_tags,
+        read_features,
+    )
     from safetygap.settings import get_settings
     from safetygap.taxonomy import load_taxonomy
 
     try:
         tax = load_taxonomy(taxonomy)
         rules = load_tag_rules(tags, taxonomy=tax)
-        table = read_table(boundary, where="boundary")
-        if table.geometry is None or table.crs is None:
-            bad = Problems()
-            bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
-                    allowed="GeoJSON, GeoPackage or GeoParquet polygons")
-            bad.raise_if_any()
+        bad = Problems()
+        if boundary is None and features is None:
+            bad.add("providers osm", "nothing to map", allowed="--boundary FILE (asks "
+                    "Overpass) or --features FILE (a saved extract), or both")
+        bad.raise_if_any()
         import geopandas as gpd
 
-        area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
-        features = features_in_boundary(area, overpass_tags(rules),
-                                        overpass_url=overpass_url
-                                        or get_settings().overpass_url)
-        frame, report = map_features(features, rules)
+        area = None
+        if boundary is not None:
+            table = read_table(boundary, where="boundary")
+            if table.geometry is None or table.crs is None:
+                bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
+                        allowed="GeoJSON, GeoPackage or GeoParquet polygons")
+                bad.raise_if_any()
+            area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
+        if features is not None:
+            found = read_features(features, boundary=area)
+        else:
+            from safetygap.fetch.osm_features import features_in_boundary
+
+            assert area is not None
+            found = features_in_boundary(area, overpass_tags(rules), overpass_url=overpass_url
+                                         or get_settings().overpass_url)
+        frame, report = map_features(found, rules)
         if len(frame):
             providers_from_frame(frame, taxonomy=tax, where="OpenStreetMap features")
     except ValidationError as exc:

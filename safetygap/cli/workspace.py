@@ -29,6 +29,9 @@ def rerun(
     population: Annotated[Path | None, typer.Option(help="new population table")] = None,
     diversion_rules: Annotated[Path | None, typer.Option(
         help="new diversion rule set TOML (docs/TAXONOMY.md)")] = None,
+    reports: Annotated[Path | None, typer.Option(
+        help="new file of diverted records from outside 911 (311 / online reports)")]
+    = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Re-run a workspace's analysis into a new version and swap it in atomically.
@@ -41,7 +44,8 @@ def rerun(
     from safetygap.versions import RerunBusy
 
     overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
-                 "wards": wards, "population": population, "diversion_rules": diversion_rules}
+                 "wards": wards, "population": population, "diversion_rules": diversion_rules,
+                 "reports": reports}
     try:
         version = rebuild(workspace, {k: v for k, v in overrides.items() if v is not None},
                           quiet=quiet)

@@ -21,7 +21,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
-from safetygap.maps.pages import overview, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import overview
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.readmodel import WorkspaceView
 from safetygap.workspace import Workspace

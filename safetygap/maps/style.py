@@ -8,18 +8,22 @@ Shared by every drawing of a workspace: the interactive maps (:mod:`.gap_map`,
 from __future__ import annotations
 
 FAMILY_STYLE: dict[str, dict[str, str]] = {
-    "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical"},
-    "prevention": {"label": "Prevention", "color": "#1f78b4", "icon": "fa-seedling"},
-    "restoration": {"label": "Restoration", "color": "#6a3d9a", "icon": "fa-hand-holding-heart"},
+    "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical",
+                 "shape": "disc"},
+    "prevention": {"label": "Prevention", "color": "#1f78b4", "icon": "fa-seedling",
+                   "shape": "square"},
+    "restoration": {"label": "Restoration", "color": "#6a3d9a",
+                    "icon": "fa-hand-holding-heart", "shape": "diamond"},
 }
-"""Label, marker colour and Font Awesome icon of each family."""
+"""Label, marker colour, marker shape and Font Awesome icon of each family (shape as well
+as colour, so the families stay apart under colour-vision deficiency)."""
 
 GAP_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 """Gap classes 1 (best served) .. 5 (most underserved): ColorBrewer YlOrRd."""
 NO_VALUE_COLOR = "#d9d9d9"
 HEX_COLOR = "#253494"
-CLUSTER_ABOVE = 30
-"""Providers of a family are clustered when there are more than this many on the map."""
+CLUSTER_UNTIL_ZOOM = 15
+"""Providers are clustered below this zoom (about 1:17,000) and shown one by one from it."""
 
 
 def class_color(gap_class: int, n_classes: int) -> str:

@@ -10,6 +10,8 @@ import pandas as pd
 import shapely
 
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
+from safetygap.labels import DISTANCE_LABELS as LABEL_DISTANCE
+from safetygap.labels import field
 from safetygap.vocab import LEVELS
 
 Level = Literal[LEVELS]  # type: ignore[valid-type]
@@ -19,21 +21,8 @@ MEASURES: tuple[str, ...] = (
 )
 """Measure names, in display order (``total`` has only the first six)."""
 
-MEASURE_LABELS: dict[str, str] = {
-    "calls": "need calls",
-    "rate": "calls per 1,000 residents per year",
-    "diverted": "calls handled by a non-police service",
-    "diverted_share": "share diverted to non-police services",
-    "eligible": "calls eligible for a non-police response",
-    "eligible_not_diverted_share": "share eligible for a non-police response but not "
-                                   "diverted (police, fire or an unknown agency handled it)",
-    "coverage": "share of need calls within a provider's reach",
-    "providers": "providers located in the area",
-    "capacity": "provider capacity located in the area",
-    "access": "accessibility (E2SFCA, capacity per 1,000 residents)",
-    "gap": "gap index (need rank minus access rank, -1..1)",
-    "gap_class": "gap class (1 best served .. 5 most underserved)",
-}
+MEASURE_LABELS: dict[str, str] = {m: field(m).label for m in MEASURES}
+"""Each measure's label (the label table, :mod:`safetygap.labels`)."""
 REACH_METHODS: dict[str, str] = {
     "m": "a provider outside the area reaches it when the straight-line distance to the "
          "area's nearest point is within its catchment (metres)",
@@ -44,11 +33,10 @@ REACH_METHODS: dict[str, str] = {
 }
 """How "in reach" is decided, per catchment unit (the workspace's distance model)."""
 DISTANCE_LABELS: dict[str, str] = {
-    "straight-line": "straight-line distance (metres)",
-    "network-walk": "walking time on the street network (minutes)",
-    "network-drive": "driving time on the street network (minutes)",
-}
-"""How maps, panels and the report name each distance model."""
+    m: f"{words} ({'metres' if m == 'straight-line' else 'minutes'})"
+    for m, words in LABEL_DISTANCE.items()}
+"""How maps, panels and the report name each distance model (the label table's words and
+the unit)."""
 STRAIGHT_LINE = {"distance_model": "straight-line", "unit": "m",
                  "catchment_column": "catchment_m", "catchments": {}}
 """The distance model of a workspace that does not record one (written before it did)."""

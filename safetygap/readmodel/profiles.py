@@ -67,7 +67,8 @@ class Profiles:
 
     def measures(self, level: str, area_id: str) -> list[dict[str, Any]]:
         """Every measure of one area (period ``all``): family, measure, value, rank among
-        the areas of its level (1 = highest value), number of ranked areas, city value."""
+        the areas of its level (1 = the most underserved by the measure, see
+        :meth:`_rank_table`), number of ranked areas, city value."""
         pos = self._position(level, area_id)
         vals = self.values(level)
         ranks = self._ranks[level]

@@ -39,6 +39,7 @@ import pandas as pd
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
 from safetygap.geo.travel import Travel
+from safetygap.labels import field, fmt_distance, service_label
 from safetygap.privacy import (
     DEFAULT_MIN_COUNT,
     is_sensitive,
@@ -131,10 +132,16 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
 
     @staticmethod
     def _rank_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Rank (1 = highest value, ties share the lowest rank) of every measure column."""
+        """Rank of every measure column, 1 = the most underserved area by that measure
+        (:attr:`safetygap.labels.Field.worse`: the highest value first where higher is
+        worse, the lowest first where lower is worse, the highest first for a measure with
+        no direction); ties share the lowest rank."""
         cols = [c for c in frame.columns if c not in ("area_id", "name", "geometry")]
         values = frame[cols].apply(pd.to_numeric, errors="coerce")
-        return values.rank(ascending=False, method="min")
+        lowest_first = [field(c.rsplit("_", 1)[0]).worse == "lower" for c in cols]
+        return pd.DataFrame({c: values[c].rank(ascending=low, method="min")
+                             for c, low in zip(cols, lowest_first, strict=True)},
+                            index=values.index)
 
     CACHE_ENTRIES = 512
     """Results kept per view; the least recently used go first."""
@@ -207,18 +214,26 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
     def reach_info(self) -> dict[str, Any]:
         """What pages say about reach: ``distance_model``, ``unit``, ``label`` (e.g.
         "walking time on the street network (minutes)"), ``method`` (how "in reach" is
-        decided) and ``catchments`` per family (its providers' service types with their
-        catchments, e.g. "youth_program 15 min", as the analysis recorded them)."""
+        decided) and ``catchments`` per family: its providers' service types with their
+        catchments in words (e.g. "youth program 15 min walking; community center 20 min
+        walking", :mod:`safetygap.labels`)."""
         def compute() -> dict[str, Any]:
             d = self.distance
-            labels: dict[str, str] = {}
-            if "catchment" in self.indices.columns:
-                first = self.indices.groupby("family")["catchment"].first()
-                labels = {f: str(first.get(f) or "") for f in FAMILIES}
+            col = d["catchment_column"]
+            p = self.providers
+            words: dict[str, str] = {}
+            if col in p.columns and len(p):
+                first = (p.groupby(["family", "service_type"], observed=True)[col].first()
+                         .reset_index().sort_values(["family", "service_type"]))
+                for fam, grp in first.groupby("family", observed=True):
+                    words[str(fam)] = "; ".join(
+                        f"{service_label(str(r.service_type))} "
+                        f"{fmt_distance(getattr(r, col), d['unit'], d['distance_model'])}"
+                        for r in grp.itertuples())
             return {"distance_model": d["distance_model"], "unit": d["unit"],
                     "label": DISTANCE_LABELS.get(d["distance_model"], d["distance_model"]),
                     "method": REACH_METHODS[d["unit"]],
-                    "catchments": {f: labels.get(f, "") for f in FAMILIES}}
+                    "catchments": {f: words.get(f, "") for f in FAMILIES}}
 
         return self.cached(("reach_info",), compute)
 

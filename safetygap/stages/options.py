@@ -18,6 +18,7 @@ from safetygap.vocab import (
     BOUNDARY_POLICIES,
     ENGINES,
     BoundaryPolicy,
+    Channel,
     Engine,
     TravelKind,
     TravelMode,
@@ -39,6 +40,9 @@ class AnalysisInputs:
     """Street network (OSM XML or GraphML) for ``travel="network"``."""
     diversion_rules: Path | None = None
     """Diversion rule set (TOML); None: the packaged Minneapolis default."""
+    reports: Path | None = None
+    """Diverted records from outside 911 (311 and online police reports), optional:
+    :mod:`safetygap.outside911`."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ class AnalysisOptions:
     partitions: int | None = None  # dask: number of calls partitions (default by size)
     diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
+    reports_columns: dict[str, str] | None = None  # field -> column of inputs.reports
+    # (safetygap.inputs.records.RecordColumns; None: its default names)
+    reports_channel: str = Channel.REPORT_311_ONLINE  # the channel of every record of
+    # inputs.reports
+    reports_counted: bool = True  # the records count in the diverted share (numerator and
+    # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
 
@@ -92,6 +102,10 @@ class AnalysisOptions:
                 self.diversion_denominator not in allowed(Denominator):
             problems.add("diversion_denominator", "unknown denominator",
                          value=self.diversion_denominator, allowed=allowed(Denominator))
+        diverted = [str(c) for c in Channel if c.diverted]
+        if self.reports_channel not in diverted:
+            problems.add("reports_channel", "the records' channel must be a non-police "
+                         "alternative", value=self.reports_channel, allowed=diverted)
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
