@@ -59,9 +59,8 @@ from safetygap.stages.rows import (
     swapped_coordinates,
 )
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
-from safetygap.vocab import ENGINES, BoundaryPolicy, Engine, RowStatus
-
-SPLIT = BoundaryPolicy.SPLIT
+from safetygap.tables import calls as C
+from safetygap.vocab import ENGINES, Engine, RowStatus
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -158,7 +157,7 @@ def analyze(
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
-        calls["x"], calls["y"] = to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
+        calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
@@ -167,7 +166,7 @@ def analyze(
 
     contain_counts = None
     with step(engine=opts.engine) as info:
-        calls["covered"] = coverage(calls, providers, travel)  # needs no area
+        calls[C.COVERED] = coverage(calls, providers, travel)  # needs no area
         if opts.engine == Engine.DASK:
             from safetygap.distributed import join_and_count
 
@@ -176,10 +175,10 @@ def analyze(
                                     partitions=opts.partitions)
             n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
         else:
-            xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
+            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
             n_idx = assign_areas(xy, nbhd, crs=crs)
             w_idx = assign_areas(xy, wards, crs=crs)
-        info["note"] = join_note(n_idx, w_idx, calls["dup"].to_numpy()) + (
+        info["note"] = join_note(n_idx, w_idx, calls[C.DUP].to_numpy()) + (
             f"; {joined.note}" if opts.engine == Engine.DASK else "")
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
@@ -188,7 +187,7 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls["status"].value_counts().items() if k != RowStatus.OK)
+                                 calls[C.STATUS].value_counts().items() if k != RowStatus.OK)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -196,8 +195,8 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with step() as info:
-        in_areas = calls["n_idx"].to_numpy() >= 0
-        years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
+        in_areas = calls[C.N_IDX].to_numpy() >= 0
+        years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
                              if y > 0))
         result = level_indices(calls, years, nbhd, wards, population, providers,
                                boundary, policy=opts.boundary_policy,
@@ -229,7 +228,7 @@ def analyze(
         manifest["travel"] = summary["travel"]
         info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
 
-    calls_out = _calls_output(calls, nbhd, wards, boundary)
+    calls_out = C.build(calls, nbhd, wards, boundary)
     return Analysis(
         neighborhoods=nbhd_out,
         wards=ward_out,
@@ -256,40 +255,6 @@ def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
                                    channel=opts.reports_channel,
                                    counted=opts.reports_counted)
     return table, {"file": str(rin.path), **quality}
-
-
-def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
-                  wards: gpd.GeoDataFrame, boundary: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    n_ids = nbhd["area_id"].to_numpy()
-    w_ids = wards["area_id"].to_numpy()
-    n_idx = calls["n_idx"].to_numpy()
-    w_idx = calls["w_idx"].to_numpy()
-    out = pd.DataFrame({
-        "row": calls["row"].to_numpy(),
-        "call_id": calls["call_id"].array,
-        "call_type": calls["call_type"].array,
-        "agency": calls["agency"].array,
-        "time": calls["time"].to_numpy(),
-        "year": calls["year"].to_numpy(),
-        "status": calls["status"].array,
-        "neighborhood_id": pd.Categorical.from_codes(np.where(n_idx >= 0, n_idx, -1),
-                                                     categories=pd.Index(n_ids)),
-        "ward_id": pd.Categorical.from_codes(np.where(w_idx >= 0, w_idx, -1),
-                                             categories=pd.Index(w_ids)),
-        "category": pd.Categorical(calls["category"].array),
-        "family": pd.Categorical(calls["family"].array),
-        "eligible": calls["eligible"].to_numpy(),
-        "channel": calls["channel"].array,
-        "diversion_rule": calls["diversion_rule"].array,
-        "diverted": calls["diverted"].to_numpy(),
-        "diversion_base": calls["diversion_base"].to_numpy(),
-        "covered": calls["covered"].to_numpy(),
-        "split_neighborhoods": boundary["neighborhood"][SPLIT].k.astype(np.int16),
-        "split_wards": boundary["ward"][SPLIT].k.astype(np.int16),
-        "x": calls["x"].to_numpy(),
-        "y": calls["y"].to_numpy(),
-    })
-    return out
 
 
 def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:

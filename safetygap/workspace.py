@@ -49,10 +49,11 @@ from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
 from safetygap.inputs.network import read_saved_network, save_network
 from safetygap.pipeline import Analysis
+from safetygap.tables import calls as C
 from safetygap.versions import active_dir, clear_pointer
 from safetygap.vocab import TravelKind, TravelMode
 
-LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
+LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", C.FILE,
                "providers.parquet", "indices.parquet")
 JSON_FILES = ("summary.json", "quality.json")
 NETWORK_FILE = "network.npz"
@@ -63,11 +64,8 @@ analysis had them (:data:`safetygap.outside911.RECORD_COLUMNS`)."""
 MANIFEST = "manifest.json"
 
 
-def calls_geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
-    """The calls table with point geometry (None where the call has no location)."""
-    geom = gpd.points_from_xy(calls["x"], calls["y"], crs=crs)
-    geom[calls["x"].isna().to_numpy()] = None
-    return gpd.GeoDataFrame(calls.drop(columns=["x", "y"]), geometry=geom, crs=crs)
+calls_geoframe = C.geoframe
+"""The calls table with point geometry (:func:`safetygap.tables.calls.geoframe`)."""
 
 
 def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
@@ -84,9 +82,7 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
     calls = analysis.calls
-    _atomic_write(out / "calls.parquet", lambda p: write_points(
-        calls.drop(columns=["x", "y"]), calls["x"].to_numpy(), calls["y"].to_numpy(),
-        analysis.crs, p))
+    _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
     written = [*LAYER_FILES, *JSON_FILES]
     if analysis.network is not None:
         _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))
@@ -223,9 +219,7 @@ class Workspace:
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""
-        if columns is not None and "geometry" not in columns:
-            return pd.read_parquet(self.path / "calls.parquet", columns=columns)
-        return gpd.read_parquet(self.path / "calls.parquet", columns=columns)
+        return C.read(self.path / C.FILE, columns=columns)
 
     def verify(self) -> list[str]:
         """Names of files whose checksum differs from the manifest."""

@@ -40,6 +40,7 @@ from safetygap.maps.jinja import render
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.privacy import hidden_cells, is_sensitive
 from safetygap.readmodel import WorkspaceView
+from safetygap.tables import calls as C
 from safetygap.vocab import LEVELS
 
 LEVEL_WORDS = {"neighborhood": ("neighborhood", "neighborhoods"), "ward": ("ward", "wards")}
@@ -470,16 +471,16 @@ def _hour_of_week_tables(view: WorkspaceView) -> dict[str, pd.DataFrame]:
     def compute() -> dict[str, pd.DataFrame]:
         from safetygap._status import ANALYSED_STATUSES
 
-        cols = ["status", "time", "category", "neighborhood_id", "ward_id"]
+        cols = [C.STATUS, C.TIME, C.CATEGORY, C.NEIGHBORHOOD_ID, C.WARD_ID]
         try:
-            calls = view.workspace.calls(columns=[*cols, "call_type"])
+            calls = view.workspace.calls(columns=[*cols, C.CALL_TYPE])
         except (KeyError, ValueError):
             calls = view.workspace.calls(columns=cols)
-        calls = calls[calls["status"].astype(str).isin(ANALYSED_STATUSES)]
-        t = pd.to_datetime(calls["time"], errors="coerce")
+        calls = calls[calls[C.STATUS].astype(str).isin(ANALYSED_STATUSES)]
+        t = pd.to_datetime(calls[C.TIME], errors="coerce")
         ok = t.notna().to_numpy()
-        sens = is_sensitive(calls["category"].to_numpy(object),
-                            calls["call_type"].to_numpy(object)
+        sens = is_sensitive(calls[C.CATEGORY].to_numpy(object),
+                            calls[C.CALL_TYPE].to_numpy(object)
                             if "call_type" in calls.columns else None)
         base = pd.DataFrame({"dow": t.dt.day_of_week.to_numpy()[ok].astype(np.int64),
                              "hour": t.dt.hour.to_numpy()[ok].astype(np.int64),

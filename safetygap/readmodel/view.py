@@ -58,6 +58,7 @@ from safetygap.readmodel._common import (
 from safetygap.readmodel.hexbins import Hexbins
 from safetygap.readmodel.layers import AreaLayers
 from safetygap.readmodel.profiles import Profiles
+from safetygap.tables import calls as C
 from safetygap.vocab import LEVELS
 from safetygap.workspace import Workspace
 
@@ -98,21 +99,21 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
     # ------------------------------------------------------------ loading
 
     def _load_calls(self, workspace: Workspace) -> None:
-        cols = ["status", "neighborhood_id", "ward_id", "category", "family", "year",
-                "geometry"]
+        cols = [C.STATUS, C.NEIGHBORHOOD_ID, C.WARD_ID, C.CATEGORY, C.FAMILY, C.YEAR,
+                C.GEOMETRY]
         try:
-            calls = workspace.calls(columns=[*cols, "call_type"])
+            calls = workspace.calls(columns=[*cols, C.CALL_TYPE])
         except (KeyError, ValueError):  # written before calls kept their type
             calls = workspace.calls(columns=cols)
-        placed = calls[calls["status"].astype(str).isin(ANALYSED_STATUSES)]
-        sensitive = is_sensitive(placed["category"].to_numpy(object),
-                                 placed["call_type"].to_numpy(object)
+        placed = calls[calls[C.STATUS].astype(str).isin(ANALYSED_STATUSES)]
+        sensitive = is_sensitive(placed[C.CATEGORY].to_numpy(object),
+                                 placed[C.CALL_TYPE].to_numpy(object)
                                  if "call_type" in placed.columns else None)
-        year = placed["year"].astype(int)
+        year = placed[C.YEAR].astype(int)
         year_key = np.where(year > 0, year.astype(str), UNKNOWN_YEAR)
         base = pd.DataFrame({
-            "category": placed["category"].astype(str).to_numpy(),
-            "family": placed["family"].astype(str).to_numpy(),
+            "category": placed[C.CATEGORY].astype(str).to_numpy(),
+            "family": placed[C.FAMILY].astype(str).to_numpy(),
             "year": year_key,
             "sensitive": sensitive.astype(np.int64),
         })

@@ -12,11 +12,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
-import shapely
 from pyproj import CRS, Transformer
 
-from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
 from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.geo.aggregate import NONE_CODE
@@ -27,6 +24,7 @@ from safetygap.stages.areas import (
     family_layers,
     level_indices,
 )
+from safetygap.tables import calls as C
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
 from safetygap.vocab import BoundaryPolicy
 from safetygap.workspace import Workspace
@@ -66,36 +64,11 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
 
     nbhd = ws.neighborhoods
     wards = ws.wards
-    cols = ["status", "neighborhood_id", "ward_id", "family", "year", "eligible", "diverted",
-            "covered", "geometry"]
-    if "diversion_base" in pq.read_schema(ws.path / "calls.parquet").names:
-        cols.append("diversion_base")  # absent from workspaces written before the rules
-    raw = ws.calls(columns=cols)
-    geom = raw.geometry
-    has = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
-    x = np.full(len(raw), np.nan)
-    y = np.full(len(raw), np.nan)
-    x[has] = shapely.get_x(geom.to_numpy()[has])
-    y[has] = shapely.get_y(geom.to_numpy()[has])
-    fam_codes = {f: i for i, f in enumerate(FAMILIES)}
-    calls = pd.DataFrame({
-        "x": x,
-        "y": y,
-        "status": raw["status"].to_numpy(),
-        "n_idx": _codes(raw["neighborhood_id"], nbhd["area_id"]),
-        "w_idx": _codes(raw["ward_id"], wards["area_id"]),
-        "family": raw["family"].astype(object).to_numpy(),
-        "family_code": raw["family"].astype(object).map(fam_codes).fillna(NONE_CODE)
-        .astype(np.int8).to_numpy(),
-        "year": raw["year"].to_numpy(),
-        "eligible": raw["eligible"].to_numpy(dtype=bool),
-        "diverted": raw["diverted"].to_numpy(dtype=bool),
-        "covered": raw["covered"].to_numpy(dtype=bool),
-        "diversion_base": (raw["diversion_base"].to_numpy(dtype=bool)
-                           if "diversion_base" in raw else np.ones(len(raw), dtype=bool)),
-    })
-    in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
-    years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))
+    calls = C.working_table(ws.path / C.FILE, nbhd["area_id"],
+                                      wards["area_id"], none_code=NONE_CODE)
+    in_areas = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
+    years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, C.YEAR])
+                         if v > 0))
     policy = opts.get("boundary_policy", BoundaryPolicy.CONTAIN.value)
     tolerance_m = float(opts.get("boundary_tolerance_m", DEFAULT_BOUNDARY_TOLERANCE_M))
     boundary = boundary_allocations(calls, nbhd, wards, crs, tolerance_m, policies=(policy,))
@@ -103,15 +76,6 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
                     neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,
                     in_areas=in_areas, years=years, boundary=boundary, policy=policy,
                     tolerance_m=tolerance_m)
-
-
-def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:
-    """Row index in ``ids`` of each (categorical) area id in ``values``; -1 for none."""
-    pos = {str(v): i for i, v in enumerate(ids)}
-    cat = values.astype("category")
-    lookup = np.array([pos.get(str(c), -1) for c in cat.cat.categories] + [-1], dtype=np.int64)
-    codes = cat.cat.codes.to_numpy().astype(np.int64)
-    return lookup[np.where(codes >= 0, codes, len(lookup) - 1)]
 
 
 def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = None
@@ -129,9 +93,9 @@ def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = N
     providers = gpd.GeoDataFrame(providers, geometry="geometry", crs=base.providers.crs)
     calls = base.calls
     if len(extra):  # only calls not yet covered can change
-        covered = calls["covered"].to_numpy().copy()
+        covered = calls[C.COVERED].to_numpy().copy()
         todo = np.flatnonzero(~covered)
-        covered[todo] = coverage(calls[["x", "y", "family_code"]].iloc[todo], extra,
+        covered[todo] = coverage(calls[[C.X, C.Y, C.FAMILY_CODE]].iloc[todo], extra,
                                  base.travel)
         calls = calls.assign(covered=covered)
     population = base.neighborhoods["population"].to_numpy(float)
@@ -143,7 +107,7 @@ def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = N
     else:
         nbhd, wards, _, _, _ = level_indices(*args, policy=base.policy,
                                              tolerance_m=base.tolerance_m, travel=base.travel)
-    return nbhd, wards, calls["covered"].to_numpy()
+    return nbhd, wards, calls[C.COVERED].to_numpy()
 
 
 def area_changes(

@@ -26,6 +26,7 @@ from safetygap.scenarios.candidates import (
     default_candidates,
 )
 from safetygap.scenarios.hypothetical import new_providers
+from safetygap.tables import calls as C
 from safetygap.vocab import TravelKind
 
 SHORT_STRAIGHT_CATCHMENT_M = 100.0
@@ -227,10 +228,10 @@ def recommend_sites(
     cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
 
     calls = base.calls
-    fam = (calls["family"] == family).to_numpy() & base.in_areas
-    demand = np.flatnonzero(fam & ~calls["covered"].to_numpy()
-                            & np.isfinite(calls["x"].to_numpy()))
-    dxy = (calls["x"].to_numpy()[demand], calls["y"].to_numpy()[demand])
+    fam = (calls[C.FAMILY] == family).to_numpy() & base.in_areas
+    demand = np.flatnonzero(fam & ~calls[C.COVERED].to_numpy()
+                            & np.isfinite(calls[C.X].to_numpy()))
+    dxy = (calls[C.X].to_numpy()[demand], calls[C.Y].to_numpy()[demand])
     t1 = time.perf_counter()
     budget = None if memory_budget_mb is None else memory_budget_mb * 1e6
     max_pairs = None if budget is None else int(budget // SITING_BYTES_PER_PAIR)
@@ -260,8 +261,8 @@ def recommend_sites(
     lon, lat = lonlat(base, chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy())
     sites = []
     cumulative = 0
-    n_idx = calls["n_idx"].to_numpy()
-    w_idx = calls["w_idx"].to_numpy()
+    n_idx = calls[C.N_IDX].to_numpy()
+    w_idx = calls[C.W_IDX].to_numpy()
     for rank, p in enumerate(picks, start=1):
         nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
         new_calls = demand[p.newly_covered]
@@ -282,7 +283,7 @@ def recommend_sites(
         })
         nb_prev, wd_prev = nb_after, wd_after
     need = int(fam.sum())
-    covered_before = int((fam & calls["covered"].to_numpy()).sum())
+    covered_before = int((fam & calls[C.COVERED].to_numpy()).sum())
     return {
         "workspace": str(base.path),
         "family": family,

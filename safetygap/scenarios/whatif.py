@@ -17,6 +17,7 @@ from safetygap.scenarios.baseline import (
     recompute,
 )
 from safetygap.scenarios.hypothetical import new_providers
+from safetygap.tables import calls as C
 
 
 def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
@@ -29,10 +30,10 @@ def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
     nbhd, wards, covered = recompute(base, extra)
     families = [f for f in FAMILIES if (extra["family"] == f).any()]
     lon, lat = lonlat(base, extra.geometry.x.to_numpy(), extra.geometry.y.to_numpy())
-    was = base.calls["covered"].to_numpy()
+    was = base.calls[C.COVERED].to_numpy()
     totals = {}
     for f in families:
-        sel = (base.calls["family"] == f).to_numpy() & base.in_areas
+        sel = (base.calls[C.FAMILY] == f).to_numpy() & base.in_areas
         n = int(sel.sum())
         totals[f] = {"need_calls": n,
                      "coverage_before": float(was[sel].mean()) if n else None,

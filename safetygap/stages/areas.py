@@ -29,6 +29,7 @@ from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
 from safetygap.stages.travel import catchment_labels
+from safetygap.tables import calls as C
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy
 
 CONTAIN = BoundaryPolicy.CONTAIN
@@ -61,9 +62,9 @@ def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -
     ``family`` and the travel model's catchment column (metres or minutes).
     """
     covered = np.zeros(len(calls), dtype=bool)
-    fam_code = calls["family_code"].to_numpy()
-    x = calls["x"].to_numpy(float)
-    y = calls["y"].to_numpy(float)
+    fam_code = calls[C.FAMILY_CODE].to_numpy()
+    x = calls[C.X].to_numpy(float)
+    y = calls[C.Y].to_numpy(float)
     for f, family in enumerate(FAMILIES):
         sel = fam_code == f
         pf = providers[providers["family"] == family]
@@ -125,8 +126,8 @@ def boundary_allocations(
         entry: dict[str, Any] = {"placed": int(placed.sum()), "within": None, "shared": None}
         near = empty
         if BoundaryPolicy.SPLIT in policies:
-            x = np.where(placed, calls["x"].to_numpy(), np.nan)
-            y = np.where(placed, calls["y"].to_numpy(), np.nan)
+            x = np.where(placed, calls[C.X].to_numpy(), np.nan)
+            y = np.where(placed, calls[C.Y].to_numpy(), np.nan)
             near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
             within = np.zeros(len(calls), dtype=bool)
             within[near[0]] = True
@@ -149,14 +150,14 @@ def _count(
     c, area, weight = alloc.call, alloc.area, alloc.weight
     if families is not None:
         codes = [FAMILIES.index(f) for f in families]
-        keep = np.isin(calls["family_code"].to_numpy()[c], codes)
+        keep = np.isin(calls[C.FAMILY_CODE].to_numpy()[c], codes)
         c, area, weight = c[keep], area[keep], weight[keep]
     return count_calls(
-        area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
-        calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
-        calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
+        area, calls[C.YEAR].to_numpy()[c], calls[C.FAMILY_CODE].to_numpy()[c],
+        calls[C.DIVERTED].to_numpy()[c], calls[C.ELIGIBLE].to_numpy()[c],
+        calls[C.COVERED].to_numpy()[c], n_areas=n_areas, years=years,
         weight=None if alloc.policy == BoundaryPolicy.CONTAIN else weight,
-        base=calls["diversion_base"].to_numpy()[c] if "diversion_base" in calls else None)
+        base=calls[C.DIVERSION_BASE].to_numpy()[c] if "diversion_base" in calls else None)
 
 
 @dataclass(frozen=True)

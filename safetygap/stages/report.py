@@ -30,6 +30,7 @@ from safetygap.diversion import (
 )
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
+from safetygap.tables import calls as C
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import RowStatus
 
@@ -47,7 +48,7 @@ def quality_report(
     ward_report: Any,
     cw_quality: dict[str, Any],
 ) -> dict[str, Any]:
-    counts = calls["status"].value_counts()
+    counts = calls[C.STATUS].value_counts()
     status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
     analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
     return {
@@ -109,14 +110,14 @@ def summary_report(
     rules: DiversionRules,
     records: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
-    base = calls["diversion_base"].to_numpy()
-    placed_rows = calls["n_idx"].to_numpy() >= 0
-    year = calls["year"].to_numpy()
-    fam = calls["family_code"].to_numpy()
-    diverted = calls["diverted"].to_numpy()
-    covered = calls["covered"].to_numpy()
-    end = calls["eligible"].to_numpy() & ~diverted
+    uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
+    base = calls[C.DIVERSION_BASE].to_numpy()
+    placed_rows = calls[C.N_IDX].to_numpy() >= 0
+    year = calls[C.YEAR].to_numpy()
+    fam = calls[C.FAMILY_CODE].to_numpy()
+    diverted = calls[C.DIVERTED].to_numpy()
+    covered = calls[C.COVERED].to_numpy()
+    end = calls[C.ELIGIBLE].to_numpy() & ~diverted
 
     def share(mask: np.ndarray, values: np.ndarray) -> float | None:
         n = int(mask.sum())
@@ -161,7 +162,7 @@ def summary_report(
         "eligible_not_diverted_share": {"all": share(uniq, end),
                                         **{y: share(m, end) for y, m in by_year.items()}},
         "diverted_by_agency": {str(k): int(v) for k, v in
-                               calls["agency"][uniq & diverted].value_counts().items()},
+                               calls[C.AGENCY][uniq & diverted].value_counts().items()},
         "diversion": {
             "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
                       "checksum": rules.checksum()},
@@ -178,7 +179,7 @@ def summary_report(
                 "located_by": {str(k): int(v) for k, v in
                                records["located_by"].value_counts(sort=False).items()}},
             "by_channel": channel_counts(pd.concat([
-                calls["channel"][uniq].astype(object),
+                calls[C.CHANNEL][uniq].astype(object),
                 pd.Series(dtype=object) if records is None
                 else records["channel"][rec_base].astype(object)], ignore_index=True)),
             "by_rule": rule_counts(calls, uniq, rules=rules),

@@ -19,6 +19,7 @@ from safetygap._status import (
 )
 from safetygap.errors import Problems
 from safetygap.geo.travel import Travel
+from safetygap.tables import calls as C
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import TravelKind
 
@@ -107,9 +108,9 @@ def travel_quality(travel: Travel, calls: pd.DataFrame,
     out: dict[str, Any] = {"distance_model": travel.name}
     if travel.network is None:
         return out
-    placed = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
-    out["calls_snap"] = _snap_stats(travel, calls["x"].to_numpy(float)[placed],
-                                    calls["y"].to_numpy(float)[placed])
+    placed = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
+    out["calls_snap"] = _snap_stats(travel, calls[C.X].to_numpy(float)[placed],
+                                    calls[C.Y].to_numpy(float)[placed])
     out["providers_snap"] = _snap_stats(travel, providers.geometry.x.to_numpy(),
                                         providers.geometry.y.to_numpy())
     out["notes"] = ("every point is snapped to the nearest routable node of the mode "
