@@ -100,3 +100,51 @@ def test_the_scan_finds_a_spelled_column(tmp_path):
                    '    cols = ["status", "ward_id"]\n')
     assert sorted(_spelled_columns(bad)) == ["bad.py:2 family", "bad.py:3 year",
                                              "bad.py:4 ['status', 'ward_id']"]
+
+
+def test_the_stored_measures_are_the_ones_the_owner_names(tiny_ws):
+    from safetygap.tables import measures as M
+    from safetygap.vocab import ALL_FAMILIES
+
+    ws, _ = tiny_ws
+    layer = pq.read_schema(ws / "neighborhoods.parquet").names
+    assert layer[:len(M.AREA_COLUMNS)] == list(M.AREA_COLUMNS)
+    measured = [c for c in layer if c not in (*M.AREA_COLUMNS, M.GEOMETRY)]
+    expected = [M.column(m, f) for f in ALL_FAMILIES
+                for m in (M.TOTAL_MEASURES if f == M.TOTAL else M.MEASURES)]
+    assert sorted(measured) == sorted(expected)
+    assert {M.measure_of(c) for c in measured} == set(M.MEASURES)
+    assert pq.read_schema(ws / M.FILE).names == list(M.INDICES_COLUMNS)
+
+
+def _measure_spellings(path: Path) -> list[str]:
+    """``f"gap_{family}"``-like names built outside the owner, and tuples of measure names."""
+    from safetygap.tables import measures as M
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.JoinedStr) and node.values and isinstance(
+                node.values[0], ast.Constant) and len(node.values) > 1:
+            head = str(node.values[0].value)
+            if any(head == f"{m}_" for m in M.MEASURES):
+                found.append(f"{path.name}:{node.lineno} f{head!r}...")
+        if isinstance(node, ast.Tuple | ast.List):
+            values = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+            if len(values & set(M.MEASURES)) >= 3:
+                found.append(f"{path.name}:{node.lineno} {sorted(values & set(M.MEASURES))}")
+    return found
+
+
+def test_no_module_outside_the_owner_builds_a_measure_column():
+    spelled = [s for p in sorted(PACKAGE.rglob("*.py"))
+               if "tables" not in p.relative_to(PACKAGE).parts
+               for s in _measure_spellings(p)]
+    assert spelled == []
+
+
+def test_the_measure_scan_finds_a_spelled_column(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('def f(v, family):\n    v[f"gap_class_{family}"]\n'
+                   '    return ("calls", "rate", "gap")\n')
+    assert sorted(_measure_spellings(bad)) == ["bad.py:2 f'gap_class_'...",
+                                       "bad.py:3 ['calls', 'gap', 'rate']"]

@@ -37,6 +37,7 @@ from safetygap.maps.style import (
     NO_VALUE_COLOR,
 )
 from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
+from safetygap.tables import measures as M
 
 MAX_ZOOM = 19
 """Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with
@@ -143,7 +144,7 @@ def _ward_labels(view: WorkspaceView) -> list[dict[str, Any]]:
     pts = wards.geometry.representative_point().to_crs("EPSG:4326")
     return [{"id": str(i), "label": str(n), "lat": round(float(p.y), 6),
              "lon": round(float(p.x), 6)}
-            for i, n, p in zip(wards["area_id"], wards["name"], pts, strict=True)]
+            for i, n, p in zip(wards[M.AREA_ID], wards["name"], pts, strict=True)]
 
 
 def _config(view: WorkspaceView, options: MapOptions, *, family: str, level: str,

@@ -12,15 +12,12 @@ import shapely
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.labels import DISTANCE_LABELS as LABEL_DISTANCE
 from safetygap.labels import field
+from safetygap.tables import measures as M
 from safetygap.vocab import LEVELS
 
 Level = Literal[LEVELS]  # type: ignore[valid-type]
-MEASURES: tuple[str, ...] = (
-    "calls", "rate", "diverted", "diverted_share", "eligible", "eligible_not_diverted_share",
-    "coverage", "providers", "capacity", "access", "gap", "gap_class",
-)
+MEASURES: tuple[str, ...] = M.MEASURES
 """Measure names, in display order (``total`` has only the first six)."""
-
 MEASURE_LABELS: dict[str, str] = {m: field(m).label for m in MEASURES}
 """Each measure's label (the label table, :mod:`safetygap.labels`)."""
 REACH_METHODS: dict[str, str] = {
@@ -47,8 +44,7 @@ the projected CRS (query parameter ``tolerance``). Not the boundary tolerance of
 (:data:`safetygap.defaults.DEFAULT_BOUNDARY_TOLERANCE_M`)."""
 DEFAULT_HEX_SIZE_M = 400.0
 UNKNOWN_YEAR = "unknown"
-COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "diverted", "diverted_share", "eligible",
-                                  "eligible_not_diverted_share", "coverage")
+COUNT_DERIVED: tuple[str, ...] = M.COUNT_DERIVED
 """Measures of a family in an area hidden with its call count (they reveal it)."""
 
 

@@ -22,6 +22,7 @@ from safetygap.readmodel._common import (
     WGS84,
     _round_coords,
 )
+from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
 
@@ -97,7 +98,7 @@ class Hexbins:
             if year is not None:
                 counts = counts[counts["year"] == str(year)]
             counts = counts[counts["family"].isin(FAMILIES)]
-            ids = self.areas[level]["area_id"]
+            ids = self.areas[level][M.AREA_ID]
             out: dict[str, np.ndarray] = {}
             for fam in ALL_FAMILIES:
                 sel = counts if fam == "total" else counts[counts["family"] == fam]

@@ -21,6 +21,7 @@ from safetygap.readmodel._common import (
     _num,
     _round_coords,
 )
+from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
 
@@ -65,7 +66,7 @@ class AreaLayers:
             keep = share >= min_share
             if not keep.any():
                 keep = inter > 0
-            return nb["area_id"][keep].tolist()
+            return nb[M.AREA_ID][keep].tolist()
 
         return self.cached(("ward_nbhd", ward_id, min_share), compute)
 
@@ -98,17 +99,17 @@ class AreaLayers:
         geoms = self.simplified(level, tolerance_m)
         keep = np.ones(len(frame), dtype=bool)
         if ward is not None:
-            keep = frame["area_id"].isin(self.ward_neighborhoods(ward)).to_numpy()
+            keep = frame[M.AREA_ID].isin(self.ward_neighborhoods(ward)).to_numpy()
         records = vals[cols].to_dict("records")
         hidden = self.hidden_family_counts(level, year=year)
         features = []
         for i in np.flatnonzero(keep):
             row = frame.iloc[i]
             props: dict[str, Any] = {
-                "area_id": str(row["area_id"]),
+                "area_id": str(row[M.AREA_ID]),
                 "name": str(row["name"]),
-                "population": _num(row["population"]),
-                "area_km2": _num(row["area_km2"]),
+                "population": _num(row[M.POPULATION]),
+                "area_km2": _num(row[M.AREA_KM2]),
             }
             for col, v in records[i].items():
                 measure, fam = col.rsplit("_", 1)
@@ -118,7 +119,7 @@ class AreaLayers:
                 num = _num(v)
                 props[col] = int(num) if col.startswith("gap_class_") and num is not None \
                     else num
-            features.append({"type": "Feature", "id": props["area_id"],
+            features.append({"type": "Feature", "id": props[M.AREA_ID],
                              "geometry": mapping(geoms[i]), "properties": props})
         return {
             "type": "FeatureCollection",

@@ -23,6 +23,7 @@ from safetygap.readmodel._common import (
     _num,
 )
 from safetygap.readmodel._reach import minutes_to_area
+from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
 
@@ -38,20 +39,20 @@ class Profiles:
         None for gap and gap class."""
         def compute() -> dict[str, float | None]:
             frame = self.areas[level]
-            pop = frame["population"].to_numpy(float)
+            pop = frame[M.POPULATION].to_numpy(float)
             n_years = max(len(self.years), 1)
             out: dict[str, float | None] = {}
             for col in self.values(level).columns:
                 measure, fam = col.rsplit("_", 1)
                 v = frame[col].to_numpy(float)
-                calls = frame[f"calls_{fam}"].to_numpy(float)
+                calls = frame[M.column(M.CALLS, fam)].to_numpy(float)
                 if measure in ("gap", "gap_class"):
                     out[col] = None
                 elif measure == "rate":
                     ok = np.isfinite(pop) & (pop > 0)
                     out[col] = _num(calls[ok].sum() * 1000.0 / (pop[ok].sum() * n_years)) \
                         if ok.any() else None
-                elif measure in ("diverted_share", "eligible_not_diverted_share", "coverage"):
+                elif measure in (M.DIVERTED_SHARE, M.ELIGIBLE_NOT_DIVERTED_SHARE, M.COVERAGE):
                     ok = np.isfinite(v) & (calls > 0)
                     out[col] = _num((v[ok] * calls[ok]).sum() / calls[ok].sum()) \
                         if ok.any() else None
@@ -77,7 +78,7 @@ class Profiles:
         out = []
         for fam in ALL_FAMILIES:
             for measure in MEASURES:
-                col = f"{measure}_{fam}"
+                col = M.column(measure, fam)
                 if col not in vals.columns:
                     continue
                 rank = ranks[col].iloc[pos]
@@ -100,7 +101,7 @@ class Profiles:
         pos = self._position(level, area_id)
         row = self.areas[level].iloc[pos]
         counts = self.call_counts[level]
-        mine = counts[counts["area_id"] == area_id]
+        mine = counts[counts[M.AREA_ID] == area_id]
         m = self.min_count
         total, total_sens = int(mine["calls"].sum()), int(mine["sensitive"].sum())
         total_hidden = bool(hidden_cells([total], [total_sens], min_count=m,
@@ -137,8 +138,8 @@ class Profiles:
             "distance_model": d["distance_model"],
             "catchment_unit": d["unit"],
             "reach": REACH_METHODS[d["unit"]],
-            "population": _num(row["population"]),
-            "area_km2": _num(row["area_km2"]),
+            "population": _num(row[M.POPULATION]),
+            "area_km2": _num(row[M.AREA_KM2]),
             "calls": None if total_hidden else total,
             "calls_by_year": dict(sorted(by_year.items())),
             "calls_by_category": by_cat,
@@ -203,14 +204,14 @@ class Profiles:
         frame = self.areas[level]
         vals = self.values(level, year=year)
         table = pd.DataFrame({
-            "area_id": frame["area_id"].to_numpy(), "name": frame["name"].to_numpy(),
-            "gap": vals[f"gap_{family}"].to_numpy(float),
-            "gap_class": vals[f"gap_class_{family}"].to_numpy(float),
-            "rate": vals[f"rate_{family}"].to_numpy(float),
-            "access": vals[f"access_{family}"].to_numpy(float),
-            "coverage": vals[f"coverage_{family}"].to_numpy(float),
-            "calls": vals[f"calls_{family}"].to_numpy(float),
-            "providers": vals[f"providers_{family}"].to_numpy(float),
+            "area_id": frame[M.AREA_ID].to_numpy(), "name": frame["name"].to_numpy(),
+            "gap": vals[M.column(M.GAP, family)].to_numpy(float),
+            "gap_class": vals[M.column(M.GAP_CLASS, family)].to_numpy(float),
+            "rate": vals[M.column(M.RATE, family)].to_numpy(float),
+            "access": vals[M.column(M.ACCESS, family)].to_numpy(float),
+            "coverage": vals[M.column(M.COVERAGE, family)].to_numpy(float),
+            "calls": vals[M.column(M.CALLS, family)].to_numpy(float),
+            "providers": vals[M.column(M.PROVIDERS, family)].to_numpy(float),
         })
         table = table[np.isfinite(table["gap"])]
         table = table.sort_values(["gap", "area_id"], ascending=[False, True]).head(top)

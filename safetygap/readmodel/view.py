@@ -59,6 +59,7 @@ from safetygap.readmodel.hexbins import Hexbins
 from safetygap.readmodel.layers import AreaLayers
 from safetygap.readmodel.profiles import Profiles
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.vocab import LEVELS
 from safetygap.workspace import Workspace
 
@@ -82,12 +83,12 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
             "ward": workspace.wards.reset_index(drop=True),
         }
         for frame in self.areas.values():
-            frame["area_id"] = frame["area_id"].astype(str)
+            frame[M.AREA_ID] = frame[M.AREA_ID].astype(str)
         self.crs = self.areas["neighborhood"].crs
         self.providers: gpd.GeoDataFrame = workspace.providers.reset_index(drop=True)
         self.indices: pd.DataFrame = workspace.indices
         self._load_calls(workspace)
-        self._ids = {lv: pd.Index(f["area_id"]) for lv, f in self.areas.items()}
+        self._ids = {lv: pd.Index(f[M.AREA_ID]) for lv, f in self.areas.items()}
         self._ranks = {lv: self._rank_table(f) for lv, f in self.areas.items()}
         self._lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
@@ -108,26 +109,26 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         placed = calls[calls[C.STATUS].astype(str).isin(ANALYSED_STATUSES)]
         sensitive = is_sensitive(placed[C.CATEGORY].to_numpy(object),
                                  placed[C.CALL_TYPE].to_numpy(object)
-                                 if "call_type" in placed.columns else None)
+                                 if C.CALL_TYPE in placed.columns else None)
         year = placed[C.YEAR].astype(int)
         year_key = np.where(year > 0, year.astype(str), UNKNOWN_YEAR)
         base = pd.DataFrame({
-            "category": placed[C.CATEGORY].astype(str).to_numpy(),
-            "family": placed[C.FAMILY].astype(str).to_numpy(),
-            "year": year_key,
+            C.CATEGORY: placed[C.CATEGORY].astype(str).to_numpy(),
+            C.FAMILY: placed[C.FAMILY].astype(str).to_numpy(),
+            C.YEAR: year_key,
             "sensitive": sensitive.astype(np.int64),
         })
         self.call_counts: dict[str, pd.DataFrame] = {}
         for level in LEVELS:
-            frame = base.assign(area_id=placed[f"{level}_id"].astype(str).to_numpy())
+            frame = base.assign(area_id=placed[C.AREA_ID_OF[level]].astype(str).to_numpy())
             self.call_counts[level] = (
-                frame.groupby(["area_id", "category", "family", "year"])
+                frame.groupby([M.AREA_ID, C.CATEGORY, C.FAMILY, C.YEAR])
                 .agg(calls=("sensitive", "size"), sensitive=("sensitive", "sum"))
                 .reset_index())
         geom = placed.geometry
         self.call_x = geom.x.to_numpy()
         self.call_y = geom.y.to_numpy()
-        self.call_family = base["family"].to_numpy()
+        self.call_family = base[C.FAMILY].to_numpy()
         self.call_year = year.to_numpy()
         self.call_sensitive = sensitive
 
@@ -267,13 +268,13 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
             return frame[cols].reset_index(drop=True)
 
         def compute() -> pd.DataFrame:
-            sel = self.indices[(self.indices["level"] == level)
-                               & (self.indices["period"] == str(year))]
-            wide = sel.assign(column=sel["measure"] + "_" + sel["family"]).pivot_table(
+            sel = self.indices[(self.indices[M.LEVEL] == level)
+                               & (self.indices[M.PERIOD] == str(year))]
+            wide = sel.assign(column=M.columns(sel[M.MEASURE], sel[M.FAMILY])).pivot_table(
                 index="area_id", columns="column", values="value", aggfunc="first",
                 dropna=False)
             wide.index = wide.index.astype(str)
-            wide = wide.reindex(index=frame["area_id"], columns=cols)
+            wide = wide.reindex(index=frame[M.AREA_ID], columns=cols)
             return wide.reset_index(drop=True)
 
         return self.cached(("values", level, year), compute)
@@ -283,8 +284,8 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         """Gap classes of ``family`` at ``level``: class, label, lower and upper gap
         bound (min and max of its areas), number of areas; class 0 = no value."""
         vals = self.values(level, year=year)
-        gap = vals[f"gap_{family}"].to_numpy(float)
-        cls = np.nan_to_num(vals[f"gap_class_{family}"].to_numpy(float)).astype(int)
+        gap = vals[M.column(M.GAP, family)].to_numpy(float)
+        cls = np.nan_to_num(vals[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
         present = sorted(c for c in set(cls.tolist()) if c > 0)
         n = len(present)
         out = []

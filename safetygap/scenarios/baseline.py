@@ -25,11 +25,12 @@ from safetygap.stages.areas import (
     level_indices,
 )
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy, taxonomy_from_content
 from safetygap.vocab import BoundaryPolicy
 from safetygap.workspace import Workspace
 
-COMPARED = ("coverage", "access", "gap", "gap_class")
+COMPARED = (M.COVERAGE, M.ACCESS, M.GAP, M.GAP_CLASS)
 """Measures compared before and after, per area and family."""
 
 
@@ -64,8 +65,8 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
 
     nbhd = ws.neighborhoods
     wards = ws.wards
-    calls = C.working_table(ws.path / C.FILE, nbhd["area_id"],
-                                      wards["area_id"], none_code=NONE_CODE)
+    calls = C.working_table(ws.path / C.FILE, nbhd[M.AREA_ID],
+                                      wards[M.AREA_ID], none_code=NONE_CODE)
     in_areas = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, C.YEAR])
                          if v > 0))
@@ -98,7 +99,7 @@ def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = N
         covered[todo] = coverage(calls[[C.X, C.Y, C.FAMILY_CODE]].iloc[todo], extra,
                                  base.travel)
         calls = calls.assign(covered=covered)
-    population = base.neighborhoods["population"].to_numpy(float)
+    population = base.neighborhoods[M.POPULATION].to_numpy(float)
     args = (calls, base.years, base.neighborhoods, base.wards, population, providers,
             base.boundary)
     if family is not None:
@@ -119,11 +120,11 @@ def area_changes(
     rows = np.arange(len(before)) if only is None else np.asarray(only)
     for i in rows:
         for family in families:
-            rec: dict[str, Any] = {"area_id": str(before["area_id"].iat[i]),
+            rec: dict[str, Any] = {"area_id": str(before[M.AREA_ID].iat[i]),
                                    "name": str(before["name"].iat[i]), "family": family}
             for m in COMPARED:
-                b = float(before[f"{m}_{family}"].iat[i])
-                a = float(after[f"{m}_{family}"].iat[i])
+                b = float(before[M.column(m, family)].iat[i])
+                a = float(after[M.column(m, family)].iat[i])
                 kind = _int if m == "gap_class" else _num
                 rec[f"{m}_before"] = kind(b)
                 rec[f"{m}_after"] = kind(a)

@@ -27,6 +27,7 @@ from safetygap.scenarios.candidates import (
 )
 from safetygap.scenarios.hypothetical import new_providers
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.vocab import TravelKind
 
 SHORT_STRAIGHT_CATCHMENT_M = 100.0
@@ -216,7 +217,7 @@ def recommend_sites(
         candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
         # name default candidates by the neighborhood they stand in, so a ranked list reads
         # "network node 812 in Copper Trail" rather than a bare number
-        names = dict(zip(base.neighborhoods["area_id"].astype(str),
+        names = dict(zip(base.neighborhoods[M.AREA_ID].astype(str),
                          base.neighborhoods["name"].astype(str), strict=True))
         candidates["name"] = [
             f"{n} in {names[str(a)]}" if isinstance(a, str) and str(a) in names else n

@@ -30,6 +30,7 @@ from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
 from safetygap.stages.travel import catchment_labels
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy
 
 CONTAIN = BoundaryPolicy.CONTAIN
@@ -190,7 +191,7 @@ def _level_results(
     shared by :func:`level_indices` and :func:`family_layers`."""
     fams = FAMILIES if families is None else families
     # neighborhoods
-    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy(),
+    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd[M.AREA_ID].to_numpy(),
                                     fams)
     n_access = _access(nbhd, population, providers, travel, fams)
     n_results = {
@@ -213,7 +214,7 @@ def _level_results(
         num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
         den = apportion(np.nan_to_num(population), cw, len(wards))
         w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
-    w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy(), fams)
+    w_prov, w_cap = _provider_stats(providers, "ward_id", wards[M.AREA_ID].to_numpy(), fams)
     w_results = {
         pol: build_indices(contain_counts[1] if contain_counts and pol == CONTAIN else
                            _count(calls, boundary["ward"][pol], len(wards), years,
@@ -230,7 +231,7 @@ def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoData
     period-"all" measures of ``result`` as ``<measure>_<family>`` columns, geometry."""
     wide = wide_frame(result)
     head = pd.DataFrame({
-        "area_id": base["area_id"].to_numpy(),
+        "area_id": base[M.AREA_ID].to_numpy(),
         "name": base["name"].to_numpy(),
         "population": pop,
         "area_km2": base.geometry.area.to_numpy() / 1e6,
@@ -303,8 +304,8 @@ def level_indices(
     nbhd_out = _layer(nbhd, population, n_result)
     ward_out = _layer(wards, w_pop, w_result)
     tidy = pd.concat([
-        tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
-        tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),
+        tidy_frame(n_result, level="neighborhood", area_ids=nbhd[M.AREA_ID].to_numpy()),
+        tidy_frame(w_result, level="ward", area_ids=wards[M.AREA_ID].to_numpy()),
     ], ignore_index=True)
     tidy["distance_model"] = travel.name
     tidy["catchment"] = tidy["family"].map(catchment_labels(providers, travel)).fillna("")
@@ -341,8 +342,9 @@ def _boundary_sensitivity(
             changed[level][family] = len(diff)
             compared[level][family] = int(both.sum())
             areas[level][family] = [
-                {"area_id": str(layer["area_id"].iat[i]), "name": str(layer["name"].iat[i]),
-                 f"gap_class_{policy}": int(mine[i]), f"gap_class_{other}": int(theirs[i])}
+                {"area_id": str(layer[M.AREA_ID].iat[i]), "name": str(layer["name"].iat[i]),
+                 M.column(M.GAP_CLASS, policy): int(mine[i]),
+                 M.column(M.GAP_CLASS, other): int(theirs[i])}
                 for i in diff
             ]
     return {

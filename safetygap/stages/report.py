@@ -31,6 +31,7 @@ from safetygap.diversion import (
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import RowStatus
 
@@ -81,13 +82,15 @@ def quality_report(
 
 
 def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
-    cols = ["area_id", "name", f"gap_{family}", f"gap_class_{family}", f"rate_{family}",
-            f"access_{family}", f"coverage_{family}", f"calls_{family}"]
-    top = layer[cols].dropna(subset=[f"gap_{family}"])
-    top = top.sort_values([f"gap_{family}", "area_id"], ascending=[False, True]).head(n)
+    cols = [M.AREA_ID, M.NAME, *(M.column(m, family) for m in (
+        M.GAP, M.GAP_CLASS, M.RATE, M.ACCESS, M.COVERAGE, M.CALLS))]
+    top = layer[cols].dropna(subset=[M.column(M.GAP, family)])
+    top = top.sort_values([M.column(M.GAP, family), M.AREA_ID],
+                          ascending=[False, True]).head(n)
     return [
-        {"area_id": r[0], "name": r[1], "gap": _num(r[2]), "gap_class": int(r[3]),
-         "rate": _num(r[4]), "access": _num(r[5]), "coverage": _num(r[6]), "calls": _num(r[7])}
+        {M.AREA_ID: r[0], M.NAME: r[1], M.GAP: _num(r[2]), M.GAP_CLASS: int(r[3]),
+         M.RATE: _num(r[4]), M.ACCESS: _num(r[5]), M.COVERAGE: _num(r[6]),
+         M.CALLS: _num(r[7])}
         for r in top.itertuples(index=False)
     ]
 
@@ -154,7 +157,7 @@ def summary_report(
             "by_year": {str(y): int((placed_rows & (year == y)).sum()) for y in years},
             "neighborhoods": len(nbhd),
             "wards": len(wards),
-            "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
+            "population": _num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
         },
         "diverted_share": {"all": diverted_share(uniq, everyone),
                            **{y: diverted_share(m, rec_year == int(y))
@@ -197,9 +200,9 @@ def summary_report(
         },
         "quality": {
             "status_counts": quality["calls"]["status_counts"],
-            "areas_without_population": len(quality["population"]["areas_without_population"]),
+            "areas_without_population": len(quality[M.POPULATION]["areas_without_population"]),
             "areas_with_zero_population": len(
-                quality["population"]["areas_with_zero_population"]),
+                quality[M.POPULATION]["areas_with_zero_population"]),
             "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
         },
         "diverted_share_basis": "unique calls (duplicate ids excluded), all locations, of "

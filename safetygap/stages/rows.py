@@ -24,6 +24,7 @@ from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import RowStatus
 
@@ -178,7 +179,7 @@ def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
     out["rows"] = len(hits)
     out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
                         "value": f"{x[i]:g}, {y[i]:g}",
-                        "swapped_into": str(nbhd["area_id"].iat[alt[i]])} for i in hits[:5]]
+                        "swapped_into": str(nbhd[M.AREA_ID].iat[alt[i]])} for i in hits[:5]]
     if len(hits) > SWAPPED_FILE_SHARE * located.sum():
         ex = out["examples"][0]
         problems = Problems()

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from safetygap._geoparquet import write_points
+from safetygap.tables import measures as M
 from safetygap.vocab import FAMILIES, BoundaryPolicy, Level
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ SPLIT_NEIGHBORHOODS = "split_neighborhoods"
 """Number of neighborhoods the call is shared between under the ``split`` policy (0 none)."""
 SPLIT_WARDS = "split_wards"
 GEOMETRY = "geometry"
+AREA_ID_OF: dict[str, str] = {Level.NEIGHBORHOOD.value: NEIGHBORHOOD_ID, Level.WARD.value: WARD_ID}
+"""The column holding a call's area id at each level."""
 
 DTYPES: dict[str, str] = {
     ROW: "int64", CALL_ID: "string", CALL_TYPE: "string", AGENCY: "string",
@@ -122,8 +125,8 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
     (:func:`safetygap.stages.areas.boundary_allocations`); its ``split`` allocation gives
     the split counts. Area ids come from the layers' ``area_id`` column.
     """
-    n_ids = nbhd["area_id"].to_numpy()
-    w_ids = wards["area_id"].to_numpy()
+    n_ids = nbhd[M.AREA_ID].to_numpy()
+    w_ids = wards[M.AREA_ID].to_numpy()
     n_idx = calls[N_IDX].to_numpy()
     w_idx = calls[W_IDX].to_numpy()
     return pd.DataFrame({
