@@ -60,6 +60,7 @@ from safetygap.stages.rows import (
 )
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
 from safetygap.tables import calls as C
+from safetygap.tables.report import BoundariesQuality, Quality, Summary
 from safetygap.vocab import ENGINES, Engine, RowStatus
 
 __all__ = [
@@ -103,8 +104,8 @@ class Analysis:
     calls: pd.DataFrame
     providers: gpd.GeoDataFrame
     indices: pd.DataFrame
-    summary: dict[str, Any]
-    quality: dict[str, Any]
+    summary: Summary
+    quality: Quality
     manifest: dict[str, Any]
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
@@ -207,26 +208,23 @@ def analyze(
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
-        quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
-                                 checked.nbhd_report, checked.ward_report, cw_quality)
-        quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
-        quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
-        quality["travel"] = travel_quality(travel, calls, providers)
-        quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
-        if swapped["examples"]:
-            quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
-        records = None
-        if checked.records is not None:
-            records, quality["reports"] = _records(checked.records, nbhd, wards, crs,
-                                                   taxonomy, opts)
+        records, records_quality = (None, None) if checked.records is None else _records(
+            checked.records, nbhd, wards, crs, taxonomy, opts)
+        boundaries = BoundariesQuality(
+            neighborhoods=checked.nbhd_report.to_dict(), wards=checked.ward_report.to_dict(),
+            crosswalk=cw_quality, wards_cover_neighborhoods=checked.layers_overlap,
+            near_boundary=near_boundary_quality(boundary, opts))
+        quality = quality_report(calls, examples, cin, population=pop_quality,
+                                 providers=prov_quality, boundaries=boundaries,
+                                 travel=travel_quality(travel, calls, providers),
+                                 swapped=swapped, reports=records_quality)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
-                                 rules=checked.rules, records=records)
-        summary["boundary_sensitivity"] = sensitivity
-        summary["travel"] = travel_summary(travel, taxonomy)
+                                 rules=checked.rules, sensitivity=sensitivity,
+                                 travel=travel_summary(travel, taxonomy), records=records)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
-        manifest["travel"] = summary["travel"]
-        info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
+        manifest["travel"] = summary.travel
+        info["note"] = f"{quality.calls.analysed_in_areas:,} calls in areas"
 
     calls_out = C.build(calls, nbhd, wards, boundary)
     return Analysis(

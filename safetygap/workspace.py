@@ -97,8 +97,8 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
         written.append(RECORDS_FILE)
     else:
         (out / RECORDS_FILE).unlink(missing_ok=True)
-    write_json(out / "summary.json", analysis.summary)
-    write_json(out / "quality.json", analysis.quality)
+    write_json(out / "summary.json", analysis.summary.to_dict())
+    write_json(out / "quality.json", analysis.quality.to_dict())
     manifest = dict(analysis.manifest)
     manifest["files"] = {
         name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}

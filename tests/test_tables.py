@@ -148,3 +148,48 @@ def test_the_measure_scan_finds_a_spelled_column(tmp_path):
                    '    return ("calls", "rate", "gap")\n')
     assert sorted(_measure_spellings(bad)) == ["bad.py:2 f'gap_class_'...",
                                        "bad.py:3 ['calls', 'gap', 'rate']"]
+
+
+def test_reports_are_typed_complete_and_written_as_they_are(tiny_files, tmp_path):
+    import json
+
+    from safetygap.inputs import load_preset
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+    from safetygap.tables.report import Quality, Summary
+
+    a = run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", quiet=True,
+                     options=AnalysisOptions(columns=load_preset("generic")))
+    assert isinstance(a.quality, Quality) and isinstance(a.summary, Summary)
+    # built once, complete: the parts once patched in afterwards are fields
+    assert a.quality.calls.faults["swapped_coordinates"] == 0
+    assert list(a.quality.calls.faults)[-1] == "swapped_coordinates"
+    assert a.quality.boundaries.near_boundary["tolerance_m"] == 5.0
+    assert a.quality.travel and a.summary.travel["distance_model"] == "straight-line"
+    assert a.summary.boundary_sensitivity["policy"] == "contain"
+    assert a.summary.totals.input_rows == a.quality.calls.input_rows == 11
+    # the JSON on disk is to_dict(), key order included; the mapping view reads the same
+    for name, rep in (("quality.json", a.quality), ("summary.json", a.summary)):
+        on_disk = json.loads((tmp_path / "ws" / name).read_text())
+        assert list(on_disk) == list(rep.to_dict()) == list(rep)
+        assert on_disk == json.loads(json.dumps(rep.to_dict()))
+    assert "reports" not in a.quality.to_dict()  # no reports file: no reports section
+    assert a.summary["totals"]["unique_calls"] == a.summary.totals.unique_calls
+
+
+def test_api_summary_model_derives_from_the_report():
+    import dataclasses
+
+    from safetygap.api import models
+    from safetygap.tables import report
+
+    for api, core in ((models.Totals, report.Totals), (models.Summary, report.Summary)):
+        for f in dataclasses.fields(core):
+            if f.name in api.model_fields and f.name not in (
+                    "totals", "families", "quality", "diversion", "boundary_sensitivity",
+                    "travel"):  # the Summary's typed parts: API models of their own
+                assert api.model_fields[f.name].description == f.metadata["description"]
+    assert list(models.Totals.model_fields) == [f.name for f in dataclasses.fields(
+        report.Totals)]
+    assert set(models.Summary.model_fields) <= {f.name for f in dataclasses.fields(
+        report.Summary)}

@@ -32,6 +32,15 @@ from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
+from safetygap.tables.report import (
+    BoundariesQuality,
+    CallsQuality,
+    FamilySummary,
+    Quality,
+    QualityCounts,
+    Summary,
+    Totals,
+)
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import RowStatus
 
@@ -43,42 +52,49 @@ def quality_report(
     calls: pd.DataFrame,
     examples: dict[str, list[dict]],
     cin: Any,
-    pop_quality: dict[str, Any],
-    prov_quality: dict[str, Any],
-    nbhd_report: Any,
-    ward_report: Any,
-    cw_quality: dict[str, Any],
-) -> dict[str, Any]:
+    *,
+    population: dict[str, Any],
+    providers: dict[str, Any],
+    boundaries: BoundariesQuality,
+    travel: dict[str, Any],
+    swapped: dict[str, Any],
+    reports: dict[str, Any] | None = None,
+) -> Quality:
+    """The data-quality report, complete: the calls' statuses, faults (swapped coordinates
+    last) and examples; the providers', population's and boundaries' checks; the distance
+    model; the records from outside 911 when the run had them."""
     counts = calls[C.STATUS].value_counts()
     status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
     analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
-    return {
-        "calls": {
-            "file": str(cin.path),
-            "input_rows": len(calls),
-            "status_order": list(STATUS_ORDER),
-            "status_counts": status_counts,
-            "analysed_in_areas": analysed,
-            "excluded_from_areas": len(calls) - analysed,
-            "faults": calls.attrs.get("faults", {}),
-            "examples": examples,
-            "unknown_call_types": calls.attrs.get("unknown_types", {}),
-            "notes": (
+    faults = {**calls.attrs.get("faults", {}), "swapped_coordinates": swapped["rows"]}
+    examples = dict(examples)
+    if swapped["examples"]:
+        examples["swapped_coordinates"] = swapped["examples"]
+    return Quality(
+        calls=CallsQuality(
+            file=str(cin.path),
+            input_rows=len(calls),
+            status_order=list(STATUS_ORDER),
+            status_counts=status_counts,
+            analysed_in_areas=analysed,
+            excluded_from_areas=len(calls) - analysed,
+            faults=faults,
+            examples=examples,
+            unknown_call_types=calls.attrs.get("unknown_types", {}),
+            notes=(
                 "status_counts are exclusive (each row has the first status in status_order "
                 "that applies) and add up to input_rows; faults count every row with the fault."
                 " Calls with status ok, unparseable_date or unknown_call_type are counted in "
                 "areas (unparseable dates only in period 'all'); the others are kept in "
                 "calls.parquet with no area."
             ),
-        },
-        "providers": prov_quality,
-        "population": pop_quality,
-        "boundaries": {
-            "neighborhoods": nbhd_report.to_dict(),
-            "wards": ward_report.to_dict(),
-            "crosswalk": cw_quality,
-        },
-    }
+        ),
+        providers=providers,
+        population=population,
+        boundaries=boundaries,
+        travel=travel,
+        reports=reports,
+    )
 
 
 def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
@@ -105,14 +121,19 @@ def summary_report(
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
     years: tuple[int, ...],
-    quality: dict[str, Any],
+    quality: Quality,
     opts: AnalysisOptions,
     taxonomy: Taxonomy,
     crs: CRS,
     *,
     rules: DiversionRules,
+    sensitivity: dict[str, Any],
+    travel: dict[str, Any],
     records: pd.DataFrame | None = None,
-) -> dict[str, Any]:
+) -> Summary:
+    """The summary, complete: totals, diverted shares, diversion, families, top gaps,
+    quality counts, the boundary policies compared (``sensitivity``) and the distance
+    model (``travel``)."""
     uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
     base = calls[C.DIVERSION_BASE].to_numpy()
     placed_rows = calls[C.N_IDX].to_numpy() >= 0
@@ -141,32 +162,32 @@ def summary_report(
     everyone = np.ones(len(rec_base), dtype=bool)
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
-    return {
-        "label": opts.label or "",
-        "synthetic": opts.synthetic,
-        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "safetygap_version": __version__,
-        "crs": crs.to_string(),
-        "years": list(years),
-        "taxonomy": {"name": taxonomy.name, "version": taxonomy.version},
-        "totals": {
-            "input_rows": len(calls),
-            "unique_calls": int(uniq.sum()),
-            "calls_in_areas": int(placed_rows.sum()),
-            "by_family": {f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
-            "by_year": {str(y): int((placed_rows & (year == y)).sum()) for y in years},
-            "neighborhoods": len(nbhd),
-            "wards": len(wards),
-            "population": _num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
-        },
-        "diverted_share": {"all": diverted_share(uniq, everyone),
-                           **{y: diverted_share(m, rec_year == int(y))
-                              for y, m in by_year.items()}},
-        "eligible_not_diverted_share": {"all": share(uniq, end),
-                                        **{y: share(m, end) for y, m in by_year.items()}},
-        "diverted_by_agency": {str(k): int(v) for k, v in
-                               calls[C.AGENCY][uniq & diverted].value_counts().items()},
-        "diversion": {
+    return Summary(
+        label=opts.label or "",
+        synthetic=opts.synthetic,
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        safetygap_version=__version__,
+        crs=crs.to_string(),
+        years=list(years),
+        taxonomy={"name": taxonomy.name, "version": taxonomy.version},
+        totals=Totals(
+            input_rows=len(calls),
+            unique_calls=int(uniq.sum()),
+            calls_in_areas=int(placed_rows.sum()),
+            by_family={f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
+            by_year={str(y): int((placed_rows & (year == y)).sum()) for y in years},
+            neighborhoods=len(nbhd),
+            wards=len(wards),
+            population=_num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
+        ),
+        diverted_share={"all": diverted_share(uniq, everyone),
+                        **{y: diverted_share(m, rec_year == int(y))
+                           for y, m in by_year.items()}},
+        eligible_not_diverted_share={"all": share(uniq, end),
+                                     **{y: share(m, end) for y, m in by_year.items()}},
+        diverted_by_agency={str(k): int(v) for k, v in
+                            calls[C.AGENCY][uniq & diverted].value_counts().items()},
+        diversion={
             "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
                       "checksum": rules.checksum()},
             "denominator": str(denominator),
@@ -187,27 +208,26 @@ def summary_report(
                 else records["channel"][rec_base].astype(object)], ignore_index=True)),
             "by_rule": rule_counts(calls, uniq, rules=rules),
         },
-        "families": {
-            f: {
-                "need_calls": int(fam_counts[i]),
-                "coverage": share(placed_rows & (fam == i), covered),
-            }
+        families={
+            f: FamilySummary(need_calls=int(fam_counts[i]),
+                             coverage=share(placed_rows & (fam == i), covered))
             for i, f in enumerate(FAMILIES)
         },
-        "top_underserved": {
+        top_underserved={
             "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
             "ward": {f: _top(wards, f, n=5) for f in FAMILIES},
         },
-        "quality": {
-            "status_counts": quality["calls"]["status_counts"],
-            "areas_without_population": len(quality[M.POPULATION]["areas_without_population"]),
-            "areas_with_zero_population": len(
-                quality[M.POPULATION]["areas_with_zero_population"]),
-            "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
-        },
-        "diverted_share_basis": "unique calls (duplicate ids excluded), all locations, of "
-                                + denominator_words(denominator, outside_911=counted),
-    }
+        quality=QualityCounts(
+            status_counts=quality.calls.status_counts,
+            areas_without_population=len(quality.population["areas_without_population"]),
+            areas_with_zero_population=len(quality.population["areas_with_zero_population"]),
+            providers_outside_boundaries=quality.providers["outside_boundaries"],
+        ),
+        diverted_share_basis="unique calls (duplicate ids excluded), all locations, of "
+                             + denominator_words(denominator, outside_911=counted),
+        boundary_sensitivity=sensitivity,
+        travel=travel,
+    )
 
 
 def manifest_report(
