@@ -4,6 +4,7 @@ workspace into a new version and swap it in (:mod:`safetygap.versions`)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 from collections.abc import Mapping
@@ -71,7 +72,10 @@ def run_demo(
         print(f"generating the synthetic demo city (seed {seed}, {n_calls:,} calls) "
               f"into {data_dir} ...", flush=True)
     city = generate_city(seed=seed, n_calls=n_calls)
-    write_city(city, data_dir)
+    paths = write_city(city, data_dir)
+    inventory = json.loads(paths["meta"].read_text(encoding="utf-8"))["inventory"]
+    if not quiet:
+        print(inventory_summary(inventory), flush=True)
     streets = write_demo_streets(data_dir, seed=seed)
     options = AnalysisOptions(
         travel=travel,
@@ -80,6 +84,7 @@ def run_demo(
         preset="minneapolis-911",
         label=city.label,
         synthetic=True,
+        as_of=dt.date.fromisoformat(inventory["as_of"]),
     )
     inputs = default_inputs(data_dir)
     if travel == TravelKind.NETWORK:
@@ -161,3 +166,20 @@ def rebuild(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLike |
         versions.swap(root, version)
         versions.prune(root, keep=keep, grace_s=grace_s)
     return version
+
+
+def inventory_summary(inventory: dict) -> str:
+    """How the demo's provider file was built (``city.json`` ``inventory``), in lines."""
+    osm, geo, merge = inventory["osm"], inventory["geocode"], inventory["merge"]
+    return "\n".join([
+        f"providers: the inventory as of {inventory['as_of']}, built offline from the demo's "
+        "sources:",
+        f"  providers osm: {osm['providers']} of {osm['features']} OpenStreetMap features "
+        f"mapped ({osm['unmatched']} matched no rule)",
+        f"  providers geocode: {geo['placed']} of {geo['placed'] + geo['not_placed']} listed "
+        f"organisations placed ({geo['exact']} exact, {geo['street_interpolation']} "
+        f"interpolated, {geo['street_only']} street only; {geo['not_placed']} not placed: "
+        "see organisations.review.csv)",
+        f"  providers merge: {merge['providers']} providers from {merge['rows']} rows "
+        f"({merge['merged_away']} duplicates merged: see providers.duplicates.csv)",
+    ])

@@ -412,7 +412,11 @@ def test_injected_faults(city: DemoCity, tmp_path: Path) -> None:
 def test_write_city_round_trip(city: DemoCity, tmp_path: Path) -> None:
     out = tmp_path / "nested" / "demo"
     paths = write_city(city, out)
-    assert set(paths) == {"neighborhoods", "wards", "population", "providers", "calls", "meta"}
+    # the city, the inventory's sources, and what building providers.csv from them writes
+    assert set(paths) == {"neighborhoods", "wards", "population", "providers", "calls", "meta",
+                          "city_facilities", "organisations", "osm_features", "osm_tags",
+                          "address_points", "osm_providers", "geocoded", "review",
+                          "duplicates"} == set(FILES)
     assert all(p.exists() and p.parent == out for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES.values())  # no temp files
     for key, layer in (("neighborhoods", "neighborhoods"), ("wards", "wards")):
@@ -425,7 +429,9 @@ def test_write_city_round_trip(city: DemoCity, tmp_path: Path) -> None:
     pop = pd.read_csv(paths["population"])
     pd.testing.assert_frame_equal(pop, city.population)
     prov = pd.read_csv(paths["providers"])
-    assert list(prov.columns) == list(PROVIDER_CSV_COLUMNS)
+    assert list(prov.columns[:7]) == list(PROVIDER_CSV_COLUMNS)
+    # every service of the city, once (tests/test_demo_inventory.py checks the inventory)
+    assert sorted(prov["name"]) == sorted(city.providers["name"])
     assert prov["latitude"].between(43.6, 43.9).all()
     assert prov["longitude"].between(-94.8, -94.4).all()
     assert ESCAPE_TEST_NAME in set(prov["name"])

@@ -37,7 +37,7 @@ from safetygap._io import dumps_json
 from safetygap.demo import _calls, _plan, _providers, _shapes
 from safetygap.errors import Problems
 
-CRS = "EPSG:26915"
+CRS = _shapes.CRS
 """CRS of every layer of the demo city (UTM zone 15N, metres)."""
 
 CENTER_LON_LAT: tuple[float, float] = (-94.6, 43.75)
@@ -46,6 +46,15 @@ CENTER_LON_LAT: tuple[float, float] = (-94.6, 43.75)
 TOTAL_POPULATION = 400_000
 """Target population (persons); kept between 1,000 and 10,000 per neighbourhood."""
 
+INVENTORY_SOURCES: dict[str, str] = {
+    "city_facilities": "city_facilities.csv",
+    "organisations": "organisations.csv",
+    "osm_features": "osm_features.geojson",
+    "osm_tags": "osm_tags.toml",
+    "address_points": "address_points.parquet",
+}
+"""Key -> file name of the inventory's raw sources (:mod:`safetygap.demo._inventory`)."""
+
 FILES: dict[str, str] = {
     "neighborhoods": "neighborhoods.gpkg",
     "wards": "wards.gpkg",
@@ -53,13 +62,19 @@ FILES: dict[str, str] = {
     "providers": "providers.csv",
     "calls": "calls.csv",
     "meta": "city.json",
+    **INVENTORY_SOURCES,
+    "osm_providers": "osm_providers.csv",
+    "geocoded": "organisations.geocoded.csv",
+    "review": "organisations.review.csv",
+    "duplicates": "providers.duplicates.csv",
 }
-"""Key -> file name written by :func:`write_city`."""
+"""Key -> file name written by :func:`write_city`: the city, the inventory's sources and
+what building the inventory from them writes (``providers.csv`` among them)."""
 
 PROVIDER_CSV_COLUMNS: tuple[str, ...] = (
-    "provider_id", "name", "family", "service_type", "capacity", "latitude", "longitude",
-    "opening_hours",
+    "provider_id", "name", "service_type", "family", "capacity", "latitude", "longitude",
 )
+"""The first columns of ``providers.csv`` (the inventory columns follow)."""
 
 _FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"  # GeoPackage timestamps, for identical bytes
 
@@ -341,22 +356,40 @@ def write_city(city: DemoCity, out_dir: str | os.PathLike) -> dict[str, Path]:
 
     Files (names in :data:`FILES`): ``neighborhoods.gpkg`` and ``wards.gpkg``
     (GeoPackage, EPSG:26915), ``population.csv`` (neighborhood, population),
-    ``providers.csv`` (:data:`PROVIDER_CSV_COLUMNS`, WGS84 degrees),
-    ``calls.csv`` (the 911 layer's columns) and ``city.json``
-    (:meth:`DemoCity.metadata`). Each file is written to a temporary name in
-    ``out_dir`` and moved into place with :func:`os.replace`, so a reader
-    never sees half a file. The same city always gives identical bytes.
+    ``calls.csv`` (the 911 layer's columns), the inventory's raw sources
+    (:data:`INVENTORY_SOURCES`, :mod:`safetygap.demo._inventory`), ``providers.csv``
+    built from them through OpenStreetMap mapping, geocoding and merging
+    (:func:`safetygap.demo.inventory.build_inventory`, which writes the steps' files
+    too; :data:`PROVIDER_CSV_COLUMNS` first, WGS84 degrees) and ``city.json``
+    (:meth:`DemoCity.metadata` and what the inventory steps did). Each file is written
+    to a temporary name in ``out_dir`` and moved into place with :func:`os.replace`, so
+    a reader never sees half a file. The same city always gives identical bytes.
     """
+    from safetygap.demo._inventory import geojson_text, inventory_sources
+    from safetygap.demo.inventory import build_inventory
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {key: out / name for key, name in FILES.items()}
     _atomic(paths["neighborhoods"], lambda p: _write_gpkg(city.neighborhoods, p, "neighborhoods"))
     _atomic(paths["wards"], lambda p: _write_gpkg(city.wards, p, "wards"))
     _atomic(paths["population"], lambda p: _write_bytes(p, _frame_csv(city.population)))
-    _atomic(paths["providers"], lambda p: _write_bytes(p, _frame_csv(_providers_table(city))))
     _atomic(paths["calls"], lambda p: _write_calls_csv(city.calls, p))
-    meta = dumps_json(city.metadata(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _atomic(paths["meta"], lambda p: _write_bytes(p, meta.encode("utf-8")))
+    src = inventory_sources(city)
+    _atomic(paths["city_facilities"], lambda p: _write_bytes(p, _frame_csv(src.city_facilities)))
+    _atomic(paths["organisations"], lambda p: _write_bytes(p, _frame_csv(src.organisations)))
+    _atomic(paths["osm_features"],
+            lambda p: _write_bytes(p, geojson_text(src.osm_features).encode("utf-8")))
+    _atomic(paths["osm_tags"], lambda p: _write_bytes(p, src.tags.encode("utf-8")))
+    _atomic(paths["address_points"], lambda p: src.address_points.to_parquet(
+        p, index=False, geometry_encoding="geoarrow"))
+    built = build_inventory(out, files={k: FILES[k] for k in (*INVENTORY_SOURCES,
+                                                                "neighborhoods")})
+    meta = city.metadata()
+    meta["inventory"] = {"as_of": src.as_of.isoformat(), **built.to_dict(),
+                         "services_in_the_city": len(city.providers)}
+    text = dumps_json(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _atomic(paths["meta"], lambda p: _write_bytes(p, text.encode("utf-8")))
     return paths
 
 
@@ -390,16 +423,6 @@ def _frame_csv(frame: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
-
-
-def _providers_table(city: DemoCity) -> pd.DataFrame:
-    wgs = city.providers.geometry.to_crs("EPSG:4326")
-    table = pd.DataFrame(city.providers.drop(columns="geometry"))
-    table["latitude"] = np.round(wgs.y.to_numpy(), 6)
-    table["longitude"] = np.round(wgs.x.to_numpy(), 6)
-    return table[list(PROVIDER_CSV_COLUMNS)]
-
-
 def _write_calls_csv(calls: pd.DataFrame, path: Path) -> None:
     """CSV like the city's export: plain header, no quoting, empty for missing."""
     table = pa.Table.from_pandas(calls, preserve_index=False)
