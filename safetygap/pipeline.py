@@ -48,6 +48,7 @@ from safetygap.stages.areas import (
     level_indices,
     near_boundary_quality,
 )
+from safetygap.stages.equity import equity_outputs, match_demographics
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
 from safetygap.stages.preflight import analysis_crs, preflight
@@ -84,7 +85,7 @@ __all__ = [
 STEPS = (
     "checking inputs: taxonomy, boundaries, providers, population, calls header",
     "loading street network",
-    "matching population",
+    "matching population and demographics",
     "placing providers",
     "reading and classifying calls",
     "joining calls to neighborhoods and wards ({engine} engine)",
@@ -113,6 +114,7 @@ class Analysis:
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
+    equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
 
 
 def analyze(
@@ -146,6 +148,12 @@ def analyze(
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
+        demo_n = demo_quality = None
+        if checked.demographics is not None:
+            demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
+                                                      fine=checked.fine_population)
+            info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
+                             f"({len(demo_n.spec.groups)} groups)")
 
     with step() as info:
         prov = checked.providers
@@ -208,6 +216,10 @@ def analyze(
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
+        equity = None
+        if demo_n is not None:
+            nbhd_out, ward_out, equity = equity_outputs(
+                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
         records, records_quality = (None, None) if checked.records is None else _records(
             checked.records, nbhd, wards, crs, taxonomy, opts)
         boundaries = BoundariesQuality(
@@ -217,7 +229,8 @@ def analyze(
         quality = quality_report(calls, examples, cin, population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
-                                 swapped=swapped, reports=records_quality)
+                                 swapped=swapped, demographics=demo_quality,
+                                 reports=records_quality)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
                                  travel=travel_summary(travel, taxonomy), records=records)
@@ -240,6 +253,7 @@ def analyze(
         timings=dict(prog.timings),
         network=travel.network,
         records=records,
+        equity=equity,
     )
 
 
@@ -264,4 +278,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         neighborhoods=d / "neighborhoods.gpkg",
         wards=d / "wards.gpkg",
         population=d / "population.csv",
+        demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
     )

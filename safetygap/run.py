@@ -27,7 +27,8 @@ from safetygap.vocab import TravelKind, TravelMode
 from safetygap.workspace import Workspace, write_workspace
 
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-               "network", "diversion_rules", "reports")
+               "network", "diversion_rules", "reports", "demographics",
+               "demographics_mapping", "fine_population")
 """Input files of an analysis a re-run takes from the manifest (or an override)."""
 
 

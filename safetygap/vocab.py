@@ -25,6 +25,7 @@ __all__ = [
     "Family",
     "Kernel",
     "Level",
+    "Reliability",
     "RowStatus",
     "TravelKind",
     "TravelMode",
@@ -52,6 +53,17 @@ class Engine(StrEnum):
 
     MEMORY = "memory"
     DASK = "dask"
+
+
+class Reliability(StrEnum):
+    """How far an ACS estimate can be trusted, from its coefficient of variation (CV):
+    the Census Bureau's convention (below 12% reliable, 12-30% caution, above 30%
+    unreliable); unknown when there is no estimate or no margin of error."""
+
+    RELIABLE = "reliable"
+    CAUTION = "caution"
+    UNRELIABLE = "unreliable"
+    UNKNOWN = "unknown"
 
 
 class TravelKind(StrEnum):

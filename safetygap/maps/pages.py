@@ -13,6 +13,7 @@ from safetygap.labels import (
     field,
 )
 from safetygap.maps.area_page import AreaFacts
+from safetygap.maps.equity import group_keys
 from safetygap.maps.jinja import pin_html, render
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.readmodel import WorkspaceView
@@ -84,4 +85,5 @@ def index_page(view: WorkspaceView, *, top: int = 5, report_url: str | None = "/
         gap_help=field("gap").help,
         wards=wards,
         report_url=report_url,
+        equity_groups=group_keys(view),
     )

@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
+from safetygap.maps.equity import equity_context
 from safetygap.maps.jinja import render
 from safetygap.maps.pages import overview
 from safetygap.maps.style import FAMILY_STYLE, class_color
@@ -173,6 +174,7 @@ def build_report(view: WorkspaceView) -> str:
         },
         top={f: view.ranking("neighborhood", f, top=10) for f in FAMILIES},
         wards={f: view.ranking("ward", f, top=len(view.area_ids("ward"))) for f in FAMILIES},
+        **equity_context(view, heading="h2"),
     )
 
 

@@ -19,11 +19,12 @@ from safetygap.readmodel._common import (
     UnknownArea,
     class_label,
 )
+from safetygap.readmodel._common import _num as finite_or_none
 from safetygap.readmodel.view import WorkspaceView
 from safetygap.vocab import ALL_FAMILIES, LEVELS
 
 __all__ = [
     "ALL_FAMILIES", "DEFAULT_HEX_SIZE_M", "DEFAULT_SIMPLIFY_TOLERANCE_M", "DISTANCE_LABELS",
     "INVENTORY_PROPERTIES", "LEVELS", "MEASURES", "MEASURE_LABELS", "WGS84", "Level",
-    "UnknownArea", "WorkspaceView", "class_label",
+    "UnknownArea", "WorkspaceView", "class_label", "finite_or_none",
 ]

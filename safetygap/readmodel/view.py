@@ -262,8 +262,7 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         """Measures as ``<measure>_<family>`` columns, one row per area (in layer order),
         for the period ``all`` (``year=None``) or one year."""
         frame = self.areas[level]
-        cols = [c for c in frame.columns if c not in ("area_id", "name", "population",
-                                                      "area_km2", "geometry")]
+        cols = [c for c in frame.columns if M.is_column(c)]  # not equity's group columns
         if year is None:
             return frame[cols].reset_index(drop=True)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.diversion import Denominator
+from safetygap.equity import DEFAULT_DRAWS
 from safetygap.errors import Problems
 from safetygap.inputs import ColumnMap
 from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS
@@ -43,6 +44,12 @@ class AnalysisInputs:
     reports: Path | None = None
     """Diverted records from outside 911 (311 and online police reports), optional:
     :mod:`safetygap.outside911`."""
+    demographics: Path | None = None
+    """Demographic table (groups with ACS margins of error) by area, or tract polygons."""
+    demographics_mapping: Path | None = None
+    """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
+    fine_population: Path | None = None
+    """Finer population layer (blocks or address points) for dasymetric interpolation."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,10 @@ class AnalysisOptions:
     # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
+    fine_population_column: str | None = None  # head-count column of the finer layer
+    equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
+    equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -96,6 +107,9 @@ class AnalysisOptions:
         months = self.stale_after_months
         if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
+        if not isinstance(self.equity_draws, int) or not 100 <= self.equity_draws <= 100_000:
+            problems.add("equity_draws", "must be a whole number from 100 to 100,000",
+                         value=self.equity_draws)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -113,4 +127,6 @@ class AnalysisOptions:
         d["columns"] = self.columns.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
         d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        d["demographic_groups"] = (None if self.demographic_groups is None
+                                   else list(self.demographic_groups))
         return d

@@ -58,6 +58,7 @@ def quality_report(
     boundaries: BoundariesQuality,
     travel: dict[str, Any],
     swapped: dict[str, Any],
+    demographics: dict[str, Any] | None = None,
     reports: dict[str, Any] | None = None,
 ) -> Quality:
     """The data-quality report, complete: the calls' statuses, faults (swapped coordinates
@@ -93,6 +94,7 @@ def quality_report(
         population=population,
         boundaries=boundaries,
         travel=travel,
+        demographics=demographics,
         reports=reports,
     )
 
@@ -241,7 +243,8 @@ def manifest_report(
 ) -> dict[str, Any]:
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-                 "network", "diversion_rules", "reports"):
+                 "network", "diversion_rules", "reports", "demographics",
+                 "demographics_mapping", "fine_population"):
         p = getattr(inputs, role)
         if p is None:
             continue

@@ -68,6 +68,12 @@ def columns(measure: pd.Series, family: pd.Series) -> pd.Series:
     return measure + SEP + family
 
 
+def is_column(name: str) -> bool:
+    """``name`` is a ``<measure>_<family>`` column (not a fixed or an equity column)."""
+    measure, _, family = name.rpartition(SEP)
+    return measure in MEASURES and family in ALL_FAMILIES
+
+
 def measure_of(name: str) -> str:
     """The measure of a ``<measure>_<family>`` column (``gap_class_prevention`` ->
     ``gap_class``); a name without a known family suffix is returned as it is."""

@@ -76,13 +76,16 @@ class Quality(_AsMapping):
     population: dict[str, Any]
     boundaries: BoundariesQuality
     travel: dict[str, Any]
+    demographics: dict[str, Any] | None = None
+    """The demographic table's matching, when the run had one (else absent)."""
     reports: dict[str, Any] | None = None
     """The records from outside 911, when the run had a reports file (else absent)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        if self.reports is None:
-            del out["reports"]
+        for optional in ("demographics", "reports"):
+            if out[optional] is None:
+                del out[optional]
         return out
 
 
