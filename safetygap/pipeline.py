@@ -152,6 +152,7 @@ def analyze(
         if checked.demographics is not None:
             demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
                                                       fine=checked.fine_population)
+            demo_n = demo_n.with_thresholds(opts.cv_caution, opts.cv_unreliable)
             info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
                              f"({len(demo_n.spec.groups)} groups)")
 

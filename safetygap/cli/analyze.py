@@ -154,6 +154,8 @@ def analyze(
     fine_population_column: eq.FinePopulationColumn = None,
     equity_draws: eq.EquityDraws = eq.DRAWS,
     equity_seed: eq.EquitySeed = eq.DEFAULT_SEED,
+    cv_caution: eq.CvCaution = eq.CAUTION,
+    cv_unreliable: eq.CvUnreliable = eq.UNRELIABLE,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -212,6 +214,7 @@ def analyze(
                                demographic_groups=eq.group_keys(demographic_groups),
                                fine_population_column=fine_population_column,
                                equity_draws=equity_draws, equity_seed=equity_seed,
+                               cv_caution=cv_caution, cv_unreliable=cv_unreliable,
                                stale_after_months=get_settings(
                                    stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)

@@ -30,7 +30,7 @@ from safetygap.equity.interpolate import (
     area_weights,
     dasymetric_weights,
 )
-from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE, Z90, reliability
+from safetygap.equity.moe import Z90, reliability
 from safetygap.inputs.demographics import DemographicsInput, FinePopulation
 from safetygap.tables import measures as M
 
@@ -153,7 +153,8 @@ def _group_block(demo: AreaDemographics, key: str, draws: GroupDraws,
     shown["share_cv"] = (round(float(moe / Z90 / share), 6)
                          if np.isfinite(moe) and np.isfinite(share) and share > 0 else None)
     shown["reliability"] = str(reliability(np.inf if share == 0 and moe > 0 else
-                                           (moe / Z90 / share if share > 0 else np.nan))
+                                           (moe / Z90 / share if share > 0 else np.nan),
+                                           caution=demo.caution, unreliable=demo.unreliable)
                                .item())
     out: dict[str, Any] = {
         "total": shown,
@@ -207,7 +208,7 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
                     "has_moe": spec.has_moe(g.key)} for g in spec.groups],
         "families": list(access),
         "settings": {"draws": n_draws, "seed": seed, "level": 0.9, "z": Z90,
-                     "cv_caution": CV_CAUTION, "cv_unreliable": CV_UNRELIABLE},
+                     "cv_caution": demo.caution, "cv_unreliable": demo.unreliable},
         "disparity_available": underserved is not None,
         "underserved_definition": None if underserved is None else
         {f: u.definition for f, u in underserved.items()},
