@@ -19,6 +19,9 @@
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
+    safetygap diversion eligibility|hours|scenario --workspace DIR
+                                                 eligibility models, coverage by the hour,
+                                                 the path to 20%
     safetygap providers osm --boundary F | --features F --out F
                                                  providers from OpenStreetMap
     safetygap providers geocode LIST.csv --address-points F --out F
