@@ -42,7 +42,8 @@ import safetygap.cli.fetch
 import safetygap.cli.providers
 import safetygap.cli.network
 import safetygap.cli.scenarios
-import safetygap.cli.profile  # noqa: F401
+import safetygap.cli.profile
+import safetygap.cli.diversion  # noqa: F401
 # isort: on
 from safetygap.cli._app import app
 from safetygap.cli.serve import DEMO_OUT

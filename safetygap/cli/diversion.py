@@ -22,6 +22,7 @@ import typer
 
 from safetygap.cli._app import Command, Group, app, fail
 from safetygap.errors import Problems, ValidationError
+from safetygap.vocab import LEVELS
 
 diversion_app = typer.Typer(
     cls=Group, help="Diverted calls: eligibility models, coverage by the hour of the week, "
@@ -126,9 +127,8 @@ def hours(
         if (level is None) != (area is None):
             problems.add("--area", "give --level and --area together (or neither)",
                          value=area)
-        if level is not None and level not in ("neighborhood", "ward"):
-            problems.add("--level", "unknown level", value=level,
-                         allowed=("neighborhood", "ward"))
+        if level is not None and level not in LEVELS:
+            problems.add("--level", "unknown level", value=level, allowed=LEVELS)
         if unknown not in ("open", "closed"):
             problems.add("--unknown", "unknown value", value=unknown,
                          allowed=("open", "closed"))
