@@ -44,9 +44,11 @@ from safetygap.hours import (
     hours_problem,
 )
 from safetygap.privacy import hidden_cells, is_sensitive
+from safetygap.tables import calls as C
+from safetygap.vocab import LEVELS
 
 if TYPE_CHECKING:
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel.view import WorkspaceView
 
 __all__ = [
     "LEVEL_COLUMNS",
@@ -63,7 +65,7 @@ __all__ = [
 
 SMALL_BASE = 30
 """Areas with fewer calls in the diverted share's denominator are flagged ``small``."""
-LEVEL_COLUMNS: dict[str, str] = {"ward": "ward_id", "neighborhood": "neighborhood_id"}
+LEVEL_COLUMNS: dict[str, str] = {"ward": C.WARD_ID, "neighborhood": C.NEIGHBORHOOD_ID}
 WHATIF_HOURS: dict[str, str] = {"24/7": ALWAYS, "06:00-22:00": "Mo-Su 06:00-22:00"}
 """The responders' hours the coverage by hour compares with the recorded ones: a 24/7 team
 (CAHOOTS, Albuquerque) and a 6 a.m.-10 p.m. one (Denver STAR)."""
@@ -83,40 +85,39 @@ def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
     (str or None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
     def compute() -> pd.DataFrame:
         ws = view.workspace
-        cols = ["status", "call_type", "category", "family", "agency", "time", "channel",
-                "diverted", "diversion_base", "neighborhood_id", "ward_id", "geometry"]
-        table = pq.read_table(ws.path / "calls.parquet", columns=cols)
-        x, y = _points_xy(table.column("geometry"))
-        keep = np.asarray(_text(table, "status") != STATUS_ORDER[0])  # duplicate ids out
+        cols = [C.STATUS, C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY, C.TIME, C.CHANNEL,
+                C.DIVERTED, C.DIVERSION_BASE, C.NEIGHBORHOOD_ID, C.WARD_ID, C.GEOMETRY]
+        table = pq.read_table(ws.path / C.FILE, columns=cols)
+        x, y = _points_xy(table.column(C.GEOMETRY))
+        keep = np.asarray(_text(table, C.STATUS) != STATUS_ORDER[0])  # duplicate ids out
         frame = pd.DataFrame({
             "origin": pd.Categorical(["911"] * len(x), categories=ORIGINS),
-            **{c: _text(table, c) for c in ("call_type", "category", "family", "agency",
-                                            "channel")},
-            "time": table.column("time").to_pandas().to_numpy(),
-            "diverted": table.column("diverted").to_numpy(),
-            "diversion_base": table.column("diversion_base").to_numpy(),
-            "neighborhood_id": _ids(_text(table, "neighborhood_id")),
-            "ward_id": _ids(_text(table, "ward_id")),
-            "x": x, "y": y,
+            **{c: _text(table, c) for c in (C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY,
+                                            C.CHANNEL)},
+            C.TIME: table.column(C.TIME).to_pandas().to_numpy(),
+            C.DIVERTED: table.column(C.DIVERTED).to_numpy(),
+            C.DIVERSION_BASE: table.column(C.DIVERSION_BASE).to_numpy(),
+            C.NEIGHBORHOOD_ID: _ids(_text(table, C.NEIGHBORHOOD_ID)),
+            C.WARD_ID: _ids(_text(table, C.WARD_ID)),
+            C.X: x, C.Y: y,
         })[keep].reset_index(drop=True)
         rec = ws.records()
         if rec is not None and len(rec):
             rgeom = rec.geometry
             frame = pd.concat([frame, pd.DataFrame({
                 "origin": pd.Categorical(["outside_911"] * len(rec), categories=ORIGINS),
-                **{c: pd.Categorical(rec[c].astype(object)) for c in ("call_type",
-                                                                      "category", "family",
-                                                                      "channel")},
-                "agency": pd.Categorical([None] * len(rec)),
-                "time": pd.to_datetime(rec["time"]).to_numpy(),
-                "diverted": rec["diverted"].to_numpy(bool),
-                "diversion_base": rec["diversion_base"].to_numpy(bool),
-                "neighborhood_id": _ids(rec["neighborhood_id"]),
-                "ward_id": _ids(rec["ward_id"]),
-                "x": np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
-                "y": np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
+                **{c: pd.Categorical(rec[c].astype(object)) for c in (
+                    C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.CHANNEL)},
+                C.AGENCY: pd.Categorical([None] * len(rec)),
+                C.TIME: pd.to_datetime(rec["time"]).to_numpy(),
+                C.DIVERTED: rec["diverted"].to_numpy(bool),
+                C.DIVERSION_BASE: rec["diversion_base"].to_numpy(bool),
+                C.NEIGHBORHOOD_ID: _ids(rec["neighborhood_id"]),
+                C.WARD_ID: _ids(rec["ward_id"]),
+                C.X: np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
+                C.Y: np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
             })], ignore_index=True)
-            for c in ("call_type", "category", "family", "channel", "agency"):
+            for c in (C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.CHANNEL, C.AGENCY):
                 frame[c] = frame[c].astype("category")
         frame["sensitive"] = _sensitive(frame)
         return frame
@@ -228,9 +229,9 @@ def movable_categories(view: WorkspaceView, model: str) -> list[dict[str, Any]]:
     def compute() -> list[dict[str, Any]]:
         calls = diversion_calls(view)
         elig = _assessed(view, model)["eligible"].to_numpy(bool)
-        police = ((calls["channel"].astype(object) == "police").to_numpy()
-                  & calls["diversion_base"].to_numpy(bool))
-        counts = calls.loc[police & elig, "category"].astype(str).value_counts()
+        police = ((calls[C.CHANNEL].astype(object) == "police").to_numpy()
+                  & calls[C.DIVERSION_BASE].to_numpy(bool))
+        counts = calls.loc[police & elig, C.CATEGORY].astype(str).value_counts()
         return [{"name": str(c), "label": str(c).replace("_", " "), "calls": int(n)}
                 for c, n in counts.items()]
 
@@ -246,15 +247,15 @@ def model_info(model: str) -> dict[str, Any]:
             "checksum": d["checksum"]}
 
 
-def eligibility_view(view: WorkspaceView, *, model: str, levels: Sequence[str] =
-                     ("ward", "neighborhood")) -> dict[str, Any]:
+def eligibility_view(view: WorkspaceView, *, model: str,
+                     levels: Sequence[str] = tuple(reversed(LEVELS))) -> dict[str, Any]:
     """City-wide and per-area counts and shares under ``model``: eligible, diverted,
     eligible and diverted, eligible not diverted, diverted not eligible (among the calls
     in the denominator), with 95% Wilson intervals; per tier city-wide."""
     def compute() -> dict[str, Any]:
         calls = diversion_calls(view)
         assessed = _assessed(view, model)
-        frame = calls[["diversion_base", "diverted", *LEVEL_COLUMNS.values()]].assign(
+        frame = calls[[C.DIVERSION_BASE, C.DIVERTED, *LEVEL_COLUMNS.values()]].assign(
             eligible=assessed["eligible"].to_numpy())
         sens = frame.assign(diversion_base=frame["diversion_base"] & calls["sensitive"])
         city = eligibility_counts(frame).iloc[0].to_dict()
@@ -289,7 +290,7 @@ def eligibility_view(view: WorkspaceView, *, model: str, levels: Sequence[str] =
 
 def _tiers(calls: pd.DataFrame, assessed: pd.DataFrame, model: str) -> list[dict[str, Any]]:
     m = load_model(model)
-    base = calls["diversion_base"].to_numpy(bool)
+    base = calls[C.DIVERSION_BASE].to_numpy(bool)
     tiers = assessed["eligibility_tier"].astype(str).to_numpy()
     n = int(base.sum())
     out = []
@@ -340,8 +341,8 @@ def _eligible_calls(view: WorkspaceView, model: str) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         calls = diversion_calls(view)
         ok = (_assessed(view, model)["eligible"].to_numpy(bool)
-              & calls["diversion_base"].to_numpy(bool) & (calls["origin"] == "911").to_numpy()
-              & np.isfinite(calls["x"].to_numpy(float)) & calls["time"].notna().to_numpy())
+              & calls[C.DIVERSION_BASE].to_numpy(bool) & (calls["origin"] == "911").to_numpy()
+              & np.isfinite(calls[C.X].to_numpy(float)) & calls[C.TIME].notna().to_numpy())
         sub = calls[ok].reset_index(drop=True)
         codes = {f: i for i, f in enumerate(FAMILIES)}
         sub["family_code"] = (sub["family"].astype(object).map(codes).fillna(NONE_CODE)
