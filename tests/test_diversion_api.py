@@ -168,7 +168,7 @@ def test_hours_with_stated_opening_hours(tiny_files, tmp_path) -> None:
     import geopandas as gpd
 
     from safetygap.inputs import load_preset
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel import WorkspaceView
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.readmodel.diversion import hours_view
     from safetygap.run import run_analysis
