@@ -168,8 +168,8 @@ def test_hours_with_stated_opening_hours(tiny_files, tmp_path) -> None:
     import geopandas as gpd
 
     from safetygap.inputs import load_preset
-    from safetygap.readmodel import WorkspaceView
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.readmodel import WorkspaceView
     from safetygap.readmodel.diversion import hours_view
     from safetygap.run import run_analysis
     from safetygap.workspace import Workspace
