@@ -3,7 +3,7 @@
 Generates the demo city (``--calls`` calls, default 650,000) and analyses it once (the
 workspace is kept in ``--dir``), then times, in this process:
 
-* the analysis' bootstrap step (:func:`safetygap._steps.uncertainty.add_uncertainty` with
+* the analysis' bootstrap step (:func:`safetygap.stages.uncertainty.add_uncertainty` with
   the hot spots off): cluster ids, the sparse cluster matrices of both levels, the
   grouped multinomial draws and the rank summaries of every family and level, against
   the target of 30 s for 200 replicates;
@@ -40,11 +40,12 @@ def main(argv: list[str] | None = None) -> int:
                     default=Path(tempfile.gettempdir()) / "safetygap-bench-bootstrap")
     args = ap.parse_args(argv)
 
-    from safetygap._steps.uncertainty import LEVELS, add_uncertainty
     from safetygap.geo.bootstrap import cluster_ids, cluster_matrix, resample
     from safetygap.methods import Methods
     from safetygap.run import run_demo
     from safetygap.scenarios import load_baseline
+    from safetygap.stages.uncertainty import add_uncertainty
+    from safetygap.vocab import LEVELS
     from safetygap.workspace import Workspace
 
     ws = args.dir / f"demo-{args.calls}-{args.seed}" / "workspace"

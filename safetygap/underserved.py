@@ -27,14 +27,14 @@ import pandas as pd
 from safetygap import FAMILIES
 from safetygap.errors import Problems
 from safetygap.geo.bivariate import UNDERSERVED_CLASS
+from safetygap.tables import measures as M
+from safetygap.vocab import LEVELS, Level
 
 if TYPE_CHECKING:
     from safetygap.pipeline import Analysis
     from safetygap.workspace import Workspace
 
 __all__ = ["LEVELS", "UNDERSERVED_CLASS", "class_replicates", "underserved_areas"]
-
-LEVELS = ("neighborhood", "ward")
 
 
 
@@ -52,9 +52,9 @@ def _layer(source: object, level: str) -> pd.DataFrame:
     from safetygap.workspace import Workspace
 
     if isinstance(source, Analysis):
-        return source.neighborhoods if level == "neighborhood" else source.wards
+        return source.neighborhoods if level == Level.NEIGHBORHOOD else source.wards
     ws = source if isinstance(source, Workspace) else Workspace.open(source)  # type: ignore[arg-type]
-    return ws.neighborhoods if level == "neighborhood" else ws.wards
+    return ws.neighborhoods if level == Level.NEIGHBORHOOD else ws.wards
 
 
 def underserved_areas(source: str | os.PathLike[str] | Workspace | Analysis, *,
@@ -68,21 +68,21 @@ def underserved_areas(source: str | os.PathLike[str] | Workspace | Analysis, *,
     lay = _layer(source, level)
 
     def col(name: str, default: float = np.nan) -> np.ndarray:
-        c = f"{name}_{family}"
+        c = M.column(name, family)
         return lay[c].to_numpy(float) if c in lay.columns else np.full(len(lay), default)
 
-    cls = np.nan_to_num(col("class", 0.0)).astype(np.int64)
+    cls = np.nan_to_num(col(M.CLASS, 0.0)).astype(np.int64)
+    label = M.column(M.CLASS_LABEL, family)
     return pd.DataFrame({
-        "area_id": lay["area_id"].astype(str).to_numpy(),
-        "name": lay["name"].astype(str).to_numpy(),
-        "underserved": cls == UNDERSERVED_CLASS,
-        "class": cls,
-        "class_label": (lay[f"class_label_{family}"].astype(str).to_numpy()
-                        if f"class_label_{family}" in lay.columns else ""),
-        "ranked": cls > 0,
-        "underserved_rank": col("underserved_rank"),
-        "p_underserved": col("p_underserved"),
-        "class_uncertain": np.nan_to_num(col("class_uncertain", 0.0)) == 1,
+        M.AREA_ID: lay[M.AREA_ID].astype(str).to_numpy(),
+        M.NAME: lay[M.NAME].astype(str).to_numpy(),
+        M.UNDERSERVED: cls == UNDERSERVED_CLASS,
+        M.CLASS: cls,
+        M.CLASS_LABEL: (lay[label].astype(str).to_numpy() if label in lay.columns else ""),
+        M.RANKED: cls > 0,
+        M.UNDERSERVED_RANK: col(M.UNDERSERVED_RANK),
+        M.P_UNDERSERVED: col(M.P_UNDERSERVED),
+        M.CLASS_UNCERTAIN: np.nan_to_num(col(M.CLASS_UNCERTAIN, 0.0)) == 1,
     })
 
 
@@ -100,7 +100,7 @@ def class_replicates(source: str | os.PathLike[str] | Workspace | Analysis, *,
     else:
         ws = source if isinstance(source, Workspace) else Workspace.open(source)  # type: ignore[arg-type]
         reps = ws.replicates()
-    ids = _layer(source, level)["area_id"].astype(str).tolist()
+    ids = _layer(source, level)[M.AREA_ID].astype(str).tolist()
     if reps is None or not len(reps):
         return pd.DataFrame(columns=ids, dtype=np.int8).rename_axis("replicate")
     sel = reps[(reps["level"] == level) & (reps["family"] == family)]

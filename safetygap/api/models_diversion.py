@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetygap.diversion_scenario import TARGET
 from safetygap.eligibility import MODELS
 from safetygap.hours import ALWAYS
-from safetygap.vocab import Channel
+from safetygap.vocab import LEVELS, Channel
 
 ModelName = Literal[MODELS]  # type: ignore[valid-type]
 """A packaged eligibility model."""
 DivertedChannel = Literal[tuple(str(c) for c in Channel if c.diverted)]  # type: ignore[valid-type]
 """A non-police alternative a call can move to."""
-Level = Literal["neighborhood", "ward"]
+Level = Literal[LEVELS]  # type: ignore[valid-type]
 
 
 class Share(BaseModel):
@@ -151,7 +151,8 @@ class DiversionHoursAnswer(BaseModel):
     scenarios: list[DiversionHourScenario]
     responders: dict[str, Any] = Field(
         description="the providers counted as responders: service types, how many, how "
-                    "many state their hours, what unknown hours count as")
+                    "many state their hours, how many state hours that cannot be read "
+                    "(they count as unknown; up to 5 examples), what unknown hours count as")
     privacy: str
 
 
@@ -252,7 +253,8 @@ class DiversionScenarioAnswer(BaseModel):
     city: DiversionScenarioUnit
     by_channel: dict[str, dict[str, float]]
     hour_of_week: dict[str, Any] = Field(
-        description="moved_per_week (168 values), busiest_hour, busiest_calls_per_week")
+        description="moved_per_week (168 values; null: hidden, a small count of sensitive "
+                    "calls), busiest_hour, busiest_calls_per_week")
     staffing: dict[str, Any] = Field(
         description="shift pattern, responder hours a year and full-time staff (FTE)")
     police_hours_freed_per_year: float

@@ -64,11 +64,14 @@ from safetygap.geo.uncertainty import (
     poisson_interval,
     wilson_interval,
 )
+from safetygap.tables import measures as M
 
-COUNT_MEASURES = ("calls", "diverted", "eligible", "coverable")
-AREA_FLAGS = ("small_population", "mostly_nonresident", "ranked")
+COUNT_MEASURES = M.COUNT_MEASURES
+AREA_FLAGS = M.AREA_FLAGS
 """Per-area flags, written without a family suffix."""
-CI_SUFFIXES = ("_ci_low", "_ci_high")
+CI_SUFFIXES = M.CI_SUFFIXES
+column_name = M.column
+split_column = M.split_column
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -106,8 +109,8 @@ def area_flags(total_calls: np.ndarray, population: np.ndarray, *, min_populatio
     city = calls[has].sum() / pop[has].sum() if has.any() and pop[has].sum() > 0 else np.nan
     per = _div(calls, pop)
     nonres = has & np.isfinite(per) & (per > nonresident_ratio * city)
-    return {"small_population": small, "mostly_nonresident": nonres,
-            "ranked": has & ~small & ~nonres}
+    return {M.SMALL_POPULATION: small, M.MOSTLY_NONRESIDENT: nonres,
+            M.RANKED: has & ~small & ~nonres}
 
 
 def _call_years(counts: AreaCounts, p: int, f: int, years: np.ndarray) -> np.ndarray:
@@ -161,35 +164,35 @@ def build_indices(
             # the years each call counts over (its source's), averaged over the area's calls
             eff = np.where(calls > 0, _div(calls, per_year), ref_years)
             exposure = pop * eff / 1000.0  # thousand resident-years
-            m: dict[str, np.ndarray] = {"calls": calls}
-            m["resident_years"] = pop * eff
-            m["rate"] = _div(per_year * 1000.0, pop)
-            m["rate_ci_low"], m["rate_ci_high"] = poisson_interval(
+            m: dict[str, np.ndarray] = {M.CALLS: calls}
+            m[M.RESIDENT_YEARS] = pop * eff
+            m[M.RATE] = _div(per_year * 1000.0, pop)
+            m[M.RATE + M.CI_LOW], m[M.RATE + M.CI_HIGH] = poisson_interval(
                 calls, np.where(np.isfinite(exposure), exposure, 0.0), level=confidence)
-            m["rate_eb"] = empirical_bayes(calls, np.nan_to_num(exposure))  # per 1,000 res.-yr
+            m[M.RATE_EB] = empirical_bayes(calls, np.nan_to_num(exposure))  # per 1,000 res.-yr
             div = counts.diverted[:, p, f]
             base = calls if counts.base is None else counts.base[:, p, f]
-            m["diverted"] = div
-            _share(m, "diverted_share", div, base, confidence)
-            m["eligible"] = counts.eligible[:, p, f]
-            _share(m, "eligible_not_diverted_share", counts.eligible_not_diverted[:, p, f],
+            m[M.DIVERTED] = div
+            _share(m, M.DIVERTED_SHARE, div, base, confidence)
+            m[M.ELIGIBLE] = counts.eligible[:, p, f]
+            _share(m, M.ELIGIBLE_NOT_DIVERTED_SHARE, counts.eligible_not_diverted[:, p, f],
                    calls, confidence)
             if family in FAMILIES:
                 coverable = calls if counts.coverable is None else counts.coverable[:, p, f]
-                m["coverable"] = coverable
-                _share(m, "coverage", counts.covered[:, p, f], coverable, confidence)
+                m[M.COVERABLE] = coverable
+                _share(m, M.COVERAGE, counts.covered[:, p, f], coverable, confidence)
                 if supply.reach is not None:
-                    m["reach"] = np.asarray(supply.reach[family], dtype=float)
-                m["providers"] = np.asarray(supply.providers[family])
-                m["capacity"] = np.asarray(supply.capacity[family], dtype=float)
+                    m[M.REACH] = np.asarray(supply.reach[family], dtype=float)
+                m[M.PROVIDERS] = np.asarray(supply.providers[family])
+                m[M.CAPACITY] = np.asarray(supply.capacity[family], dtype=float)
                 acc = np.asarray(supply.access[family], dtype=float)
-                m["access"] = acc
+                m[M.ACCESS] = acc
                 if supply.access_need is not None:
-                    m["access_need"] = np.asarray(supply.access_need[family], dtype=float)
+                    m[M.ACCESS_NEED] = np.asarray(supply.access_need[family], dtype=float)
                 _classes(m, ranked)
-                m["gap"] = gap_index(m["rate"], acc)
-                m["gap_class"], _ = gap_classes(m["gap"])
-            if family == "total" and period == "all" and flags is not None:
+                m[M.GAP] = gap_index(m[M.RATE], acc)
+                m[M.GAP_CLASS], _ = gap_classes(m[M.GAP])
+            if family == M.TOTAL and period == M.ALL_PERIOD and flags is not None:
                 for name in AREA_FLAGS:
                     m[name] = np.asarray(flags[name], dtype=float)
             result[period][family] = m
@@ -200,59 +203,28 @@ def _share(m: dict[str, np.ndarray], name: str, k: np.ndarray, n: np.ndarray,
            confidence: float) -> None:
     """``name`` = k / n with its Wilson interval."""
     m[name] = _div(k, n)
-    m[f"{name}_ci_low"], m[f"{name}_ci_high"] = wilson_interval(k, n, level=confidence)
+    m[name + M.CI_LOW], m[name + M.CI_HIGH] = wilson_interval(k, n, level=confidence)
 
 
 def _classes(m: dict[str, np.ndarray], ranked: np.ndarray) -> None:
     """Terciles of need (``rate_eb``) and access, the 3 x 3 class and the rank."""
-    ok = ranked & np.isfinite(m["rate_eb"]) & np.isfinite(m["access"])
-    nt = terciles(m["rate_eb"], ok)
-    at = terciles(m["access"], ok)
-    m["need_tercile"] = nt.astype(float)
-    m["access_tercile"] = at.astype(float)
+    ok = ranked & np.isfinite(m[M.RATE_EB]) & np.isfinite(m[M.ACCESS])
+    nt = terciles(m[M.RATE_EB], ok)
+    at = terciles(m[M.ACCESS], ok)
+    m[M.NEED_TERCILE] = nt.astype(float)
+    m[M.ACCESS_TERCILE] = at.astype(float)
     cls = bivariate_class(nt, at)
-    m["class"] = cls.astype(float)
-    m["underserved"] = (cls == UNDERSERVED_CLASS).astype(float)
-    m["underserved_rank"] = underserved_rank(m["rate_eb"], nt, at)
-
-
-def column_name(measure: str, family: str) -> str:
-    """The wide column of ``measure`` of ``family``: ``<measure>_<family>``, an interval
-    bound ``<measure>_<family>_ci_low``, an area flag its own name."""
-    if measure in AREA_FLAGS:
-        return measure
-    for suffix in CI_SUFFIXES:
-        if measure.endswith(suffix):
-            return f"{measure[:-len(suffix)]}_{family}{suffix}"
-    return f"{measure}_{family}"
-
-
-def split_column(column: str, families: tuple[str, ...] = ("total", *FAMILIES)
-                 ) -> tuple[str, str | None] | None:
-    """The inverse of :func:`column_name`: (measure, family) of a wide column, (flag, None)
-    of an area flag, ("class_label", family) of a class label; None for other columns
-    (``area_id``, ``name``, ``population`` ...)."""
-    if column in AREA_FLAGS:
-        return column, None
-    for suffix in CI_SUFFIXES:
-        if column.endswith(suffix):
-            head = column[:-len(suffix)]
-            for fam in families:
-                if head.endswith(f"_{fam}"):
-                    return f"{head[:-len(fam) - 1]}{suffix}", fam
-            return None
-    for fam in families:
-        if column.endswith(f"_{fam}"):
-            return column[:-len(fam) - 1], fam
-    return None
+    m[M.CLASS] = cls.astype(float)
+    m[M.UNDERSERVED] = (cls == UNDERSERVED_CLASS).astype(float)
+    m[M.UNDERSERVED_RANK] = underserved_rank(m[M.RATE_EB], nt, at)
 
 
 def wide_frame(result: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]]) -> pd.DataFrame:
     """The period-``"all"`` measures as columns named by :func:`column_name`."""
     cols: dict[str, np.ndarray] = {}
-    for family, measures in result["all"].items():
+    for family, measures in result[M.ALL_PERIOD].items():
         for measure, values in measures.items():
-            cols[column_name(measure, family)] = values
+            cols[M.column(measure, family)] = values
     return pd.DataFrame(cols)
 
 
@@ -273,14 +245,14 @@ def tidy_frame(
                 values.append(np.asarray(v, dtype=float))
     n = len(area_ids)
     if not keys:
-        return pd.DataFrame({c: [] for c in ("level", "area_id", "period", "family",
-                                             "measure", "value")})
+        return pd.DataFrame({c: [] for c in (M.LEVEL, M.AREA_ID, M.PERIOD, M.FAMILY,
+                                             M.MEASURE, M.VALUE)})
     cols = list(zip(*keys, strict=True))
     return pd.DataFrame({
-        "level": np.full(n * len(keys), level, dtype=object),
-        "area_id": np.tile(np.asarray(area_ids, dtype=object), len(keys)),
-        "period": np.repeat(np.asarray(cols[0], dtype=object), n),
-        "family": np.repeat(np.asarray(cols[1], dtype=object), n),
-        "measure": np.repeat(np.asarray(cols[2], dtype=object), n),
-        "value": np.concatenate(values),
+        M.LEVEL: np.full(n * len(keys), level, dtype=object),
+        M.AREA_ID: np.tile(np.asarray(area_ids, dtype=object), len(keys)),
+        M.PERIOD: np.repeat(np.asarray(cols[0], dtype=object), n),
+        M.FAMILY: np.repeat(np.asarray(cols[1], dtype=object), n),
+        M.MEASURE: np.repeat(np.asarray(cols[2], dtype=object), n),
+        M.VALUE: np.concatenate(values),
     })

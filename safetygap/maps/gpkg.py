@@ -33,9 +33,16 @@ import pyogrio
 
 from safetygap import FAMILIES
 from safetygap.maps.collections import COLLECTIONS, collection_features
-from safetygap.maps.data import NOT_RANKED_COLOR, WorkspaceView
-from safetygap.maps.gap_map import FAMILY_STYLE, HEX_COLOR, NO_VALUE_COLOR, class_color
 from safetygap.maps.qgis_style import Rule, Style, categorized, graduated, qml, sld
+from safetygap.maps.style import (
+    FAMILY_STYLE,
+    HEX_COLOR,
+    NO_VALUE_COLOR,
+    NOT_RANKED_COLOR,
+    class_color,
+)
+from safetygap.readmodel import WorkspaceView
+from safetygap.tables import measures as M
 
 __all__ = ["GPKG_MEDIA_TYPE", "export_geopackage", "layer_styles", "public_quality"]
 
@@ -86,7 +93,7 @@ def _area_styles(view: WorkspaceView, level: str) -> list[tuple[str, Style, bool
                  for c in layer["need_access"].get(family, []) if c["class"] > 0]
         rules.append(Rule(label="not ranked", color=NOT_RANKED_COLOR, value=0))
         out.append((f"need and access, {FAMILY_STYLE[family]['label'].lower()}",
-                    categorized(f"class_{family}", "fill", rules), family == FAMILIES[0]))
+                    categorized(M.column(M.CLASS, family), "fill", rules), family == FAMILIES[0]))
     for family in FAMILIES:
         found = layer["classes"].get(family, [])
         rules = [Rule(label=f"{c['label']} (gap {c['lower']:.2f} to {c['upper']:.2f}; "
@@ -95,7 +102,7 @@ def _area_styles(view: WorkspaceView, level: str) -> list[tuple[str, Style, bool
                  for c in found if c["gap_class"] > 0]
         rules.append(Rule(label="no value", color=NO_VALUE_COLOR, value=0))
         out.append((f"gap class (secondary), {FAMILY_STYLE[family]['label'].lower()}",
-                    categorized(f"gap_class_{family}", "fill", rules), False))
+                    categorized(M.column(M.GAP_CLASS, family), "fill", rules), False))
     return out
 
 

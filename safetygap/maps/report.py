@@ -22,10 +22,12 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
-from safetygap.maps.data import BIVARIATE_COLORS, NOT_RANKED_COLOR, WorkspaceView
 from safetygap.maps.equity import equity_context
-from safetygap.maps.gap_map import FAMILY_STYLE
-from safetygap.maps.pages import overview, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import overview
+from safetygap.maps.style import BIVARIATE_COLORS, FAMILY_STYLE, NOT_RANKED_COLOR
+from safetygap.readmodel import WorkspaceView
+from safetygap.tables import measures as M
 from safetygap.workspace import Workspace
 
 DPI = 110
@@ -120,13 +122,13 @@ def static_map(view: WorkspaceView, family: str) -> str:
     nb = view.areas["neighborhood"]
     wards = view.areas["ward"]
     classes = view.need_access_classes("neighborhood", family)
-    col = f"class_{family}"
+    col = M.column(M.CLASS, family)
     cls = (np.nan_to_num(nb[col].to_numpy(float)).astype(int) if col in nb.columns
            else np.zeros(len(nb), dtype=int))
-    unc_col = f"class_uncertain_{family}"
+    unc_col = M.column(M.CLASS_UNCERTAIN, family)
     uncertain = (nb[unc_col].to_numpy(float) == 1) if unc_col in nb.columns \
         else np.zeros(len(nb), dtype=bool)
-    hot_col = f"hotspot_need_{family}"
+    hot_col = M.column(M.HOTSPOT_NEED, family)
     hot = (nb[hot_col].to_numpy(float) == 1) if hot_col in nb.columns \
         else np.zeros(len(nb), dtype=bool)
     fig = Figure(figsize=(7.5, 7.0))

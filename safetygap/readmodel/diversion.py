@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 from safetygap import FAMILIES
 from safetygap._status import STATUS_ORDER
@@ -32,11 +35,20 @@ from safetygap.diversion_scenario import (
 )
 from safetygap.eligibility import COUNTS, eligibility_counts, load_model
 from safetygap.geo.aggregate import NONE_CODE
-from safetygap.hours import ALWAYS, DAYS, HOURS_OF_WEEK, covered_while_open, hour_of_week
+from safetygap.hours import (
+    ALWAYS,
+    DAYS,
+    HOURS_OF_WEEK,
+    covered_while_open,
+    hour_of_week,
+    hours_problem,
+)
 from safetygap.privacy import hidden_cells, is_sensitive
+from safetygap.tables import calls as C
+from safetygap.vocab import LEVELS
 
 if TYPE_CHECKING:
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel.view import WorkspaceView
 
 __all__ = [
     "LEVEL_COLUMNS",
@@ -53,7 +65,7 @@ __all__ = [
 
 SMALL_BASE = 30
 """Areas with fewer calls in the diverted share's denominator are flagged ``small``."""
-LEVEL_COLUMNS: dict[str, str] = {"ward": "ward_id", "neighborhood": "neighborhood_id"}
+LEVEL_COLUMNS: dict[str, str] = {"ward": C.WARD_ID, "neighborhood": C.NEIGHBORHOOD_ID}
 WHATIF_HOURS: dict[str, str] = {"24/7": ALWAYS, "06:00-22:00": "Mo-Su 06:00-22:00"}
 """The responders' hours the coverage by hour compares with the recorded ones: a 24/7 team
 (CAHOOTS, Albuquerque) and a 6 a.m.-10 p.m. one (Denver STAR)."""
@@ -69,57 +81,102 @@ def _sensitive(frame: pd.DataFrame) -> np.ndarray:
 def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
     """Every call the diverted share counts, one row each: the workspace's unique calls
     (duplicate ids left out) and its records from outside 911 (``origin``), with their
-    channel, ``diverted``, ``diversion_base``, category, family, time, areas (str or
-    None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
+    channel, ``diverted``, ``diversion_base``, category, family (categoricals), time, areas
+    (str or None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
     def compute() -> pd.DataFrame:
         ws = view.workspace
-        cols = ["status", "call_type", "category", "family", "agency", "time", "channel",
-                "diverted", "diversion_base", "neighborhood_id", "ward_id", "geometry"]
-        raw = ws.calls(columns=cols)
-        raw = raw[raw["status"].astype(str) != STATUS_ORDER[0]]  # duplicate_id
-        geom = raw.geometry
+        cols = [C.STATUS, C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY, C.TIME, C.CHANNEL,
+                C.DIVERTED, C.DIVERSION_BASE, C.NEIGHBORHOOD_ID, C.WARD_ID, C.GEOMETRY]
+        table = pq.read_table(ws.path / C.FILE, columns=cols)
+        x, y = _points_xy(table.column(C.GEOMETRY))
+        keep = np.asarray(_text(table, C.STATUS) != STATUS_ORDER[0])  # duplicate ids out
         frame = pd.DataFrame({
-            "origin": "911",
-            "call_type": raw["call_type"].astype(object).to_numpy(),
-            "category": raw["category"].astype(object).to_numpy(),
-            "family": raw["family"].astype(object).to_numpy(),
-            "agency": raw["agency"].astype(object).to_numpy(),
-            "time": pd.to_datetime(raw["time"]).to_numpy(),
-            "channel": raw["channel"].astype(object).to_numpy(),
-            "diverted": raw["diverted"].to_numpy(bool),
-            "diversion_base": raw["diversion_base"].to_numpy(bool),
-            "neighborhood_id": _ids(raw["neighborhood_id"]),
-            "ward_id": _ids(raw["ward_id"]),
-            "x": np.where(geom.isna(), np.nan, geom.x.to_numpy()),
-            "y": np.where(geom.isna(), np.nan, geom.y.to_numpy()),
-        })
+            "origin": pd.Categorical(["911"] * len(x), categories=ORIGINS),
+            **{c: _text(table, c) for c in (C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY,
+                                            C.CHANNEL)},
+            C.TIME: table.column(C.TIME).to_pandas().to_numpy(),
+            C.DIVERTED: table.column(C.DIVERTED).to_numpy(),
+            C.DIVERSION_BASE: table.column(C.DIVERSION_BASE).to_numpy(),
+            C.NEIGHBORHOOD_ID: _ids(_text(table, C.NEIGHBORHOOD_ID)),
+            C.WARD_ID: _ids(_text(table, C.WARD_ID)),
+            C.X: x, C.Y: y,
+        })[keep].reset_index(drop=True)
         rec = ws.records()
         if rec is not None and len(rec):
             rgeom = rec.geometry
             frame = pd.concat([frame, pd.DataFrame({
-                "origin": "outside_911",
-                "call_type": rec["call_type"].astype(object).to_numpy(),
-                "category": rec["category"].astype(object).to_numpy(),
-                "family": rec["family"].astype(object).to_numpy(),
-                "agency": None,
-                "time": pd.to_datetime(rec["time"]).to_numpy(),
-                "channel": rec["channel"].astype(object).to_numpy(),
-                "diverted": rec["diverted"].to_numpy(bool),
-                "diversion_base": rec["diversion_base"].to_numpy(bool),
-                "neighborhood_id": _ids(rec["neighborhood_id"]),
-                "ward_id": _ids(rec["ward_id"]),
-                "x": np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
-                "y": np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
+                "origin": pd.Categorical(["outside_911"] * len(rec), categories=ORIGINS),
+                **{c: pd.Categorical(rec[c].astype(object)) for c in (
+                    C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.CHANNEL)},
+                C.AGENCY: pd.Categorical([None] * len(rec)),
+                C.TIME: pd.to_datetime(rec["time"]).to_numpy(),
+                C.DIVERTED: rec["diverted"].to_numpy(bool),
+                C.DIVERSION_BASE: rec["diversion_base"].to_numpy(bool),
+                C.NEIGHBORHOOD_ID: _ids(rec["neighborhood_id"]),
+                C.WARD_ID: _ids(rec["ward_id"]),
+                C.X: np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
+                C.Y: np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
             })], ignore_index=True)
+            for c in (C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.CHANNEL, C.AGENCY):
+                frame[c] = frame[c].astype("category")
         frame["sensitive"] = _sensitive(frame)
         return frame
 
     return view.cached(("diversion", "calls"), compute)
 
 
-def _ids(values: pd.Series) -> np.ndarray:
-    return values.astype(object).where(values.notna(), None).map(
-        lambda v: None if v is None else str(v)).to_numpy(object)
+ORIGINS = ("911", "outside_911")
+"""Where a counted call comes from: the 911 calls, or the records from outside 911."""
+
+
+def _text(table: pa.Table, column: str) -> pd.Categorical:
+    """A text column of an Arrow table as a pandas categorical (one string per distinct
+    value, so comparing and factorising millions of rows stays cheap)."""
+    col = table.column(column)
+    if not pa.types.is_dictionary(col.type):
+        col = col.dictionary_encode()
+    return pd.Categorical(col.to_pandas())
+
+
+def _points_xy(wkb: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of WKB points (NaN for null, empty or non-point values). Little-endian 2D
+    points (21 bytes: byte order 1, type 1, x, y) are read straight from the buffer;
+    anything else goes through shapely."""
+    arr = wkb.combine_chunks()
+    if isinstance(arr, pa.LargeBinaryArray | pa.LargeStringArray):
+        arr = arr.cast(pa.binary())
+    n = len(arr)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if n == 0:
+        return x, y
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    start = offsets[:-1]
+    fast = valid & (np.diff(offsets) == 21)
+    head = start[fast][:, None] + np.arange(5)
+    fast[fast] = (data[head] == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all(axis=1)
+    where = start[fast]
+    for out, shift in ((x, 5), (y, 13)):
+        raw = data[where[:, None] + np.arange(shift, shift + 8)]
+        out[fast] = raw.copy().view("<f8").ravel()
+    slow = valid & ~fast
+    if slow.any():
+        geoms = shapely.from_wkb(np.asarray(arr.to_pylist(), dtype=object)[slow])
+        is_point = shapely.get_type_id(geoms) == 0
+        px = np.where(is_point, shapely.get_x(geoms), np.nan)
+        py = np.where(is_point, shapely.get_y(geoms), np.nan)
+        x[slow], y[slow] = px, py
+    return x, y
+
+
+def _ids(values: pd.Series | pd.Categorical) -> np.ndarray:
+    """Area ids as text (object array), None where missing."""
+    cat = pd.Categorical(values)
+    labels = np.array([str(c) for c in cat.categories] + [None], dtype=object)
+    codes = np.asarray(cat.codes)
+    return labels[np.where(codes < 0, len(cat.categories), codes)]
 
 
 def _share(k: float | None, n: float | None) -> dict[str, Any]:
@@ -172,9 +229,9 @@ def movable_categories(view: WorkspaceView, model: str) -> list[dict[str, Any]]:
     def compute() -> list[dict[str, Any]]:
         calls = diversion_calls(view)
         elig = _assessed(view, model)["eligible"].to_numpy(bool)
-        police = ((calls["channel"].astype(object) == "police").to_numpy()
-                  & calls["diversion_base"].to_numpy(bool))
-        counts = calls.loc[police & elig, "category"].astype(str).value_counts()
+        police = ((calls[C.CHANNEL].astype(object) == "police").to_numpy()
+                  & calls[C.DIVERSION_BASE].to_numpy(bool))
+        counts = calls.loc[police & elig, C.CATEGORY].astype(str).value_counts()
         return [{"name": str(c), "label": str(c).replace("_", " "), "calls": int(n)}
                 for c, n in counts.items()]
 
@@ -190,15 +247,15 @@ def model_info(model: str) -> dict[str, Any]:
             "checksum": d["checksum"]}
 
 
-def eligibility_view(view: WorkspaceView, *, model: str, levels: Sequence[str] =
-                     ("ward", "neighborhood")) -> dict[str, Any]:
+def eligibility_view(view: WorkspaceView, *, model: str,
+                     levels: Sequence[str] = tuple(reversed(LEVELS))) -> dict[str, Any]:
     """City-wide and per-area counts and shares under ``model``: eligible, diverted,
     eligible and diverted, eligible not diverted, diverted not eligible (among the calls
     in the denominator), with 95% Wilson intervals; per tier city-wide."""
     def compute() -> dict[str, Any]:
         calls = diversion_calls(view)
         assessed = _assessed(view, model)
-        frame = calls[["diversion_base", "diverted", *LEVEL_COLUMNS.values()]].assign(
+        frame = calls[[C.DIVERSION_BASE, C.DIVERTED, *LEVEL_COLUMNS.values()]].assign(
             eligible=assessed["eligible"].to_numpy())
         sens = frame.assign(diversion_base=frame["diversion_base"] & calls["sensitive"])
         city = eligibility_counts(frame).iloc[0].to_dict()
@@ -233,7 +290,7 @@ def eligibility_view(view: WorkspaceView, *, model: str, levels: Sequence[str] =
 
 def _tiers(calls: pd.DataFrame, assessed: pd.DataFrame, model: str) -> list[dict[str, Any]]:
     m = load_model(model)
-    base = calls["diversion_base"].to_numpy(bool)
+    base = calls[C.DIVERSION_BASE].to_numpy(bool)
     tiers = assessed["eligibility_tier"].astype(str).to_numpy()
     n = int(base.sum())
     out = []
@@ -284,11 +341,12 @@ def _eligible_calls(view: WorkspaceView, model: str) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         calls = diversion_calls(view)
         ok = (_assessed(view, model)["eligible"].to_numpy(bool)
-              & calls["diversion_base"].to_numpy(bool) & (calls["origin"] == "911").to_numpy()
-              & np.isfinite(calls["x"].to_numpy(float)) & calls["time"].notna().to_numpy())
+              & calls[C.DIVERSION_BASE].to_numpy(bool) & (calls["origin"] == "911").to_numpy()
+              & np.isfinite(calls[C.X].to_numpy(float)) & calls[C.TIME].notna().to_numpy())
         sub = calls[ok].reset_index(drop=True)
         codes = {f: i for i, f in enumerate(FAMILIES)}
-        sub["family_code"] = sub["family"].map(codes).fillna(NONE_CODE).astype(np.int8)
+        sub["family_code"] = (sub["family"].astype(object).map(codes).fillna(NONE_CODE)
+                              .astype(np.int8))
         sub["how"] = hour_of_week(sub["time"])
         return sub
 
@@ -346,6 +404,8 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
     prov = _responders(view, responders)
     stated = prov["opening_hours"].fillna("").astype(str).str.strip() if \
         "opening_hours" in prov else pd.Series("", index=prov.index)
+    bad = [(str(n), h) for n, h in zip(prov["name"], stated, strict=True)
+           if h and hours_problem(h) is not None]
     return {
         "model": model,
         "level": level, "area_id": area_id,
@@ -359,6 +419,9 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
             "service_types": sorted(prov["service_type"].astype(str).unique().tolist()),
             "providers": len(prov),
             "hours_stated": int((stated != "").sum()),
+            "hours_unreadable": len(bad),
+            "hours_unreadable_examples": [{"name": n, "opening_hours": h}
+                                          for n, h in bad[:5]],
             "unknown_hours_count_as": unknown},
         "privacy": view.privacy_note,
     }
@@ -403,6 +466,14 @@ def scenario_view(view: WorkspaceView, moves: Sequence[Move], *, target: float =
                          share_after=None, interval_after=None)
             shown.append(r)
         result["levels"][level] = shown
+    week = result["hour_of_week"]
+    cells = week.pop("cells")
+    hide = hidden_cells(cells["calls"], cells["sensitive"], min_count=view.min_count,
+                        total_shown=False)
+    week["moved_per_week"] = [None if h else v for v, h in zip(week["moved_per_week"], hide,
+                                                             strict=True)]
+    if week["busiest_hour"] is not None and hide[week["busiest_hour"]]:
+        week["busiest_hour"] = week["busiest_calls_per_week"] = None
     result["denominator_words"] = _words(view)
     result["privacy"] = view.privacy_note
     result["synthetic"] = view.synthetic

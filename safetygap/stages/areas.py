@@ -1,6 +1,6 @@
 """Coverage, accessibility, boundary allocations and the per-area indices of both levels.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pyproj import CRS
 from scipy import sparse
 
 from safetygap import FAMILIES
-from safetygap._steps.travel import catchment_labels
 from safetygap.boundaries import (
     apportion,
     crosswalk,
@@ -24,7 +23,6 @@ from safetygap.geo.access import e2sfca_from_cost_matrix
 from safetygap.geo.aggregate import AreaCounts, count_calls
 from safetygap.geo.bivariate import class_label
 from safetygap.geo.boundary import (
-    BOUNDARY_POLICIES,
     Allocation,
     allocate,
     near_boundaries,
@@ -35,10 +33,16 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
 from safetygap.methods import Methods
+from safetygap.stages.travel import catchment_labels
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, Level
+
+CONTAIN = BoundaryPolicy.CONTAIN
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisOptions
+    from safetygap.stages.options import AnalysisOptions
 
 
 def _provider_stats(
@@ -48,9 +52,9 @@ def _provider_stats(
     pos = {v: i for i, v in enumerate(ids)}
     count: dict[str, np.ndarray] = {}
     cap: dict[str, np.ndarray] = {}
-    placed = providers[~_placeless(providers)]
+    located = providers[~_placeless(providers)]
     for family in families:
-        pf = placed[(placed["family"] == family) & placed[key].notna()]
+        pf = located[(located["family"] == family) & located[key].notna()]
         idx = np.array([pos[v] for v in pf[key]], dtype=np.int64)
         count[family] = np.bincount(idx, minlength=len(ids)).astype(np.int64)
         cap[family] = np.bincount(idx, weights=pf["capacity"].to_numpy(float),
@@ -86,17 +90,17 @@ def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel,
     ``placeless`` and the travel model's catchment column (metres or minutes).
     """
     covered = np.zeros(len(calls), dtype=bool)
-    x = calls["x"].to_numpy(float)
-    y = calls["y"].to_numpy(float)
-    codes, cats = pd.factorize(calls["category"].astype(object))
+    x = calls[C.X].to_numpy(float)
+    y = calls[C.Y].to_numpy(float)
+    codes, cats = pd.factorize(calls[C.CATEGORY].astype(object))
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, cat in enumerate(cats):
         handlers = taxonomy.handlers(str(cat))
         if handlers:
             groups.setdefault(handlers, []).append(i)
-    placed = providers[~_placeless(providers)]
+    located = providers[~_placeless(providers)]
     for handlers, idx in groups.items():
-        pf = placed[placed["service_type"].isin(handlers)]
+        pf = located[located["service_type"].isin(handlers)]
         if len(pf) == 0:
             continue
         sel = np.isin(codes, idx)
@@ -162,11 +166,11 @@ def point_supply(
     Placeless providers are left out."""
     pts = demand.points
     d = (pts.x, pts.y)
-    placed = providers[~_placeless(providers)]
-    fam_code = calls["family_code"].to_numpy()
+    located = providers[~_placeless(providers)]
+    fam_code = calls[C.FAMILY_CODE].to_numpy()
     out: dict[str, dict[str, np.ndarray]] = {}
     for family in families:
-        pf = placed[placed["family"] == family]
+        pf = located[located["family"] == family]
         catchment = pf[travel.catchment_column].to_numpy(float)
         cost = travel.cost_matrix((pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()), d,
                                   cutoff=float(catchment.max()) if len(catchment) else None)
@@ -218,17 +222,17 @@ def boundary_allocations(
         placed = assigned >= 0
         entry: dict[str, Any] = {"placed": int(placed.sum()), "within": None, "shared": None}
         near = empty
-        if "split" in policies:
-            x = np.where(placed, calls["x"].to_numpy(), np.nan)
-            y = np.where(placed, calls["y"].to_numpy(), np.nan)
+        if BoundaryPolicy.SPLIT in policies:
+            x = np.where(placed, calls[C.X].to_numpy(), np.nan)
+            y = np.where(placed, calls[C.Y].to_numpy(), np.nan)
             near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
             within = np.zeros(len(calls), dtype=bool)
             within[near[0]] = True
             entry["within"] = int(within.sum())
         for pol in policies:
             entry[pol] = allocate(assigned, near, policy=pol)
-        if "split" in policies:
-            entry["shared"] = int((entry["split"].k >= 2).sum())
+        if BoundaryPolicy.SPLIT in policies:
+            entry["shared"] = int((entry[BoundaryPolicy.SPLIT].k >= 2).sum())
         out[level] = entry
     return out
 
@@ -243,16 +247,16 @@ def _count(
     c, area, weight = alloc.call, alloc.area, alloc.weight
     if families is not None:
         codes = [FAMILIES.index(f) for f in families]
-        keep = np.isin(calls["family_code"].to_numpy()[c], codes)
+        keep = np.isin(calls[C.FAMILY_CODE].to_numpy()[c], codes)
         c, area, weight = c[keep], area[keep], weight[keep]
     return count_calls(
-        area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
-        calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
-        calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == "contain" else weight,
-        base=calls["diversion_base"].to_numpy()[c] if "diversion_base" in calls else None,
-        coverable=calls["coverable"].to_numpy()[c] if "coverable" in calls else None,
-        source=calls["source_code"].to_numpy()[c] if n_sources > 1 else None,
+        area, calls[C.YEAR].to_numpy()[c], calls[C.FAMILY_CODE].to_numpy()[c],
+        calls[C.DIVERTED].to_numpy()[c], calls[C.ELIGIBLE].to_numpy()[c],
+        calls[C.COVERED].to_numpy()[c], n_areas=n_areas, years=years,
+        weight=None if alloc.policy == CONTAIN else weight,
+        base=calls[C.DIVERSION_BASE].to_numpy()[c] if C.DIVERSION_BASE in calls else None,
+        coverable=calls[C.COVERABLE].to_numpy()[c] if C.COVERABLE in calls else None,
+        source=calls[C.SOURCE_CODE].to_numpy()[c] if n_sources > 1 else None,
         n_sources=n_sources)
 
 
@@ -315,13 +319,13 @@ def _level_results(
                             .astype(float), minlength=len(wards)) > 0
     w_pop = np.where(w_has_pop, w_pop, np.nan)
     levels = (
-        ("neighborhood", nbhd, population, "neighborhood_id",
+        (Level.NEIGHBORHOOD, nbhd, population, C.NEIGHBORHOOD_ID,
          lambda v: area_mean(v, demand.points), 0),
-        ("ward", wards, w_pop, "ward_id", lambda v: _ward_mean(demand.ward_weights, v), 1),
+        (Level.WARD, wards, w_pop, C.WARD_ID, lambda v: _ward_mean(demand.ward_weights, v), 1),
     )
     out: dict[str, dict[str, dict]] = {}
     for level, areas, pop, key, aggregate, dask_i in levels:
-        n_prov, n_cap = _provider_stats(providers, key, areas["area_id"].to_numpy(), fams)
+        n_prov, n_cap = _provider_stats(providers, key, areas[M.AREA_ID].to_numpy(), fams)
         supply = _supply(per_point, aggregate, n_prov, n_cap)
         out[level] = {}
         for pol in policies:
@@ -329,13 +333,13 @@ def _level_results(
             flags = area_flags(_total_calls(alloc, len(areas)), pop,
                                min_population=methods.min_population,
                                nonresident_ratio=methods.nonresident_ratio)
-            counts = (contain_counts[dask_i] if contain_counts and pol == "contain" else
+            counts = (contain_counts[dask_i] if contain_counts and pol == CONTAIN else
                       _count(calls, alloc, len(areas), years, families, context.n_sources))
             out[level][pol] = build_indices(
                 counts, population=pop, supply=supply, years=context.source_years,
-                ranked=flags["ranked"], flags=flags, confidence=methods.confidence,
+                ranked=flags[M.RANKED], flags=flags, confidence=methods.confidence,
                 periods=periods, families=families)
-    return _LevelResults(out["neighborhood"], out["ward"], w_pop, cw)
+    return _LevelResults(out[Level.NEIGHBORHOOD], out[Level.WARD], w_pop, cw)
 
 
 def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoDataFrame:
@@ -345,13 +349,14 @@ def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoData
     (``class_label_<family>``), geometry."""
     wide = wide_frame(result)
     head = pd.DataFrame({
-        "area_id": base["area_id"].to_numpy(),
+        "area_id": base[M.AREA_ID].to_numpy(),
         "name": base["name"].to_numpy(),
         "population": pop,
         "area_km2": base.geometry.area.to_numpy() / 1e6,
     })
-    labels = {f"class_label_{f}": [class_label(int(c)) for c in np.nan_to_num(
-        wide[f"class_{f}"].to_numpy(float))] for f in FAMILIES if f"class_{f}" in wide}
+    labels = {M.column(M.CLASS_LABEL, f): [class_label(int(c)) for c in np.nan_to_num(
+        wide[M.column(M.CLASS, f)].to_numpy(float))]
+        for f in FAMILIES if M.column(M.CLASS, f) in wide}
     frame = pd.concat([head, wide, pd.DataFrame(labels)], axis=1)
     return gpd.GeoDataFrame(frame, geometry=base.geometry.to_numpy(), crs=base.crs)
 
@@ -407,7 +412,7 @@ def level_indices(
     (by the dask engine). Returns (neighborhood layer, ward layer, tidy indices,
     crosswalk quality, boundary sensitivity). Used by :func:`analyze` and by the what-if
     job (the siting job needs one family only: :func:`family_layers`); the bootstrap and
-    hot spots are added by :mod:`safetygap._steps.uncertainty` in :func:`analyze` only.
+    hot spots are added by :mod:`safetygap.stages.uncertainty` in :func:`analyze` only.
     """
     policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
     res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
@@ -425,8 +430,8 @@ def level_indices(
     nbhd_out = _layer(nbhd, population, n_result)
     ward_out = _layer(wards, w_pop, w_result)
     tidy = pd.concat([
-        tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
-        tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),
+        tidy_frame(n_result, level="neighborhood", area_ids=nbhd[M.AREA_ID].to_numpy()),
+        tidy_frame(w_result, level="ward", area_ids=wards[M.AREA_ID].to_numpy()),
     ], ignore_index=True)
     tidy["distance_model"] = travel.name
     tidy["catchment"] = tidy["family"].map(catchment_labels(providers, travel)).fillna("")
@@ -458,8 +463,8 @@ def _boundary_sensitivity(
         changed[level], compared[level], areas[level] = {}, {}, {}
         cls_changed[level] = {}
         for family in FAMILIES:
-            a = np.asarray(by_policy[policy]["all"][family]["class"])
-            b = np.asarray(by_policy[other]["all"][family]["class"])
+            a = np.asarray(by_policy[policy][M.ALL_PERIOD][family][M.CLASS])
+            b = np.asarray(by_policy[other][M.ALL_PERIOD][family][M.CLASS])
             cls_changed[level][family] = int(((a > 0) & (b > 0) & (a != b)).sum())
             mine = np.asarray(by_policy[policy]["all"][family]["gap_class"])
             theirs = np.asarray(by_policy[other]["all"][family]["gap_class"])
@@ -468,8 +473,9 @@ def _boundary_sensitivity(
             changed[level][family] = len(diff)
             compared[level][family] = int(both.sum())
             areas[level][family] = [
-                {"area_id": str(layer["area_id"].iat[i]), "name": str(layer["name"].iat[i]),
-                 f"gap_class_{policy}": int(mine[i]), f"gap_class_{other}": int(theirs[i])}
+                {"area_id": str(layer[M.AREA_ID].iat[i]), "name": str(layer["name"].iat[i]),
+                 M.column(M.GAP_CLASS, policy): int(mine[i]),
+                 M.column(M.GAP_CLASS, other): int(theirs[i])}
                 for i in diff
             ]
     return {

@@ -1,7 +1,7 @@
 """How sure the classes are, and where the clusters are: the bootstrap of the ranks and the
 Gi* hot spots, added to the area layers after the indices.
 
-Private step of :func:`safetygap.pipeline.analyze` (never of the what-if or siting jobs:
+A stage of :func:`safetygap.pipeline.analyze` (never of the what-if or siting jobs:
 they recompute the indices only). Adds, per family, for period ``all``:
 
 ``rank_low``, ``rank_high``   90% bootstrap interval of the underserved rank
@@ -35,10 +35,10 @@ from safetygap.geo.bootstrap import (
     resample,
 )
 from safetygap.geo.hotspots import getis_ord_star, queen_neighbours
-from safetygap.geo.indices import column_name
 from safetygap.methods import Methods
-
-LEVELS = ("neighborhood", "ward")
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.vocab import LEVELS
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Uncertainty:
 
 def top_measure(methods: Methods) -> str:
     """``p_top10`` (or ``p_top<N>`` for another ``top`` setting)."""
-    return f"p_top{methods.top}"
+    return M.top_measure(methods.top)
 
 
 def add_uncertainty(
@@ -88,16 +88,16 @@ def add_uncertainty(
     if methods.bootstrap > 0:
         boot = _bootstrap(calls, allocations, layers, methods)
         for level in LEVELS:
-            ids = out[level]["area_id"].astype(str).to_numpy()
+            ids = out[level][M.AREA_ID].astype(str).to_numpy()
             summary["uncertain_classes"][level] = {}
             for family in FAMILIES:
                 res = boot[level][family]
                 uncertain = (res.class_agreement < methods.uncertain_below).astype(float)
                 uncertain[~np.isfinite(res.class_agreement)] = np.nan
-                cols = {"rank_low": res.rank_low, "rank_high": res.rank_high,
+                cols = {M.RANK_LOW: res.rank_low, M.RANK_HIGH: res.rank_high,
                         top_measure(methods): res.p_top,
-                        "class_agreement": res.class_agreement,
-                        "p_underserved": res.p_underserved, "class_uncertain": uncertain}
+                        M.CLASS_AGREEMENT: res.class_agreement,
+                        M.P_UNDERSERVED: res.p_underserved, M.CLASS_UNCERTAIN: uncertain}
                 _put(out[level], rows, level, family, cols)
                 summary["uncertain_classes"][level][family] = int(np.nansum(uncertain))
                 reps.append(_replicate_frame(res, level, family, ids))
@@ -107,18 +107,20 @@ def add_uncertainty(
             summary["hotspot_areas"][level] = {}
             for family in FAMILIES:
                 lay = out[level]
-                ranked = lay[column_name("class", family)].to_numpy(float) > 0
-                need = np.where(ranked, lay[column_name("rate_eb", family)], np.nan)
-                score = np.where(ranked, lay[column_name("need_tercile", family)]
-                                 - lay[column_name("access_tercile", family)], np.nan)
+                ranked = lay[M.column(M.CLASS, family)].to_numpy(float) > 0
+                need = np.where(ranked, lay[M.column(M.RATE_EB, family)], np.nan)
+                score = np.where(ranked, lay[M.column(M.NEED_TERCILE, family)]
+                                 - lay[M.column(M.ACCESS_TERCILE, family)], np.nan)
                 cols: dict[str, np.ndarray] = {}
                 counts: dict[str, dict[str, int]] = {}
-                for what, values in (("need", need), ("score", score)):
+                for what, values, names in (
+                        ("need", need, (M.HOTSPOT_NEED, M.GI_Z_NEED, M.GI_P_NEED)),
+                        ("score", score, (M.HOTSPOT_SCORE, M.GI_Z_SCORE, M.GI_P_SCORE))):
                     h = getis_ord_star(values, nb, permutations=methods.hotspot_permutations,
                                        alpha=methods.fdr_alpha, seed=methods.hotspot_seed)
-                    cols[f"hotspot_{what}"] = h.spot.astype(float)
-                    cols[f"gi_z_{what}"] = h.z
-                    cols[f"gi_p_{what}"] = h.p_adjusted
+                    cols[names[0]] = h.spot.astype(float)
+                    cols[names[1]] = h.z
+                    cols[names[2]] = h.p_adjusted
                     counts[what] = {"hot": int((h.spot > 0).sum()),
                                     "cold": int((h.spot < 0).sum())}
                 _put(lay, rows, level, family, cols)
@@ -131,24 +133,24 @@ def add_uncertainty(
 def _put(layer: gpd.GeoDataFrame, rows: list[pd.DataFrame], level: str, family: str,
          cols: dict[str, np.ndarray]) -> None:
     """Add ``cols`` as columns of ``layer`` and as long-form rows (period ``all``)."""
-    ids = layer["area_id"].to_numpy()
+    ids = layer[M.AREA_ID].to_numpy()
     for measure, values in cols.items():
-        name = column_name(measure, family)
+        name = M.column(measure, family)
         if name in layer.columns:
             raise ValueError(f"column {name!r} already in the layer")
         layer[name] = np.asarray(values, dtype=float)
-        rows.append(pd.DataFrame({"level": level, "area_id": ids, "period": "all",
-                                  "family": family, "measure": measure,
-                                  "value": np.asarray(values, dtype=float)}))
+        rows.append(pd.DataFrame({M.LEVEL: level, M.AREA_ID: ids, M.PERIOD: M.ALL_PERIOD,
+                                  M.FAMILY: family, M.MEASURE: measure,
+                                  M.VALUE: np.asarray(values, dtype=float)}))
 
 
 def _bootstrap(calls: pd.DataFrame, allocations: dict[str, Any],
                layers: dict[str, gpd.GeoDataFrame], methods: Methods
                ) -> dict[str, dict[str, RankUncertainty]]:
     """Replicate counts of both levels from the same cluster draws, then the summaries."""
-    cluster, k = cluster_ids(calls["x"].to_numpy(), calls["y"].to_numpy(),
-                             calls["day"].to_numpy(), cell_m=methods.bootstrap_cell_m)
-    fam = calls["family_code"].to_numpy().astype(np.int64)
+    cluster, k = cluster_ids(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                             calls[C.DAY].to_numpy(), cell_m=methods.bootstrap_cell_m)
+    fam = calls[C.FAMILY_CODE].to_numpy().astype(np.int64)
     nf = len(FAMILIES)
     mats = []
     for level in LEVELS:
@@ -165,12 +167,12 @@ def _bootstrap(calls: pd.DataFrame, allocations: dict[str, Any],
         c = c.reshape(methods.bootstrap, n, nf)
         out[level] = {}
         for i, family in enumerate(FAMILIES):
-            cls = np.nan_to_num(lay[column_name("class", family)].to_numpy(float)).astype(int)
+            cls = np.nan_to_num(lay[M.column(M.CLASS, family)].to_numpy(float)).astype(int)
             out[level][family] = rank_uncertainty(
-                c[:, :, i], lay[column_name("resident_years", family)].to_numpy(float) / 1000,
+                c[:, :, i], lay[M.column(M.RESIDENT_YEARS, family)].to_numpy(float) / 1000,
                 ranked=cls > 0,
                 access_tercile=np.nan_to_num(
-                    lay[column_name("access_tercile", family)].to_numpy(float)).astype(int),
+                    lay[M.column(M.ACCESS_TERCILE, family)].to_numpy(float)).astype(int),
                 estimate_class=cls, top=methods.top)
     return out
 

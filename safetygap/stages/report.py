@@ -1,0 +1,348 @@
+"""The data-quality report, the summary and the manifest of a run.
+
+A stage of :func:`safetygap.pipeline.analyze`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from safetygap import FAMILIES, __version__
+from safetygap._hashing import sha256_file
+from safetygap._status import (
+    ANALYSED_STATUSES,
+    STATUS_ORDER,
+)
+from safetygap.diversion import (
+    Denominator,
+    DiversionRules,
+    channel_counts,
+    denominator_words,
+    rule_counts,
+)
+from safetygap.geo.aggregate import NONE_CODE
+from safetygap.inputs import ColumnMap
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.tables.report import (
+    BoundariesQuality,
+    CallsQuality,
+    FamilySummary,
+    MethodsSummary,
+    Quality,
+    QualityCounts,
+    Summary,
+    Totals,
+)
+from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import Level, RowStatus
+
+if TYPE_CHECKING:
+    from safetygap.stages.options import AnalysisInputs, AnalysisOptions
+
+
+def quality_report(
+    calls: pd.DataFrame,
+    examples: dict[str, list[dict]],
+    cin: Any,
+    *,
+    population: dict[str, Any],
+    providers: dict[str, Any],
+    boundaries: BoundariesQuality,
+    travel: dict[str, Any],
+    swapped: dict[str, Any],
+    time_covered: list[dict[str, Any]] | None = None,
+    demographics: dict[str, Any] | None = None,
+    reports: dict[str, Any] | None = None,
+) -> Quality:
+    """The data-quality report, complete: the calls' statuses, faults (swapped coordinates
+    last) and examples; the providers', population's and boundaries' checks; the distance
+    model; the records from outside 911 when the run had them."""
+    counts = calls[C.STATUS].value_counts()
+    status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
+    analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
+    faults = {**calls.attrs.get("faults", {}), "swapped_coordinates": swapped["rows"]}
+    examples = dict(examples)
+    if swapped["examples"]:
+        examples["swapped_coordinates"] = swapped["examples"]
+    return Quality(
+        calls=CallsQuality(
+            file=str(cin.path),
+            input_rows=len(calls),
+            status_order=list(STATUS_ORDER),
+            status_counts=status_counts,
+            analysed_in_areas=analysed,
+            excluded_from_areas=len(calls) - analysed,
+            faults=faults,
+            examples=examples,
+            unknown_call_types=calls.attrs.get("unknown_types", {}),
+            notes=(
+                "status_counts are exclusive (each row has the first status in status_order "
+                "that applies) and add up to input_rows; faults count every row with the fault."
+                " Calls with status ok, unparseable_date or unknown_call_type are counted in "
+                "areas (unparseable dates only in period 'all'); the others are kept in "
+                "calls.parquet with no area."
+            ),
+            time_covered=time_covered,
+        ),
+        providers=providers,
+        population=population,
+        boundaries=boundaries,
+        travel=travel,
+        demographics=demographics,
+        reports=reports,
+    )
+
+
+UNDERSERVED_FIELDS = (
+    ("rank", M.UNDERSERVED_RANK), ("need", M.RATE_EB), ("rate", M.RATE),
+    ("rate_ci_low", M.RATE + M.CI_LOW), ("rate_ci_high", M.RATE + M.CI_HIGH),
+    ("access", M.ACCESS), ("access_need", M.ACCESS_NEED), ("reach", M.REACH),
+    ("coverage", M.COVERAGE), ("calls", M.CALLS), ("rank_low", M.RANK_LOW),
+    ("rank_high", M.RANK_HIGH), ("p_underserved", M.P_UNDERSERVED),
+    ("class_agreement", M.CLASS_AGREEMENT), ("class_uncertain", M.CLASS_UNCERTAIN),
+    ("hotspot_need", M.HOTSPOT_NEED), ("gap", M.GAP), ("gap_class", M.GAP_CLASS),
+)
+"""(field of a headline record, measure of the layer) in the order written."""
+_INT_FIELDS = frozenset({"rank", "gap_class", "class_uncertain", "hotspot_need"})
+
+
+def underserved_list(layer: gpd.GeoDataFrame, family: str, *, top: str = M.P_TOP10
+                     ) -> list[dict[str, Any]]:
+    """The headline list: the areas of high need and low access for ``family``, rank 1
+    (the highest need) first, with their figures and how sure the class is."""
+    flag = layer.get(M.column(M.UNDERSERVED, family))
+    if flag is None:
+        return []
+    rows = layer[flag.to_numpy(float) == 1]
+    rows = rows.sort_values([M.column(M.UNDERSERVED_RANK, family), M.AREA_ID])
+    out = []
+    for _, r in rows.iterrows():
+        rec: dict[str, Any] = {M.AREA_ID: r[M.AREA_ID], M.NAME: r[M.NAME],
+                               "label": r.get(M.column(M.CLASS_LABEL, family), "")}
+        for key, measure in (*UNDERSERVED_FIELDS, (top, top)):
+            col = M.column(measure, family)
+            if col in layer.columns:
+                v = _num(r[col])
+                rec[key] = (None if v is None else int(v)) if key in _INT_FIELDS else v
+        out.append(rec)
+    return out
+
+
+def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
+    """Secondary: the areas with the largest rank-difference gap index."""
+    cols = [M.AREA_ID, M.NAME, *(M.column(m, family) for m in (
+        M.GAP, M.GAP_CLASS, M.RATE, M.ACCESS, M.COVERAGE, M.CALLS))]
+    top = layer[cols].dropna(subset=[M.column(M.GAP, family)])
+    top = top.sort_values([M.column(M.GAP, family), M.AREA_ID],
+                          ascending=[False, True]).head(n)
+    return [
+        {M.AREA_ID: r[0], M.NAME: r[1], M.GAP: _num(r[2]), M.GAP_CLASS: int(r[3]),
+         M.RATE: _num(r[4]), M.ACCESS: _num(r[5]), M.COVERAGE: _num(r[6]),
+         M.CALLS: _num(r[7])}
+        for r in top.itertuples(index=False)
+    ]
+
+
+def _flagged(layer: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Areas shown with a note rather than ranked: few residents, or mostly non-resident
+    calls."""
+    out = []
+    for _, r in layer.iterrows():
+        small = bool(r.get(M.SMALL_POPULATION, 0) == 1)
+        nonres = bool(r.get(M.MOSTLY_NONRESIDENT, 0) == 1)
+        if small or nonres:
+            rate_total = M.column(M.RATE, M.TOTAL)
+            out.append({M.AREA_ID: r[M.AREA_ID], M.NAME: r[M.NAME],
+                        M.POPULATION: _num(r[M.POPULATION]),
+                        M.SMALL_POPULATION: small, M.MOSTLY_NONRESIDENT: nonres,
+                        rate_total: _num(r.get(rate_total, np.nan))})
+    return out
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return None if not np.isfinite(v) else round(v, 6)
+
+
+def summary_report(
+    calls: pd.DataFrame,
+    nbhd: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    years: tuple[int, ...],
+    quality: Quality,
+    opts: AnalysisOptions,
+    taxonomy: Taxonomy,
+    crs: CRS,
+    *,
+    rules: DiversionRules,
+    sensitivity: dict[str, Any],
+    travel: dict[str, Any],
+    measured: MethodsSummary,
+    records: pd.DataFrame | None = None,
+) -> Summary:
+    """The summary, complete: totals, diverted shares, diversion, families, top gaps,
+    quality counts, the boundary policies compared (``sensitivity``), the distance
+    model (``travel``) and what the methods measured (``measured``: bootstrap and hot spots,
+    services without a place, covered time, demand points)."""
+    uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
+    base = calls[C.DIVERSION_BASE].to_numpy()
+    placed_rows = calls[C.N_IDX].to_numpy() >= 0
+    year = calls[C.YEAR].to_numpy()
+    fam = calls[C.FAMILY_CODE].to_numpy()
+    diverted = calls[C.DIVERTED].to_numpy()
+    covered = calls[C.COVERED].to_numpy()
+    end = calls[C.ELIGIBLE].to_numpy() & ~diverted
+    coverable = (calls[C.COVERABLE].to_numpy() if C.COVERABLE in calls
+                 else np.ones(len(calls), dtype=bool))
+    top = M.top_measure(opts.methods.top)
+
+    def share(mask: np.ndarray, values: np.ndarray) -> float | None:
+        n = int(mask.sum())
+        return None if n == 0 else round(float(values[mask].sum() / n), 6)
+
+    denominator = Denominator(opts.diversion_denominator or rules.denominator)
+    # records from outside 911 (311 / online reports): diverted; in the share when counted
+    rec_base = (np.zeros(0, dtype=bool) if records is None
+                else records["diversion_base"].to_numpy(bool))
+    rec_year = np.zeros(0, dtype=np.int32) if records is None else records["year"].to_numpy()
+    counted = bool(rec_base.any())
+
+    def diverted_share(mask: np.ndarray, rec: np.ndarray) -> float | None:
+        n = int((mask & base).sum()) + int((rec & rec_base).sum())
+        k = int((mask & base & diverted).sum()) + int((rec & rec_base).sum())
+        return None if n == 0 else round(k / n, 6)
+
+    everyone = np.ones(len(rec_base), dtype=bool)
+    by_year = {str(y): uniq & (year == y) for y in years}
+    fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
+    return Summary(
+        label=opts.label or "",
+        synthetic=opts.synthetic,
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        safetygap_version=__version__,
+        crs=crs.to_string(),
+        years=list(years),
+        taxonomy={"name": taxonomy.name, "version": taxonomy.version},
+        totals=Totals(
+            input_rows=len(calls),
+            unique_calls=int(uniq.sum()),
+            calls_in_areas=int(placed_rows.sum()),
+            by_family={f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
+            by_year={str(y): int((placed_rows & (year == y)).sum()) for y in years},
+            neighborhoods=len(nbhd),
+            wards=len(wards),
+            population=_num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
+        ),
+        diverted_share={"all": diverted_share(uniq, everyone),
+                        **{y: diverted_share(m, rec_year == int(y))
+                           for y, m in by_year.items()}},
+        eligible_not_diverted_share={"all": share(uniq, end),
+                                     **{y: share(m, end) for y, m in by_year.items()}},
+        diverted_by_agency={str(k): int(v) for k, v in
+                            calls[C.AGENCY][uniq & diverted].value_counts().items()},
+        diversion={
+            "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
+                      "checksum": rules.checksum()},
+            "denominator": str(denominator),
+            "denominator_words": denominator_words(denominator, outside_911=counted),
+            "denominator_calls": int((uniq & base).sum()) + int(rec_base.sum()),
+            "diverted_calls": int((uniq & diverted).sum()) + int(rec_base.sum()),
+            "calls_911": {"denominator_calls": int((uniq & base).sum()),
+                          "diverted_calls": int((uniq & base & diverted).sum()),
+                          "diverted_share": share(uniq & base, diverted)},
+            "outside_911": None if records is None else {
+                "records": len(records), "counted": counted,
+                "channel": str(records["channel"].iloc[0]) if len(records) else None,
+                "located_by": {str(k): int(v) for k, v in
+                               records["located_by"].value_counts(sort=False).items()}},
+            "by_channel": channel_counts(pd.concat([
+                calls[C.CHANNEL][uniq].astype(object),
+                pd.Series(dtype=object) if records is None
+                else records["channel"][rec_base].astype(object)], ignore_index=True)),
+            "by_rule": rule_counts(calls, uniq, rules=rules),
+        },
+        families={
+            f: FamilySummary(
+                need_calls=int(fam_counts[i]),
+                coverable_calls=int((placed_rows & (fam == i) & coverable).sum()),
+                placeless_only_calls=int((placed_rows & (fam == i) & ~coverable).sum()),
+                coverage=share(placed_rows & (fam == i) & coverable, covered))
+            for i, f in enumerate(FAMILIES)
+        },
+        top_underserved={
+            Level.NEIGHBORHOOD: {f: underserved_list(nbhd, f, top=top) for f in FAMILIES},
+            Level.WARD: {f: underserved_list(wards, f, top=top) for f in FAMILIES},
+        },
+        top_underserved_basis=(
+            "areas of high need and low access (top third of need, bottom third of access "
+            "among the ranked areas), ordered by need (empirical-Bayes smoothed calls per "
+            "1,000 residents per covered year); rank 1 = most underserved"),
+        not_ranked={Level.NEIGHBORHOOD: _flagged(nbhd), Level.WARD: _flagged(wards)},
+        gap_index_top={
+            Level.NEIGHBORHOOD: {f: _top(nbhd, f) for f in FAMILIES},
+            Level.WARD: {f: _top(wards, f, n=5) for f in FAMILIES},
+        },
+        methods=opts.methods.to_dict(),
+        quality=QualityCounts(
+            status_counts=quality.calls.status_counts,
+            areas_without_population=len(quality.population["areas_without_population"]),
+            areas_with_zero_population=len(quality.population["areas_with_zero_population"]),
+            providers_outside_boundaries=quality.providers["outside_boundaries"],
+        ),
+        diverted_share_basis="unique calls (duplicate ids excluded), all locations, of "
+                             + denominator_words(denominator, outside_911=counted),
+        boundary_sensitivity=sensitivity,
+        travel=travel,
+        uncertainty=measured.uncertainty,
+        placeless_services=measured.placeless_services,
+        time_covered=measured.time_covered,
+        demand=measured.demand,
+    )
+
+
+def manifest_report(
+    inputs: AnalysisInputs,
+    opts: AnalysisOptions,
+    taxonomy: Taxonomy,
+    crs: CRS,
+    columns: ColumnMap,
+    *,
+    rules: DiversionRules,
+) -> dict[str, Any]:
+    files = {}
+    for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
+                 "network", "diversion_rules", "reports", "demographics",
+                 "demographics_mapping", "fine_population", "population_layer"):
+        p = getattr(inputs, role)
+        if p is None:
+            continue
+        p = Path(p)
+        files[role] = {"path": str(p.resolve()), "bytes": p.stat().st_size,
+                       "sha256": sha256_file(p)}
+    return {
+        "safetygap_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": files,
+        "options": opts.to_dict() | {"columns": columns.to_dict()},
+        "crs": crs.to_string(),
+        "taxonomy": {
+            "name": taxonomy.name,
+            "version": taxonomy.version,
+            "source": taxonomy.source,
+            "checksum": taxonomy.checksum(),
+            "content": taxonomy.to_dict(),
+        },
+        "diversion_rules": rules.to_dict(),
+        "synthetic": opts.synthetic,
+        "label": opts.label or "",
+        "host": os.uname().nodename if hasattr(os, "uname") else "",
+    }
