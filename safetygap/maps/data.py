@@ -44,6 +44,7 @@ from safetygap._status import ANALYSED_STATUSES
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.geo.hexbin import hex_polygons, hexbin_counts
 from safetygap.geo.travel import Travel
+from safetygap.inventory.serves import serves_area, serving_polygons
 from safetygap.labels import DISTANCE_LABELS as LABEL_DISTANCE
 from safetygap.labels import field, fmt_distance, service_label
 from safetygap.maps._reach import minutes_to_area
@@ -68,13 +69,16 @@ MEASURES: tuple[str, ...] = (
 
 MEASURE_LABELS: dict[str, str] = {m: field(m).label for m in MEASURES}
 """Each measure's label (the label table, :mod:`safetygap.labels`)."""
+SERVES_REACH = ("; a provider that serves named areas (or a drawn area) instead of a "
+                "catchment reaches exactly the areas its own overlap (by more than 1% of the "
+                "smaller), wherever its office is")
 REACH_METHODS: dict[str, str] = {
     "m": "a provider outside the area reaches it when the straight-line distance to the "
-         "area's nearest point is within its catchment (metres)",
+         "area's nearest point is within its catchment (metres)" + SERVES_REACH,
     "min": "a provider outside the area reaches it when the travel time on the street "
            "network to the area's nearest point (a street node in it, or its "
            "representative point), including the walk from the provider to its nearest "
-           "street node at 4.8 km/h, is within its catchment (minutes)",
+           "street node at 4.8 km/h, is within its catchment (minutes)" + SERVES_REACH,
 }
 """How "in reach" is decided, per catchment unit (the workspace's distance model)."""
 DISTANCE_LABELS: dict[str, str] = {
@@ -737,10 +741,13 @@ class WorkspaceView:
         """Providers located in the area, and providers located outside it that reach it
         with the analysis' distance model (:data:`REACH_METHODS`), nearest first.
 
-        Each record has ``distance_m``, the straight-line distance from the area
-        (projected CRS, metres; 0 inside), and ``travel_min``, the travel time to the
-        area's nearest point on the street network (minutes; 0 inside; None for a
-        straight-line analysis).
+        A provider that serves named areas (``serves``) reaches exactly the areas its own
+        overlap (:func:`safetygap.inventory.serves.serves_area`), not those within a
+        catchment of its point. Each record has ``distance_m``, the straight-line distance
+        from the area (projected CRS, metres; 0 inside), ``travel_min``, the travel time to
+        the area's nearest point on the street network (minutes; 0 inside; None for a
+        straight-line analysis, and for an area-serving provider), and ``serves_here``
+        (an area-serving provider whose areas overlap this one).
         """
         pos = self._position(level, area_id)
         return self.cached(("near", level, area_id), lambda: self._near(level, area_id, pos))
@@ -753,10 +760,13 @@ class WorkspaceView:
         inside_mask = (p[f"{level}_id"].map(_id) == area_id).to_numpy()
         dist = shapely.distance(p.geometry.to_numpy(), geom)
         catchment = self._catchments(p)
+        polygons = serving_polygons(p)
+        serving = np.array([q is not None for q in polygons], dtype=bool)
+        serves_here = serves_area(polygons, geom)
         minutes: np.ndarray | None = None
         cost = dist
         if d["unit"] == "min":
-            out = ~inside_mask & np.isfinite(catchment)
+            out = ~inside_mask & ~serving & np.isfinite(catchment)
             minutes = np.zeros(len(p))
             minutes[~inside_mask] = np.inf
             if out.any():
@@ -764,7 +774,7 @@ class WorkspaceView:
                     self.travel(), geom, p.geometry.x.to_numpy()[out],
                     p.geometry.y.to_numpy()[out], cutoff=float(catchment[out].max()))
             cost = minutes
-        reach_mask = ~inside_mask & (cost <= catchment)
+        reach_mask = ~inside_mask & np.where(serving, serves_here, cost <= catchment)
 
         ids = p["provider_id"].astype(str).to_numpy()
         shown = np.round(dist, 1) if minutes is None else np.round(minutes, 2)
@@ -775,7 +785,10 @@ class WorkspaceView:
             recs = self._provider_records(p.iloc[rows])
             for rec, i in zip(recs, rows, strict=True):
                 rec["distance_m"] = round(float(dist[i]), 1)
-                rec["travel_min"] = None if minutes is None else float(shown[i])
+                rec["travel_min"] = (None if minutes is None or (serving[i] and not
+                                                                 inside_mask[i])
+                                     else float(shown[i]))
+                rec["serves_here"] = bool(serves_here[i])
             return recs
 
         return records(inside_mask), records(reach_mask)
