@@ -69,7 +69,7 @@ def rows(directory):
 
 def test_area_serving_providers_reach_exactly_their_areas(workspace):
     """The profile's providers in reach: S2 serves Alpha, not the areas its point is near."""
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel import WorkspaceView
     from safetygap.workspace import Workspace
 
     view = WorkspaceView(Workspace.open(workspace))

@@ -24,7 +24,7 @@ from safetygap.labels import (
     hours_in_words,
     service_label,
 )
-from safetygap.maps.data import WorkspaceView
+from safetygap.readmodel import WorkspaceView
 from safetygap.readmodel.directory import area_directory
 
 LEVEL_WORDS = {"neighborhood": ("neighborhood", "neighborhoods"), "ward": ("ward", "wards")}
@@ -82,7 +82,7 @@ def entry_words(e: dict[str, Any], *, word: str, stale_months: float) -> dict[st
 
 def directory_page(view: WorkspaceView, level: str, area_id: str) -> str:
     """The directory page of one area (HTML)."""
-    from safetygap.maps.pages import render
+    from safetygap.maps.jinja import render
 
     d = area_directory(view, level, area_id)
     word, plural = LEVEL_WORDS[level]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from safetygap import FAMILIES
 
 if TYPE_CHECKING:
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel.view import WorkspaceView
 
 __all__ = ["RELATIONS", "area_directory"]
 
@@ -50,7 +50,7 @@ def area_directory(view: WorkspaceView, level: str, area_id: str) -> dict[str, A
     (``distance_model``, ``catchment_unit``, ``reach``: how reaching is decided),
     ``entries`` (one per provider, see the module docstring; ``relation`` located, serves
     or reaches) and ``counts`` per family and relation. Raises
-    :class:`~safetygap.maps.data.UnknownArea` for an unknown area."""
+    :class:`~safetygap.readmodel.UnknownArea` for an unknown area."""
     def compute() -> dict[str, Any]:
         inside, near = view.providers_near(level, area_id)
         entries = [_entry(r, "located") for r in inside]
