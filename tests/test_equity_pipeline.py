@@ -219,3 +219,74 @@ def test_hostile_names_are_escaped_on_the_equity_pages(tiny_files, tmp_path):
             assert "<b>bold</b>" not in html, url
         page = c.get("/maps/equity?group=kids&family=response").text
         assert "Delta \\u0026lt;b\\u0026gt;bold" in page or "Delta &lt;b&gt;bold" in page
+
+
+def test_disparity_of_the_stage_by_hand_with_given_classes(tiny_files, tmp_path):
+    """The stage's disparity for the city and a ward from hand-made classes (A and B
+    underserved), its intervals, and class replicates carried into them."""
+    from safetygap.stages.equity import Underserved, equity_outputs
+
+    a = run(tiny_files, tmp_path)
+    base_n = a.neighborhoods[[c for c in a.neighborhoods.columns
+                              if not c.startswith(("group_", "universe_"))]]
+    base_w = a.wards[[c for c in a.wards.columns if not c.startswith(("group_", "universe_"))]]
+    from safetygap.inputs.demographics import read_demographics
+    from safetygap.stages.equity import match_demographics
+
+    din = read_demographics(tmp_path / "demo.csv", mapping=tmp_path / "layout.toml")
+    demo, _ = match_demographics(din, base_n)
+    point = np.array([True, True, False, False])
+    under = {"prevention": Underserved(point, np.ones(4, bool), None, "hand-made")}
+    _, _, report = equity_outputs(demo, base_n, base_w, underserved=under, n_draws=2000,
+                                  seed=3)
+    d = report["city"]["groups"]["kids"]["disparity"]["prevention"]
+    # kids 100, 600 of 1,400 in A and B; everyone else 900 + 1,400 of 8,600
+    assert d["share_group"]["estimate"] == pytest.approx(700 / 1400, abs=1e-6)
+    assert d["share_others"]["estimate"] == pytest.approx(2300 / 8600, abs=1e-6)
+    assert d["ratio"]["estimate"] == pytest.approx(0.5 / (2300 / 8600), abs=1e-6)
+    assert d["difference"]["low"] < d["difference"]["estimate"] < d["difference"]["high"]
+    # ward 1: A, C whole, half of B and D
+    w = report["wards"]["1"]["groups"]["kids"]["disparity"]["prevention"]
+    assert w["share_group"]["estimate"] == pytest.approx(400 / 900, abs=1e-6)
+    assert w["share_others"]["estimate"] == pytest.approx(1600 / 6100, abs=1e-6)
+    assert report["disparity_available"] is True
+    # replicates that sometimes drop B widen the interval down to that classification
+    reps = np.array([[True, True, False, False], [True, False, False, False]] * 5)
+    under = {"prevention": Underserved(point, np.ones(4, bool), reps, "hand-made")}
+    _, _, wide = equity_outputs(demo, base_n, base_w, underserved=under, n_draws=2000,
+                                seed=3)
+    dw = wide["city"]["groups"]["kids"]["disparity"]["prevention"]
+    assert dw["difference"]["low"] < 100 / 1400 - 900 / 8600 + 0.05
+    assert dw["replicates"] == 10
+    # the disparity reaches the API (validated by its models), the report and ward pages
+    from safetygap.workspace import write_workspace
+    from tests.conftest import app_client
+
+    a.equity = report
+    write_workspace(a, tmp_path / "ws")
+    with app_client(tmp_path / "ws") as c:
+        body = c.get("/api/equity").json()
+        kids = next(g for g in body["groups"] if g["key"] == "kids")
+        dp = kids["disparity"]["prevention"]
+        assert dp["share_group"]["estimate"] == pytest.approx(0.5, abs=1e-6)
+        assert "50.0% of children live in the areas underserved for prevention" in \
+            dp["sentence"]
+        html = c.get("/report").text
+        assert "living in underserved areas vs everyone else" in html
+        assert "+23.3" in html  # 50.0% - 26.7%, in points
+        assert "living in underserved areas" in c.get("/wards/1").text
+
+
+def test_underserved_from_the_class_tables():
+    """The adapter from issue 13's documented tables: class 7 in a replicate is underserved
+    there; areas not ranked are left out."""
+    from safetygap.stages.equity import underserved_from_tables
+
+    table = pd.DataFrame({"area_id": ["A", "B", "C"], "underserved": [True, False, False],
+                          "ranked": [True, True, False]})
+    reps = pd.DataFrame([[7, 7, 0], [4, 7, 0]], columns=["A", "B", "C"])
+    u = underserved_from_tables(table, reps, definition="high need, low access")
+    assert u.point.tolist() == [True, False, False]
+    assert u.classified.tolist() == [True, True, False]
+    assert u.replicates.tolist() == [[True, True, False], [False, True, False]]
+    assert underserved_from_tables(table, pd.DataFrame()).replicates is None

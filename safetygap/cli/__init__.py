@@ -19,6 +19,9 @@
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
+    safetygap diversion eligibility|hours|scenario --workspace DIR
+                                                 eligibility models, coverage by the hour,
+                                                 the path to 20%
     safetygap providers osm --boundary F | --features F --out F
                                                  providers from OpenStreetMap
     safetygap providers geocode LIST.csv --address-points F --out F
@@ -39,7 +42,8 @@ import safetygap.cli.fetch
 import safetygap.cli.providers
 import safetygap.cli.network
 import safetygap.cli.scenarios
-import safetygap.cli.profile  # noqa: F401
+import safetygap.cli.profile
+import safetygap.cli.diversion  # noqa: F401
 # isort: on
 from safetygap.cli._app import app
 from safetygap.cli.serve import DEMO_OUT
