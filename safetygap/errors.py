@@ -11,15 +11,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-OPTION = re.compile(r"`([a-z][a-z0-9_]*)`")
-"""How the core names one of its options in a message: its Python name in backticks
-(```calls_crs```). The core never spells a command-line option or an API field; the
-adapters show the name their way (:func:`name_options`)."""
+OPTION = re.compile(r"option `([a-z][a-z0-9_]*)`")
+"""How the core names one of its options in a message: the word option and its Python
+name in backticks (``option `calls_crs```). The core never spells a command-line option or
+an API field; the adapters show the name their way (:func:`name_options`)."""
 
 
 def option(name: str) -> str:
     """``name`` marked as an option in a message (see :data:`OPTION`)."""
-    return f"`{name}`"
+    return f"option `{name}`"
 
 
 def name_options(text: str, names: Mapping[str, str] | Callable[[str], str]) -> str:

@@ -454,17 +454,36 @@ def _core_strings() -> list[tuple[str, str]]:
     return out
 
 
+def _option_calls() -> set[str]:
+    """Names the core passes to ``errors.option(...)`` or gives as a ``crs_option``."""
+    pkg = ROOT / "safetygap"
+    names = set()
+    for part in CORE:
+        paths = [pkg / part] if part.endswith(".py") else sorted((pkg / part).rglob("*.py"))
+        for path in paths:
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "option":
+                    names |= {a.value for a in n.args if isinstance(a, ast.Constant)}
+                if isinstance(n, ast.arguments):
+                    args = [*n.args, *n.kwonlyargs]
+                    defaults = [*([None] * (len(n.args) - len(n.defaults))), *n.defaults,
+                                *n.kw_defaults]
+                    names |= {d.value for a, d in zip(args, defaults, strict=True)
+                              if a.arg == "crs_option" and isinstance(d, ast.Constant)}
+    return names
+
+
 def test_the_core_names_options_and_the_cli_shows_them_as_its_flags():
     from safetygap.errors import OPTION
 
     strings = _core_strings()
     flags = {(path, f) for path, text in strings for f in FLAG.findall(text)}
     assert flags <= STORED_NOTES, flags - STORED_NOTES
-    named = {name for _, text in strings for name in OPTION.findall(text)}
+    named = {name for _, text in strings for name in OPTION.findall(text)} | _option_calls()
     assert {"calls_crs", "providers_crs", "candidates_crs", "neighborhood_id", "travel",
             "network", "latitude", "encoding"} <= named
     root = typer.main.get_command(app)
     known = set().union(*(flags_of(c) for c in _commands()),
                         {o for p in root.params for o in p.opts})
-    shown = {cli_message(f"`{name}`") for name in named}
+    shown = {cli_message(f"option `{name}`") for name in named}
     assert shown <= known, shown - known

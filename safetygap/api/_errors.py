@@ -65,7 +65,7 @@ FIELD_OF_OPTION: dict[str, str] = {"providers_crs": "crs", "candidates_crs": "cr
 
 def as_fields(text: str) -> str:
     """A message of the core with the options it names shown as the API's fields."""
-    return name_options(text, FIELD_OF_OPTION)
+    return name_options(text, lambda name: f"`{FIELD_OF_OPTION.get(name, name)}`")
 
 
 def _error(status: int, message: str, detail: Any,

@@ -168,7 +168,7 @@ def load_boundaries(
     report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string(),
                             id_column=id_col, name_column=name_col)
     if id_column is None and (id_col is None or id_col in ROW_IDS):
-        flag = ID_OPTIONS.get(layer, option("id_column"))
+        flag = ID_OPTIONS.get(layer, "id_column")
         what = (f"the database row number {id_col!r}" if id_col
                 else "the row number in the file")
         report.id_note = (f"no id column found among {', '.join(ID_CANDIDATES[:-2])}: the "

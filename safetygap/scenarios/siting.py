@@ -83,7 +83,7 @@ def catchment_warnings(base: Baseline, catchment: float | None) -> list[str]:
     if base.travel.kind == TravelKind.STRAIGHT and catchment < SHORT_STRAIGHT_CATCHMENT_M:
         return [f"catchment {catchment:g} m: did you mean minutes? this workspace uses "
                 "straight-line metres (travel minutes need a workspace analysed with "
-                "`travel` network)"]
+                "option `travel` network)"]
     if base.travel.kind == TravelKind.NETWORK and catchment > LONG_NETWORK_CATCHMENT_MIN:
         return [f"catchment {catchment:g} min: did you mean metres? this workspace uses "
                 f"{base.travel.mode} travel minutes on its street network"]
