@@ -191,16 +191,31 @@ def _names(*workspaces: Path) -> list[str]:
     return [*JSON_FILES, *PARQUET_FILES, *extra]
 
 
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a NumPy archive; text arrays with the workspace's directories spelled
+    ``<DIR>`` (the network's ``source`` is the path of the file it was read from)."""
+    roots = _roots(path.parent)
+    with np.load(path, allow_pickle=False) as z:
+        out = {}
+        for k in z.files:
+            a = z[k]
+            if a.dtype.kind == "U":
+                a = np.asarray([_strip(str(v), (), set(), roots) for v in a.ravel()]
+                               ).reshape(a.shape)
+            out[k] = a
+        return out
+
+
 def npz_diffs(path_a: Path, path_b: Path) -> list[str]:
     """Every array of two NumPy archives compared exactly (the saved street network)."""
-    with np.load(path_a, allow_pickle=False) as za, np.load(path_b, allow_pickle=False) as zb:
-        out = [f"array {k}: only in A" for k in za.files if k not in zb.files]
-        out += [f"array {k}: only in B" for k in zb.files if k not in za.files]
-        for k in (k for k in za.files if k in zb.files):
-            if za[k].dtype != zb[k].dtype or za[k].shape != zb[k].shape or not np.array_equal(
-                    za[k], zb[k], equal_nan=za[k].dtype.kind == "f"):
-                out.append(f"array {k}: differs")
-        return out
+    za, zb = _npz_arrays(path_a), _npz_arrays(path_b)
+    out = [f"array {k}: only in A" for k in za if k not in zb]
+    out += [f"array {k}: only in B" for k in zb if k not in za]
+    for k in (k for k in za if k in zb):
+        if za[k].dtype.kind != zb[k].dtype.kind or za[k].shape != zb[k].shape or \
+                not np.array_equal(za[k], zb[k], equal_nan=za[k].dtype.kind == "f"):
+            out.append(f"array {k}: differs")
+    return out
 
 
 def fingerprint(workspace: str | os.PathLike) -> str:
@@ -213,9 +228,9 @@ def fingerprint(workspace: str | os.PathLike) -> str:
             h.update(json.dumps(normalised_json(ws, name), sort_keys=True, default=str)
                      .encode())
     for name in (n for n in names if n.endswith(".npz")):
-        with np.load(ws / name, allow_pickle=False) as z:  # the arrays, not the zip's dates
-            for k in sorted(z.files):
-                h.update(k.encode() + str(z[k].dtype).encode() + z[k].tobytes())
+        arrays = _npz_arrays(ws / name)  # the arrays, not the zip's dates or directories
+        for k in sorted(arrays):
+            h.update(k.encode() + arrays[k].dtype.kind.encode() + arrays[k].tobytes())
     for name in (n for n in names if n.endswith(".parquet")):
         if (ws / name).is_file():
             frame = pq.read_table(ws / name).to_pandas()
