@@ -1,5 +1,9 @@
 """Coverage, accessibility, boundary allocations and the per-area indices of both levels.
 
+Long file (about 530 lines): service-matched coverage, the demand points' supply, the
+boundary allocations and the indices of both levels are one stage; the what-if and siting
+jobs rerun exactly these functions, so they stay together.
+
 A stage of :func:`safetygap.pipeline.analyze`.
 """
 
