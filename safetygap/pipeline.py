@@ -47,6 +47,7 @@ from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
 from safetygap.boundaries import crosswalk
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
+from safetygap.geo.bivariate import UNDERSERVED_CLASS
 from safetygap.geo.demand import DemandPoints, demand_points, points_frame
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
@@ -63,7 +64,12 @@ from safetygap.stages.areas import (
     near_boundary_quality,
     ward_weights,
 )
-from safetygap.stages.equity import equity_outputs, match_demographics
+from safetygap.stages.equity import (
+    Underserved,
+    equity_outputs,
+    match_demographics,
+    underserved_from_tables,
+)
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
 from safetygap.stages.preflight import analysis_crs, preflight
@@ -75,10 +81,11 @@ from safetygap.stages.rows import (
     swapped_coordinates,
 )
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
-from safetygap.stages.uncertainty import add_uncertainty
+from safetygap.stages.uncertainty import add_uncertainty, replicate_classes, underserved_table
 from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.tables.report import BoundariesQuality, MethodsSummary, Quality, Summary
-from safetygap.vocab import ENGINES, LEVELS, Engine, Level, RowStatus
+from safetygap.vocab import ENGINES, FAMILIES, LEVELS, Engine, Level, RowStatus
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -269,7 +276,9 @@ def analyze(
         equity = None
         if demo_n is not None:
             nbhd_out, ward_out, equity = equity_outputs(
-                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
+                demo_n, nbhd_out, ward_out, underserved=underserved_classes(
+                    nbhd_out, unc.replicates, methods=opts.methods),
+                n_draws=opts.equity_draws, seed=opts.equity_seed)
         records, records_quality = (None, None) if checked.records is None else _records(
             checked.records, nbhd, wards, crs, taxonomy, opts)
         boundaries = BoundariesQuality(
@@ -316,6 +325,30 @@ def analyze(
         records=records,
         equity=equity,
     )
+
+
+def underserved_classes(nbhd: gpd.GeoDataFrame, replicates: pd.DataFrame | None, *,
+                        methods: Methods) -> dict[str, Underserved] | None:
+    """Each family's underserved neighborhoods (high need, low access) and which are
+    classified at all, from the layer's need/access classes, with every bootstrap
+    replicate's classification: what the equity disparity compares groups across
+    (:func:`safetygap.stages.equity.equity_report`). None when the layer has no classes."""
+    if not all(M.column(M.CLASS, f) in nbhd.columns for f in FAMILIES):
+        return None
+    ids = nbhd[M.AREA_ID].astype(str).tolist()
+    reps = f"{methods.bootstrap} bootstrap replicates" if methods.bootstrap else \
+        "no bootstrap"
+    out = {}
+    for family in FAMILIES:
+        out[family] = underserved_from_tables(
+            underserved_table(nbhd, family),
+            replicate_classes(replicates, ids, level=Level.NEIGHBORHOOD, family=family),
+            underserved_class=UNDERSERVED_CLASS,
+            definition=(f"high need, low access for {family}: top third of need "
+                        "(empirical-Bayes smoothed calls per 1,000 residents per covered "
+                        "year) and bottom third of access among the ranked neighborhoods "
+                        f"(class {UNDERSERVED_CLASS}); {reps}"))
+    return out
 
 
 def placeless_services(providers: gpd.GeoDataFrame) -> dict[str, Any]:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from safetygap import FAMILIES
 from safetygap.errors import Problems
 from safetygap.geo.bivariate import UNDERSERVED_CLASS
+from safetygap.stages.uncertainty import replicate_classes, underserved_table
 from safetygap.tables import measures as M
 from safetygap.vocab import LEVELS, Level
 
@@ -58,36 +58,18 @@ def _layer(source: object, level: str) -> pd.DataFrame:
 
 
 def underserved_areas(source: str | os.PathLike[str] | Workspace | Analysis, *,
-                      family: str, level: str = "neighborhood") -> pd.DataFrame:
+                      family: str, level: str = Level.NEIGHBORHOOD) -> pd.DataFrame:
     """One row per area of ``level``, in layer order: ``area_id``, ``name``,
     ``underserved`` (bool: high need, low access), ``class`` (1..9, 0 not ranked),
     ``class_label``, ``ranked`` (bool), ``underserved_rank`` (1 = most underserved,
     NaN not ranked), ``p_underserved`` (share of bootstrap replicates in which the area
     is underserved; NaN without a bootstrap) and ``class_uncertain`` (bool)."""
     _check(level, family)
-    lay = _layer(source, level)
-
-    def col(name: str, default: float = np.nan) -> np.ndarray:
-        c = M.column(name, family)
-        return lay[c].to_numpy(float) if c in lay.columns else np.full(len(lay), default)
-
-    cls = np.nan_to_num(col(M.CLASS, 0.0)).astype(np.int64)
-    label = M.column(M.CLASS_LABEL, family)
-    return pd.DataFrame({
-        M.AREA_ID: lay[M.AREA_ID].astype(str).to_numpy(),
-        M.NAME: lay[M.NAME].astype(str).to_numpy(),
-        M.UNDERSERVED: cls == UNDERSERVED_CLASS,
-        M.CLASS: cls,
-        M.CLASS_LABEL: (lay[label].astype(str).to_numpy() if label in lay.columns else ""),
-        M.RANKED: cls > 0,
-        M.UNDERSERVED_RANK: col(M.UNDERSERVED_RANK),
-        M.P_UNDERSERVED: col(M.P_UNDERSERVED),
-        M.CLASS_UNCERTAIN: np.nan_to_num(col(M.CLASS_UNCERTAIN, 0.0)) == 1,
-    })
+    return underserved_table(_layer(source, level), family)
 
 
 def class_replicates(source: str | os.PathLike[str] | Workspace | Analysis, *,
-                     family: str, level: str = "neighborhood") -> pd.DataFrame:
+                     family: str, level: str = Level.NEIGHBORHOOD) -> pd.DataFrame:
     """Every bootstrap replicate's class: one row per replicate (index ``replicate``), one
     column per area id in layer order, values 1..9 (0: not ranked). Empty (no rows) when
     the analysis ran without a bootstrap."""
@@ -101,8 +83,4 @@ def class_replicates(source: str | os.PathLike[str] | Workspace | Analysis, *,
         ws = source if isinstance(source, Workspace) else Workspace.open(source)  # type: ignore[arg-type]
         reps = ws.replicates()
     ids = _layer(source, level)[M.AREA_ID].astype(str).tolist()
-    if reps is None or not len(reps):
-        return pd.DataFrame(columns=ids, dtype=np.int8).rename_axis("replicate")
-    sel = reps[(reps["level"] == level) & (reps["family"] == family)]
-    wide = sel.pivot(index="replicate", columns="area_id", values="class")
-    return wide.reindex(columns=ids).astype(np.int8)
+    return replicate_classes(reps, ids, level=level, family=family)

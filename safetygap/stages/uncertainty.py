@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from safetygap import FAMILIES
+from safetygap.geo.bivariate import UNDERSERVED_CLASS
 from safetygap.geo.bootstrap import (
     INTERVAL,
     RankUncertainty,
@@ -181,8 +182,51 @@ def _replicate_frame(res: RankUncertainty, level: str, family: str,
                      ids: np.ndarray) -> pd.DataFrame:
     r, n = res.classes.shape
     return pd.DataFrame({
-        "level": level, "family": family,
+        M.LEVEL: level, M.FAMILY: family,
         "replicate": np.repeat(np.arange(r, dtype=np.int32), n),
-        "area_id": np.tile(ids, r),
-        "class": res.classes.ravel().astype(np.int8),
+        M.AREA_ID: np.tile(ids, r),
+        M.CLASS: res.classes.ravel().astype(np.int8),
     })
+
+
+def underserved_table(layer: pd.DataFrame, family: str) -> pd.DataFrame:
+    """One row per area of ``layer`` (an area layer with the need/access classes), in
+    layer order: ``area_id``, ``name``, ``underserved`` (bool: high need, low access),
+    ``class`` (1..9, 0 not ranked), ``class_label``, ``ranked`` (bool),
+    ``underserved_rank`` (1 = most underserved, NaN not ranked), ``p_underserved`` (share
+    of bootstrap replicates in which the area is underserved; NaN without a bootstrap) and
+    ``class_uncertain`` (bool). What :func:`safetygap.underserved.underserved_areas`
+    returns."""
+    def col(name: str, default: float = np.nan) -> np.ndarray:
+        c = M.column(name, family)
+        return (layer[c].to_numpy(float) if c in layer.columns
+                else np.full(len(layer), default))
+
+    cls = np.nan_to_num(col(M.CLASS, 0.0)).astype(np.int64)
+    label = M.column(M.CLASS_LABEL, family)
+    return pd.DataFrame({
+        M.AREA_ID: layer[M.AREA_ID].astype(str).to_numpy(),
+        M.NAME: layer[M.NAME].astype(str).to_numpy(),
+        M.UNDERSERVED: cls == UNDERSERVED_CLASS,
+        M.CLASS: cls,
+        M.CLASS_LABEL: (layer[label].astype(str).to_numpy() if label in layer.columns
+                        else ""),
+        M.RANKED: cls > 0,
+        M.UNDERSERVED_RANK: col(M.UNDERSERVED_RANK),
+        M.P_UNDERSERVED: col(M.P_UNDERSERVED),
+        M.CLASS_UNCERTAIN: np.nan_to_num(col(M.CLASS_UNCERTAIN, 0.0)) == 1,
+    })
+
+
+def replicate_classes(replicates: pd.DataFrame | None, area_ids: list[str], *,
+                      level: str, family: str) -> pd.DataFrame:
+    """Every bootstrap replicate's class of ``family`` at ``level`` (the long table of
+    :attr:`Uncertainty.replicates` / ``bootstrap.parquet``) as one row per replicate
+    (index ``replicate``) and one column per area of ``area_ids`` (their order), values
+    1..9 (0: not ranked); no rows without a bootstrap. What
+    :func:`safetygap.underserved.class_replicates` returns."""
+    if replicates is None or not len(replicates):
+        return pd.DataFrame(columns=area_ids, dtype=np.int8).rename_axis("replicate")
+    sel = replicates[(replicates[M.LEVEL] == level) & (replicates[M.FAMILY] == family)]
+    wide = sel.pivot(index="replicate", columns=M.AREA_ID, values=M.CLASS)
+    return wide.reindex(columns=area_ids).astype(np.int8)
