@@ -1,8 +1,32 @@
-"""Row statuses of calls: one exclusive status per input row, shared by both engines."""
+"""Row flags and the display status of calls, shared by both engines.
+
+Every input row carries independent **flags** (:data:`FLAGS`): a call can be both undated
+and of a type the taxonomy does not know, and is counted under both. Neighborhoods and
+wards are joined independently: a call outside every ward keeps its neighborhood
+(:func:`placed_masks`). The **status** (:data:`STATUS_ORDER`) is one value per row derived
+from the flags for display: the first that applies.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+FLAGS: tuple[str, ...] = (
+    "duplicate_id",
+    "missing_coordinates",
+    "invalid_coordinates",
+    "zero_coordinates",
+    "outside_neighborhoods",
+    "outside_wards",
+    "unparseable_date",
+    "unknown_call_type",
+)
+"""Independent row flags (a row may have any number of them; each is counted on its own).
+``outside_neighborhoods`` / ``outside_wards``: a located call outside every area of that
+layer."""
+
+FLAG_COLUMNS: dict[str, str] = {f: f"flag_{f}" for f in FLAGS}
+"""Column of each flag in the calls table (bool)."""
 
 STATUS_ORDER: tuple[str, ...] = (
     "duplicate_id",
@@ -14,12 +38,11 @@ STATUS_ORDER: tuple[str, ...] = (
     "unknown_call_type",
     "ok",
 )
-"""Exclusive row statuses, in priority order: a row with several faults gets the first."""
+"""Display statuses, in priority order: a row with several flags shows the first.
+``outside_boundaries``: located, but outside every neighborhood *and* every ward."""
 
 ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
-"""Statuses whose calls are counted in areas (the others cannot be placed)."""
-
-ANALYSED_CODES = np.array([STATUS_ORDER.index(s) for s in ANALYSED_STATUSES], dtype=np.int8)
+"""Statuses of the calls placed in at least one layer (which layer: the row's area ids)."""
 
 
 def row_faults(
@@ -30,14 +53,20 @@ def row_faults(
     no_date: np.ndarray,
     known: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Boolean mask per fault (a row may have several), keyed by status name."""
+    """Boolean mask per flag (:data:`FLAGS`) and per display fault (``outside_boundaries``:
+    outside both layers); a row may have several."""
     coord = np.asarray(coord_fault)
+    located = coord == 0
+    out_n = located & (np.asarray(n_idx) < 0)
+    out_w = located & (np.asarray(w_idx) < 0)
     return {
         "duplicate_id": np.asarray(dup, dtype=bool),
         "missing_coordinates": coord == 1,
         "invalid_coordinates": coord == 2,
         "zero_coordinates": coord == 3,
-        "outside_boundaries": (coord == 0) & ((n_idx < 0) | (w_idx < 0)),
+        "outside_neighborhoods": out_n,
+        "outside_wards": out_w,
+        "outside_boundaries": out_n & out_w,
         "unparseable_date": np.asarray(no_date, dtype=bool),
         "unknown_call_type": ~np.asarray(known, dtype=bool),
     }
@@ -52,6 +81,17 @@ def status_codes(faults: dict[str, np.ndarray]) -> np.ndarray:
     return status
 
 
-def placed(status: np.ndarray) -> np.ndarray:
-    """Rows counted in areas (status in :data:`ANALYSED_STATUSES`)."""
-    return np.isin(status, ANALYSED_CODES)
+def placed_masks(
+    dup: np.ndarray,
+    coord_fault: np.ndarray,
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+    counted: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(in a neighborhood, in a ward) per row, each layer on its own: a located call with
+    no repeated id inside an area of the layer (and, given ``counted``, counted as
+    demand). Undated calls and calls of unknown type are placed."""
+    ok = ~np.asarray(dup, dtype=bool) & (np.asarray(coord_fault) == 0)
+    if counted is not None:
+        ok &= np.asarray(counted, dtype=bool)
+    return ok & (np.asarray(n_idx) >= 0), ok & (np.asarray(w_idx) >= 0)

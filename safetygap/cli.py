@@ -138,6 +138,13 @@ def _column_map(preset: str | None, **options: str | None) -> ColumnMap:
     return cmap
 
 
+TIME_FORMAT_HELP = (
+    "form of the call times: auto (detected on the file, the default), iso, us_12h "
+    "(04/12/2018 12:50:17 PM), us_24h (04/12/2018 13:50), day_first_12h, day_first_24h, "
+    "year_first, epoch_s, epoch_ms, or a strftime pattern")
+DATE_HELP = ("date column, when the file has the date and the time of day in two columns "
+             "(--time then names the time-of-day column)")
+
 PROVIDERS_HELP = (
     "--providers is required: a provider file (format: docs/PROVIDERS.md; template: "
     "safetygap/data/providers_template.csv; in Minneapolis `safetygap providers minneapolis` "
@@ -214,8 +221,8 @@ def analyze(
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
-    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
-    = None,
+    date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
+    time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
     lat: Annotated[str | None, typer.Option(help="latitude column")] = None,
     lon: Annotated[str | None, typer.Option(help="longitude column")] = None,
     x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
@@ -253,6 +260,13 @@ def analyze(
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
+    accept_undated: Annotated[bool, typer.Option(
+        "--accept-undated", help="run even when more than --undated-max-share of the "
+        "calls have no usable date; every output then says the rates are undated")]
+    = False,
+    undated_max_share: Annotated[float, typer.Option(
+        help="the analysis stops when more than this share of the calls cannot be dated "
+             "(0-1)")] = 0.05,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -283,7 +297,7 @@ def analyze(
         missing.raise_if_any()
         assert calls and neighborhoods and wards and providers
         cmap = _column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
-                           time=time_col, time_format=time_format, latitude=lat,
+                           time=time_col, date=date_col, time_format=time_format, latitude=lat,
                            longitude=lon, x=x, y=y, crs=calls_crs,
                            disposition=disposition_col, priority=priority_col)
         if geometry:
@@ -301,7 +315,8 @@ def analyze(
                                boundary_tolerance_m=boundary_tolerance,
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
-                               partitions=partitions,
+                               partitions=partitions, accept_undated=accept_undated,
+                               undated_max_share=undated_max_share,
                                stale_after_months=get_settings(
                                    stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
@@ -887,8 +902,8 @@ def profile(
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
-    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
-    = None,
+    date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
+    time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
     disposition_col: Annotated[str | None, typer.Option(
         "--disposition", help="disposition column")] = None,
     priority_col: Annotated[str | None, typer.Option("--priority", help="priority column")]
@@ -918,7 +933,7 @@ def profile(
             found = matching_presets(calls_header(calls, encoding=encoding))
             preset = found[0] if found else None
         cmap = _column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
-                           time=time_col, time_format=time_format, latitude=lat,
+                           time=time_col, date=date_col, time_format=time_format, latitude=lat,
                            longitude=lon, x=x, y=y, crs=calls_crs,
                            disposition=disposition_col, priority=priority_col)
         result = profile_calls(calls, columns=cmap, taxonomy=tax, rules=rules,

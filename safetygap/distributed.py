@@ -2,15 +2,16 @@
 
 ``safetygap analyze --engine dask`` uses this module in place of the in-memory
 join. The calls' row features (known before the join: duplicate id, location
-fault, date fault, known type, year, family, diverted, eligible) and their
+fault, counted as demand, year, family, diverted, eligible) and their
 catchment coverage (computed before, it needs no area) and their point
 locations in the analysis CRS are written as partitioned GeoParquet to a
 staging folder; dask-geopandas reads it on the cluster, and each partition is
 joined to the neighborhoods and wards with
 :func:`safetygap.geo.join.assign_areas` (the same exact rule as the in-memory
 engine; the boundary layers travel with the task graph and each worker builds
-its grid index once), given its row status (:mod:`safetygap._status`) and
-grouped by area, year, family and flags: the per-area counts of the
+its grid index once), placed in each layer on its own
+(:func:`safetygap._status.placed_masks`: a call outside every ward keeps its
+neighborhood) and grouped by area, year, family and flags: the per-area counts of the
 ``contain`` boundary policy. Only the per-row area indices (16 bytes a call)
 and the small grouped counts come back, so the results equal the in-memory
 engine's exactly.
@@ -41,7 +42,7 @@ import pandas as pd
 import shapely
 
 from safetygap._geoparquet import write_points
-from safetygap._status import placed, row_faults, status_codes
+from safetygap._status import placed_masks
 from safetygap.errors import ValidationError
 from safetygap.geo.aggregate import AreaCounts, count_calls
 
@@ -128,8 +129,8 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         "row": calls["row"].to_numpy(np.int64),
         "dup": calls["dup"].to_numpy(bool),
         "coord_fault": calls["coord_fault"].to_numpy(np.int8),
-        "no_date": calls["time"].isna().to_numpy(),
-        "known": calls["known"].to_numpy(bool),
+        "counted": (calls["counted"].to_numpy(bool) if "counted" in calls
+                    else np.ones(len(calls), dtype=bool)),
         "year": calls["year"].to_numpy(np.int32),
         "family_code": calls["family_code"].to_numpy(np.int8),
         "diverted": calls["diverted"].to_numpy(bool),
@@ -149,7 +150,8 @@ def join_partition(
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
-    """Join one partition of calls: area indices and placed area indices (per row)."""
+    """Join one partition of calls: area indices and placed area indices (per row; each
+    layer placed on its own, only calls counted as demand, as the in-memory engine)."""
     from safetygap.geo.join import assign_areas
 
     geom = part.geometry.values._data
@@ -158,15 +160,14 @@ def join_partition(
     y = np.where(missing, np.nan, shapely.get_y(geom))
     n_idx = assign_areas((x, y), nbhd, crs=nbhd.crs)
     w_idx = assign_areas((x, y), wards, crs=wards.crs)
-    faults = row_faults(part["dup"].to_numpy(), part["coord_fault"].to_numpy(), n_idx, w_idx,
-                        part["no_date"].to_numpy(), part["known"].to_numpy())
-    in_areas = placed(status_codes(faults))
+    in_n, in_w = placed_masks(part["dup"].to_numpy(), part["coord_fault"].to_numpy(), n_idx,
+                              w_idx, part["counted"].to_numpy(bool))
     return pd.DataFrame({
         "row": part["row"].to_numpy(np.int64),
         "n_idx": n_idx,
         "w_idx": w_idx,
-        "n_placed": np.where(in_areas, n_idx, -1),
-        "w_placed": np.where(in_areas, w_idx, -1),
+        "n_placed": np.where(in_n, n_idx, -1),
+        "w_placed": np.where(in_w, w_idx, -1),
         "year": part["year"].to_numpy(np.int32),
         "family_code": part["family_code"].to_numpy(np.int8),
         "diverted": part["diverted"].to_numpy(bool),

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from safetygap._progress import Progress
-from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
+from safetygap._status import ANALYSED_STATUSES, FLAG_COLUMNS, STATUS_ORDER
 from safetygap._steps.areas import (
     boundary_allocations,
     coverage,
@@ -45,7 +45,7 @@ from safetygap._steps.areas import (
     near_boundary_quality,
 )
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
-from safetygap._steps.preflight import analysis_crs, preflight
+from safetygap._steps.preflight import WARD_COVER_WARN, analysis_crs, preflight, ward_coverage
 from safetygap._steps.report import manifest_report, quality_report, summary_report
 from safetygap._steps.rows import (
     call_features,
@@ -63,6 +63,7 @@ from safetygap.geo.boundary import (
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import ColumnMap, read_calls
+from safetygap.inputs.times import UNDATED_MAX_SHARE, undated_report
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
 from safetygap.vocab import allowed
 
@@ -146,6 +147,9 @@ class AnalysisOptions:
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    undated_max_share: float = UNDATED_MAX_SHARE  # more calls undated than this: stop
+    ward_cover_min: float = WARD_COVER_WARN  # wards covering less of the neighborhoods: warn
+    accept_undated: bool = False  # run anyway past undated_max_share (rates said undated)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -162,6 +166,10 @@ class AnalysisOptions:
         months = self.stale_after_months
         if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
+        for name in ("undated_max_share", "ward_cover_min"):
+            share = getattr(self, name)
+            if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+                problems.add(name, "must be a share between 0 and 1", value=share)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -238,12 +246,17 @@ def analyze(
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
+        undated = undated_report(calls["time"].isna().to_numpy(), form=cin.time_form,
+                                 examples=cin.examples.get("unparseable_date", []),
+                                 max_share=opts.undated_max_share, accept=opts.accept_undated,
+                                 where=f"calls {cin.path}")
         calls["x"], calls["y"] = to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
         calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
-        info["note"] = f"{len(calls):,} rows"
+        info["note"] = f"{len(calls):,} rows" + (
+            f"; times {cin.time_form.describe()}" if cin.time_form else "")
 
     contain_counts = None
     with step(engine=opts.engine) as info:
@@ -276,7 +289,7 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with step() as info:
-        in_areas = calls["n_idx"].to_numpy() >= 0
+        in_areas = (calls["n_idx"].to_numpy() >= 0) | (calls["w_idx"].to_numpy() >= 0)
         years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
                              if y > 0))
         result = level_indices(calls, years, nbhd, wards, population, providers,
@@ -290,15 +303,21 @@ def analyze(
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
         quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
                                  checked.nbhd_report, checked.ward_report, cw_quality)
-        quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
+        quality["boundaries"]["wards_cover_neighborhoods"] = ward_coverage(
+            checked.layers_overlap, nbhd, calls["n_idx"].to_numpy(), calls["w_idx"].to_numpy(),
+            min_share=opts.ward_cover_min)
         quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
+        quality["calls"]["time"] = undated
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules)
         summary["boundary_sensitivity"] = sensitivity
+        summary["undated"] = {k: undated[k] for k in ("calls", "share", "max_share",
+                                                      "rates_undated", "words")}
+        summary["undated"]["form"] = None if cin.time_form is None else cin.time_form.words
         summary["travel"] = travel_summary(travel, taxonomy)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
@@ -352,6 +371,8 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
         "x": calls["x"].to_numpy(),
         "y": calls["y"].to_numpy(),
     })
+    for col in FLAG_COLUMNS.values():
+        out[col] = calls[col].to_numpy()
     return out
 
 

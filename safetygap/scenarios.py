@@ -31,7 +31,6 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safetygap import FAMILIES
-from safetygap._status import ANALYSED_STATUSES
 from safetygap._steps.areas import (
     boundary_allocations,
     coverage,
@@ -96,8 +95,9 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     wards = ws.wards
     cols = ["status", "neighborhood_id", "ward_id", "family", "year", "eligible", "diverted",
             "covered", "geometry"]
-    if "diversion_base" in pq.read_schema(ws.path / "calls.parquet").names:
-        cols.append("diversion_base")  # absent from workspaces written before the rules
+    names = pq.read_schema(ws.path / "calls.parquet").names
+    # absent from workspaces written before the diversion rules / the call sources
+    cols += [c for c in ("diversion_base", "counted") if c in names]
     raw = ws.calls(columns=cols)
     geom = raw.geometry
     has = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
@@ -106,12 +106,18 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     x[has] = shapely.get_x(geom.to_numpy()[has])
     y[has] = shapely.get_y(geom.to_numpy()[has])
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    # calls not counted as demand (e.g. officer-initiated) keep their areas in the file
+    # but are in no count
+    counted = (raw["counted"].to_numpy(dtype=bool) if "counted" in raw
+               else np.ones(len(raw), dtype=bool))
+    n_idx = np.where(counted, _codes(raw["neighborhood_id"], nbhd["area_id"]), -1)
+    w_idx = np.where(counted, _codes(raw["ward_id"], wards["area_id"]), -1)
     calls = pd.DataFrame({
         "x": x,
         "y": y,
         "status": raw["status"].to_numpy(),
-        "n_idx": _codes(raw["neighborhood_id"], nbhd["area_id"]),
-        "w_idx": _codes(raw["ward_id"], wards["area_id"]),
+        "n_idx": n_idx,
+        "w_idx": w_idx,
         "family": raw["family"].astype(object).to_numpy(),
         "family_code": raw["family"].astype(object).map(fam_codes).fillna(NONE_CODE)
         .astype(np.int8).to_numpy(),
@@ -122,7 +128,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
         "diversion_base": (raw["diversion_base"].to_numpy(dtype=bool)
                            if "diversion_base" in raw else np.ones(len(raw), dtype=bool)),
     })
-    in_areas = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
+    in_areas = (n_idx >= 0) | (w_idx >= 0)  # each layer placed on its own
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, "year"]) if v > 0))
     policy = opts.get("boundary_policy", "contain")
     tolerance_m = float(opts.get("boundary_tolerance_m", 5.0))

@@ -44,8 +44,9 @@ def assert_same_analysis(a, b) -> None:
 def test_tiny_city_same_as_memory(tiny_files, scheduler, tmp_path):
     inputs = AnalysisInputs(**tiny_files)
     generic = load_preset("generic")
-    mem = analyze(inputs, options=AnalysisOptions(columns=generic))
-    dsk = analyze(inputs, options=AnalysisOptions(columns=generic, engine="dask",
+    mem = analyze(inputs, options=AnalysisOptions(columns=generic, accept_undated=True))
+    dsk = analyze(inputs, options=AnalysisOptions(columns=generic,
+                                                  accept_undated=True, engine="dask",
                                                   scheduler=scheduler, partitions=3,
                                                   staging=tmp_path / "staging"))
     assert_same_analysis(mem, dsk)
@@ -62,7 +63,8 @@ def test_cli_dask_engine_on_a_local_cluster(tiny_files, tmp_path):
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]),
-            "--population", str(tiny_files["population"]), "--preset", "generic", "--quiet"]
+            "--population", str(tiny_files["population"]), "--preset", "generic",
+                                           "--accept-undated", "--quiet"]
     runner = CliRunner()
     r1 = runner.invoke(app, [*args, "--out", str(tmp_path / "mem")])
     r2 = runner.invoke(app, [*args, "--out", str(tmp_path / "dask"), "--engine", "dask",

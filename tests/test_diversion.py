@@ -340,7 +340,7 @@ problem = ["Person In Crisis"]
 source = "s"
 """, encoding="utf-8")
     a = analyze(AnalysisInputs(**tiny_files, diversion_rules=p),
-                options=AnalysisOptions(columns=load_preset("generic")))
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     calls = a.calls.set_index("row")
     assert calls.loc[[1, 2, 11], "diversion_rule"].astype(str).tolist() == ["crisis"] * 3
     assert calls.loc[6, "channel"] == "fire_ems"
@@ -362,6 +362,7 @@ def test_cli_diversion_rules_option(tiny_files: dict[str, Path], tmp_path: Path)
     bad.write_text("[sources]\na='x'\n[default]\nchannel='nope'\nsource='a'\n",
                    encoding="utf-8")
     args = ["analyze", "--calls", str(tiny_files["calls"]), "--preset", "generic",
+            "--accept-undated",
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]), "--out", str(tmp_path / "ws"), "--quiet"]

@@ -19,6 +19,7 @@ from safetygap import FAMILIES, __version__
 from safetygap._hashing import sha256_file
 from safetygap._status import (
     ANALYSED_STATUSES,
+    FLAG_COLUMNS,
     STATUS_ORDER,
 )
 from safetygap.diversion import (
@@ -49,10 +50,14 @@ def quality_report(
     counts = calls["status"].value_counts()
     status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
     analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
+    flags = {f: int(calls[c].sum()) for f, c in FLAG_COLUMNS.items()}
     return {
         "calls": {
             "file": str(cin.path),
             "input_rows": len(calls),
+            "flag_counts": flags,
+            "placed": {"neighborhoods": int((calls["n_idx"].to_numpy() >= 0).sum()),
+                       "wards": int((calls["w_idx"].to_numpy() >= 0).sum())},
             "status_order": list(STATUS_ORDER),
             "status_counts": status_counts,
             "analysed_in_areas": analysed,
@@ -61,11 +66,14 @@ def quality_report(
             "examples": examples,
             "unknown_call_types": calls.attrs.get("unknown_types", {}),
             "notes": (
-                "status_counts are exclusive (each row has the first status in status_order "
-                "that applies) and add up to input_rows; faults count every row with the fault."
-                " Calls with status ok, unparseable_date or unknown_call_type are counted in "
-                "areas (unparseable dates only in period 'all'); the others are kept in "
-                "calls.parquet with no area."
+                "flag_counts are independent: a row may have several flags (e.g. both "
+                "unparseable_date and unknown_call_type) and is counted under each; the calls "
+                "table has one flag_<name> column per flag. status_counts are a display "
+                "summary: each row has the first status in status_order that applies, and "
+                "they add up to input_rows (outside_boundaries: outside every neighborhood and "
+                "every ward). Neighborhoods and wards are joined independently: placed counts "
+                "the rows in an area of each layer (located, no repeated id); a call outside "
+                "every ward keeps its neighborhood. Undated calls count only in period 'all'."
             ),
         },
         "providers": prov_quality,
@@ -136,6 +144,7 @@ def summary_report(
             "input_rows": len(calls),
             "unique_calls": int(uniq.sum()),
             "calls_in_areas": int(placed_rows.sum()),
+            "calls_in_wards": int((calls["w_idx"].to_numpy() >= 0).sum()),
             "by_family": {f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
             "by_year": {str(y): int((placed_rows & (year == y)).sum()) for y in years},
             "neighborhoods": len(nbhd),

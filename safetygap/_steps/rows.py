@@ -14,8 +14,10 @@ import pandas as pd
 
 from safetygap import FAMILIES
 from safetygap._status import (
+    FLAG_COLUMNS,
+    FLAGS,
     STATUS_ORDER,
-    placed,
+    placed_masks,
     row_faults,
     status_codes,
 )
@@ -58,21 +60,24 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
 
 
 def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
-    """The join step's progress note: calls in a neighborhood and, when they differ, how
-    many of them are placed in areas (counted), naming the rows that are not: repeated
-    ids (``duplicate_id``) and calls outside every ward (``outside_boundaries``). So the
-    figure matches the "calls in areas" of the end of the run."""
+    """The join step's progress note: calls in a neighborhood and in a ward (each layer
+    joined on its own), less the rows with a repeated id (``duplicate_id``), and the calls
+    in a neighborhood but outside every ward (kept in the neighborhood counts). So the
+    figures match the "calls in areas" of the end of the run."""
     in_n = np.asarray(n_idx) >= 0
-    dup_n = in_n & np.asarray(dup, dtype=bool)
-    no_ward = in_n & ~dup_n & (np.asarray(w_idx) < 0)
-    text = f"{int(in_n.sum()):,} in a neighborhood"
-    left = [f"{n:,} {what}" for n, what in (
-        (int(dup_n.sum()), "with a repeated call id (duplicate_id)"),
-        (int(no_ward.sum()), "outside every ward (outside_boundaries)")) if n]
-    if not left:
-        return text
-    placed_n = int(in_n.sum() - dup_n.sum() - no_ward.sum())
-    return f"{text}, less {' and '.join(left)}: {placed_n:,} placed in areas"
+    in_w = np.asarray(w_idx) >= 0
+    dup = np.asarray(dup, dtype=bool)
+    text = f"{int(in_n.sum()):,} in a neighborhood, {int(in_w.sum()):,} in a ward"
+    n_dup = int((dup & (in_n | in_w)).sum())
+    if n_dup:
+        text += (f"; less {n_dup:,} with a repeated call id (duplicate_id): "
+                 f"{int((in_n & ~dup).sum()):,} placed in neighborhoods, "
+                 f"{int((in_w & ~dup).sum()):,} in wards")
+    no_ward = int((in_n & ~in_w & ~dup).sum())
+    if no_ward:
+        text += (f"; {no_ward:,} in a neighborhood but outside every ward (kept in the "
+                 "neighborhood counts)")
+    return text
 
 
 def flag_rows(
@@ -84,7 +89,9 @@ def flag_rows(
     source_xy: tuple[np.ndarray, np.ndarray] | None = None,
     coordinate_label: str = "x/y",
 ) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
-    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples.
+    """Independent flags per row (``flag_<name>`` columns, :data:`FLAGS`), the display
+    status (:data:`STATUS_ORDER`), the area indices of each layer placed on its own
+    (``n_idx``/``w_idx``, -1 when not placed: see :func:`placed_masks`), examples.
 
     Examples of ``outside_boundaries`` show the coordinates as the input file has them:
     ``source_xy`` (every row's coordinates as read, in the file's CRS, see
@@ -100,9 +107,11 @@ def flag_rows(
                         calls["time"].isna().to_numpy(), known)
     status = status_codes(faults)
     calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
-    in_areas = placed(status)
-    calls["n_idx"] = np.where(in_areas, n_idx, -1)
-    calls["w_idx"] = np.where(in_areas, w_idx, -1)
+    for flag in FLAGS:
+        calls[FLAG_COLUMNS[flag]] = faults[flag]
+    in_n, in_w = placed_masks(calls["dup"].to_numpy(), coord, n_idx, w_idx)
+    calls["n_idx"] = np.where(in_n, n_idx, -1)
+    calls["w_idx"] = np.where(in_w, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
     for kind, col in (("duplicate_id", "call_id"), ("unknown_call_type", "call_type")):
@@ -114,14 +123,13 @@ def flag_rows(
                  "column": col,
                  "value": None if pd.isna(getattr(r, col)) else str(getattr(r, col))}
                 for r in sub.itertuples()]
-    idx = np.flatnonzero(faults["outside_boundaries"])[:5]
-    if len(idx):
-        examples["outside_boundaries"] = [
-            _outside_example(calls, i, source_xy, coordinate_label) for i in idx]
+    for kind in ("outside_boundaries", "outside_neighborhoods", "outside_wards"):
+        idx = np.flatnonzero(faults[kind])[:5]
+        if len(idx):
+            examples[kind] = [_outside_example(calls, i, source_xy, coordinate_label)
+                              for i in idx]
     calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
     calls.attrs["faults"]["unknown_agency"] = int((~calls["agency_known"]).sum())
-    calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
-    calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
     calls.attrs["unknown_types"] = (
         calls["call_type"][~known].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples

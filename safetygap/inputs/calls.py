@@ -41,6 +41,9 @@ from safetygap.inputs._files import (
 )
 from safetygap.inputs._header import check_calls_header, file_header
 from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
+
+__all__ = ["CallsInput", "calls_header", "parse_times", "read_calls", "to_float"]
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
@@ -67,6 +70,9 @@ class CallsInput:
     """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
     header: list[str] = field(default_factory=list)
     """Every attribute column of the file (not only the mapped ones)."""
+    time_form: TimeForm | None = None
+    """The form the times were read with (detected on the first batch, or as given);
+    None when no time column is mapped."""
 
 
 def read_calls(
@@ -132,7 +138,11 @@ def read_calls(
     sources: list[tuple[np.ndarray, np.ndarray]] = []
     parts = []
     row0 = 0
+    time_form = None
     for frame, geometry in batches:
+        if time_form is None and columns.time_label:
+            time_form = _time_form(frame, columns)
+            columns_read = columns_read.with_overrides(time_format=time_form.form)
         parts.append(_canonical(frame, geometry, columns_read, crs, row0, examples,
                                 sources))
         row0 += len(frame)
@@ -144,7 +154,16 @@ def read_calls(
     source_xy = (np.concatenate([s[0] for s in sources]),
                  np.concatenate([s[1] for s in sources]))
     label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
-    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns))
+    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns),
+                      time_form)
+
+
+def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:
+    """The form of the call times: as given, or detected on ``frame`` (the first batch)."""
+    label = str(cmap.time_label)
+    if cmap.time_format != AUTO:
+        return TimeForm(cmap.time_format, False, column=label)
+    return detect_time_form(_time_text(frame, cmap), column=label)
 
 
 def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[str]:
@@ -318,38 +337,3 @@ def _examples(
         }
         for i, cid, v in zip(idx, ids, raw_at(idx), strict=True)
     ]
-
-
-def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
-    """Parse call times; returns (naive datetime64[ns] Series, mask of unparseable non-empty).
-
-    Missing values count as unparseable too (a call without a time cannot be
-    placed in a year). Time zones are dropped: wall-clock times are kept as
-    written, which matches the city's layer (local time labelled UTC).
-    """
-    raw = pd.Series(raw).reset_index(drop=True)
-    if fmt in ("epoch_ms", "epoch_s"):
-        num = pd.Series(to_float(raw))
-        unit = "ms" if fmt == "epoch_ms" else "s"
-        # bound to years 1900..2200 so garbage numbers do not overflow
-        lo, hi = (-2.2e12, 7.2e12) if unit == "ms" else (-2.2e9, 7.2e9)
-        num = num.where((num >= lo) & (num <= hi))
-        times = pd.to_datetime(num, unit=unit, errors="coerce")
-    else:
-        text = raw.astype("string")
-        codes, uniques = pd.factorize(text)
-        uniq = pd.Series(uniques, dtype="string")
-        if fmt == "iso":
-            parsed = pd.to_datetime(uniq, format="ISO8601", errors="coerce", utc=False)
-        else:
-            parsed = pd.to_datetime(uniq, format=fmt, errors="coerce")
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_localize(None)
-        parsed_arr = parsed.to_numpy(dtype="datetime64[ns]")
-        vals = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
-        has = codes >= 0
-        vals[has] = parsed_arr[codes[has]]
-        times = pd.Series(vals)
-    times = pd.Series(times.to_numpy(dtype="datetime64[ns]"))
-    bad = times.isna().to_numpy()
-    return times, bad

@@ -12,9 +12,11 @@ from importlib import resources
 from typing import Any
 
 from safetygap.errors import Problems
+from safetygap.inputs.times import AUTO, NAMED_FORMS, check_time_format
 
-TIME_FORMATS = ("epoch_ms", "epoch_s", "iso")
-"""Named time formats; anything else containing ``%`` is a strftime pattern."""
+TIME_FORMATS = (AUTO, *NAMED_FORMS)
+"""Named time formats (:mod:`safetygap.inputs.times`); anything else containing ``%`` is
+a strftime pattern."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class ColumnMap:
     agency: str | None = None
     time: str | None = None
     date: str | None = None
-    time_format: str = "iso"
+    time_format: str = AUTO
     latitude: str | None = None
     longitude: str | None = None
     x: str | None = None
@@ -132,10 +134,8 @@ def load_preset(name: str) -> ColumnMap:
         if key not in known:
             problems.add("presets.toml", f"preset {name!r} has an unknown key", value=key,
                          allowed=sorted(known))
-    fmt = entry.get("time_format", "iso")
-    if fmt not in TIME_FORMATS and "%" not in fmt:
-        problems.add("presets.toml", f"preset {name!r} has a bad time_format", value=fmt,
-                     allowed=[*TIME_FORMATS, "a strftime pattern"])
+    check_time_format(entry.get("time_format", AUTO), f"presets.toml preset {name!r} "
+                      "time_format", problems)
     problems.raise_if_any()
     return ColumnMap(**entry)
 

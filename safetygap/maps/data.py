@@ -36,6 +36,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import mapping
 
@@ -197,11 +198,13 @@ class WorkspaceView:
     def _load_calls(self, workspace: Workspace) -> None:
         cols = ["status", "neighborhood_id", "ward_id", "category", "family", "year",
                 "geometry"]
-        try:
-            calls = workspace.calls(columns=[*cols, "call_type"])
-        except (KeyError, ValueError):  # written before calls kept their type
-            calls = workspace.calls(columns=cols)
+        names = pq.read_schema(workspace.path / "calls.parquet").names
+        # call_type: absent before calls kept their type; counted: before call sources
+        calls = workspace.calls(columns=cols + [c for c in ("call_type", "counted")
+                                                if c in names])
         placed = calls[calls["status"].astype(str).isin(ANALYSED_STATUSES)]
+        if "counted" in placed:  # calls not counted as demand are in no count
+            placed = placed[placed["counted"].to_numpy(dtype=bool)]
         sensitive = is_sensitive(placed["category"].to_numpy(object),
                                  placed["call_type"].to_numpy(object)
                                  if "call_type" in placed.columns else None)
@@ -215,7 +218,9 @@ class WorkspaceView:
         })
         self.call_counts: dict[str, pd.DataFrame] = {}
         for level in LEVELS:
-            frame = base.assign(area_id=placed[f"{level}_id"].astype(str).to_numpy())
+            ids = placed[f"{level}_id"]
+            inside = ids.notna().to_numpy()  # each layer placed on its own
+            frame = base[inside].assign(area_id=ids[inside].astype(str).to_numpy())
             self.call_counts[level] = (
                 frame.groupby(["area_id", "category", "family", "year"])
                 .agg(calls=("sensitive", "size"), sensitive=("sensitive", "sum"))
