@@ -38,7 +38,8 @@ from safetygap._io import write_json
 from safetygap.errors import ValidationError
 from safetygap.inputs._files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
 
-KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population")
+KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population",
+                          "diversion_rules", "reports")
 _BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".zip", *PARQUET_SUFFIXES)
 SUFFIXES: dict[str, tuple[str, ...]] = {
     "calls": CALL_FILE_SUFFIXES,
@@ -46,6 +47,8 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "neighborhoods": _BOUNDARY_SUFFIXES,
     "wards": _BOUNDARY_SUFFIXES,
     "population": (*CSV_SUFFIXES, *PARQUET_SUFFIXES, ".json"),
+    "diversion_rules": (".toml",),
+    "reports": CALL_FILE_SUFFIXES,
 }
 """File name suffixes accepted per kind of dataset (lower case)."""
 MULTIPART_SLACK = 64 * 1024
@@ -113,7 +116,8 @@ def copy_limited(src: BinaryIO, dst: Path, limit: int) -> int:
 def validate_dataset(kind: str, path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Read ``path`` as a ``kind`` file with the options of the served analysis.
 
-    Returns ``{"rows": n, "warnings": [...]}``; raises
+    Returns ``{"rows": n, "warnings": [...]}`` (for a diversion rule set, ``rows`` counts
+    its rules); raises
     :class:`~safetygap.errors.ValidationError` naming every problem.
     """
     from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
@@ -132,6 +136,15 @@ def validate_dataset(kind: str, path: Path, manifest: dict[str, Any]) -> dict[st
                                              label="the served analysis")
             rows = len(read_providers(path, taxonomy=taxonomy, crs=opts.get("providers_crs"),
                                       encoding=encoding).frame)
+        elif kind == "reports":
+            from safetygap.inputs import read_records
+
+            rows = len(read_records(path, columns=opts.get("reports_columns"),
+                                    encoding=encoding).frame)
+        elif kind == "diversion_rules":
+            from safetygap.diversion import load_rules
+
+            rows = len(load_rules(path).rules)
         elif kind == "population":
             pin = read_population(path, name_column=opts.get("population_name_column"),
                                   population_column=opts.get("population_column"))
