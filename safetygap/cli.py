@@ -17,6 +17,9 @@
                                                  swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
     safetygap presets                            list the built-in column presets
+    safetygap init --calls F --neighborhoods F [--wards F --providers F --population F]
+                                                 write a starter city configuration (TOML)
+    safetygap analyze --config city.toml --out DIR    analyse a city from its configuration
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
     safetygap providers osm --boundary F | --features F --out F
@@ -41,7 +44,6 @@ from safetygap.errors import Problems, ValidationError
 if TYPE_CHECKING:
     import click
 
-    from safetygap.inputs import ColumnMap
 
 
 def _no_flag_metavar(params: list[click.Parameter]) -> None:
@@ -106,18 +108,32 @@ def _report(out: Path, summary: dict) -> None:
     typer.echo(f"\nworkspace written to {out.resolve()}")
     if summary.get("synthetic"):
         typer.secho(f"  {summary['label']}", fg=typer.colors.YELLOW)
+    for caveat in summary.get("caveats", []):
+        typer.secho(f"  {caveat['headline'].upper()}: {caveat['text']}",
+                    fg=typer.colors.YELLOW)
     t = summary["totals"]
     if "travel" in summary:
         typer.echo(f"  distance model: {summary['travel']['distance_model']} "
                    f"(catchments in {summary['travel']['unit']})")
     typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
+    demand = summary.get("demand")
+    if demand:
+        typer.echo(f"  counted as demand: {demand['words']} ({demand['counted_calls']:,} "
+                   f"calls; {demand['left_out_calls']:,} left out)")
+    types = summary.get("call_types")
+    if types:
+        typer.echo(f"  call types the taxonomy does not know: {types['unknown_type_share']:.1%}"
+                   f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
+    if summary.get("undated"):
+        typer.echo(f"  undated: {summary['undated']['words']}")
     if share is not None:
         div = summary.get("diversion", {})
         words = f" of {div['denominator_words']}" if div else ""
         typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
+    mark = " (UNCALIBRATED)" if summary.get("uncalibrated") else ""
     for family, rows in summary["top_underserved"]["neighborhood"].items():
         names = ", ".join(r["name"] for r in rows[:3])
-        typer.echo(f"  most underserved for {family}: {names}")
+        typer.echo(f"  most underserved for {family}{mark}: {names}")
     sens = summary.get("boundary_sensitivity")
     if sens:
         changed = sens["areas_changing_gap_class"]["neighborhood"]
@@ -129,24 +145,19 @@ def _report(out: Path, summary: dict) -> None:
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 
-def _column_map(preset: str | None, **options: str | None) -> ColumnMap:
-    """The calls' column map: the preset's (else the generic names), with the options given
-    on the command line on top; x/y given drop the latitude/longitude columns."""
-    from safetygap.inputs import ColumnMap, load_preset
-
-    base = load_preset(preset) if preset else ColumnMap(
-        id="id", call_type="call_type", agency="agency", time="time",
-        latitude="latitude", longitude="longitude")
-    cmap = base.with_overrides(**options)
-    if options.get("x") and options.get("y"):
-        cmap = cmap.with_overrides(latitude="", longitude="")
-    return cmap
-
-
 TIME_FORMAT_HELP = (
     "form of the call times: auto (detected on the file, the default), iso, us_12h "
     "(04/12/2018 12:50:17 PM), us_24h (04/12/2018 13:50), day_first_12h, day_first_24h, "
     "year_first, epoch_s, epoch_ms, or a strftime pattern")
+DEFAULT_AGENCY_HELP = ("the agency of every call, for a file from one department with no "
+                       "agency column (e.g. POLICE); leaves --agency unused")
+SOURCE_HELP = ("column saying who started each call (e.g. SelfInitiated, CallSource); map "
+               "its values with --source-value")
+SOURCE_VALUE_HELP = ("VALUE=SOURCE of the --source column, repeatable (e.g. "
+                     "Y=officer_initiated, N=public_911); sources: public_911, "
+                     "non_emergency, online, officer_initiated, alarm_company, not_recorded")
+DEFAULT_SOURCE_HELP = ("the source of every call when there is no --source column (default: "
+                       "not_recorded, counted as a call from the public)")
 DATE_HELP = ("date column, when the file has the date and the time of day in two columns "
              "(--time then names the time-of-day column)")
 
@@ -177,6 +188,10 @@ class _CheckedRequired(_Command):
 @app.command(cls=_CheckedRequired)
 def analyze(
     out: Annotated[Path, typer.Option(help="workspace directory to write")],
+    config: Annotated[str | None, typer.Option(
+        help="city configuration: a TOML file (`safetygap init` writes a starter; fields in "
+             "docs/NEW-CITY.md) or a built-in one (see `safetygap presets`); the options "
+             "below override it")] = None,
     providers: Annotated[Path | None, typer.Option(
         help="provider file (format: docs/PROVIDERS.md; template: "
              "safetygap/data/providers_template.csv)")] = None,
@@ -191,6 +206,12 @@ def analyze(
         "--neighborhoods", "--boundaries",
         help="neighborhood polygons (--boundaries is another name for this option)")] = None,
     wards: Annotated[Path | None, typer.Option(help="ward polygons")] = None,
+    neighborhoods_crs: Annotated[str | None, typer.Option(
+        help="CRS of the neighborhoods file when it carries none (a shapefile without its "
+             ".prj), e.g. EPSG:2276; must agree with the file's own")] = None,
+    wards_crs: Annotated[str | None, typer.Option(
+        help="CRS of the wards file when it carries none; must agree with the file's "
+             "own")] = None,
     providers_crs: Annotated[str | None, typer.Option(
         help="CRS of the x/y columns of --providers, e.g. EPSG:26915")] = None,
     population: Annotated[Path | None, typer.Option(help="population by neighborhood")] = None,
@@ -208,6 +229,10 @@ def analyze(
     diverted_denominator: Annotated[str | None, typer.Option(
         help="denominator of the diverted share: police_and_alternatives (fire/EMS calls "
              "left out, as the city's 9%) or all_calls (default: the rule set's)")] = None,
+    count_calls_from: Annotated[str | None, typer.Option(
+        help="which calls the demand measures and the diverted share count: public (911, "
+             "non-emergency line, online; officer-initiated and alarm-company calls left "
+             "out; the default) or all")] = None,
     reports: Annotated[Path | None, typer.Option(
         help="diverted records from outside 911 (311 and online police reports), the "
              "formats --calls reads: each counts as a diverted call, placed by its "
@@ -238,6 +263,10 @@ def analyze(
     id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    default_agency: Annotated[str | None, typer.Option(help=DEFAULT_AGENCY_HELP)] = None,
+    source_col: Annotated[str | None, typer.Option("--source", help=SOURCE_HELP)] = None,
+    source_value: Annotated[list[str] | None, typer.Option(help=SOURCE_VALUE_HELP)] = None,
+    default_source: Annotated[str | None, typer.Option(help=DEFAULT_SOURCE_HELP)] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
     date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
     time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
@@ -249,17 +278,19 @@ def analyze(
         "--geometry", help="take call locations from the file's point geometry "
         "(GeoParquet, GeoPackage, GeoJSON) instead of coordinate columns")] = False,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
-    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
-    boundary_tolerance: Annotated[float, typer.Option(
+    encoding: Annotated[str | None, typer.Option(
+        help="text encoding of CSV inputs (default: utf-8)")] = None,
+    boundary_tolerance: Annotated[float | None, typer.Option(
         help="metres: calls this close to a neighborhood or ward line are counted in "
-             "quality.json and shared out by --boundary-policy split")] = 5.0,
-    boundary_policy: Annotated[str, typer.Option(
-        help="contain: count each call in the polygon containing it; split: share calls "
-             "near the lines of k areas as 1/k each")] = "contain",
-    travel: Annotated[str, typer.Option(help="distance model: straight (straight-line "
-                                        "metres) or network (travel minutes on --network)")]
-    = "straight",
-    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
+             "quality.json and shared out by --boundary-policy split (default: 5)")] = None,
+    boundary_policy: Annotated[str | None, typer.Option(
+        help="contain (the default): count each call in the polygon containing it; split: "
+             "share calls near the lines of k areas as 1/k each")] = None,
+    travel: Annotated[str | None, typer.Option(
+        help="distance model: straight (straight-line metres, the default) or network "
+             "(travel minutes on --network)")] = None,
+    mode: Annotated[str | None, typer.Option(
+        help="network travel mode: walk (the default) or drive")] = None,
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
     engine: Annotated[str, typer.Option(
@@ -278,21 +309,31 @@ def analyze(
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
-    accept_undated: Annotated[bool, typer.Option(
-        "--accept-undated", help="run even when more than --undated-max-share of the "
-        "calls have no usable date; every output then says the rates are undated")]
-    = False,
-    undated_max_share: Annotated[float, typer.Option(
+    accept_undated: Annotated[bool | None, typer.Option(
+        "--accept-undated/--no-accept-undated", help="run even when more than "
+        "--undated-max-share of the calls have no usable date; every output then says the "
+        "rates are undated")] = None,
+    undated_max_share: Annotated[float | None, typer.Option(
         help="the analysis stops when more than this share of the calls cannot be dated "
-             "(0-1)")] = 0.05,
+             "(0-1, default 0.05)")] = None,
+    unknown_type_max_share: Annotated[float | None, typer.Option(
+        help="above this share of calls of types the taxonomy does not know, the headline "
+             "lists are marked uncalibrated in every output (0-1, default 0.10)")] = None,
+    ward_cover_min: Annotated[float | None, typer.Option(
+        help="warn, and report the area and calls missed, when the wards cover less than "
+             "this share of the neighborhoods (0-1, default 0.95)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.config.city import analysis_setup, load_city_config
     from safetygap.run import run_analysis
     from safetygap.settings import get_settings
 
     try:
+        city = load_city_config(config) if config else None
+        ids: dict[str, str | None] = {
+            "neighborhood_id": neighborhood_id, "neighborhood_name": neighborhood_name,
+            "ward_id": ward_id, "ward_name": ward_name}
         if data is not None:
             from safetygap.fetch.minneapolis import fetched_inputs
 
@@ -301,46 +342,39 @@ def analyze(
             neighborhoods = neighborhoods or fetched.neighborhoods
             wards = wards or fetched.wards
             preset = preset or fetched.preset
-            neighborhood_id = neighborhood_id or fetched.neighborhood_id
-            neighborhood_name = neighborhood_name or fetched.neighborhood_name
-            ward_id = ward_id or fetched.ward_id
-            ward_name = ward_name or fetched.ward_name
-        missing = Problems()
-        for flag, value in (("--calls", calls), ("--neighborhoods", neighborhoods),
-                            ("--wards", wards)):
-            if value is None:
-                missing.add(flag, "is required (or give --data DIR from `safetygap fetch`)")
-        if providers is None:
-            missing.add("--providers", PROVIDERS_HELP)
-        missing.raise_if_any()
-        assert calls and neighborhoods and wards and providers
-        cmap = _column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
-                           time=time_col, date=date_col, time_format=time_format, latitude=lat,
-                           longitude=lon, x=x, y=y, crs=calls_crs,
-                           disposition=disposition_col, priority=priority_col)
-        if geometry:
-            cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
-        inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
-                                wards=wards, population=population, taxonomy=taxonomy,
-                                network=network, diversion_rules=diversion_rules,
-                                reports=reports)
-        opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
-                               diversion_denominator=diverted_denominator,
-                               reports_columns=_pairs(reports_column, "--reports-column"),
-                               reports_channel=reports_channel,
-                               reports_counted=not reports_not_counted,
-                               neighborhood_id=neighborhood_id,
-                               neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               ward_name=ward_name, providers_crs=providers_crs,
-                               population_name_column=population_name_column,
-                               population_column=population_column, encoding=encoding,
-                               boundary_tolerance_m=boundary_tolerance,
-                               boundary_policy=boundary_policy, travel=travel, mode=mode,
-                               engine=engine, scheduler=scheduler, staging=staging,
-                               partitions=partitions, accept_undated=accept_undated,
-                               undated_max_share=undated_max_share,
-                               stale_after_months=get_settings(
-                                   stale_after_months=stale_after_months).stale_after_months)
+            ids = {k: v or getattr(fetched, k) for k, v in ids.items()}
+        inputs, opts = analysis_setup(
+            city,
+            files={"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
+                   "wards": wards, "population": population, "taxonomy": taxonomy,
+                   "network": network, "diversion_rules": diversion_rules,
+                   "reports": reports},
+            columns={"id": id_col, "call_type": type_col, "agency": agency_col,
+                     "default_agency": default_agency, "source": source_col,
+                     "source_values": _pairs(source_value, "--source-value",
+                                             "VALUE=SOURCE"),
+                     "default_source": default_source, "time": time_col, "date": date_col,
+                     "time_format": time_format, "latitude": lat, "longitude": lon, "x": x,
+                     "y": y, "crs": calls_crs, "disposition": disposition_col,
+                     "priority": priority_col},
+            options={"crs": crs, "diversion_denominator": diverted_denominator,
+                     "count_calls_from": count_calls_from,
+                     "reports_columns": _pairs(reports_column, "--reports-column"),
+                     "reports_channel": reports_channel,
+                     "reports_counted": not reports_not_counted, **ids,
+                     "providers_crs": providers_crs, "neighborhoods_crs": neighborhoods_crs,
+                     "wards_crs": wards_crs, "population_name_column": population_name_column,
+                     "population_column": population_column, "encoding": encoding,
+                     "boundary_tolerance_m": boundary_tolerance,
+                     "boundary_policy": boundary_policy, "travel": travel, "mode": mode,
+                     "engine": engine, "scheduler": scheduler, "staging": staging,
+                     "partitions": partitions, "accept_undated": accept_undated,
+                     "undated_max_share": undated_max_share,
+                     "unknown_type_max_share": unknown_type_max_share,
+                     "ward_cover_min": ward_cover_min,
+                     "stale_after_months": get_settings(
+                         stale_after_months=stale_after_months).stale_after_months},
+            preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
@@ -348,7 +382,8 @@ def analyze(
     _report(out, analysis.summary)
 
 
-def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
+def _pairs(values: list[str] | None, flag: str, form: str = "FIELD=COLUMN"
+           ) -> dict[str, str] | None:
     """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
     if not values:
         return None
@@ -357,7 +392,7 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
     for v in values:
         key, sep, val = v.partition("=")
         if not sep or not key.strip():
-            problems.add(flag, "expected FIELD=COLUMN", value=v)
+            problems.add(flag, f"expected {form}", value=v)
         out[key.strip()] = val.strip()
     problems.raise_if_any()
     return out
@@ -1029,7 +1064,11 @@ def whatif(
 
 @app.command(cls=_Command)
 def profile(
-    calls: Annotated[Path, typer.Argument(help="calls file (the formats --calls reads)")],
+    calls: Annotated[Path | None, typer.Argument(
+        help="calls file (the formats --calls reads; default: the --config's)")] = None,
+    config: Annotated[str | None, typer.Option(
+        help="city configuration (TOML file or built-in name): its calls file, columns, "
+             "taxonomy and rules, the options here overriding them")] = None,
     preset: Annotated[str | None, typer.Option(
         help="column preset (default: the built-in preset whose columns the file has, "
              "else generic)")] = None,
@@ -1045,6 +1084,10 @@ def profile(
     id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    default_agency: Annotated[str | None, typer.Option(help=DEFAULT_AGENCY_HELP)] = None,
+    source_col: Annotated[str | None, typer.Option("--source", help=SOURCE_HELP)] = None,
+    source_value: Annotated[list[str] | None, typer.Option(help=SOURCE_VALUE_HELP)] = None,
+    default_source: Annotated[str | None, typer.Option(help=DEFAULT_SOURCE_HELP)] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
     date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
     time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
@@ -1057,13 +1100,15 @@ def profile(
     x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
-    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    encoding: Annotated[str | None, typer.Option(
+        help="text encoding of CSV inputs (default: utf-8)")] = None,
 ) -> None:
     """Profile a calls file: fields, agencies, top types, channels, gaps.
 
     Lists the fields and which are recognised, the agencies, the top problem types and
     dispositions with the channel and rule each falls to, the unmatched values and the
     date span and gaps; --write-rules writes a starter rule file."""
+    from safetygap.config.city import load_city_config, resolve_columns
     from safetygap.diversion import load_rules
     from safetygap.inputs import calls_header
     from safetygap.inputs.columns import matching_presets
@@ -1071,18 +1116,30 @@ def profile(
     from safetygap.taxonomy import load_taxonomy
 
     try:
-        rules = load_rules(diversion_rules)
-        tax = load_taxonomy(taxonomy)
-        if preset is None:
+        city = load_city_config(config) if config else None
+        files = dict(city.files) if city else {}
+        calls = calls or files.get("calls")
+        if calls is None:
+            raise ValidationError("calls: give the calls file (or --config with [calls] "
+                                  "file)")
+        encoding = encoding or (city.options.get("encoding") if city else None) or "utf-8"
+        rules = load_rules(diversion_rules or files.get("diversion_rules"))
+        tax = load_taxonomy(taxonomy or files.get("taxonomy"))
+        if preset is None and (city is None or city.columns is None):
             found = matching_presets(calls_header(calls, encoding=encoding))
             preset = found[0] if found else None
-        cmap = _column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
-                           time=time_col, date=date_col, time_format=time_format, latitude=lat,
-                           longitude=lon, x=x, y=y, crs=calls_crs,
-                           disposition=disposition_col, priority=priority_col)
+        cmap = resolve_columns(city, {
+            "id": id_col, "call_type": type_col, "agency": agency_col,
+            "default_agency": default_agency, "source": source_col,
+            "source_values": _pairs(source_value, "--source-value", "VALUE=SOURCE"),
+            "default_source": default_source, "time": time_col, "date": date_col,
+            "time_format": time_format, "latitude": lat, "longitude": lon, "x": x, "y": y,
+            "crs": calls_crs, "disposition": disposition_col, "priority": priority_col},
+            preset=preset)
         result = profile_calls(calls, columns=cmap, taxonomy=tax, rules=rules,
                                encoding=encoding)
         result["preset"] = preset
+        result["config"] = city.source if city else None
         if write_rules is not None:
             from safetygap.inputs import read_calls
 
@@ -1103,13 +1160,16 @@ def profile(
 def _profile_text(p: dict) -> str:
     """The profile in words, for the terminal."""
     lines = [f"{p['file']}: {p['rows']:,} rows"
-             + (f" (preset {p['preset']})" if p.get("preset") else " (generic columns)")]
+             + (f" (preset {p['preset']})" if p.get("preset") else
+                f" (config {p['config']})" if p.get("config") else " (generic columns)")]
     lines.append("fields: " + ", ".join(
         f"{f['field']}={f['column']}" + ("" if f["found"] else " (NOT FOUND)")
         for f in p["fields"]))
     if p["unmapped_columns"]:
         lines.append("not used: " + ", ".join(p["unmapped_columns"]))
     d = p["dates"]
+    if d.get("form"):
+        lines.append(f"times: {d['form']['description']}")
     if d.get("first"):
         lines.append(f"dates: {d['first']} to {d['last']} ({d['days']:,} days, "
                      f"{d['days_with_calls']:,} with calls, {d['undated']:,} rows undated)")
@@ -1119,6 +1179,9 @@ def _profile_text(p: dict) -> str:
         lines.append(f"dates: none parsed ({d['undated']:,} rows undated)")
     lines.append("agencies: " + ", ".join(f"{a['value']} {a['calls']:,}"
                                           for a in p["agencies"]["top"]))
+    if p.get("sources"):
+        lines.append("call sources: " + ", ".join(f"{a['value']} {a['calls']:,}"
+                                                  for a in p["sources"]["top"]))
     ds = p["diverted_share"]
     if ds["share"] is not None:
         lines.append(f"diverted: {ds['diverted']:,} of {ds['denominator']:,} calls "
@@ -1156,13 +1219,55 @@ def _mixed(row: dict) -> str:
 
 
 @app.command(cls=_Command)
+def init(
+    calls: Annotated[Path, typer.Option(help="the city's calls-for-service file")],
+    neighborhoods: Annotated[Path, typer.Option(help="neighborhood polygons")],
+    wards: Annotated[Path | None, typer.Option(
+        help="ward polygons (council wards, planning areas)")] = None,
+    providers: Annotated[Path | None, typer.Option(
+        help="provider file (docs/PROVIDERS.md)")] = None,
+    population: Annotated[Path | None, typer.Option(
+        help="population by neighborhood (CSV)")] = None,
+    out: Annotated[Path, typer.Option(help="configuration file to write (never "
+                                      "overwritten)")] = Path("city.toml"),
+    name: Annotated[str | None, typer.Option(help="the city's name")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+) -> None:
+    """Write a starter city configuration from the city's files: every guess commented.
+
+    Reads the header and a sample of the calls file and the boundary layers, and guesses
+    which column is which, the time format, the CRS of each input and the call sources;
+    every guess says what it rests on and every field it cannot tell is UNRESOLVED
+    (`analyze --config` refuses the file until it is set). Fields: docs/NEW-CITY.md."""
+    from safetygap.config.starter import write_starter_config
+
+    try:
+        path, report = write_starter_config(
+            out, calls, neighborhoods, wards=wards, providers=providers,
+            population=population, name=name or "", encoding=encoding)
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"starter configuration written to {path.resolve()}")
+    typer.echo(f"  {len(report['guesses'])} guesses to check (marked GUESS): "
+               + ", ".join(report["guesses"]))
+    if report["unresolved"]:
+        typer.secho(f"  {len(report['unresolved'])} fields to set (marked UNRESOLVED): "
+                    + ", ".join(report["unresolved"]), fg=typer.colors.YELLOW)
+    typer.echo(f"then: safetygap profile --config {path} --write-rules rules.toml, and "
+               f"safetygap analyze --config {path} --out workspace")
+
+
+@app.command(cls=_Command)
 def presets() -> None:
-    """List the built-in column presets for calls files."""
+    """List the built-in city configurations (column presets for calls files)."""
     from safetygap.inputs import load_preset, preset_names
 
     for name in preset_names():
         p = load_preset(name)
         typer.echo(f"{name}: {p.description}")
+    typer.echo("use one with --preset NAME or --config NAME; write your city's own with "
+               "`safetygap init` (docs/NEW-CITY.md)")
 
 
 def main() -> None:

@@ -46,7 +46,12 @@ from safetygap._steps.areas import (
 )
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import WARD_COVER_WARN, analysis_crs, preflight, ward_coverage
-from safetygap._steps.report import manifest_report, quality_report, summary_report
+from safetygap._steps.report import (
+    UNKNOWN_TYPE_MAX_SHARE,
+    manifest_report,
+    quality_report,
+    summary_report,
+)
 from safetygap._steps.rows import (
     call_features,
     flag_rows,
@@ -54,7 +59,7 @@ from safetygap._steps.rows import (
     swapped_coordinates,
 )
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
-from safetygap.diversion import Denominator
+from safetygap.diversion import CallsFrom, Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -133,6 +138,9 @@ class AnalysisOptions:
     neighborhood_name: str | None = None
     ward_id: str | None = None
     ward_name: str | None = None
+    neighborhoods_crs: str | None = None  # declared CRS of the neighborhoods file (for a
+    # file that carries none; must agree with the file's own)
+    wards_crs: str | None = None  # declared CRS of the wards file, likewise
     population_name_column: str | None = None
     population_column: str | None = None
     providers_crs: str | None = None
@@ -156,6 +164,10 @@ class AnalysisOptions:
     # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    count_calls_from: str = "public"  # "public" | "all": the calls demand measures and the
+    # diverted share count, by who started them (safetygap.diversion.CallsFrom)
+    unknown_type_max_share: float = UNKNOWN_TYPE_MAX_SHARE  # more calls of types the
+    # taxonomy does not know: the headline lists are marked uncalibrated
     undated_max_share: float = UNDATED_MAX_SHARE  # more calls undated than this: stop
     ward_cover_min: float = WARD_COVER_WARN  # wards covering less of the neighborhoods: warn
     accept_undated: bool = False  # run anyway past undated_max_share (rates said undated)
@@ -175,12 +187,15 @@ class AnalysisOptions:
         months = self.stale_after_months
         if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
-        for name in ("undated_max_share", "ward_cover_min"):
+        for name in ("undated_max_share", "ward_cover_min", "unknown_type_max_share"):
             share = getattr(self, name)
             if not isinstance(share, (int, float)) or not 0 <= share <= 1:
                 problems.add(name, "must be a share between 0 and 1", value=share)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
+        if self.count_calls_from not in allowed(CallsFrom):
+            problems.add("count_calls_from", "unknown setting", value=self.count_calls_from,
+                         allowed=allowed(CallsFrom))
         if self.diversion_denominator is not None and \
                 self.diversion_denominator not in allowed(Denominator):
             problems.add("diversion_denominator", "unknown denominator",
@@ -270,7 +285,8 @@ def analyze(
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
-        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
+        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
+                              calls_from=opts.count_calls_from)
         info["note"] = f"{len(calls):,} rows" + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "")
 
@@ -297,7 +313,7 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls["status"].value_counts().items() if k != "ok")
+                                 calls["status"].value_counts().items() if k != "ok" and v)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -333,11 +349,8 @@ def analyze(
             records, quality["reports"] = _records(checked.records, nbhd, wards, crs,
                                                    taxonomy, opts)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
-                                 rules=checked.rules, records=records)
+                                 rules=checked.rules, records=records, undated=undated)
         summary["boundary_sensitivity"] = sensitivity
-        summary["undated"] = {k: undated[k] for k in ("calls", "share", "max_share",
-                                                      "rates_undated", "words")}
-        summary["undated"]["form"] = None if cin.time_form is None else cin.time_form.words
         summary["travel"] = travel_summary(travel, taxonomy)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
@@ -377,8 +390,8 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
                   wards: gpd.GeoDataFrame, boundary: dict[str, dict[str, Any]]) -> pd.DataFrame:
     n_ids = nbhd["area_id"].to_numpy()
     w_ids = wards["area_id"].to_numpy()
-    n_idx = calls["n_idx"].to_numpy()
-    w_idx = calls["w_idx"].to_numpy()
+    n_idx = calls["n_area"].to_numpy()  # the area of every placed call, counted or not
+    w_idx = calls["w_area"].to_numpy()
     out = pd.DataFrame({
         "row": calls["row"].to_numpy(),
         "call_id": calls["call_id"].array,
@@ -406,6 +419,8 @@ def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
     })
     for col in FLAG_COLUMNS.values():
         out[col] = calls[col].to_numpy()
+    out["source"] = calls["source"].array
+    out["counted"] = calls["counted"].to_numpy()
     return out
 
 

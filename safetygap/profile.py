@@ -176,7 +176,9 @@ def profile_calls(
         "channels": {str(c): int((assigned["channel"] == str(c)).sum()) for c in Channel},
         "rules": rule_counts(assigned, rules=rules),
         "diverted_share": _share(assigned),
-        "dates": _dates(calls["time"]),
+        "dates": _dates(calls["time"]) | {
+            "form": None if cin.time_form is None else cin.time_form.to_dict()},
+        "sources": _counts(calls["source"].astype(str), n, top=None),
         "coordinates": _coordinates(calls["coord_fault"].to_numpy()),
     }
     return out

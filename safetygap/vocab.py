@@ -11,6 +11,7 @@ from enum import StrEnum
 
 __all__ = [
     "BoundaryPolicy",
+    "CallSource",
     "Channel",
     "DemandModel",
     "Family",
@@ -80,6 +81,24 @@ class Channel(StrEnum):
     def diverted(self) -> bool:
         """A non-police channel other than fire/EMS: counted in the diverted share."""
         return self not in (Channel.POLICE, Channel.FIRE_EMS)
+
+
+class CallSource(StrEnum):
+    """Who started a call (read from a column of the calls file through a value mapping,
+    ``[calls.source_values]``)."""
+
+    PUBLIC_911 = "public_911"
+    """A member of the public called 911."""
+    NON_EMERGENCY = "non_emergency"
+    """A member of the public called the non-emergency line."""
+    ONLINE = "online"
+    """A report from the public online, by app or at 311."""
+    OFFICER_INITIATED = "officer_initiated"
+    """An officer started it (traffic stop, on-view, follow-up): not demand from residents."""
+    ALARM_COMPANY = "alarm_company"
+    """An alarm company called it in: not a resident's call."""
+    NOT_RECORDED = "not_recorded"
+    """The file does not say (no source column, or an empty value)."""
 
 
 def allowed(enum: type[StrEnum]) -> tuple[str, ...]:

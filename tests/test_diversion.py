@@ -397,7 +397,7 @@ def test_rerun_keeps_the_rule_file_of_the_analysis(tiny_files: dict[str, Path],
     mine.write_text(MINE_TOML, encoding="utf-8")
     ws = tmp_path / "ws"
     run_analysis(AnalysisInputs(**tiny_files, diversion_rules=mine), ws, quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     v1 = Workspace(rebuild(ws))
     assert v1.manifest["diversion_rules"]["name"] == "mine"
     assert v1.summary["diverted_share"]["all"] == pytest.approx(3 / 9)

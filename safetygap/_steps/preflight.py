@@ -81,9 +81,10 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     taxonomy = attempt(load_taxonomy, inputs.taxonomy)
     rules = attempt(load_rules, inputs.diversion_rules)
     nb = attempt(load_boundaries, inputs.neighborhoods, layer="neighborhoods",
-                 id_column=opts.neighborhood_id, name_column=opts.neighborhood_name)
+                 id_column=opts.neighborhood_id, name_column=opts.neighborhood_name,
+                 crs=opts.neighborhoods_crs)
     wd = attempt(load_boundaries, inputs.wards, layer="wards", id_column=opts.ward_id,
-                 name_column=opts.ward_name)
+                 name_column=opts.ward_name, crs=opts.wards_crs)
     crs = None
     if nb is not None or opts.crs:
         crs = attempt(analysis_crs, None if nb is None else nb[0], opts.crs)
@@ -119,8 +120,9 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
 
 def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:
     """The projected CRS the analysis runs in (metres): ``requested``, else the
-    neighborhoods' own when projected, else their UTM zone. With ``areas`` None only
-    ``requested`` is checked (and returned when given)."""
+    neighborhoods' own when projected in metres, else their UTM zone (a state-plane CRS in
+    US feet is left for its UTM zone). With ``areas`` None only ``requested`` is checked
+    (and returned when given)."""
     problems = Problems()
     if requested:
         try:
@@ -129,18 +131,23 @@ def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:
             problems.add("crs", "unknown CRS", value=requested,
                          allowed="e.g. EPSG:26915 or a UTM zone")
             problems.raise_if_any()
-        if not crs.is_projected:
-            problems.add("crs", "the analysis CRS must be projected (metres)",
+        if not _in_metres(crs):
+            problems.add("crs", "the analysis CRS must be projected in metres",
                          value=requested, allowed="e.g. EPSG:26915 or a UTM zone")
         problems.raise_if_any()
         return crs
     assert areas is not None
     crs = CRS.from_user_input(areas.crs)
-    if crs.is_projected:
+    if _in_metres(crs):
         return crs
     utm = areas.estimate_utm_crs()
     assert utm is not None
     return utm
+
+
+def _in_metres(crs: CRS) -> bool:
+    return crs.is_projected and all(a.unit_name in ("metre", "meter")
+                                    for a in crs.axis_info[:2])
 
 
 def layers_overlap(nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, nbhd_path: str,
@@ -200,7 +207,7 @@ def ward_coverage(overlap: dict[str, Any], nbhd: gpd.GeoDataFrame, n_idx: np.nda
         "calls_in_neighborhoods": n_calls,
         "calls_outside_wards": n_missed,
         "calls_outside_wards_share": round(n_missed / n_calls, 6) if n_calls else 0.0,
-        "min_share": min_share,
+        "warn_below": min_share,
         "neighborhoods_partly_outside_wards": [
             {"area_id": str(nbhd["area_id"].iat[i]), "name": str(nbhd["name"].iat[i]),
              "area_outside_wards_m2": round(float(outside[i]), 1),

@@ -23,6 +23,8 @@ from safetygap._status import (
     STATUS_ORDER,
 )
 from safetygap.diversion import (
+    CALLS_FROM_WORDS,
+    CallsFrom,
     Denominator,
     DiversionRules,
     channel_counts,
@@ -32,9 +34,14 @@ from safetygap.diversion import (
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import CallSource
 
 if TYPE_CHECKING:
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+
+UNKNOWN_TYPE_MAX_SHARE = 0.10
+"""Default of ``AnalysisOptions.unknown_type_max_share``: above this share of the calls of
+types the taxonomy does not know, the headline lists are marked uncalibrated."""
 
 
 def quality_report(
@@ -56,8 +63,11 @@ def quality_report(
             "file": str(cin.path),
             "input_rows": len(calls),
             "flag_counts": flags,
-            "placed": {"neighborhoods": int((calls["n_idx"].to_numpy() >= 0).sum()),
-                       "wards": int((calls["w_idx"].to_numpy() >= 0).sum())},
+            "placed": {"neighborhoods": int((calls["n_area"].to_numpy() >= 0).sum()),
+                       "wards": int((calls["w_area"].to_numpy() >= 0).sum())},
+            "by_source": {str(k): int(v) for k, v in
+                          calls["source"].value_counts(sort=False).items() if v},
+            "counted_as_demand": int(calls["counted"].sum()),
             "status_order": list(STATUS_ORDER),
             "status_counts": status_counts,
             "analysed_in_areas": analysed,
@@ -115,8 +125,10 @@ def summary_report(
     *,
     rules: DiversionRules,
     records: pd.DataFrame | None = None,
+    undated: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
+    demand = calls["counted"].to_numpy(dtype=bool)
     base = calls["diversion_base"].to_numpy()
     placed_rows = calls["n_idx"].to_numpy() >= 0
     year = calls["year"].to_numpy()
@@ -144,7 +156,9 @@ def summary_report(
     everyone = np.ones(len(rec_base), dtype=bool)
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
-    return {
+    demand_block = demand_summary(calls, uniq, opts.count_calls_from)
+    types = call_type_summary(calls, uniq & demand, max_share=opts.unknown_type_max_share)
+    out = {
         "label": opts.label or "",
         "synthetic": opts.synthetic,
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -166,8 +180,9 @@ def summary_report(
         "diverted_share": {"all": diverted_share(uniq, everyone),
                            **{y: diverted_share(m, rec_year == int(y))
                               for y, m in by_year.items()}},
-        "eligible_not_diverted_share": {"all": share(uniq, end),
-                                        **{y: share(m, end) for y, m in by_year.items()}},
+        "eligible_not_diverted_share": {"all": share(uniq & demand, end),
+                                        **{y: share(m & demand, end)
+                                           for y, m in by_year.items()}},
         "diverted_by_agency": {str(k): int(v) for k, v in
                                calls["agency"][uniq & diverted].value_counts().items()},
         "diversion": {
@@ -210,8 +225,101 @@ def summary_report(
             "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
         },
         "diverted_share_basis": "unique calls (duplicate ids excluded), all locations, of "
-                                + denominator_words(denominator, outside_911=counted),
+                                + denominator_words(denominator, outside_911=counted)
+                                + ("" if demand_block["all_counted"]
+                                   else "; of " + demand_block["words"]),
+        "demand": demand_block,
+        "call_types": types,
+        "uncalibrated": types["uncalibrated"],
     }
+    out["top_underserved"]["status"] = ("uncalibrated" if types["uncalibrated"]
+                                        else "calibrated")
+    if undated is not None:
+        out["undated"] = {k: undated[k] for k in ("calls", "share", "max_share",
+                                                  "rates_undated", "words")}
+        form = undated.get("form")
+        out["undated"]["form"] = None if form is None else form["words"]
+    out["caveats"] = caveats(out, quality)
+    return out
+
+
+def demand_summary(calls: pd.DataFrame, uniq: np.ndarray, calls_from: str) -> dict[str, Any]:
+    """Which calls the demand measures and the diverted share count (the setting, its
+    words, the unique calls by source, counted and left out)."""
+    counted = calls["counted"].to_numpy(dtype=bool)
+    sources = calls["source"].astype(str)
+    by_source = {str(k): int(v) for k, v in sources[uniq].value_counts().items()}
+    recorded = set(by_source) != {str(CallSource.NOT_RECORDED)}
+    setting = CallsFrom(calls_from)
+    left_out = int((uniq & ~counted).sum())
+    words = (CALLS_FROM_WORDS[setting] if recorded else
+             "every call (the calls file records no call source; each is taken as a call "
+             "from the public)")
+    return {
+        "count_calls_from": str(setting),
+        "source_recorded": recorded,
+        "words": words,
+        "by_source": by_source,
+        "counted_calls": int((uniq & counted).sum()),
+        "left_out_calls": left_out,
+        "all_counted": left_out == 0,
+        "basis": f"calls, rates, need calls, coverage and the diverted share count {words}"
+                 + (f": {left_out:,} unique calls left out" if left_out else ""),
+    }
+
+
+def call_type_summary(calls: pd.DataFrame, basis: np.ndarray, *, max_share: float
+                      ) -> dict[str, Any]:
+    """The share of calls whose type the taxonomy does not know, of ``basis`` (the unique
+    calls counted as demand), with the most common such types; above ``max_share`` the
+    headline lists are ``uncalibrated``."""
+    unknown = ~calls["known"].to_numpy(dtype=bool)
+    n, k = int(basis.sum()), int((basis & unknown).sum())
+    share_ = k / n if n else 0.0
+    top = (calls["call_type"][basis & unknown].fillna("<missing>").astype(str)
+           .value_counts().head(10))
+    over = share_ > max_share
+    return {
+        "calls": n,
+        "unknown_type_calls": k,
+        "unknown_type_share": round(share_, 6),
+        "max_share": max_share,
+        "uncalibrated": over,
+        "top_unknown_types": [{"type": str(t), "calls": int(c)} for t, c in top.items()],
+        "basis": "unique calls counted as demand (duplicate ids excluded, all locations)",
+        "words": (f"{share_:.1%} of the calls ({k:,} of {n:,}) are of types the taxonomy does "
+                  "not know"),
+        "advice": ("Calibrate: `safetygap profile CALLS --write-rules rules.toml` lists the "
+                   "city's own types by count with a suggested family and channel for each "
+                   "(every suggestion marked REVIEW); review the file and run analyze with "
+                   "--diversion-rules rules.toml (and a taxonomy naming the city's types, "
+                   "--taxonomy, format in docs/TAXONOMY.md)") if over else "",
+    }
+
+
+def caveats(summary: dict[str, Any], quality: dict[str, Any]) -> list[dict[str, str]]:
+    """What every output must say about this run before its figures: uncalibrated
+    headline lists, undated rates, wards that miss part of the city. Each entry has a
+    ``kind``, a short ``headline`` and the ``text``."""
+    out = []
+    types = summary["call_types"]
+    if types["uncalibrated"]:
+        out.append({
+            "kind": "uncalibrated",
+            "headline": f"Uncalibrated: {types['unknown_type_share']:.0%} of the calls are of "
+                        "types the taxonomy does not know",
+            "text": f"{types['words']} (more than the {types['max_share']:.0%} allowed), so "
+                    "the most-underserved lists rest only on the calls whose type it knows. "
+                    + types["advice"] + "."})
+    undated = summary.get("undated")
+    if undated and undated["rates_undated"]:
+        out.append({"kind": "rates_undated", "headline": "Rates are undated",
+                    "text": undated["words"] + " (run with --accept-undated)."})
+    cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
+    if cover.get("warning"):
+        out.append({"kind": "wards_partial", "headline": "The wards miss part of the city",
+                    "text": cover["warning"] + "."})
+    return out
 
 
 def manifest_report(

@@ -21,7 +21,7 @@ from safetygap._status import (
     row_faults,
     status_codes,
 )
-from safetygap.diversion import Denominator, DiversionRules
+from safetygap.diversion import CallsFrom, Denominator, DiversionRules, counted_sources
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
@@ -32,10 +32,13 @@ if TYPE_CHECKING:
 
 
 def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules, *,
-                  denominator: Denominator | None = None) -> pd.DataFrame:
+                  denominator: Denominator | None = None,
+                  calls_from: CallsFrom | str = CallsFrom.PUBLIC) -> pd.DataFrame:
     """Row features known before the join: taxonomy classes, the channel and deciding
     diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
-    whether the taxonomy knows the agency, year, duplicate ids."""
+    whether the call is counted as demand (``counted``: its ``source`` is one
+    ``calls_from`` counts; only counted calls are in the diversion base), whether the
+    taxonomy knows the agency, year, duplicate ids."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls["call_type"])
     calls["category"] = cls["category"].array
@@ -51,6 +54,9 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     for col in ("channel", "diversion_rule", "diverted", "diversion_base"):
         calls[col] = assigned[col].to_numpy() if assigned[col].dtype == bool \
             else assigned[col].array
+    calls["counted"] = (counted_sources(calls["source"], calls_from) if "source" in calls
+                        else np.ones(len(calls), dtype=bool))
+    calls["diversion_base"] = calls["diversion_base"].to_numpy(dtype=bool) & calls["counted"]
     calls["agency_known"] = taxonomy.diverted(calls["agency"])["agency_known"].to_numpy(
         dtype=bool)
     calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
@@ -90,8 +96,9 @@ def flag_rows(
     coordinate_label: str = "x/y",
 ) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
     """Independent flags per row (``flag_<name>`` columns, :data:`FLAGS`), the display
-    status (:data:`STATUS_ORDER`), the area indices of each layer placed on its own
-    (``n_idx``/``w_idx``, -1 when not placed: see :func:`placed_masks`), examples.
+    status (:data:`STATUS_ORDER`), the area of each layer placed on its own
+    (``n_area``/``w_area``, -1 when not placed: see :func:`placed_masks`), the same for
+    the calls counted as demand (``n_idx``/``w_idx``: what every count uses), examples.
 
     Examples of ``outside_boundaries`` show the coordinates as the input file has them:
     ``source_xy`` (every row's coordinates as read, in the file's CRS, see
@@ -110,8 +117,12 @@ def flag_rows(
     for flag in FLAGS:
         calls[FLAG_COLUMNS[flag]] = faults[flag]
     in_n, in_w = placed_masks(calls["dup"].to_numpy(), coord, n_idx, w_idx)
-    calls["n_idx"] = np.where(in_n, n_idx, -1)
-    calls["w_idx"] = np.where(in_w, w_idx, -1)
+    counted = (calls["counted"].to_numpy(dtype=bool) if "counted" in calls
+               else np.ones(len(calls), dtype=bool))
+    calls["n_area"] = np.where(in_n, n_idx, -1)
+    calls["w_area"] = np.where(in_w, w_idx, -1)
+    calls["n_idx"] = np.where(in_n & counted, n_idx, -1)
+    calls["w_idx"] = np.where(in_w & counted, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
     for kind, col in (("duplicate_id", "call_id"), ("unknown_call_type", "call_type")):

@@ -112,6 +112,53 @@ class DiversionSummary(BaseModel):
     by_rule: list[RuleCount] = Field(description="unique calls per rule, in rule order")
 
 
+class Caveat(BaseModel):
+    """Something every output of the analysis says before its figures."""
+
+    kind: str = Field(description="uncalibrated, rates_undated or wards_partial")
+    headline: str
+    text: str
+
+
+class CallTypes(BaseModel):
+    """The calls whose type the taxonomy does not know."""
+
+    calls: int = Field(description="unique calls counted as demand (the basis)")
+    unknown_type_calls: int
+    unknown_type_share: float = Field(description="unknown_type_calls / calls")
+    max_share: float = Field(description="above it the headline lists are uncalibrated")
+    uncalibrated: bool
+    top_unknown_types: list[dict[str, Any]]
+    basis: str
+    words: str
+    advice: str = Field(description="how to calibrate (empty when calibrated)")
+
+
+class Demand(BaseModel):
+    """Which calls the demand measures and the diverted share count."""
+
+    count_calls_from: str = Field(description="public or all")
+    source_recorded: bool = Field(description="the calls file says who started each call")
+    words: str
+    by_source: dict[str, int] = Field(description="unique calls per call source")
+    counted_calls: int
+    left_out_calls: int
+    all_counted: bool
+    basis: str
+
+
+class Undated(BaseModel):
+    """The calls without a usable date."""
+
+    calls: int
+    share: float
+    max_share: float
+    rates_undated: bool = Field(description="more than max_share undated, run accepted: "
+                                            "the rates are undated")
+    words: str
+    form: str | None = Field(description="the time form read, in words")
+
+
 class Summary(BaseModel):
     label: str = Field(description="what the data is, e.g. the synthetic demo city's label")
     synthetic: bool = Field(description="true for the synthetic demo city")
@@ -137,6 +184,19 @@ class Summary(BaseModel):
         default=None, description="gap classes under the two boundary policies compared")
     travel: DistanceModel | None = Field(
         default=None, description="the distance model and catchments the analysis used")
+    caveats: list[Caveat] = Field(
+        default_factory=list, description="what every output says before its figures: "
+                                          "uncalibrated lists, undated rates, wards that miss "
+                                          "part of the city")
+    uncalibrated: bool = Field(False, description="the headline lists are uncalibrated")
+    call_types: CallTypes | None = Field(
+        default=None, description="calls of types the taxonomy does not know (absent in "
+                                  "workspaces written before)")
+    demand: Demand | None = Field(
+        default=None, description="which calls are counted (absent in older workspaces)")
+    undated: Undated | None = Field(
+        default=None, description="calls without a usable date (absent in older "
+                                  "workspaces)")
 
 
 # ---------------------------------------------------------------- GeoJSON
@@ -343,6 +403,11 @@ class GapRanking(BaseModel):
     period: str
     top: int
     families: dict[str, list[GapRow]]
+    status: str = Field(
+        "calibrated", description="'uncalibrated' when more calls than the set share are of "
+                                  "types the taxonomy does not know (see caveats)")
+    caveats: list[Caveat] = Field(
+        default_factory=list, description="what must be said before these figures")
 
 
 # ------------------------------------------------------------------ errors

@@ -8,6 +8,8 @@ The canonical table has one row per input row, in input order:
 ``agency``     the responding agency (text)
 ``time``       the call time as naive local wall-clock ``datetime64`` (NaT when unparseable)
 ``disposition``, ``priority``  (text) only when mapped and present in the file
+``source``     who started the call (categorical of :class:`~safetygap.vocab.CallSource`):
+               the ``source`` column through ``source_values``, else ``default_source``
 ``x``, ``y``   coordinates in the *source* CRS (:attr:`CallsInput.crs`); NaN when missing
 
 Row-level faults never raise: they are flagged here (``coord_fault``,
@@ -42,8 +44,10 @@ from safetygap.inputs._files import (
 from safetygap.inputs._header import check_calls_header, file_header
 from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
+from safetygap.vocab import CallSource, allowed
 
-__all__ = ["CallsInput", "calls_header", "parse_times", "read_calls", "to_float"]
+__all__ = ["CallsInput", "CallsSample", "calls_header", "calls_sample", "parse_times",
+           "read_calls", "to_float"]
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
@@ -135,6 +139,7 @@ def read_calls(
     problems.raise_if_any()
     assert crs is not None
     examples: dict[str, list[dict]] = {}
+    unmapped: dict[str, int] = {}
     sources: list[tuple[np.ndarray, np.ndarray]] = []
     parts = []
     row0 = 0
@@ -143,9 +148,20 @@ def read_calls(
         if time_form is None and columns.time_label:
             time_form = _time_form(frame, columns)
             columns_read = columns_read.with_overrides(time_format=time_form.form)
-        parts.append(_canonical(frame, geometry, columns_read, crs, row0, examples,
-                                sources))
+        part = _canonical(frame, geometry, columns_read, crs, row0, examples, sources)
+        part["source"] = _call_sources(frame, columns, unmapped)
+        parts.append(part)
         row0 += len(frame)
+    if unmapped:
+        top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
+        problems.add(f"calls {p}", f"{sum(unmapped.values()):,} calls have a call source the "
+                     "value mapping does not name: " + ", ".join(
+                         f"{v!r} ({n:,})" for v, n in top[:10]),
+                     column=columns.source,
+                     allowed="add each to source_values ([calls.source_values] in the city "
+                             "configuration, --source-value VALUE=SOURCE), as one of "
+                             + ", ".join(allowed(CallSource)))
+        problems.raise_if_any()
     if row0 == 0:  # header only, where the header check could not tell
         problems.add(f"calls {p}", "no data rows: the file has a header but no calls",
                      allowed="a calls file with at least one row")
@@ -156,6 +172,27 @@ def read_calls(
     label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
     return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns),
                       time_form)
+
+
+def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
+                  ) -> pd.Categorical:
+    """Each row's :class:`CallSource`: its ``source`` value through ``source_values``
+    (trimmed, case ignored; empty: not recorded), else ``default_source`` for every row.
+    Values the mapping does not name are counted into ``unmapped`` (the caller refuses
+    them) and given ``not_recorded`` meanwhile."""
+    cats = list(allowed(CallSource))
+    if not cmap.source:
+        return pd.Categorical([cmap.default_source] * len(frame), categories=cats)
+    mapping = {str(k).strip().casefold(): str(v) for k, v in (cmap.source_values or {}).items()}
+    raw = _text(frame, cmap.source).str.strip()
+    got = raw.str.casefold().map(mapping)
+    empty = raw.isna() | (raw == "")
+    bad = got.isna() & ~empty
+    if bad.any():
+        for value, n in raw[bad].value_counts().items():
+            unmapped[str(value)] = unmapped.get(str(value), 0) + int(n)
+    got = got.fillna(str(CallSource.NOT_RECORDED))
+    return pd.Categorical(got.astype(object).to_numpy(), categories=cats)
 
 
 def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:
@@ -174,6 +211,39 @@ def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[st
     problems.raise_if_any()
     assert p is not None
     return list(file_header(p, "calls", encoding=encoding).columns)
+
+
+@dataclass(frozen=True)
+class CallsSample:
+    """The first rows of a calls file, every attribute column as read."""
+
+    frame: pd.DataFrame
+    geometry: bool
+    """The file has a geometry column (its locations could come from it)."""
+    crs: str | None
+    """The CRS the file declares for its geometry (None: none, or no geometry)."""
+
+
+def calls_sample(path: str | os.PathLike, *, rows: int = 5000, encoding: str = "utf-8"
+                 ) -> CallsSample:
+    """The first ``rows`` rows of a calls file with every column (what ``safetygap init``
+    guesses the columns from); read in one batch for CSV and Parquet, whole otherwise."""
+    problems = Problems()
+    p = check_file(path, "calls", problems)
+    problems.raise_if_any()
+    assert p is not None
+    head = file_header(p, "calls", encoding=encoding)
+    suffix = suffix_of(p)
+    cols = list(head.columns)
+    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+        stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
+                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
+        first = next(iter(stream), None)
+        frame = (pd.DataFrame(columns=cols) if first is None
+                 else first.to_pandas(types_mapper=_text_mapper))
+    else:
+        frame = read_table(p, where="calls", encoding=encoding).frame
+    return CallsSample(frame.head(rows).reset_index(drop=True), head.geometry, head.crs)
 
 
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype

@@ -1,14 +1,15 @@
 """Column mappings ("presets") that tell the readers which column is which.
 
-A :class:`ColumnMap` names the source columns of one export. Built-in presets
-live in ``safetygap/data/presets.toml``; users can pass their own mapping.
+A :class:`ColumnMap` names the source columns of one export. The built-in presets are
+the ``[calls]`` sections of the built-in city configurations
+(``safetygap/data/cities/<name>.toml``, :mod:`safetygap.config.city`); a user's city
+configuration names its columns the same way.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import asdict, dataclass, fields, replace
-from importlib import resources
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from safetygap.errors import Problems
@@ -54,6 +55,16 @@ class ColumnMap:
     rules may use it)."""
     priority: str | None = None
     """Optional: the call's priority number (read when the file has the column)."""
+    source: str | None = None
+    """Who started the call (a column such as ``SelfInitiated`` or ``CallSource``): its
+    values are mapped to :class:`~safetygap.vocab.CallSource` by ``source_values``."""
+    source_values: Mapping[str, str] | None = field(default=None, hash=False)
+    """Value of the ``source`` column -> :class:`~safetygap.vocab.CallSource` value
+    (``{"Y": "officer_initiated", "N": "public_911"}``); matched trimmed and ignoring
+    case. A value not in the mapping is an error (empty values are ``not_recorded``)."""
+    default_source: str = "not_recorded"
+    """The source of every call when ``source`` is not given (e.g. ``public_911`` for a
+    file of 911 calls only)."""
 
     @property
     def coordinate_columns(self) -> tuple[str, str] | None:
@@ -80,6 +91,7 @@ class ColumnMap:
             "agency": self.agency,
             "time": self.time,
             "date": self.date,
+            "source": self.source,
         }
         coords = self.coordinate_columns
         if coords:
@@ -108,36 +120,56 @@ class ColumnMap:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["source_values"] = None if self.source_values is None else dict(self.source_values)
+        return d
 
 
-def _presets_table() -> dict[str, dict[str, Any]]:
-    text = (resources.files("safetygap") / "data" / "presets.toml").read_text("utf-8")
-    return tomllib.loads(text)
+def check_column_map(cmap: ColumnMap, where: str, problems: Problems) -> None:
+    """Add a problem for every bad value of ``cmap``: the time format, the call sources
+    of ``source_values`` and ``default_source``, a value mapping without a source column."""
+    from safetygap.vocab import CallSource, allowed
+
+    check_time_format(cmap.time_format, f"{where} time_format", problems)
+    sources = allowed(CallSource)
+    for raw, value in (cmap.source_values or {}).items():
+        if value not in sources:
+            problems.add(where, f"source_values: unknown call source for {raw!r}",
+                         value=value, allowed=sources)
+    if cmap.default_source not in sources:
+        problems.add(where, "default_source: unknown call source", value=cmap.default_source,
+                     allowed=sources)
+    if cmap.source and not cmap.source_values:
+        problems.add(where, f"source column {cmap.source!r} without source_values: say which "
+                     "call source each of its values means",
+                     allowed='e.g. source_values = {Y = "officer_initiated", '
+                             'N = "public_911"}')
+    if not isinstance(cmap.zero_is_missing, bool):
+        problems.add(where, "zero_is_missing must be true or false",
+                     value=cmap.zero_is_missing)
 
 
 def preset_names() -> list[str]:
-    """Names of the built-in column presets."""
-    return sorted(_presets_table())
+    """Names of the built-in column presets: the built-in city configurations
+    (``safetygap/data/cities/<name>.toml``, :mod:`safetygap.config.city`)."""
+    from safetygap.config.city import builtin_config_names
+
+    return builtin_config_names()
 
 
 def load_preset(name: str) -> ColumnMap:
-    """The built-in :class:`ColumnMap` called ``name`` (see :func:`preset_names`)."""
-    table = _presets_table()
-    problems = Problems()
-    if name not in table:
-        problems.add("preset", "unknown preset", value=name, allowed=sorted(table))
+    """The column map of the built-in city configuration ``name`` (see
+    :func:`preset_names`)."""
+    from safetygap.config.city import builtin_config_names, load_city_config
+
+    names = builtin_config_names()
+    if name not in names:
+        problems = Problems()
+        problems.add("preset", "unknown preset", value=name, allowed=names)
         problems.raise_if_any()
-    entry = table[name]
-    known = {f.name for f in fields(ColumnMap)}
-    for key in entry:
-        if key not in known:
-            problems.add("presets.toml", f"preset {name!r} has an unknown key", value=key,
-                         allowed=sorted(known))
-    check_time_format(entry.get("time_format", AUTO), f"presets.toml preset {name!r} "
-                      "time_format", problems)
-    problems.raise_if_any()
-    return ColumnMap(**entry)
+    config = load_city_config(name)
+    assert config.columns is not None
+    return config.columns
 
 
 def matching_presets(header: list[str]) -> list[str]:

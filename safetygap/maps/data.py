@@ -289,6 +289,12 @@ class WorkspaceView:
     def synthetic(self) -> bool:
         return bool(self.summary.get("synthetic"))
 
+    @property
+    def caveats(self) -> list[dict[str, str]]:
+        """What every page and answer says before the figures (uncalibrated headline
+        lists, undated rates, wards missing part of the city): summary.json's caveats."""
+        return list(self.summary.get("caveats") or [])
+
     def area_ids(self, level: str) -> list[str]:
         return list(self._ids[level])
 
