@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -211,8 +211,8 @@ def load_time_on_task(*, responder: Mapping[str, float] | None = None,
 # -- the scenario ---------------------------------------------------------------------
 
 
-def _moved_weights(calls: pd.DataFrame, moves: Sequence[Move], on_duty: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _moved_weights(calls: pd.DataFrame, moves: Sequence[Move], on_duty: np.ndarray,
+                   eligible: Callable[[str], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per call: the share of it moved (0..1) and the index of the move taking it (-1)."""
     n = len(calls)
     movable = ((calls["channel"].astype(object) == str(Channel.POLICE)).to_numpy(bool)
@@ -231,9 +231,7 @@ def _moved_weights(calls: pd.DataFrame, moves: Sequence[Move], on_duty: np.ndarr
         if move.call_types:
             m |= np.isin(names, [normalize(t) for t in move.call_types])
         if move.model:
-            from safetygap.eligibility import load_model
-
-            m |= load_model(move.model).assess(calls)["eligible"].to_numpy(bool)
+            m |= eligible(move.model)
         take = m & movable & (which < 0)
         which[take] = i
         weight[take] = move.share
@@ -257,31 +255,30 @@ def _unit(base: float, before: float, moved: float) -> dict[str, Any]:
     lo1, hi1 = wilson_interval(after, base)
 
     def share(k: float) -> float | None:
-        return None if base <= 0 else round(k / base, 6)
+        return None if base <= 0 else round(float(k / base), 6)
 
     return {
-        "base": int(base), "diverted_before": int(before), "moved": round(moved, 3),
-        "diverted_after": round(after, 3), "share_before": share(before),
+        "base": int(base), "diverted_before": int(before), "moved": round(float(moved), 3),
+        "diverted_after": round(float(after), 3), "share_before": share(before),
         "interval_before": None if base <= 0 else [round(float(lo0), 6), round(float(hi0), 6)],
         "share_after": share(after),
         "interval_after": None if base <= 0 else [round(float(lo1), 6), round(float(hi1), 6)],
     }
 
 
-def _to_target(candidates: pd.DataFrame, base: float, after: float, target: float
-               ) -> dict[str, Any]:
+def _to_target(candidates: Sequence[tuple[str, float]], base: float, after: float,
+               target: float) -> dict[str, Any]:
     """Fewest further categories (largest first) that take an area from ``after`` diverted
-    calls of ``base`` to ``target``: ``candidates`` has ``category`` and ``calls``."""
+    calls of ``base`` to ``target``: ``candidates`` are (category, calls that could move)."""
     if base <= 0:
         return {"categories": [], "reachable": False, "share": None, "calls_needed": None}
     needed = max(0.0, target * base - after)
     chosen, got = [], 0.0
-    for row in candidates.sort_values(["calls", "category"], ascending=[False, True]
-                                      ).itertuples():
+    for category, calls in sorted(candidates, key=lambda c: (-c[1], c[0])):
         if got >= needed - 1e-9:
             break
-        chosen.append(str(row.category))
-        got += float(row.calls)
+        chosen.append(str(category))
+        got += float(calls)
     reachable = got >= needed - 1e-9
     return {"categories": chosen, "reachable": reachable,
             "share": round((after + got) / base, 6), "calls_needed": math.ceil(needed)}
@@ -296,6 +293,8 @@ def run_scenario(
     time_on_task: TimeOnTask | None = None,
     candidates_model: str | None = None,
     levels: Mapping[str, str] = LEVEL_COLUMNS,
+    sensitive: np.ndarray | None = None,
+    eligibility: Callable[[str], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The scenario's outcome (see the module docstring) as a JSON-ready dict.
 
@@ -304,6 +303,11 @@ def run_scenario(
     ``category``, ``call_type``, ``time`` and the area columns of ``levels``.
     ``candidates_model``: the eligibility model whose eligible calls the per-area "to the
     target" search may move (None: :data:`safetygap.eligibility.DEFAULT_MODEL`).
+    ``sensitive`` (a bool per call): every area row then also says how many sensitive
+    calls each of its counts holds (``sensitive``: base, diverted_before, moved), so a
+    public answer can hide small ones (:mod:`safetygap.privacy`). ``eligibility(model)``:
+    the ``eligible`` flag of every call under a model (default: assessed here; a read
+    model passes its cached one).
     Raises :class:`~safetygap.errors.ValidationError` naming every bad move or setting.
     """
     from safetygap.eligibility import DEFAULT_MODEL, load_model
@@ -323,7 +327,11 @@ def run_scenario(
     times = pd.to_datetime(calls["time"])
     on_duty = open_at(shift.hours, times, unknown="closed") | (
         times.isna().to_numpy() & (shift.hours == ALWAYS))
-    weight, which = _moved_weights(calls, moves, on_duty)
+    def assess(name: str) -> np.ndarray:
+        return load_model(name).assess(calls)["eligible"].to_numpy(bool)
+
+    eligible_of = eligibility or assess
+    weight, which = _moved_weights(calls, moves, on_duty, eligible_of)
     base = calls["diversion_base"].to_numpy(bool)
     diverted = calls["diverted"].to_numpy(bool) & base
     years, first, last = _period_years(times[base])
@@ -405,7 +413,7 @@ def run_scenario(
                         "police_source": tot.source("police", c)} for c in used]}
 
     # per area, and what would take each to the target
-    model_eligible = load_model(model_name).assess(calls)["eligible"].to_numpy(bool)
+    model_eligible = eligible_of(model_name)
     movable = (calls["channel"].astype(object) == str(Channel.POLICE)).to_numpy(bool) & base
     left = np.where(movable & model_eligible & on_duty, 1.0 - weight, 0.0)
     out["candidates_model"] = model_name
@@ -413,21 +421,32 @@ def run_scenario(
     for level, col in levels.items():
         ids = calls[col].astype(object).to_numpy()
         has = pd.notna(ids)
+        sens = (np.zeros(len(calls), dtype=bool) if sensitive is None
+                else np.asarray(sensitive, dtype=bool))
         frame = pd.DataFrame({"area": ids[has], "base": base[has], "div": diverted[has],
                               "moved": weight[has], "left": left[has],
-                              "category": category[has]})
-        sums = frame.groupby("area")[["base", "div", "moved"]].sum()
-        cands = frame[frame["left"] > 0].groupby(["area", "category"])["left"].sum()
+                              "category": category[has], "moved_calls": weight[has] > 0,
+                              "s_base": (sens & base)[has], "s_div": (sens & diverted)[has],
+                              "s_moved": (sens & (weight > 0))[has]})
+        sums = frame.groupby("area")[["base", "div", "moved", "moved_calls", "s_base",
+                                      "s_div", "s_moved"]].sum()
+        cands: dict[Any, list[tuple[str, float]]] = {}
+        for (area, cat), v in frame[frame["left"] > 0].groupby(
+                ["area", "category"])["left"].sum().items():
+            cands.setdefault(area, []).append((str(cat), float(v)))
         rows = []
         for area, r in sums.iterrows():
             unit = _unit(float(r["base"]), float(r["div"]), float(r["moved"]))
             unit["area_id"] = str(area)
+            unit["moved_calls"] = int(r["moved_calls"])
+            if sensitive is not None:
+                unit["sensitive"] = {"base": int(r["s_base"]),
+                                     "diverted_before": int(r["s_div"]),
+                                     "moved": int(r["s_moved"])}
             unit["reaches_target"] = bool(unit["share_after"] is not None
                                           and unit["share_after"] >= target - 1e-12)
-            c = (cands.loc[area].rename("calls").reset_index()
-                 if area in cands.index.get_level_values(0)
-                 else pd.DataFrame({"category": [], "calls": []}))
-            unit["to_target"] = _to_target(c, unit["base"], unit["diverted_after"], target)
+            unit["to_target"] = _to_target(cands.get(area, []), unit["base"],
+                                           unit["diverted_after"], target)
             rows.append(unit)
         out["levels"][level] = rows
     out["changes_nothing"] = bool(weight.sum() == 0)
