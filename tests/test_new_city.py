@@ -172,8 +172,8 @@ def test_undated_share_stops_the_run_and_the_flag_accepts_it(tmp_path, city):
     assert summary["undated"]["rates_undated"]
     assert [c["kind"] for c in summary["caveats"]].count("rates_undated") == 1
     with app_client(tmp_path / "ws") as client:
-        for path in ("/", "/report", "/maps/gaps?family=response",
-                     "/maps/wards/PA-1", "/maps/sites?family=response&k=1"):
+        for path in ("/", "/report", "/maps/gaps?family=response", "/maps/wards/PA-1",
+                     "/maps/sites?family=response&k=1", "/neighborhoods/101", "/wards/PA-1"):
             page = client.get(path)
             assert page.status_code == 200, path
             assert "caveat-rates_undated" in page.text, path
