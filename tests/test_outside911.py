@@ -122,6 +122,7 @@ def test_cli_reports_options(tiny_files: dict[str, Path], tmp_path: Path) -> Non
 
     reports = _write(tmp_path / "311.csv")
     args = ["analyze", "--calls", str(tiny_files["calls"]), "--preset", "generic",
+            "--accept-undated",
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]), "--out", str(tmp_path / "ws"), "--quiet",

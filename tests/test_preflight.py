@@ -93,7 +93,7 @@ def test_bad_crs_options_are_reported_with_the_files(files):
         run(files | {"wards": files["wards"].with_name("none.gpkg")}, crs="EPSG:4326")
     text = str(err.value)
     assert "none.gpkg: file not found" in text
-    assert "crs: the analysis CRS must be projected (metres) (got 'EPSG:4326')" in text
+    assert "crs: the analysis CRS must be projected in metres (got 'EPSG:4326')" in text
     with pytest.raises(ValidationError, match=r"crs: unknown CRS \(got 'EPSG:999999'\)"):
         run(files, crs="EPSG:999999")
 

@@ -32,7 +32,11 @@ class Health(BaseModel):
 class Totals(BaseModel):
     input_rows: int = Field(description="rows in the calls file")
     unique_calls: int = Field(description="rows less duplicate ids")
-    calls_in_areas: int = Field(description="calls placed in a neighborhood and a ward")
+    calls_in_areas: int = Field(description="calls counted as demand placed in a "
+                                            "neighborhood (each layer joined on its own)")
+    calls_in_wards: int | None = Field(
+        None, description="calls counted as demand placed in a ward (absent in workspaces "
+                          "written before the layers were joined independently)")
     by_family: dict[str, int] = Field(description="calls in areas per family ('none' too)")
     by_year: dict[str, int] = Field(description="calls in areas per year")
     neighborhoods: int

@@ -148,9 +148,8 @@ def read_calls(
         if time_form is None and columns.time_label:
             time_form = _time_form(frame, columns)
             columns_read = columns_read.with_overrides(time_format=time_form.form)
-        part = _canonical(frame, geometry, columns_read, crs, row0, examples, sources)
-        part["source"] = _call_sources(frame, columns, unmapped)
-        parts.append(part)
+        parts.append(_canonical(frame, geometry, columns_read, crs, row0, examples, sources,
+                                unmapped))
         row0 += len(frame)
     if unmapped:
         top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -302,9 +301,12 @@ def _canonical(
     row0: int,
     examples: dict[str, list[dict]],
     sources: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    unmapped: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Canonical rows of one batch; rows numbered from ``row0 + 1``; examples added; the
-    batch's coordinates as read (numbers, NaN where not) appended to ``sources``."""
+    batch's coordinates as read (numbers, NaN where not) appended to ``sources``; source
+    values the mapping does not name counted into ``unmapped``. A ``time_format`` of
+    ``auto`` is detected on this batch."""
     n = len(frame)
     out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
     ids = _text(frame, cmap.id)
@@ -318,9 +320,11 @@ def _canonical(
                      else agency.fillna(cmap.default_agency).array)
     for name, col in cmap.optional_columns().items():
         out[name] = _text(frame, col).array  # type: ignore[union-attr]
+    out["source"] = _call_sources(frame, cmap, {} if unmapped is None else unmapped)
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
-        out["time"], bad = parse_times(raw_time, cmap.time_format)
+        fmt = _time_form(frame, cmap).form
+        out["time"], bad = parse_times(raw_time, fmt)
         _examples(examples, "unparseable_date", out, bad, str(cmap.time_label),
                   lambda idx: raw_time.iloc[idx])
     else:
