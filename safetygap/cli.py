@@ -16,6 +16,9 @@
     safetygap rerun --workspace DIR [--calls F ...]    re-run beside the served analysis and
                                                  swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
+    safetygap diversion eligibility|hours|scenario --workspace DIR
+                                                 eligibility models, coverage by the hour,
+                                                 the path to 20%
     safetygap presets                            list the built-in column presets
     safetygap init --calls F --neighborhoods F [--wards F --providers F --population F]
                                                  write a starter city configuration (TOML)
@@ -39,6 +42,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from safetygap import __version__
+from safetygap import _cli_equity as eq
 from safetygap.errors import Problems, ValidationError
 
 if TYPE_CHECKING:
@@ -322,6 +326,15 @@ def analyze(
     ward_cover_min: Annotated[float | None, typer.Option(
         help="warn, and report the area and calls missed, when the wards cover less than "
              "this share of the neighborhoods (0-1, default 0.95)")] = None,
+    demographics: eq.Demographics = None,
+    demographics_mapping: eq.DemographicsMapping = None,
+    demographic_groups: eq.DemographicGroups = None,
+    fine_population: eq.FinePopulation = None,
+    fine_population_column: eq.FinePopulationColumn = None,
+    equity_draws: eq.EquityDraws = None,
+    equity_seed: eq.EquitySeed = None,
+    cv_caution: eq.CvCaution = None,
+    cv_unreliable: eq.CvUnreliable = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -348,7 +361,9 @@ def analyze(
             files={"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
                    "wards": wards, "population": population, "taxonomy": taxonomy,
                    "network": network, "diversion_rules": diversion_rules,
-                   "reports": reports},
+                   "reports": reports, "demographics": demographics,
+                   "demographics_mapping": demographics_mapping,
+                   "fine_population": fine_population},
             columns={"id": id_col, "call_type": type_col, "agency": agency_col,
                      "default_agency": default_agency, "source": source_col,
                      "source_values": _pairs(source_value, "--source-value",
@@ -372,6 +387,10 @@ def analyze(
                      "undated_max_share": undated_max_share,
                      "unknown_type_max_share": unknown_type_max_share,
                      "ward_cover_min": ward_cover_min,
+                     "demographic_groups": eq.group_keys(demographic_groups),
+                     "fine_population_column": fine_population_column,
+                     "equity_draws": equity_draws, "equity_seed": equity_seed,
+                     "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
                      "stale_after_months": get_settings(
                          stale_after_months=stale_after_months).stale_after_months},
             preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
@@ -1268,6 +1287,13 @@ def presets() -> None:
         typer.echo(f"{name}: {p.description}")
     typer.echo("use one with --preset NAME or --config NAME; write your city's own with "
                "`safetygap init` (docs/NEW-CITY.md)")
+
+
+from safetygap.cli_diversion import app as _diversion_app  # noqa: E402 (after the helpers)
+
+for _info in _diversion_app.registered_commands:
+    _info.cls = _Command  # flags show no value, like every other command
+app.add_typer(_diversion_app, name="diversion", cls=_Group)
 
 
 def main() -> None:

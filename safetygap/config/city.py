@@ -15,6 +15,9 @@ key is optional (the command line fills in or overrides what is missing)::
     [analysis]        crs, undated_max_share, accept_undated, unknown_type_max_share,
                       ward_cover_min, boundary_tolerance_m, boundary_policy, travel,
                       mode, network
+    [reports]         file, columns, channel, counted (311 / online records, diverted)
+    [demographics]    file, mapping, groups, fine_population, fine_population_column,
+                      equity_draws, equity_seed, cv_caution, cv_unreliable
 
 Paths are relative to the configuration file. A value ``"UNRESOLVED"`` (written by
 ``safetygap init`` where it could not tell) is refused with the key named, as is any
@@ -54,7 +57,8 @@ UNRESOLVED = "UNRESOLVED"
 
 # section -> key -> (type, where the value goes: "file:<role>", "option:<name>",
 # "column:<ColumnMap field>" or "city:<field>")
-_STR, _FLOAT, _BOOL, _TABLE = "text", "number", "true or false", "table"
+_STR, _FLOAT, _INT, _BOOL = "text", "number", "whole number", "true or false"
+_TABLE, _LIST = "table", "list of text"
 _COLUMN_TYPES = {f.name: (_BOOL if f.name == "zero_is_missing" else
                           _TABLE if f.name == "source_values" else _STR)
                  for f in fields(ColumnMap) if f.name != "description"}
@@ -85,6 +89,18 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
                  "boundary_policy": (_STR, "option:boundary_policy"),
                  "travel": (_STR, "option:travel"), "mode": (_STR, "option:mode"),
                  "network": (_STR, "file:network")},
+    "reports": {"file": (_STR, "file:reports"), "columns": (_TABLE, "option:reports_columns"),
+                "channel": (_STR, "option:reports_channel"),
+                "counted": (_BOOL, "option:reports_counted")},
+    "demographics": {"file": (_STR, "file:demographics"),
+                     "mapping": (_STR, "file:demographics_mapping"),
+                     "groups": (_LIST, "option:demographic_groups"),
+                     "fine_population": (_STR, "file:fine_population"),
+                     "fine_population_column": (_STR, "option:fine_population_column"),
+                     "equity_draws": (_INT, "option:equity_draws"),
+                     "equity_seed": (_INT, "option:equity_seed"),
+                     "cv_caution": (_FLOAT, "option:cv_caution"),
+                     "cv_unreliable": (_FLOAT, "option:cv_unreliable")},
 }
 """Every section and key of a city configuration, its type and where it goes."""
 
@@ -105,8 +121,8 @@ class CityConfig:
     description: str = ""
     files: Mapping[str, Path] = field(default_factory=dict)
     """Input role (``calls``, ``neighborhoods``, ``wards``, ``providers``, ``population``,
-    ``taxonomy``, ``diversion_rules``, ``network``) -> path (absolute, or relative to the
-    working directory for a built-in)."""
+    ``taxonomy``, ``diversion_rules``, ``network``, ``reports``, ``demographics``,
+    ``demographics_mapping``, ``fine_population``) -> absolute path."""
     columns: ColumnMap | None = None
     """The ``[calls]`` column map (None: the section sets no column)."""
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -189,7 +205,9 @@ def config_from_content(doc: Mapping[str, Any], *, where: str, base: Path | None
             elif dest == "column":
                 columns[name] = dict(value) if kind == _TABLE else value
             elif dest == "option":
-                options[name] = float(value) if kind == _FLOAT else value
+                options[name] = (float(value) if kind == _FLOAT else dict(value)
+                                 if kind == _TABLE else tuple(value) if kind == _LIST
+                                 else value)
             else:
                 city[name] = str(value)
     cmap = None
@@ -209,7 +227,9 @@ def _check_value(value: Any, kind: str, key: str, where: str, problems: Problems
         return False
     ok = {_STR: isinstance(value, str),
           _FLOAT: isinstance(value, (int, float)) and not isinstance(value, bool),
+          _INT: isinstance(value, int) and not isinstance(value, bool),
           _BOOL: isinstance(value, bool),
+          _LIST: isinstance(value, list) and all(isinstance(v, str) for v in value),
           _TABLE: isinstance(value, dict) and all(isinstance(v, str)
                                                   for v in value.values())}[kind]
     if not ok:
