@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -104,10 +105,10 @@ def _same_workspace(a: Path, b: Path) -> None:
 
 def _cli(files: AnalysisInputs, out: Path, *extra: str) -> None:
     args = ["analyze", "--out", str(out), "--quiet", *extra]
-    for role in ("calls", "providers", "neighborhoods", "wards", "population"):
-        path = getattr(files, role)
+    for f in fields(files):  # every input the run had (the demo has demographics too)
+        path = getattr(files, f.name)
         if path is not None:
-            args += [f"--{role}", str(path)]
+            args += [f"--{f.name.replace('_', '-')}", str(path)]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
 
