@@ -279,3 +279,18 @@ def test_disparity_of_the_stage_by_hand_with_given_classes(tiny_files, tmp_path)
         assert "living in underserved areas vs everyone else" in html
         assert "+23.3" in html  # 50.0% - 26.7%, in points
         assert "living in underserved areas" in c.get("/wards/1").text
+
+
+def test_underserved_from_the_class_tables():
+    """The adapter from issue 13's documented tables: class 7 in a replicate is underserved
+    there; areas not ranked are left out."""
+    from safetygap._steps.equity import underserved_from_tables
+
+    table = pd.DataFrame({"area_id": ["A", "B", "C"], "underserved": [True, False, False],
+                          "ranked": [True, True, False]})
+    reps = pd.DataFrame([[7, 7, 0], [4, 7, 0]], columns=["A", "B", "C"])
+    u = underserved_from_tables(table, reps, definition="high need, low access")
+    assert u.point.tolist() == [True, False, False]
+    assert u.classified.tolist() == [True, True, False]
+    assert u.replicates.tolist() == [[True, True, False], [False, True, False]]
+    assert underserved_from_tables(table, pd.DataFrame()).replicates is None

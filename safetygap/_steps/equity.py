@@ -54,6 +54,21 @@ class Underserved:
     definition: str = ""
 
 
+def underserved_from_tables(table: pd.DataFrame, replicates: pd.DataFrame | None = None,
+                            *, underserved_class: int = 7, definition: str = ""
+                            ) -> Underserved:
+    """One family's :class:`Underserved` from the need/access classes of issue 13
+    (``safetygap.underserved``): ``table`` has one row per neighborhood in layer order with
+    ``underserved`` (bool) and ``ranked`` (bool: has a class); ``replicates`` has one row per
+    bootstrap replicate and one column per area (layer order) holding the class (0 = not
+    ranked), empty or None without a bootstrap."""
+    reps = None
+    if replicates is not None and len(replicates):
+        reps = replicates.to_numpy() == underserved_class
+    return Underserved(table["underserved"].to_numpy(bool), table["ranked"].to_numpy(bool),
+                       reps, definition)
+
+
 def match_demographics(din: DemographicsInput, nbhd: gpd.GeoDataFrame, *,
                        fine: FinePopulation | None = None
                        ) -> tuple[AreaDemographics, dict[str, Any]]:
