@@ -130,6 +130,9 @@ def _report(out: Path, summary: dict) -> None:
                    f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
     if summary.get("undated"):
         typer.echo(f"  undated: {summary['undated']['words']}")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        typer.echo(f"  agency: {agency['words']}")
     if share is not None:
         div = summary.get("diversion", {})
         words = f" of {div['denominator_words']}" if div else ""

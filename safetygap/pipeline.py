@@ -49,6 +49,7 @@ from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import WARD_COVER_WARN, analysis_crs, preflight, ward_coverage
 from safetygap._steps.report import (
     UNKNOWN_TYPE_MAX_SHARE,
+    agency_summary,
     manifest_report,
     quality_report,
     summary_report,
@@ -390,6 +391,7 @@ def analyze(
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, records=records, undated=undated)
         summary["boundary_sensitivity"] = sensitivity
+        summary["agency"] = agency_summary(cin.columns, calls)
         summary["travel"] = travel_summary(travel, taxonomy)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)

@@ -275,9 +275,13 @@ def test_officer_initiated_calls_are_out_of_the_demand_denominators(city, tmp_pa
                     strict=True)) == {str(k): v for k, v in want.items()}
     assert every.summary["diversion"]["denominator_calls"] == len(raw)
     assert every.summary["demand"]["left_out_calls"] == 0
+    assert "demand_basis" in [c["kind"] for c in ws.summary["caveats"]]
+    assert "demand_basis" not in [c["kind"] for c in every.summary["caveats"]]
     with app_client(city["ws"]) as client:
         assert "calls from the public" in client.get("/").text
         assert "calls from the public" in client.get("/report").text
+        assert "caveat-demand_basis" in client.get("/maps/gaps?family=response").text
+        assert "caveat-demand_basis" in client.get("/neighborhoods/101").text
 
 
 def test_unmapped_source_values_are_named(city, tmp_path):
@@ -293,6 +297,94 @@ def test_unmapped_source_values_are_named(city, tmp_path):
 def test_agency_defaults_to_the_stated_department(city):
     ws = Workspace.open(city["ws"])
     assert set(ws.calls(columns=["agency"])["agency"]) == {"POLICE"}
+    assert ws.summary["agency"] == {
+        "column": None, "default": "POLICE",
+        "words": "every call is counted as POLICE's: the calls file has no agency column "
+                 "(default_agency)"}
+    assert "agency: every call is counted as POLICE's" in city["output"]
     manifest = json.loads((city["ws"] / "manifest.json").read_text())
     assert manifest["options"]["columns"]["agency"] is None
     assert manifest["options"]["columns"]["default_agency"] == "POLICE"
+
+
+def test_every_section_of_a_configuration_reaches_the_run(tmp_path):
+    from safetygap.config.city import analysis_setup, load_city_config
+
+    (tmp_path / "in").mkdir()
+    cfg = tmp_path / "city.toml"
+    cfg.write_text('''
+[city]
+name = "Testville"
+[calls]
+file = "in/calls.csv"
+time = "when"
+time_format = "us_24h"
+default_agency = "SHERIFF"
+source = "how"
+source_values = { phone = "non_emergency", "9-1-1" = "public_911" }
+[neighborhoods]
+file = "in/n.gpkg"
+crs = "EPSG:2276"
+[wards]
+file = "in/w.gpkg"
+id = "WARD"
+[providers]
+file = "in/p.csv"
+crs = "EPSG:26915"
+[population]
+file = "in/pop.csv"
+population_column = "people"
+[rules]
+count_calls_from = "all"
+diverted_denominator = "all_calls"
+[analysis]
+undated_max_share = 0.2
+accept_undated = true
+unknown_type_max_share = 0.3
+ward_cover_min = 0.5
+[reports]
+file = "in/311.csv"
+counted = false
+[demographics]
+file = "in/acs.csv"
+groups = ["black", "poverty"]
+equity_draws = 500
+''')
+    config = load_city_config(cfg)
+    inputs, opts = analysis_setup(config, files={"wards": tmp_path / "other.gpkg"},
+                                  columns={"id": "cid"}, options={"ward_cover_min": 0.9})
+    assert inputs.calls == (tmp_path / "in" / "calls.csv").resolve()
+    assert inputs.wards == tmp_path / "other.gpkg"  # the command line wins
+    assert inputs.reports.name == "311.csv" and inputs.demographics.name == "acs.csv"
+    c = opts.columns
+    assert (c.id, c.time, c.time_format, c.agency, c.default_agency, c.source) == (
+        "cid", "when", "us_24h", None, "SHERIFF", "how")
+    assert c.source_values == {"phone": "non_emergency", "9-1-1": "public_911"}
+    assert (opts.neighborhoods_crs, opts.ward_id, opts.providers_crs) == (
+        "EPSG:2276", "WARD", "EPSG:26915")
+    assert (opts.count_calls_from, opts.diversion_denominator) == ("all", "all_calls")
+    assert (opts.undated_max_share, opts.accept_undated, opts.unknown_type_max_share,
+            opts.ward_cover_min) == (0.2, True, 0.3, 0.9)
+    assert (opts.reports_counted, opts.demographic_groups, opts.equity_draws) == (
+        False, ("black", "poverty"), 500)
+    assert (opts.population_column, opts.label) == ("people", "Testville")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[calls]\ntime = 5\n", "[calls] time must be text"),
+    ("[calls]\nwhen = \"t\"\n", "[calls] unknown key"),
+    ("[city2]\n", "unknown section"),
+    ("[analysis]\naccept_undated = \"yes\"\n", "[analysis] accept_undated must be true or false"),
+    ("[calls]\ntime_format = \"dd.mm.yyyy\"\n", "unknown time format"),
+    ("[calls]\nsource = \"s\"\n[calls.source_values]\nY = \"cops\"\n", "unknown call source"),
+    ("[calls]\nid = \"UNRESOLVED\"\n", "[calls] id is UNRESOLVED"),
+])
+def test_a_bad_configuration_names_the_key(tmp_path, text, message):
+    from safetygap.config.city import load_city_config
+    from safetygap.errors import ValidationError
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    with pytest.raises(ValidationError) as err:
+        load_city_config(cfg)
+    assert message in str(err.value) and str(cfg) in str(err.value)

@@ -297,6 +297,17 @@ def call_type_summary(calls: pd.DataFrame, basis: np.ndarray, *, max_share: floa
     }
 
 
+def agency_summary(columns: ColumnMap, calls: pd.DataFrame) -> dict[str, Any]:
+    """Where the calls' agency comes from: a column, or the stated default of a file from
+    one department."""
+    if columns.agency:
+        return {"column": columns.agency, "default": None,
+                "words": f"the agency of each call is its {columns.agency!r} value"}
+    return {"column": None, "default": columns.default_agency,
+            "words": f"every call is counted as {columns.default_agency}'s: the calls file "
+                     "has no agency column (default_agency)"}
+
+
 def caveats(summary: dict[str, Any], quality: dict[str, Any]) -> list[dict[str, str]]:
     """What every output must say about this run before its figures: uncalibrated
     headline lists, undated rates, wards that miss part of the city. Each entry has a
@@ -315,6 +326,15 @@ def caveats(summary: dict[str, Any], quality: dict[str, Any]) -> list[dict[str, 
     if undated and undated["rates_undated"]:
         out.append({"kind": "rates_undated", "headline": "Rates are undated",
                     "text": undated["words"] + " (run with --accept-undated)."})
+    demand = summary.get("demand")
+    if demand and demand["left_out_calls"]:
+        out.append({"kind": "demand_basis",
+                    "headline": "Counts are of calls from the public"
+                    if demand["count_calls_from"] == "public" else "Counts are of every call",
+                    "text": f"The counts, rates, need calls, coverage and the diverted share "
+                            f"count {demand['words']}: {demand['left_out_calls']:,} of "
+                            f"{demand['counted_calls'] + demand['left_out_calls']:,} unique "
+                            "calls left out (--count-calls-from all counts them)."})
     cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
     if cover.get("warning"):
         out.append({"kind": "wards_partial", "headline": "The wards miss part of the city",

@@ -119,7 +119,8 @@ class DiversionSummary(BaseModel):
 class Caveat(BaseModel):
     """Something every output of the analysis says before its figures."""
 
-    kind: str = Field(description="uncalibrated, rates_undated or wards_partial")
+    kind: str = Field(description="uncalibrated, rates_undated, demand_basis (calls left "
+                                  "out of the counts) or wards_partial")
     headline: str
     text: str
 
@@ -201,6 +202,9 @@ class Summary(BaseModel):
     undated: Undated | None = Field(
         default=None, description="calls without a usable date (absent in older "
                                   "workspaces)")
+    agency: dict[str, str | None] | None = Field(
+        default=None, description="where each call's agency comes from: a column, or the "
+                                  "stated default of a file from one department")
 
 
 # ---------------------------------------------------------------- GeoJSON

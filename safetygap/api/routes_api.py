@@ -123,7 +123,7 @@ def summary(view: View) -> Response:
             "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
             "travel": s.get("travel"),
             "diversion": s.get("diversion"),
-            **{k: s.get(k) for k in ("call_types", "demand", "undated")},
+            **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
             "caveats": view.caveats,
             "uncalibrated": bool(s.get("uncalibrated")),
         }

@@ -144,7 +144,8 @@ def render_page(m: folium.Map) -> str:
 
 
 CAVEAT_LABELS = {"uncalibrated": "uncalibrated", "rates_undated": "rates undated",
-                 "wards_partial": "wards miss part of the city"}
+                 "wards_partial": "wards miss part of the city",
+                 "demand_basis": "calls from the public"}
 """The map header's short label of each caveat (the full text is its tooltip)."""
 
 

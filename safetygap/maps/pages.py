@@ -135,6 +135,9 @@ def denominators(summary: dict[str, Any]) -> list[str]:
     types = summary.get("call_types")
     if types:
         out.append(f"Call types: {types['words']}.")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        out.append(f"Agency: {agency['words']}.")
     undated = summary.get("undated")
     if undated and undated["calls"]:
         out.append(f"Dates: {undated['words']}.")
