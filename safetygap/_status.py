@@ -1,7 +1,7 @@
 """Row flags and the display status of calls, shared by both engines.
 
-Every input row carries independent **flags** (:data:`FLAGS`): a call can be both undated
-and of a type the taxonomy does not know, and is counted under both. Neighborhoods and
+Every input row carries independent **flags** (:class:`~safetygap.vocab.RowFlag`): a call
+can be both undated and of an unknown type, and is counted under both. Neighborhoods and
 wards are joined independently: a call outside every ward keeps its neighborhood
 (:func:`placed_masks`). The **status** (:data:`STATUS_ORDER`) is one value per row derived
 from the flags for display: the first that applies.
@@ -11,37 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-FLAGS: tuple[str, ...] = (
-    "duplicate_id",
-    "missing_coordinates",
-    "invalid_coordinates",
-    "zero_coordinates",
-    "outside_neighborhoods",
-    "outside_wards",
-    "unparseable_date",
-    "unknown_call_type",
-)
-"""Independent row flags (a row may have any number of them; each is counted on its own).
-``outside_neighborhoods`` / ``outside_wards``: a located call outside every area of that
-layer."""
+from safetygap.vocab import ROW_STATUSES, RowFlag, RowStatus
 
-FLAG_COLUMNS: dict[str, str] = {f: f"flag_{f}" for f in FLAGS}
-"""Column of each flag in the calls table (bool)."""
+FLAGS: tuple[str, ...] = tuple(f.value for f in RowFlag)
+"""Independent row flags, in the order of :class:`~safetygap.vocab.RowFlag`."""
 
-STATUS_ORDER: tuple[str, ...] = (
-    "duplicate_id",
-    "missing_coordinates",
-    "invalid_coordinates",
-    "zero_coordinates",
-    "outside_boundaries",
-    "unparseable_date",
-    "unknown_call_type",
-    "ok",
-)
+STATUS_ORDER: tuple[str, ...] = ROW_STATUSES
 """Display statuses, in priority order: a row with several flags shows the first.
 ``outside_boundaries``: located, but outside every neighborhood *and* every ward."""
 
-ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
+ANALYSED_STATUSES: tuple[str, ...] = (RowStatus.OK.value, RowStatus.UNPARSEABLE_DATE.value,
+                                      RowStatus.UNKNOWN_CALL_TYPE.value)
 """Statuses of the calls placed in at least one layer (which layer: the row's area ids)."""
 
 
@@ -60,21 +40,21 @@ def row_faults(
     out_n = located & (np.asarray(n_idx) < 0)
     out_w = located & (np.asarray(w_idx) < 0)
     return {
-        "duplicate_id": np.asarray(dup, dtype=bool),
-        "missing_coordinates": coord == 1,
-        "invalid_coordinates": coord == 2,
-        "zero_coordinates": coord == 3,
-        "outside_neighborhoods": out_n,
-        "outside_wards": out_w,
-        "outside_boundaries": out_n & out_w,
-        "unparseable_date": np.asarray(no_date, dtype=bool),
-        "unknown_call_type": ~np.asarray(known, dtype=bool),
+        RowFlag.DUPLICATE_ID.value: np.asarray(dup, dtype=bool),
+        RowFlag.MISSING_COORDINATES.value: coord == 1,
+        RowFlag.INVALID_COORDINATES.value: coord == 2,
+        RowFlag.ZERO_COORDINATES.value: coord == 3,
+        RowFlag.OUTSIDE_NEIGHBORHOODS.value: out_n,
+        RowFlag.OUTSIDE_WARDS.value: out_w,
+        RowStatus.OUTSIDE_BOUNDARIES.value: out_n & out_w,
+        RowFlag.UNPARSEABLE_DATE.value: np.asarray(no_date, dtype=bool),
+        RowFlag.UNKNOWN_CALL_TYPE.value: ~np.asarray(known, dtype=bool),
     }
 
 
 def status_codes(faults: dict[str, np.ndarray]) -> np.ndarray:
     """int8 code into :data:`STATUS_ORDER` per row: the first fault that applies, else ok."""
-    n = len(faults["duplicate_id"])
+    n = len(faults[RowStatus.DUPLICATE_ID])
     status = np.full(n, len(STATUS_ORDER) - 1, dtype=np.int8)
     for code in range(len(STATUS_ORDER) - 2, -1, -1):  # lowest code (highest priority) last
         status[faults[STATUS_ORDER[code]]] = code

@@ -10,13 +10,24 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ALL_FAMILIES",
+    "BOUNDARY_POLICIES",
+    "ENGINES",
+    "FAMILIES",
+    "LEVELS",
+    "ROW_STATUSES",
+    "TRAVEL_KINDS",
+    "TRAVEL_MODES",
     "BoundaryPolicy",
     "CallSource",
     "Channel",
     "DemandModel",
+    "Engine",
     "Family",
     "Kernel",
+    "Level",
     "Reliability",
+    "RowFlag",
     "RowStatus",
     "TravelKind",
     "TravelMode",
@@ -30,6 +41,20 @@ class Family(StrEnum):
     RESPONSE = "response"
     PREVENTION = "prevention"
     RESTORATION = "restoration"
+
+
+class Level(StrEnum):
+    """The two levels of areas an analysis reports on."""
+
+    NEIGHBORHOOD = "neighborhood"
+    WARD = "ward"
+
+
+class Engine(StrEnum):
+    """Where the join and the per-area counts run: in this process, or on a dask cluster."""
+
+    MEMORY = "memory"
+    DASK = "dask"
 
 
 class Reliability(StrEnum):
@@ -64,9 +89,25 @@ class BoundaryPolicy(StrEnum):
     SPLIT = "split"
 
 
+class RowFlag(StrEnum):
+    """Independent flags of a call row: a row may have any number of them, each counted on
+    its own (``outside_neighborhoods`` / ``outside_wards``: located, but in no area of that
+    layer)."""
+
+    DUPLICATE_ID = "duplicate_id"
+    MISSING_COORDINATES = "missing_coordinates"
+    INVALID_COORDINATES = "invalid_coordinates"
+    ZERO_COORDINATES = "zero_coordinates"
+    OUTSIDE_NEIGHBORHOODS = "outside_neighborhoods"
+    OUTSIDE_WARDS = "outside_wards"
+    UNPARSEABLE_DATE = "unparseable_date"
+    UNKNOWN_CALL_TYPE = "unknown_call_type"
+
+
 class RowStatus(StrEnum):
-    """Exclusive row statuses of calls, in priority order (a row with several faults gets the
-    first)."""
+    """Display statuses of call rows, in priority order: a row shows the first of its flags
+    (:class:`RowFlag`) that applies; ``outside_boundaries`` is outside every neighborhood and
+    every ward."""
 
     DUPLICATE_ID = "duplicate_id"
     MISSING_COORDINATES = "missing_coordinates"
@@ -134,3 +175,16 @@ class DemandModel(StrEnum):
     """Spread over a regular grid of cells clipped to the area (the default)."""
     CENTROID = "centroid"
     """All at the area's centroid (the older, coarser method)."""
+
+
+FAMILIES: tuple[str, ...] = allowed(Family)
+"""The families' values in display order (also ``safetygap.FAMILIES``)."""
+ALL_FAMILIES: tuple[str, ...] = ("total", *FAMILIES)
+"""``total`` (every need call) and the three families: the columns of the per-area measures."""
+LEVELS: tuple[str, ...] = allowed(Level)
+BOUNDARY_POLICIES: tuple[str, ...] = allowed(BoundaryPolicy)
+TRAVEL_KINDS: tuple[str, ...] = allowed(TravelKind)
+TRAVEL_MODES: tuple[str, ...] = allowed(TravelMode)
+ENGINES: tuple[str, ...] = allowed(Engine)
+ROW_STATUSES: tuple[str, ...] = allowed(RowStatus)
+"""Exclusive row statuses in priority order (a row with several faults gets the first)."""

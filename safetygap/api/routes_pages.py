@@ -14,9 +14,10 @@ from safetygap.api.models import Family, Level
 from safetygap.api.models_diversion import DivertedChannel, ModelName
 from safetygap.api.routes_api import View, YearQ, checked_year
 from safetygap.maps.area_page import area_page
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
-from safetygap.maps.pages import index_page, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import index_page
+from safetygap.readmodel import WorkspaceView
 
 router = APIRouter(tags=["pages"])
 FamilyPage = Annotated[Family, Query(description="family shown first")]

@@ -41,6 +41,7 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
+from safetygap.defaults import UNDATED_MAX_SHARE as _DEFAULT_UNDATED_MAX_SHARE
 from safetygap.errors import Problems, ValidationError
 
 __all__ = [
@@ -274,7 +275,7 @@ def _naive(parsed: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return parsed.to_numpy(dtype="datetime64[ns]")
 
 
-UNDATED_MAX_SHARE = 0.05
+UNDATED_MAX_SHARE = _DEFAULT_UNDATED_MAX_SHARE
 """Default largest share of calls that may be undated before the analysis stops."""
 
 

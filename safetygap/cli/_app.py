@@ -1,0 +1,163 @@
+"""Shared parts of the command line: the typer app, its command classes, and helpers used
+by several command groups (errors, the summary printout, JSON output, the calls' column map)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from safetygap import __version__
+from safetygap.errors import Problems
+
+if TYPE_CHECKING:
+    import click
+
+
+
+def _no_flag_metavar(params: list[click.Parameter]) -> None:
+    """Boolean flags take no value: show none (typer would show ``<bool>``)."""
+    for p in params:
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+
+
+class Command(TyperCommand):
+    """A subcommand whose help shows no value for flags (``--quiet``, ``--help``)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _no_flag_metavar(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+class Group(TyperGroup):
+    """A command group whose help shows no value for flags (``--version``, ``--help``)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _no_flag_metavar(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+"""``-h`` is ``--help`` everywhere (subcommands inherit it)."""
+
+app = typer.Typer(
+    name="safetygap",
+    help="Show a city where its community-safety services fall short.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    cls=Group,
+    context_settings=CONTEXT,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"safetygap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", help="show the version and exit", callback=_show_version,
+        is_eager=True)] = False,
+) -> None:
+    """Show a city where its community-safety services fall short."""
+
+
+def fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def print_summary(out: Path, summary: dict) -> None:
+    share = summary["diverted_share"]["all"]
+    typer.echo(f"\nworkspace written to {out.resolve()}")
+    if summary.get("synthetic"):
+        typer.secho(f"  {summary['label']}", fg=typer.colors.YELLOW)
+    for caveat in summary.get("caveats", []):
+        typer.secho(f"  {caveat['headline'].upper()}: {caveat['text']}",
+                    fg=typer.colors.YELLOW)
+    t = summary["totals"]
+    if "travel" in summary:
+        typer.echo(f"  distance model: {summary['travel']['distance_model']} "
+                   f"(catchments in {summary['travel']['unit']})")
+    typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
+    demand = summary.get("demand")
+    if demand:
+        typer.echo(f"  counted as demand: {demand['words']} ({demand['counted_calls']:,} "
+                   f"calls; {demand['left_out_calls']:,} left out)")
+    types = summary.get("call_types")
+    if types:
+        typer.echo(f"  call types the taxonomy does not know: {types['unknown_type_share']:.1%}"
+                   f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
+    if summary.get("undated"):
+        typer.echo(f"  undated: {summary['undated']['words']}")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        typer.echo(f"  agency: {agency['words']}")
+    if share is not None:
+        div = summary.get("diversion", {})
+        words = f" of {div['denominator_words']}" if div else ""
+        typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
+    mark = " (UNCALIBRATED)" if summary.get("uncalibrated") else ""
+    for family, rows in summary["top_underserved"]["neighborhood"].items():
+        names = ", ".join(r["name"] for r in rows[:3])
+        typer.echo(f"  most underserved for {family}{mark}: {names}")
+    sens = summary.get("boundary_sensitivity")
+    if sens:
+        changed = sens["areas_changing_gap_class"]["neighborhood"]
+        typer.echo(
+            f"  boundary streets: {sens['calls_shared']['neighborhood']:,} calls within "
+            f"{sens['tolerance_m']:g} m of a line between neighborhoods; under the "
+            f"'{sens['compared_with']}' policy the gap class would change in "
+            + ", ".join(f"{v} ({k})" for k, v in changed.items()) + " neighborhoods")
+    typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
+
+
+TIME_FORMAT_HELP = (
+    "form of the call times: auto (detected on the file, the default), iso, us_12h "
+    "(04/12/2018 12:50:17 PM), us_24h (04/12/2018 13:50), day_first_12h, day_first_24h, "
+    "year_first, epoch_s, epoch_ms, or a strftime pattern")
+DEFAULT_AGENCY_HELP = ("the agency of every call, for a file from one department with no "
+                       "agency column (e.g. POLICE); leaves --agency unused")
+SOURCE_HELP = ("column saying who started each call (e.g. SelfInitiated, CallSource); map "
+               "its values with --source-value")
+SOURCE_VALUE_HELP = ("VALUE=SOURCE of the --source column, repeatable (e.g. "
+                     "Y=officer_initiated, N=public_911); sources: public_911, "
+                     "non_emergency, online, officer_initiated, alarm_company, not_recorded")
+DEFAULT_SOURCE_HELP = ("the source of every call when there is no --source column (default: "
+                       "not_recorded, counted as a call from the public)")
+DATE_HELP = ("date column, when the file has the date and the time of day in two columns "
+             "(--time then names the time-of-day column)")
+
+def pairs(values: list[str] | None, flag: str, form: str = "FIELD=COLUMN"
+           ) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
+    if not values:
+        return None
+    problems = Problems()
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            problems.add(flag, f"expected {form}", value=v)
+        out[key.strip()] = val.strip()
+    problems.raise_if_any()
+    return out
+
+
+def write_json_out(data: dict, out: Path | None) -> None:
+    """``data`` as strict JSON (NaN and inf as null) on stdout, or written to ``out``."""
+    from safetygap._io import dumps_json, write_json
+
+    if out is None:
+        typer.echo(dumps_json(data, indent=2))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(out, data)
+        typer.echo(f"written to {out.resolve()}", err=True)
