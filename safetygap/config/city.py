@@ -33,12 +33,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from safetygap.errors import Problems, ValidationError
-from safetygap.inputs.columns import ColumnMap, check_column_map
+from safetygap.inputs.columns import ColumnMap, check_column_map, preset_names, preset_path
 
 __all__ = [
     "GENERIC_COLUMNS",
@@ -136,13 +135,12 @@ class CityConfig:
 
 def builtin_config_names() -> list[str]:
     """Names of the city configurations shipped with the package (the column presets)."""
-    folder = resources.files("safetygap") / "data" / "cities"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return preset_names()
 
 
 def builtin_config_path(name: str) -> Path:
     """The file of the built-in configuration ``name``."""
-    return Path(str(resources.files("safetygap") / "data" / "cities" / f"{name}.toml"))
+    return preset_path(name)
 
 
 def load_city_config(path_or_name: str | os.PathLike[str]) -> CityConfig:
@@ -280,7 +278,7 @@ def analysis_setup(
     missing everywhere is an error naming its option and configuration key (``hints``:
     more to say per role, e.g. the provider file's format).
     """
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 
     problems = Problems()
     given = {k: v for k, v in files.items() if v is not None}

@@ -33,6 +33,7 @@ from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    arrow_text,
     check_file,
     is_geoparquet,
     open_csv_batches,
@@ -41,6 +42,7 @@ from safetygap.inputs.files import (
     points_xy,
     read_table,
     suffix_of,
+    to_float,
 )
 from safetygap.inputs.header import check_calls_header, file_header
 from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
@@ -264,36 +266,6 @@ def _text(frame: pd.DataFrame, col: str | None) -> pd.Series | None:
     return s
 
 
-def _arrow_text(s: pd.Series) -> pa.Array:
-    arr = pa.array(s if isinstance(s.dtype, pd.StringDtype) else s.astype(_STR_DTYPE))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-
-
-def to_float(raw: pd.Series) -> np.ndarray:
-    """Numbers of a column as float64; NaN for missing, unparseable or non-finite values.
-
-    Text is trimmed and parsed by pyarrow (a decimal number with an optional
-    exponent); anything else, including "inf" and "nan", gives NaN.
-    """
-    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
-    else:
-        text = pc.utf8_trim_whitespace(_arrow_text(raw))
-        try:
-            nums = pc.cast(text, pa.float64())
-        except pa.ArrowInvalid:
-            ok = pc.match_substring_regex(text, _NUMBER)
-            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
-        out = nums.to_numpy(zero_copy_only=False)
-    if not out.flags.writeable:
-        out = out.copy()
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
 def _canonical(
     frame: pd.DataFrame,
     geometry: np.ndarray | None,
@@ -311,7 +283,7 @@ def _canonical(
     n = len(frame)
     out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
     ids = _text(frame, cmap.id)
-    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
+    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
     ctype = _text(frame, cmap.call_type)
     out[C.CALL_TYPE] = (ctype.array if ctype is not None

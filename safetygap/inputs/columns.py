@@ -8,8 +8,11 @@ configuration names its columns the same way.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from safetygap.errors import Problems
@@ -151,25 +154,36 @@ def check_column_map(cmap: ColumnMap, where: str, problems: Problems) -> None:
 
 def preset_names() -> list[str]:
     """Names of the built-in column presets: the built-in city configurations
-    (``safetygap/data/cities/<name>.toml``, :mod:`safetygap.config.city`)."""
-    from safetygap.config.city import builtin_config_names
+    (``safetygap/data/cities/<name>.toml``, format in :mod:`safetygap.config.city`)."""
+    folder = resources.files("safetygap") / "data" / "cities"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
-    return builtin_config_names()
+
+def preset_path(name: str) -> Path:
+    """The file of the built-in city configuration ``name``."""
+    return Path(str(resources.files("safetygap") / "data" / "cities" / f"{name}.toml"))
 
 
 def load_preset(name: str) -> ColumnMap:
-    """The column map of the built-in city configuration ``name`` (see
+    """The column map (``[calls]``) of the built-in city configuration ``name`` (see
     :func:`preset_names`)."""
-    from safetygap.config.city import builtin_config_names, load_city_config
-
-    names = builtin_config_names()
+    problems = Problems()
+    names = preset_names()
     if name not in names:
-        problems = Problems()
         problems.add("preset", "unknown preset", value=name, allowed=names)
         problems.raise_if_any()
-    config = load_city_config(name)
-    assert config.columns is not None
-    return config.columns
+    doc = tomllib.loads(preset_path(name).read_text("utf-8"))
+    entry = dict(doc.get("calls", {}))
+    known = {f.name for f in fields(ColumnMap)} - {"description"}
+    for key in entry:
+        if key not in known:
+            problems.add(f"built-in config {name!r} [calls]", "unknown key", value=key,
+                         allowed=sorted(known))
+    problems.raise_if_any()
+    cmap = ColumnMap(**entry, description=str(doc.get("city", {}).get("description", "")))
+    check_column_map(cmap, f"built-in config {name!r} [calls]", problems)
+    problems.raise_if_any()
+    return cmap
 
 
 def matching_presets(header: list[str]) -> list[str]:

@@ -43,6 +43,7 @@ import pandas as pd
 
 from safetygap.defaults import UNDATED_MAX_SHARE as _DEFAULT_UNDATED_MAX_SHARE
 from safetygap.errors import Problems, ValidationError
+from safetygap.inputs.files import to_float
 
 __all__ = [
     "AUTO",
@@ -220,8 +221,6 @@ def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
     placed in a year). Time zones are dropped: wall-clock times are kept as written,
     which matches the city's layer (local time labelled UTC).
     """
-    from safetygap.inputs.calls import to_float
-
     raw = pd.Series(raw).reset_index(drop=True)
     if fmt in ("epoch_ms", "epoch_s"):
         num = pd.Series(to_float(raw))
