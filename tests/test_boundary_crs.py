@@ -7,6 +7,7 @@ import pytest
 from conftest import make_tiny_areas
 
 from safetygap.boundaries import load_boundaries
+from safetygap.cli._app import cli_message
 from safetygap.errors import ValidationError
 
 
@@ -22,8 +23,9 @@ def test_a_file_without_crs_names_the_option_to_declare_it(tmp_path):
     p, _ = _shapefile_without_prj(tmp_path)
     with pytest.raises(ValidationError) as err:
         load_boundaries(p, layer="neighborhoods")
-    assert "no CRS" in str(err.value) and "--neighborhoods-crs EPSG:n" in str(err.value)
-    with pytest.raises(ValidationError, match="--wards-crs EPSG:n"):
+    assert "no CRS" in str(err.value) and "option `neighborhoods_crs` EPSG:n" in str(err.value)
+    assert "--neighborhoods-crs EPSG:n" in cli_message(str(err.value))  # the CLI's flag
+    with pytest.raises(ValidationError, match="option `wards_crs` EPSG:n"):
         load_boundaries(p, layer="wards")
 
 
@@ -44,7 +46,7 @@ def test_a_declared_crs_contradicting_the_file_is_an_error(tmp_path):
     with pytest.raises(ValidationError) as err:
         load_boundaries(p, layer="neighborhoods", crs="EPSG:4326")
     text = str(err.value)
-    assert "--neighborhoods-crs EPSG:4326" in text and "contradicts" in text
+    assert "option `neighborhoods_crs` EPSG:4326" in text and "contradicts" in text
     assert "EPSG:26915" in text
     _, report = load_boundaries(p, layer="neighborhoods", crs="EPSG:26915")
     assert report.crs_source == "file, as declared"

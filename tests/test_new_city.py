@@ -194,7 +194,9 @@ def test_unknown_type_share_is_exact_and_the_headline_uncalibrated(city):
     assert types["unknown_type_share"] == round(unknown / len(public), 6)
     assert unknown / len(public) > 0.10 and types["uncalibrated"]
     assert ws.summary["top_underserved"]["status"] == "uncalibrated"
-    assert "safetygap profile" in types["advice"] and "--write-rules" in types["advice"]
+    assert "safetygap profile" in types["advice"]
+    assert "option `write_rules`" in types["advice"] and "--" not in types["advice"]
+    assert "--write-rules rules.toml" in " ".join(city["output"].split())  # the CLI's flag
     assert "UNCALIBRATED" in city["output"]
     assert "most underserved for response (UNCALIBRATED)" in city["output"]
     assert f"{unknown / len(public):.1%} of the calls" in city["output"]

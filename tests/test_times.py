@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from safetygap.cli._app import cli_message
 from safetygap.errors import ValidationError
 from safetygap.inputs import ColumnMap, read_calls
 from safetygap.inputs.times import detect_time_form, parse_times, undated_report
@@ -50,7 +51,8 @@ def test_ambiguous_day_and_month_is_refused_with_the_choice():
         detect_time_form(values, column="CallDate")
     text = str(err.value)
     assert "'CallDate'" in text and "ambiguous" in text
-    assert "--time-format us_24h" in text and "--time-format day_first_24h" in text
+    assert "option `time_format` us_24h" in text
+    assert "--time-format day_first_24h" in cli_message(text)
 
 
 def test_no_known_form_names_the_column_examples_and_option():
@@ -58,7 +60,7 @@ def test_no_known_form_names_the_column_examples_and_option():
         detect_time_form(pd.Series(["yesterday", "last week", "noon", "later"]), column="t")
     text = str(err.value)
     assert "'t'" in text and "'yesterday', 'last week', 'noon'" in text
-    assert "--time-format" in text
+    assert "option `time_format`" in text and "--time-format" in cli_message(text)
 
 
 def test_detection_takes_the_form_most_values_fit():
@@ -99,8 +101,9 @@ def test_undated_share_stops_with_column_examples_and_option():
         undated_report(undated, form=form, examples=examples)
     text = str(err.value)
     assert "'when'" in text and "3 of 20 calls (15.0%)" in text
-    assert "'n/a', <empty>, '??'" in text and "--accept-undated" in text
-    assert "--time-format" in text
+    assert "'n/a', <empty>, '??'" in text and "option `accept_undated`" in text
+    assert "option `time_format`" in text and "--" not in text  # the core names options
+    assert "--accept-undated" in cli_message(text) and "--time-format" in cli_message(text)
     ok = undated_report(undated, form=form, examples=examples, accept=True)
     assert ok["rates_undated"] and ok["calls"] == 3 and ok["share"] == 0.15
     assert "rates are undated" in ok["words"]

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from safetygap.errors import Problems, ValidationError
+from safetygap.errors import Problems, ValidationError, option
 
 OVERLAP_MIN_M2 = 1.0
 """Overlaps smaller than this (square metres) are digitising slivers: not listed."""
@@ -31,11 +31,11 @@ ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "WARD", "id", "ID", "
 ROW_IDS = ("OBJECTID", "FID")
 """Database row numbers: used as the id only as a last resort, with a warning (they can
 change between two exports of the same layer, so ids would not match across runs)."""
-ID_FLAGS = {"neighborhoods": "--neighborhood-id", "wards": "--ward-id"}
-CRS_FLAGS = {"neighborhoods": "--neighborhoods-crs", "wards": "--wards-crs"}
+ID_OPTIONS = {"neighborhoods": option("neighborhood_id"), "wards": option("ward_id")}
+"""The option that names each layer's id column (:func:`safetygap.errors.option`)."""
+CRS_OPTIONS = {"neighborhoods": option("neighborhoods_crs"), "wards": option("wards_crs")}
 """The options that declare each layer's CRS (``[neighborhoods] crs`` / ``[wards] crs`` in
 a city configuration)."""
-NAME_FLAGS = {"neighborhoods": "--neighborhood-name", "wards": "--ward-name"}
 GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                   "MultiLineString", "MultiPolygon", "GeometryCollection")
 """Names of shapely's geometry type ids 0..7."""
@@ -147,7 +147,7 @@ def load_boundaries(
         problems.raise_if_any()
     if len(gdf) == 0:
         problems.add(where, "the layer has no features")
-    crs_source = _declare_crs(gdf, crs, where, CRS_FLAGS.get(layer, "crs"), problems)
+    crs_source = _declare_crs(gdf, crs, where, CRS_OPTIONS.get(layer, "crs"), problems)
     cols = [c for c in gdf.columns if c != "geometry"]
     id_col = id_column or next((c for c in ID_CANDIDATES if c in cols), None)
     name_col = name_column or next((c for c in NAME_CANDIDATES if c in cols), None)
@@ -180,7 +180,7 @@ def load_boundaries(
     report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string(),
                             id_column=id_col, name_column=name_col, crs_source=crs_source)
     if id_column is None and (id_col is None or id_col in ROW_IDS):
-        flag = ID_FLAGS.get(layer, "id_column")
+        flag = ID_OPTIONS.get(layer, "id_column")
         what = (f"the database row number {id_col!r}" if id_col
                 else "the row number in the file")
         report.id_note = (f"no id column found among {', '.join(ID_CANDIDATES[:-2])}: the "
@@ -221,7 +221,7 @@ def _same_crs(a: CRS, b: CRS) -> bool:
     return code_a is not None and code_a == code_b
 
 
-def _declare_crs(gdf: gpd.GeoDataFrame, declared: str | None, where: str, flag: str,
+def _declare_crs(gdf: gpd.GeoDataFrame, declared: str | None, where: str, opt: str,
                  problems: Problems) -> str:
     """Where the layer's CRS comes from (``file``, ``declared`` or ``file, as declared``);
     problems: none at all, a declared CRS that is unknown or contradicts the file's."""
@@ -230,22 +230,22 @@ def _declare_crs(gdf: gpd.GeoDataFrame, declared: str | None, where: str, flag: 
     if declared is None:
         if gdf.crs is None:
             problems.add(where, "no CRS: the file declares none (a shapefile without its "
-                         ".prj?)", allowed=f"declare it with {flag} EPSG:n (the CRS the "
+                         ".prj?)", allowed=f"declare it with {opt} EPSG:n (the CRS the "
                          "portal's metadata names), or a file with a CRS")
         return "file"
     try:
         want = CRS.from_user_input(declared)
     except CRSError:
-        problems.add(where, f"{flag}: unknown CRS", value=declared,
+        problems.add(where, f"{opt}: unknown CRS", value=declared,
                      allowed="e.g. EPSG:2276 or EPSG:4326")
         return "declared"
     if gdf.crs is None:
         return "declared"
     own = CRS.from_user_input(gdf.crs)
     if not _same_crs(own, want):
-        problems.add(where, f"{flag} {declared} ({want.name}) contradicts the file's own CRS "
+        problems.add(where, f"{opt} {declared} ({want.name}) contradicts the file's own CRS "
                      f"{own.to_string()} ({own.name})",
-                     allowed=f"leave {flag} out to use the file's CRS, or fix the file")
+                     allowed=f"leave {opt} out to use the file's CRS, or fix the file")
     return "file, as declared"
 
 

@@ -10,6 +10,10 @@ CRS of each boundary layer; the population columns. Every guess is written with 
 comment saying what it rests on (``# GUESS: ...``); every field it cannot tell is
 written as ``"UNRESOLVED"`` with a comment saying what was found, which
 :func:`~safetygap.config.city.load_city_config` refuses until it is set.
+
+Long file (about 600 lines): one guess per field of a city configuration, each with the
+evidence it writes beside it; the guesses share the sampled frames and the writer of the
+commented TOML, so splitting them would pass those around between modules.
 """
 
 from __future__ import annotations

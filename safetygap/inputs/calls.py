@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
@@ -134,11 +134,12 @@ def read_calls(
     if coords is None and not has_geometry:
         problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
                      "columns, or use a file with point geometry",
-                     allowed="--lat/--lon, --x/--y with --calls-crs, or a geometry column")
+                     allowed="option `latitude`/option `longitude`, option `x`/option `y` "
+                             "with option `calls_crs`, or a geometry column")
     crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
     if crs is None:
         problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
-                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
     problems.raise_if_any()
     assert crs is not None
     examples: dict[str, list[dict]] = {}
@@ -161,7 +162,8 @@ def read_calls(
                          f"{v!r} ({n:,})" for v, n in top[:10]),
                      column=columns.source,
                      allowed="add each to source_values ([calls.source_values] in the city "
-                             "configuration, --source-value VALUE=SOURCE), as one of "
+                             f"configuration, {option('source_value')} VALUE=SOURCE), as "
+                             "one of "
                              + ", ".join(allowed(CallSource)))
         problems.raise_if_any()
     if row0 == 0:  # header only, where the header check could not tell

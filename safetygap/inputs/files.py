@@ -5,6 +5,10 @@ provider-like tables (what-if, siting, the inventory builders). Every
 hard problem (file missing or empty, unreadable, a column missing, no CRS) is
 collected and raised as one :class:`~safetygap.errors.ValidationError` naming
 the file.
+
+Long file (about 460 lines): every table format read the same safe way (CSV with its
+encoding, Parquet, GeoParquet, vector files without driver guessing), plus the two cell
+readers every reader of these frames shares (``to_float``, ``arrow_text``).
 """
 
 from __future__ import annotations
@@ -314,7 +318,7 @@ def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> li
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
         problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
-                     allowed="UTF-8 text (or give the encoding, e.g. --encoding latin-1)")
+                     allowed="UTF-8 text (or give the encoding, e.g. option `encoding` latin-1)")
     else:
         problems.add(f"{where} {path}", f"cannot parse the CSV: {text}")
     return problems.items

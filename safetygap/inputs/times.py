@@ -43,6 +43,7 @@ import pandas as pd
 
 from safetygap.defaults import UNDATED_MAX_SHARE as _DEFAULT_UNDATED_MAX_SHARE
 from safetygap.errors import Problems, ValidationError
+from safetygap.errors import option as mark_option
 from safetygap.inputs.files import to_float
 
 __all__ = [
@@ -144,8 +145,8 @@ def _sample(values: pd.Series) -> list[str]:
     return text.tolist()
 
 
-def detect_time_form(values: pd.Series, *, column: str, option: str = "--time-format"
-                     ) -> TimeForm:
+def detect_time_form(values: pd.Series, *, column: str,
+                     option: str = mark_option("time_format")) -> TimeForm:
     """The named form most sampled values of ``values`` fit (see module docstring).
 
     Raises a ValidationError naming ``column``, three example values and ``option``
@@ -305,10 +306,12 @@ def undated_report(undated: np.ndarray, *, form: TimeForm | None, examples: list
             f"{where} column {column!r}" if column else where,
             f"{k:,} of {n:,} calls ({share:.1%}) cannot be dated, more than the "
             f"{max_share:.0%} allowed; {read}" + (f" (e.g. {shown})" if shown else ""),
-            allowed="--time COLUMN / --date COLUMN and --time-format FORM (one of "
+            allowed=f"{mark_option('time')} COLUMN / {mark_option('date')} COLUMN "
+                    f"and {mark_option('time_format')} FORM (one of "
                     f"{', '.join(NAMED_FORMS)}, or a strftime pattern) to read them; "
-                    "--accept-undated to run anyway, every output then saying the rates "
-                    "are undated; --undated-max-share to change the limit")
+                    f"{mark_option('accept_undated')} to run anyway, every output then "
+                    f"saying the rates are undated; {mark_option('undated_max_share')} "
+                    "to change the limit")
         problems.raise_if_any()
     return {
         "calls": k,

@@ -31,6 +31,7 @@ from safetygap.diversion import (
     denominator_words,
     rule_counts,
 )
+from safetygap.errors import option
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.tables import calls as C
@@ -321,11 +322,12 @@ def call_type_summary(calls: pd.DataFrame, basis: np.ndarray, *, max_share: floa
         basis="unique calls counted as demand (duplicate ids excluded, all locations)",
         words=(f"{share_:.1%} of the calls ({k:,} of {n:,}) are of types the taxonomy does "
                "not know"),
-        advice=("Calibrate: `safetygap profile CALLS --write-rules rules.toml` lists the "
-                   "city's own types by count with a suggested family and channel for each "
-                   "(every suggestion marked REVIEW); review the file and run analyze with "
-                   "--diversion-rules rules.toml (and a taxonomy naming the city's types, "
-                   "--taxonomy, format in docs/TAXONOMY.md)") if over else "",
+        advice=(f"Calibrate: `safetygap profile CALLS` with {option('write_rules')} "
+                "rules.toml lists the city's own types by count with a suggested family and "
+                "channel for each (every suggestion marked REVIEW); review the file and run "
+                f"analyze with {option('diversion_rules')} rules.toml (and a taxonomy naming "
+                f"the city's types, {option('taxonomy')}, format in docs/TAXONOMY.md)")
+               if over else "",
     )
 
 
@@ -357,7 +359,7 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
     undated = summary.get("undated")
     if undated and undated["rates_undated"]:
         out.append(Caveat(kind="rates_undated", headline="Rates are undated",
-                          text=undated["words"] + " (run with --accept-undated)."))
+                          text=undated["words"] + f" (run with {option('accept_undated')})."))
     demand = summary.get("demand")
     if demand and demand["left_out_calls"]:
         out.append(Caveat(
@@ -367,7 +369,7 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
             text=f"The counts, rates, need calls, coverage and the diverted share count "
                  f"{demand['words']}: {demand['left_out_calls']:,} of "
                  f"{demand['counted_calls'] + demand['left_out_calls']:,} unique calls left "
-                 "out (--count-calls-from all counts them)."))
+                 f"out ({option('count_calls_from')} all counts them)."))
     cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
     if cover.get("warning"):
         out.append(Caveat(kind="wards_partial", headline="The wards miss part of the city",
