@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from conftest import CRS, X0, Y0, make_tiny_areas, sq
+from test_equity_pipeline import LAYOUT as BY_NAME
 
 from safetygap.boundaries import load_boundaries
 from safetygap.cli._app import cli_message
@@ -73,21 +74,8 @@ def test_an_unknown_declared_crs_is_named(tmp_path):
 
 # ------------------------------------------- the demographics' tracts and the finer layer
 
-LAYOUT = """
-name = "tracts"
-source = "hand-made"
-[key]
-by = "geometry"
-[universes.persons]
-label = "residents"
-count = "pop"
-moe = "pop_moe"
-[groups.kids]
-label = "children"
-universe = "persons"
-count = "kids"
-moe = "kids_moe"
-"""
+LAYOUT = BY_NAME.replace('column = "area"\nby = "name"', 'by = "geometry"')
+"""The tiny city's children layout, interpolated from tract polygons."""
 
 
 def _tracts(tmp_path: Path, *, prj: bool) -> tuple[Path, Path]:
@@ -156,7 +144,7 @@ def test_a_table_by_name_refuses_a_declared_crs(tmp_path):
     table = tmp_path / "acs.csv"
     table.write_text("area,pop,pop_moe,kids,kids_moe\nAlpha,10,1,2,1\n")
     layout = tmp_path / "by_name.toml"
-    layout.write_text(LAYOUT.replace('by = "geometry"', 'column = "area"\nby = "name"'))
+    layout.write_text(BY_NAME)
     with pytest.raises(ValidationError, match=r"option `demographics_crs`.*by name"):
         read_demographics(table, mapping=layout, crs="EPSG:4326")
 
