@@ -220,6 +220,30 @@ def test_below_the_threshold_the_headline_is_calibrated(city, tmp_path):
     assert "uncalibrated" not in [c["kind"] for c in summary["caveats"]]
 
 
+def test_the_starter_taxonomy_of_profile_calibrates_the_run(city, tmp_path):
+    from safetygap.taxonomy import load_taxonomy
+
+    path = tmp_path / "riverton-taxonomy.toml"
+    res = _invoke("profile", "--config", city["config"], "--write-taxonomy", path)
+    assert res.exit_code == 0, res.output
+    assert "5 of the file's own types added, each marked REVIEW; 0 UNRESOLVED" in res.output
+    tax = load_taxonomy(path)
+    # by hand, from the words in the fixture's own types (fixture_city.TYPES)
+    assert {name: tax.category_of(name) for name, known, _ in TYPES.values()
+            if not known} == {"MENTAL HEALTH CALL": "behavioral_crisis",
+                              "ALARM-COMMERCIAL BLDG": "alarm",
+                              "MVA - MINOR INJURY": "traffic_injury",
+                              "LOUD PARTY COMPLAINT": "quality_of_life",
+                              "SUSP VEH CHK": "proactive_admin"}
+    run = _invoke("analyze", "--config", city["config"], "--taxonomy", path,
+                  "--out", tmp_path / "ws", "--quiet")
+    assert run.exit_code == 0, run.output
+    summary = Workspace.open(tmp_path / "ws").summary
+    assert summary["call_types"]["unknown_type_calls"] == 0
+    assert not summary["uncalibrated"] and summary["top_underserved"]["status"] == "calibrated"
+    assert "UNCALIBRATED" not in run.output
+
+
 # ------------------------------------------------------------------ layers joined independently
 
 
