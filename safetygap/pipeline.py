@@ -2,7 +2,7 @@
 
 Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundaries`):
 
-1. check every input before the heavy work (:mod:`safetygap._steps.preflight`): load the
+1. check every input before the heavy work (:mod:`safetygap.stages.preflight`): load the
    taxonomy, both boundary layers (in the projected analysis CRS, which it chooses), the
    providers and the population, check the calls file's header and that the wards
    overlap the neighborhoods; every problem of every file is raised in one error
@@ -19,14 +19,13 @@ Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundarie
 8. ward population by area-weighted apportioning from neighborhoods
 9. summary and data-quality report
 
-The steps live in the private modules of :mod:`safetygap._steps`; this module
-composes them. :func:`analyze` returns everything in memory;
+The stages are the public functions of :mod:`safetygap.stages` (one module each);
+this module composes them. :func:`analyze` returns everything in memory;
 :func:`safetygap.workspace.write_workspace` writes it to disk.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,36 +37,36 @@ import pandas as pd
 
 from safetygap._progress import Progress
 from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
-from safetygap._steps.areas import (
+from safetygap.diversion import Denominator
+from safetygap.geo.join import assign_areas
+from safetygap.geo.network import StreetNetwork
+from safetygap.inputs import RecordsInput, read_calls
+from safetygap.outside911 import place_records
+from safetygap.stages.areas import (
     boundary_allocations,
     coverage,
     level_indices,
     near_boundary_quality,
 )
-from safetygap._steps.places import match_population, place_providers, to_crs_xy
-from safetygap._steps.preflight import analysis_crs, preflight
-from safetygap._steps.report import manifest_report, quality_report, summary_report
-from safetygap._steps.rows import (
+from safetygap.stages.equity import equity_outputs, match_demographics
+from safetygap.stages.options import AnalysisInputs, AnalysisOptions
+from safetygap.stages.places import match_population, place_providers, to_crs_xy
+from safetygap.stages.preflight import analysis_crs, preflight
+from safetygap.stages.report import manifest_report, quality_report, summary_report
+from safetygap.stages.rows import (
     call_features,
     flag_rows,
     join_note,
     swapped_coordinates,
 )
-from safetygap._steps.travel import load_travel, travel_quality, travel_summary
-from safetygap.diversion import Denominator
-from safetygap.errors import Problems
-from safetygap.geo.boundary import (
-    BOUNDARY_POLICIES,
-    DEFAULT_TOLERANCE_M,
-)
-from safetygap.geo.join import assign_areas
-from safetygap.geo.network import StreetNetwork
-from safetygap.inputs import ColumnMap, read_calls
-from safetygap.inventory.fields import STALE_AFTER_MONTHS
-from safetygap.vocab import allowed
+from safetygap.stages.travel import load_travel, travel_quality, travel_summary
+from safetygap.tables import calls as C
+from safetygap.tables.report import BoundariesQuality, Quality, Summary
+from safetygap.vocab import ENGINES, Engine, RowStatus
 
 __all__ = [
     "ANALYSED_STATUSES",
+    "ENGINES",
     "STATUS_ORDER",
     "STEPS",
     "Analysis",
@@ -86,7 +85,7 @@ __all__ = [
 STEPS = (
     "checking inputs: taxonomy, boundaries, providers, population, calls header",
     "loading street network",
-    "matching population",
+    "matching population and demographics",
     "placing providers",
     "reading and classifying calls",
     "joining calls to neighborhoods and wards ({engine} engine)",
@@ -97,87 +96,6 @@ STEPS = (
 )
 """The progress steps of :func:`analyze`, in order (``{engine}`` is filled in)."""
 
-ENGINES = ("memory", "dask")
-"""Where the join and per-area counts run: in this process, or on a dask cluster."""
-
-
-@dataclass(frozen=True)
-class AnalysisInputs:
-    """Paths of the input files; population is optional."""
-
-    calls: Path
-    providers: Path
-    neighborhoods: Path
-    wards: Path
-    population: Path | None = None
-    taxonomy: Path | None = None
-    network: Path | None = None
-    """Street network (OSM XML or GraphML) for ``travel="network"``."""
-    diversion_rules: Path | None = None
-    """Diversion rule set (TOML); None: the packaged Minneapolis default."""
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """Options of one run (all keyword-only at the call sites)."""
-
-    columns: ColumnMap = field(default_factory=ColumnMap)
-    preset: str | None = None
-    crs: str | None = None  # projected analysis CRS; default: the neighborhoods' own or UTM
-    neighborhood_id: str | None = None
-    neighborhood_name: str | None = None
-    ward_id: str | None = None
-    ward_name: str | None = None
-    population_name_column: str | None = None
-    population_column: str | None = None
-    providers_crs: str | None = None
-    encoding: str = "utf-8"
-    label: str | None = None  # free text shown on maps; the demo sets its synthetic label
-    synthetic: bool = False
-    boundary_tolerance_m: float = DEFAULT_TOLERANCE_M  # metres, see safetygap.geo.boundary
-    boundary_policy: str = "contain"  # "contain" or "split"
-    travel: str = "straight"  # "straight" (metres) or "network" (minutes on inputs.network)
-    mode: str = "walk"  # network travel mode: "walk" or "drive"
-    engine: str = "memory"  # "memory", or "dask": join and counts on a dask cluster
-    scheduler: str | None = None  # dask scheduler address; None: a local cluster
-    staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
-    partitions: int | None = None  # dask: number of calls partitions (default by size)
-    diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
-    # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
-    stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
-    as_of: dt.date | None = None  # the date staleness is measured at (default: today)
-
-    def validate(self) -> None:
-        """Raise one ValidationError listing every bad option value."""
-        problems = Problems()
-        if self.boundary_policy not in BOUNDARY_POLICIES:
-            problems.add("boundary_policy", "unknown boundary policy",
-                         value=self.boundary_policy, allowed=BOUNDARY_POLICIES)
-        tol = self.boundary_tolerance_m
-        if not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol < 0:
-            problems.add("boundary_tolerance_m", "must be a number of metres >= 0", value=tol)
-        if self.engine not in ENGINES:
-            problems.add("engine", "unknown engine", value=self.engine,
-                         allowed=", ".join(ENGINES))
-        months = self.stale_after_months
-        if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
-            problems.add("stale_after_months", "must be a number of months > 0", value=months)
-        if self.partitions is not None and self.partitions < 1:
-            problems.add("partitions", "must be at least 1", value=self.partitions)
-        if self.diversion_denominator is not None and \
-                self.diversion_denominator not in allowed(Denominator):
-            problems.add("diversion_denominator", "unknown denominator",
-                         value=self.diversion_denominator, allowed=allowed(Denominator))
-        problems.raise_if_any()
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "columns"}
-        d["columns"] = self.columns.to_dict()
-        d["staging"] = None if self.staging is None else str(self.staging)
-        d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
-        return d
-
-
 @dataclass
 class Analysis:
     """Everything one run produced, in memory."""
@@ -187,12 +105,16 @@ class Analysis:
     calls: pd.DataFrame
     providers: gpd.GeoDataFrame
     indices: pd.DataFrame
-    summary: dict[str, Any]
-    quality: dict[str, Any]
+    summary: Summary
+    quality: Quality
     manifest: dict[str, Any]
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    records: pd.DataFrame | None = None
+    """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
+    when the analysis had a reports file."""
+    equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
 
 
 def analyze(
@@ -226,6 +148,13 @@ def analyze(
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
+        demo_n = demo_quality = None
+        if checked.demographics is not None:
+            demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
+                                                      fine=checked.fine_population)
+            demo_n = demo_n.with_thresholds(opts.cv_caution, opts.cv_unreliable)
+            info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
+                             f"({len(demo_n.spec.groups)} groups)")
 
     with step() as info:
         prov = checked.providers
@@ -238,7 +167,7 @@ def analyze(
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
-        calls["x"], calls["y"] = to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
+        calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
@@ -247,8 +176,8 @@ def analyze(
 
     contain_counts = None
     with step(engine=opts.engine) as info:
-        calls["covered"] = coverage(calls, providers, travel)  # needs no area
-        if opts.engine == "dask":
+        calls[C.COVERED] = coverage(calls, providers, travel)  # needs no area
+        if opts.engine == Engine.DASK:
             from safetygap.distributed import join_and_count
 
             joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
@@ -256,11 +185,11 @@ def analyze(
                                     partitions=opts.partitions)
             n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
         else:
-            xy = (calls["x"].to_numpy(), calls["y"].to_numpy())
+            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
             n_idx = assign_areas(xy, nbhd, crs=crs)
             w_idx = assign_areas(xy, wards, crs=crs)
-        info["note"] = join_note(n_idx, w_idx, calls["dup"].to_numpy()) + (
-            f"; {joined.note}" if opts.engine == "dask" else "")
+        info["note"] = join_note(n_idx, w_idx, calls[C.DUP].to_numpy()) + (
+            f"; {joined.note}" if opts.engine == Engine.DASK else "")
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
     with step() as info:
@@ -268,7 +197,7 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls["status"].value_counts().items() if k != "ok")
+                                 calls[C.STATUS].value_counts().items() if k != RowStatus.OK)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -276,8 +205,8 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with step() as info:
-        in_areas = calls["n_idx"].to_numpy() >= 0
-        years = tuple(sorted(int(y) for y in pd.unique(calls["year"].to_numpy()[in_areas])
+        in_areas = calls[C.N_IDX].to_numpy() >= 0
+        years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
                              if y > 0))
         result = level_indices(calls, years, nbhd, wards, population, providers,
                                boundary, policy=opts.boundary_policy,
@@ -288,24 +217,30 @@ def analyze(
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
-        quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
-                                 checked.nbhd_report, checked.ward_report, cw_quality)
-        quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
-        quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
-        quality["travel"] = travel_quality(travel, calls, providers)
-        quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
-        if swapped["examples"]:
-            quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
+        equity = None
+        if demo_n is not None:
+            nbhd_out, ward_out, equity = equity_outputs(
+                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
+        records, records_quality = (None, None) if checked.records is None else _records(
+            checked.records, nbhd, wards, crs, taxonomy, opts)
+        boundaries = BoundariesQuality(
+            neighborhoods=checked.nbhd_report.to_dict(), wards=checked.ward_report.to_dict(),
+            crosswalk=cw_quality, wards_cover_neighborhoods=checked.layers_overlap,
+            near_boundary=near_boundary_quality(boundary, opts))
+        quality = quality_report(calls, examples, cin, population=pop_quality,
+                                 providers=prov_quality, boundaries=boundaries,
+                                 travel=travel_quality(travel, calls, providers),
+                                 swapped=swapped, demographics=demo_quality,
+                                 reports=records_quality)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
-                                 rules=checked.rules)
-        summary["boundary_sensitivity"] = sensitivity
-        summary["travel"] = travel_summary(travel, taxonomy)
+                                 rules=checked.rules, sensitivity=sensitivity,
+                                 travel=travel_summary(travel, taxonomy), records=records)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
-        manifest["travel"] = summary["travel"]
-        info["note"] = f"{quality['calls']['analysed_in_areas']:,} calls in areas"
+        manifest["travel"] = summary.travel
+        info["note"] = f"{quality.calls.analysed_in_areas:,} calls in areas"
 
-    calls_out = _calls_output(calls, nbhd, wards, boundary)
+    calls_out = C.build(calls, nbhd, wards, boundary)
     return Analysis(
         neighborhoods=nbhd_out,
         wards=ward_out,
@@ -318,41 +253,21 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        records=records,
+        equity=equity,
     )
 
 
-def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
-                  wards: gpd.GeoDataFrame, boundary: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    n_ids = nbhd["area_id"].to_numpy()
-    w_ids = wards["area_id"].to_numpy()
-    n_idx = calls["n_idx"].to_numpy()
-    w_idx = calls["w_idx"].to_numpy()
-    out = pd.DataFrame({
-        "row": calls["row"].to_numpy(),
-        "call_id": calls["call_id"].array,
-        "call_type": calls["call_type"].array,
-        "agency": calls["agency"].array,
-        "time": calls["time"].to_numpy(),
-        "year": calls["year"].to_numpy(),
-        "status": calls["status"].array,
-        "neighborhood_id": pd.Categorical.from_codes(np.where(n_idx >= 0, n_idx, -1),
-                                                     categories=pd.Index(n_ids)),
-        "ward_id": pd.Categorical.from_codes(np.where(w_idx >= 0, w_idx, -1),
-                                             categories=pd.Index(w_ids)),
-        "category": pd.Categorical(calls["category"].array),
-        "family": pd.Categorical(calls["family"].array),
-        "eligible": calls["eligible"].to_numpy(),
-        "channel": calls["channel"].array,
-        "diversion_rule": calls["diversion_rule"].array,
-        "diverted": calls["diverted"].to_numpy(),
-        "diversion_base": calls["diversion_base"].to_numpy(),
-        "covered": calls["covered"].to_numpy(),
-        "split_neighborhoods": boundary["neighborhood"]["split"].k.astype(np.int16),
-        "split_wards": boundary["ward"]["split"].k.astype(np.int16),
-        "x": calls["x"].to_numpy(),
-        "y": calls["y"].to_numpy(),
-    })
-    return out
+def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, crs: Any,
+             taxonomy: Any, opts: AnalysisOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The records from outside 911 placed in areas (:mod:`safetygap.outside911`)."""
+    frame = rin.frame.copy()
+    frame["x"], frame["y"] = to_crs_xy(frame["x"].to_numpy(), frame["y"].to_numpy(),
+                                       rin.crs, crs)
+    table, quality = place_records(frame, nbhd, wards, crs=crs, taxonomy=taxonomy,
+                                   channel=opts.reports_channel,
+                                   counted=opts.reports_counted)
+    return table, {"file": str(rin.path), **quality}
 
 
 def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
@@ -364,4 +279,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         neighborhoods=d / "neighborhoods.gpkg",
         wards=d / "wards.gpkg",
         population=d / "population.csv",
+        demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
     )

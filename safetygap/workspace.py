@@ -12,8 +12,14 @@ A workspace directory holds
     GeoParquet of the providers with family, capacity and catchment
 ``indices.parquet``
     every measure per level, area, period (``all`` or a year) and family, long form
+``outside_911.parquet``
+    GeoParquet of the diverted records from outside 911 (311 / online reports), only
+    when the analysis had a reports file
 ``summary.json``, ``quality.json``
     totals and top gaps; the data-quality report
+``equity.json``
+    only with a demographic table: per group, for the city and each ward, totals and
+    shares with margins of error, mean access and disparity (:mod:`safetygap.equity`)
 ``manifest.json``
     input checksums, options, taxonomy, package version and the checksum of
     every file above. Written last: a directory without it is incomplete.
@@ -42,24 +48,29 @@ from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
 from safetygap.errors import Problems, ValidationError
-from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
+from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
+from safetygap.inputs.network import read_saved_network, save_network
 from safetygap.pipeline import Analysis
+from safetygap.tables import calls as C
 from safetygap.versions import active_dir, clear_pointer
+from safetygap.vocab import TravelKind, TravelMode
 
-LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
+LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", C.FILE,
                "providers.parquet", "indices.parquet")
 JSON_FILES = ("summary.json", "quality.json")
 NETWORK_FILE = "network.npz"
 """The street network of a network-travel run, so what-if and siting reuse it exactly."""
+RECORDS_FILE = "outside_911.parquet"
+"""GeoParquet of the diverted records from outside 911 (311 / online reports), when the
+analysis had them (:data:`safetygap.outside911.RECORD_COLUMNS`)."""
+EQUITY_FILE = "equity.json"
+"""Groups against underserved areas; written only when the analysis had demographics."""
 MANIFEST = "manifest.json"
 
 
-def calls_geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
-    """The calls table with point geometry (None where the call has no location)."""
-    geom = gpd.points_from_xy(calls["x"], calls["y"], crs=crs)
-    geom[calls["x"].isna().to_numpy()] = None
-    return gpd.GeoDataFrame(calls.drop(columns=["x", "y"]), geometry=geom, crs=crs)
+calls_geoframe = C.geoframe
+"""The calls table with point geometry (:func:`safetygap.tables.calls.geoframe`)."""
 
 
 def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
@@ -76,17 +87,28 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
     calls = analysis.calls
-    _atomic_write(out / "calls.parquet", lambda p: write_points(
-        calls.drop(columns=["x", "y"]), calls["x"].to_numpy(), calls["y"].to_numpy(),
-        analysis.crs, p))
+    _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
     written = [*LAYER_FILES, *JSON_FILES]
     if analysis.network is not None:
         _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))
         written.append(NETWORK_FILE)
     else:
         (out / NETWORK_FILE).unlink(missing_ok=True)
-    write_json(out / "summary.json", analysis.summary)
-    write_json(out / "quality.json", analysis.quality)
+    records = analysis.records
+    if records is not None:
+        _atomic_write(out / RECORDS_FILE, lambda p: write_points(
+            records.drop(columns=["x", "y"]), records["x"].to_numpy(),
+            records["y"].to_numpy(), analysis.crs, p))
+        written.append(RECORDS_FILE)
+    else:
+        (out / RECORDS_FILE).unlink(missing_ok=True)
+    if analysis.equity is not None:
+        write_json(out / EQUITY_FILE, analysis.equity)
+        written.append(EQUITY_FILE)
+    else:
+        (out / EQUITY_FILE).unlink(missing_ok=True)
+    write_json(out / "summary.json", analysis.summary.to_dict())
+    write_json(out / "quality.json", analysis.quality.to_dict())
     manifest = dict(analysis.manifest)
     manifest["files"] = {
         name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}
@@ -154,6 +176,12 @@ class Workspace:
         return self._json("quality.json")
 
     @cached_property
+    def equity(self) -> dict[str, Any] | None:
+        """``equity.json``, or None when the analysis had no demographic table."""
+        p = self.path / EQUITY_FILE
+        return self._json(EQUITY_FILE) if p.is_file() else None
+
+    @cached_property
     def neighborhoods(self) -> gpd.GeoDataFrame:
         return gpd.read_parquet(self.path / "neighborhoods.parquet")
 
@@ -182,8 +210,9 @@ class Workspace:
         workspace has no saved network.
         """
         opts = self.manifest.get("options", {})
-        kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
-        if kind != "network":
+        kind = opts.get("travel", TravelKind.STRAIGHT.value)
+        mode = opts.get("mode", TravelMode.WALK.value)
+        if kind != TravelKind.NETWORK:
             return Travel(kind)
         net = self.network()
         if net is None:
@@ -192,13 +221,21 @@ class Workspace:
                          "saved street network", value=NETWORK_FILE,
                          allowed="a workspace written by this version (analyse again)")
             problems.raise_if_any()
-        return Travel("network", mode, net)
+        return Travel(TravelKind.NETWORK, mode, net)
+
+    def records(self, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The diverted records from outside 911 (without geometry unless ``columns``
+        asks for it), or None when the analysis had none."""
+        p = self.path / RECORDS_FILE
+        if RECORDS_FILE not in self.manifest.get("files", {}) or not p.is_file():
+            return None
+        if columns is not None and "geometry" not in columns:
+            return pd.read_parquet(p, columns=columns)
+        return gpd.read_parquet(p, columns=columns)
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""
-        if columns is not None and "geometry" not in columns:
-            return pd.read_parquet(self.path / "calls.parquet", columns=columns)
-        return gpd.read_parquet(self.path / "calls.parquet", columns=columns)
+        return C.read(self.path / C.FILE, columns=columns)
 
     def verify(self) -> list[str]:
         """Names of files whose checksum differs from the manifest."""

@@ -36,10 +36,10 @@ from filelock import FileLock
 from safetygap._hashing import sha256_file
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
-from safetygap.inputs._files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
+from safetygap.inputs.files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
 
 KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population",
-                          "diversion_rules")
+                          "diversion_rules", "reports")
 _BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".zip", *PARQUET_SUFFIXES)
 SUFFIXES: dict[str, tuple[str, ...]] = {
     "calls": CALL_FILE_SUFFIXES,
@@ -48,6 +48,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "wards": _BOUNDARY_SUFFIXES,
     "population": (*CSV_SUFFIXES, *PARQUET_SUFFIXES, ".json"),
     "diversion_rules": (".toml",),
+    "reports": CALL_FILE_SUFFIXES,
 }
 """File name suffixes accepted per kind of dataset (lower case)."""
 MULTIPART_SLACK = 64 * 1024
@@ -135,6 +136,11 @@ def validate_dataset(kind: str, path: Path, manifest: dict[str, Any]) -> dict[st
                                              label="the served analysis")
             rows = len(read_providers(path, taxonomy=taxonomy, crs=opts.get("providers_crs"),
                                       encoding=encoding).frame)
+        elif kind == "reports":
+            from safetygap.inputs import read_records
+
+            rows = len(read_records(path, columns=opts.get("reports_columns"),
+                                    encoding=encoding).frame)
         elif kind == "diversion_rules":
             from safetygap.diversion import load_rules
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 DatasetKind = Literal["calls", "providers", "neighborhoods", "wards", "population",
-                      "diversion_rules"]
+                      "diversion_rules", "reports"]
 
 
 class DatasetInfo(BaseModel):

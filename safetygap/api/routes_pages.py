@@ -3,16 +3,21 @@ are built by :mod:`safetygap.maps` and cached per workspace)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from safetygap.api._errors import ERROR_RESPONSES
+from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
+from safetygap.api.models_diversion import DivertedChannel, ModelName
 from safetygap.api.routes_api import View, YearQ, checked_year
+from safetygap.maps.area_page import area_page
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
-from safetygap.maps.pages import index_page, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import index_page
+from safetygap.readmodel import WorkspaceView
 
 router = APIRouter(tags=["pages"])
 FamilyPage = Annotated[Family, Query(description="family shown first")]
@@ -46,25 +51,131 @@ def gap_map(
     return HTMLResponse(html)
 
 
+def _not_found(view: WorkspaceView, level: str, value: str, prefix: str) -> HTMLResponse:
+    """404: no such area; the page lists the ones there are."""
+    items = [{"href": f"{prefix}{quote(i, safe='')}", "name": view.area_name(level, i)}
+             for i in view.area_ids(level)]
+    return HTMLResponse(render("not_found.html", what=level, value=value, items=items),
+                        status_code=404)
+
+
+@router.get("/maps/equity", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def equity_map(
+    request: Request,
+    view: View,
+    group: Annotated[str | None, Query(description="demographic group key (default: the "
+                                                   "first of the analysis)")] = None,
+    family: Annotated[Family, Query(description="whose access the share is set "
+                                                "against")] = "prevention",
+) -> HTMLResponse:
+    """Who lives in the gaps: one group's share per neighborhood against one family's
+    access (bivariate), intervals and reliability on every area."""
+    from safetygap.maps.equity import group_keys
+    from safetygap.maps.equity_map import build_equity_map
+
+    keys = group_keys(view)
+    if not keys:
+        return HTMLResponse(render("not_found.html", what="demographic table in this analysis",
+                                   value="(run analyze --demographics FILE)", items=[]),
+                            status_code=404)
+    group = group or keys[0]
+    if group not in keys:
+        raise param_error("group", f"unknown demographic group; allowed: {', '.join(keys)}",
+                          group)
+    options = _options(request)
+    html = view.cached(("page", "equity", group, family, options), lambda: render_page(
+        build_equity_map(view, group=group, family=family, options=options)))
+    return HTMLResponse(html)
+
+
 @router.get("/maps/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)
 def ward_map(
     request: Request,
     view: View,
     ward: Annotated[str, Path(description="ward id")],
     family: FamilyPage = "response",
+    year: YearQ = None,
 ) -> HTMLResponse:
     """A council member's view: the ward, its neighborhoods by gap, its providers and
-    its figures against the city."""
+    its headline against the city."""
     if not view.has_area("ward", ward):
-        wards = [{"area_id": i, "name": view.area_name("ward", i)}
-                 for i in view.area_ids("ward")]
-        return HTMLResponse(render("not_found.html", what="ward", value=ward, wards=wards),
-                            status_code=404)
+        return _not_found(view, "ward", ward, "/maps/wards/")
+    year = checked_year(view, year)
     options = _options(request)
     html = view.cached(
-        ("page", "ward", ward, family, options),
-        lambda: render_page(build_ward_map(view, ward, family=family, options=options)))
+        ("page", "ward", ward, family, year, options),
+        lambda: render_page(build_ward_map(view, ward, family=family, year=year,
+                                           options=options)))
     return HTMLResponse(html)
+
+
+@router.get("/diversion", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def diversion(
+    request: Request,
+    view: View,
+    model: Annotated[ModelName | None, Query(description="eligibility model")] = None,
+    category: Annotated[list[str] | None, Query(max_length=40,
+                                                description="categories to move")] = None,
+    channel: Annotated[DivertedChannel, Query(description="where they go")]
+    = "behavioral_crisis",
+    share: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False)] = 1.0,
+    hours: Annotated[Literal["24/7", "Mo-Su 06:00-22:00"], Query(
+        description="the new responders' hours")] = "24/7",
+    whole_model: Annotated[bool, Query(description="move every eligible call")] = False,
+) -> HTMLResponse:
+    """Diversion: the share of calls going to non-police services today, which calls
+    could (an eligibility model), and a change to try: moving categories (or a whole
+    model's calls) to a non-police channel, with charts and tables by ward and hour."""
+    from safetygap.maps.diversion_page import PageRequest, diversion_page
+
+    cats = tuple(sorted(set(category or ())))
+    req = PageRequest(model=model or request.app.state.settings.eligibility_model,
+                      categories=cats, channel=channel, share=share, hours=hours,
+                      whole_model=whole_model)
+    html = view.cached(("page", "diversion", req.model, cats, channel, share, hours,
+                        whole_model), lambda: diversion_page(view, req))
+    return HTMLResponse(html)
+
+
+def _links(request: Request, plural: str, area_id: str) -> dict[str, str]:
+    """Pages about the area served by other parts of the app (the services directory)."""
+    want = f"/{plural}/{{"
+    for route in request.app.router.routes:
+        path = getattr(route, "path", "")
+        if path.startswith(want) and path.endswith("}/directory"):
+            return {"directory": f"/{plural}/{quote(area_id, safe='')}/directory"}
+    return {}
+
+
+def _area_page(request: Request, view: WorkspaceView, level: str, plural: str,
+               area_id: str) -> HTMLResponse:
+    if not view.has_area(level, area_id):
+        return _not_found(view, level, area_id, f"/{plural}/")
+    links = _links(request, plural, area_id)
+    html = view.cached(("page", level, area_id, tuple(sorted(links.items()))),
+                       lambda: area_page(view, level, area_id, links=links))
+    return HTMLResponse(html)
+
+
+@router.get("/neighborhoods/{area_id}", response_class=HTMLResponse,
+            responses=ERROR_RESPONSES)
+def neighborhood_page(
+    request: Request, view: View,
+    area_id: Annotated[str, Path(description="neighborhood id")],
+) -> HTMLResponse:
+    """One neighborhood in plain words: a headline written from the data, each family's
+    service gap with its rank (1 = most underserved), charts with their numbers, a map."""
+    return _area_page(request, view, "neighborhood", "neighborhoods", area_id)
+
+
+@router.get("/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def ward_page(
+    request: Request, view: View,
+    ward: Annotated[str, Path(description="ward id")],
+) -> HTMLResponse:
+    """One ward in plain words, printable as a brief of at most two pages: the headline,
+    the map, its neighborhoods most underserved first, charts with their numbers."""
+    return _area_page(request, view, "ward", "wards", ward)
 
 
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'

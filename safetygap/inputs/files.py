@@ -1,0 +1,423 @@
+"""Reading any supported file into a frame plus optional point coordinates.
+
+Shared by the calls, providers and population readers, and used by the tools that read
+provider-like tables (what-if, siting, the inventory builders). Every
+hard problem (file missing or empty, unreadable, a column missing, no CRS) is
+collected and raised as one :class:`~safetygap.errors.ValidationError` naming
+the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import shapely
+
+from safetygap.errors import Problems, ValidationError
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+VECTOR_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".zip", ".geojsonl")
+CALL_FILE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + (".geojson", ".json", ".gpkg")
+
+
+@dataclass
+class Table:
+    """A read file: attribute columns as strings/numbers, plus geometry if any."""
+
+    path: Path
+    frame: pd.DataFrame
+    geometry: np.ndarray | None = None  # shapely geometries, same length as frame
+    crs: str | None = None  # CRS of the geometry, as "EPSG:n" or WKT
+
+
+def suffix_of(path: Path) -> str:
+    name = path.name.lower()
+    return ".csv.gz" if name.endswith(".csv.gz") else path.suffix.lower()
+
+
+def check_file(path: str | os.PathLike, where: str, problems: Problems) -> Path | None:
+    """Add a problem when ``path`` is missing, not a file or empty."""
+    p = Path(path)
+    if not p.exists():
+        problems.add(where, "file not found", value=str(p))
+        return None
+    if not p.is_file():
+        problems.add(where, "not a file", value=str(p))
+        return None
+    if p.stat().st_size == 0:
+        problems.add(where, "file is empty (0 bytes)", value=str(p))
+        return None
+    return p
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """Delimiter of a CSV file guessed from its first line (comma by default)."""
+    if suffix_of(path) == ".csv.gz":
+        return ","
+    with open(path, "rb") as fh:
+        head = fh.readline(65536)
+    text = head.decode("utf-8", errors="replace")
+    counts = {d: text.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 and counts[","] == 0 else ","
+
+
+def _csv_setup(
+    path: Path, where: str, columns: list[str] | None, encoding: str
+) -> tuple[str, list[str], list[str]]:
+    """(delimiter, header, wanted columns); raises when wanted columns are missing."""
+    delimiter = _sniff_delimiter(path)
+    try:
+        header = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        ).schema.names
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            _decode_problem(where, path, exc, encoding)
+        ) from exc
+    header = [h.lstrip("\ufeff") for h in header]
+    wanted = header if columns is None else columns
+    missing_columns(header, wanted, f"{where} {path}",
+                    hint=delimiter_hint(header, wanted, delimiter)).raise_if_any()
+    return delimiter, header, wanted
+
+
+def delimiter_hint(header: list[str], wanted: list[str], delimiter: str) -> str:
+    """Why a CSV header may lack columns: it was read as one column."""
+    if len(header) == 1 and len(wanted) > 1:
+        return (f" (the header is one column read with the delimiter {delimiter!r}: is "
+                "the file delimited with ',', ';', tab or '|'?)")
+    return ""
+
+
+def missing_columns(header: list[str], wanted: list[str], where: str, *,
+                    hint: str = "") -> Problems:
+    """One problem per column of ``wanted`` absent from ``header``, and (once) the
+    file's columns as a note."""
+    problems = Problems()
+    for c in wanted:
+        if c not in header:
+            problems.add(where, f"required column missing{hint}", column=c)
+    if problems:
+        problems.note(columns_note(where, header))
+    return problems
+
+
+def columns_note(where: str, header: list[str], limit: int = 40) -> str:
+    """``columns of <where> (n): 'a', 'b', ...`` for messages."""
+    shown = ", ".join(repr(c) for c in header[:limit])
+    more = f", ... ({len(header) - limit} more)" if len(header) > limit else ""
+    return f"columns of {where} ({len(header)}): {shown}{more}"
+
+
+def _csv_options(
+    delimiter: str, header: list[str], wanted: list[str], encoding: str, block_size: int
+) -> dict:
+    return {
+        "read_options": pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1,
+                                          block_size=block_size),
+        "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        "convert_options": pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types={c: pa.string() for c in wanted},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    }
+
+
+def read_csv_columns(
+    path: Path, where: str, columns: list[str] | None, *, encoding: str = "utf-8"
+) -> pd.DataFrame:
+    """Read ``columns`` (all when None) of a CSV as strings with pyarrow.
+
+    Values stay text here; callers convert with explicit error accounting.
+    """
+    delimiter, header, wanted = _csv_setup(path, where, columns, encoding)
+    try:
+        table = pacsv.read_csv(path, **_csv_options(delimiter, header, wanted, encoding,
+                                                    1 << 20))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+    return table.to_pandas(types_mapper=_string_mapper)
+
+
+CSV_BLOCK_BYTES = 16 << 20
+"""Bytes of CSV text per streamed batch (about 200,000 rows of a 911 export)."""
+
+
+def open_csv_batches(
+    path: Path,
+    where: str,
+    columns: list[str],
+    *,
+    encoding: str = "utf-8",
+    block_size: int | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream ``columns`` of a CSV as pyarrow record batches of strings.
+
+    Only the named columns are converted, one block of ``block_size`` bytes
+    (default :data:`CSV_BLOCK_BYTES`) at a time, so memory stays bounded
+    whatever the file's size. The header is checked first (a missing column
+    raises before any row is read); a parse or decoding error later in the
+    file raises a ValidationError naming it.
+    """
+    delimiter, header, wanted = _csv_setup(path, where, columns, encoding)  # raises now
+    options = _csv_options(delimiter, header, wanted, encoding, block_size or CSV_BLOCK_BYTES)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in pacsv.open_csv(path, **options):
+                if batch.num_rows:
+                    yield batch
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+
+    return batches()
+
+
+PARQUET_BATCH_ROWS = 262_144
+"""Rows per streamed batch of a Parquet or GeoParquet file."""
+
+
+def _parquet_file(path: Path, where: str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(f"{where} {path}: cannot read as Parquet: {exc}") from exc
+
+
+def open_parquet_batches(
+    path: Path, where: str, columns: list[str], *, batch_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream ``columns`` of a plain (non-geo) Parquet file as record batches
+    (default :data:`PARQUET_BATCH_ROWS` rows each)."""
+    pf = _parquet_file(path, where)
+    _check_columns(pf.schema_arrow.names, columns, where, path)  # raises now
+    return pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=columns)
+
+
+GeoBatches = Iterator[tuple[pa.RecordBatch, np.ndarray | None]]
+
+
+def open_geoparquet_batches(
+    path: Path, where: str, columns: list[str], *, geometry: bool = True,
+    batch_rows: int | None = None,
+) -> tuple[GeoBatches, str | None] | None:
+    """Stream ``columns`` of a GeoParquet file with its primary geometry decoded batch by
+    batch: ``(batches, crs)``, each batch ``(attribute record batch, shapely geometries)``
+    (geometries None when ``geometry`` is False: the coordinates come from columns).
+
+    Only the named columns and the geometry column are read, :data:`PARQUET_BATCH_ROWS`
+    rows at a time (``batch_rows``), the WKB decoded with :func:`shapely.from_wkb`, so
+    memory stays bounded whatever the file's size; values, missing geometries and the
+    CRS (``"OGC:CRS84"`` when the metadata names none, as the GeoParquet specification
+    says; None when it is null) are those of :func:`geopandas.read_parquet`. Returns
+    None when the geometry is not WKB-encoded (GeoArrow encodings): read those whole.
+    Raises ValidationError for a missing column (now) and for a value that is not
+    WKB (when its batch is read, naming the row).
+    """
+    pf = _parquet_file(path, where)
+    names = pf.schema_arrow.names
+    geo = json.loads((pf.schema_arrow.metadata or {})[b"geo"])
+    gcol = geo.get("primary_column", "geometry")
+    meta = geo.get("columns", {}).get(gcol, {})
+    if gcol not in names or str(meta.get("encoding", "WKB")).upper() != "WKB":
+        return None
+    _check_columns(names, columns, where, path)  # raises now
+    crs = geoparquet_crs(meta)
+    read = [*columns, gcol] if geometry and gcol not in columns else list(columns)
+
+    def batches() -> GeoBatches:
+        row0 = 0
+        for batch in pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS,
+                                     columns=read):
+            if not batch.num_rows:
+                continue
+            geoms = None
+            if geometry:
+                wkb = batch.column(gcol).to_numpy(zero_copy_only=False)
+                geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+                bad = np.flatnonzero(pd.notna(wkb) & pd.isna(geoms))
+                if len(bad):
+                    problems = Problems()
+                    problems.add(f"{where} {path} row {row0 + bad[0] + 1}",
+                                 f"not a WKB geometry ({len(bad)} in rows {row0 + 1}-"
+                                 f"{row0 + batch.num_rows})", column=gcol,
+                                 value=bytes(wkb[bad[0]][:16]).hex(),
+                                 allowed="WKB geometry, as GeoParquet stores it")
+                    problems.raise_if_any()
+                if gcol not in columns:
+                    batch = batch.drop_columns([gcol])
+            row0 += batch.num_rows
+            yield batch, geoms
+
+    return batches(), crs
+
+
+def geoparquet_crs(column_meta: dict) -> str | None:
+    """The CRS of a GeoParquet geometry column (its metadata) as geopandas reads it:
+    ``"OGC:CRS84"`` when the metadata names none (the GeoParquet specification), None
+    when it is null (unknown), else the PROJJSON or text given (as written when pyproj
+    does not know it: the calls header check then names it)."""
+    crs = column_meta.get("crs", "OGC:CRS84")
+    if crs is None:
+        return None
+    if isinstance(crs, dict):  # as geopandas does: member ids older PROJs do not know
+        def drop_member_ids(node: dict) -> None:
+            for key, value in node.items():
+                if isinstance(value, dict):
+                    drop_member_ids(value)
+                elif key == "members" and isinstance(value, list):
+                    for member in value:
+                        member.pop("id", None)
+        drop_member_ids(crs)
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return CRS.from_user_input(crs).to_string()
+    except CRSError:
+        return crs if isinstance(crs, str) else json.dumps(crs)[:200]
+
+
+def is_geoparquet(path: Path) -> bool:
+    """True when ``path`` is Parquet with GeoParquet ("geo") metadata."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError):
+        return False
+    return b"geo" in meta
+
+
+def _string_mapper(dtype: pa.DataType) -> object:
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return pd.StringDtype("pyarrow")
+    return None
+
+
+def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> list:
+    problems = Problems()
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
+        problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
+                     allowed="UTF-8 text (or give the encoding, e.g. --encoding latin-1)")
+    else:
+        problems.add(f"{where} {path}", f"cannot parse the CSV: {text}")
+    return problems.items
+
+
+def read_table(
+    path: str | os.PathLike,
+    *,
+    where: str,
+    columns: list[str] | None = None,
+    encoding: str = "utf-8",
+) -> Table:
+    """Read a CSV, (Geo)Parquet, GeoJSON, GeoPackage or JSON-records file.
+
+    ``columns`` lists the attribute columns that must exist (None reads all).
+    Geometry, when the format has one, is returned separately with its CRS.
+    """
+    problems = Problems()
+    p = check_file(path, where, problems)
+    problems.raise_if_any()
+    assert p is not None
+    suffix = suffix_of(p)
+    if suffix in CSV_SUFFIXES:
+        return Table(p, read_csv_columns(p, where, columns, encoding=encoding))
+    if suffix in PARQUET_SUFFIXES:
+        return _read_parquet(p, where, columns)
+    if suffix == ".json" and _looks_like_json_records(p):
+        return _read_json_records(p, where, columns)
+    return _read_vector(p, where, columns)
+
+
+def _check_columns(frame_cols: list[str], wanted: list[str] | None, where: str, p: Path) -> None:
+    if wanted is None:
+        return
+    missing_columns(list(frame_cols), wanted, f"{where} {p}").raise_if_any()
+
+
+def _read_parquet(p: Path, where: str, columns: list[str] | None) -> Table:
+    try:
+        pf = pq.ParquetFile(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(f"{where} {p}: cannot read as Parquet: {exc}") from exc
+    names = pf.schema_arrow.names
+    _check_columns(names, columns, where, p)
+    meta = pf.schema_arrow.metadata or {}
+    if b"geo" in meta:
+        import geopandas as gpd
+
+        geo = json.loads(meta[b"geo"])
+        gcol = geo.get("primary_column", "geometry")
+        read_cols = None if columns is None else [*columns, gcol]
+        gdf = gpd.read_parquet(p, columns=read_cols)
+        crs = gdf.crs.to_string() if gdf.crs is not None else None
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        return Table(p, frame, gdf.geometry.values._data, crs)
+    frame = pq.read_table(p, columns=columns).to_pandas(types_mapper=_string_mapper)
+    return Table(p, frame)
+
+
+def _looks_like_json_records(p: Path) -> bool:
+    with open(p, "rb") as fh:
+        head = fh.read(4096).lstrip()
+    return head.startswith(b"[")
+
+
+def _read_json_records(p: Path, where: str, columns: list[str] | None) -> Table:
+    try:
+        with open(p, encoding="utf-8") as fh:
+            records = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{where} {p}: cannot parse JSON: {exc}") from exc
+    frame = pd.DataFrame.from_records(records)
+    _check_columns(list(frame.columns), columns, where, p)
+    if columns is not None:
+        frame = frame[columns]
+    return Table(p, frame)
+
+
+def _read_vector(p: Path, where: str, columns: list[str] | None) -> Table:
+    from safetygap import vector_io
+
+    info = vector_io.read_info(p, where=where)
+    names = list(info["fields"])
+    _check_columns(names, columns, where, p)
+    gdf = vector_io.read_dataframe(p, where=where, columns=columns)
+    crs = gdf.crs.to_string() if gdf.crs is not None else None
+    geom = gdf.geometry.values._data if "geometry" in gdf else None
+    frame = pd.DataFrame(gdf.drop(columns="geometry")) if "geometry" in gdf else pd.DataFrame(gdf)
+    return Table(p, frame, geom, crs)
+
+
+def points_xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y arrays of point geometries and a mask of rows that are not points.
+
+    Missing or empty geometries give NaN; non-point geometries give NaN too and
+    are flagged in the returned mask so they can be counted.
+    """
+    types = shapely.get_type_id(geometry)
+    is_point = types == 0
+    x = np.full(len(geometry), np.nan)
+    y = np.full(len(geometry), np.nan)
+    if is_point.any():
+        coords_ok = is_point & ~shapely.is_empty(geometry)
+        x[coords_ok] = shapely.get_x(geometry[coords_ok])
+        y[coords_ok] = shapely.get_y(geometry[coords_ok])
+    not_point = (types > 0)
+    return x, y, not_point

@@ -1,0 +1,187 @@
+"""What a calls file holds, learnt without reading its rows: columns, geometry, CRS, rows.
+
+:func:`check_calls_header` finds every hard problem of a calls file that its
+header shows (missing columns, no coordinates, no CRS, no data rows) so the
+pipeline can report them together with the problems of the other inputs
+before the calls are read. It reads the first block of a CSV, the schema and
+metadata of a Parquet file, the layer information of a vector file, and only
+the first record of a JSON-records file (the whole file when a column seems
+missing there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from safetygap.errors import Problems, ValidationError
+from safetygap.inputs.columns import ColumnMap, matching_presets
+from safetygap.inputs.files import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    _csv_options,
+    _csv_setup,
+    _decode_problem,
+    _looks_like_json_records,
+    _read_json_records,
+    check_file,
+    columns_note,
+    delimiter_hint,
+    geoparquet_crs,
+    suffix_of,
+)
+
+JSON_PEEK_BYTES = 1 << 20
+"""Bytes of a JSON-records file read to find its first record's keys."""
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """The header-level facts of a table file."""
+
+    path: Path
+    columns: list[str]  # attribute columns (no geometry)
+    geometry: bool  # the file has a geometry column
+    crs: str | None  # CRS of the geometry (None: none declared, or no geometry)
+    no_rows: bool  # True only when the file certainly holds no data row
+    delimiter: str | None = None  # CSV only
+
+
+def file_header(p: Path, where: str, *, encoding: str = "utf-8") -> FileHeader:
+    """The header of ``p`` (a file that exists and is not empty); raises a
+    ValidationError naming the file when it cannot be read."""
+    suffix = suffix_of(p)
+    if suffix in CSV_SUFFIXES:
+        return _csv_header(p, where, encoding)
+    if suffix in PARQUET_SUFFIXES:
+        return _parquet_header(p, where)
+    if suffix == ".json" and _looks_like_json_records(p):
+        return _json_header(p, where)
+    return _vector_header(p, where)
+
+
+def _csv_header(p: Path, where: str, encoding: str) -> FileHeader:
+    delimiter, header, _ = _csv_setup(p, where, None, encoding)
+    options = _csv_options(delimiter, header, header[:1], encoding, 1 << 16)
+    rows = 0
+    try:
+        for batch in pacsv.open_csv(p, **options):
+            rows += batch.num_rows
+            if rows:
+                break
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ValidationError(_decode_problem(where, p, exc, encoding)) from exc
+    return FileHeader(p, header, False, None, rows == 0, delimiter)
+
+
+def _parquet_header(p: Path, where: str) -> FileHeader:
+    try:
+        pf = pq.ParquetFile(p)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValidationError(f"{where} {p}: cannot read as Parquet: {exc}") from exc
+    names = list(pf.schema_arrow.names)
+    meta = pf.schema_arrow.metadata or {}
+    crs, geometry = None, False
+    if b"geo" in meta:
+        geo = json.loads(meta[b"geo"])
+        gcol = geo.get("primary_column", "geometry")
+        spec = geo.get("columns", {}).get(gcol, {})
+        geometry = True
+        names = [n for n in names if n != gcol]
+        crs = geoparquet_crs(spec)  # as the calls reader will read it
+    return FileHeader(p, names, geometry, crs, pf.metadata.num_rows == 0)
+
+
+def _json_header(p: Path, where: str) -> FileHeader:
+    with open(p, "rb") as fh:
+        head = fh.read(JSON_PEEK_BYTES).decode("utf-8", errors="ignore").lstrip()[1:].lstrip()
+    if head.startswith("]"):
+        return FileHeader(p, [], False, None, True)
+    try:
+        first, _ = json.JSONDecoder().raw_decode(head)
+    except json.JSONDecodeError:
+        first = None
+    if isinstance(first, dict):
+        return FileHeader(p, [str(k) for k in first], False, None, False)
+    frame = _read_json_records(p, where, None).frame
+    return FileHeader(p, [str(c) for c in frame.columns], False, None, len(frame) == 0)
+
+
+def _vector_header(p: Path, where: str) -> FileHeader:
+    from safetygap import vector_io
+
+    info = vector_io.read_info(p, where=where)
+    crs = info.get("crs")
+    return FileHeader(p, [str(f) for f in info["fields"]], info.get("geometry_type") is not None,
+                      crs or None, info.get("features", -1) == 0)
+
+
+def check_calls_header(
+    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8"
+) -> FileHeader:
+    """Raise one ValidationError with every problem the header of a calls file shows.
+
+    Problems: file missing, empty or unreadable; a mapped column missing (the
+    file's columns are listed once, and every built-in preset whose columns
+    the file has is suggested); no coordinates; no CRS, or one that is not
+    known; a header but no data rows.
+    """
+    problems = Problems()
+    p = check_file(path, "calls", problems)
+    problems.raise_if_any()
+    assert p is not None
+    head = file_header(p, "calls", encoding=encoding)
+    if suffix_of(p) == ".json" and head.columns and not _has_all(head, columns):
+        frame = _read_json_records(p, "calls", None).frame  # the union of all records' keys
+        head = FileHeader(p, [str(c) for c in frame.columns], False, None, len(frame) == 0)
+    where = f"calls {p}"
+    if head.no_rows and not head.columns:  # e.g. "[]": nothing else to check
+        problems.add(where, "no data rows: the file holds no records",
+                     allowed="a calls file with at least one row")
+        problems.raise_if_any()
+    wanted = list(dict.fromkeys(columns.required_columns().values()))
+    hint = delimiter_hint(head.columns, wanted, head.delimiter) if head.delimiter else ""
+    missing = [c for c in wanted if c not in head.columns]
+    for c in missing:
+        problems.add(where, f"required column missing{hint}", column=c)
+    if missing:
+        problems.note(columns_note(where, head.columns))
+        for name in matching_presets(head.columns):
+            problems.note(f"the columns match preset {name!r}: add --preset {name}")
+        coord_cols = set(columns.coordinate_columns or ())
+        if head.geometry and coord_cols and coord_cols <= set(missing):
+            problems.note("the file has a geometry column: add --geometry to take the call "
+                          "locations from it")
+    coords = columns.coordinate_columns
+    if coords is None and not head.geometry:
+        problems.add(where, "no coordinates: give latitude/longitude or x/y columns, or use "
+                     "a file with point geometry",
+                     allowed="--lat/--lon, --x/--y with --calls-crs, or a geometry column")
+    else:
+        crs = columns.source_crs if coords is not None else (columns.crs or head.crs)
+        if crs is None:
+            problems.add(where, "no CRS: the file declares none and none was given",
+                         allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+        else:
+            try:
+                CRS.from_user_input(crs)
+            except CRSError:
+                problems.add(where, "unknown CRS", value=crs,
+                             allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+    if head.no_rows:
+        problems.add(where, "no data rows: the file has a header but no calls",
+                     allowed="a calls file with at least one row")
+    problems.raise_if_any()
+    return head
+
+
+def _has_all(head: FileHeader, columns: ColumnMap) -> bool:
+    return all(c in head.columns for c in columns.required_columns().values())

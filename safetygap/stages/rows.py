@@ -1,0 +1,201 @@
+"""Per-call features and row statuses; swapped coordinates.
+
+A stage of :func:`safetygap.pipeline.analyze`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from safetygap import FAMILIES
+from safetygap._status import (
+    STATUS_ORDER,
+    placed,
+    row_faults,
+    status_codes,
+)
+from safetygap.diversion import Denominator, DiversionRules
+from safetygap.errors import Problems
+from safetygap.geo.aggregate import NONE_CODE
+from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import RowStatus
+
+if TYPE_CHECKING:
+    pass
+
+
+def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules, *,
+                  denominator: Denominator | None = None) -> pd.DataFrame:
+    """Row features known before the join: taxonomy classes, the channel and deciding
+    diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
+    whether the taxonomy knows the agency, year, duplicate ids."""
+    calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
+    cls = taxonomy.classify(calls[C.CALL_TYPE])
+    calls[C.CATEGORY] = cls["category"].array
+    calls[C.FAMILY] = cls["family"].array
+    calls[C.ELIGIBLE] = cls["eligible"].to_numpy(dtype=bool)
+    calls[C.KNOWN] = cls["known"].to_numpy(dtype=bool)
+    fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    codes, uniques = pd.factorize(calls[C.FAMILY])
+    lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
+                      dtype=np.int8)
+    calls[C.FAMILY_CODE] = lookup[np.where(codes < 0, len(uniques), codes)]
+    assigned = rules.assign(calls, denominator=denominator)
+    for col in (C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE):
+        calls[col] = assigned[col].to_numpy() if assigned[col].dtype == bool \
+            else assigned[col].array
+    calls[C.AGENCY_KNOWN] = taxonomy.diverted(calls[C.AGENCY])["agency_known"].to_numpy(
+        dtype=bool)
+    calls[C.YEAR] = calls[C.TIME].dt.year.fillna(-1).astype(np.int32)
+    ids = calls[C.CALL_ID]
+    calls[C.DUP] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    return calls
+
+
+def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
+    """The join step's progress note: calls in a neighborhood and, when they differ, how
+    many of them are placed in areas (counted), naming the rows that are not: repeated
+    ids (``duplicate_id``) and calls outside every ward (``outside_boundaries``). So the
+    figure matches the "calls in areas" of the end of the run."""
+    in_n = np.asarray(n_idx) >= 0
+    dup_n = in_n & np.asarray(dup, dtype=bool)
+    no_ward = in_n & ~dup_n & (np.asarray(w_idx) < 0)
+    text = f"{int(in_n.sum()):,} in a neighborhood"
+    left = [f"{n:,} {what}" for n, what in (
+        (int(dup_n.sum()), "with a repeated call id (duplicate_id)"),
+        (int(no_ward.sum()), "outside every ward (outside_boundaries)")) if n]
+    if not left:
+        return text
+    placed_n = int(in_n.sum() - dup_n.sum() - no_ward.sum())
+    return f"{text}, less {' and '.join(left)}: {placed_n:,} placed in areas"
+
+
+def flag_rows(
+    calls: pd.DataFrame,
+    read_examples: dict[str, list[dict]],
+    n_idx: np.ndarray,
+    w_idx: np.ndarray,
+    *,
+    source_xy: tuple[np.ndarray, np.ndarray] | None = None,
+    coordinate_label: str = "x/y",
+) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
+    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples.
+
+    Examples of ``outside_boundaries`` show the coordinates as the input file has them:
+    ``source_xy`` (every row's coordinates as read, in the file's CRS, see
+    :attr:`safetygap.inputs.calls.CallsInput.source_xy`) under ``coordinate_label``
+    (its columns, e.g. ``longitude/latitude``), and the point in the analysis CRS
+    (metres, to 0.1 m) as ``analysis_xy``. Without ``source_xy`` the value is the
+    analysis CRS point under ``x/y``.
+    """
+    calls = calls.copy(deep=False)
+    coord = calls[C.COORD_FAULT].to_numpy()
+    known = calls[C.KNOWN].to_numpy()
+    faults = row_faults(calls[C.DUP].to_numpy(), coord, n_idx, w_idx,
+                        calls[C.TIME].isna().to_numpy(), known)
+    status = status_codes(faults)
+    calls[C.STATUS] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
+    in_areas = placed(status)
+    calls[C.N_IDX] = np.where(in_areas, n_idx, -1)
+    calls[C.W_IDX] = np.where(in_areas, w_idx, -1)
+
+    examples = {k: v for k, v in read_examples.items() if v}
+    for kind, col in ((RowStatus.DUPLICATE_ID, C.CALL_ID),
+                      (RowStatus.UNKNOWN_CALL_TYPE, C.CALL_TYPE)):
+        idx = np.flatnonzero(faults[kind])[:5]
+        if len(idx):
+            sub = calls.iloc[idx]
+            examples[kind.value] = [
+                {"row": int(r.row), "id": None if pd.isna(r.call_id) else str(r.call_id),
+                 "column": col,
+                 "value": None if pd.isna(getattr(r, col)) else str(getattr(r, col))}
+                for r in sub.itertuples()]
+    idx = np.flatnonzero(faults[RowStatus.OUTSIDE_BOUNDARIES])[:5]
+    if len(idx):
+        examples[RowStatus.OUTSIDE_BOUNDARIES.value] = [
+            _outside_example(calls, i, source_xy, coordinate_label) for i in idx]
+    calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
+    calls.attrs["faults"]["unknown_agency"] = int((~calls[C.AGENCY_KNOWN]).sum())
+    calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
+    calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
+    calls.attrs["unknown_types"] = (
+        calls[C.CALL_TYPE][~known].fillna("<missing>").value_counts().head(20).to_dict())
+    return calls, examples
+
+
+def _outside_example(calls: pd.DataFrame, i: int,
+                     source_xy: tuple[np.ndarray, np.ndarray] | None, label: str) -> dict:
+    """One ``outside_boundaries`` example: the row's coordinates as the file has them (see
+    :func:`flag_rows`)."""
+    x, y = float(calls[C.X].iat[i]), float(calls[C.Y].iat[i])
+    cid = calls[C.CALL_ID].iat[i]
+    out = {"row": int(calls[C.ROW].iat[i]), "id": None if pd.isna(cid) else str(cid)}
+    if source_xy is None:
+        return out | {"column": "x/y", "value": f"{x:.1f}, {y:.1f}"}
+    sx, sy = float(source_xy[0][i]), float(source_xy[1][i])
+    return out | {"column": label, "value": f"{sx!r}, {sy!r}",
+                  "analysis_xy": f"{x:.1f}, {y:.1f}"}
+
+
+SWAPPED_FILE_SHARE = 0.5
+"""Above this share of located rows inside the city only once x and y are exchanged,
+the calls file is refused as mapped the wrong way round."""
+
+
+def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
+                        ) -> dict[str, Any]:
+    """Rows outside the neighborhoods (or out of range) that fall inside one with their
+    two coordinates exchanged (latitude read as longitude).
+
+    When they are more than :data:`SWAPPED_FILE_SHARE` of the rows with numeric
+    coordinates, the columns are mapped the wrong way round: a ValidationError
+    names the file, the columns and an example. Otherwise returns ``{"rows": n,
+    "examples": [...]}`` for the quality report (the rows keep their status,
+    ``outside_boundaries`` or ``invalid_coordinates``, and a warning is issued).
+    """
+    from safetygap.geo.swap import swapped_placement
+
+    out: dict[str, Any] = {"rows": 0, "examples": []}
+    if cin.source_xy is None:
+        return out
+    x, y = cin.source_xy
+    fault = cin.frame["coord_fault"].to_numpy()
+    located = np.isfinite(x) & np.isfinite(y) & ~np.isin(fault, (COORD_MISSING, COORD_ZERO))
+    unplaced = located & (n_idx < 0)
+    if not unplaced.any():
+        return out
+    alt = swapped_placement(np.where(unplaced, x, np.nan), np.where(unplaced, y, np.nan),
+                            nbhd, src_crs=cin.crs)
+    hits = np.flatnonzero(unplaced & (alt >= 0))
+    rows = cin.frame["row"].to_numpy()
+    out["rows"] = len(hits)
+    out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
+                        "value": f"{x[i]:g}, {y[i]:g}",
+                        "swapped_into": str(nbhd[M.AREA_ID].iat[alt[i]])} for i in hits[:5]]
+    if len(hits) > SWAPPED_FILE_SHARE * located.sum():
+        ex = out["examples"][0]
+        problems = Problems()
+        problems.add(
+            f"calls {cin.path}",
+            f"the coordinates look swapped: {len(hits):,} of {int(located.sum()):,} rows "
+            f"with coordinates fall outside the neighborhoods but inside them with the two "
+            f"values exchanged (row {ex['row']}: {ex['value']})",
+            column=cin.coordinate_label,
+            allowed="exchange the two columns (e.g. --lat <longitude column> --lon "
+                    "<latitude column>, or fix the file)")
+        problems.raise_if_any()
+    if len(hits):
+        warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "
+                      f"fall inside with their coordinates exchanged (e.g. row "
+                      f"{out['examples'][0]['row']}); they are counted as "
+                      "outside_boundaries/invalid_coordinates, see quality.json "
+                      "calls.examples.swapped_coordinates", stacklevel=2)
+    return out
