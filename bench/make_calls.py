@@ -10,7 +10,11 @@ default, or CSV), one partition in memory at a time:
   seeded with ``[seed, partition]``, so any partition can be rewritten alone), gives every call a
   new unique ``Master_Incident_Number`` (``P<partition>-<row>``), moves its location by a
   Gaussian jitter of ``--jitter-m`` metres (default 25 m) and its time by a whole number of
-  weeks (so hour of week and season stay as generated) within the template's years.
+  weeks (so hour of week and season stay as generated) within the template's years;
+- ``--duplicates-per-million`` rows (default 55, the demo city's share) repeat the id of an
+  earlier call: half of an earlier row of the same partition, half of a row of an earlier
+  partition (the first partition's all within it), so a reader must find repeated ids
+  across partitions. Their count is in ``make_calls.json``.
 
 Peak memory is the template plus one partition, whatever ``--calls`` is (about 0.5 GB for
 partitions of 1,000,000 calls). Then::
@@ -51,13 +55,42 @@ def template(seed: int, n_calls: int, out: Path) -> pd.DataFrame:
     return city.calls
 
 
+def call_id(partition: int, row: int) -> str:
+    return f"P{partition:05d}-{row:07d}"
+
+
+def repeated_ids(rng: np.random.Generator, index: int, size: int, partition_size: int,
+                 per_million: float) -> tuple[np.ndarray, list[str]]:
+    """Rows of partition ``index`` that repeat an earlier call's id, and those ids: odd rows
+    only, repeating even rows only (never themselves repeats), so every one of them is a
+    repeated id and the count is exact."""
+    odd = np.arange(1, size, 2)
+    n = int(rng.binomial(len(odd), min(1.0, 2 * per_million / 1e6))) if len(odd) else 0
+    rows = np.sort(rng.choice(odd, size=n, replace=False)) if n else np.zeros(0, np.int64)
+    ids = []
+    for k, r in enumerate(rows):
+        if index == 0 or k % 2 == 0:  # an earlier (even) row of this partition
+            ids.append(call_id(index, 2 * int(rng.integers(0, (r + 1) // 2))))
+        else:  # an even row of an earlier partition
+            ids.append(call_id(int(rng.integers(0, index)),
+                               2 * int(rng.integers(0, (partition_size + 1) // 2))))
+    return rows, ids
+
+
 def partition(tmpl: pd.DataFrame, index: int, size: int, *, seed: int,
-              jitter_m: float) -> pd.DataFrame:
-    """Partition ``index`` of ``size`` calls drawn from ``tmpl`` (see the module docstring)."""
+              jitter_m: float, partition_size: int | None = None,
+              duplicates_per_million: float = 0.0) -> pd.DataFrame:
+    """Partition ``index`` of ``size`` calls drawn from ``tmpl`` (see the module docstring);
+    earlier partitions hold ``partition_size`` calls each (default ``size``)."""
     rng = np.random.default_rng([seed, index])
     take = rng.integers(0, len(tmpl), size)
     part = tmpl.iloc[take].reset_index(drop=True)
-    part["Master_Incident_Number"] = [f"P{index:05d}-{i:07d}" for i in range(size)]
+    ids = np.array([call_id(index, i) for i in range(size)], dtype=object)
+    rows, repeated = repeated_ids(np.random.default_rng([seed, index, 1]), index, size,
+                                  partition_size or size, duplicates_per_million)
+    ids[rows] = repeated
+    part["Master_Incident_Number"] = ids
+    part.attrs["repeated_ids"] = len(rows)
     part["OBJECTID"] = np.arange(size, dtype=np.int64) + index * 10_000_000
     lat = pd.to_numeric(part["Latitude"], errors="coerce").to_numpy()
     lon = pd.to_numeric(part["Longitude"], errors="coerce").to_numpy()
@@ -100,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--template-calls", type=int, default=650_000)
     ap.add_argument("--jitter-m", type=float, default=25.0)
+    ap.add_argument("--duplicates-per-million", type=float, default=55.0,
+                    help="rows repeating an earlier call's id, per million calls")
     args = ap.parse_args(argv)
     if args.calls < 1 or args.partition_size < 1:
         ap.error("--calls and --partition-size must be at least 1")
@@ -110,10 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     tmpl = template(args.seed, args.template_calls, out)
     print(f"template: {len(tmpl):,} demo calls in {time.perf_counter() - t0:.1f} s", flush=True)
     n_parts = -(-args.calls // args.partition_size)
-    written = 0
+    written = repeats = 0
     for i in range(n_parts):
         size = min(args.partition_size, args.calls - written)
-        part = partition(tmpl, i, size, seed=args.seed, jitter_m=args.jitter_m)
+        part = partition(tmpl, i, size, seed=args.seed, jitter_m=args.jitter_m,
+                         partition_size=args.partition_size,
+                         duplicates_per_million=args.duplicates_per_million)
+        repeats += int(part.attrs["repeated_ids"])
         write_partition(part, calls_dir / f"part-{i:05d}.{args.format}", args.format)
         written += size
         rate = written / (time.perf_counter() - t0)
@@ -121,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     meta = {"calls": written, "partitions": n_parts, "format": args.format,
             "seed": args.seed, "template_calls": len(tmpl), "jitter_m": args.jitter_m,
-            "synthetic": True}
+            "duplicates_per_million": args.duplicates_per_million,
+            "repeated_ids": repeats, "synthetic": True}
     (out / "make_calls.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"{written:,} calls in {n_parts} partitions under {calls_dir} "
           f"({time.perf_counter() - t0:.1f} s)")

@@ -165,14 +165,17 @@ def analyze(
         info["note"] = f"{len(providers)} providers"
 
     with step() as info:
-        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
+        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
+                         on_file=prog.detail)
         calls = cin.frame
         calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
         calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
-        info["note"] = f"{len(calls):,} rows"
+        info["note"] = f"{len(calls):,} rows" + (
+            f" from {len(cin.source.files):,} files"
+            if cin.source is not None and cin.source.partitioned else "")
 
     contain_counts = None
     with step(engine=opts.engine) as info:
@@ -196,6 +199,7 @@ def analyze(
         calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
+        examples = cin.locate(examples)  # a dataset's examples name their file
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls[C.STATUS].value_counts().items() if k != RowStatus.OK)
 
