@@ -314,7 +314,7 @@ def _decode_problem(where: str, path: Path, exc: Exception, encoding: str,
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
         problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
-                     allowed="UTF-8 text (or give the encoding, e.g. --encoding latin-1)")
+                     allowed="UTF-8 text (or give the encoding, e.g. option `encoding` latin-1)")
     else:
         row = _parse_error_row(path, options) if options is not None else None
         at = "" if row is None else f" at row {row:,} of the file (the header is row 1)"
