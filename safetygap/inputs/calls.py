@@ -59,7 +59,7 @@ class CallsInput:
     """The canonical calls table of one file plus what reading learned."""
 
     path: Path | str
-    """The file; for a dataset of several files, ``--calls`` as given."""
+    """The file; for a dataset of several files, the calls input as given."""
     frame: pd.DataFrame
     crs: str
     columns: ColumnMap

@@ -42,10 +42,10 @@ _GLOB = re.compile(r"[*?\[]")
 
 @dataclass(frozen=True)
 class CallsSource:
-    """The calls' files as ``--calls`` names them (see the module docstring)."""
+    """The calls' files as the calls input names them (see the module docstring)."""
 
     spec: str
-    """``--calls`` as given."""
+    """The calls input as given."""
     files: tuple[Path, ...]
     partitioned: bool
     """True for a directory or glob: possibly several files, each named in messages
