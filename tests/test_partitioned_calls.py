@@ -129,7 +129,7 @@ def test_analysis_of_a_directory_equals_the_file(tiny_files, tmp_path):
     for i, (a, b) in enumerate([(0, 4), (4, 9), (9, 11)]):
         pq.write_table(pa.Table.from_pandas(calls.iloc[a:b], preserve_index=False),
                        folder / f"{i}.parquet")
-    opts = AnalysisOptions(columns=GENERIC)
+    opts = AnalysisOptions(columns=GENERIC, accept_undated=True)
     one = analyze(AnalysisInputs(**tiny_files), options=opts)
     many = analyze(AnalysisInputs(**{**tiny_files, "calls": folder}), options=opts)
     pd.testing.assert_frame_equal(one.calls, many.calls)
@@ -264,7 +264,7 @@ def test_rerun_of_a_dataset_workspace(tiny_files, tmp_path):
         calls.iloc[a:b].to_csv(folder / f"part-{i}.csv", index=False)
     ws = tmp_path / "ws"
     run_analysis(AnalysisInputs(**{**tiny_files, "calls": folder}), ws, quiet=True,
-                 options=AnalysisOptions(columns=GENERIC))
+                 options=AnalysisOptions(columns=GENERIC, accept_undated=True))
     inputs, _ = rerun_plan(ws, {})
     assert str(inputs.calls) == str(folder.resolve())
     v1 = rebuild(ws)
@@ -272,3 +272,19 @@ def test_rerun_of_a_dataset_workspace(tiny_files, tmp_path):
     shutil.rmtree(folder)
     with pytest.raises(ValidationError, match="the calls files of the analysis are gone"):
         rerun_plan(ws, {})
+
+
+def test_time_form_detected_once_for_the_dataset(whole, tmp_path):
+    """time_format auto: the form found on the first batch (here the whole first file,
+    700 rows) reads every file, as it reads the whole file: the same times."""
+    df, _ = whole
+    auto = GENERIC.with_overrides(time_format="auto")
+    df.to_csv(tmp_path / "whole.csv", index=False)  # the cut files are written the same way
+    one = read_calls(tmp_path / "whole.csv", columns=auto)
+    cut(df, tmp_path / "calls", "csv")
+    many = read_calls(tmp_path / "calls", columns=auto)
+    assert one.time_form is not None and many.time_form is not None
+    assert many.time_form.form == one.time_form.form == "iso"
+    assert (one.time_form.sampled, many.time_form.sampled) == (2000, 700)  # the first file
+    pd.testing.assert_frame_equal(one.frame, many.frame)
+
