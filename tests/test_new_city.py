@@ -173,7 +173,8 @@ def test_undated_share_stops_the_run_and_the_flag_accepts_it(tmp_path, city):
     assert [c["kind"] for c in summary["caveats"]].count("rates_undated") == 1
     with app_client(tmp_path / "ws") as client:
         for path in ("/", "/report", "/maps/gaps?family=response", "/maps/wards/PA-1",
-                     "/maps/sites?family=response&k=1", "/neighborhoods/101", "/wards/PA-1"):
+                     "/maps/sites?family=response&k=1", "/neighborhoods/101", "/wards/PA-1",
+                     "/diversion", "/neighborhoods/101/directory", "/wards/PA-1/directory"):
             page = client.get(path)
             assert page.status_code == 200, path
             assert "caveat-rates_undated" in page.text, path
@@ -263,6 +264,11 @@ def test_officer_initiated_calls_are_out_of_the_demand_denominators(city, tmp_pa
     assert ws.summary["diversion"]["denominator_calls"] == len(public)
     assert "officer-initiated and alarm-company calls left out" in ws.summary[
         "diverted_share_basis"]
+    # the diverted share's denominator says so wherever the share is shown
+    words = ws.summary["diversion"]["denominator_words"]
+    assert words.endswith(", counting only " + demand["words"])
+    line = f"{ws.summary['diverted_share']['all']:.1%} of {words}"
+    assert f"diverted to non-police services: {line}" in " ".join(city["output"].split())
     calls = ws.calls(columns=["row", "source", "counted", "neighborhood_id"])
     officer = calls["source"] == "officer_initiated"
     assert not calls.loc[officer, "counted"].any() and calls.loc[~officer, "counted"].all()
@@ -284,6 +290,9 @@ def test_officer_initiated_calls_are_out_of_the_demand_denominators(city, tmp_pa
         assert "calls from the public" in client.get("/report").text
         assert "caveat-demand_basis" in client.get("/maps/gaps?family=response").text
         assert "caveat-demand_basis" in client.get("/neighborhoods/101").text
+        assert f"Shares are of {words}." in client.get("/diversion").text
+        assert client.get("/api/diversion").json()["denominator_words"] == words
+        assert "caveat-demand_basis" in client.get("/wards/PA-1/directory").text
 
 
 def test_unmapped_source_values_are_named(city, tmp_path):

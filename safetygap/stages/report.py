@@ -192,6 +192,8 @@ def summary_report(
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
     demand_block = demand_summary(calls, uniq, opts.count_calls_from)
+    share_words = denominator_words(denominator, outside_911=counted) + (
+        "" if demand_block.all_counted else f", counting only {demand_block.words}")
     types = call_type_summary(calls, uniq & demand, max_share=opts.unknown_type_max_share)
     form = undated.get("form")
     summary = Summary(
@@ -225,7 +227,7 @@ def summary_report(
             "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
                       "checksum": rules.checksum()},
             "denominator": str(denominator),
-            "denominator_words": denominator_words(denominator, outside_911=counted),
+            "denominator_words": share_words,
             "denominator_calls": int((uniq & base).sum()) + int(rec_base.sum()),
             "diverted_calls": int((uniq & diverted).sum()) + int(rec_base.sum()),
             "calls_911": {"denominator_calls": int((uniq & base).sum()),
@@ -259,9 +261,7 @@ def summary_report(
             providers_outside_boundaries=quality.providers["outside_boundaries"],
         ),
         diverted_share_basis="unique calls (duplicate ids excluded), all locations, of "
-                             + denominator_words(denominator, outside_911=counted)
-                             + ("" if demand_block.all_counted
-                                else "; of " + demand_block.words),
+                             + share_words,
         boundary_sensitivity=sensitivity,
         travel=travel,
         demand=demand_block,
