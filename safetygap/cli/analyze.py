@@ -196,6 +196,8 @@ def analyze(
     demographic_groups: eq.DemographicGroups = None,
     fine_population: eq.FinePopulation = None,
     fine_population_column: eq.FinePopulationColumn = None,
+    demographics_crs: eq.DemographicsCrs = None,
+    fine_population_crs: eq.FinePopulationCrs = None,
     equity_draws: eq.EquityDraws = None,
     equity_seed: eq.EquitySeed = None,
     cv_caution: eq.CvCaution = None,
@@ -254,6 +256,8 @@ def analyze(
                      "ward_cover_min": ward_cover_min,
                      "demographic_groups": eq.group_keys(demographic_groups),
                      "fine_population_column": fine_population_column,
+                     "demographics_crs": demographics_crs,
+                     "fine_population_crs": fine_population_crs,
                      "equity_draws": equity_draws, "equity_seed": equity_seed,
                      "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
                      "stale_after_months": get_settings(

@@ -101,6 +101,9 @@ class AnalysisOptions:
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
     demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
     fine_population_column: str | None = None  # head-count column of the finer layer
+    demographics_crs: str | None = None  # declared CRS of the demographics' polygons
+    # (census tracts) for a file that carries none; must agree with the file's own
+    fine_population_crs: str | None = None  # declared CRS of the finer layer, likewise
     equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
     equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
     cv_caution: float = CV_CAUTION  # CV from which an estimate is "use with caution"
