@@ -288,3 +288,32 @@ def test_time_form_detected_once_for_the_dataset(whole, tmp_path):
     assert (one.time_form.sampled, many.time_form.sampled) == (2000, 700)  # the first file
     pd.testing.assert_frame_equal(one.frame, many.frame)
 
+
+
+def test_make_calls_partitions_repeat_ids_across_files(tmp_path):
+    """bench/make_calls.py: the partitions hold the calls asked for, and the ids it says it
+    repeated (within a partition and from earlier ones) are exactly the repeated ids a
+    reader of the whole dataset finds."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "make_calls.py"
+    spec = importlib.util.spec_from_file_location("make_calls", path)
+    make_calls = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = make_calls
+    spec.loader.exec_module(make_calls)
+    out = tmp_path / "big"
+    assert make_calls.main(["--calls", "5000", "--partition-size", "2000", "--out", str(out),
+                            "--template-calls", "3000", "--duplicates-per-million",
+                            "20000"]) == 0
+    meta = json.loads((out / "make_calls.json").read_text())
+    parts = sorted((out / "calls").glob("*.parquet"))
+    assert meta["calls"] == 5000 and meta["partitions"] == len(parts) == 3
+    ids = pd.concat([pd.read_parquet(p, columns=["Master_Incident_Number"]) for p in parts])
+    ids = ids["Master_Incident_Number"]
+    assert len(ids) == 5000 and meta["repeated_ids"] == int(ids.duplicated().sum()) > 20
+    later = pd.read_parquet(parts[2], columns=["Master_Incident_Number"]).iloc[:, 0]
+    assert later.str.startswith("P00000-").any() or later.str.startswith("P00001-").any()
+    calls = read_calls(out / "calls", columns=load_preset("minneapolis-911"))
+    assert int(calls.frame["call_id"].duplicated().sum()) == meta["repeated_ids"]
