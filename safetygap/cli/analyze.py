@@ -65,10 +65,12 @@ def analyze(
     data: Annotated[Path | None, typer.Option(
         help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
              "with the right preset (the options below override them)")] = None,
-    calls: Annotated[Path | None, typer.Option(
+    calls: Annotated[str | None, typer.Option(
         help="calls file: CSV (.csv, .tsv, .txt, .csv.gz), Parquet or GeoParquet (.parquet, "
              ".geoparquet, .pq), GeoJSON (.geojson), GeoPackage (.gpkg) or JSON records "
-             "(.json)")] = None,
+             "(.json); or a dataset of CSV or Parquet files, read lazily in the order of "
+             "their names: a directory or a glob ('calls/*.parquet', quoted), local files "
+             "only")] = None,
     neighborhoods: Annotated[Path | None, typer.Option(
         "--neighborhoods", "--boundaries",
         help="neighborhood polygons (--boundaries is another name for this option)")] = None,

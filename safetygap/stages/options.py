@@ -38,7 +38,9 @@ from safetygap.vocab import (
 class AnalysisInputs:
     """Paths of the input files; population is optional."""
 
-    calls: Path
+    calls: Path | str
+    """The calls file, or a dataset of files: a directory or a glob
+    (:mod:`safetygap.inputs.sources`)."""
     providers: Path
     neighborhoods: Path
     wards: Path
