@@ -44,6 +44,7 @@ from safetygap._steps.areas import (
     level_indices,
     near_boundary_quality,
 )
+from safetygap._steps.equity import equity_outputs, match_demographics
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import analysis_crs, preflight
 from safetygap._steps.report import manifest_report, quality_report, summary_report
@@ -55,6 +56,7 @@ from safetygap._steps.rows import (
 )
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
 from safetygap.diversion import Denominator
+from safetygap.equity import DEFAULT_DRAWS
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -87,7 +89,7 @@ __all__ = [
 STEPS = (
     "checking inputs: taxonomy, boundaries, providers, population, calls header",
     "loading street network",
-    "matching population",
+    "matching population and demographics",
     "placing providers",
     "reading and classifying calls",
     "joining calls to neighborhoods and wards ({engine} engine)",
@@ -119,6 +121,12 @@ class AnalysisInputs:
     reports: Path | None = None
     """Diverted records from outside 911 (311 and online police reports), optional:
     :mod:`safetygap.outside911`."""
+    demographics: Path | None = None
+    """Demographic table (groups with ACS margins of error) by area, or tract polygons."""
+    demographics_mapping: Path | None = None
+    """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
+    fine_population: Path | None = None
+    """Finer population layer (blocks or address points) for dasymetric interpolation."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,10 @@ class AnalysisOptions:
     # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
+    fine_population_column: str | None = None  # head-count column of the finer layer
+    equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
+    equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -171,6 +183,9 @@ class AnalysisOptions:
         months = self.stale_after_months
         if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
+        if not isinstance(self.equity_draws, int) or not 100 <= self.equity_draws <= 100_000:
+            problems.add("equity_draws", "must be a whole number from 100 to 100,000",
+                         value=self.equity_draws)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -188,6 +203,8 @@ class AnalysisOptions:
         d["columns"] = self.columns.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
         d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        d["demographic_groups"] = (None if self.demographic_groups is None
+                                   else list(self.demographic_groups))
         return d
 
 
@@ -209,6 +226,7 @@ class Analysis:
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
+    equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
 
 
 def analyze(
@@ -242,6 +260,12 @@ def analyze(
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
+        demo_n = demo_quality = None
+        if checked.demographics is not None:
+            demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
+                                                      fine=checked.fine_population)
+            info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
+                             f"({len(demo_n.spec.groups)} groups)")
 
     with step() as info:
         prov = checked.providers
@@ -304,11 +328,17 @@ def analyze(
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
+        equity = None
+        if demo_n is not None:
+            nbhd_out, ward_out, equity = equity_outputs(
+                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
         quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
                                  checked.nbhd_report, checked.ward_report, cw_quality)
         quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
         quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
+        if demo_quality is not None:
+            quality["demographics"] = demo_quality
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
@@ -339,6 +369,7 @@ def analyze(
         timings=dict(prog.timings),
         network=travel.network,
         records=records,
+        equity=equity,
     )
 
 
@@ -397,4 +428,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         neighborhoods=d / "neighborhoods.gpkg",
         wards=d / "wards.gpkg",
         population=d / "population.csv",
+        demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
     )
