@@ -18,7 +18,9 @@ manifest, checked against its checksum).
 from __future__ import annotations
 
 import os
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,8 @@ from safetygap._steps.places import place_providers
 from safetygap.errors import Problem, Problems, ValidationError
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.join import assign_areas
+from safetygap.geo.residents import residents_newly_reached
+from safetygap.geo.streetnames import StreetNames
 from safetygap.geo.travel import Travel
 from safetygap.inputs import providers_from_frame
 from safetygap.inputs._files import read_table
@@ -80,6 +84,8 @@ class Baseline:
     boundary: dict[str, dict[str, Any]]
     policy: str
     tolerance_m: float
+    streets: StreetNames | None = None
+    """Street names that name proposed sites (None: the analysis had none)."""
 
 
 def load_baseline(path: str | os.PathLike) -> Baseline:
@@ -130,7 +136,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     return Baseline(path=ws.path, crs=crs, taxonomy=taxonomy, travel=travel,
                     neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,
                     in_areas=in_areas, years=years, boundary=boundary, policy=policy,
-                    tolerance_m=tolerance_m)
+                    tolerance_m=tolerance_m, streets=ws.street_names())
 
 
 def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:
@@ -339,14 +345,19 @@ def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
     families = [f for f in FAMILIES if (extra["family"] == f).any()]
     lon, lat = _lonlat(base, extra.geometry.x.to_numpy(), extra.geometry.y.to_numpy())
     was = base.calls["covered"].to_numpy()
+    eligible = base.calls["eligible"].to_numpy()
     totals = {}
     for f in families:
         sel = (base.calls["family"] == f).to_numpy() & base.in_areas
         n = int(sel.sum())
+        mine = extra[(extra["family"] == f).to_numpy()]
         totals[f] = {"need_calls": n,
                      "coverage_before": float(was[sel].mean()) if n else None,
                      "coverage_after": float(covered[sel].mean()) if n else None,
-                     "calls_newly_covered": int(covered[sel].sum() - was[sel].sum())}
+                     "calls_newly_covered": int(covered[sel].sum() - was[sel].sum()),
+                     "eligible_newly_covered": int((covered & ~was & eligible & sel).sum()),
+                     "residents_newly_reached": residents(
+                         base, [reach_region(base, mine)], existing=existing_reach(base, f))[0]}
     return {
         "workspace": str(base.path),
         "distance_model": base.travel.name,
@@ -374,6 +385,71 @@ def read_hypothetical(base: Baseline, path: str | os.PathLike, *,
     table = read_table(path, where="providers")
     return new_providers(base, table.frame, where=f"providers {table.path}", crs=crs,
                          geometry=table.geometry, geometry_crs=table.crs)
+
+
+# ---------------------------------------------------------------------- reach
+
+
+def reach_region(base: Baseline, providers: pd.DataFrame) -> shapely.Geometry | None:
+    """What ``providers`` reach together, in the workspace CRS: each one's catchment area
+    (a disc straight-line, the area reached on the network: :func:`site_catchments`'
+    rule), or the polygon an area-serving provider serves (``serves_wkt``); providers
+    without a place (``placeless``) or a catchment reach no area. None: nothing."""
+    from safetygap.geo.siting import catchment_area
+
+    travel = base.travel
+    col = travel.catchment_column
+    geoms = []
+    for r in providers.itertuples(index=False):
+        wkt = str(getattr(r, "serves_wkt", "") or "")
+        if wkt:
+            geoms.append(shapely.from_wkt(wkt))
+            continue
+        if bool(getattr(r, "placeless", False) or False):
+            continue
+        c = float(getattr(r, col, np.nan))
+        if not np.isfinite(c) or r.geometry is None or r.geometry.is_empty:
+            continue
+        geoms.append(catchment_area(r.geometry.x, r.geometry.y, catchment=c,
+                                    net=travel.network, mode=travel.mode))
+    return shapely.union_all(geoms) if geoms else None
+
+
+_REACH: dict[tuple[int, str], shapely.Geometry | None] = {}
+_REACH_LOCK = threading.Lock()
+
+
+def existing_reach(base: Baseline, family: str) -> shapely.Geometry | None:
+    """What the workspace's providers of ``family`` reach (:func:`reach_region`), computed
+    once per baseline (forgotten with it)."""
+    key = (id(base), family)
+    with _REACH_LOCK:
+        if key in _REACH:
+            return _REACH[key]
+    region = reach_region(base, base.providers[(base.providers["family"] == family)
+                                               .to_numpy()])
+    with _REACH_LOCK:
+        if not any(k[0] == id(base) for k in _REACH):
+            weakref.finalize(base, _forget_reach, id(base))
+        _REACH[key] = region
+    return region
+
+
+def _forget_reach(base_id: int) -> None:
+    with _REACH_LOCK:
+        for k in [k for k in _REACH if k[0] == base_id]:
+            del _REACH[k]
+
+
+def residents(base: Baseline, regions: list[shapely.Geometry | None], *,
+              existing: shapely.Geometry | None) -> list[float]:
+    """Residents newly reached by each of the ranked ``regions`` (areal weighting over
+    the neighborhoods, :mod:`safetygap.geo.residents`), rounded to whole residents."""
+    got = residents_newly_reached(
+        base.neighborhoods.geometry.to_numpy(),
+        base.neighborhoods["population"].to_numpy(float),
+        [r if r is not None else shapely.Polygon() for r in regions], existing=existing)
+    return [float(round(v)) for v in got]
 
 
 # --------------------------------------------------------------------- siting
@@ -570,8 +646,19 @@ def recommend_sites(
     capacity: float | None = None,
     candidates_source: str = "user file",
     memory_budget_mb: float | None = None,
+    keep_existing: bool = True,
 ) -> dict[str, Any]:
     """Choose ``k`` new sites of ``family`` covering the most need calls not yet covered.
+
+    ``keep_existing`` False places the sites as if the family had no provider: every need
+    call counts as not covered yet (coverage before 0, every resident unreached); the
+    index changes of the areas still add the sites to the existing providers.
+
+    Each site also has its ``address`` (the nearest intersection or street, when the
+    workspace has street names, else None), the ``residents_newly_reached`` (areal
+    weighting, :func:`residents`: within its catchment area and not within that of the
+    existing providers, when kept, or of the sites ranked above) and the
+    ``eligible_newly_covered`` (newly covered calls a non-police responder could take).
 
     ``memory_budget_mb`` bounds the coverage matrix (:data:`SITING_BYTES_PER_PAIR` per
     pair): past it, ValidationError naming the catchment (None: unbounded, the CLI).
@@ -587,6 +674,7 @@ def recommend_sites(
     """
     from safetygap.geo.siting import (
         CoverageTooLarge,
+        catchment_area,
         coverage_matrix_network,
         coverage_matrix_straight,
         max_cover,
@@ -625,8 +713,8 @@ def recommend_sites(
 
     calls = base.calls
     fam = (calls["family"] == family).to_numpy() & base.in_areas
-    demand = np.flatnonzero(fam & ~calls["covered"].to_numpy()
-                            & np.isfinite(calls["x"].to_numpy()))
+    already = calls["covered"].to_numpy() if keep_existing else np.zeros(len(calls), bool)
+    demand = np.flatnonzero(fam & ~already & np.isfinite(calls["x"].to_numpy()))
     dxy = (calls["x"].to_numpy()[demand], calls["y"].to_numpy()[demand])
     t1 = time.perf_counter()
     budget = None if memory_budget_mb is None else memory_budget_mb * 1e6
@@ -659,6 +747,14 @@ def recommend_sites(
     cumulative = 0
     n_idx = calls["n_idx"].to_numpy()
     w_idx = calls["w_idx"].to_numpy()
+    eligible = calls["eligible"].to_numpy()
+    sx, sy = chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy()
+    addresses = (base.streets.describe(sx, sy) if base.streets is not None
+                 else [None] * len(chosen))
+    reached = residents(
+        base, [catchment_area(x, y, catchment=limit, net=travel.network, mode=travel.mode)
+               for x, y in zip(sx, sy, strict=True)],
+        existing=existing_reach(base, family) if keep_existing else None)
     for rank, p in enumerate(picks, start=1):
         nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
         new_calls = demand[p.newly_covered]
@@ -672,14 +768,17 @@ def recommend_sites(
             "x": round(float(row.geometry.x), METRE_DECIMALS),
             "y": round(float(row.geometry.y), METRE_DECIMALS),
             "neighborhood_id": row["neighborhood_id"], "ward_id": row["ward_id"],
+            "address": addresses[rank - 1],
             "marginal_calls": len(new_calls),
             "cumulative_calls": cumulative,
+            "eligible_newly_covered": int(eligible[new_calls].sum()),
+            "residents_newly_reached": reached[rank - 1],
             "neighborhoods": _gains(new_calls, n_idx, nb_prev, nb_after, family),
             "wards": _gains(new_calls, w_idx, wd_prev, wd_after, family),
         })
         nb_prev, wd_prev = nb_after, wd_after
     need = int(fam.sum())
-    covered_before = int((fam & calls["covered"].to_numpy()).sum())
+    covered_before = int((fam & already).sum())
     return {
         "workspace": str(base.path),
         "family": family,
@@ -691,7 +790,10 @@ def recommend_sites(
         "catchment_unit": travel.unit,
         "warnings": catchment_warnings(base, catchment),
         "candidates": {"count": len(candidates), "source": source},
+        "existing": "keep" if keep_existing else "ignore",
         "need_calls": need,
+        "residents_newly_reached": float(sum(s["residents_newly_reached"] for s in sites)),
+        "eligible_newly_covered": int(sum(s["eligible_newly_covered"] for s in sites)),
         "covered_before": covered_before,
         "covered_after": covered_before + cumulative,
         "coverage_before": covered_before / need if need else None,

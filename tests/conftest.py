@@ -56,6 +56,23 @@ def make_tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return nbhd, wards
 
 
+TINY_POPULATION = {"A": 1000.0, "B": 2000.0, "C": 3000.0, "D": 4000.0}
+"""Residents of the tiny city's neighborhoods (see :func:`write_tiny_city`)."""
+
+
+def tiny_residents_within(region) -> float:
+    """Residents of the tiny city inside ``region`` (relative metres), each square's
+    residents spread evenly: geopandas overlay, a second method for the areal weighting
+    of :mod:`safetygap.geo.residents`."""
+    from shapely import affinity
+
+    nbhd, _ = make_tiny_areas()
+    squares = nbhd.assign(pop=nbhd["area_id"].map(TINY_POPULATION))
+    region = affinity.translate(region, X0, Y0)
+    parts = gpd.overlay(squares, gpd.GeoDataFrame(geometry=[region], crs=CRS))
+    return float((parts["pop"] * parts.area / 1e6).sum())
+
+
 @pytest.fixture
 def tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return make_tiny_areas()
