@@ -16,6 +16,9 @@
     safetygap rerun --workspace DIR [--calls F ...]    re-run beside the served analysis and
                                                  swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
+    safetygap diversion eligibility|hours|scenario --workspace DIR
+                                                 eligibility models, coverage by the hour,
+                                                 the path to 20%
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
@@ -279,6 +282,8 @@ def analyze(
     fine_population_column: eq.FinePopulationColumn = None,
     equity_draws: eq.EquityDraws = eq.DRAWS,
     equity_seed: eq.EquitySeed = eq.DEFAULT_SEED,
+    cv_caution: eq.CvCaution = eq.CAUTION,
+    cv_unreliable: eq.CvUnreliable = eq.UNRELIABLE,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -337,6 +342,7 @@ def analyze(
                                demographic_groups=eq.group_keys(demographic_groups),
                                fine_population_column=fine_population_column,
                                equity_draws=equity_draws, equity_seed=equity_seed,
+                               cv_caution=cv_caution, cv_unreliable=cv_unreliable,
                                stale_after_months=get_settings(
                                    stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
@@ -1167,6 +1173,13 @@ def presets() -> None:
     for name in preset_names():
         p = load_preset(name)
         typer.echo(f"{name}: {p.description}")
+
+
+from safetygap.cli_diversion import app as _diversion_app  # noqa: E402 (after the helpers)
+
+for _info in _diversion_app.registered_commands:
+    _info.cls = _Command  # flags show no value, like every other command
+app.add_typer(_diversion_app, name="diversion", cls=_Group)
 
 
 def main() -> None:

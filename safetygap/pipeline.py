@@ -57,6 +57,7 @@ from safetygap._steps.rows import (
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
 from safetygap.diversion import Denominator
 from safetygap.equity import DEFAULT_DRAWS
+from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE
 from safetygap.errors import Problems
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -170,6 +171,8 @@ class AnalysisOptions:
     fine_population_column: str | None = None  # head-count column of the finer layer
     equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
     equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
+    cv_caution: float = CV_CAUTION  # CV from which an estimate is "use with caution"
+    cv_unreliable: float = CV_UNRELIABLE  # CV above which it is "unreliable"
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -189,6 +192,11 @@ class AnalysisOptions:
         if not isinstance(self.equity_draws, int) or not 100 <= self.equity_draws <= 100_000:
             problems.add("equity_draws", "must be a whole number from 100 to 100,000",
                          value=self.equity_draws)
+        cvs = (self.cv_caution, self.cv_unreliable)
+        if not all(isinstance(c, (int, float)) and np.isfinite(c) for c in cvs) or \
+                not 0 < self.cv_caution < self.cv_unreliable:
+            problems.add("cv_caution, cv_unreliable", "need 0 < caution < unreliable "
+                         "(fractions: 0.12 is 12%)", value=cvs)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -273,6 +281,7 @@ def analyze(
         if checked.demographics is not None:
             demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
                                                       fine=checked.fine_population)
+            demo_n = demo_n.with_thresholds(opts.cv_caution, opts.cv_unreliable)
             info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
                              f"({len(demo_n.spec.groups)} groups)")
 

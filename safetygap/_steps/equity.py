@@ -30,7 +30,7 @@ from safetygap.equity.interpolate import (
     area_weights,
     dasymetric_weights,
 )
-from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE, Z90, reliability
+from safetygap.equity.moe import Z90, reliability
 from safetygap.inputs.demographics import DemographicsInput, FinePopulation
 
 NO_ROW = {
@@ -52,6 +52,21 @@ class Underserved:
     classified: np.ndarray
     replicates: np.ndarray | None = None
     definition: str = ""
+
+
+def underserved_from_tables(table: pd.DataFrame, replicates: pd.DataFrame | None = None,
+                            *, underserved_class: int = 7, definition: str = ""
+                            ) -> Underserved:
+    """One family's :class:`Underserved` from the need/access classes of issue 13
+    (``safetygap.underserved``): ``table`` has one row per neighborhood in layer order with
+    ``underserved`` (bool) and ``ranked`` (bool: has a class); ``replicates`` has one row per
+    bootstrap replicate and one column per area (layer order) holding the class (0 = not
+    ranked), empty or None without a bootstrap."""
+    reps = None
+    if replicates is not None and len(replicates):
+        reps = replicates.to_numpy() == underserved_class
+    return Underserved(table["underserved"].to_numpy(bool), table["ranked"].to_numpy(bool),
+                       reps, definition)
 
 
 def match_demographics(din: DemographicsInput, nbhd: gpd.GeoDataFrame, *,
@@ -152,7 +167,8 @@ def _group_block(demo: AreaDemographics, key: str, draws: GroupDraws,
     shown["share_cv"] = (round(float(moe / Z90 / share), 6)
                          if np.isfinite(moe) and np.isfinite(share) and share > 0 else None)
     shown["reliability"] = str(reliability(np.inf if share == 0 and moe > 0 else
-                                           (moe / Z90 / share if share > 0 else np.nan))
+                                           (moe / Z90 / share if share > 0 else np.nan),
+                                           caution=demo.caution, unreliable=demo.unreliable)
                                .item())
     out: dict[str, Any] = {
         "total": shown,
@@ -206,7 +222,7 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
                     "has_moe": spec.has_moe(g.key)} for g in spec.groups],
         "families": list(access),
         "settings": {"draws": n_draws, "seed": seed, "level": 0.9, "z": Z90,
-                     "cv_caution": CV_CAUTION, "cv_unreliable": CV_UNRELIABLE},
+                     "cv_caution": demo.caution, "cv_unreliable": demo.unreliable},
         "disparity_available": underserved is not None,
         "underserved_definition": None if underserved is None else
         {f: u.definition for f, u in underserved.items()},

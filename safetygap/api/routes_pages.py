@@ -3,7 +3,7 @@ are built by :mod:`safetygap.maps` and cached per workspace)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
+from safetygap.api.models_diversion import DivertedChannel, ModelName
 from safetygap.api.routes_api import View, YearQ, checked_year
 from safetygap.maps.area_page import area_page
 from safetygap.maps.data import WorkspaceView
@@ -104,6 +105,34 @@ def ward_map(
         ("page", "ward", ward, family, year, options),
         lambda: render_page(build_ward_map(view, ward, family=family, year=year,
                                            options=options)))
+    return HTMLResponse(html)
+
+
+@router.get("/diversion", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def diversion(
+    request: Request,
+    view: View,
+    model: Annotated[ModelName | None, Query(description="eligibility model")] = None,
+    category: Annotated[list[str] | None, Query(max_length=40,
+                                                description="categories to move")] = None,
+    channel: Annotated[DivertedChannel, Query(description="where they go")]
+    = "behavioral_crisis",
+    share: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False)] = 1.0,
+    hours: Annotated[Literal["24/7", "Mo-Su 06:00-22:00"], Query(
+        description="the new responders' hours")] = "24/7",
+    whole_model: Annotated[bool, Query(description="move every eligible call")] = False,
+) -> HTMLResponse:
+    """Diversion: the share of calls going to non-police services today, which calls
+    could (an eligibility model), and a change to try: moving categories (or a whole
+    model's calls) to a non-police channel, with charts and tables by ward and hour."""
+    from safetygap.maps.diversion_page import PageRequest, diversion_page
+
+    cats = tuple(sorted(set(category or ())))
+    req = PageRequest(model=model or request.app.state.settings.eligibility_model,
+                      categories=cats, channel=channel, share=share, hours=hours,
+                      whole_model=whole_model)
+    html = view.cached(("page", "diversion", req.model, cats, channel, share, hours,
+                        whole_model), lambda: diversion_page(view, req))
     return HTMLResponse(html)
 
 
