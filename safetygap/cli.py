@@ -259,6 +259,12 @@ def analyze(
     mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
+    streets: Annotated[Path | None, typer.Option(
+        help="street network (OSM XML or GraphML) whose street names name proposed sites "
+             "(\"5th Avenue & 12th Street\"); default: --network's names")] = None,
+    precompute: Annotated[bool | None, typer.Option(
+        help="compute the report and each family's default sites now, so the pages are "
+             "quick at their first visit (default: SAFETYGAP_PRECOMPUTE, else yes)")] = None,
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
@@ -324,7 +330,7 @@ def analyze(
                                 network=network, diversion_rules=diversion_rules,
                                 reports=reports, demographics=demographics,
                                 demographics_mapping=demographics_mapping,
-                                fine_population=fine_population)
+                                fine_population=fine_population, streets=streets)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                diversion_denominator=diverted_denominator,
                                reports_columns=_pairs(reports_column, "--reports-column"),
@@ -346,10 +352,28 @@ def analyze(
                                stale_after_months=get_settings(
                                    stale_after_months=stale_after_months).stale_after_months)
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
+        _precompute(out, quiet=quiet, asked=precompute)
     except ValidationError as exc:
         _fail(exc)
         return
     _report(out, analysis.summary)
+
+
+def _precompute(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
+    """The report and the default sites of ``workspace``, computed now
+    (:mod:`safetygap.api.precompute`) unless ``asked`` is False (None: the setting)."""
+    from safetygap.api.precompute import precompute
+    from safetygap.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.precompute if asked is None else asked):
+        return
+    if not quiet:
+        typer.echo("precomputing the report and each family's default sites ...", err=True)
+    timings = precompute(workspace, privacy_min_count=settings.privacy_min_count,
+                         memory_budget_mb=settings.memory_budget_mb)
+    if not quiet:
+        typer.echo(f"      done in {sum(timings.values()):.1f} s", err=True)
 
 
 def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
@@ -398,6 +422,9 @@ def demo(
     travel: Annotated[str, typer.Option(help="distance model: straight or network (the "
                                         "demo city's own street network)")] = "straight",
     mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] = "walk",
+    precompute: Annotated[bool | None, typer.Option(
+        help="compute the report and each family's default sites now, so the pages are "
+             "quick at their first visit (default: SAFETYGAP_PRECOMPUTE, else yes)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Generate the synthetic demo city, analyse it, and (by default) serve the maps."""
@@ -412,6 +439,7 @@ def demo(
             check_address(settings.host, settings.port)
         analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet,
                                        travel=travel, mode=mode)
+        _precompute(workspace, quiet=quiet, asked=precompute)
     except ValidationError as exc:
         _fail(exc)
         return
@@ -488,6 +516,10 @@ def rerun(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=RERUN_BUSY_EXIT) from exc
     typer.echo(f"version {version.name} is now active in {workspace.resolve()}")
+    try:
+        _precompute(version, quiet=quiet, asked=None)
+    except ValidationError as exc:
+        _fail(exc)
 
 
 @app.command(cls=_Command)

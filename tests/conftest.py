@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,10 @@ import pytest
 from shapely.geometry import box
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
+
+# workspaces built by the commands in tests skip the report and default sites computed for
+# quick first visits (tests/test_precompute.py asks for them)
+os.environ.setdefault("SAFETYGAP_PRECOMPUTE", "false")
 CRS = "EPSG:26915"
 
 

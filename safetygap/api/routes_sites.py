@@ -109,6 +109,9 @@ def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, f
     """Sites of ``family`` among ``candidates`` (default ones when None), cached under
     ``key``; problems with the options or candidates answer one 422 located in
     ``source`` listing all of them."""
+    hit = store.cached("sites", key)
+    if hit is not None:  # precomputed, or asked before: its options were checked then
+        return _answer(request, *hit)
     _, base = store.baseline()
     try:
         check_siting_options(base, family=family, k=k, service_type=service_type,
