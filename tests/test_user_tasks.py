@@ -191,6 +191,9 @@ def test_map_view_is_in_the_address_and_the_back_button_works(chromium, base):
     opts.locator("select[name=year]").select_option("2023")
     _wait_map(page, "data-sg-year", "2023", how="=")
     assert "— 2023" in page.locator("h1").inner_text()
+    href = page.locator(".sg-download a[data-format=csv]").get_attribute("href")
+    assert parse_qs(urlparse(href).query) == {"family": ["prevention"], "year": ["2023"],
+                                              "format": ["csv"]}
     # open a neighborhood's popup: its id goes into the address
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5)

@@ -349,6 +349,7 @@
     var legend = el("div", "sg-legend");
     legend.id = "sg-legend";
     var familyInputs = {};
+    var downloadLinks = [];
     var levelInputs = {};
     var yearSelect = null;
     var hexBox = null;
@@ -420,6 +421,14 @@
       hexBox = checkbox(show, "<i class='sg-swatch sg-hex-swatch'></i> Calls (hexagons)",
         state.hex, function (on) { setState({ hex: on }, true); });
       el("div", "sg-overlays", show);
+      var dl = el("div", "sg-download", body);
+      dl.appendChild(document.createTextNode("Download these areas: "));
+      ["csv", "geojson"].forEach(function (fmt) {
+        var a = el("a", "", dl, fmt === "csv" ? "CSV" : "GeoJSON");
+        a.setAttribute("download", "");
+        a.setAttribute("data-format", fmt);
+        downloadLinks.push(a);
+      });
     }).addTo(map);
     options.setOpen(!phone.matches && cfg.optionsOpen);
 
@@ -570,6 +579,10 @@
         refreshLegend();
         status.clear();
         if (state.area) openArea(state.area);
+        downloadLinks.forEach(function (a) {
+          a.href = withQuery(cfg.api.areas[level], { family: family, year: year,
+            ward: cfg.ward, format: a.getAttribute("data-format") });
+        });
         container.setAttribute("data-sg-areas", family + "/" + level + "/" +
           fc.features.length);
         container.setAttribute("data-sg-year", year ? String(year) : "all");
