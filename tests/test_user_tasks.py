@@ -267,7 +267,7 @@ def _small_targets(page, width: int, height: int) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("url", ["/maps/gaps", f"/maps/wards/{WARD}", "/maps/sites"])
+@pytest.mark.parametrize("url", ["/maps/gaps", "/maps/sites"])  # the ward map: the same code
 def test_phone_controls_fold_into_one_button(chromium, base, url, shots):
     width, height = SIZES["phone"]
     page, watch = _page(chromium, "phone")
@@ -331,5 +331,47 @@ def test_maps_stay_readable(chromium, base):
     _wait_map(page, "data-sg-providers")
     page.wait_for_timeout(500)
     assert page.locator(".sg-cluster").count() == 0
+    _clean(watch)
+    page.close()
+
+
+def test_what_if_a_service_opened_here(chromium, base):
+    """The what-if panel: choose a service type and capacity, place it by clicking the map,
+    and read the residents and calls it would newly reach (the same as POST
+    /api/scenarios)."""
+    page, watch = _page(chromium, "desktop")
+    page.goto(base + "/maps/sites?family=prevention", wait_until="load")
+    _wait_map(page, "data-sg-areas")
+    form = page.locator("#sg-whatif-form")
+    form.locator("select[name=service_type]").select_option("youth_program")
+    form.locator("input[name=capacity]").fill("12")
+    page.locator("#sg-whatif-place").click()
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55)
+    _wait_map(page, "data-sg-placed", "1", how="=")
+    assert page.locator(".leaflet-popup-content").count() == 0  # placing opens no popup
+    form.get_by_role("button", name="Compute the change").click()
+    _wait_map(page, "data-sg-whatif", "done", how="=", timeout=120_000)
+    text = page.locator("#sg-whatif-result").inner_text()
+    assert re.match(r"Prevention: the new service would reach [\d,]+ more residents? and "
+                    r"[\d,]+ more need calls? \([\d,]+ of them calls a non-police responder "
+                    r"could take\): need calls within reach \d+\.\d% → \d+\.\d%", text), text
+    _clean(watch)
+    page.close()
+
+
+def test_keyboard_reaches_the_map_at_once(chromium, base):
+    """The skip link first, then the header's few links, then the map (its controls and
+    markers come after it, not before)."""
+    page, watch = _page(chromium, "desktop")
+    page.goto(base + "/maps/gaps", wait_until="load")
+    _wait_map(page, "data-sg-providers")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "sg-skip"
+    stops = 0
+    while not page.evaluate("document.activeElement.closest('.folium-map') !== null"):
+        stops += 1
+        assert stops <= 4, "more than 4 tab stops between the skip link and the map"
+        page.keyboard.press("Tab")
     _clean(watch)
     page.close()
