@@ -62,6 +62,11 @@ def shots(tmp_path) -> Path:
     return out
 
 
+def _shot(page, path: Path) -> None:
+    """A JPEG screenshot of what the screen shows."""
+    page.screenshot(path=str(path.with_suffix(".jpg")), type="jpeg", quality=80)
+
+
 def _page(chromium, size: str, **kw):
     width, height = SIZES[size]
     page = chromium.new_page(viewport={"width": width, "height": height},
@@ -104,7 +109,7 @@ def test_planner_finds_the_most_underserved_and_downloads_them(chromium, base, s
     rows = want["families"]["response"]
     first = section.locator("#top-response tbody tr").first
     assert first.locator("td").nth(1).inner_text() == rows[0]["name"]
-    page.screenshot(path=str(shots / f"planner-{size}.png"))
+    _shot(page, shots / f"planner-{size}")
     text = _download(page, section.get_by_role(
         "link", name="Download the 20 most underserved (CSV)").first)
     table = list(csv.DictReader(io.StringIO(text)))
@@ -132,12 +137,10 @@ def test_council_member_reads_ward_6_and_prints_the_brief(chromium, base, size, 
     assert re.search(r"of calls here went to a non-police service \(city \d+\.\d%",
                      headline[1])
     assert re.search(r"(most underserved|compare well)", headline[2])
-    page.screenshot(path=str(shots / f"council-{size}.png"), full_page=False)
+    _shot(page, shots / f"council-{size}")
     pdf = page.pdf(format="Letter", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
     assert 1 <= pages <= 2, pages
-    if size == "desktop":
-        (shots / f"ward-{WARD}-brief.pdf").write_bytes(pdf)
     _clean(watch)
     page.close()
 
@@ -168,7 +171,7 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     assert f"{round(want['residents_newly_reached']):,} more residents" in summary
     items.first.get_by_role("button").click()  # show it on the map
     page.locator(".leaflet-popup-content").wait_for()
-    page.screenshot(path=str(shots / f"contractor-{size}.png"))
+    _shot(page, shots / f"contractor-{size}")
     text = _download(page, page.locator("#sg-sites-downloads a[data-format=csv]"))
     table = list(csv.DictReader(io.StringIO(text)))
     assert [r["address"] for r in table] == [s["address"] for s in want["sites"]]
@@ -292,7 +295,7 @@ def test_phone_controls_fold_into_one_button(chromium, base, url, shots):
     assert _small_targets(page, width, height) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     name = url.strip("/").replace("/", "-")
-    page.screenshot(path=str(shots / f"phone-{name}-options.png"))
+    _shot(page, shots / f"phone-{name}-options")
     _clean(watch)
     page.close()
 

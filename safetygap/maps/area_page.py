@@ -209,16 +209,16 @@ class AreaFacts:
         worst = self.worst_family()
         if worst is not None:
             g = self.standing(worst)
-            words = g["words"]
+            ranked = rank_words(g["rank"], g["of"], self.plural)
+            words = "" if g["words"] in ranked else f" ({g['words']})"
             if g["rank"] <= g["of"] / 2:
-                out.append(
-                    f"{family_label(worst)} services fall shortest here: "
-                    f"{rank_words(g['rank'], g['of'], self.plural)} ({words}).")
+                out.append(f"{family_label(worst)} services fall shortest here: "
+                           f"{ranked}{words}.")
             else:
                 out.append(
                     f"Services here compare well with other {self.plural}: even "
                     f"{family_label(worst).lower()} services, the weakest here, rank "
-                    f"{rank_words(g['rank'], g['of'], self.plural)} ({words}).")
+                    f"{ranked}{words}.")
         trend = self.trend()
         if trend:
             out.append(trend)
