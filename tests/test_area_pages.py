@@ -141,7 +141,7 @@ def test_pages_speak_the_need_access_classes_when_the_analysis_has_them(api_work
     intervals of the rate in the layers (issue 13's columns), the page says them in words;
     without them (the other tests) it speaks of the service gap score."""
     from safetygap.maps.area_page import AreaFacts
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel import WorkspaceView
     from safetygap.workspace import Workspace
 
     view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from _live import free_port
 
-from safetygap.maps.data import WorkspaceView
+from safetygap.readmodel import WorkspaceView
 from safetygap.workspace import Workspace
 
 

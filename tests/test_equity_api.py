@@ -117,8 +117,8 @@ def test_equity_map_page_and_report_section(demo_client, demo_workspace):
     assert "<select id='sg-group' name='group'>" in html
     bad = demo_client.get("/maps/equity", params={"group": "nobody"})
     assert bad.status_code == 422
-    from safetygap.maps.data import WorkspaceView
     from safetygap.maps.report import build_report
+    from safetygap.readmodel import WorkspaceView
     from safetygap.workspace import Workspace
 
     report = build_report(WorkspaceView(Workspace.open(demo_workspace)))

@@ -224,14 +224,14 @@ def test_hostile_names_are_escaped_on_the_equity_pages(tiny_files, tmp_path):
 def test_disparity_of_the_stage_by_hand_with_given_classes(tiny_files, tmp_path):
     """The stage's disparity for the city and a ward from hand-made classes (A and B
     underserved), its intervals, and class replicates carried into them."""
-    from safetygap._steps.equity import Underserved, equity_outputs
+    from safetygap.stages.equity import Underserved, equity_outputs
 
     a = run(tiny_files, tmp_path)
     base_n = a.neighborhoods[[c for c in a.neighborhoods.columns
                               if not c.startswith(("group_", "universe_"))]]
     base_w = a.wards[[c for c in a.wards.columns if not c.startswith(("group_", "universe_"))]]
-    from safetygap._steps.equity import match_demographics
     from safetygap.inputs.demographics import read_demographics
+    from safetygap.stages.equity import match_demographics
 
     din = read_demographics(tmp_path / "demo.csv", mapping=tmp_path / "layout.toml")
     demo, _ = match_demographics(din, base_n)
@@ -280,7 +280,7 @@ def test_disparity_of_the_stage_by_hand_with_given_classes(tiny_files, tmp_path)
 def test_underserved_from_the_class_tables():
     """The adapter from issue 13's documented tables: class 7 in a replicate is underserved
     there; areas not ranked are left out."""
-    from safetygap._steps.equity import underserved_from_tables
+    from safetygap.stages.equity import underserved_from_tables
 
     table = pd.DataFrame({"area_id": ["A", "B", "C"], "underserved": [True, False, False],
                           "ranked": [True, True, False]})

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safetygap.api._store import WorkspaceUnavailable
 from safetygap.api.models import ErrorResponse
-from safetygap.maps.data import UnknownArea
+from safetygap.readmodel import UnknownArea
 
 PARAM_SOURCES = ("query", "path", "header", "cookie")
 

@@ -107,7 +107,7 @@ class ScenarioStore:
         """Take in the answers computed when the analysis was built
         (:mod:`safetygap.api.precompute`), once per workspace version."""
         from safetygap import FAMILIES
-        from safetygap.api.precompute import read_precomputed, sites_file, sites_key
+        from safetygap.api._precomputed import read_precomputed, sites_file, sites_key
 
         with self._lock:
             if manifest in self._preloaded:

@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetygap.diversion_scenario import TARGET
 from safetygap.eligibility import MODELS
 from safetygap.hours import ALWAYS
-from safetygap.vocab import Channel
+from safetygap.vocab import LEVELS, Channel
 
 ModelName = Literal[MODELS]  # type: ignore[valid-type]
 """A packaged eligibility model."""
 DivertedChannel = Literal[tuple(str(c) for c in Channel if c.diverted)]  # type: ignore[valid-type]
 """A non-police alternative a call can move to."""
-Level = Literal["neighborhood", "ward"]
+Level = Literal[LEVELS]  # type: ignore[valid-type]
 
 
 class Share(BaseModel):

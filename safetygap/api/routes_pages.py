@@ -14,9 +14,10 @@ from safetygap.api.models import Family, Level
 from safetygap.api.models_diversion import DivertedChannel, ModelName
 from safetygap.api.routes_api import View, YearQ, checked_year
 from safetygap.maps.area_page import area_page
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
-from safetygap.maps.pages import index_page, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import index_page
+from safetygap.readmodel import WorkspaceView
 
 router = APIRouter(tags=["pages"])
 FamilyPage = Annotated[Family, Query(description="family shown first")]
@@ -196,8 +197,8 @@ def favicon() -> Response:
 def report(request: Request, view: View) -> HTMLResponse:
     """The printable report (one self-contained HTML file), as
     ``safetygap report`` writes it (computed when the analysis was built, when it was)."""
+    from safetygap.api._precomputed import precomputed_report
     from safetygap.api._store import STATE_KEY
-    from safetygap.api.precompute import precomputed_report
     from safetygap.maps.report import build_report
 
     manifest = getattr(request.state, STATE_KEY, "")

@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import (
+from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     check_file,
@@ -39,14 +40,15 @@ from safetygap.inputs._files import (
     read_table,
     suffix_of,
 )
-from safetygap.inputs._header import check_calls_header, file_header
-from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.header import check_calls_header, file_header
+from safetygap.tables import calls as C
+from safetygap.vocab import RowStatus
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
-    COORD_MISSING: "missing_coordinates",
-    COORD_INVALID: "invalid_coordinates",
-    COORD_ZERO: "zero_coordinates",
+    COORD_MISSING: RowStatus.MISSING_COORDINATES.value,
+    COORD_INVALID: RowStatus.INVALID_COORDINATES.value,
+    COORD_ZERO: RowStatus.ZERO_COORDINATES.value,
 }
 MAX_EXAMPLES = 5
 
@@ -90,7 +92,7 @@ def read_calls(
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
     that the header shows are raised together, see
-    :func:`~safetygap.inputs._header.check_calls_header`).
+    :func:`~safetygap.inputs.header.check_calls_header`).
     """
     head = check_calls_header(path, columns=columns, encoding=encoding)
     p = head.path
@@ -219,23 +221,23 @@ def _canonical(
     n = len(frame)
     out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
     ids = _text(frame, cmap.id)
-    out["call_id"] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
+    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
     ctype = _text(frame, cmap.call_type)
-    out["call_type"] = (ctype.array if ctype is not None
+    out[C.CALL_TYPE] = (ctype.array if ctype is not None
                         else pd.array([None] * n, dtype=_STR_DTYPE))
     agency = _text(frame, cmap.agency)
-    out["agency"] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
+    out[C.AGENCY] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
                      else agency.fillna(cmap.default_agency).array)
     for name, col in cmap.optional_columns().items():
         out[name] = _text(frame, col).array  # type: ignore[union-attr]
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
-        out["time"], bad = parse_times(raw_time, cmap.time_format)
-        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label),
+        out[C.TIME], bad = parse_times(raw_time, cmap.time_format)
+        _examples(examples, RowStatus.UNPARSEABLE_DATE.value, out, bad, str(cmap.time_label),
                   lambda idx: raw_time.iloc[idx])
     else:
-        out["time"] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[C.TIME] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     coords = cmap.coordinate_columns
     if coords is not None:
         xs, ys = frame[coords[0]], frame[coords[1]]
@@ -274,9 +276,9 @@ def _canonical(
         fault[zero] = COORD_ZERO
     x[fault != COORD_OK] = np.nan
     y[fault != COORD_OK] = np.nan
-    out["x"] = x
-    out["y"] = y
-    out["coord_fault"] = fault
+    out[C.X] = x
+    out[C.Y] = y
+    out[C.COORD_FAULT] = fault
     for code, name in COORD_FAULT_NAMES.items():
         _examples(examples, name, out, fault == code, col_label, raw_at)
     return out
@@ -308,10 +310,10 @@ def _examples(
     if room <= 0 or not mask.any():
         return
     idx = np.flatnonzero(mask)[:room]
-    ids = out["call_id"].iloc[idx]
+    ids = out[C.CALL_ID].iloc[idx]
     store[kind] = have + [
         {
-            "row": int(out["row"].iat[i]),
+            "row": int(out[C.ROW].iat[i]),
             "id": None if pd.isna(cid) else str(cid),
             "column": column,
             "value": None if pd.isna(v) else str(v),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import read_table
+from safetygap.inputs.files import read_table
 
 NAME_CANDIDATES = ("neighborhood", "name", "area", "NAME", "BDNAME", "area_name")
 POP_CANDIDATES = ("population", "pop", "POPULATION", "total_population", "POP")

@@ -19,7 +19,7 @@ from safetygap.eligibility import MODELS
 from safetygap.hours import DAYS
 from safetygap.labels import fmt_num, fmt_pct
 from safetygap.maps.charts import goal_bars, week_columns
-from safetygap.maps.pages import render
+from safetygap.maps.jinja import render
 from safetygap.readmodel.diversion import (
     eligibility_view,
     hours_view,
@@ -30,7 +30,7 @@ from safetygap.readmodel.diversion import (
 from safetygap.vocab import Channel
 
 if TYPE_CHECKING:
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel import WorkspaceView
 
 __all__ = ["PageRequest", "diversion_page"]
 

@@ -23,7 +23,9 @@ from shapely.geometry import mapping
 from safetygap import FAMILIES
 from safetygap.equity.areas import column
 from safetygap.geo.bivariate import LEVELS, terciles
-from safetygap.maps.data import WorkspaceView, _num
+from safetygap.readmodel import WorkspaceView
+from safetygap.readmodel import finite_or_none as _num
+from safetygap.tables import measures as M
 from safetygap.vocab import Reliability
 
 __all__ = [
@@ -195,7 +197,7 @@ def equity_layer(view: WorkspaceView, level: str, group: str, family: str, *,
     def compute() -> dict[str, Any]:
         frame = view.areas[level]
         share = frame[column("group_share", group)].to_numpy(float)
-        access = frame[f"access_{family}"].to_numpy(float)
+        access = frame[M.column(M.ACCESS, family)].to_numpy(float)
         both = np.isfinite(share) & np.isfinite(access)
         st, at = terciles(share, both), terciles(access, both)
         geoms = view.simplified(level, tolerance_m)

@@ -34,9 +34,11 @@ from safetygap.eligibility import COUNTS, eligibility_counts, load_model
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.hours import ALWAYS, DAYS, HOURS_OF_WEEK, covered_while_open, hour_of_week
 from safetygap.privacy import hidden_cells, is_sensitive
+from safetygap.tables import calls as C
+from safetygap.vocab import LEVELS
 
 if TYPE_CHECKING:
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel.view import WorkspaceView
 
 __all__ = [
     "LEVEL_COLUMNS",
@@ -53,7 +55,7 @@ __all__ = [
 
 SMALL_BASE = 30
 """Areas with fewer calls in the diverted share's denominator are flagged ``small``."""
-LEVEL_COLUMNS: dict[str, str] = {"ward": "ward_id", "neighborhood": "neighborhood_id"}
+LEVEL_COLUMNS: dict[str, str] = {"ward": C.WARD_ID, "neighborhood": C.NEIGHBORHOOD_ID}
 WHATIF_HOURS: dict[str, str] = {"24/7": ALWAYS, "06:00-22:00": "Mo-Su 06:00-22:00"}
 """The responders' hours the coverage by hour compares with the recorded ones: a 24/7 team
 (CAHOOTS, Albuquerque) and a 6 a.m.-10 p.m. one (Denver STAR)."""
@@ -73,43 +75,43 @@ def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
     None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
     def compute() -> pd.DataFrame:
         ws = view.workspace
-        cols = ["status", "call_type", "category", "family", "agency", "time", "channel",
-                "diverted", "diversion_base", "neighborhood_id", "ward_id", "geometry"]
+        cols = [C.STATUS, C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY, C.TIME, C.CHANNEL,
+                C.DIVERTED, C.DIVERSION_BASE, C.NEIGHBORHOOD_ID, C.WARD_ID, C.GEOMETRY]
         raw = ws.calls(columns=cols)
-        raw = raw[raw["status"].astype(str) != STATUS_ORDER[0]]  # duplicate_id
+        raw = raw[raw[C.STATUS].astype(str) != STATUS_ORDER[0]]  # duplicate_id
         geom = raw.geometry
         frame = pd.DataFrame({
             "origin": "911",
-            "call_type": raw["call_type"].astype(object).to_numpy(),
-            "category": raw["category"].astype(object).to_numpy(),
-            "family": raw["family"].astype(object).to_numpy(),
-            "agency": raw["agency"].astype(object).to_numpy(),
-            "time": pd.to_datetime(raw["time"]).to_numpy(),
-            "channel": raw["channel"].astype(object).to_numpy(),
-            "diverted": raw["diverted"].to_numpy(bool),
-            "diversion_base": raw["diversion_base"].to_numpy(bool),
-            "neighborhood_id": _ids(raw["neighborhood_id"]),
-            "ward_id": _ids(raw["ward_id"]),
-            "x": np.where(geom.isna(), np.nan, geom.x.to_numpy()),
-            "y": np.where(geom.isna(), np.nan, geom.y.to_numpy()),
+            C.CALL_TYPE: raw[C.CALL_TYPE].astype(object).to_numpy(),
+            C.CATEGORY: raw[C.CATEGORY].astype(object).to_numpy(),
+            C.FAMILY: raw[C.FAMILY].astype(object).to_numpy(),
+            C.AGENCY: raw[C.AGENCY].astype(object).to_numpy(),
+            C.TIME: pd.to_datetime(raw[C.TIME]).to_numpy(),
+            C.CHANNEL: raw[C.CHANNEL].astype(object).to_numpy(),
+            C.DIVERTED: raw[C.DIVERTED].to_numpy(bool),
+            C.DIVERSION_BASE: raw[C.DIVERSION_BASE].to_numpy(bool),
+            C.NEIGHBORHOOD_ID: _ids(raw[C.NEIGHBORHOOD_ID]),
+            C.WARD_ID: _ids(raw[C.WARD_ID]),
+            C.X: np.where(geom.isna(), np.nan, geom.x.to_numpy()),
+            C.Y: np.where(geom.isna(), np.nan, geom.y.to_numpy()),
         })
         rec = ws.records()
         if rec is not None and len(rec):
             rgeom = rec.geometry
             frame = pd.concat([frame, pd.DataFrame({
                 "origin": "outside_911",
-                "call_type": rec["call_type"].astype(object).to_numpy(),
-                "category": rec["category"].astype(object).to_numpy(),
-                "family": rec["family"].astype(object).to_numpy(),
-                "agency": None,
-                "time": pd.to_datetime(rec["time"]).to_numpy(),
-                "channel": rec["channel"].astype(object).to_numpy(),
-                "diverted": rec["diverted"].to_numpy(bool),
-                "diversion_base": rec["diversion_base"].to_numpy(bool),
-                "neighborhood_id": _ids(rec["neighborhood_id"]),
-                "ward_id": _ids(rec["ward_id"]),
-                "x": np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
-                "y": np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
+                C.CALL_TYPE: rec["call_type"].astype(object).to_numpy(),
+                C.CATEGORY: rec["category"].astype(object).to_numpy(),
+                C.FAMILY: rec["family"].astype(object).to_numpy(),
+                C.AGENCY: None,
+                C.TIME: pd.to_datetime(rec["time"]).to_numpy(),
+                C.CHANNEL: rec["channel"].astype(object).to_numpy(),
+                C.DIVERTED: rec["diverted"].to_numpy(bool),
+                C.DIVERSION_BASE: rec["diversion_base"].to_numpy(bool),
+                C.NEIGHBORHOOD_ID: _ids(rec["neighborhood_id"]),
+                C.WARD_ID: _ids(rec["ward_id"]),
+                C.X: np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
+                C.Y: np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
             })], ignore_index=True)
         frame["sensitive"] = _sensitive(frame)
         return frame
@@ -172,9 +174,9 @@ def movable_categories(view: WorkspaceView, model: str) -> list[dict[str, Any]]:
     def compute() -> list[dict[str, Any]]:
         calls = diversion_calls(view)
         elig = _assessed(view, model)["eligible"].to_numpy(bool)
-        police = ((calls["channel"].astype(object) == "police").to_numpy()
-                  & calls["diversion_base"].to_numpy(bool))
-        counts = calls.loc[police & elig, "category"].astype(str).value_counts()
+        police = ((calls[C.CHANNEL].astype(object) == "police").to_numpy()
+                  & calls[C.DIVERSION_BASE].to_numpy(bool))
+        counts = calls.loc[police & elig, C.CATEGORY].astype(str).value_counts()
         return [{"name": str(c), "label": str(c).replace("_", " "), "calls": int(n)}
                 for c, n in counts.items()]
 
@@ -190,15 +192,15 @@ def model_info(model: str) -> dict[str, Any]:
             "checksum": d["checksum"]}
 
 
-def eligibility_view(view: WorkspaceView, *, model: str, levels: Sequence[str] =
-                     ("ward", "neighborhood")) -> dict[str, Any]:
+def eligibility_view(view: WorkspaceView, *, model: str,
+                     levels: Sequence[str] = tuple(reversed(LEVELS))) -> dict[str, Any]:
     """City-wide and per-area counts and shares under ``model``: eligible, diverted,
     eligible and diverted, eligible not diverted, diverted not eligible (among the calls
     in the denominator), with 95% Wilson intervals; per tier city-wide."""
     def compute() -> dict[str, Any]:
         calls = diversion_calls(view)
         assessed = _assessed(view, model)
-        frame = calls[["diversion_base", "diverted", *LEVEL_COLUMNS.values()]].assign(
+        frame = calls[[C.DIVERSION_BASE, C.DIVERTED, *LEVEL_COLUMNS.values()]].assign(
             eligible=assessed["eligible"].to_numpy())
         sens = frame.assign(diversion_base=frame["diversion_base"] & calls["sensitive"])
         city = eligibility_counts(frame).iloc[0].to_dict()
@@ -233,7 +235,7 @@ def eligibility_view(view: WorkspaceView, *, model: str, levels: Sequence[str] =
 
 def _tiers(calls: pd.DataFrame, assessed: pd.DataFrame, model: str) -> list[dict[str, Any]]:
     m = load_model(model)
-    base = calls["diversion_base"].to_numpy(bool)
+    base = calls[C.DIVERSION_BASE].to_numpy(bool)
     tiers = assessed["eligibility_tier"].astype(str).to_numpy()
     n = int(base.sum())
     out = []
@@ -284,8 +286,8 @@ def _eligible_calls(view: WorkspaceView, model: str) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         calls = diversion_calls(view)
         ok = (_assessed(view, model)["eligible"].to_numpy(bool)
-              & calls["diversion_base"].to_numpy(bool) & (calls["origin"] == "911").to_numpy()
-              & np.isfinite(calls["x"].to_numpy(float)) & calls["time"].notna().to_numpy())
+              & calls[C.DIVERSION_BASE].to_numpy(bool) & (calls["origin"] == "911").to_numpy()
+              & np.isfinite(calls[C.X].to_numpy(float)) & calls[C.TIME].notna().to_numpy())
         sub = calls[ok].reset_index(drop=True)
         codes = {f: i for i, f in enumerate(FAMILIES)}
         sub["family_code"] = sub["family"].map(codes).fillna(NONE_CODE).astype(np.int8)

@@ -23,7 +23,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from safetygap.errors import Problems, ValidationError
-from safetygap.inputs._files import (
+from safetygap.inputs.columns import ColumnMap, matching_presets
+from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     _csv_options,
@@ -37,7 +38,6 @@ from safetygap.inputs._files import (
     geoparquet_crs,
     suffix_of,
 )
-from safetygap.inputs.columns import ColumnMap, matching_presets
 
 JSON_PEEK_BYTES = 1 << 20
 """Bytes of a JSON-records file read to find its first record's keys."""

@@ -20,11 +20,14 @@ from typing import Annotated, Any
 
 import typer
 
+from safetygap.cli._app import Command, Group, app, fail
 from safetygap.errors import Problems, ValidationError
+from safetygap.vocab import LEVELS
 
-app = typer.Typer(help="Diverted calls: eligibility models, coverage by the hour of the "
-                       "week, the path to 20%.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+diversion_app = typer.Typer(
+    cls=Group, help="Diverted calls: eligibility models, coverage by the hour of the week, "
+                    "the path to 20%.", no_args_is_help=True)
+app.add_typer(diversion_app, name="diversion")
 
 WorkspaceOpt = Annotated[Path, typer.Option(help="workspace directory (safetygap analyze)")]
 ModelOpt = Annotated[str | None, typer.Option(
@@ -33,13 +36,8 @@ ModelOpt = Annotated[str | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the whole answer as JSON")]
 
 
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
 def _view(workspace: Path) -> Any:
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel import WorkspaceView
     from safetygap.settings import get_settings
     from safetygap.workspace import Workspace
 
@@ -73,7 +71,7 @@ def _pairs(values: list[str] | None, flag: str, *, number: bool = False) -> list
     return out
 
 
-@app.command()
+@diversion_app.command(cls=Command)
 def eligibility(workspace: WorkspaceOpt, model: ModelOpt = None,
                 json_out: JsonOpt = False) -> None:
     """Eligible, diverted, and eligible but not diverted calls, city-wide and per ward.
@@ -86,7 +84,7 @@ def eligibility(workspace: WorkspaceOpt, model: ModelOpt = None,
         view, settings = _view(workspace)
         e = eligibility_view(view, model=model or settings.eligibility_model)
     except ValidationError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if json_out:
         typer.echo(json.dumps(e, indent=1))
@@ -107,7 +105,7 @@ def eligibility(workspace: WorkspaceOpt, model: ModelOpt = None,
                    + (" (few calls)" if w["small"] else ""))
 
 
-@app.command()
+@diversion_app.command(cls=Command)
 def hours(
     workspace: WorkspaceOpt,
     model: ModelOpt = None,
@@ -129,9 +127,8 @@ def hours(
         if (level is None) != (area is None):
             problems.add("--area", "give --level and --area together (or neither)",
                          value=area)
-        if level is not None and level not in ("neighborhood", "ward"):
-            problems.add("--level", "unknown level", value=level,
-                         allowed=("neighborhood", "ward"))
+        if level is not None and level not in LEVELS:
+            problems.add("--level", "unknown level", value=level, allowed=LEVELS)
         if unknown not in ("open", "closed"):
             problems.add("--unknown", "unknown value", value=unknown,
                          allowed=("open", "closed"))
@@ -144,7 +141,7 @@ def hours(
         h = hours_view(view, model=model or settings.eligibility_model, level=level,
                        area_id=area, unknown=unknown)
     except ValidationError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if json_out:
         typer.echo(json.dumps(h, indent=1))
@@ -156,7 +153,7 @@ def hours(
                    f"responder covering them was open")
 
 
-@app.command()
+@diversion_app.command(cls=Command)
 def scenario(
     workspace: WorkspaceOpt,
     move: Annotated[list[str] | None, typer.Option(
@@ -220,7 +217,7 @@ def scenario(
                                              available=available),
                           candidates_model=model or settings.eligibility_model)
     except ValidationError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if json_out:
         typer.echo(json.dumps(r, indent=1, default=float))

@@ -1,6 +1,6 @@
 """Demographics matched to the areas, and the equity report of a run.
 
-Private step of :func:`safetygap.pipeline.analyze`: the demographic table (read in the
+A stage of :func:`safetygap.pipeline.analyze`: the demographic table (read in the
 preflight) reaches the neighborhoods by name or id (the population's name matching and
 aliases) or, for tract polygons, by area-weighted or dasymetric interpolation
 (:mod:`safetygap.equity.interpolate`); wards get the neighborhoods' counts by the area
@@ -32,6 +32,7 @@ from safetygap.equity.interpolate import (
 )
 from safetygap.equity.moe import Z90, reliability
 from safetygap.inputs.demographics import DemographicsInput, FinePopulation
+from safetygap.tables import measures as M
 
 NO_ROW = {
     "name": "no row of the table matches its name (after folding case, accents and "
@@ -195,8 +196,8 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
     and, with ``underserved`` classes per family, the disparity; Monte Carlo intervals with
     ``n_draws`` draws seeded by ``seed``."""
     spec = demo.spec
-    access = {f: nbhd[f"access_{f}"].to_numpy(float) for f in FAMILIES
-              if f"access_{f}" in nbhd.columns}
+    access = {f: nbhd[M.column(M.ACCESS, f)].to_numpy(float) for f in FAMILIES
+              if M.column(M.ACCESS, f) in nbhd.columns}
     src, tgt, w = (cw["source"].to_numpy(), cw["target"].to_numpy(),
                    cw["weight"].to_numpy(float))
 
