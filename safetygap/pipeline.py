@@ -281,7 +281,7 @@ def street_lines(inputs: AnalysisInputs, network: StreetNetwork | None, crs: Any
                  ) -> gpd.GeoDataFrame | None:
     """The named street segments that name places: from ``inputs.streets`` (read here)
     or the run's own network; None without names."""
-    from safetygap.geo.network import load_network
+    from safetygap.inputs.network import load_network
 
     source = network
     if inputs.streets is not None and (network is None or inputs.network is None or

@@ -39,7 +39,7 @@ def ll(x: float, y: float) -> dict:
 def named_streets(root: Path) -> Path:
     """The 5 x 5 grid of 500 m blocks over the tiny city with names: the east-west lines
     y = 0, 500, ... are Street 0..4, the north-south lines x = 0, 500, ... Avenue 0..4."""
-    from safetygap.geo._osm import segments_to_graph, write_graphml
+    from safetygap.inputs.network import segments_to_graph, write_graphml
 
     x, y, u, v = grid_segments()
     horizontal = y[u] == y[v]
