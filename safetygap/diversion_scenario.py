@@ -375,10 +375,17 @@ def run_scenario(
         "busiest_hour": busiest,
         "busiest_calls_per_week": None if busiest is None else round(float(
             moved_week[busiest]), 4)}
+    if sensitive is not None:  # per hour: calls touched and the sensitive ones among them
+        touched = (weight > 0) & (how >= 0)
+        sens_moved = np.asarray(sensitive, dtype=bool) & touched
+        out["hour_of_week"]["cells"] = {
+            "calls": np.bincount(how[touched], minlength=HOURS_OF_WEEK).tolist(),
+            "sensitive": np.bincount(how[sens_moved], minlength=HOURS_OF_WEEK).tolist()}
 
     # responders and police
-    minutes_r = np.array([tot.minutes("responder", c) for c in category])
-    minutes_p = np.array([tot.minutes("police", c) for c in category])
+    codes, uniques = pd.factorize(category)  # per distinct category, not per call
+    minutes_r = np.array([tot.minutes("responder", str(c)) for c in uniques])[codes]
+    minutes_p = np.array([tot.minutes("police", str(c)) for c in uniques])[codes]
     team_hours = float((weight * minutes_r).sum() / 60 / years)
     person_hours = team_hours * shift.team_size
     fte_workload = person_hours / shift.on_duty_hours_per_year

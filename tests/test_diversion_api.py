@@ -57,10 +57,19 @@ def test_eligibility_by_hand(client) -> None:
 def test_small_sensitive_counts_are_hidden(api_workspace) -> None:
     with app_client(api_workspace, privacy_min_count=None) as c:
         e = c.get("/api/diversion/eligibility").json()
+        body = {"moves": [{"channel": "behavioral_crisis",
+                           "categories": ["behavioral_crisis"]}]}
+        s = c.post("/api/diversion/scenario", json=body).json()
     a = next(n for n in e["levels"]["neighborhood"] if n["area_id"] == "A")
     # 3 crisis calls in A: fewer than 11 and sensitive -> hidden, with their shares
     assert a["counts"]["eligible"] is None and a["eligible_share"]["value"] is None
     assert "hidden" in e["privacy"]
+    # the moved crisis calls: call 2 (Thursday 10:00, hour 82) alone in its hour -> hidden
+    # (call 11 has no date); ward 1's moved count (2 crisis calls) and its share after too
+    week = s["hour_of_week"]["moved_per_week"]
+    assert week[82] is None and [v for i, v in enumerate(week) if i != 82] == [0.0] * 167
+    w1 = next(w for w in s["levels"]["ward"] if w["area_id"] == "1")
+    assert w1["moved"] is None and w1["share_after"] is None
 
 
 def test_hours_by_hand(client) -> None:
@@ -74,7 +83,7 @@ def test_hours_by_hand(client) -> None:
     # call 1 Wednesday 2023-03-01 10:00 (hour 2*24+10), call 2 Thursday 10:00 (3*24+10)
     assert recorded["by_hour"][58] == 1.0 and recorded["by_hour"][82] == 1.0
     assert recorded["by_hour"][0] is None  # no call that hour
-    assert h["responders"]["hours_stated"] == 0
+    assert h["responders"]["hours_stated"] == 0 and h["responders"]["hours_unreadable"] == 0
     closed = client.get("/api/diversion/hours?unknown=closed").json()
     assert closed["scenarios"][0]["covered_share"]["value"] == 0.0
     # a 6 a.m.-10 p.m. team covers both (10:00)
@@ -150,3 +159,46 @@ def test_cli_gives_the_api_answers(client, api_workspace, monkeypatch) -> None:
                         (["--hours", "whenever"], "opening_hours")):
         res = run(app, ["diversion", "scenario", "--workspace", ws, *args])
         assert res.exit_code == 2 and words in res.output, (args, res.output)
+
+
+def test_hours_with_stated_opening_hours(tiny_files, tmp_path) -> None:
+    """The crisis team P1 works weekday afternoons only (12:00-17:00): the two dated crisis
+    calls (Wednesday and Thursday 10:00) arrive while it is closed -> 0 of 2 as recorded,
+    2 of 2 with a 24/7 team or a 6 a.m.-10 p.m. one. P2's hours cannot be read."""
+    import geopandas as gpd
+
+    from safetygap.inputs import load_preset
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.readmodel import WorkspaceView
+    from safetygap.readmodel.diversion import hours_view
+    from safetygap.run import run_analysis
+    from safetygap.workspace import Workspace
+
+    prov = gpd.read_file(tiny_files["providers"])
+    prov["opening_hours"] = ["Mo-Fr 12:00-17:00", "whenever", ""]
+    prov.to_file(tiny_files["providers"])
+    run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", quiet=True,
+                 options=AnalysisOptions(columns=load_preset("generic")))
+    view = WorkspaceView(Workspace.open(tmp_path / "ws"), privacy_min_count=1)
+    h = hours_view(view, model="nicjr")
+    shares = {s["scenario"]: s["covered_share"]["value"] for s in h["scenarios"]}
+    assert shares == {"recorded": 0.0, "24/7": 1.0, "06:00-22:00": 1.0}
+    r = h["responders"]
+    assert (r["providers"], r["hours_stated"], r["hours_unreadable"]) == (3, 2, 1)
+    assert r["hours_unreadable_examples"][0]["opening_hours"] == "whenever"
+
+
+def test_wkb_points_read_straight_from_the_buffer() -> None:
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    from safetygap.readmodel.diversion import _points_xy
+
+    geoms = [shapely.Point(1.5, -2.25), None, shapely.Point(), shapely.Point(3, 4),
+             shapely.LineString([(0, 0), (1, 1)]), shapely.Point(5, 6, 7)]
+    wkb = [None if g is None else shapely.to_wkb(g, byte_order=1) for g in geoms]
+    wkb[3] = shapely.to_wkb(geoms[3], byte_order=0)  # big-endian: the slow path
+    x, y = _points_xy(pa.chunked_array([pa.array(wkb[:2]), pa.array(wkb[2:])]))
+    np.testing.assert_array_equal(x, [1.5, np.nan, np.nan, 3.0, np.nan, 5.0])
+    np.testing.assert_array_equal(y, [-2.25, np.nan, np.nan, 4.0, np.nan, 6.0])

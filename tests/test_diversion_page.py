@@ -29,6 +29,9 @@ def test_page_on_the_tiny_city(client) -> None:
     assert moved.count('role="img"') == 3
     bad = client.get("/diversion?channel=police")
     assert bad.status_code == 422
+    ward = client.get("/diversion?ward=1").text
+    assert "(with a place\n    and a time) in Ward 1," in ward and "by hour: Ward 1" in ward
+    assert client.get("/diversion?ward=9").status_code == 422
 
 
 def test_charts_by_hand() -> None:

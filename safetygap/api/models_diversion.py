@@ -151,7 +151,8 @@ class DiversionHoursAnswer(BaseModel):
     scenarios: list[DiversionHourScenario]
     responders: dict[str, Any] = Field(
         description="the providers counted as responders: service types, how many, how "
-                    "many state their hours, what unknown hours count as")
+                    "many state their hours, how many state hours that cannot be read "
+                    "(they count as unknown; up to 5 examples), what unknown hours count as")
     privacy: str
 
 
@@ -252,7 +253,8 @@ class DiversionScenarioAnswer(BaseModel):
     city: DiversionScenarioUnit
     by_channel: dict[str, dict[str, float]]
     hour_of_week: dict[str, Any] = Field(
-        description="moved_per_week (168 values), busiest_hour, busiest_calls_per_week")
+        description="moved_per_week (168 values; null: hidden, a small count of sensitive "
+                    "calls), busiest_hour, busiest_calls_per_week")
     staffing: dict[str, Any] = Field(
         description="shift pattern, responder hours a year and full-time staff (FTE)")
     police_hours_freed_per_year: float

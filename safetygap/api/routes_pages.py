@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
 from safetygap.api.models_diversion import DivertedChannel, ModelName
-from safetygap.api.routes_api import View, YearQ, checked_year
+from safetygap.api.routes_api import View, YearQ, checked_area, checked_year
 from safetygap.maps.area_page import area_page
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
 from safetygap.maps.jinja import render
@@ -122,6 +122,9 @@ def diversion(
     hours: Annotated[Literal["24/7", "Mo-Su 06:00-22:00"], Query(
         description="the new responders' hours")] = "24/7",
     whole_model: Annotated[bool, Query(description="move every eligible call")] = False,
+    ward: Annotated[str | None, Query(max_length=100, description="the ward whose hours "
+                                                                  "of the week are shown")]
+    = None,
 ) -> HTMLResponse:
     """Diversion: the share of calls going to non-police services today, which calls
     could (an eligibility model), and a change to try: moving categories (or a whole
@@ -129,11 +132,12 @@ def diversion(
     from safetygap.maps.diversion_page import PageRequest, diversion_page
 
     cats = tuple(sorted(set(category or ())))
+    ward = checked_area(view, "ward", "ward", ward or None)
     req = PageRequest(model=model or request.app.state.settings.eligibility_model,
                       categories=cats, channel=channel, share=share, hours=hours,
-                      whole_model=whole_model)
+                      whole_model=whole_model, ward=ward)
     html = view.cached(("page", "diversion", req.model, cats, channel, share, hours,
-                        whole_model), lambda: diversion_page(view, req))
+                        whole_model, ward), lambda: diversion_page(view, req))
     return HTMLResponse(html)
 
 

@@ -10,8 +10,8 @@ alternative); no script is needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safetygap.diversion_scenario import Move, ShiftPattern
@@ -59,7 +59,8 @@ class PageRequest:
     share: float = 1.0
     hours: str = "24/7"
     whole_model: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
+    ward: str | None = None
+    """The ward whose hours of the week the heat map shows (None: the city)."""
 
     def moves(self) -> list[Move]:
         if self.whole_model:
@@ -70,16 +71,21 @@ class PageRequest:
         return []
 
 
-def _week_rows(values: Sequence[float | None], fmt: Any) -> list[dict[str, Any]]:
-    """The heat map as a table: one row per day, one cell per 3-hour block (summed, or
-    the mean of the shown hours for a share)."""
+def _week_rows(values: Sequence[float | None], fmt: Any, *, whole_blocks: bool = False
+               ) -> list[dict[str, Any]]:
+    """A heat map as a table: one row per day, one cell per 3-hour block (``fmt`` of the
+    block's shown values). ``whole_blocks``: a block with a hidden hour is hidden whole
+    (its sum would reveal nothing true)."""
     rows = []
     for d in range(7):
         cells = []
         for b in range(0, 24, 3):
             part = [values[d * 24 + h] for h in range(b, b + 3)]
             shown = [v for v in part if v is not None]
-            cells.append(fmt(shown) if shown else "–")
+            if whole_blocks and len(shown) < len(part):
+                cells.append("hidden")
+            else:
+                cells.append(fmt(shown) if shown else "–")
         rows.append({"day": DAYS[d], "cells": cells})
     return rows
 
@@ -92,7 +98,8 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
     elig = eligibility_view(view, model=req.model)
     result = scenario_view(view, req.moves(), shift=ShiftPattern(hours=req.hours),
                            candidates_model=req.model)
-    hours = hours_view(view, model=req.model)
+    hours = hours_view(view, model=req.model,
+                       level=None if req.ward is None else "ward", area_id=req.ward)
     wards = result["levels"]["ward"]
     bars = goal_bars(
         [(w["name"], w["share_before"], None if result["changes_nothing"]
@@ -111,7 +118,7 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
     recorded = hours["scenarios"][0]
     cover_svg = week_columns(
         recorded["by_hour"], key="cover", as_share=True, unit="",
-        title="Eligible calls a responder could take, by hour",
+        title=f"Eligible calls a responder could take, by hour: {hours['name'] or 'city'}",
         desc="Share of the calls eligible under the chosen model that arrived while a "
              "non-police responder covering the place was open (the hours the providers "
              "record). Grey: hidden for privacy or no calls. The table below gives them in "
@@ -125,15 +132,19 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
         channels=CHANNEL_LABELS, hours_choices=HOURS_CHOICES, shares=SHARE_CHOICES,
         categories=movable_categories(view, req.model),
         bars=bars, moved_svg=moved_svg, cover_svg=cover_svg,
-        moved_rows=_week_rows(moved, lambda v: fmt_num(sum(v), 1)),
+        moved_rows=_week_rows(moved, lambda v: fmt_num(sum(v), 1), whole_blocks=True),
         cover_rows=_week_rows(recorded["by_hour"],
                               lambda v: fmt_pct(sum(v) / len(v))),
         block_labels=[f"{b:02d}-{b + 3:02d}" for b in range(0, 24, 3)],
         fmt_num=fmt_num, fmt_pct=fmt_pct,
+        wards=[(w, view.area_name("ward", w)) for w in view.area_ids("ward")],
         api_query=_api_query(req))
 
 
 def _api_query(req: PageRequest) -> str:
     from urllib.parse import urlencode
 
-    return urlencode({"model": req.model})
+    query = {"model": req.model}
+    if req.ward is not None:
+        query |= {"level": "ward", "area": req.ward}
+    return urlencode(query)

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
 
 from safetygap import FAMILIES
 from safetygap._status import STATUS_ORDER
@@ -32,7 +35,14 @@ from safetygap.diversion_scenario import (
 )
 from safetygap.eligibility import COUNTS, eligibility_counts, load_model
 from safetygap.geo.aggregate import NONE_CODE
-from safetygap.hours import ALWAYS, DAYS, HOURS_OF_WEEK, covered_while_open, hour_of_week
+from safetygap.hours import (
+    ALWAYS,
+    DAYS,
+    HOURS_OF_WEEK,
+    covered_while_open,
+    hour_of_week,
+    hours_problem,
+)
 from safetygap.privacy import hidden_cells, is_sensitive
 from safetygap.tables import calls as C
 from safetygap.vocab import LEVELS
@@ -71,41 +81,35 @@ def _sensitive(frame: pd.DataFrame) -> np.ndarray:
 def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
     """Every call the diverted share counts, one row each: the workspace's unique calls
     (duplicate ids left out) and its records from outside 911 (``origin``), with their
-    channel, ``diverted``, ``diversion_base``, category, family, time, areas (str or
-    None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
+    channel, ``diverted``, ``diversion_base``, category, family (categoricals), time, areas
+    (str or None), x/y (analysis CRS, NaN when unplaced) and ``sensitive``."""
     def compute() -> pd.DataFrame:
         ws = view.workspace
         cols = [C.STATUS, C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY, C.TIME, C.CHANNEL,
                 C.DIVERTED, C.DIVERSION_BASE, C.NEIGHBORHOOD_ID, C.WARD_ID, C.GEOMETRY]
-        raw = ws.calls(columns=cols)
-        raw = raw[raw[C.STATUS].astype(str) != STATUS_ORDER[0]]  # duplicate_id
-        geom = raw.geometry
+        table = pq.read_table(ws.path / C.FILE, columns=cols)
+        x, y = _points_xy(table.column(C.GEOMETRY))
+        keep = np.asarray(_text(table, C.STATUS) != STATUS_ORDER[0])  # duplicate ids out
         frame = pd.DataFrame({
-            "origin": "911",
-            C.CALL_TYPE: raw[C.CALL_TYPE].astype(object).to_numpy(),
-            C.CATEGORY: raw[C.CATEGORY].astype(object).to_numpy(),
-            C.FAMILY: raw[C.FAMILY].astype(object).to_numpy(),
-            C.AGENCY: raw[C.AGENCY].astype(object).to_numpy(),
-            C.TIME: pd.to_datetime(raw[C.TIME]).to_numpy(),
-            C.CHANNEL: raw[C.CHANNEL].astype(object).to_numpy(),
-            C.DIVERTED: raw[C.DIVERTED].to_numpy(bool),
-            C.DIVERSION_BASE: raw[C.DIVERSION_BASE].to_numpy(bool),
-            C.NEIGHBORHOOD_ID: _ids(raw[C.NEIGHBORHOOD_ID]),
-            C.WARD_ID: _ids(raw[C.WARD_ID]),
-            C.X: np.where(geom.isna(), np.nan, geom.x.to_numpy()),
-            C.Y: np.where(geom.isna(), np.nan, geom.y.to_numpy()),
-        })
+            "origin": pd.Categorical(["911"] * len(x), categories=ORIGINS),
+            **{c: _text(table, c) for c in (C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.AGENCY,
+                                            C.CHANNEL)},
+            C.TIME: table.column(C.TIME).to_pandas().to_numpy(),
+            C.DIVERTED: table.column(C.DIVERTED).to_numpy(),
+            C.DIVERSION_BASE: table.column(C.DIVERSION_BASE).to_numpy(),
+            C.NEIGHBORHOOD_ID: _ids(_text(table, C.NEIGHBORHOOD_ID)),
+            C.WARD_ID: _ids(_text(table, C.WARD_ID)),
+            C.X: x, C.Y: y,
+        })[keep].reset_index(drop=True)
         rec = ws.records()
         if rec is not None and len(rec):
             rgeom = rec.geometry
             frame = pd.concat([frame, pd.DataFrame({
-                "origin": "outside_911",
-                C.CALL_TYPE: rec["call_type"].astype(object).to_numpy(),
-                C.CATEGORY: rec["category"].astype(object).to_numpy(),
-                C.FAMILY: rec["family"].astype(object).to_numpy(),
-                C.AGENCY: None,
+                "origin": pd.Categorical(["outside_911"] * len(rec), categories=ORIGINS),
+                **{c: pd.Categorical(rec[c].astype(object)) for c in (
+                    C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.CHANNEL)},
+                C.AGENCY: pd.Categorical([None] * len(rec)),
                 C.TIME: pd.to_datetime(rec["time"]).to_numpy(),
-                C.CHANNEL: rec["channel"].astype(object).to_numpy(),
                 C.DIVERTED: rec["diverted"].to_numpy(bool),
                 C.DIVERSION_BASE: rec["diversion_base"].to_numpy(bool),
                 C.NEIGHBORHOOD_ID: _ids(rec["neighborhood_id"]),
@@ -113,15 +117,66 @@ def diversion_calls(view: WorkspaceView) -> pd.DataFrame:
                 C.X: np.where(rgeom.isna(), np.nan, rgeom.x.to_numpy()),
                 C.Y: np.where(rgeom.isna(), np.nan, rgeom.y.to_numpy()),
             })], ignore_index=True)
+            for c in (C.CALL_TYPE, C.CATEGORY, C.FAMILY, C.CHANNEL, C.AGENCY):
+                frame[c] = frame[c].astype("category")
         frame["sensitive"] = _sensitive(frame)
         return frame
 
     return view.cached(("diversion", "calls"), compute)
 
 
-def _ids(values: pd.Series) -> np.ndarray:
-    return values.astype(object).where(values.notna(), None).map(
-        lambda v: None if v is None else str(v)).to_numpy(object)
+ORIGINS = ("911", "outside_911")
+"""Where a counted call comes from: the 911 calls, or the records from outside 911."""
+
+
+def _text(table: pa.Table, column: str) -> pd.Categorical:
+    """A text column of an Arrow table as a pandas categorical (one string per distinct
+    value, so comparing and factorising millions of rows stays cheap)."""
+    col = table.column(column)
+    if not pa.types.is_dictionary(col.type):
+        col = col.dictionary_encode()
+    return pd.Categorical(col.to_pandas())
+
+
+def _points_xy(wkb: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of WKB points (NaN for null, empty or non-point values). Little-endian 2D
+    points (21 bytes: byte order 1, type 1, x, y) are read straight from the buffer;
+    anything else goes through shapely."""
+    arr = wkb.combine_chunks()
+    if isinstance(arr, pa.LargeBinaryArray | pa.LargeStringArray):
+        arr = arr.cast(pa.binary())
+    n = len(arr)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if n == 0:
+        return x, y
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    start = offsets[:-1]
+    fast = valid & (np.diff(offsets) == 21)
+    head = start[fast][:, None] + np.arange(5)
+    fast[fast] = (data[head] == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all(axis=1)
+    where = start[fast]
+    for out, shift in ((x, 5), (y, 13)):
+        raw = data[where[:, None] + np.arange(shift, shift + 8)]
+        out[fast] = raw.copy().view("<f8").ravel()
+    slow = valid & ~fast
+    if slow.any():
+        geoms = shapely.from_wkb(np.asarray(arr.to_pylist(), dtype=object)[slow])
+        is_point = shapely.get_type_id(geoms) == 0
+        px = np.where(is_point, shapely.get_x(geoms), np.nan)
+        py = np.where(is_point, shapely.get_y(geoms), np.nan)
+        x[slow], y[slow] = px, py
+    return x, y
+
+
+def _ids(values: pd.Series | pd.Categorical) -> np.ndarray:
+    """Area ids as text (object array), None where missing."""
+    cat = pd.Categorical(values)
+    labels = np.array([str(c) for c in cat.categories] + [None], dtype=object)
+    codes = np.asarray(cat.codes)
+    return labels[np.where(codes < 0, len(cat.categories), codes)]
 
 
 def _share(k: float | None, n: float | None) -> dict[str, Any]:
@@ -290,7 +345,8 @@ def _eligible_calls(view: WorkspaceView, model: str) -> pd.DataFrame:
               & np.isfinite(calls[C.X].to_numpy(float)) & calls[C.TIME].notna().to_numpy())
         sub = calls[ok].reset_index(drop=True)
         codes = {f: i for i, f in enumerate(FAMILIES)}
-        sub["family_code"] = sub["family"].map(codes).fillna(NONE_CODE).astype(np.int8)
+        sub["family_code"] = (sub["family"].astype(object).map(codes).fillna(NONE_CODE)
+                              .astype(np.int8))
         sub["how"] = hour_of_week(sub["time"])
         return sub
 
@@ -348,6 +404,8 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
     prov = _responders(view, responders)
     stated = prov["opening_hours"].fillna("").astype(str).str.strip() if \
         "opening_hours" in prov else pd.Series("", index=prov.index)
+    bad = [(str(n), h) for n, h in zip(prov["name"], stated, strict=True)
+           if h and hours_problem(h) is not None]
     return {
         "model": model,
         "level": level, "area_id": area_id,
@@ -361,6 +419,9 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
             "service_types": sorted(prov["service_type"].astype(str).unique().tolist()),
             "providers": len(prov),
             "hours_stated": int((stated != "").sum()),
+            "hours_unreadable": len(bad),
+            "hours_unreadable_examples": [{"name": n, "opening_hours": h}
+                                          for n, h in bad[:5]],
             "unknown_hours_count_as": unknown},
         "privacy": view.privacy_note,
     }
@@ -405,6 +466,14 @@ def scenario_view(view: WorkspaceView, moves: Sequence[Move], *, target: float =
                          share_after=None, interval_after=None)
             shown.append(r)
         result["levels"][level] = shown
+    week = result["hour_of_week"]
+    cells = week.pop("cells")
+    hide = hidden_cells(cells["calls"], cells["sensitive"], min_count=view.min_count,
+                        total_shown=False)
+    week["moved_per_week"] = [None if h else v for v, h in zip(week["moved_per_week"], hide,
+                                                             strict=True)]
+    if week["busiest_hour"] is not None and hide[week["busiest_hour"]]:
+        week["busiest_hour"] = week["busiest_calls_per_week"] = None
     result["denominator_words"] = _words(view)
     result["privacy"] = view.privacy_note
     result["synthetic"] = view.synthetic
