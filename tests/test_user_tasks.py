@@ -154,12 +154,16 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     form.locator("select[name=family]").select_option("response")
     form.locator("select[name=service_type]").select_option("bcr_team")
     form.locator("input[name=k]").fill("2")
+    # the demo's existing response providers (animal control's 10 km among them) already
+    # reach every response need call: kept, no site would add any, so the contractor
+    # places the crisis teams as if none existed
+    form.locator("input[name=existing]").uncheck()
     form.get_by_role("button", name="Propose sites").click()
     page.wait_for_url(re.compile(r"service_type=bcr_team"))
     _wait_map(page, "data-sg-sites", "2", how="=", timeout=120_000)
     q = parse_qs(urlparse(page.url).query)
-    assert q["family"] == ["response"] and q["k"] == ["2"]
-    want = _json(base, "/api/sites?family=response&k=2&service_type=bcr_team")
+    assert q["family"] == ["response"] and q["k"] == ["2"] and q["existing"] == ["ignore"]
+    want = _json(base, "/api/sites?family=response&k=2&service_type=bcr_team&existing=ignore")
     items = page.locator("#sg-sites-list li")
     assert items.count() == 2
     for item, site in zip(items.all(), want["sites"], strict=True):
@@ -169,6 +173,7 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     summary = page.locator("#sg-sites-summary").inner_text()
     assert "2 new behavioral crisis response team sites would reach" in summary
     assert f"{round(want['residents_newly_reached']):,} more residents" in summary
+    assert "Existing providers were left out" in summary
     items.first.get_by_role("button").click()  # show it on the map
     page.locator(".leaflet-popup-content").wait_for()
     _shot(page, shots / f"contractor-{size}")
