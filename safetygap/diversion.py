@@ -1,5 +1,10 @@
 """Diversion rules: which channel handled each call, and the diverted share's denominator.
 
+Long file (about 680 lines): one rule-set format and its model: loading and validating a
+rule file, the matching engine that gives every call one channel, and the counts the summary
+reports share the rule model; the eligibility models reuse the engine through its public
+functions.
+
 A rule set is a TOML file (the packaged default, for Minneapolis, is
 ``safetygap/data/diversion_minneapolis.toml``; the format is in ``docs/TAXONOMY.md``,
 "Diversion rules"). Each rule maps conditions on the responding agency, the problem

@@ -116,7 +116,7 @@ def test_unknown_table_is_one_error_naming_file_and_columns(tiny_files, tmp_path
                 options=AnalysisOptions(columns=load_preset("generic")))
     text = str(exc.value)
     assert "weird.csv" in text and "match no packaged demographics layout" in text
-    assert "'hood'" in text and "--demographics-mapping" in text
+    assert "'hood'" in text and "`demographics_mapping`" in text
 
 
 def test_bad_values_are_listed_and_areas_without_data_say_why(tiny_files, tmp_path):

@@ -117,7 +117,7 @@ def test_missing_columns_suggest_the_preset_whose_columns_match(tmp_path):
     assert all(q.allowed is None for q in e.problems)  # the columns are listed once, below
     assert e.notes == [
         f"columns of calls {p} (9): " + ", ".join(repr(c) for c in MPLS_911),
-        "the columns match preset 'minneapolis-911': add --preset minneapolis-911",
+        "the columns match preset 'minneapolis-911': add option `preset` minneapolis-911",
     ]
     assert str(e).count("'Response_Date'") == 1
     # with the preset the same file reads
@@ -129,7 +129,7 @@ def test_no_preset_suggested_when_none_matches(tmp_path):
     p.write_text("Master_Incident_Number,Problem__Final_,Latitude,Longitude\n1,x,45,-93\n")
     with pytest.raises(ValidationError) as err:
         read_calls(p, columns=GENERIC)
-    assert len(err.value.notes) == 1 and "add --preset" not in str(err.value)
+    assert len(err.value.notes) == 1 and "add option `preset`" not in str(err.value)
 
 
 def test_cli_suggests_the_preset(files, tmp_path):
@@ -240,8 +240,9 @@ def test_id_and_name_columns_are_recorded(files):
 
 
 @pytest.mark.parametrize("columns, layer, flag, expected_id", [
-    ({"OBJECTID": [7, 8], "NAME": ["North", "South"]}, "wards", "--ward-id", "OBJECTID"),
-    ({"NAME": ["North", "South"]}, "neighborhoods", "--neighborhood-id", None),
+    # the option that gives the id column, as the core names it (the CLI shows --ward-id)
+    ({"OBJECTID": [7, 8], "NAME": ["North", "South"]}, "wards", "option `ward_id`", "OBJECTID"),
+    ({"NAME": ["North", "South"]}, "neighborhoods", "option `neighborhood_id`", None),
 ])
 def test_row_number_ids_are_warned_and_noted(tmp_path, columns, layer, flag, expected_id):
     p = tmp_path / "areas.gpkg"
@@ -272,6 +273,6 @@ def test_geoparquet_calls_without_crs(tmp_path):
         read_calls(p, columns=cmap)
     (problem,) = err.value.problems
     assert problem.where == f"calls {p}" and problem.message.startswith("no CRS")
-    assert "--calls-crs" in problem.allowed
+    assert "`calls_crs`" in problem.allowed
     c = read_calls(p, columns=cmap.with_overrides(crs=CRS))
     assert c.crs == CRS and c.frame["x"].tolist() == [X0 + 100, X0 + 1500]

@@ -410,8 +410,8 @@ def test_a_point_far_outside_says_where_the_city_is(straight_ws):
     # x/y outside, not inside either way: the span, and the CRS option to check
     off = swapped.assign(x=[X0 + 50_000.0], y=[Y0 + 500.0])
     with pytest.raises(ValidationError) as err:
-        new_providers(base, off, where="providers", crs=CRS, crs_flag="--providers-crs")
-    assert f"{span}; or are the x/y not in {CRS}, see --providers-crs?" in str(err.value)
+        new_providers(base, off, where="providers", crs=CRS, crs_option="providers_crs")
+    assert f"{span}; or are the x/y not in {CRS}, see option `providers_crs`?" in str(err.value)
     # latitude and longitude exchanged: out of range, and said so
     flipped = far.assign(latitude=[-93.0], longitude=[44.97])
     with pytest.raises(ValidationError, match=r"out of range for longitude/latitude "

@@ -207,21 +207,9 @@ CatchmentUnit = Annotated[Literal["m", "min"], Field(
                 "the street network)")]
 
 
-class ProviderProperties(BaseModel):
-    provider_id: str
-    name: str
-    family: Family
-    service_type: str
-    capacity: float | None
-    catchment: float | None = Field(description="reach of the service as the analysis used "
-                                                "it, in catchment_unit")
-    catchment_unit: CatchmentUnit
-    distance_model: DistanceModelName
-    catchment_m: float | None = Field(description="straight-line radius of the service "
-                                                  "type, metres (the catchment of "
-                                                  "straight-line analyses only)")
-    neighborhood_id: str | None
-    ward_id: str | None
+class InventoryFields(BaseModel):
+    """A provider's inventory fields (docs/PROVIDERS.md), "" where not given."""
+
     organisation: str = ""
     programme: str = ""
     address: str = ""
@@ -238,6 +226,23 @@ class ProviderProperties(BaseModel):
     stale: bool | None = Field(None, description="not verified within the workspace's "
                                                  "stale_after_months (or never); None: "
                                                  "a workspace without verification dates")
+
+
+class ProviderProperties(InventoryFields):
+    provider_id: str
+    name: str
+    family: Family
+    service_type: str
+    capacity: float | None
+    catchment: float | None = Field(description="reach of the service as the analysis used "
+                                                "it, in catchment_unit")
+    catchment_unit: CatchmentUnit
+    distance_model: DistanceModelName
+    catchment_m: float | None = Field(description="straight-line radius of the service "
+                                                  "type, metres (the catchment of "
+                                                  "straight-line analyses only)")
+    neighborhood_id: str | None
+    ward_id: str | None
     serves_areas: bool = Field(False, description="serves exactly the areas in 'serves' "
                                                   "(no catchment)")
 
@@ -314,7 +319,10 @@ class NearbyProvider(ProviderProperties):
                                           "point, metres (0 inside)")
     travel_min: float | None = Field(description="network analyses: travel minutes to the "
                                                  "area's nearest point on the street "
-                                                 "network (0 inside); null straight-line")
+                                                 "network (0 inside); null straight-line, "
+                                                 "and for a provider serving named areas")
+    serves_here: bool = Field(False, description="a provider that serves named areas "
+                                                 "(serves) whose areas overlap this one")
 
 
 class AreaProfile(BaseModel):
@@ -334,8 +342,45 @@ class AreaProfile(BaseModel):
     providers_inside: list[NearbyProvider]
     providers_in_reach: list[NearbyProvider] = Field(
         description="providers outside the area whose catchment reaches it with the "
-                    "analysis' distance model (see reach), nearest first")
+                    "analysis' distance model, or which serve named areas overlapping it "
+                    "(see reach), nearest first")
     measures: list[MeasureValue]
+
+
+class DirectoryEntry(InventoryFields):
+    provider_id: str
+    name: str
+    family: Family
+    service_type: str
+    relation: Literal["located", "serves", "reaches"] = Field(
+        description="how it serves the area: located in it; assigned to named areas that "
+                    "overlap it (serves); or located outside with a catchment that reaches "
+                    "it")
+    capacity: float | None
+    catchment: float | None = Field(description="reach of the service in catchment_unit")
+    catchment_unit: CatchmentUnit
+    distance_model: DistanceModelName
+    distance_m: float = Field(description="straight-line distance to the area's nearest "
+                                          "point, metres (0 inside)")
+    travel_min: float | None = Field(description="network analyses: travel minutes to the "
+                                                 "area's nearest point (0 inside); null "
+                                                 "straight-line and for relation 'serves'")
+    serves_here: bool = Field(description="serves named areas overlapping this one")
+
+
+class AreaDirectory(BaseModel):
+    level: Level
+    area_id: str
+    name: str
+    distance_model: DistanceModelName
+    catchment_unit: CatchmentUnit
+    reach: str = Field(description="how 'reaches' and 'serves' are decided")
+    entries: list[DirectoryEntry] = Field(
+        description="every provider serving the area: by family, then located, serves, "
+                    "reaches, then nearest first")
+    counts: dict[Family, dict[Literal["located", "serves", "reaches"], int]] = Field(
+        description="entries per family and relation")
+    stale: int = Field(description="entries not verified within stale_after_months")
 
 
 class GapRow(BaseModel):

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from safetygap.errors import Problems, ValidationError
+from safetygap.errors import Problems, ValidationError, option
 
 OVERLAP_MIN_M2 = 1.0
 """Overlaps smaller than this (square metres) are digitising slivers: not listed."""
@@ -31,8 +31,8 @@ ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "WARD", "id", "ID", "
 ROW_IDS = ("OBJECTID", "FID")
 """Database row numbers: used as the id only as a last resort, with a warning (they can
 change between two exports of the same layer, so ids would not match across runs)."""
-ID_FLAGS = {"neighborhoods": "--neighborhood-id", "wards": "--ward-id"}
-NAME_FLAGS = {"neighborhoods": "--neighborhood-name", "wards": "--ward-name"}
+ID_OPTIONS = {"neighborhoods": option("neighborhood_id"), "wards": option("ward_id")}
+"""The option that names each layer's id column (:func:`safetygap.errors.option`)."""
 GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                   "MultiLineString", "MultiPolygon", "GeometryCollection")
 """Names of shapely's geometry type ids 0..7."""
@@ -168,7 +168,7 @@ def load_boundaries(
     report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string(),
                             id_column=id_col, name_column=name_col)
     if id_column is None and (id_col is None or id_col in ROW_IDS):
-        flag = ID_FLAGS.get(layer, "id_column")
+        flag = ID_OPTIONS.get(layer, "id_column")
         what = (f"the database row number {id_col!r}" if id_col
                 else "the row number in the file")
         report.id_note = (f"no id column found among {', '.join(ID_CANDIDATES[:-2])}: the "

@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from safetygap import __version__
+from safetygap.errors import name_options
 
 if TYPE_CHECKING:
     import click
@@ -69,8 +70,29 @@ def _main(
     """Show a city where its community-safety services fall short."""
 
 
+FLAG_OF_OPTION: dict[str, str] = {
+    "latitude": "--lat", "longitude": "--lon", "reports_columns": "--reports-column",
+    "boundary_tolerance_m": "--boundary-tolerance",
+    "diversion_denominator": "--diverted-denominator",
+}
+"""Options of the core whose command-line flag is not their name with dashes."""
+
+
+def flag(name: str) -> str:
+    """The command-line flag of the core's option ``name`` (``calls_crs`` ->
+    ``--calls-crs``)."""
+    return FLAG_OF_OPTION.get(name, "--" + name.replace("_", "-"))
+
+
+def cli_message(text: str) -> str:
+    """A message of the core with the options it names shown as command-line flags."""
+    return name_options(text, flag)
+
+
 def fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    """Print ``exc`` as a one-line error, the options the core names shown as flags, and
+    exit with status 2."""
+    typer.secho(f"error: {cli_message(str(exc))}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
 

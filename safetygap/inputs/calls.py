@@ -123,11 +123,12 @@ def read_calls(
     if coords is None and not has_geometry:
         problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
                      "columns, or use a file with point geometry",
-                     allowed="--lat/--lon, --x/--y with --calls-crs, or a geometry column")
+                     allowed="option `latitude`/option `longitude`, option `x`/option `y` "
+                             "with option `calls_crs`, or a geometry column")
     crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
     if crs is None:
         problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
-                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
     problems.raise_if_any()
     assert crs is not None
     examples: dict[str, list[dict]] = {}

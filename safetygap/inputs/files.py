@@ -313,7 +313,7 @@ def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> li
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
         problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
-                     allowed="UTF-8 text (or give the encoding, e.g. --encoding latin-1)")
+                     allowed="UTF-8 text (or give the encoding, e.g. option `encoding` latin-1)")
     else:
         problems.add(f"{where} {path}", f"cannot parse the CSV: {text}")
     return problems.items

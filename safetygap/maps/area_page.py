@@ -1,6 +1,10 @@
 """The plain-language pages of one neighborhood (``/neighborhoods/{id}``) and one ward
 (``/wards/{n}``), and the side panel of a ward's map.
 
+Long file (about 550 lines): the facts of one area (AreaFacts: headline, family rows,
+charts' data, neighborhoods of a ward) and the page assembled from them are read together;
+the charts themselves are maps/charts.py.
+
 A headline in sentences written from the data, each service family's gap in words with
 its rank (1 = the most underserved), charts drawn on the server as SVG (calls and the
 diverted share by year, calls by hour of the week, the area against the city), each with

@@ -109,8 +109,8 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
                                mapping=inputs.demographics_mapping,
                                groups=opts.demographic_groups, encoding=opts.encoding)
     elif inputs.demographics_mapping is not None or opts.demographic_groups:
-        errors.append(ValidationError("--demographics-mapping and --demographic-groups "
-                                      "need --demographics FILE"))
+        errors.append(ValidationError("option `demographics_mapping` and option "
+                                      "`demographic_groups` need option `demographics` FILE"))
     if inputs.fine_population is not None:
         fine = attempt(read_fine_population, inputs.fine_population,
                        column=opts.fine_population_column)

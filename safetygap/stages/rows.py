@@ -189,8 +189,8 @@ def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
             f"with coordinates fall outside the neighborhoods but inside them with the two "
             f"values exchanged (row {ex['row']}: {ex['value']})",
             column=cin.coordinate_label,
-            allowed="exchange the two columns (e.g. --lat <longitude column> --lon "
-                    "<latitude column>, or fix the file)")
+            allowed="exchange the two columns (e.g. option `latitude` <longitude column> "
+                    "option `longitude` <latitude column>, or fix the file)")
         problems.raise_if_any()
     if len(hits):
         warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "
