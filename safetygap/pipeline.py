@@ -41,6 +41,7 @@ from safetygap.diversion import Denominator
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import RecordsInput, read_calls
+from safetygap.inputs.times import undated_report
 from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
     boundary_allocations,
@@ -51,7 +52,7 @@ from safetygap.stages.areas import (
 from safetygap.stages.equity import equity_outputs, match_demographics
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
-from safetygap.stages.preflight import analysis_crs, preflight
+from safetygap.stages.preflight import analysis_crs, preflight, ward_coverage
 from safetygap.stages.report import manifest_report, quality_report, summary_report
 from safetygap.stages.rows import (
     call_features,
@@ -173,12 +174,18 @@ def analyze(
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
         calls = cin.frame
+        undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
+                                 examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
+                                 max_share=opts.undated_max_share, accept=opts.accept_undated,
+                                 where=f"calls {cin.path}")
         calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
-        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
-        info["note"] = f"{len(calls):,} rows"
+        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
+                              calls_from=opts.count_calls_from)
+        info["note"] = f"{len(calls):,} rows" + (
+            f"; times {cin.time_form.describe()}" if cin.time_form else "")
 
     contain_counts = None
     with step(engine=opts.engine) as info:
@@ -203,7 +210,8 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls[C.STATUS].value_counts().items() if k != RowStatus.OK)
+                                 calls[C.STATUS].value_counts().items()
+                                 if k != RowStatus.OK and v)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -211,7 +219,7 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with step() as info:
-        in_areas = calls[C.N_IDX].to_numpy() >= 0
+        in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
         years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
                              if y > 0))
         result = level_indices(calls, years, nbhd, wards, population, providers,
@@ -231,16 +239,19 @@ def analyze(
             checked.records, nbhd, wards, crs, taxonomy, opts)
         boundaries = BoundariesQuality(
             neighborhoods=checked.nbhd_report.to_dict(), wards=checked.ward_report.to_dict(),
-            crosswalk=cw_quality, wards_cover_neighborhoods=checked.layers_overlap,
+            crosswalk=cw_quality, wards_cover_neighborhoods=ward_coverage(
+                checked.layers_overlap, nbhd, calls[C.N_IDX].to_numpy(),
+                calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min),
             near_boundary=near_boundary_quality(boundary, opts))
         quality = quality_report(calls, examples, cin, population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
-                                 swapped=swapped, demographics=demo_quality,
+                                 swapped=swapped, time=undated, demographics=demo_quality,
                                  reports=records_quality)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
-                                 travel=travel_summary(travel, taxonomy), records=records)
+                                 travel=travel_summary(travel, taxonomy), records=records,
+                                 columns=cin.columns, undated=undated)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
         manifest["travel"] = summary.travel

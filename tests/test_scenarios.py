@@ -30,7 +30,8 @@ TO_LL = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 def straight_ws(tiny_files, tmp_path):
     out = tmp_path / "ws-straight"
     run_analysis(AnalysisInputs(**tiny_files), out,
-                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True), quiet=True)
     return out
 
 
@@ -38,7 +39,8 @@ def straight_ws(tiny_files, tmp_path):
 def walk_ws(tiny_files, tiny_network, tmp_path):
     out = tmp_path / "ws-walk"
     run_analysis(AnalysisInputs(**tiny_files, network=tiny_network), out,
-                 options=AnalysisOptions(columns=load_preset("generic"), travel="network",
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True, travel="network",
                                          mode="walk"), quiet=True)
     return out
 

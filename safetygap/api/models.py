@@ -61,7 +61,17 @@ def model_from(
     return create_model(name or source.__name__, **fields)
 
 
-Totals = model_from(report.Totals)
+_SUMMARY_DESC = {f.name: f.metadata.get("description", "")
+                 for f in dataclasses.fields(report.Summary)}
+Totals = model_from(report.Totals, override={
+    "calls_in_wards": (int | None, Field(default=None, description=next(
+        f.metadata["description"] for f in dataclasses.fields(report.Totals)
+        if f.name == "calls_in_wards")))})
+Caveat = model_from(report.Caveat)
+CallTypes = model_from(report.CallTypes)
+Demand = model_from(report.Demand)
+Undated = model_from(report.Undated)
+AgencySource = model_from(report.AgencySource)
 FamilySummary = model_from(report.FamilySummary, extra={
     "providers": (int, Field(description="providers of the family"))})
 QualityCounts = model_from(report.QualityCounts, exclude=("areas_with_zero_population",),
@@ -146,6 +156,14 @@ Summary = model_from(
         "travel": (DistanceModel | None, Field(
             default=None, description="the distance model and catchments the analysis "
                                       "used")),
+        # absent in workspaces written before issue 21 (any city's files): optional here
+        **{name: (kind | None, Field(default=None, description=_SUMMARY_DESC[name]))
+           for name, kind in (("demand", Demand), ("call_types", CallTypes),
+                              ("undated", Undated), ("agency", AgencySource))},
+        "uncalibrated": (bool, Field(default=False,
+                                     description=_SUMMARY_DESC["uncalibrated"])),
+        "caveats": (list[Caveat], Field(  # type: ignore[valid-type]
+            default_factory=list, description=_SUMMARY_DESC["caveats"])),
     })
 """GET /api/summary: summary.json's totals, shares, families and quality counts (the
 fields and descriptions of :class:`safetygap.tables.report.Summary`), with typed diversion,
@@ -401,6 +419,11 @@ class GapRanking(BaseModel):
     period: str
     top: int
     families: dict[str, list[GapRow]]
+    status: str = Field(
+        "calibrated", description="'uncalibrated' when more calls than the set share are of "
+                                  "types the taxonomy does not know (see caveats)")
+    caveats: list[Caveat] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="what must be said before these figures")
 
 
 # ------------------------------------------------------------------ errors

@@ -125,6 +125,9 @@ def summary(view: View) -> Response:
             "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
             "travel": s.get("travel"),
             "diversion": s.get("diversion"),
+            **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
+            "caveats": view.caveats,
+            "uncalibrated": bool(s.get("uncalibrated")),
         }
 
     return cached_json(view, "summary", Summary, build)
@@ -256,7 +259,9 @@ def gaps(
     return cached_json(
         view, ("gaps", fams, level, top, year), GapRanking,
         lambda: {"level": level, "period": "all" if year is None else str(year), "top": top,
-                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams}})
+                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams},
+                 "status": "uncalibrated" if view.summary.get("uncalibrated")
+                 else "calibrated", "caveats": view.caveats})
 
 
 @router.get("/api/providers", response_model=ProviderCollection, responses=DOWNLOADS,

@@ -590,6 +590,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
         "area.html",
         facts=facts, level=level, area_id=area_id, name=facts.name, word=facts.word,
         plural=facts.plural, synthetic=view.synthetic, label=view.label,
+        caveats=view.caveats,
         population=fmt_value("population", facts.population, unit=True),
         headline=facts.headline(), families=facts.family_rows(),
         measure_rows={f: facts.measure_rows(f) for f in ("total", *FAMILIES)},

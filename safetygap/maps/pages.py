@@ -100,8 +100,35 @@ def overview(view: WorkspaceView) -> dict[str, Any]:
         "sensitivity": view.summary.get("boundary_sensitivity"),
         "travel": view.summary.get("travel"),
         "reach": view.reach_info(),
+        "caveats": view.caveats,
+        "uncalibrated": bool(view.summary.get("uncalibrated")),
+        "call_types": view.summary.get("call_types"),
+        "basis": denominators(view.summary),
         "inventory": inventory_overview(view),
     }
+
+
+def denominators(summary: dict[str, Any]) -> list[str]:
+    """What the figures are shares and counts of, in words (each output states them)."""
+    out = []
+    demand = summary.get("demand")
+    if demand:
+        out.append(f"Calls counted as demand: {demand['words']}"
+                   + (f" ({demand['left_out_calls']:,} calls left out)."
+                      if demand["left_out_calls"] else "."))
+    div = summary.get("diversion")
+    if div:
+        out.append(f"The diverted share is of {div['denominator_words']}.")
+    types = summary.get("call_types")
+    if types:
+        out.append(f"Call types: {types['words']}.")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        out.append(f"Agency: {agency['words']}.")
+    undated = summary.get("undated")
+    if undated and undated["calls"]:
+        out.append(f"Dates: {undated['words']}.")
+    return out
 
 
 def inventory_overview(view: WorkspaceView) -> dict[str, Any] | None:
