@@ -172,7 +172,8 @@ def analyze(
         info["note"] = f"{len(providers)} providers"
 
     with step() as info:
-        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
+        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
+                         on_file=prog.detail)
         calls = cin.frame
         undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
                                  examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
@@ -185,6 +186,8 @@ def analyze(
         calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
                               calls_from=opts.count_calls_from)
         info["note"] = f"{len(calls):,} rows" + (
+            f" from {len(cin.source.files):,} files"
+            if cin.source is not None and cin.source.partitioned else "") + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "")
 
     contain_counts = None
@@ -209,6 +212,7 @@ def analyze(
         calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
+        examples = cin.locate(examples)  # a dataset's examples name their file
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls[C.STATUS].value_counts().items()
                                  if k != RowStatus.OK and v)

@@ -66,10 +66,12 @@ def analyze(
     data: Annotated[Path | None, typer.Option(
         help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
              "with the right preset (the options below override them)")] = None,
-    calls: Annotated[Path | None, typer.Option(
+    calls: Annotated[str | None, typer.Option(
         help="calls file: CSV (.csv, .tsv, .txt, .csv.gz), Parquet or GeoParquet (.parquet, "
              ".geoparquet, .pq), GeoJSON (.geojson), GeoPackage (.gpkg) or JSON records "
-             "(.json)")] = None,
+             "(.json); or a dataset of CSV or Parquet files, read lazily in the order of "
+             "their names: a directory or a glob ('calls/*.parquet', quoted), local files "
+             "only")] = None,
     neighborhoods: Annotated[Path | None, typer.Option(
         "--neighborhoods", "--boundaries",
         help="neighborhood polygons (--boundaries is another name for this option)")] = None,
@@ -201,6 +203,8 @@ def analyze(
     demographic_groups: eq.DemographicGroups = None,
     fine_population: eq.FinePopulation = None,
     fine_population_column: eq.FinePopulationColumn = None,
+    demographics_crs: eq.DemographicsCrs = None,
+    fine_population_crs: eq.FinePopulationCrs = None,
     equity_draws: eq.EquityDraws = None,
     equity_seed: eq.EquitySeed = None,
     cv_caution: eq.CvCaution = None,
@@ -259,6 +263,8 @@ def analyze(
                      "ward_cover_min": ward_cover_min,
                      "demographic_groups": eq.group_keys(demographic_groups),
                      "fine_population_column": fine_population_column,
+                     "demographics_crs": demographics_crs,
+                     "fine_population_crs": fine_population_crs,
                      "equity_draws": equity_draws, "equity_seed": equity_seed,
                      "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
                      "stale_after_months": get_settings(

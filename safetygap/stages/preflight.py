@@ -111,13 +111,14 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     if inputs.demographics is not None:
         demographics = attempt(read_demographics, inputs.demographics,
                                mapping=inputs.demographics_mapping,
-                               groups=opts.demographic_groups, encoding=opts.encoding)
+                               groups=opts.demographic_groups, encoding=opts.encoding,
+                               crs=opts.demographics_crs)
     elif inputs.demographics_mapping is not None or opts.demographic_groups:
         errors.append(ValidationError("option `demographics_mapping` and option "
                                       "`demographic_groups` need option `demographics` FILE"))
     if inputs.fine_population is not None:
         fine = attempt(read_fine_population, inputs.fine_population,
-                       column=opts.fine_population_column)
+                       column=opts.fine_population_column, crs=opts.fine_population_crs)
         if demographics is not None and demographics.spec.key_by != "geometry":
             errors.append(ValidationError(
                 f"fine population {inputs.fine_population}: a finer population layer is "
