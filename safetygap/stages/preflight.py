@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
@@ -131,6 +132,10 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
         records = attempt(read_records, inputs.reports, columns=opts.reports_columns,
                           encoding=opts.encoding)
     attempt(travel_problems(opts.travel, inputs.network).raise_if_any)
+    if inputs.streets is not None and not Path(inputs.streets).is_file():
+        errors.append(ValidationError(
+            f"streets {inputs.streets}: file not found" if not Path(inputs.streets).exists()
+            else f"streets {inputs.streets}: not a file"))
     overlap: dict[str, Any] = {}
     if nb is not None and wd is not None and crs is not None:
         nbhd, wards = nb[0].to_crs(crs), wd[0].to_crs(crs)

@@ -401,7 +401,7 @@ def manifest_report(
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
                  "network", "diversion_rules", "reports", "demographics",
-                 "demographics_mapping", "fine_population"):
+                 "demographics_mapping", "fine_population", "streets"):
         p = getattr(inputs, role)
         if p is None:
             continue
