@@ -269,6 +269,12 @@ def test_calls_outside_the_wards_keep_their_neighborhood(city):
     assert partly["103"]["area_outside_wards_m2"] == pytest.approx(1500 * 3000 * ft2,
                                                                    rel=1e-3)
     assert "THE WARDS MISS PART OF THE CITY" in city["output"]
+    # the public caveat says it without the server's paths (quality.json's warning has them)
+    caveat = next(c for c in ws.summary["caveats"] if c["kind"] == "wards_partial")
+    assert caveat["text"] == cover["words"] + "." and "planning_areas" in cover["warning"]
+    with app_client(city["ws"]) as client:
+        for path in ("/api/summary", "/", "/report", "/wards/PA-1", "/diversion"):
+            assert str(city["dir"]) not in client.get(path).text, path
 
 
 # ------------------------------------------------------------------ who started the call

@@ -375,7 +375,7 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
     cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
     if cover.get("warning"):
         out.append(Caveat(kind="wards_partial", headline="The wards miss part of the city",
-                          text=cover["warning"] + "."))
+                          text=cover["words"] + "."))
     return out
 
 
