@@ -1,5 +1,10 @@
 """The analysis pipeline: inputs in, an :class:`Analysis` out.
 
+Long file (about 480 lines): the recipe of the stages in order, with the few glue functions
+that pass one stage's result to the next (the measure context of the demand points and
+covered time, the underserved classes the equity disparity uses, the density layer); they
+read best beside the recipe that calls them.
+
 Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundaries`):
 
 1. check every input before the heavy work (:mod:`safetygap.stages.preflight`): load the
@@ -53,6 +58,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.geo.timespan import NO_DAY, Span, covered_spans, period_years
 from safetygap.inputs import RecordsInput, read_calls
+from safetygap.inputs.times import undated_report
 from safetygap.methods import Methods
 from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
@@ -72,7 +78,7 @@ from safetygap.stages.equity import (
 )
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
-from safetygap.stages.preflight import analysis_crs, preflight
+from safetygap.stages.preflight import analysis_crs, preflight, ward_coverage
 from safetygap.stages.report import manifest_report, quality_report, summary_report
 from safetygap.stages.rows import (
     call_features,
@@ -138,6 +144,9 @@ class Analysis:
     network: StreetNetwork | None = None  # the street network of a network-travel run
     demand_points: gpd.GeoDataFrame | None = None  # the neighborhoods' demand points
     replicates: pd.DataFrame | None = None  # every bootstrap replicate's class
+    streets: gpd.GeoDataFrame | None = None
+    """Named street segments (``name``, LineString in the analysis CRS) that name places,
+    from ``inputs.streets`` or the network (:func:`street_lines`)."""
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
@@ -171,6 +180,9 @@ def analyze(
         info["note"] = (travel.name if travel.network is None else
                         f"{travel.name}, {travel.network.n_nodes:,} nodes, "
                         f"{travel.network.n_segments:,} segments")
+        streets = street_lines(inputs, travel.network, crs)
+        if streets is not None:
+            info["note"] += f"; {len(streets):,} named street segments"
 
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
@@ -192,15 +204,24 @@ def analyze(
         info["note"] = f"{len(providers)} providers"
 
     with step() as info:
-        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
+        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
+                         on_file=prog.detail)
         calls = cin.frame
+        undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
+                                 examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
+                                 max_share=opts.undated_max_share, accept=opts.accept_undated,
+                                 where=f"calls {cin.path}")
         calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
-        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
-        sources = list(calls.attrs.get("sources", ["calls"]))
-        info["note"] = f"{len(calls):,} rows"
+        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
+                              calls_from=opts.count_calls_from)
+        info["note"] = f"{len(calls):,} rows" + (
+            f" from {len(cin.source.files):,} files"
+            if cin.source is not None and cin.source.partitioned else "") + (
+            f"; times {cin.time_form.describe()}" if cin.time_form else "")
+        sources = list(calls.attrs.get("sources", [C.SINGLE_SOURCE]))
 
     contain_counts = None
     with step(engine=opts.engine) as info:
@@ -224,8 +245,10 @@ def analyze(
         calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
+        examples = cin.locate(examples)  # a dataset's examples name their file
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls[C.STATUS].value_counts().items() if k != RowStatus.OK)
+                                 calls[C.STATUS].value_counts().items()
+                                 if k != RowStatus.OK and v)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -233,7 +256,7 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with step() as info:
-        in_areas = calls[C.N_IDX].to_numpy() >= 0
+        in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
         years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
                              if y > 0))
         points = demand_points(nbhd, population, model=opts.methods.demand,
@@ -283,17 +306,19 @@ def analyze(
             checked.records, nbhd, wards, crs, taxonomy, opts)
         boundaries = BoundariesQuality(
             neighborhoods=checked.nbhd_report.to_dict(), wards=checked.ward_report.to_dict(),
-            crosswalk=cw_quality, wards_cover_neighborhoods=checked.layers_overlap,
+            crosswalk=cw_quality, wards_cover_neighborhoods=ward_coverage(
+                checked.layers_overlap, nbhd, calls[C.N_IDX].to_numpy(),
+                calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min),
             near_boundary=near_boundary_quality(boundary, opts))
         quality = quality_report(calls, examples, cin, population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
-                                 swapped=swapped, time_covered=time_covered,
+                                 swapped=swapped, time=undated, time_covered=time_covered,
                                  demographics=demo_quality, reports=records_quality)
         measured = MethodsSummary(
             uncertainty=unc.summary, placeless_services=placeless_services(providers),
             time_covered=time_covered,
-            demand={"model": opts.methods.demand, "points": len(points),
+            demand_points={"model": opts.methods.demand, "points": len(points),
                     "cell_m": points.cell_m,
                     "population_layer": next((p.name for p in (inputs.population_layer,
                                                                inputs.fine_population) if p),
@@ -301,7 +326,7 @@ def analyze(
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
                                  travel=travel_summary(travel, taxonomy), measured=measured,
-                                 records=records)
+                                 records=records, columns=cin.columns, undated=undated)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
         manifest["travel"] = summary.travel
@@ -322,6 +347,7 @@ def analyze(
         network=travel.network,
         demand_points=points_frame(points, nbhd, wards),
         replicates=unc.replicates,
+        streets=streets,
         records=records,
         equity=equity,
     )
@@ -425,8 +451,28 @@ def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
     return table, {"file": str(rin.path), **quality}
 
 
+def street_lines(inputs: AnalysisInputs, network: StreetNetwork | None, crs: Any
+                 ) -> gpd.GeoDataFrame | None:
+    """The named street segments that name places: from ``inputs.streets`` (read here)
+    or the run's own network; None without names."""
+    from safetygap.inputs.network import load_network
+
+    source = network
+    if inputs.streets is not None and (network is None or inputs.network is None or
+                                       Path(inputs.streets).resolve()
+                                       != Path(inputs.network).resolve()):
+        source = load_network(inputs.streets, crs=crs)
+    if source is None:
+        return None
+    lines, names = source.street_lines()
+    if not len(lines):
+        return None
+    return gpd.GeoDataFrame({"name": names.astype(str)}, geometry=lines, crs=source.crs)
+
+
 def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
-    """The input paths the demo city writes into ``directory``."""
+    """The input paths the demo city writes into ``directory`` (its street names in
+    ``streets.graphml`` when there)."""
     d = Path(directory)
     return AnalysisInputs(
         calls=d / "calls.csv",
@@ -435,4 +481,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         wards=d / "wards.gpkg",
         population=d / "population.csv",
         demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
+        streets=d / "streets.graphml" if (d / "streets.graphml").is_file() else None,
     )

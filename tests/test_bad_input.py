@@ -29,7 +29,7 @@ GENERIC = load_preset("generic")
 
 def run(files: dict[str, Path], **options):
     return analyze(AnalysisInputs(**files),
-                   options=AnalysisOptions(columns=GENERIC, **options))
+                   options=AnalysisOptions(columns=GENERIC, accept_undated=True, **options))
 
 
 def assert_rows_conserved(analysis, n_rows: int) -> None:

@@ -96,7 +96,7 @@ def test_population_options_reach_the_analysis(tiny_files, tmp_path):
         tiny_files["population"], index=False)
     args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards",
                                      "population") for a in (f"--{k}", str(tiny_files[k]))],
-            "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet"]
+            "--preset", "generic", "--accept-undated", "--out", str(tmp_path / "ws"), "--quiet"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "no area-name column" in res.output
     res = CliRunner().invoke(app, [*args, "--population-name-column", "label",
@@ -117,7 +117,7 @@ def test_providers_crs_option_of_analyze(tiny_files, tmp_path):
                   "y": prov.geometry.y}).to_csv(csv, index=False)
     args = ["analyze", "--calls", str(tiny_files["calls"]), "--providers", str(csv),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
-            "--wards", str(tiny_files["wards"]), "--preset", "generic",
+            "--wards", str(tiny_files["wards"]), "--preset", "generic", "--accept-undated",
             "--out", str(tmp_path / "ws"), "--quiet"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "--providers-crs EPSG:n" in res.output
@@ -332,7 +332,7 @@ def test_progress_ends_at_its_total(tiny_files, tmp_path):
     res = CliRunner().invoke(app, [
         "analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards")
                      for a in (f"--{k}", str(tiny_files[k]))],
-        "--preset", "generic", "--out", str(tmp_path / "ws")])
+        "--preset", "generic", "--accept-undated", "--out", str(tmp_path / "ws")])
     assert res.exit_code == 0, res.output
     steps = re.findall(r"^\[(\d+)/(\d+)\] (.*) \.\.\.$", res.stderr, flags=re.M)
     from safetygap.pipeline import STEPS
@@ -341,21 +341,26 @@ def test_progress_ends_at_its_total(tiny_files, tmp_path):
     assert {int(n) for _, n, _ in steps} == {len(STEPS) + 1}
     assert steps[-1][2] == "writing workspace"
     # the join counts 9 calls in a neighborhood (rows 1-7, 10 and 11; row 8 is at 0,0 and
-    # row 9 outside the city); row 10 repeats row 1's id, so 8 are placed, the figure the
-    # summary step and the closing report give
-    assert ("(9 in a neighborhood, less 1 with a repeated call id (duplicate_id): 8 placed "
-            "in areas)") in res.stderr
+    # row 9 outside the city), the same 9 in a ward; row 10 repeats row 1's id, so 8 are
+    # placed, the figure the summary step and the closing report give
+    assert ("(9 in a neighborhood, 9 in a ward; less 1 with a repeated call id "
+            "(duplicate_id): 8 placed in neighborhoods, 8 in wards)") in res.stderr
     assert "(8 calls in areas)" in res.stderr
     assert "8 placed in areas" in res.stdout
 
 
 @pytest.mark.parametrize(("n_idx", "w_idx", "dup", "want"), [
-    ([0, 1, -1], [0, 0, -1], [False, False, False], "2 in a neighborhood"),
+    ([0, 1, -1], [0, 0, -1], [False, False, False], "2 in a neighborhood, 2 in a ward"),
     ([0, 1, 1, 0], [0, -1, 0, 0], [False, False, True, False],
-     "4 in a neighborhood, less 1 with a repeated call id (duplicate_id) and 1 outside every "
-     "ward (outside_boundaries): 2 placed in areas"),
-    ([0, -1], [-1, 0], [True, True], "1 in a neighborhood, less 1 with a repeated call id "
-                                     "(duplicate_id): 0 placed in areas"),
+     "4 in a neighborhood, 3 in a ward; less 1 with a repeated call id (duplicate_id): 3 "
+     "placed in neighborhoods, 2 in wards; 1 in a neighborhood but outside every ward (kept "
+     "in the neighborhood counts)"),
+    ([0, -1], [-1, 0], [True, True], "1 in a neighborhood, 1 in a ward; less 2 with a "
+                                     "repeated call id (duplicate_id): 0 placed in "
+                                     "neighborhoods, 0 in wards"),
+    ([0, 2, -1], [-1, -1, 0], [False, False, False],
+     "2 in a neighborhood, 1 in a ward; 2 in a neighborhood but outside every ward (kept in "
+     "the neighborhood counts)"),
 ])
 def test_join_note_explains_the_calls_not_placed(n_idx, w_idx, dup, want):
     import numpy as np
@@ -416,7 +421,7 @@ def test_geometry_flag_takes_locations_from_a_geoparquet(tiny_files, tmp_path):
     common = ["analyze", "--calls", str(gpq), "--providers", str(tiny_files["providers"]),
               "--boundaries", str(tiny_files["neighborhoods"]),
               "--wards", str(tiny_files["wards"]), "--population",
-              str(tiny_files["population"]), "--quiet"]
+              str(tiny_files["population"]), "--quiet", "--accept-undated"]
     runner = CliRunner()
     bad = runner.invoke(app, [*common, "--out", str(tmp_path / "ws0")])
     assert bad.exit_code == 2 and "add --geometry" in bad.output

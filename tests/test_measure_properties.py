@@ -163,4 +163,4 @@ def test_population_layer_spreads_residents(tiny_files, tmp_path):
     # catchment edge (it sits at (1900, 100), 1,200 m): A's prevention reach is 0.9
     row = a.neighborhoods.set_index("area_id").loc["A"]
     assert row["reach_prevention"] == pytest.approx(0.9)
-    assert a.summary["demand"]["population_layer"] == "addresses.gpkg"
+    assert a.summary["demand_points"]["population_layer"] == "addresses.gpkg"

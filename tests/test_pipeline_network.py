@@ -15,7 +15,7 @@ from safetygap.run import run_analysis
 
 
 def _opts(**kw):
-    return AnalysisOptions(columns=load_preset("generic"), **kw)
+    return AnalysisOptions(columns=load_preset("generic"), accept_undated=True, **kw)
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ def files(tmp_path) -> dict[str, Path]:
 
 
 def run(files: dict[str, Path], **options):
-    return analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=GENERIC, **options))
+    return analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=GENERIC,
+                                                                    accept_undated=True, **options))
 
 
 def _break_every_file(files: dict[str, Path]) -> dict[str, Path]:
@@ -76,7 +77,7 @@ def test_cli_reports_every_bad_file_at_once(files, tmp_path):
     res = CliRunner().invoke(app, [
         "analyze", "--calls", str(bad["calls"]), "--providers", str(bad["providers"]),
         "--boundaries", str(bad["neighborhoods"]), "--wards", str(bad["wards"]),
-        "--population", str(bad["population"]), "--preset", "generic",
+        "--population", str(bad["population"]), "--preset", "generic", "--accept-undated",
         "--out", str(tmp_path / "ws"), "--quiet"])
     assert res.exit_code == 2
     assert "5 problems" in res.output
@@ -92,7 +93,7 @@ def test_bad_crs_options_are_reported_with_the_files(files):
         run(files | {"wards": files["wards"].with_name("none.gpkg")}, crs="EPSG:4326")
     text = str(err.value)
     assert "none.gpkg: file not found" in text
-    assert "crs: the analysis CRS must be projected (metres) (got 'EPSG:4326')" in text
+    assert "crs: the analysis CRS must be projected in metres (got 'EPSG:4326')" in text
     with pytest.raises(ValidationError, match=r"crs: unknown CRS \(got 'EPSG:999999'\)"):
         run(files, crs="EPSG:999999")
 
@@ -151,7 +152,7 @@ def test_header_only_calls_stop_the_cli(files, tmp_path):
     res = CliRunner().invoke(app, [
         "analyze", "--calls", str(files["calls"]), "--providers", str(files["providers"]),
         "--neighborhoods", str(files["neighborhoods"]), "--wards", str(files["wards"]),
-        "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet"])
+        "--preset", "generic", "--accept-undated", "--out", str(tmp_path / "ws"), "--quiet"])
     assert res.exit_code == 2
     assert "no data rows" in res.output and "calls.csv" in res.output
     assert "most underserved" not in res.output

@@ -154,7 +154,8 @@ def validate_dataset(kind: str, path: Path, manifest: dict[str, Any]) -> dict[st
 
             key = "neighborhood" if kind == "neighborhoods" else "ward"
             gdf, _ = load_boundaries(path, layer=kind, id_column=opts.get(f"{key}_id"),
-                                     name_column=opts.get(f"{key}_name"))
+                                     name_column=opts.get(f"{key}_name"),
+                                     crs=opts.get(f"{kind}_crs"))
             rows = len(gdf)
     return {"rows": rows, "warnings": [str(w.message) for w in caught]}
 

@@ -65,7 +65,17 @@ def model_from(
     return create_model(name or source.__name__, **fields)
 
 
-Totals = model_from(report.Totals)
+_SUMMARY_DESC = {f.name: f.metadata.get("description", "")
+                 for f in dataclasses.fields(report.Summary)}
+Totals = model_from(report.Totals, override={
+    "calls_in_wards": (int | None, Field(default=None, description=next(
+        f.metadata["description"] for f in dataclasses.fields(report.Totals)
+        if f.name == "calls_in_wards")))})
+Caveat = model_from(report.Caveat)
+CallTypes = model_from(report.CallTypes)
+Demand = model_from(report.Demand)
+Undated = model_from(report.Undated)
+AgencySource = model_from(report.AgencySource)
 FamilySummary = model_from(report.FamilySummary, override={
     "coverable_calls": (int | None, Field(None, description=(
         "need calls a service with a place handles (coverage's denominator; absent in "
@@ -142,7 +152,7 @@ class DiversionSummary(BaseModel):
 
 
 _METHODS_FIELDS = ("top_underserved", "not_ranked", "methods", "uncertainty",
-                   "placeless_services", "time_covered", "demand")
+                   "placeless_services", "time_covered", "demand_points")
 """Summary fields absent from workspaces written before issue 13's measures."""
 _SUMMARY_HINTS = typing.get_type_hints(report.Summary)
 Summary = model_from(
@@ -153,6 +163,9 @@ Summary = model_from(
         **{name: (_SUMMARY_HINTS[name] | None, Field(default=None, description=text))
            for name, (_, text) in report.described_fields(report.Summary).items()
            if name in _METHODS_FIELDS},
+        # per level the family lists, and "status": calibrated or uncalibrated
+        "top_underserved": (dict[str, Any] | None, Field(
+            default=None, description=_SUMMARY_DESC["top_underserved"])),
         "totals": (Totals, ...),
         "diversion": (DiversionSummary | None, Field(
             default=None, description="channels and rules of the calls and the denominator "
@@ -166,6 +179,14 @@ Summary = model_from(
         "travel": (DistanceModel | None, Field(
             default=None, description="the distance model and catchments the analysis "
                                       "used")),
+        # absent in workspaces written before issue 21 (any city's files): optional here
+        **{name: (kind | None, Field(default=None, description=_SUMMARY_DESC[name]))
+           for name, kind in (("demand", Demand), ("call_types", CallTypes),
+                              ("undated", Undated), ("agency", AgencySource))},
+        "uncalibrated": (bool, Field(default=False,
+                                     description=_SUMMARY_DESC["uncalibrated"])),
+        "caveats": (list[Caveat], Field(  # type: ignore[valid-type]
+            default_factory=list, description=_SUMMARY_DESC["caveats"])),
     })
 """GET /api/summary: summary.json's totals, shares, families and quality counts (the
 fields and descriptions of :class:`safetygap.tables.report.Summary`), with typed diversion,
@@ -470,6 +491,11 @@ class GapRanking(BaseModel):
     period: str
     top: int
     families: dict[str, list[GapRow]]
+    status: str = Field(
+        "calibrated", description="'uncalibrated' when more calls than the set share are of "
+                                  "types the taxonomy does not know (see caveats)")
+    caveats: list[Caveat] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="what must be said before these figures")
 
 
 # ------------------------------------------------------------------ errors

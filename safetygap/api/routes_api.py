@@ -126,8 +126,11 @@ def summary(view: View) -> Response:
             "travel": s.get("travel"),
             "diversion": s.get("diversion"),
             **{k: s.get(k) for k in ("top_underserved", "not_ranked", "time_covered",
-                                     "uncertainty", "placeless_services", "demand",
+                                     "uncertainty", "placeless_services", "demand_points",
                                      "methods")},
+            **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
+            "caveats": view.caveats,
+            "uncalibrated": bool(s.get("uncalibrated")),
         }
 
     return cached_json(view, "summary", Summary, build)
@@ -260,7 +263,9 @@ def gaps(
     return cached_json(
         view, ("gaps", fams, level, top, year), GapRanking,
         lambda: {"level": level, "period": "all" if year is None else str(year), "top": top,
-                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams}})
+                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams},
+                 "status": "uncalibrated" if view.summary.get("uncalibrated")
+                 else "calibrated", "caveats": view.caveats})
 
 
 @router.get("/api/providers", response_model=ProviderCollection, responses=DOWNLOADS,

@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 
 from safetygap.errors import Problems, ValidationError, option
+from safetygap.geo.crs import declared_crs
 
 OVERLAP_MIN_M2 = 1.0
 """Overlaps smaller than this (square metres) are digitising slivers: not listed."""
@@ -33,6 +34,9 @@ ROW_IDS = ("OBJECTID", "FID")
 change between two exports of the same layer, so ids would not match across runs)."""
 ID_OPTIONS = {"neighborhoods": option("neighborhood_id"), "wards": option("ward_id")}
 """The option that names each layer's id column (:func:`safetygap.errors.option`)."""
+CRS_OPTIONS = {"neighborhoods": option("neighborhoods_crs"), "wards": option("wards_crs")}
+"""The options that declare each layer's CRS (``[neighborhoods] crs`` / ``[wards] crs`` in
+a city configuration)."""
 GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                   "MultiLineString", "MultiPolygon", "GeometryCollection")
 """Names of shapely's geometry type ids 0..7."""
@@ -54,6 +58,8 @@ class BoundaryReport:
     id_column: str | None = None  # the column the area ids came from; None: row numbers
     name_column: str | None = None  # the column of the names; None: the ids
     id_note: str | None = None  # why the id column may be a poor choice (also warned)
+    crs_source: str = "file"  # "file": the file's own CRS; "declared": given for a file
+    # that carries none; "file, as declared": both, agreeing
 
     def measure(self, areas: gpd.GeoDataFrame) -> None:
         """Record the layer as projected for the analysis (``areas`` in its projected CRS,
@@ -81,6 +87,7 @@ class BoundaryReport:
             "name_column": self.name_column,
             "id_note": self.id_note,
             "crs": self.crs,
+            "crs_source": self.crs_source,
             "reprojected_to": (self.analysis_crs if self.analysis_crs
                                and CRS.from_user_input(self.analysis_crs)
                                != CRS.from_user_input(self.crs) else None),
@@ -97,8 +104,13 @@ def load_boundaries(
     layer: str = "areas",
     id_column: str | None = None,
     name_column: str | None = None,
+    crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, BoundaryReport]:
     """Read a polygon layer from GeoParquet or any vector file pyogrio reads.
+
+    ``crs`` declares the layer's CRS (e.g. ``EPSG:2276``) for a file that carries none (a
+    shapefile without its ``.prj``); for a file with a CRS it must agree with the file's
+    own (a contradiction is an error naming both; agreement is recorded).
 
     ``id_column``/``name_column`` pick the identifying columns; when omitted
     the usual names are tried (see ``ID_CANDIDATES``/``NAME_CANDIDATES``) and,
@@ -107,8 +119,9 @@ def load_boundaries(
     number (the file's, or a database's ``OBJECTID``/``FID``) is warned about
     and noted there, since it need not survive a new export of the layer.
 
-    Hard errors (raised together): file missing/empty/unreadable, no CRS,
-    no rows, non-polygon or empty geometries, duplicate ids. Invalid polygons
+    Hard errors (raised together): file missing/empty/unreadable, no CRS (and
+    none declared), a declared CRS that is unknown or contradicts the file's, no
+    rows, non-polygon or empty geometries, duplicate ids. Invalid polygons
     (self-intersections) are repaired with :func:`shapely.make_valid` and
     listed in the report with a warning.
     """
@@ -135,9 +148,8 @@ def load_boundaries(
         problems.raise_if_any()
     if len(gdf) == 0:
         problems.add(where, "the layer has no features")
-    if gdf.crs is None:
-        problems.add(where, "no CRS: the file declares none",
-                     allowed="a file with a CRS (e.g. GeoJSON is EPSG:4326 by definition)")
+    _, crs_source = declared_crs(gdf.crs, crs, where=where,
+                                 opt=CRS_OPTIONS.get(layer, "crs"), problems=problems)
     cols = [c for c in gdf.columns if c != "geometry"]
     id_col = id_column or next((c for c in ID_CANDIDATES if c in cols), None)
     name_col = name_column or next((c for c in NAME_CANDIDATES if c in cols), None)
@@ -165,8 +177,10 @@ def load_boundaries(
         problems.add(f"{where} row {i + 1}", "missing area id", column=id_col)
     problems.raise_if_any()
 
+    if crs_source == "declared":
+        gdf = gdf.set_crs(crs)
     report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string(),
-                            id_column=id_col, name_column=name_col)
+                            id_column=id_col, name_column=name_col, crs_source=crs_source)
     if id_column is None and (id_col is None or id_col in ROW_IDS):
         flag = ID_OPTIONS.get(layer, "id_column")
         what = (f"the database row number {id_col!r}" if id_col
@@ -199,6 +213,19 @@ def load_boundaries(
         crs=gdf.crs,
     )
     return out, report
+
+
+def read_layer(path: str | os.PathLike, layer: str = "areas") -> gpd.GeoDataFrame:
+    """The layer as the file holds it (every column, its own CRS or none), read the same
+    safe way as :func:`load_boundaries`, unchecked otherwise: what ``safetygap init``
+    looks at to guess the id and name columns and the CRS."""
+    p = Path(path)
+    problems = Problems()
+    if not p.is_file() or p.stat().st_size == 0:
+        problems.add(f"{layer} {p}", "file not found" if not p.exists() else
+                     "file is empty (0 bytes)" if p.is_file() else "not a file")
+        problems.raise_if_any()
+    return _read_any(p, layer)
 
 
 def _read_any(p: Path, layer: str) -> gpd.GeoDataFrame:

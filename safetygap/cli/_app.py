@@ -10,12 +10,11 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from safetygap import __version__
-from safetygap.errors import name_options
+from safetygap.errors import Problems, name_options
 
 if TYPE_CHECKING:
     import click
 
-    from safetygap.inputs import ColumnMap
 
 
 def _no_flag_metavar(params: list[click.Parameter]) -> None:
@@ -101,19 +100,36 @@ def print_summary(out: Path, summary: dict) -> None:
     typer.echo(f"\nworkspace written to {out.resolve()}")
     if summary.get("synthetic"):
         typer.secho(f"  {summary['label']}", fg=typer.colors.YELLOW)
+    for caveat in summary.get("caveats", []):
+        typer.secho(f"  {caveat['headline'].upper()}: {cli_message(caveat['text'])}",
+                    fg=typer.colors.YELLOW)
     t = summary["totals"]
     if "travel" in summary:
         typer.echo(f"  distance model: {summary['travel']['distance_model']} "
                    f"(catchments in {summary['travel']['unit']})")
     typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
+    demand = summary.get("demand")
+    if demand:
+        typer.echo(f"  counted as demand: {demand['words']} ({demand['counted_calls']:,} "
+                   f"calls; {demand['left_out_calls']:,} left out)")
+    types = summary.get("call_types")
+    if types:
+        typer.echo(f"  call types the taxonomy does not know: {types['unknown_type_share']:.1%}"
+                   f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
+    if summary.get("undated"):
+        typer.echo(f"  undated: {summary['undated']['words']}")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        typer.echo(f"  agency: {agency['words']}")
     if share is not None:
         div = summary.get("diversion", {})
         words = f" of {div['denominator_words']}" if div else ""
         typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
+    mark = " (UNCALIBRATED)" if summary.get("uncalibrated") else ""
     for family, rows in summary["top_underserved"]["neighborhood"].items():
         names = ", ".join(r["name"] + (" (uncertain)" if r.get("class_uncertain") else "")
                           for r in rows[:3]) or "none (no neighborhood is high need, low access)"
-        typer.echo(f"  most underserved for {family} (high need, low access, by need): "
+        typer.echo(f"  most underserved for {family}{mark} (high need, low access, by need): "
                    f"{names}")
     flagged = (summary.get("not_ranked") or {}).get("neighborhood", [])
     if flagged:
@@ -131,18 +147,54 @@ def print_summary(out: Path, summary: dict) -> None:
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 
-def column_map(preset: str | None, **options: str | None) -> ColumnMap:
-    """The calls' column map: the preset's (else the generic names), with the options given
-    on the command line on top; x/y given drop the latitude/longitude columns."""
-    from safetygap.inputs import ColumnMap, load_preset
+TIME_FORMAT_HELP = (
+    "form of the call times: auto (detected on the file, the default), iso, us_12h "
+    "(04/12/2018 12:50:17 PM), us_24h (04/12/2018 13:50), day_first_12h, day_first_24h, "
+    "year_first, epoch_s, epoch_ms, or a strftime pattern")
+DEFAULT_AGENCY_HELP = ("the agency of every call, for a file from one department with no "
+                       "agency column (e.g. POLICE); leaves --agency unused")
+SOURCE_HELP = ("column saying who started each call (e.g. SelfInitiated, CallSource); map "
+               "its values with --source-value")
+SOURCE_VALUE_HELP = ("VALUE=SOURCE of the --source column, repeatable (e.g. "
+                     "Y=officer_initiated, N=public_911); sources: public_911, "
+                     "non_emergency, online, officer_initiated, alarm_company, not_recorded")
+DEFAULT_SOURCE_HELP = ("the source of every call when there is no --source column (default: "
+                       "not_recorded, counted as a call from the public)")
+DATE_HELP = ("date column, when the file has the date and the time of day in two columns "
+             "(--time then names the time-of-day column)")
 
-    base = load_preset(preset) if preset else ColumnMap(
-        id="id", call_type="call_type", agency="agency", time="time",
-        latitude="latitude", longitude="longitude")
-    cmap = base.with_overrides(**options)
-    if options.get("x") and options.get("y"):
-        cmap = cmap.with_overrides(latitude="", longitude="")
-    return cmap
+def pairs(values: list[str] | None, flag: str, form: str = "FIELD=COLUMN"
+           ) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
+    if not values:
+        return None
+    problems = Problems()
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            problems.add(flag, f"expected {form}", value=v)
+        out[key.strip()] = val.strip()
+    problems.raise_if_any()
+    return out
+
+
+def precompute_now(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
+    """The report and the default sites of ``workspace``, computed now
+    (:mod:`safetygap.api.precompute`) unless ``asked`` is False (None: the setting
+    ``SAFETYGAP_PRECOMPUTE``)."""
+    from safetygap.api.precompute import precompute
+    from safetygap.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.precompute if asked is None else asked):
+        return
+    if not quiet:
+        typer.echo("precomputing the report and each family's default sites ...", err=True)
+    timings = precompute(workspace, privacy_min_count=settings.privacy_min_count,
+                         memory_budget_mb=settings.memory_budget_mb)
+    if not quiet:
+        typer.echo(f"      done in {sum(timings.values()):.1f} s", err=True)
 
 
 def write_json_out(data: dict, out: Path | None) -> None:

@@ -8,16 +8,24 @@ The canonical table has one row per input row, in input order:
 ``agency``     the responding agency (text)
 ``time``       the call time as naive local wall-clock ``datetime64`` (NaT when unparseable)
 ``disposition``, ``priority``  (text) only when mapped and present in the file
+``source``     who started the call (categorical of :class:`~safetygap.vocab.CallSource`):
+               the ``source`` column through ``source_values``, else ``default_source``
 ``x``, ``y``   coordinates in the *source* CRS (:attr:`CallsInput.crs`); NaN when missing
 
 Row-level faults never raise: they are flagged here (``coord_fault``,
 ``time_fault``) and counted later in the data-quality report.
+
+Long file (about 480 lines): one reading of a calls file or dataset, batch by batch (the
+reader, the header check, the sample ``safetygap init`` and ``profile`` look at), and the
+canonical columns each batch becomes (coordinates, times in the form detected once, call
+sources through their mapping) share the column map and the running counts of faults.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +34,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    arrow_text,
     check_file,
     is_geoparquet,
     open_csv_batches,
@@ -39,10 +48,16 @@ from safetygap.inputs.files import (
     points_xy,
     read_table,
     suffix_of,
+    to_float,
 )
 from safetygap.inputs.header import check_calls_header, file_header
+from safetygap.inputs.sources import CallsSource, resolve_calls
+from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
 from safetygap.tables import calls as C
-from safetygap.vocab import RowStatus
+from safetygap.vocab import CallSource, RowStatus, allowed
+
+__all__ = ["CallsInput", "CallsSample", "calls_header", "calls_sample", "parse_times",
+           "read_calls", "to_float"]
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
@@ -57,7 +72,8 @@ MAX_EXAMPLES = 5
 class CallsInput:
     """The canonical calls table of one file plus what reading learned."""
 
-    path: Path
+    path: Path | str
+    """The file; for a dataset of several files, the calls input as given."""
     frame: pd.DataFrame
     crs: str
     columns: ColumnMap
@@ -69,12 +85,135 @@ class CallsInput:
     """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
     header: list[str] = field(default_factory=list)
     """Every attribute column of the file (not only the mapped ones)."""
+    time_form: TimeForm | None = None
+    """The form the times were read with (detected on the first batch, or as given);
+    None when no time column is mapped."""
+    source: CallsSource | None = None
+    """The file or files read (:mod:`safetygap.inputs.sources`)."""
+    file_starts: list[int] = field(default_factory=list)
+    """For a dataset of several files: the row before each file's first (0 for the
+    first file), in the order of :attr:`CallsSource.files`."""
+
+    def locate(self, examples: dict[str, list[dict]]) -> dict[str, list[dict]]:
+        """``examples`` (quality examples with their ``row``) with each one's file and row
+        in that file (``file``: its name within the dataset, ``file_row``: 1 for its first
+        data row) when the calls are a dataset of several files; as given otherwise."""
+        if self.source is None or not self.source.partitioned:
+            return examples
+        out = {}
+        for kind, found in examples.items():
+            out[kind] = []
+            for e in found:
+                row = e.get("row")
+                if row is not None and "file" not in e:
+                    k = bisect.bisect_left(self.file_starts, int(row)) - 1
+                    e = e | {"file": self.source.label(self.source.files[k]),
+                             "file_row": int(row) - self.file_starts[k]}
+                out[kind].append(e)
+        return out
+
+
+@dataclass
+class CallsBatch:
+    """Canonical rows of one batch of the calls, in input order."""
+
+    frame: pd.DataFrame
+    source_xy: tuple[np.ndarray, np.ndarray]
+    """The batch's coordinates as read (see :attr:`CallsInput.source_xy`)."""
+
+
+@dataclass
+class CallsReader:
+    """The calls opened for reading in batches (:func:`open_calls`): their header checked,
+    CRS and columns known, no row read yet."""
+
+    path: Path | str
+    source: CallsSource
+    crs: str
+    columns: ColumnMap
+    coordinate_label: str
+    header: list[str]
+    encoding: str
+    columns_read: ColumnMap
+    wanted: list[str]
+    geometry: bool
+    """Coordinates come from the files' geometry."""
+    time_form: TimeForm | None = None
+    """The form of the times: detected on the first batch read (then used for every
+    batch of every file), or as given; None before that or when no time is mapped."""
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return self.source.files
+
+    def batches(self, examples: dict[str, list[dict]], unmapped: dict[str, int], *,
+                files: Sequence[int] | None = None, row0: int = 0) -> Iterator[CallsBatch]:
+        """Canonical batches of ``files`` (positions in :attr:`files`; default every file)
+        in order, rows numbered on from ``row0 + 1``; examples of faults (the first
+        :data:`MAX_EXAMPLES` of each kind) added to ``examples``, source values the
+        mapping does not name counted into ``unmapped``."""
+        for i in (range(len(self.files)) if files is None else files):
+            batches, crs = self._file_batches(self.files[i])
+            for frame, geometry in batches:
+                if self.time_form is None and self.columns.time_label:
+                    self.time_form = _time_form(frame, self.columns)
+                    self.columns_read = self.columns_read.with_overrides(
+                        time_format=self.time_form.form)
+                sources: list[tuple[np.ndarray, np.ndarray]] = []
+                out = _canonical(frame, geometry, self.columns_read, crs, row0, examples,
+                                 sources, unmapped)
+                row0 += len(frame)
+                yield CallsBatch(out, sources[0])
+
+    def _file_batches(self, p: Path
+                      ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str]:
+        """The batches of one file (attributes, geometry) and the CRS of its coordinates:
+        CSV, plain Parquet and WKB GeoParquet streamed, other formats read whole."""
+        suffix = suffix_of(p)
+        if suffix in CSV_SUFFIXES:
+            stream = open_csv_batches(p, "calls", self.wanted, encoding=self.encoding)
+            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), self.crs
+        if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
+            stream = open_parquet_batches(p, "calls", self.wanted)
+            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), self.crs
+        if suffix in PARQUET_SUFFIXES:  # GeoParquet: WKB streamed, GeoArrow read whole
+            geo = open_geoparquet_batches(p, "calls", self.wanted, geometry=self.geometry)
+            if geo is not None:
+                return ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0]), \
+                    self.crs
+        table = read_table(p, where="calls", columns=self.wanted, encoding=self.encoding)
+        crs = self.crs if self.columns.coordinate_columns is not None else (
+            self.columns.crs or table.crs or self.crs)
+        return [(table.frame, table.geometry)], crs
+
+
+def open_calls(
+    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8"
+) -> CallsReader:
+    """Open a calls file or dataset (:mod:`safetygap.inputs.sources`) for reading in
+    batches: every file's header is checked first (:func:`check_calls_header`), so every
+    problem it shows is raised together before any row is read."""
+    head = check_calls_header(path, columns=columns, encoding=encoding)
+    assert head.source is not None
+    present = {k: v for k, v in columns.optional_columns().items() if v in head.columns}
+    columns_read = columns if len(present) == len(columns.optional_columns()) else (
+        columns.without_optional(set(present)))
+    wanted = sorted(set(columns.required_columns().values()) | set(present.values()))
+    coords = columns.coordinate_columns
+    crs = columns.source_crs if coords is not None else (columns.crs or head.crs)
+    label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
+    assert crs is not None  # the header check raised otherwise
+    return CallsReader(head.source.path, head.source, crs, columns, label, list(head.columns),
+                       encoding, columns_read, wanted, coords is None)
 
 
 def read_calls(
-    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8"
+    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
+    on_file: Callable[[str], None] | None = None,
 ) -> CallsInput:
-    """Read a calls file (CSV, GeoJSON, GeoParquet, GeoPackage, Parquet, JSON records).
+    """Read a calls file (CSV, GeoJSON, GeoParquet, GeoPackage, Parquet, JSON records), or
+    a dataset of CSV or (Geo)Parquet files (a directory or a glob:
+    :mod:`safetygap.inputs.sources`), whole.
 
     ``columns`` says which source column is which (see
     :func:`safetygap.inputs.load_preset`). Coordinates are returned in the
@@ -84,80 +223,128 @@ def read_calls(
     CSV, plain Parquet and GeoParquet (WKB geometry) files are streamed in
     pyarrow batches of the mapped columns only (and the geometry column, decoded
     batch by batch, unless coordinates come from columns) and converted batch by
-    batch, so memory stays bounded by the output table (about 100 bytes a row)
-    whatever the file's size; other formats (GeoJSON, GeoPackage, JSON records,
-    GeoParquet with GeoArrow-encoded geometry) are read whole. Every input row is
-    kept, in order.
+    batch (:meth:`CallsReader.batches`), so memory stays bounded by the output table
+    (about 100 bytes a row) whatever the file's size; other formats (GeoJSON,
+    GeoPackage, JSON records, GeoParquet with GeoArrow-encoded geometry) are read whole.
+    Every input row is kept, in order; a dataset's rows are numbered on from one file to
+    the next, its files read one at a time (only the canonical rows kept), each reported
+    to ``on_file`` (a line of text) once read.
 
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
     that the header shows are raised together, see
     :func:`~safetygap.inputs.header.check_calls_header`).
     """
-    head = check_calls_header(path, columns=columns, encoding=encoding)
-    p = head.path
-    present = {k: v for k, v in columns.optional_columns().items() if v in head.columns}
-    columns_read = columns if len(present) == len(columns.optional_columns()) else (
-        columns.without_optional(set(present)))
-    wanted = sorted(set(columns.required_columns().values()) | set(present.values()))
-    problems = Problems()
-    suffix = suffix_of(p)
-    batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
-    geo_file = suffix in PARQUET_SUFFIXES and is_geoparquet(p)
-    geo = (open_geoparquet_batches(p, "calls", wanted,
-                                   geometry=columns.coordinate_columns is None)
-           if geo_file else None)
-    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not geo_file):
-        stream = (open_csv_batches(p, "calls", wanted, encoding=encoding)
-                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", wanted))
-        batches = ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream)
-        file_crs, has_geometry = None, False
-    elif geo is not None:
-        batches = ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0])
-        file_crs, has_geometry = geo[1], True
-    else:
-        table = read_table(p, where="calls", columns=wanted, encoding=encoding)
-        batches = [(table.frame, table.geometry)]
-        file_crs, has_geometry = table.crs, table.geometry is not None
-    coords = columns.coordinate_columns
-    if coords is None and not has_geometry:
-        problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
-                     "columns, or use a file with point geometry",
-                     allowed="option `latitude`/option `longitude`, option `x`/option `y` "
-                             "with option `calls_crs`, or a geometry column")
-    crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
-    if crs is None:
-        problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
-                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
-    problems.raise_if_any()
-    assert crs is not None
+    reader = open_calls(path, columns=columns, encoding=encoding)
     examples: dict[str, list[dict]] = {}
-    sources: list[tuple[np.ndarray, np.ndarray]] = []
-    parts = []
-    row0 = 0
-    for frame, geometry in batches:
-        parts.append(_canonical(frame, geometry, columns_read, crs, row0, examples,
-                                sources))
-        row0 += len(frame)
-    if row0 == 0:  # header only, where the header check could not tell
-        problems.add(f"calls {p}", "no data rows: the file has a header but no calls",
-                     allowed="a calls file with at least one row")
+    unmapped: dict[str, int] = {}
+    parts: list[CallsBatch] = []
+    rows = 0
+    starts = []
+    for i, f in enumerate(reader.files):
+        starts.append(rows)
+        parts.extend(reader.batches(examples, unmapped, files=[i], row0=rows))
+        done = sum(len(b.frame) for b in parts)
+        if on_file is not None and reader.source.partitioned:
+            on_file(f"file {i + 1:,}/{len(reader.files):,} {reader.source.label(f)}: "
+                    f"{done - rows:,} rows ({done:,} so far)")
+        rows = done
+    problems = Problems()
+    if unmapped:
+        top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
+        problems.add(f"calls {reader.path}", f"{sum(unmapped.values()):,} calls have a call "
+                     "source the value mapping does not name: " + ", ".join(
+                         f"{v!r} ({n:,})" for v, n in top[:10]),
+                     column=columns.source,
+                     allowed="add each to source_values ([calls.source_values] in the city "
+                             f"configuration, {option('source_value')} VALUE=SOURCE), as "
+                             "one of "
+                             + ", ".join(allowed(CallSource)))
         problems.raise_if_any()
-    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    source_xy = (np.concatenate([s[0] for s in sources]),
-                 np.concatenate([s[1] for s in sources]))
-    label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
-    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns))
+    if not parts:  # header only, where the header check could not tell
+        problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
+                     "calls", allowed="a calls file with at least one row")
+        problems.raise_if_any()
+    out = parts[0].frame if len(parts) == 1 else pd.concat([b.frame for b in parts],
+                                                            ignore_index=True)
+    source_xy = (np.concatenate([b.source_xy[0] for b in parts]),
+                 np.concatenate([b.source_xy[1] for b in parts]))
+    cin = CallsInput(reader.path, out, reader.crs, columns, examples, source_xy,
+                     reader.coordinate_label, reader.header, time_form=reader.time_form,
+                     source=reader.source, file_starts=starts)
+    cin.examples = cin.locate(examples)
+    return cin
+def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
+                  ) -> pd.Categorical:
+    """Each row's :class:`CallSource`: its ``source`` value through ``source_values``
+    (trimmed, case ignored; empty: not recorded), else ``default_source`` for every row.
+    Values the mapping does not name are counted into ``unmapped`` (the caller refuses
+    them) and given ``not_recorded`` meanwhile."""
+    cats = list(allowed(CallSource))
+    if not cmap.source:
+        return pd.Categorical([cmap.default_source] * len(frame), categories=cats)
+    mapping = {str(k).strip().casefold(): str(v) for k, v in (cmap.source_values or {}).items()}
+    raw = _text(frame, cmap.source).str.strip()
+    got = raw.str.casefold().map(mapping)
+    empty = raw.isna() | (raw == "")
+    bad = got.isna() & ~empty
+    if bad.any():
+        for value, n in raw[bad].value_counts().items():
+            unmapped[str(value)] = unmapped.get(str(value), 0) + int(n)
+    got = got.fillna(str(CallSource.NOT_RECORDED))
+    return pd.Categorical(got.astype(object).to_numpy(), categories=cats)
+
+
+def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:
+    """The form of the call times: as given, or detected on ``frame`` (the first batch)."""
+    label = str(cmap.time_label)
+    if cmap.time_format != AUTO:
+        return TimeForm(cmap.time_format, False, column=label)
+    return detect_time_form(_time_text(frame, cmap), column=label)
 
 
 def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[str]:
-    """The attribute columns of a calls file, without reading its rows (a missing, empty or
-    unreadable file raises a ValidationError naming it)."""
+    """The attribute columns of a calls file (of the first file of a dataset), without
+    reading its rows (a missing, empty or unreadable file raises a ValidationError
+    naming it)."""
+    problems = Problems()
+    source = resolve_calls(path, problems)
+    problems.raise_if_any()
+    assert source is not None
+    return list(file_header(source.files[0], "calls", encoding=encoding).columns)
+
+
+@dataclass(frozen=True)
+class CallsSample:
+    """The first rows of a calls file, every attribute column as read."""
+
+    frame: pd.DataFrame
+    geometry: bool
+    """The file has a geometry column (its locations could come from it)."""
+    crs: str | None
+    """The CRS the file declares for its geometry (None: none, or no geometry)."""
+
+
+def calls_sample(path: str | os.PathLike, *, rows: int = 5000, encoding: str = "utf-8"
+                 ) -> CallsSample:
+    """The first ``rows`` rows of a calls file with every column (what ``safetygap init``
+    guesses the columns from); read in one batch for CSV and Parquet, whole otherwise."""
     problems = Problems()
     p = check_file(path, "calls", problems)
     problems.raise_if_any()
     assert p is not None
-    return list(file_header(p, "calls", encoding=encoding).columns)
+    head = file_header(p, "calls", encoding=encoding)
+    suffix = suffix_of(p)
+    cols = list(head.columns)
+    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+        stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
+                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
+        first = next(iter(stream), None)
+        frame = (pd.DataFrame(columns=cols) if first is None
+                 else first.to_pandas(types_mapper=_text_mapper))
+    else:
+        frame = read_table(p, where="calls", encoding=encoding).frame
+    return CallsSample(frame.head(rows).reset_index(drop=True), head.geometry, head.crs)
 
 
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype
@@ -178,36 +365,6 @@ def _text(frame: pd.DataFrame, col: str | None) -> pd.Series | None:
     return s
 
 
-def _arrow_text(s: pd.Series) -> pa.Array:
-    arr = pa.array(s if isinstance(s.dtype, pd.StringDtype) else s.astype(_STR_DTYPE))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-
-
-def to_float(raw: pd.Series) -> np.ndarray:
-    """Numbers of a column as float64; NaN for missing, unparseable or non-finite values.
-
-    Text is trimmed and parsed by pyarrow (a decimal number with an optional
-    exponent); anything else, including "inf" and "nan", gives NaN.
-    """
-    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
-    else:
-        text = pc.utf8_trim_whitespace(_arrow_text(raw))
-        try:
-            nums = pc.cast(text, pa.float64())
-        except pa.ArrowInvalid:
-            ok = pc.match_substring_regex(text, _NUMBER)
-            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
-        out = nums.to_numpy(zero_copy_only=False)
-    if not out.flags.writeable:
-        out = out.copy()
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
 def _canonical(
     frame: pd.DataFrame,
     geometry: np.ndarray | None,
@@ -216,13 +373,16 @@ def _canonical(
     row0: int,
     examples: dict[str, list[dict]],
     sources: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    unmapped: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Canonical rows of one batch; rows numbered from ``row0 + 1``; examples added; the
-    batch's coordinates as read (numbers, NaN where not) appended to ``sources``."""
+    batch's coordinates as read (numbers, NaN where not) appended to ``sources``; source
+    values the mapping does not name counted into ``unmapped``. A ``time_format`` of
+    ``auto`` is detected on this batch."""
     n = len(frame)
     out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
     ids = _text(frame, cmap.id)
-    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
+    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
     ctype = _text(frame, cmap.call_type)
     out[C.CALL_TYPE] = (ctype.array if ctype is not None
@@ -232,9 +392,11 @@ def _canonical(
                      else agency.fillna(cmap.default_agency).array)
     for name, col in cmap.optional_columns().items():
         out[name] = _text(frame, col).array  # type: ignore[union-attr]
+    out[C.SOURCE] = _call_sources(frame, cmap, {} if unmapped is None else unmapped)
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
-        out[C.TIME], bad = parse_times(raw_time, cmap.time_format)
+        fmt = _time_form(frame, cmap).form
+        out[C.TIME], bad = parse_times(raw_time, fmt)
         _examples(examples, RowStatus.UNPARSEABLE_DATE.value, out, bad, str(cmap.time_label),
                   lambda idx: raw_time.iloc[idx])
     else:
@@ -321,38 +483,3 @@ def _examples(
         }
         for i, cid, v in zip(idx, ids, raw_at(idx), strict=True)
     ]
-
-
-def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
-    """Parse call times; returns (naive datetime64[ns] Series, mask of unparseable non-empty).
-
-    Missing values count as unparseable too (a call without a time cannot be
-    placed in a year). Time zones are dropped: wall-clock times are kept as
-    written, which matches the city's layer (local time labelled UTC).
-    """
-    raw = pd.Series(raw).reset_index(drop=True)
-    if fmt in ("epoch_ms", "epoch_s"):
-        num = pd.Series(to_float(raw))
-        unit = "ms" if fmt == "epoch_ms" else "s"
-        # bound to years 1900..2200 so garbage numbers do not overflow
-        lo, hi = (-2.2e12, 7.2e12) if unit == "ms" else (-2.2e9, 7.2e9)
-        num = num.where((num >= lo) & (num <= hi))
-        times = pd.to_datetime(num, unit=unit, errors="coerce")
-    else:
-        text = raw.astype("string")
-        codes, uniques = pd.factorize(text)
-        uniq = pd.Series(uniques, dtype="string")
-        if fmt == "iso":
-            parsed = pd.to_datetime(uniq, format="ISO8601", errors="coerce", utc=False)
-        else:
-            parsed = pd.to_datetime(uniq, format=fmt, errors="coerce")
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_localize(None)
-        parsed_arr = parsed.to_numpy(dtype="datetime64[ns]")
-        vals = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
-        has = codes >= 0
-        vals[has] = parsed_arr[codes[has]]
-        times = pd.Series(vals)
-    times = pd.Series(times.to_numpy(dtype="datetime64[ns]"))
-    bad = times.isna().to_numpy()
-    return times, bad

@@ -5,12 +5,17 @@ provider-like tables (what-if, siting, the inventory builders). Every
 hard problem (file missing or empty, unreadable, a column missing, no CRS) is
 collected and raised as one :class:`~safetygap.errors.ValidationError` naming
 the file.
+
+Long file (about 460 lines): every table format read the same safe way (CSV with its
+encoding, Parquet, GeoParquet, vector files without driver guessing), plus the two cell
+readers every reader of these frames shares (``to_float``, ``arrow_text``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
@@ -77,16 +83,12 @@ def _csv_setup(
 ) -> tuple[str, list[str], list[str]]:
     """(delimiter, header, wanted columns); raises when wanted columns are missing."""
     delimiter = _sniff_delimiter(path)
+    options = {"read_options": pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
+               "parse_options": pacsv.ParseOptions(delimiter=delimiter)}
     try:
-        header = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        ).schema.names
+        header = pacsv.open_csv(path, **options).schema.names
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            _decode_problem(where, path, exc, encoding)
-        ) from exc
+        raise ValidationError(_decode_problem(where, path, exc, encoding, options)) from exc
     header = [h.lstrip("\ufeff") for h in header]
     wanted = header if columns is None else columns
     missing_columns(header, wanted, f"{where} {path}",
@@ -146,11 +148,11 @@ def read_csv_columns(
     Values stay text here; callers convert with explicit error accounting.
     """
     delimiter, header, wanted = _csv_setup(path, where, columns, encoding)
+    options = _csv_options(delimiter, header, wanted, encoding, 1 << 20)
     try:
-        table = pacsv.read_csv(path, **_csv_options(delimiter, header, wanted, encoding,
-                                                    1 << 20))
+        table = pacsv.read_csv(path, **options)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+        raise ValidationError(_decode_problem(where, path, exc, encoding, options)) from exc
     return table.to_pandas(types_mapper=_string_mapper)
 
 
@@ -183,7 +185,8 @@ def open_csv_batches(
                 if batch.num_rows:
                     yield batch
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+            raise ValidationError(_decode_problem(where, path, exc, encoding,
+                                                  options)) from exc
 
     return batches()
 
@@ -308,15 +311,39 @@ def _string_mapper(dtype: pa.DataType) -> object:
     return None
 
 
-def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> list:
+def _decode_problem(where: str, path: Path, exc: Exception, encoding: str,
+                    options: dict | None = None) -> list:
+    """The problem of a CSV pyarrow could not read; with the reader's ``options``, a parse
+    error names its row of the file (found by reading the file again on one thread)."""
     problems = Problems()
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
         problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
                      allowed="UTF-8 text (or give the encoding, e.g. option `encoding` latin-1)")
     else:
-        problems.add(f"{where} {path}", f"cannot parse the CSV: {text}")
+        row = _parse_error_row(path, options) if options is not None else None
+        at = "" if row is None else f" at row {row:,} of the file (the header is row 1)"
+        problems.add(f"{where} {path}", f"cannot parse the CSV{at}: {text}")
     return problems.items
+
+
+_ROW = re.compile(r"Row #(\d+)")
+
+
+def _parse_error_row(path: Path, options: dict) -> int | None:
+    """The row of ``path`` (the header is row 1) where reading it with ``options`` fails:
+    pyarrow numbers rows only when it reads on one thread."""
+    ro = options["read_options"]
+    serial = pacsv.ReadOptions(encoding=ro.encoding, column_names=ro.column_names,
+                               skip_rows=ro.skip_rows, block_size=ro.block_size,
+                               use_threads=False)
+    try:
+        for _ in pacsv.open_csv(path, **{**options, "read_options": serial}):
+            pass
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        found = _ROW.search(str(exc))
+        return int(found.group(1)) if found else None
+    return None
 
 
 def read_table(
@@ -421,3 +448,37 @@ def points_xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         y[coords_ok] = shapely.get_y(geometry[coords_ok])
     not_point = (types > 0)
     return x, y, not_point
+
+
+_TEXT_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype
+
+
+def arrow_text(s: pd.Series) -> pa.Array:
+    """A text column as one pyarrow string array."""
+    arr = pa.array(s if isinstance(s.dtype, pd.StringDtype) else s.astype(_TEXT_DTYPE))
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def to_float(raw: pd.Series) -> np.ndarray:
+    """Numbers of a column as float64; NaN for missing, unparseable or non-finite values.
+
+    Text is trimmed and parsed by pyarrow (a decimal number with an optional
+    exponent); anything else, including "inf" and "nan", gives NaN.
+    """
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = pc.utf8_trim_whitespace(arrow_text(raw))
+        try:
+            nums = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            ok = pc.match_substring_regex(text, _NUMBER)
+            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+        out = nums.to_numpy(zero_copy_only=False)
+    if not out.flags.writeable:
+        out = out.copy()
+    out[~np.isfinite(out)] = np.nan
+    return out

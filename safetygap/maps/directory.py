@@ -110,7 +110,7 @@ def directory_page(view: WorkspaceView, level: str, area_id: str) -> str:
     return render(
         "directory.html", level=level, word=word, plural=plural, area_id=area_id,
         name=d["name"], families=families, summary=summary, reach=view.reach_info(),
-        synthetic=view.synthetic, label=view.label,
+        synthetic=view.synthetic, label=view.label, caveats=view.caveats,
         page_url=f"/{plural}/{quoted}", json_url=f"/api/{plural}/{quoted}/directory",
         csv_url=f"/api/providers?{level}={quoted}&format=csv",
     )

@@ -19,6 +19,7 @@ from safetygap.maps.equity import group_keys
 from safetygap.maps.jinja import pin_html, render
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.readmodel import WorkspaceView
+from safetygap.vocab import LEVELS
 
 
 def ward_panel_rows(view: WorkspaceView, ward: str) -> dict[str, list[dict[str, Any]]]:
@@ -56,6 +57,34 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
     )
 
 
+def warm_up(view: WorkspaceView, *, tolerance_m: float | None = None) -> None:
+    """Fill the view's caches a first visit needs (each family's areas, the ward outlines,
+    providers, reach, calls by hour of the week), so no page waits for them."""
+    from safetygap.maps.area_page import hour_of_week_counts
+    from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M
+
+    tol = DEFAULT_SIMPLIFY_TOLERANCE_M if tolerance_m is None else tolerance_m
+    view.reach_info()
+    for family in FAMILIES:
+        view.layer("neighborhood", family=family, tolerance_m=tol)
+        view.ranking("neighborhood", family, top=5)
+    view.layer("ward", family="response", tolerance_m=tol)
+    view.providers_layer()
+    hour_of_week_counts(view, "ward")
+    for level in LEVELS:  # the area pages' years and trends
+        for year in view.years:
+            view.values(level, year=year)
+            view.hidden_family_counts(level, year=year)
+    # the templates compiled, the first ward's panel and page drawn once
+    wards = view.area_ids("ward")
+    index_page(view)
+    if wards:
+        from safetygap.maps.area_page import area_page
+
+        ward_panel(view, wards[0])
+        area_page(view, "ward", wards[0])
+
+
 def overview(view: WorkspaceView) -> dict[str, Any]:
     """What the index page and the report both show about the data (template context)."""
     q = view.quality.get("calls", {})
@@ -72,8 +101,35 @@ def overview(view: WorkspaceView) -> dict[str, Any]:
         "sensitivity": view.summary.get("boundary_sensitivity"),
         "travel": view.summary.get("travel"),
         "reach": view.reach_info(),
+        "caveats": view.caveats,
+        "uncalibrated": bool(view.summary.get("uncalibrated")),
+        "call_types": view.summary.get("call_types"),
+        "basis": denominators(view.summary),
         "inventory": inventory_overview(view),
     }
+
+
+def denominators(summary: dict[str, Any]) -> list[str]:
+    """What the figures are shares and counts of, in words (each output states them)."""
+    out = []
+    demand = summary.get("demand")
+    if demand:
+        out.append(f"Calls counted as demand: {demand['words']}"
+                   + (f" ({demand['left_out_calls']:,} calls left out)."
+                      if demand["left_out_calls"] else "."))
+    div = summary.get("diversion")
+    if div:
+        out.append(f"The diverted share is of {div['denominator_words']}.")
+    types = summary.get("call_types")
+    if types:
+        out.append(f"Call types: {types['words']}.")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        out.append(f"Agency: {agency['words']}.")
+    undated = summary.get("undated")
+    if undated and undated["calls"]:
+        out.append(f"Dates: {undated['words']}.")
+    return out
 
 
 def inventory_overview(view: WorkspaceView) -> dict[str, Any] | None:

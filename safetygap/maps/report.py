@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
+from safetygap.labels import field, fmt_pct
 from safetygap.maps.equity import equity_context
 from safetygap.maps.jinja import render
 from safetygap.maps.pages import overview
@@ -78,11 +79,11 @@ def diverted_chart(view: WorkspaceView) -> str:
     heights = [100 * v if v is not None else 0.0 for v in vals]
     bars = ax.bar(years, heights, color="#2c7fb8")
     for b, v in zip(bars, vals, strict=True):
-        ax.annotate("–" if v is None else f"{100 * v:.1f}%", (b.get_x() + b.get_width() / 2,
+        ax.annotate(fmt_pct(v), (b.get_x() + b.get_width() / 2,
                     b.get_height()), ha="center", va="bottom", fontsize=8)
     if shares.get("all") is not None:
         ax.axhline(100 * shares["all"], color="#555", lw=1, ls="--")
-        ax.annotate(f"all years {100 * shares['all']:.1f}%", (0.99, 100 * shares["all"]),
+        ax.annotate(f"all years {fmt_pct(shares['all'])}", (0.99, 100 * shares["all"]),
                     xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
     ax.set_ylabel("% of unique calls")
     ax.spines[["top", "right"]].set_visible(False)
@@ -201,6 +202,7 @@ def build_report(view: WorkspaceView) -> str:
         },
         top={f: view.ranking("neighborhood", f, top=10) for f in FAMILIES},
         wards={f: view.ranking("ward", f, top=len(view.area_ids("ward"))) for f in FAMILIES},
+        gap_help=field("gap").help,
         **equity_context(view, heading="h2"),
     )
 

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS, Transformer
 
-from safetygap._status import ANALYSED_STATUSES
 from safetygap.boundaries import crosswalk
 from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.bivariate import class_label
 from safetygap.geo.demand import demand_points
+from safetygap.geo.streetnames import StreetNames
 from safetygap.geo.timespan import NO_DAY, covered_spans, day_numbers, period_years
 from safetygap.geo.travel import Travel
 from safetygap.methods import Methods
@@ -62,6 +62,8 @@ class Baseline:
     policy: str
     tolerance_m: float
     context: MeasureContext
+    streets: StreetNames | None = None
+    """Street names that name proposed sites (None: the analysis had none)."""
 
 
 def load_baseline(path: str | os.PathLike) -> Baseline:
@@ -80,7 +82,9 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
                             none_code=NONE_CODE, coverable=taxonomy.coverable)
     sources = list(calls.attrs["sources"])
     calls[C.DAY] = day_numbers(calls[C.TIME].to_numpy())
-    in_areas = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
+    # each layer placed on its own; calls not counted as demand are placed in neither
+    # (C.working_table)
+    in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, C.YEAR])
                          if v > 0))
     policy = opts.get("boundary_policy", BoundaryPolicy.CONTAIN.value)
@@ -92,7 +96,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
                     neighborhoods=nbhd, wards=wards, calls=calls,
                     providers=with_placeless(ws.providers, taxonomy),
                     in_areas=in_areas, years=years, boundary=boundary, policy=policy,
-                    tolerance_m=tolerance_m, context=context)
+                    tolerance_m=tolerance_m, context=context, streets=ws.street_names())
 
 
 def _context(ws: Workspace, calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,

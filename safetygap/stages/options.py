@@ -9,8 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
-from safetygap.diversion import Denominator
+from safetygap.defaults import (
+    COUNT_CALLS_FROM,
+    DEFAULT_BOUNDARY_TOLERANCE_M,
+    UNDATED_MAX_SHARE,
+    UNKNOWN_TYPE_MAX_SHARE,
+    WARD_COVER_MIN,
+)
+from safetygap.diversion import CallsFrom, Denominator
 from safetygap.equity import DEFAULT_DRAWS
 from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE
 from safetygap.errors import Problems
@@ -33,7 +39,9 @@ from safetygap.vocab import (
 class AnalysisInputs:
     """Paths of the input files; population is optional."""
 
-    calls: Path
+    calls: Path | str
+    """The calls file, or a dataset of files: a directory or a glob
+    (:mod:`safetygap.inputs.sources`)."""
     providers: Path
     neighborhoods: Path
     wards: Path
@@ -56,6 +64,9 @@ class AnalysisInputs:
     """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
     fine_population: Path | None = None
     """Finer population layer (blocks or address points) for dasymetric interpolation."""
+    streets: Path | None = None
+    """Street network (OSM XML or GraphML) whose street names name places (proposed
+    sites: "5th Avenue & 12th Street"); None: the network's own names, if any."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,9 @@ class AnalysisOptions:
     neighborhood_name: str | None = None
     ward_id: str | None = None
     ward_name: str | None = None
+    neighborhoods_crs: str | None = None  # declared CRS of the neighborhoods file (for a
+    # file that carries none; must agree with the file's own)
+    wards_crs: str | None = None  # declared CRS of the wards file, likewise
     population_name_column: str | None = None
     population_column: str | None = None
     providers_crs: str | None = None
@@ -98,10 +112,20 @@ class AnalysisOptions:
     # None: point count or polygon area (dasymetric)
     demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
     fine_population_column: str | None = None  # head-count column of the finer layer
+    demographics_crs: str | None = None  # declared CRS of the demographics' polygons
+    # (census tracts) for a file that carries none; must agree with the file's own
+    fine_population_crs: str | None = None  # declared CRS of the finer layer, likewise
     equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
     equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
     cv_caution: float = CV_CAUTION  # CV from which an estimate is "use with caution"
     cv_unreliable: float = CV_UNRELIABLE  # CV above which it is "unreliable"
+    count_calls_from: str = COUNT_CALLS_FROM  # "public" | "all": the calls demand measures
+    # and the diverted share count, by who started them (safetygap.diversion.CallsFrom)
+    unknown_type_max_share: float = UNKNOWN_TYPE_MAX_SHARE  # more calls of types the
+    # taxonomy does not know: the headline lists are marked uncalibrated
+    undated_max_share: float = UNDATED_MAX_SHARE  # more calls undated than this: stop
+    accept_undated: bool = False  # run anyway past undated_max_share (rates said undated)
+    ward_cover_min: float = WARD_COVER_MIN  # wards covering less of the neighborhoods: warn
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -126,6 +150,13 @@ class AnalysisOptions:
                 not 0 < self.cv_caution < self.cv_unreliable:
             problems.add("cv_caution, cv_unreliable", "need 0 < caution < unreliable "
                          "(fractions: 0.12 is 12%)", value=cvs)
+        for name in ("undated_max_share", "ward_cover_min", "unknown_type_max_share"):
+            share = getattr(self, name)
+            if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+                problems.add(name, "must be a share between 0 and 1", value=share)
+        if self.count_calls_from not in allowed(CallsFrom):
+            problems.add("count_calls_from", "unknown setting", value=self.count_calls_from,
+                         allowed=allowed(CallsFrom))
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \

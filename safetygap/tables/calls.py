@@ -34,7 +34,7 @@ import shapely
 
 from safetygap._geoparquet import write_points
 from safetygap.tables import measures as M
-from safetygap.vocab import FAMILIES, BoundaryPolicy, Level
+from safetygap.vocab import FAMILIES, BoundaryPolicy, Level, RowFlag
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,10 +58,15 @@ COORD_FAULT = "coord_fault"
 DISPOSITION = "disposition"
 PRIORITY = "priority"
 SOURCE = "source"
-"""Optional: which source (e.g. dispatch system) a record came from; each source's covered
-time is measured apart (:mod:`safetygap.geo.timespan`)."""
-CANONICAL: tuple[str, ...] = (ROW, CALL_ID, CALL_TYPE, AGENCY, TIME, X, Y, COORD_FAULT)
-"""The columns every read calls table has (``disposition``, ``priority`` and ``source``
+"""Who started the call (:class:`safetygap.vocab.CallSource`), categorical: the file's
+source column through its value mapping, else the stated default."""
+FEED = "feed"
+"""Optional: which export (feed) a record comes from when one file mixes several (e.g. 911
+and 311 records); each feed's covered time is measured on its own
+(:mod:`safetygap.geo.timespan`)."""
+CANONICAL: tuple[str, ...] = (ROW, CALL_ID, CALL_TYPE, AGENCY, TIME, X, Y, COORD_FAULT,
+                              SOURCE)
+"""The columns every read calls table has (``disposition``, ``priority`` and ``feed``
 optional)."""
 
 # ------------------------------------------------------------------ features (stages)
@@ -91,17 +96,32 @@ DUP = "dup"
 DAY = "day"
 """Calendar day number of :data:`TIME` (:func:`safetygap.geo.timespan.day_numbers`)."""
 SOURCE_CODE = "source_code"
-"""int16 code of the call's source (names in ``calls.attrs["sources"]``)."""
+"""int16 code of the call's feed (:data:`FEED`; the names in ``calls.attrs["sources"]``):
+the covered time is measured per feed."""
+COUNTED = "counted"
+"""The call is counted as demand (its :data:`SOURCE` is one the run's ``count_calls_from``
+counts); the other calls keep their areas but are in no count."""
 COVERED = "covered"
 """Within the catchment of a provider of the call's family."""
 STATUS = "status"
-"""The row's exclusive status (:data:`safetygap.vocab.ROW_STATUSES`), categorical."""
+"""The row's display status (:data:`safetygap.vocab.ROW_STATUSES`), categorical: the first of
+its flags (:data:`FLAGS`) that applies."""
+FLAGS: dict[str, str] = {f.value: f"flag_{f.value}" for f in RowFlag}
+"""Flag name (:class:`safetygap.vocab.RowFlag`) -> its bool column: independent flags, a row
+may have several."""
 N_IDX = "n_idx"
-"""Row position of the call's neighborhood in the neighborhoods layer; -1 none."""
+"""Row position of the call's neighborhood in the neighborhoods layer, for the calls counted
+as demand; -1 none (each layer placed on its own)."""
 W_IDX = "w_idx"
+N_AREA = "n_area"
+"""Row position of the call's neighborhood whether it is counted or not; -1 none."""
+W_AREA = "w_area"
 FEATURES: tuple[str, ...] = (CATEGORY, FAMILY, ELIGIBLE, KNOWN, COVERABLE, FAMILY_CODE,
                              CHANNEL, DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN,
-                             YEAR, DAY, SOURCE_CODE, DUP)
+                             YEAR, DAY, SOURCE_CODE, DUP, COUNTED)
+FEATURES: tuple[str, ...] = (CATEGORY, FAMILY, ELIGIBLE, KNOWN, FAMILY_CODE, CHANNEL,
+                             DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN, YEAR, DUP,
+                             COUNTED)
 """The columns :func:`safetygap.stages.rows.call_features` adds."""
 
 # ------------------------------------------------------------------ workspace table
@@ -122,11 +142,12 @@ DTYPES: dict[str, str] = {
     FAMILY: "category", ELIGIBLE: "bool", CHANNEL: "category", DIVERSION_RULE: "category",
     DIVERTED: "bool", DIVERSION_BASE: "bool", COVERABLE: "bool", COVERED: "bool",
     SPLIT_NEIGHBORHOODS: "int16",
-    SPLIT_WARDS: "int16", X: "float64", Y: "float64",
+    SPLIT_WARDS: "int16", **{col: "bool" for col in FLAGS.values()}, SOURCE: "category",
+    COUNTED: "bool", X: "float64", Y: "float64",
 }
 """The workspace calls table, column by column, in order (``x``/``y`` become the point
-geometry of ``calls.parquet``; :data:`SOURCE`, categorical, is stored before ``status``
-when the calls had sources)."""
+geometry of ``calls.parquet``; :data:`FEED`, categorical, is stored before ``status``
+when the calls had feeds)."""
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
 FILE = "calls.parquet"
 """The calls table's file in a workspace."""
@@ -138,12 +159,13 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
 
     ``boundary`` is the stage's allocation per level and policy
     (:func:`safetygap.stages.areas.boundary_allocations`); its ``split`` allocation gives
-    the split counts. Area ids come from the layers' ``area_id`` column.
+    the split counts. Area ids come from the layers' ``area_id`` column: every placed
+    call's (:data:`N_AREA`/:data:`W_AREA`), counted as demand or not (:data:`COUNTED`).
     """
     n_ids = nbhd[M.AREA_ID].to_numpy()
     w_ids = wards[M.AREA_ID].to_numpy()
-    n_idx = calls[N_IDX].to_numpy()
-    w_idx = calls[W_IDX].to_numpy()
+    n_idx = calls[N_AREA].to_numpy()
+    w_idx = calls[W_AREA].to_numpy()
     out = pd.DataFrame({
         ROW: calls[ROW].to_numpy(),
         CALL_ID: calls[CALL_ID].array,
@@ -167,12 +189,15 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
         COVERED: calls[COVERED].to_numpy(),
         SPLIT_NEIGHBORHOODS: boundary[Level.NEIGHBORHOOD][SPLIT].k.astype(np.int16),
         SPLIT_WARDS: boundary[Level.WARD][SPLIT].k.astype(np.int16),
+        **{col: calls[col].to_numpy(dtype=bool) for col in FLAGS.values()},
+        SOURCE: calls[SOURCE].array,
+        COUNTED: calls[COUNTED].to_numpy(dtype=bool),
         X: calls[X].to_numpy(),
         Y: calls[Y].to_numpy(),
     })
-    if SOURCE in calls.columns:
-        out.insert(out.columns.get_loc(STATUS), SOURCE,
-                   pd.Categorical(calls[SOURCE].astype("string").array))
+    if FEED in calls.columns:
+        out.insert(out.columns.get_loc(STATUS), FEED,
+                   pd.Categorical(calls[FEED].astype("string").array))
     return out
 
 
@@ -223,12 +248,13 @@ WORKING: tuple[str, ...] = (STATUS, NEIGHBORHOOD_ID, WARD_ID, CATEGORY, FAMILY, 
 ``source`` too when stored)."""
 UNSPECIFIED_SOURCE = "unspecified"
 SINGLE_SOURCE = "calls"
-"""Name of the one source of calls without a mapped ``source`` column."""
+"""Name of the one feed of calls without a mapped ``feed`` column."""
 
 
 def source_codes(source: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:
-    """Code of each call's source (0.., int16) and the source names: the values of
-    ``source`` (missing or blank: ``"unspecified"``), else one source for ``n`` calls."""
+    """Code of each call's feed (0.., int16) and the feeds' names: the values of ``source``
+    (the :data:`FEED` column; missing or blank: ``"unspecified"``), else one feed for
+    ``n`` calls."""
     if source is None:
         return np.zeros(n, dtype=np.int16), [SINGLE_SOURCE]
     text = source.astype("string").str.strip().fillna(UNSPECIFIED_SOURCE)
@@ -246,10 +272,12 @@ def working_table(path: Path, nbhd_ids: pd.Series, ward_ids: pd.Series,
     none), ``year``, ``eligible``, ``diverted``, ``covered``, ``diversion_base`` (True for
     every call in a workspace written before the diversion rules), ``category``,
     ``coverable`` (from ``coverable(category)`` for a workspace written before service
-    matching; every need call without it), ``time`` and ``source_code`` (names in the
-    frame's ``attrs["sources"]``)."""
+    matching; every need call without it), ``time`` and ``source_code`` (the feeds'
+    names in the frame's ``attrs["sources"]``); ``n_idx``/``w_idx`` only for the calls
+    counted as demand (every call in a workspace written before the call sources)."""
     stored = stored_columns(path)
-    cols = list(WORKING) + [c for c in (DIVERSION_BASE, COVERABLE, SOURCE) if c in stored]
+    cols = list(WORKING) + [c for c in (DIVERSION_BASE, COVERABLE, FEED, COUNTED)
+                            if c in stored]
     has_base = DIVERSION_BASE in stored
     raw = read(path, columns=cols)
     category = raw[CATEGORY].astype(object).fillna("unknown").to_numpy()
@@ -260,15 +288,17 @@ def working_table(path: Path, nbhd_ids: pd.Series, ward_ids: pd.Series,
         cover = np.array([known[c] for c in category], dtype=bool)
     else:
         cover = np.ones(len(raw), dtype=bool)
-    codes, sources = source_codes(raw.get(SOURCE), len(raw))
+    codes, sources = source_codes(raw.get(FEED), len(raw))
     x, y = xy(raw)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    counted = (raw[COUNTED].to_numpy(dtype=bool) if COUNTED in stored
+               else np.ones(len(raw), dtype=bool))
     table = pd.DataFrame({
         X: x,
         Y: y,
         STATUS: raw[STATUS].to_numpy(),
-        N_IDX: _codes(raw[NEIGHBORHOOD_ID], nbhd_ids),
-        W_IDX: _codes(raw[WARD_ID], ward_ids),
+        N_IDX: np.where(counted, _codes(raw[NEIGHBORHOOD_ID], nbhd_ids), -1),
+        W_IDX: np.where(counted, _codes(raw[WARD_ID], ward_ids), -1),
         FAMILY: raw[FAMILY].astype(object).to_numpy(),
         FAMILY_CODE: raw[FAMILY].astype(object).map(fam_codes).fillna(none_code)
         .astype(np.int8).to_numpy(),
