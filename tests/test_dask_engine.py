@@ -61,21 +61,22 @@ def test_tiny_city_same_as_memory(tiny_files, scheduler, tmp_path):
 
 
 def test_sources_same_as_memory(tiny_files, scheduler, tmp_path):
-    """Calls from two sources (a mapped ``source`` column): each source's covered time
-    divides its own calls, on both engines alike."""
+    """Calls from two feeds (a mapped ``feed`` column): each feed's covered time divides
+    its own calls, on both engines alike."""
     calls = pd.read_csv(tiny_files["calls"], dtype=str)
     calls["feed"] = ["911", "911", "311", "911", "911", "911", "311", "911", "911", "911",
                      "911"]
     calls.to_csv(tiny_files["calls"], index=False)
     inputs = AnalysisInputs(**tiny_files)
-    cols = load_preset("generic").with_overrides(source="feed")
-    mem = analyze(inputs, options=AnalysisOptions(columns=cols))
-    dsk = analyze(inputs, options=AnalysisOptions(columns=cols, engine="dask",
+    cols = load_preset("generic").with_overrides(feed="feed")
+    mem = analyze(inputs, options=AnalysisOptions(columns=cols, accept_undated=True))
+    dsk = analyze(inputs, options=AnalysisOptions(columns=cols, accept_undated=True,
+                                                  engine="dask",
                                                   scheduler=scheduler, partitions=2,
                                                   staging=tmp_path / "staging"))
     assert_same_analysis(mem, dsk)
     assert [s["source"] for s in mem.summary["time_covered"]] == ["311", "911"]
-    assert set(mem.calls["source"].astype(str)) == {"311", "911"}
+    assert set(mem.calls["feed"].astype(str)) == {"311", "911"}
 
 
 def test_cli_dask_engine_on_a_local_cluster(tiny_files, tmp_path):

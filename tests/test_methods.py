@@ -50,7 +50,8 @@ def test_command_line_methods(tiny_files, tmp_path):
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]),
-            "--population", str(tiny_files["population"]), "--preset", "generic", "--quiet"]
+            "--population", str(tiny_files["population"]), "--preset", "generic",
+            "--accept-undated", "--quiet"]
     runner = CliRunner()
     r = runner.invoke(app, [*args, "--out", str(tmp_path / "ws"), "--kernel",
                             "truncated_gaussian", "--demand", "centroid", "--bootstrap", "0",

@@ -258,7 +258,8 @@ def analyze(
                    "network": network, "diversion_rules": diversion_rules,
                    "reports": reports, "demographics": demographics,
                    "demographics_mapping": demographics_mapping,
-                   "fine_population": fine_population, "streets": streets},
+                   "fine_population": fine_population, "streets": streets,
+                   "population_layer": population_layer},
             columns={"id": id_col, "call_type": type_col, "agency": agency_col,
                      "default_agency": default_agency, "source": source_col,
                      "source_values": pairs(source_value, "--source-value",
@@ -289,7 +290,11 @@ def analyze(
                      "equity_draws": equity_draws, "equity_seed": equity_seed,
                      "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
                      "stale_after_months": get_settings(
-                         stale_after_months=stale_after_months).stale_after_months},
+                         stale_after_months=stale_after_months).stale_after_months,
+                     "methods": _methods(kernel=kernel, demand=demand,
+                                         demand_cell_m=demand_cell_m, bootstrap=bootstrap,
+                                         min_population=min_population, pairs=method or []),
+                     "population_layer_column": population_layer_column},
             preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
         precompute_now(out, quiet=quiet, asked=precompute)
