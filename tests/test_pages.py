@@ -161,7 +161,15 @@ def test_ward_panel_against_city_by_hand(api_workspace):
     view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)  # all shown
     rows = {r["measure"]: r for r in ward_panel_rows(view, "1")["response"]}
     assert (rows["calls"]["value"], rows["calls"]["city"]) == ("3 calls", "2 calls")
-    assert rows["rate"]["value"] == "0.3 per 1,000 residents a year" and rows["rate"]["worse"]
+    # with its exact Poisson 95% interval: chi2(0.025, 2k) / 2 and chi2(0.975, 2k + 2) / 2
+    # calls over 7,000 x 1.333 / 1,000 thousand resident-years, k = 3: 0.066 to 0.94
+    from scipy.stats import chi2
+
+    e = 7000 * 487 / 365.25 / 1000
+    low, high = chi2.ppf(0.025, 6) / 2 / e, chi2.ppf(0.975, 8) / 2 / e
+    assert (round(low, 1), round(high, 1)) == (0.1, 0.9)
+    assert rows["rate"]["value"] == "0.3 per 1,000 residents a year (0.1 to 0.9)"
+    assert rows["rate"]["worse"]
     assert rows["calls"]["rank"] == 1 and rows["calls"]["of"] == 2
 
 
