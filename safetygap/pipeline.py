@@ -112,6 +112,9 @@ class Analysis:
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    streets: gpd.GeoDataFrame | None = None
+    """Named street segments (``name``, LineString in the analysis CRS) that name places,
+    from ``inputs.streets`` or the network (:func:`street_lines`)."""
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
@@ -145,6 +148,9 @@ def analyze(
         info["note"] = (travel.name if travel.network is None else
                         f"{travel.name}, {travel.network.n_nodes:,} nodes, "
                         f"{travel.network.n_segments:,} segments")
+        streets = street_lines(inputs, travel.network, crs)
+        if streets is not None:
+            info["note"] += f"; {len(streets):,} named street segments"
 
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
@@ -268,6 +274,7 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        streets=streets,
         records=records,
         equity=equity,
     )
@@ -285,8 +292,28 @@ def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
     return table, {"file": str(rin.path), **quality}
 
 
+def street_lines(inputs: AnalysisInputs, network: StreetNetwork | None, crs: Any
+                 ) -> gpd.GeoDataFrame | None:
+    """The named street segments that name places: from ``inputs.streets`` (read here)
+    or the run's own network; None without names."""
+    from safetygap.inputs.network import load_network
+
+    source = network
+    if inputs.streets is not None and (network is None or inputs.network is None or
+                                       Path(inputs.streets).resolve()
+                                       != Path(inputs.network).resolve()):
+        source = load_network(inputs.streets, crs=crs)
+    if source is None:
+        return None
+    lines, names = source.street_lines()
+    if not len(lines):
+        return None
+    return gpd.GeoDataFrame({"name": names.astype(str)}, geometry=lines, crs=source.crs)
+
+
 def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
-    """The input paths the demo city writes into ``directory``."""
+    """The input paths the demo city writes into ``directory`` (its street names in
+    ``streets.graphml`` when there)."""
     d = Path(directory)
     return AnalysisInputs(
         calls=d / "calls.csv",
@@ -295,4 +322,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         wards=d / "wards.gpkg",
         population=d / "population.csv",
         demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
+        streets=d / "streets.graphml" if (d / "streets.graphml").is_file() else None,
     )

@@ -25,6 +25,7 @@ from safetygap.cli._app import (
     app,
     fail,
     pairs,
+    precompute_now,
     print_summary,
 )
 
@@ -162,6 +163,12 @@ def analyze(
         help="network travel mode: walk (the default) or drive")] = None,
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
+    streets: Annotated[Path | None, typer.Option(
+        help="street network (OSM XML or GraphML) whose street names name proposed sites "
+             "(\"5th Avenue & 12th Street\"); default: --network's names")] = None,
+    precompute: Annotated[bool | None, typer.Option(
+        help="compute the report and each family's default sites now, so the pages are "
+             "quick at their first visit (default: SAFETYGAP_PRECOMPUTE, else yes)")] = None,
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
@@ -230,7 +237,7 @@ def analyze(
                    "network": network, "diversion_rules": diversion_rules,
                    "reports": reports, "demographics": demographics,
                    "demographics_mapping": demographics_mapping,
-                   "fine_population": fine_population},
+                   "fine_population": fine_population, "streets": streets},
             columns={"id": id_col, "call_type": type_col, "agency": agency_col,
                      "default_agency": default_agency, "source": source_col,
                      "source_values": pairs(source_value, "--source-value",
@@ -264,6 +271,7 @@ def analyze(
                          stale_after_months=stale_after_months).stale_after_months},
             preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
+        precompute_now(out, quiet=quiet, asked=precompute)
     except ValidationError as exc:
         fail(exc)
         return

@@ -56,6 +56,34 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
     )
 
 
+def warm_up(view: WorkspaceView, *, tolerance_m: float | None = None) -> None:
+    """Fill the view's caches a first visit needs (each family's areas, the ward outlines,
+    providers, reach, calls by hour of the week), so no page waits for them."""
+    from safetygap.maps.area_page import hour_of_week_counts
+    from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M
+
+    tol = DEFAULT_SIMPLIFY_TOLERANCE_M if tolerance_m is None else tolerance_m
+    view.reach_info()
+    for family in FAMILIES:
+        view.layer("neighborhood", family=family, tolerance_m=tol)
+        view.ranking("neighborhood", family, top=5)
+    view.layer("ward", family="response", tolerance_m=tol)
+    view.providers_layer()
+    hour_of_week_counts(view, "ward")
+    for level in ("neighborhood", "ward"):  # the area pages' years and trends
+        for year in view.years:
+            view.values(level, year=year)
+            view.hidden_family_counts(level, year=year)
+    # the templates compiled, the first ward's panel and page drawn once
+    wards = view.area_ids("ward")
+    index_page(view)
+    if wards:
+        from safetygap.maps.area_page import area_page
+
+        ward_panel(view, wards[0])
+        area_page(view, "ward", wards[0])
+
+
 def overview(view: WorkspaceView) -> dict[str, Any]:
     """What the index page and the report both show about the data (template context)."""
     q = view.quality.get("calls", {})

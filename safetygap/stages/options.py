@@ -59,6 +59,9 @@ class AnalysisInputs:
     """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
     fine_population: Path | None = None
     """Finer population layer (blocks or address points) for dasymetric interpolation."""
+    streets: Path | None = None
+    """Street network (OSM XML or GraphML) whose street names name places (proposed
+    sites: "5th Avenue & 12th Street"); None: the network's own names, if any."""
 
 
 @dataclass(frozen=True)
