@@ -317,3 +317,47 @@ def test_make_calls_partitions_repeat_ids_across_files(tmp_path):
     assert later.str.startswith("P00000-").any() or later.str.startswith("P00001-").any()
     calls = read_calls(out / "calls", columns=load_preset("minneapolis-911"))
     assert int(calls.frame["call_id"].duplicated().sum()) == meta["repeated_ids"]
+
+
+@pytest.mark.filterwarnings("ignore:the wards .* cover only:UserWarning")
+def test_a_new_city_from_partitions_init_and_analyze(tmp_path):
+    """Riverton (tests/fixture_city.py) with its calls export cut into three CSV files:
+    `safetygap init --calls DIR` guesses the same [calls] section as from the one file, and
+    `analyze --config` gives the same workspace (tables and summary equal)."""
+    import tomllib
+
+    from fixture_city import write_fixture_city
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    files = write_fixture_city(tmp_path / "downloads")
+    lines = files["calls"].read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) > 20
+    folder = tmp_path / "downloads" / "calls"
+    folder.mkdir()
+    for i, (a, b) in enumerate([(1, 8), (8, 9), (9, len(lines))]):
+        (folder / f"export-{i}.csv").write_text("".join([lines[0], *lines[a:b]]),
+                                                encoding="utf-8")
+    cw = _load_compare()
+    docs, workspaces = [], []
+    for name, calls in (("one", files["calls"]), ("many", folder)):
+        config = tmp_path / f"{name}.toml"
+        args = ["init", "--calls", calls, "--neighborhoods", files["neighborhoods"],
+                "--wards", files["wards"], "--providers", files["providers"],
+                "--population", files["population"], "--out", config, "--name", "Riverton"]
+        init = CliRunner().invoke(app, [str(a) for a in args])
+        assert init.exit_code == 0, init.output
+        docs.append(tomllib.loads(config.read_text()))
+        ws = tmp_path / f"ws-{name}"
+        run = CliRunner().invoke(app, ["analyze", "--config", str(config), "--out", str(ws),
+                                       "--quiet", "--accept-undated"])
+        assert run.exit_code == 0, run.output
+        workspaces.append(ws)
+    one, many = docs
+    assert many["calls"].pop("file").endswith("calls")
+    one["calls"].pop("file")
+    assert one == many
+    diffs = cw.compare(*workspaces)
+    for name in ("summary.json", *cw.PARQUET_FILES):
+        assert diffs[name] == [], (name, diffs[name])

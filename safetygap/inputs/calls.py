@@ -40,7 +40,6 @@ from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     arrow_text,
-    check_file,
     is_geoparquet,
     open_csv_batches,
     open_geoparquet_batches,
@@ -327,23 +326,35 @@ class CallsSample:
 
 def calls_sample(path: str | os.PathLike, *, rows: int = 5000, encoding: str = "utf-8"
                  ) -> CallsSample:
-    """The first ``rows`` rows of a calls file with every column (what ``safetygap init``
-    guesses the columns from); read in one batch for CSV and Parquet, whole otherwise."""
+    """The first ``rows`` rows of a calls file, or of a dataset's files in order
+    (:mod:`safetygap.inputs.sources`), with every column of the (first) file: what
+    ``safetygap init`` guesses the columns from. CSV and Parquet are read a batch at a
+    time until there are enough rows; other formats whole."""
     problems = Problems()
-    p = check_file(path, "calls", problems)
+    source = resolve_calls(path, problems)
     problems.raise_if_any()
-    assert p is not None
-    head = file_header(p, "calls", encoding=encoding)
-    suffix = suffix_of(p)
+    assert source is not None
+    head = file_header(source.files[0], "calls", encoding=encoding)
     cols = list(head.columns)
-    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
-        stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
-                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
-        first = next(iter(stream), None)
-        frame = (pd.DataFrame(columns=cols) if first is None
-                 else first.to_pandas(types_mapper=_text_mapper))
-    else:
-        frame = read_table(p, where="calls", encoding=encoding).frame
+    frames: list[pd.DataFrame] = []
+    have = 0
+    for p in source.files:
+        suffix = suffix_of(p)
+        if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+            stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
+                      if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
+            for batch in stream:
+                frames.append(batch.to_pandas(types_mapper=_text_mapper))
+                have += batch.num_rows
+                if have >= rows:
+                    break
+        else:
+            frames.append(read_table(p, where="calls", encoding=encoding).frame)
+            have += len(frames[-1])
+        if have >= rows:
+            break
+    frame = (pd.DataFrame(columns=cols) if not frames
+             else pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
     return CallsSample(frame.head(rows).reset_index(drop=True), head.geometry, head.crs)
 
 
