@@ -116,8 +116,11 @@ def print_summary(out: Path, summary: dict) -> None:
     if types:
         typer.echo(f"  call types the taxonomy does not know: {types['unknown_type_share']:.1%}"
                    f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
-    if summary.get("undated"):
-        typer.echo(f"  undated: {summary['undated']['words']}")
+    undated = summary.get("undated")
+    if undated:
+        if undated.get("form"):
+            typer.echo(f"  times read as: {undated['form']}")
+        typer.echo(f"  undated: {undated['words']}")
     agency = summary.get("agency")
     if agency and agency["default"]:
         typer.echo(f"  agency: {agency['words']}")
