@@ -10,6 +10,7 @@ STATUS_ORDER: tuple[str, ...] = (
     "invalid_coordinates",
     "zero_coordinates",
     "outside_boundaries",
+    "date_outside_window",
     "unparseable_date",
     "unknown_call_type",
     "ok",
@@ -29,15 +30,21 @@ def row_faults(
     w_idx: np.ndarray,
     no_date: np.ndarray,
     known: np.ndarray,
+    date_outside: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Boolean mask per fault (a row may have several), keyed by status name."""
+    """Boolean mask per fault (a row may have several), keyed by status name.
+    ``date_outside``: rows dated outside the plausible window
+    (:mod:`safetygap.inputs.date_window`; None: none)."""
     coord = np.asarray(coord_fault)
+    outside = (np.zeros(len(coord), dtype=bool) if date_outside is None
+               else np.asarray(date_outside, dtype=bool))
     return {
         "duplicate_id": np.asarray(dup, dtype=bool),
         "missing_coordinates": coord == 1,
         "invalid_coordinates": coord == 2,
         "zero_coordinates": coord == 3,
         "outside_boundaries": (coord == 0) & ((n_idx < 0) | (w_idx < 0)),
+        "date_outside_window": outside,
         "unparseable_date": np.asarray(no_date, dtype=bool),
         "unknown_call_type": ~np.asarray(known, dtype=bool),
     }

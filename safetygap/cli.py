@@ -253,12 +253,22 @@ def analyze(
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
+    max_malformed_share: Annotated[float | None, typer.Option(
+        help="share of a CSV file's rows that may have another number of fields than its "
+             "header: skipped and listed in quality.json; more refuses the file (default: "
+             "SAFETYGAP_MAX_MALFORMED_SHARE, else 0.01)")] = None,
+    date_from: Annotated[str | None, typer.Option(
+        help="first plausible call date, YYYY-MM-DD: earlier calls are counted in "
+             "quality.json and left out of the areas and rates (default: "
+             "SAFETYGAP_DATE_FROM, else 1990-01-01)")] = None,
+    date_to: Annotated[str | None, typer.Option(
+        help="last plausible call date, YYYY-MM-DD (default: SAFETYGAP_DATE_TO, else "
+             "tomorrow)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
     from safetygap.run import run_analysis
-    from safetygap.settings import get_settings
 
     try:
         if data is not None:
@@ -302,13 +312,23 @@ def analyze(
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
                                partitions=partitions,
-                               stale_after_months=get_settings(
-                                   stale_after_months=stale_after_months).stale_after_months)
+                               **_run_settings(stale_after_months=stale_after_months,
+                                               max_malformed_share=max_malformed_share,
+                                               date_from=date_from, date_to=date_to))
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
         return
     _report(out, analysis.summary)
+
+
+def _run_settings(**given: object) -> dict[str, object]:
+    """Analysis options that are also settings: the option given, else the environment
+    (``SAFETYGAP_<NAME>``), else the default."""
+    from safetygap.settings import get_settings
+
+    settings = get_settings(**given)
+    return {name: getattr(settings, name) for name in given}
 
 
 HOST_HELP = ("address to listen on: 127.0.0.1 this machine only, 0.0.0.0 every interface "
@@ -421,6 +441,10 @@ def rerun(
                           quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
+        return
+    except OSError as exc:  # a full or read-only disk: the active version is untouched
+        _fail(ValidationError(f"workspace {workspace}: cannot write the new version "
+                              f"({exc.strerror or exc}); the active version is unchanged"))
         return
     except RerunBusy as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

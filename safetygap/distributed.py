@@ -129,6 +129,8 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         "dup": calls["dup"].to_numpy(bool),
         "coord_fault": calls["coord_fault"].to_numpy(np.int8),
         "no_date": calls["time"].isna().to_numpy(),
+        "date_outside": (calls["date_outside"].to_numpy() != 0) if "date_outside" in calls
+        else np.zeros(len(calls), dtype=bool),
         "known": calls["known"].to_numpy(bool),
         "year": calls["year"].to_numpy(np.int32),
         "family_code": calls["family_code"].to_numpy(np.int8),
@@ -159,7 +161,8 @@ def join_partition(
     n_idx = assign_areas((x, y), nbhd, crs=nbhd.crs)
     w_idx = assign_areas((x, y), wards, crs=wards.crs)
     faults = row_faults(part["dup"].to_numpy(), part["coord_fault"].to_numpy(), n_idx, w_idx,
-                        part["no_date"].to_numpy(), part["known"].to_numpy())
+                        part["no_date"].to_numpy(), part["known"].to_numpy(),
+                        part["date_outside"].to_numpy())
     in_areas = placed(status_codes(faults))
     return pd.DataFrame({
         "row": part["row"].to_numpy(np.int64),

@@ -55,7 +55,7 @@ from safetygap._steps.rows import (
 )
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
 from safetygap.diversion import Denominator
-from safetygap.errors import Problems
+from safetygap.errors import Problems, ValidationError
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
     DEFAULT_TOLERANCE_M,
@@ -63,6 +63,8 @@ from safetygap.geo.boundary import (
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import ColumnMap, read_calls
+from safetygap.inputs.date_window import DEFAULT_DATE_FROM, DateWindow
+from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
 from safetygap.vocab import allowed
 
@@ -146,6 +148,10 @@ class AnalysisOptions:
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE  # CSV rows with a wrong
+    # number of fields: skipped and listed up to this share of a file's rows, else refused
+    date_from: str = DEFAULT_DATE_FROM  # ISO: calls dated before it are left out
+    date_to: str | None = None  # ISO: calls dated after it are left out (None: tomorrow)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -162,6 +168,13 @@ class AnalysisOptions:
         months = self.stale_after_months
         if not isinstance(months, (int, float)) or not np.isfinite(months) or months <= 0:
             problems.add("stale_after_months", "must be a number of months > 0", value=months)
+        share = self.max_malformed_share
+        if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            problems.add("max_malformed_share", "must be a share from 0 to 1", value=share)
+        try:
+            DateWindow.of(self.date_from, self.date_to)
+        except ValidationError as exc:
+            problems.items.extend(exc.problems)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -236,8 +249,11 @@ def analyze(
         info["note"] = f"{len(providers)} providers"
 
     with step() as info:
-        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding)
+        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
+                         max_malformed_share=opts.max_malformed_share)
         calls = cin.frame
+        window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
+        calls["date_outside"] = window.classify(calls["time"])
         calls["x"], calls["y"] = to_crs_xy(calls["x"].to_numpy(), calls["y"].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
@@ -294,6 +310,11 @@ def analyze(
         quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
+        quality["calls"]["date_window"] = window.quality(
+            calls["date_outside"].to_numpy(), calls["row"].to_numpy(), calls["call_id"],
+            calls["time"])
+        quality["calls"]["malformed_rows"] = cin.malformed.to_dict(
+            len(calls) + len(cin.malformed), opts.max_malformed_share)
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,

@@ -38,6 +38,23 @@ class Settings(BaseSettings):
                           "POST /api/analyses); unset: write routes are disabled (403)")
     max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB "
                                                           "(10**6 bytes); larger: 413")
+    max_decompressed_mb: float = Field(
+        1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
+                                  "zipped shapefile, a Parquet file's pages), in MB, checked "
+                                  "while decompressing; larger: 413")
+    max_malformed_share: float = Field(
+        0.01, ge=0, le=1,
+        description="share of a CSV file's rows that may be malformed (another number of "
+                    "fields than the header): they are skipped and listed in quality.json; "
+                    "more: the file is refused, naming the lines")
+    date_from: str = Field(
+        "1990-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="first plausible call date (YYYY-MM-DD); calls dated earlier are left "
+                    "out of the areas and rates and counted in quality.json")
+    date_to: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="last plausible call date (YYYY-MM-DD; default: tomorrow); calls dated "
+                    "later are left out of the areas and rates and counted in quality.json")
     data_dir: Path | None = Field(
         None, description="where uploaded datasets are stored (default: 'uploads' beside "
                           "the served workspace)")

@@ -85,7 +85,8 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     if inputs.population is not None:
         population = attempt(read_population, inputs.population,
                              name_column=opts.population_name_column,
-                             population_column=opts.population_column)
+                             population_column=opts.population_column,
+                             max_malformed_share=opts.max_malformed_share)
     calls = attempt(check_calls_header, inputs.calls, columns=opts.columns,
                     encoding=opts.encoding)
     attempt(travel_problems(opts.travel, inputs.network).raise_if_any)

@@ -97,7 +97,8 @@ def flag_rows(
     coord = calls["coord_fault"].to_numpy()
     known = calls["known"].to_numpy()
     faults = row_faults(calls["dup"].to_numpy(), coord, n_idx, w_idx,
-                        calls["time"].isna().to_numpy(), known)
+                        calls["time"].isna().to_numpy(), known,
+                        calls["date_outside"].to_numpy() if "date_outside" in calls else None)
     status = status_codes(faults)
     calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
     in_areas = placed(status)

@@ -41,6 +41,7 @@ from safetygap.inputs._files import (
 )
 from safetygap.inputs._header import check_calls_header, file_header
 from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE, MalformedRows, kept_row_numbers
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
@@ -67,10 +68,13 @@ class CallsInput:
     """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
     header: list[str] = field(default_factory=list)
     """Every attribute column of the file (not only the mapped ones)."""
+    malformed: MalformedRows = field(default_factory=MalformedRows)
+    """CSV rows skipped because their number of fields differs from the header's."""
 
 
 def read_calls(
-    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8"
+    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
 ) -> CallsInput:
     """Read a calls file (CSV, GeoJSON, GeoParquet, GeoPackage, Parquet, JSON records).
 
@@ -87,10 +91,14 @@ def read_calls(
     GeoParquet with GeoArrow-encoded geometry) are read whole. Every input row is
     kept, in order.
 
+    A CSV row whose number of fields differs from the header's is skipped and listed
+    (:attr:`CallsInput.malformed`); the other rows keep their own row numbers. More
+    than ``max_malformed_share`` of the rows malformed refuses the file.
+
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
     that the header shows are raised together, see
-    :func:`~safetygap.inputs._header.check_calls_header`).
+    :func:`~safetygap.inputs._header.check_calls_header`), too many malformed rows.
     """
     head = check_calls_header(path, columns=columns, encoding=encoding)
     p = head.path
@@ -105,9 +113,13 @@ def read_calls(
     geo = (open_geoparquet_batches(p, "calls", wanted,
                                    geometry=columns.coordinate_columns is None)
            if geo_file else None)
+    malformed = MalformedRows()
     if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not geo_file):
-        stream = (open_csv_batches(p, "calls", wanted, encoding=encoding)
-                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", wanted))
+        if suffix in CSV_SUFFIXES:
+            stream = open_csv_batches(p, "calls", wanted, encoding=encoding)
+            malformed = stream.malformed
+        else:
+            stream = open_parquet_batches(p, "calls", wanted)
         batches = ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream)
         file_crs, has_geometry = None, False
     elif geo is not None:
@@ -133,10 +145,13 @@ def read_calls(
     parts = []
     row0 = 0
     for frame, geometry in batches:
-        parts.append(_canonical(frame, geometry, columns_read, crs, row0, examples,
+        rows = kept_row_numbers(row0, len(frame), malformed.data_rows())
+        parts.append(_canonical(frame, geometry, columns_read, crs, rows, examples,
                                 sources))
-        row0 += len(frame)
-    if row0 == 0:  # header only, where the header check could not tell
+        row0 = int(rows[-1]) if len(rows) else row0
+    n_rows = sum(len(part) for part in parts)
+    malformed.check(f"calls {p}", n_rows + len(malformed), max_malformed_share)
+    if n_rows == 0:  # header only, where the header check could not tell
         problems.add(f"calls {p}", "no data rows: the file has a header but no calls",
                      allowed="a calls file with at least one row")
         problems.raise_if_any()
@@ -144,7 +159,8 @@ def read_calls(
     source_xy = (np.concatenate([s[0] for s in sources]),
                  np.concatenate([s[1] for s in sources]))
     label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
-    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns))
+    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns),
+                      malformed)
 
 
 def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[str]:
@@ -210,14 +226,15 @@ def _canonical(
     geometry: np.ndarray | None,
     cmap: ColumnMap,
     crs: str,
-    row0: int,
+    rows: np.ndarray,
     examples: dict[str, list[dict]],
     sources: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
-    """Canonical rows of one batch; rows numbered from ``row0 + 1``; examples added; the
-    batch's coordinates as read (numbers, NaN where not) appended to ``sources``."""
+    """Canonical rows of one batch, numbered ``rows`` (data rows of the file, 1-based);
+    examples added; the batch's coordinates as read (numbers, NaN where not) appended to
+    ``sources``."""
     n = len(frame)
-    out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
+    out = pd.DataFrame({"row": np.asarray(rows, dtype=np.int64)})
     ids = _text(frame, cmap.id)
     out["call_id"] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
