@@ -19,6 +19,11 @@
     safetygap presets                            list the built-in column presets
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
+    safetygap providers osm --boundary F | --features F --out F
+                                                 providers from OpenStreetMap
+    safetygap providers geocode LIST.csv --address-points F --out F
+                                                 an organisations list placed by address
+    safetygap providers merge A.csv B.csv ... --out F   one inventory, duplicates resolved
 """
 
 from __future__ import annotations
@@ -196,6 +201,19 @@ def analyze(
     diverted_denominator: Annotated[str | None, typer.Option(
         help="denominator of the diverted share: police_and_alternatives (fire/EMS calls "
              "left out, as the city's 9%) or all_calls (default: the rule set's)")] = None,
+    reports: Annotated[Path | None, typer.Option(
+        help="diverted records from outside 911 (311 and online police reports), the "
+             "formats --calls reads: each counts as a diverted call, placed by its "
+             "coordinates, else by its neighborhood or ward name")] = None,
+    reports_column: Annotated[list[str] | None, typer.Option(
+        help="FIELD=COLUMN of --reports, repeatable; fields id, call_type, time, "
+             "time_format, latitude, longitude, x, y, crs, neighborhood, ward (default: "
+             "columns named like the fields)")] = None,
+    reports_channel: Annotated[str, typer.Option(
+        help="channel of the --reports records")] = "report_311_online",
+    reports_not_counted: Annotated[bool, typer.Option(
+        "--reports-not-counted", help="report the --reports records beside the diverted "
+        "share instead of counting them in it (numerator and denominator)")] = False,
     disposition_col: Annotated[str | None, typer.Option(
         "--disposition", help="disposition column (optional: read when present)")] = None,
     priority_col: Annotated[str | None, typer.Option(
@@ -300,9 +318,13 @@ def analyze(
             cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
-                                network=network, diversion_rules=diversion_rules)
+                                network=network, diversion_rules=diversion_rules,
+                                reports=reports)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                diversion_denominator=diverted_denominator,
+                               reports_columns=_pairs(reports_column, "--reports-column"),
+                               reports_channel=reports_channel,
+                               reports_counted=not reports_not_counted,
                                neighborhood_id=neighborhood_id,
                                neighborhood_name=neighborhood_name, ward_id=ward_id,
                                ward_name=ward_name, providers_crs=providers_crs,
@@ -329,6 +351,21 @@ def _run_settings(**given: object) -> dict[str, object]:
 
     settings = get_settings(**given)
     return {name: getattr(settings, name) for name in given}
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
+    if not values:
+        return None
+    problems = Problems()
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            problems.add(flag, "expected FIELD=COLUMN", value=v)
+        out[key.strip()] = val.strip()
+    problems.raise_if_any()
+    return out
 
 
 HOST_HELP = ("address to listen on: 127.0.0.1 this machine only, 0.0.0.0 every interface "
@@ -424,6 +461,11 @@ def rerun(
     = None,
     wards: Annotated[Path | None, typer.Option(help="new ward polygons")] = None,
     population: Annotated[Path | None, typer.Option(help="new population table")] = None,
+    diversion_rules: Annotated[Path | None, typer.Option(
+        help="new diversion rule set TOML (docs/TAXONOMY.md)")] = None,
+    reports: Annotated[Path | None, typer.Option(
+        help="new file of diverted records from outside 911 (311 / online reports)")]
+    = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Re-run a workspace's analysis into a new version and swap it in atomically.
@@ -435,7 +477,8 @@ def rerun(
     from safetygap.versions import RerunBusy, rebuild
 
     overrides = {"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
-                 "wards": wards, "population": population}
+                 "wards": wards, "population": population, "diversion_rules": diversion_rules,
+                 "reports": reports}
     try:
         version = rebuild(workspace, {k: v for k, v in overrides.items() if v is not None},
                           quiet=quiet)
@@ -534,12 +577,16 @@ def fetch_minneapolis_cmd(
                                          "(exponential back-off from 1 s)")] = 5,
     layers: Annotated[str | None, typer.Option(
         help="comma-separated subset: neighborhoods, wards, communities, precincts, "
-             "calls_911")] = None,
+             "calls_911, address_points (the address points, for `providers geocode`, "
+             "only when named here)")] = None,
+    service_name: Annotated[list[str] | None, typer.Option(
+        help="LAYER=SERVICE: fetch a layer from another ArcGIS service name, e.g. "
+             "address_points=Address_Points (repeatable)")] = None,
     force: Annotated[bool, typer.Option(help="download layers already fetched again")]
     = False,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
-    """Download Minneapolis neighborhoods, wards, communities, precincts and 911 calls.
+    """Download Minneapolis boundaries and 911 calls (address points when asked for).
 
     Interrupted downloads resume where they stopped when the command is run again.
     """
@@ -548,11 +595,20 @@ def fetch_minneapolis_cmd(
 
     try:
         chosen = parse_years(years)
+        services = {}
+        for item in service_name or ():
+            name, eq, service = item.partition("=")
+            if not eq:
+                bad = Problems()
+                bad.add("--service-name", "expected LAYER=SERVICE", value=item,
+                        allowed="e.g. address_points=Address_Points")
+                bad.raise_if_any()
+            services[name.strip()] = service.strip()
         manifest = fetch_minneapolis(
             out, years=chosen, base_url=base_url or MINNEAPOLIS_BASE_URL, page_size=page_size,
             retry=RetryPolicy(retries=retries, timeout_s=timeout),
             layers=tuple(x.strip() for x in layers.split(",")) if layers else None,
-            force=force, quiet=quiet)
+            services=services, force=force, quiet=quiet)
     except ValidationError as exc:
         _fail(exc)
         return
@@ -568,6 +624,10 @@ def fetch_minneapolis_cmd(
     typer.echo(f"fetched into {out.resolve()}:")
     for entry in manifest["layers"].values():
         typer.echo(f"  {entry['file']}: {entry['records']:,} records ({entry['layer']})")
+    if "address_points" in manifest["layers"]:
+        typer.echo(f"place an organisations list: safetygap providers geocode LIST.csv "
+                   f"--address-points {out / manifest['layers']['address_points']['file']} "
+                   "--out PROVIDERS.csv")
     typer.echo(f"next: safetygap analyze --data {out} --providers PROVIDERS.csv "
                "--out WORKSPACE")
 
@@ -687,9 +747,14 @@ def providers_geocode(
 
 @providers_app.command("osm", cls=_Command)
 def providers_osm(
-    boundary: Annotated[Path, typer.Option(help="study area polygons (e.g. the city limits "
-                                           "or the neighborhoods), any CRS")],
     out: Annotated[Path, typer.Option(help="provider CSV to write")],
+    boundary: Annotated[Path | None, typer.Option(
+        help="study area polygons (e.g. the city limits or the neighborhoods), any CRS; "
+             "needed to ask Overpass")] = None,
+    features: Annotated[Path | None, typer.Option(
+        help="OSM features saved earlier (GeoJSON export of Overpass turbo or "
+             "osmtogeojson, or OSMnx features written to a file) instead of asking "
+             "Overpass: works offline")] = None,
     tags: Annotated[Path | None, typer.Option(
         help="tag -> service type mapping (TOML; default: the packaged "
              "safetygap/data/osm_tags.toml, copy it to edit)")] = None,
@@ -701,32 +766,47 @@ def providers_osm(
 ) -> None:
     """Prevention and restoration providers from OpenStreetMap inside a boundary.
 
-    Needs the internet (or a local Overpass server); each provider keeps its OSM id, tags
-    and opening_hours.
+    Asks Overpass (needs the internet or a local server), or maps a saved --features
+    file offline; each provider keeps its OSM id, tags and opening_hours.
     """
-    from safetygap.fetch.osm_features import features_in_boundary
     from safetygap.inputs import providers_from_frame
     from safetygap.inputs._files import read_table
-    from safetygap.inventory.osm import load_tag_rules, map_features, overpass_tags
+    from safetygap.inventory.osm import (
+        load_tag_rules,
+        map_features,
+        overpass_tags,
+        read_features,
+    )
     from safetygap.settings import get_settings
     from safetygap.taxonomy import load_taxonomy
 
     try:
         tax = load_taxonomy(taxonomy)
         rules = load_tag_rules(tags, taxonomy=tax)
-        table = read_table(boundary, where="boundary")
-        if table.geometry is None or table.crs is None:
-            bad = Problems()
-            bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
-                    allowed="GeoJSON, GeoPackage or GeoParquet polygons")
-            bad.raise_if_any()
+        bad = Problems()
+        if boundary is None and features is None:
+            bad.add("providers osm", "nothing to map", allowed="--boundary FILE (asks "
+                    "Overpass) or --features FILE (a saved extract), or both")
+        bad.raise_if_any()
         import geopandas as gpd
 
-        area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
-        features = features_in_boundary(area, overpass_tags(rules),
-                                        overpass_url=overpass_url
-                                        or get_settings().overpass_url)
-        frame, report = map_features(features, rules)
+        area = None
+        if boundary is not None:
+            table = read_table(boundary, where="boundary")
+            if table.geometry is None or table.crs is None:
+                bad.add(f"--boundary {table.path}", "needs polygons with a CRS",
+                        allowed="GeoJSON, GeoPackage or GeoParquet polygons")
+                bad.raise_if_any()
+            area = gpd.GeoDataFrame(geometry=table.geometry, crs=table.crs)
+        if features is not None:
+            found = read_features(features, boundary=area)
+        else:
+            from safetygap.fetch.osm_features import features_in_boundary
+
+            assert area is not None
+            found = features_in_boundary(area, overpass_tags(rules), overpass_url=overpass_url
+                                         or get_settings().overpass_url)
+        frame, report = map_features(found, rules)
         if len(frame):
             providers_from_frame(frame, taxonomy=tax, where="OpenStreetMap features")
     except ValidationError as exc:
@@ -742,6 +822,70 @@ def providers_osm(
                                             report["unmatched_examples"][:5]))
     if report["unnamed"]:
         typer.echo(f"  {report['unnamed']} providers have no name in OSM: check them")
+
+
+@providers_app.command("merge", cls=_Command)
+def providers_merge(
+    sources: Annotated[list[str], typer.Argument(
+        help="provider files to merge, most trusted first (FILE or LABEL=FILE; the label, "
+             "default the file name, fills empty `source` cells)")],
+    out: Annotated[Path, typer.Option(help="merged provider CSV to write")],
+    review: Annotated[Path | None, typer.Option(
+        help="CSV of the duplicates found and the near misses (default: OUT with "
+             "'.duplicates.csv')")] = None,
+    distance: Annotated[float | None, typer.Option(
+        help="metres within which two providers of one service type may be duplicates "
+             "(default: SAFETYGAP_MERGE_DISTANCE_M, else 100)")] = None,
+    name_score: Annotated[float | None, typer.Option(
+        help="least name similarity of duplicates, 0-100 (rapidfuzz token-set ratio; "
+             "default: SAFETYGAP_MERGE_NAME_SCORE, else 90)")] = None,
+    keep: Annotated[str, typer.Option(
+        help="which duplicate stays: first (the source listed first), newest (verified "
+             "most recently) or none (report only)")] = "first",
+    taxonomy: Annotated[Path | None, typer.Option(help="taxonomy with the service types "
+                                                  "(default: the packaged one)")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV sources")] = "utf-8",
+) -> None:
+    """Merge OpenStreetMap, geocoded and hand-made provider files into one inventory.
+
+    Duplicates (same service type, close together, similar names) are listed for review
+    and resolved by the rule printed at the start.
+    """
+    from safetygap.inputs.providers import providers_from_frame
+    from safetygap.inventory.merge import MergeRule, merge_sources, read_source
+    from safetygap.settings import get_settings
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        settings = get_settings(merge_distance_m=distance, merge_name_score=name_score)
+        rule = MergeRule(distance_m=settings.merge_distance_m,
+                         name_score=settings.merge_name_score, keep=keep)
+        rule.check()
+        tax = load_taxonomy(taxonomy)
+        read = []
+        for item in sources:
+            label, eq, path = item.partition("=")
+            if not eq or Path(item).exists():
+                label, path = "", item
+            read.append(read_source(path, taxonomy=tax, label=label.strip() or None,
+                                    encoding=encoding))
+        result = merge_sources(read, rule=rule)
+        providers_from_frame(result.merged, taxonomy=tax, where=f"merged inventory {out}")
+    except ValidationError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"rule: {rule.describe()}")
+    for label, c in result.counts["sources"].items():
+        typer.echo(f"  {label}: {c['rows']} rows: {c['kept']} kept, "
+                   f"{c['merged_away']} merged into a duplicate")
+    review_path = review or out.with_name(out.stem + ".duplicates.csv")
+    result.merged.to_csv(out, index=False)
+    result.review.to_csv(review_path, index=False)
+    c = result.counts
+    typer.echo(f"wrote {c['providers']} providers from {c['rows']} rows to {out}: "
+               f"{c['duplicate_groups']} groups of duplicates ({c['merged_away']} rows merged "
+               f"away), {c['near_misses']} near misses to check")
+    typer.echo(f"review them in {review_path}")
 
 
 network_app = typer.Typer(cls=_Group, help="Street networks for --travel network.",
@@ -997,8 +1141,10 @@ def _profile_text(p: dict) -> str:
                      f"{t['category']}, {t['channel']} ({t['rule']})")
     for key, label in (("dispositions", "dispositions"), ("priorities", "priorities")):
         if p.get(key):
-            lines.append(f"{label}: " + ", ".join(f"{v['value']} {v['calls']:,}"
-                                                  for v in p[key]["top"][:12]))
+            lines.append(f"{label} (of {p[key]['distinct']:,}): calls, channel (rule)")
+            for v in p[key]["top"][:12]:
+                lines.append(f"  {v['calls']:>9,} {v['share']:6.1%}  {v['value']}  ->  "
+                             f"{v['channel']} ({v['rule']})" + _mixed(v))
     u = p["unmatched"]["types_unknown_to_taxonomy"]
     lines.append(f"types the taxonomy does not know: {u['distinct']:,} types, "
                  f"{u['calls']:,} calls ({u['share']:.1%})")
@@ -1010,6 +1156,12 @@ def _profile_text(p: dict) -> str:
         lines.append(f"starter rule file written to {p['starter_rules']} (every suggestion "
                      "marked REVIEW)")
     return "\n".join(lines)
+
+
+def _mixed(row: dict) -> str:
+    """The other channels a value's calls fall to (``; also police 3``), or nothing."""
+    others = [f"{c} {k:,}" for c, k in row["channels"].items() if c != row["channel"]]
+    return f"; also {', '.join(others)}" if others else ""
 
 
 @app.command(cls=_Command)

@@ -44,12 +44,16 @@ from safetygap.vocab import Channel, allowed
 __all__ = [
     "DEFAULT_RULES_SOURCE",
     "DEFAULT_RULE_ID",
+    "Conditions",
     "Denominator",
     "DiversionRules",
     "Rule",
     "channel_in_base",
+    "denominator_words",
+    "first_match",
     "load_rules",
     "normalize_disposition",
+    "parse_conditions",
     "rules_from_content",
 ]
 
@@ -77,6 +81,17 @@ DENOMINATOR_WORDS = {
 """Plain words for each denominator, for summaries and pages."""
 
 
+OUTSIDE_911_WORDS = "plus the diverted records from outside 911 (311 and online reports)"
+"""What the denominator's words gain when records from outside 911 count in it."""
+
+
+def denominator_words(denominator: Denominator | str, *, outside_911: bool = False) -> str:
+    """The denominator in plain words: :data:`DENOMINATOR_WORDS`, and whether the records
+    from outside 911 (:mod:`safetygap.outside911`) count in it."""
+    words = DENOMINATOR_WORDS[Denominator(denominator)]
+    return f"{words}, {OUTSIDE_911_WORDS}" if outside_911 else words
+
+
 def channel_in_base(channel: Channel, denominator: Denominator) -> bool:
     """True when a call of ``channel`` counts in the denominator of the diverted share."""
     if denominator is Denominator.ALL_CALLS:
@@ -86,10 +101,9 @@ def channel_in_base(channel: Channel, denominator: Denominator) -> bool:
 
 _META_KEYS = ("name", "version", "city", "description", "denominator")
 _TOP_KEYS = ("meta", "sources", "default", "rules")
-_CONDITIONS = ("agency", "problem", "problem_prefix", "problem_contains", "disposition",
-               "priority", "since", "until")
+_CONDITIONS = ("agency", "category", "problem", "problem_prefix", "problem_contains",
+               "disposition", "priority", "since", "until")
 _RULE_KEYS = ("id", "channel", "source", "note", *_CONDITIONS)
-_DEFAULT_KEYS = ("channel", "source", "note")
 _STR_DTYPE = pd.Series(["x"]).dtype
 
 
@@ -104,17 +118,19 @@ def normalize_disposition(value: str) -> tuple[str, str]:
     return code, text
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One rule: conditions (all must hold; an empty condition is not checked) -> channel."""
+@dataclass(frozen=True, kw_only=True)
+class Conditions:
+    """Conditions on a call (all must hold; an empty condition is not checked).
 
-    id: str
-    channel: Channel
-    source: str
-    """Key of the rule set's ``[sources]`` table."""
-    note: str = ""
+    The matching engine shared by the diversion rules and the eligibility models
+    (:mod:`safetygap.eligibility`): :func:`first_match` finds, for every call, the first
+    of a list of conditions that holds.
+    """
+
     agency: frozenset[str] = frozenset()
     """Agency codes, stripped and upper-cased."""
+    category: frozenset[str] = frozenset()
+    """Taxonomy categories (casefolded): the ``category`` the call taxonomy gave the call."""
     problem: frozenset[str] = frozenset()
     """Normalised call-type names (see :func:`safetygap.taxonomy.normalize_call_type`)."""
     problem_prefix: tuple[str, ...] = ()
@@ -126,7 +142,7 @@ class Rule:
     until: dt.date | None = None
 
     def conditions(self) -> dict[str, Any]:
-        """The rule's conditions as plain values (sorted lists, ISO dates)."""
+        """The conditions as plain values (sorted lists, ISO dates)."""
         out: dict[str, Any] = {}
         for key in _CONDITIONS:
             value = getattr(self, key)
@@ -152,6 +168,82 @@ class Rule:
         # problem, problem_prefix and problem_contains are alternatives: any one matching
         return any(checks) if checks else True
 
+    def fields_used(self) -> list[str]:
+        """Call fields the conditions read (``agency``, ``category``, ``call_type``,
+        ``disposition``, ``priority``, ``time``)."""
+        out = []
+        if self.agency:
+            out.append("agency")
+        if self.category:
+            out.append("category")
+        if self.problem or self.problem_prefix or self.problem_contains:
+            out.append("call_type")
+        if self.disposition:
+            out.append("disposition")
+        if self.priority:
+            out.append("priority")
+        if self.since or self.until:
+            out.append("time")
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule(Conditions):
+    """One diversion rule: conditions -> channel."""
+
+    id: str
+    channel: Channel
+    source: str
+    """Key of the rule set's ``[sources]`` table."""
+    note: str = ""
+
+
+def first_match(rules: Sequence[Conditions], calls: pd.DataFrame) -> np.ndarray:
+    """Index (int32) of the first of ``rules`` whose conditions all hold, per call;
+    ``len(rules)`` where none does.
+
+    ``calls`` may have ``agency``, ``category``, ``call_type``, ``disposition``,
+    ``priority`` and ``time`` (datetime64); a condition on a field the table lacks, or
+    on a missing value, never holds. Values are normalised once per distinct value, so
+    millions of calls with a few hundred distinct values take a fraction of a second.
+    """
+    n = len(calls)
+    decided = np.full(n, len(rules), dtype=np.int32)
+    open_ = np.ones(n, dtype=bool)
+    agency = _codes(calls.get("agency"), n, lambda v: str(v).strip().upper())
+    category = _codes(calls.get("category"), n, lambda v: str(v).strip().casefold())
+    ctype = _codes(calls.get("call_type"), n, lambda v: normalize(str(v)))
+    disp = _codes(calls.get("disposition"), n, normalize_disposition)
+    prio = _priority_codes(calls.get("priority"), n)
+    times = (pd.to_datetime(calls["time"]).to_numpy(dtype="datetime64[D]")
+             if "time" in calls else None)
+    for i, rule in enumerate(rules):
+        m = open_.copy()
+        if rule.agency:
+            m &= _lookup(agency, lambda v, r=rule: v in r.agency)
+        if rule.category:
+            m &= _lookup(category, lambda v, r=rule: v in r.category)
+        if rule.problem or rule.problem_prefix or rule.problem_contains:
+            m &= _lookup(ctype, rule.matches_type)
+        if rule.disposition:
+            m &= _lookup(disp, lambda v, r=rule: v[0] in r.disposition
+                         or v[1] in r.disposition)
+        if rule.priority:
+            m &= _lookup(prio, lambda v, r=rule: v in r.priority)
+        if rule.since is not None or rule.until is not None:
+            if times is None:
+                m &= False
+            else:
+                ok = ~np.isnat(times)
+                if rule.since is not None:
+                    ok &= times >= np.datetime64(rule.since, "D")
+                if rule.until is not None:
+                    ok &= times <= np.datetime64(rule.until, "D")
+                m &= ok
+        decided[m] = i
+        open_ &= ~m
+    return decided
+
 
 @dataclass(frozen=True)
 class DiversionRules:
@@ -170,8 +262,8 @@ class DiversionRules:
     source: str = DEFAULT_RULES_SOURCE
     """Path of the file, or :data:`DEFAULT_RULES_SOURCE`."""
     needs: tuple[str, ...] = field(default=())
-    """Call fields the conditions use (``agency``, ``call_type``, ``disposition``,
-    ``priority``, ``time``)."""
+    """Call fields the conditions use (``agency``, ``category``, ``call_type``,
+    ``disposition``, ``priority``, ``time``)."""
 
     def __hash__(self) -> int:
         return hash(self.checksum())
@@ -190,47 +282,17 @@ class DiversionRules:
                denominator: Denominator | str | None = None) -> pd.DataFrame:
         """Channel and deciding rule of every call.
 
-        ``calls`` needs ``agency`` and ``call_type``; ``disposition``, ``priority`` and
-        ``time`` (datetime64) are used when present (a rule on a field the table lacks
-        never matches). Returns a frame with the same index and columns ``channel``
-        (categorical of every :class:`Channel`), ``diversion_rule`` (categorical of
+        ``calls`` needs ``agency`` and ``call_type``; ``category`` (the taxonomy's),
+        ``disposition``, ``priority`` and ``time`` (datetime64) are used when present (a
+        rule on a field the table lacks never matches; :func:`first_match`). Returns a
+        frame with the same index and columns ``channel`` (categorical of every
+        :class:`Channel`), ``diversion_rule`` (categorical of
         :meth:`rule_ids`), ``diverted`` (bool: a non-police alternative) and
         ``diversion_base`` (bool: counts in the denominator, ``denominator`` or the rule
         set's own).
         """
         denom = Denominator(denominator) if denominator is not None else self.denominator
-        n = len(calls)
-        decided = np.full(n, len(self.rules), dtype=np.int32)  # index of the deciding rule
-        open_ = np.ones(n, dtype=bool)
-        agency = _codes(calls.get("agency"), n, lambda v: str(v).strip().upper())
-        ctype = _codes(calls.get("call_type"), n, lambda v: normalize(str(v)))
-        disp = _codes(calls.get("disposition"), n, normalize_disposition)
-        prio = _priority_codes(calls.get("priority"), n)
-        times = (pd.to_datetime(calls["time"]).to_numpy(dtype="datetime64[D]")
-                 if "time" in calls else None)
-        for i, rule in enumerate(self.rules):
-            m = open_.copy()
-            if rule.agency:
-                m &= _lookup(agency, lambda v, r=rule: v in r.agency)
-            if rule.problem or rule.problem_prefix or rule.problem_contains:
-                m &= _lookup(ctype, rule.matches_type)
-            if rule.disposition:
-                m &= _lookup(disp, lambda v, r=rule: v[0] in r.disposition
-                             or v[1] in r.disposition)
-            if rule.priority:
-                m &= _lookup(prio, lambda v, r=rule: v in r.priority)
-            if rule.since is not None or rule.until is not None:
-                if times is None:
-                    m &= False
-                else:
-                    ok = ~np.isnat(times)
-                    if rule.since is not None:
-                        ok &= times >= np.datetime64(rule.since, "D")
-                    if rule.until is not None:
-                        ok &= times <= np.datetime64(rule.until, "D")
-                    m &= ok
-            decided[m] = i
-            open_ &= ~m
+        decided = first_match(self.rules, calls)
         channels = [r.channel for r in self.rules] + [self.default_channel]
         chan_codes = np.array([list(Channel).index(c) for c in channels], dtype=np.int8)
         code = chan_codes[decided]
@@ -323,28 +385,101 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> DiversionRules:
                 ).read_bytes()
         label, fallback = DEFAULT_RULES_SOURCE, "minneapolis-default"
     else:
-        p = Path(path)
-        label, fallback = str(p), p.stem
-        if not p.is_file():
-            problems = Problems()
-            problems.add(f"diversion rules {label}",
-                         "file not found" if not p.exists() else "not a file", value=label,
-                         allowed="a TOML rule-set file (see docs/TAXONOMY.md)")
-            problems.raise_if_any()
-        data = p.read_bytes()
+        label, fallback = str(path), Path(path).stem
+        data = read_rule_file(path, what="diversion rules")
+    return _build(parse_toml(data, where=f"diversion rules {label}"), label, fallback)
+
+
+def read_rule_file(path: str | os.PathLike[str], *, what: str) -> bytes:
+    """The bytes of a rule file; a missing file or a directory is an error naming it."""
+    p = Path(path)
+    if not p.is_file():
+        problems = Problems()
+        problems.add(f"{what} {p}", "file not found" if not p.exists() else "not a file",
+                     value=str(p), allowed="a TOML rule file (see docs/TAXONOMY.md)")
+        problems.raise_if_any()
+    return p.read_bytes()
+
+
+def parse_toml(data: bytes, *, where: str) -> dict[str, Any]:
+    """A TOML document; bad UTF-8 or TOML syntax is one error naming ``where``, the line
+    and the column."""
     problems = Problems()
-    where = f"diversion rules {label}"
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         problems.add(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        problems.raise_if_any()
-        raise  # pragma: no cover
     except tomllib.TOMLDecodeError as exc:
         problems.add(where, f"TOML syntax error: {exc}")
-        problems.raise_if_any()
-        raise  # pragma: no cover
-    return _build(doc, label, fallback)
+    problems.raise_if_any()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def rule_meta(doc: Mapping[str, Any], *, where: str, problems: Problems,
+              top_keys: Sequence[str], meta_keys: Sequence[str]) -> dict[str, Any]:
+    """The ``[meta]`` table of a rule file ({} when missing); unknown top-level and meta
+    keys are added to ``problems``."""
+    for key in doc:
+        if key not in top_keys:
+            problems.add(where, f"unknown top-level key {key!r}", value=key,
+                         allowed=tuple(top_keys))
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        problems.add(where, "meta must be a table", value=meta)
+        meta = {}
+    for k in meta:
+        if k not in meta_keys:
+            problems.add(where, f"meta: unknown key {k!r}", value=k, allowed=tuple(meta_keys))
+    return meta
+
+
+def rule_tables(doc: Mapping[str, Any], *, where: str, problems: Problems, outcome: str,
+                example: str) -> tuple[dict[str, Any] | None, list[Any]]:
+    """The ``[default]`` table (None when missing or not a table; its keys checked:
+    ``outcome``, ``source``, ``note``) and the ``[[rules]]`` array of a rule file."""
+    default = doc.get("default")
+    keys = (outcome, "source", "note")
+    if not isinstance(default, dict):
+        problems.add(where, f"missing [default] table: the {outcome} of calls no rule "
+                     "matches", value=default,
+                     allowed=f'[default] {outcome} = "{example}", source = "..."')
+        default = None
+    else:
+        for k in default:
+            if k not in keys:
+                problems.add(where, f"default: unknown key {k!r}", value=k, allowed=keys)
+    raw_rules = doc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        problems.add(where, "rules must be an array of tables ([[rules]])", value=raw_rules)
+        raw_rules = []
+    return default, raw_rules
+
+
+def parse_sources(doc: Mapping[str, Any], *, where: str, problems: Problems
+                  ) -> tuple[dict[str, str], Any]:
+    """The ``[sources]`` table of a rule file and a ``source_of(entry, key)`` that checks a
+    rule's ``source`` names one of them (every problem added to ``problems``)."""
+    sources = doc.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        problems.add(where, "missing [sources] table: every rule names a source",
+                     value=sources, allowed="a [sources] table of key = \"reference\"")
+        sources = {}
+    for k, v in sources.items():
+        if not isinstance(v, str) or not v.strip():
+            problems.add(where, f"sources.{k} must be a non-empty string", value=v)
+
+    def source_of(entry: Mapping[str, Any], key: str) -> str:
+        src = entry.get("source")
+        if not isinstance(src, str) or not src:
+            problems.add(where, f"{key}.source: every rule needs a source", value=src,
+                         allowed=sorted(sources) or "a key of [sources]")
+            return ""
+        if src not in sources:
+            problems.add(where, f"{key}.source: not a key of [sources]", value=src,
+                         allowed=sorted(sources))
+        return src
+
+    return dict(sources), source_of
 
 
 def rules_from_content(content: Mapping[str, Any], *, label: str) -> DiversionRules:
@@ -386,16 +521,8 @@ def _channel(value: Any, key: str, where: str, problems: Problems) -> Channel | 
 def _build(doc: dict[str, Any], label: str, fallback: str) -> DiversionRules:
     problems = Problems()
     where = f"diversion rules {label}"
-    for key in doc:
-        if key not in _TOP_KEYS:
-            problems.add(where, f"unknown top-level key {key!r}", value=key, allowed=_TOP_KEYS)
-    meta = doc.get("meta", {})
-    if not isinstance(meta, dict):
-        problems.add(where, "meta must be a table", value=meta)
-        meta = {}
-    for k in meta:
-        if k not in _META_KEYS:
-            problems.add(where, f"meta: unknown key {k!r}", value=k, allowed=_META_KEYS)
+    meta = rule_meta(doc, where=where, problems=problems, top_keys=_TOP_KEYS,
+                     meta_keys=_META_KEYS)
     texts = {}
     for k in ("name", "city", "description"):
         v = meta.get(k, fallback if k == "name" else "")
@@ -415,45 +542,16 @@ def _build(doc: dict[str, Any], label: str, fallback: str) -> DiversionRules:
             problems.add(where, "meta.denominator: unknown denominator",
                          value=meta["denominator"], allowed=allowed(Denominator))
 
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        problems.add(where, "missing [sources] table: every rule names a source",
-                     value=sources, allowed="a [sources] table of key = \"reference\"")
-        sources = {}
-    for k, v in sources.items():
-        if not isinstance(v, str) or not v.strip():
-            problems.add(where, f"sources.{k} must be a non-empty string", value=v)
+    sources, source_of = parse_sources(doc, where=where, problems=problems)
 
-    def source_of(entry: dict[str, Any], key: str) -> str:
-        src = entry.get("source")
-        if not isinstance(src, str) or not src:
-            problems.add(where, f"{key}.source: every rule needs a source", value=src,
-                         allowed=sorted(sources) or "a key of [sources]")
-            return ""
-        if src not in sources:
-            problems.add(where, f"{key}.source: not a key of [sources]", value=src,
-                         allowed=sorted(sources))
-        return src
-
-    default = doc.get("default")
+    default, raw_rules = rule_tables(doc, where=where, problems=problems,
+                                     outcome="channel", example="police")
     default_channel, default_source, default_note = Channel.POLICE, "", ""
-    if not isinstance(default, dict):
-        problems.add(where, "missing [default] table: the channel of calls no rule matches",
-                     value=default, allowed='[default] channel = "police", source = "..."')
-    else:
-        for k in default:
-            if k not in _DEFAULT_KEYS:
-                problems.add(where, f"default: unknown key {k!r}", value=k,
-                             allowed=_DEFAULT_KEYS)
+    if default is not None:
         default_channel = _channel(default.get("channel"), "default.channel", where,
                                    problems) or Channel.POLICE
         default_source = source_of(default, "default")
         default_note = str(default.get("note", ""))
-
-    raw_rules = doc.get("rules", [])
-    if not isinstance(raw_rules, list):
-        problems.add(where, "rules must be an array of tables ([[rules]])", value=raw_rules)
-        raw_rules = []
     rules: list[Rule] = []
     seen: set[str] = set()
     for i, entry in enumerate(raw_rules):
@@ -466,7 +564,7 @@ def _build(doc: dict[str, Any], label: str, fallback: str) -> DiversionRules:
         if rule is not None:
             rules.append(rule)
     problems.raise_if_any()
-    needs = sorted({f for r in rules for f in _fields_used(r)})
+    needs = sorted({f for r in rules for f in r.fields_used()})
     return DiversionRules(
         name=texts["name"], version=str(version), city=texts["city"],
         description=texts["description"], denominator=denominator,
@@ -475,22 +573,16 @@ def _build(doc: dict[str, Any], label: str, fallback: str) -> DiversionRules:
         needs=tuple(needs))
 
 
-def _fields_used(rule: Rule) -> list[str]:
-    out = []
-    if rule.agency:
-        out.append("agency")
-    if rule.problem or rule.problem_prefix or rule.problem_contains:
-        out.append("call_type")
-    if rule.disposition:
-        out.append("disposition")
-    if rule.priority:
-        out.append("priority")
-    if rule.since or rule.until:
-        out.append("time")
-    return out
+def rule_entry(entry: Any, i: int, *, where: str, problems: Problems, keys: Sequence[str],
+               source_of: Any) -> tuple[str, str, str, str, dict[str, Any]] | None:
+    """The parts every rule of a rule file has: ``(key, id, source, note, conditions)``.
 
-
-def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) -> Rule | None:
+    ``key`` names the rule in messages (``rules[3] (bcr_agency)``); ``conditions`` are the
+    keyword arguments of :class:`Conditions` (:func:`parse_conditions`). Unknown keys (not
+    in ``keys``), a missing id, a rule without a condition and a source that is not a key
+    of ``[sources]`` (``source_of``) are added to ``problems``. None when ``entry`` is
+    not a table.
+    """
     key = f"rules[{i}]"
     if not isinstance(entry, dict):
         problems.add(where, f"{key} must be a table", value=entry)
@@ -502,9 +594,8 @@ def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) ->
         problems.add(where, f"{key}.id must be a non-empty string", value=rid)
         rid = f"rule_{i}"
     for k in entry:
-        if k not in _RULE_KEYS:
-            problems.add(where, f"{key}: unknown key {k!r}", value=k, allowed=_RULE_KEYS)
-    channel = _channel(entry.get("channel"), f"{key}.channel", where, problems)
+        if k not in keys:
+            problems.add(where, f"{key}: unknown key {k!r}", value=k, allowed=tuple(keys))
     source = source_of(entry, key)
     note = entry.get("note", "")
     if not isinstance(note, str):
@@ -513,10 +604,21 @@ def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) ->
     if not any(k in entry for k in _CONDITIONS):
         problems.add(where, f"{key}: a rule needs at least one condition (calls no rule "
                      "matches get [default])", value=rid, allowed=_CONDITIONS)
+    return key, rid, source, note, parse_conditions(entry, key, where=where,
+                                                    problems=problems)
+
+
+def parse_conditions(entry: Mapping[str, Any], key: str, *, where: str,
+                     problems: Problems) -> dict[str, Any]:
+    """The conditions of one rule table as keyword arguments of :class:`Conditions`
+    (normalised as they are matched); every bad value is added to ``problems``."""
     kw: dict[str, Any] = {}
     if "agency" in entry:
         v = _str_list(entry["agency"], f"{key}.agency", where, problems)
         kw["agency"] = frozenset(s.strip().upper() for s in v or [])
+    if "category" in entry:
+        v = _str_list(entry["category"], f"{key}.category", where, problems)
+        kw["category"] = frozenset(s.strip().casefold() for s in v or [])
     if "problem" in entry:
         v = _str_list(entry["problem"], f"{key}.problem", where, problems)
         kw["problem"] = frozenset(normalize(s) for s in v or [])
@@ -549,6 +651,16 @@ def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) ->
     if kw.get("since") and kw.get("until") and kw["since"] > kw["until"]:
         problems.add(where, f"{key}: since is after until", value=f"{kw['since']} > "
                      f"{kw['until']}")
+    return kw
+
+
+def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) -> Rule | None:
+    parts = rule_entry(entry, i, where=where, problems=problems, keys=_RULE_KEYS,
+                       source_of=source_of)
+    if parts is None:
+        return None
+    key, rid, source, note, kw = parts
+    channel = _channel(entry.get("channel"), f"{key}.channel", where, problems)
     if channel is None:
         return None
     return Rule(id=rid, channel=channel, source=source, note=note, **kw)

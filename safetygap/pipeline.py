@@ -62,11 +62,12 @@ from safetygap.geo.boundary import (
 )
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
-from safetygap.inputs import ColumnMap, read_calls
+from safetygap.inputs import ColumnMap, RecordsInput, read_calls
 from safetygap.inputs.date_window import DEFAULT_DATE_FROM, DateWindow
 from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE
 from safetygap.inventory.fields import STALE_AFTER_MONTHS
-from safetygap.vocab import allowed
+from safetygap.outside911 import place_records
+from safetygap.vocab import Channel, allowed
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -117,6 +118,9 @@ class AnalysisInputs:
     """Street network (OSM XML or GraphML) for ``travel="network"``."""
     diversion_rules: Path | None = None
     """Diversion rule set (TOML); None: the packaged Minneapolis default."""
+    reports: Path | None = None
+    """Diverted records from outside 911 (311 and online police reports), optional:
+    :mod:`safetygap.outside911`."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,11 @@ class AnalysisOptions:
     partitions: int | None = None  # dask: number of calls partitions (default by size)
     diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
+    reports_columns: dict[str, str] | None = None  # field -> column of inputs.reports
+    # (safetygap.inputs.records.RecordColumns; None: its default names)
+    reports_channel: str = "report_311_online"  # the channel of every record of inputs.reports
+    reports_counted: bool = True  # the records count in the diverted share (numerator and
+    # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
     max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE  # CSV rows with a wrong
@@ -181,6 +190,10 @@ class AnalysisOptions:
                 self.diversion_denominator not in allowed(Denominator):
             problems.add("diversion_denominator", "unknown denominator",
                          value=self.diversion_denominator, allowed=allowed(Denominator))
+        diverted = [str(c) for c in Channel if c.diverted]
+        if self.reports_channel not in diverted:
+            problems.add("reports_channel", "the records' channel must be a non-police "
+                         "alternative", value=self.reports_channel, allowed=diverted)
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,6 +219,9 @@ class Analysis:
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    records: pd.DataFrame | None = None
+    """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
+    when the analysis had a reports file."""
 
 
 def analyze(
@@ -317,8 +333,12 @@ def analyze(
             len(calls) + len(cin.malformed), opts.max_malformed_share)
         if swapped["examples"]:
             quality["calls"]["examples"]["swapped_coordinates"] = swapped["examples"]
+        records = None
+        if checked.records is not None:
+            records, quality["reports"] = _records(checked.records, nbhd, wards, crs,
+                                                   taxonomy, opts)
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
-                                 rules=checked.rules)
+                                 rules=checked.rules, records=records)
         summary["boundary_sensitivity"] = sensitivity
         summary["travel"] = travel_summary(travel, taxonomy)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
@@ -339,7 +359,20 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        records=records,
     )
+
+
+def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, crs: Any,
+             taxonomy: Any, opts: AnalysisOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The records from outside 911 placed in areas (:mod:`safetygap.outside911`)."""
+    frame = rin.frame.copy()
+    frame["x"], frame["y"] = to_crs_xy(frame["x"].to_numpy(), frame["y"].to_numpy(),
+                                       rin.crs, crs)
+    table, quality = place_records(frame, nbhd, wards, crs=crs, taxonomy=taxonomy,
+                                   channel=opts.reports_channel,
+                                   counted=opts.reports_counted)
+    return table, {"file": str(rin.path), **quality}
 
 
 def _calls_output(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,

@@ -125,7 +125,7 @@ def profile_calls(
     calls = cin.frame
     n = len(calls)
     cls = taxonomy.classify(calls["call_type"])
-    assigned = rules.assign(calls)
+    assigned = rules.assign(calls.assign(category=cls["category"].to_numpy()))
     mapped = {**columns.required_columns(), **columns.optional_columns()}
     header = cin.header
     fields = [{"field": f, "column": c, "found": c in header} for f, c in mapped.items()]
@@ -162,10 +162,10 @@ def profile_calls(
                             "source": rules.source},
         "agencies": _counts(calls["agency"], n, top=None),
         "problem_types": {"distinct": len(by_type), "top": rows(by_type.head(top))},
-        "dispositions": (_counts(calls["disposition"], n, top=top) if "disposition" in calls
-                         else None),
-        "priorities": (_counts(calls["priority"], n, top=top) if "priority" in calls
-                       else None),
+        "dispositions": (_routed_counts(calls["disposition"], assigned, n, top=top)
+                         if "disposition" in calls else None),
+        "priorities": (_routed_counts(calls["priority"], assigned, n, top=top)
+                       if "priority" in calls else None),
         "unmatched": {
             "types_unknown_to_taxonomy": {
                 "distinct": len(unknown), "calls": int(unknown["calls"].sum()),
@@ -199,6 +199,26 @@ def _counts(values: pd.Series, n: int, *, top: int | None) -> dict[str, Any]:
     return {"distinct": len(vc),
             "top": [{"value": str(k), "calls": int(v), "share": round(int(v) / n, 6)}
                     for k, v in shown.items()]}
+
+
+def _routed_counts(values: pd.Series, assigned: pd.DataFrame, n: int, *, top: int
+                   ) -> dict[str, Any]:
+    """:func:`_counts` of a field, each value with the channel and rule its calls fall to:
+    the most common ones (``channel``, ``rule``) and the calls per channel and per rule."""
+    key = values.astype(object).where(values.notna(), "<missing>").astype(str)
+    frame = pd.DataFrame({"value": key.to_numpy(),
+                          "channel": assigned["channel"].astype(str).to_numpy(),
+                          "rule": assigned["diversion_rule"].astype(str).to_numpy()})
+    by_channel = frame.groupby(["value", "channel"], sort=False).size()
+    by_rule = frame.groupby(["value", "rule"], sort=False).size()
+    out = _counts(values, n, top=top)
+    for row in out["top"]:
+        chans = by_channel.loc[row["value"]].sort_values(ascending=False, kind="stable")
+        rules = by_rule.loc[row["value"]].sort_values(ascending=False, kind="stable")
+        row |= {"channel": str(chans.index[0]), "rule": str(rules.index[0]),
+                "channels": {str(c): int(v) for c, v in chans.items()},
+                "rules": {str(r): int(v) for r, v in rules.items()}}
+    return out
 
 
 def _share(assigned: pd.DataFrame) -> dict[str, Any]:

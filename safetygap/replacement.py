@@ -10,7 +10,9 @@ place of its role and the analysis' other recorded inputs and options:
 - a new calls file is read whole as the run reads it (malformed rows within their share,
   coordinates in the analysis CRS, the swapped-coordinates check on the neighborhoods);
 - a new providers or boundary file: the providers are placed on the boundaries (the
-  areas each provider serves must exist).
+  areas each provider serves must exist);
+- a diversion rule set or a reports file (records from outside 911): read as the
+  preflight reads them.
 
 When the analysis' other inputs cannot be found any more (moved or deleted), only the
 new file itself is read, and a warning says what could not be checked.
@@ -25,7 +27,8 @@ from pathlib import Path
 from safetygap.errors import ValidationError
 from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE
 
-ROLES = ("calls", "providers", "neighborhoods", "wards", "population")
+ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "diversion_rules",
+         "reports")
 """Inputs that can be replaced."""
 
 
@@ -69,6 +72,11 @@ def check_replacement(root: str | os.PathLike, role: str, path: str | os.PathLik
     if role == "population":
         assert checked.population is not None
         return len(checked.population.frame) + len(checked.population.bad_rows)
+    if role == "diversion_rules":
+        return len(checked.rules.rules)
+    if role == "reports":
+        assert checked.records is not None
+        return len(checked.records.frame)
     return len(checked.neighborhoods if role == "neighborhoods" else checked.wards)
 
 
@@ -97,6 +105,15 @@ def _read_alone(role: str, path: Path, root: Path) -> int:
         pin = read_population(path, name_column=opts.get("population_name_column"),
                               population_column=opts.get("population_column"))
         return len(pin.frame) + len(pin.bad_rows)
+    if role == "reports":
+        from safetygap.inputs import read_records
+
+        return len(read_records(path, columns=opts.get("reports_columns"),
+                                encoding=encoding).frame)
+    if role == "diversion_rules":
+        from safetygap.diversion import load_rules
+
+        return len(load_rules(path).rules)
     key = "neighborhood" if role == "neighborhoods" else "ward"
     return len(load_boundaries(path, layer=role, id_column=opts.get(f"{key}_id"),
                                name_column=opts.get(f"{key}_name"))[0])

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
                     "calls that holds a sensitive call (crisis, domestic, sexual assault, "
                     "overdose, welfare check); hexagon maps are never finer than it allows; "
                     "1 shows every count")
+    merge_distance_m: float = Field(
+        100.0, ge=0, description="`providers merge`: two providers of one service type at "
+                                 "most this many metres apart may be duplicates")
+    merge_name_score: float = Field(
+        90.0, ge=0, le=100, description="`providers merge`: least name similarity of "
+                                        "duplicates (rapidfuzz token-set ratio, 0-100)")
     nominatim_url: str | None = Field(
         None, description="Nominatim geocoder `network fetch` asks (default: OSMnx's, "
                           "https://nominatim.openstreetmap.org/)")

@@ -56,7 +56,8 @@ KEEP = 3
 GRACE_S = 600.0
 """Seconds a replaced version is kept at least (requests may still be reading it)."""
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-               "network")
+               "network", "diversion_rules", "reports")
+"""Input files of an analysis a re-run takes from the manifest (or an override)."""
 _VERSION_NAME = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 
 
@@ -195,9 +196,10 @@ def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLik
                = {}) -> tuple[Any, Any]:
     """The inputs and options of the active analysis of ``root``, with ``overrides``.
 
-    ``overrides`` maps an input role (``calls``, ``providers``, ``neighborhoods``,
-    ``wards``, ``population``) to a new file. Inputs are taken from the active
-    manifest (absolute paths); a missing file is an error naming the role.
+    ``overrides`` maps an input role (:data:`INPUT_ROLES`: ``calls``, ``providers``,
+    ``neighborhoods``, ``wards``, ``population``, ``diversion_rules`` ...) to a new file.
+    Inputs are taken from the active manifest (absolute paths); a missing file is an error
+    naming the role.
     Returns ``(AnalysisInputs, AnalysisOptions)``.
     """
     from safetygap.inputs import ColumnMap

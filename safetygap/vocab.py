@@ -12,7 +12,9 @@ from enum import StrEnum
 __all__ = [
     "BoundaryPolicy",
     "Channel",
+    "DemandModel",
     "Family",
+    "Kernel",
     "RowStatus",
     "TravelKind",
     "TravelMode",
@@ -84,3 +86,21 @@ class Channel(StrEnum):
 def allowed(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of ``enum`` in definition order, for messages that list what is allowed."""
     return tuple(member.value for member in enum)
+
+
+class Kernel(StrEnum):
+    """Distance decay of E2SFCA accessibility (docs/METHODS.md, section 3)."""
+
+    DAI = "dai"
+    """Dai (2010): a Gaussian rescaled to reach 0 at the catchment edge (the default)."""
+    TRUNCATED_GAUSSIAN = "truncated_gaussian"
+    """exp(-½ (d/σ)²) with σ = catchment/2, cut off at the catchment (0.135 at the edge)."""
+
+
+class DemandModel(StrEnum):
+    """Where an area's residents are placed for accessibility and reach."""
+
+    GRID = "grid"
+    """Spread over a regular grid of cells clipped to the area (the default)."""
+    CENTROID = "centroid"
+    """All at the area's centroid (the older, coarser method)."""

@@ -12,6 +12,9 @@ A workspace directory holds
     GeoParquet of the providers with family, capacity and catchment
 ``indices.parquet``
     every measure per level, area, period (``all`` or a year) and family, long form
+``outside_911.parquet``
+    GeoParquet of the diverted records from outside 911 (311 / online reports), only
+    when the analysis had a reports file
 ``summary.json``, ``quality.json``
     totals and top gaps; the data-quality report
 ``manifest.json``
@@ -52,6 +55,9 @@ LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
 JSON_FILES = ("summary.json", "quality.json")
 NETWORK_FILE = "network.npz"
 """The street network of a network-travel run, so what-if and siting reuse it exactly."""
+RECORDS_FILE = "outside_911.parquet"
+"""GeoParquet of the diverted records from outside 911 (311 / online reports), when the
+analysis had them (:data:`safetygap.outside911.RECORD_COLUMNS`)."""
 MANIFEST = "manifest.json"
 
 
@@ -85,6 +91,14 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
         written.append(NETWORK_FILE)
     else:
         (out / NETWORK_FILE).unlink(missing_ok=True)
+    records = analysis.records
+    if records is not None:
+        _atomic_write(out / RECORDS_FILE, lambda p: write_points(
+            records.drop(columns=["x", "y"]), records["x"].to_numpy(),
+            records["y"].to_numpy(), analysis.crs, p))
+        written.append(RECORDS_FILE)
+    else:
+        (out / RECORDS_FILE).unlink(missing_ok=True)
     write_json(out / "summary.json", analysis.summary)
     write_json(out / "quality.json", analysis.quality)
     manifest = dict(analysis.manifest)
@@ -193,6 +207,16 @@ class Workspace:
                          allowed="a workspace written by this version (analyse again)")
             problems.raise_if_any()
         return Travel("network", mode, net)
+
+    def records(self, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The diverted records from outside 911 (without geometry unless ``columns``
+        asks for it), or None when the analysis had none."""
+        p = self.path / RECORDS_FILE
+        if RECORDS_FILE not in self.manifest.get("files", {}) or not p.is_file():
+            return None
+        if columns is not None and "geometry" not in columns:
+            return pd.read_parquet(p, columns=columns)
+        return gpd.read_parquet(p, columns=columns)
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""

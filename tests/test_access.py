@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safetygap.errors import ValidationError
-from safetygap.geo.access import e2sfca, e2sfca_from_cost_matrix, gaussian_weights
+from safetygap.geo.access import (
+    dai_weights,
+    e2sfca,
+    e2sfca_from_cost_matrix,
+    truncated_gaussian_weights,
+)
 from safetygap.geo.coverage import within_catchment
 
 
@@ -19,7 +24,7 @@ def test_two_demand_points_one_provider():
     # provider with capacity 10; demand 100 at 0 m and 300 at 1000 m; catchment 2000, sigma 1000
     cost = np.array([[0.0], [1000.0]])
     acc = e2sfca_from_cost_matrix(np.array([100.0, 300.0]), np.array([10.0]), cost,
-                                  catchment=2000.0)
+                                  catchment=2000.0, kernel="truncated_gaussian")
     w1 = math.exp(-0.5 * (1000 / 1000) ** 2)
     ratio = 10 / (100 * 1 + 300 * w1)
     assert acc == pytest.approx([ratio, ratio * w1], rel=1e-12)
@@ -33,7 +38,8 @@ def test_outside_catchment_gets_nothing_and_capacity_is_conserved_when_all_reach
     assert acc[2] == 0.0
     # with no decay inside the catchment (huge sigma) the 2SFCA identity holds:
     # sum_i P_i A_i = total supply that reaches some demand
-    flat = e2sfca_from_cost_matrix(demand, supply, cost, catchment=1000.0, sigma=1e12)
+    flat = e2sfca_from_cost_matrix(demand, supply, cost, catchment=1000.0,
+                                   kernel="truncated_gaussian", sigma=1e12)
     assert (demand * flat).sum() == pytest.approx(10.0)
 
 
@@ -52,8 +58,36 @@ def test_empty_inputs_and_shape_errors():
         e2sfca_from_cost_matrix(np.ones(2), np.ones(1), np.zeros((1, 1)), catchment=1.0)
 
 
+def test_dai_two_points_by_hand():
+    # Dai (2010): W(d) = (exp(-(d/d0)^2 / 2) - exp(-1/2)) / (1 - exp(-1/2)); d0 = 2000 m
+    cost = np.array([[0.0], [1000.0], [2000.0]])
+    acc = e2sfca_from_cost_matrix(np.array([100.0, 300.0, 500.0]), np.array([10.0]), cost,
+                                  catchment=2000.0)
+    e = math.exp(-0.5)
+    w1 = (math.exp(-0.5 * 0.25) - e) / (1 - e)  # 0.70137
+    ratio = 10 / (100 * 1 + 300 * w1 + 500 * 0)
+    assert acc == pytest.approx([ratio, ratio * w1, 0.0], rel=1e-12)
+    assert acc[2] == 0.0  # the catchment edge gets nothing under Dai's kernel
+
+
+def test_dai_weights_shape():
+    d = np.array([[0.0, 500.0, 999.999, 1000.0, 1000.001, np.inf, np.nan]])
+    w = dai_weights(d, 1000.0)
+    assert w[0, 0] == 1.0
+    assert w[0, 1] == pytest.approx((math.exp(-0.125) - math.exp(-0.5)) / (1 - math.exp(-0.5)))
+    assert 0 < w[0, 2] < 1e-5
+    assert list(w[0, 3:]) == [0.0, 0.0, 0.0, 0.0]
+    assert np.all(np.diff(w[0, :5]) <= 0)  # never rises with distance
+
+
+def test_unknown_kernel_is_refused():
+    with pytest.raises(ValidationError, match="kernel"):
+        e2sfca_from_cost_matrix(np.ones(1), np.ones(1), np.zeros((1, 1)), catchment=1.0,
+                                kernel="triangle")
+
+
 def test_gaussian_weights_edge():
-    w = gaussian_weights(np.array([[0.0, 1000.0, 1000.0001, np.inf]]), 1000.0, 500.0)
+    w = truncated_gaussian_weights(np.array([[0.0, 1000.0, 1000.0001, np.inf]]), 1000.0, 500.0)
     assert w[0, 0] == 1.0
     assert w[0, 1] == pytest.approx(math.exp(-2))
     assert w[0, 2] == 0.0 and w[0, 3] == 0.0
@@ -68,6 +102,7 @@ def test_geodataframe_entry_matches_cost_matrix_entry():
     a = e2sfca(demand, prov, demand_column="pop")
     b = e2sfca_from_cost_matrix(np.array([100.0, 300.0]), np.array([10.0]),
                                 np.array([[0.0], [1000.0]]), catchment=2000.0)
+    assert b[1] / b[0] == pytest.approx(0.701367, abs=1e-6)  # Dai's kernel by default
     assert a == pytest.approx(b, rel=1e-12)
     with pytest.raises(ValidationError, match="projected"):
         e2sfca(demand.set_crs("EPSG:4326", allow_override=True),

@@ -1,4 +1,6 @@
-"""Our E2SFCA against PySAL ``access`` on the same inputs and network cost matrix.
+"""Our E2SFCA against PySAL ``access`` on the same inputs and network cost matrix, with
+both kernels: the truncated Gaussian (``access.weights.gaussian``) and Dai (2010)'s, given
+to ``access`` as a weight function written here from the paper's formula.
 
 ``access`` applies one ``max_cost`` to every provider, so providers are split
 by catchment and the scores of the groups added up: in E2SFCA a provider's
@@ -6,6 +8,8 @@ ratio R_j depends only on its own catchment, and A_i = sum_j R_j W_j(d_ij).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -20,8 +24,17 @@ access = pytest.importorskip("access", reason="PySAL access is a test-only depen
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
 
 
+def _dai(d0: float):
+    """Dai (2010) eq. 3 as a scalar weight function of PySAL access."""
+    edge = math.exp(-0.5)
+
+    def fn(d: float) -> float:
+        return (math.exp(-0.5 * (d / d0) ** 2) - edge) / (1 - edge) if d <= d0 else 0.0
+    return fn
+
+
 def _pysal_e2sfca(demand: np.ndarray, supply: np.ndarray, cost: np.ndarray,
-                  catchment: np.ndarray) -> np.ndarray:
+                  catchment: np.ndarray, kernel: str = "truncated_gaussian") -> np.ndarray:
     total = np.zeros(len(demand))
     for limit in np.unique(catchment):
         cols = np.flatnonzero(catchment == limit)
@@ -36,14 +49,16 @@ def _pysal_e2sfca(demand: np.ndarray, supply: np.ndarray, cost: np.ndarray,
                             cost_name="cost")
         out = acc.enhanced_two_stage_fca(
             name="e2sfca", max_cost=float(limit),
-            weight_fn=access.weights.gaussian(sigma=float(limit) * SIGMA_FRACTION))
+            weight_fn=_dai(float(limit)) if kernel == "dai" else
+            access.weights.gaussian(sigma=float(limit) * SIGMA_FRACTION))
         total += out["e2sfca_cap"].reindex(np.arange(len(demand))).fillna(0.0).to_numpy()
     return total
 
 
+@pytest.mark.parametrize("kernel", ["dai", "truncated_gaussian"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("mode", ["walk", "drive"])
-def test_network_e2sfca_matches_pysal_access(seed, mode):
+def test_network_e2sfca_matches_pysal_access(seed, mode, kernel):
     rng = np.random.default_rng(seed)
     net = _random_grid(seed, n=8)
     demand_xy = (X0 + rng.uniform(0, 1400, 30), Y0 + rng.uniform(0, 1400, 30))
@@ -56,8 +71,8 @@ def test_network_e2sfca_matches_pysal_access(seed, mode):
     scale = 20.0 if mode == "walk" else 3.0
     catchment = np.where(np.arange(6) % 2 == 0, scale, 1.5 * scale)
     assert (np.isfinite(cost) & (cost <= catchment)).any(axis=0).all()
-    ours = e2sfca_from_cost_matrix(demand, supply, cost, catchment=catchment)
-    theirs = _pysal_e2sfca(demand, supply, cost, catchment)
+    ours = e2sfca_from_cost_matrix(demand, supply, cost, catchment=catchment, kernel=kernel)
+    theirs = _pysal_e2sfca(demand, supply, cost, catchment, kernel)
     assert np.count_nonzero(ours) >= 5
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)

@@ -1,7 +1,7 @@
 """Every page in Chromium at desktop (1440 x 900) and phone (390 x 844) size: axe-core finds no
-serious or critical violation, and nothing scrolls sideways. (/docs, Swagger UI's own page, is
-checked for sideways scroll only: its markup has contrast and nested-control violations that
-are Swagger UI's, listed in the issue's closing note.)"""
+serious or critical violation, and nothing scrolls sideways. /docs (Swagger UI) included: the
+app gives it a language, colours with enough contrast and no deep links (links nested in
+buttons)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tests.test_browser import LAUNCH_ARGS, _browser_or_skip, _serving
 
 PAGES = ["/", "/maps/gaps", "/maps/gaps?family=prevention&level=ward", "/maps/wards/1",
          "/maps/sites?family=prevention", "/report", "/ogc/collections?f=html",
-         "/ogc/collections/neighborhoods/items?f=html&limit=5"]
+         "/ogc/collections/neighborhoods/items?f=html&limit=5", "/wards/1",
+         "/neighborhoods/N01"]
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
 
@@ -48,10 +49,9 @@ def test_pages_pass_axe_and_fit_the_screen(chromium, base, size):
         scroll = page.evaluate("document.documentElement.scrollWidth")
         if scroll > width:
             problems.append(f"{url}: scrolls sideways ({scroll} px wide at {width})")
-        if url == "/docs":
-            continue
         assert page.evaluate("document.documentElement.lang") == "en", url
-        assert page.locator("h1").count() == 1, url
+        if url != "/docs":  # Swagger UI's title is its own h2
+            assert page.locator("h1").count() == 1, url
         result = axe.run(page)
         for v in result.response["violations"]:
             if v["impact"] in ("serious", "critical"):

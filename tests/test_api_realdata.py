@@ -49,7 +49,7 @@ def test_real_layers_and_profiles(real_client):
 
 
 def test_real_pages(real_client):
-    for page in ("/", "/maps/gaps", "/maps/gaps?level=ward", "/maps/wards/1"):
+    for page in ("/", "/maps/gaps", "/maps/gaps?level=ward", "/maps/wards/1", "/wards/1"):
         r = real_client.get(page)
         assert r.status_code == 200, (page, r.text[:200])
         assert len(r.content) < 1_000_000

@@ -607,14 +607,14 @@ def test_sites_map_page(straight):
     assert r.status_code == 200
     html = r.text
     assert "safetygap.sitesMap(" in html and "safetygap.gapMap(" in html
-    assert '"/api/sites?family=prevention\\u0026k=3"' in html or \
-        "/api/sites?family=prevention&amp;k=3" in html
+    assert '"sites": "/api/sites"' in html and '"scenarios": "/api/scenarios"' in html
+    assert 'href="/api/sites?family=prevention&amp;k=3&amp;format=csv" download' in html
     assert "/static/safetygap/safetygap-sites.js" in html
     assert straight.get("/static/safetygap/safetygap-sites.js").status_code == 200
-    assert "Where to put up to 3 new prevention sites" in html
-    assert 'id="sg-sites-list"' in html
+    assert '<option value="prevention" selected>' in html and 'value="3" required' in html
+    assert 'id="sg-sites-list"' in html and 'id="sg-whatif-form"' in html
     default = straight.get("/maps/sites").text
-    assert "Where to put up to 5 new response sites" in default
+    assert '<option value="response" selected>' in default and 'value="5" required' in default
 
 
 def test_index_links_the_sites_maps(straight):

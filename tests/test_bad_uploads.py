@@ -27,7 +27,7 @@ from shapely.geometry import Polygon
 
 from safetygap.api._uploads import SUFFIXES
 from tests.conftest import make_tiny_areas, write_tiny_city
-from tests.test_write_api import AUTH, make_client, upload
+from tests.test_write_api import make_client, upload
 
 EXAMPLES = int(os.environ.get("SAFETYGAP_TEST_EXAMPLES", "120"))
 """Malformed uploads tried (a longer search: SAFETYGAP_TEST_EXAMPLES=2000)."""

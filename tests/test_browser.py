@@ -157,8 +157,7 @@ def _ward_page(browser, base: str, ward: str, query: str = ""):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     watch = Watch(page)
     page.goto(f"{base}/maps/wards/{ward}{query}", wait_until="load")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-providers') !== null", timeout=20_000)
+    _wait_map(page, "data-sg-providers")
     return page, watch
 
 
@@ -178,42 +177,44 @@ def _marker_popup(page, title: str, *, open_it: bool = False) -> str | None:
     }""", [title, open_it])
 
 
+def _wait_map(page, name: str, value: str = "", *, how: str = "^=", timeout: int = 20_000
+              ) -> None:
+    """Wait until the map's ``data-<name>`` attribute starts with (``^=``) or equals
+    (``=``) ``value``: a selector wait, which the pages' CSP (no 'unsafe-eval') allows,
+    unlike a JavaScript predicate."""
+    sel = f"[{name}{how}'{value}']" if value else f"[{name}]"  # ^='' matches nothing
+    page.wait_for_selector(f".folium-map{sel}", state="attached", timeout=timeout)
+
+
 def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
-    # bypass_csp: this test waits on string predicates, which Playwright evaluates with eval;
-    # the other browser tests load the map pages under the Content-Security-Policy
-    page = browser.new_page(viewport={"width": 1280, "height": 860}, bypass_csp=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
     watch = Watch(page)
     page.goto(f"{server}/maps/gaps", wait_until="load")
     page.wait_for_selector(".leaflet-container")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-areas') !== null", timeout=20_000)
+    _wait_map(page, "data-sg-areas")
     n_nbhd = demo_client_summary["totals"]["neighborhoods"]
     n_wards = demo_client_summary["totals"]["wards"]
     assert _map_attr(page, "data-sg-areas") == f"response/neighborhood/{n_nbhd}"
     assert page.locator("path.leaflet-interactive").count() >= n_nbhd
-    control = page.locator(".leaflet-control-layers")
-    assert control.is_visible()
-    assert control.locator("input[type=radio]").count() == 3
-    assert "Response gap index" in page.locator(".sg-legend").inner_text()
+    options = page.locator(".sg-options")
+    assert options.is_visible() and options.locator(".sg-options-body").is_visible()
+    assert options.locator("input[name=sg-family]").count() == 3
+    assert "Response: service gap score" in page.locator(".sg-legend").inner_text()
     assert page.locator(".leaflet-control-scale").is_visible()
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-providers') !== null")
+    _wait_map(page, "data-sg-providers")
+    _wait_map(page, "data-sg-wards")
     assert page.locator(".sg-provider, .sg-cluster").count() > 0
+    assert page.locator(".sg-ward-label").count() == n_wards
     page.screenshot(path=str(tmp_path / "gaps-response.png"))
 
-    # family switch (layer control), level toggle, call hexagons
-    control.get_by_text("Prevention gap").click()
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-areas').startsWith('prevention/')")
-    page.locator(".sg-toggle input[value=ward]").check()
-    page.wait_for_function(f"document.querySelector('.folium-map')"
-                           f".getAttribute('data-sg-areas') === 'prevention/ward/{n_wards}'")
-    assert "Prevention gap index" in page.locator(".sg-legend").inner_text()
-    control.get_by_text("Calls of the family (hexagons)").click()
-    # a plain expression: a string starting with "(" is taken for a function, which the
-    # pages' CSP (no 'unsafe-eval') does not let Playwright evaluate
-    page.wait_for_function("String(document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-hexbins') || '').startsWith('prevention/')")
+    # family, level and the call hexagons from the options panel
+    options.locator("label", has_text="Prevention").first.click()
+    _wait_map(page, "data-sg-areas", "prevention/")
+    options.locator("input[name=sg-level][value=ward]").check()
+    _wait_map(page, "data-sg-areas", f"prevention/ward/{n_wards}", how="=")
+    assert "Prevention: service gap score" in page.locator(".sg-legend").inner_text()
+    options.get_by_text("Calls (hexagons)").click()
+    _wait_map(page, "data-sg-hexbins", "prevention/")
     assert "Calls per hexagon" in page.locator(".sg-legend").inner_text()
     page.screenshot(path=str(tmp_path / "gaps-prevention-wards.png"))
 
@@ -236,7 +237,7 @@ def test_ward_map_shows_hostile_name_as_text(browser, server, demo_client_summar
     assert _marker_popup(page, HOSTILE_PROVIDER, open_it=True) is not None
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
-    assert popup.locator("h4").inner_text() == HOSTILE_PROVIDER
+    assert popup.locator("h2").inner_text() == HOSTILE_PROVIDER
     assert popup.locator("script").count() == 0
     assert page.locator("#sg-panel script").count() == 0
     page.screenshot(path=str(tmp_path / f"ward-{ward}.png"))
@@ -251,7 +252,7 @@ def demo_client_summary(demo_workspace) -> dict:
 
 
 @pytest.mark.parametrize(("which", "legend"), [
-    ("server", "circle of"), ("network_server", "walking on the street network")])
+    ("server", "a circle of"), ("network_server", "walking on the street network")])
 def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
     """The recommended sites draw as numbered markers with their catchments (a circle
     straight-line, the reachable area on the network, as the legend says); a popup per
@@ -264,26 +265,23 @@ def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     watch = Watch(page)
     page.goto(f"{base}/maps/sites?family=prevention&k=3", wait_until="load")
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-sites') !== null", timeout=60_000)
-    assert _map_attr(page, "data-sg-sites") == str(n)
-    page.wait_for_function("document.querySelector('.folium-map')"
-                           ".getAttribute('data-sg-areas') !== null", timeout=20_000)
+    _wait_map(page, "data-sg-sites", str(n), how="=", timeout=60_000)
+    _wait_map(page, "data-sg-areas")
     assert page.locator(".sg-site").count() == n
     assert [page.locator(".sg-site").nth(i).inner_text() for i in range(n)] == ["1", "2", "3"]
     sizes = page.evaluate("""() => Array.from(document.querySelectorAll(
         '.leaflet-sg-catchments-pane path')).map(p => {
             const b = p.getBBox(); return [b.width, b.height]; })""")
     assert len(sizes) == n and all(w > 5 and h > 5 for w, h in sizes)
-    assert legend in page.locator(".sg-sites-legend").inner_text()
-    assert "Prevention gap index" in page.locator(".sg-legend:not(.sg-sites-legend)").inner_text()
+    assert legend in page.locator(".sg-legend").inner_text()
+    assert "Prevention: service gap score" in page.locator(".sg-legend").inner_text()
     assert page.locator("#sg-sites-list li").count() == n
-    assert "coverage" in page.locator("#sg-sites-summary").inner_text()
+    assert "within reach" in page.locator("#sg-sites-summary").inner_text()
     page.locator(".sg-site").first.click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
-    assert text.startswith("Site 1: ") and "need calls newly covered" in text
+    assert text.startswith("Site 1: ") and "need calls newly reached" in text
     assert f"{api['sites'][0]['marginal_calls']:,}" in text
     assert api["sites"][0]["neighborhoods"][0]["name"] in text
     page.wait_for_timeout(400)  # the popup's fade-in and the pan to it
@@ -317,23 +315,25 @@ def test_api_docs_in_chromium(browser, server, tmp_path):
 
 
 @pytest.mark.parametrize(("which", "label", "reach"), [
-    ("server", "straight-line distance (metres)", " m straight-line"),
+    ("server", "straight-line distance (metres)", " straight-line"),
     ("network_server", "walking time on the street network (minutes)",
-     " min walking (street network)")])
+     " on the street network")])
 def test_gap_map_names_the_distance_model(browser, request, which, label, reach, tmp_path):
     """The legend names the distance model and the family's catchments; a provider's
     popup gives its reach in the model's unit; the ward panel says the same."""
+    from safetygap.labels import fmt_distance
+
     base = request.getfixturevalue(which)
     with urlopen(f"{base}/api/providers?family=prevention") as r:
         first = json.load(r)["features"][0]["properties"]
     page, watch = _ward_page(browser, base, first["ward_id"], "?family=prevention")
-    page.wait_for_selector(".sg-legend .sg-reach")
+    page.wait_for_selector(".sg-legend .sg-reach", state="attached")
     legend = page.locator(".sg-legend .sg-reach").inner_text()
-    assert label in legend and "prevention catchments: " in legend
+    assert label in legend and "Prevention catchments: " in legend
     content = _marker_popup(page, first["name"])
     assert content is not None
-    want = (f"{first['catchment']:,.1f}".rstrip("0").rstrip(".") if first["catchment_unit"]
-            == "min" else f"{first['catchment']:,.0f}") + reach
+    want = fmt_distance(first["catchment"], first["catchment_unit"],
+                        first["distance_model"]) + reach
     assert want in content
     assert label in page.locator("#sg-reach").inner_text()
     page.screenshot(path=str(tmp_path / f"ward-reach-{which}.png"))
@@ -346,15 +346,12 @@ def test_gap_map_without_tiles_in_chromium(browser, demo_workspace, tmp_path):
     """SAFETYGAP_TILES=none (a closed network without a tile server): the map has no tile
     layer to set its maximum zoom, yet the clustered providers and the areas must draw."""
     with _serving(demo_workspace, tiles="none") as base:
-        page = browser.new_page(viewport={"width": 1280, "height": 860},
-                                bypass_csp=True)  # string predicates need eval
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
         watch = Watch(page)
         page.goto(f"{base}/maps/gaps", wait_until="load")
-        page.wait_for_function("document.querySelector('.folium-map')"
-                               ".getAttribute('data-sg-providers') !== null", timeout=20_000)
-        page.wait_for_function("document.querySelector('.folium-map')"
-                               ".getAttribute('data-sg-areas') !== null", timeout=20_000)
-        assert page.locator(".sg-cluster").count() > 0  # more than 30 of a family
+        _wait_map(page, "data-sg-providers")
+        _wait_map(page, "data-sg-areas")
+        assert page.locator(".sg-cluster").count() > 0  # clustered at the city's zoom
         assert page.locator("path.leaflet-interactive").count() > 0
         assert page.locator(".leaflet-tile").count() == 0
         page.screenshot(path=str(tmp_path / "gaps-no-tiles.png"))

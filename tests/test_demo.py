@@ -228,8 +228,15 @@ def test_providers(city: DemoCity) -> None:
     pv = city.providers
     assert pv.crs.to_epsg() == 26915
     assert list(pv.columns) == [
-        "provider_id", "name", "family", "service_type", "capacity", "geometry"
+        "provider_id", "name", "family", "service_type", "capacity", "opening_hours",
+        "geometry"
     ]
+    # every type's made-up hours parse (OpenStreetMap opening_hours syntax)
+    from safetygap.hours import hours_problem
+
+    assert {hours_problem(h) for h in pv["opening_hours"]} == {None}
+    assert set(pv.loc[pv["service_type"] == "bcr_team", "opening_hours"]) == {
+        "Mo-Su 07:00-23:00"}
     assert set(pv["family"]) == set(FAMILIES)
     assert pv["service_type"].value_counts().to_dict() == EXPECTED_TYPE_COUNTS
     assert (pv["family"] == pv["service_type"].map(SERVICE_TYPES)).all()

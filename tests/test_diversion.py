@@ -313,14 +313,7 @@ def _custom_rules() -> DiversionRules:
     return _CUSTOM[0]
 
 
-def test_pipeline_keeps_channel_and_rule(tiny_files: dict[str, Path], tmp_path: Path) -> None:
-    """A rule file given to the analysis decides the channels: here Person In Crisis calls
-    go to 'other_non_police' whatever the agency, so A's three crisis calls (1, 2, 11) are
-    all diverted; the calls table keeps the rule, the manifest the rule set."""
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
-
-    p = tmp_path / "mine.toml"
-    p.write_text("""
+MINE_TOML = """
 [meta]
 name = "mine"
 [sources]
@@ -338,7 +331,19 @@ id = "crisis"
 channel = "other_non_police"
 problem = ["Person In Crisis"]
 source = "s"
-""", encoding="utf-8")
+"""
+"""A rule set that sends every Person In Crisis call of the tiny city to other_non_police:
+calls 1, 2 and 11 diverted, 3 / 9 of the unique non-fire calls."""
+
+
+def test_pipeline_keeps_channel_and_rule(tiny_files: dict[str, Path], tmp_path: Path) -> None:
+    """A rule file given to the analysis decides the channels: here Person In Crisis calls
+    go to 'other_non_police' whatever the agency, so A's three crisis calls (1, 2, 11) are
+    all diverted; the calls table keeps the rule, the manifest the rule set."""
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
+
+    p = tmp_path / "mine.toml"
+    p.write_text(MINE_TOML, encoding="utf-8")
     a = analyze(AnalysisInputs(**tiny_files, diversion_rules=p),
                 options=AnalysisOptions(columns=load_preset("generic")))
     calls = a.calls.set_index("row")
@@ -376,3 +381,29 @@ def test_cli_diversion_rules_option(tiny_files: dict[str, Path], tmp_path: Path)
                             columns=["channel", "diversion_rule", "diversion_base"])
     assert bool(np.all(calls["diversion_base"]))
     assert set(calls["channel"].astype(str)) == {"police", "fire_ems", "behavioral_crisis"}
+
+
+def test_rerun_keeps_the_rule_file_of_the_analysis(tiny_files: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    """A re-run takes the rule file the analysis recorded (not the packaged default), and
+    a new rule file given to the re-run replaces it."""
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+    from safetygap.versions import rebuild
+    from safetygap.workspace import Workspace
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text(MINE_TOML, encoding="utf-8")
+    ws = tmp_path / "ws"
+    run_analysis(AnalysisInputs(**tiny_files, diversion_rules=mine), ws, quiet=True,
+                 options=AnalysisOptions(columns=load_preset("generic")))
+    v1 = Workspace(rebuild(ws))
+    assert v1.manifest["diversion_rules"]["name"] == "mine"
+    assert v1.summary["diverted_share"]["all"] == pytest.approx(3 / 9)
+    # the default rules: only call 1 (BCR) is diverted, 1 / 9
+    default = tmp_path / "default.toml"
+    default.write_bytes((Path(__file__).parents[1] / "safetygap" / "data"
+                         / "diversion_minneapolis.toml").read_bytes())
+    v2 = Workspace(rebuild(ws, {"diversion_rules": default}))
+    assert v2.manifest["diversion_rules"]["name"] == "minneapolis-default"
+    assert v2.summary["diverted_share"]["all"] == pytest.approx(1 / 9)

@@ -14,6 +14,7 @@ from pyproj import Transformer
 from safetygap.inventory.geocode import (
     AddressPoints,
     MatchQuality,
+    ParsedAddress,
     geocode_frame,
     parse_address,
 )
@@ -98,6 +99,24 @@ def test_component_columns_minnesota_standard():
     pts = AddressPoints.from_layer(layer)
     q, x, _, _ = pts.match(parse_address("14 Lake St W"))
     assert q is MatchQuality.STREET_INTERPOLATION and x == pytest.approx(X0 + 40)
+
+
+def test_standard_fields_read_as_the_written_address_parses():
+    """The Minnesota standard's fields are normalised without parsing text; the keys
+    equal those of the same addresses written out and parsed (a float number too)."""
+    from safetygap.inventory.geocode import _standard_keys
+
+    layer = pd.DataFrame({
+        "ANUMBER": [2100.0, 15, None, 7],
+        "ST_PRE_DIR": ["", "North", "", "SE"],
+        "ST_NAME": ["Nicollet", "Martin Luther King Jr", "Lake", "5th"],
+        "ST_POS_TYP": ["Avenue", "Blvd", "St", "Av"],
+        "ST_POS_DIR": ["S", "", "W", ""],
+    })
+    written = ["2100 Nicollet Avenue South", "15 N Martin Luther King Jr Boulevard",
+               "Lake Street West", "7 SE 5th Ave"]
+    assert _standard_keys(layer) == [parse_address(t) for t in written]
+    assert _standard_keys(layer)[0] == ParsedAddress(2100, "NICOLLET AVE S")
 
 
 def test_online_fallback_against_a_local_server(points, tmp_path):

@@ -101,3 +101,70 @@ def test_packaged_mapping_query():
     tags = overpass_tags(load_tag_rules(None, taxonomy=load_taxonomy()))
     assert tags == {"amenity": ["community_centre", "library", "social_facility",
                                 "youth_centre"], "leisure": ["youth_centre"]}
+
+
+def _export_geojson(path: Path) -> None:
+    """The recorded answer as Overpass turbo / osmtogeojson export it: one feature per
+    tagged element, id ``node/1001``, the tags as properties, the way as its polygon."""
+    elements = json.loads(ANSWER.read_text())["elements"]
+    nodes = {e["id"]: (e["lon"], e["lat"]) for e in elements if e["type"] == "node"}
+    feats = []
+    for e in elements:
+        if not e.get("tags"):
+            continue
+        geom = ({"type": "Point", "coordinates": list(nodes[e["id"]])} if e["type"] == "node"
+                else {"type": "Polygon", "coordinates": [[list(nodes[n]) for n in e["nodes"]]]})
+        oid = f"{e['type']}/{e['id']}"
+        feats.append({"type": "Feature", "id": oid, "geometry": geom,
+                      "properties": {"@id": oid, **e["tags"]}})
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+
+
+def test_saved_features_offline(tmp_path):
+    """`--features FILE`: the same mapping as from Overpass, with no server at all."""
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    _export_geojson(tmp_path / "export.geojson")
+    gpd.GeoDataFrame(geometry=[shape(PLACE_POLYGON)], crs="EPSG:4326").to_file(
+        tmp_path / "boundary.geojson")
+    out = tmp_path / "osm.csv"
+    res = CliRunner().invoke(app, ["providers", "osm", "--features",
+                                   str(tmp_path / "export.geojson"), "--boundary",
+                                   str(tmp_path / "boundary.geojson"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("osm_id")
+    assert got["service_type"].to_dict() == {
+        "node/1001": "community_center", "node/1002": "youth_program",
+        "node/1003": "victim_services", "node/1004": "community_center",
+        "node/1006": "reentry", "way/2001": "youth_program"}
+    assert got.loc["node/1001", "opening_hours"] == "Mo-Fr 09:00-21:00; Sa 10:00-16:00"
+    assert "1 features matched no rule" in res.output  # the elder home
+    # without the boundary the far centre (outside it) is kept too
+    res = CliRunner().invoke(app, ["providers", "osm", "--features",
+                                   str(tmp_path / "export.geojson"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "node/1007" in set(pd.read_csv(out, dtype=str)["osm_id"])
+    res = CliRunner().invoke(app, ["providers", "osm", "--out", str(out)])
+    assert res.exit_code != 0 and "--features FILE" in res.output
+
+
+def test_features_written_by_osmnx_layout(tmp_path):
+    """OSMnx features saved with to_file: ``element`` and ``id`` columns."""
+    from safetygap.inventory.osm import map_features, read_features
+
+    _export_geojson(tmp_path / "export.geojson")
+    feats = gpd.read_file(tmp_path / "export.geojson")
+    feats[["element", "id"]] = feats["@id"].str.split("/", expand=True)
+    feats = feats.drop(columns="@id")
+    feats.to_file(tmp_path / "features.gpkg")
+    frame, report = map_features(read_features(tmp_path / "features.gpkg"),
+                                 load_tag_rules(None, taxonomy=load_taxonomy()))
+    assert sorted(frame["osm_id"]) == ["node/1001", "node/1002", "node/1003", "node/1004",
+                                       "node/1006", "node/1007", "way/2001"]
+    assert report["unmatched"] == 1
+    feats.loc[0, "element"] = "point"
+    feats.to_file(tmp_path / "bad.gpkg")
+    with pytest.raises(ValidationError, match="feature 1: no OSM element id"):
+        read_features(tmp_path / "bad.gpkg")

@@ -23,7 +23,8 @@ from safetygap.workspace import Workspace
 # page -> does it show neighborhood names (D is HOSTILE_AREA)?
 PAGES = {"/": True, "/maps/gaps": False, "/maps/gaps?family=restoration&level=ward": False,
          "/maps/wards/1": True, "/maps/wards/2": True, "/report": True,
-         "/maps/sites?family=restoration&k=2": False}
+         "/maps/sites?family=restoration&k=2": False, "/wards/2": True,
+         "/neighborhoods/D": True}
 URL_ATTR = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.I)
 
 
@@ -58,10 +59,13 @@ def test_index_page(client, demo_client):
         assert f'href="/maps/wards/{ward}"' in html
     for family in ("response", "prevention", "restoration"):
         assert f'href="/maps/gaps?family={family}"' in html
-    # restoration, most underserved first: C, A, B, D (test_api.test_gap_ranks_by_hand)
-    restoration = html[html.index("Restoration — "):]
-    names = re.findall(r'href="/api/neighborhoods/[^"]+">([^<]+)</a>', restoration)[:4]
+    # restoration, most underserved first: C, A, B, D (test_api.test_gap_ranks_by_hand),
+    # each linking to its page; the list downloads as CSV
+    restoration = html[html.index('id="top-restoration"'):]
+    names = re.findall(r'href="/neighborhoods/[^"]+">([^<]+)</a>', restoration)[:4]
     assert names == ["Charlie", "Alpha", "Bravo", escape(HOSTILE_AREA)]
+    assert ('href="/api/gaps?family=restoration&amp;level=neighborhood&amp;top=20&amp;'
+            'format=csv" download' in restoration)
     demo = demo_client.get("/").text
     assert 'id="synthetic-notice"' in demo and "Synthetic demo data" in demo
     label = demo_client.get("/api/summary").json()["label"]
@@ -79,8 +83,8 @@ def test_gap_map_page_is_small_and_local(demo_client):
     for url in set(URL_ATTR.findall(html)):
         if url.startswith("/static/"):
             assert demo_client.get(url).status_code == 200, url
-    assert "synthetic demo data" in html
-    assert "L.control.layers" in html and "L.control.scale" in html
+    assert "synthetic data" in html
+    assert "L.control.scale" in html and '"labels": {' in html and '"fields": {' in html
     assert "safetygap.gapMap(" in html and '"levelToggle": true' in html
     # the map's layers are fetched by URL, not embedded
     assert '"/api/neighborhoods"' in html and '"features"' not in html
@@ -155,9 +159,8 @@ def test_ward_panel_against_city_by_hand(api_workspace):
     vs the city's 3*1000/(10000*2) = 0.15: worse."""
     view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)  # all shown
     rows = {r["measure"]: r for r in ward_panel_rows(view, "1")["response"]}
-    assert (rows["calls"]["value"], rows["calls"]["city"]) == ("3", "2")
-    assert (rows["rate"]["value"], rows["rate"]["city"], rows["rate"]["worse"]) == (
-        "0.21", "0.15", True)
+    assert (rows["calls"]["value"], rows["calls"]["city"]) == ("3 calls", "2 calls")
+    assert rows["rate"]["value"] == "0.2 per 1,000 residents a year" and rows["rate"]["worse"]
     assert rows["calls"]["rank"] == 1 and rows["calls"]["of"] == 2
 
 

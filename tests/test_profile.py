@@ -155,3 +155,24 @@ def test_cli_profile_detects_the_preset(shared_data: Path) -> None:
 def test_cli_profile_bad_input(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["profile", str(tmp_path / "none.csv")])
     assert res.exit_code == 2 and "none.csv" in res.output
+
+
+def test_dispositions_name_the_channel_and_rule_they_fall_to(calls_file: Path) -> None:
+    # dispo: rows 0-9 CLOSED, 10-16 REPORT (fixture). By hand, under the Minneapolis rules:
+    # CLOSED = 3 crisis + 2 welfare (police, default) + 4 parking (traffic control,
+    #          parking_traffic_control) + 1 noise (police)        -> police 6, traffic 4
+    # REPORT = 2 theft report (report_311_online: 'Theft Report' is on the 311 list, dated
+    #          2024, after 2021-06-14) + 5 others (police, default) -> police 5, 311 2
+    p = profile_calls(calls_file, columns=COLUMNS, taxonomy=load_taxonomy(),
+                      rules=load_rules())
+    by = {d["value"]: d for d in p["dispositions"]["top"]}
+    assert by["CLOSED"]["channel"] == "police" and by["CLOSED"]["rule"] == "default"
+    assert by["CLOSED"]["channels"] == {"police": 6, "traffic_control": 4}
+    assert by["CLOSED"]["rules"] == {"default": 6, "parking_traffic_control": 4}
+    assert by["REPORT"]["channels"] == {"police": 5, "report_311_online": 2}
+    assert by["REPORT"]["rules"] == {"default": 5, "theft_damage_report_311": 2}
+    res = CliRunner().invoke(app, ["profile", str(calls_file), "--id", "incident", "--type",
+                                   "type", "--agency", "agency", "--time", "ts", "--lat",
+                                   "lat", "--lon", "lon", "--disposition", "dispo"])
+    assert res.exit_code == 0, res.output
+    assert "CLOSED  ->  police (default); also traffic_control 4" in res.output

@@ -167,8 +167,9 @@ def test_an_area_no_street_enters_is_reached_at_its_representative_point(workspa
 
 def test_pages_name_the_distance_model_and_catchments(clients):
     for name, label, youth in (
-            ("straight", "straight-line distance (metres)", "youth_program 1200 m"),
-            ("walk", "walking time on the street network (minutes)", "youth_program 15 min")):
+            ("straight", "straight-line distance (metres)", "youth program 1.2 km"),
+            ("walk", "walking time on the street network (minutes)",
+             "youth program 15 min walking")):
         client = clients[name]
         gaps = client.get("/maps/gaps").text
         assert f'"label": "{label}"' in gaps and youth in gaps
@@ -181,7 +182,7 @@ def test_pages_name_the_distance_model_and_catchments(clients):
     panel = clients["walk"].get("/maps/wards/1").text
     table = panel[panel.index('id="sg-in-reach"'):]
     table = table[:table.index("</table>")]
-    assert re.findall(r"<td>([\d.]+ min)</td>\s*<td>", table) == [
+    assert re.findall(r"<td>([\d.]+ min)</td></tr>", table) == [
         "3.5 min", "3.5 min", "8.0 min", "8.0 min"]
     straight = clients["straight"].get("/maps/wards/1").text
     table = straight[straight.index('id="sg-in-reach"'):]

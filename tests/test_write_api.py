@@ -163,6 +163,11 @@ BAD_UPLOADS = [
     ("bad provider rows", "providers", "p.csv",
      lambda f: b"name,service_type,capacity,latitude,longitude\nX,spaceship,1,45,-93\n",
      ["p.csv", "'spaceship'"]),
+    ("bad diversion rules", "diversion_rules", "rules.toml",
+     lambda f: b"[sources]\na = 'x'\n[default]\nchannel = 'nope'\nsource = 'a'\n",
+     ["rules.toml", "default.channel: unknown channel", "'nope'", "behavioral_crisis"]),
+    ("rules not TOML", "diversion_rules", "rules.toml", lambda f: b"[meta\nname = 1\n",
+     ["rules.toml", "TOML syntax error", "line 1"]),
 ]
 
 
@@ -304,6 +309,28 @@ def test_rerun_with_an_uploaded_calls_file_swaps_the_new_version_in(tiny_ws):
     assert manifest["inputs"]["calls"]["path"].endswith(ds["stored_as"])
     # the original analysis is still there, untouched
     assert Workspace(ws).verify() == []
+
+
+def test_rerun_with_uploaded_diversion_rules_uses_them(tiny_ws):
+    """Replacing the rules through the API: an uploaded rule set (token-protected, checked
+    like every upload) decides the channels of the next re-run."""
+    from test_diversion import MINE_TOML
+
+    ws, _ = tiny_ws
+    with make_client(ws) as c:
+        assert c.get("/api/summary").json()["diverted_share"]["all"] == pytest.approx(1 / 9)
+        assert upload(c, "diversion_rules", "mine.toml", MINE_TOML.encode(),
+                      headers=None).status_code == 401
+        ds = upload(c, "diversion_rules", "mine.toml", MINE_TOML.encode())
+        assert ds.status_code == 201, ds.text
+        assert ds.json()["rows"] == 2  # two rules
+        job = c.post("/api/analyses", headers=AUTH).json()
+        assert job["inputs"] == {"diversion_rules": ds.json()["id"]}
+        assert wait_job(c, job["id"])["status"] == "succeeded"
+        summary = c.get("/api/summary").json()
+    # the rule set sends calls 1, 2 and 11 (Person In Crisis) to other_non_police
+    assert summary["diverted_share"]["all"] == pytest.approx(3 / 9)
+    assert Workspace.open(ws).manifest["diversion_rules"]["name"] == "mine"
 
 
 def test_only_one_rerun_at_a_time_and_failures_are_reported(tiny_ws):

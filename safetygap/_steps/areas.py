@@ -93,7 +93,7 @@ def _access(
                                   cutoff=float(catchment.max()) if len(catchment) else None)
         cost = serving_cost(cost, d, pf)  # area-serving providers: full weight inside only
         acc = e2sfca_from_cost_matrix(population, pf["capacity"].to_numpy(float), cost,
-                                      catchment=catchment)
+                                      catchment=catchment, kernel="truncated_gaussian")
         out[family] = acc * 1000.0  # capacity per 1,000 residents
     return out
 

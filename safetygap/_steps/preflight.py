@@ -1,9 +1,9 @@
 """Checking every input before the calls are read: one error naming every problem.
 
-Private step of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads
-the taxonomy, the diversion rules, both boundary layers, the providers and the population (small
-files, loaded once and handed on), checks the header of the calls file
-(:func:`safetygap.inputs._header.check_calls_header`: columns, coordinates,
+Private step of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads the
+taxonomy, the diversion rules, both boundary layers, the providers, the population and the
+records from outside 911 (small files, loaded once and handed on), checks the header of the
+calls file (:func:`safetygap.inputs._header.check_calls_header`: columns, coordinates,
 CRS, rows) and the distance-model options, and checks that the wards overlap
 the neighborhoods. The problems of all of them are raised together in one
 :class:`~safetygap.errors.ValidationError`, so a user fixes every file in one
@@ -26,7 +26,14 @@ from safetygap._steps.travel import travel_problems
 from safetygap.boundaries import BoundaryReport, load_boundaries
 from safetygap.diversion import DiversionRules, load_rules
 from safetygap.errors import Problems, ValidationError
-from safetygap.inputs import PopulationInput, ProvidersInput, read_population, read_providers
+from safetygap.inputs import (
+    PopulationInput,
+    ProvidersInput,
+    RecordsInput,
+    read_population,
+    read_providers,
+    read_records,
+)
 from safetygap.inputs._header import FileHeader, check_calls_header
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
@@ -55,6 +62,7 @@ class Checked:
     calls: FileHeader
     layers_overlap: dict[str, Any]
     rules: DiversionRules
+    records: RecordsInput | None = None
 
 
 def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
@@ -89,6 +97,10 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
                              max_malformed_share=opts.max_malformed_share)
     calls = attempt(check_calls_header, inputs.calls, columns=opts.columns,
                     encoding=opts.encoding)
+    records = None
+    if inputs.reports is not None:
+        records = attempt(read_records, inputs.reports, columns=opts.reports_columns,
+                          encoding=opts.encoding)
     attempt(travel_problems(opts.travel, inputs.network).raise_if_any)
     overlap: dict[str, Any] = {}
     if nb is not None and wd is not None and crs is not None:
@@ -101,7 +113,7 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     assert taxonomy is not None and nb is not None and wd is not None and crs is not None
     assert providers is not None and calls is not None and rules is not None
     return Checked(taxonomy, crs, nbhd, nb[1], wards, wd[1], providers, population, calls,
-                   overlap, rules)
+                   overlap, rules, records)
 
 
 def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:

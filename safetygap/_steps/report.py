@@ -22,10 +22,10 @@ from safetygap._status import (
     STATUS_ORDER,
 )
 from safetygap.diversion import (
-    DENOMINATOR_WORDS,
     Denominator,
     DiversionRules,
     channel_counts,
+    denominator_words,
     rule_counts,
 )
 from safetygap.geo.aggregate import NONE_CODE
@@ -106,6 +106,7 @@ def summary_report(
     crs: CRS,
     *,
     rules: DiversionRules,
+    records: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
     base = calls["diversion_base"].to_numpy()
@@ -121,7 +122,18 @@ def summary_report(
         return None if n == 0 else round(float(values[mask].sum() / n), 6)
 
     denominator = Denominator(opts.diversion_denominator or rules.denominator)
+    # records from outside 911 (311 / online reports): diverted; in the share when counted
+    rec_base = (np.zeros(0, dtype=bool) if records is None
+                else records["diversion_base"].to_numpy(bool))
+    rec_year = np.zeros(0, dtype=np.int32) if records is None else records["year"].to_numpy()
+    counted = bool(rec_base.any())
 
+    def diverted_share(mask: np.ndarray, rec: np.ndarray) -> float | None:
+        n = int((mask & base).sum()) + int((rec & rec_base).sum())
+        k = int((mask & base & diverted).sum()) + int((rec & rec_base).sum())
+        return None if n == 0 else round(k / n, 6)
+
+    everyone = np.ones(len(rec_base), dtype=bool)
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
     return {
@@ -142,8 +154,9 @@ def summary_report(
             "wards": len(wards),
             "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
         },
-        "diverted_share": {"all": share(uniq & base, diverted),
-                           **{y: share(m & base, diverted) for y, m in by_year.items()}},
+        "diverted_share": {"all": diverted_share(uniq, everyone),
+                           **{y: diverted_share(m, rec_year == int(y))
+                              for y, m in by_year.items()}},
         "eligible_not_diverted_share": {"all": share(uniq, end),
                                         **{y: share(m, end) for y, m in by_year.items()}},
         "diverted_by_agency": {str(k): int(v) for k, v in
@@ -152,10 +165,21 @@ def summary_report(
             "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
                       "checksum": rules.checksum()},
             "denominator": str(denominator),
-            "denominator_words": DENOMINATOR_WORDS[denominator],
-            "denominator_calls": int((uniq & base).sum()),
-            "diverted_calls": int((uniq & diverted).sum()),
-            "by_channel": channel_counts(calls["channel"][uniq]),
+            "denominator_words": denominator_words(denominator, outside_911=counted),
+            "denominator_calls": int((uniq & base).sum()) + int(rec_base.sum()),
+            "diverted_calls": int((uniq & diverted).sum()) + int(rec_base.sum()),
+            "calls_911": {"denominator_calls": int((uniq & base).sum()),
+                          "diverted_calls": int((uniq & base & diverted).sum()),
+                          "diverted_share": share(uniq & base, diverted)},
+            "outside_911": None if records is None else {
+                "records": len(records), "counted": counted,
+                "channel": str(records["channel"].iloc[0]) if len(records) else None,
+                "located_by": {str(k): int(v) for k, v in
+                               records["located_by"].value_counts(sort=False).items()}},
+            "by_channel": channel_counts(pd.concat([
+                calls["channel"][uniq].astype(object),
+                pd.Series(dtype=object) if records is None
+                else records["channel"][rec_base].astype(object)], ignore_index=True)),
             "by_rule": rule_counts(calls, uniq, rules=rules),
         },
         "families": {
@@ -177,7 +201,7 @@ def summary_report(
             "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
         },
         "diverted_share_basis": "unique calls (duplicate ids excluded), all locations, of "
-                                + DENOMINATOR_WORDS[denominator],
+                                + denominator_words(denominator, outside_911=counted),
     }
 
 
@@ -192,7 +216,7 @@ def manifest_report(
 ) -> dict[str, Any]:
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-                 "network", "diversion_rules"):
+                 "network", "diversion_rules", "reports"):
         p = getattr(inputs, role)
         if p is None:
             continue

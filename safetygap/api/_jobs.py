@@ -110,7 +110,7 @@ class Rerunner:
             cmd = [sys.executable, "-m", "safetygap.cli", "rerun", "--workspace",
                    str(self.root)]
             for role, path in overrides.items():
-                cmd += [f"--{role}", str(path)]
+                cmd += [f"--{role.replace('_', '-')}", str(path)]
             env = dict(os.environ, PYTHONUNBUFFERED="1")
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, text=True, env=env)

@@ -41,7 +41,8 @@ from safetygap.errors import ValidationError
 from safetygap.inputs._files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
 from safetygap.inputs.expansion import ExpansionTooLarge
 
-KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population")
+KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population",
+                          "diversion_rules", "reports")
 _BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".zip", *PARQUET_SUFFIXES)
 SUFFIXES: dict[str, tuple[str, ...]] = {
     "calls": CALL_FILE_SUFFIXES,
@@ -49,6 +50,8 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "neighborhoods": _BOUNDARY_SUFFIXES,
     "wards": _BOUNDARY_SUFFIXES,
     "population": (*CSV_SUFFIXES, *PARQUET_SUFFIXES, ".json"),
+    "diversion_rules": (".toml",),
+    "reports": CALL_FILE_SUFFIXES,
 }
 """File name suffixes accepted per kind of dataset (lower case)."""
 MULTIPART_SLACK = 64 * 1024
@@ -132,8 +135,9 @@ def validate_dataset(kind: str, path: Path, workspace: Path, *,
     then everything the re-run checks before its heavy steps
     (:func:`~safetygap.replacement.check_replacement`).
 
-    Returns ``{"rows": n, "warnings": [...]}`` (the warnings about the upload only);
-    raises :class:`~safetygap.inputs.expansion.ExpansionTooLarge` or
+    Returns ``{"rows": n, "warnings": [...]}`` (the warnings about the upload only;
+    for a diversion rule set, ``rows`` counts its rules); raises
+    :class:`~safetygap.inputs.expansion.ExpansionTooLarge` or
     :class:`~safetygap.errors.ValidationError` naming every problem.
     """
     from safetygap.inputs.expansion import check_expansion

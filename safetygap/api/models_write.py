@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-DatasetKind = Literal["calls", "providers", "neighborhoods", "wards", "population"]
+DatasetKind = Literal["calls", "providers", "neighborhoods", "wards", "population",
+                      "diversion_rules", "reports"]
 
 
 class DatasetInfo(BaseModel):
@@ -19,7 +20,8 @@ class DatasetInfo(BaseModel):
     bytes: int = Field(description="size in bytes")
     sha256: str
     uploaded: str = Field(description="when (UTC, ISO 8601)")
-    rows: int = Field(description="rows (features) read from the file")
+    rows: int = Field(description="rows (features) read from the file; for a diversion "
+                                  "rule set, its rules")
     warnings: list[str] = Field(description="what reading repaired or noticed")
 
 

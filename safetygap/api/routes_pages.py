@@ -4,6 +4,7 @@ are built by :mod:`safetygap.maps` and cached per workspace)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -11,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from safetygap.api._errors import ERROR_RESPONSES
 from safetygap.api.models import Family, Level
 from safetygap.api.routes_api import View, YearQ, checked_year
+from safetygap.maps.area_page import area_page
+from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
 from safetygap.maps.pages import index_page, render
 
@@ -46,25 +49,74 @@ def gap_map(
     return HTMLResponse(html)
 
 
+def _not_found(view: WorkspaceView, level: str, value: str, prefix: str) -> HTMLResponse:
+    """404: no such area; the page lists the ones there are."""
+    items = [{"href": f"{prefix}{quote(i, safe='')}", "name": view.area_name(level, i)}
+             for i in view.area_ids(level)]
+    return HTMLResponse(render("not_found.html", what=level, value=value, items=items),
+                        status_code=404)
+
+
 @router.get("/maps/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)
 def ward_map(
     request: Request,
     view: View,
     ward: Annotated[str, Path(description="ward id")],
     family: FamilyPage = "response",
+    year: YearQ = None,
 ) -> HTMLResponse:
     """A council member's view: the ward, its neighborhoods by gap, its providers and
-    its figures against the city."""
+    its headline against the city."""
     if not view.has_area("ward", ward):
-        wards = [{"area_id": i, "name": view.area_name("ward", i)}
-                 for i in view.area_ids("ward")]
-        return HTMLResponse(render("not_found.html", what="ward", value=ward, wards=wards),
-                            status_code=404)
+        return _not_found(view, "ward", ward, "/maps/wards/")
+    year = checked_year(view, year)
     options = _options(request)
     html = view.cached(
-        ("page", "ward", ward, family, options),
-        lambda: render_page(build_ward_map(view, ward, family=family, options=options)))
+        ("page", "ward", ward, family, year, options),
+        lambda: render_page(build_ward_map(view, ward, family=family, year=year,
+                                           options=options)))
     return HTMLResponse(html)
+
+
+def _links(request: Request, plural: str, area_id: str) -> dict[str, str]:
+    """Pages about the area served by other parts of the app (the services directory)."""
+    want = f"/{plural}/{{"
+    for route in request.app.router.routes:
+        path = getattr(route, "path", "")
+        if path.startswith(want) and path.endswith("}/directory"):
+            return {"directory": f"/{plural}/{quote(area_id, safe='')}/directory"}
+    return {}
+
+
+def _area_page(request: Request, view: WorkspaceView, level: str, plural: str,
+               area_id: str) -> HTMLResponse:
+    if not view.has_area(level, area_id):
+        return _not_found(view, level, area_id, f"/{plural}/")
+    links = _links(request, plural, area_id)
+    html = view.cached(("page", level, area_id, tuple(sorted(links.items()))),
+                       lambda: area_page(view, level, area_id, links=links))
+    return HTMLResponse(html)
+
+
+@router.get("/neighborhoods/{area_id}", response_class=HTMLResponse,
+            responses=ERROR_RESPONSES)
+def neighborhood_page(
+    request: Request, view: View,
+    area_id: Annotated[str, Path(description="neighborhood id")],
+) -> HTMLResponse:
+    """One neighborhood in plain words: a headline written from the data, each family's
+    service gap with its rank (1 = most underserved), charts with their numbers, a map."""
+    return _area_page(request, view, "neighborhood", "neighborhoods", area_id)
+
+
+@router.get("/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def ward_page(
+    request: Request, view: View,
+    ward: Annotated[str, Path(description="ward id")],
+) -> HTMLResponse:
+    """One ward in plain words, printable as a brief of at most two pages: the headline,
+    the map, its neighborhoods most underserved first, charts with their numbers."""
+    return _area_page(request, view, "ward", "wards", ward)
 
 
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'

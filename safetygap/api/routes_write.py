@@ -98,8 +98,10 @@ def _error_body(status: int, message: str, problems: list[str] | None = None) ->
                  422: {"description": "bad kind, suffix or file: the message names the file, "
                                       "column and value", "model": ErrorResponse}})
 async def upload_dataset(request: Request, _: Authorized) -> JSONResponse:
-    """Upload a calls, providers, neighborhoods, wards or population file (multipart form:
-    ``kind`` and ``file``). The file is streamed to disk (never held in memory), checked
+    """Upload a calls, providers, neighborhoods, wards or population file, a diversion
+    rule set (TOML, docs/TAXONOMY.md; replaces the rules at the next re-run) or a file of
+    diverted records from outside 911 (``reports``: 311 / online reports) (multipart
+    form: ``kind`` and ``file``). The file is streamed to disk (never held in memory), checked
     with the readers of the analysis and stored under a server-chosen name; the next
     ``POST /api/analyses`` uses it. 413 past ``SAFETYGAP_MAX_UPLOAD_MB``."""
     limit = int(request.app.state.settings.max_upload_mb * 1e6)

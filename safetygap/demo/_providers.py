@@ -40,6 +40,24 @@ SERVICE_TYPES: dict[str, str] = {
 }
 """Service type -> family for every type the demo city places."""
 
+OPENING_HOURS: dict[str, str] = {
+    "police_station": "24/7",
+    "fire_station": "24/7",
+    "bcr_team": "Mo-Su 07:00-23:00",
+    "traffic_control": "Mo-Fr 06:00-18:00",
+    "animal_control": "Mo-Su 08:00-20:00",
+    "online_311": "24/7",
+    "violence_interruption": "Mo-Su 16:00-02:00",
+    "youth_program": "Mo-Fr 15:00-20:00; Sa 10:00-16:00",
+    "community_center": "Mo-Fr 09:00-21:00; Sa,Su 10:00-18:00",
+    "victim_services": "Mo-Fr 08:00-17:00",
+    "restorative_justice": "Mo-Th 10:00-18:00",
+    "reentry": "Mo-Fr 09:00-17:00",
+}
+"""Opening hours (OpenStreetMap syntax) of every provider of a type: made up like the rest
+of the city, so the coverage by the hour of the week has something to show (the crisis
+teams' 07:00-23:00 against 24/7, youth programs after school)."""
+
 
 @dataclass(frozen=True)
 class _Spec:
@@ -118,7 +136,8 @@ def place_providers(
     nbhd_names: list[str],
     rng: np.random.Generator,
 ) -> dict[str, Any]:
-    """Providers as columns: provider_id, name, family, service_type, capacity, xy (local m).
+    """Providers as columns: provider_id, name, family, service_type, capacity,
+    opening_hours, xy (local m).
 
     Locations are drawn inside the sampling ``units`` (so inside the city,
     off every boundary). Providers of one type keep at least 400 m apart;
@@ -162,6 +181,7 @@ def place_providers(
         "family": [SERVICE_TYPES[t] for t in types],
         "service_type": types,
         "capacity": np.array(caps, dtype=float),
+        "opening_hours": [OPENING_HOURS[t] for t in types],
         "xy": np.array(xys),
     }
 

@@ -58,6 +58,7 @@ FILES: dict[str, str] = {
 
 PROVIDER_CSV_COLUMNS: tuple[str, ...] = (
     "provider_id", "name", "family", "service_type", "capacity", "latitude", "longitude",
+    "opening_hours",
 )
 
 _FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"  # GeoPackage timestamps, for identical bytes
@@ -297,6 +298,7 @@ def generate_city(
             "family": prov["family"],
             "service_type": prov["service_type"],
             "capacity": prov["capacity"],
+            "opening_hours": prov["opening_hours"],
         },
         geometry=shapely.points(prov["xy"] + offset),
         crs=CRS,

@@ -10,7 +10,16 @@ wards              CityCouncilWards_WebEOC      ``--wards`` (current, post-2022 
 communities        Minneapolis_Communities      reference (``CommName``)
 precincts          Police_Precincts             reference (``PRECINCT``)
 calls_911          Incidents_Reported_911       ``--calls`` with preset ``minneapolis-911``
+address_points     Address_Points               ``providers geocode --address-points``
+                                                (only when named in ``--layers``)
 =================  ===========================  ==========================================
+
+``address_points`` is the city's address-point layer (one point per address, fields of the
+Minnesota address point standard), which ``safetygap providers geocode`` places an
+organisations list against. It is large and not needed for the analysis, so it is fetched
+only when asked for (``--layers address_points``). Its service name was not checked against
+the live services from where this was written; if the city publishes it under another name,
+``--service-name address_points=OTHER`` (any layer can be renamed so) fetches that.
 
 The 911 layer is filtered to whole calendar years on ``Response_Date``. Its
 dates are local wall-clock times labelled UTC, so the ``TIMESTAMP`` bounds of
@@ -20,6 +29,7 @@ years; the reader keeps the wall-clock values (preset ``minneapolis-911``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -55,6 +65,8 @@ class LayerSpec:
     id_columns: tuple[str, ...] = ()
     name_columns: tuple[str, ...] = ()
     date_field: str | None = None
+    on_request: bool = False
+    """Fetched only when named in ``layers`` (not needed for the analysis)."""
 
 
 LAYERS: tuple[LayerSpec, ...] = (
@@ -66,6 +78,7 @@ LAYERS: tuple[LayerSpec, ...] = (
               ("CommID", "COMMID", "FID"), ("CommName", "COMMNAME")),
     LayerSpec("precincts", "Police_Precincts", "precincts", ("PRECINCT",), ("PRECINCT",)),
     LayerSpec("calls_911", "Incidents_Reported_911", "calls", date_field="Response_Date"),
+    LayerSpec("address_points", "Address_Points", "address_points", on_request=True),
 )
 
 
@@ -132,6 +145,7 @@ def fetch_minneapolis(
     page_size: int = MAX_PAGE_SIZE,
     retry: RetryPolicy | None = None,
     layers: tuple[str, ...] | None = None,
+    services: dict[str, str] | None = None,
     force: bool = False,
     quiet: bool = False,
     sleep: Callable[[float], None] | None = None,
@@ -141,7 +155,9 @@ def fetch_minneapolis(
 
     A layer already fetched with the same query is skipped unless ``force``;
     an interrupted download resumes where it stopped. ``layers`` picks some of
-    :data:`LAYERS` by name (default all). ``sleep`` and ``on_page`` are for tests.
+    :data:`LAYERS` by name (default: all but those fetched only on request, such as
+    ``address_points``); ``services`` renames a layer's ArcGIS service (layer name ->
+    service name). ``sleep`` and ``on_page`` are for tests.
     """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -155,14 +171,22 @@ def fetch_minneapolis(
     if sleep is not None:
         kwargs["sleep"] = sleep
     client = ArcGISClient(base_url, **kwargs)
-    chosen = [s for s in LAYERS if layers is None or s.name in layers]
-    if layers is not None:
-        unknown = sorted(set(layers) - {s.name for s in LAYERS})
-        if unknown:
-            problems = Problems()
-            problems.add("--layers", "unknown layer", value=", ".join(unknown),
-                         allowed=[s.name for s in LAYERS])
-            problems.raise_if_any()
+    chosen = [s for s in LAYERS
+              if (layers is None and not s.on_request) or (layers and s.name in layers)]
+    names = [s.name for s in LAYERS]
+    problems = Problems()
+    unknown = sorted(set(layers or ()) - set(names))
+    if unknown:
+        problems.add("--layers", "unknown layer", value=", ".join(unknown), allowed=names)
+    for name, service in (services or {}).items():
+        if name not in names:
+            problems.add("--service-name", "unknown layer", value=name, allowed=names)
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", service):
+            problems.add("--service-name", "not an ArcGIS service name", value=service,
+                         allowed="letters, digits, _ and -")
+    problems.raise_if_any()
+    chosen = [dataclasses.replace(s, layer=(services or {}).get(s.name, s.layer))
+              for s in chosen]
     manifest.update({
         "source": "City of Minneapolis open data, ArcGIS REST services",
         "base_url": client.base_url,
@@ -187,7 +211,7 @@ def fetch_minneapolis(
         entry["role"] = spec.role
         if spec.date_field:
             entry["years"] = list(years)
-        else:
+        elif spec.id_columns or spec.name_columns:
             entry["id_column"] = _first_present(entry["columns"], spec.id_columns)
             entry["name_column"] = _first_present(entry["columns"], spec.name_columns)
             say(_columns_line(spec, entry))

@@ -4,12 +4,15 @@ from safetygap.inputs.calls import CallsInput, calls_header, read_calls
 from safetygap.inputs.columns import ColumnMap, load_preset, preset_names
 from safetygap.inputs.population import PopulationInput, read_population
 from safetygap.inputs.providers import ProvidersInput, providers_from_frame, read_providers
+from safetygap.inputs.records import RecordColumns, RecordsInput, read_records
 
 __all__ = [
     "CallsInput",
     "ColumnMap",
     "PopulationInput",
     "ProvidersInput",
+    "RecordColumns",
+    "RecordsInput",
     "calls_header",
     "load_preset",
     "preset_names",
@@ -17,4 +20,5 @@ __all__ = [
     "read_calls",
     "read_population",
     "read_providers",
+    "read_records",
 ]

@@ -8,12 +8,17 @@ has a ``service_type`` of the taxonomy, ``tags`` (key -> a value, a list of valu
 service type. :func:`map_features` keeps, for each provider, its OSM id
 (``node/123``, ``way/45``), all its tags (JSON), its ``opening_hours``, phone, website and
 address, and its ``check_date`` as ``last_verified``.
+
+The features come from the Overpass API (:mod:`safetygap.fetch.osm_features`) or from a
+file saved earlier (:func:`read_features`: an Overpass turbo / osmtogeojson GeoJSON export,
+or OSMnx features written with ``to_file``), so a city can map a recorded extract offline.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -27,7 +32,7 @@ import pandas as pd
 from safetygap.errors import Problems
 from safetygap.taxonomy import Taxonomy
 
-__all__ = ["TagRule", "load_tag_rules", "map_features", "overpass_tags"]
+__all__ = ["TagRule", "load_tag_rules", "map_features", "overpass_tags", "read_features"]
 
 _RULE_KEYS = ("service_type", "tags", "capacity", "capacity_unit", "note")
 
@@ -174,3 +179,80 @@ def map_features(features: gpd.GeoDataFrame, rules: list[TagRule]
         "unnamed": int(frame["name"].str.endswith(", no name)").sum()),
     }
     return frame, report
+
+
+_ELEMENT_ID = re.compile(r"^(node|way|relation)/(\d+)$")
+
+
+def read_features(path: str | os.PathLike, *, boundary: gpd.GeoDataFrame | None = None
+                  ) -> gpd.GeoDataFrame:
+    """OSM features from a file, as OSMnx gives them: indexed by (element type, OSM id),
+    one column per tag, geometry in EPSG:4326; only those inside ``boundary`` (its
+    polygons united; a polygon feature by a point inside it) when given.
+
+    The file (GeoJSON, GeoPackage or GeoParquet, read with its format's own driver) names
+    each feature's element with an ``@id`` or ``id`` property ``node/123`` (Overpass turbo,
+    osmtogeojson), or with ``element`` (``node``, ``way``, ``relation``) and ``id`` columns
+    (OSMnx features written with ``to_file``). Raises one ValidationError naming every
+    feature without an id or geometry."""
+    import shapely
+
+    from safetygap.inputs._files import read_table
+
+    table = read_table(path, where="osm features")
+    where = f"osm features {table.path}"
+    frame = table.frame.reset_index(drop=True)
+    problems = Problems()
+    if table.geometry is None or table.crs is None:
+        problems.add(where, "needs geometry with a CRS",
+                     allowed="GeoJSON, GeoPackage or GeoParquet features")
+        problems.raise_if_any()
+    cols = set(frame.columns)
+    index: list[tuple[str, int]] = []
+    for i in range(len(frame)):
+        key = None
+        for c in ("@id", "id"):
+            v = frame.at[i, c] if c in cols else None
+            m = _ELEMENT_ID.match(str(v).strip()) if isinstance(v, str) else None
+            if m:
+                key = (m.group(1), int(m.group(2)))
+                break
+        if key is None and {"element", "id"} <= cols:
+            el, num = str(frame.at[i, "element"]).strip(), str(frame.at[i, "id"]).strip()
+            if el in ("node", "way", "relation") and re.fullmatch(r"\d+(\.0)?", num):
+                key = (el, int(float(num)))
+        if key is None:
+            problems.add(f"{where} feature {i + 1}", "no OSM element id",
+                         allowed="an @id or id property such as node/123, or element + id "
+                                 "columns")
+        elif table.geometry[i] is None or shapely.is_empty(table.geometry[i]):
+            problems.add(f"{where} feature {i + 1}", "no geometry", value=f"{key[0]}/{key[1]}")
+        index.append(key or ("node", -1))
+        if len(problems.items) > 20:
+            break
+    problems.raise_if_any()
+    tags = frame.drop(columns=[c for c in ("@id", "id", "element", "osmid") if c in cols])
+    for c in tags.columns:  # tags are text: undo the types the file's driver guessed
+        tags[c] = [_tag_text(v) for v in tags[c].tolist()]
+    out = gpd.GeoDataFrame(tags, geometry=list(table.geometry), crs=table.crs)
+    out.index = pd.MultiIndex.from_tuples(index, names=["element", "id"])
+    out = out.to_crs("EPSG:4326")
+    if boundary is not None:
+        area = shapely.union_all(boundary.to_crs("EPSG:4326").geometry.to_numpy())
+        pts = out.geometry.where(out.geom_type == "Point", out.representative_point())
+        out = out[shapely.intersects(area, pts.to_numpy())]
+    return out
+
+
+def _tag_text(value: Any) -> str | None:
+    """A tag value as OSM writes it (None when absent): dates as ``YYYY-MM-DD``, whole
+    numbers without ``.0``."""
+    if value is None or value is pd.NaT or value is pd.NA or (
+            isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value.time() == pd.Timestamp(0).time() \
+            else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -44,6 +44,8 @@ from safetygap._status import ANALYSED_STATUSES
 from safetygap.geo.gap import CLASS_LABELS, N_CLASSES
 from safetygap.geo.hexbin import hex_polygons, hexbin_counts
 from safetygap.geo.travel import Travel
+from safetygap.labels import DISTANCE_LABELS as LABEL_DISTANCE
+from safetygap.labels import field, fmt_distance, service_label
 from safetygap.maps._reach import minutes_to_area
 from safetygap.privacy import (
     DEFAULT_MIN_COUNT,
@@ -64,21 +66,8 @@ MEASURES: tuple[str, ...] = (
 )
 """Measure names, in display order (``total`` has only the first six)."""
 
-MEASURE_LABELS: dict[str, str] = {
-    "calls": "need calls",
-    "rate": "calls per 1,000 residents per year",
-    "diverted": "calls handled by a non-police service",
-    "diverted_share": "share diverted to non-police services",
-    "eligible": "calls eligible for a non-police response",
-    "eligible_not_diverted_share": "share eligible for a non-police response but not "
-                                   "diverted (police, fire or an unknown agency handled it)",
-    "coverage": "share of need calls within a provider's reach",
-    "providers": "providers located in the area",
-    "capacity": "provider capacity located in the area",
-    "access": "accessibility (E2SFCA, capacity per 1,000 residents)",
-    "gap": "gap index (need rank minus access rank, -1..1)",
-    "gap_class": "gap class (1 best served .. 5 most underserved)",
-}
+MEASURE_LABELS: dict[str, str] = {m: field(m).label for m in MEASURES}
+"""Each measure's label (the label table, :mod:`safetygap.labels`)."""
 REACH_METHODS: dict[str, str] = {
     "m": "a provider outside the area reaches it when the straight-line distance to the "
          "area's nearest point is within its catchment (metres)",
@@ -89,11 +78,10 @@ REACH_METHODS: dict[str, str] = {
 }
 """How "in reach" is decided, per catchment unit (the workspace's distance model)."""
 DISTANCE_LABELS: dict[str, str] = {
-    "straight-line": "straight-line distance (metres)",
-    "network-walk": "walking time on the street network (minutes)",
-    "network-drive": "driving time on the street network (minutes)",
-}
-"""How maps, panels and the report name each distance model."""
+    m: f"{words} ({'metres' if m == 'straight-line' else 'minutes'})"
+    for m, words in LABEL_DISTANCE.items()}
+"""How maps, panels and the report name each distance model (the label table's words and
+the unit)."""
 STRAIGHT_LINE = {"distance_model": "straight-line", "unit": "m",
                  "catchment_column": "catchment_m", "catchments": {}}
 """The distance model of a workspace that does not record one (written before it did)."""
@@ -229,10 +217,16 @@ class WorkspaceView:
 
     @staticmethod
     def _rank_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
-        """Rank (1 = highest value, ties share the lowest rank) of every measure column."""
+        """Rank of every measure column, 1 = the most underserved area by that measure
+        (:attr:`safetygap.labels.Field.worse`: the highest value first where higher is
+        worse, the lowest first where lower is worse, the highest first for a measure with
+        no direction); ties share the lowest rank."""
         cols = [c for c in frame.columns if c not in ("area_id", "name", "geometry")]
         values = frame[cols].apply(pd.to_numeric, errors="coerce")
-        return values.rank(ascending=False, method="min")
+        lowest_first = [field(c.rsplit("_", 1)[0]).worse == "lower" for c in cols]
+        return pd.DataFrame({c: values[c].rank(ascending=low, method="min")
+                             for c, low in zip(cols, lowest_first, strict=True)},
+                            index=values.index)
 
     CACHE_ENTRIES = 512
     """Results kept per view; the least recently used go first."""
@@ -305,18 +299,26 @@ class WorkspaceView:
     def reach_info(self) -> dict[str, Any]:
         """What pages say about reach: ``distance_model``, ``unit``, ``label`` (e.g.
         "walking time on the street network (minutes)"), ``method`` (how "in reach" is
-        decided) and ``catchments`` per family (its providers' service types with their
-        catchments, e.g. "youth_program 15 min", as the analysis recorded them)."""
+        decided) and ``catchments`` per family: its providers' service types with their
+        catchments in words (e.g. "youth program 15 min walking; community center 20 min
+        walking", :mod:`safetygap.labels`)."""
         def compute() -> dict[str, Any]:
             d = self.distance
-            labels: dict[str, str] = {}
-            if "catchment" in self.indices.columns:
-                first = self.indices.groupby("family")["catchment"].first()
-                labels = {f: str(first.get(f) or "") for f in FAMILIES}
+            col = d["catchment_column"]
+            p = self.providers
+            words: dict[str, str] = {}
+            if col in p.columns and len(p):
+                first = (p.groupby(["family", "service_type"], observed=True)[col].first()
+                         .reset_index().sort_values(["family", "service_type"]))
+                for fam, grp in first.groupby("family", observed=True):
+                    words[str(fam)] = "; ".join(
+                        f"{service_label(str(r.service_type))} "
+                        f"{fmt_distance(getattr(r, col), d['unit'], d['distance_model'])}"
+                        for r in grp.itertuples())
             return {"distance_model": d["distance_model"], "unit": d["unit"],
                     "label": DISTANCE_LABELS.get(d["distance_model"], d["distance_model"]),
                     "method": REACH_METHODS[d["unit"]],
-                    "catchments": {f: labels.get(f, "") for f in FAMILIES}}
+                    "catchments": {f: words.get(f, "") for f in FAMILIES}}
 
         return self.cached(("reach_info",), compute)
 
@@ -649,7 +651,8 @@ class WorkspaceView:
 
     def measures(self, level: str, area_id: str) -> list[dict[str, Any]]:
         """Every measure of one area (period ``all``): family, measure, value, rank among
-        the areas of its level (1 = highest value), number of ranked areas, city value."""
+        the areas of its level (1 = the most underserved by the measure, see
+        :meth:`_rank_table`), number of ranked areas, city value."""
         pos = self._position(level, area_id)
         vals = self.values(level)
         ranks = self._ranks[level]

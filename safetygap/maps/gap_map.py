@@ -24,26 +24,30 @@ from typing import Any
 
 import folium
 from branca.element import Element, MacroElement
-from folium.plugins import MarkerCluster
 from folium.template import Template
 
 from safetygap import FAMILIES
+from safetygap.labels import script_labels
 from safetygap.maps.assets import STATIC_PREFIX, css_links, js_links
 from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
 
 FAMILY_STYLE: dict[str, dict[str, str]] = {
-    "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical"},
-    "prevention": {"label": "Prevention", "color": "#1f78b4", "icon": "fa-seedling"},
-    "restoration": {"label": "Restoration", "color": "#6a3d9a", "icon": "fa-hand-holding-heart"},
+    "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical",
+                 "shape": "disc"},
+    "prevention": {"label": "Prevention", "color": "#1f78b4", "icon": "fa-seedling",
+                   "shape": "square"},
+    "restoration": {"label": "Restoration", "color": "#6a3d9a",
+                    "icon": "fa-hand-holding-heart", "shape": "diamond"},
 }
-"""Label, marker colour and Font Awesome icon of each family."""
+"""Label, marker colour, marker shape and Font Awesome icon of each family (shape as well
+as colour, so the families stay apart under colour-vision deficiency)."""
 
 GAP_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 """Gap classes 1 (best served) .. 5 (most underserved): ColorBrewer YlOrRd."""
 NO_VALUE_COLOR = "#d9d9d9"
 HEX_COLOR = "#253494"
-CLUSTER_ABOVE = 30
-"""Providers of a family are clustered when there are more than this many on the map."""
+CLUSTER_UNTIL_ZOOM = 15
+"""Providers are clustered below this zoom (about 1:17,000) and shown one by one from it."""
 MAX_ZOOM = 19
 """Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with
 ``tiles="none"`` Leaflet would have no maximum, and Leaflet.markercluster refuses a map
@@ -91,36 +95,19 @@ class _Raw(Element):
 
 
 class _Wiring(MacroElement):
-    """Calls ``safetygap.gapMap`` with the Folium layers and the page configuration."""
+    """Calls ``safetygap.gapMap`` with the map and the page configuration (the script
+    makes every layer and control, :file:`static/safetygap-map.js`)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-            safetygap.gapMap({
-                map: {{ this._parent.get_name() }},
-                areas: {
-                {%- for family, layer in this.areas.items() %}
-                    {{ family|tojson }}: {{ layer.get_name() }},
-                {%- endfor %}
-                },
-                providers: {
-                {%- for family, layer in this.providers.items() %}
-                    {{ family|tojson }}: {{ layer.get_name() }},
-                {%- endfor %}
-                },
-                outline: {{ this.outline.get_name() }},
-                hexbins: {{ this.hexbins.get_name() }},
-            }, {{ this.config|tojson }});
+            var {{ this.get_name() }} = safetygap.gapMap(
+                {map: {{ this._parent.get_name() }}}, {{ this.config|tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self, *, areas: dict, providers: dict, outline: folium.FeatureGroup,
-                 hexbins: folium.FeatureGroup, config: dict[str, Any]):
+    def __init__(self, *, config: dict[str, Any]):
         super().__init__()
         self._name = "SafetygapWiring"
-        self.areas = areas
-        self.providers = providers
-        self.outline = outline
-        self.hexbins = hexbins
         self.config = config
 
 
@@ -140,14 +127,17 @@ def _base_map(view: WorkspaceView, options: MapOptions, *, bounds: list[list[flo
 
 
 _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+_MAP_DIV = re.compile(r'(<div class="folium-map" id="map_[0-9a-f]+" ></div>)')
 
 
 def render_page(m: folium.Map) -> str:
     """The page's HTML: Folium's rendering with pinch zoom allowed (Folium's viewport says
-    ``user-scalable=no``), the document's language and a favicon."""
+    ``user-scalable=no``), the document's language, a favicon and the map as the page's
+    main landmark."""
     html = m.get_root().render()
     html = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, '
                          'initial-scale=1" />', html, count=1)
+    html = _MAP_DIV.sub(r'<main class="sg-main" aria-label="map">\1</main>', html, count=1)
     html = html.replace("<html>", '<html lang="en">', 1)
     return html.replace("<head>", '<head><link rel="icon" href="/favicon.svg" '
                                   'type="image/svg+xml">', 1)
@@ -157,64 +147,51 @@ def _header(view: WorkspaceView, title: str, options: MapOptions) -> str:
     notice = ""
     if view.synthetic:
         notice = ("<span class='sg-synthetic' title='" + escape(view.label) +
-                  "'>synthetic demo data</span>")
+                  "'>synthetic data</span>")
     return (
         "<header class='sg-header'><a class='sg-skip' href='#sg-map'>Skip to the map</a>"
-        "<a href='/' title='all maps'>safetygap</a>"
+        "<a class='sg-home' href='/'>safetygap</a>"
         f"<h1 class='sg-title'>{escape(title)}</h1>{notice}<span class='sg-spacer'></span>"
-        f"<nav aria-label='pages'><a href='{escape(options.pages_prefix)}/gaps'>city map</a>"
-        "<a href='/docs'>API</a></nav></header>"
+        f"<nav aria-label='pages'><a href='{escape(options.pages_prefix)}/gaps'>City map</a>"
+        "<a href='/'>All pages</a></nav></header>"
     )
 
 
-def _layers(view: WorkspaceView, m: folium.Map, *, family: str, ward: str | None,
-            hexbins_shown: bool, layer_list_open: bool | None = None) -> dict[str, Any]:
-    areas = {
-        f: folium.FeatureGroup(name=f"{FAMILY_STYLE[f]['label']} gap", overlay=False,
-                               show=(f == family)).add_to(m)
-        for f in FAMILIES
-    }
-    outline = folium.FeatureGroup(name="Ward outline" if ward else "Ward outlines",
-                                  overlay=True, show=True).add_to(m)
-    p = view.providers
-    if ward is not None:
-        p = p[p["ward_id"].astype(str) == ward]
-    providers: dict[str, Any] = {}
-    for f in FAMILIES:
-        n = int((p["family"] == f).sum())
-        name = f"{FAMILY_STYLE[f]['label']} providers ({n})"
-        if n > CLUSTER_ABOVE:
-            layer = MarkerCluster(name=name, overlay=True, show=True,
-                                  options={"showCoverageOnHover": False,
-                                           "maxClusterRadius": 45})
-            layer.default_js = []  # markercluster comes from the map's local assets
-            layer.default_css = []
-        else:
-            layer = folium.FeatureGroup(name=name, overlay=True, show=True)
-        providers[f] = layer.add_to(m)
-    hexbins = folium.FeatureGroup(name="Calls of the family (hexagons)", overlay=True,
-                                  show=hexbins_shown).add_to(m)
-    # the city map shows its layer list open; a ward's map keeps it folded (room for the ward)
-    if layer_list_open is None:
-        layer_list_open = ward is None
-    folium.LayerControl(collapsed=not layer_list_open, position="topright").add_to(m)
-    return {"areas": areas, "providers": providers, "outline": outline, "hexbins": hexbins}
+def _ward_labels(view: WorkspaceView) -> list[dict[str, Any]]:
+    """Where each ward's name is written on the city map: a point inside it (EPSG:4326)."""
+    wards = view.areas["ward"]
+    pts = wards.geometry.representative_point().to_crs("EPSG:4326")
+    return [{"id": str(i), "label": str(n), "lat": round(float(p.y), 6),
+             "lon": round(float(p.x), 6)}
+            for i, n, p in zip(wards["area_id"], wards["name"], pts, strict=True)]
 
 
-def _config(options: MapOptions, *, family: str, level: str, ward: str | None,
-            year: int | None, level_toggle: bool, reach: dict[str, Any]) -> dict[str, Any]:
+def _config(view: WorkspaceView, options: MapOptions, *, family: str, level: str,
+            ward: str | None, year: int | None, level_toggle: bool, title: str,
+            options_open: bool = True) -> dict[str, Any]:
     api = options.api_prefix
+    providers = view.providers
+    if ward is not None:
+        providers = providers[providers["ward_id"].astype(str) == ward]
+    counts = providers["family"].value_counts()
     return {
-        "reach": reach,
+        "title": title,
+        "reach": view.reach_info(),
         "family": family,
         "level": level,
         "levelToggle": level_toggle,
+        "optionsOpen": options_open,
         "ward": ward,
         "year": year,
+        "years": list(view.years),
         "tolerance": options.tolerance_m,
         "hexSize": options.hex_size_m,
         "families": FAMILY_STYLE,
         "familyOrder": list(FAMILIES),
+        "providerCounts": {f: int(counts.get(f, 0)) for f in FAMILIES},
+        "clusterUntilZoom": CLUSTER_UNTIL_ZOOM,
+        "wardLabels": _ward_labels(view) if ward is None else [],
+        "labels": script_labels(),
         "colors": list(GAP_COLORS),
         "noValueColor": NO_VALUE_COLOR,
         "hexColor": HEX_COLOR,
@@ -223,13 +200,18 @@ def _config(options: MapOptions, *, family: str, level: str, ward: str | None,
             "providers": f"{api}/providers",
             "hexbins": f"{api}/hexbins",
         },
-        "pages": {"ward": f"{options.pages_prefix}/wards/"},
+        "pages": {"ward": f"{options.pages_prefix}/wards/",
+                  "area": {"neighborhood": "/neighborhoods/", "ward": "/wards/"}},
     }
 
 
-def _page(m: folium.Map, header: str, panel: str | None = None) -> folium.Map:
+def _page(m: folium.Map, view: WorkspaceView, title: str, options: MapOptions,
+          panel: str | None = None) -> folium.Map:
+    """The map page around ``m``: title, header with the h1, the map's place, ``panel``."""
     root = m.get_root()
-    root.header.add_child(_Raw("<title>safetygap</title>"), name="sg_title")
+    header = _header(view, title, options)
+    root.header.add_child(_Raw(f"<title>{escape(title)} · safetygap</title>"),
+                          name="sg_title")
     right = "380px" if panel is not None else "0"
     mid = m.get_name()
     root.header.add_child(_Raw(
@@ -245,6 +227,9 @@ def _page(m: folium.Map, header: str, panel: str | None = None) -> folium.Map:
     return m
 
 
+CITY_TITLE = "Where services fall short"
+
+
 def build_gap_map(
     view: WorkspaceView,
     *,
@@ -253,15 +238,14 @@ def build_gap_map(
     year: int | None = None,
     options: MapOptions | None = None,
 ) -> folium.Map:
-    """The city's gap map: ``family`` and ``level`` are what shows first."""
+    """The city's gap map: ``family``, ``level`` and ``year`` are what shows first (the
+    page's address can ask for another view, see the script)."""
     options = options or MapOptions()
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
-    layers = _layers(view, m, family=family, ward=None, hexbins_shown=False)
-    _Wiring(**layers, config=_config(options, family=family, level=level, ward=None,
-                                     year=year, level_toggle=True,
-                                     reach=view.reach_info())).add_to(m)
-    title = "Where services fall short" + (f" — {year}" if year else "")
-    return _page(m, _header(view, title, options))
+    _Wiring(config=_config(view, options, family=family, level=level, ward=None, year=year,
+                           level_toggle=True, title=CITY_TITLE)).add_to(m)
+    title = CITY_TITLE + (f" — {year}" if year else "")
+    return _page(m, view, title, options)
 
 
 def build_ward_map(
@@ -269,17 +253,18 @@ def build_ward_map(
     ward: str,
     *,
     family: str = "response",
+    year: int | None = None,
     options: MapOptions | None = None,
 ) -> folium.Map:
     """A council member's view of one ward: its neighborhoods shaded by gap, its
-    providers, and a side table of the ward's figures against the city."""
+    providers, and a side panel with the ward's headline and figures against the city."""
     options = options or MapOptions()
     m = _base_map(view, options, bounds=view.bounds("ward", ward))
-    layers = _layers(view, m, family=family, ward=ward, hexbins_shown=False)
-    _Wiring(**layers, config=_config(options, family=family, level="neighborhood", ward=ward,
-                                     year=None, level_toggle=False,
-                                     reach=view.reach_info())).add_to(m)
+    name = view.area_name("ward", ward)
+    _Wiring(config=_config(view, options, family=family, level="neighborhood", ward=ward,
+                           year=year, level_toggle=False, title=name,
+                           options_open=False)).add_to(m)
     from safetygap.maps.pages import ward_panel
 
-    name = view.area_name("ward", ward)
-    return _page(m, _header(view, name, options), ward_panel(view, ward))
+    title = name + (f" — {year}" if year else "")
+    return _page(m, view, title, options, ward_panel(view, ward))

@@ -25,8 +25,6 @@ from safetygap.maps.gap_map import (
     MapOptions,
     _base_map,
     _config,
-    _header,
-    _layers,
     _page,
     _Wiring,
 )
@@ -39,25 +37,43 @@ MAX_SITES = 20
 
 
 class _SitesWiring(MacroElement):
-    """Calls ``safetygap.sitesMap`` with the site layers and the page configuration."""
+    """Calls ``safetygap.sitesMap`` with the gap map's controller and the configuration."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-            safetygap.sitesMap({
-                map: {{ this._parent.get_name() }},
-                sites: {{ this.sites.get_name() }},
-                catchments: {{ this.catchments.get_name() }},
-            }, {{ this.config|tojson }});
+            safetygap.sitesMap({{ this.gap.get_name() }}, {{ this.config|tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self, *, sites: folium.FeatureGroup, catchments: folium.FeatureGroup,
-                 config: dict[str, Any]):
+    def __init__(self, *, gap: MacroElement, config: dict[str, Any]):
         super().__init__()
         self._name = "SafetygapSites"
-        self.sites = sites
-        self.catchments = catchments
+        self.gap = gap
         self.config = config
+
+
+def service_types(view: WorkspaceView) -> list[dict[str, Any]]:
+    """The taxonomy's service types for the siting and what-if forms: name, family, label,
+    reach in the workspace's unit (``reach`` in words) and the median capacity of the
+    workspace's providers of the type (None without any)."""
+    from safetygap.labels import fmt_distance, service_label
+    from safetygap.taxonomy import taxonomy_from_content
+
+    taxonomy = taxonomy_from_content(view.manifest["taxonomy"]["content"],
+                                     label="workspace manifest")
+    d = view.distance
+    mode = d["distance_model"].removeprefix("network-")
+    capacity = view.providers.groupby("service_type")["capacity"].median()
+    out = []
+    for name, st in sorted(taxonomy.service_types.items(),
+                           key=lambda kv: (FAMILIES.index(kv[1].family), kv[0])):
+        reach = st.catchment_m if d["unit"] == "m" else st.catchment_for(mode)
+        cap = capacity.get(name)
+        out.append({"name": name, "family": st.family, "label": service_label(name),
+                    "catchment": float(reach),
+                    "reach": fmt_distance(reach, d["unit"], d["distance_model"]),
+                    "capacity": None if cap is None else float(cap)})
+    return out
 
 
 def sites_api_url(options: MapOptions, *, family: str, k: int) -> str:
@@ -76,22 +92,20 @@ def build_sites_map(
     options = options or MapOptions()
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
     m.default_js = [*m.default_js, ("safetygap_sites", f"{options.static_prefix}/{SITES_JS}")]
-    # before the gap map's layers: its layer control is added last and must see these
-    sites = folium.FeatureGroup(name="Recommended new sites", overlay=True,
-                                show=True).add_to(m)
-    catchments = folium.FeatureGroup(name="Catchments of the new sites", overlay=True,
-                                     show=True).add_to(m)
-    # the layer list folded: the sites' popups need the room
-    layers = _layers(view, m, family=family, ward=None, hexbins_shown=False,
-                     layer_list_open=False)
-    config = _config(options, family=family, level="neighborhood", ward=None, year=None,
-                     level_toggle=True, reach=view.reach_info())
-    _Wiring(**layers, config=config).add_to(m)
-    api = sites_api_url(options, family=family, k=k)
-    _SitesWiring(sites=sites, catchments=catchments,
-                 config={**config, "k": k, "api": {**config["api"], "sites": api}}).add_to(m)
     label = FAMILY_STYLE[family]["label"]
+    title = f"{k} new {label.lower()} sites"
+    config = _config(view, options, family=family, level="neighborhood", ward=None, year=None,
+                     level_toggle=True, title=title, options_open=False)
+    gap = _Wiring(config=config).add_to(m)
+    api = sites_api_url(options, family=family, k=k)
+    _SitesWiring(gap=gap, config={
+        "k": k, "maxSites": MAX_SITES, "family": family, "families": list(FAMILIES),
+        "familyOrder": list(FAMILIES), "serviceTypes": service_types(view),
+        "api": {"sites": f"{options.api_prefix}/sites",
+                "scenarios": f"{options.api_prefix}/scenarios"}}).add_to(m)
+    unit = view.distance["unit"]
     panel = render("sites_panel.html", k=k, family=family, family_label=label,
                    families=FAMILIES, family_style=FAMILY_STYLE, max_sites=MAX_SITES,
-                   pages_prefix=options.pages_prefix, api_url=api)
-    return _page(m, _header(view, f"{k} new {label.lower()} sites", options), panel)
+                   pages_prefix=options.pages_prefix, api_url=api,
+                   reach_unit="minutes" if unit == "min" else "metres, straight-line")
+    return _page(m, view, title, options, panel)

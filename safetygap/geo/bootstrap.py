@@ -1,0 +1,180 @@
+"""How sure a ranking is: a cluster bootstrap of the calls.
+
+Calls are not independent: one incident brings several calls from one place on one day,
+and a busy corner produces calls day after day. So the calls are resampled in
+**clusters**: all calls in one ``cell_m`` grid cell (default 200 m) on one calendar day
+form a cluster (calls without a date form one cluster per cell). Each replicate draws as
+many clusters as there are, uniformly with replacement (Efron's bootstrap applied to
+clusters, Davison & Hinkley 1997, section 3.8), and recounts every area's calls; areas'
+populations and providers are held fixed, so the intervals show the uncertainty that
+comes from the calls being a sample of what happens.
+
+For each replicate the need measure, its terciles, the 3 x 3 class and the underserved
+rank (:mod:`safetygap.geo.bivariate`) are recomputed exactly as for the estimate. Per area
+the result gives the 90% percentile interval of its rank (``rank_low``, ``rank_high``),
+the probability of being among the ``top`` (10) most underserved (``p_top``), the share
+of replicates in which its class is the estimate's (``class_agreement``) and in which it
+is underserved (``p_underserved``), and every replicate's class.
+
+Vectorised: the clusters' counts are one sparse matrix (clusters x area-family columns);
+identical clusters are grouped and the draws per group are one multinomial per replicate
+(:func:`resample`), multiplied by the groups' counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from safetygap.geo.bivariate import (
+    UNDERSERVED_CLASS,
+    bivariate_class,
+    terciles,
+    underserved_rank,
+)
+from safetygap.geo.uncertainty import empirical_bayes_many
+
+DEFAULT_REPLICATES = 200
+DEFAULT_SEED = 20250101
+DEFAULT_CELL_M = 200.0
+DEFAULT_TOP = 10
+INTERVAL = 0.90
+"""Coverage of the rank interval (5th to 95th percentile)."""
+
+
+def cluster_ids(x: np.ndarray, y: np.ndarray, day: np.ndarray, *,
+                cell_m: float = DEFAULT_CELL_M) -> tuple[np.ndarray, int]:
+    """Cluster of each call (grid cell of ``cell_m`` metres x ``day``) as 0..K-1, and K.
+
+    ``x``, ``y`` in a projected CRS (metres; NaN: the call gets -1, no cluster), ``day``
+    an integer day number (negative: no date, one cluster per cell)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    day = np.asarray(day, dtype=np.int64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    out = np.full(len(x), -1, dtype=np.int64)
+    if not ok.any():
+        return out, 0
+    ix = np.floor(x[ok] / cell_m).astype(np.int64)
+    iy = np.floor(y[ok] / cell_m).astype(np.int64)
+    ix -= ix.min()
+    iy -= iy.min()
+    d = np.where(day[ok] >= 0, day[ok] - day[ok][day[ok] >= 0].min(initial=0) + 1, 0)
+    key = (d * (int(iy.max()) + 1) + iy) * (int(ix.max()) + 1) + ix
+    _, inv = np.unique(key, return_inverse=True)
+    out[ok] = inv
+    return out, int(inv.max()) + 1
+
+
+def cluster_matrix(cluster: np.ndarray, column: np.ndarray, n_clusters: int, n_columns: int,
+                   weight: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Sparse (clusters x columns) sums of ``weight`` (default 1 per call); calls with a
+    negative cluster or column are left out."""
+    cluster = np.asarray(cluster, dtype=np.int64)
+    column = np.asarray(column, dtype=np.int64)
+    ok = (cluster >= 0) & (column >= 0)
+    w = np.ones(int(ok.sum())) if weight is None else np.asarray(weight, dtype=float)[ok]
+    m = sparse.coo_matrix((w, (cluster[ok], column[ok])), shape=(n_clusters, n_columns))
+    return m.tocsr()
+
+
+def resample(matrices: list[sparse.csr_matrix], *, replicates: int = DEFAULT_REPLICATES,
+             seed: int = DEFAULT_SEED) -> list[np.ndarray]:
+    """Bootstrap column sums of each matrix (same clusters): one (replicates x columns)
+    array per matrix. The same draws serve every matrix (e.g. neighborhoods and wards).
+
+    Drawing K clusters uniformly with replacement gives each cluster a multinomial
+    number of copies. Clusters whose rows are identical in every matrix (e.g. one
+    response call in one neighborhood and ward) are interchangeable, so only how many
+    draws land in each group of identical clusters matters, and that is
+    Multinomial(K, size of the group / K): exactly the same distribution as drawing the
+    clusters one by one, at a cost of one multinomial over the (far fewer) distinct rows.
+    """
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
+    k = matrices[0].shape[0]
+    out = [np.zeros((replicates, m.shape[1])) for m in matrices]
+    if k == 0:
+        return out
+    both = sparse.hstack(matrices, format="csr")
+    group, first = _identical_rows(both)
+    sizes = np.bincount(group).astype(float)
+    rng = np.random.default_rng(seed)
+    times = rng.multinomial(k, sizes / sizes.sum(), size=replicates).astype(np.float64)
+    reps = both[first].T.tocsr()  # (columns x groups)
+    sums = (reps @ times.T).T
+    start = 0
+    for i, m in enumerate(matrices):
+        out[i] = np.asarray(sums[:, start:start + m.shape[1]])
+        start += m.shape[1]
+    return out
+
+
+def _identical_rows(m: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Group of each row (rows with the same columns and values share one) and the first
+    row of each group. Rows are hashed by two random projections, then every row is
+    checked against its group's first row, so a hash collision can never merge rows."""
+    m = m.copy()
+    m.sum_duplicates()
+    m.sort_indices()
+    rng = np.random.default_rng(0)
+    proj = rng.uniform(0.5, 1.5, (m.shape[1], 2))
+    h = np.asarray(m @ proj)
+    key = h[:, 0] + 1j * h[:, 1]  # one sortable value per row
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    group = group.ravel()
+    if abs(m - m[first[group]]).sum() > 0:  # pragma: no cover - a hash collision
+        keys: dict[tuple, int] = {}
+        firsts: list[int] = []
+        group = np.empty(m.shape[0], dtype=np.int64)
+        for i in range(m.shape[0]):
+            sl = slice(m.indptr[i], m.indptr[i + 1])
+            key = (*m.indices[sl], *m.data[sl])
+            g = keys.setdefault(key, len(firsts))
+            if g == len(firsts):
+                firsts.append(i)
+            group[i] = g
+        first = np.array(firsts, dtype=np.int64)
+    return group, first
+
+
+@dataclass(frozen=True)
+class RankUncertainty:
+    """Bootstrap results of one family over the areas of one level."""
+
+    rank_low: np.ndarray
+    rank_high: np.ndarray
+    p_top: np.ndarray
+    class_agreement: np.ndarray
+    p_underserved: np.ndarray
+    classes: np.ndarray
+    """(replicates x areas) class of every replicate (0: not ranked)."""
+    ranks: np.ndarray
+    """(replicates x areas) underserved rank of every replicate (NaN: not ranked)."""
+
+
+def rank_uncertainty(counts: np.ndarray, exposure: np.ndarray, *, ranked: np.ndarray,
+                     access_tercile: np.ndarray, estimate_class: np.ndarray,
+                     top: int = DEFAULT_TOP, scale: float = 1.0) -> RankUncertainty:
+    """From replicate counts (replicates x areas) of one family: need = the empirical-Bayes
+    rate of ``counts`` over ``exposure`` x ``scale``, its terciles over the ``ranked``
+    areas, the class with the fixed ``access_tercile``, and the rank (see the module
+    docstring); ``estimate_class`` is the class of the estimate."""
+    need = empirical_bayes_many(counts, exposure) * scale
+    nt = terciles(need, ranked)
+    classes = bivariate_class(nt, np.broadcast_to(access_tercile, nt.shape))
+    ranks = underserved_rank(need, nt, access_tercile)
+    has = np.isfinite(ranks).any(axis=0)
+    lo = (1 - INTERVAL) / 2
+    with np.errstate(all="ignore"):
+        q = np.full((2, ranks.shape[1]), np.nan)
+        if has.any():
+            q[:, has] = np.nanquantile(ranks[:, has], [lo, 1 - lo], axis=0,
+                                       method="inverted_cdf")
+    p_top = np.where(has, (ranks <= top).mean(axis=0), np.nan)
+    agree = np.where(has, (classes == np.asarray(estimate_class)[None, :]).mean(axis=0),
+                     np.nan)
+    p_under = np.where(has, (classes == UNDERSERVED_CLASS).mean(axis=0), np.nan)
+    return RankUncertainty(q[0], q[1], p_top, agree, p_under, classes.astype(np.int8), ranks)

@@ -1,0 +1,545 @@
+"""The plain-language pages of one neighborhood (``/neighborhoods/{id}``) and one ward
+(``/wards/{n}``), and the side panel of a ward's map.
+
+A headline in sentences written from the data, each service family's gap in words with
+its rank (1 = the most underserved), charts drawn on the server as SVG (calls and the
+diverted share by year, calls by hour of the week, the area against the city), each with
+its numbers in a table, a static map, and, for a ward, its neighborhoods most underserved
+first. Printed, a ward's page is a brief of at most two pages: the headline, the map and
+the table.
+
+Counts hidden for privacy on the maps (:mod:`safetygap.privacy`) stay hidden here: the
+measures come from :meth:`WorkspaceView.measures`, which hides them, and the charts hide the
+same small counts of sensitive calls.
+
+Every number is formatted and labelled by :mod:`safetygap.labels`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from safetygap import FAMILIES
+from safetygap.labels import (
+    CLASS_WORDS,
+    FAMILY_HELP,
+    family_label,
+    field,
+    fmt_num,
+    fmt_pct,
+    fmt_value,
+    ordinal,
+    times,
+)
+from safetygap.maps import charts
+from safetygap.maps.data import WorkspaceView
+from safetygap.privacy import hidden_cells, is_sensitive
+
+LEVEL_WORDS = {"neighborhood": ("neighborhood", "neighborhoods"), "ward": ("ward", "wards")}
+DIVERSION_GOAL = 0.20
+"""The city's goal for the share of calls handled by a non-police service."""
+TABLE_MEASURES = ("calls", "rate", "coverage", "access", "providers", "gap")
+"""The measures of each family's table, in order."""
+ALL_CALLS_MEASURES = ("calls", "rate", "diverted_share", "eligible",
+                      "eligible_not_diverted_share")
+"""The measures of the table of all calls."""
+COMPARED_WORDS = {"rate": "need", "access": "access", "coverage": "calls within reach"}
+COMPARED = ("rate", "access", "coverage")
+"""Measures charted against the city, per family."""
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and isinstance(v, int | float) and math.isfinite(v)
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return a / b if _finite(a) and _finite(b) and b > 0 else None
+
+
+def rank_words(rank: int | None, of: int, plural: str) -> str:
+    """``rank`` 1 = the most underserved, in words: "the most underserved of 80
+    neighborhoods", "4th most underserved of 80 neighborhoods"."""
+    if rank is None:
+        return "not ranked"
+    if rank == 1:
+        return f"the most underserved of {of:,} {plural}"
+    if rank == of:
+        return f"the best served of {of:,} {plural}"
+    return f"{ordinal(rank)} most underserved of {of:,} {plural}"
+
+
+class AreaFacts:
+    """What the pages say about one area, read once from the view (see module docstring)."""
+
+    def __init__(self, view: WorkspaceView, level: str, area_id: str):
+        self.view = view
+        self.level = level
+        self.area_id = area_id
+        self.name = view.area_name(level, area_id)
+        self.word, self.plural = LEVEL_WORDS[level]
+        frame = view.areas[level]
+        self.pos = int(np.flatnonzero(frame["area_id"].to_numpy() == area_id)[0])
+        self.row = frame.iloc[self.pos]
+        self.population = _num(self.row["population"])
+        self.years = [str(y) for y in view.years]
+        self.n_years = max(len(view.years), 1)
+        self.measures = {(m["family"], m["measure"]): m for m in view.measures(level, area_id)}
+
+    # ----------------------------------------------------------------- values
+
+    def m(self, family: str, measure: str) -> dict[str, Any]:
+        return self.measures.get((family, measure)) or {
+            "value": None, "city": None, "rank": None, "of": 0}
+
+    def value(self, family: str, measure: str) -> float | None:
+        return self.m(family, measure)["value"]
+
+    def city(self, family: str, measure: str) -> float | None:
+        return self.m(family, measure)["city"]
+
+    def eligible_rates(self) -> tuple[float | None, float | None]:
+        """Calls a non-police responder could take per 1,000 residents a year: here and in
+        the whole city (all areas of the level); None when hidden or no population."""
+        eligible = self.value("total", "eligible")
+        frame = self.view.areas[self.level]
+        pop = frame["population"].to_numpy(float)
+        elig = frame["eligible_total"].to_numpy(float) if "eligible_total" in frame else None
+        here = (eligible * 1000 / (self.population * self.n_years)
+                if _finite(eligible) and _finite(self.population) and self.population > 0
+                else None)
+        city = None
+        if elig is not None:
+            ok = np.isfinite(pop) & (pop > 0) & np.isfinite(elig)
+            if ok.any():
+                city = float(elig[ok].sum() * 1000 / (pop[ok].sum() * self.n_years))
+        return here, city
+
+    def per_year(self, family: str, measure: str) -> list[float | None]:
+        """``measure`` of ``family`` in each year of the analysis (None where hidden)."""
+        out: list[float | None] = []
+        for y in self.view.years:
+            vals = self.view.values(self.level, year=y)
+            col = f"{measure}_{family}"
+            v = _num(vals[col].iloc[self.pos]) if col in vals.columns else None
+            hidden = self.view.hidden_family_counts(self.level, year=y)
+            if measure in ("calls", "rate", "diverted", "diverted_share", "eligible",
+                           "eligible_not_diverted_share", "coverage") and hidden[family][self.pos]:
+                v = None
+            out.append(v)
+        return out
+
+    def city_share_by_year(self) -> list[float | None]:
+        """The city's diverted share per year (summary.json, unique calls)."""
+        shares = self.view.summary.get("diverted_share", {})
+        return [_num(shares.get(y)) for y in self.years]
+
+    def worst_family(self) -> str | None:
+        """The family whose gap ranks this area the most underserved (lowest rank)."""
+        ranked = [(self.m(f, "gap")["rank"], i, f) for i, f in enumerate(FAMILIES)
+                  if self.m(f, "gap")["rank"] is not None]
+        return min(ranked)[2] if ranked else None
+
+    # -------------------------------------------------------------- sentences
+
+    def group(self, family: str, gap_class: Any) -> str:
+        """A gap class in words: the five names when the level has five classes, else
+        "group c of n" (n = most underserved)."""
+        n = sum(c["gap_class"] > 0 for c in self.view.classes(self.level, family))
+        c = int(gap_class) if _finite(gap_class) else 0
+        if c <= 0:
+            return "no value"
+        return CLASS_WORDS[c] if n == len(CLASS_WORDS) - 1 else f"group {c} of {n}"
+
+    def city_diverted_share(self) -> float | None:
+        """The city's share of calls handled by a non-police service (summary.json: unique
+        calls of the diversion denominator), as the index page and the report give it."""
+        return _num(self.view.summary.get("diverted_share", {}).get("all"))
+
+    def headline(self) -> list[str]:
+        """The page's headline: sentences written from the data."""
+        out = []
+        here, city = self.eligible_rates()
+        if here is not None and city:
+            if here == 0:
+                out.append(f"No call here was of a kind a non-police responder could take "
+                           f"(city: {_rate(city)} a year per 1,000 residents).")
+            else:
+                out.append(
+                    f"Calls here that a non-police responder could take: "
+                    f"{times(here / city)} the city rate ({_rate(here)} a year per 1,000 "
+                    f"residents; city {_rate(city)}).")
+        share = self.value("total", "diverted_share")
+        if share is not None:
+            out.append(
+                f"{fmt_pct(share)} of calls here went to a non-police service (city "
+                f"{fmt_pct(self.city_diverted_share())}; the city's goal is "
+                f"{fmt_pct(DIVERSION_GOAL, 0)}).")
+        worst = self.worst_family()
+        if worst is not None:
+            g = self.m(worst, "gap")
+            words = self.group(worst, self.value(worst, "gap_class"))
+            if g["rank"] <= g["of"] / 2:
+                out.append(
+                    f"{family_label(worst)} services fall shortest here: "
+                    f"{rank_words(g['rank'], g['of'], self.plural)} ({words}).")
+            else:
+                out.append(
+                    f"Services here compare well with other {self.plural}: even "
+                    f"{family_label(worst).lower()} services, the weakest here, rank "
+                    f"{rank_words(g['rank'], g['of'], self.plural)} ({words}).")
+        trend = self.trend()
+        if trend:
+            out.append(trend)
+        return out
+
+    def trend(self) -> str | None:
+        """Need calls from the first to the last year, here and in the city."""
+        if len(self.view.years) < 2:
+            return None
+        counts = [self.view.values(self.level, year=y)["calls_total"].iloc[self.pos]
+                  for y in (self.view.years[0], self.view.years[-1])]
+        hidden = [self.view.hidden_family_counts(self.level, year=y)["total"][self.pos]
+                  for y in (self.view.years[0], self.view.years[-1])]
+        if any(hidden) or not all(_finite(float(c)) for c in counts) or counts[0] <= 0:
+            return None
+        city = [self.view.values(self.level, year=y)["calls_total"].sum()
+                for y in (self.view.years[0], self.view.years[-1])]
+        change = counts[1] / counts[0] - 1
+        city_change = city[1] / city[0] - 1 if city[0] else None
+        direction = "rose" if change > 0.005 else "fell" if change < -0.005 else "held"
+        amount = f" {fmt_pct(abs(change))}" if direction != "held" else " steady"
+        return (f"Calls here {direction}{amount} from {self.view.years[0]} to "
+                f"{self.view.years[-1]} ({fmt_num(counts[0])} to {fmt_num(counts[1])}; city "
+                f"{'+' if (city_change or 0) >= 0 else '−'}{fmt_pct(abs(city_change or 0))}).")
+
+    def family_words(self, family: str) -> str:
+        """One family's gap in words, with how sure the rank is."""
+        g = self.m(family, "gap")
+        cls = self.value(family, "gap_class")
+        if g["value"] is None:
+            return (f"No {family_label(family).lower()} service gap score here (no residents "
+                    "or no calls).")
+        words = self.group(family, cls)
+        need, access = self.m(family, "rate"), self.m(family, "access")
+        parts = [f"{words.capitalize()}: {rank_words(g['rank'], g['of'], self.plural)}."]
+        if need["rank"] is not None and access["rank"] is not None:
+            parts.append(
+                f"Need ranks {ordinal(need['rank'])} highest and access "
+                f"{ordinal(access['rank'])} lowest of {need['of']:,}.")
+        parts.append(self.sureness(family))
+        return " ".join(parts)
+
+    def sureness(self, family: str) -> str:
+        """How sure the rank is, in words (the boundary check of the analysis)."""
+        sens = self.view.summary.get("boundary_sensitivity") or {}
+        changing = (sens.get("areas_changing_gap_class", {}).get(self.level, {}).get(family))
+        compared = (sens.get("areas_compared", {}).get(self.level, {}).get(family))
+        if changing is None or not compared:
+            return ("How sure: ranks close to each other (a few places apart) are not "
+                    "reliably different.")
+        return (f"How sure: ranks a few places apart are not reliably different; counting "
+                f"calls on boundary streets the other way moves {changing:,} of {compared:,} "
+                f"{self.plural} to another group.")
+
+    # ----------------------------------------------------------------- tables
+
+    def family_rows(self) -> list[dict[str, Any]]:
+        """The summary table: one row per family (gap group, rank, key measures)."""
+        rows = []
+        for f in FAMILIES:
+            g = self.m(f, "gap")
+            cls = self.value(f, "gap_class")
+            rows.append({
+                "family": f, "label": family_label(f), "help": FAMILY_HELP.get(f, ""),
+                "group": self.group(f, cls),
+                "gap": fmt_value("gap", g["value"]),
+                "rank": g["rank"], "of": g["of"],
+                "calls": fmt_value("calls", self.value(f, "calls")),
+                "coverage": fmt_value("coverage", self.value(f, "coverage")),
+                "coverage_city": fmt_value("coverage", self.city(f, "coverage")),
+                "access_vs_city": _pct_of(self.value(f, "access"), self.city(f, "access")),
+                "words": self.family_words(f),
+            })
+        return rows
+
+    def measure_rows(self, family: str) -> list[dict[str, Any]]:
+        """Every measure of a family: label, value here, city value, rank (1 = most
+        underserved), worse than the city?"""
+        rows = []
+        for measure in ALL_CALLS_MEASURES if family == "total" else TABLE_MEASURES:
+            m = self.m(family, measure)
+            f = field(measure)
+            worse = False
+            if f.worse and _finite(m["value"]) and _finite(m["city"]):
+                worse = m["value"] > m["city"] if f.worse == "higher" else m["value"] < m["city"]
+            if measure == "gap" and _finite(m["value"]):
+                worse = m["value"] > 0
+            if (family, measure) == ("total", "diverted_share"):
+                m = {**m, "city": self.city_diverted_share()}
+            rows.append({"measure": measure, "label": f.label, "help": f.help,
+                         "value": fmt_value(measure, m["value"], unit=True),
+                         "city": fmt_value(measure, m["city"], unit=True)
+                         if m["city"] is not None else "–",
+                         "rank": m["rank"], "of": m["of"], "worse": worse})
+        return rows
+
+    # ----------------------------------------------------------------- charts
+
+    def charts(self) -> list[dict[str, Any]]:
+        """The page's charts, each with its data table (headers, rows)."""
+        key = f"c-{self.level}-{self.area_id}".replace(" ", "_")
+        out = [self._calls_chart(key), self._share_chart(key)]
+        how = self._hour_chart(key)
+        if how is not None:
+            out.append(how)
+        out.append(self._compare_chart(key))
+        return out
+
+    def _calls_chart(self, key: str) -> dict[str, Any]:
+        from safetygap.maps.gap_map import FAMILY_STYLE
+
+        series = {family_label(f): self.per_year(f, "calls") for f in FAMILIES}
+        colors = {family_label(f): FAMILY_STYLE[f]["color"] for f in FAMILIES}
+        title = f"Need calls by year, {self.name}"
+        svg = charts.bars_by_year(
+            self.years, series, colors, key=f"{key}-calls", title=title,
+            ylabel="need calls", desc="Need calls of each service family per year; the "
+                                      "table below gives the numbers.")
+        rows = [[y, *(fmt_num(series[s][i]) if series[s][i] is not None else "hidden"
+                      for s in series)] for i, y in enumerate(self.years)]
+        return {"id": "calls", "title": title, "svg": svg, "headers": ["year", *series],
+                "rows": rows}
+
+    def _share_chart(self, key: str) -> dict[str, Any]:
+        area = self.per_year("total", "diverted_share")
+        city = self.city_share_by_year()  # summary.json, as the headline
+        title = "Calls handled by a non-police service, by year"
+        svg = charts.share_by_year(
+            self.years, area, city, key=f"{key}-share", title=title, area_label=self.name,
+            goal=DIVERSION_GOAL,
+            desc=f"Share of calls a non-police service handled each year, {self.name} against "
+                 "the whole city, with the city's 20% goal.")
+        rows = [[y, fmt_pct(a), fmt_pct(c)] for y, a, c in zip(self.years, area, city,
+                                                                 strict=True)]
+        return {"id": "share", "title": title, "svg": svg,
+                "headers": ["year", self.name, "whole city"], "rows": rows}
+
+    def _hour_chart(self, key: str) -> dict[str, Any] | None:
+        table = hour_of_week_counts(self.view, self.level)
+        mine = table[table["area_id"] == self.area_id]
+        if not len(mine):
+            return None
+        counts = np.zeros((7, 24), dtype=np.int64)
+        sens = np.zeros((7, 24), dtype=np.int64)
+        counts[mine["dow"], mine["hour"]] = mine["calls"]
+        sens[mine["dow"], mine["hour"]] = mine["sensitive"]
+        hidden = hidden_cells(counts.ravel(), sens.ravel(),
+                              min_count=self.view.min_count).reshape(7, 24) & (counts > 0)
+        title = "Calls by hour of the week"
+        svg = charts.hour_of_week(
+            counts, hidden, key=f"{key}-how", title=title,
+            desc=f"Calls in {self.name} by day of the week and hour of the day, all years; "
+                 "darker is more; grey squares are hidden for privacy. The table below "
+                 "gives the numbers.")
+        rows = [[charts.DAYS[d], *("hidden" if hidden[d, h] else fmt_num(counts[d, h])
+                                   for h in range(24))] for d in range(7)]
+        return {"id": "hours", "title": title, "svg": svg,
+                "headers": ["day", *(f"{h:02d}" for h in range(24))], "rows": rows,
+                "wide": True}
+
+    def _compare_chart(self, key: str) -> dict[str, Any]:
+        rows_in = []
+        for f in FAMILIES:
+            for measure in COMPARED:
+                v, c = self.value(f, measure), self.city(f, measure)
+                rows_in.append((f"{family_label(f)}: {COMPARED_WORDS[measure]}",
+                                _ratio(v, c), v, c, measure))
+        title = f"{self.name} against the city"
+        svg = charts.compare_with_city(
+            [(r[0], r[1]) for r in rows_in], key=f"{key}-city", title=title,
+            desc="Each measure here as a percentage of the city's value (the city is 100%): "
+                 "need above 100% means more need; access and reach below 100% mean less "
+                 "service than the city.")
+        rows = [[r[0], fmt_value(r[4], r[2], unit=True), fmt_value(r[4], r[3], unit=True),
+                 "–" if r[1] is None else f"{fmt_num(100 * r[1])}%"] for r in rows_in]
+        return {"id": "city", "title": title, "svg": svg,
+                "headers": ["measure", "here", "whole city", "here as % of city"],
+                "rows": rows}
+
+    def map_svg(self, family: str) -> str:
+        """A static map: a ward's neighborhoods (a neighborhood with its neighbours) shaded
+        by ``family``'s gap group, the area outlined, the family's providers."""
+        from safetygap.maps.gap_map import FAMILY_STYLE, class_color
+
+        view = self.view
+        nb = view.areas["neighborhood"]
+        area = view.areas[self.level].geometry.iloc[self.pos]
+        if self.level == "ward":
+            frame = nb[nb["area_id"].isin(view.ward_neighborhoods(self.area_id))]
+        else:
+            frame = nb[nb.geometry.intersects(area.buffer(1.0))]
+        classes = view.classes("neighborhood", family)
+        n = sum(c["gap_class"] > 0 for c in classes)
+        cls = np.nan_to_num(frame[f"gap_class_{family}"].to_numpy(float)).astype(int)
+        words = {c: (CLASS_WORDS.get(c, "") if n == 5 else f"group {c} of {n}")
+                 for c in set(cls.tolist())}
+        polygons = [(g, class_color(c, n), f"{name}: {words[c]}")
+                    for g, c, name in zip(frame.geometry, cls, frame["name"], strict=True)]
+        prov = view.providers[view.providers["family"] == family]
+        style = FAMILY_STYLE[family]
+        legend = [("fill", class_color(c, n), words[c]) for c in sorted(words, reverse=True)]
+        legend.append(("dot", style["color"], f"{style['label']} providers"))
+        title = f"{self.name}: {family_label(family).lower()} service gap"
+        return charts.area_map(
+            polygons, highlight=area, legend=legend,
+            points=[(prov.geometry.x.to_numpy(), prov.geometry.y.to_numpy(),
+                     style["color"])],
+            key=f"m-{self.level}-{self.area_id}-{family}".replace(" ", "_"), title=title,
+            desc=f"Map of {self.name} with its neighborhoods shaded by "
+                 f"{family_label(family).lower()} service gap group and the family's "
+                 "providers as dots.")
+
+    # ----------------------------------------------------------- ward extras
+
+    def neighborhoods(self) -> list[dict[str, Any]]:
+        """A ward's neighborhoods, most underserved first (by the best rank among the
+        families), with each family's group and rank among all neighborhoods."""
+        view = self.view
+        nb = view.areas["neighborhood"]
+        ranks = gap_ranks(view, "neighborhood")
+        pos = {a: i for i, a in enumerate(nb["area_id"])}
+        out = []
+        for i in view.ward_neighborhoods(self.area_id):
+            p = pos[i]
+            fams = {}
+            for f in FAMILIES:
+                r = ranks[f][p]
+                cls = nb[f"gap_class_{f}"].iloc[p]
+                cls = int(cls) if _finite(float(cls)) else 0
+                fams[f] = {"rank": None if not np.isfinite(r) else int(r),
+                           "of": int(np.isfinite(ranks[f]).sum()),
+                           "group": CLASS_WORDS.get(cls, "no value"), "class": cls}
+            best = min((v["rank"] for v in fams.values() if v["rank"] is not None),
+                       default=10**9)
+            out.append({"area_id": i, "name": str(nb["name"].iloc[p]), "families": fams,
+                        "best": best})
+        out.sort(key=lambda r: (r["best"], r["name"]))
+        return out
+
+
+def gap_ranks(view: WorkspaceView, level: str) -> dict[str, np.ndarray]:
+    """Per family, each area's rank by gap score (1 = most underserved, ties share the
+    lowest rank; NaN without a score), as :meth:`WorkspaceView.measures` ranks it."""
+    def compute() -> dict[str, np.ndarray]:
+        vals = view.values(level)
+        return {f: vals[f"gap_{f}"].astype(float).rank(ascending=False, method="min")
+                .to_numpy() for f in FAMILIES}
+
+    return view.cached(("gap_ranks", level), compute)
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _rate(v: float) -> str:
+    """A rate with one decimal, two below 1 (0.15, not 0.1)."""
+    return fmt_num(v, 1 if abs(v) >= 1 else 2)
+
+
+def _pct_of(value: Any, city: Any) -> str:
+    r = _ratio(value, city)
+    return "–" if r is None else f"{fmt_num(100 * r)}% of the city"
+
+
+def hour_of_week_counts(view: WorkspaceView, level: str) -> pd.DataFrame:
+    """Calls placed in areas counted per area of ``level``, day of the week (0 = Monday)
+    and hour, with how many of them are sensitive (:func:`safetygap.privacy.is_sensitive`);
+    calls without a time are left out. The calls are read once per view for both levels."""
+    return _hour_of_week_tables(view)[level]
+
+
+def _hour_of_week_tables(view: WorkspaceView) -> dict[str, pd.DataFrame]:
+    def compute() -> dict[str, pd.DataFrame]:
+        from safetygap._status import ANALYSED_STATUSES
+
+        cols = ["status", "time", "category", "neighborhood_id", "ward_id"]
+        try:
+            calls = view.workspace.calls(columns=[*cols, "call_type"])
+        except (KeyError, ValueError):
+            calls = view.workspace.calls(columns=cols)
+        calls = calls[calls["status"].astype(str).isin(ANALYSED_STATUSES)]
+        t = pd.to_datetime(calls["time"], errors="coerce")
+        ok = t.notna().to_numpy()
+        sens = is_sensitive(calls["category"].to_numpy(object),
+                            calls["call_type"].to_numpy(object)
+                            if "call_type" in calls.columns else None)
+        base = pd.DataFrame({"dow": t.dt.day_of_week.to_numpy()[ok].astype(np.int64),
+                             "hour": t.dt.hour.to_numpy()[ok].astype(np.int64),
+                             "sensitive": sens[ok].astype(np.int64)})
+        out = {}
+        for level in ("neighborhood", "ward"):
+            frame = base.assign(area_id=calls[f"{level}_id"].astype(str).to_numpy()[ok])
+            out[level] = (frame.groupby(["area_id", "dow", "hour"])
+                          .agg(calls=("sensitive", "size"), sensitive=("sensitive", "sum"))
+                          .reset_index())
+        return out
+
+    return view.cached(("hour_of_week",), compute)
+
+
+def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | None = None,
+              links: dict[str, str] | None = None) -> str:
+    """The page of one neighborhood or ward (HTML). ``family`` is the family of its map
+    (default: the one that falls shortest here); ``links`` maps extra link names
+    (``directory``) to their URLs."""
+    from safetygap.maps.pages import render
+
+    facts = AreaFacts(view, level, area_id)
+    family = family or facts.worst_family() or FAMILIES[0]
+    quoted = _quote(area_id)
+    downloads = [("Providers in this " + facts.word,
+                  f"/api/providers?{level}={quoted}&format=csv",
+                  f"/api/providers?{level}={quoted}&format=geojson")]
+    if level == "ward":
+        downloads.insert(0, ("Its neighborhoods with every measure",
+                             f"/api/neighborhoods?ward={quoted}&format=csv",
+                             f"/api/neighborhoods?ward={quoted}&format=geojson"))
+    wards = []
+    if level == "neighborhood":
+        p = view.areas["neighborhood"].geometry.iloc[facts.pos]
+        w = view.areas["ward"]
+        share = w.geometry.intersection(p).area / max(p.area, 1e-9)
+        wards = [{"area_id": str(i), "name": str(n)} for i, n, s in
+                 zip(w["area_id"], w["name"], share, strict=True) if s >= 0.01]
+    return render(
+        "area.html",
+        facts=facts, level=level, area_id=area_id, name=facts.name, word=facts.word,
+        plural=facts.plural, synthetic=view.synthetic, label=view.label,
+        population=fmt_value("population", facts.population, unit=True),
+        headline=facts.headline(), families=facts.family_rows(),
+        measure_rows={f: facts.measure_rows(f) for f in ("total", *FAMILIES)},
+        family_labels={f: family_label(f) for f in FAMILIES},
+        table_labels={"total": "All calls", **{f: family_label(f) for f in FAMILIES}},
+        charts=facts.charts(), map_svg=facts.map_svg(family), map_family=family,
+        neighborhoods=facts.neighborhoods() if level == "ward" else [],
+        wards=wards, reach=view.reach_info(), years=facts.years,
+        downloads=downloads, links=links or {},
+        map_url=(f"/maps/wards/{quoted}?family={family}" if level == "ward"
+                 else f"/maps/gaps?family={family}&area={quoted}"),
+        privacy=view.privacy_note if view.min_count > 1 else "",
+    )
+
+
+def _quote(area_id: str) -> str:
+    from urllib.parse import quote
+
+    return quote(str(area_id), safe="")

@@ -1,0 +1,135 @@
+"""The plain-language pages of a neighborhood and a ward, and the label table: headlines
+worked out by hand on the tiny city (tests/conftest.py), rank 1 = the most underserved,
+charts as inline SVG with their numbers in tables, 404s that list the areas."""
+
+from __future__ import annotations
+
+import re
+from html import escape, unescape
+
+import pytest
+from conftest import HOSTILE_AREA
+
+from safetygap.labels import fmt_distance, fmt_num, fmt_pct, fmt_value, script_labels
+from safetygap.maps.charts import nice_ticks
+
+
+def _text(html: str) -> str:
+    """The page's words: no SVG, no tags, entities decoded, spaces collapsed."""
+    html = re.sub(r"<svg.*?</svg>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def _headline(html: str) -> list[str]:
+    block = html[html.index('class="sg-headline"'):]
+    block = block[:block.index("</ul>")]
+    return [re.sub(r"\s+", " ", unescape(li)).strip()
+            for li in re.findall(r"<li>(.*?)</li>", block, flags=re.S)]
+
+
+def test_labels_format_numbers_for_people():
+    assert fmt_pct(0.0904) == "9.0%" and fmt_pct(0.09049) == "9.0%" and fmt_pct(1) == "100.0%"
+    assert fmt_num(12345.678) == "12,346" and fmt_num(12345.678, 2) == "12,345.68"
+    assert fmt_num(-0.0001, 2) == "0.00" and fmt_num(None) == "–"
+    assert fmt_value("rate", 7.392197, unit=True) == "7.4 per 1,000 residents a year"
+    assert fmt_value("coverage", 0.5448) == "54.5%"
+    assert fmt_value("providers", 1, unit=True) == "1 provider"
+    assert fmt_distance(10000, "m") == "10 km" and fmt_distance(1600, "m") == "1.6 km"
+    assert fmt_distance(800, "m") == "800 m"
+    assert fmt_distance(15, "min", "network-walk") == "15 min walking"
+    assert fmt_distance(7.5, "min", "network-drive") == "7.5 min driving"
+    labels = script_labels()
+    assert labels["fields"]["gap"]["label"] == "Service gap score"
+    assert labels["services"]["bcr_team"] == "behavioral crisis response team"
+
+
+def test_nice_ticks():
+    assert nice_ticks(237) == [0, 100, 200, 300]
+    assert nice_ticks(0.23) == pytest.approx([0, 0.1, 0.2, 0.3])
+    assert nice_ticks(0) == [0, 1]
+
+
+def test_neighborhood_headline_by_hand(client):
+    """A: calls 1, 2 and 11 are behavioral crisis calls (eligible for a non-police
+    responder): 3 x 1,000 / (1,000 residents x 2 years) = 1.5 a year per 1,000; the city
+    3 x 1,000 / (10,000 x 2) = 0.15, so 10 times. Call 1 went to BCR: 1 of 3 = 33.3%; the
+    city 1 of 9 unique calls of the denominator (summary.json) = 11.1%. Response gaps
+    D 1/3 > A 0 > B = C -1/6: A is 2nd of 4; restoration (C 0.5 > A 1/3) also 2nd: the
+    first family in order, response, is named."""
+    r = client.get("/neighborhoods/A")
+    assert r.status_code == 200
+    assert _headline(r.text) == [
+        "Calls here that a non-police responder could take: 10.0 times the city rate "
+        "(1.5 a year per 1,000 residents; city 0.15).",
+        "33.3% of calls here went to a non-police service (city 11.1%; the city's goal is "
+        "20%).",
+        "Response services fall shortest here: 2nd most underserved of 4 neighborhoods "
+        "(group 2 of 3).",
+        "Calls here fell 100.0% from 2023 to 2024 (2 to 0; city −83.3%).",
+    ]
+    d = client.get("/neighborhoods/D")
+    assert "Response services fall shortest here: the most underserved of 4 neighborhoods" \
+        in _text(d.text)
+    assert "No call here was of a kind a non-police responder could take" in _text(d.text)
+    assert escape(HOSTILE_AREA) in d.text and "<b>bold</b>" not in d.text
+
+
+def test_ranks_count_from_the_most_underserved(client):
+    """Restoration access: PX (capacity 1) near D, P3 far away; access ranks A lowest, so
+    A is rank 1 (most underserved) on access, as it is on the gap's other side: rank 1 is
+    always the most underserved, whichever way the measure runs."""
+    measures = client.get("/api/neighborhoods/A").json()["measures"]
+    m = {(x["family"], x["measure"]): x for x in measures}
+    access = [client.get(f"/api/neighborhoods/{a}").json() for a in "ABCD"]
+    values = {p["area_id"]: next(x["value"] for x in p["measures"]
+                                 if (x["family"], x["measure"]) == ("restoration", "access"))
+              for p in access}
+    assert min(values, key=values.get) == "A"
+    assert m[("restoration", "access")]["rank"] == 1
+    # higher is worse for need: A has the most response calls, rank 1
+    assert m[("response", "calls")]["rank"] == 1
+    page = client.get("/neighborhoods/A").text
+    table = page[page.index('id="measures-restoration"'):]
+    row = re.search(r"Access to services</th>.*?</tr>", table, flags=re.S).group(0)
+    assert re.search(r">1 of 4<", row)
+
+
+def test_ward_page(client):
+    """Ward 2 (x 1,500..2,000 m) holds parts of B and D; its neighborhoods are listed
+    most underserved first, each linking to its page; charts are inline SVG with a title,
+    a description and a table of their numbers; downloads of the ward's tables."""
+    r = client.get("/wards/2")
+    assert r.status_code == 200
+    html = r.text
+    assert html.count("<h1>") == 1 and '<main id="sg-content">' in html
+    listed = re.findall(r'<th scope="row"><a href="/neighborhoods/([^"]+)">', html)
+    # response gap: D 1/3 (rank 1) before B -1/6 (rank 3)
+    assert listed == ["D", "B"]
+    svgs = re.findall(r'<svg[^>]*role="img"[^>]*>', html)
+    assert len(svgs) >= 4
+    for key in re.findall(r'aria-labelledby="([^ "]+)-t ', html):
+        assert f'<title id="{key}-t">' in html and f'<desc id="{key}-d">' in html
+    assert html.count("<details") >= 3  # each chart's numbers
+    assert 'href="/api/neighborhoods?ward=2&amp;format=csv" download' in html
+    assert 'href="/api/providers?ward=2&amp;format=csv" download' in html
+    assert "@media print" in client.get("/static/safetygap/safetygap-page.css").text
+    assert "data-sg-print" in html
+
+
+def test_unknown_area_pages_list_the_areas(client):
+    r = client.get("/wards/99")
+    assert r.status_code == 404 and 'href="/wards/1"' in r.text
+    r = client.get("/neighborhoods/nope")
+    assert r.status_code == 404 and 'href="/neighborhoods/A"' in r.text
+
+
+def test_map_script_takes_its_words_from_the_label_table():
+    """The map script formats and labels through the configuration (labels.py), not words
+    of its own."""
+    from pathlib import Path
+
+    import safetygap.maps as maps
+
+    js = (Path(maps.__file__).parent / "static" / "safetygap-map.js").read_text()
+    assert "gap index" not in js.lower() and "toFixed(0)" not in js
+    assert "LABELS.fields" in js
