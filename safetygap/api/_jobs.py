@@ -34,7 +34,8 @@ from safetygap.versions import RerunBusy, rerun_lock
 
 MAX_JOBS = 50
 """Finished jobs remembered (oldest forgotten first)."""
-TAIL_LINES = 40
+TAIL_LINES = 200
+"""Last output lines of a run kept for the server log (a traceback fits)."""
 
 
 PROGRESS_LINE = re.compile(r"^\s*(\[\d+/\d+\] |done in )")

@@ -24,6 +24,13 @@ class Health(BaseModel):
     workspace: str = Field(description="name of the workspace directory served (its name "
                                        "only: no server path in a public answer)")
     manifest_sha256: str = Field(description="checksum of the served workspace's manifest")
+    served_version: str | None = Field(
+        None, description="the version served when it is not the newest: the newest one's "
+                          "files failed their checksums (see fallback)")
+    fallback: dict[str, str] | None = Field(
+        None, description="set when the newest version is not served: 'served' and "
+                          "'newest' (version names) and 'reason' (the files that failed "
+                          "their checksums)")
 
 
 # ---------------------------------------------------------------- summary

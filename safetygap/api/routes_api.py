@@ -93,10 +93,14 @@ def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
 
 @router.get("/health", response_model=Health, tags=["service"])
 def health(request: Request, view: View) -> Health:
-    """The service is up and serving a complete workspace."""
+    """The service is up and serving a complete workspace; ``fallback`` says which version
+    is served and why when the newest one failed its checksums."""
     store = request.app.state.store
+    fallback = store.fallback
     return Health(status="ok", version=__version__, workspace=store.path.name,
-                  manifest_sha256=getattr(request.state, STATE_KEY, None) or "")
+                  manifest_sha256=getattr(request.state, STATE_KEY, None) or "",
+                  served_version=fallback["served"] if fallback else None,
+                  fallback=fallback)
 
 
 @router.get("/api/summary", response_model=Summary, responses=ERROR_RESPONSES,

@@ -66,9 +66,10 @@ class DateWindow:
     def classify(self, times: pd.Series) -> np.ndarray:
         """Per call time: :data:`INSIDE`, :data:`BEFORE` or :data:`AFTER` the window
         (int8; missing times are INSIDE: they are the parser's ``unparseable_date``)."""
-        t = pd.Series(times).to_numpy(dtype="datetime64[ns]")
-        lo = np.datetime64(self.start.isoformat(), "ns")
-        hi = np.datetime64((self.end + dt.timedelta(days=1)).isoformat(), "ns")
+        # in seconds: a window edge past 2262 does not fit in nanoseconds
+        t = pd.Series(times).to_numpy(dtype="datetime64[ns]").astype("datetime64[s]")
+        lo = np.datetime64(self.start.isoformat(), "s")
+        hi = np.datetime64((self.end + dt.timedelta(days=1)).isoformat(), "s")
         out = np.full(len(t), INSIDE, dtype=np.int8)
         known = ~np.isnat(t)
         out[known & (t < lo)] = BEFORE
