@@ -36,6 +36,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from safetygap import __version__
+from safetygap import _cli_equity as eq
 from safetygap.errors import Problems, ValidationError
 
 if TYPE_CHECKING:
@@ -282,6 +283,13 @@ def analyze(
     date_to: Annotated[str | None, typer.Option(
         help="last plausible call date, YYYY-MM-DD (default: SAFETYGAP_DATE_TO, else "
              "tomorrow)")] = None,
+    demographics: eq.Demographics = None,
+    demographics_mapping: eq.DemographicsMapping = None,
+    demographic_groups: eq.DemographicGroups = None,
+    fine_population: eq.FinePopulation = None,
+    fine_population_column: eq.FinePopulationColumn = None,
+    equity_draws: eq.EquityDraws = eq.DRAWS,
+    equity_seed: eq.EquitySeed = eq.DEFAULT_SEED,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
@@ -319,7 +327,9 @@ def analyze(
         inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
                                 wards=wards, population=population, taxonomy=taxonomy,
                                 network=network, diversion_rules=diversion_rules,
-                                reports=reports)
+                                reports=reports, demographics=demographics,
+                                demographics_mapping=demographics_mapping,
+                                fine_population=fine_population)
         opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
                                diversion_denominator=diverted_denominator,
                                reports_columns=_pairs(reports_column, "--reports-column"),
@@ -334,6 +344,9 @@ def analyze(
                                boundary_policy=boundary_policy, travel=travel, mode=mode,
                                engine=engine, scheduler=scheduler, staging=staging,
                                partitions=partitions,
+                               demographic_groups=eq.group_keys(demographic_groups),
+                               fine_population_column=fine_population_column,
+                               equity_draws=equity_draws, equity_seed=equity_seed,
                                **_run_settings(stale_after_months=stale_after_months,
                                                max_malformed_share=max_malformed_share,
                                                date_from=date_from, date_to=date_to))

@@ -44,6 +44,7 @@ from safetygap._steps.areas import (
     level_indices,
     near_boundary_quality,
 )
+from safetygap._steps.equity import equity_outputs, match_demographics
 from safetygap._steps.places import match_population, place_providers, to_crs_xy
 from safetygap._steps.preflight import analysis_crs, preflight
 from safetygap._steps.report import manifest_report, quality_report, summary_report
@@ -55,6 +56,7 @@ from safetygap._steps.rows import (
 )
 from safetygap._steps.travel import load_travel, travel_quality, travel_summary
 from safetygap.diversion import Denominator
+from safetygap.equity import DEFAULT_DRAWS
 from safetygap.errors import Problems, ValidationError
 from safetygap.geo.boundary import (
     BOUNDARY_POLICIES,
@@ -89,7 +91,7 @@ __all__ = [
 STEPS = (
     "checking inputs: taxonomy, boundaries, providers, population, calls header",
     "loading street network",
-    "matching population",
+    "matching population and demographics",
     "placing providers",
     "reading and classifying calls",
     "joining calls to neighborhoods and wards ({engine} engine)",
@@ -121,6 +123,12 @@ class AnalysisInputs:
     reports: Path | None = None
     """Diverted records from outside 911 (311 and online police reports), optional:
     :mod:`safetygap.outside911`."""
+    demographics: Path | None = None
+    """Demographic table (groups with ACS margins of error) by area, or tract polygons."""
+    demographics_mapping: Path | None = None
+    """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
+    fine_population: Path | None = None
+    """Finer population layer (blocks or address points) for dasymetric interpolation."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,10 @@ class AnalysisOptions:
     # number of fields: skipped and listed up to this share of a file's rows, else refused
     date_from: str = DEFAULT_DATE_FROM  # ISO: calls dated before it are left out
     date_to: str | None = None  # ISO: calls dated after it are left out (None: tomorrow)
+    demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
+    fine_population_column: str | None = None  # head-count column of the finer layer
+    equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
+    equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -184,6 +196,9 @@ class AnalysisOptions:
             DateWindow.of(self.date_from, self.date_to)
         except ValidationError as exc:
             problems.items.extend(exc.problems)
+        if not isinstance(self.equity_draws, int) or not 100 <= self.equity_draws <= 100_000:
+            problems.add("equity_draws", "must be a whole number from 100 to 100,000",
+                         value=self.equity_draws)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \
@@ -201,6 +216,8 @@ class AnalysisOptions:
         d["columns"] = self.columns.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
         d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        d["demographic_groups"] = (None if self.demographic_groups is None
+                                   else list(self.demographic_groups))
         return d
 
 
@@ -222,6 +239,7 @@ class Analysis:
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
+    equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
 
 
 def analyze(
@@ -255,6 +273,12 @@ def analyze(
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
         info["note"] = f"{int(np.isfinite(population).sum())} of {len(nbhd)} areas with population"
+        demo_n = demo_quality = None
+        if checked.demographics is not None:
+            demo_n, demo_quality = match_demographics(checked.demographics, nbhd,
+                                                      fine=checked.fine_population)
+            info["note"] += (f"; demographics for {demo_quality['areas_with_data']} "
+                             f"({len(demo_n.spec.groups)} groups)")
 
     with step() as info:
         prov = checked.providers
@@ -320,11 +344,17 @@ def analyze(
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
+        equity = None
+        if demo_n is not None:
+            nbhd_out, ward_out, equity = equity_outputs(
+                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
         quality = quality_report(calls, examples, cin, pop_quality, prov_quality,
                                  checked.nbhd_report, checked.ward_report, cw_quality)
         quality["boundaries"]["wards_cover_neighborhoods"] = checked.layers_overlap
         quality["boundaries"]["near_boundary"] = near_boundary_quality(boundary, opts)
         quality["travel"] = travel_quality(travel, calls, providers)
+        if demo_quality is not None:
+            quality["demographics"] = demo_quality
         quality["calls"]["faults"]["swapped_coordinates"] = swapped["rows"]
         quality["calls"]["date_window"] = window.quality(
             calls["date_outside"].to_numpy(), calls["row"].to_numpy(), calls["call_id"],
@@ -360,6 +390,7 @@ def analyze(
         timings=dict(prog.timings),
         network=travel.network,
         records=records,
+        equity=equity,
     )
 
 
@@ -418,4 +449,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         neighborhoods=d / "neighborhoods.gpkg",
         wards=d / "wards.gpkg",
         population=d / "population.csv",
+        demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -59,7 +61,10 @@ def run_demo(
         print(f"generating the synthetic demo city (seed {seed}, {n_calls:,} calls) "
               f"into {data_dir} ...", flush=True)
     city = generate_city(seed=seed, n_calls=n_calls)
-    write_city(city, data_dir)
+    paths = write_city(city, data_dir)
+    inventory = json.loads(paths["meta"].read_text(encoding="utf-8"))["inventory"]
+    if not quiet:
+        print(inventory_summary(inventory), flush=True)
     streets = write_demo_streets(data_dir, seed=seed)
     options = AnalysisOptions(
         travel=travel,
@@ -68,9 +73,27 @@ def run_demo(
         preset="minneapolis-911",
         label=city.label,
         synthetic=True,
+        as_of=dt.date.fromisoformat(inventory["as_of"]),
     )
     inputs = default_inputs(data_dir)
     if travel == "network":
         inputs = dataclasses.replace(inputs, network=streets)
     analysis = run_analysis(inputs, out / "workspace", options=options, quiet=quiet)
     return analysis, out / "workspace"
+
+
+def inventory_summary(inventory: dict) -> str:
+    """How the demo's provider file was built (``city.json`` ``inventory``), in lines."""
+    osm, geo, merge = inventory["osm"], inventory["geocode"], inventory["merge"]
+    return "\n".join([
+        f"providers: the inventory as of {inventory['as_of']}, built offline from the demo's "
+        "sources:",
+        f"  providers osm: {osm['providers']} of {osm['features']} OpenStreetMap features "
+        f"mapped ({osm['unmatched']} matched no rule)",
+        f"  providers geocode: {geo['placed']} of {geo['placed'] + geo['not_placed']} listed "
+        f"organisations placed ({geo['exact']} exact, {geo['street_interpolation']} "
+        f"interpolated, {geo['street_only']} street only; {geo['not_placed']} not placed: "
+        "see organisations.review.csv)",
+        f"  providers merge: {merge['providers']} providers from {merge['rows']} rows "
+        f"({merge['merged_away']} duplicates merged: see providers.duplicates.csv)",
+    ])

@@ -56,7 +56,8 @@ KEEP = 3
 GRACE_S = 600.0
 """Seconds a replaced version is kept at least (requests may still be reading it)."""
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-               "network", "diversion_rules", "reports")
+               "network", "diversion_rules", "reports", "demographics",
+               "demographics_mapping", "fine_population")
 """Input files of an analysis a re-run takes from the manifest (or an override)."""
 _VERSION_NAME = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 

@@ -15,6 +15,7 @@ __all__ = [
     "DemandModel",
     "Family",
     "Kernel",
+    "Reliability",
     "RowStatus",
     "TravelKind",
     "TravelMode",
@@ -28,6 +29,17 @@ class Family(StrEnum):
     RESPONSE = "response"
     PREVENTION = "prevention"
     RESTORATION = "restoration"
+
+
+class Reliability(StrEnum):
+    """How far an ACS estimate can be trusted, from its coefficient of variation (CV):
+    the Census Bureau's convention (below 12% reliable, 12-30% caution, above 30%
+    unreliable); unknown when there is no estimate or no margin of error."""
+
+    RELIABLE = "reliable"
+    CAUTION = "caution"
+    UNRELIABLE = "unreliable"
+    UNKNOWN = "unknown"
 
 
 class TravelKind(StrEnum):

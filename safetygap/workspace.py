@@ -17,6 +17,9 @@ A workspace directory holds
     when the analysis had a reports file
 ``summary.json``, ``quality.json``
     totals and top gaps; the data-quality report
+``equity.json``
+    only with a demographic table: per group, for the city and each ward, totals and
+    shares with margins of error, mean access and disparity (:mod:`safetygap.equity`)
 ``manifest.json``
     input checksums, options, taxonomy, package version and the checksum of
     every file above. Written last: a directory without it is incomplete.
@@ -58,6 +61,8 @@ NETWORK_FILE = "network.npz"
 RECORDS_FILE = "outside_911.parquet"
 """GeoParquet of the diverted records from outside 911 (311 / online reports), when the
 analysis had them (:data:`safetygap.outside911.RECORD_COLUMNS`)."""
+EQUITY_FILE = "equity.json"
+"""Groups against underserved areas; written only when the analysis had demographics."""
 MANIFEST = "manifest.json"
 
 
@@ -99,6 +104,11 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
         written.append(RECORDS_FILE)
     else:
         (out / RECORDS_FILE).unlink(missing_ok=True)
+    if analysis.equity is not None:
+        write_json(out / EQUITY_FILE, analysis.equity)
+        written.append(EQUITY_FILE)
+    else:
+        (out / EQUITY_FILE).unlink(missing_ok=True)
     write_json(out / "summary.json", analysis.summary)
     write_json(out / "quality.json", analysis.quality)
     manifest = dict(analysis.manifest)
@@ -166,6 +176,12 @@ class Workspace:
     @cached_property
     def quality(self) -> dict[str, Any]:
         return self._json("quality.json")
+
+    @cached_property
+    def equity(self) -> dict[str, Any] | None:
+        """``equity.json``, or None when the analysis had no demographic table."""
+        p = self.path / EQUITY_FILE
+        return self._json(EQUITY_FILE) if p.is_file() else None
 
     @cached_property
     def neighborhoods(self) -> gpd.GeoDataFrame:

@@ -412,7 +412,11 @@ def test_injected_faults(city: DemoCity, tmp_path: Path) -> None:
 def test_write_city_round_trip(city: DemoCity, tmp_path: Path) -> None:
     out = tmp_path / "nested" / "demo"
     paths = write_city(city, out)
-    assert set(paths) == {"neighborhoods", "wards", "population", "providers", "calls", "meta"}
+    # the city, the inventory's sources, and what building providers.csv from them writes
+    assert set(paths) == {"neighborhoods", "wards", "population", "demographics", "providers",
+                          "calls", "meta", "city_facilities", "organisations", "osm_features",
+                          "osm_tags", "address_points", "osm_providers", "geocoded", "review",
+                          "duplicates"} == set(FILES)
     assert all(p.exists() and p.parent == out for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES.values())  # no temp files
     for key, layer in (("neighborhoods", "neighborhoods"), ("wards", "wards")):
@@ -424,8 +428,11 @@ def test_write_city_round_trip(city: DemoCity, tmp_path: Path) -> None:
         assert back.geometry.geom_equals_exact(src.geometry, tolerance=1e-6).all()
     pop = pd.read_csv(paths["population"])
     pd.testing.assert_frame_equal(pop, city.population)
+    pd.testing.assert_frame_equal(pd.read_csv(paths["demographics"]), city.demographics)
     prov = pd.read_csv(paths["providers"])
-    assert list(prov.columns) == list(PROVIDER_CSV_COLUMNS)
+    assert list(prov.columns[:7]) == list(PROVIDER_CSV_COLUMNS)
+    # every service of the city, once (tests/test_demo_inventory.py checks the inventory)
+    assert sorted(prov["name"]) == sorted(city.providers["name"])
     assert prov["latitude"].between(43.6, 43.9).all()
     assert prov["longitude"].between(-94.8, -94.4).all()
     assert ESCAPE_TEST_NAME in set(prov["name"])
@@ -506,3 +513,24 @@ def test_default_city_full_size(tmp_path: Path) -> None:
     joined = gpd.sjoin(pts, city.neighborhoods[["name", "geometry"]], predicate="within")
     assert len(joined) == len(pts)
     assert (joined["name"] == joined["Neighborhood__GIS_"]).all()
+
+
+def test_demo_demographics_are_plausible_acs_estimates(city: DemoCity) -> None:
+    """One row per neighborhood, estimates with positive 90% MOEs, groups within their
+    universes, race groups adding up to about the population, in the demo layout."""
+    from safetygap.equity.spec import packaged_spec
+
+    d = city.demographics
+    assert d["neighborhood"].tolist() == city.population["neighborhood"].tolist()
+    spec = packaged_spec("demo")
+    assert set(spec.columns()) <= set(d.columns)
+    for g in spec.groups:
+        est = d[list(g.count)].sum(axis=1)
+        assert (est <= d[spec.universe(g.universe).count]).all(), g.key
+        assert (d[list(g.moe)] > 0).all().all()
+    races = d[["white_nh", "black", "hispanic", "asian", "other_race"]].sum(axis=1)
+    assert np.allclose(races, d["total_population"], rtol=0.25)
+    assert abs(d["total_population"].sum() / city.population["population"].sum() - 1) < 0.02
+    # the south-east hotspot the demo underserves has more Black residents than the rest
+    share = d["black"] / d["total_population"]
+    assert share.max() > 3 * share.median()

@@ -75,3 +75,25 @@ def test_real_gaps_exist(demo_run):
         assert n[f"gap_{f}"].max() > 0.5  # some areas have high need and little access
         assert set(n[f"gap_class_{f}"]) <= {1, 2, 3, 4, 5}
     assert n["coverage_prevention"].min() < 0.5 < n["coverage_prevention"].max()
+
+
+def test_inventory_through_the_analysis(demo_run):
+    """The demo's inventory (built from its sources) is what the analysis reads: stale as
+    of the inventory date, completeness by source, three providers serving areas."""
+    import pandas as pd
+
+    out, analysis, _ = demo_run
+    city = json.loads((out / "data" / "city.json").read_text())
+    prov = pd.read_csv(out / "data" / "providers.csv", dtype=str, keep_default_na=False)
+    q = analysis.quality["providers"]
+    assert q["verification"]["as_of"] == city["inventory"]["as_of"] == "2025-01-31"
+    limit = pd.Timestamp("2025-01-31") - pd.DateOffset(months=18)
+    dates = pd.to_datetime(prov["last_verified"].replace("", None))
+    assert q["verification"]["stale"] == int((dates.isna() | (dates < limit)).sum()) > 0
+    assert q["verification"]["never_verified"] == int(dates.isna().sum())
+    c = q["completeness"]
+    assert c["providers"] == len(prov) == city["inventory"]["services_in_the_city"]
+    for fam in ("response", "prevention", "restoration"):
+        mine = prov[prov["family"] == fam]
+        assert c["by_family_and_source"][fam] == mine["source"].value_counts().to_dict()
+    assert c["street_only"] == 1 and q["serving_areas"] == 3

@@ -197,7 +197,7 @@ def test_merge_command(sources, tmp_path):
     assert sorted(set(merged["source"])) == ["hand", "osm"]
     review = pd.read_csv(tmp_path / "inventory.duplicates.csv")
     assert len(review) == 7 + 6
-    assert set(review.loc[review["provider_id"].str.startswith("geocoded list"),
+    assert set(review.loc[review["provider_id"].str.startswith("geocoded-list-"),
                           "source"]) == {"geocoded list"}
     # the merged file is a provider file analyze reads
     back = read_providers(out, taxonomy=load_taxonomy(None))
@@ -205,3 +205,21 @@ def test_merge_command(sources, tmp_path):
     res = CliRunner().invoke(app, ["providers", "merge", str(tmp_path / "hand.csv"),
                                    "--out", str(out), "--keep", "oldest"])
     assert res.exit_code != 0 and "unknown rule" in res.output
+
+
+def test_name_scores_quoted_in_the_docs():
+    """docs/PROVIDERS.md quotes these scores of the default scorer."""
+    from pathlib import Path
+
+    from rapidfuzz import fuzz
+
+    from safetygap.boundaries.names import normalize_name
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "PROVIDERS.md").read_text()
+    for a, b, score in (("Cedar Youth Center", "Cedar Youth Centre", 94),
+                        ("North Youth Center", "South Youth Center", 89),
+                        ("Cedar Youth Center", "Cedar Youth Center - Main Site", 100)):
+        got = fuzz.token_set_ratio(normalize_name(a), normalize_name(b))
+        assert round(got) == score
+        assert f"{score}" in doc and a in doc
+    assert "at least 90 of 100" in doc and DEFAULT_NAME_SCORE == 90

@@ -157,3 +157,24 @@ def test_completeness_counts_by_family_source_and_geocoding(tiny_files, tmp_path
                                          "restoration": {"geocoded list": 1}}
     assert (c["stale"], c["street_only"], c["serving_areas"]) == (2, 1, 1)
     assert c["with_field"]["last_verified"] == 2
+
+
+def test_serves_area_by_overlap_not_by_touching():
+    """Tiny city squares: serving Alpha serves Alpha and ward 1 (Alpha is inside it), not
+    Bravo (a shared edge) nor ward 2. A 100 m x 100 m corridor reaching 10 m into Bravo
+    overlaps it by 1,000 m², 10% of the smaller polygon (the corridor): it serves Bravo; a
+    sliver reaching 0.5 m into Bravo overlaps by 50 m², 0.5% of its 10,050 m²: it does not
+    (the threshold is 1%)."""
+    from conftest import make_tiny_areas, sq
+
+    from safetygap.inventory.serves import serves_area
+
+    nbhd, wards = make_tiny_areas()
+    alpha, bravo = nbhd.geometry.iat[0], nbhd.geometry.iat[1]
+    corridor = sq(910, 400, 1010, 500)  # 100 x 100 m, the last 10 m in Bravo
+    sliver = sq(900, 400, 1000.5, 500)  # 100.5 x 100 m, 0.5 m in Bravo
+    polys = [alpha, None, corridor, sliver]
+    assert list(serves_area(polys, alpha)) == [True, False, True, True]
+    assert list(serves_area(polys, bravo)) == [False, False, True, False]
+    assert list(serves_area(polys, wards.geometry.iat[0])) == [True, False, True, True]
+    assert list(serves_area(polys, wards.geometry.iat[1])) == [False, False, False, False]

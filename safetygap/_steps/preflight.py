@@ -35,6 +35,12 @@ from safetygap.inputs import (
     read_records,
 )
 from safetygap.inputs._header import FileHeader, check_calls_header
+from safetygap.inputs.demographics import (
+    DemographicsInput,
+    FinePopulation,
+    read_demographics,
+    read_fine_population,
+)
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -63,6 +69,8 @@ class Checked:
     layers_overlap: dict[str, Any]
     rules: DiversionRules
     records: RecordsInput | None = None
+    demographics: DemographicsInput | None = None
+    fine_population: FinePopulation | None = None
 
 
 def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
@@ -95,6 +103,23 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
                              name_column=opts.population_name_column,
                              population_column=opts.population_column,
                              max_malformed_share=opts.max_malformed_share)
+    demographics = fine = None
+    if inputs.demographics is not None:
+        demographics = attempt(read_demographics, inputs.demographics,
+                               mapping=inputs.demographics_mapping,
+                               groups=opts.demographic_groups, encoding=opts.encoding)
+    elif inputs.demographics_mapping is not None or opts.demographic_groups:
+        errors.append(ValidationError("--demographics-mapping and --demographic-groups "
+                                      "need --demographics FILE"))
+    if inputs.fine_population is not None:
+        fine = attempt(read_fine_population, inputs.fine_population,
+                       column=opts.fine_population_column)
+        if demographics is not None and demographics.spec.key_by != "geometry":
+            errors.append(ValidationError(
+                f"fine population {inputs.fine_population}: a finer population layer is "
+                "used only to interpolate a table of polygons (layout [key] by = "
+                f"\"geometry\"); {inputs.demographics} is keyed by "
+                f"{demographics.spec.key_by}"))
     calls = attempt(check_calls_header, inputs.calls, columns=opts.columns,
                     encoding=opts.encoding)
     records = None
@@ -113,7 +138,7 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     assert taxonomy is not None and nb is not None and wd is not None and crs is not None
     assert providers is not None and calls is not None and rules is not None
     return Checked(taxonomy, crs, nbhd, nb[1], wards, wd[1], providers, population, calls,
-                   overlap, rules, records)
+                   overlap, rules, records, demographics, fine)
 
 
 def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:

@@ -216,7 +216,8 @@ def manifest_report(
 ) -> dict[str, Any]:
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-                 "network", "diversion_rules", "reports"):
+                 "network", "diversion_rules", "reports", "demographics",
+                 "demographics_mapping", "fine_population"):
         p = getattr(inputs, role)
         if p is None:
             continue

@@ -155,7 +155,13 @@ def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None
     name = f"safetygap-{level}s-{family or 'all'}-{year or 'all-years'}"
     if fmt == "csv":
         layer = view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward)
-        return csv_response(feature_rows(layer["features"]), name)
+        rows = feature_rows(layer["features"])
+        if family is None and year is None:  # every measure: the equity columns too
+            from safetygap.maps.equity import equity_rows
+
+            extra = equity_rows(view, level, [r["area_id"] for r in rows])
+            rows = [r | e for r, e in zip(rows, extra, strict=True)]
+        return csv_response(rows, name)
     return download(fmt, name, cached_json(
         view, ("layer", level, family, year, tolerance, ward), AreaCollection,
         lambda: view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward),

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from safetygap.api._errors import ERROR_RESPONSES
+from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
 from safetygap.api.routes_api import View, YearQ, checked_year
 from safetygap.maps.area_page import area_page
@@ -55,6 +55,35 @@ def _not_found(view: WorkspaceView, level: str, value: str, prefix: str) -> HTML
              for i in view.area_ids(level)]
     return HTMLResponse(render("not_found.html", what=level, value=value, items=items),
                         status_code=404)
+
+
+@router.get("/maps/equity", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def equity_map(
+    request: Request,
+    view: View,
+    group: Annotated[str | None, Query(description="demographic group key (default: the "
+                                                   "first of the analysis)")] = None,
+    family: Annotated[Family, Query(description="whose access the share is set "
+                                                "against")] = "prevention",
+) -> HTMLResponse:
+    """Who lives in the gaps: one group's share per neighborhood against one family's
+    access (bivariate), intervals and reliability on every area."""
+    from safetygap.maps.equity import group_keys
+    from safetygap.maps.equity_map import build_equity_map
+
+    keys = group_keys(view)
+    if not keys:
+        return HTMLResponse(render("not_found.html", what="demographic table in this analysis",
+                                   value="(run analyze --demographics FILE)", items=[]),
+                            status_code=404)
+    group = group or keys[0]
+    if group not in keys:
+        raise param_error("group", f"unknown demographic group; allowed: {', '.join(keys)}",
+                          group)
+    options = _options(request)
+    html = view.cached(("page", "equity", group, family, options), lambda: render_page(
+        build_equity_map(view, group=group, family=family, options=options)))
+    return HTMLResponse(html)
 
 
 @router.get("/maps/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)

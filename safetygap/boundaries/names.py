@@ -10,11 +10,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-# Minneapolis neighborhoods renamed since the 2015 ACS tables were published.
+# Minneapolis neighborhoods renamed since the 2015 ACS tables were published, and names
+# other tables give them (Minnesota Compass qualifies Como, which St. Paul has too).
 MINNEAPOLIS_ALIASES: dict[str, str] = {
     "CARAG": "South Uptown",
     "ECCO": "East Bde Maka Ska",
     "West Calhoun": "West Maka Ska",
+    "Como (Minneapolis)": "Como",
 }
 
 

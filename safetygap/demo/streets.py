@@ -24,6 +24,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 STREETS_FILE = "streets.graphml"
@@ -41,6 +42,7 @@ class Streets:
     name: np.ndarray
     crs: str
     river: shapely.LineString
+    block_m: float = 200.0
 
 
 def generate_streets(
@@ -112,7 +114,7 @@ def generate_streets(
     remap[used] = np.arange(len(used))
     return Streets(x=x.ravel()[used], y=y.ravel()[used], u=remap[u], v=remap[v],
                    highway=highway, name=name, crs=neighborhoods.crs.to_string(),
-                   river=river)
+                   river=river, block_m=block_m)
 
 
 def write_demo_streets(data_dir: str | os.PathLike, *, seed: int = 2025) -> Path:
@@ -123,6 +125,66 @@ def write_demo_streets(data_dir: str | os.PathLike, *, seed: int = 2025) -> Path
         utm = nbhd.estimate_utm_crs()
         nbhd = nbhd.to_crs(utm)
     return write_streets(generate_streets(nbhd, seed=seed), d)
+
+
+ADDRESS_FIELDS = ("ANUMBER", "ST_PRE_DIR", "ST_NAME", "ST_POS_TYP", "ST_POS_DIR")
+"""Fields of :func:`address_points` (the Minnesota address point standard's)."""
+_POS_TYPES = {"Street": "St", "Avenue": "Ave"}
+
+
+def address_points(streets: Streets, *, setback_m: float = 12.0) -> gpd.GeoDataFrame:
+    """The city's address points along its streets, numbered as in Minneapolis: each
+    block between two cross streets is a hundred (the k-th block from the west, or the
+    south, numbers k00..k99), even numbers on the north side of a Street and the east side
+    of an Avenue, odd numbers opposite. Every block side gets two addresses, at 20% and
+    60% of the block (``k20``/``k21`` and ``k60``/``k61``), ``setback_m`` metres off the
+    street's centre line; the freeway has none.
+
+    Returns points in ``streets.crs`` (metres) with :data:`ADDRESS_FIELDS`
+    (``ANUMBER`` an integer; ``ST_NAME`` ``5th``, ``ST_POS_TYP`` ``Ave`` or ``St``).
+    """
+    parts = np.array([str(n).rsplit(" ", 1) for n in streets.name], dtype=object)
+    kind = np.array([p[-1] for p in parts], dtype=object)
+    keep = np.isin(kind, list(_POS_TYPES)) & (streets.highway != "motorway")
+    u, v = streets.u[keep], streets.v[keep]
+    kind, base = kind[keep], np.array([p[0] for p in parts[keep]], dtype=object)
+    along_x = kind == "Street"
+    # a, b: the segment's ends in the street's numbering direction (west->east, south->north)
+    ax, ay, bx, by = streets.x[u], streets.y[u], streets.x[v], streets.y[v]
+    flip = np.where(along_x, ax > bx, ay > by)
+    ax, bx = np.where(flip, bx, ax), np.where(flip, ax, bx)
+    ay, by = np.where(flip, by, ay), np.where(flip, ay, by)
+    origin = np.where(along_x, streets.x.min(), streets.y.min())
+    mid = np.where(along_x, (ax + bx) / 2, (ay + by) / 2)
+    block = np.floor((mid - origin) / streets.block_m).astype(np.int64) + 1
+    length = np.hypot(bx - ax, by - ay)
+    dx, dy = (bx - ax) / length, (by - ay) / length
+    # even side: north of a Street (left of west->east), east of an Avenue (right of
+    # south->north)
+    nx_ = np.where(along_x, -dy, dy)
+    ny_ = np.where(along_x, dx, -dx)
+    rows = []
+    for t in (0.2, 0.6):
+        for odd in (0, 1):
+            side = -1.0 if odd else 1.0
+            rows.append((ax + t * (bx - ax) + side * setback_m * nx_,
+                         ay + t * (by - ay) + side * setback_m * ny_,
+                         block * 100 + round(t * 100) + odd))
+    x = np.concatenate([r[0] for r in rows])
+    y = np.concatenate([r[1] for r in rows])
+    number = np.concatenate([r[2] for r in rows])
+    n = len(rows)
+    table = pd.DataFrame({
+        "ANUMBER": number,
+        "ST_PRE_DIR": "",
+        "ST_NAME": np.tile(base, n),
+        "ST_POS_TYP": [_POS_TYPES[k] for k in np.tile(kind, n)],
+        "ST_POS_DIR": "",
+    })
+    order = np.lexsort((table["ANUMBER"].to_numpy(), table["ST_POS_TYP"].to_numpy(),
+                        table["ST_NAME"].to_numpy()))
+    return gpd.GeoDataFrame(table.iloc[order].reset_index(drop=True),
+                            geometry=shapely.points(x[order], y[order]), crs=streets.crs)
 
 
 def _ordinal(n: int) -> str:

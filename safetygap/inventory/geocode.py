@@ -179,19 +179,19 @@ class AddressPoints:
             keys = [k for k, keep in zip(keys, ok, strict=True) if keep]
         crs = geo.crs if geo.crs.is_projected else geo.estimate_utm_crs()
         pts = geo.geometry.to_crs(crs)
-        pts = pts.where(pts.geom_type == "Point", pts.representative_point())
-        x, y = pts.x.to_numpy(), pts.y.to_numpy()
-        grouped: dict[str, list[tuple[int, float, float]]] = {}
-        for parsed, xi, yi in zip(keys, x, y, strict=True):
-            if parsed is None:
-                continue
-            grouped.setdefault(parsed.street, []).append(
-                (-1 if parsed.number is None else parsed.number, float(xi), float(yi)))
-        streets = {}
-        for street, rows in grouped.items():
-            rows.sort()
-            arr = np.array(rows, dtype=float)
-            streets[street] = (arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2])
+        polys = (pts.geom_type != "Point").to_numpy()
+        if polys.any():
+            pts = pts.copy()
+            pts[polys] = pts[polys].representative_point()
+        table = pd.DataFrame({
+            "street": [None if k is None else k.street for k in keys],
+            "number": [-1 if k is None or k.number is None else k.number for k in keys],
+            "x": pts.x.to_numpy(), "y": pts.y.to_numpy()})
+        table = table[table["street"].notna()].sort_values(["street", "number", "x", "y"])
+        streets = {
+            str(street): (grp["number"].to_numpy(np.int64), grp["x"].to_numpy(float),
+                          grp["y"].to_numpy(float))
+            for street, grp in table.groupby("street", sort=False)}
         return cls(crs.to_string(), streets, source)
 
     def match(self, parsed: ParsedAddress | None) -> tuple[MatchQuality, float, float, str]:
@@ -228,23 +228,31 @@ def _standard_keys(layer: pd.DataFrame) -> list[ParsedAddress | None]:
     (``ANUMBER``, ``ST_PRE_DIR``, ``ST_NAME``, ``ST_POS_TYP``, ``ST_POS_DIR``), normalised
     as :func:`parse_address` normalises a written address (its pre-type, as there, left
     out), without parsing text: much faster on a city's hundreds of thousands of points."""
-    def col(name: str) -> list[str]:
+    def raw(name: str) -> np.ndarray:
         if name not in layer.columns:
-            return [""] * len(layer)
-        return [_clean(v) for v in layer[name].astype("string").fillna("").tolist()]
+            return np.full(len(layer), "", dtype=object)
+        return layer[name].astype("string").fillna("").to_numpy(dtype=object)
 
-    numbers = layer["ANUMBER"].astype("string").fillna("").tolist()
-    out: list[ParsedAddress | None] = []
-    for num, pre, name, kind, post in zip(numbers, col("ST_PRE_DIR"), col("ST_NAME"),
-                                          col("ST_POS_TYP"), col("ST_POS_DIR"), strict=True):
+    parts = [raw(c) for c in ("ST_PRE_DIR", "ST_NAME", "ST_POS_TYP", "ST_POS_DIR")]
+    joined = parts[0] + "|" + parts[1] + "|" + parts[2] + "|" + parts[3]
+    codes, uniques = pd.factorize(joined)  # a city has a few thousand street names
+
+    def key(text: str) -> str:
+        pre, name, kind, post = (_clean(t) for t in text.split("|"))
         if not name:
-            out.append(None)
-            continue
-        street = " ".join(p for p in (_DIRECTIONS.get(pre, ""), name, _TYPES.get(kind, kind),
-                                      _DIRECTIONS.get(post, "")) if p)
-        m = re.match(r"\d+", num.strip())
-        out.append(ParsedAddress(int(m.group()) if m else None, street))
-    return out
+            return ""
+        return " ".join(p for p in (_DIRECTIONS.get(pre, ""), name, _TYPES.get(kind, kind),
+                                    _DIRECTIONS.get(post, "")) if p)
+
+    streets = np.array([key(u) for u in uniques], dtype=object)[codes]
+    number = pd.to_numeric(layer["ANUMBER"], errors="coerce")
+    texts = ~number.notna() & layer["ANUMBER"].notna()
+    if texts.any():  # "2100A", "2100 1/2": the leading number
+        number[texts] = pd.to_numeric(layer.loc[texts, "ANUMBER"].astype(str).str.strip()
+                                      .str.extract(r"^(\d+)", expand=False), errors="coerce")
+    nums = number.to_numpy(float)
+    return [ParsedAddress(int(n) if n == n else None, st) if st else None
+            for st, n in zip(streets.tolist(), nums, strict=True)]
 
 
 OnlineGeocoder = Callable[[str], "tuple[MatchQuality, float, float, str] | None"]

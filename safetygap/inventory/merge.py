@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -113,6 +112,7 @@ class Source:
 
     ``frame`` has ``provider_id``, ``name``, ``family``, ``service_type``, ``capacity``,
     ``latitude`` and ``longitude`` (WGS84; NaN for an area-serving row without a point),
+    ``provider_id`` as given, else the label and the row (``organisations-list-3``),
     the inventory columns (``source`` filled with ``label`` where empty) and any of
     :data:`EXTRA_COLUMNS` the file has.
     """
@@ -151,12 +151,17 @@ def read_source(
     raw = table.frame.reset_index(drop=True)
     given = (raw["provider_id"].astype("string").fillna("").str.strip()
              if "provider_id" in raw.columns else pd.Series([""] * len(raw), dtype="string"))
-    out["provider_id"] = [g if g else f"{label}-{i + 1}" for i, g in enumerate(given)]
+    out["provider_id"] = [g if g else f"{_slug(label)}-{i + 1}" for i, g in enumerate(given)]
     out["source"] = out["source"].where(out["source"] != "", label)
     for c in EXTRA_COLUMNS:
         if c in raw.columns:
             out[c] = raw[c].astype("string").fillna("").to_numpy()
     return Source(label, out, table.path)
+
+
+def _slug(label: str) -> str:
+    """A source label as part of an id: ``organisations list`` -> ``organisations-list``."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 @dataclass
@@ -219,7 +224,7 @@ def _stack(sources: list[Source]) -> pd.DataFrame:
             rows[c] = rows[c].fillna("").astype(str)
     ids = rows["provider_id"].astype(str)
     clash = ids.duplicated(keep=False).to_numpy()
-    rows.loc[clash, "provider_id"] = [f"{labels[k]}:{i}" for k, i in
+    rows.loc[clash, "provider_id"] = [f"{_slug(labels[k])}:{i}" for k, i in
                                       zip(rows.loc[clash, "_source"], ids[clash], strict=True)]
     still = rows["provider_id"][rows["provider_id"].duplicated()]
     for v in sorted(set(still))[:10]:
@@ -241,9 +246,12 @@ def _pairs(rows: pd.DataFrame, rule: MergeRule) -> list[tuple[int, int, float, f
     x = np.full(len(rows), np.nan)
     y = np.full(len(rows), np.nan)
     if placed.any():
-        pts = gpd.GeoSeries(gpd.points_from_xy(lon[placed], lat[placed]), crs="EPSG:4326")
-        utm = pts.to_crs(pts.estimate_utm_crs())
-        x[placed], y[placed] = utm.x.to_numpy(), utm.y.to_numpy()
+        from pyproj import Transformer
+
+        to_utm = Transformer.from_crs("EPSG:4326", utm_zone(float(np.median(lon[placed])),
+                                                            float(np.median(lat[placed]))),
+                                      always_xy=True)
+        x[placed], y[placed] = to_utm.transform(lon[placed], lat[placed])
     names = [normalize_name(n) for n in rows["name"].astype(str)]
     floor = max(0.0, rule.name_score - NEAR_MISS_MARGIN)
     out: list[tuple[int, int, float, float]] = []
@@ -271,6 +279,12 @@ def _pairs(rows: pd.DataFrame, rule: MergeRule) -> list[tuple[int, int, float, f
                 if serves[i] and serves[i] == serves[j]:
                     consider(i, j, 0.0)
     return sorted(out)
+
+
+def utm_zone(lon: float, lat: float) -> str:
+    """The WGS84 UTM zone (``EPSG:326NN`` north, ``EPSG:327NN`` south) of a point."""
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
 def _order(rows: pd.DataFrame, members: list[int], keep: str) -> list[int]:

@@ -31,13 +31,18 @@ from pyproj import CRS, Transformer
 from safetygap.boundaries.names import normalize_name
 from safetygap.errors import Problems
 
-__all__ = ["SERVES_COLUMN", "WKT_COLUMN", "resolve_serves", "served_mask", "serving_polygons"]
+__all__ = ["MIN_OVERLAP_SHARE", "SERVES_COLUMN", "WKT_COLUMN", "resolve_serves",
+           "served_mask", "serves_area", "serving_polygons"]
 
 SERVES_COLUMN = "serves"
 WKT_COLUMN = "serves_wkt"
 """Providers-table column: the served polygon as WKT in the analysis CRS ("" = catchment)."""
 
 _LEVELS = ("neighborhood", "ward")
+MIN_OVERLAP_SHARE = 0.01
+"""An area-serving provider serves an area when its polygon and the area overlap by more
+than this share of the smaller of the two (slivers where two layers' lines do not quite
+agree are not overlap; a neighborhood inside a ward is 100% of the smaller)."""
 
 
 def _is_wkt(text: str) -> bool:
@@ -190,3 +195,22 @@ def split_serving(providers: pd.DataFrame) -> tuple[np.ndarray, list[shapely.Geo
     polys = serving_polygons(providers)
     flags = np.array([p is not None for p in polys], dtype=bool)
     return flags, [p for p in polys if p is not None]
+
+
+def serves_area(polygons: list[shapely.Geometry | None], area: shapely.Geometry, *,
+                min_share: float = MIN_OVERLAP_SHARE) -> np.ndarray:
+    """Boolean per provider: its served polygon overlaps ``area`` (same CRS, projected) by
+    more than ``min_share`` of the smaller of the two areas; False for a catchment
+    provider (None). Neighbors that only share an edge do not overlap."""
+    out = np.zeros(len(polygons), dtype=bool)
+    if area is None or area.is_empty or area.area <= 0:
+        return out
+    shapely.prepare(area)
+    for j, poly in enumerate(polygons):
+        if poly is None or poly.is_empty or poly.area <= 0:
+            continue
+        if not shapely.intersects(area, poly):
+            continue
+        shared = shapely.intersection(area, poly).area
+        out[j] = shared > min_share * min(area.area, poly.area)
+    return out

@@ -501,6 +501,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
     """The page of one neighborhood or ward (HTML). ``family`` is the family of its map
     (default: the one that falls shortest here); ``links`` maps extra link names
     (``directory``) to their URLs."""
+    from safetygap.maps.equity import equity_context
     from safetygap.maps.pages import render
 
     facts = AreaFacts(view, level, area_id)
@@ -536,6 +537,8 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
         map_url=(f"/maps/wards/{quoted}?family={family}" if level == "ward"
                  else f"/maps/gaps?family={family}&area={quoted}"),
         privacy=view.privacy_note if view.min_count > 1 else "",
+        **(equity_context(view, ward=area_id) if level == "ward"
+           else {"equity": None, "equity_h": "h2"}),
     )
 
 

@@ -94,6 +94,12 @@ COUNT_DERIVED: tuple[str, ...] = ("calls", "rate", "diverted", "diverted_share",
 """Measures of a family in an area hidden with its call count (they reveal it)."""
 
 
+def _is_measure_column(col: str) -> bool:
+    """A ``<measure>_<family>`` column (not an equity ``group_*`` / ``universe_*`` one)."""
+    measure, _, fam = col.rpartition("_")
+    return measure in MEASURES and fam in ALL_FAMILIES
+
+
 def _size_of(value: Any) -> int:
     """Estimated bytes of a cached result: bytes and text by length, frames and arrays by
     their buffers, GeoJSON-like dicts by 1 kB per feature, anything else 1 kB."""
@@ -345,8 +351,7 @@ class WorkspaceView:
         """Measures as ``<measure>_<family>`` columns, one row per area (in layer order),
         for the period ``all`` (``year=None``) or one year."""
         frame = self.areas[level]
-        cols = [c for c in frame.columns if c not in ("area_id", "name", "population",
-                                                      "area_km2", "geometry")]
+        cols = [c for c in frame.columns if _is_measure_column(c)]
         if year is None:
             return frame[cols].reset_index(drop=True)
 

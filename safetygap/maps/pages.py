@@ -25,6 +25,7 @@ from safetygap.labels import (
 )
 from safetygap.maps.area_page import AreaFacts
 from safetygap.maps.data import WorkspaceView
+from safetygap.maps.equity import group_keys
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -128,4 +129,5 @@ def index_page(view: WorkspaceView, *, top: int = 5, report_url: str | None = "/
         gap_help=field("gap").help,
         wards=wards,
         report_url=report_url,
+        equity_groups=group_keys(view),
     )

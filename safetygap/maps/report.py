@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
 from safetygap.maps.data import WorkspaceView
+from safetygap.maps.equity import equity_context
 from safetygap.maps.gap_map import FAMILY_STYLE, class_color
 from safetygap.maps.pages import overview, render
 from safetygap.workspace import Workspace
@@ -171,6 +172,7 @@ def build_report(view: WorkspaceView) -> str:
         },
         top={f: view.ranking("neighborhood", f, top=10) for f in FAMILIES},
         wards={f: view.ranking("ward", f, top=len(view.area_ids("ward"))) for f in FAMILIES},
+        **equity_context(view, heading="h2"),
     )
 
 

@@ -1,0 +1,155 @@
+"""Demographics through the pipeline on the tiny city: layer columns, ward apportioning,
+mean access, tract polygons interpolated, and the messages for a table it cannot read."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from safetygap.errors import ValidationError
+from safetygap.inputs import load_preset
+from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
+from tests.conftest import CRS, sq
+
+LAYOUT = """
+name = "tiny"
+source = "hand-made"
+[key]
+column = "area"
+by = "name"
+[universes.persons]
+label = "residents"
+count = "pop"
+moe = "pop_moe"
+[groups.kids]
+label = "children"
+universe = "persons"
+count = "kids"
+moe = "kids_moe"
+"""
+# A, B, C, D: population 1000..4000 (the tiny city's); children and their MOEs by hand
+TABLE = pd.DataFrame({"area": ["Alpha", "Bravo", "Charlie", "Delta"],
+                      "pop": [1000, 2000, 3000, 4000], "pop_moe": [100, 120, 150, 200],
+                      "kids": [100, 600, 300, 400], "kids_moe": [30, 60, 50, 40]})
+
+
+def run(tiny_files, tmp_path, table=TABLE, layout=LAYOUT, **extra):
+    table_path = tmp_path / "demo.csv"
+    table.to_csv(table_path, index=False)
+    layout_path = tmp_path / "layout.toml"
+    layout_path.write_text(layout, encoding="utf-8")
+    inputs = AnalysisInputs(**tiny_files, demographics=table_path,
+                            demographics_mapping=layout_path, **extra)
+    return analyze(inputs, options=AnalysisOptions(columns=load_preset("generic"),
+                                                   equity_draws=200))
+
+
+def test_layer_columns_and_ward_apportioning_by_hand(tiny_files, tmp_path):
+    a = run(tiny_files, tmp_path)
+    n = a.neighborhoods.set_index("name")
+    assert n.loc["Bravo", "group_share_kids"] == pytest.approx(0.3)
+    moe_b = math.sqrt(60**2 - 0.3**2 * 120**2) / 2000
+    assert n.loc["Bravo", "group_share_moe_kids"] == pytest.approx(moe_b)
+    assert n.loc["Bravo", "group_share_cv_kids"] == pytest.approx(moe_b / 1.645 / 0.3)
+    # CV of Alpha's share: sqrt(30^2 - 0.1^2 100^2) / 1000 / 1.645 / 0.1 = 17%: caution
+    assert n["group_reliability_kids"].tolist() == ["caution", "reliable", "reliable",
+                                                    "reliable"]
+    # ward 1 = A + C + half of B + half of D (the crosswalk's area shares)
+    w1 = a.wards.set_index("area_id").loc["1"]
+    assert w1["group_count_kids"] == pytest.approx(100 + 300 + 300 + 200)
+    assert w1["group_count_moe_kids"] == pytest.approx(
+        math.sqrt(30**2 + 50**2 + 30**2 + 20**2))
+    assert w1["universe_persons"] == pytest.approx(1000 + 3000 + 1000 + 2000)
+    # equity.json: the city's total and the children's population-weighted mean access
+    city = a.equity["city"]["groups"]["kids"]
+    assert city["total"]["share"] == pytest.approx(1400 / 10_000)
+    assert city["total"]["group_moe"] == pytest.approx(math.sqrt(30**2 + 60**2 + 50**2 + 40**2))
+    acc = n["access_prevention"].to_numpy(float)
+    kids = TABLE["kids"].to_numpy(float)
+    ok = np.isfinite(acc)
+    assert city["mean_access"]["prevention"]["group"]["estimate"] == pytest.approx(
+        (kids[ok] * acc[ok]).sum() / kids[ok].sum())
+    assert a.equity["disparity_available"] is False and city["disparity"] is None
+    assert a.quality["demographics"]["areas_without_data"] == []
+    assert a.manifest["inputs"]["demographics"]["sha256"]
+
+
+def test_tract_polygons_are_interpolated_through_the_pipeline(tiny_files, tmp_path):
+    layout = LAYOUT.replace('column = "area"\nby = "name"', 'by = "geometry"')
+    tracts = gpd.GeoDataFrame(
+        {"pop": [7000, 3000], "pop_moe": [300, 200], "kids": [700, 300],
+         "kids_moe": [60, 40]},
+        geometry=[sq(0, 0, 1500, 2000), sq(1500, 0, 2000, 2000)], crs=CRS).to_crs(4326)
+    path = tmp_path / "tracts.gpkg"
+    tracts.to_file(path)
+    layout_path = tmp_path / "tracts.toml"
+    layout_path.write_text(layout, encoding="utf-8")
+    a = analyze(AnalysisInputs(**tiny_files, demographics=path,
+                               demographics_mapping=layout_path),
+                options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100))
+    n = a.neighborhoods.set_index("name")
+    # A gets a third of tract 1, B a sixth of tract 1 and half of tract 2
+    assert n.loc["Alpha", "group_count_kids"] == pytest.approx(700 / 3, rel=1e-6)
+    assert n.loc["Bravo", "group_count_kids"] == pytest.approx(700 / 6 + 150, rel=1e-6)
+    assert n["universe_persons"].sum() == pytest.approx(10_000, rel=1e-6)
+    q = a.quality["demographics"]
+    assert q["method"] == "area-weighted" and q["sources"] == 2
+    assert q["sources_partly_outside"] == 0
+
+
+def test_unknown_table_is_one_error_naming_file_and_columns(tiny_files, tmp_path):
+    bad = tmp_path / "weird.csv"
+    pd.DataFrame({"hood": ["Alpha"], "people": [5]}).to_csv(bad, index=False)
+    with pytest.raises(ValidationError) as exc:
+        analyze(AnalysisInputs(**tiny_files, demographics=bad),
+                options=AnalysisOptions(columns=load_preset("generic")))
+    text = str(exc.value)
+    assert "weird.csv" in text and "match no packaged demographics layout" in text
+    assert "'hood'" in text and "--demographics-mapping" in text
+
+
+def test_bad_values_are_listed_and_areas_without_data_say_why(tiny_files, tmp_path):
+    table = TABLE.copy().astype({"kids": object})
+    table.loc[1, "kids"] = "12abc"
+    table = table[table["area"] != "Delta"]
+    a = run(tiny_files, tmp_path, table=table)
+    q = a.quality["demographics"]
+    assert q["bad_values"] == [{"row": 2, "column": "kids", "value": "12abc"}]
+    reasons = {m["name"]: m["reason"] for m in q["areas_without_data"]}
+    assert set(reasons) == {"Bravo", "Delta"}
+    assert "no row of the table matches its name" in reasons["Delta"]
+    assert "kids" in reasons["Bravo"]
+    assert json.dumps(a.equity)  # JSON-serialisable
+    assert a.neighborhoods.set_index("name").loc["Bravo", "group_reliability_kids"] == "unknown"
+
+
+def test_cli_options_reach_the_analysis(tiny_files, tmp_path):
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    TABLE.assign(teens=TABLE["kids"] // 2, teens_moe=20).to_csv(tmp_path / "d.csv",
+                                                                 index=False)
+    layout = LAYOUT + ('[groups.teens]\nlabel = "teenagers"\nuniverse = "persons"\n'
+                       'count = "teens"\nmoe = "teens_moe"\n')
+    (tmp_path / "d.toml").write_text(layout, encoding="utf-8")
+    args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards")
+                         for a in (f"--{k}", str(tiny_files[k]))],
+            "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet",
+            "--demographics", str(tmp_path / "d.csv"),
+            "--demographics-mapping", str(tmp_path / "d.toml")]
+    res = CliRunner().invoke(app, [*args, "--demographic-groups", "kids,babies"])
+    assert res.exit_code == 2 and "unknown group" in res.output and "'babies'" in res.output
+    res = CliRunner().invoke(app, [*args, "--demographic-groups", "teens",
+                                   "--equity-draws", "150", "--equity-seed", "9"])
+    assert res.exit_code == 0, res.output
+    eq = json.loads((tmp_path / "ws" / "equity.json").read_text())
+    assert [g["key"] for g in eq["groups"]] == ["teens"]
+    assert eq["settings"]["draws"] == 150 and eq["settings"]["seed"] == 9
+    cols = pd.read_parquet(tmp_path / "ws" / "neighborhoods.parquet").columns
+    assert "group_share_teens" in cols and "group_share_kids" not in cols
