@@ -38,6 +38,22 @@ class Settings(BaseSettings):
                           "POST /api/analyses); unset: write routes are disabled (403)")
     max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB "
                                                           "(10**6 bytes); larger: 413")
+    read_timeout_s: float = Field(
+        10.0, gt=0, le=3600,
+        description="seconds a client may take to send a request's line and headers (from "
+                    "the connection or the previous response on), and the longest pause "
+                    "inside a request body; slower: the connection is closed")
+    keepalive_timeout_s: float = Field(
+        5.0, gt=0, le=3600, description="seconds an idle keep-alive connection stays open")
+    max_connections: int = Field(
+        1000, ge=1, le=1_000_000,
+        description="open connections at most; a new one past it closes the oldest one "
+                    "waiting for its request's headers (a slow or idle client)")
+    compute_workers: int = Field(
+        1, ge=0, le=64,
+        description="processes `safetygap serve` computes new hexagon sizes and area layers "
+                    "in, so one client asking for new ones never slows the others' cached "
+                    "answers; 0 computes in the server process")
     max_decompressed_mb: float = Field(
         1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
                                   "zipped shapefile, a Parquet file's pages), in MB, checked "

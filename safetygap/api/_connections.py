@@ -42,11 +42,14 @@ class GuardedH11Protocol(H11Protocol):
         self._read_timer: asyncio.TimerHandle | None = None
         self._waiting_since = time.monotonic()
         self._arm()
-        if len(self.connections) > self.max_connections:
-            victim = min((c for c in self.connections if isinstance(c, GuardedH11Protocol)
-                          and c is not self and c._waiting_headers()),
-                         key=lambda c: c._waiting_since, default=None)
-            (victim or self)._close("connection limit reached")
+        if len(self.connections) > self.max_connections:  # cheap test first
+            # connections being closed leave the set a moment later: not counted
+            live = [c for c in self.connections if isinstance(c, GuardedH11Protocol)
+                    and not c.transport.is_closing()]
+            if len(live) > self.max_connections:
+                victim = min((c for c in live if c is not self and c._waiting_headers()),
+                             key=lambda c: c._waiting_since, default=None)
+                (victim or self)._close("connection limit reached")
 
     def _waiting_headers(self) -> bool:
         return self.conn.their_state is h11.IDLE and (self.cycle is None
