@@ -44,7 +44,7 @@ def _closed_by_server(s: socket.socket) -> bool:
 
 def test_slow_header_clients_are_bounded_and_health_still_answers(api_workspace):
     env = {"SAFETYGAP_READ_TIMEOUT_S": str(TIMEOUT_S),
-           "SAFETYGAP_MAX_CONNECTIONS": str(LIMIT)}
+           "SAFETYGAP_MAX_CONNECTIONS": str(LIMIT), "SAFETYGAP_COMPUTE_WORKERS": "0"}
     with served(api_workspace, env=env) as (host, port, proc):
         resting = _open_fds(proc.pid)
         slow = []

@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -117,9 +118,18 @@ WORKER_NICE = 10
 answers come first."""
 
 
-def _lower_priority() -> None:
+def _worker_init(parent: int) -> None:
+    """In each worker: a lower priority, and an exit as soon as the server that started
+    it is gone (even killed), so no worker outlives its server."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 def _work(path: str, key: str, min_count: int, task: str, params: dict[str, Any]
@@ -153,16 +163,25 @@ class ComputePool:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_lower_priority)
+                    initializer=_worker_init, initargs=(os.getpid(),))
         if view is not None:
             for _ in range(self.workers):
                 self._submit(view, "warm", {})
 
     def stop(self) -> None:
+        """Stop the workers (a computation under way is abandoned)."""
         with self._lock:
             executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        if executor is None:
+            return
+        workers = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc in workers:
+            with contextlib.suppress(Exception):
+                proc.join(5)
 
     def _submit(self, view: WorkspaceView, task: str, params: dict[str, Any]) -> Any:
         key = self._keys.get(view)
