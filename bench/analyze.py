@@ -78,7 +78,7 @@ def to_geoparquet(csv: Path, out: Path) -> None:
 READ_ONLY = """
 import sys
 from safetygap.inputs import load_preset, read_calls
-from safetygap.inputs._files import read_table
+from safetygap.inputs.files import read_table
 from safetygap.inputs.calls import _canonical
 cmap = load_preset("minneapolis-911").with_overrides(latitude="", longitude="")
 path, how = sys.argv[1], sys.argv[2]

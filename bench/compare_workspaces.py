@@ -138,7 +138,12 @@ def parquet_diffs(path_a: Path, path_b: Path) -> list[str]:
         gb = json.loads(geo_b.get(b"geo", b"null"))
         out += [f"geo metadata{d}" for d in _json_diffs(ga, gb)]
     if ta.column_names != tb.column_names:
-        out.append(f"columns: A {ta.column_names} != B {tb.column_names}")
+        only_a = [c for c in ta.column_names if c not in set(tb.column_names)]
+        only_b = [c for c in tb.column_names if c not in set(ta.column_names)]
+        out += [f"columns only in A ({len(only_a)}): {_short(only_a, 200)}"] if only_a else []
+        out += [f"columns only in B ({len(only_b)}): {_short(only_b, 200)}"] if only_b else []
+        if not only_a and not only_b:
+            out.append("same columns in a different order")
     if ta.num_rows != tb.num_rows:
         out.append(f"rows: A {ta.num_rows:,} != B {tb.num_rows:,}")
         return out

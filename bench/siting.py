@@ -125,8 +125,9 @@ def _full_recompute_baseline(base, args: argparse.Namespace, result: dict,
     (every family and period, both boundary policies' tables, the tidy table), as the
     what-if job does; the one-family recompute must give the same result."""
     from safetygap import scenarios
+    from safetygap.scenarios import siting  # recommend_sites calls siting.recompute
 
-    full = scenarios.recompute
+    full = siting.recompute
 
     def full_only(base, extra, *, family=None):
         return full(base, extra)
@@ -134,13 +135,13 @@ def _full_recompute_baseline(base, args: argparse.Namespace, result: dict,
     t_lean = [t_site]
     t_full = []
     for _ in range(2):  # alternate, so a busy moment of the shared machine hits both
-        scenarios.recompute = full_only
+        siting.recompute = full_only
         try:
             t = time.perf_counter()
             other = scenarios.recommend_sites(base, family=args.family, k=args.k)
             t_full.append(time.perf_counter() - t)
         finally:
-            scenarios.recompute = full
+            siting.recompute = full
         t = time.perf_counter()
         scenarios.recommend_sites(base, family=args.family, k=args.k)
         t_lean.append(time.perf_counter() - t)

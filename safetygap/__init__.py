@@ -1,13 +1,14 @@
 """safetygap: where a city's community-safety services fall short.
 
 The analysis core lives in :mod:`safetygap.geo`; boundary layers in
-:mod:`safetygap.boundaries`; Folium maps in :mod:`safetygap.maps`; the FastAPI
-adapter in :mod:`safetygap.api`; the command line in :mod:`safetygap.cli`.
+:mod:`safetygap.boundaries`; the stages of an analysis in :mod:`safetygap.stages`, composed
+by :mod:`safetygap.pipeline`; the read model of a workspace in :mod:`safetygap.readmodel`;
+Folium maps in :mod:`safetygap.maps`; the FastAPI adapter in :mod:`safetygap.api`; the
+command line in :mod:`safetygap.cli`. docs/ARCHITECTURE.md draws the whole.
 """
 
-__version__ = "0.1.0"
+from safetygap.vocab import FAMILIES  # the three families, in display order (vocab.Family)
 
-FAMILIES: tuple[str, ...] = ("response", "prevention", "restoration")
-"""The three families of community-safety services, in display order."""
+__version__ = "0.1.0"
 
 __all__ = ["FAMILIES", "__version__"]

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-STATUS_ORDER: tuple[str, ...] = (
-    "duplicate_id",
-    "missing_coordinates",
-    "invalid_coordinates",
-    "zero_coordinates",
-    "outside_boundaries",
-    "date_outside_window",
-    "unparseable_date",
-    "unknown_call_type",
-    "ok",
-)
+from safetygap.vocab import ROW_STATUSES, RowStatus
+
+STATUS_ORDER: tuple[str, ...] = ROW_STATUSES
 """Exclusive row statuses, in priority order: a row with several faults gets the first."""
 
-ANALYSED_STATUSES = ("ok", "unparseable_date", "unknown_call_type")
+ANALYSED_STATUSES: tuple[str, ...] = (RowStatus.OK.value, RowStatus.UNPARSEABLE_DATE.value,
+                                      RowStatus.UNKNOWN_CALL_TYPE.value)
 """Statuses whose calls are counted in areas (the others cannot be placed)."""
 
 ANALYSED_CODES = np.array([STATUS_ORDER.index(s) for s in ANALYSED_STATUSES], dtype=np.int8)
@@ -39,20 +32,20 @@ def row_faults(
     outside = (np.zeros(len(coord), dtype=bool) if date_outside is None
                else np.asarray(date_outside, dtype=bool))
     return {
-        "duplicate_id": np.asarray(dup, dtype=bool),
-        "missing_coordinates": coord == 1,
-        "invalid_coordinates": coord == 2,
-        "zero_coordinates": coord == 3,
-        "outside_boundaries": (coord == 0) & ((n_idx < 0) | (w_idx < 0)),
-        "date_outside_window": outside,
-        "unparseable_date": np.asarray(no_date, dtype=bool),
-        "unknown_call_type": ~np.asarray(known, dtype=bool),
+        RowStatus.DUPLICATE_ID.value: np.asarray(dup, dtype=bool),
+        RowStatus.MISSING_COORDINATES.value: coord == 1,
+        RowStatus.INVALID_COORDINATES.value: coord == 2,
+        RowStatus.ZERO_COORDINATES.value: coord == 3,
+        RowStatus.OUTSIDE_BOUNDARIES.value: (coord == 0) & ((n_idx < 0) | (w_idx < 0)),
+        RowStatus.DATE_OUTSIDE_WINDOW.value: outside,
+        RowStatus.UNPARSEABLE_DATE.value: np.asarray(no_date, dtype=bool),
+        RowStatus.UNKNOWN_CALL_TYPE.value: ~np.asarray(known, dtype=bool),
     }
 
 
 def status_codes(faults: dict[str, np.ndarray]) -> np.ndarray:
     """int8 code into :data:`STATUS_ORDER` per row: the first fault that applies, else ok."""
-    n = len(faults["duplicate_id"])
+    n = len(faults[RowStatus.DUPLICATE_ID])
     status = np.full(n, len(STATUS_ORDER) - 1, dtype=np.int8)
     for code in range(len(STATUS_ORDER) - 2, -1, -1):  # lowest code (highest priority) last
         status[faults[STATUS_ORDER[code]]] = code

@@ -44,22 +44,23 @@ from safetygap._geoparquet import write_points
 from safetygap._status import placed, row_faults, status_codes
 from safetygap.errors import ValidationError
 from safetygap.geo.aggregate import AreaCounts, count_calls
+from safetygap.tables import calls as C
 
 ROWS_PER_PARTITION = 1_000_000
 LOCAL_WORKERS = 2
-GROUP_KEYS = ("year", "family_code", "diverted", "eligible", "covered", "diversion_base")
+GROUP_KEYS = (C.YEAR, C.FAMILY_CODE, C.DIVERTED, C.ELIGIBLE, C.COVERED, C.DIVERSION_BASE)
 _RESULT_META = pd.DataFrame({
-    "row": pd.Series([], dtype=np.int64),
-    "n_idx": pd.Series([], dtype=np.int64),
-    "w_idx": pd.Series([], dtype=np.int64),
+    C.ROW: pd.Series([], dtype=np.int64),
+    C.N_IDX: pd.Series([], dtype=np.int64),
+    C.W_IDX: pd.Series([], dtype=np.int64),
     "n_placed": pd.Series([], dtype=np.int64),
     "w_placed": pd.Series([], dtype=np.int64),
-    "year": pd.Series([], dtype=np.int32),
-    "family_code": pd.Series([], dtype=np.int8),
-    "diverted": pd.Series([], dtype=bool),
-    "eligible": pd.Series([], dtype=bool),
-    "covered": pd.Series([], dtype=bool),
-    "diversion_base": pd.Series([], dtype=bool),
+    C.YEAR: pd.Series([], dtype=np.int32),
+    C.FAMILY_CODE: pd.Series([], dtype=np.int8),
+    C.DIVERTED: pd.Series([], dtype=bool),
+    C.ELIGIBLE: pd.Series([], dtype=bool),
+    C.COVERED: pd.Series([], dtype=bool),
+    C.DIVERSION_BASE: pd.Series([], dtype=bool),
 })
 
 
@@ -81,11 +82,11 @@ class DaskJoin:
         g = self.groups[level]
         # each group is homogeneous in its flags: counting it with weight = its size
         # gives the same cube as counting its calls one by one
-        c = count_calls(g["area"].to_numpy(), g["year"].to_numpy(), g["family_code"].to_numpy(),
-                        g["diverted"].to_numpy(), g["eligible"].to_numpy(),
-                        g["covered"].to_numpy(), n_areas=self.n_areas[level], years=years,
+        c = count_calls(g["area"].to_numpy(), g[C.YEAR].to_numpy(), g[C.FAMILY_CODE].to_numpy(),
+                        g[C.DIVERTED].to_numpy(), g[C.ELIGIBLE].to_numpy(),
+                        g[C.COVERED].to_numpy(), n_areas=self.n_areas[level], years=years,
                         weight=g["size"].to_numpy(dtype=float),
-                        base=g["diversion_base"].to_numpy())
+                        base=g[C.DIVERSION_BASE].to_numpy())
         exact = {f.name: np.rint(getattr(c, f.name)).astype(np.int64)
                  for f in dataclasses.fields(c) if isinstance(getattr(c, f.name), np.ndarray)}
         return dataclasses.replace(c, **exact)
@@ -125,21 +126,21 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
     """The calls' row features and points as ``partitions`` GeoParquet files in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame({
-        "row": calls["row"].to_numpy(np.int64),
-        "dup": calls["dup"].to_numpy(bool),
-        "coord_fault": calls["coord_fault"].to_numpy(np.int8),
-        "no_date": calls["time"].isna().to_numpy(),
-        "date_outside": (calls["date_outside"].to_numpy() != 0) if "date_outside" in calls
+        C.ROW: calls[C.ROW].to_numpy(np.int64),
+        C.DUP: calls[C.DUP].to_numpy(bool),
+        C.COORD_FAULT: calls[C.COORD_FAULT].to_numpy(np.int8),
+        "no_date": calls[C.TIME].isna().to_numpy(),
+        C.DATE_OUTSIDE: (calls[C.DATE_OUTSIDE].to_numpy() != 0) if C.DATE_OUTSIDE in calls
         else np.zeros(len(calls), dtype=bool),
-        "known": calls["known"].to_numpy(bool),
-        "year": calls["year"].to_numpy(np.int32),
-        "family_code": calls["family_code"].to_numpy(np.int8),
-        "diverted": calls["diverted"].to_numpy(bool),
-        "eligible": calls["eligible"].to_numpy(bool),
-        "covered": calls["covered"].to_numpy(bool),
-        "diversion_base": calls["diversion_base"].to_numpy(bool),
+        C.KNOWN: calls[C.KNOWN].to_numpy(bool),
+        C.YEAR: calls[C.YEAR].to_numpy(np.int32),
+        C.FAMILY_CODE: calls[C.FAMILY_CODE].to_numpy(np.int8),
+        C.DIVERTED: calls[C.DIVERTED].to_numpy(bool),
+        C.ELIGIBLE: calls[C.ELIGIBLE].to_numpy(bool),
+        C.COVERED: calls[C.COVERED].to_numpy(bool),
+        C.DIVERSION_BASE: calls[C.DIVERSION_BASE].to_numpy(bool),
     })
-    x, y = calls["x"].to_numpy(float), calls["y"].to_numpy(float)
+    x, y = calls[C.X].to_numpy(float), calls[C.Y].to_numpy(float)
     bounds = np.linspace(0, len(frame), partitions + 1).astype(int)
     for i, (a, b) in enumerate(itertools.pairwise(bounds)):
         write_points(frame.iloc[a:b], x[a:b], y[a:b], crs, folder / f"part-{i:05d}.parquet")
@@ -160,22 +161,22 @@ def join_partition(
     y = np.where(missing, np.nan, shapely.get_y(geom))
     n_idx = assign_areas((x, y), nbhd, crs=nbhd.crs)
     w_idx = assign_areas((x, y), wards, crs=wards.crs)
-    faults = row_faults(part["dup"].to_numpy(), part["coord_fault"].to_numpy(), n_idx, w_idx,
-                        part["no_date"].to_numpy(), part["known"].to_numpy(),
-                        part["date_outside"].to_numpy())
+    faults = row_faults(part[C.DUP].to_numpy(), part[C.COORD_FAULT].to_numpy(), n_idx, w_idx,
+                        part["no_date"].to_numpy(), part[C.KNOWN].to_numpy(),
+                        part[C.DATE_OUTSIDE].to_numpy())
     in_areas = placed(status_codes(faults))
     return pd.DataFrame({
-        "row": part["row"].to_numpy(np.int64),
-        "n_idx": n_idx,
-        "w_idx": w_idx,
+        C.ROW: part[C.ROW].to_numpy(np.int64),
+        C.N_IDX: n_idx,
+        C.W_IDX: w_idx,
         "n_placed": np.where(in_areas, n_idx, -1),
         "w_placed": np.where(in_areas, w_idx, -1),
-        "year": part["year"].to_numpy(np.int32),
-        "family_code": part["family_code"].to_numpy(np.int8),
-        "diverted": part["diverted"].to_numpy(bool),
-        "eligible": part["eligible"].to_numpy(bool),
-        "covered": part["covered"].to_numpy(bool),
-        "diversion_base": part["diversion_base"].to_numpy(bool),
+        C.YEAR: part[C.YEAR].to_numpy(np.int32),
+        C.FAMILY_CODE: part[C.FAMILY_CODE].to_numpy(np.int8),
+        C.DIVERTED: part[C.DIVERTED].to_numpy(bool),
+        C.ELIGIBLE: part[C.ELIGIBLE].to_numpy(bool),
+        C.COVERED: part[C.COVERED].to_numpy(bool),
+        C.DIVERSION_BASE: part[C.DIVERSION_BASE].to_numpy(bool),
     })
 
 
@@ -213,7 +214,7 @@ def join_and_count(
             ddf = dask_geopandas.read_parquet(str(folder))
             res = ddf.map_partitions(join_partition, nbhd, wards, meta=_RESULT_META)
             res = client.persist(res)
-            rows = res[["row", "n_idx", "w_idx"]]
+            rows = res[[C.ROW, C.N_IDX, C.W_IDX]]
             groups = {
                 level: res[res[f"{level}_placed"] >= 0]
                 .groupby([f"{level}_placed", *GROUP_KEYS]).size()
@@ -223,17 +224,17 @@ def join_and_count(
             workers = len(client.scheduler_info()["workers"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    order = np.argsort(rows["row"].to_numpy(), kind="stable")
+    order = np.argsort(rows[C.ROW].to_numpy(), kind="stable")
     rows = rows.iloc[order]
-    if not np.array_equal(rows["row"].to_numpy(), calls["row"].to_numpy()):
+    if not np.array_equal(rows[C.ROW].to_numpy(), calls[C.ROW].to_numpy()):
         raise RuntimeError("dask engine: rows came back incomplete or duplicated")
 
     def tidy(g: pd.Series, level: str) -> pd.DataFrame:
         return g.rename("size").reset_index().rename(columns={f"{level}_placed": "area"})
 
     return DaskJoin(
-        n_idx=rows["n_idx"].to_numpy(np.int64),
-        w_idx=rows["w_idx"].to_numpy(np.int64),
+        n_idx=rows[C.N_IDX].to_numpy(np.int64),
+        w_idx=rows[C.W_IDX].to_numpy(np.int64),
         groups={"n": tidy(g_n, "n"), "w": tidy(g_w, "w")},
         n_areas={"n": len(nbhd), "w": len(wards)},
         note=f"{parts} partitions on {workers} dask workers",

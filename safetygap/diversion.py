@@ -39,6 +39,7 @@ import pandas as pd
 
 from safetygap._taxonomy_match import normalize, normalize_prefix
 from safetygap.errors import Problems
+from safetygap.tables import calls as C
 from safetygap.vocab import Channel, allowed
 
 __all__ = [
@@ -215,7 +216,7 @@ def first_match(rules: Sequence[Conditions], calls: pd.DataFrame) -> np.ndarray:
     ctype = _codes(calls.get("call_type"), n, lambda v: normalize(str(v)))
     disp = _codes(calls.get("disposition"), n, normalize_disposition)
     prio = _priority_codes(calls.get("priority"), n)
-    times = (pd.to_datetime(calls["time"]).to_numpy(dtype="datetime64[D]")
+    times = (pd.to_datetime(calls[C.TIME]).to_numpy(dtype="datetime64[D]")
              if "time" in calls else None)
     for i, rule in enumerate(rules):
         m = open_.copy()

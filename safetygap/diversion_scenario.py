@@ -39,6 +39,7 @@ from scipy.stats import norm
 from safetygap._taxonomy_match import normalize
 from safetygap.errors import Problems
 from safetygap.hours import ALWAYS, HOURS_OF_WEEK, hour_of_week, open_at, parse_hours
+from safetygap.tables import calls as C
 from safetygap.vocab import Channel, allowed
 
 __all__ = [
@@ -215,12 +216,12 @@ def _moved_weights(calls: pd.DataFrame, moves: Sequence[Move], on_duty: np.ndarr
                    eligible: Callable[[str], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per call: the share of it moved (0..1) and the index of the move taking it (-1)."""
     n = len(calls)
-    movable = ((calls["channel"].astype(object) == str(Channel.POLICE)).to_numpy(bool)
-               & calls["diversion_base"].to_numpy(bool) & on_duty)
+    movable = ((calls[C.CHANNEL].astype(object) == str(Channel.POLICE)).to_numpy(bool)
+               & calls[C.DIVERSION_BASE].to_numpy(bool) & on_duty)
     weight = np.zeros(n)
     which = np.full(n, -1, dtype=np.int16)
-    category = calls["category"].astype(object).to_numpy()
-    ctype = calls["call_type"].astype(object)
+    category = calls[C.CATEGORY].astype(object).to_numpy()
+    ctype = calls[C.CALL_TYPE].astype(object)
     codes, uniques = pd.factorize(ctype)
     norm_names = np.array([normalize(str(u)) for u in uniques] + [""], dtype=object)
     names = norm_names[np.where(codes < 0, len(uniques), codes)]
@@ -324,7 +325,7 @@ def run_scenario(
     model_name = candidates_model or DEFAULT_MODEL
     load_model(model_name)  # an unknown model is an error before any work
 
-    times = pd.to_datetime(calls["time"])
+    times = pd.to_datetime(calls[C.TIME])
     on_duty = open_at(shift.hours, times, unknown="closed") | (
         times.isna().to_numpy() & (shift.hours == ALWAYS))
     def assess(name: str) -> np.ndarray:
@@ -332,8 +333,8 @@ def run_scenario(
 
     eligible_of = eligibility or assess
     weight, which = _moved_weights(calls, moves, on_duty, eligible_of)
-    base = calls["diversion_base"].to_numpy(bool)
-    diverted = calls["diverted"].to_numpy(bool) & base
+    base = calls[C.DIVERSION_BASE].to_numpy(bool)
+    diverted = calls[C.DIVERTED].to_numpy(bool) & base
     years, first, last = _period_years(times[base])
 
     out: dict[str, Any] = {
@@ -344,7 +345,7 @@ def run_scenario(
     }
     out["city"]["reaches_target"] = bool(out["city"]["share_after"] is not None
                                          and out["city"]["share_after"] >= target - 1e-12)
-    category = calls["category"].astype(object).fillna("unknown").to_numpy()
+    category = calls[C.CATEGORY].astype(object).fillna("unknown").to_numpy()
     for i, move in enumerate(moves):
         w = np.where(which == i, weight, 0.0)
         out["moves"].append({
@@ -352,7 +353,7 @@ def run_scenario(
             "call_types": list(move.call_types), "model": move.model, "share": move.share,
             "words": move.words(), "calls_moved": round(float(w.sum()), 3),
             "calls_moved_per_year": round(float(w.sum()) / years, 3)})
-    after_channel = calls["channel"].astype(object).to_numpy().copy()
+    after_channel = calls[C.CHANNEL].astype(object).to_numpy().copy()
     counts_before = pd.Series(after_channel[base]).value_counts()
     moved_by_channel = {str(m.channel): 0.0 for m in moves}
     for i, move in enumerate(moves):
@@ -374,10 +375,17 @@ def run_scenario(
         "busiest_hour": busiest,
         "busiest_calls_per_week": None if busiest is None else round(float(
             moved_week[busiest]), 4)}
+    if sensitive is not None:  # per hour: calls touched and the sensitive ones among them
+        touched = (weight > 0) & (how >= 0)
+        sens_moved = np.asarray(sensitive, dtype=bool) & touched
+        out["hour_of_week"]["cells"] = {
+            "calls": np.bincount(how[touched], minlength=HOURS_OF_WEEK).tolist(),
+            "sensitive": np.bincount(how[sens_moved], minlength=HOURS_OF_WEEK).tolist()}
 
     # responders and police
-    minutes_r = np.array([tot.minutes("responder", c) for c in category])
-    minutes_p = np.array([tot.minutes("police", c) for c in category])
+    codes, uniques = pd.factorize(category)  # per distinct category, not per call
+    minutes_r = np.array([tot.minutes("responder", str(c)) for c in uniques])[codes]
+    minutes_p = np.array([tot.minutes("police", str(c)) for c in uniques])[codes]
     team_hours = float((weight * minutes_r).sum() / 60 / years)
     person_hours = team_hours * shift.team_size
     fte_workload = person_hours / shift.on_duty_hours_per_year
@@ -414,7 +422,7 @@ def run_scenario(
 
     # per area, and what would take each to the target
     model_eligible = eligible_of(model_name)
-    movable = (calls["channel"].astype(object) == str(Channel.POLICE)).to_numpy(bool) & base
+    movable = (calls[C.CHANNEL].astype(object) == str(Channel.POLICE)).to_numpy(bool) & base
     left = np.where(movable & model_eligible & on_duty, 1.0 - weight, 0.0)
     out["candidates_model"] = model_name
     out["levels"] = {}

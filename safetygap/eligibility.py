@@ -49,6 +49,7 @@ from safetygap.diversion import (
     rule_tables,
 )
 from safetygap.errors import Problems
+from safetygap.tables import calls as C
 from safetygap.vocab import Channel
 
 __all__ = [
@@ -157,7 +158,7 @@ class EligibilityModel:
         rule_ids = [r.id for r in self.rules] + [DEFAULT_RULE_ID, OUT_OF_SCOPE]
         tier_of_rule = [r.tier for r in self.rules] + [self.default_tier, OUT_OF_SCOPE]
         if "channel" in calls:
-            fire = (calls["channel"].astype(object) == str(Channel.FIRE_EMS)).to_numpy(bool)
+            fire = (calls[C.CHANNEL].astype(object) == str(Channel.FIRE_EMS)).to_numpy(bool)
             decided = np.where(fire, len(self.rules) + 1, decided).astype(np.int32)
         tiers = list(self.tier_ids())
         tier_code = np.array([tiers.index(t) for t in tier_of_rule], dtype=np.int16)[decided]
@@ -317,9 +318,9 @@ def eligibility_counts(calls: pd.DataFrame, *, by: str | None = None) -> pd.Data
     in the denominator are counted: ``eligible_not_diverted`` is what a model says police
     still answer that a non-police responder could.
     """
-    base = calls["diversion_base"].to_numpy(bool)
-    div = calls["diverted"].to_numpy(bool) & base
-    elig = calls["eligible"].to_numpy(bool) & base
+    base = calls[C.DIVERSION_BASE].to_numpy(bool)
+    div = calls[C.DIVERTED].to_numpy(bool) & base
+    elig = calls[C.ELIGIBLE].to_numpy(bool) & base
     parts = pd.DataFrame({
         "base": base, "diverted": div, "eligible": elig, "eligible_diverted": elig & div,
         "eligible_not_diverted": elig & ~div, "diverted_not_eligible": div & ~elig,

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from safetygap.errors import Problems
+from safetygap.tables import calls as C
 
 __all__ = [
     "ALWAYS",
@@ -145,7 +146,7 @@ def covered_while_open(
         texts = providers["opening_hours"].fillna("").astype(str).str.strip()
     else:
         texts = pd.Series("", index=providers.index)
-    times = pd.to_datetime(calls["time"]).reset_index(drop=True)
+    times = pd.to_datetime(calls[C.TIME]).reset_index(drop=True)
     for text, group in providers.groupby(texts, sort=True):
         reach = np.asarray(covered_by(calls, group), dtype=bool)
         if reach.any():

@@ -26,6 +26,7 @@ import pandas as pd
 
 from safetygap.diversion import DiversionRules, rule_counts
 from safetygap.inputs import ColumnMap, read_calls
+from safetygap.tables import calls as C
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import Channel
 
@@ -124,13 +125,13 @@ def profile_calls(
     cin = read_calls(path, columns=columns, encoding=encoding)
     calls = cin.frame
     n = len(calls)
-    cls = taxonomy.classify(calls["call_type"])
+    cls = taxonomy.classify(calls[C.CALL_TYPE])
     assigned = rules.assign(calls.assign(category=cls["category"].to_numpy()))
     mapped = {**columns.required_columns(), **columns.optional_columns()}
     header = cin.header
     fields = [{"field": f, "column": c, "found": c in header} for f, c in mapped.items()]
     used = set(mapped.values())
-    type_of = calls["call_type"].fillna("<missing>")
+    type_of = calls[C.CALL_TYPE].fillna("<missing>")
     frame = pd.DataFrame({"type": type_of.astype(object), "category": cls["category"].array,
                           "family": cls["family"].array,
                           "channel": assigned["channel"].astype(str).to_numpy(),
@@ -160,11 +161,11 @@ def profile_calls(
         "taxonomy": {"name": taxonomy.name, "version": taxonomy.version},
         "diversion_rules": {"name": rules.name, "version": rules.version,
                             "source": rules.source},
-        "agencies": _counts(calls["agency"], n, top=None),
+        "agencies": _counts(calls[C.AGENCY], n, top=None),
         "problem_types": {"distinct": len(by_type), "top": rows(by_type.head(top))},
-        "dispositions": (_routed_counts(calls["disposition"], assigned, n, top=top)
+        "dispositions": (_routed_counts(calls[C.DISPOSITION], assigned, n, top=top)
                          if "disposition" in calls else None),
-        "priorities": (_routed_counts(calls["priority"], assigned, n, top=top)
+        "priorities": (_routed_counts(calls[C.PRIORITY], assigned, n, top=top)
                        if "priority" in calls else None),
         "unmatched": {
             "types_unknown_to_taxonomy": {
@@ -176,8 +177,8 @@ def profile_calls(
         "channels": {str(c): int((assigned["channel"] == str(c)).sum()) for c in Channel},
         "rules": rule_counts(assigned, rules=rules),
         "diverted_share": _share(assigned),
-        "dates": _dates(calls["time"]),
-        "coordinates": _coordinates(calls["coord_fault"].to_numpy()),
+        "dates": _dates(calls[C.TIME]),
+        "coordinates": _coordinates(calls[C.COORD_FAULT].to_numpy()),
     }
     return out
 
@@ -348,8 +349,8 @@ def starter_rules(profile: dict[str, Any], *, type_counts: Iterable[tuple[str, i
 def write_starter_rules(path: str | os.PathLike, profile: dict[str, Any], *,
                         calls: pd.DataFrame, name: str) -> Path:
     """Write :func:`starter_rules` for ``calls`` (the canonical table) to ``path``."""
-    types = calls["call_type"].dropna().astype(str).value_counts()
-    agencies = calls["agency"].dropna().astype(str).value_counts()
+    types = calls[C.CALL_TYPE].dropna().astype(str).value_counts()
+    agencies = calls[C.AGENCY].dropna().astype(str).value_counts()
     text = starter_rules(profile, type_counts=types.items(), agencies=agencies.items(),
                          name=name)
     p = Path(path)

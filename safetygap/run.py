@@ -1,4 +1,5 @@
-"""Jobs shared by the CLI and the API: analyse into a workspace, build the demo."""
+"""Jobs shared by the CLI and the API: analyse into a workspace, build the demo, re-run a
+workspace into a new version and swap it in (:mod:`safetygap.versions`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import dataclasses
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import fields, replace
 from pathlib import Path
 
+from safetygap import versions
 from safetygap._progress import Progress
+from safetygap.errors import Problems, ValidationError
+from safetygap.inputs import ColumnMap
 from safetygap.pipeline import (
     STEPS,
     Analysis,
@@ -17,7 +23,13 @@ from safetygap.pipeline import (
     analyze,
     default_inputs,
 )
-from safetygap.workspace import write_workspace
+from safetygap.vocab import TravelKind, TravelMode
+from safetygap.workspace import Workspace, write_workspace
+
+INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
+               "network", "diversion_rules", "reports", "demographics",
+               "demographics_mapping", "fine_population")
+"""Input files of an analysis a re-run takes from the manifest (or an override)."""
 
 
 def run_analysis(
@@ -43,8 +55,8 @@ def run_demo(
     seed: int = 2025,
     n_calls: int = 650_000,
     quiet: bool = False,
-    travel: str = "straight",
-    mode: str = "walk",
+    travel: str = TravelKind.STRAIGHT,
+    mode: str = TravelMode.WALK,
 ) -> tuple[Analysis, Path]:
     """Generate the demo city into ``out/data`` and analyse it into ``out/workspace``.
 
@@ -76,10 +88,85 @@ def run_demo(
         as_of=dt.date.fromisoformat(inventory["as_of"]),
     )
     inputs = default_inputs(data_dir)
-    if travel == "network":
+    if travel == TravelKind.NETWORK:
         inputs = dataclasses.replace(inputs, network=streets)
     analysis = run_analysis(inputs, out / "workspace", options=options, quiet=quiet)
     return analysis, out / "workspace"
+
+
+def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLike | None]
+               = {}) -> tuple[AnalysisInputs, AnalysisOptions]:
+    """The inputs and options of the active analysis of ``root``, with ``overrides``.
+
+    ``overrides`` maps an input role (:data:`INPUT_ROLES`: ``calls``, ``providers``,
+    ``neighborhoods``, ``wards``, ``population``, ``diversion_rules`` ...) to a new file.
+    Inputs are taken from the active manifest (absolute paths); a missing file is an error
+    naming the role.
+    Returns ``(AnalysisInputs, AnalysisOptions)``.
+    """
+    active = versions.active_dir(root)
+    try:
+        manifest = json.loads((active / versions.MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"workspace {root}: cannot read the active manifest: {exc}") \
+            from exc
+    problems = Problems()
+    for role in overrides:
+        if role not in INPUT_ROLES:
+            problems.add("overrides", "unknown input role", value=role, allowed=INPUT_ROLES)
+    problems.raise_if_any()
+    paths: dict[str, Path | None] = {}
+    for role in INPUT_ROLES:
+        given = overrides.get(role)
+        recorded = manifest.get("inputs", {}).get(role, {}).get("path")
+        value = given if given is not None else recorded
+        paths[role] = None if value is None else Path(value)
+        if paths[role] is not None and not paths[role].is_file():
+            problems.add(f"workspace {root}", f"the {role} file of the analysis is gone",
+                         value=str(paths[role]),
+                         allowed="upload a new one (POST /api/datasets) or re-run "
+                                 "`safetygap analyze`")
+    for role in ("calls", "providers", "neighborhoods", "wards"):
+        if paths[role] is None:
+            problems.add(f"workspace {root}", f"no {role} file recorded in the manifest")
+    problems.raise_if_any()
+    recorded_opts = dict(manifest.get("options", {}))
+    columns = ColumnMap(**recorded_opts.pop("columns", {}))
+    known = {f.name for f in fields(AnalysisOptions)}
+    options = replace(AnalysisOptions(columns=columns),
+                      **{k: v for k, v in recorded_opts.items() if k in known})
+    inputs = AnalysisInputs(**{role: paths[role] for role in INPUT_ROLES})
+    return inputs, options
+
+
+def rebuild(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLike | None] = {},
+            *, quiet: bool = True, keep: int = versions.KEEP,
+            grace_s: float = versions.GRACE_S) -> Path:
+    """Re-run the analysis of ``root`` into a new version and swap it in atomically.
+
+    Holds the re-run lock throughout (:class:`~safetygap.versions.RerunBusy` if another re-run holds
+    it); removes leftovers of killed re-runs first; refuses to swap in a
+    version whose files do not match its manifest. Returns the new version
+    directory. Bad inputs raise :class:`~safetygap.errors.ValidationError` and
+    leave the active version as it was.
+    """
+    root = Path(root)
+    with versions.rerun_lock(root):
+        versions.prune(root, keep=keep, grace_s=grace_s)
+        inputs, options = rerun_plan(root, overrides)
+        version = versions.new_version_dir(root)
+        try:
+            run_analysis(inputs, version, options=options, quiet=quiet)
+            bad = Workspace(version).verify()
+            if bad:
+                raise ValidationError(f"new version {version.name}: files differ from its "
+                                      f"manifest: {bad}")
+        except BaseException:
+            versions.remove_version(version)
+            raise
+        versions.swap(root, version)
+        versions.prune(root, keep=keep, grace_s=grace_s)
+    return version
 
 
 def inventory_summary(inventory: dict) -> str:

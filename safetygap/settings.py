@@ -7,6 +7,7 @@ e.g. ``SAFETYGAP_WORKSPACE=/data/ws`` or ``SAFETYGAP_TILES=none``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
     merge_name_score: float = Field(
         90.0, ge=0, le=100, description="`providers merge`: least name similarity of "
                                         "duplicates (rapidfuzz token-set ratio, 0-100)")
+    eligibility_model: Literal["nicjr", "cahoots", "star", "albuquerque"] = Field(
+        "nicjr", description="eligibility model of the diversion page and /api/diversion "
+                            "when none is asked for: nicjr (NICJR's four tiers), cahoots, "
+                            "star or albuquerque (docs/TAXONOMY.md)")
     nominatim_url: str | None = Field(
         None, description="Nominatim geocoder `network fetch` asks (default: OSMnx's, "
                           "https://nominatim.openstreetmap.org/)")

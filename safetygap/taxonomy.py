@@ -46,6 +46,7 @@ import pandas as pd
 from safetygap import FAMILIES
 from safetygap._taxonomy_match import lookup, normalize, normalize_prefix
 from safetygap.errors import Problems
+from safetygap.vocab import TRAVEL_MODES, TravelMode
 
 __all__ = [
     "CATEGORY_FAMILIES",
@@ -71,9 +72,7 @@ DEFAULT_SOURCE = "packaged default"
 _CATEGORY_KEYS = ("family", "eligible", "description", "types", "prefixes")
 _AGENCY_KEYS = ("diverted", "service")
 _SERVICE_KEYS = ("family", "catchment_m", "catchment_min", "description")
-TRAVEL_MODES = ("walk", "drive")
-"""Street-network travel modes a service-type catchment can be given for."""
-DERIVED_SPEED_M_PER_MIN = {"walk": 80.0, "drive": 500.0}
+DERIVED_SPEED_M_PER_MIN = {TravelMode.WALK.value: 80.0, TravelMode.DRIVE.value: 500.0}
 """Speeds that derive a missing ``catchment_min`` from ``catchment_m``
 (walk 4.8 km/h, drive 30 km/h)."""
 _META_KEYS = ("name", "version", "sources")

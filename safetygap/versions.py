@@ -1,4 +1,5 @@
-"""Versioned workspaces: re-run an analysis beside the served one and swap it in atomically.
+"""Versioned workspaces: the pointer to the active version, version directories, pruning and
+the re-run lock (the re-run itself is :func:`safetygap.run.rebuild`).
 
 A workspace directory ``ROOT`` that has been re-run looks like::
 
@@ -11,7 +12,7 @@ A workspace directory ``ROOT`` that has been re-run looks like::
 Readers resolve the pointer once (:func:`active_dir`; :meth:`Workspace.open
 <safetygap.workspace.Workspace.open>` does it) and then read one version
 directory, which is never modified once its manifest exists. A re-run
-(:func:`rebuild`) builds a new version directory completely (manifest last),
+(:func:`safetygap.run.rebuild`) builds a new version directory completely (manifest last),
 checks every file against the manifest, then replaces ``CURRENT`` with
 ``os.replace`` (atomic on POSIX) and fsyncs the directory. So
 
@@ -33,19 +34,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 import os
 import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import fields, replace
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from safetygap._io import atomic_write
-from safetygap.errors import Problems, ValidationError
+from safetygap.errors import ValidationError
 
 POINTER = "CURRENT"
 VERSIONS = "versions"
@@ -55,10 +53,6 @@ KEEP = 3
 """Complete versions kept besides the active one."""
 GRACE_S = 600.0
 """Seconds a replaced version is kept at least (requests may still be reading it)."""
-INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
-               "network", "diversion_rules", "reports", "demographics",
-               "demographics_mapping", "fine_population")
-"""Input files of an analysis a re-run takes from the manifest (or an override)."""
 _VERSION_NAME = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{6}$")
 
 
@@ -137,7 +131,7 @@ def clear_pointer(root: str | os.PathLike) -> None:
         _fsync_dir(root)
 
 
-def _remove(path: Path) -> None:
+def remove_version(path: Path) -> None:
     """Remove a version directory: renamed away first, so it vanishes in one step."""
     trash = path.with_name(f".trash-{path.name}-{secrets.token_hex(3)}")
     os.replace(path, trash)
@@ -161,13 +155,13 @@ def prune(root: str | os.PathLike, *, keep: int = KEEP, grace_s: float = GRACE_S
         if path.name == active:
             continue
         if not is_complete(path):
-            _remove(path)
+            remove_version(path)
             removed.append(path.name)
         else:
             complete.append(path)
     for path in complete[:max(0, len(complete) - keep)]:
         if now - (path / MANIFEST).stat().st_mtime >= grace_s:
-            _remove(path)
+            remove_version(path)
             removed.append(path.name)
     for leftover in (root / VERSIONS).glob(".trash-*") if (root / VERSIONS).is_dir() else ():
         shutil.rmtree(leftover, ignore_errors=True)
@@ -191,83 +185,3 @@ def rerun_lock(root: str | os.PathLike) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLike | None]
-               = {}) -> tuple[Any, Any]:
-    """The inputs and options of the active analysis of ``root``, with ``overrides``.
-
-    ``overrides`` maps an input role (:data:`INPUT_ROLES`: ``calls``, ``providers``,
-    ``neighborhoods``, ``wards``, ``population``, ``diversion_rules`` ...) to a new file.
-    Inputs are taken from the active manifest (absolute paths); a missing file is an error
-    naming the role.
-    Returns ``(AnalysisInputs, AnalysisOptions)``.
-    """
-    from safetygap.inputs import ColumnMap
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
-
-    active = active_dir(root)
-    try:
-        manifest = json.loads((active / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"workspace {root}: cannot read the active manifest: {exc}") \
-            from exc
-    problems = Problems()
-    for role in overrides:
-        if role not in INPUT_ROLES:
-            problems.add("overrides", "unknown input role", value=role, allowed=INPUT_ROLES)
-    problems.raise_if_any()
-    paths: dict[str, Path | None] = {}
-    for role in INPUT_ROLES:
-        given = overrides.get(role)
-        recorded = manifest.get("inputs", {}).get(role, {}).get("path")
-        value = given if given is not None else recorded
-        paths[role] = None if value is None else Path(value)
-        if paths[role] is not None and not paths[role].is_file():
-            problems.add(f"workspace {root}", f"the {role} file of the analysis is gone",
-                         value=str(paths[role]),
-                         allowed="upload a new one (POST /api/datasets) or re-run "
-                                 "`safetygap analyze`")
-    for role in ("calls", "providers", "neighborhoods", "wards"):
-        if paths[role] is None:
-            problems.add(f"workspace {root}", f"no {role} file recorded in the manifest")
-    problems.raise_if_any()
-    recorded_opts = dict(manifest.get("options", {}))
-    columns = ColumnMap(**recorded_opts.pop("columns", {}))
-    known = {f.name for f in fields(AnalysisOptions)}
-    options = replace(AnalysisOptions(columns=columns),
-                      **{k: v for k, v in recorded_opts.items() if k in known})
-    inputs = AnalysisInputs(**{role: paths[role] for role in INPUT_ROLES})
-    return inputs, options
-
-
-def rebuild(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLike | None] = {},
-            *, quiet: bool = True, keep: int = KEEP, grace_s: float = GRACE_S) -> Path:
-    """Re-run the analysis of ``root`` into a new version and swap it in atomically.
-
-    Holds the re-run lock throughout (:class:`RerunBusy` if another re-run holds
-    it); removes leftovers of killed re-runs first; refuses to swap in a
-    version whose files do not match its manifest. Returns the new version
-    directory. Bad inputs raise :class:`~safetygap.errors.ValidationError` and
-    leave the active version as it was.
-    """
-    from safetygap.run import run_analysis
-    from safetygap.workspace import Workspace
-
-    root = Path(root)
-    with rerun_lock(root):
-        prune(root, keep=keep, grace_s=grace_s)
-        inputs, options = rerun_plan(root, overrides)
-        version = new_version_dir(root)
-        try:
-            run_analysis(inputs, version, options=options, quiet=quiet)
-            bad = Workspace(version).verify()
-            if bad:
-                raise ValidationError(f"new version {version.name}: files differ from its "
-                                      f"manifest: {bad}")
-        except BaseException:
-            _remove(version)
-            raise
-        swap(root, version)
-        prune(root, keep=keep, grace_s=grace_s)
-    return version

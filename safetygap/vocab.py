@@ -10,11 +10,21 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "ALL_FAMILIES",
+    "BOUNDARY_POLICIES",
+    "ENGINES",
+    "FAMILIES",
+    "LEVELS",
+    "ROW_STATUSES",
+    "TRAVEL_KINDS",
+    "TRAVEL_MODES",
     "BoundaryPolicy",
     "Channel",
     "DemandModel",
+    "Engine",
     "Family",
     "Kernel",
+    "Level",
     "Reliability",
     "RowStatus",
     "TravelKind",
@@ -29,6 +39,20 @@ class Family(StrEnum):
     RESPONSE = "response"
     PREVENTION = "prevention"
     RESTORATION = "restoration"
+
+
+class Level(StrEnum):
+    """The two levels of areas an analysis reports on."""
+
+    NEIGHBORHOOD = "neighborhood"
+    WARD = "ward"
+
+
+class Engine(StrEnum):
+    """Where the join and the per-area counts run: in this process, or on a dask cluster."""
+
+    MEMORY = "memory"
+    DASK = "dask"
 
 
 class Reliability(StrEnum):
@@ -116,3 +140,16 @@ class DemandModel(StrEnum):
     """Spread over a regular grid of cells clipped to the area (the default)."""
     CENTROID = "centroid"
     """All at the area's centroid (the older, coarser method)."""
+
+
+FAMILIES: tuple[str, ...] = allowed(Family)
+"""The families' values in display order (also ``safetygap.FAMILIES``)."""
+ALL_FAMILIES: tuple[str, ...] = ("total", *FAMILIES)
+"""``total`` (every need call) and the three families: the columns of the per-area measures."""
+LEVELS: tuple[str, ...] = allowed(Level)
+BOUNDARY_POLICIES: tuple[str, ...] = allowed(BoundaryPolicy)
+TRAVEL_KINDS: tuple[str, ...] = allowed(TravelKind)
+TRAVEL_MODES: tuple[str, ...] = allowed(TravelMode)
+ENGINES: tuple[str, ...] = allowed(Engine)
+ROW_STATUSES: tuple[str, ...] = allowed(RowStatus)
+"""Exclusive row statuses in priority order (a row with several faults gets the first)."""

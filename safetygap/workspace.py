@@ -48,12 +48,15 @@ from safetygap._hashing import sha256_file
 from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
 from safetygap.errors import Problems, ValidationError
-from safetygap.geo.network import StreetNetwork, read_saved_network, save_network
+from safetygap.geo.network import StreetNetwork
 from safetygap.geo.travel import Travel
+from safetygap.inputs.network import read_saved_network, save_network
 from safetygap.pipeline import Analysis
+from safetygap.tables import calls as C
 from safetygap.versions import active_dir, clear_pointer
+from safetygap.vocab import TravelKind, TravelMode
 
-LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", "calls.parquet",
+LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", C.FILE,
                "providers.parquet", "indices.parquet")
 JSON_FILES = ("summary.json", "quality.json")
 NETWORK_FILE = "network.npz"
@@ -66,11 +69,8 @@ EQUITY_FILE = "equity.json"
 MANIFEST = "manifest.json"
 
 
-def calls_geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
-    """The calls table with point geometry (None where the call has no location)."""
-    geom = gpd.points_from_xy(calls["x"], calls["y"], crs=crs)
-    geom[calls["x"].isna().to_numpy()] = None
-    return gpd.GeoDataFrame(calls.drop(columns=["x", "y"]), geometry=geom, crs=crs)
+calls_geoframe = C.geoframe
+"""The calls table with point geometry (:func:`safetygap.tables.calls.geoframe`)."""
 
 
 def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
@@ -87,9 +87,7 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
     calls = analysis.calls
-    _atomic_write(out / "calls.parquet", lambda p: write_points(
-        calls.drop(columns=["x", "y"]), calls["x"].to_numpy(), calls["y"].to_numpy(),
-        analysis.crs, p))
+    _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
     written = [*LAYER_FILES, *JSON_FILES]
     if analysis.network is not None:
         _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))
@@ -109,8 +107,8 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
         written.append(EQUITY_FILE)
     else:
         (out / EQUITY_FILE).unlink(missing_ok=True)
-    write_json(out / "summary.json", analysis.summary)
-    write_json(out / "quality.json", analysis.quality)
+    write_json(out / "summary.json", analysis.summary.to_dict())
+    write_json(out / "quality.json", analysis.quality.to_dict())
     manifest = dict(analysis.manifest)
     manifest["files"] = {
         name: {"bytes": (out / name).stat().st_size, "sha256": sha256_file(out / name)}
@@ -212,8 +210,9 @@ class Workspace:
         workspace has no saved network.
         """
         opts = self.manifest.get("options", {})
-        kind, mode = opts.get("travel", "straight"), opts.get("mode", "walk")
-        if kind != "network":
+        kind = opts.get("travel", TravelKind.STRAIGHT.value)
+        mode = opts.get("mode", TravelMode.WALK.value)
+        if kind != TravelKind.NETWORK:
             return Travel(kind)
         net = self.network()
         if net is None:
@@ -222,7 +221,7 @@ class Workspace:
                          "saved street network", value=NETWORK_FILE,
                          allowed="a workspace written by this version (analyse again)")
             problems.raise_if_any()
-        return Travel("network", mode, net)
+        return Travel(TravelKind.NETWORK, mode, net)
 
     def records(self, columns: list[str] | None = None) -> pd.DataFrame | None:
         """The diverted records from outside 911 (without geometry unless ``columns``
@@ -236,9 +235,7 @@ class Workspace:
 
     def calls(self, columns: list[str] | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
         """The calls table (large: read only the columns you need)."""
-        if columns is not None and "geometry" not in columns:
-            return pd.read_parquet(self.path / "calls.parquet", columns=columns)
-        return gpd.read_parquet(self.path / "calls.parquet", columns=columns)
+        return C.read(self.path / C.FILE, columns=columns)
 
     def verify(self) -> list[str]:
         """Names of files whose checksum differs from the manifest."""

@@ -165,7 +165,7 @@ def write_tiny_network(directory: Path) -> Path:
     """
     import numpy as np
 
-    from safetygap.geo._osm import segments_to_graph, write_graphml
+    from safetygap.inputs.network import segments_to_graph, write_graphml
 
     x, y, u, v = grid_segments()
     graph = segments_to_graph(X0 + x, Y0 + y, u, v, crs=CRS,

@@ -61,7 +61,7 @@ def _workspace(root: Path, *, network: bool) -> Path:
     files = write_tiny_city(root, make_tiny_areas())
     opts = {"columns": load_preset("generic")}
     if network:
-        from safetygap.geo._osm import segments_to_graph, write_graphml
+        from safetygap.inputs.network import segments_to_graph, write_graphml
 
         x, y, u, v = grid_segments()
         graph = segments_to_graph(X0 + x, Y0 + y, u, v, crs=CRS,
@@ -562,7 +562,7 @@ def test_results_cached_per_workspace_version(straight_ws, tmp_path):
 def test_sites_follow_a_rerun_workspace(straight_ws, tmp_path):
     """A re-run (versioned) workspace: siting reads the active version; after a re-run
     with a youth program next to call 4, no prevention call is left to cover."""
-    from safetygap.versions import rebuild
+    from safetygap.run import rebuild
 
     ws = tmp_path / "ws"
     shutil.copytree(straight_ws, ws)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 from _live import served
 
-from safetygap.maps.data import WorkspaceView
+from safetygap.readmodel import WorkspaceView
 from safetygap.workspace import Workspace
 
 

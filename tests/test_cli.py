@@ -204,7 +204,7 @@ def test_version():
 
 
 def test_calls_help_lists_every_format_read_calls_takes():
-    from safetygap.inputs._files import CALL_FILE_SUFFIXES
+    from safetygap.inputs.files import CALL_FILE_SUFFIXES
 
     text = " ".join(_help("analyze").replace("│", " ").split())
     for suffix in CALL_FILE_SUFFIXES:
@@ -357,7 +357,7 @@ def test_progress_ends_at_its_total(tiny_files, tmp_path):
 def test_join_note_explains_the_calls_not_placed(n_idx, w_idx, dup, want):
     import numpy as np
 
-    from safetygap._steps.rows import join_note
+    from safetygap.stages.rows import join_note
 
     assert join_note(np.array(n_idx), np.array(w_idx), np.array(dup)) == want
 

@@ -152,7 +152,7 @@ def test_stale_rows_counted_by_calendar(built):
     """Second method: pandas' calendar months, not safetygap's month arithmetic."""
     import datetime as dt
 
-    from safetygap.inventory.fields import stale_flags
+    from safetygap.inputs.inventory_fields import stale_flags
 
     _, paths = built
     prov = read(paths, "providers")

@@ -8,7 +8,8 @@ import shapely
 from shapely.geometry import box
 
 from safetygap.demo.streets import generate_streets, write_streets
-from safetygap.geo.network import load_network, node_times
+from safetygap.geo.network import node_times
+from safetygap.inputs.network import load_network
 from tests.conftest import CRS, X0, Y0
 
 

@@ -388,8 +388,7 @@ def test_rerun_keeps_the_rule_file_of_the_analysis(tiny_files: dict[str, Path],
     """A re-run takes the rule file the analysis recorded (not the packaged default), and
     a new rule file given to the re-run replaces it."""
     from safetygap.pipeline import AnalysisInputs, AnalysisOptions
-    from safetygap.run import run_analysis
-    from safetygap.versions import rebuild
+    from safetygap.run import rebuild, run_analysis
     from safetygap.workspace import Workspace
 
     mine = tmp_path / "mine.toml"

@@ -117,8 +117,8 @@ def test_equity_map_page_and_report_section(demo_client, demo_workspace):
     assert "<select id='sg-group' name='group'>" in html
     bad = demo_client.get("/maps/equity", params={"group": "nobody"})
     assert bad.status_code == 422
-    from safetygap.maps.data import WorkspaceView
     from safetygap.maps.report import build_report
+    from safetygap.readmodel import WorkspaceView
     from safetygap.workspace import Workspace
 
     report = build_report(WorkspaceView(Workspace.open(demo_workspace)))
@@ -137,7 +137,12 @@ def test_ward_page_has_the_ward_equity_section(demo_client):
     assert "Who lives in Ward 3" in html and "Residents by group" in html
     poverty = next(g for g in body["groups"] if g["key"] == "poverty")
     assert f"{100 * poverty['total']['share']:.1f}%" in html
-    assert "Who lives" not in demo_client.get("/neighborhoods/N01").text
+    nb = demo_client.get("/neighborhoods/N01").text
+    assert "Who lives in" not in nb and "Who lives here" in nb
+    layer = demo_client.get("/api/equity/areas", params={"group": "black",
+                                                         "family": "response"}).json()
+    n01 = next(f["properties"] for f in layer["features"] if f["id"] == "N01")
+    assert f"{100 * n01['share']:.1f}%" in nb and n01["reliability"] in nb
 
 
 def test_every_measure_csv_carries_the_equity_columns(demo_client, client, table):

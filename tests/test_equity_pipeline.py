@@ -59,6 +59,12 @@ def test_layer_columns_and_ward_apportioning_by_hand(tiny_files, tmp_path):
     # CV of Alpha's share: sqrt(30^2 - 0.1^2 100^2) / 1000 / 1.645 / 0.1 = 17%: caution
     assert n["group_reliability_kids"].tolist() == ["caution", "reliable", "reliable",
                                                     "reliable"]
+    strict = analyze(AnalysisInputs(**tiny_files, demographics=tmp_path / "demo.csv",
+                                    demographics_mapping=tmp_path / "layout.toml"),
+                     options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100,
+                                             cv_caution=0.05, cv_unreliable=0.15))
+    assert strict.neighborhoods["group_reliability_kids"].tolist() == [
+        "unreliable", "reliable", "caution", "caution"]  # CVs 17%, 4.9%, 9.7%, 5.3%
     # ward 1 = A + C + half of B + half of D (the crosswalk's area shares)
     w1 = a.wards.set_index("area_id").loc["1"]
     assert w1["group_count_kids"] == pytest.approx(100 + 300 + 300 + 200)
@@ -145,11 +151,142 @@ def test_cli_options_reach_the_analysis(tiny_files, tmp_path):
             "--demographics-mapping", str(tmp_path / "d.toml")]
     res = CliRunner().invoke(app, [*args, "--demographic-groups", "kids,babies"])
     assert res.exit_code == 2 and "unknown group" in res.output and "'babies'" in res.output
+    res = CliRunner().invoke(app, [*args, "--demographic-groups", "teens", "--cv-caution",
+                                   "0.3", "--cv-unreliable", "0.2"])
+    assert res.exit_code == 2 and "0 < caution < unreliable" in res.output
     res = CliRunner().invoke(app, [*args, "--demographic-groups", "teens",
-                                   "--equity-draws", "150", "--equity-seed", "9"])
+                                   "--equity-draws", "150", "--equity-seed", "9",
+                                   "--cv-unreliable", "0.4"])
     assert res.exit_code == 0, res.output
     eq = json.loads((tmp_path / "ws" / "equity.json").read_text())
     assert [g["key"] for g in eq["groups"]] == ["teens"]
     assert eq["settings"]["draws"] == 150 and eq["settings"]["seed"] == 9
+    assert eq["settings"]["cv_unreliable"] == 0.4
     cols = pd.read_parquet(tmp_path / "ws" / "neighborhoods.parquet").columns
     assert "group_share_teens" in cols and "group_share_kids" not in cols
+
+
+def test_dasymetric_through_the_pipeline_with_address_points(tiny_files, tmp_path):
+    from shapely.geometry import Point
+
+    from tests.conftest import X0, Y0
+
+    layout = LAYOUT.replace('column = "area"\nby = "name"', 'by = "geometry"')
+    tracts = gpd.GeoDataFrame(
+        {"pop": [7000, 3000], "pop_moe": [300, 200], "kids": [700, 300],
+         "kids_moe": [60, 40]},
+        geometry=[sq(0, 0, 1500, 2000), sq(1500, 0, 2000, 2000)], crs=CRS)
+    tracts.to_file(tmp_path / "tracts.gpkg")
+    (tmp_path / "tracts.toml").write_text(layout, encoding="utf-8")
+    # tract 1's residents: 10 in A, 30 in B (left half), 60 in C; tract 2's all in D
+    pts = gpd.GeoDataFrame({"residents": [10, 30, 60, 5]}, geometry=[
+        Point(X0 + 500, Y0 + 500), Point(X0 + 1200, Y0 + 500), Point(X0 + 500, Y0 + 1500),
+        Point(X0 + 1800, Y0 + 1800)], crs=CRS)
+    pts.to_file(tmp_path / "points.gpkg")
+    a = analyze(AnalysisInputs(**tiny_files, demographics=tmp_path / "tracts.gpkg",
+                               demographics_mapping=tmp_path / "tracts.toml",
+                               fine_population=tmp_path / "points.gpkg"),
+                options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100,
+                                        fine_population_column="residents"))
+    n = a.neighborhoods.set_index("name")
+    assert n["group_count_kids"].tolist() == pytest.approx([70, 210, 420, 300])
+    assert n.loc["Charlie", "group_count_moe_kids"] == pytest.approx(0.6 * 60)
+    q = a.quality["demographics"]
+    assert q["method"] == "dasymetric" and q["finer_population"]["population"] == 105
+
+
+def test_hostile_names_are_escaped_on_the_equity_pages(tiny_files, tmp_path):
+    from tests.conftest import HOSTILE_AREA, app_client
+
+    nb = gpd.read_file(tiny_files["neighborhoods"])
+    nb.loc[3, "name"] = HOSTILE_AREA
+    nb.to_file(tiny_files["neighborhoods"])
+    table = TABLE.copy()
+    table.loc[3, "area"] = HOSTILE_AREA
+    layout = LAYOUT.replace('label = "children"', 'label = "kids <script>alert(1)</script>"')
+    table.to_csv(tmp_path / "demo.csv", index=False)
+    (tmp_path / "layout.toml").write_text(layout, encoding="utf-8")
+    from safetygap.run import run_analysis
+
+    run_analysis(AnalysisInputs(**tiny_files, demographics=tmp_path / "demo.csv",
+                                demographics_mapping=tmp_path / "layout.toml"),
+                 tmp_path / "ws", quiet=True,
+                 options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100))
+    with app_client(tmp_path / "ws") as c:
+        for url in ("/maps/equity?group=kids&family=response", "/report", "/wards/2"):
+            html = c.get(url).text
+            assert "<script>alert(1)</script>" not in html, url
+            assert "<b>bold</b>" not in html, url
+        page = c.get("/maps/equity?group=kids&family=response").text
+        assert "Delta \\u0026lt;b\\u0026gt;bold" in page or "Delta &lt;b&gt;bold" in page
+
+
+def test_disparity_of_the_stage_by_hand_with_given_classes(tiny_files, tmp_path):
+    """The stage's disparity for the city and a ward from hand-made classes (A and B
+    underserved), its intervals, and class replicates carried into them."""
+    from safetygap.stages.equity import Underserved, equity_outputs
+
+    a = run(tiny_files, tmp_path)
+    base_n = a.neighborhoods[[c for c in a.neighborhoods.columns
+                              if not c.startswith(("group_", "universe_"))]]
+    base_w = a.wards[[c for c in a.wards.columns if not c.startswith(("group_", "universe_"))]]
+    from safetygap.inputs.demographics import read_demographics
+    from safetygap.stages.equity import match_demographics
+
+    din = read_demographics(tmp_path / "demo.csv", mapping=tmp_path / "layout.toml")
+    demo, _ = match_demographics(din, base_n)
+    point = np.array([True, True, False, False])
+    under = {"prevention": Underserved(point, np.ones(4, bool), None, "hand-made")}
+    _, _, report = equity_outputs(demo, base_n, base_w, underserved=under, n_draws=2000,
+                                  seed=3)
+    d = report["city"]["groups"]["kids"]["disparity"]["prevention"]
+    # kids 100, 600 of 1,400 in A and B; everyone else 900 + 1,400 of 8,600
+    assert d["share_group"]["estimate"] == pytest.approx(700 / 1400, abs=1e-6)
+    assert d["share_others"]["estimate"] == pytest.approx(2300 / 8600, abs=1e-6)
+    assert d["ratio"]["estimate"] == pytest.approx(0.5 / (2300 / 8600), abs=1e-6)
+    assert d["difference"]["low"] < d["difference"]["estimate"] < d["difference"]["high"]
+    # ward 1: A, C whole, half of B and D
+    w = report["wards"]["1"]["groups"]["kids"]["disparity"]["prevention"]
+    assert w["share_group"]["estimate"] == pytest.approx(400 / 900, abs=1e-6)
+    assert w["share_others"]["estimate"] == pytest.approx(1600 / 6100, abs=1e-6)
+    assert report["disparity_available"] is True
+    # replicates that sometimes drop B widen the interval down to that classification
+    reps = np.array([[True, True, False, False], [True, False, False, False]] * 5)
+    under = {"prevention": Underserved(point, np.ones(4, bool), reps, "hand-made")}
+    _, _, wide = equity_outputs(demo, base_n, base_w, underserved=under, n_draws=2000,
+                                seed=3)
+    dw = wide["city"]["groups"]["kids"]["disparity"]["prevention"]
+    assert dw["difference"]["low"] < 100 / 1400 - 900 / 8600 + 0.05
+    assert dw["replicates"] == 10
+    # the disparity reaches the API (validated by its models), the report and ward pages
+    from safetygap.workspace import write_workspace
+    from tests.conftest import app_client
+
+    a.equity = report
+    write_workspace(a, tmp_path / "ws")
+    with app_client(tmp_path / "ws") as c:
+        body = c.get("/api/equity").json()
+        kids = next(g for g in body["groups"] if g["key"] == "kids")
+        dp = kids["disparity"]["prevention"]
+        assert dp["share_group"]["estimate"] == pytest.approx(0.5, abs=1e-6)
+        assert "50.0% of children live in the areas underserved for prevention" in \
+            dp["sentence"]
+        html = c.get("/report").text
+        assert "living in underserved areas vs everyone else" in html
+        assert "+23.3" in html  # 50.0% - 26.7%, in points
+        assert "living in underserved areas" in c.get("/wards/1").text
+
+
+def test_underserved_from_the_class_tables():
+    """The adapter from issue 13's documented tables: class 7 in a replicate is underserved
+    there; areas not ranked are left out."""
+    from safetygap.stages.equity import underserved_from_tables
+
+    table = pd.DataFrame({"area_id": ["A", "B", "C"], "underserved": [True, False, False],
+                          "ranked": [True, True, False]})
+    reps = pd.DataFrame([[7, 7, 0], [4, 7, 0]], columns=["A", "B", "C"])
+    u = underserved_from_tables(table, reps, definition="high need, low access")
+    assert u.point.tolist() == [True, False, False]
+    assert u.classified.tolist() == [True, True, False]
+    assert u.replicates.tolist() == [[True, True, False], [False, True, False]]
+    assert underserved_from_tables(table, pd.DataFrame()).replicates is None

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from safetygap._steps.equity import NO_ROW, match_demographics
 from safetygap.boundaries import load_boundaries
 from safetygap.equity.moe import moe_proportion
 from safetygap.inputs.demographics import read_demographics
+from safetygap.stages.equity import NO_ROW, match_demographics
 
 pytestmark = pytest.mark.realdata
 

@@ -13,7 +13,8 @@ import pytest
 import shapely
 
 from safetygap.errors import ValidationError
-from safetygap.inputs import ColumnMap, _files, read_calls
+from safetygap.inputs import ColumnMap, read_calls
+from safetygap.inputs import files as _files
 from safetygap.inputs.calls import _canonical
 
 GEOM = ColumnMap(id="id", call_type="call_type", agency="agency", time="time",

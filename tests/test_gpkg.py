@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from safetygap.cli import app as cli_app
-from safetygap.maps.gap_map import FAMILY_STYLE, NO_VALUE_COLOR, class_color
 from safetygap.maps.gpkg import public_quality
+from safetygap.maps.style import FAMILY_STYLE, NO_VALUE_COLOR, class_color
 
 SLD = "{http://www.opengis.net/sld}"
 OGC = "{http://www.opengis.net/ogc}"

@@ -11,7 +11,7 @@ import pytest
 
 from safetygap.errors import ValidationError
 from safetygap.inputs import providers_from_frame
-from safetygap.inventory.fields import months_between, stale_flags
+from safetygap.inputs.inventory_fields import months_between, stale_flags
 from safetygap.taxonomy import load_taxonomy
 
 TODAY = dt.date(2025, 7, 15)

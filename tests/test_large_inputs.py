@@ -10,7 +10,8 @@ import pytest
 
 from safetygap._geoparquet import write_points
 from safetygap.errors import ValidationError
-from safetygap.inputs import ColumnMap, _files, load_preset, read_calls
+from safetygap.inputs import ColumnMap, load_preset, read_calls
+from safetygap.inputs import files as _files
 from safetygap.inputs.calls import to_float
 
 GENERIC = load_preset("generic")

@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from safetygap.errors import ValidationError
 from safetygap.geo.network import (
     StreetNetwork,
-    load_network,
     nearest_source_time,
     node_times,
     snap,
@@ -35,6 +34,7 @@ from safetygap.geo.network import (
     within_travel_time,
 )
 from safetygap.geo.travel import Travel
+from safetygap.inputs.network import load_network
 from tests.conftest import CRS, X0, Y0
 
 INF = math.inf
@@ -282,7 +282,7 @@ def test_osm_xml_and_graphml_give_the_hand_worked_times(tmp_path):
     drive = node_times(net, node[:1], mode="drive")[0]
     assert drive[node[1]] == pytest.approx(5.2, rel=5e-3)
 
-    from safetygap.geo._osm import read_graph, write_graphml
+    from safetygap.inputs.network import read_graph, write_graphml
 
     gml = write_graphml(read_graph(osm), tmp_path / "river.graphml")
     net2 = load_network(gml, crs=CRS)

@@ -12,8 +12,7 @@ from _osm_server import ARM_M, EDGES, KEPT_NODES, PLACE, FakeOSM
 from typer.testing import CliRunner
 
 from safetygap.cli import app
-from safetygap.geo._osm import read_graph
-from safetygap.geo.network import load_network
+from safetygap.inputs.network import load_network, read_graph
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

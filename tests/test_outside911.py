@@ -80,8 +80,7 @@ def test_records_are_placed_by_point_then_by_name(tiny_files: dict[str, Path],
 
 def test_records_not_counted_and_written_to_the_workspace(tiny_files: dict[str, Path],
                                                           tmp_path: Path) -> None:
-    from safetygap.run import run_analysis
-    from safetygap.versions import rebuild
+    from safetygap.run import rebuild, run_analysis
     from safetygap.workspace import Workspace
 
     reports = _write(tmp_path / "311.csv", ("ID", "type", "when", "lat", "lon", "hood",

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from safetygap.api.app import create_app
 from safetygap.cli import app as cli
 from safetygap.maps.assets import DOCS_FILES, asset_files, docs_dir
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.pages import ward_panel_rows
+from safetygap.readmodel import WorkspaceView
 from safetygap.settings import OSM_TILES, get_settings
 from safetygap.workspace import Workspace
 

@@ -25,9 +25,9 @@ from shapely.geometry import box
 
 from safetygap.api.models import AreaProfile, ProviderCollection
 from safetygap.inputs import load_preset
-from safetygap.maps._reach import area_points, minutes_to_area
-from safetygap.maps.data import WorkspaceView
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+from safetygap.readmodel import WorkspaceView
+from safetygap.readmodel._reach import area_points, minutes_to_area
 from safetygap.run import run_analysis
 from safetygap.workspace import Workspace
 

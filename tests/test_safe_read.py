@@ -15,7 +15,7 @@ import pytest
 from shapely.geometry import Point
 
 from safetygap.errors import ValidationError
-from safetygap.inputs import _files
+from safetygap.inputs import files as _files
 from tests.test_write_api import make_client, upload
 
 SECRET = "TOPSECRET-ROW-4242"

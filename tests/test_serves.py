@@ -124,7 +124,7 @@ def test_stale_and_serving_shown_in_the_providers_layer(tiny_files, tmp_path):
     """The map's providers layer (GET /api/providers) carries the stale flag, the last
     verified date and what an area-serving provider serves, validated by its model."""
     from safetygap.api.models import ProviderCollection
-    from safetygap.maps.data import WorkspaceView
+    from safetygap.readmodel import WorkspaceView
     from safetygap.workspace import Workspace, write_workspace
 
     a = _run(tiny_files, tmp_path, [

@@ -12,9 +12,11 @@ import pytest
 from pyproj import Transformer
 
 from safetygap import FAMILIES, scenarios
-from safetygap._steps.areas import boundary_allocations
-from safetygap.geo.boundary import BOUNDARY_POLICIES
+from safetygap.scenarios import baseline as scenario_baseline
 from safetygap.scenarios import load_baseline, new_providers, recommend_sites, recompute, whatif
+from safetygap.scenarios import siting as scenario_siting
+from safetygap.stages.areas import boundary_allocations
+from safetygap.vocab import BOUNDARY_POLICIES
 from tests.conftest import CRS, X0, Y0, app_client
 from tests.test_scenarios import straight_ws, walk_ws  # noqa: F401 (fixtures used by name)
 
@@ -90,7 +92,7 @@ def test_siting_output_equals_the_one_with_full_recomputes(ws, family, k, reques
         calls.append(family)
         return full_recompute(base, extra)
 
-    monkeypatch.setattr(scenarios, "recompute", full_only)
+    monkeypatch.setattr(scenario_siting, "recompute", full_only)  # as recommend_sites sees it
     full = recommend_sites(base, family=family, k=k)
     assert calls == [family] * len(full["sites"]) and len(full["sites"]) >= 1
     lean.pop("timings_s")
@@ -110,7 +112,7 @@ def _no_lean(*args, **kwargs):
 
 def test_whatif_and_scenarios_route_keep_the_full_recompute(request, monkeypatch):
     ws = request.getfixturevalue("straight_ws")
-    monkeypatch.setattr(scenarios, "family_layers", _no_lean)
+    monkeypatch.setattr(scenario_baseline, "family_layers", _no_lean)  # as recompute sees it
     base = load_baseline(ws)
     to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform([X0 + 1000, X0 + 300], [Y0 + 1000, Y0 + 300])

@@ -24,7 +24,7 @@ from safetygap.api.app import create_app
 from safetygap.errors import ValidationError
 from safetygap.inputs import load_preset
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions
-from safetygap.run import run_analysis
+from safetygap.run import rebuild, run_analysis
 from safetygap.settings import Settings
 from safetygap.versions import (
     POINTER,
@@ -32,7 +32,6 @@ from safetygap.versions import (
     active_dir,
     new_version_dir,
     prune,
-    rebuild,
     rerun_lock,
     version_dirs,
 )
@@ -104,6 +103,7 @@ def test_prune_keeps_active_and_recent_and_removes_partial(tiny_ws):
 KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
+    import safetygap.run as run
     import safetygap.versions as versions
     import safetygap.workspace as workspace
 
@@ -122,7 +122,7 @@ KILL_SCRIPT = textwrap.dedent("""
         workspace.write_json = write_json
     else:  # the new version complete, the pointer not yet replaced
         versions.swap = lambda root, version: hang()
-    versions.rebuild(root, {"calls": sys.argv[4]})
+    run.rebuild(root, {"calls": sys.argv[4]})
 """)
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from safetygap.api._compute import RETRY_AFTER_S, ComputeBusy
 from safetygap.api._store import WorkspaceUnavailable
 from safetygap.api.models import ErrorResponse
-from safetygap.maps.data import UnknownArea
+from safetygap.readmodel import UnknownArea
 
 PARAM_SOURCES = ("query", "path", "header", "cookie")
 

@@ -1,6 +1,6 @@
 """Re-runs requested through the API, one at a time, outside the request thread.
 
-Each job runs ``safetygap rerun`` (:func:`safetygap.versions.rebuild`) in a
+Each job runs ``safetygap rerun`` (:func:`safetygap.run.rebuild`) in a
 child process watched by a background thread: the analysis never holds the
 server's GIL or memory, a crash of the analysis cannot take the server down,
 and a server stopped mid-run kills the child (the partial version is removed

@@ -1,6 +1,6 @@
 """The served workspace, read once per manifest.
 
-A :class:`WorkspaceStore` holds one :class:`~safetygap.maps.data.WorkspaceView`
+A :class:`WorkspaceStore` holds one :class:`~safetygap.readmodel.WorkspaceView`
 keyed by the checksum of the workspace's ``manifest.json``. Each request
 stats the manifest (cheap); when it changed, the workspace is read again, so
 a workspace replaced on disk (a new analysis written into it, or a directory
@@ -30,8 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safetygap._hashing import sha256_file
 from safetygap.errors import ValidationError
-from safetygap.maps.data import WorkspaceView
 from safetygap.privacy import DEFAULT_MIN_COUNT
+from safetygap.readmodel import WorkspaceView
 from safetygap.versions import active_dir, is_complete, version_dirs
 from safetygap.workspace import MANIFEST, Workspace
 

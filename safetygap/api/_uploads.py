@@ -38,8 +38,8 @@ from filelock import FileLock
 from safetygap._hashing import sha256_file
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
-from safetygap.inputs._files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
 from safetygap.inputs.expansion import ExpansionTooLarge
+from safetygap.inputs.files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
 
 KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population",
                           "diversion_rules", "reports")

@@ -79,6 +79,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
                   name=f"static-{name}")
     install_error_handlers(app)
     from safetygap.api.routes_api import router as api_router
+    from safetygap.api.routes_diversion import router as diversion_router
     from safetygap.api.routes_docs import router as docs_router
     from safetygap.api.routes_equity import router as equity_router
     from safetygap.api.routes_export import router as export_router
@@ -87,6 +88,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     from safetygap.api.routes_sites import router as sites_router
 
     app.include_router(api_router)
+    app.include_router(diversion_router)
     app.include_router(equity_router)
     app.include_router(pages_router)
     app.include_router(sites_router)

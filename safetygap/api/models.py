@@ -9,13 +9,19 @@ is undefined (no population, no calls).
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-Family = Literal["response", "prevention", "restoration"]
-AnyFamily = Literal["total", "response", "prevention", "restoration"]
-Level = Literal["neighborhood", "ward"]
+from safetygap.tables import report
+from safetygap.vocab import ALL_FAMILIES, FAMILIES, LEVELS
+
+# the closed vocabularies of safetygap.vocab as the literal types of the OpenAPI schema
+Family = Literal[FAMILIES]  # type: ignore[valid-type]
+AnyFamily = Literal[ALL_FAMILIES]  # type: ignore[valid-type]
+Level = Literal[LEVELS]  # type: ignore[valid-type]
 
 
 class Health(BaseModel):
@@ -36,31 +42,42 @@ class Health(BaseModel):
 # ---------------------------------------------------------------- summary
 
 
-class Totals(BaseModel):
-    input_rows: int = Field(description="rows in the calls file")
-    unique_calls: int = Field(description="rows less duplicate ids")
-    calls_in_areas: int = Field(description="calls placed in a neighborhood and a ward")
-    by_family: dict[str, int] = Field(description="calls in areas per family ('none' too)")
-    by_year: dict[str, int] = Field(description="calls in areas per year")
-    neighborhoods: int
-    wards: int
-    population: float | None
+def model_from(
+    source: type,
+    *,
+    name: str | None = None,
+    exclude: tuple[str, ...] = (),
+    override: dict[str, tuple[Any, Any]] | None = None,
+    extra: dict[str, tuple[Any, Any]] | None = None,
+) -> type[BaseModel]:
+    """A response model derived from a report dataclass of :mod:`safetygap.tables.report`:
+    its fields (less ``exclude``) with their types and descriptions, in order; ``override``
+    replaces a field's (type, Field) in place, ``extra`` adds fields at the end. The model
+    keeps the dataclass' name unless ``name`` is given."""
+    hints = typing.get_type_hints(source)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(source):
+        if f.name in exclude:
+            continue
+        if override and f.name in override:
+            fields[f.name] = override[f.name]
+        else:
+            fields[f.name] = (hints[f.name],
+                              Field(description=f.metadata.get("description") or None))
+    fields.update(extra or {})
+    return create_model(name or source.__name__, **fields)
 
 
-class FamilySummary(BaseModel):
-    need_calls: int = Field(description="calls in areas whose need is this family's")
-    coverage: float | None = Field(description="share of them within a provider's reach")
-    providers: int = Field(description="providers of the family")
-
-
-class QualityCounts(BaseModel):
-    status_counts: dict[str, int] = Field(
-        description="exclusive status of every input row; adds up to input_rows")
-    input_rows: int
-    analysed_in_areas: int
-    excluded_from_areas: int
-    areas_without_population: int
-    providers_outside_boundaries: int
+Totals = model_from(report.Totals)
+FamilySummary = model_from(report.FamilySummary, extra={
+    "providers": (int, Field(description="providers of the family"))})
+QualityCounts = model_from(report.QualityCounts, exclude=("areas_with_zero_population",),
+                           extra={"input_rows": (int, Field(description="rows in the calls "
+                                                                         "file")),
+                                  "analysed_in_areas": (int, Field(
+                                      description="rows counted in areas")),
+                                  "excluded_from_areas": (int, Field(
+                                      description="rows kept with no area"))})
 
 
 class ChangedArea(BaseModel):
@@ -119,31 +136,27 @@ class DiversionSummary(BaseModel):
     by_rule: list[RuleCount] = Field(description="unique calls per rule, in rule order")
 
 
-class Summary(BaseModel):
-    label: str = Field(description="what the data is, e.g. the synthetic demo city's label")
-    synthetic: bool = Field(description="true for the synthetic demo city")
-    generated: str = Field(description="when the analysis ran (UTC, ISO 8601)")
-    safetygap_version: str
-    crs: str = Field(description="projected CRS the analysis ran in")
-    years: list[int]
-    totals: Totals
-    diverted_share: dict[str, float | None] = Field(
-        description="share of unique calls handled by a non-police alternative (channel "
-                    "by the diversion rules), of the denominator in diversion, 'all' and "
-                    "by year")
-    diversion: DiversionSummary | None = Field(
-        default=None, description="channels and rules of the calls and the denominator "
-                                  "(absent in workspaces written before diversion rules)")
-    eligible_not_diverted_share: dict[str, float | None] = Field(
-        description="share of unique calls eligible for a non-police response that were not "
-                    "diverted (police, fire/EMS or an unknown agency handled them, by the "
-                    "diversion rules), of all unique calls, 'all' and by year")
-    families: dict[str, FamilySummary]
-    quality: QualityCounts
-    boundary_sensitivity: BoundarySensitivity | None = Field(
-        default=None, description="gap classes under the two boundary policies compared")
-    travel: DistanceModel | None = Field(
-        default=None, description="the distance model and catchments the analysis used")
+Summary = model_from(
+    report.Summary,
+    exclude=("taxonomy", "diverted_by_agency", "top_underserved", "diverted_share_basis"),
+    override={
+        "totals": (Totals, ...),
+        "diversion": (DiversionSummary | None, Field(
+            default=None, description="channels and rules of the calls and the denominator "
+                                      "(absent in workspaces written before diversion "
+                                      "rules)")),
+        "families": (dict[str, FamilySummary], ...),  # type: ignore[valid-type]
+        "quality": (QualityCounts, ...),
+        "boundary_sensitivity": (BoundarySensitivity | None, Field(
+            default=None, description="gap classes under the two boundary policies "
+                                      "compared")),
+        "travel": (DistanceModel | None, Field(
+            default=None, description="the distance model and catchments the analysis "
+                                      "used")),
+    })
+"""GET /api/summary: summary.json's totals, shares, families and quality counts (the
+fields and descriptions of :class:`safetygap.tables.report.Summary`), with typed diversion,
+sensitivity and distance model."""
 
 
 # ---------------------------------------------------------------- GeoJSON

@@ -1,5 +1,5 @@
 """JSON / GeoJSON routes. Thin: parameters are checked here, the work is done by
-:class:`safetygap.maps.data.WorkspaceView`; results are validated against the
+:class:`safetygap.readmodel.WorkspaceView`; results are validated against the
 response models once and cached as JSON per workspace."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from safetygap.api.models import (
     ProviderCollection,
     Summary,
 )
-from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
+from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
@@ -186,7 +186,7 @@ def neighborhoods(
     view: View,
     family: FamilyQ = None,
     year: YearQ = None,
-    tolerance: ToleranceQ = DEFAULT_TOLERANCE_M,
+    tolerance: ToleranceQ = DEFAULT_SIMPLIFY_TOLERANCE_M,
     ward: Annotated[str | None, Query(description="only the neighborhoods in this ward")]
     = None,
     format: FormatQ = "json",
@@ -200,7 +200,8 @@ def neighborhoods(
 @router.get("/api/wards", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
 def wards(request: Request, view: View, family: FamilyQ = None, year: YearQ = None,
-          tolerance: ToleranceQ = DEFAULT_TOLERANCE_M, format: FormatQ = "json") -> Response:
+          tolerance: ToleranceQ = DEFAULT_SIMPLIFY_TOLERANCE_M,
+          format: FormatQ = "json") -> Response:
     """Wards as GeoJSON (EPSG:4326) with their indices; see ``/api/neighborhoods``."""
     return _layer(request, view, "ward", family, year, tolerance, None, format)
 
@@ -243,7 +244,7 @@ def gaps(
         if format == "csv":
             return csv_response(rows, name)
         shapes = {str(ft["id"]): ft["geometry"] for ft in view.layer(
-            level, family=None, year=year, tolerance_m=DEFAULT_TOLERANCE_M)["features"]}
+            level, family=None, year=year, tolerance_m=DEFAULT_SIMPLIFY_TOLERANCE_M)["features"]}
         return geojson_response({"type": "FeatureCollection", "features": [
             {"type": "Feature", "id": f"{r['family']}-{r['rank']}",
              "geometry": shapes.get(r["area_id"]), "properties": r} for r in rows]}, name)

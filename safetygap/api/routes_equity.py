@@ -23,8 +23,8 @@ from safetygap.api.routes_api import (
     checked_area,
     computed_json,
 )
-from safetygap.maps.data import DEFAULT_TOLERANCE_M, WorkspaceView
 from safetygap.maps.equity import NoEquity, equity_layer, equity_report, group_keys
+from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 
 router = APIRouter()
 
@@ -72,7 +72,7 @@ def equity_areas(
     level: Annotated[Level, Query(description="neighborhood or ward")] = "neighborhood",
     ward: Annotated[str | None, Query(description="only the neighborhoods in this ward")]
     = None,
-    tolerance: ToleranceQ = DEFAULT_TOLERANCE_M,
+    tolerance: ToleranceQ = DEFAULT_SIMPLIFY_TOLERANCE_M,
     format: FormatQ = "json",
 ) -> Response:
     """One group's share per area (with its 90% interval, CV and reliability; unreliable

@@ -33,7 +33,7 @@ from safetygap.maps.collections import (
     select,
     site_features,
 )
-from safetygap.maps.data import WorkspaceView
+from safetygap.readmodel import WorkspaceView
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 

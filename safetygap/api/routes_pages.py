@@ -3,7 +3,7 @@ are built by :mod:`safetygap.maps` and cached per workspace)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -11,11 +11,13 @@ from fastapi.responses import HTMLResponse
 
 from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
-from safetygap.api.routes_api import View, YearQ, checked_year
+from safetygap.api.models_diversion import DivertedChannel, ModelName
+from safetygap.api.routes_api import View, YearQ, checked_area, checked_year
 from safetygap.maps.area_page import area_page
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
-from safetygap.maps.pages import index_page, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import index_page
+from safetygap.readmodel import WorkspaceView
 
 router = APIRouter(tags=["pages"])
 FamilyPage = Annotated[Family, Query(description="family shown first")]
@@ -104,6 +106,38 @@ def ward_map(
         ("page", "ward", ward, family, year, options),
         lambda: render_page(build_ward_map(view, ward, family=family, year=year,
                                            options=options)))
+    return HTMLResponse(html)
+
+
+@router.get("/diversion", response_class=HTMLResponse, responses=ERROR_RESPONSES)
+def diversion(
+    request: Request,
+    view: View,
+    model: Annotated[ModelName | None, Query(description="eligibility model")] = None,
+    category: Annotated[list[str] | None, Query(max_length=40,
+                                                description="categories to move")] = None,
+    channel: Annotated[DivertedChannel, Query(description="where they go")]
+    = "behavioral_crisis",
+    share: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False)] = 1.0,
+    hours: Annotated[Literal["24/7", "Mo-Su 06:00-22:00"], Query(
+        description="the new responders' hours")] = "24/7",
+    whole_model: Annotated[bool, Query(description="move every eligible call")] = False,
+    ward: Annotated[str | None, Query(max_length=100, description="the ward whose hours "
+                                                                  "of the week are shown")]
+    = None,
+) -> HTMLResponse:
+    """Diversion: the share of calls going to non-police services today, which calls
+    could (an eligibility model), and a change to try: moving categories (or a whole
+    model's calls) to a non-police channel, with charts and tables by ward and hour."""
+    from safetygap.maps.diversion_page import PageRequest, diversion_page
+
+    cats = tuple(sorted(set(category or ())))
+    ward = checked_area(view, "ward", "ward", ward or None)
+    req = PageRequest(model=model or request.app.state.settings.eligibility_model,
+                      categories=cats, channel=channel, share=share, hours=hours,
+                      whole_model=whole_model, ward=ward)
+    html = view.cached(("page", "diversion", req.model, cats, channel, share, hours,
+                        whole_model, ward), lambda: diversion_page(view, req))
     return HTMLResponse(html)
 
 

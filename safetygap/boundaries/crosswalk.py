@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.crs import require_projected, require_same_crs
 
 
 def crosswalk(source: gpd.GeoDataFrame, target: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safetygap.demo._shapes import Units
+from safetygap.vocab import RowStatus
 
 CALL_COLUMNS: tuple[str, ...] = (
     "Master_Incident_Number", "Agency_Type", "is_911_Call", "Is_City_Call",
@@ -224,13 +225,13 @@ class Faults:
         ``outside_boundaries`` are always 0), plus ``off_city_rows`` = zero +
         missing coordinates: the rows with no neighbourhood or ward."""
         return {
-            "duplicate_id": self.duplicate_id,
-            "missing_coordinates": self.missing_coordinates,
-            "invalid_coordinates": 0,
-            "zero_coordinates": self.zero_coordinates,
-            "outside_boundaries": 0,
-            "unparseable_date": self.unparseable_date,
-            "unknown_call_type": self.unknown_call_type,
+            RowStatus.DUPLICATE_ID.value: self.duplicate_id,
+            RowStatus.MISSING_COORDINATES.value: self.missing_coordinates,
+            RowStatus.INVALID_COORDINATES.value: 0,
+            RowStatus.ZERO_COORDINATES.value: self.zero_coordinates,
+            RowStatus.OUTSIDE_BOUNDARIES.value: 0,
+            RowStatus.UNPARSEABLE_DATE.value: self.unparseable_date,
+            RowStatus.UNKNOWN_CALL_TYPE.value: self.unknown_call_type,
             "off_city_rows": self.zero_coordinates + self.missing_coordinates,
         }
 

@@ -38,17 +38,26 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from safetygap.demo._shapes import CRS
 from safetygap.demo.streets import address_points, generate_streets
 
-if TYPE_CHECKING:
-    from safetygap.demo.city import DemoCity
+
+class DemoCity(Protocol):
+    """What the inventory reads of :class:`safetygap.demo.city.DemoCity` (a protocol, so
+    this module does not import the city module that imports it)."""
+
+    seed: int
+    parameters: dict[str, Any]
+    neighborhoods: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    providers: gpd.GeoDataFrame
 
 PROGRAMMES: dict[str, dict[str, Any]] = {
     "violence_interruption": {
@@ -284,8 +293,6 @@ def _serving(city: DemoCity, pv: pd.DataFrame, rng: np.random.Generator) -> dict
 
 def _wgs84(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from pyproj import Transformer
-
-    from safetygap.demo.city import CRS
 
     lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(
         xy[:, 0], xy[:, 1])

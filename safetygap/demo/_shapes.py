@@ -24,6 +24,8 @@ from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon
 
 # Half extents of the outline ellipse (metres): about 20 km x 17 km overall.
+CRS = "EPSG:26915"
+"""The demo city's projected CRS (UTM 15N, metres): every layer of the city is in it."""
 HALF_WIDTH_M = 10_000.0
 HALF_HEIGHT_M = 8_500.0
 

@@ -37,7 +37,7 @@ from safetygap._io import dumps_json
 from safetygap.demo import _calls, _demographics, _plan, _providers, _shapes
 from safetygap.errors import Problems
 
-CRS = "EPSG:26915"
+CRS = _shapes.CRS
 """CRS of every layer of the demo city (UTM zone 15N, metres)."""
 
 CENTER_LON_LAT: tuple[float, float] = (-94.6, 43.75)

@@ -63,7 +63,7 @@ def build_inventory(data_dir: str | os.PathLike, *, files: dict[str, str]) -> In
     import geopandas as gpd
 
     from safetygap.inputs import providers_from_frame
-    from safetygap.inputs._files import read_table
+    from safetygap.inputs.files import read_table
     from safetygap.inventory.geocode import geocode_frame, read_address_points
     from safetygap.inventory.merge import MergeRule, merge_sources, read_source
     from safetygap.inventory.osm import load_tag_rules, map_features, read_features

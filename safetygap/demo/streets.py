@@ -194,7 +194,7 @@ def _ordinal(n: int) -> str:
 
 def write_streets(streets: Streets, data_dir: str | os.PathLike) -> Path:
     """Write ``streets.graphml`` (OSMnx layout, EPSG:4326) into ``data_dir``."""
-    from safetygap.geo._osm import segments_to_graph, write_graphml
+    from safetygap.inputs.network import segments_to_graph, write_graphml
 
     graph = segments_to_graph(streets.x, streets.y, streets.u, streets.v, crs=streets.crs,
                               highway=streets.highway, name=streets.name)

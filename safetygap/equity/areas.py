@@ -17,14 +17,14 @@ per-area measures the layers and CSV downloads carry:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from safetygap.equity.disparity import DEFAULT_DRAWS, GroupDraws
 from safetygap.equity.interpolate import Weights, apportion_with_moe
-from safetygap.equity.moe import moe_proportion, moe_sum
+from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE, moe_proportion, moe_sum
 from safetygap.equity.shares import AreaShares, area_shares
 from safetygap.equity.spec import DemographicsSpec
 
@@ -44,11 +44,18 @@ def column(measure: str, key: str) -> str:
 
 @dataclass(frozen=True)
 class AreaDemographics:
-    """Counts and MOEs per area of every universe and group of ``spec``."""
+    """Counts and MOEs per area of every universe and group of ``spec``; ``caution`` and
+    ``unreliable`` are the CV thresholds of the reliability labels (settings)."""
 
     spec: DemographicsSpec
     estimate: dict[str, np.ndarray]
     moe: dict[str, np.ndarray]
+    caution: float = CV_CAUTION
+    unreliable: float = CV_UNRELIABLE
+
+    def with_thresholds(self, caution: float, unreliable: float) -> AreaDemographics:
+        """The same counts with other CV thresholds."""
+        return replace(self, caution=caution, unreliable=unreliable)
 
     @property
     def n_areas(self) -> int:
@@ -61,7 +68,8 @@ class AreaDemographics:
         """Per-area shares of ``group`` in its universe, with MOE, CV and reliability."""
         u = self.spec.group(group).universe
         return area_shares(self.estimate[group], self.estimate[u], self._moe_or_none(group),
-                           self._moe_or_none(u))
+                           self._moe_or_none(u), caution=self.caution,
+                           unreliable=self.unreliable)
 
     def draws(self, group: str, *, n_draws: int = DEFAULT_DRAWS, seed: int = 0
               ) -> GroupDraws:
@@ -101,7 +109,7 @@ class AreaDemographics:
         for key in self.estimate:
             est[key], moe[key] = apportion_with_moe(self.estimate[key],
                                                     self._moe_or_none(key), weights)
-        return AreaDemographics(self.spec, est, moe)
+        return AreaDemographics(self.spec, est, moe, self.caution, self.unreliable)
 
     def columns(self) -> pd.DataFrame:
         """The per-area columns of the module docstring, in the layer's row order."""

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.crs import require_projected, require_same_crs
 
 __all__ = ["Weights", "apportion_with_moe", "area_weights", "dasymetric_weights"]
 

@@ -9,30 +9,10 @@ changed only while it runs, and it writes no cache files.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import Iterator
-from typing import Any
-
 import geopandas as gpd
 import shapely
 
-
-@contextlib.contextmanager
-def _settings(ox: Any, values: dict[str, Any]) -> Iterator[None]:
-    """OSMnx settings for one block (None: keep OSMnx's), restored after, with the resolver
-    OSMnx replaces when it pins the Overpass host."""
-    given = {k: v for k, v in values.items() if v is not None}
-    saved = {k: getattr(ox.settings, k) for k in given}
-    resolver = socket.getaddrinfo
-    try:
-        for k, v in given.items():
-            setattr(ox.settings, k, v)
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(ox.settings, k, v)
-        socket.getaddrinfo = resolver
+from safetygap.fetch._osmnx import osmnx_settings
 
 
 def features_in_boundary(
@@ -47,8 +27,8 @@ def features_in_boundary(
     import osmnx as ox
 
     polygon = shapely.union_all(boundary.to_crs("EPSG:4326").geometry.to_numpy())
-    with _settings(ox, {"overpass_url": overpass_url, "requests_timeout": timeout_s,
-                        "use_cache": False}):
+    with osmnx_settings(ox, overpass_url=overpass_url, requests_timeout=timeout_s,
+                        use_cache=False):
         try:
             return ox.features_from_polygon(polygon, tags=tags)
         except ox._errors.InsufficientResponseError:

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from safetygap.errors import Problems
-from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.crs import require_projected, require_same_crs
 from safetygap.vocab import Kernel, allowed
 
 SIGMA_FRACTION = 0.5

@@ -27,11 +27,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from safetygap.geo._crs import require_projected, require_same_crs
+from safetygap.geo.crs import require_projected, require_same_crs
 from safetygap.geo.join import area_index
-
-BOUNDARY_POLICIES: tuple[str, ...] = ("contain", "split")
-DEFAULT_TOLERANCE_M = 5.0
+from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,7 @@ def allocate(
     n = len(assigned)
     placed = np.flatnonzero(assigned >= 0)
     k = np.zeros(n, dtype=np.int64)
-    if policy == "contain":
+    if policy == BoundaryPolicy.CONTAIN:
         k[placed] = 1
         return Allocation(policy, placed, assigned[placed], np.ones(len(placed)), k)
     n_areas = int(max(assigned.max(initial=-1), np.max(near[1], initial=-1))) + 1

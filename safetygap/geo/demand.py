@@ -34,7 +34,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from safetygap.errors import Problems
-from safetygap.geo._crs import require_projected
+from safetygap.geo.crs import require_projected
 from safetygap.vocab import DemandModel, allowed
 
 DEFAULT_CELL_M = 200.0

@@ -30,8 +30,9 @@ import pandas as pd
 from safetygap import FAMILIES
 from safetygap.geo.aggregate import AreaCounts
 from safetygap.geo.gap import gap_classes, gap_index
+from safetygap.tables import measures as M
 
-COUNT_MEASURES = ("calls", "diverted", "eligible")
+COUNT_MEASURES = M.COUNT_MEASURES
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -68,29 +69,30 @@ def build_indices(
     for p, period in enumerate(counts.periods):
         if periods is not None and period not in periods:
             continue
-        years_in_period = n_years if period == "all" else 1
+        years_in_period = n_years if period == M.ALL_PERIOD else 1
         result[period] = {}
         for f, family in enumerate(counts.families):
             if families is not None and family not in families:
                 continue
             calls = counts.calls[:, p, f]
             m: dict[str, np.ndarray] = {
-                "calls": calls,
-                "rate": _div(calls * 1000.0, pop * years_in_period),
-                "diverted": counts.diverted[:, p, f],
-                "diverted_share": _div(counts.diverted[:, p, f],
+                M.CALLS: calls,
+                M.RATE: _div(calls * 1000.0, pop * years_in_period),
+                M.DIVERTED: counts.diverted[:, p, f],
+                M.DIVERTED_SHARE: _div(counts.diverted[:, p, f],
                                        calls if counts.base is None else counts.base[:, p, f]),
-                "eligible": counts.eligible[:, p, f],
-                "eligible_not_diverted_share": _div(counts.eligible_not_diverted[:, p, f], calls),
+                M.ELIGIBLE: counts.eligible[:, p, f],
+                M.ELIGIBLE_NOT_DIVERTED_SHARE: _div(counts.eligible_not_diverted[:, p, f],
+                                                    calls),
             }
             if family in FAMILIES:
-                m["coverage"] = _div(counts.covered[:, p, f], calls)
-                m["providers"] = np.asarray(providers[family])
-                m["capacity"] = np.asarray(capacity[family], dtype=float)
+                m[M.COVERAGE] = _div(counts.covered[:, p, f], calls)
+                m[M.PROVIDERS] = np.asarray(providers[family])
+                m[M.CAPACITY] = np.asarray(capacity[family], dtype=float)
                 acc = np.asarray(access[family], dtype=float)
-                m["access"] = acc
-                m["gap"] = gap_index(m["rate"], acc)
-                m["gap_class"], _ = gap_classes(m["gap"])
+                m[M.ACCESS] = acc
+                m[M.GAP] = gap_index(m[M.RATE], acc)
+                m[M.GAP_CLASS], _ = gap_classes(m[M.GAP])
             result[period][family] = m
     return result
 
@@ -98,9 +100,9 @@ def build_indices(
 def wide_frame(result: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]]) -> pd.DataFrame:
     """The period-``"all"`` measures as ``<measure>_<family>`` columns."""
     cols: dict[str, np.ndarray] = {}
-    for family, measures in result["all"].items():
+    for family, measures in result[M.ALL_PERIOD].items():
         for measure, values in measures.items():
-            cols[f"{measure}_{family}"] = values
+            cols[M.column(measure, family)] = values
     return pd.DataFrame(cols)
 
 
@@ -117,11 +119,11 @@ def tidy_frame(
         for family, measures in fams.items():
             for measure, values in measures.items():
                 parts.append(pd.DataFrame({
-                    "level": level,
-                    "area_id": area_ids,
-                    "period": period,
-                    "family": family,
-                    "measure": measure,
-                    "value": np.asarray(values, dtype=float),
+                    M.LEVEL: level,
+                    M.AREA_ID: area_ids,
+                    M.PERIOD: period,
+                    M.FAMILY: family,
+                    M.MEASURE: measure,
+                    M.VALUE: np.asarray(values, dtype=float),
                 }))
     return pd.concat(parts, ignore_index=True)

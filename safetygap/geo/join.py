@@ -28,8 +28,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from safetygap.geo._crs import require_same_crs
 from safetygap.geo._grid_index import GridIndex
+from safetygap.geo.crs import require_same_crs
 
 CACHE_SIZE = 8
 _cache: OrderedDict[tuple[str, int | None], GridIndex] = OrderedDict()

@@ -27,17 +27,16 @@ Shortest times come from :func:`scipy.sparse.csgraph.dijkstra` with a cutoff
 (``limit``); coverage uses one multi-source Dijkstra per catchment from a
 virtual node joined to every provider by its connector time.
 
-Networks are read from OSM XML or GraphML files with OSMnx
-(:func:`load_network`; OSMnx is imported only there), or built from arrays
+Pure computation: networks are read from files by :mod:`safetygap.inputs.network` (OSM XML
+or GraphML with OSMnx, and the ``.npz`` a workspace saves) and downloaded by
+:mod:`safetygap.fetch.osm_network`, or built from arrays
 (:meth:`StreetNetwork.from_segments`) for tests and generated networks.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,8 +45,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from safetygap.errors import Problems
+from safetygap.vocab import TRAVEL_MODES, TravelKind, TravelMode
 
-MODES = ("walk", "drive")
+MODES = TRAVEL_MODES  # the travel modes (vocab.TravelMode)
 WALK_SPEED_KPH = 4.8
 """Walking speed on the network and on every off-network connector leg."""
 CONNECTOR_M_PER_MIN = WALK_SPEED_KPH * 1000.0 / 60.0
@@ -82,7 +82,7 @@ NO_ACCESS = frozenset({"no", "private"})
 
 def distance_model(travel: str, mode: str | None = None) -> str:
     """The name outputs use: ``straight-line``, ``network-walk`` or ``network-drive``."""
-    return "straight-line" if travel == "straight" else f"network-{mode}"
+    return "straight-line" if travel == TravelKind.STRAIGHT else f"network-{mode}"
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ class StreetNetwork:
     def _build(self, mode: str) -> ModeGraph:
         ok = self.usable(mode)
         u, v, length = self.u[ok], self.v[ok], self.length_m[ok]
-        if mode == "walk":
+        if mode == TravelMode.WALK:
             minutes = length / CONNECTOR_M_PER_MIN
             src, dst, w = np.r_[u, v], np.r_[v, u], np.r_[minutes, minutes]
         else:
@@ -459,44 +459,3 @@ def within_travel_time(
                                 offsets=connector_minutes(p_dist[sel]), cutoff=limit)
         covered[ok] |= t[node[ok]] + conn <= limit
     return covered
-
-
-# ------------------------------------------------------------------ files
-
-
-def load_network(
-    path: str | os.PathLike, *, crs: str | CRS
-) -> StreetNetwork:
-    """Read a street network (OSM XML ``.osm``/``.xml`` or OSMnx ``.graphml``) with OSMnx.
-
-    The network is projected to ``crs`` (the analysis CRS, metres). Works
-    offline. Raises :class:`~safetygap.errors.ValidationError` naming the file
-    when it is missing, of an unknown kind, unreadable or empty.
-    """
-    from safetygap.geo._osm import graph_to_network, read_graph
-
-    p = Path(path)
-    graph = read_graph(p)
-    return graph_to_network(graph, crs=CRS.from_user_input(crs), source=str(p))
-
-
-_NPZ_ARRAYS = ("x", "y", "u", "v", "length_m", "speed_kph", "oneway")
-_NPZ_TEXT = ("highway", "access")
-
-
-def save_network(net: StreetNetwork, path: str | os.PathLike) -> None:
-    """Write ``net`` as a compressed NumPy archive (no pickles), for workspaces."""
-    arrays = {k: getattr(net, k) for k in _NPZ_ARRAYS}
-    arrays.update({k: np.asarray(getattr(net, k), dtype=str) for k in _NPZ_TEXT})
-    arrays["crs"] = np.asarray(net.crs)
-    arrays["source"] = np.asarray(net.source)
-    with open(path, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-
-
-def read_saved_network(path: str | os.PathLike) -> StreetNetwork:
-    """Read a network written by :func:`save_network` (exactly the same arrays)."""
-    with np.load(path, allow_pickle=False) as z:
-        kw = {k: z[k] for k in _NPZ_ARRAYS}
-        kw.update({k: z[k].astype(object) for k in _NPZ_TEXT})
-        return StreetNetwork(**kw, crs=str(z["crs"]), source=str(z["source"]))

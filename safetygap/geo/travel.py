@@ -22,14 +22,12 @@ from scipy.spatial.distance import cdist
 from safetygap.errors import Problems
 from safetygap.geo.coverage import within_catchment
 from safetygap.geo.network import (
-    MODES,
     StreetNetwork,
     distance_model,
     travel_time_matrix,
     within_travel_time,
 )
-
-TRAVEL_KINDS = ("straight", "network")
+from safetygap.vocab import TRAVEL_KINDS, TRAVEL_MODES, TravelKind
 
 XY = tuple[np.ndarray, np.ndarray]
 
@@ -38,7 +36,7 @@ XY = tuple[np.ndarray, np.ndarray]
 class Travel:
     """How distance is measured in a run."""
 
-    kind: str = "straight"
+    kind: str = TravelKind.STRAIGHT
     mode: str | None = None
     network: StreetNetwork | None = None
 
@@ -47,9 +45,10 @@ class Travel:
         if self.kind not in TRAVEL_KINDS:
             problems.add("travel", "unknown distance model", value=self.kind,
                          allowed=TRAVEL_KINDS)
-        elif self.kind == "network":
-            if self.mode not in MODES:
-                problems.add("mode", "unknown travel mode", value=self.mode, allowed=MODES)
+        elif self.kind == TravelKind.NETWORK:
+            if self.mode not in TRAVEL_MODES:
+                problems.add("mode", "unknown travel mode", value=self.mode,
+                             allowed=TRAVEL_MODES)
             if self.network is None:
                 problems.add("network", "travel 'network' needs a street network",
                              allowed="an OSM XML or GraphML file (--network FILE)")
@@ -63,17 +62,17 @@ class Travel:
     @property
     def unit(self) -> str:
         """Unit of costs and catchments: ``m`` or ``min``."""
-        return "m" if self.kind == "straight" else "min"
+        return "m" if self.kind == TravelKind.STRAIGHT else "min"
 
     @property
     def catchment_column(self) -> str:
         """The providers' column holding their catchment in :attr:`unit`."""
-        return "catchment_m" if self.kind == "straight" else "catchment_min"
+        return "catchment_m" if self.kind == TravelKind.STRAIGHT else "catchment_min"
 
     def cost_matrix(self, supply_xy: XY, demand_xy: XY, *,
                     cutoff: float | None = None) -> np.ndarray:
         """(n_demand, n_supply) costs in :attr:`unit` (inf = unreachable)."""
-        if self.kind == "straight":
+        if self.kind == TravelKind.STRAIGHT:
             d = np.column_stack(demand_xy)
             s = np.column_stack(supply_xy)
             return cdist(d, s) if len(d) and len(s) else np.zeros((len(d), len(s)))
@@ -83,7 +82,7 @@ class Travel:
 
     def covered(self, xy: XY, provider_xy: XY, catchment: np.ndarray) -> np.ndarray:
         """Boolean per point: within the catchment (:attr:`unit`) of some provider."""
-        if self.kind == "straight":
+        if self.kind == TravelKind.STRAIGHT:
             return within_catchment(*xy, *provider_xy, catchment)
         assert self.network is not None and self.mode is not None
         return within_travel_time(self.network, *xy, *provider_xy, catchment, mode=self.mode)

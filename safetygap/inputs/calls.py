@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import (
+from safetygap.inputs.columns import ColumnMap
+from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     check_file,
@@ -39,15 +40,20 @@ from safetygap.inputs._files import (
     read_table,
     suffix_of,
 )
-from safetygap.inputs._header import check_calls_header, file_header
-from safetygap.inputs.columns import ColumnMap
-from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE, MalformedRows, kept_row_numbers
+from safetygap.inputs.header import check_calls_header, file_header
+from safetygap.inputs.malformed import (
+    DEFAULT_MAX_MALFORMED_SHARE,
+    MalformedRows,
+    kept_row_numbers,
+)
+from safetygap.tables import calls as C
+from safetygap.vocab import RowStatus
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
-    COORD_MISSING: "missing_coordinates",
-    COORD_INVALID: "invalid_coordinates",
-    COORD_ZERO: "zero_coordinates",
+    COORD_MISSING: RowStatus.MISSING_COORDINATES.value,
+    COORD_INVALID: RowStatus.INVALID_COORDINATES.value,
+    COORD_ZERO: RowStatus.ZERO_COORDINATES.value,
 }
 MAX_EXAMPLES = 5
 
@@ -98,7 +104,7 @@ def read_calls(
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
     that the header shows are raised together, see
-    :func:`~safetygap.inputs._header.check_calls_header`), too many malformed rows.
+    :func:`~safetygap.inputs.header.check_calls_header`), too many malformed rows.
     """
     head = check_calls_header(path, columns=columns, encoding=encoding)
     p = head.path
@@ -234,25 +240,25 @@ def _canonical(
     examples added; the batch's coordinates as read (numbers, NaN where not) appended to
     ``sources``."""
     n = len(frame)
-    out = pd.DataFrame({"row": np.asarray(rows, dtype=np.int64)})
+    out = pd.DataFrame({C.ROW: np.asarray(rows, dtype=np.int64)})
     ids = _text(frame, cmap.id)
-    out["call_id"] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
+    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
     ctype = _text(frame, cmap.call_type)
-    out["call_type"] = (ctype.array if ctype is not None
+    out[C.CALL_TYPE] = (ctype.array if ctype is not None
                         else pd.array([None] * n, dtype=_STR_DTYPE))
     agency = _text(frame, cmap.agency)
-    out["agency"] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
+    out[C.AGENCY] = (pd.array([cmap.default_agency] * n, dtype=_STR_DTYPE) if agency is None
                      else agency.fillna(cmap.default_agency).array)
     for name, col in cmap.optional_columns().items():
         out[name] = _text(frame, col).array  # type: ignore[union-attr]
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
-        out["time"], bad = parse_times(raw_time, cmap.time_format)
-        _examples(examples, "unparseable_date", out, bad, str(cmap.time_label),
+        out[C.TIME], bad = parse_times(raw_time, cmap.time_format)
+        _examples(examples, RowStatus.UNPARSEABLE_DATE.value, out, bad, str(cmap.time_label),
                   lambda idx: raw_time.iloc[idx])
     else:
-        out["time"] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[C.TIME] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     coords = cmap.coordinate_columns
     if coords is not None:
         xs, ys = frame[coords[0]], frame[coords[1]]
@@ -291,9 +297,9 @@ def _canonical(
         fault[zero] = COORD_ZERO
     x[fault != COORD_OK] = np.nan
     y[fault != COORD_OK] = np.nan
-    out["x"] = x
-    out["y"] = y
-    out["coord_fault"] = fault
+    out[C.X] = x
+    out[C.Y] = y
+    out[C.COORD_FAULT] = fault
     for code, name in COORD_FAULT_NAMES.items():
         _examples(examples, name, out, fault == code, col_label, raw_at)
     return out
@@ -325,10 +331,10 @@ def _examples(
     if room <= 0 or not mask.any():
         return
     idx = np.flatnonzero(mask)[:room]
-    ids = out["call_id"].iloc[idx]
+    ids = out[C.CALL_ID].iloc[idx]
     store[kind] = have + [
         {
-            "row": int(out["row"].iat[i]),
+            "row": int(out[C.ROW].iat[i]),
             "id": None if pd.isna(cid) else str(cid),
             "column": column,
             "value": None if pd.isna(v) else str(v),

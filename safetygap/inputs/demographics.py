@@ -30,7 +30,7 @@ from safetygap.equity.spec import (
     packaged_spec,
 )
 from safetygap.errors import Problems
-from safetygap.inputs._files import columns_note, missing_columns, read_table
+from safetygap.inputs.files import columns_note, missing_columns, read_table
 
 __all__ = ["DemographicsInput", "read_demographics"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import read_table
+from safetygap.inputs.files import read_table
 from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE, kept_row_numbers
 
 NAME_CANDIDATES = ("neighborhood", "name", "area", "NAME", "BDNAME", "area_name")

@@ -12,7 +12,7 @@ Provider file format (CSV, GeoJSON, GeoPackage or GeoParquet; see
                   a row with ``serves`` (areas served) may leave them empty.
 Optional inventory columns (organisation, programme, address, capacity_unit,
 opening_hours, eligibility, languages, phone, website, source, last_verified,
-serves): :mod:`safetygap.inventory.fields`.
+serves): :mod:`safetygap.inputs.inventory_fields`.
 
 Providers are a small curated list, so a bad row is a hard error naming the
 row, column and value (unlike calls, where row faults are only counted).
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from safetygap.inputs._files import missing_columns, points_xy, read_table
-from safetygap.inventory.fields import INVENTORY_COLUMNS, inventory_fields
+from safetygap.inputs.files import missing_columns, points_xy, read_table
+from safetygap.inputs.inventory_fields import INVENTORY_COLUMNS, inventory_fields
 from safetygap.taxonomy import Taxonomy
 
 MAX_CAPACITY = 1_000_000.0
@@ -157,7 +157,7 @@ def providers_from_frame(
         if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
             problems.add(rowlabel, "name is empty", column="name")
         if not (np.isfinite(x[i]) and np.isfinite(y[i])) and serving[i]:
-            pass  # placed inside the areas it serves (safetygap._steps.places)
+            pass  # placed inside the areas it serves (safetygap.stages.places)
         elif not (np.isfinite(x[i]) and np.isfinite(y[i])):
             problems.add(rowlabel, "missing or unreadable coordinates", column=coord_col)
         elif src_crs and src_crs.upper() == "EPSG:4326" and (abs(y[i]) > 90 or abs(x[i]) > 180):

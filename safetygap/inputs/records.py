@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from safetygap.errors import Problems
-from safetygap.inputs._files import columns_note, points_xy, read_table
 from safetygap.inputs.calls import parse_times, to_float
+from safetygap.inputs.files import columns_note, points_xy, read_table
 
 __all__ = ["RecordColumns", "RecordsInput", "read_records"]
 

@@ -367,7 +367,7 @@ def geocode_frame(
 def read_address_points(path: str, *, address_column: str | None = None) -> AddressPoints:
     """Read and index an address-point layer (GeoParquet, GeoPackage, GeoJSON, or a CSV
     with ``latitude``/``longitude``); see :meth:`AddressPoints.from_layer`."""
-    from safetygap.inputs._files import read_table
+    from safetygap.inputs.files import read_table
 
     table = read_table(path, where="address points")
     frame = table.frame

@@ -47,7 +47,7 @@ import pandas as pd
 
 from safetygap.boundaries.names import normalize_name
 from safetygap.errors import Problems
-from safetygap.inventory.fields import INVENTORY_COLUMNS
+from safetygap.inputs.inventory_fields import INVENTORY_COLUMNS
 from safetygap.taxonomy import Taxonomy
 
 __all__ = ["DEFAULT_DISTANCE_M", "DEFAULT_NAME_SCORE", "KEEP_RULES", "MergeResult",
@@ -134,7 +134,7 @@ def read_source(
     merge source; ``label`` defaults to the file name without its suffix."""
     from pyproj import Transformer
 
-    from safetygap.inputs._files import read_table
+    from safetygap.inputs.files import read_table
     from safetygap.inputs.providers import providers_from_frame
 
     table = read_table(path, where="providers", encoding=encoding)

@@ -197,7 +197,7 @@ def read_features(path: str | os.PathLike, *, boundary: gpd.GeoDataFrame | None 
     feature without an id or geometry."""
     import shapely
 
-    from safetygap.inputs._files import read_table
+    from safetygap.inputs.files import read_table
 
     table = read_table(path, where="osm features")
     where = f"osm features {table.path}"

@@ -30,6 +30,7 @@ from pyproj import CRS, Transformer
 
 from safetygap.boundaries.names import normalize_name
 from safetygap.errors import Problems
+from safetygap.vocab import LEVELS
 
 __all__ = ["MIN_OVERLAP_SHARE", "SERVES_COLUMN", "WKT_COLUMN", "resolve_serves",
            "served_mask", "serves_area", "serving_polygons"]
@@ -38,7 +39,7 @@ SERVES_COLUMN = "serves"
 WKT_COLUMN = "serves_wkt"
 """Providers-table column: the served polygon as WKT in the analysis CRS ("" = catchment)."""
 
-_LEVELS = ("neighborhood", "ward")
+_LEVELS = LEVELS
 MIN_OVERLAP_SHARE = 0.01
 """An area-serving provider serves an area when its polygon and the area overlap by more
 than this share of the smaller of the two (slivers where two layers' lines do not quite

@@ -36,19 +36,24 @@ from safetygap.labels import (
     times,
 )
 from safetygap.maps import charts
-from safetygap.maps.data import WorkspaceView
+from safetygap.maps.jinja import render
+from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.privacy import hidden_cells, is_sensitive
+from safetygap.readmodel import WorkspaceView
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.vocab import LEVELS
 
 LEVEL_WORDS = {"neighborhood": ("neighborhood", "neighborhoods"), "ward": ("ward", "wards")}
 DIVERSION_GOAL = 0.20
 """The city's goal for the share of calls handled by a non-police service."""
-TABLE_MEASURES = ("calls", "rate", "coverage", "access", "providers", "gap")
+TABLE_MEASURES = (M.CALLS, M.RATE, M.COVERAGE, M.ACCESS, M.PROVIDERS, M.GAP)
 """The measures of each family's table, in order."""
-ALL_CALLS_MEASURES = ("calls", "rate", "diverted_share", "eligible",
-                      "eligible_not_diverted_share")
+ALL_CALLS_MEASURES = (M.CALLS, M.RATE, M.DIVERTED_SHARE, M.ELIGIBLE,
+                      M.ELIGIBLE_NOT_DIVERTED_SHARE)
 """The measures of the table of all calls."""
-COMPARED_WORDS = {"rate": "need", "access": "access", "coverage": "calls within reach"}
-COMPARED = ("rate", "access", "coverage")
+COMPARED_WORDS = {M.RATE: "need", M.ACCESS: "access", M.COVERAGE: "calls within reach"}
+COMPARED = (M.RATE, M.ACCESS, M.COVERAGE)
 """Measures charted against the city, per family."""
 
 
@@ -82,9 +87,9 @@ class AreaFacts:
         self.name = view.area_name(level, area_id)
         self.word, self.plural = LEVEL_WORDS[level]
         frame = view.areas[level]
-        self.pos = int(np.flatnonzero(frame["area_id"].to_numpy() == area_id)[0])
+        self.pos = int(np.flatnonzero(frame[M.AREA_ID].to_numpy() == area_id)[0])
         self.row = frame.iloc[self.pos]
-        self.population = _num(self.row["population"])
+        self.population = _num(self.row[M.POPULATION])
         self.years = [str(y) for y in view.years]
         self.n_years = max(len(view.years), 1)
         self.measures = {(m["family"], m["measure"]): m for m in view.measures(level, area_id)}
@@ -106,7 +111,7 @@ class AreaFacts:
         the whole city (all areas of the level); None when hidden or no population."""
         eligible = self.value("total", "eligible")
         frame = self.view.areas[self.level]
-        pop = frame["population"].to_numpy(float)
+        pop = frame[M.POPULATION].to_numpy(float)
         elig = frame["eligible_total"].to_numpy(float) if "eligible_total" in frame else None
         here = (eligible * 1000 / (self.population * self.n_years)
                 if _finite(eligible) and _finite(self.population) and self.population > 0
@@ -123,11 +128,10 @@ class AreaFacts:
         out: list[float | None] = []
         for y in self.view.years:
             vals = self.view.values(self.level, year=y)
-            col = f"{measure}_{family}"
+            col = M.column(measure, family)
             v = _num(vals[col].iloc[self.pos]) if col in vals.columns else None
             hidden = self.view.hidden_family_counts(self.level, year=y)
-            if measure in ("calls", "rate", "diverted", "diverted_share", "eligible",
-                           "eligible_not_diverted_share", "coverage") and hidden[family][self.pos]:
+            if measure in M.COUNT_DERIVED and hidden[family][self.pos]:
                 v = None
             out.append(v)
         return out
@@ -300,8 +304,6 @@ class AreaFacts:
         return out
 
     def _calls_chart(self, key: str) -> dict[str, Any]:
-        from safetygap.maps.gap_map import FAMILY_STYLE
-
         series = {family_label(f): self.per_year(f, "calls") for f in FAMILIES}
         colors = {family_label(f): FAMILY_STYLE[f]["color"] for f in FAMILIES}
         title = f"Need calls by year, {self.name}"
@@ -330,7 +332,7 @@ class AreaFacts:
 
     def _hour_chart(self, key: str) -> dict[str, Any] | None:
         table = hour_of_week_counts(self.view, self.level)
-        mine = table[table["area_id"] == self.area_id]
+        mine = table[table[M.AREA_ID] == self.area_id]
         if not len(mine):
             return None
         counts = np.zeros((7, 24), dtype=np.int64)
@@ -373,18 +375,16 @@ class AreaFacts:
     def map_svg(self, family: str) -> str:
         """A static map: a ward's neighborhoods (a neighborhood with its neighbours) shaded
         by ``family``'s gap group, the area outlined, the family's providers."""
-        from safetygap.maps.gap_map import FAMILY_STYLE, class_color
-
         view = self.view
         nb = view.areas["neighborhood"]
         area = view.areas[self.level].geometry.iloc[self.pos]
         if self.level == "ward":
-            frame = nb[nb["area_id"].isin(view.ward_neighborhoods(self.area_id))]
+            frame = nb[nb[M.AREA_ID].isin(view.ward_neighborhoods(self.area_id))]
         else:
             frame = nb[nb.geometry.intersects(area.buffer(1.0))]
         classes = view.classes("neighborhood", family)
         n = sum(c["gap_class"] > 0 for c in classes)
-        cls = np.nan_to_num(frame[f"gap_class_{family}"].to_numpy(float)).astype(int)
+        cls = np.nan_to_num(frame[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
         words = {c: (CLASS_WORDS.get(c, "") if n == 5 else f"group {c} of {n}")
                  for c in set(cls.tolist())}
         polygons = [(g, class_color(c, n), f"{name}: {words[c]}")
@@ -411,14 +411,14 @@ class AreaFacts:
         view = self.view
         nb = view.areas["neighborhood"]
         ranks = gap_ranks(view, "neighborhood")
-        pos = {a: i for i, a in enumerate(nb["area_id"])}
+        pos = {a: i for i, a in enumerate(nb[M.AREA_ID])}
         out = []
         for i in view.ward_neighborhoods(self.area_id):
             p = pos[i]
             fams = {}
             for f in FAMILIES:
                 r = ranks[f][p]
-                cls = nb[f"gap_class_{f}"].iloc[p]
+                cls = nb[M.column(M.GAP_CLASS, f)].iloc[p]
                 cls = int(cls) if _finite(float(cls)) else 0
                 fams[f] = {"rank": None if not np.isfinite(r) else int(r),
                            "of": int(np.isfinite(ranks[f]).sum()),
@@ -436,7 +436,7 @@ def gap_ranks(view: WorkspaceView, level: str) -> dict[str, np.ndarray]:
     lowest rank; NaN without a score), as :meth:`WorkspaceView.measures` ranks it."""
     def compute() -> dict[str, np.ndarray]:
         vals = view.values(level)
-        return {f: vals[f"gap_{f}"].astype(float).rank(ascending=False, method="min")
+        return {f: vals[M.column(M.GAP, f)].astype(float).rank(ascending=False, method="min")
                 .to_numpy() for f in FAMILIES}
 
     return view.cached(("gap_ranks", level), compute)
@@ -471,22 +471,22 @@ def _hour_of_week_tables(view: WorkspaceView) -> dict[str, pd.DataFrame]:
     def compute() -> dict[str, pd.DataFrame]:
         from safetygap._status import ANALYSED_STATUSES
 
-        cols = ["status", "time", "category", "neighborhood_id", "ward_id"]
+        cols = [C.STATUS, C.TIME, C.CATEGORY, C.NEIGHBORHOOD_ID, C.WARD_ID]
         try:
-            calls = view.workspace.calls(columns=[*cols, "call_type"])
+            calls = view.workspace.calls(columns=[*cols, C.CALL_TYPE])
         except (KeyError, ValueError):
             calls = view.workspace.calls(columns=cols)
-        calls = calls[calls["status"].astype(str).isin(ANALYSED_STATUSES)]
-        t = pd.to_datetime(calls["time"], errors="coerce")
+        calls = calls[calls[C.STATUS].astype(str).isin(ANALYSED_STATUSES)]
+        t = pd.to_datetime(calls[C.TIME], errors="coerce")
         ok = t.notna().to_numpy()
-        sens = is_sensitive(calls["category"].to_numpy(object),
-                            calls["call_type"].to_numpy(object)
+        sens = is_sensitive(calls[C.CATEGORY].to_numpy(object),
+                            calls[C.CALL_TYPE].to_numpy(object)
                             if "call_type" in calls.columns else None)
         base = pd.DataFrame({"dow": t.dt.day_of_week.to_numpy()[ok].astype(np.int64),
                              "hour": t.dt.hour.to_numpy()[ok].astype(np.int64),
                              "sensitive": sens[ok].astype(np.int64)})
         out = {}
-        for level in ("neighborhood", "ward"):
+        for level in LEVELS:
             frame = base.assign(area_id=calls[f"{level}_id"].astype(str).to_numpy()[ok])
             out[level] = (frame.groupby(["area_id", "dow", "hour"])
                           .agg(calls=("sensitive", "size"), sensitive=("sensitive", "sum"))
@@ -501,8 +501,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
     """The page of one neighborhood or ward (HTML). ``family`` is the family of its map
     (default: the one that falls shortest here); ``links`` maps extra link names
     (``directory``) to their URLs."""
-    from safetygap.maps.equity import equity_context
-    from safetygap.maps.pages import render
+    from safetygap.maps.equity import area_groups, equity_context
 
     facts = AreaFacts(view, level, area_id)
     family = family or facts.worst_family() or FAMILIES[0]
@@ -520,7 +519,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
         w = view.areas["ward"]
         share = w.geometry.intersection(p).area / max(p.area, 1e-9)
         wards = [{"area_id": str(i), "name": str(n)} for i, n, s in
-                 zip(w["area_id"], w["name"], share, strict=True) if s >= 0.01]
+                 zip(w[M.AREA_ID], w["name"], share, strict=True) if s >= 0.01]
     return render(
         "area.html",
         facts=facts, level=level, area_id=area_id, name=facts.name, word=facts.word,
@@ -539,6 +538,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
         privacy=view.privacy_note if view.min_count > 1 else "",
         **(equity_context(view, ward=area_id) if level == "ward"
            else {"equity": None, "equity_h": "h2"}),
+        area_groups=area_groups(view, level, area_id) if level == "neighborhood" else [],
     )
 
 

@@ -1,4 +1,4 @@
-"""Charts and maps of the area and ward pages, written on the server as inline SVG.
+"""Charts and maps of the area, ward and diversion pages, written on the server as inline SVG.
 
 Each chart is an ``<svg role="img">`` with a ``<title>`` and a ``<desc>`` in words, and the
 page shows its numbers in a table beside it (the chart's text alternative). The SVG is
@@ -340,3 +340,95 @@ def _scale_bar(span_m: float, scale: float, x: float, y: float) -> list[str]:
     text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     return [f'<line x1="{x}" x2="{x + px:.1f}" y1="{y}" y2="{y}" stroke="#111" '
             f'stroke-width="3"/>', _t(x + px + 6, y + 4, text, size=11)]
+
+
+NARROW = 420
+"""Drawing width of the diversion page's charts: narrow, so that on a phone (about 360 px)
+their text stays near its drawn size (pages show them at most 560 px wide)."""
+
+
+def goal_bars(rows: Sequence[tuple[str, float | None, float | None]], *, key: str,
+              title: str, desc: str, goal: float, before: str = "today",
+              after: str = "with the change") -> str:
+    """Horizontal bars per area: a share (0..1) before (grey) and after (orange; None: no
+    second bar), the goal as a green line; a first value None is written as words."""
+    label_w, right, top, row_h = 120, 46, 46, 30
+    h = top + row_h * len(rows) + 30
+    vals = [v for _, a, b in rows for v in (a, b) if v is not None]
+    ticks = nice_ticks(max([*vals, goal]) * 1.1)
+    span = ticks[-1] or 1.0
+    x0, x1 = label_w, NARROW - right
+
+    def xs(v: float) -> float:
+        return x0 + (x1 - x0) * v / span
+
+    body = [_t(8, 16, title, size=14, weight="bold"),
+            f'<rect x="8" y="26" width="12" height="10" fill="{CITY_COLOR}"/>',
+            _t(24, 35, before, size=11),
+            f'<rect x="78" y="26" width="12" height="10" fill="{AREA_COLOR}"/>',
+            _t(94, 35, after, size=11),
+            f'<line x1="200" x2="218" y1="31" y2="31" stroke="{GOAL_COLOR}" '
+            f'stroke-width="2.5"/>', _t(222, 35, f"goal {fmt_pct(goal, 0)}", size=11)]
+    for v in ticks:
+        x = xs(v)
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" '
+                    f'y2="{top + row_h * len(rows)}" stroke="{GRID}"/>')
+        body.append(_t(x, h - 10, fmt_pct(v, 0), anchor="middle", size=11, color=MUTED))
+    for i, (name, a, b) in enumerate(rows):
+        y = top + i * row_h
+        body.append(_t(x0 - 8, y + 17, name, anchor="end", size=12))
+        if a is None:
+            body.append(_t(x0 + 4, y + 17, "hidden or no calls", size=11, color=MUTED))
+            continue
+        body.append(f'<rect x="{x0}" y="{y + 3}" width="{max(xs(a) - x0, 1):.1f}" '
+                    f'height="11" fill="{CITY_COLOR}"/>')
+        if b is not None:
+            body.append(f'<rect x="{x0}" y="{y + 15}" width="{max(xs(b) - x0, 1):.1f}" '
+                        f'height="11" fill="{AREA_COLOR}"/>')
+        body.append(_t(xs(max(a, b or 0.0)) + 4, y + 19, fmt_pct(b if b is not None else a),
+                       size=11))
+    xg = xs(goal)
+    body.append(f'<line x1="{xg:.1f}" x2="{xg:.1f}" y1="{top - 6}" '
+                f'y2="{top + row_h * len(rows)}" stroke="{GOAL_COLOR}" stroke-width="2.5"/>')
+    return _svg(key, NARROW, h, title, desc, body)
+
+
+def week_columns(values: Sequence[float | None], *, key: str, title: str, desc: str,
+                 unit: str = "", as_share: bool = False) -> str:
+    """Heat map of one value per hour of the week (168, Monday 00:00 first) with the hours
+    as rows and the days as columns (narrow enough for a phone); None (hidden, or no call
+    that hour for a share) grey. ``as_share``: values are shares on 0..100%."""
+    left, top, cell_w, cell_h = 50, 50, 46, 16
+    h = top + 24 * cell_h + 56
+    arr = np.array([np.nan if v is None else float(v) for v in values]).reshape(7, 24)
+    vmax = 1.0 if as_share else float(np.nanmax(arr)) if np.isfinite(arr).any() else 0.0
+    body = [_t(8, 16, title, size=14, weight="bold")]
+    for d in range(7):
+        body.append(_t(left + d * cell_w + cell_w / 2, top - 8, DAYS[d][:3], anchor="middle",
+                       size=11))
+    for hr in range(24):
+        y = top + hr * cell_h
+        if hr % 3 == 0:
+            body.append(_t(left - 6, y + 12, f"{hr:02d}:00", anchor="end", size=11,
+                           color=MUTED))
+        for d in range(7):
+            v = arr[d, hr]
+            if np.isnan(v):
+                fill, text = HIDDEN_COLOR, "hidden or no calls"
+            else:
+                fill = heat_color(v, vmax)
+                text = fmt_pct(v, 0) if as_share else f"{fmt_num(v, 1)} {unit}"
+            body.append(f'<rect x="{left + d * cell_w}" y="{y}" width="{cell_w - 1}" '
+                        f'height="{cell_h - 1}" fill="{fill}"><title>{DAYS[d]} {hr:02d}:00: '
+                        f'{escape(text)}</title></rect>')
+    ky = top + 24 * cell_h + 14
+    for i, c in enumerate(HEAT):
+        body.append(f'<rect x="{left + i * 16}" y="{ky}" width="16" height="12" fill="{c}"/>')
+    top_text = fmt_pct(vmax, 0) if as_share else f"{fmt_num(vmax, 1)} {unit}"
+    body.append(_t(left + len(HEAT) * 16 + 6, ky + 11, f"0 to {top_text}", size=11,
+                   color=MUTED))
+    body.append(f'<rect x="{left}" y="{ky + 20}" width="16" height="12" '
+                f'fill="{HIDDEN_COLOR}"/>')
+    body.append(_t(left + 22, ky + 31, "hidden (privacy) or no calls", size=11,
+                   color=MUTED))
+    return _svg(key, NARROW, h, title, desc, body)

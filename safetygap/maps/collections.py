@@ -2,7 +2,7 @@
 
 Framework-neutral: the OGC API router (:mod:`safetygap.api.routes_ogc`) and the GeoPackage
 export (:mod:`safetygap.maps.gpkg`) both take their features from here, and both take them
-from the same public layers the JSON API serves (:class:`~safetygap.maps.data.WorkspaceView`),
+from the same public layers the JSON API serves (:class:`~safetygap.readmodel.WorkspaceView`),
 so the privacy suppression of small sensitive counts applies to every count published.
 Individual calls are never a collection.
 
@@ -21,7 +21,7 @@ import shapely
 
 from safetygap import FAMILIES
 from safetygap.errors import ValidationError
-from safetygap.maps.data import DEFAULT_HEX_SIZE_M, WorkspaceView
+from safetygap.readmodel import DEFAULT_HEX_SIZE_M, WorkspaceView
 from safetygap.scenarios import Baseline, recommend_sites
 
 __all__ = [

@@ -23,13 +23,16 @@ from shapely.geometry import mapping
 from safetygap import FAMILIES
 from safetygap.equity.areas import column
 from safetygap.geo.bivariate import LEVELS, terciles
-from safetygap.maps.data import WorkspaceView, _num
+from safetygap.readmodel import WorkspaceView
+from safetygap.readmodel import finite_or_none as _num
+from safetygap.tables import measures as M
 from safetygap.vocab import Reliability
 
 __all__ = [
     "BIVARIATE_COLORS",
     "NoEquity",
     "UnknownGroup",
+    "area_groups",
     "bivariate_label",
     "equity_context",
     "equity_layer",
@@ -194,7 +197,7 @@ def equity_layer(view: WorkspaceView, level: str, group: str, family: str, *,
     def compute() -> dict[str, Any]:
         frame = view.areas[level]
         share = frame[column("group_share", group)].to_numpy(float)
-        access = frame[f"access_{family}"].to_numpy(float)
+        access = frame[M.column(M.ACCESS, family)].to_numpy(float)
         both = np.isfinite(share) & np.isfinite(access)
         st, at = terciles(share, both), terciles(access, both)
         geoms = view.simplified(level, tolerance_m)
@@ -239,6 +242,27 @@ def equity_layer(view: WorkspaceView, level: str, group: str, family: str, *,
 
     return view.cached(("equity_layer", level, group, family, float(tolerance_m), ward),
                        compute)
+
+
+def area_groups(view: WorkspaceView, level: str, area_id: str) -> list[dict[str, Any]]:
+    """One area's group shares (from its layer columns): per group its label, share, 90%
+    interval (share -/+ MOE, clipped to 0-1), CV and reliability; empty without
+    demographics."""
+    eq = view.workspace.equity
+    if eq is None:
+        return []
+    row = view.areas[level].iloc[view._position(level, area_id)]
+    out = []
+    for g in eq["groups"]:
+        k = g["key"]
+        out.append({"key": k, "label": g["label"], "title": _upper(g["label"]),
+                    "universe_label": g["universe_label"],
+                    "share": _num(row[column("group_share", k)]),
+                    "low": _num(row[column("group_share_low", k)]),
+                    "high": _num(row[column("group_share_high", k)]),
+                    "cv": _num(row[column("group_share_cv", k)]),
+                    "reliability": str(row[column("group_reliability", k)])})
+    return out
 
 
 def equity_context(view: WorkspaceView, *, ward: str | None = None,

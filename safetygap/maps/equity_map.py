@@ -18,9 +18,9 @@ from typing import Any
 import folium
 
 from safetygap import FAMILIES
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.equity import BIVARIATE_COLORS, bivariate_label, equity_layer
 from safetygap.maps.gap_map import MapOptions, _base_map, _page, _Raw
+from safetygap.readmodel import WorkspaceView
 
 __all__ = ["build_equity_map"]
 

@@ -29,39 +29,20 @@ from folium.template import Template
 from safetygap import FAMILIES
 from safetygap.labels import script_labels
 from safetygap.maps.assets import STATIC_PREFIX, css_links, js_links
-from safetygap.maps.data import DEFAULT_HEX_SIZE_M, DEFAULT_TOLERANCE_M, WorkspaceView
+from safetygap.maps.style import (
+    CLUSTER_UNTIL_ZOOM,
+    FAMILY_STYLE,
+    GAP_COLORS,
+    HEX_COLOR,
+    NO_VALUE_COLOR,
+)
+from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
+from safetygap.tables import measures as M
 
-FAMILY_STYLE: dict[str, dict[str, str]] = {
-    "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical",
-                 "shape": "disc"},
-    "prevention": {"label": "Prevention", "color": "#1f78b4", "icon": "fa-seedling",
-                   "shape": "square"},
-    "restoration": {"label": "Restoration", "color": "#6a3d9a",
-                    "icon": "fa-hand-holding-heart", "shape": "diamond"},
-}
-"""Label, marker colour, marker shape and Font Awesome icon of each family (shape as well
-as colour, so the families stay apart under colour-vision deficiency)."""
-
-GAP_COLORS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-"""Gap classes 1 (best served) .. 5 (most underserved): ColorBrewer YlOrRd."""
-NO_VALUE_COLOR = "#d9d9d9"
-HEX_COLOR = "#253494"
-CLUSTER_UNTIL_ZOOM = 15
-"""Providers are clustered below this zoom (about 1:17,000) and shown one by one from it."""
 MAX_ZOOM = 19
 """Deepest zoom of the map pages. Set on the map itself, not only on the tile layer: with
 ``tiles="none"`` Leaflet would have no maximum, and Leaflet.markercluster refuses a map
 without one (the page would stay blank)."""
-
-
-def class_color(gap_class: int, n_classes: int) -> str:
-    """Fill colour of a gap class when ``n_classes`` classes exist (same rule as the
-    map script: the classes are spread over the whole colour ramp)."""
-    if gap_class <= 0:
-        return NO_VALUE_COLOR
-    if n_classes <= 1:
-        return GAP_COLORS[len(GAP_COLORS) // 2]
-    return GAP_COLORS[round((gap_class - 1) * (len(GAP_COLORS) - 1) / (n_classes - 1))]
 
 
 @dataclass(frozen=True)
@@ -78,7 +59,7 @@ class MapOptions:
     api_prefix: str = "/api"
     pages_prefix: str = "/maps"
     static_prefix: str = STATIC_PREFIX
-    tolerance_m: float = DEFAULT_TOLERANCE_M
+    tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
     hex_size_m: float = DEFAULT_HEX_SIZE_M
 
 
@@ -163,7 +144,7 @@ def _ward_labels(view: WorkspaceView) -> list[dict[str, Any]]:
     pts = wards.geometry.representative_point().to_crs("EPSG:4326")
     return [{"id": str(i), "label": str(n), "lat": round(float(p.y), 6),
              "lon": round(float(p.x), 6)}
-            for i, n, p in zip(wards["area_id"], wards["name"], pts, strict=True)]
+            for i, n, p in zip(wards[M.AREA_ID], wards["name"], pts, strict=True)]
 
 
 def _config(view: WorkspaceView, options: MapOptions, *, family: str, level: str,

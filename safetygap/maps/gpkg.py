@@ -33,9 +33,10 @@ import pyogrio
 
 from safetygap import FAMILIES
 from safetygap.maps.collections import COLLECTIONS, collection_features
-from safetygap.maps.data import WorkspaceView
-from safetygap.maps.gap_map import FAMILY_STYLE, HEX_COLOR, NO_VALUE_COLOR, class_color
 from safetygap.maps.qgis_style import Rule, Style, categorized, graduated, qml, sld
+from safetygap.maps.style import FAMILY_STYLE, HEX_COLOR, NO_VALUE_COLOR, class_color
+from safetygap.readmodel import WorkspaceView
+from safetygap.tables import measures as M
 
 __all__ = ["GPKG_MEDIA_TYPE", "export_geopackage", "layer_styles", "public_quality"]
 
@@ -86,7 +87,8 @@ def _area_styles(view: WorkspaceView, level: str) -> list[tuple[str, Style, bool
                  for c in found]
         rules.append(Rule(label="no value", color=NO_VALUE_COLOR, value=0))
         out.append((f"gap class, {FAMILY_STYLE[family]['label'].lower()}",
-                    categorized(f"gap_class_{family}", "fill", rules), family == FAMILIES[0]))
+                    categorized(M.column(M.GAP_CLASS, family), "fill", rules),
+                    family == FAMILIES[0]))
     return out
 
 

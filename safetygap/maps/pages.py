@@ -6,59 +6,17 @@ Rendered with Jinja2 with autoescaping on, so every string from the data
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from safetygap import FAMILIES, __version__
+from safetygap import FAMILIES
 from safetygap.labels import (
-    family_label,
     field,
-    fmt_distance,
-    fmt_num,
-    fmt_pct,
-    fmt_value,
-    label,
-    service_label,
 )
 from safetygap.maps.area_page import AreaFacts
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.equity import group_keys
-
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-@cache
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment of safetygap's pages (autoescape on); filters ``num``,
-    ``pct`` (one decimal) and ``value`` (a measure as :mod:`safetygap.labels` formats it)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = fmt_num
-    env.filters["pct"] = fmt_pct
-    env.filters["value"] = lambda v, measure, unit=False: fmt_value(measure, v, unit=unit)
-    env.filters["distance"] = fmt_distance
-    env.globals["field_label"] = label
-    env.globals["family_label"] = family_label
-    env.globals["service_label"] = service_label
-    return env
-
-
-def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(version=__version__, **context)
-
-
-def pin_html(family: str) -> str:
-    """A small marker of ``family`` (its colour, shape and icon) as on the maps."""
-    from safetygap.maps.gap_map import FAMILY_STYLE
-
-    d = FAMILY_STYLE[family]
-    return (f"<span class='sg-pin sg-pin-small sg-shape-{d['shape']}' "
-            f"style='background:{d['color']}'><i class='fa-solid {d['icon']}' "
-            "aria-hidden='true'></i></span>")
+from safetygap.maps.jinja import pin_html, render
+from safetygap.maps.style import FAMILY_STYLE, class_color
+from safetygap.readmodel import WorkspaceView
 
 
 def ward_panel_rows(view: WorkspaceView, ward: str) -> dict[str, list[dict[str, Any]]]:
@@ -71,8 +29,6 @@ def ward_panel_rows(view: WorkspaceView, ward: str) -> dict[str, list[dict[str, 
 def ward_panel(view: WorkspaceView, ward: str) -> str:
     """The side panel of a ward's map (HTML fragment): the headline, each family's gap
     with its rank, the ward's neighborhoods most underserved first, its providers."""
-    from safetygap.maps.gap_map import FAMILY_STYLE, class_color
-
     facts = AreaFacts(view, "ward", ward)
     n_classes = {f: sum(c["gap_class"] > 0 for c in view.classes("neighborhood", f))
                  for f in FAMILIES}

@@ -21,10 +21,12 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.equity import equity_context
-from safetygap.maps.gap_map import FAMILY_STYLE, class_color
-from safetygap.maps.pages import overview, render
+from safetygap.maps.jinja import render
+from safetygap.maps.pages import overview
+from safetygap.maps.style import FAMILY_STYLE, class_color
+from safetygap.readmodel import WorkspaceView
+from safetygap.tables import measures as M
 from safetygap.workspace import Workspace
 
 DPI = 110
@@ -113,7 +115,7 @@ def static_map(view: WorkspaceView, family: str) -> str:
     wards = view.areas["ward"]
     classes = view.classes("neighborhood", family)
     n = sum(c["gap_class"] > 0 for c in classes)
-    cls = np.nan_to_num(nb[f"gap_class_{family}"].to_numpy(float)).astype(int)
+    cls = np.nan_to_num(nb[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
     fig = Figure(figsize=(7.5, 7.0))
     ax = fig.subplots()
     nb.plot(ax=ax, color=[class_color(c, n) for c in cls], edgecolor="#666", linewidth=0.4)

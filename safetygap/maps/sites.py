@@ -19,16 +19,16 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from safetygap import FAMILIES
-from safetygap.maps.data import WorkspaceView
 from safetygap.maps.gap_map import (
-    FAMILY_STYLE,
     MapOptions,
     _base_map,
     _config,
     _page,
     _Wiring,
 )
-from safetygap.maps.pages import render
+from safetygap.maps.jinja import render
+from safetygap.maps.style import FAMILY_STYLE
+from safetygap.readmodel import WorkspaceView
 
 SITES_JS = "safetygap/safetygap-sites.js"
 """The sites script, under the app's static prefix (served with the other map code)."""

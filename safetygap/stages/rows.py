@@ -1,6 +1,6 @@
 """Per-call features and row statuses; swapped coordinates.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from safetygap.diversion import Denominator, DiversionRules
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import RowStatus
 
 if TYPE_CHECKING:
     pass
@@ -35,25 +38,25 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
     whether the taxonomy knows the agency, year, duplicate ids."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
-    cls = taxonomy.classify(calls["call_type"])
-    calls["category"] = cls["category"].array
-    calls["family"] = cls["family"].array
-    calls["eligible"] = cls["eligible"].to_numpy(dtype=bool)
-    calls["known"] = cls["known"].to_numpy(dtype=bool)
+    cls = taxonomy.classify(calls[C.CALL_TYPE])
+    calls[C.CATEGORY] = cls["category"].array
+    calls[C.FAMILY] = cls["family"].array
+    calls[C.ELIGIBLE] = cls["eligible"].to_numpy(dtype=bool)
+    calls[C.KNOWN] = cls["known"].to_numpy(dtype=bool)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
-    codes, uniques = pd.factorize(calls["family"])
+    codes, uniques = pd.factorize(calls[C.FAMILY])
     lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
                       dtype=np.int8)
-    calls["family_code"] = lookup[np.where(codes < 0, len(uniques), codes)]
+    calls[C.FAMILY_CODE] = lookup[np.where(codes < 0, len(uniques), codes)]
     assigned = rules.assign(calls, denominator=denominator)
-    for col in ("channel", "diversion_rule", "diverted", "diversion_base"):
+    for col in (C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE):
         calls[col] = assigned[col].to_numpy() if assigned[col].dtype == bool \
             else assigned[col].array
-    calls["agency_known"] = taxonomy.diverted(calls["agency"])["agency_known"].to_numpy(
+    calls[C.AGENCY_KNOWN] = taxonomy.diverted(calls[C.AGENCY])["agency_known"].to_numpy(
         dtype=bool)
-    calls["year"] = calls["time"].dt.year.fillna(-1).astype(np.int32)
-    ids = calls["call_id"]
-    calls["dup"] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    calls[C.YEAR] = calls[C.TIME].dt.year.fillna(-1).astype(np.int32)
+    ids = calls[C.CALL_ID]
+    calls[C.DUP] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
     return calls
 
 
@@ -94,37 +97,38 @@ def flag_rows(
     analysis CRS point under ``x/y``.
     """
     calls = calls.copy(deep=False)
-    coord = calls["coord_fault"].to_numpy()
-    known = calls["known"].to_numpy()
-    faults = row_faults(calls["dup"].to_numpy(), coord, n_idx, w_idx,
-                        calls["time"].isna().to_numpy(), known,
-                        calls["date_outside"].to_numpy() if "date_outside" in calls else None)
+    coord = calls[C.COORD_FAULT].to_numpy()
+    known = calls[C.KNOWN].to_numpy()
+    faults = row_faults(calls[C.DUP].to_numpy(), coord, n_idx, w_idx,
+                        calls[C.TIME].isna().to_numpy(), known,
+                        calls[C.DATE_OUTSIDE].to_numpy() if C.DATE_OUTSIDE in calls else None)
     status = status_codes(faults)
-    calls["status"] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
+    calls[C.STATUS] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
     in_areas = placed(status)
-    calls["n_idx"] = np.where(in_areas, n_idx, -1)
-    calls["w_idx"] = np.where(in_areas, w_idx, -1)
+    calls[C.N_IDX] = np.where(in_areas, n_idx, -1)
+    calls[C.W_IDX] = np.where(in_areas, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
-    for kind, col in (("duplicate_id", "call_id"), ("unknown_call_type", "call_type")):
+    for kind, col in ((RowStatus.DUPLICATE_ID, C.CALL_ID),
+                      (RowStatus.UNKNOWN_CALL_TYPE, C.CALL_TYPE)):
         idx = np.flatnonzero(faults[kind])[:5]
         if len(idx):
             sub = calls.iloc[idx]
-            examples[kind] = [
+            examples[kind.value] = [
                 {"row": int(r.row), "id": None if pd.isna(r.call_id) else str(r.call_id),
                  "column": col,
                  "value": None if pd.isna(getattr(r, col)) else str(getattr(r, col))}
                 for r in sub.itertuples()]
-    idx = np.flatnonzero(faults["outside_boundaries"])[:5]
+    idx = np.flatnonzero(faults[RowStatus.OUTSIDE_BOUNDARIES])[:5]
     if len(idx):
-        examples["outside_boundaries"] = [
+        examples[RowStatus.OUTSIDE_BOUNDARIES.value] = [
             _outside_example(calls, i, source_xy, coordinate_label) for i in idx]
     calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
-    calls.attrs["faults"]["unknown_agency"] = int((~calls["agency_known"]).sum())
+    calls.attrs["faults"]["unknown_agency"] = int((~calls[C.AGENCY_KNOWN]).sum())
     calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
     calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
     calls.attrs["unknown_types"] = (
-        calls["call_type"][~known].fillna("<missing>").value_counts().head(20).to_dict())
+        calls[C.CALL_TYPE][~known].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples
 
 
@@ -132,9 +136,9 @@ def _outside_example(calls: pd.DataFrame, i: int,
                      source_xy: tuple[np.ndarray, np.ndarray] | None, label: str) -> dict:
     """One ``outside_boundaries`` example: the row's coordinates as the file has them (see
     :func:`flag_rows`)."""
-    x, y = float(calls["x"].iat[i]), float(calls["y"].iat[i])
-    cid = calls["call_id"].iat[i]
-    out = {"row": int(calls["row"].iat[i]), "id": None if pd.isna(cid) else str(cid)}
+    x, y = float(calls[C.X].iat[i]), float(calls[C.Y].iat[i])
+    cid = calls[C.CALL_ID].iat[i]
+    out = {"row": int(calls[C.ROW].iat[i]), "id": None if pd.isna(cid) else str(cid)}
     if source_xy is None:
         return out | {"column": "x/y", "value": f"{x:.1f}, {y:.1f}"}
     sx, sy = float(source_xy[0][i]), float(source_xy[1][i])
@@ -176,7 +180,7 @@ def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
     out["rows"] = len(hits)
     out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
                         "value": f"{x[i]:g}, {y[i]:g}",
-                        "swapped_into": str(nbhd["area_id"].iat[alt[i]])} for i in hits[:5]]
+                        "swapped_into": str(nbhd[M.AREA_ID].iat[alt[i]])} for i in hits[:5]]
     if len(hits) > SWAPPED_FILE_SHARE * located.sum():
         ex = out["examples"][0]
         problems = Problems()

@@ -21,7 +21,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from safetygap.errors import Problems, ValidationError
-from safetygap.inputs._files import (
+from safetygap.inputs.columns import ColumnMap, matching_presets
+from safetygap.inputs.files import (
     CSV_ERRORS,
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
@@ -38,7 +39,6 @@ from safetygap.inputs._files import (
     geoparquet_crs,
     suffix_of,
 )
-from safetygap.inputs.columns import ColumnMap, matching_presets
 from safetygap.inputs.malformed import MalformedRows
 
 JSON_PEEK_BYTES = 1 << 20

@@ -1,17 +1,13 @@
-"""OSMnx adapters for :mod:`safetygap.geo.network` (OSMnx is imported only in here).
-
-Reading (OSM XML or GraphML), converting an OSMnx graph to a
-:class:`~safetygap.geo.network.StreetNetwork`, writing GraphML, and
-downloading a place's network (the only function here that needs the
-internet).
+"""Street network files: OSM XML (``.osm``, ``.xml``) and GraphML (``.graphml``) read with
+OSMnx (imported only in here) into a :class:`~safetygap.geo.network.StreetNetwork`, GraphML
+written, generated networks built as OSMnx-style graphs, and the compressed ``.npz`` a
+workspace keeps its network in (no pickles). Works offline; downloading a place's network is
+:func:`safetygap.fetch.osm_network.fetch_place`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,50 +108,6 @@ def write_graphml(graph: Any, path: str | os.PathLike) -> Path:
     return p
 
 
-def fetch_place(
-    place: str,
-    out: str | os.PathLike,
-    *,
-    network_type: str = "all",
-    nominatim_url: str | None = None,
-    overpass_url: str | None = None,
-    timeout_s: float = 180.0,
-) -> Path:
-    """Download the street network of ``place`` from OpenStreetMap and save it as GraphML.
-
-    Needs the internet: the place is geocoded by Nominatim and its streets
-    come from the Overpass API (OSMnx's public servers unless
-    ``nominatim_url`` / ``overpass_url`` name others, e.g. a city's own
-    mirror). OSMnx's settings are changed only while this runs, and it writes
-    no cache files. The network is kept unprojected, as OSMnx downloads it;
-    ``load_network`` projects it to the analysis CRS.
-    """
-    import osmnx as ox
-
-    with _osmnx_settings(ox, nominatim_url=nominatim_url, overpass_url=overpass_url,
-                         requests_timeout=timeout_s, use_cache=False):
-        graph = ox.graph_from_place(place, network_type=network_type, simplify=True,
-                                    retain_all=False)
-    return write_graphml(graph, out)
-
-
-@contextlib.contextmanager
-def _osmnx_settings(ox: Any, **values: Any) -> Iterator[None]:
-    """Set OSMnx settings (None = keep OSMnx's) for the duration of a block, then restore
-    them, and the resolver OSMnx replaces to pin the Overpass host to one address."""
-    values = {k: v for k, v in values.items() if v is not None}
-    saved = {k: getattr(ox.settings, k) for k in values}
-    resolver = socket.getaddrinfo
-    try:
-        for k, v in values.items():
-            setattr(ox.settings, k, v)
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(ox.settings, k, v)
-        socket.getaddrinfo = resolver
-
-
 def segments_to_graph(
     x: np.ndarray,
     y: np.ndarray,
@@ -196,3 +148,39 @@ def segments_to_graph(
         graph.nodes[n]["street_count"] = len(set(graph.predecessors(n))
                                              | set(graph.successors(n)))
     return graph
+
+
+def load_network(
+    path: str | os.PathLike, *, crs: str | CRS
+) -> StreetNetwork:
+    """Read a street network (OSM XML ``.osm``/``.xml`` or OSMnx ``.graphml``) with OSMnx.
+
+    The network is projected to ``crs`` (the analysis CRS, metres). Works
+    offline. Raises :class:`~safetygap.errors.ValidationError` naming the file
+    when it is missing, of an unknown kind, unreadable or empty.
+    """
+    p = Path(path)
+    graph = read_graph(p)
+    return graph_to_network(graph, crs=CRS.from_user_input(crs), source=str(p))
+
+
+_NPZ_ARRAYS = ("x", "y", "u", "v", "length_m", "speed_kph", "oneway")
+_NPZ_TEXT = ("highway", "access")
+
+
+def save_network(net: StreetNetwork, path: str | os.PathLike) -> None:
+    """Write ``net`` as a compressed NumPy archive (no pickles), for workspaces."""
+    arrays = {k: getattr(net, k) for k in _NPZ_ARRAYS}
+    arrays.update({k: np.asarray(getattr(net, k), dtype=str) for k in _NPZ_TEXT})
+    arrays["crs"] = np.asarray(net.crs)
+    arrays["source"] = np.asarray(net.source)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+def read_saved_network(path: str | os.PathLike) -> StreetNetwork:
+    """Read a network written by :func:`save_network` (exactly the same arrays)."""
+    with np.load(path, allow_pickle=False) as z:
+        kw = {k: z[k] for k in _NPZ_ARRAYS}
+        kw.update({k: z[k].astype(object) for k in _NPZ_TEXT})
+        return StreetNetwork(**kw, crs=str(z["crs"]), source=str(z["source"]))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from safetygap.equity import DEFAULT_DRAWS
+from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE
 
 Demographics = Annotated[Path | None, typer.Option(
     help="demographic table by neighborhood name or id, or census-tract polygons (CSV, "
@@ -26,8 +27,16 @@ FinePopulationColumn = Annotated[str | None, typer.Option(
 EquityDraws = Annotated[int, typer.Option(
     min=100, max=100_000, help="Monte Carlo draws of the equity intervals")]
 EquitySeed = Annotated[int, typer.Option(help="seed of the equity Monte Carlo draws")]
+CvCaution = Annotated[float, typer.Option(
+    help="coefficient of variation from which a survey estimate is flagged 'use with "
+         "caution' (fraction)")]
+CvUnreliable = Annotated[float, typer.Option(
+    help="coefficient of variation above which a survey estimate is flagged 'unreliable' "
+         "(fraction; Esri uses 0.40)")]
 
 DEFAULT_SEED = 2025
+CAUTION = CV_CAUTION
+UNRELIABLE = CV_UNRELIABLE
 DRAWS = DEFAULT_DRAWS
 
 

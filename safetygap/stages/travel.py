@@ -1,6 +1,6 @@
 """The distance model of a run: loading the street network, snap statistics, catchments.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from safetygap._status import (
 )
 from safetygap.errors import Problems
 from safetygap.geo.travel import Travel
+from safetygap.tables import calls as C
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import TravelKind
 
 if TYPE_CHECKING:
     pass
@@ -42,15 +44,15 @@ def load_travel(
     ``bounds`` (minx, miny, maxx, maxy in ``crs``) of the city: a network
     that does not overlap them is refused (a network of another city).
     """
-    from safetygap.geo.network import load_network
+    from safetygap.inputs.network import load_network
 
     problems = travel_problems(kind, network)
     problems.raise_if_any()
-    if kind != "network":
+    if kind != TravelKind.NETWORK:
         return Travel(kind)
     assert network is not None
     net = load_network(network, crs=crs)
-    travel = Travel("network", mode, net)
+    travel = Travel(TravelKind.NETWORK, mode, net)
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         g = net.graph(mode)
@@ -70,14 +72,14 @@ def travel_problems(kind: str, network: Path | None) -> Problems:
     a network run without a network file (or one that does not exist), a network file
     given to a straight-line run."""
     problems = Problems()
-    if kind == "network" and network is None:
+    if kind == TravelKind.NETWORK and network is None:
         problems.add("network", "--travel network needs a street network file",
                      allowed="--network FILE (OSM XML or GraphML; "
                              "`safetygap network fetch` downloads one)")
-    elif kind == "network" and network is not None and not Path(network).is_file():
+    elif kind == TravelKind.NETWORK and network is not None and not Path(network).is_file():
         problems.add(f"network {network}", "file not found" if not Path(network).exists()
                      else "not a file", allowed="--network FILE (OSM XML or GraphML)")
-    if kind == "straight" and network is not None:
+    if kind == TravelKind.STRAIGHT and network is not None:
         problems.add("network", "a street network was given but the distance model is "
                      "straight-line", value=str(network), allowed="add --travel network")
     return problems
@@ -106,9 +108,9 @@ def travel_quality(travel: Travel, calls: pd.DataFrame,
     out: dict[str, Any] = {"distance_model": travel.name}
     if travel.network is None:
         return out
-    placed = calls["status"].isin(ANALYSED_STATUSES).to_numpy()
-    out["calls_snap"] = _snap_stats(travel, calls["x"].to_numpy(float)[placed],
-                                    calls["y"].to_numpy(float)[placed])
+    placed = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
+    out["calls_snap"] = _snap_stats(travel, calls[C.X].to_numpy(float)[placed],
+                                    calls[C.Y].to_numpy(float)[placed])
     out["providers_snap"] = _snap_stats(travel, providers.geometry.x.to_numpy(),
                                         providers.geometry.y.to_numpy())
     out["notes"] = ("every point is snapped to the nearest routable node of the mode "
@@ -121,7 +123,7 @@ def travel_summary(travel: Travel, taxonomy: Taxonomy) -> dict[str, Any]:
     """The distance model and every service type's catchment in its unit."""
     out = travel.describe()
     out["catchments"] = {
-        name: (st.catchment_m if travel.kind == "straight"
+        name: (st.catchment_m if travel.kind == TravelKind.STRAIGHT
                else st.catchment_for(str(travel.mode)))
         for name, st in sorted(taxonomy.service_types.items())
     }

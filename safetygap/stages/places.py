@@ -1,6 +1,6 @@
 """Population matched to neighborhoods; providers placed in areas.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from safetygap.boundaries import (
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import PopulationInput
-from safetygap.inventory.fields import STALE_AFTER_MONTHS, completeness, stale_flags
+from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS, completeness, stale_flags
 from safetygap.inventory.serves import SERVES_COLUMN, WKT_COLUMN, resolve_serves
+from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
 
 
@@ -38,7 +39,7 @@ def match_population(
     names = pin.frame["name"].tolist()
     matched = match_names(names, nbhd["name"].tolist(), aliases=MINNEAPOLIS_ALIASES)
     by_id = {}
-    for name, count in zip(names, pin.frame["population"], strict=True):
+    for name, count in zip(names, pin.frame[M.POPULATION], strict=True):
         target = matched[name]
         if target is not None:
             by_id[target] = by_id.get(target, 0.0) + float(count)
@@ -100,8 +101,8 @@ def place_providers(
                             for s in out["service_type"]]
     n_idx = assign_areas((x, y), nbhd, crs=crs)
     w_idx = assign_areas((x, y), wards, crs=crs)
-    out["neighborhood_id"] = np.where(n_idx >= 0, nbhd["area_id"].to_numpy()[n_idx], None)
-    out["ward_id"] = np.where(w_idx >= 0, wards["area_id"].to_numpy()[w_idx], None)
+    out["neighborhood_id"] = np.where(n_idx >= 0, nbhd[M.AREA_ID].to_numpy()[n_idx], None)
+    out["ward_id"] = np.where(w_idx >= 0, wards[M.AREA_ID].to_numpy()[w_idx], None)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=crs)
     outside = gdf[(n_idx < 0) | (w_idx < 0)]
     return gdf, {

@@ -1,6 +1,7 @@
 """Reading any supported file into a frame plus optional point coordinates.
 
-Private helpers shared by the calls, providers and population readers. Every
+Shared by the calls, providers and population readers, and used by the tools that read
+provider-like tables (what-if, siting, the inventory builders). Every
 hard problem (file missing or empty, unreadable, a column missing, no CRS) is
 collected and raised as one :class:`~safetygap.errors.ValidationError` naming
 the file.

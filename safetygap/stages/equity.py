@@ -1,6 +1,6 @@
 """Demographics matched to the areas, and the equity report of a run.
 
-Private step of :func:`safetygap.pipeline.analyze`: the demographic table (read in the
+A stage of :func:`safetygap.pipeline.analyze`: the demographic table (read in the
 preflight) reaches the neighborhoods by name or id (the population's name matching and
 aliases) or, for tract polygons, by area-weighted or dasymetric interpolation
 (:mod:`safetygap.equity.interpolate`); wards get the neighborhoods' counts by the area
@@ -30,8 +30,9 @@ from safetygap.equity.interpolate import (
     area_weights,
     dasymetric_weights,
 )
-from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE, Z90, reliability
+from safetygap.equity.moe import Z90, reliability
 from safetygap.inputs.demographics import DemographicsInput, FinePopulation
+from safetygap.tables import measures as M
 
 NO_ROW = {
     "name": "no row of the table matches its name (after folding case, accents and "
@@ -52,6 +53,21 @@ class Underserved:
     classified: np.ndarray
     replicates: np.ndarray | None = None
     definition: str = ""
+
+
+def underserved_from_tables(table: pd.DataFrame, replicates: pd.DataFrame | None = None,
+                            *, underserved_class: int = 7, definition: str = ""
+                            ) -> Underserved:
+    """One family's :class:`Underserved` from the need/access classes of issue 13
+    (``safetygap.underserved``): ``table`` has one row per neighborhood in layer order with
+    ``underserved`` (bool) and ``ranked`` (bool: has a class); ``replicates`` has one row per
+    bootstrap replicate and one column per area (layer order) holding the class (0 = not
+    ranked), empty or None without a bootstrap."""
+    reps = None
+    if replicates is not None and len(replicates):
+        reps = replicates.to_numpy() == underserved_class
+    return Underserved(table["underserved"].to_numpy(bool), table["ranked"].to_numpy(bool),
+                       reps, definition)
 
 
 def match_demographics(din: DemographicsInput, nbhd: gpd.GeoDataFrame, *,
@@ -152,7 +168,8 @@ def _group_block(demo: AreaDemographics, key: str, draws: GroupDraws,
     shown["share_cv"] = (round(float(moe / Z90 / share), 6)
                          if np.isfinite(moe) and np.isfinite(share) and share > 0 else None)
     shown["reliability"] = str(reliability(np.inf if share == 0 and moe > 0 else
-                                           (moe / Z90 / share if share > 0 else np.nan))
+                                           (moe / Z90 / share if share > 0 else np.nan),
+                                           caution=demo.caution, unreliable=demo.unreliable)
                                .item())
     out: dict[str, Any] = {
         "total": shown,
@@ -179,8 +196,8 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
     and, with ``underserved`` classes per family, the disparity; Monte Carlo intervals with
     ``n_draws`` draws seeded by ``seed``."""
     spec = demo.spec
-    access = {f: nbhd[f"access_{f}"].to_numpy(float) for f in FAMILIES
-              if f"access_{f}" in nbhd.columns}
+    access = {f: nbhd[M.column(M.ACCESS, f)].to_numpy(float) for f in FAMILIES
+              if M.column(M.ACCESS, f) in nbhd.columns}
     src, tgt, w = (cw["source"].to_numpy(), cw["target"].to_numpy(),
                    cw["weight"].to_numpy(float))
 
@@ -206,7 +223,7 @@ def equity_report(demo: AreaDemographics, nbhd: gpd.GeoDataFrame, wards: gpd.Geo
                     "has_moe": spec.has_moe(g.key)} for g in spec.groups],
         "families": list(access),
         "settings": {"draws": n_draws, "seed": seed, "level": 0.9, "z": Z90,
-                     "cv_caution": CV_CAUTION, "cv_unreliable": CV_UNRELIABLE},
+                     "cv_caution": demo.caution, "cv_unreliable": demo.unreliable},
         "disparity_available": underserved is not None,
         "underserved_definition": None if underserved is None else
         {f: u.definition for f, u in underserved.items()},

@@ -1,6 +1,6 @@
 """Coverage, accessibility, boundary allocations and the per-area indices of both levels.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pandas as pd
 from pyproj import CRS
 
 from safetygap import FAMILIES
-from safetygap._steps.travel import catchment_labels
 from safetygap.boundaries import (
     apportion,
     crosswalk,
@@ -22,7 +21,6 @@ from safetygap.boundaries import (
 from safetygap.geo.access import e2sfca_from_cost_matrix
 from safetygap.geo.aggregate import AreaCounts, count_calls
 from safetygap.geo.boundary import (
-    BOUNDARY_POLICIES,
     Allocation,
     allocate,
     near_boundaries,
@@ -30,9 +28,15 @@ from safetygap.geo.boundary import (
 from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
 from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
+from safetygap.stages.travel import catchment_labels
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy
+
+CONTAIN = BoundaryPolicy.CONTAIN
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisOptions
+    from safetygap.stages.options import AnalysisOptions
 
 
 def _provider_stats(
@@ -59,9 +63,9 @@ def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -
     ``family`` and the travel model's catchment column (metres or minutes).
     """
     covered = np.zeros(len(calls), dtype=bool)
-    fam_code = calls["family_code"].to_numpy()
-    x = calls["x"].to_numpy(float)
-    y = calls["y"].to_numpy(float)
+    fam_code = calls[C.FAMILY_CODE].to_numpy()
+    x = calls[C.X].to_numpy(float)
+    y = calls[C.Y].to_numpy(float)
     for f, family in enumerate(FAMILIES):
         sel = fam_code == f
         pf = providers[providers["family"] == family]
@@ -122,17 +126,17 @@ def boundary_allocations(
         placed = assigned >= 0
         entry: dict[str, Any] = {"placed": int(placed.sum()), "within": None, "shared": None}
         near = empty
-        if "split" in policies:
-            x = np.where(placed, calls["x"].to_numpy(), np.nan)
-            y = np.where(placed, calls["y"].to_numpy(), np.nan)
+        if BoundaryPolicy.SPLIT in policies:
+            x = np.where(placed, calls[C.X].to_numpy(), np.nan)
+            y = np.where(placed, calls[C.Y].to_numpy(), np.nan)
             near = near_boundaries(x, y, areas, tolerance_m=tolerance_m, crs=crs)
             within = np.zeros(len(calls), dtype=bool)
             within[near[0]] = True
             entry["within"] = int(within.sum())
         for pol in policies:
             entry[pol] = allocate(assigned, near, policy=pol)
-        if "split" in policies:
-            entry["shared"] = int((entry["split"].k >= 2).sum())
+        if BoundaryPolicy.SPLIT in policies:
+            entry["shared"] = int((entry[BoundaryPolicy.SPLIT].k >= 2).sum())
         out[level] = entry
     return out
 
@@ -147,14 +151,14 @@ def _count(
     c, area, weight = alloc.call, alloc.area, alloc.weight
     if families is not None:
         codes = [FAMILIES.index(f) for f in families]
-        keep = np.isin(calls["family_code"].to_numpy()[c], codes)
+        keep = np.isin(calls[C.FAMILY_CODE].to_numpy()[c], codes)
         c, area, weight = c[keep], area[keep], weight[keep]
     return count_calls(
-        area, calls["year"].to_numpy()[c], calls["family_code"].to_numpy()[c],
-        calls["diverted"].to_numpy()[c], calls["eligible"].to_numpy()[c],
-        calls["covered"].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == "contain" else weight,
-        base=calls["diversion_base"].to_numpy()[c] if "diversion_base" in calls else None)
+        area, calls[C.YEAR].to_numpy()[c], calls[C.FAMILY_CODE].to_numpy()[c],
+        calls[C.DIVERTED].to_numpy()[c], calls[C.ELIGIBLE].to_numpy()[c],
+        calls[C.COVERED].to_numpy()[c], n_areas=n_areas, years=years,
+        weight=None if alloc.policy == BoundaryPolicy.CONTAIN else weight,
+        base=calls[C.DIVERSION_BASE].to_numpy()[c] if "diversion_base" in calls else None)
 
 
 @dataclass(frozen=True)
@@ -187,11 +191,11 @@ def _level_results(
     shared by :func:`level_indices` and :func:`family_layers`."""
     fams = FAMILIES if families is None else families
     # neighborhoods
-    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd["area_id"].to_numpy(),
+    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd[M.AREA_ID].to_numpy(),
                                     fams)
     n_access = _access(nbhd, population, providers, travel, fams)
     n_results = {
-        pol: build_indices(contain_counts[0] if contain_counts and pol == "contain" else
+        pol: build_indices(contain_counts[0] if contain_counts and pol == CONTAIN else
                            _count(calls, boundary["neighborhood"][pol], len(nbhd), years,
                                   families),
                            population=population, access=n_access, providers=n_prov,
@@ -210,9 +214,9 @@ def _level_results(
         num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
         den = apportion(np.nan_to_num(population), cw, len(wards))
         w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
-    w_prov, w_cap = _provider_stats(providers, "ward_id", wards["area_id"].to_numpy(), fams)
+    w_prov, w_cap = _provider_stats(providers, "ward_id", wards[M.AREA_ID].to_numpy(), fams)
     w_results = {
-        pol: build_indices(contain_counts[1] if contain_counts and pol == "contain" else
+        pol: build_indices(contain_counts[1] if contain_counts and pol == CONTAIN else
                            _count(calls, boundary["ward"][pol], len(wards), years,
                                   families),
                            population=w_pop, access=w_access, providers=w_prov,
@@ -227,7 +231,7 @@ def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoData
     period-"all" measures of ``result`` as ``<measure>_<family>`` columns, geometry."""
     wide = wide_frame(result)
     head = pd.DataFrame({
-        "area_id": base["area_id"].to_numpy(),
+        "area_id": base[M.AREA_ID].to_numpy(),
         "name": base["name"].to_numpy(),
         "population": pop,
         "area_km2": base.geometry.area.to_numpy() / 1e6,
@@ -300,8 +304,8 @@ def level_indices(
     nbhd_out = _layer(nbhd, population, n_result)
     ward_out = _layer(wards, w_pop, w_result)
     tidy = pd.concat([
-        tidy_frame(n_result, level="neighborhood", area_ids=nbhd["area_id"].to_numpy()),
-        tidy_frame(w_result, level="ward", area_ids=wards["area_id"].to_numpy()),
+        tidy_frame(n_result, level="neighborhood", area_ids=nbhd[M.AREA_ID].to_numpy()),
+        tidy_frame(w_result, level="ward", area_ids=wards[M.AREA_ID].to_numpy()),
     ], ignore_index=True)
     tidy["distance_model"] = travel.name
     tidy["catchment"] = tidy["family"].map(catchment_labels(providers, travel)).fillna("")
@@ -338,8 +342,9 @@ def _boundary_sensitivity(
             changed[level][family] = len(diff)
             compared[level][family] = int(both.sum())
             areas[level][family] = [
-                {"area_id": str(layer["area_id"].iat[i]), "name": str(layer["name"].iat[i]),
-                 f"gap_class_{policy}": int(mine[i]), f"gap_class_{other}": int(theirs[i])}
+                {"area_id": str(layer[M.AREA_ID].iat[i]), "name": str(layer["name"].iat[i]),
+                 M.column(M.GAP_CLASS, policy): int(mine[i]),
+                 M.column(M.GAP_CLASS, other): int(theirs[i])}
                 for i in diff
             ]
     return {

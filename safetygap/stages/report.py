@@ -1,6 +1,6 @@
 """The data-quality report, the summary and the manifest of a run.
 
-Private step of :func:`safetygap.pipeline.analyze`.
+A stage of :func:`safetygap.pipeline.analyze`.
 """
 
 from __future__ import annotations
@@ -30,62 +30,91 @@ from safetygap.diversion import (
 )
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.tables.report import (
+    BoundariesQuality,
+    CallsQuality,
+    FamilySummary,
+    Quality,
+    QualityCounts,
+    Summary,
+    Totals,
+)
 from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import RowStatus
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 
 
 def quality_report(
     calls: pd.DataFrame,
     examples: dict[str, list[dict]],
     cin: Any,
-    pop_quality: dict[str, Any],
-    prov_quality: dict[str, Any],
-    nbhd_report: Any,
-    ward_report: Any,
-    cw_quality: dict[str, Any],
-) -> dict[str, Any]:
-    counts = calls["status"].value_counts()
+    *,
+    population: dict[str, Any],
+    providers: dict[str, Any],
+    boundaries: BoundariesQuality,
+    travel: dict[str, Any],
+    swapped: dict[str, Any],
+    demographics: dict[str, Any] | None = None,
+    reports: dict[str, Any] | None = None,
+    date_window: dict[str, Any] | None = None,
+    malformed_rows: dict[str, Any] | None = None,
+) -> Quality:
+    """The data-quality report, complete: the calls' statuses, faults (swapped coordinates
+    last) and examples; the providers', population's and boundaries' checks; the distance
+    model; the records from outside 911 when the run had them."""
+    counts = calls[C.STATUS].value_counts()
     status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
     analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
-    return {
-        "calls": {
-            "file": str(cin.path),
-            "input_rows": len(calls),
-            "status_order": list(STATUS_ORDER),
-            "status_counts": status_counts,
-            "analysed_in_areas": analysed,
-            "excluded_from_areas": len(calls) - analysed,
-            "faults": calls.attrs.get("faults", {}),
-            "examples": examples,
-            "unknown_call_types": calls.attrs.get("unknown_types", {}),
-            "notes": (
+    faults = {**calls.attrs.get("faults", {}), "swapped_coordinates": swapped["rows"]}
+    examples = dict(examples)
+    if swapped["examples"]:
+        examples["swapped_coordinates"] = swapped["examples"]
+    return Quality(
+        calls=CallsQuality(
+            file=str(cin.path),
+            input_rows=len(calls),
+            status_order=list(STATUS_ORDER),
+            status_counts=status_counts,
+            analysed_in_areas=analysed,
+            excluded_from_areas=len(calls) - analysed,
+            faults=faults,
+            examples=examples,
+            unknown_call_types=calls.attrs.get("unknown_types", {}),
+            notes=(
                 "status_counts are exclusive (each row has the first status in status_order "
                 "that applies) and add up to input_rows; faults count every row with the fault."
                 " Calls with status ok, unparseable_date or unknown_call_type are counted in "
                 "areas (unparseable dates only in period 'all'); the others are kept in "
-                "calls.parquet with no area."
+                "calls.parquet with no area (date_outside_window: a date outside the plausible "
+                "window, see date_window). Rows of a CSV file with another number of fields "
+                "than the header are not calls: they are listed in malformed_rows."
             ),
-        },
-        "providers": prov_quality,
-        "population": pop_quality,
-        "boundaries": {
-            "neighborhoods": nbhd_report.to_dict(),
-            "wards": ward_report.to_dict(),
-            "crosswalk": cw_quality,
-        },
-    }
+            date_window=date_window or {},
+            malformed_rows=malformed_rows or {},
+        ),
+        providers=providers,
+        population=population,
+        boundaries=boundaries,
+        travel=travel,
+        demographics=demographics,
+        reports=reports,
+    )
 
 
 def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
-    cols = ["area_id", "name", f"gap_{family}", f"gap_class_{family}", f"rate_{family}",
-            f"access_{family}", f"coverage_{family}", f"calls_{family}"]
-    top = layer[cols].dropna(subset=[f"gap_{family}"])
-    top = top.sort_values([f"gap_{family}", "area_id"], ascending=[False, True]).head(n)
+    cols = [M.AREA_ID, M.NAME, *(M.column(m, family) for m in (
+        M.GAP, M.GAP_CLASS, M.RATE, M.ACCESS, M.COVERAGE, M.CALLS))]
+    top = layer[cols].dropna(subset=[M.column(M.GAP, family)])
+    top = top.sort_values([M.column(M.GAP, family), M.AREA_ID],
+                          ascending=[False, True]).head(n)
     return [
-        {"area_id": r[0], "name": r[1], "gap": _num(r[2]), "gap_class": int(r[3]),
-         "rate": _num(r[4]), "access": _num(r[5]), "coverage": _num(r[6]), "calls": _num(r[7])}
+        {M.AREA_ID: r[0], M.NAME: r[1], M.GAP: _num(r[2]), M.GAP_CLASS: int(r[3]),
+         M.RATE: _num(r[4]), M.ACCESS: _num(r[5]), M.COVERAGE: _num(r[6]),
+         M.CALLS: _num(r[7])}
         for r in top.itertuples(index=False)
     ]
 
@@ -100,22 +129,27 @@ def summary_report(
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
     years: tuple[int, ...],
-    quality: dict[str, Any],
+    quality: Quality,
     opts: AnalysisOptions,
     taxonomy: Taxonomy,
     crs: CRS,
     *,
     rules: DiversionRules,
+    sensitivity: dict[str, Any],
+    travel: dict[str, Any],
     records: pd.DataFrame | None = None,
-) -> dict[str, Any]:
-    uniq = calls["status"].cat.codes.to_numpy() != STATUS_ORDER.index("duplicate_id")
-    base = calls["diversion_base"].to_numpy()
-    placed_rows = calls["n_idx"].to_numpy() >= 0
-    year = calls["year"].to_numpy()
-    fam = calls["family_code"].to_numpy()
-    diverted = calls["diverted"].to_numpy()
-    covered = calls["covered"].to_numpy()
-    end = calls["eligible"].to_numpy() & ~diverted
+) -> Summary:
+    """The summary, complete: totals, diverted shares, diversion, families, top gaps,
+    quality counts, the boundary policies compared (``sensitivity``) and the distance
+    model (``travel``)."""
+    uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
+    base = calls[C.DIVERSION_BASE].to_numpy()
+    placed_rows = calls[C.N_IDX].to_numpy() >= 0
+    year = calls[C.YEAR].to_numpy()
+    fam = calls[C.FAMILY_CODE].to_numpy()
+    diverted = calls[C.DIVERTED].to_numpy()
+    covered = calls[C.COVERED].to_numpy()
+    end = calls[C.ELIGIBLE].to_numpy() & ~diverted
 
     def share(mask: np.ndarray, values: np.ndarray) -> float | None:
         n = int(mask.sum())
@@ -136,32 +170,32 @@ def summary_report(
     everyone = np.ones(len(rec_base), dtype=bool)
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
-    return {
-        "label": opts.label or "",
-        "synthetic": opts.synthetic,
-        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "safetygap_version": __version__,
-        "crs": crs.to_string(),
-        "years": list(years),
-        "taxonomy": {"name": taxonomy.name, "version": taxonomy.version},
-        "totals": {
-            "input_rows": len(calls),
-            "unique_calls": int(uniq.sum()),
-            "calls_in_areas": int(placed_rows.sum()),
-            "by_family": {f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
-            "by_year": {str(y): int((placed_rows & (year == y)).sum()) for y in years},
-            "neighborhoods": len(nbhd),
-            "wards": len(wards),
-            "population": _num(np.nansum(nbhd["population"].to_numpy(float))),
-        },
-        "diverted_share": {"all": diverted_share(uniq, everyone),
-                           **{y: diverted_share(m, rec_year == int(y))
-                              for y, m in by_year.items()}},
-        "eligible_not_diverted_share": {"all": share(uniq, end),
-                                        **{y: share(m, end) for y, m in by_year.items()}},
-        "diverted_by_agency": {str(k): int(v) for k, v in
-                               calls["agency"][uniq & diverted].value_counts().items()},
-        "diversion": {
+    return Summary(
+        label=opts.label or "",
+        synthetic=opts.synthetic,
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        safetygap_version=__version__,
+        crs=crs.to_string(),
+        years=list(years),
+        taxonomy={"name": taxonomy.name, "version": taxonomy.version},
+        totals=Totals(
+            input_rows=len(calls),
+            unique_calls=int(uniq.sum()),
+            calls_in_areas=int(placed_rows.sum()),
+            by_family={f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
+            by_year={str(y): int((placed_rows & (year == y)).sum()) for y in years},
+            neighborhoods=len(nbhd),
+            wards=len(wards),
+            population=_num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
+        ),
+        diverted_share={"all": diverted_share(uniq, everyone),
+                        **{y: diverted_share(m, rec_year == int(y))
+                           for y, m in by_year.items()}},
+        eligible_not_diverted_share={"all": share(uniq, end),
+                                     **{y: share(m, end) for y, m in by_year.items()}},
+        diverted_by_agency={str(k): int(v) for k, v in
+                            calls[C.AGENCY][uniq & diverted].value_counts().items()},
+        diversion={
             "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
                       "checksum": rules.checksum()},
             "denominator": str(denominator),
@@ -177,32 +211,31 @@ def summary_report(
                 "located_by": {str(k): int(v) for k, v in
                                records["located_by"].value_counts(sort=False).items()}},
             "by_channel": channel_counts(pd.concat([
-                calls["channel"][uniq].astype(object),
+                calls[C.CHANNEL][uniq].astype(object),
                 pd.Series(dtype=object) if records is None
                 else records["channel"][rec_base].astype(object)], ignore_index=True)),
             "by_rule": rule_counts(calls, uniq, rules=rules),
         },
-        "families": {
-            f: {
-                "need_calls": int(fam_counts[i]),
-                "coverage": share(placed_rows & (fam == i), covered),
-            }
+        families={
+            f: FamilySummary(need_calls=int(fam_counts[i]),
+                             coverage=share(placed_rows & (fam == i), covered))
             for i, f in enumerate(FAMILIES)
         },
-        "top_underserved": {
+        top_underserved={
             "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
             "ward": {f: _top(wards, f, n=5) for f in FAMILIES},
         },
-        "quality": {
-            "status_counts": quality["calls"]["status_counts"],
-            "areas_without_population": len(quality["population"]["areas_without_population"]),
-            "areas_with_zero_population": len(
-                quality["population"]["areas_with_zero_population"]),
-            "providers_outside_boundaries": quality["providers"]["outside_boundaries"],
-        },
-        "diverted_share_basis": "unique calls (duplicate ids excluded), all locations, of "
-                                + denominator_words(denominator, outside_911=counted),
-    }
+        quality=QualityCounts(
+            status_counts=quality.calls.status_counts,
+            areas_without_population=len(quality.population["areas_without_population"]),
+            areas_with_zero_population=len(quality.population["areas_with_zero_population"]),
+            providers_outside_boundaries=quality.providers["outside_boundaries"],
+        ),
+        diverted_share_basis="unique calls (duplicate ids excluded), all locations, of "
+                             + denominator_words(denominator, outside_911=counted),
+        boundary_sensitivity=sensitivity,
+        travel=travel,
+    )
 
 
 def manifest_report(

@@ -1,9 +1,9 @@
 """Checking every input before the calls are read: one error naming every problem.
 
-Private step of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads the
+A stage of :func:`safetygap.pipeline.analyze`. :func:`preflight` loads the
 taxonomy, the diversion rules, both boundary layers, the providers, the population and the
 records from outside 911 (small files, loaded once and handed on), checks the header of the
-calls file (:func:`safetygap.inputs._header.check_calls_header`: columns, coordinates,
+calls file (:func:`safetygap.inputs.header.check_calls_header`: columns, coordinates,
 CRS, rows) and the distance-model options, and checks that the wards overlap
 the neighborhoods. The problems of all of them are raised together in one
 :class:`~safetygap.errors.ValidationError`, so a user fixes every file in one
@@ -22,7 +22,6 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from safetygap._steps.travel import travel_problems
 from safetygap.boundaries import BoundaryReport, load_boundaries
 from safetygap.diversion import DiversionRules, load_rules
 from safetygap.errors import Problems, ValidationError
@@ -34,17 +33,18 @@ from safetygap.inputs import (
     read_providers,
     read_records,
 )
-from safetygap.inputs._header import FileHeader, check_calls_header
 from safetygap.inputs.demographics import (
     DemographicsInput,
     FinePopulation,
     read_demographics,
     read_fine_population,
 )
+from safetygap.inputs.header import FileHeader, check_calls_header
+from safetygap.stages.travel import travel_problems
 from safetygap.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 
 T = TypeVar("T")
 

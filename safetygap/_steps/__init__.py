@@ -1,1 +1,0 @@
-"""Private steps of the analysis pipeline (see :mod:`safetygap.pipeline`)."""

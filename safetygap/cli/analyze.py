@@ -1,0 +1,259 @@
+"""`safetygap analyze`: calls and providers against neighborhoods and wards into a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
+from safetygap.errors import Problems, ValidationError
+from safetygap.vocab import BoundaryPolicy, Channel, Engine, TravelKind, TravelMode
+
+if TYPE_CHECKING:
+    import click
+
+from safetygap.cli import _equity as eq
+from safetygap.cli._app import Command, app, column_map, fail, print_summary
+
+PROVIDERS_HELP = (
+    "--providers is required: a provider file (format: docs/PROVIDERS.md; template: "
+    "safetygap/data/providers_template.csv; in Minneapolis `safetygap providers minneapolis` "
+    "builds one from the city's fire/police station and hospital files)")
+
+
+class CheckedRequired(Command):
+    """A command whose options listed in ``checked_required`` are required but checked by
+    the command itself (so a missing one is reported with every other missing input at
+    once, with a hint); the help marks them required like click's own."""
+
+    checked_required: tuple[str, ...] = ("providers",)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        params = [p for p in self.params if p.name in self.checked_required]
+        for p in params:
+            p.required = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            for p in params:
+                p.required = False
+
+
+@app.command(cls=CheckedRequired)
+def analyze(
+    out: Annotated[Path, typer.Option(help="workspace directory to write")],
+    providers: Annotated[Path | None, typer.Option(
+        help="provider file (format: docs/PROVIDERS.md; template: "
+             "safetygap/data/providers_template.csv)")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
+             "with the right preset (the options below override them)")] = None,
+    calls: Annotated[Path | None, typer.Option(
+        help="calls file: CSV (.csv, .tsv, .txt, .csv.gz), Parquet or GeoParquet (.parquet, "
+             ".geoparquet, .pq), GeoJSON (.geojson), GeoPackage (.gpkg) or JSON records "
+             "(.json)")] = None,
+    neighborhoods: Annotated[Path | None, typer.Option(
+        "--neighborhoods", "--boundaries",
+        help="neighborhood polygons (--boundaries is another name for this option)")] = None,
+    wards: Annotated[Path | None, typer.Option(help="ward polygons")] = None,
+    providers_crs: Annotated[str | None, typer.Option(
+        help="CRS of the x/y columns of --providers, e.g. EPSG:26915")] = None,
+    population: Annotated[Path | None, typer.Option(help="population by neighborhood")] = None,
+    population_name_column: Annotated[str | None, typer.Option(
+        help="neighborhood-name column of --population (default: the first of neighborhood, "
+             "name, area, NAME, BDNAME, area_name)")] = None,
+    population_column: Annotated[str | None, typer.Option(
+        help="head-count column of --population (default: the first of population, pop, "
+             "POPULATION, total_population, POP)")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
+    diversion_rules: Annotated[Path | None, typer.Option(
+        help="diversion rule set TOML: which channel handled each call (default: the "
+             "Minneapolis rules; format in docs/TAXONOMY.md; `safetygap profile CALLS "
+             "--write-rules FILE` writes a starter file)")] = None,
+    diverted_denominator: Annotated[str | None, typer.Option(
+        help="denominator of the diverted share: police_and_alternatives (fire/EMS calls "
+             "left out, as the city's 9%) or all_calls (default: the rule set's)")] = None,
+    reports: Annotated[Path | None, typer.Option(
+        help="diverted records from outside 911 (311 and online police reports), the "
+             "formats --calls reads: each counts as a diverted call, placed by its "
+             "coordinates, else by its neighborhood or ward name")] = None,
+    reports_column: Annotated[list[str] | None, typer.Option(
+        help="FIELD=COLUMN of --reports, repeatable; fields id, call_type, time, "
+             "time_format, latitude, longitude, x, y, crs, neighborhood, ward (default: "
+             "columns named like the fields)")] = None,
+    reports_channel: Annotated[str, typer.Option(
+        help="channel of the --reports records")] = Channel.REPORT_311_ONLINE.value,
+    reports_not_counted: Annotated[bool, typer.Option(
+        "--reports-not-counted", help="report the --reports records beside the diverted "
+        "share instead of counting them in it (numerator and denominator)")] = False,
+    disposition_col: Annotated[str | None, typer.Option(
+        "--disposition", help="disposition column (optional: read when present)")] = None,
+    priority_col: Annotated[str | None, typer.Option(
+        "--priority", help="priority column (optional: read when present)")] = None,
+    preset: Annotated[str | None, typer.Option(help="column preset, e.g. minneapolis-911")]
+    = None,
+    crs: Annotated[str | None, typer.Option(help="projected analysis CRS (default: "
+                                           "the neighborhoods' own, or its UTM zone)")] = None,
+    neighborhood_id: Annotated[str | None, typer.Option(help="id column of neighborhoods")]
+    = None,
+    neighborhood_name: Annotated[str | None, typer.Option(help="name column of neighborhoods")]
+    = None,
+    ward_id: Annotated[str | None, typer.Option(help="id column of wards")] = None,
+    ward_name: Annotated[str | None, typer.Option(help="name column of wards")] = None,
+    id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
+    type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
+    agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
+    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
+    = None,
+    lat: Annotated[str | None, typer.Option(help="latitude column")] = None,
+    lon: Annotated[str | None, typer.Option(help="longitude column")] = None,
+    x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
+    y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
+    geometry: Annotated[bool, typer.Option(
+        "--geometry", help="take call locations from the file's point geometry "
+        "(GeoParquet, GeoPackage, GeoJSON) instead of coordinate columns")] = False,
+    calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    boundary_tolerance: Annotated[float, typer.Option(
+        help="metres: calls this close to a neighborhood or ward line are counted in "
+             "quality.json and shared out by --boundary-policy split")] \
+    = DEFAULT_BOUNDARY_TOLERANCE_M,
+    boundary_policy: Annotated[str, typer.Option(
+        help="contain: count each call in the polygon containing it; split: share calls "
+             "near the lines of k areas as 1/k each")] = BoundaryPolicy.CONTAIN.value,
+    travel: Annotated[str, typer.Option(help="distance model: straight (straight-line "
+                                        "metres) or network (travel minutes on --network)")]
+    = TravelKind.STRAIGHT.value,
+    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] \
+    = TravelMode.WALK.value,
+    network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
+                                                 "(see `safetygap network fetch`)")] = None,
+    engine: Annotated[str, typer.Option(
+        help="where the join and per-area counts run: 'memory' (this process; fastest "
+             "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
+             "pip install 'safetygap\\[dask]')")] = Engine.MEMORY.value,
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+             "cluster of 2 workers)")] = None,
+    staging: Annotated[Path | None, typer.Option(
+        help="dask: folder for the partitioned calls GeoParquet; every worker must see "
+             "it (default: a temporary folder)")] = None,
+    partitions: Annotated[int | None, typer.Option(
+        help="dask: number of calls partitions (default: one per million calls, at "
+             "least 2)")] = None,
+    stale_after_months: Annotated[float | None, typer.Option(
+        help="providers last verified longer ago than this many months (or never) are "
+             "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
+    demographics: eq.Demographics = None,
+    demographics_mapping: eq.DemographicsMapping = None,
+    demographic_groups: eq.DemographicGroups = None,
+    fine_population: eq.FinePopulation = None,
+    fine_population_column: eq.FinePopulationColumn = None,
+    equity_draws: eq.EquityDraws = eq.DRAWS,
+    equity_seed: eq.EquitySeed = eq.DEFAULT_SEED,
+    cv_caution: eq.CvCaution = eq.CAUTION,
+    cv_unreliable: eq.CvUnreliable = eq.UNRELIABLE,
+    max_malformed_share: Annotated[float | None, typer.Option(
+        help="share of a CSV file's rows that may have another number of fields than its "
+             "header: skipped and listed in quality.json; more refuses the file (default: "
+             "SAFETYGAP_MAX_MALFORMED_SHARE, else 0.01)")] = None,
+    date_from: Annotated[str | None, typer.Option(
+        help="first plausible call date, YYYY-MM-DD: earlier calls are counted in "
+             "quality.json and left out of the areas and rates (default: "
+             "SAFETYGAP_DATE_FROM, else 1990-01-01)")] = None,
+    date_to: Annotated[str | None, typer.Option(
+        help="last plausible call date, YYYY-MM-DD (default: SAFETYGAP_DATE_TO, else "
+             "tomorrow)")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Analyse calls and providers against neighborhoods and wards; write a workspace."""
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+
+    try:
+        if data is not None:
+            from safetygap.fetch.minneapolis import fetched_inputs
+
+            fetched = fetched_inputs(data)
+            calls = calls or fetched.calls
+            neighborhoods = neighborhoods or fetched.neighborhoods
+            wards = wards or fetched.wards
+            preset = preset or fetched.preset
+            neighborhood_id = neighborhood_id or fetched.neighborhood_id
+            neighborhood_name = neighborhood_name or fetched.neighborhood_name
+            ward_id = ward_id or fetched.ward_id
+            ward_name = ward_name or fetched.ward_name
+        missing = Problems()
+        for flag, value in (("--calls", calls), ("--neighborhoods", neighborhoods),
+                            ("--wards", wards)):
+            if value is None:
+                missing.add(flag, "is required (or give --data DIR from `safetygap fetch`)")
+        if providers is None:
+            missing.add("--providers", PROVIDERS_HELP)
+        missing.raise_if_any()
+        assert calls and neighborhoods and wards and providers
+        cmap = column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
+                           time=time_col, time_format=time_format, latitude=lat,
+                           longitude=lon, x=x, y=y, crs=calls_crs,
+                           disposition=disposition_col, priority=priority_col)
+        if geometry:
+            cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
+        inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
+                                wards=wards, population=population, taxonomy=taxonomy,
+                                network=network, diversion_rules=diversion_rules,
+                                reports=reports, demographics=demographics,
+                                demographics_mapping=demographics_mapping,
+                                fine_population=fine_population)
+        opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
+                               diversion_denominator=diverted_denominator,
+                               reports_columns=_pairs(reports_column, "--reports-column"),
+                               reports_channel=reports_channel,
+                               reports_counted=not reports_not_counted,
+                               neighborhood_id=neighborhood_id,
+                               neighborhood_name=neighborhood_name, ward_id=ward_id,
+                               ward_name=ward_name, providers_crs=providers_crs,
+                               population_name_column=population_name_column,
+                               population_column=population_column, encoding=encoding,
+                               boundary_tolerance_m=boundary_tolerance,
+                               boundary_policy=boundary_policy, travel=travel, mode=mode,
+                               engine=engine, scheduler=scheduler, staging=staging,
+                               partitions=partitions,
+                               demographic_groups=eq.group_keys(demographic_groups),
+                               fine_population_column=fine_population_column,
+                               equity_draws=equity_draws, equity_seed=equity_seed,
+                               cv_caution=cv_caution, cv_unreliable=cv_unreliable,
+                               **_run_settings(stale_after_months=stale_after_months,
+                                               max_malformed_share=max_malformed_share,
+                                               date_from=date_from, date_to=date_to))
+        analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
+    except ValidationError as exc:
+        fail(exc)
+        return
+    print_summary(out, analysis.summary)
+
+
+def _run_settings(**given: object) -> dict[str, object]:
+    """Analysis options that are also settings: the option given, else the environment
+    (``SAFETYGAP_<NAME>``), else the default."""
+    from safetygap.settings import get_settings
+
+    settings = get_settings(**given)
+    return {name: getattr(settings, name) for name in given}
+
+
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
+    if not values:
+        return None
+    problems = Problems()
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            problems.add(flag, "expected FIELD=COLUMN", value=v)
+        out[key.strip()] = val.strip()
+    problems.raise_if_any()
+    return out

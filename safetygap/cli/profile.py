@@ -1,0 +1,153 @@
+"""`safetygap profile` and `safetygap presets`: what a calls file holds; the column presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from safetygap.errors import ValidationError
+
+if TYPE_CHECKING:
+
+    pass
+from safetygap.cli._app import Command, app, column_map, fail, write_json_out
+
+
+@app.command(cls=Command)
+def profile(
+    calls: Annotated[Path, typer.Argument(help="calls file (the formats --calls reads)")],
+    preset: Annotated[str | None, typer.Option(
+        help="column preset (default: the built-in preset whose columns the file has, "
+             "else generic)")] = None,
+    diversion_rules: Annotated[Path | None, typer.Option(
+        help="diversion rule set TOML (default: the Minneapolis rules)")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="call taxonomy TOML")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the profile as JSON")]
+    = False,
+    write_rules: Annotated[Path | None, typer.Option(
+        help="write a starter diversion rule file (TOML) listing the file's own types by "
+             "count with a family and channel suggested from words in each, every "
+             "suggestion marked REVIEW")] = None,
+    id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
+    type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
+    agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
+    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
+    = None,
+    disposition_col: Annotated[str | None, typer.Option(
+        "--disposition", help="disposition column")] = None,
+    priority_col: Annotated[str | None, typer.Option("--priority", help="priority column")]
+    = None,
+    lat: Annotated[str | None, typer.Option(help="latitude column")] = None,
+    lon: Annotated[str | None, typer.Option(help="longitude column")] = None,
+    x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
+    y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
+    calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+) -> None:
+    """Profile a calls file: fields, agencies, top types, channels, gaps.
+
+    Lists the fields and which are recognised, the agencies, the top problem types and
+    dispositions with the channel and rule each falls to, the unmatched values and the
+    date span and gaps; --write-rules writes a starter rule file."""
+    from safetygap.diversion import load_rules
+    from safetygap.inputs import calls_header
+    from safetygap.inputs.columns import matching_presets
+    from safetygap.profile import profile_calls, write_starter_rules
+    from safetygap.taxonomy import load_taxonomy
+
+    try:
+        rules = load_rules(diversion_rules)
+        tax = load_taxonomy(taxonomy)
+        if preset is None:
+            found = matching_presets(calls_header(calls, encoding=encoding))
+            preset = found[0] if found else None
+        cmap = column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
+                           time=time_col, time_format=time_format, latitude=lat,
+                           longitude=lon, x=x, y=y, crs=calls_crs,
+                           disposition=disposition_col, priority=priority_col)
+        result = profile_calls(calls, columns=cmap, taxonomy=tax, rules=rules,
+                               encoding=encoding)
+        result["preset"] = preset
+        if write_rules is not None:
+            from safetygap.inputs import read_calls
+
+            frame = read_calls(calls, columns=cmap, encoding=encoding).frame
+            path = write_starter_rules(write_rules, result, calls=frame,
+                                       name=f"{Path(calls).stem}-starter")
+            result["starter_rules"] = str(path)
+            load_rules(path)  # the starter file must load as it is
+    except ValidationError as exc:
+        fail(exc)
+        return
+    if json_out:
+        write_json_out(result, None)
+        return
+    typer.echo(_profile_text(result))
+
+
+def _profile_text(p: dict) -> str:
+    """The profile in words, for the terminal."""
+    lines = [f"{p['file']}: {p['rows']:,} rows"
+             + (f" (preset {p['preset']})" if p.get("preset") else " (generic columns)")]
+    lines.append("fields: " + ", ".join(
+        f"{f['field']}={f['column']}" + ("" if f["found"] else " (NOT FOUND)")
+        for f in p["fields"]))
+    if p["unmapped_columns"]:
+        lines.append("not used: " + ", ".join(p["unmapped_columns"]))
+    d = p["dates"]
+    if d.get("first"):
+        lines.append(f"dates: {d['first']} to {d['last']} ({d['days']:,} days, "
+                     f"{d['days_with_calls']:,} with calls, {d['undated']:,} rows undated)")
+        for g in d["gaps"][:5]:
+            lines.append(f"  gap: no calls {g['from']} to {g['to']} ({g['days']} days)")
+    else:
+        lines.append(f"dates: none parsed ({d['undated']:,} rows undated)")
+    lines.append("agencies: " + ", ".join(f"{a['value']} {a['calls']:,}"
+                                          for a in p["agencies"]["top"]))
+    ds = p["diverted_share"]
+    if ds["share"] is not None:
+        lines.append(f"diverted: {ds['diverted']:,} of {ds['denominator']:,} calls "
+                     f"({ds['share']:.1%}) by the rules {p['diversion_rules']['name']}")
+    lines.append("channels: " + ", ".join(f"{k} {v:,}" for k, v in p["channels"].items()
+                                          if v))
+    lines.append(f"top problem types (of {p['problem_types']['distinct']:,}): "
+                 "calls, share, category, channel (rule)")
+    for t in p["problem_types"]["top"]:
+        lines.append(f"  {t['calls']:>9,} {t['share']:6.1%}  {t['value']}  ->  "
+                     f"{t['category']}, {t['channel']} ({t['rule']})")
+    for key, label in (("dispositions", "dispositions"), ("priorities", "priorities")):
+        if p.get(key):
+            lines.append(f"{label} (of {p[key]['distinct']:,}): calls, channel (rule)")
+            for v in p[key]["top"][:12]:
+                lines.append(f"  {v['calls']:>9,} {v['share']:6.1%}  {v['value']}  ->  "
+                             f"{v['channel']} ({v['rule']})" + _mixed(v))
+    u = p["unmatched"]["types_unknown_to_taxonomy"]
+    lines.append(f"types the taxonomy does not know: {u['distinct']:,} types, "
+                 f"{u['calls']:,} calls ({u['share']:.1%})")
+    for t in u["top"][:10]:
+        lines.append(f"  {t['calls']:>9,}  {t['value']}")
+    lines.append(f"calls no diversion rule matched (default channel): "
+                 f"{p['unmatched']['calls_no_rule_matched']:,}")
+    if p.get("starter_rules"):
+        lines.append(f"starter rule file written to {p['starter_rules']} (every suggestion "
+                     "marked REVIEW)")
+    return "\n".join(lines)
+
+
+def _mixed(row: dict) -> str:
+    """The other channels a value's calls fall to (``; also police 3``), or nothing."""
+    others = [f"{c} {k:,}" for c, k in row["channels"].items() if c != row["channel"]]
+    return f"; also {', '.join(others)}" if others else ""
+
+
+@app.command(cls=Command)
+def presets() -> None:
+    """List the built-in column presets for calls files."""
+    from safetygap.inputs import load_preset, preset_names
+
+    for name in preset_names():
+        p = load_preset(name)
+        typer.echo(f"{name}: {p.description}")

@@ -1,0 +1,231 @@
+"""One area's profile, city-wide values, rankings and providers in reach (part of
+:class:`~safetygap.readmodel.view.WorkspaceView`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from safetygap import FAMILIES
+from safetygap.privacy import (
+    hidden_cells,
+    shown,
+)
+from safetygap.readmodel._common import (
+    COUNT_DERIVED,
+    MEASURE_LABELS,
+    MEASURES,
+    REACH_METHODS,
+    _id,
+    _num,
+)
+from safetygap.readmodel._reach import minutes_to_area
+from safetygap.tables import measures as M
+from safetygap.vocab import ALL_FAMILIES
+
+
+class Profiles:
+    """Profiles, city values, rankings; mixed into :class:`WorkspaceView`."""
+
+    # ------------------------------------------------------------ profiles
+
+    def city_values(self, level: str) -> dict[str, float | None]:
+        """City-wide value of each ``<measure>_<family>`` column from the areas of ``level``
+        (period ``all``): counts as the mean per area; rates over the summed
+        population; shares weighted by calls; access weighted by population;
+        None for gap and gap class."""
+        def compute() -> dict[str, float | None]:
+            frame = self.areas[level]
+            pop = frame[M.POPULATION].to_numpy(float)
+            n_years = max(len(self.years), 1)
+            out: dict[str, float | None] = {}
+            for col in self.values(level).columns:
+                measure, fam = col.rsplit("_", 1)
+                v = frame[col].to_numpy(float)
+                calls = frame[M.column(M.CALLS, fam)].to_numpy(float)
+                if measure in ("gap", "gap_class"):
+                    out[col] = None
+                elif measure == "rate":
+                    ok = np.isfinite(pop) & (pop > 0)
+                    out[col] = _num(calls[ok].sum() * 1000.0 / (pop[ok].sum() * n_years)) \
+                        if ok.any() else None
+                elif measure in (M.DIVERTED_SHARE, M.ELIGIBLE_NOT_DIVERTED_SHARE, M.COVERAGE):
+                    ok = np.isfinite(v) & (calls > 0)
+                    out[col] = _num((v[ok] * calls[ok]).sum() / calls[ok].sum()) \
+                        if ok.any() else None
+                elif measure == "access":
+                    ok = np.isfinite(v) & np.isfinite(pop) & (pop > 0)
+                    out[col] = _num((v[ok] * pop[ok]).sum() / pop[ok].sum()) \
+                        if ok.any() else None
+                else:
+                    out[col] = _num(np.nanmean(v)) if np.isfinite(v).any() else None
+            return out
+
+        return self.cached(("city", level), compute)
+
+    def measures(self, level: str, area_id: str) -> list[dict[str, Any]]:
+        """Every measure of one area (period ``all``): family, measure, value, rank among
+        the areas of its level (1 = the most underserved by the measure, see
+        :meth:`_rank_table`), number of ranked areas, city value."""
+        pos = self._position(level, area_id)
+        vals = self.values(level)
+        ranks = self._ranks[level]
+        city = self.city_values(level)
+        hidden = self.hidden_family_counts(level)
+        out = []
+        for fam in ALL_FAMILIES:
+            for measure in MEASURES:
+                col = M.column(measure, fam)
+                if col not in vals.columns:
+                    continue
+                rank = ranks[col].iloc[pos]
+                value = _num(vals[col].iloc[pos])
+                if measure in COUNT_DERIVED and hidden[fam][pos]:
+                    value, rank = None, np.nan
+                if measure == "gap_class" and value is not None:
+                    value = int(value)  # a class number
+                out.append({
+                    "family": fam, "measure": measure, "label": MEASURE_LABELS[measure],
+                    "value": value,
+                    "rank": None if not np.isfinite(rank) else int(rank),
+                    "of": int(ranks[col].notna().sum()),
+                    "city": city.get(col),
+                })
+        return out
+
+    def profile(self, level: str, area_id: str) -> dict[str, Any]:
+        """One area's profile (see :meth:`measures`, :meth:`providers_near`)."""
+        pos = self._position(level, area_id)
+        row = self.areas[level].iloc[pos]
+        counts = self.call_counts[level]
+        mine = counts[counts[M.AREA_ID] == area_id]
+        m = self.min_count
+        total, total_sens = int(mine["calls"].sum()), int(mine["sensitive"].sum())
+        total_hidden = bool(hidden_cells([total], [total_sens], min_count=m,
+                                         total_shown=False)[0])
+        cats = (mine.groupby(["category", "family"], sort=False)[["calls", "sensitive"]]
+                .sum().reset_index())
+        cat_hidden = hidden_cells(cats["calls"], cats["sensitive"], min_count=m,
+                                  total_shown=not total_hidden)
+        by_cat = []
+        for (cat, fam), grp in mine.groupby(["category", "family"], sort=False):
+            i = int(np.flatnonzero((cats["category"] == cat).to_numpy()
+                                   & (cats["family"] == fam).to_numpy())[0])
+            hide_years = hidden_cells(grp["calls"], grp["sensitive"], min_count=m,
+                                      total_shown=not cat_hidden[i])
+            by_year = dict(zip(grp["year"].astype(str),
+                               shown(grp["calls"], hide_years), strict=True))
+            by_cat.append({"category": str(cat), "family": str(fam),
+                           "calls": None if cat_hidden[i] else int(grp["calls"].sum()),
+                           "suppressed": bool(cat_hidden[i] or hide_years.any()),
+                           "by_year": by_year})
+        # shown counts first (largest first), then the hidden ones by name
+        by_cat.sort(key=lambda r: (r["calls"] is None, -(r["calls"] or 0), r["category"]))
+        years = mine.groupby("year")[["calls", "sensitive"]].sum()
+        hide_years = hidden_cells(years["calls"], years["sensitive"], min_count=m,
+                                  total_shown=not total_hidden)
+        by_year = dict(zip(years.index.astype(str), shown(years["calls"], hide_years),
+                           strict=True))
+        inside, in_reach = self.providers_near(level, area_id)
+        d = self.distance
+        return {
+            "level": level,
+            "area_id": area_id,
+            "name": str(row["name"]),
+            "distance_model": d["distance_model"],
+            "catchment_unit": d["unit"],
+            "reach": REACH_METHODS[d["unit"]],
+            "population": _num(row[M.POPULATION]),
+            "area_km2": _num(row[M.AREA_KM2]),
+            "calls": None if total_hidden else total,
+            "calls_by_year": dict(sorted(by_year.items())),
+            "calls_by_category": by_cat,
+            "privacy": self.privacy_note,
+            "providers_inside": inside,
+            "providers_in_reach": in_reach,
+            "measures": self.measures(level, area_id),
+        }
+
+    def providers_near(self, level: str, area_id: str
+                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Providers located in the area, and providers located outside it that reach it
+        with the analysis' distance model (:data:`REACH_METHODS`), nearest first.
+
+        Each record has ``distance_m``, the straight-line distance from the area
+        (projected CRS, metres; 0 inside), and ``travel_min``, the travel time to the
+        area's nearest point on the street network (minutes; 0 inside; None for a
+        straight-line analysis).
+        """
+        pos = self._position(level, area_id)
+        return self.cached(("near", level, area_id), lambda: self._near(level, area_id, pos))
+
+    def _near(self, level: str, area_id: str, pos: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        geom = self.areas[level].geometry.iloc[pos]
+        p = self.providers
+        d = self.distance
+        inside_mask = (p[f"{level}_id"].map(_id) == area_id).to_numpy()
+        dist = shapely.distance(p.geometry.to_numpy(), geom)
+        catchment = self._catchments(p)
+        minutes: np.ndarray | None = None
+        cost = dist
+        if d["unit"] == "min":
+            out = ~inside_mask & np.isfinite(catchment)
+            minutes = np.zeros(len(p))
+            minutes[~inside_mask] = np.inf
+            if out.any():
+                minutes[out] = minutes_to_area(
+                    self.travel(), geom, p.geometry.x.to_numpy()[out],
+                    p.geometry.y.to_numpy()[out], cutoff=float(catchment[out].max()))
+            cost = minutes
+        reach_mask = ~inside_mask & (cost <= catchment)
+
+        ids = p["provider_id"].astype(str).to_numpy()
+        shown = np.round(dist, 1) if minutes is None else np.round(minutes, 2)
+
+        def records(mask: np.ndarray) -> list[dict[str, Any]]:
+            rows = np.flatnonzero(mask)
+            rows = rows[np.lexsort((ids[rows], shown[rows]))]  # nearest first, then by id
+            recs = self._provider_records(p.iloc[rows])
+            for rec, i in zip(recs, rows, strict=True):
+                rec["distance_m"] = round(float(dist[i]), 1)
+                rec["travel_min"] = None if minutes is None else float(shown[i])
+            return recs
+
+        return records(inside_mask), records(reach_mask)
+
+    def ranking(self, level: str, family: str, *, year: int | None = None,
+                top: int = 10) -> list[dict[str, Any]]:
+        """The ``top`` areas by gap index of ``family`` (largest first, ties by id);
+        areas without a gap value are left out."""
+        frame = self.areas[level]
+        vals = self.values(level, year=year)
+        table = pd.DataFrame({
+            "area_id": frame[M.AREA_ID].to_numpy(), "name": frame["name"].to_numpy(),
+            "gap": vals[M.column(M.GAP, family)].to_numpy(float),
+            "gap_class": vals[M.column(M.GAP_CLASS, family)].to_numpy(float),
+            "rate": vals[M.column(M.RATE, family)].to_numpy(float),
+            "access": vals[M.column(M.ACCESS, family)].to_numpy(float),
+            "coverage": vals[M.column(M.COVERAGE, family)].to_numpy(float),
+            "calls": vals[M.column(M.CALLS, family)].to_numpy(float),
+            "providers": vals[M.column(M.PROVIDERS, family)].to_numpy(float),
+        })
+        table = table[np.isfinite(table["gap"])]
+        table = table.sort_values(["gap", "area_id"], ascending=[False, True]).head(top)
+        return [
+            {"rank": i + 1, "area_id": str(r.area_id), "name": str(r.name),
+             "gap": _num(r.gap), "gap_class": int(r.gap_class), "rate": _num(r.rate),
+             "access": _num(r.access), "coverage": _num(r.coverage), "calls": _num(r.calls),
+             "providers": _num(r.providers)}
+            for i, r in enumerate(table.itertuples(index=False))
+        ]
+
+    def calls_by_family_year(self) -> pd.DataFrame:
+        """Calls placed in areas per family (``none`` included) and year (``unknown`` for
+        unparseable dates): a table indexed by family with one column per year."""
+        counts = self.call_counts["neighborhood"]
+        table = counts.groupby(["family", "year"])["calls"].sum().unstack(fill_value=0)
+        return table.reindex([f for f in (*FAMILIES, "none") if f in table.index])

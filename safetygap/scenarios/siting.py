@@ -1,0 +1,339 @@
+"""Site recommendations: ``k`` new sites of a family covering the most need calls not
+yet covered (maximal covering, :mod:`safetygap.geo.siting`), each with its marginal
+calls and the change of the areas it serves."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from safetygap import FAMILIES
+from safetygap.errors import Problem, Problems, ValidationError
+from safetygap.scenarios.baseline import (
+    METRE_DECIMALS,
+    Baseline,
+    area_changes,
+    lonlat,
+    recompute,
+)
+from safetygap.scenarios.candidates import (
+    DEFAULT_GRID_M,
+    default_candidates,
+)
+from safetygap.scenarios.hypothetical import new_providers
+from safetygap.tables import calls as C
+from safetygap.tables import measures as M
+from safetygap.vocab import TravelKind
+
+SHORT_STRAIGHT_CATCHMENT_M = 100.0
+"""A straight-line catchment given below this many metres is warned about (likely meant
+as minutes)."""
+LONG_NETWORK_CATCHMENT_MIN = 180.0
+"""A network catchment given above this many minutes is warned about (likely meant as
+metres)."""
+
+
+def default_service_type(base: Baseline, family: str) -> str:
+    """The family's most common service type among existing providers (else the first)."""
+    pf = base.providers[base.providers["family"] == family]
+    if len(pf):
+        counts = pf["service_type"].value_counts()
+        return str(sorted(counts[counts == counts.max()].index)[0])
+    return sorted(n for n, s in base.taxonomy.service_types.items() if s.family == family)[0]
+
+
+def default_capacity(base: Baseline, service_type: str) -> float:
+    """Median capacity of the workspace's providers of ``service_type`` (else 1)."""
+    same = base.providers[base.providers["service_type"] == service_type]
+    return float(same["capacity"].median()) if len(same) else 1.0
+
+
+def site_catchments(base: Baseline, result: dict[str, Any]) -> list[shapely.Geometry]:
+    """What each site of a :func:`recommend_sites` result covers, in the workspace CRS:
+    the circle of the catchment radius straight-line, the reachable area on a network
+    (:func:`safetygap.geo.siting.catchment_area`)."""
+    from safetygap.geo.siting import catchment_area
+
+    travel = base.travel
+    return [catchment_area(s["x"], s["y"], catchment=float(result["catchment"]),
+                           net=travel.network, mode=travel.mode)
+            for s in result["sites"]]
+
+
+CATCHMENT_AREAS = {
+    TravelKind.STRAIGHT.value: "circle of the catchment radius around the site",
+    TravelKind.NETWORK.value: "the points the site reaches within the catchment: the "
+                              "street-network nodes it reaches, each with the area snapping to "
+                              "it within the walk left",
+}
+"""How :func:`site_catchments` draws a site's catchment, per distance model."""
+
+
+def catchment_warnings(base: Baseline, catchment: float | None) -> list[str]:
+    """Warnings about a catchment given in what looks like the other unit: a straight-line
+    catchment under :data:`SHORT_STRAIGHT_CATCHMENT_M` metres (minutes meant?), a network
+    one over :data:`LONG_NETWORK_CATCHMENT_MIN` minutes (metres meant?)."""
+    if catchment is None or not np.isfinite(catchment):
+        return []
+    if base.travel.kind == TravelKind.STRAIGHT and catchment < SHORT_STRAIGHT_CATCHMENT_M:
+        return [f"catchment {catchment:g} m: did you mean minutes? this workspace uses "
+                "straight-line metres (travel minutes need a workspace analysed with "
+                "--travel network)"]
+    if base.travel.kind == TravelKind.NETWORK and catchment > LONG_NETWORK_CATCHMENT_MIN:
+        return [f"catchment {catchment:g} min: did you mean metres? this workspace uses "
+                f"{base.travel.mode} travel minutes on its street network"]
+    return []
+
+
+def check_siting_options(
+    base: Baseline,
+    *,
+    family: str,
+    k: int,
+    service_type: str | None = None,
+    catchment: float | None = None,
+    capacity: float | None = None,
+) -> None:
+    """Raise one ValidationError naming every bad option of :func:`recommend_sites`."""
+    problems = Problems()
+    if family not in FAMILIES:
+        problems.add("family", "unknown family", value=family, allowed=FAMILIES)
+    if k < 1:
+        problems.add("k", "must be at least 1", value=k)
+    if service_type is not None and family in FAMILIES and (
+            service_type not in base.taxonomy.service_types
+            or base.taxonomy.service_types[service_type].family != family):
+        problems.add("service_type", f"not a service type of family {family!r}",
+                     value=service_type,
+                     allowed=sorted(n for n, st in base.taxonomy.service_types.items()
+                                    if st.family == family))
+    if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
+        problems.add("catchment", f"must be a positive number of {base.travel.unit}",
+                     value=catchment)
+    elif catchment is not None:
+        limit, across = max_catchment(base)
+        if catchment > limit:
+            hint = "".join(f" ({w})" for w in catchment_warnings(base, catchment))
+            problems.add("catchment", f"larger than the study area's extent: {across}, so "
+                                      f"a catchment over {limit:,.0f} {base.travel.unit} "
+                                      f"reaches nothing more{hint}", value=catchment,
+                         allowed=f"a number of {base.travel.unit} from 0 (exclusive) to "
+                                 f"{limit:,.0f}")
+    if capacity is not None and not (np.isfinite(capacity) and capacity > 0):
+        problems.add("capacity", "must be a positive number", value=capacity)
+    problems.raise_if_any()
+
+
+def max_catchment(base: Baseline) -> tuple[float, str]:
+    """The largest catchment that can matter in the workspace's unit, and its reason in
+    words: the diagonal of the neighborhoods' bounding box (projected CRS, metres)
+    straight-line; on a street network, the minutes to walk it at 4.8 km/h (the slowest
+    mode, so a longer time reaches nothing more in either mode)."""
+    from safetygap.geo.network import CONNECTOR_M_PER_MIN
+
+    minx, miny, maxx, maxy = base.neighborhoods.total_bounds
+    diagonal = float(np.hypot(maxx - minx, maxy - miny))
+    across = f"the city is {diagonal:,.0f} m across corner to corner"
+    if base.travel.kind == TravelKind.NETWORK:
+        minutes = diagonal / CONNECTOR_M_PER_MIN
+        return minutes, f"{across}, {minutes:,.0f} min on foot at 4.8 km/h"
+    return diagonal, across
+
+
+SITING_BYTES_PER_PAIR = 12
+"""Memory of one (candidate, call) pair while siting: the boolean CSR matrix (5 bytes) and
+the optimiser's working copies of rows (counted generously)."""
+
+
+def coverage_budget_error(exc: Exception, *, catchment: float, unit: str,
+                          n_candidates: int, memory_budget_mb: float) -> ValidationError:
+    """The message of a siting refused because its coverage matrix would pass the budget."""
+    pairs = getattr(exc, "pairs", 0)
+    need = pairs * SITING_BYTES_PER_PAIR / 1e6
+    what = "about" if getattr(exc, "exact", True) else "more than"
+    return ValidationError(Problem(
+        "catchment", f"with a catchment of {catchment:,.6g} {unit} the {n_candidates:,} "
+                     f"candidate sites reach {what} {pairs:,} (site, call) pairs, which "
+                     f"would need {what} {need:,.0f} MB, more than the server's memory "
+                     f"budget of {memory_budget_mb:,.0f} MB (SAFETYGAP_MEMORY_BUDGET_MB); "
+                     "use a smaller catchment or fewer candidate sites"))
+
+
+def recommend_sites(
+    base: Baseline,
+    *,
+    family: str,
+    k: int,
+    candidates: gpd.GeoDataFrame | None = None,
+    service_type: str | None = None,
+    catchment: float | None = None,
+    capacity: float | None = None,
+    candidates_source: str = "user file",
+    memory_budget_mb: float | None = None,
+) -> dict[str, Any]:
+    """Choose ``k`` new sites of ``family`` covering the most need calls not yet covered.
+
+    ``memory_budget_mb`` bounds the coverage matrix (:data:`SITING_BYTES_PER_PAIR` per
+    pair): past it, ValidationError naming the catchment (None: unbounded, the CLI).
+
+    ``catchment`` overrides the service type's (in the workspace's unit:
+    minutes on a network, metres straight-line). Without ``candidates`` the
+    candidates are :func:`default_candidates`; given ones are described in the
+    result as ``candidates_source`` (e.g. ``"request body"``). Each ranked site
+    reports its marginal calls, the neighborhoods and wards whose calls it newly
+    covers, and the change of their indices from adding it to the sites ranked
+    above. Fewer than ``k`` sites come back when the candidates run out or none
+    adds a call; ``stopped_reason`` says which.
+    """
+    from safetygap.geo.siting import (
+        CoverageTooLarge,
+        coverage_matrix_network,
+        coverage_matrix_straight,
+        max_cover,
+    )
+
+    t0 = time.perf_counter()
+    check_siting_options(base, family=family, k=k, service_type=service_type,
+                         catchment=catchment, capacity=capacity)
+    stype = service_type or default_service_type(base, family)
+    st = base.taxonomy.service_types[stype]
+    travel = base.travel
+    limit = float(catchment if catchment is not None else
+                  st.catchment_m if travel.kind == TravelKind.STRAIGHT
+                  else st.catchment_for(str(travel.mode)))
+    cap = float(capacity if capacity is not None else default_capacity(base, stype))
+
+    if candidates is None:
+        cx, cy = default_candidates(base)
+        what = "network node" if travel.kind == TravelKind.NETWORK else "grid point"
+        frame = pd.DataFrame({"provider_id": [f"site{i + 1}" for i in range(len(cx))],
+                              "name": [f"{what} {i + 1}" for i in range(len(cx))],
+                              "service_type": stype, "capacity": cap, "x": cx, "y": cy})
+        candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
+        # name default candidates by the neighborhood they stand in, so a ranked list reads
+        # "network node 812 in Copper Trail" rather than a bare number
+        names = dict(zip(base.neighborhoods[M.AREA_ID].astype(str),
+                         base.neighborhoods["name"].astype(str), strict=True))
+        candidates["name"] = [
+            f"{n} in {names[str(a)]}" if isinstance(a, str) and str(a) in names else n
+            for n, a in zip(candidates["name"], candidates["neighborhood_id"], strict=True)]
+        source = ("network nodes" if travel.kind == TravelKind.NETWORK
+                  else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
+    else:
+        source = candidates_source
+    cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
+
+    calls = base.calls
+    fam = (calls[C.FAMILY] == family).to_numpy() & base.in_areas
+    demand = np.flatnonzero(fam & ~calls[C.COVERED].to_numpy()
+                            & np.isfinite(calls[C.X].to_numpy()))
+    dxy = (calls[C.X].to_numpy()[demand], calls[C.Y].to_numpy()[demand])
+    t1 = time.perf_counter()
+    budget = None if memory_budget_mb is None else memory_budget_mb * 1e6
+    max_pairs = None if budget is None else int(budget // SITING_BYTES_PER_PAIR)
+    try:
+        if travel.kind == TravelKind.NETWORK:
+            assert travel.network is not None and travel.mode is not None
+            cover = coverage_matrix_network(
+                travel.network, (cx, cy), dxy, mode=travel.mode, catchment_min=limit,
+                max_pairs=max_pairs, max_batch_bytes=None if budget is None
+                else int(budget // 4))
+        else:
+            cover = coverage_matrix_straight((cx, cy), dxy, radius_m=limit,
+                                             max_pairs=max_pairs)
+    except CoverageTooLarge as exc:
+        assert memory_budget_mb is not None
+        raise coverage_budget_error(exc, catchment=limit, unit=travel.unit,
+                                    n_candidates=len(cx),
+                                    memory_budget_mb=memory_budget_mb) from exc
+    t2 = time.perf_counter()
+    picks = max_cover(cover, np.ones(len(demand)), k)
+    t3 = time.perf_counter()
+
+    # indices after each site, against the layers after the sites ranked above it
+    chosen = candidates.iloc[[p.candidate for p in picks]].copy()
+    chosen[travel.catchment_column] = limit
+    nb_prev, wd_prev = base.neighborhoods, base.wards
+    lon, lat = lonlat(base, chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy())
+    sites = []
+    cumulative = 0
+    n_idx = calls[C.N_IDX].to_numpy()
+    w_idx = calls[C.W_IDX].to_numpy()
+    for rank, p in enumerate(picks, start=1):
+        nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
+        new_calls = demand[p.newly_covered]
+        cumulative += len(new_calls)
+        row = chosen.iloc[rank - 1]
+        sites.append({
+            "rank": rank,
+            "site_id": str(row["provider_id"]).removeprefix("new:"),
+            "name": str(row["name"]),
+            "longitude": float(lon[rank - 1]), "latitude": float(lat[rank - 1]),
+            "x": round(float(row.geometry.x), METRE_DECIMALS),
+            "y": round(float(row.geometry.y), METRE_DECIMALS),
+            "neighborhood_id": row["neighborhood_id"], "ward_id": row["ward_id"],
+            "marginal_calls": len(new_calls),
+            "cumulative_calls": cumulative,
+            "neighborhoods": _gains(new_calls, n_idx, nb_prev, nb_after, family),
+            "wards": _gains(new_calls, w_idx, wd_prev, wd_after, family),
+        })
+        nb_prev, wd_prev = nb_after, wd_after
+    need = int(fam.sum())
+    covered_before = int((fam & calls[C.COVERED].to_numpy()).sum())
+    return {
+        "workspace": str(base.path),
+        "family": family,
+        "k": k,
+        "service_type": stype,
+        "capacity": cap,
+        "distance_model": travel.name,
+        "catchment": limit,
+        "catchment_unit": travel.unit,
+        "warnings": catchment_warnings(base, catchment),
+        "candidates": {"count": len(candidates), "source": source},
+        "need_calls": need,
+        "covered_before": covered_before,
+        "covered_after": covered_before + cumulative,
+        "coverage_before": covered_before / need if need else None,
+        "coverage_after": (covered_before + cumulative) / need if need else None,
+        "sites": sites,
+        "stopped_early": len(picks) < k,
+        "stopped_reason": stopped_reason(family, k=k, sites=len(picks),
+                                         candidates=len(candidates), demand=len(demand)),
+        "method": "greedy maximal covering with lazy evaluation, improved by swaps",
+        "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
+                      "total": round(time.perf_counter() - t0, 3)},
+    }
+
+
+def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int
+                   ) -> str | None:
+    """Why fewer than ``k`` sites were chosen (None when ``k`` were): no need call of
+    ``family`` left uncovered, every candidate used, or no (further) candidate adds a
+    call."""
+    if sites >= k:
+        return None
+    if demand == 0:
+        return f"every {family} need call is already covered"
+    if sites == candidates:
+        return f"all {candidates:,} candidate{'' if candidates == 1 else 's'} used"
+    return f"no {'further ' if sites else ''}candidate covers any remaining call"
+
+
+def _gains(new_calls: np.ndarray, idx: np.ndarray, before: pd.DataFrame,
+           after: pd.DataFrame, family: str) -> list[dict[str, Any]]:
+    """Areas whose calls a site newly covers, most calls first, with their index changes."""
+    areas = idx[new_calls]
+    areas = areas[areas >= 0]
+    counts = np.bincount(areas, minlength=len(before))
+    order = sorted(np.flatnonzero(counts), key=lambda i: (-counts[i], i))
+    out = area_changes(before, after, [family], only=np.array(order, dtype=np.int64))
+    for rec, i in zip(out, order, strict=True):
+        rec["calls_newly_covered"] = int(counts[i])
+        del rec["family"]
+    return out

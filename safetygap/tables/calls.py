@@ -1,0 +1,246 @@
+"""The calls table: the one owner of its column names, their dtypes, and of reading it from
+and writing it to a workspace.
+
+The table grows along the stages of an analysis (:mod:`safetygap.pipeline`):
+
+1. the reader (:func:`safetygap.inputs.read_calls`) gives the canonical columns
+   :data:`CANONICAL`: ``row`` (1-based input row), ``call_id``, ``call_type``, ``agency``,
+   ``time`` (naive datetime64, NaT when unparseable), ``x``/``y`` (source CRS, NaN when
+   missing) and ``coord_fault`` (0 ok, 1 missing, 2 invalid, 3 zero), plus ``disposition``
+   and ``priority`` when the file has them;
+2. :func:`safetygap.stages.rows.call_features` adds :data:`FEATURES` (taxonomy class,
+   channel and deciding diversion rule, year, duplicate flag ...);
+3. coverage adds :data:`COVERED`; :func:`safetygap.stages.rows.flag_rows` adds
+   :data:`STATUS` and the area positions :data:`N_IDX` / :data:`W_IDX` (-1: no area);
+4. :func:`build` turns that working table into the workspace table :data:`COLUMNS`
+   (area ids instead of positions, boundary split counts), which :func:`write` stores as
+   GeoParquet (``x``/``y`` as point geometry in the analysis CRS, metres) and :func:`read`
+   reads back. :func:`working_table` rebuilds the working columns the scenarios need from a
+   stored table.
+
+Every other module names these columns through the constants here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import shapely
+
+from safetygap._geoparquet import write_points
+from safetygap.tables import measures as M
+from safetygap.vocab import FAMILIES, BoundaryPolicy, Level
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# ------------------------------------------------------------------ canonical (reader)
+
+ROW = "row"
+"""1-based row number in the input file (int64)."""
+CALL_ID = "call_id"
+"""The call's id as text (duplicates flagged, never dropped)."""
+CALL_TYPE = "call_type"
+AGENCY = "agency"
+TIME = "time"
+"""When the call came in: naive datetime64[ns]; NaT when unparseable."""
+X = "x"
+"""Easting, or longitude before projection; NaN when missing."""
+Y = "y"
+COORD_FAULT = "coord_fault"
+"""0 ok, 1 missing, 2 invalid, 3 zero coordinates (:mod:`safetygap.inputs.calls`)."""
+DISPOSITION = "disposition"
+PRIORITY = "priority"
+CANONICAL: tuple[str, ...] = (ROW, CALL_ID, CALL_TYPE, AGENCY, TIME, X, Y, COORD_FAULT)
+"""The columns every read calls table has (``disposition`` and ``priority`` optional)."""
+
+# ------------------------------------------------------------------ features (stages)
+
+CATEGORY = "category"
+FAMILY = "family"
+"""The family of service the call needs (:data:`safetygap.vocab.FAMILIES`), or none."""
+FAMILY_CODE = "family_code"
+"""int8 position of :data:`FAMILY` in :data:`safetygap.vocab.FAMILIES`; NONE_CODE none."""
+ELIGIBLE = "eligible"
+KNOWN = "known"
+"""The taxonomy knows the call type."""
+CHANNEL = "channel"
+"""Who handled the call (:class:`safetygap.vocab.Channel`), by the diversion rules."""
+DIVERSION_RULE = "diversion_rule"
+DIVERTED = "diverted"
+DIVERSION_BASE = "diversion_base"
+"""The call is in the diverted share's denominator."""
+AGENCY_KNOWN = "agency_known"
+YEAR = "year"
+"""int32 year of :data:`TIME`; -1 when unparseable."""
+DUP = "dup"
+"""A later row with an id seen before."""
+COVERED = "covered"
+"""Within the catchment of a provider of the call's family."""
+DATE_OUTSIDE = "date_outside"
+"""int8: 0 the call's time is inside the plausible date window (or unparseable), 1 before
+it, 2 after it (:mod:`safetygap.inputs.date_window`)."""
+STATUS = "status"
+"""The row's exclusive status (:data:`safetygap.vocab.ROW_STATUSES`), categorical."""
+N_IDX = "n_idx"
+"""Row position of the call's neighborhood in the neighborhoods layer; -1 none."""
+W_IDX = "w_idx"
+FEATURES: tuple[str, ...] = (CATEGORY, FAMILY, ELIGIBLE, KNOWN, FAMILY_CODE, CHANNEL,
+                             DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN, YEAR, DUP)
+"""The columns :func:`safetygap.stages.rows.call_features` adds."""
+
+# ------------------------------------------------------------------ workspace table
+
+NEIGHBORHOOD_ID = "neighborhood_id"
+WARD_ID = "ward_id"
+SPLIT_NEIGHBORHOODS = "split_neighborhoods"
+"""Number of neighborhoods the call is shared between under the ``split`` policy (0 none)."""
+SPLIT_WARDS = "split_wards"
+GEOMETRY = "geometry"
+AREA_ID_OF: dict[str, str] = {Level.NEIGHBORHOOD.value: NEIGHBORHOOD_ID, Level.WARD.value: WARD_ID}
+"""The column holding a call's area id at each level."""
+
+DTYPES: dict[str, str] = {
+    ROW: "int64", CALL_ID: "string", CALL_TYPE: "string", AGENCY: "string",
+    TIME: "datetime64[ns]", YEAR: "int32", STATUS: "category",
+    NEIGHBORHOOD_ID: "category", WARD_ID: "category", CATEGORY: "category",
+    FAMILY: "category", ELIGIBLE: "bool", CHANNEL: "category", DIVERSION_RULE: "category",
+    DIVERTED: "bool", DIVERSION_BASE: "bool", COVERED: "bool", SPLIT_NEIGHBORHOODS: "int16",
+    SPLIT_WARDS: "int16", X: "float64", Y: "float64",
+}
+"""The workspace calls table, column by column, in order (``x``/``y`` become the point
+geometry of ``calls.parquet``)."""
+COLUMNS: tuple[str, ...] = tuple(DTYPES)
+FILE = "calls.parquet"
+"""The calls table's file in a workspace."""
+
+
+def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
+          boundary: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The workspace table :data:`COLUMNS` from the working table of an analysis.
+
+    ``boundary`` is the stage's allocation per level and policy
+    (:func:`safetygap.stages.areas.boundary_allocations`); its ``split`` allocation gives
+    the split counts. Area ids come from the layers' ``area_id`` column.
+    """
+    n_ids = nbhd[M.AREA_ID].to_numpy()
+    w_ids = wards[M.AREA_ID].to_numpy()
+    n_idx = calls[N_IDX].to_numpy()
+    w_idx = calls[W_IDX].to_numpy()
+    return pd.DataFrame({
+        ROW: calls[ROW].to_numpy(),
+        CALL_ID: calls[CALL_ID].array,
+        CALL_TYPE: calls[CALL_TYPE].array,
+        AGENCY: calls[AGENCY].array,
+        TIME: calls[TIME].to_numpy(),
+        YEAR: calls[YEAR].to_numpy(),
+        STATUS: calls[STATUS].array,
+        NEIGHBORHOOD_ID: pd.Categorical.from_codes(np.where(n_idx >= 0, n_idx, -1),
+                                                   categories=pd.Index(n_ids)),
+        WARD_ID: pd.Categorical.from_codes(np.where(w_idx >= 0, w_idx, -1),
+                                           categories=pd.Index(w_ids)),
+        CATEGORY: pd.Categorical(calls[CATEGORY].array),
+        FAMILY: pd.Categorical(calls[FAMILY].array),
+        ELIGIBLE: calls[ELIGIBLE].to_numpy(),
+        CHANNEL: calls[CHANNEL].array,
+        DIVERSION_RULE: calls[DIVERSION_RULE].array,
+        DIVERTED: calls[DIVERTED].to_numpy(),
+        DIVERSION_BASE: calls[DIVERSION_BASE].to_numpy(),
+        COVERED: calls[COVERED].to_numpy(),
+        SPLIT_NEIGHBORHOODS: boundary[Level.NEIGHBORHOOD][SPLIT].k.astype(np.int16),
+        SPLIT_WARDS: boundary[Level.WARD][SPLIT].k.astype(np.int16),
+        X: calls[X].to_numpy(),
+        Y: calls[Y].to_numpy(),
+    })
+
+
+def write(calls: pd.DataFrame, crs: str, path: str | os.PathLike) -> None:
+    """Store the workspace table as GeoParquet: ``x``/``y`` (in ``crs``) as point geometry
+    (empty where the call has no location), the other columns as they are."""
+    write_points(calls.drop(columns=[X, Y]), calls[X].to_numpy(), calls[Y].to_numpy(), crs,
+                 path)
+
+
+def geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
+    """The workspace table with point geometry (None where the call has no location)."""
+    geom = gpd.points_from_xy(calls[X], calls[Y], crs=crs)
+    geom[calls[X].isna().to_numpy()] = None
+    return gpd.GeoDataFrame(calls.drop(columns=[X, Y]), geometry=geom, crs=crs)
+
+
+def read(path: str | os.PathLike, columns: list[str] | None = None
+         ) -> gpd.GeoDataFrame | pd.DataFrame:
+    """A stored calls table (large: read only the ``columns`` you need; without
+    ``geometry`` among them a plain DataFrame)."""
+    if columns is not None and GEOMETRY not in columns:
+        return pd.read_parquet(path, columns=columns)
+    return gpd.read_parquet(path, columns=columns)
+
+
+def stored_columns(path: str | os.PathLike) -> list[str]:
+    """The column names of a stored calls table (from its schema, no rows read)."""
+    return list(pq.read_schema(path).names)
+
+
+def xy(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``x``, ``y`` of a stored table's points (NaN where a call has no location)."""
+    geom = frame.geometry
+    has = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
+    x = np.full(len(frame), np.nan)
+    y = np.full(len(frame), np.nan)
+    x[has] = shapely.get_x(geom.to_numpy()[has])
+    y[has] = shapely.get_y(geom.to_numpy()[has])
+    return x, y
+
+
+SPLIT = BoundaryPolicy.SPLIT
+
+WORKING: tuple[str, ...] = (STATUS, NEIGHBORHOOD_ID, WARD_ID, FAMILY, YEAR, ELIGIBLE, DIVERTED,
+                            COVERED, GEOMETRY)
+"""The stored columns :func:`working_table` reads (``diversion_base`` too when stored)."""
+
+
+def working_table(path: Path, nbhd_ids: pd.Series, ward_ids: pd.Series,
+                  *, none_code: int) -> pd.DataFrame:
+    """The working columns the what-if and siting jobs recompute indices from, rebuilt
+    from a stored calls table: ``x``, ``y``, ``status``, ``n_idx``/``w_idx`` (positions in
+    ``nbhd_ids``/``ward_ids``, -1 none), ``family``, ``family_code`` (``none_code`` for
+    none), ``year``, ``eligible``, ``diverted``, ``covered``, ``diversion_base`` (True for
+    every call in a workspace written before the diversion rules)."""
+    cols = list(WORKING)
+    has_base = DIVERSION_BASE in stored_columns(path)
+    if has_base:
+        cols.append(DIVERSION_BASE)
+    raw = read(path, columns=cols)
+    x, y = xy(raw)
+    fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    return pd.DataFrame({
+        X: x,
+        Y: y,
+        STATUS: raw[STATUS].to_numpy(),
+        N_IDX: _codes(raw[NEIGHBORHOOD_ID], nbhd_ids),
+        W_IDX: _codes(raw[WARD_ID], ward_ids),
+        FAMILY: raw[FAMILY].astype(object).to_numpy(),
+        FAMILY_CODE: raw[FAMILY].astype(object).map(fam_codes).fillna(none_code)
+        .astype(np.int8).to_numpy(),
+        YEAR: raw[YEAR].to_numpy(),
+        ELIGIBLE: raw[ELIGIBLE].to_numpy(dtype=bool),
+        DIVERTED: raw[DIVERTED].to_numpy(dtype=bool),
+        COVERED: raw[COVERED].to_numpy(dtype=bool),
+        DIVERSION_BASE: (raw[DIVERSION_BASE].to_numpy(dtype=bool) if has_base
+                         else np.ones(len(raw), dtype=bool)),
+    })
+
+
+def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Row index in ``ids`` of each (categorical) area id in ``values``; -1 for none."""
+    pos = {str(v): i for i, v in enumerate(ids)}
+    cat = values.astype("category")
+    lookup = np.array([pos.get(str(c), -1) for c in cat.cat.categories] + [-1], dtype=np.int64)
+    codes = cat.cat.codes.to_numpy().astype(np.int64)
+    return lookup[np.where(codes >= 0, codes, len(lookup) - 1)]

@@ -1,0 +1,170 @@
+"""The typed reports of a run: :class:`Quality` (``quality.json``) and :class:`Summary`
+(``summary.json``), each built once, complete, by :mod:`safetygap.stages.report`.
+
+``to_dict()`` gives the JSON written to the workspace, key for key and in order. Each report
+also reads like that dict (``quality["calls"]["input_rows"]``), so code and tests that
+look values up by key keep working; new code uses the attributes
+(``quality.calls.input_rows``). The API's response models derive their typed parts from
+these dataclasses (:func:`safetygap.api.models.model_from`), and the field descriptions
+written here are the ones the API documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+def describe(text: str) -> dict[str, str]:
+    """The metadata of a dataclass field documented with ``text`` (shown by the API's
+    schema): ``field(metadata=describe("...")))``."""
+    return {"description": text}
+
+
+class _AsMapping(Mapping[str, Any]):
+    """Read access by key to :meth:`to_dict` (the JSON the workspace holds)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+
+# ------------------------------------------------------------------ quality.json
+
+
+@dataclass(eq=False)
+class CallsQuality(_AsMapping):
+    """What reading and checking the calls file found."""
+
+    file: str
+    input_rows: int
+    status_order: list[str]
+    status_counts: dict[str, int]
+    analysed_in_areas: int
+    excluded_from_areas: int
+    faults: dict[str, int]
+    """Rows with each fault (a row may have several); ``swapped_coordinates`` last."""
+    examples: dict[str, list[dict[str, Any]]]
+    unknown_call_types: dict[str, Any]
+    notes: str
+    date_window: dict[str, Any] = field(default_factory=dict)
+    """The plausible window of call dates and the rows dated outside it, by reason
+    (:mod:`safetygap.inputs.date_window`)."""
+    malformed_rows: dict[str, Any] = field(default_factory=dict)
+    """CSV rows left out because their number of fields differs from the header's, each
+    with its line (:mod:`safetygap.inputs.malformed`)."""
+
+
+@dataclass(eq=False)
+class BoundariesQuality(_AsMapping):
+    neighborhoods: dict[str, Any]
+    wards: dict[str, Any]
+    crosswalk: dict[str, Any]
+    wards_cover_neighborhoods: Any
+    near_boundary: dict[str, Any]
+
+
+@dataclass(eq=False)
+class Quality(_AsMapping):
+    """``quality.json``: the data-quality report of a run."""
+
+    calls: CallsQuality
+    providers: dict[str, Any]
+    population: dict[str, Any]
+    boundaries: BoundariesQuality
+    travel: dict[str, Any]
+    demographics: dict[str, Any] | None = None
+    """The demographic table's matching, when the run had one (else absent)."""
+    reports: dict[str, Any] | None = None
+    """The records from outside 911, when the run had a reports file (else absent)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for optional in ("demographics", "reports"):
+            if out[optional] is None:
+                del out[optional]
+        return out
+
+
+# ------------------------------------------------------------------ summary.json
+
+
+@dataclass(eq=False)
+class Totals(_AsMapping):
+    input_rows: int = field(metadata=describe("rows in the calls file"))
+    unique_calls: int = field(metadata=describe("rows less duplicate ids"))
+    calls_in_areas: int = field(metadata=describe("calls placed in a neighborhood and a ward"))
+    by_family: dict[str, int] = field(metadata=describe("calls in areas per family ('none' too)"))
+    by_year: dict[str, int] = field(metadata=describe("calls in areas per year"))
+    neighborhoods: int = field(metadata=describe("neighborhoods analysed"))
+    wards: int = field(metadata=describe("wards analysed"))
+    population: float | None = field(metadata=describe(
+        "residents of the neighborhoods (null: unknown)"))
+
+
+@dataclass(eq=False)
+class FamilySummary(_AsMapping):
+    need_calls: int = field(metadata=describe("calls in areas whose need is this family's"))
+    coverage: float | None = field(metadata=describe("share of them within a provider's reach"))
+
+
+@dataclass(eq=False)
+class QualityCounts(_AsMapping):
+    status_counts: dict[str, int] = field(metadata=describe(
+        "exclusive status of every input row; adds up to input_rows"))
+    areas_without_population: int = field(metadata=describe(
+        "neighborhoods with no population figure"))
+    areas_with_zero_population: int = field(metadata=describe(
+        "neighborhoods with a population of 0"))
+    providers_outside_boundaries: int = field(metadata=describe(
+        "providers outside every neighborhood"))
+
+
+@dataclass(eq=False)
+class Summary(_AsMapping):
+    """``summary.json``: totals, diverted shares, families, top gaps, sensitivity."""
+
+    label: str = field(metadata=describe("what the data is, e.g. the synthetic demo city's label"))
+    synthetic: bool = field(metadata=describe("true for the synthetic demo city"))
+    generated: str = field(metadata=describe("when the analysis ran (UTC, ISO 8601)"))
+    safetygap_version: str = field(metadata=describe("the safetygap version that ran the analysis"))
+    crs: str = field(metadata=describe("projected CRS the analysis ran in"))
+    years: list[int] = field(metadata=describe("the calendar years with calls in areas"))
+    taxonomy: dict[str, Any] = field(metadata=describe("name and version of the call taxonomy"))
+    totals: Totals = field(metadata=describe("row and call counts"))
+    diverted_share: dict[str, float | None] = field(metadata=describe(
+        "share of unique calls handled by a non-police alternative (channel by the "
+        "diversion rules), of the denominator in diversion, 'all' and by year"))
+    eligible_not_diverted_share: dict[str, float | None] = field(metadata=describe(
+        "share of unique calls eligible for a non-police response that were not diverted "
+        "(police, fire/EMS or an unknown agency handled them, by the diversion rules), of "
+        "all unique calls, 'all' and by year"))
+    diverted_by_agency: dict[str, int] = field(metadata=describe(
+        "unique diverted calls per agency"))
+    diversion: dict[str, Any] = field(metadata=describe(
+        "channels and rules of the calls and the denominator of the diverted share"))
+    families: dict[str, FamilySummary] = field(metadata=describe(
+        "need calls and coverage per family"))
+    top_underserved: dict[str, dict[str, list[dict[str, Any]]]] = field(metadata=describe(
+        "per level and family, the areas with the highest gap index"))
+    quality: QualityCounts = field(metadata=describe("data-quality counts"))
+    diverted_share_basis: str = field(metadata=describe(
+        "what the diverted share is a share of, in words"))
+    boundary_sensitivity: dict[str, Any] = field(metadata=describe(
+        "gap classes under the two boundary policies compared"))
+    travel: dict[str, Any] = field(metadata=describe(
+        "the distance model and catchments the analysis used"))
+
+
+def described_fields(cls: type) -> dict[str, tuple[Any, str]]:
+    """Each field of the dataclass ``cls``: (its type annotation, its description)."""
+    return {f.name: (f.type, f.metadata.get("description", "")) for f in fields(cls)}
