@@ -41,6 +41,7 @@ from safetygap.diversion import Denominator
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import RecordsInput, read_calls
+from safetygap.inputs.date_window import DateWindow
 from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
     boundary_allocations,
@@ -63,7 +64,6 @@ from safetygap.stages.travel import load_travel, travel_quality, travel_summary
 from safetygap.tables import calls as C
 from safetygap.tables.report import BoundariesQuality, Quality, Summary
 from safetygap.vocab import ENGINES, Engine, RowStatus
-from safetygap.inputs.date_window import DateWindow
 
 __all__ = [
     "ANALYSED_STATUSES",

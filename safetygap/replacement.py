@@ -4,7 +4,7 @@ An uploaded file must not break the next re-run. :func:`check_replacement` runs 
 check a re-run of the workspace makes before its heavy steps, with the new file in
 place of its role and the analysis' other recorded inputs and options:
 
-- the whole preflight (:func:`safetygap._steps.preflight.preflight`): taxonomy,
+- the whole preflight (:func:`safetygap.stages.preflight.preflight`): taxonomy,
   boundaries (finite coordinates a CRS can place on the Earth), analysis CRS, the wards
   overlapping the neighborhoods, providers, population, the calls header;
 - a new calls file is read whole as the run reads it (malformed rows within their share,
@@ -36,12 +36,12 @@ def check_replacement(root: str | os.PathLike, role: str, path: str | os.PathLik
     """Rows of ``path`` as the ``role`` input of a re-run of the workspace ``root``;
     raises a ValidationError naming every problem a re-run would meet before its heavy
     steps (see module docstring)."""
-    from safetygap._steps.places import place_providers, to_crs_xy
-    from safetygap._steps.preflight import preflight
-    from safetygap._steps.rows import swapped_coordinates
     from safetygap.geo.join import assign_areas
     from safetygap.inputs import read_calls
-    from safetygap.versions import rerun_plan
+    from safetygap.run import rerun_plan
+    from safetygap.stages.places import place_providers, to_crs_xy
+    from safetygap.stages.preflight import preflight
+    from safetygap.stages.rows import swapped_coordinates
 
     if role not in ROLES:
         raise ValidationError(f"role {role!r}: not one of {', '.join(ROLES)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import safetygap.inputs._files as files_module
+import safetygap.inputs.files as files_module
 from safetygap.errors import ValidationError
 from safetygap.inputs import load_preset, read_calls, read_population
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze

@@ -16,7 +16,8 @@ import geopandas as gpd
 from shapely.affinity import translate
 from typer.testing import CliRunner
 
-from safetygap.versions import POINTER, rebuild, version_dirs
+from safetygap.run import rebuild
+from safetygap.versions import POINTER, version_dirs
 from safetygap.workspace import Workspace
 from tests.test_write_api import AUTH, make_client, upload, wait_job
 

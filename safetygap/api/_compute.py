@@ -6,7 +6,7 @@ client's cached answer waits behind it. :class:`ComputePool` runs these computat
 (:data:`TASKS`: hexagons, area layers, equity layers) in worker processes that read the
 same workspace version themselves, and hands back the serialised answer, which the
 server caches as before (per key, :meth:`WorkspaceView.cached
-<safetygap.maps.data.WorkspaceView.cached>`). The server's threads only wait.
+<safetygap.readmodel.WorkspaceView.cached>`). The server's threads only wait.
 
 At most ``queue`` computations wait or run at once; past that a request answers 503
 with ``Retry-After`` (:class:`ComputeBusy`) instead of tying up the server's threads. A
@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from safetygap.maps.data import WorkspaceView
+from safetygap.readmodel import WorkspaceView
 
 log = logging.getLogger("safetygap.api")
 RESULT_TIMEOUT_S = 300.0
