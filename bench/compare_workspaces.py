@@ -8,7 +8,9 @@ directories the files were read from and written to):
   and file checksums) as JSON, value by value;
 - ``neighborhoods.parquet``, ``wards.parquet``, ``indices.parquet``, ``calls.parquet`` and
   ``providers.parquet`` column by column: names, order, dtypes and every value exactly (NaN
-  equal to NaN, geometry as its WKB bytes), plus the GeoParquet metadata.
+  equal to NaN, geometry as its WKB bytes), plus the GeoParquet metadata;
+- any other JSON or Parquet file either workspace has (``equity.json``,
+  ``outside_911.parquet``) the same way, and the arrays of ``network.npz`` exactly.
 
 It can also build the synthetic demo city at two git revisions of this repository (each
 revision exported with ``git archive`` into a temporary directory and run with this
@@ -163,7 +165,7 @@ def compare(a: str | os.PathLike, b: str | os.PathLike, *, limit: int = 20) -> d
     """
     wa, wb = Path(a), Path(b)
     result: dict[str, list[str]] = {}
-    for name in (*JSON_FILES, *PARQUET_FILES):
+    for name in _names(wa, wb):
         pa, pb = wa / name, wb / name
         if not pa.is_file() or not pb.is_file():
             result[name] = [] if pa.is_file() == pb.is_file() else [
@@ -171,6 +173,8 @@ def compare(a: str | os.PathLike, b: str | os.PathLike, *, limit: int = 20) -> d
             continue
         if name.endswith(".json"):
             diffs = list(_json_diffs(normalised_json(wa, name), normalised_json(wb, name)))
+        elif name.endswith(".npz"):
+            diffs = npz_diffs(pa, pb)
         else:
             diffs = parquet_diffs(pa, pb)
         result[name] = diffs[:limit] + (
@@ -178,15 +182,56 @@ def compare(a: str | os.PathLike, b: str | os.PathLike, *, limit: int = 20) -> d
     return result
 
 
+def _names(*workspaces: Path) -> list[str]:
+    """The files compared: the usual ones, then any other JSON or Parquet file either
+    workspace has (``equity.json``, ``outside_911.parquet`` ...), and ``network.npz``."""
+    extra = sorted({p.name for w in workspaces if w.is_dir() for p in w.iterdir()
+                    if p.suffix in (".json", ".parquet", ".npz")}
+                   - {*JSON_FILES, *PARQUET_FILES})
+    return [*JSON_FILES, *PARQUET_FILES, *extra]
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a NumPy archive; text arrays with the workspace's directories spelled
+    ``<DIR>`` (the network's ``source`` is the path of the file it was read from)."""
+    roots = _roots(path.parent)
+    with np.load(path, allow_pickle=False) as z:
+        out = {}
+        for k in z.files:
+            a = z[k]
+            if a.dtype.kind == "U":
+                a = np.asarray([_strip(str(v), (), set(), roots) for v in a.ravel()]
+                               ).reshape(a.shape)
+            out[k] = a
+        return out
+
+
+def npz_diffs(path_a: Path, path_b: Path) -> list[str]:
+    """Every array of two NumPy archives compared exactly (the saved street network)."""
+    za, zb = _npz_arrays(path_a), _npz_arrays(path_b)
+    out = [f"array {k}: only in A" for k in za if k not in zb]
+    out += [f"array {k}: only in B" for k in zb if k not in za]
+    for k in (k for k in za if k in zb):
+        if za[k].dtype.kind != zb[k].dtype.kind or za[k].shape != zb[k].shape or \
+                not np.array_equal(za[k], zb[k], equal_nan=za[k].dtype.kind == "f"):
+            out.append(f"array {k}: differs")
+    return out
+
+
 def fingerprint(workspace: str | os.PathLike) -> str:
     """SHA-256 of a workspace's normalised contents (JSON as compared, tables' values)."""
     ws = Path(workspace)
     h = hashlib.sha256()
-    for name in JSON_FILES:
+    names = _names(ws)
+    for name in (n for n in names if n.endswith(".json")):
         if (ws / name).is_file():
             h.update(json.dumps(normalised_json(ws, name), sort_keys=True, default=str)
                      .encode())
-    for name in PARQUET_FILES:
+    for name in (n for n in names if n.endswith(".npz")):
+        arrays = _npz_arrays(ws / name)  # the arrays, not the zip's dates or directories
+        for k in sorted(arrays):
+            h.update(k.encode() + arrays[k].dtype.kind.encode() + arrays[k].tobytes())
+    for name in (n for n in names if n.endswith(".parquet")):
         if (ws / name).is_file():
             frame = pq.read_table(ws / name).to_pandas()
             h.update(repr([(c, str(frame[c].dtype)) for c in frame.columns]).encode())

@@ -2,15 +2,16 @@
 
 ``safetygap analyze --engine dask`` uses this module in place of the in-memory
 join. The calls' row features (known before the join: duplicate id, location
-fault, date fault, known type, year, family, diverted, eligible) and their
+fault, counted as demand, year, family, diverted, eligible) and their
 catchment coverage (computed before, it needs no area) and their point
 locations in the analysis CRS are written as partitioned GeoParquet to a
 staging folder; dask-geopandas reads it on the cluster, and each partition is
 joined to the neighborhoods and wards with
 :func:`safetygap.geo.join.assign_areas` (the same exact rule as the in-memory
 engine; the boundary layers travel with the task graph and each worker builds
-its grid index once), given its row status (:mod:`safetygap._status`) and
-grouped by area, year, family and flags: the per-area counts of the
+its grid index once), placed in each layer on its own
+(:func:`safetygap._status.placed_masks`: a call outside every ward keeps its
+neighborhood) and grouped by area, year, family and flags: the per-area counts of the
 ``contain`` boundary policy. Only the per-row area indices (16 bytes a call)
 and the small grouped counts come back, so the results equal the in-memory
 engine's exactly.
@@ -41,7 +42,7 @@ import pandas as pd
 import shapely
 
 from safetygap._geoparquet import write_points
-from safetygap._status import placed, row_faults, status_codes
+from safetygap._status import placed_masks
 from safetygap.errors import ValidationError
 from safetygap.geo.aggregate import AreaCounts, count_calls
 from safetygap.tables import calls as C
@@ -129,10 +130,10 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         C.ROW: calls[C.ROW].to_numpy(np.int64),
         C.DUP: calls[C.DUP].to_numpy(bool),
         C.COORD_FAULT: calls[C.COORD_FAULT].to_numpy(np.int8),
-        "no_date": calls[C.TIME].isna().to_numpy(),
-        C.DATE_OUTSIDE: (calls[C.DATE_OUTSIDE].to_numpy() != 0) if C.DATE_OUTSIDE in calls
-        else np.zeros(len(calls), dtype=bool),
-        C.KNOWN: calls[C.KNOWN].to_numpy(bool),
+        C.COUNTED: ((calls[C.COUNTED].to_numpy(bool) if C.COUNTED in calls
+                     else np.ones(len(calls), dtype=bool))
+                    & ~((calls[C.DATE_OUTSIDE].to_numpy() != 0) if C.DATE_OUTSIDE in calls
+                        else np.zeros(len(calls), dtype=bool))),
         C.YEAR: calls[C.YEAR].to_numpy(np.int32),
         C.FAMILY_CODE: calls[C.FAMILY_CODE].to_numpy(np.int8),
         C.DIVERTED: calls[C.DIVERTED].to_numpy(bool),
@@ -152,7 +153,8 @@ def join_partition(
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
-    """Join one partition of calls: area indices and placed area indices (per row)."""
+    """Join one partition of calls: area indices and placed area indices (per row; each
+    layer placed on its own, only calls counted as demand, as the in-memory engine)."""
     from safetygap.geo.join import assign_areas
 
     geom = part.geometry.values._data
@@ -161,16 +163,14 @@ def join_partition(
     y = np.where(missing, np.nan, shapely.get_y(geom))
     n_idx = assign_areas((x, y), nbhd, crs=nbhd.crs)
     w_idx = assign_areas((x, y), wards, crs=wards.crs)
-    faults = row_faults(part[C.DUP].to_numpy(), part[C.COORD_FAULT].to_numpy(), n_idx, w_idx,
-                        part["no_date"].to_numpy(), part[C.KNOWN].to_numpy(),
-                        part[C.DATE_OUTSIDE].to_numpy())
-    in_areas = placed(status_codes(faults))
+    in_n, in_w = placed_masks(part[C.DUP].to_numpy(), part[C.COORD_FAULT].to_numpy(), n_idx,
+                              w_idx, part[C.COUNTED].to_numpy(bool))
     return pd.DataFrame({
         C.ROW: part[C.ROW].to_numpy(np.int64),
         C.N_IDX: n_idx,
         C.W_IDX: w_idx,
-        "n_placed": np.where(in_areas, n_idx, -1),
-        "w_placed": np.where(in_areas, w_idx, -1),
+        "n_placed": np.where(in_n, n_idx, -1),
+        "w_placed": np.where(in_w, w_idx, -1),
         C.YEAR: part[C.YEAR].to_numpy(np.int32),
         C.FAMILY_CODE: part[C.FAMILY_CODE].to_numpy(np.int8),
         C.DIVERTED: part[C.DIVERTED].to_numpy(bool),

@@ -1,5 +1,10 @@
 """Diversion rules: which channel handled each call, and the diverted share's denominator.
 
+Long file (about 680 lines): one rule-set format and its model: loading and validating a
+rule file, the matching engine that gives every call one channel, and the counts the summary
+reports share the rule model; the eligibility models reuse the engine through its public
+functions.
+
 A rule set is a TOML file (the packaged default, for Minneapolis, is
 ``safetygap/data/diversion_minneapolis.toml``; the format is in ``docs/TAXONOMY.md``,
 "Diversion rules"). Each rule maps conditions on the responding agency, the problem
@@ -40,16 +45,20 @@ import pandas as pd
 from safetygap._taxonomy_match import normalize, normalize_prefix
 from safetygap.errors import Problems
 from safetygap.tables import calls as C
-from safetygap.vocab import Channel, allowed
+from safetygap.vocab import CallSource, Channel, allowed
 
 __all__ = [
+    "CALLS_FROM_SOURCES",
+    "CALLS_FROM_WORDS",
     "DEFAULT_RULES_SOURCE",
     "DEFAULT_RULE_ID",
+    "CallsFrom",
     "Conditions",
     "Denominator",
     "DiversionRules",
     "Rule",
     "channel_in_base",
+    "counted_sources",
     "denominator_words",
     "first_match",
     "load_rules",
@@ -91,6 +100,42 @@ def denominator_words(denominator: Denominator | str, *, outside_911: bool = Fal
     from outside 911 (:mod:`safetygap.outside911`) count in it."""
     words = DENOMINATOR_WORDS[Denominator(denominator)]
     return f"{words}, {OUTSIDE_911_WORDS}" if outside_911 else words
+
+
+class CallsFrom(StrEnum):
+    """Which calls the demand measures (calls and rates per area, need calls, coverage)
+    and the diverted share count, by who started them (:class:`~safetygap.vocab.CallSource`).
+    """
+
+    PUBLIC = "public"
+    """Calls from the public: 911, the non-emergency line, online reports, and calls whose
+    source the file does not record (the study's 9% is a share of calls from the public).
+    Officer-initiated and alarm-company calls are left out."""
+    ALL = "all"
+    """Every call, whoever started it."""
+
+
+CALLS_FROM_SOURCES: dict[CallsFrom, frozenset[CallSource]] = {
+    CallsFrom.PUBLIC: frozenset({CallSource.PUBLIC_911, CallSource.NON_EMERGENCY,
+                                 CallSource.ONLINE, CallSource.NOT_RECORDED}),
+    CallsFrom.ALL: frozenset(CallSource),
+}
+"""The call sources each setting counts."""
+
+CALLS_FROM_WORDS = {
+    CallsFrom.PUBLIC: "calls from the public (911, the non-emergency line, online reports); "
+                      "officer-initiated and alarm-company calls left out",
+    CallsFrom.ALL: "every call, officer-initiated and alarm-company calls included",
+}
+"""Plain words for each setting, for summaries and pages."""
+
+
+def counted_sources(sources: pd.Series | np.ndarray, calls_from: CallsFrom | str
+                    ) -> np.ndarray:
+    """Bool per call: its source (:class:`~safetygap.vocab.CallSource` values) is counted
+    under ``calls_from``."""
+    keep = [str(s) for s in CALLS_FROM_SOURCES[CallsFrom(calls_from)]]
+    return np.asarray(pd.Series(sources).astype(str).isin(keep).to_numpy(), dtype=bool)
 
 
 def channel_in_base(channel: Channel, denominator: Denominator) -> bool:

@@ -1,6 +1,10 @@
 """The path to 20%: move calls police answer today to non-police channels, and see what
 the diverted share, the responders and the police would become.
 
+Long file (about 460 lines): one scenario: the moves, the shift pattern, the recount of the
+diverted share city-wide and per area, and the responder hours, read in one pass over the
+calls.
+
 A scenario is a list of :class:`Move` s: calls of chosen taxonomy categories or call types
 (or every call an eligibility model marks eligible, :mod:`safetygap.eligibility`) go to a
 chosen channel, all of them or a share. Only calls police answer today (channel

@@ -7,8 +7,27 @@ pass instead of one error at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+OPTION = re.compile(r"option `([a-z][a-z0-9_]*)`")
+"""How the core names one of its options in a message: the word option and its Python
+name in backticks (``option `calls_crs```). The core never spells a command-line option or
+an API field; the adapters show the name their way (:func:`name_options`)."""
+
+
+def option(name: str) -> str:
+    """``name`` marked as an option in a message (see :data:`OPTION`)."""
+    return f"option `{name}`"
+
+
+def name_options(text: str, names: Mapping[str, str] | Callable[[str], str]) -> str:
+    """``text`` with every option the core marked shown as ``names`` spells it (the command
+    line's option, the API's field): a function of the name, or a mapping (an option the
+    mapping lacks shows as its bare name)."""
+    spell = names if callable(names) else (lambda name: names.get(name, name))
+    return OPTION.sub(lambda m: spell(m.group(1)), text)
 
 
 @dataclass(frozen=True)

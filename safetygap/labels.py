@@ -14,6 +14,7 @@ ranks on pages and in the API count from the most underserved (rank 1) by that d
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -235,3 +236,62 @@ def script_labels() -> dict[str, Any]:
         "classes": {str(k): v for k, v in CLASS_WORDS.items()},
         "percentDigits": PERCENT_DIGITS,
     }
+
+
+_DAY_NAMES = {"Mo": "Monday", "Tu": "Tuesday", "We": "Wednesday", "Th": "Thursday",
+              "Fr": "Friday", "Sa": "Saturday", "Su": "Sunday", "PH": "public holidays"}
+_DAY = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)"
+_HOURS_RULE = re.compile(
+    rf"^(?P<days>{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*)?\s*"
+    r"(?P<times>\d{2}:\d{2}-\d{2}:\d{2}(?:,\d{2}:\d{2}-\d{2}:\d{2})*|off|closed)?$")
+
+
+def _clock(text: str) -> str:
+    """``15:00`` -> ``3 pm``, ``09:30`` -> ``9:30 am``, ``00:00``/``24:00`` -> midnight."""
+    h, m = (int(p) for p in text.split(":"))
+    if m == 0 and h in (0, 24):
+        return "midnight"
+    if m == 0 and h == 12:
+        return "noon"
+    suffix = "am" if h % 24 < 12 else "pm"
+    h12 = h % 12 or 12
+    return f"{h12}{'' if m == 0 else f':{m:02d}'} {suffix}"
+
+
+def _days(text: str) -> str:
+    if text == "Mo-Su":
+        return "every day"
+    parts = []
+    for chunk in text.split(","):
+        a, _, b = chunk.partition("-")
+        parts.append(f"{_DAY_NAMES[a]} to {_DAY_NAMES[b]}" if b else _DAY_NAMES[a])
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def hours_in_words(text: str) -> str:
+    """OpenStreetMap ``opening_hours`` as people read them: ``Mo-Fr 15:00-20:00; Sa
+    10:00-16:00`` -> "Monday to Friday 3 pm–8 pm; Saturday 10 am–4 pm", ``24/7`` -> "Open
+    24 hours, every day". Rules this does not know (months, weeks, comments) come back as
+    written; "" for no hours."""
+    text = str(text or "").strip()
+    if not text:
+        return ""
+    if text == "24/7":
+        return "Open 24 hours, every day"
+    out = []
+    for rule in (r.strip() for r in text.split(";")):
+        m = _HOURS_RULE.match(rule) if rule else None
+        if not m or not (m.group("days") or m.group("times")):
+            return text
+        days = _days(m.group("days")) if m.group("days") else "every day"
+        times = m.group("times")
+        if times in ("off", "closed"):
+            out.append(f"{days} closed")
+        elif times:
+            spans = [f"{_clock(a)}–{_clock(b)}" for a, b in
+                     (span.split("-") for span in times.split(","))]
+            out.append(f"{days} {' and '.join(spans)}")
+        else:
+            out.append(days)
+    words = "; ".join(out)
+    return words[0].upper() + words[1:]

@@ -42,6 +42,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import RecordsInput, read_calls
 from safetygap.inputs.date_window import DateWindow
+from safetygap.inputs.times import undated_report
 from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
     boundary_allocations,
@@ -52,7 +53,7 @@ from safetygap.stages.areas import (
 from safetygap.stages.equity import equity_outputs, match_demographics
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
-from safetygap.stages.preflight import analysis_crs, preflight
+from safetygap.stages.preflight import analysis_crs, preflight, ward_coverage
 from safetygap.stages.report import manifest_report, quality_report, summary_report
 from safetygap.stages.rows import (
     call_features,
@@ -171,12 +172,18 @@ def analyze(
         calls = cin.frame
         window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
         calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
+        undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
+                                 examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
+                                 max_share=opts.undated_max_share, accept=opts.accept_undated,
+                                 where=f"calls {cin.path}")
         calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                              cin.crs, crs)
         denominator = (None if opts.diversion_denominator is None
                        else Denominator(opts.diversion_denominator))
-        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator)
-        info["note"] = f"{len(calls):,} rows"
+        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
+                              calls_from=opts.count_calls_from)
+        info["note"] = f"{len(calls):,} rows" + (
+            f"; times {cin.time_form.describe()}" if cin.time_form else "")
 
     contain_counts = None
     with step(engine=opts.engine) as info:
@@ -201,7 +208,8 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls[C.STATUS].value_counts().items() if k != RowStatus.OK)
+                                 calls[C.STATUS].value_counts().items()
+                                 if k != RowStatus.OK and v)
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -209,7 +217,7 @@ def analyze(
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     with step() as info:
-        in_areas = calls[C.N_IDX].to_numpy() >= 0
+        in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
         years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
                              if y > 0))
         result = level_indices(calls, years, nbhd, wards, population, providers,
@@ -229,12 +237,14 @@ def analyze(
             checked.records, nbhd, wards, crs, taxonomy, opts)
         boundaries = BoundariesQuality(
             neighborhoods=checked.nbhd_report.to_dict(), wards=checked.ward_report.to_dict(),
-            crosswalk=cw_quality, wards_cover_neighborhoods=checked.layers_overlap,
+            crosswalk=cw_quality, wards_cover_neighborhoods=ward_coverage(
+                checked.layers_overlap, nbhd, calls[C.N_IDX].to_numpy(),
+                calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min),
             near_boundary=near_boundary_quality(boundary, opts))
         quality = quality_report(calls, examples, cin, population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
-                                 swapped=swapped, demographics=demo_quality,
+                                 swapped=swapped, time=undated, demographics=demo_quality,
                                  reports=records_quality,
                                  date_window=window.quality(
                                      calls[C.DATE_OUTSIDE].to_numpy(), calls[C.ROW].to_numpy(),
@@ -243,7 +253,8 @@ def analyze(
                                      len(calls) + len(cin.malformed), opts.max_malformed_share))
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
-                                 travel=travel_summary(travel, taxonomy), records=records)
+                                 travel=travel_summary(travel, taxonomy), records=records,
+                                 columns=cin.columns, undated=undated)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
         manifest["travel"] = summary.travel

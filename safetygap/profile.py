@@ -177,7 +177,9 @@ def profile_calls(
         "channels": {str(c): int((assigned["channel"] == str(c)).sum()) for c in Channel},
         "rules": rule_counts(assigned, rules=rules),
         "diverted_share": _share(assigned),
-        "dates": _dates(calls[C.TIME]),
+        "dates": _dates(calls[C.TIME]) | {
+            "form": None if cin.time_form is None else cin.time_form.to_dict()},
+        "sources": _counts(calls[C.SOURCE].astype(str), n, top=None),
         "coordinates": _coordinates(calls[C.COORD_FAULT].to_numpy()),
     }
     return out

@@ -1,5 +1,9 @@
 """The call taxonomy: which calls signal which community-safety need.
 
+Long file (about 600 lines): one file format and its model: loading, validating every
+problem of a taxonomy at once, and the lookups the stages call share the taxonomy's internal
+tables.
+
 A taxonomy is a TOML file (the packaged default is
 ``safetygap/data/taxonomy.toml``; the format is described in
 ``docs/TAXONOMY.md``). It has four parts:

@@ -19,6 +19,7 @@ __all__ = [
     "TRAVEL_KINDS",
     "TRAVEL_MODES",
     "BoundaryPolicy",
+    "CallSource",
     "Channel",
     "DemandModel",
     "Engine",
@@ -26,6 +27,7 @@ __all__ = [
     "Kernel",
     "Level",
     "Reliability",
+    "RowFlag",
     "RowStatus",
     "TravelKind",
     "TravelMode",
@@ -87,9 +89,26 @@ class BoundaryPolicy(StrEnum):
     SPLIT = "split"
 
 
+class RowFlag(StrEnum):
+    """Independent flags of a call row: a row may have any number of them, each counted on
+    its own (``outside_neighborhoods`` / ``outside_wards``: located, but in no area of that
+    layer)."""
+
+    DUPLICATE_ID = "duplicate_id"
+    MISSING_COORDINATES = "missing_coordinates"
+    INVALID_COORDINATES = "invalid_coordinates"
+    ZERO_COORDINATES = "zero_coordinates"
+    OUTSIDE_NEIGHBORHOODS = "outside_neighborhoods"
+    OUTSIDE_WARDS = "outside_wards"
+    DATE_OUTSIDE_WINDOW = "date_outside_window"
+    UNPARSEABLE_DATE = "unparseable_date"
+    UNKNOWN_CALL_TYPE = "unknown_call_type"
+
+
 class RowStatus(StrEnum):
-    """Exclusive row statuses of calls, in priority order (a row with several faults gets the
-    first)."""
+    """Display statuses of call rows, in priority order: a row shows the first of its flags
+    (:class:`RowFlag`) that applies; ``outside_boundaries`` is outside every neighborhood and
+    every ward."""
 
     DUPLICATE_ID = "duplicate_id"
     MISSING_COORDINATES = "missing_coordinates"
@@ -117,6 +136,24 @@ class Channel(StrEnum):
     def diverted(self) -> bool:
         """A non-police channel other than fire/EMS: counted in the diverted share."""
         return self not in (Channel.POLICE, Channel.FIRE_EMS)
+
+
+class CallSource(StrEnum):
+    """Who started a call (read from a column of the calls file through a value mapping,
+    ``[calls.source_values]``)."""
+
+    PUBLIC_911 = "public_911"
+    """A member of the public called 911."""
+    NON_EMERGENCY = "non_emergency"
+    """A member of the public called the non-emergency line."""
+    ONLINE = "online"
+    """A report from the public online, by app or at 311."""
+    OFFICER_INITIATED = "officer_initiated"
+    """An officer started it (traffic stop, on-view, follow-up): not demand from residents."""
+    ALARM_COMPANY = "alarm_company"
+    """An alarm company called it in: not a resident's call."""
+    NOT_RECORDED = "not_recorded"
+    """The file does not say (no source column, or an empty value)."""
 
 
 def allowed(enum: type[StrEnum]) -> tuple[str, ...]:

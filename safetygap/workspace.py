@@ -142,17 +142,17 @@ class Workspace:
             if inner.is_dir() and (active_dir(inner) / MANIFEST).is_file():
                 raise ValidationError(
                     f"workspace {p}: no {MANIFEST} here, but {inner} is a workspace "
-                    f"(`safetygap demo --out {p}` writes its workspace there): give "
-                    f"--workspace {inner}")
+                    f"(the demo writes its workspace there, with option `out` {p}): give "
+                    f"option `workspace` {inner}")
             raise ValidationError(
                 f"workspace {p}: no {MANIFEST} (not a workspace, or an analysis is still "
-                "being written or was interrupted; run `safetygap analyze --out` again)")
+                "being written or was interrupted; analyse it again into option `out`)")
         try:
             listed = list(json.loads((p / MANIFEST).read_text(encoding="utf-8"))
                           .get("files", {}))
         except (ValueError, AttributeError) as exc:
             raise ValidationError(f"workspace {p}: {MANIFEST} is not a JSON object ({exc}); "
-                                  "run `safetygap analyze --out` again") from exc
+                                  "analyse it again into option `out`") from exc
         # every file the manifest lists (a network run's network.npz too) must be there
         wanted = dict.fromkeys((*LAYER_FILES, *JSON_FILES, *listed))
         missing = [f for f in wanted if not (p / f).is_file()]

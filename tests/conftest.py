@@ -204,7 +204,8 @@ def api_workspace(tmp_path_factory) -> Path:
         ("PY", HOSTILE_TEMPLATE, "community_center", 1.0, 1700, 300),
     ])
     run_analysis(AnalysisInputs(**files), d / "workspace",
-                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True),
+                 quiet=True)
     return d / "workspace"
 
 
@@ -275,5 +276,5 @@ def tiny_ws(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
     (tmp_path / "in").mkdir()
     files = write_tiny_city(tmp_path / "in", make_tiny_areas())
     run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     return tmp_path / "ws", files

@@ -14,7 +14,8 @@ from tests.test_browser import LAUNCH_ARGS, _browser_or_skip, _serving
 PAGES = ["/", "/maps/gaps", "/maps/gaps?family=prevention&level=ward", "/maps/wards/1",
          "/maps/sites?family=prevention", "/report", "/ogc/collections?f=html",
          "/ogc/collections/neighborhoods/items?f=html&limit=5", "/wards/1",
-         "/neighborhoods/N01", "/maps/equity?group=black&family=prevention"]
+         "/neighborhoods/N01", "/maps/equity?group=black&family=prevention",
+         "/neighborhoods/N01/directory", "/wards/1/directory"]
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 
 

@@ -59,7 +59,7 @@ def ll(x: float, y: float) -> tuple[float, float]:
 
 def _workspace(root: Path, *, network: bool) -> Path:
     files = write_tiny_city(root, make_tiny_areas())
-    opts = {"columns": load_preset("generic")}
+    opts = {"columns": load_preset("generic"), "accept_undated": True}
     if network:
         from safetygap.inputs.network import segments_to_graph, write_graphml
 

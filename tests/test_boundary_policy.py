@@ -21,7 +21,8 @@ from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
 
 def _run(files, **opts):
     return analyze(AnalysisInputs(**files),
-                   options=AnalysisOptions(columns=load_preset("generic"), **opts))
+                   options=AnalysisOptions(columns=load_preset("generic"),
+                                           accept_undated=True, **opts))
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_cli_boundary_options(tiny_files, tmp_path):
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]), "--population", str(tiny_files["population"]),
-            "--preset", "generic", "--out", str(out), "--quiet",
+            "--preset", "generic", "--accept-undated", "--out", str(out), "--quiet",
             "--boundary-policy", "split", "--boundary-tolerance", "110"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output

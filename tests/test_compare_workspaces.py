@@ -39,7 +39,8 @@ def _tiny_workspace(base: Path, inputs: Path, **options: object) -> Path:
     shutil.copytree(inputs, base / "in")
     files = {role: base / "in" / path.name for role, path in TINY_FILES.items()}
     run_analysis(AnalysisInputs(**files), base / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic"), **options))
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                                         **options))
     return base / "ws"
 
 

@@ -44,8 +44,9 @@ def assert_same_analysis(a, b) -> None:
 def test_tiny_city_same_as_memory(tiny_files, scheduler, tmp_path):
     inputs = AnalysisInputs(**tiny_files)
     generic = load_preset("generic")
-    mem = analyze(inputs, options=AnalysisOptions(columns=generic))
-    dsk = analyze(inputs, options=AnalysisOptions(columns=generic, engine="dask",
+    mem = analyze(inputs, options=AnalysisOptions(columns=generic, accept_undated=True))
+    dsk = analyze(inputs, options=AnalysisOptions(columns=generic,
+                                                  accept_undated=True, engine="dask",
                                                   scheduler=scheduler, partitions=3,
                                                   staging=tmp_path / "staging"))
     assert_same_analysis(mem, dsk)
@@ -62,7 +63,8 @@ def test_cli_dask_engine_on_a_local_cluster(tiny_files, tmp_path):
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]),
-            "--population", str(tiny_files["population"]), "--preset", "generic", "--quiet"]
+            "--population", str(tiny_files["population"]), "--preset", "generic",
+                                           "--accept-undated", "--quiet"]
     runner = CliRunner()
     r1 = runner.invoke(app, [*args, "--out", str(tmp_path / "mem")])
     r2 = runner.invoke(app, [*args, "--out", str(tmp_path / "dask"), "--engine", "dask",
@@ -95,3 +97,32 @@ def test_minneapolis_same_as_memory(tmp_path_factory, scheduler):
     assert_same_analysis(mem, dsk)
     assert mem.quality["calls"]["input_rows"] == 6305
     assert int((dsk.calls["neighborhood_id"].notna()).sum()) > 6000
+
+
+@pytest.mark.filterwarnings("ignore:the wards .* cover only:UserWarning")
+def test_riverton_independent_layers_and_call_sources_same_as_memory(scheduler, tmp_path):
+    """The fixture city (tests/fixture_city.py): wards that miss part of the city and
+    officer-initiated calls left out of the counts, on both engines."""
+    import dataclasses
+
+    from fixture_city import write_fixture_city
+
+    from safetygap.inputs import ColumnMap
+
+    files = write_fixture_city(tmp_path / "in")
+    cmap = ColumnMap(id="IncidentNum", call_type="CallTypeDesc", time="CallDateTime",
+                     x="XCoord", y="YCoord", crs="EPSG:2276", source="SelfInitiated",
+                     source_values={"Y": "officer_initiated", "N": "public_911"})
+    opts = AnalysisOptions(columns=cmap, neighborhoods_crs="EPSG:2276",
+                           neighborhood_id="NBHD_NUM", neighborhood_name="NBHD_LABEL",
+                           ward_id="PLAN_AREA", population_name_column="Neighborhood",
+                           population_column="Residents")
+    inputs = AnalysisInputs(**files)
+    mem = analyze(inputs, options=opts)
+    dsk = analyze(inputs, options=dataclasses.replace(
+        opts, engine="dask", scheduler=scheduler, partitions=3, staging=tmp_path / "st"))
+    assert_same_analysis(mem, dsk)
+    cover = dsk.quality["boundaries"]["wards_cover_neighborhoods"]
+    assert cover["calls_outside_wards"] > 0
+    assert dsk.neighborhoods["calls_total"].sum() == cover["calls_in_neighborhoods"]
+    assert dsk.summary["demand"]["left_out_calls"] > 0

@@ -345,7 +345,7 @@ def test_pipeline_keeps_channel_and_rule(tiny_files: dict[str, Path], tmp_path: 
     p = tmp_path / "mine.toml"
     p.write_text(MINE_TOML, encoding="utf-8")
     a = analyze(AnalysisInputs(**tiny_files, diversion_rules=p),
-                options=AnalysisOptions(columns=load_preset("generic")))
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     calls = a.calls.set_index("row")
     assert calls.loc[[1, 2, 11], "diversion_rule"].astype(str).tolist() == ["crisis"] * 3
     assert calls.loc[6, "channel"] == "fire_ems"
@@ -367,6 +367,7 @@ def test_cli_diversion_rules_option(tiny_files: dict[str, Path], tmp_path: Path)
     bad.write_text("[sources]\na='x'\n[default]\nchannel='nope'\nsource='a'\n",
                    encoding="utf-8")
     args = ["analyze", "--calls", str(tiny_files["calls"]), "--preset", "generic",
+            "--accept-undated",
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]), "--out", str(tmp_path / "ws"), "--quiet"]
@@ -395,7 +396,7 @@ def test_rerun_keeps_the_rule_file_of_the_analysis(tiny_files: dict[str, Path],
     mine.write_text(MINE_TOML, encoding="utf-8")
     ws = tmp_path / "ws"
     run_analysis(AnalysisInputs(**tiny_files, diversion_rules=mine), ws, quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     v1 = Workspace(rebuild(ws))
     assert v1.manifest["diversion_rules"]["name"] == "mine"
     assert v1.summary["diverted_share"]["all"] == pytest.approx(3 / 9)

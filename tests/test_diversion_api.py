@@ -178,7 +178,8 @@ def test_hours_with_stated_opening_hours(tiny_files, tmp_path) -> None:
     prov["opening_hours"] = ["Mo-Fr 12:00-17:00", "whenever", ""]
     prov.to_file(tiny_files["providers"])
     run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True))  # the tiny city's undated row
     view = WorkspaceView(Workspace.open(tmp_path / "ws"), privacy_min_count=1)
     h = hours_view(view, model="nicjr")
     shares = {s["scenario"]: s["covered_share"]["value"] for s in h["scenarios"]}

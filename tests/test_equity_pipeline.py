@@ -46,7 +46,7 @@ def run(tiny_files, tmp_path, table=TABLE, layout=LAYOUT, **extra):
     inputs = AnalysisInputs(**tiny_files, demographics=table_path,
                             demographics_mapping=layout_path, **extra)
     return analyze(inputs, options=AnalysisOptions(columns=load_preset("generic"),
-                                                   equity_draws=200))
+                                                   accept_undated=True, equity_draws=200))
 
 
 def test_layer_columns_and_ward_apportioning_by_hand(tiny_files, tmp_path):
@@ -61,7 +61,8 @@ def test_layer_columns_and_ward_apportioning_by_hand(tiny_files, tmp_path):
                                                     "reliable"]
     strict = analyze(AnalysisInputs(**tiny_files, demographics=tmp_path / "demo.csv",
                                     demographics_mapping=tmp_path / "layout.toml"),
-                     options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100,
+                     options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                                             equity_draws=100,
                                              cv_caution=0.05, cv_unreliable=0.15))
     assert strict.neighborhoods["group_reliability_kids"].tolist() == [
         "unreliable", "reliable", "caution", "caution"]  # CVs 17%, 4.9%, 9.7%, 5.3%
@@ -97,7 +98,8 @@ def test_tract_polygons_are_interpolated_through_the_pipeline(tiny_files, tmp_pa
     layout_path.write_text(layout, encoding="utf-8")
     a = analyze(AnalysisInputs(**tiny_files, demographics=path,
                                demographics_mapping=layout_path),
-                options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100))
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                                        equity_draws=100))
     n = a.neighborhoods.set_index("name")
     # A gets a third of tract 1, B a sixth of tract 1 and half of tract 2
     assert n.loc["Alpha", "group_count_kids"] == pytest.approx(700 / 3, rel=1e-6)
@@ -113,10 +115,10 @@ def test_unknown_table_is_one_error_naming_file_and_columns(tiny_files, tmp_path
     pd.DataFrame({"hood": ["Alpha"], "people": [5]}).to_csv(bad, index=False)
     with pytest.raises(ValidationError) as exc:
         analyze(AnalysisInputs(**tiny_files, demographics=bad),
-                options=AnalysisOptions(columns=load_preset("generic")))
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     text = str(exc.value)
     assert "weird.csv" in text and "match no packaged demographics layout" in text
-    assert "'hood'" in text and "--demographics-mapping" in text
+    assert "'hood'" in text and "`demographics_mapping`" in text
 
 
 def test_bad_values_are_listed_and_areas_without_data_say_why(tiny_files, tmp_path):
@@ -146,7 +148,7 @@ def test_cli_options_reach_the_analysis(tiny_files, tmp_path):
     (tmp_path / "d.toml").write_text(layout, encoding="utf-8")
     args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards")
                          for a in (f"--{k}", str(tiny_files[k]))],
-            "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet",
+            "--preset", "generic", "--accept-undated", "--out", str(tmp_path / "ws"), "--quiet",
             "--demographics", str(tmp_path / "d.csv"),
             "--demographics-mapping", str(tmp_path / "d.toml")]
     res = CliRunner().invoke(app, [*args, "--demographic-groups", "kids,babies"])
@@ -186,7 +188,8 @@ def test_dasymetric_through_the_pipeline_with_address_points(tiny_files, tmp_pat
     a = analyze(AnalysisInputs(**tiny_files, demographics=tmp_path / "tracts.gpkg",
                                demographics_mapping=tmp_path / "tracts.toml",
                                fine_population=tmp_path / "points.gpkg"),
-                options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100,
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                                        equity_draws=100,
                                         fine_population_column="residents"))
     n = a.neighborhoods.set_index("name")
     assert n["group_count_kids"].tolist() == pytest.approx([70, 210, 420, 300])
@@ -211,7 +214,8 @@ def test_hostile_names_are_escaped_on_the_equity_pages(tiny_files, tmp_path):
     run_analysis(AnalysisInputs(**tiny_files, demographics=tmp_path / "demo.csv",
                                 demographics_mapping=tmp_path / "layout.toml"),
                  tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic"), equity_draws=100))
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                                         equity_draws=100))
     with app_client(tmp_path / "ws") as c:
         for url in ("/maps/equity?group=kids&family=response", "/report", "/wards/2"):
             html = c.get(url).text

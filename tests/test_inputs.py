@@ -198,7 +198,8 @@ def test_pipeline_counts_missing_and_invalid_coordinates(tmp_path, tiny_files):
     df.loc[1, "latitude"] = None
     df.loc[2, "longitude"] = "east"
     df.to_csv(tiny_files["calls"], index=False)
-    a = analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=GENERIC))
+    a = analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=GENERIC,
+                                                                      accept_undated=True))
     counts = a.quality["calls"]["status_counts"]
     assert counts["missing_coordinates"] == 1 and counts["invalid_coordinates"] == 1
     assert sum(counts.values()) == len(df)
@@ -206,7 +207,8 @@ def test_pipeline_counts_missing_and_invalid_coordinates(tmp_path, tiny_files):
 
 
 def test_population_names_matched_with_aliases(tiny_files):
-    a = analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=GENERIC))
+    a = analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=GENERIC,
+                                                                      accept_undated=True))
     pop = a.quality["population"]
     assert pop["unmatched_rows"] == [] and pop["areas_without_population"] == []
     assert pop["matched_by_alias_or_folding"] == {"alpha": "Alpha", "BRAVO": "Bravo"}
@@ -214,7 +216,8 @@ def test_population_names_matched_with_aliases(tiny_files):
 
 def test_no_population_gives_nan_rates_not_errors(tiny_files):
     files = dict(tiny_files, population=None)
-    a = analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=GENERIC))
+    a = analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=GENERIC,
+                                                                 accept_undated=True))
     assert a.neighborhoods["rate_total"].isna().all()
     assert a.neighborhoods["calls_total"].sum() == 8
     assert len(a.quality["population"]["areas_without_population"]) == 4

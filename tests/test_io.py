@@ -43,7 +43,7 @@ def test_workspace_files_are_readable_by_others(tmp_path, tiny_files, umask):
 
     umask(0o022)
     run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic")))
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "ws").iterdir()}
     assert "manifest.json" in modes and "calls.parquet" in modes
     assert set(modes.values()) == {0o644}, modes

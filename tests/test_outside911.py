@@ -50,7 +50,7 @@ def test_records_are_placed_by_point_then_by_name(tiny_files: dict[str, Path],
                                                   tmp_path: Path) -> None:
     reports = _write(tmp_path / "311.csv")
     a = analyze(AnalysisInputs(**tiny_files, reports=reports),
-                options=AnalysisOptions(columns=load_preset("generic")))
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     rec = a.records.set_index("record_id")
     assert rec["neighborhood_id"].astype(object).fillna("-").tolist() == [
         "A", "B", "-", "C", "-", "-"]
@@ -89,7 +89,7 @@ def test_records_not_counted_and_written_to_the_workspace(tiny_files: dict[str, 
             "longitude": "lon", "neighborhood": "hood", "ward": "w"}
     ws = tmp_path / "ws"
     run_analysis(AnalysisInputs(**tiny_files, reports=reports), ws, quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic"),
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
                                          reports_columns=cols, reports_counted=False))
     w = Workspace.open(ws)
     assert w.summary["diverted_share"]["all"] == pytest.approx(1 / 9, abs=1e-6)
@@ -121,6 +121,7 @@ def test_cli_reports_options(tiny_files: dict[str, Path], tmp_path: Path) -> Non
 
     reports = _write(tmp_path / "311.csv")
     args = ["analyze", "--calls", str(tiny_files["calls"]), "--preset", "generic",
+            "--accept-undated",
             "--providers", str(tiny_files["providers"]),
             "--neighborhoods", str(tiny_files["neighborhoods"]),
             "--wards", str(tiny_files["wards"]), "--out", str(tmp_path / "ws"), "--quiet",

@@ -14,7 +14,7 @@ from safetygap.run import run_analysis
 
 
 def _opts(**kw):
-    return AnalysisOptions(columns=load_preset("generic"), **kw)
+    return AnalysisOptions(columns=load_preset("generic"), accept_undated=True, **kw)
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_straight_line_outputs_say_so(tiny_files):
 def test_network_option_errors(tiny_files, tiny_network, tmp_path):
     with pytest.raises(ValidationError, match="needs a street network"):
         analyze(AnalysisInputs(**tiny_files), options=_opts(travel="network"))
-    with pytest.raises(ValidationError, match="add --travel network"):
+    with pytest.raises(ValidationError, match="add option `travel` network"):
         analyze(AnalysisInputs(**tiny_files, network=tiny_network), options=_opts())
     with pytest.raises(ValidationError, match="unknown travel mode"):
         analyze(AnalysisInputs(**tiny_files, network=tiny_network),

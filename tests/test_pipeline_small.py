@@ -18,7 +18,8 @@ from safetygap.workspace import Workspace
 @pytest.fixture
 def tiny_analysis(tiny_files):
     inputs = AnalysisInputs(**tiny_files)
-    return analyze(inputs, options=AnalysisOptions(columns=load_preset("generic")))
+    return analyze(inputs, options=AnalysisOptions(columns=load_preset("generic"),
+                                                   accept_undated=True))
 
 
 def _row(layer, area_id):
@@ -88,7 +89,7 @@ def test_eligible_not_diverted_whatever_agency_handled_it(tiny_files):
     calls.loc[calls["id"] == "11", "agency"] = "MOBILE UNIT 7"
     calls.to_csv(tiny_files["calls"], index=False)
     a = analyze(AnalysisInputs(**tiny_files),
-                options=AnalysisOptions(columns=load_preset("generic")))
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
     row = _row(a.neighborhoods, "A")
     # the diverted share leaves fire/EMS calls out of its denominator (call 2 now FIRE):
     # 1 BCR call of A's 2 police-or-alternative response calls (1 and 11)
@@ -179,7 +180,8 @@ def test_per_year_indices(tiny_analysis):
 def test_workspace_round_trip(tiny_files, tmp_path):
     out = tmp_path / "ws"
     run_analysis(AnalysisInputs(**tiny_files), out,
-                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True), quiet=True)
     ws = Workspace.open(out)
     assert ws.verify() == []
     assert len(ws.neighborhoods) == 4 and ws.neighborhoods.crs.to_epsg() == 26915
@@ -202,7 +204,8 @@ def test_incomplete_workspace_is_refused(tiny_files, tmp_path):
 
     out = tmp_path / "ws"
     run_analysis(AnalysisInputs(**tiny_files), out,
-                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True), quiet=True)
     (out / "manifest.json").unlink()
     with pytest.raises(ValidationError, match=r"manifest\.json"):
         Workspace.open(out)
@@ -210,7 +213,8 @@ def test_incomplete_workspace_is_refused(tiny_files, tmp_path):
 
 def test_inputs_not_modified(tiny_files):
     before = {k: v.read_bytes() for k, v in tiny_files.items()}
-    analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=load_preset("generic")))
+    analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=load_preset("generic"),
+                                                                  accept_undated=True))
     assert {k: v.read_bytes() for k, v in tiny_files.items()} == before
 
 
@@ -230,7 +234,8 @@ def test_zero_and_missing_population_reported_not_divided(tiny_files, tmp_path):
     pd.DataFrame({"neighborhood": ["alpha", "BRAVO", "Delta"],
                   "population": [1000, 2000, 0]}).to_csv(pop, index=False)
     files = dict(tiny_files, population=pop)
-    a = analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=load_preset("generic")))
+    a = analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=load_preset("generic"),
+                                                                 accept_undated=True))
     q = a.quality["population"]
     assert q["areas_without_population"] == ["Charlie"]
     assert q["areas_with_zero_population"] == ["Delta"]
@@ -264,7 +269,7 @@ def test_diverted_share_of_all_calls_setting(tiny_files):
     """diversion_denominator="all_calls" counts the fire call in the denominator: 1 of the
     10 unique calls, 1 of the 8 unique 2023 calls."""
     a = analyze(AnalysisInputs(**tiny_files),
-                options=AnalysisOptions(columns=load_preset("generic"),
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
                                         diversion_denominator="all_calls"))
     s = a.summary
     assert s["diverted_share"]["all"] == pytest.approx(1 / 10)

@@ -31,7 +31,8 @@ def files(tmp_path) -> dict[str, Path]:
 
 
 def run(files: dict[str, Path], **options):
-    return analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=GENERIC, **options))
+    return analyze(AnalysisInputs(**files), options=AnalysisOptions(columns=GENERIC,
+                                                                    accept_undated=True, **options))
 
 
 def _break_every_file(files: dict[str, Path]) -> dict[str, Path]:
@@ -76,7 +77,7 @@ def test_cli_reports_every_bad_file_at_once(files, tmp_path):
     res = CliRunner().invoke(app, [
         "analyze", "--calls", str(bad["calls"]), "--providers", str(bad["providers"]),
         "--boundaries", str(bad["neighborhoods"]), "--wards", str(bad["wards"]),
-        "--population", str(bad["population"]), "--preset", "generic",
+        "--population", str(bad["population"]), "--preset", "generic", "--accept-undated",
         "--out", str(tmp_path / "ws"), "--quiet"])
     assert res.exit_code == 2
     assert "5 problems" in res.output
@@ -92,7 +93,7 @@ def test_bad_crs_options_are_reported_with_the_files(files):
         run(files | {"wards": files["wards"].with_name("none.gpkg")}, crs="EPSG:4326")
     text = str(err.value)
     assert "none.gpkg: file not found" in text
-    assert "crs: the analysis CRS must be projected (metres) (got 'EPSG:4326')" in text
+    assert "crs: the analysis CRS must be projected in metres (got 'EPSG:4326')" in text
     with pytest.raises(ValidationError, match=r"crs: unknown CRS \(got 'EPSG:999999'\)"):
         run(files, crs="EPSG:999999")
 
@@ -117,7 +118,7 @@ def test_missing_columns_suggest_the_preset_whose_columns_match(tmp_path):
     assert all(q.allowed is None for q in e.problems)  # the columns are listed once, below
     assert e.notes == [
         f"columns of calls {p} (9): " + ", ".join(repr(c) for c in MPLS_911),
-        "the columns match preset 'minneapolis-911': add --preset minneapolis-911",
+        "the columns match preset 'minneapolis-911': add option `preset` minneapolis-911",
     ]
     assert str(e).count("'Response_Date'") == 1
     # with the preset the same file reads
@@ -129,7 +130,7 @@ def test_no_preset_suggested_when_none_matches(tmp_path):
     p.write_text("Master_Incident_Number,Problem__Final_,Latitude,Longitude\n1,x,45,-93\n")
     with pytest.raises(ValidationError) as err:
         read_calls(p, columns=GENERIC)
-    assert len(err.value.notes) == 1 and "add --preset" not in str(err.value)
+    assert len(err.value.notes) == 1 and "add option `preset`" not in str(err.value)
 
 
 def test_cli_suggests_the_preset(files, tmp_path):
@@ -151,7 +152,7 @@ def test_header_only_calls_stop_the_cli(files, tmp_path):
     res = CliRunner().invoke(app, [
         "analyze", "--calls", str(files["calls"]), "--providers", str(files["providers"]),
         "--neighborhoods", str(files["neighborhoods"]), "--wards", str(files["wards"]),
-        "--preset", "generic", "--out", str(tmp_path / "ws"), "--quiet"])
+        "--preset", "generic", "--accept-undated", "--out", str(tmp_path / "ws"), "--quiet"])
     assert res.exit_code == 2
     assert "no data rows" in res.output and "calls.csv" in res.output
     assert "most underserved" not in res.output
@@ -240,8 +241,9 @@ def test_id_and_name_columns_are_recorded(files):
 
 
 @pytest.mark.parametrize("columns, layer, flag, expected_id", [
-    ({"OBJECTID": [7, 8], "NAME": ["North", "South"]}, "wards", "--ward-id", "OBJECTID"),
-    ({"NAME": ["North", "South"]}, "neighborhoods", "--neighborhood-id", None),
+    # the option that gives the id column, as the core names it (the CLI shows --ward-id)
+    ({"OBJECTID": [7, 8], "NAME": ["North", "South"]}, "wards", "option `ward_id`", "OBJECTID"),
+    ({"NAME": ["North", "South"]}, "neighborhoods", "option `neighborhood_id`", None),
 ])
 def test_row_number_ids_are_warned_and_noted(tmp_path, columns, layer, flag, expected_id):
     p = tmp_path / "areas.gpkg"
@@ -272,6 +274,6 @@ def test_geoparquet_calls_without_crs(tmp_path):
         read_calls(p, columns=cmap)
     (problem,) = err.value.problems
     assert problem.where == f"calls {p}" and problem.message.startswith("no CRS")
-    assert "--calls-crs" in problem.allowed
+    assert "`calls_crs`" in problem.allowed
     c = read_calls(p, columns=cmap.with_overrides(crs=CRS))
     assert c.crs == CRS and c.frame["x"].tolist() == [X0 + 100, X0 + 1500]

@@ -48,7 +48,8 @@ def workspaces(tmp_path_factory) -> dict[str, Path]:
     for name, extra in (("straight", {}), ("walk", {"travel": "network", "mode": "walk"})):
         inputs = AnalysisInputs(**files, network=network if extra else None)
         run_analysis(inputs, d / name, quiet=True,
-                     options=AnalysisOptions(columns=load_preset("generic"), **extra))
+                     options=AnalysisOptions(columns=load_preset("generic"),
+                                             accept_undated=True, **extra))
         out[name] = d / name
     return out
 

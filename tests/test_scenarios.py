@@ -30,7 +30,8 @@ TO_LL = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 def straight_ws(tiny_files, tmp_path):
     out = tmp_path / "ws-straight"
     run_analysis(AnalysisInputs(**tiny_files), out,
-                 options=AnalysisOptions(columns=load_preset("generic")), quiet=True)
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True), quiet=True)
     return out
 
 
@@ -38,7 +39,8 @@ def straight_ws(tiny_files, tmp_path):
 def walk_ws(tiny_files, tiny_network, tmp_path):
     out = tmp_path / "ws-walk"
     run_analysis(AnalysisInputs(**tiny_files, network=tiny_network), out,
-                 options=AnalysisOptions(columns=load_preset("generic"), travel="network",
+                 options=AnalysisOptions(columns=load_preset("generic"),
+                                         accept_undated=True, travel="network",
                                          mode="walk"), quiet=True)
     return out
 
@@ -407,8 +409,8 @@ def test_a_point_far_outside_says_where_the_city_is(straight_ws):
     # x/y outside, not inside either way: the span, and the CRS option to check
     off = swapped.assign(x=[X0 + 50_000.0], y=[Y0 + 500.0])
     with pytest.raises(ValidationError) as err:
-        new_providers(base, off, where="providers", crs=CRS, crs_flag="--providers-crs")
-    assert f"{span}; or are the x/y not in {CRS}, see --providers-crs?" in str(err.value)
+        new_providers(base, off, where="providers", crs=CRS, crs_option="providers_crs")
+    assert f"{span}; or are the x/y not in {CRS}, see option `providers_crs`?" in str(err.value)
     # latitude and longitude exchanged: out of range, and said so
     flipped = far.assign(latitude=[-93.0], longitude=[44.97])
     with pytest.raises(ValidationError, match=r"out of range for longitude/latitude "

@@ -31,7 +31,8 @@ def _run(tiny_files, tmp_path, rows, **opts):
     prov = _providers(tmp_path / "serving.csv", rows)
     inputs = AnalysisInputs(**(tiny_files | {"providers": prov}))
     return analyze(inputs, options=AnalysisOptions(
-        columns=load_preset("generic"), providers_crs="EPSG:26915", as_of=AS_OF, **opts))
+        columns=load_preset("generic"), accept_undated=True, providers_crs="EPSG:26915",
+        as_of=AS_OF, **opts))
 
 
 BASE = [("P1", "Crisis Team", "bcr_team", 2.0, 0, 0, "", "2024-01-15")]
@@ -150,7 +151,7 @@ def test_completeness_counts_by_family_source_and_geocoding(tiny_files, tmp_path
     frame["geocode_quality"] = ["", "", "street_only"]
     frame.to_csv(tmp_path / "p.csv", index=False)
     a = analyze(AnalysisInputs(**(tiny_files | {"providers": tmp_path / "p.csv"})),
-                options=AnalysisOptions(columns=load_preset("generic"),
+                options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
                                         providers_crs="EPSG:26915", as_of=AS_OF))
     c = a.quality["providers"]["completeness"]
     assert c["by_family_and_source"] == {"response": {"hand": 1}, "prevention": {"osm": 1},

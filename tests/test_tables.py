@@ -159,7 +159,8 @@ def test_reports_are_typed_complete_and_written_as_they_are(tiny_files, tmp_path
     from safetygap.tables.report import Quality, Summary
 
     a = run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", quiet=True,
-                     options=AnalysisOptions(columns=load_preset("generic")))
+                     options=AnalysisOptions(columns=load_preset("generic"),
+                                             accept_undated=True))
     assert isinstance(a.quality, Quality) and isinstance(a.summary, Summary)
     # built once, complete: the parts once patched in afterwards are fields
     assert a.quality.calls.faults["swapped_coordinates"] == 0

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from safetygap.api._compute import RETRY_AFTER_S, ComputeBusy
 from safetygap.api._store import WorkspaceUnavailable
 from safetygap.api.models import ErrorResponse
+from safetygap.errors import name_options
 from safetygap.readmodel import UnknownArea
 
 PARAM_SOURCES = ("query", "path", "header", "cookie")
@@ -60,8 +61,20 @@ def _describe(error: dict[str, Any]) -> str:
     return text
 
 
+FIELD_OF_OPTION: dict[str, str] = {"providers_crs": "crs", "candidates_crs": "crs"}
+"""Options of the core that the API's requests call otherwise (the CRS of the rows sent)."""
+
+
+def as_fields(text: str) -> str:
+    """A message of the core with the options it names shown as the API's fields."""
+    return name_options(text, lambda name: f"`{FIELD_OF_OPTION.get(name, name)}`")
+
+
 def _error(status: int, message: str, detail: Any,
            headers: dict[str, str] | None = None) -> JSONResponse:
+    message = as_fields(message)
+    if isinstance(detail, str):
+        detail = as_fields(detail)
     return JSONResponse(status_code=status, content={"message": message, "detail": detail},
                         headers=headers)
 

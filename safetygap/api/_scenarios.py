@@ -37,6 +37,7 @@ from pydantic import BaseModel
 from shapely.geometry import mapping
 
 from safetygap._hashing import sha256_file
+from safetygap.api._errors import as_fields
 from safetygap.api._store import WorkspaceStore, WorkspaceUnavailable
 from safetygap.errors import ValidationError
 from safetygap.scenarios import CATCHMENT_AREAS, Baseline, load_baseline, site_catchments
@@ -156,7 +157,8 @@ def problems_422(exc: ValidationError, *, source: str) -> RequestValidationError
         loc: tuple[Any, ...] = (source, m[1], int(m[2]) - 1) if m else (source, p.where)
         if p.column is not None:
             loc += (p.column,)
-        msg = p.message + (f"; allowed: {p.allowed}" if p.allowed is not None else "")
+        msg = as_fields(p.message + (f"; allowed: {p.allowed}" if p.allowed is not None
+                                     else ""))
         errors.append({"loc": loc, "msg": msg, "type": "value_error",
                        "input": None if p.value is None else str(p.value)})
     return RequestValidationError(errors)

@@ -68,7 +68,17 @@ def model_from(
     return create_model(name or source.__name__, **fields)
 
 
-Totals = model_from(report.Totals)
+_SUMMARY_DESC = {f.name: f.metadata.get("description", "")
+                 for f in dataclasses.fields(report.Summary)}
+Totals = model_from(report.Totals, override={
+    "calls_in_wards": (int | None, Field(default=None, description=next(
+        f.metadata["description"] for f in dataclasses.fields(report.Totals)
+        if f.name == "calls_in_wards")))})
+Caveat = model_from(report.Caveat)
+CallTypes = model_from(report.CallTypes)
+Demand = model_from(report.Demand)
+Undated = model_from(report.Undated)
+AgencySource = model_from(report.AgencySource)
 FamilySummary = model_from(report.FamilySummary, extra={
     "providers": (int, Field(description="providers of the family"))})
 QualityCounts = model_from(report.QualityCounts, exclude=("areas_with_zero_population",),
@@ -153,6 +163,14 @@ Summary = model_from(
         "travel": (DistanceModel | None, Field(
             default=None, description="the distance model and catchments the analysis "
                                       "used")),
+        # absent in workspaces written before issue 21 (any city's files): optional here
+        **{name: (kind | None, Field(default=None, description=_SUMMARY_DESC[name]))
+           for name, kind in (("demand", Demand), ("call_types", CallTypes),
+                              ("undated", Undated), ("agency", AgencySource))},
+        "uncalibrated": (bool, Field(default=False,
+                                     description=_SUMMARY_DESC["uncalibrated"])),
+        "caveats": (list[Caveat], Field(  # type: ignore[valid-type]
+            default_factory=list, description=_SUMMARY_DESC["caveats"])),
     })
 """GET /api/summary: summary.json's totals, shares, families and quality counts (the
 fields and descriptions of :class:`safetygap.tables.report.Summary`), with typed diversion,
@@ -214,21 +232,9 @@ CatchmentUnit = Annotated[Literal["m", "min"], Field(
                 "the street network)")]
 
 
-class ProviderProperties(BaseModel):
-    provider_id: str
-    name: str
-    family: Family
-    service_type: str
-    capacity: float | None
-    catchment: float | None = Field(description="reach of the service as the analysis used "
-                                                "it, in catchment_unit")
-    catchment_unit: CatchmentUnit
-    distance_model: DistanceModelName
-    catchment_m: float | None = Field(description="straight-line radius of the service "
-                                                  "type, metres (the catchment of "
-                                                  "straight-line analyses only)")
-    neighborhood_id: str | None
-    ward_id: str | None
+class InventoryFields(BaseModel):
+    """A provider's inventory fields (docs/PROVIDERS.md), "" where not given."""
+
     organisation: str = ""
     programme: str = ""
     address: str = ""
@@ -245,6 +251,23 @@ class ProviderProperties(BaseModel):
     stale: bool | None = Field(None, description="not verified within the workspace's "
                                                  "stale_after_months (or never); None: "
                                                  "a workspace without verification dates")
+
+
+class ProviderProperties(InventoryFields):
+    provider_id: str
+    name: str
+    family: Family
+    service_type: str
+    capacity: float | None
+    catchment: float | None = Field(description="reach of the service as the analysis used "
+                                                "it, in catchment_unit")
+    catchment_unit: CatchmentUnit
+    distance_model: DistanceModelName
+    catchment_m: float | None = Field(description="straight-line radius of the service "
+                                                  "type, metres (the catchment of "
+                                                  "straight-line analyses only)")
+    neighborhood_id: str | None
+    ward_id: str | None
     serves_areas: bool = Field(False, description="serves exactly the areas in 'serves' "
                                                   "(no catchment)")
 
@@ -321,7 +344,10 @@ class NearbyProvider(ProviderProperties):
                                           "point, metres (0 inside)")
     travel_min: float | None = Field(description="network analyses: travel minutes to the "
                                                  "area's nearest point on the street "
-                                                 "network (0 inside); null straight-line")
+                                                 "network (0 inside); null straight-line, "
+                                                 "and for a provider serving named areas")
+    serves_here: bool = Field(False, description="a provider that serves named areas "
+                                                 "(serves) whose areas overlap this one")
 
 
 class AreaProfile(BaseModel):
@@ -341,8 +367,45 @@ class AreaProfile(BaseModel):
     providers_inside: list[NearbyProvider]
     providers_in_reach: list[NearbyProvider] = Field(
         description="providers outside the area whose catchment reaches it with the "
-                    "analysis' distance model (see reach), nearest first")
+                    "analysis' distance model, or which serve named areas overlapping it "
+                    "(see reach), nearest first")
     measures: list[MeasureValue]
+
+
+class DirectoryEntry(InventoryFields):
+    provider_id: str
+    name: str
+    family: Family
+    service_type: str
+    relation: Literal["located", "serves", "reaches"] = Field(
+        description="how it serves the area: located in it; assigned to named areas that "
+                    "overlap it (serves); or located outside with a catchment that reaches "
+                    "it")
+    capacity: float | None
+    catchment: float | None = Field(description="reach of the service in catchment_unit")
+    catchment_unit: CatchmentUnit
+    distance_model: DistanceModelName
+    distance_m: float = Field(description="straight-line distance to the area's nearest "
+                                          "point, metres (0 inside)")
+    travel_min: float | None = Field(description="network analyses: travel minutes to the "
+                                                 "area's nearest point (0 inside); null "
+                                                 "straight-line and for relation 'serves'")
+    serves_here: bool = Field(description="serves named areas overlapping this one")
+
+
+class AreaDirectory(BaseModel):
+    level: Level
+    area_id: str
+    name: str
+    distance_model: DistanceModelName
+    catchment_unit: CatchmentUnit
+    reach: str = Field(description="how 'reaches' and 'serves' are decided")
+    entries: list[DirectoryEntry] = Field(
+        description="every provider serving the area: by family, then located, serves, "
+                    "reaches, then nearest first")
+    counts: dict[Family, dict[Literal["located", "serves", "reaches"], int]] = Field(
+        description="entries per family and relation")
+    stale: int = Field(description="entries not verified within stale_after_months")
 
 
 class GapRow(BaseModel):
@@ -363,6 +426,11 @@ class GapRanking(BaseModel):
     period: str
     top: int
     families: dict[str, list[GapRow]]
+    status: str = Field(
+        "calibrated", description="'uncalibrated' when more calls than the set share are of "
+                                  "types the taxonomy does not know (see caveats)")
+    caveats: list[Caveat] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="what must be said before these figures")
 
 
 # ------------------------------------------------------------------ errors

@@ -22,6 +22,7 @@ from safetygap.api._formats import (
 from safetygap.api._store import STATE_KEY
 from safetygap.api.models import (
     AreaCollection,
+    AreaDirectory,
     AreaProfile,
     Family,
     GapRanking,
@@ -32,6 +33,7 @@ from safetygap.api.models import (
     Summary,
 )
 from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
+from safetygap.readmodel.directory import area_directory
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
@@ -137,6 +139,9 @@ def summary(view: View) -> Response:
             "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
             "travel": s.get("travel"),
             "diversion": s.get("diversion"),
+            **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
+            "caveats": view.caveats,
+            "uncalibrated": bool(s.get("uncalibrated")),
         }
 
     return cached_json(view, "summary", Summary, build)
@@ -224,6 +229,25 @@ def ward_profile(view: View, area_id: AreaId) -> Response:
                        lambda: view.profile("ward", area_id))
 
 
+@router.get("/api/neighborhoods/{area_id}/directory", response_model=AreaDirectory,
+            responses=ERROR_RESPONSES, tags=["areas"])
+def neighborhood_directory(view: View, area_id: AreaId) -> Response:
+    """The services of one neighborhood: every provider located in it, assigned to it
+    (serves) or reaching it, with hours, contact, eligibility, languages, address, how
+    far, and when it was last checked. The page: /neighborhoods/{id}/directory."""
+    return cached_json(view, ("directory", "neighborhood", area_id), AreaDirectory,
+                       lambda: area_directory(view, "neighborhood", area_id))
+
+
+@router.get("/api/wards/{area_id}/directory", response_model=AreaDirectory,
+            responses=ERROR_RESPONSES, tags=["areas"])
+def ward_directory(view: View, area_id: AreaId) -> Response:
+    """The services of one ward (see /api/neighborhoods/{id}/directory). The page:
+    /wards/{n}/directory."""
+    return cached_json(view, ("directory", "ward", area_id), AreaDirectory,
+                       lambda: area_directory(view, "ward", area_id))
+
+
 @router.get("/api/gaps", response_model=GapRanking, responses=DOWNLOADS, tags=["areas"])
 def gaps(
     view: View,
@@ -251,7 +275,9 @@ def gaps(
     return cached_json(
         view, ("gaps", fams, level, top, year), GapRanking,
         lambda: {"level": level, "period": "all" if year is None else str(year), "top": top,
-                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams}})
+                 "families": {f: view.ranking(level, f, year=year, top=top) for f in fams},
+                 "status": "uncalibrated" if view.summary.get("uncalibrated")
+                 else "calibrated", "caveats": view.caveats})
 
 
 @router.get("/api/providers", response_model=ProviderCollection, responses=DOWNLOADS,

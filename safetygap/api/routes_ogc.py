@@ -244,7 +244,8 @@ def landing(request: Request, view: View) -> Response:
         "title": f"safetygap: {view.label or 'analysis'}",
         "description": "The analysis' published layers (neighborhoods and wards with their "
                        "measures, providers, calls in hexagons, proposed sites) as OGC API - "
-                       "Features." + (" Synthetic demo data." if view.synthetic else ""),
+                       "Features." + (" Synthetic demo data." if view.synthetic else "")
+                       + "".join(f" {c['headline']}: {c['text']}" for c in view.caveats),
         "links": [
             *_self_links(request, "/", "application/json", "landing page"),
             _link(f"{base}/api", "service-desc", OPENAPI_30, "API definition (OpenAPI 3.0)"),

@@ -14,6 +14,7 @@ from safetygap.api.models import Family, Level
 from safetygap.api.models_diversion import DivertedChannel, ModelName
 from safetygap.api.routes_api import View, YearQ, checked_area, checked_year
 from safetygap.maps.area_page import area_page
+from safetygap.maps.directory import directory_page
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
 from safetygap.maps.jinja import render
 from safetygap.maps.pages import index_page
@@ -142,13 +143,10 @@ def diversion(
 
 
 def _links(request: Request, plural: str, area_id: str) -> dict[str, str]:
-    """Pages about the area served by other parts of the app (the services directory)."""
-    want = f"/{plural}/{{"
-    for route in request.app.router.routes:
-        path = getattr(route, "path", "")
-        if path.startswith(want) and path.endswith("}/directory"):
-            return {"directory": f"/{plural}/{quote(area_id, safe='')}/directory"}
-    return {}
+    """Pages about the area served by other parts of the app: the services directory
+    (routes below). (The routes are not discovered from ``app.router.routes``: FastAPI
+    keeps an included router's routes out of that list.)"""
+    return {"directory": f"/{plural}/{quote(area_id, safe='')}/directory"}
 
 
 def _area_page(request: Request, view: WorkspaceView, level: str, plural: str,
@@ -180,6 +178,36 @@ def ward_page(
     """One ward in plain words, printable as a brief of at most two pages: the headline,
     the map, its neighborhoods most underserved first, charts with their numbers."""
     return _area_page(request, view, "ward", "wards", ward)
+
+
+def _directory(view: WorkspaceView, level: str, plural: str, area_id: str) -> HTMLResponse:
+    if not view.has_area(level, area_id):
+        items = [{"href": f"/{plural}/{quote(i, safe='')}/directory",
+                  "name": view.area_name(level, i)} for i in view.area_ids(level)]
+        return HTMLResponse(render("not_found.html", what=level, value=area_id, items=items),
+                            status_code=404)
+    return HTMLResponse(view.cached(("page", "directory", level, area_id),
+                                    lambda: directory_page(view, level, area_id)))
+
+
+@router.get("/neighborhoods/{area_id}/directory", response_class=HTMLResponse,
+            responses=ERROR_RESPONSES)
+def neighborhood_directory_page(
+    view: View, area_id: Annotated[str, Path(description="neighborhood id")],
+) -> HTMLResponse:
+    """The services of one neighborhood: every provider located in it, assigned to it or
+    reaching it, with hours, phone, web, who can use it, languages, where it is and how
+    far, and when it was last checked (JSON: /api/neighborhoods/{id}/directory)."""
+    return _directory(view, "neighborhood", "neighborhoods", area_id)
+
+
+@router.get("/wards/{ward}/directory", response_class=HTMLResponse,
+            responses=ERROR_RESPONSES)
+def ward_directory_page(
+    view: View, ward: Annotated[str, Path(description="ward id")],
+) -> HTMLResponse:
+    """The services of one ward (see /neighborhoods/{id}/directory)."""
+    return _directory(view, "ward", "wards", ward)
 
 
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'

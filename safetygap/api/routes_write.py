@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.datastructures import UploadFile
 
 from safetygap.api._auth import AUTH_RESPONSES, Authorized
+from safetygap.api._errors import as_fields
 from safetygap.api._jobs import Rerunner
 from safetygap.api._limits import LimitedReceive, declared_length
 from safetygap.api._uploads import (
@@ -80,8 +81,10 @@ async def write_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _error_body(status: int, message: str, problems: list[str] | None = None) -> JSONResponse:
     """An ``ErrorResponse``; ``detail`` has one problem per line."""
+    message = as_fields(message)
     return JSONResponse(status_code=status, content={
-        "message": message, "detail": "\n".join(problems) if problems else message})
+        "message": message,
+        "detail": as_fields("\n".join(problems)) if problems else message})
 
 
 @router.post(UPLOAD_PATH, status_code=201, response_model=DatasetInfo,

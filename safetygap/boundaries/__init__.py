@@ -6,6 +6,7 @@ from safetygap.boundaries.load import (
     load_boundaries,
     overlap_area,
     overlap_pairs,
+    read_layer,
 )
 from safetygap.boundaries.names import MINNEAPOLIS_ALIASES, match_names, normalize_name
 
@@ -19,4 +20,5 @@ __all__ = [
     "normalize_name",
     "overlap_area",
     "overlap_pairs",
+    "read_layer",
 ]

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from safetygap.errors import Problems, ValidationError
+from safetygap.errors import Problems, ValidationError, option
 
 OVERLAP_MIN_M2 = 1.0
 """Overlaps smaller than this (square metres) are digitising slivers: not listed."""
@@ -31,8 +31,11 @@ ID_CANDIDATES = ("area_id", "nbhd_id", "ward_id", "BDNUM", "WARD", "id", "ID", "
 ROW_IDS = ("OBJECTID", "FID")
 """Database row numbers: used as the id only as a last resort, with a warning (they can
 change between two exports of the same layer, so ids would not match across runs)."""
-ID_FLAGS = {"neighborhoods": "--neighborhood-id", "wards": "--ward-id"}
-NAME_FLAGS = {"neighborhoods": "--neighborhood-name", "wards": "--ward-name"}
+ID_OPTIONS = {"neighborhoods": option("neighborhood_id"), "wards": option("ward_id")}
+"""The option that names each layer's id column (:func:`safetygap.errors.option`)."""
+CRS_OPTIONS = {"neighborhoods": option("neighborhoods_crs"), "wards": option("wards_crs")}
+"""The options that declare each layer's CRS (``[neighborhoods] crs`` / ``[wards] crs`` in
+a city configuration)."""
 GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                   "MultiLineString", "MultiPolygon", "GeometryCollection")
 """Names of shapely's geometry type ids 0..7."""
@@ -54,6 +57,8 @@ class BoundaryReport:
     id_column: str | None = None  # the column the area ids came from; None: row numbers
     name_column: str | None = None  # the column of the names; None: the ids
     id_note: str | None = None  # why the id column may be a poor choice (also warned)
+    crs_source: str = "file"  # "file": the file's own CRS; "declared": given for a file
+    # that carries none; "file, as declared": both, agreeing
 
     def measure(self, areas: gpd.GeoDataFrame) -> None:
         """Record the layer as projected for the analysis (``areas`` in its projected CRS,
@@ -81,6 +86,7 @@ class BoundaryReport:
             "name_column": self.name_column,
             "id_note": self.id_note,
             "crs": self.crs,
+            "crs_source": self.crs_source,
             "reprojected_to": (self.analysis_crs if self.analysis_crs
                                and CRS.from_user_input(self.analysis_crs)
                                != CRS.from_user_input(self.crs) else None),
@@ -97,8 +103,13 @@ def load_boundaries(
     layer: str = "areas",
     id_column: str | None = None,
     name_column: str | None = None,
+    crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, BoundaryReport]:
     """Read a polygon layer from GeoParquet or any vector file pyogrio reads.
+
+    ``crs`` declares the layer's CRS (e.g. ``EPSG:2276``) for a file that carries none (a
+    shapefile without its ``.prj``); for a file with a CRS it must agree with the file's
+    own (a contradiction is an error naming both; agreement is recorded).
 
     ``id_column``/``name_column`` pick the identifying columns; when omitted
     the usual names are tried (see ``ID_CANDIDATES``/``NAME_CANDIDATES``) and,
@@ -107,8 +118,9 @@ def load_boundaries(
     number (the file's, or a database's ``OBJECTID``/``FID``) is warned about
     and noted there, since it need not survive a new export of the layer.
 
-    Hard errors (raised together): file missing/empty/unreadable, no CRS,
-    no rows, non-polygon or empty geometries, duplicate ids. Invalid polygons
+    Hard errors (raised together): file missing/empty/unreadable, no CRS (and
+    none declared), a declared CRS that is unknown or contradicts the file's, no
+    rows, non-polygon or empty geometries, duplicate ids. Invalid polygons
     (self-intersections) are repaired with :func:`shapely.make_valid` and
     listed in the report with a warning.
     """
@@ -135,9 +147,7 @@ def load_boundaries(
         problems.raise_if_any()
     if len(gdf) == 0:
         problems.add(where, "the layer has no features")
-    if gdf.crs is None:
-        problems.add(where, "no CRS: the file declares none",
-                     allowed="a file with a CRS (e.g. GeoJSON is EPSG:4326 by definition)")
+    crs_source = _declare_crs(gdf, crs, where, CRS_OPTIONS.get(layer, "crs"), problems)
     cols = [c for c in gdf.columns if c != "geometry"]
     id_col = id_column or next((c for c in ID_CANDIDATES if c in cols), None)
     name_col = name_column or next((c for c in NAME_CANDIDATES if c in cols), None)
@@ -172,10 +182,12 @@ def load_boundaries(
         problems.add(f"{where} row {i + 1}", "missing area id", column=id_col)
     problems.raise_if_any()
 
+    if crs_source == "declared":
+        gdf = gdf.set_crs(crs)
     report = BoundaryReport(str(p), layer, len(gdf), gdf.crs.to_string(),
-                            id_column=id_col, name_column=name_col)
+                            id_column=id_col, name_column=name_col, crs_source=crs_source)
     if id_column is None and (id_col is None or id_col in ROW_IDS):
-        flag = ID_FLAGS.get(layer, "id_column")
+        flag = ID_OPTIONS.get(layer, "id_column")
         what = (f"the database row number {id_col!r}" if id_col
                 else "the row number in the file")
         report.id_note = (f"no id column found among {', '.join(ID_CANDIDATES[:-2])}: the "
@@ -233,6 +245,55 @@ def on_earth(geoms: np.ndarray, crs: object) -> np.ndarray:
     out = np.zeros(len(geoms), dtype=bool)
     out[np.flatnonzero(ok)] = inside
     return out
+
+
+def _same_crs(a: CRS, b: CRS) -> bool:
+    """True when two CRSs are the same system (an ESRI ``.prj`` and its EPSG code agree)."""
+    if a.equals(b, ignore_axis_order=True):
+        return True
+    code_a, code_b = a.to_epsg(min_confidence=70), b.to_epsg(min_confidence=70)
+    return code_a is not None and code_a == code_b
+
+
+def _declare_crs(gdf: gpd.GeoDataFrame, declared: str | None, where: str, opt: str,
+                 problems: Problems) -> str:
+    """Where the layer's CRS comes from (``file``, ``declared`` or ``file, as declared``);
+    problems: none at all, a declared CRS that is unknown or contradicts the file's."""
+    from pyproj.exceptions import CRSError
+
+    if declared is None:
+        if gdf.crs is None:
+            problems.add(where, "no CRS: the file declares none (a shapefile without its "
+                         ".prj?)", allowed=f"declare it with {opt} EPSG:n (the CRS the "
+                         "portal's metadata names), or a file with a CRS")
+        return "file"
+    try:
+        want = CRS.from_user_input(declared)
+    except CRSError:
+        problems.add(where, f"{opt}: unknown CRS", value=declared,
+                     allowed="e.g. EPSG:2276 or EPSG:4326")
+        return "declared"
+    if gdf.crs is None:
+        return "declared"
+    own = CRS.from_user_input(gdf.crs)
+    if not _same_crs(own, want):
+        problems.add(where, f"{opt} {declared} ({want.name}) contradicts the file's own CRS "
+                     f"{own.to_string()} ({own.name})",
+                     allowed=f"leave {opt} out to use the file's CRS, or fix the file")
+    return "file, as declared"
+
+
+def read_layer(path: str | os.PathLike, layer: str = "areas") -> gpd.GeoDataFrame:
+    """The layer as the file holds it (every column, its own CRS or none), read the same
+    safe way as :func:`load_boundaries`, unchecked otherwise: what ``safetygap init``
+    looks at to guess the id and name columns and the CRS."""
+    p = Path(path)
+    problems = Problems()
+    if not p.is_file() or p.stat().st_size == 0:
+        problems.add(f"{layer} {p}", "file not found" if not p.exists() else
+                     "file is empty (0 bytes)" if p.is_file() else "not a file")
+        problems.raise_if_any()
+    return _read_any(p, layer)
 
 
 def _read_any(p: Path, layer: str) -> gpd.GeoDataFrame:

@@ -17,6 +17,9 @@
                                                  swap the new version in atomically
     safetygap report --workspace DIR --out report.html     printable self-contained report
     safetygap presets                            list the built-in column presets
+    safetygap init --calls F --neighborhoods F [--wards F --providers F --population F]
+                                                 write a starter city configuration (TOML)
+    safetygap analyze --config city.toml --out DIR    analyse a city from its configuration
     safetygap providers minneapolis --facilities DIR --city F --out F
                                                  providers from the city's facility files
     safetygap diversion eligibility|hours|scenario --workspace DIR
@@ -43,6 +46,7 @@ import safetygap.cli.providers
 import safetygap.cli.network
 import safetygap.cli.scenarios
 import safetygap.cli.profile
+import safetygap.cli.init
 import safetygap.cli.diversion  # noqa: F401
 # isort: on
 from safetygap.cli._app import app

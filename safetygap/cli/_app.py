@@ -10,11 +10,11 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from safetygap import __version__
+from safetygap.errors import Problems, name_options
 
 if TYPE_CHECKING:
     import click
 
-    from safetygap.inputs import ColumnMap
 
 
 def _no_flag_metavar(params: list[click.Parameter]) -> None:
@@ -69,8 +69,29 @@ def _main(
     """Show a city where its community-safety services fall short."""
 
 
+FLAG_OF_OPTION: dict[str, str] = {
+    "latitude": "--lat", "longitude": "--lon", "reports_columns": "--reports-column",
+    "boundary_tolerance_m": "--boundary-tolerance",
+    "diversion_denominator": "--diverted-denominator",
+}
+"""Options of the core whose command-line flag is not their name with dashes."""
+
+
+def flag(name: str) -> str:
+    """The command-line flag of the core's option ``name`` (``calls_crs`` ->
+    ``--calls-crs``)."""
+    return FLAG_OF_OPTION.get(name, "--" + name.replace("_", "-"))
+
+
+def cli_message(text: str) -> str:
+    """A message of the core with the options it names shown as command-line flags."""
+    return name_options(text, flag)
+
+
 def fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    """Print ``exc`` as a one-line error, the options the core names shown as flags, and
+    exit with status 2."""
+    typer.secho(f"error: {cli_message(str(exc))}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
 
@@ -79,18 +100,35 @@ def print_summary(out: Path, summary: dict) -> None:
     typer.echo(f"\nworkspace written to {out.resolve()}")
     if summary.get("synthetic"):
         typer.secho(f"  {summary['label']}", fg=typer.colors.YELLOW)
+    for caveat in summary.get("caveats", []):
+        typer.secho(f"  {caveat['headline'].upper()}: {cli_message(caveat['text'])}",
+                    fg=typer.colors.YELLOW)
     t = summary["totals"]
     if "travel" in summary:
         typer.echo(f"  distance model: {summary['travel']['distance_model']} "
                    f"(catchments in {summary['travel']['unit']})")
     typer.echo(f"  calls: {t['input_rows']:,} rows, {t['calls_in_areas']:,} placed in areas")
+    demand = summary.get("demand")
+    if demand:
+        typer.echo(f"  counted as demand: {demand['words']} ({demand['counted_calls']:,} "
+                   f"calls; {demand['left_out_calls']:,} left out)")
+    types = summary.get("call_types")
+    if types:
+        typer.echo(f"  call types the taxonomy does not know: {types['unknown_type_share']:.1%}"
+                   f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
+    if summary.get("undated"):
+        typer.echo(f"  undated: {summary['undated']['words']}")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        typer.echo(f"  agency: {agency['words']}")
     if share is not None:
         div = summary.get("diversion", {})
         words = f" of {div['denominator_words']}" if div else ""
         typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
+    mark = " (UNCALIBRATED)" if summary.get("uncalibrated") else ""
     for family, rows in summary["top_underserved"]["neighborhood"].items():
         names = ", ".join(r["name"] for r in rows[:3])
-        typer.echo(f"  most underserved for {family}: {names}")
+        typer.echo(f"  most underserved for {family}{mark}: {names}")
     sens = summary.get("boundary_sensitivity")
     if sens:
         changed = sens["areas_changing_gap_class"]["neighborhood"]
@@ -102,18 +140,36 @@ def print_summary(out: Path, summary: dict) -> None:
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 
 
-def column_map(preset: str | None, **options: str | None) -> ColumnMap:
-    """The calls' column map: the preset's (else the generic names), with the options given
-    on the command line on top; x/y given drop the latitude/longitude columns."""
-    from safetygap.inputs import ColumnMap, load_preset
+TIME_FORMAT_HELP = (
+    "form of the call times: auto (detected on the file, the default), iso, us_12h "
+    "(04/12/2018 12:50:17 PM), us_24h (04/12/2018 13:50), day_first_12h, day_first_24h, "
+    "year_first, epoch_s, epoch_ms, or a strftime pattern")
+DEFAULT_AGENCY_HELP = ("the agency of every call, for a file from one department with no "
+                       "agency column (e.g. POLICE); leaves --agency unused")
+SOURCE_HELP = ("column saying who started each call (e.g. SelfInitiated, CallSource); map "
+               "its values with --source-value")
+SOURCE_VALUE_HELP = ("VALUE=SOURCE of the --source column, repeatable (e.g. "
+                     "Y=officer_initiated, N=public_911); sources: public_911, "
+                     "non_emergency, online, officer_initiated, alarm_company, not_recorded")
+DEFAULT_SOURCE_HELP = ("the source of every call when there is no --source column (default: "
+                       "not_recorded, counted as a call from the public)")
+DATE_HELP = ("date column, when the file has the date and the time of day in two columns "
+             "(--time then names the time-of-day column)")
 
-    base = load_preset(preset) if preset else ColumnMap(
-        id="id", call_type="call_type", agency="agency", time="time",
-        latitude="latitude", longitude="longitude")
-    cmap = base.with_overrides(**options)
-    if options.get("x") and options.get("y"):
-        cmap = cmap.with_overrides(latitude="", longitude="")
-    return cmap
+def pairs(values: list[str] | None, flag: str, form: str = "FIELD=COLUMN"
+           ) -> dict[str, str] | None:
+    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
+    if not values:
+        return None
+    problems = Problems()
+    out = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key.strip():
+            problems.add(flag, f"expected {form}", value=v)
+        out[key.strip()] = val.strip()
+    problems.raise_if_any()
+    return out
 
 
 def write_json_out(data: dict, out: Path | None) -> None:

@@ -7,15 +7,26 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
-from safetygap.errors import Problems, ValidationError
-from safetygap.vocab import BoundaryPolicy, Channel, Engine, TravelKind, TravelMode
+from safetygap.errors import ValidationError
+from safetygap.vocab import Channel, Engine
 
 if TYPE_CHECKING:
     import click
 
 from safetygap.cli import _equity as eq
-from safetygap.cli._app import Command, app, column_map, fail, print_summary
+from safetygap.cli._app import (
+    DATE_HELP,
+    DEFAULT_AGENCY_HELP,
+    DEFAULT_SOURCE_HELP,
+    SOURCE_HELP,
+    SOURCE_VALUE_HELP,
+    TIME_FORMAT_HELP,
+    Command,
+    app,
+    fail,
+    pairs,
+    print_summary,
+)
 
 PROVIDERS_HELP = (
     "--providers is required: a provider file (format: docs/PROVIDERS.md; template: "
@@ -44,6 +55,10 @@ class CheckedRequired(Command):
 @app.command(cls=CheckedRequired)
 def analyze(
     out: Annotated[Path, typer.Option(help="workspace directory to write")],
+    config: Annotated[str | None, typer.Option(
+        help="city configuration: a TOML file (`safetygap init` writes a starter; fields in "
+             "docs/NEW-CITY.md) or a built-in one (see `safetygap presets`); the options "
+             "below override it")] = None,
     providers: Annotated[Path | None, typer.Option(
         help="provider file (format: docs/PROVIDERS.md; template: "
              "safetygap/data/providers_template.csv)")] = None,
@@ -58,6 +73,12 @@ def analyze(
         "--neighborhoods", "--boundaries",
         help="neighborhood polygons (--boundaries is another name for this option)")] = None,
     wards: Annotated[Path | None, typer.Option(help="ward polygons")] = None,
+    neighborhoods_crs: Annotated[str | None, typer.Option(
+        help="CRS of the neighborhoods file when it carries none (a shapefile without its "
+             ".prj), e.g. EPSG:2276; must agree with the file's own")] = None,
+    wards_crs: Annotated[str | None, typer.Option(
+        help="CRS of the wards file when it carries none; must agree with the file's "
+             "own")] = None,
     providers_crs: Annotated[str | None, typer.Option(
         help="CRS of the x/y columns of --providers, e.g. EPSG:26915")] = None,
     population: Annotated[Path | None, typer.Option(help="population by neighborhood")] = None,
@@ -75,6 +96,10 @@ def analyze(
     diverted_denominator: Annotated[str | None, typer.Option(
         help="denominator of the diverted share: police_and_alternatives (fire/EMS calls "
              "left out, as the city's 9%) or all_calls (default: the rule set's)")] = None,
+    count_calls_from: Annotated[str | None, typer.Option(
+        help="which calls the demand measures and the diverted share count: public (911, "
+             "non-emergency line, online; officer-initiated and alarm-company calls left "
+             "out; the default) or all")] = None,
     reports: Annotated[Path | None, typer.Option(
         help="diverted records from outside 911 (311 and online police reports), the "
              "formats --calls reads: each counts as a diverted call, placed by its "
@@ -105,9 +130,13 @@ def analyze(
     id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    default_agency: Annotated[str | None, typer.Option(help=DEFAULT_AGENCY_HELP)] = None,
+    source_col: Annotated[str | None, typer.Option("--source", help=SOURCE_HELP)] = None,
+    source_value: Annotated[list[str] | None, typer.Option(help=SOURCE_VALUE_HELP)] = None,
+    default_source: Annotated[str | None, typer.Option(help=DEFAULT_SOURCE_HELP)] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
-    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
-    = None,
+    date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
+    time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
     lat: Annotated[str | None, typer.Option(help="latitude column")] = None,
     lon: Annotated[str | None, typer.Option(help="longitude column")] = None,
     x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
@@ -116,19 +145,19 @@ def analyze(
         "--geometry", help="take call locations from the file's point geometry "
         "(GeoParquet, GeoPackage, GeoJSON) instead of coordinate columns")] = False,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
-    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
-    boundary_tolerance: Annotated[float, typer.Option(
+    encoding: Annotated[str | None, typer.Option(
+        help="text encoding of CSV inputs (default: utf-8)")] = None,
+    boundary_tolerance: Annotated[float | None, typer.Option(
         help="metres: calls this close to a neighborhood or ward line are counted in "
-             "quality.json and shared out by --boundary-policy split")] \
-    = DEFAULT_BOUNDARY_TOLERANCE_M,
-    boundary_policy: Annotated[str, typer.Option(
-        help="contain: count each call in the polygon containing it; split: share calls "
-             "near the lines of k areas as 1/k each")] = BoundaryPolicy.CONTAIN.value,
-    travel: Annotated[str, typer.Option(help="distance model: straight (straight-line "
-                                        "metres) or network (travel minutes on --network)")]
-    = TravelKind.STRAIGHT.value,
-    mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] \
-    = TravelMode.WALK.value,
+             "quality.json and shared out by --boundary-policy split (default: 5)")] = None,
+    boundary_policy: Annotated[str | None, typer.Option(
+        help="contain (the default): count each call in the polygon containing it; split: "
+             "share calls near the lines of k areas as 1/k each")] = None,
+    travel: Annotated[str | None, typer.Option(
+        help="distance model: straight (straight-line metres, the default) or network "
+             "(travel minutes on --network)")] = None,
+    mode: Annotated[str | None, typer.Option(
+        help="network travel mode: walk (the default) or drive")] = None,
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
     engine: Annotated[str, typer.Option(
@@ -147,15 +176,28 @@ def analyze(
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
+    accept_undated: Annotated[bool | None, typer.Option(
+        "--accept-undated/--no-accept-undated", help="run even when more than "
+        "--undated-max-share of the calls have no usable date; every output then says the "
+        "rates are undated")] = None,
+    undated_max_share: Annotated[float | None, typer.Option(
+        help="the analysis stops when more than this share of the calls cannot be dated "
+             "(0-1, default 0.05)")] = None,
+    unknown_type_max_share: Annotated[float | None, typer.Option(
+        help="above this share of calls of types the taxonomy does not know, the headline "
+             "lists are marked uncalibrated in every output (0-1, default 0.10)")] = None,
+    ward_cover_min: Annotated[float | None, typer.Option(
+        help="warn, and report the area and calls missed, when the wards cover less than "
+             "this share of the neighborhoods (0-1, default 0.95)")] = None,
     demographics: eq.Demographics = None,
     demographics_mapping: eq.DemographicsMapping = None,
     demographic_groups: eq.DemographicGroups = None,
     fine_population: eq.FinePopulation = None,
     fine_population_column: eq.FinePopulationColumn = None,
-    equity_draws: eq.EquityDraws = eq.DRAWS,
-    equity_seed: eq.EquitySeed = eq.DEFAULT_SEED,
-    cv_caution: eq.CvCaution = eq.CAUTION,
-    cv_unreliable: eq.CvUnreliable = eq.UNRELIABLE,
+    equity_draws: eq.EquityDraws = None,
+    equity_seed: eq.EquitySeed = None,
+    cv_caution: eq.CvCaution = None,
+    cv_unreliable: eq.CvUnreliable = None,
     max_malformed_share: Annotated[float | None, typer.Option(
         help="share of a CSV file's rows that may have another number of fields than its "
              "header: skipped and listed in quality.json; more refuses the file (default: "
@@ -170,10 +212,14 @@ def analyze(
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.config.city import analysis_setup, load_city_config
     from safetygap.run import run_analysis
 
     try:
+        city = load_city_config(config) if config else None
+        ids: dict[str, str | None] = {
+            "neighborhood_id": neighborhood_id, "neighborhood_name": neighborhood_name,
+            "ward_id": ward_id, "ward_name": ward_name}
         if data is not None:
             from safetygap.fetch.minneapolis import fetched_inputs
 
@@ -182,52 +228,46 @@ def analyze(
             neighborhoods = neighborhoods or fetched.neighborhoods
             wards = wards or fetched.wards
             preset = preset or fetched.preset
-            neighborhood_id = neighborhood_id or fetched.neighborhood_id
-            neighborhood_name = neighborhood_name or fetched.neighborhood_name
-            ward_id = ward_id or fetched.ward_id
-            ward_name = ward_name or fetched.ward_name
-        missing = Problems()
-        for flag, value in (("--calls", calls), ("--neighborhoods", neighborhoods),
-                            ("--wards", wards)):
-            if value is None:
-                missing.add(flag, "is required (or give --data DIR from `safetygap fetch`)")
-        if providers is None:
-            missing.add("--providers", PROVIDERS_HELP)
-        missing.raise_if_any()
-        assert calls and neighborhoods and wards and providers
-        cmap = column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
-                           time=time_col, time_format=time_format, latitude=lat,
-                           longitude=lon, x=x, y=y, crs=calls_crs,
-                           disposition=disposition_col, priority=priority_col)
-        if geometry:
-            cmap = cmap.with_overrides(latitude="", longitude="", x="", y="")
-        inputs = AnalysisInputs(calls=calls, providers=providers, neighborhoods=neighborhoods,
-                                wards=wards, population=population, taxonomy=taxonomy,
-                                network=network, diversion_rules=diversion_rules,
-                                reports=reports, demographics=demographics,
-                                demographics_mapping=demographics_mapping,
-                                fine_population=fine_population)
-        opts = AnalysisOptions(columns=cmap, preset=preset, crs=crs,
-                               diversion_denominator=diverted_denominator,
-                               reports_columns=_pairs(reports_column, "--reports-column"),
-                               reports_channel=reports_channel,
-                               reports_counted=not reports_not_counted,
-                               neighborhood_id=neighborhood_id,
-                               neighborhood_name=neighborhood_name, ward_id=ward_id,
-                               ward_name=ward_name, providers_crs=providers_crs,
-                               population_name_column=population_name_column,
-                               population_column=population_column, encoding=encoding,
-                               boundary_tolerance_m=boundary_tolerance,
-                               boundary_policy=boundary_policy, travel=travel, mode=mode,
-                               engine=engine, scheduler=scheduler, staging=staging,
-                               partitions=partitions,
-                               demographic_groups=eq.group_keys(demographic_groups),
-                               fine_population_column=fine_population_column,
-                               equity_draws=equity_draws, equity_seed=equity_seed,
-                               cv_caution=cv_caution, cv_unreliable=cv_unreliable,
-                               **_run_settings(stale_after_months=stale_after_months,
-                                               max_malformed_share=max_malformed_share,
-                                               date_from=date_from, date_to=date_to))
+            ids = {k: v or getattr(fetched, k) for k, v in ids.items()}
+        inputs, opts = analysis_setup(
+            city,
+            files={"calls": calls, "providers": providers, "neighborhoods": neighborhoods,
+                   "wards": wards, "population": population, "taxonomy": taxonomy,
+                   "network": network, "diversion_rules": diversion_rules,
+                   "reports": reports, "demographics": demographics,
+                   "demographics_mapping": demographics_mapping,
+                   "fine_population": fine_population},
+            columns={"id": id_col, "call_type": type_col, "agency": agency_col,
+                     "default_agency": default_agency, "source": source_col,
+                     "source_values": pairs(source_value, "--source-value",
+                                             "VALUE=SOURCE"),
+                     "default_source": default_source, "time": time_col, "date": date_col,
+                     "time_format": time_format, "latitude": lat, "longitude": lon, "x": x,
+                     "y": y, "crs": calls_crs, "disposition": disposition_col,
+                     "priority": priority_col},
+            options={"crs": crs, "diversion_denominator": diverted_denominator,
+                     "count_calls_from": count_calls_from,
+                     "reports_columns": pairs(reports_column, "--reports-column"),
+                     "reports_channel": reports_channel,
+                     "reports_counted": not reports_not_counted, **ids,
+                     "providers_crs": providers_crs, "neighborhoods_crs": neighborhoods_crs,
+                     "wards_crs": wards_crs, "population_name_column": population_name_column,
+                     "population_column": population_column, "encoding": encoding,
+                     "boundary_tolerance_m": boundary_tolerance,
+                     "boundary_policy": boundary_policy, "travel": travel, "mode": mode,
+                     "engine": engine, "scheduler": scheduler, "staging": staging,
+                     "partitions": partitions, "accept_undated": accept_undated,
+                     "undated_max_share": undated_max_share,
+                     "unknown_type_max_share": unknown_type_max_share,
+                     "ward_cover_min": ward_cover_min,
+                     "demographic_groups": eq.group_keys(demographic_groups),
+                     "fine_population_column": fine_population_column,
+                     "equity_draws": equity_draws, "equity_seed": equity_seed,
+                     "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
+                     **_run_settings(stale_after_months=stale_after_months,
+                                     max_malformed_share=max_malformed_share,
+                                     date_from=date_from, date_to=date_to)},
+            preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
     except ValidationError as exc:
         fail(exc)
@@ -243,17 +283,3 @@ def _run_settings(**given: object) -> dict[str, object]:
     settings = get_settings(**given)
     return {name: getattr(settings, name) for name in given}
 
-
-def _pairs(values: list[str] | None, flag: str) -> dict[str, str] | None:
-    """``["a=x", "b=y"]`` as ``{"a": "x", "b": "y"}``; a value without ``=`` is an error."""
-    if not values:
-        return None
-    problems = Problems()
-    out = {}
-    for v in values:
-        key, sep, val = v.partition("=")
-        if not sep or not key.strip():
-            problems.add(flag, "expected FIELD=COLUMN", value=v)
-        out[key.strip()] = val.strip()
-    problems.raise_if_any()
-    return out

@@ -12,12 +12,28 @@ from safetygap.errors import ValidationError
 if TYPE_CHECKING:
 
     pass
-from safetygap.cli._app import Command, app, column_map, fail, write_json_out
+from safetygap.cli._app import (
+    DATE_HELP,
+    DEFAULT_AGENCY_HELP,
+    DEFAULT_SOURCE_HELP,
+    SOURCE_HELP,
+    SOURCE_VALUE_HELP,
+    TIME_FORMAT_HELP,
+    Command,
+    app,
+    fail,
+    pairs,
+    write_json_out,
+)
 
 
 @app.command(cls=Command)
 def profile(
-    calls: Annotated[Path, typer.Argument(help="calls file (the formats --calls reads)")],
+    calls: Annotated[Path | None, typer.Argument(
+        help="calls file (the formats --calls reads; default: the --config's)")] = None,
+    config: Annotated[str | None, typer.Option(
+        help="city configuration (TOML file or built-in name): its calls file, columns, "
+             "taxonomy and rules, the options here overriding them")] = None,
     preset: Annotated[str | None, typer.Option(
         help="column preset (default: the built-in preset whose columns the file has, "
              "else generic)")] = None,
@@ -33,9 +49,13 @@ def profile(
     id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
+    default_agency: Annotated[str | None, typer.Option(help=DEFAULT_AGENCY_HELP)] = None,
+    source_col: Annotated[str | None, typer.Option("--source", help=SOURCE_HELP)] = None,
+    source_value: Annotated[list[str] | None, typer.Option(help=SOURCE_VALUE_HELP)] = None,
+    default_source: Annotated[str | None, typer.Option(help=DEFAULT_SOURCE_HELP)] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
-    time_format: Annotated[str | None, typer.Option(help="epoch_ms, epoch_s, iso or strftime")]
-    = None,
+    date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
+    time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
     disposition_col: Annotated[str | None, typer.Option(
         "--disposition", help="disposition column")] = None,
     priority_col: Annotated[str | None, typer.Option("--priority", help="priority column")]
@@ -45,13 +65,15 @@ def profile(
     x: Annotated[str | None, typer.Option(help="x column (with --calls-crs)")] = None,
     y: Annotated[str | None, typer.Option(help="y column (with --calls-crs)")] = None,
     calls_crs: Annotated[str | None, typer.Option(help="CRS of x/y columns")] = None,
-    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+    encoding: Annotated[str | None, typer.Option(
+        help="text encoding of CSV inputs (default: utf-8)")] = None,
 ) -> None:
     """Profile a calls file: fields, agencies, top types, channels, gaps.
 
     Lists the fields and which are recognised, the agencies, the top problem types and
     dispositions with the channel and rule each falls to, the unmatched values and the
     date span and gaps; --write-rules writes a starter rule file."""
+    from safetygap.config.city import load_city_config, resolve_columns
     from safetygap.diversion import load_rules
     from safetygap.inputs import calls_header
     from safetygap.inputs.columns import matching_presets
@@ -59,18 +81,30 @@ def profile(
     from safetygap.taxonomy import load_taxonomy
 
     try:
-        rules = load_rules(diversion_rules)
-        tax = load_taxonomy(taxonomy)
-        if preset is None:
+        city = load_city_config(config) if config else None
+        files = dict(city.files) if city else {}
+        calls = calls or files.get("calls")
+        if calls is None:
+            raise ValidationError("calls: give the calls file (or --config with [calls] "
+                                  "file)")
+        encoding = encoding or (city.options.get("encoding") if city else None) or "utf-8"
+        rules = load_rules(diversion_rules or files.get("diversion_rules"))
+        tax = load_taxonomy(taxonomy or files.get("taxonomy"))
+        if preset is None and (city is None or city.columns is None):
             found = matching_presets(calls_header(calls, encoding=encoding))
             preset = found[0] if found else None
-        cmap = column_map(preset, id=id_col, call_type=type_col, agency=agency_col,
-                           time=time_col, time_format=time_format, latitude=lat,
-                           longitude=lon, x=x, y=y, crs=calls_crs,
-                           disposition=disposition_col, priority=priority_col)
+        cmap = resolve_columns(city, {
+            "id": id_col, "call_type": type_col, "agency": agency_col,
+            "default_agency": default_agency, "source": source_col,
+            "source_values": pairs(source_value, "--source-value", "VALUE=SOURCE"),
+            "default_source": default_source, "time": time_col, "date": date_col,
+            "time_format": time_format, "latitude": lat, "longitude": lon, "x": x, "y": y,
+            "crs": calls_crs, "disposition": disposition_col, "priority": priority_col},
+            preset=preset)
         result = profile_calls(calls, columns=cmap, taxonomy=tax, rules=rules,
                                encoding=encoding)
         result["preset"] = preset
+        result["config"] = city.source if city else None
         if write_rules is not None:
             from safetygap.inputs import read_calls
 
@@ -91,13 +125,16 @@ def profile(
 def _profile_text(p: dict) -> str:
     """The profile in words, for the terminal."""
     lines = [f"{p['file']}: {p['rows']:,} rows"
-             + (f" (preset {p['preset']})" if p.get("preset") else " (generic columns)")]
+             + (f" (preset {p['preset']})" if p.get("preset") else
+                f" (config {p['config']})" if p.get("config") else " (generic columns)")]
     lines.append("fields: " + ", ".join(
         f"{f['field']}={f['column']}" + ("" if f["found"] else " (NOT FOUND)")
         for f in p["fields"]))
     if p["unmapped_columns"]:
         lines.append("not used: " + ", ".join(p["unmapped_columns"]))
     d = p["dates"]
+    if d.get("form"):
+        lines.append(f"times: {d['form']['description']}")
     if d.get("first"):
         lines.append(f"dates: {d['first']} to {d['last']} ({d['days']:,} days, "
                      f"{d['days_with_calls']:,} with calls, {d['undated']:,} rows undated)")
@@ -107,6 +144,9 @@ def _profile_text(p: dict) -> str:
         lines.append(f"dates: none parsed ({d['undated']:,} rows undated)")
     lines.append("agencies: " + ", ".join(f"{a['value']} {a['calls']:,}"
                                           for a in p["agencies"]["top"]))
+    if p.get("sources"):
+        lines.append("call sources: " + ", ".join(f"{a['value']} {a['calls']:,}"
+                                                  for a in p["sources"]["top"]))
     ds = p["diverted_share"]
     if ds["share"] is not None:
         lines.append(f"diverted: {ds['diverted']:,} of {ds['denominator']:,} calls "
@@ -145,9 +185,11 @@ def _mixed(row: dict) -> str:
 
 @app.command(cls=Command)
 def presets() -> None:
-    """List the built-in column presets for calls files."""
+    """List the built-in city configurations (column presets for calls files)."""
     from safetygap.inputs import load_preset, preset_names
 
     for name in preset_names():
         p = load_preset(name)
         typer.echo(f"{name}: {p.description}")
+    typer.echo("use one with --preset NAME or --config NAME; write your city's own with "
+               "`safetygap init` (docs/NEW-CITY.md)")

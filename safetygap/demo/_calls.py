@@ -1,5 +1,10 @@
 """Synthetic 911 calls for service in the City of Minneapolis layer's format.
 
+Long file (about 600 lines): one generator: the call mix, locations, times, problem names,
+dispositions and the injected faults draw from one seeded random stream in a fixed order,
+which keeps the demo city identical from run to run; split, that order would be spread over
+several modules.
+
 One row per call, columns and value formats of the city's
 ``Incidents_Reported_911`` export (see :data:`CALL_COLUMNS`). The generator
 is vectorised: calls are split over call-type groups by fixed city-wide

@@ -1,5 +1,9 @@
 """Shapes of the synthetic demo city: outline, neighborhoods, wards.
 
+Long file (about 500 lines): one generator of the city's geometry (outline, Voronoi
+partitions with shared wiggly ridges, wards, clipping) working in one local frame on shared
+vertex lists.
+
 All coordinates here are metres in a *local* frame centred on the city centre
 (x east, y north). :func:`safetygap.demo.city.generate_city` translates the
 finished polygons into EPSG:26915 (UTM zone 15N) in one exact step, so shared

@@ -1,5 +1,9 @@
 """Street-network travel times: load a network, snap points to it, time trips on it.
 
+Long file (about 460 lines): the street network and the travel times on it are one concept:
+snapping, the mode graphs and the Dijkstra-based coverage read the network's internal arrays
+directly, and splitting them would make those internals public.
+
 A :class:`StreetNetwork` holds the nodes (x, y in a projected CRS, metres) and
 the street segments of a network, and builds one graph per travel mode on
 demand:

@@ -51,7 +51,7 @@ class Travel:
                              allowed=TRAVEL_MODES)
             if self.network is None:
                 problems.add("network", "travel 'network' needs a street network",
-                             allowed="an OSM XML or GraphML file (--network FILE)")
+                             allowed="an OSM XML or GraphML file (option `network` FILE)")
         problems.raise_if_any()
 
     @property

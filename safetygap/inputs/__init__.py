@@ -1,6 +1,12 @@
 """Readers that turn user files into canonical frames, validating at the boundary."""
 
-from safetygap.inputs.calls import CallsInput, calls_header, read_calls
+from safetygap.inputs.calls import (
+    CallsInput,
+    CallsSample,
+    calls_header,
+    calls_sample,
+    read_calls,
+)
 from safetygap.inputs.columns import ColumnMap, load_preset, preset_names
 from safetygap.inputs.population import PopulationInput, read_population
 from safetygap.inputs.providers import ProvidersInput, providers_from_frame, read_providers
@@ -8,12 +14,14 @@ from safetygap.inputs.records import RecordColumns, RecordsInput, read_records
 
 __all__ = [
     "CallsInput",
+    "CallsSample",
     "ColumnMap",
     "PopulationInput",
     "ProvidersInput",
     "RecordColumns",
     "RecordsInput",
     "calls_header",
+    "calls_sample",
     "load_preset",
     "preset_names",
     "providers_from_frame",

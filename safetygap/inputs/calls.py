@@ -8,6 +8,8 @@ The canonical table has one row per input row, in input order:
 ``agency``     the responding agency (text)
 ``time``       the call time as naive local wall-clock ``datetime64`` (NaT when unparseable)
 ``disposition``, ``priority``  (text) only when mapped and present in the file
+``source``     who started the call (categorical of :class:`~safetygap.vocab.CallSource`):
+               the ``source`` column through ``source_values``, else ``default_source``
 ``x``, ``y``   coordinates in the *source* CRS (:attr:`CallsInput.crs`); NaN when missing
 
 Row-level faults never raise: they are flagged here (``coord_fault``,
@@ -26,11 +28,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    arrow_text,
     check_file,
     is_geoparquet,
     open_csv_batches,
@@ -39,6 +42,7 @@ from safetygap.inputs.files import (
     points_xy,
     read_table,
     suffix_of,
+    to_float,
 )
 from safetygap.inputs.header import check_calls_header, file_header
 from safetygap.inputs.malformed import (
@@ -46,8 +50,12 @@ from safetygap.inputs.malformed import (
     MalformedRows,
     kept_row_numbers,
 )
+from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
 from safetygap.tables import calls as C
-from safetygap.vocab import RowStatus
+from safetygap.vocab import CallSource, RowStatus, allowed
+
+__all__ = ["CallsInput", "CallsSample", "calls_header", "calls_sample", "parse_times",
+           "read_calls", "to_float"]
 
 COORD_OK, COORD_MISSING, COORD_INVALID, COORD_ZERO = 0, 1, 2, 3
 COORD_FAULT_NAMES = {
@@ -76,6 +84,9 @@ class CallsInput:
     """Every attribute column of the file (not only the mapped ones)."""
     malformed: MalformedRows = field(default_factory=MalformedRows)
     """CSV rows skipped because their number of fields differs from the header's."""
+    time_form: TimeForm | None = None
+    """The form the times were read with (detected on the first batch, or as given);
+    None when no time column is mapped."""
 
 
 def read_calls(
@@ -139,22 +150,39 @@ def read_calls(
     if coords is None and not has_geometry:
         problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
                      "columns, or use a file with point geometry",
-                     allowed="--lat/--lon, --x/--y with --calls-crs, or a geometry column")
+                     allowed="option `latitude`/option `longitude`, option `x`/option `y` "
+                             "with option `calls_crs`, or a geometry column")
     crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
     if crs is None:
         problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
-                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
     problems.raise_if_any()
     assert crs is not None
     examples: dict[str, list[dict]] = {}
+    unmapped: dict[str, int] = {}
     sources: list[tuple[np.ndarray, np.ndarray]] = []
     parts = []
     row0 = 0
+    time_form = None
     for frame, geometry in batches:
+        if time_form is None and columns.time_label:
+            time_form = _time_form(frame, columns)
+            columns_read = columns_read.with_overrides(time_format=time_form.form)
         rows = kept_row_numbers(row0, len(frame), malformed.data_rows())
-        parts.append(_canonical(frame, geometry, columns_read, crs, rows, examples,
-                                sources))
+        parts.append(_canonical(frame, geometry, columns_read, crs, rows, examples, sources,
+                                unmapped))
         row0 = int(rows[-1]) if len(rows) else row0
+    if unmapped:
+        top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
+        problems.add(f"calls {p}", f"{sum(unmapped.values()):,} calls have a call source the "
+                     "value mapping does not name: " + ", ".join(
+                         f"{v!r} ({n:,})" for v, n in top[:10]),
+                     column=columns.source,
+                     allowed="add each to source_values ([calls.source_values] in the city "
+                             f"configuration, {option('source_value')} VALUE=SOURCE), as "
+                             "one of "
+                             + ", ".join(allowed(CallSource)))
+        problems.raise_if_any()
     n_rows = sum(len(part) for part in parts)
     malformed.check(f"calls {p}", n_rows + len(malformed), max_malformed_share)
     if n_rows == 0:  # header only, where the header check could not tell
@@ -166,7 +194,36 @@ def read_calls(
                  np.concatenate([s[1] for s in sources]))
     label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
     return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns),
-                      malformed)
+                      malformed=malformed, time_form=time_form)
+
+
+def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
+                  ) -> pd.Categorical:
+    """Each row's :class:`CallSource`: its ``source`` value through ``source_values``
+    (trimmed, case ignored; empty: not recorded), else ``default_source`` for every row.
+    Values the mapping does not name are counted into ``unmapped`` (the caller refuses
+    them) and given ``not_recorded`` meanwhile."""
+    cats = list(allowed(CallSource))
+    if not cmap.source:
+        return pd.Categorical([cmap.default_source] * len(frame), categories=cats)
+    mapping = {str(k).strip().casefold(): str(v) for k, v in (cmap.source_values or {}).items()}
+    raw = _text(frame, cmap.source).str.strip()
+    got = raw.str.casefold().map(mapping)
+    empty = raw.isna() | (raw == "")
+    bad = got.isna() & ~empty
+    if bad.any():
+        for value, n in raw[bad].value_counts().items():
+            unmapped[str(value)] = unmapped.get(str(value), 0) + int(n)
+    got = got.fillna(str(CallSource.NOT_RECORDED))
+    return pd.Categorical(got.astype(object).to_numpy(), categories=cats)
+
+
+def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:
+    """The form of the call times: as given, or detected on ``frame`` (the first batch)."""
+    label = str(cmap.time_label)
+    if cmap.time_format != AUTO:
+        return TimeForm(cmap.time_format, False, column=label)
+    return detect_time_form(_time_text(frame, cmap), column=label)
 
 
 def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[str]:
@@ -177,6 +234,39 @@ def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[st
     problems.raise_if_any()
     assert p is not None
     return list(file_header(p, "calls", encoding=encoding).columns)
+
+
+@dataclass(frozen=True)
+class CallsSample:
+    """The first rows of a calls file, every attribute column as read."""
+
+    frame: pd.DataFrame
+    geometry: bool
+    """The file has a geometry column (its locations could come from it)."""
+    crs: str | None
+    """The CRS the file declares for its geometry (None: none, or no geometry)."""
+
+
+def calls_sample(path: str | os.PathLike, *, rows: int = 5000, encoding: str = "utf-8"
+                 ) -> CallsSample:
+    """The first ``rows`` rows of a calls file with every column (what ``safetygap init``
+    guesses the columns from); read in one batch for CSV and Parquet, whole otherwise."""
+    problems = Problems()
+    p = check_file(path, "calls", problems)
+    problems.raise_if_any()
+    assert p is not None
+    head = file_header(p, "calls", encoding=encoding)
+    suffix = suffix_of(p)
+    cols = list(head.columns)
+    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+        stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
+                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
+        first = next(iter(stream), None)
+        frame = (pd.DataFrame(columns=cols) if first is None
+                 else first.to_pandas(types_mapper=_text_mapper))
+    else:
+        frame = read_table(p, where="calls", encoding=encoding).frame
+    return CallsSample(frame.head(rows).reset_index(drop=True), head.geometry, head.crs)
 
 
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype
@@ -197,36 +287,6 @@ def _text(frame: pd.DataFrame, col: str | None) -> pd.Series | None:
     return s
 
 
-def _arrow_text(s: pd.Series) -> pa.Array:
-    arr = pa.array(s if isinstance(s.dtype, pd.StringDtype) else s.astype(_STR_DTYPE))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-
-
-def to_float(raw: pd.Series) -> np.ndarray:
-    """Numbers of a column as float64; NaN for missing, unparseable or non-finite values.
-
-    Text is trimmed and parsed by pyarrow (a decimal number with an optional
-    exponent); anything else, including "inf" and "nan", gives NaN.
-    """
-    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
-    else:
-        text = pc.utf8_trim_whitespace(_arrow_text(raw))
-        try:
-            nums = pc.cast(text, pa.float64())
-        except pa.ArrowInvalid:
-            ok = pc.match_substring_regex(text, _NUMBER)
-            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
-        out = nums.to_numpy(zero_copy_only=False)
-    if not out.flags.writeable:
-        out = out.copy()
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
 def _canonical(
     frame: pd.DataFrame,
     geometry: np.ndarray | None,
@@ -235,14 +295,16 @@ def _canonical(
     rows: np.ndarray,
     examples: dict[str, list[dict]],
     sources: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    unmapped: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Canonical rows of one batch, numbered ``rows`` (data rows of the file, 1-based);
     examples added; the batch's coordinates as read (numbers, NaN where not) appended to
-    ``sources``."""
+    ``sources``; source values the mapping does not name counted into ``unmapped``. A
+    ``time_format`` of ``auto`` is detected on this batch."""
     n = len(frame)
     out = pd.DataFrame({C.ROW: np.asarray(rows, dtype=np.int64)})
     ids = _text(frame, cmap.id)
-    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(_arrow_text(ids)), dtype=_STR_DTYPE)
+    out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))
     ctype = _text(frame, cmap.call_type)
     out[C.CALL_TYPE] = (ctype.array if ctype is not None
@@ -252,9 +314,11 @@ def _canonical(
                      else agency.fillna(cmap.default_agency).array)
     for name, col in cmap.optional_columns().items():
         out[name] = _text(frame, col).array  # type: ignore[union-attr]
+    out[C.SOURCE] = _call_sources(frame, cmap, {} if unmapped is None else unmapped)
     if cmap.time or cmap.date:
         raw_time = _time_text(frame, cmap)
-        out[C.TIME], bad = parse_times(raw_time, cmap.time_format)
+        fmt = _time_form(frame, cmap).form
+        out[C.TIME], bad = parse_times(raw_time, fmt)
         _examples(examples, RowStatus.UNPARSEABLE_DATE.value, out, bad, str(cmap.time_label),
                   lambda idx: raw_time.iloc[idx])
     else:
@@ -341,38 +405,3 @@ def _examples(
         }
         for i, cid, v in zip(idx, ids, raw_at(idx), strict=True)
     ]
-
-
-def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
-    """Parse call times; returns (naive datetime64[ns] Series, mask of unparseable non-empty).
-
-    Missing values count as unparseable too (a call without a time cannot be
-    placed in a year). Time zones are dropped: wall-clock times are kept as
-    written, which matches the city's layer (local time labelled UTC).
-    """
-    raw = pd.Series(raw).reset_index(drop=True)
-    if fmt in ("epoch_ms", "epoch_s"):
-        num = pd.Series(to_float(raw))
-        unit = "ms" if fmt == "epoch_ms" else "s"
-        # bound to years 1900..2200 so garbage numbers do not overflow
-        lo, hi = (-2.2e12, 7.2e12) if unit == "ms" else (-2.2e9, 7.2e9)
-        num = num.where((num >= lo) & (num <= hi))
-        times = pd.to_datetime(num, unit=unit, errors="coerce")
-    else:
-        text = raw.astype("string")
-        codes, uniques = pd.factorize(text)
-        uniq = pd.Series(uniques, dtype="string")
-        if fmt == "iso":
-            parsed = pd.to_datetime(uniq, format="ISO8601", errors="coerce", utc=False)
-        else:
-            parsed = pd.to_datetime(uniq, format=fmt, errors="coerce")
-        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_localize(None)
-        parsed_arr = parsed.to_numpy(dtype="datetime64[ns]")
-        vals = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
-        has = codes >= 0
-        vals[has] = parsed_arr[codes[has]]
-        times = pd.Series(vals)
-    times = pd.Series(times.to_numpy(dtype="datetime64[ns]"))
-    bad = times.isna().to_numpy()
-    return times, bad

@@ -1,20 +1,26 @@
 """Column mappings ("presets") that tell the readers which column is which.
 
-A :class:`ColumnMap` names the source columns of one export. Built-in presets
-live in ``safetygap/data/presets.toml``; users can pass their own mapping.
+A :class:`ColumnMap` names the source columns of one export. The built-in presets are
+the ``[calls]`` sections of the built-in city configurations
+(``safetygap/data/cities/<name>.toml``, :mod:`safetygap.config.city`); a user's city
+configuration names its columns the same way.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from safetygap.errors import Problems
+from safetygap.inputs.times import AUTO, NAMED_FORMS, check_time_format
 
-TIME_FORMATS = ("epoch_ms", "epoch_s", "iso")
-"""Named time formats; anything else containing ``%`` is a strftime pattern."""
+TIME_FORMATS = (AUTO, *NAMED_FORMS)
+"""Named time formats (:mod:`safetygap.inputs.times`); anything else containing ``%`` is
+a strftime pattern."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class ColumnMap:
     agency: str | None = None
     time: str | None = None
     date: str | None = None
-    time_format: str = "iso"
+    time_format: str = AUTO
     latitude: str | None = None
     longitude: str | None = None
     x: str | None = None
@@ -52,6 +58,16 @@ class ColumnMap:
     rules may use it)."""
     priority: str | None = None
     """Optional: the call's priority number (read when the file has the column)."""
+    source: str | None = None
+    """Who started the call (a column such as ``SelfInitiated`` or ``CallSource``): its
+    values are mapped to :class:`~safetygap.vocab.CallSource` by ``source_values``."""
+    source_values: Mapping[str, str] | None = field(default=None, hash=False)
+    """Value of the ``source`` column -> :class:`~safetygap.vocab.CallSource` value
+    (``{"Y": "officer_initiated", "N": "public_911"}``); matched trimmed and ignoring
+    case. A value not in the mapping is an error (empty values are ``not_recorded``)."""
+    default_source: str = "not_recorded"
+    """The source of every call when ``source`` is not given (e.g. ``public_911`` for a
+    file of 911 calls only)."""
 
     @property
     def coordinate_columns(self) -> tuple[str, str] | None:
@@ -78,6 +94,7 @@ class ColumnMap:
             "agency": self.agency,
             "time": self.time,
             "date": self.date,
+            "source": self.source,
         }
         coords = self.coordinate_columns
         if coords:
@@ -106,38 +123,67 @@ class ColumnMap:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["source_values"] = None if self.source_values is None else dict(self.source_values)
+        return d
 
 
-def _presets_table() -> dict[str, dict[str, Any]]:
-    text = (resources.files("safetygap") / "data" / "presets.toml").read_text("utf-8")
-    return tomllib.loads(text)
+def check_column_map(cmap: ColumnMap, where: str, problems: Problems) -> None:
+    """Add a problem for every bad value of ``cmap``: the time format, the call sources
+    of ``source_values`` and ``default_source``, a value mapping without a source column."""
+    from safetygap.vocab import CallSource, allowed
+
+    check_time_format(cmap.time_format, f"{where} time_format", problems)
+    sources = allowed(CallSource)
+    for raw, value in (cmap.source_values or {}).items():
+        if value not in sources:
+            problems.add(where, f"source_values: unknown call source for {raw!r}",
+                         value=value, allowed=sources)
+    if cmap.default_source not in sources:
+        problems.add(where, "default_source: unknown call source", value=cmap.default_source,
+                     allowed=sources)
+    if cmap.source and not cmap.source_values:
+        problems.add(where, f"source column {cmap.source!r} without source_values: say which "
+                     "call source each of its values means",
+                     allowed='e.g. source_values = {Y = "officer_initiated", '
+                             'N = "public_911"}')
+    if not isinstance(cmap.zero_is_missing, bool):
+        problems.add(where, "zero_is_missing must be true or false",
+                     value=cmap.zero_is_missing)
 
 
 def preset_names() -> list[str]:
-    """Names of the built-in column presets."""
-    return sorted(_presets_table())
+    """Names of the built-in column presets: the built-in city configurations
+    (``safetygap/data/cities/<name>.toml``, format in :mod:`safetygap.config.city`)."""
+    folder = resources.files("safetygap") / "data" / "cities"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def preset_path(name: str) -> Path:
+    """The file of the built-in city configuration ``name``."""
+    return Path(str(resources.files("safetygap") / "data" / "cities" / f"{name}.toml"))
 
 
 def load_preset(name: str) -> ColumnMap:
-    """The built-in :class:`ColumnMap` called ``name`` (see :func:`preset_names`)."""
-    table = _presets_table()
+    """The column map (``[calls]``) of the built-in city configuration ``name`` (see
+    :func:`preset_names`)."""
     problems = Problems()
-    if name not in table:
-        problems.add("preset", "unknown preset", value=name, allowed=sorted(table))
+    names = preset_names()
+    if name not in names:
+        problems.add("preset", "unknown preset", value=name, allowed=names)
         problems.raise_if_any()
-    entry = table[name]
-    known = {f.name for f in fields(ColumnMap)}
+    doc = tomllib.loads(preset_path(name).read_text("utf-8"))
+    entry = dict(doc.get("calls", {}))
+    known = {f.name for f in fields(ColumnMap)} - {"description"}
     for key in entry:
         if key not in known:
-            problems.add("presets.toml", f"preset {name!r} has an unknown key", value=key,
+            problems.add(f"built-in config {name!r} [calls]", "unknown key", value=key,
                          allowed=sorted(known))
-    fmt = entry.get("time_format", "iso")
-    if fmt not in TIME_FORMATS and "%" not in fmt:
-        problems.add("presets.toml", f"preset {name!r} has a bad time_format", value=fmt,
-                     allowed=[*TIME_FORMATS, "a strftime pattern"])
     problems.raise_if_any()
-    return ColumnMap(**entry)
+    cmap = ColumnMap(**entry, description=str(doc.get("city", {}).get("description", "")))
+    check_column_map(cmap, f"built-in config {name!r} [calls]", problems)
+    problems.raise_if_any()
+    return cmap
 
 
 def matching_presets(header: list[str]) -> list[str]:

@@ -87,7 +87,7 @@ def _detect(header: list[str], where: str) -> tuple[DemographicsSpec, list[dict]
         misses.append(f"{name}: none of its group columns")
     problems.add(where, "the columns match no packaged demographics layout ("
                  + "; ".join(misses) + ")",
-                 allowed="a layout file: --demographics-mapping FILE.toml "
+                 allowed="a layout file: option `demographics_mapping` FILE.toml "
                          "(docs/METHODS.md, Equity)")
     problems.note(columns_note(where, header))
     problems.raise_if_any()
@@ -211,7 +211,7 @@ def read_fine_population(path: str | os.PathLike, *, column: str | None = None
     col = column or next((c for c in FINE_POPULATION_CANDIDATES if c in cols), None)
     if col is None or col not in cols:
         problems.add(where, "no population column", column=column,
-                     allowed=[*FINE_POPULATION_CANDIDATES, "or --fine-population-column"])
+                     allowed=[*FINE_POPULATION_CANDIDATES, "or option `fine_population_column`"])
     if table.geometry is None:
         problems.add(where, "no geometry", allowed="polygons (blocks) or points (address "
                                                    "points) with a population column")

@@ -5,6 +5,10 @@ provider-like tables (what-if, siting, the inventory builders). Every
 hard problem (file missing or empty, unreadable, a column missing, no CRS) is
 collected and raised as one :class:`~safetygap.errors.ValidationError` naming
 the file.
+
+Long file (about 460 lines): every table format read the same safe way (CSV with its
+encoding, Parquet, GeoParquet, vector files without driver guessing), plus the two cell
+readers every reader of these frames shares (``to_float``, ``arrow_text``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
@@ -416,7 +421,7 @@ def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> li
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
         problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
-                     allowed="UTF-8 text (or give the encoding, e.g. --encoding latin-1)")
+                     allowed="UTF-8 text (or give the encoding, e.g. option `encoding` latin-1)")
     elif suffix_of(path) == ".csv.gz" and isinstance(exc, OSError):
         problems.add(f"{where} {path}", f"cannot decompress the gzip file: it is truncated "
                      f"or corrupt ({text})", allowed="a complete gzip-compressed CSV")
@@ -551,3 +556,37 @@ def points_xy(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         y[coords_ok] = shapely.get_y(geometry[coords_ok])
     not_point = (types > 0)
     return x, y, not_point
+
+
+_TEXT_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype
+
+
+def arrow_text(s: pd.Series) -> pa.Array:
+    """A text column as one pyarrow string array."""
+    arr = pa.array(s if isinstance(s.dtype, pd.StringDtype) else s.astype(_TEXT_DTYPE))
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def to_float(raw: pd.Series) -> np.ndarray:
+    """Numbers of a column as float64; NaN for missing, unparseable or non-finite values.
+
+    Text is trimmed and parsed by pyarrow (a decimal number with an optional
+    exponent); anything else, including "inf" and "nan", gives NaN.
+    """
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = pc.utf8_trim_whitespace(arrow_text(raw))
+        try:
+            nums = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:
+            ok = pc.match_substring_regex(text, _NUMBER)
+            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+        out = nums.to_numpy(zero_copy_only=False)
+    if not out.flags.writeable:
+        out = out.copy()
+    out[~np.isfinite(out)] = np.nan
+    return out

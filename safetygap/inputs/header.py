@@ -153,27 +153,29 @@ def check_calls_header(
     if missing:
         problems.note(columns_note(where, head.columns))
         for name in matching_presets(head.columns):
-            problems.note(f"the columns match preset {name!r}: add --preset {name}")
+            problems.note(f"the columns match preset {name!r}: add option `preset` {name}")
         coord_cols = set(columns.coordinate_columns or ())
         if head.geometry and coord_cols and coord_cols <= set(missing):
-            problems.note("the file has a geometry column: add --geometry to take the call "
-                          "locations from it")
+            problems.note("the file has a geometry column: add option `geometry` to take the "
+                          "call locations from it")
     coords = columns.coordinate_columns
     if coords is None and not head.geometry:
         problems.add(where, "no coordinates: give latitude/longitude or x/y columns, or use "
                      "a file with point geometry",
-                     allowed="--lat/--lon, --x/--y with --calls-crs, or a geometry column")
+                     allowed="option `latitude`/option `longitude`, option `x`/option `y` "
+                             "with option `calls_crs`, or a geometry "
+                             "column")
     else:
         crs = columns.source_crs if coords is not None else (columns.crs or head.crs)
         if crs is None:
             problems.add(where, "no CRS: the file declares none and none was given",
-                         allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+                         allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
         else:
             try:
                 CRS.from_user_input(crs)
             except CRSError:
                 problems.add(where, "unknown CRS", value=crs,
-                             allowed="a CRS such as EPSG:4326 or EPSG:26915 (--calls-crs)")
+                             allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
     if head.no_rows:
         problems.add(where, "no data rows: the file has a header but no calls",
                      allowed="a calls file with at least one row")

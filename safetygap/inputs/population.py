@@ -48,10 +48,10 @@ def read_population(
     pop_col = population_column or next((c for c in POP_CANDIDATES if c in cols), None)
     if name_col is None or name_col not in cols:
         problems.add(where, "no area-name column", column=name_column,
-                     allowed=[*NAME_CANDIDATES, "or --population-name-column"])
+                     allowed=[*NAME_CANDIDATES, "or option `population_name_column`"])
     if pop_col is None or pop_col not in cols:
         problems.add(where, "no population column", column=population_column,
-                     allowed=[*POP_CANDIDATES, "or --population-column"])
+                     allowed=[*POP_CANDIDATES, "or option `population_column`"])
     problems.raise_if_any()
     assert name_col is not None and pop_col is not None
     pop = pd.to_numeric(frame[pop_col], errors="coerce").to_numpy(float, na_value=np.nan)

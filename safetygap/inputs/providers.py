@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from safetygap.errors import option
 from safetygap.inputs.files import missing_columns, points_xy, read_table
 from safetygap.inputs.inventory_fields import INVENTORY_COLUMNS, inventory_fields
 from safetygap.taxonomy import Taxonomy
@@ -53,17 +54,17 @@ def read_providers(
     taxonomy: Taxonomy,
     crs: str | None = None,
     encoding: str = "utf-8",
-    crs_flag: str = "--providers-crs",
+    crs_option: str = "providers_crs",
 ) -> ProvidersInput:
     """Read and validate a provider file; every bad row is reported at once.
 
-    ``crs_flag`` is the option that declares ``crs``, named in the messages.
+    ``crs_option`` is the option that declares ``crs``, named in the messages.
     """
     table = read_table(path, where="providers", encoding=encoding,
                        max_malformed_share=0.0)  # a curated list: every row counts
     frame, src_crs = providers_from_frame(
         table.frame, taxonomy=taxonomy, crs=crs, where=f"providers {table.path}",
-        geometry=table.geometry, geometry_crs=table.crs, crs_flag=crs_flag)
+        geometry=table.geometry, geometry_crs=table.crs, crs_option=crs_option)
     return ProvidersInput(table.path, frame, src_crs)
 
 
@@ -75,13 +76,13 @@ def providers_from_frame(
     where: str = "providers",
     geometry: object | None = None,
     geometry_crs: str | None = None,
-    crs_flag: str = "--providers-crs",
+    crs_option: str = "providers_crs",
     today: dt.date | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Validate provider rows (a table already read, or rows sent to the API).
 
     Returns (frame with ``PROVIDER_COLUMNS``, CRS of its x/y). ``where``
-    names the source in error messages, ``crs_flag`` the option that gives ``crs``
+    names the source in error messages, ``crs_option`` the option that gives ``crs``
     (``--providers-crs`` of ``analyze`` and ``whatif``, ``--candidates-crs`` of ``site``).
     ``today`` is the date ``last_verified`` may not pass (default: today).
     """
@@ -102,14 +103,14 @@ def providers_from_frame(
         coord_col = "x/y"
         if crs is None:
             problems.add(where, "x/y columns need a declared CRS", column="x/y",
-                         allowed=f"{crs_flag} EPSG:n")
+                         allowed=f"{option(crs_option)} EPSG:n")
     elif geometry is not None:
         x, y, _ = points_xy(geometry)
         src_crs = crs or geometry_crs
         coord_col = "geometry"
         if src_crs is None:
             problems.add(where, "no CRS: the file declares none and none was given",
-                         allowed=f"{crs_flag} EPSG:n")
+                         allowed=f"{option(crs_option)} EPSG:n")
     elif "serves" in cols:  # every row must then serve areas (checked per row)
         x = y = np.full(len(frame), np.nan)
         src_crs = crs or "EPSG:4326"

@@ -44,8 +44,8 @@ class RecordColumns:
     ward: str = "ward"
 
     @classmethod
-    def from_mapping(cls, given: Mapping[str, str] | None, *, where: str = "--reports-column"
-                     ) -> RecordColumns:
+    def from_mapping(cls, given: Mapping[str, str] | None, *,
+                     where: str = "option `reports_columns`") -> RecordColumns:
         """The defaults with ``given`` (field -> column) on top; unknown fields are an error
         listing the known ones."""
         known = [f.name for f in fields(cls)]
@@ -92,18 +92,18 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
     label = f"reports {table.path}"
     if cols.time not in has:
         problems.add(label, f"time column {cols.time!r} not found", value=cols.time,
-                     allowed="--reports-column time=COLUMN")
+                     allowed="option `reports_columns` time=COLUMN")
     lonlat = bool(cols.latitude and cols.longitude and {cols.latitude, cols.longitude} <= has)
     xy = bool(cols.x and cols.y and {cols.x, cols.y} <= has)
     if xy and not cols.crs:
         problems.add(label, "x/y columns need their CRS", value=f"{cols.x}/{cols.y}",
-                     allowed="--reports-column crs=EPSG:26915")
+                     allowed="option `reports_columns` crs=EPSG:26915")
     names = [c for c in (cols.neighborhood, cols.ward) if c and c in has]
     if not (lonlat or xy or names or table.geometry is not None):
         problems.add(label, "no way to place the records: no coordinate columns "
                      f"({cols.latitude}/{cols.longitude}) and no neighborhood or ward name "
                      f"column ({cols.neighborhood}, {cols.ward})",
-                     allowed="--reports-column latitude=COL longitude=COL, or "
+                     allowed="option `reports_columns` latitude=COL longitude=COL, or "
                              "neighborhood=COL / ward=COL")
     if problems:
         problems.note(columns_note(label, header))

@@ -1,6 +1,10 @@
 """The plain-language pages of one neighborhood (``/neighborhoods/{id}``) and one ward
 (``/wards/{n}``), and the side panel of a ward's map.
 
+Long file (about 550 lines): the facts of one area (AreaFacts: headline, family rows,
+charts' data, neighborhoods of a ward) and the page assembled from them are read together;
+the charts themselves are maps/charts.py.
+
 A headline in sentences written from the data, each service family's gap in words with
 its rank (1 = the most underserved), charts drawn on the server as SVG (calls and the
 diverted share by year, calls by hour of the week, the area against the city), each with
@@ -524,6 +528,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
         "area.html",
         facts=facts, level=level, area_id=area_id, name=facts.name, word=facts.word,
         plural=facts.plural, synthetic=view.synthetic, label=view.label,
+        caveats=view.caveats,
         population=fmt_value("population", facts.population, unit=True),
         headline=facts.headline(), families=facts.family_rows(),
         measure_rows={f: facts.measure_rows(f) for f in ("total", *FAMILIES)},

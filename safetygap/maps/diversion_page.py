@@ -126,7 +126,7 @@ def diversion_page(view: WorkspaceView, req: PageRequest) -> str:
     model = model_info(req.model)
     return render(
         "diversion.html",
-        label=view.label, synthetic=view.synthetic,
+        label=view.label, synthetic=view.synthetic, caveats=view.caveats,
         req=req, result=result, elig=elig, hours=hours, model=model,
         models=[(m, MODEL_LABELS.get(m, m)) for m in MODELS],
         channels=CHANNEL_LABELS, hours_choices=HOURS_CHOICES, shares=SHARE_CHOICES,

@@ -124,11 +124,22 @@ def render_page(m: folium.Map) -> str:
                                   'type="image/svg+xml">', 1)
 
 
+CAVEAT_LABELS = {"uncalibrated": "uncalibrated", "rates_undated": "rates undated",
+                 "wards_partial": "wards miss part of the city",
+                 "demand_basis": "calls from the public"}
+"""The map header's short label of each caveat (the full text is its tooltip)."""
+
+
 def _header(view: WorkspaceView, title: str, options: MapOptions) -> str:
     notice = ""
     if view.synthetic:
         notice = ("<span class='sg-synthetic' title='" + escape(view.label) +
                   "'>synthetic data</span>")
+    for caveat in view.caveats:  # uncalibrated lists, undated rates, wards missing a part
+        short = CAVEAT_LABELS.get(caveat["kind"], caveat["headline"])
+        notice += (f"<span class='sg-synthetic sg-caveat' id='caveat-{escape(caveat['kind'])}'"
+                   f" title='{escape(caveat['headline'])}: {escape(caveat['text'])}'>"
+                   f"{escape(short)}</span>")
     return (
         "<header class='sg-header'><a class='sg-skip' href='#sg-map'>Skip to the map</a>"
         "<a class='sg-home' href='/'>safetygap</a>"

@@ -10,7 +10,9 @@ from typing import Any
 
 from safetygap import FAMILIES
 from safetygap.labels import (
+    family_label,
     field,
+    fmt_num,
 )
 from safetygap.maps.area_page import AreaFacts
 from safetygap.maps.equity import group_keys
@@ -70,7 +72,53 @@ def overview(view: WorkspaceView) -> dict[str, Any]:
         "sensitivity": view.summary.get("boundary_sensitivity"),
         "travel": view.summary.get("travel"),
         "reach": view.reach_info(),
+        "caveats": view.caveats,
+        "uncalibrated": bool(view.summary.get("uncalibrated")),
+        "call_types": view.summary.get("call_types"),
+        "basis": denominators(view.summary),
+        "inventory": inventory_overview(view),
     }
+
+
+def denominators(summary: dict[str, Any]) -> list[str]:
+    """What the figures are shares and counts of, in words (each output states them)."""
+    out = []
+    demand = summary.get("demand")
+    if demand:
+        out.append(f"Calls counted as demand: {demand['words']}"
+                   + (f" ({demand['left_out_calls']:,} calls left out)."
+                      if demand["left_out_calls"] else "."))
+    div = summary.get("diversion")
+    if div:
+        out.append(f"The diverted share is of {div['denominator_words']}.")
+    types = summary.get("call_types")
+    if types:
+        out.append(f"Call types: {types['words']}.")
+    agency = summary.get("agency")
+    if agency and agency["default"]:
+        out.append(f"Agency: {agency['words']}.")
+    undated = summary.get("undated")
+    if undated and undated["calls"]:
+        out.append(f"Dates: {undated['words']}.")
+    return out
+
+
+def inventory_overview(view: WorkspaceView) -> dict[str, Any] | None:
+    """How complete the inventory of providers is (``quality.json`` providers:
+    completeness and verification), as the index page states it; None for a workspace
+    written before they were recorded."""
+    q = view.quality.get("providers", {})
+    c, v = q.get("completeness"), q.get("verification")
+    if not c or not v:
+        return None
+    rows = [{"family": f, "label": family_label(f), "providers": c["by_family"].get(f, 0),
+             "sources": ", ".join(f"{k} {fmt_num(n)}" for k, n in
+                                  c["by_family_and_source"].get(f, {}).items()) or "–",
+             "stale": v["stale_by_family"].get(f, 0)} for f in FAMILIES]
+    return {"rows": rows, "providers": c["providers"], "stale": c["stale"],
+            "never": v["never_verified"], "street_only": c["street_only"],
+            "serving": c["serving_areas"], "as_of": v["as_of"],
+            "months": fmt_num(v["stale_after_months"], 0)}
 
 
 def index_page(view: WorkspaceView, *, top: int = 5, report_url: str | None = "/report"

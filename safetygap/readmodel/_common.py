@@ -20,13 +20,16 @@ MEASURES: tuple[str, ...] = M.MEASURES
 """Measure names, in display order (``total`` has only the first six)."""
 MEASURE_LABELS: dict[str, str] = {m: field(m).label for m in MEASURES}
 """Each measure's label (the label table, :mod:`safetygap.labels`)."""
+SERVES_REACH = ("; a provider that serves named areas (or a drawn area) instead of a "
+                "catchment reaches exactly the areas its own overlap (by more than 1% of the "
+                "smaller), wherever its office is")
 REACH_METHODS: dict[str, str] = {
     "m": "a provider outside the area reaches it when the straight-line distance to the "
-         "area's nearest point is within its catchment (metres)",
+         "area's nearest point is within its catchment (metres)" + SERVES_REACH,
     "min": "a provider outside the area reaches it when the travel time on the street "
            "network to the area's nearest point (a street node in it, or its "
            "representative point), including the walk from the provider to its nearest "
-           "street node at 4.8 km/h, is within its catchment (minutes)",
+           "street node at 4.8 km/h, is within its catchment (minutes)" + SERVES_REACH,
 }
 """How "in reach" is decided, per catchment unit (the workspace's distance model)."""
 DISTANCE_LABELS: dict[str, str] = {

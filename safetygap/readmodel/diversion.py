@@ -2,6 +2,10 @@
 a workspace: the diverted share and eligibility per area and city, coverage by the hour of
 the week, and the path-to-20% scenario.
 
+Long file (about 500 lines): the three views share one reading of the calls table (the
+columns, the sensitive mask, the privacy hiding and the small-base rule); split them only
+with that reading in a module of its own.
+
 Every function takes a :class:`~safetygap.readmodel.WorkspaceView` (its cache and privacy
 threshold) and returns JSON-ready dicts; the computations are the core's
 (:mod:`safetygap.eligibility`, :mod:`safetygap.hours`,

@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 from safetygap import FAMILIES
+from safetygap.inventory.serves import serves_area, serving_polygons
 from safetygap.privacy import (
     hidden_cells,
     shown,
@@ -154,10 +155,13 @@ class Profiles:
         """Providers located in the area, and providers located outside it that reach it
         with the analysis' distance model (:data:`REACH_METHODS`), nearest first.
 
-        Each record has ``distance_m``, the straight-line distance from the area
-        (projected CRS, metres; 0 inside), and ``travel_min``, the travel time to the
-        area's nearest point on the street network (minutes; 0 inside; None for a
-        straight-line analysis).
+        A provider that serves named areas (``serves``) reaches exactly the areas its own
+        overlap (:func:`safetygap.inventory.serves.serves_area`), not those within a
+        catchment of its point. Each record has ``distance_m``, the straight-line distance
+        from the area (projected CRS, metres; 0 inside), ``travel_min``, the travel time to
+        the area's nearest point on the street network (minutes; 0 inside; None for a
+        straight-line analysis, and for an area-serving provider), and ``serves_here``
+        (an area-serving provider whose areas overlap this one).
         """
         pos = self._position(level, area_id)
         return self.cached(("near", level, area_id), lambda: self._near(level, area_id, pos))
@@ -170,10 +174,13 @@ class Profiles:
         inside_mask = (p[f"{level}_id"].map(_id) == area_id).to_numpy()
         dist = shapely.distance(p.geometry.to_numpy(), geom)
         catchment = self._catchments(p)
+        polygons = serving_polygons(p)
+        serving = np.array([q is not None for q in polygons], dtype=bool)
+        serves_here = serves_area(polygons, geom)
         minutes: np.ndarray | None = None
         cost = dist
         if d["unit"] == "min":
-            out = ~inside_mask & np.isfinite(catchment)
+            out = ~inside_mask & ~serving & np.isfinite(catchment)
             minutes = np.zeros(len(p))
             minutes[~inside_mask] = np.inf
             if out.any():
@@ -181,7 +188,7 @@ class Profiles:
                     self.travel(), geom, p.geometry.x.to_numpy()[out],
                     p.geometry.y.to_numpy()[out], cutoff=float(catchment[out].max()))
             cost = minutes
-        reach_mask = ~inside_mask & (cost <= catchment)
+        reach_mask = ~inside_mask & np.where(serving, serves_here, cost <= catchment)
 
         ids = p["provider_id"].astype(str).to_numpy()
         shown = np.round(dist, 1) if minutes is None else np.round(minutes, 2)
@@ -192,7 +199,10 @@ class Profiles:
             recs = self._provider_records(p.iloc[rows])
             for rec, i in zip(recs, rows, strict=True):
                 rec["distance_m"] = round(float(dist[i]), 1)
-                rec["travel_min"] = None if minutes is None else float(shown[i])
+                rec["travel_min"] = (None if minutes is None or (serving[i] and not
+                                                                 inside_mask[i])
+                                     else float(shown[i]))
+                rec["serves_here"] = bool(serves_here[i])
             return recs
 
         return records(inside_mask), records(reach_mask)

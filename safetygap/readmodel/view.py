@@ -102,11 +102,13 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
     def _load_calls(self, workspace: Workspace) -> None:
         cols = [C.STATUS, C.NEIGHBORHOOD_ID, C.WARD_ID, C.CATEGORY, C.FAMILY, C.YEAR,
                 C.GEOMETRY]
-        try:
-            calls = workspace.calls(columns=[*cols, C.CALL_TYPE])
-        except (KeyError, ValueError):  # written before calls kept their type
-            calls = workspace.calls(columns=cols)
+        stored = C.stored_columns(workspace.path / C.FILE)
+        # call_type: absent before calls kept their type; counted: before the call sources
+        calls = workspace.calls(columns=cols + [c for c in (C.CALL_TYPE, C.COUNTED)
+                                                if c in stored])
         placed = calls[calls[C.STATUS].astype(str).isin(ANALYSED_STATUSES)]
+        if C.COUNTED in placed:  # calls not counted as demand are in no count
+            placed = placed[placed[C.COUNTED].to_numpy(dtype=bool)]
         sensitive = is_sensitive(placed[C.CATEGORY].to_numpy(object),
                                  placed[C.CALL_TYPE].to_numpy(object)
                                  if C.CALL_TYPE in placed.columns else None)
@@ -120,7 +122,9 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         })
         self.call_counts: dict[str, pd.DataFrame] = {}
         for level in LEVELS:
-            frame = base.assign(area_id=placed[C.AREA_ID_OF[level]].astype(str).to_numpy())
+            ids = placed[C.AREA_ID_OF[level]]
+            inside = ids.notna().to_numpy()  # each layer placed on its own
+            frame = base[inside].assign(area_id=ids[inside].astype(str).to_numpy())
             self.call_counts[level] = (
                 frame.groupby([M.AREA_ID, C.CATEGORY, C.FAMILY, C.YEAR])
                 .agg(calls=("sensitive", "size"), sensitive=("sensitive", "sum"))
@@ -194,6 +198,13 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
     @property
     def synthetic(self) -> bool:
         return bool(self.summary.get("synthetic"))
+
+    @property
+    def caveats(self) -> list[dict[str, str]]:
+        """What every page and answer says before the figures (uncalibrated headline
+        lists, undated rates, calls left out of the counts, wards missing part of the
+        city): summary.json's caveats."""
+        return list(self.summary.get("caveats") or [])
 
     def area_ids(self, level: str) -> list[str]:
         return list(self._ids[level])

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS, Transformer
 
-from safetygap._status import ANALYSED_STATUSES
 from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.travel import Travel
@@ -67,7 +66,9 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     wards = ws.wards
     calls = C.working_table(ws.path / C.FILE, nbhd[M.AREA_ID],
                                       wards[M.AREA_ID], none_code=NONE_CODE)
-    in_areas = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
+    # each layer placed on its own; calls not counted as demand are placed in neither
+    # (C.working_table)
+    in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
     years = tuple(sorted(int(v) for v in pd.unique(calls.loc[in_areas, C.YEAR])
                          if v > 0))
     policy = opts.get("boundary_policy", BoundaryPolicy.CONTAIN.value)

@@ -39,23 +39,23 @@ def default_candidates(base: Baseline) -> tuple[np.ndarray, np.ndarray]:
 
 def read_candidates(base: Baseline, path: str | os.PathLike, *, crs: str | None = None,
                     service_type: str, capacity: float,
-                    crs_flag: str = "--candidates-crs") -> gpd.GeoDataFrame:
+                    crs_option: str = "candidates_crs") -> gpd.GeoDataFrame:
     """Candidate sites from a file: points (lat/lon, x/y with ``crs``, or geometry).
 
-    See :func:`candidates_from_frame` for the columns; ``crs_flag`` names the option
+    See :func:`candidates_from_frame` for the columns; ``crs_option`` names the option
     that gives ``crs`` in messages.
     """
     table = read_table(path, where="candidates")
     return candidates_from_frame(base, table.frame, where=f"candidates {table.path}", crs=crs,
                                  service_type=service_type, capacity=capacity,
                                  geometry=table.geometry, geometry_crs=table.crs,
-                                 crs_flag=crs_flag)
+                                 crs_option=crs_option)
 
 
 def candidates_from_frame(
     base: Baseline, frame: pd.DataFrame, *, where: str, service_type: str, capacity: float,
     crs: str | None = None, geometry: Any = None, geometry_crs: str | None = None,
-    crs_flag: str = "--candidates-crs",
+    crs_option: str = "candidates_crs",
 ) -> gpd.GeoDataFrame:
     """Candidate sites from rows (a file read, or sites sent to the API), validated and
     placed like providers. Columns ``name``, ``service_type`` and ``capacity`` are
@@ -73,4 +73,4 @@ def candidates_from_frame(
             frame[col] = frame[col].astype(object).where(~blank.to_numpy(), pd.Series(
                 default, index=frame.index, dtype=object))
     return new_providers(base, frame, where=where, crs=crs, geometry=geometry,
-                         geometry_crs=geometry_crs, crs_flag=crs_flag)
+                         geometry_crs=geometry_crs, crs_option=crs_option)

@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 from safetygap.geo.join import assign_areas
 from safetygap.inputs import providers_from_frame
 from safetygap.scenarios.baseline import (
@@ -29,19 +29,19 @@ neighborhood of the city are refused."""
 def new_providers(
     base: Baseline, frame: pd.DataFrame, *, where: str, crs: str | None = None,
     geometry: Any = None, geometry_crs: str | None = None,
-    crs_flag: str = "--providers-crs",
+    crs_option: str = "providers_crs",
 ) -> gpd.GeoDataFrame:
     """Validate hypothetical providers and place them like the pipeline places providers.
 
     A point more than :data:`MAX_OUTSIDE_M` outside the city's neighborhoods is refused,
     the message saying where the city is (most often the point belongs to another city
     than the one analysed), or that its two coordinates look exchanged when exchanging
-    them puts it inside. ``crs_flag`` is the option that gives ``crs``, named in the
+    them puts it inside. ``crs_option`` is the option that gives ``crs``, named in the
     messages.
     """
     rows, src_crs = providers_from_frame(frame, taxonomy=base.taxonomy, crs=crs, where=where,
                                          geometry=geometry, geometry_crs=geometry_crs,
-                                         crs_flag=crs_flag)
+                                         crs_option=crs_option)
     rows = rows.assign(provider_id=[f"new:{p}" for p in rows["provider_id"]])
     clash = set(rows["provider_id"]) & set(base.providers["provider_id"].astype(str))
     if clash:
@@ -77,7 +77,7 @@ def new_providers(
         else:
             hint = f"is this point in the city being analysed? {span}"
             if not geographic:
-                hint += f"; or are the x/y not in {src_crs}, see {crs_flag}?"
+                hint += f"; or are the x/y not in {src_crs}, see {option(crs_option)}?"
         problems.add(f"{where} row {i + 1}", f"{what} ({hint})", column="coordinates",
                      value=f"latitude {sy[j]}, longitude {sx[j]}" if geographic
                      else f"{sx[j]}, {sy[j]}", allowed=near)

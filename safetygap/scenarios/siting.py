@@ -83,7 +83,7 @@ def catchment_warnings(base: Baseline, catchment: float | None) -> list[str]:
     if base.travel.kind == TravelKind.STRAIGHT and catchment < SHORT_STRAIGHT_CATCHMENT_M:
         return [f"catchment {catchment:g} m: did you mean minutes? this workspace uses "
                 "straight-line metres (travel minutes need a workspace analysed with "
-                "--travel network)"]
+                "option `travel` network)"]
     if base.travel.kind == TravelKind.NETWORK and catchment > LONG_NETWORK_CATCHMENT_MIN:
         return [f"catchment {catchment:g} min: did you mean metres? this workspace uses "
                 f"{base.travel.mode} travel minutes on its street network"]
@@ -189,85 +189,156 @@ def recommend_sites(
     covers, and the change of their indices from adding it to the sites ranked
     above. Fewer than ``k`` sites come back when the candidates run out or none
     adds a call; ``stopped_reason`` says which.
+
+    The steps, one function each: the options checked and completed
+    (:func:`siting_parameters`), the candidates (:func:`candidate_sites`), the need
+    calls not yet covered (:func:`uncovered_demand`), which candidate covers which of them
+    (:func:`coverage_sets`), the greedy choice (:func:`safetygap.geo.siting.max_cover`),
+    and each chosen site's gains (:func:`ranked_sites`).
     """
-    from safetygap.geo.siting import (
-        CoverageTooLarge,
-        coverage_matrix_network,
-        coverage_matrix_straight,
-        max_cover,
-    )
+    from safetygap.geo.siting import max_cover
 
     t0 = time.perf_counter()
     check_siting_options(base, family=family, k=k, service_type=service_type,
                          catchment=catchment, capacity=capacity)
-    stype = service_type or default_service_type(base, family)
-    st = base.taxonomy.service_types[stype]
-    travel = base.travel
-    limit = float(catchment if catchment is not None else
-                  st.catchment_m if travel.kind == TravelKind.STRAIGHT
-                  else st.catchment_for(str(travel.mode)))
-    cap = float(capacity if capacity is not None else default_capacity(base, stype))
-
+    stype, limit, cap = siting_parameters(base, family=family, service_type=service_type,
+                                          catchment=catchment, capacity=capacity)
     if candidates is None:
-        cx, cy = default_candidates(base)
-        what = "network node" if travel.kind == TravelKind.NETWORK else "grid point"
-        frame = pd.DataFrame({"provider_id": [f"site{i + 1}" for i in range(len(cx))],
-                              "name": [f"{what} {i + 1}" for i in range(len(cx))],
-                              "service_type": stype, "capacity": cap, "x": cx, "y": cy})
-        candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
-        # name default candidates by the neighborhood they stand in, so a ranked list reads
-        # "network node 812 in Copper Trail" rather than a bare number
-        names = dict(zip(base.neighborhoods[M.AREA_ID].astype(str),
-                         base.neighborhoods["name"].astype(str), strict=True))
-        candidates["name"] = [
-            f"{n} in {names[str(a)]}" if isinstance(a, str) and str(a) in names else n
-            for n, a in zip(candidates["name"], candidates["neighborhood_id"], strict=True)]
-        source = ("network nodes" if travel.kind == TravelKind.NETWORK
-                  else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
+        candidates, source = candidate_sites(base, service_type=stype, capacity=cap)
     else:
         source = candidates_source
-    cx, cy = candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy()
-
-    calls = base.calls
-    fam = (calls[C.FAMILY] == family).to_numpy() & base.in_areas
-    demand = np.flatnonzero(fam & ~calls[C.COVERED].to_numpy()
-                            & np.isfinite(calls[C.X].to_numpy()))
-    dxy = (calls[C.X].to_numpy()[demand], calls[C.Y].to_numpy()[demand])
+    need, demand = uncovered_demand(base, family)
     t1 = time.perf_counter()
+    cover = coverage_sets(base, candidates, demand, catchment=limit,
+                          memory_budget_mb=memory_budget_mb)
+    t2 = time.perf_counter()
+    picks = max_cover(cover, np.ones(len(demand)), k)
+    t3 = time.perf_counter()
+    chosen = candidates.iloc[[p.candidate for p in picks]].copy()
+    chosen[base.travel.catchment_column] = limit
+    sites = ranked_sites(base, chosen, [demand[p.newly_covered] for p in picks],
+                         family=family)
+    cumulative = sites[-1]["cumulative_calls"] if sites else 0
+    covered_before = int((need & base.calls[C.COVERED].to_numpy()).sum())
+    n_need = int(need.sum())
+    return {
+        "workspace": str(base.path),
+        "family": family,
+        "k": k,
+        "service_type": stype,
+        "capacity": cap,
+        "distance_model": base.travel.name,
+        "catchment": limit,
+        "catchment_unit": base.travel.unit,
+        "warnings": catchment_warnings(base, catchment),
+        "candidates": {"count": len(candidates), "source": source},
+        "need_calls": n_need,
+        "covered_before": covered_before,
+        "covered_after": covered_before + cumulative,
+        "coverage_before": covered_before / n_need if n_need else None,
+        "coverage_after": (covered_before + cumulative) / n_need if n_need else None,
+        "sites": sites,
+        "stopped_early": len(picks) < k,
+        "stopped_reason": stopped_reason(family, k=k, sites=len(picks),
+                                         candidates=len(candidates), demand=len(demand)),
+        "method": "greedy maximal covering with lazy evaluation, improved by swaps",
+        "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
+                      "total": round(time.perf_counter() - t0, 3)},
+    }
+
+
+def siting_parameters(base: Baseline, *, family: str, service_type: str | None,
+                      catchment: float | None, capacity: float | None
+                      ) -> tuple[str, float, float]:
+    """The service type, catchment (the workspace's unit) and capacity of the new sites:
+    those given, else the family's most common type, its catchment in the workspace's
+    distance model and the type's median capacity."""
+    stype = service_type or default_service_type(base, family)
+    st = base.taxonomy.service_types[stype]
+    limit = float(catchment if catchment is not None else
+                  st.catchment_m if base.travel.kind == TravelKind.STRAIGHT
+                  else st.catchment_for(str(base.travel.mode)))
+    cap = float(capacity if capacity is not None else default_capacity(base, stype))
+    return stype, limit, cap
+
+
+def candidate_sites(base: Baseline, *, service_type: str, capacity: float
+                    ) -> tuple[gpd.GeoDataFrame, str]:
+    """The default candidates (:func:`default_candidates`) placed like providers, each named
+    by the neighborhood it stands in ("network node 812 in Copper Trail"), and their
+    source in words."""
+    network = base.travel.kind == TravelKind.NETWORK
+    cx, cy = default_candidates(base)
+    what = "network node" if network else "grid point"
+    frame = pd.DataFrame({"provider_id": [f"site{i + 1}" for i in range(len(cx))],
+                          "name": [f"{what} {i + 1}" for i in range(len(cx))],
+                          "service_type": service_type, "capacity": capacity,
+                          "x": cx, "y": cy})
+    candidates = new_providers(base, frame, where="candidates", crs=base.crs.to_string())
+    names = dict(zip(base.neighborhoods[M.AREA_ID].astype(str),
+                     base.neighborhoods["name"].astype(str), strict=True))
+    candidates["name"] = [
+        f"{n} in {names[str(a)]}" if isinstance(a, str) and str(a) in names else n
+        for n, a in zip(candidates["name"], candidates["neighborhood_id"], strict=True)]
+    source = ("network nodes" if network else f"{DEFAULT_GRID_M:.0f} m grid") + " in the city"
+    return candidates, source
+
+
+def uncovered_demand(base: Baseline, family: str) -> tuple[np.ndarray, np.ndarray]:
+    """The family's need calls in areas (a mask over the calls) and the row positions of
+    those with a location not yet covered: the calls a new site can add."""
+    calls = base.calls
+    need = (calls[C.FAMILY] == family).to_numpy() & base.in_areas
+    demand = np.flatnonzero(need & ~calls[C.COVERED].to_numpy()
+                            & np.isfinite(calls[C.X].to_numpy()))
+    return need, demand
+
+
+def coverage_sets(base: Baseline, candidates: gpd.GeoDataFrame, demand: np.ndarray, *,
+                  catchment: float, memory_budget_mb: float | None) -> Any:
+    """Which of the ``demand`` calls each candidate reaches within ``catchment`` (the
+    workspace's distance model), as a sparse matrix; refused with a ValidationError naming
+    the catchment when it would pass ``memory_budget_mb``."""
+    from safetygap.geo.siting import (
+        CoverageTooLarge,
+        coverage_matrix_network,
+        coverage_matrix_straight,
+    )
+
+    travel = base.travel
+    cxy = (candidates.geometry.x.to_numpy(), candidates.geometry.y.to_numpy())
+    dxy = (base.calls[C.X].to_numpy()[demand], base.calls[C.Y].to_numpy()[demand])
     budget = None if memory_budget_mb is None else memory_budget_mb * 1e6
     max_pairs = None if budget is None else int(budget // SITING_BYTES_PER_PAIR)
     try:
         if travel.kind == TravelKind.NETWORK:
             assert travel.network is not None and travel.mode is not None
-            cover = coverage_matrix_network(
-                travel.network, (cx, cy), dxy, mode=travel.mode, catchment_min=limit,
+            return coverage_matrix_network(
+                travel.network, cxy, dxy, mode=travel.mode, catchment_min=catchment,
                 max_pairs=max_pairs, max_batch_bytes=None if budget is None
                 else int(budget // 4))
-        else:
-            cover = coverage_matrix_straight((cx, cy), dxy, radius_m=limit,
-                                             max_pairs=max_pairs)
+        return coverage_matrix_straight(cxy, dxy, radius_m=catchment, max_pairs=max_pairs)
     except CoverageTooLarge as exc:
         assert memory_budget_mb is not None
-        raise coverage_budget_error(exc, catchment=limit, unit=travel.unit,
-                                    n_candidates=len(cx),
+        raise coverage_budget_error(exc, catchment=catchment, unit=travel.unit,
+                                    n_candidates=len(cxy[0]),
                                     memory_budget_mb=memory_budget_mb) from exc
-    t2 = time.perf_counter()
-    picks = max_cover(cover, np.ones(len(demand)), k)
-    t3 = time.perf_counter()
 
-    # indices after each site, against the layers after the sites ranked above it
-    chosen = candidates.iloc[[p.candidate for p in picks]].copy()
-    chosen[travel.catchment_column] = limit
+
+def ranked_sites(base: Baseline, chosen: gpd.GeoDataFrame, new_calls: list[np.ndarray], *,
+                 family: str) -> list[dict[str, Any]]:
+    """Each chosen site in rank order: where it is, the calls it newly covers
+    (``new_calls``, row positions) and the areas that gain, with the change of their
+    indices from adding it to the sites ranked above (:func:`recompute`, family only)."""
     nb_prev, wd_prev = base.neighborhoods, base.wards
     lon, lat = lonlat(base, chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy())
+    n_idx = base.calls[C.N_IDX].to_numpy()
+    w_idx = base.calls[C.W_IDX].to_numpy()
     sites = []
     cumulative = 0
-    n_idx = calls[C.N_IDX].to_numpy()
-    w_idx = calls[C.W_IDX].to_numpy()
-    for rank, p in enumerate(picks, start=1):
+    for rank, calls in enumerate(new_calls, start=1):
         nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
-        new_calls = demand[p.newly_covered]
-        cumulative += len(new_calls)
+        cumulative += len(calls)
         row = chosen.iloc[rank - 1]
         sites.append({
             "rank": rank,
@@ -277,38 +348,13 @@ def recommend_sites(
             "x": round(float(row.geometry.x), METRE_DECIMALS),
             "y": round(float(row.geometry.y), METRE_DECIMALS),
             "neighborhood_id": row["neighborhood_id"], "ward_id": row["ward_id"],
-            "marginal_calls": len(new_calls),
+            "marginal_calls": len(calls),
             "cumulative_calls": cumulative,
-            "neighborhoods": _gains(new_calls, n_idx, nb_prev, nb_after, family),
-            "wards": _gains(new_calls, w_idx, wd_prev, wd_after, family),
+            "neighborhoods": _gains(calls, n_idx, nb_prev, nb_after, family),
+            "wards": _gains(calls, w_idx, wd_prev, wd_after, family),
         })
         nb_prev, wd_prev = nb_after, wd_after
-    need = int(fam.sum())
-    covered_before = int((fam & calls[C.COVERED].to_numpy()).sum())
-    return {
-        "workspace": str(base.path),
-        "family": family,
-        "k": k,
-        "service_type": stype,
-        "capacity": cap,
-        "distance_model": travel.name,
-        "catchment": limit,
-        "catchment_unit": travel.unit,
-        "warnings": catchment_warnings(base, catchment),
-        "candidates": {"count": len(candidates), "source": source},
-        "need_calls": need,
-        "covered_before": covered_before,
-        "covered_after": covered_before + cumulative,
-        "coverage_before": covered_before / need if need else None,
-        "coverage_after": (covered_before + cumulative) / need if need else None,
-        "sites": sites,
-        "stopped_early": len(picks) < k,
-        "stopped_reason": stopped_reason(family, k=k, sites=len(picks),
-                                         candidates=len(candidates), demand=len(demand)),
-        "method": "greedy maximal covering with lazy evaluation, improved by swaps",
-        "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
-                      "total": round(time.perf_counter() - t0, 3)},
-    }
+    return sites
 
 
 def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int

@@ -9,8 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
-from safetygap.diversion import Denominator
+from safetygap.defaults import (
+    COUNT_CALLS_FROM,
+    DEFAULT_BOUNDARY_TOLERANCE_M,
+    UNDATED_MAX_SHARE,
+    UNKNOWN_TYPE_MAX_SHARE,
+    WARD_COVER_MIN,
+)
+from safetygap.diversion import CallsFrom, Denominator
 from safetygap.equity import DEFAULT_DRAWS
 from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE
 from safetygap.errors import Problems, ValidationError
@@ -66,6 +72,9 @@ class AnalysisOptions:
     neighborhood_name: str | None = None
     ward_id: str | None = None
     ward_name: str | None = None
+    neighborhoods_crs: str | None = None  # declared CRS of the neighborhoods file (for a
+    # file that carries none; must agree with the file's own)
+    wards_crs: str | None = None  # declared CRS of the wards file, likewise
     population_name_column: str | None = None
     population_column: str | None = None
     providers_crs: str | None = None
@@ -100,6 +109,13 @@ class AnalysisOptions:
     # number of fields: skipped and listed up to this share of a file's rows, else refused
     date_from: str = DEFAULT_DATE_FROM  # ISO: calls dated before it are left out
     date_to: str | None = None  # ISO: calls dated after it are left out (None: tomorrow)
+    count_calls_from: str = COUNT_CALLS_FROM  # "public" | "all": the calls demand measures
+    # and the diverted share count, by who started them (safetygap.diversion.CallsFrom)
+    unknown_type_max_share: float = UNKNOWN_TYPE_MAX_SHARE  # more calls of types the
+    # taxonomy does not know: the headline lists are marked uncalibrated
+    undated_max_share: float = UNDATED_MAX_SHARE  # more calls undated than this: stop
+    accept_undated: bool = False  # run anyway past undated_max_share (rates said undated)
+    ward_cover_min: float = WARD_COVER_MIN  # wards covering less of the neighborhoods: warn
 
     def validate(self) -> None:
         """Raise one ValidationError listing every bad option value."""
@@ -131,6 +147,13 @@ class AnalysisOptions:
             DateWindow.of(self.date_from, self.date_to)
         except ValidationError as exc:
             problems.items.extend(exc.problems)
+        for name in ("undated_max_share", "ward_cover_min", "unknown_type_max_share"):
+            share = getattr(self, name)
+            if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+                problems.add(name, "must be a share between 0 and 1", value=share)
+        if self.count_calls_from not in allowed(CallsFrom):
+            problems.add("count_calls_from", "unknown setting", value=self.count_calls_from,
+                         allowed=allowed(CallsFrom))
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \

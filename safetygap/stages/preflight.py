@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from safetygap.boundaries import BoundaryReport, load_boundaries
+from safetygap.defaults import WARD_COVER_MIN
 from safetygap.diversion import DiversionRules, load_rules
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import (
@@ -48,9 +50,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-WARD_COVER_WARN = 0.95
-"""Below this share of the neighborhoods' area covered by wards, the run warns (and
-``quality.json`` says so): calls outside every ward are left out of the areas."""
+WARD_COVER_WARN = WARD_COVER_MIN
+"""Default of ``AnalysisOptions.ward_cover_min``: below this share of the neighborhoods'
+area covered by wards, the run warns and reports the area and the calls the wards miss
+(calls outside every ward keep their neighborhood but are in no ward's figures)."""
 
 
 @dataclass
@@ -87,9 +90,10 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     taxonomy = attempt(load_taxonomy, inputs.taxonomy)
     rules = attempt(load_rules, inputs.diversion_rules)
     nb = attempt(load_boundaries, inputs.neighborhoods, layer="neighborhoods",
-                 id_column=opts.neighborhood_id, name_column=opts.neighborhood_name)
+                 id_column=opts.neighborhood_id, name_column=opts.neighborhood_name,
+                 crs=opts.neighborhoods_crs)
     wd = attempt(load_boundaries, inputs.wards, layer="wards", id_column=opts.ward_id,
-                 name_column=opts.ward_name)
+                 name_column=opts.ward_name, crs=opts.wards_crs)
     crs = None
     if nb is not None or opts.crs:
         crs = attempt(analysis_crs, None if nb is None else nb[0], opts.crs)
@@ -109,8 +113,8 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
                                mapping=inputs.demographics_mapping,
                                groups=opts.demographic_groups, encoding=opts.encoding)
     elif inputs.demographics_mapping is not None or opts.demographic_groups:
-        errors.append(ValidationError("--demographics-mapping and --demographic-groups "
-                                      "need --demographics FILE"))
+        errors.append(ValidationError("option `demographics_mapping` and option "
+                                      "`demographic_groups` need option `demographics` FILE"))
     if inputs.fine_population is not None:
         fine = attempt(read_fine_population, inputs.fine_population,
                        column=opts.fine_population_column)
@@ -143,8 +147,9 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
 
 def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:
     """The projected CRS the analysis runs in (metres): ``requested``, else the
-    neighborhoods' own when projected, else their UTM zone. With ``areas`` None only
-    ``requested`` is checked (and returned when given)."""
+    neighborhoods' own when projected in metres, else their UTM zone (a state-plane CRS in
+    US feet is left for its UTM zone). With ``areas`` None only ``requested`` is checked
+    (and returned when given)."""
     problems = Problems()
     if requested:
         try:
@@ -153,27 +158,31 @@ def analysis_crs(areas: gpd.GeoDataFrame | None, requested: str | None) -> CRS:
             problems.add("crs", "unknown CRS", value=requested,
                          allowed="e.g. EPSG:26915 or a UTM zone")
             problems.raise_if_any()
-        if not crs.is_projected:
-            problems.add("crs", "the analysis CRS must be projected (metres)",
+        if not _in_metres(crs):
+            problems.add("crs", "the analysis CRS must be projected in metres",
                          value=requested, allowed="e.g. EPSG:26915 or a UTM zone")
         problems.raise_if_any()
         return crs
     assert areas is not None
     crs = CRS.from_user_input(areas.crs)
-    if crs.is_projected:
+    if _in_metres(crs):
         return crs
     utm = areas.estimate_utm_crs()
     assert utm is not None
     return utm
 
 
+def _in_metres(crs: CRS) -> bool:
+    return crs.is_projected and all(a.unit_name in ("metre", "meter")
+                                    for a in crs.axis_info[:2])
+
+
 def layers_overlap(nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, nbhd_path: str,
                    ward_path: str) -> dict[str, Any]:
     """How much of the neighborhoods' area the wards cover (both in the same projected CRS).
 
-    Raises when they do not overlap at all (naming both layers and their bounds);
-    warns when the wards cover less than :data:`WARD_COVER_WARN` of the neighborhoods.
-    Returns the shares for ``quality.json``.
+    Raises when they do not overlap at all (naming both layers and their bounds).
+    Returns the shares for ``quality.json`` (:func:`ward_coverage` adds the calls).
     """
     n_union = shapely.union_all(nbhd.geometry.to_numpy())
     w_union = shapely.union_all(wards.geometry.to_numpy())
@@ -192,15 +201,58 @@ def layers_overlap(nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, nbhd_path: s
                              "each file declares right?)")
         problems.raise_if_any()
     share = common / n_area if n_area > 0 else 0.0
-    out = {
+    inside = shapely.area(shapely.intersection(nbhd.geometry.to_numpy(), w_union))
+    outside = shapely.area(nbhd.geometry.to_numpy()) - inside
+    return {
         "neighborhood_area_in_wards": round(float(share), 6),
         "ward_area_in_neighborhoods": round(float(common / w_area), 6) if w_area > 0 else 0.0,
         "neighborhood_area_outside_wards_m2": round(float(n_area - common), 1),
-        "warn_below": WARD_COVER_WARN,
+        "_outside_m2": outside,  # per neighborhood, for ward_coverage (dropped there)
+        "files": {"neighborhoods": nbhd_path, "wards": ward_path},
     }
-    if share < WARD_COVER_WARN:
+
+
+def ward_coverage(overlap: dict[str, Any], nbhd: gpd.GeoDataFrame, n_idx: np.ndarray,
+                  w_idx: np.ndarray, *, min_share: float = WARD_COVER_WARN) -> dict[str, Any]:
+    """The wards' cover of the neighborhoods for ``quality.json``: the area shares of
+    :func:`layers_overlap`, the calls placed in a neighborhood but in no ward
+    (``n_idx``/``w_idx``: each call's placed area row, -1 for none) and, per neighborhood
+    not wholly covered, its area outside every ward (m²) and its calls there. Below
+    ``min_share`` of the area (or of the calls), a warning naming both files, the area
+    and the calls missed is issued and kept under ``warning``."""
+    out = {k: v for k, v in overlap.items() if not k.startswith("_") and k != "files"}
+    if not overlap:
+        return out
+    in_n = np.asarray(n_idx) >= 0
+    missed = in_n & (np.asarray(w_idx) < 0)
+    n_calls, n_missed = int(in_n.sum()), int(missed.sum())
+    per = np.bincount(np.asarray(n_idx)[missed], minlength=len(nbhd))
+    outside = np.asarray(overlap["_outside_m2"], dtype=float)
+    area = shapely.area(nbhd.geometry.to_numpy())
+    partly = np.flatnonzero((outside > 1.0) | (per > 0))
+    out |= {
+        "calls_in_neighborhoods": n_calls,
+        "calls_outside_wards": n_missed,
+        "calls_outside_wards_share": round(n_missed / n_calls, 6) if n_calls else 0.0,
+        "warn_below": min_share,
+        "neighborhoods_partly_outside_wards": [
+            {"area_id": str(nbhd["area_id"].iat[i]), "name": str(nbhd["name"].iat[i]),
+             "area_outside_wards_m2": round(float(outside[i]), 1),
+             "area_outside_wards_share": round(float(outside[i] / area[i]), 6)
+             if area[i] > 0 else 0.0,
+             "calls_outside_wards": int(per[i])}
+            for i in partly[np.argsort(-outside[partly], kind="stable")]],
+        "notes": ("Neighborhoods and wards are joined independently: a call outside every "
+                  "ward keeps its neighborhood (counted there) and is in no ward's figures."),
+    }
+    share = overlap["neighborhood_area_in_wards"]
+    if share < min_share or (n_calls and 1 - n_missed / n_calls < min_share):
+        files = overlap["files"]
         out["warning"] = (
-            f"the wards ({ward_path}) cover only {share:.1%} of the neighborhoods' area "
-            f"({nbhd_path}); calls outside every ward count as outside_boundaries")
+            f"the wards ({files['wards']}) cover only {share:.1%} of the neighborhoods' area "
+            f"({files['neighborhoods']}): {out['neighborhood_area_outside_wards_m2'] / 1e6:,.2f}"
+            f" km² and {n_missed:,} of {n_calls:,} calls in the neighborhoods "
+            f"({out['calls_outside_wards_share']:.1%}) are in no ward; those calls keep their "
+            "neighborhood and are left out of every ward's figures")
         warnings.warn(out["warning"], stacklevel=2)
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,30 +23,39 @@ from safetygap._status import (
     STATUS_ORDER,
 )
 from safetygap.diversion import (
+    CALLS_FROM_WORDS,
+    CallsFrom,
     Denominator,
     DiversionRules,
     channel_counts,
     denominator_words,
     rule_counts,
 )
+from safetygap.errors import option
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.tables.report import (
+    AgencySource,
     BoundariesQuality,
     CallsQuality,
+    CallTypes,
+    Caveat,
+    Demand,
     FamilySummary,
     Quality,
     QualityCounts,
     Summary,
     Totals,
+    Undated,
 )
 from safetygap.taxonomy import Taxonomy
-from safetygap.vocab import RowStatus
+from safetygap.vocab import CallSource, RowStatus
 
 if TYPE_CHECKING:
     from safetygap.stages.options import AnalysisInputs, AnalysisOptions
+
 
 
 def quality_report(
@@ -58,6 +68,7 @@ def quality_report(
     boundaries: BoundariesQuality,
     travel: dict[str, Any],
     swapped: dict[str, Any],
+    time: dict[str, Any],
     demographics: dict[str, Any] | None = None,
     reports: dict[str, Any] | None = None,
     date_window: dict[str, Any] | None = None,
@@ -77,6 +88,12 @@ def quality_report(
         calls=CallsQuality(
             file=str(cin.path),
             input_rows=len(calls),
+            flag_counts={f: int(calls[col].sum()) for f, col in C.FLAGS.items()},
+            placed={"neighborhoods": int((calls[C.N_AREA].to_numpy() >= 0).sum()),
+                    "wards": int((calls[C.W_AREA].to_numpy() >= 0).sum())},
+            by_source={str(k): int(v) for k, v in
+                       calls[C.SOURCE].value_counts(sort=False).items() if v},
+            counted_as_demand=int(calls[C.COUNTED].sum()),
             status_order=list(STATUS_ORDER),
             status_counts=status_counts,
             analysed_in_areas=analysed,
@@ -85,14 +102,20 @@ def quality_report(
             examples=examples,
             unknown_call_types=calls.attrs.get("unknown_types", {}),
             notes=(
-                "status_counts are exclusive (each row has the first status in status_order "
-                "that applies) and add up to input_rows; faults count every row with the fault."
-                " Calls with status ok, unparseable_date or unknown_call_type are counted in "
-                "areas (unparseable dates only in period 'all'); the others are kept in "
-                "calls.parquet with no area (date_outside_window: a date outside the plausible "
-                "window, see date_window). Rows of a CSV file with another number of fields "
-                "than the header are not calls: they are listed in malformed_rows."
+                "flag_counts are independent: a row may have several flags (e.g. both "
+                "unparseable_date and unknown_call_type) and is counted under each; the calls "
+                "table has one flag_<name> column per flag. status_counts are a display "
+                "summary: each row has the first status in status_order that applies, and "
+                "they add up to input_rows (outside_boundaries: outside every neighborhood and "
+                "every ward). Neighborhoods and wards are joined independently: placed counts "
+                "the rows in an area of each layer (located, no repeated id); a call outside "
+                "every ward keeps its neighborhood. Undated calls count only in period 'all'. "
+                "Calls dated outside the plausible window (date_outside_window, see "
+                "date_window) are kept in calls.parquet but left out of every count and rate. "
+                "Rows of a CSV file with another number of fields than the header are not "
+                "calls: they are listed in malformed_rows."
             ),
+            time=time,
             date_window=date_window or {},
             malformed_rows=malformed_rows or {},
         ),
@@ -137,12 +160,17 @@ def summary_report(
     rules: DiversionRules,
     sensitivity: dict[str, Any],
     travel: dict[str, Any],
+    columns: ColumnMap,
+    undated: dict[str, Any],
     records: pd.DataFrame | None = None,
 ) -> Summary:
     """The summary, complete: totals, diverted shares, diversion, families, top gaps,
-    quality counts, the boundary policies compared (``sensitivity``) and the distance
-    model (``travel``)."""
+    quality counts, the boundary policies compared (``sensitivity``), the distance
+    model (``travel``), which calls are counted, the unknown call types, the undated calls
+    (``undated``), where the agency comes from (``columns``) and the caveats every output
+    says."""
     uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
+    demand = calls[C.COUNTED].to_numpy(dtype=bool)
     base = calls[C.DIVERSION_BASE].to_numpy()
     placed_rows = calls[C.N_IDX].to_numpy() >= 0
     year = calls[C.YEAR].to_numpy()
@@ -170,7 +198,12 @@ def summary_report(
     everyone = np.ones(len(rec_base), dtype=bool)
     by_year = {str(y): uniq & (year == y) for y in years}
     fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
-    return Summary(
+    demand_block = demand_summary(calls, uniq, opts.count_calls_from)
+    share_words = denominator_words(denominator, outside_911=counted) + (
+        "" if demand_block.all_counted else f", counting only {demand_block.words}")
+    types = call_type_summary(calls, uniq & demand, max_share=opts.unknown_type_max_share)
+    form = undated.get("form")
+    summary = Summary(
         label=opts.label or "",
         synthetic=opts.synthetic,
         generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -187,19 +220,21 @@ def summary_report(
             neighborhoods=len(nbhd),
             wards=len(wards),
             population=_num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
+            calls_in_wards=int((calls[C.W_IDX].to_numpy() >= 0).sum()),
         ),
         diverted_share={"all": diverted_share(uniq, everyone),
                         **{y: diverted_share(m, rec_year == int(y))
                            for y, m in by_year.items()}},
-        eligible_not_diverted_share={"all": share(uniq, end),
-                                     **{y: share(m, end) for y, m in by_year.items()}},
+        eligible_not_diverted_share={"all": share(uniq & demand, end),
+                                     **{y: share(m & demand, end)
+                                        for y, m in by_year.items()}},
         diverted_by_agency={str(k): int(v) for k, v in
                             calls[C.AGENCY][uniq & diverted].value_counts().items()},
         diversion={
             "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
                       "checksum": rules.checksum()},
             "denominator": str(denominator),
-            "denominator_words": denominator_words(denominator, outside_911=counted),
+            "denominator_words": share_words,
             "denominator_calls": int((uniq & base).sum()) + int(rec_base.sum()),
             "diverted_calls": int((uniq & diverted).sum()) + int(rec_base.sum()),
             "calls_911": {"denominator_calls": int((uniq & base).sum()),
@@ -224,6 +259,7 @@ def summary_report(
         top_underserved={
             "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
             "ward": {f: _top(wards, f, n=5) for f in FAMILIES},
+            "status": "uncalibrated" if types.uncalibrated else "calibrated",  # type: ignore
         },
         quality=QualityCounts(
             status_counts=quality.calls.status_counts,
@@ -232,10 +268,121 @@ def summary_report(
             providers_outside_boundaries=quality.providers["outside_boundaries"],
         ),
         diverted_share_basis="unique calls (duplicate ids excluded), all locations, of "
-                             + denominator_words(denominator, outside_911=counted),
+                             + share_words,
         boundary_sensitivity=sensitivity,
         travel=travel,
+        demand=demand_block,
+        call_types=types,
+        uncalibrated=types.uncalibrated,
+        undated=Undated(**{k: undated[k] for k in ("calls", "share", "max_share",
+                                                   "rates_undated", "words")},
+                        form=None if form is None else form["words"]),
+        agency=agency_summary(columns),
+        caveats=[],
     )
+    summary.caveats = caveats(summary, quality)
+    return summary
+
+
+def demand_summary(calls: pd.DataFrame, uniq: np.ndarray, calls_from: str) -> Demand:
+    """Which calls the demand measures and the diverted share count (the setting, its
+    words, the unique calls by source, counted and left out)."""
+    counted = calls[C.COUNTED].to_numpy(dtype=bool)
+    sources = calls[C.SOURCE].astype(str)
+    by_source = {str(k): int(v) for k, v in sources[uniq].value_counts().items()}
+    recorded = set(by_source) != {str(CallSource.NOT_RECORDED)}
+    setting = CallsFrom(calls_from)
+    left_out = int((uniq & ~counted).sum())
+    words = (CALLS_FROM_WORDS[setting] if recorded else
+             "every call (the calls file records no call source; each is taken as a call "
+             "from the public)")
+    return Demand(
+        count_calls_from=str(setting),
+        source_recorded=recorded,
+        words=words,
+        by_source=by_source,
+        counted_calls=int((uniq & counted).sum()),
+        left_out_calls=left_out,
+        all_counted=left_out == 0,
+        basis=f"calls, rates, need calls, coverage and the diverted share count {words}"
+              + (f": {left_out:,} unique calls left out" if left_out else ""),
+    )
+
+
+def call_type_summary(calls: pd.DataFrame, basis: np.ndarray, *, max_share: float
+                      ) -> CallTypes:
+    """The share of calls whose type the taxonomy does not know, of ``basis`` (the unique
+    calls counted as demand), with the most common such types; above ``max_share`` the
+    headline lists are ``uncalibrated``."""
+    unknown = ~calls[C.KNOWN].to_numpy(dtype=bool)
+    n, k = int(basis.sum()), int((basis & unknown).sum())
+    share_ = k / n if n else 0.0
+    top = (calls[C.CALL_TYPE][basis & unknown].fillna("<missing>").astype(str)
+           .value_counts().head(10))
+    over = share_ > max_share
+    return CallTypes(
+        calls=n,
+        unknown_type_calls=k,
+        unknown_type_share=round(share_, 6),
+        max_share=max_share,
+        uncalibrated=over,
+        top_unknown_types=[{"type": str(t), "calls": int(c)} for t, c in top.items()],
+        basis="unique calls counted as demand (duplicate ids excluded, all locations)",
+        words=(f"{share_:.1%} of the calls ({k:,} of {n:,}) are of types the taxonomy does "
+               "not know"),
+        advice=(f"Calibrate: `safetygap profile CALLS` with {option('write_rules')} "
+                "rules.toml lists the city's own types by count with a suggested family and "
+                "channel for each (every suggestion marked REVIEW); review the file and run "
+                f"analyze with {option('diversion_rules')} rules.toml (and a taxonomy naming "
+                f"the city's types, {option('taxonomy')}, format in docs/TAXONOMY.md)")
+               if over else "",
+    )
+
+
+def agency_summary(columns: ColumnMap) -> AgencySource:
+    """Where the calls' agency comes from: a column, or the stated default of a file from
+    one department."""
+    if columns.agency:
+        return AgencySource(column=columns.agency, default=None,
+                            words=f"the agency of each call is its {columns.agency!r} value")
+    return AgencySource(column=None, default=columns.default_agency,
+                        words=f"every call is counted as {columns.default_agency}'s: the "
+                              "calls file has no agency column (default_agency)")
+
+
+def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Caveat]:
+    """What every output must say about this run before its figures: uncalibrated
+    headline lists, undated rates, wards that miss part of the city. Each entry has a
+    ``kind``, a short ``headline`` and the ``text``."""
+    out = []
+    types = summary["call_types"]
+    if types["uncalibrated"]:
+        out.append(Caveat(
+            kind="uncalibrated",
+            headline=f"Uncalibrated: {types['unknown_type_share']:.0%} of the calls are of "
+                     "types the taxonomy does not know",
+            text=f"{types['words']} (more than the {types['max_share']:.0%} allowed), so "
+                 "the most-underserved lists rest only on the calls whose type it knows. "
+                 + types["advice"] + "."))
+    undated = summary.get("undated")
+    if undated and undated["rates_undated"]:
+        out.append(Caveat(kind="rates_undated", headline="Rates are undated",
+                          text=undated["words"] + f" (run with {option('accept_undated')})."))
+    demand = summary.get("demand")
+    if demand and demand["left_out_calls"]:
+        out.append(Caveat(
+            kind="demand_basis",
+            headline="Counts are of calls from the public"
+            if demand["count_calls_from"] == "public" else "Counts are of every call",
+            text=f"The counts, rates, need calls, coverage and the diverted share count "
+                 f"{demand['words']}: {demand['left_out_calls']:,} of "
+                 f"{demand['counted_calls'] + demand['left_out_calls']:,} unique calls left "
+                 f"out ({option('count_calls_from')} all counts them)."))
+    cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
+    if cover.get("warning"):
+        out.append(Caveat(kind="wards_partial", headline="The wards miss part of the city",
+                          text=cover["warning"] + "."))
+    return out
 
 
 def manifest_report(

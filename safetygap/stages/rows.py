@@ -14,29 +14,33 @@ import pandas as pd
 
 from safetygap import FAMILIES
 from safetygap._status import (
+    FLAGS,
     STATUS_ORDER,
-    placed,
+    placed_masks,
     row_faults,
     status_codes,
 )
-from safetygap.diversion import Denominator, DiversionRules
+from safetygap.diversion import CallsFrom, Denominator, DiversionRules, counted_sources
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
-from safetygap.vocab import RowStatus
+from safetygap.vocab import RowFlag, RowStatus
 
 if TYPE_CHECKING:
     pass
 
 
 def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules, *,
-                  denominator: Denominator | None = None) -> pd.DataFrame:
+                  denominator: Denominator | None = None,
+                  calls_from: CallsFrom | str = CallsFrom.PUBLIC) -> pd.DataFrame:
     """Row features known before the join: taxonomy classes, the channel and deciding
     diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
-    whether the taxonomy knows the agency, year, duplicate ids."""
+    whether the call is counted as demand (``counted``: its ``source`` is one
+    ``calls_from`` counts; only counted calls are in the diversion base), whether the
+    taxonomy knows the agency, year, duplicate ids."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls[C.CALL_TYPE])
     calls[C.CATEGORY] = cls["category"].array
@@ -52,6 +56,9 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     for col in (C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE):
         calls[col] = assigned[col].to_numpy() if assigned[col].dtype == bool \
             else assigned[col].array
+    calls[C.COUNTED] = (counted_sources(calls[C.SOURCE], calls_from) if C.SOURCE in calls
+                        else np.ones(len(calls), dtype=bool))
+    calls[C.DIVERSION_BASE] = calls[C.DIVERSION_BASE].to_numpy(dtype=bool) & calls[C.COUNTED]
     calls[C.AGENCY_KNOWN] = taxonomy.diverted(calls[C.AGENCY])["agency_known"].to_numpy(
         dtype=bool)
     calls[C.YEAR] = calls[C.TIME].dt.year.fillna(-1).astype(np.int32)
@@ -61,21 +68,24 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
 
 
 def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
-    """The join step's progress note: calls in a neighborhood and, when they differ, how
-    many of them are placed in areas (counted), naming the rows that are not: repeated
-    ids (``duplicate_id``) and calls outside every ward (``outside_boundaries``). So the
-    figure matches the "calls in areas" of the end of the run."""
+    """The join step's progress note: calls in a neighborhood and in a ward (each layer
+    joined on its own), less the rows with a repeated id (``duplicate_id``), and the calls
+    in a neighborhood but outside every ward (kept in the neighborhood counts). So the
+    figures match the "calls in areas" of the end of the run."""
     in_n = np.asarray(n_idx) >= 0
-    dup_n = in_n & np.asarray(dup, dtype=bool)
-    no_ward = in_n & ~dup_n & (np.asarray(w_idx) < 0)
-    text = f"{int(in_n.sum()):,} in a neighborhood"
-    left = [f"{n:,} {what}" for n, what in (
-        (int(dup_n.sum()), "with a repeated call id (duplicate_id)"),
-        (int(no_ward.sum()), "outside every ward (outside_boundaries)")) if n]
-    if not left:
-        return text
-    placed_n = int(in_n.sum() - dup_n.sum() - no_ward.sum())
-    return f"{text}, less {' and '.join(left)}: {placed_n:,} placed in areas"
+    in_w = np.asarray(w_idx) >= 0
+    dup = np.asarray(dup, dtype=bool)
+    text = f"{int(in_n.sum()):,} in a neighborhood, {int(in_w.sum()):,} in a ward"
+    n_dup = int((dup & (in_n | in_w)).sum())
+    if n_dup:
+        text += (f"; less {n_dup:,} with a repeated call id (duplicate_id): "
+                 f"{int((in_n & ~dup).sum()):,} placed in neighborhoods, "
+                 f"{int((in_w & ~dup).sum()):,} in wards")
+    no_ward = int((in_n & ~in_w & ~dup).sum())
+    if no_ward:
+        text += (f"; {no_ward:,} in a neighborhood but outside every ward (kept in the "
+                 "neighborhood counts)")
+    return text
 
 
 def flag_rows(
@@ -87,7 +97,10 @@ def flag_rows(
     source_xy: tuple[np.ndarray, np.ndarray] | None = None,
     coordinate_label: str = "x/y",
 ) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
-    """Exclusive status per row (:data:`STATUS_ORDER`), placed area indices, examples.
+    """Independent flags per row (``flag_<name>`` columns, :data:`FLAGS`), the display
+    status (:data:`STATUS_ORDER`), the area of each layer placed on its own
+    (``n_area``/``w_area``, -1 when not placed: see :func:`placed_masks`), the same for
+    the calls counted as demand (``n_idx``/``w_idx``: what every count uses), examples.
 
     Examples of ``outside_boundaries`` show the coordinates as the input file has them:
     ``source_xy`` (every row's coordinates as read, in the file's CRS, see
@@ -104,9 +117,16 @@ def flag_rows(
                         calls[C.DATE_OUTSIDE].to_numpy() if C.DATE_OUTSIDE in calls else None)
     status = status_codes(faults)
     calls[C.STATUS] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
-    in_areas = placed(status)
-    calls[C.N_IDX] = np.where(in_areas, n_idx, -1)
-    calls[C.W_IDX] = np.where(in_areas, w_idx, -1)
+    for flag in FLAGS:
+        calls[C.FLAGS[flag]] = faults[flag]
+    in_n, in_w = placed_masks(calls[C.DUP].to_numpy(), coord, n_idx, w_idx)
+    counted = (calls[C.COUNTED].to_numpy(dtype=bool) if C.COUNTED in calls
+               else np.ones(len(calls), dtype=bool))
+    counted = counted & ~faults[RowFlag.DATE_OUTSIDE_WINDOW]  # left out of every rate
+    calls[C.N_AREA] = np.where(in_n, n_idx, -1)
+    calls[C.W_AREA] = np.where(in_w, w_idx, -1)
+    calls[C.N_IDX] = np.where(in_n & counted, n_idx, -1)
+    calls[C.W_IDX] = np.where(in_w & counted, w_idx, -1)
 
     examples = {k: v for k, v in read_examples.items() if v}
     for kind, col in ((RowStatus.DUPLICATE_ID, C.CALL_ID),
@@ -119,14 +139,14 @@ def flag_rows(
                  "column": col,
                  "value": None if pd.isna(getattr(r, col)) else str(getattr(r, col))}
                 for r in sub.itertuples()]
-    idx = np.flatnonzero(faults[RowStatus.OUTSIDE_BOUNDARIES])[:5]
-    if len(idx):
-        examples[RowStatus.OUTSIDE_BOUNDARIES.value] = [
-            _outside_example(calls, i, source_xy, coordinate_label) for i in idx]
+    for kind in (RowStatus.OUTSIDE_BOUNDARIES.value, RowFlag.OUTSIDE_NEIGHBORHOODS.value,
+                 RowFlag.OUTSIDE_WARDS.value):
+        idx = np.flatnonzero(faults[kind])[:5]
+        if len(idx):
+            examples[kind] = [_outside_example(calls, i, source_xy, coordinate_label)
+                              for i in idx]
     calls.attrs["faults"] = {k: int(v.sum()) for k, v in faults.items()}
     calls.attrs["faults"]["unknown_agency"] = int((~calls[C.AGENCY_KNOWN]).sum())
-    calls.attrs["faults"]["outside_neighborhoods"] = int(((coord == 0) & (n_idx < 0)).sum())
-    calls.attrs["faults"]["outside_wards"] = int(((coord == 0) & (w_idx < 0)).sum())
     calls.attrs["unknown_types"] = (
         calls[C.CALL_TYPE][~known].fillna("<missing>").value_counts().head(20).to_dict())
     return calls, examples
@@ -190,8 +210,8 @@ def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
             f"with coordinates fall outside the neighborhoods but inside them with the two "
             f"values exchanged (row {ex['row']}: {ex['value']})",
             column=cin.coordinate_label,
-            allowed="exchange the two columns (e.g. --lat <longitude column> --lon "
-                    "<latitude column>, or fix the file)")
+            allowed="exchange the two columns (e.g. option `latitude` <longitude column> "
+                    "option `longitude` <latitude column>, or fix the file)")
         problems.raise_if_any()
     if len(hits):
         warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "

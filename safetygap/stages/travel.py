@@ -73,15 +73,15 @@ def travel_problems(kind: str, network: Path | None) -> Problems:
     given to a straight-line run."""
     problems = Problems()
     if kind == TravelKind.NETWORK and network is None:
-        problems.add("network", "--travel network needs a street network file",
-                     allowed="--network FILE (OSM XML or GraphML; "
+        problems.add("network", "option `travel` network needs a street network file",
+                     allowed="option `network` FILE (OSM XML or GraphML; "
                              "`safetygap network fetch` downloads one)")
     elif kind == TravelKind.NETWORK and network is not None and not Path(network).is_file():
         problems.add(f"network {network}", "file not found" if not Path(network).exists()
-                     else "not a file", allowed="--network FILE (OSM XML or GraphML)")
+                     else "not a file", allowed="option `network` FILE (OSM XML or GraphML)")
     if kind == TravelKind.STRAIGHT and network is not None:
         problems.add("network", "a street network was given but the distance model is "
-                     "straight-line", value=str(network), allowed="add --travel network")
+                     "straight-line", value=str(network), allowed="add option `travel` network")
     return problems
 
 

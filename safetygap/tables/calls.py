@@ -34,7 +34,7 @@ import shapely
 
 from safetygap._geoparquet import write_points
 from safetygap.tables import measures as M
-from safetygap.vocab import FAMILIES, BoundaryPolicy, Level
+from safetygap.vocab import FAMILIES, BoundaryPolicy, Level, RowFlag
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,7 +56,11 @@ COORD_FAULT = "coord_fault"
 """0 ok, 1 missing, 2 invalid, 3 zero coordinates (:mod:`safetygap.inputs.calls`)."""
 DISPOSITION = "disposition"
 PRIORITY = "priority"
-CANONICAL: tuple[str, ...] = (ROW, CALL_ID, CALL_TYPE, AGENCY, TIME, X, Y, COORD_FAULT)
+SOURCE = "source"
+"""Who started the call (:class:`safetygap.vocab.CallSource`), categorical: the file's
+source column through its value mapping, else the stated default."""
+CANONICAL: tuple[str, ...] = (ROW, CALL_ID, CALL_TYPE, AGENCY, TIME, X, Y, COORD_FAULT,
+                              SOURCE)
 """The columns every read calls table has (``disposition`` and ``priority`` optional)."""
 
 # ------------------------------------------------------------------ features (stages)
@@ -80,18 +84,30 @@ YEAR = "year"
 """int32 year of :data:`TIME`; -1 when unparseable."""
 DUP = "dup"
 """A later row with an id seen before."""
+COUNTED = "counted"
+"""The call is counted as demand (its :data:`SOURCE` is one the run's ``count_calls_from``
+counts); the other calls keep their areas but are in no count."""
 COVERED = "covered"
 """Within the catchment of a provider of the call's family."""
 DATE_OUTSIDE = "date_outside"
 """int8: 0 the call's time is inside the plausible date window (or unparseable), 1 before
 it, 2 after it (:mod:`safetygap.inputs.date_window`)."""
 STATUS = "status"
-"""The row's exclusive status (:data:`safetygap.vocab.ROW_STATUSES`), categorical."""
+"""The row's display status (:data:`safetygap.vocab.ROW_STATUSES`), categorical: the first of
+its flags (:data:`FLAGS`) that applies."""
+FLAGS: dict[str, str] = {f.value: f"flag_{f.value}" for f in RowFlag}
+"""Flag name (:class:`safetygap.vocab.RowFlag`) -> its bool column: independent flags, a row
+may have several."""
 N_IDX = "n_idx"
-"""Row position of the call's neighborhood in the neighborhoods layer; -1 none."""
+"""Row position of the call's neighborhood in the neighborhoods layer, for the calls counted
+as demand; -1 none (each layer placed on its own)."""
 W_IDX = "w_idx"
+N_AREA = "n_area"
+"""Row position of the call's neighborhood whether it is counted or not; -1 none."""
+W_AREA = "w_area"
 FEATURES: tuple[str, ...] = (CATEGORY, FAMILY, ELIGIBLE, KNOWN, FAMILY_CODE, CHANNEL,
-                             DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN, YEAR, DUP)
+                             DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN, YEAR, DUP,
+                             COUNTED)
 """The columns :func:`safetygap.stages.rows.call_features` adds."""
 
 # ------------------------------------------------------------------ workspace table
@@ -111,7 +127,8 @@ DTYPES: dict[str, str] = {
     NEIGHBORHOOD_ID: "category", WARD_ID: "category", CATEGORY: "category",
     FAMILY: "category", ELIGIBLE: "bool", CHANNEL: "category", DIVERSION_RULE: "category",
     DIVERTED: "bool", DIVERSION_BASE: "bool", COVERED: "bool", SPLIT_NEIGHBORHOODS: "int16",
-    SPLIT_WARDS: "int16", X: "float64", Y: "float64",
+    SPLIT_WARDS: "int16", **{col: "bool" for col in FLAGS.values()}, SOURCE: "category",
+    COUNTED: "bool", X: "float64", Y: "float64",
 }
 """The workspace calls table, column by column, in order (``x``/``y`` become the point
 geometry of ``calls.parquet``)."""
@@ -126,12 +143,13 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
 
     ``boundary`` is the stage's allocation per level and policy
     (:func:`safetygap.stages.areas.boundary_allocations`); its ``split`` allocation gives
-    the split counts. Area ids come from the layers' ``area_id`` column.
+    the split counts. Area ids come from the layers' ``area_id`` column: every placed
+    call's (:data:`N_AREA`/:data:`W_AREA`), counted as demand or not (:data:`COUNTED`).
     """
     n_ids = nbhd[M.AREA_ID].to_numpy()
     w_ids = wards[M.AREA_ID].to_numpy()
-    n_idx = calls[N_IDX].to_numpy()
-    w_idx = calls[W_IDX].to_numpy()
+    n_idx = calls[N_AREA].to_numpy()
+    w_idx = calls[W_AREA].to_numpy()
     return pd.DataFrame({
         ROW: calls[ROW].to_numpy(),
         CALL_ID: calls[CALL_ID].array,
@@ -154,6 +172,9 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
         COVERED: calls[COVERED].to_numpy(),
         SPLIT_NEIGHBORHOODS: boundary[Level.NEIGHBORHOOD][SPLIT].k.astype(np.int16),
         SPLIT_WARDS: boundary[Level.WARD][SPLIT].k.astype(np.int16),
+        **{col: calls[col].to_numpy(dtype=bool) for col in FLAGS.values()},
+        SOURCE: calls[SOURCE].array,
+        COUNTED: calls[COUNTED].to_numpy(dtype=bool),
         X: calls[X].to_numpy(),
         Y: calls[Y].to_numpy(),
     })
@@ -209,22 +230,26 @@ def working_table(path: Path, nbhd_ids: pd.Series, ward_ids: pd.Series,
                   *, none_code: int) -> pd.DataFrame:
     """The working columns the what-if and siting jobs recompute indices from, rebuilt
     from a stored calls table: ``x``, ``y``, ``status``, ``n_idx``/``w_idx`` (positions in
-    ``nbhd_ids``/``ward_ids``, -1 none), ``family``, ``family_code`` (``none_code`` for
-    none), ``year``, ``eligible``, ``diverted``, ``covered``, ``diversion_base`` (True for
-    every call in a workspace written before the diversion rules)."""
+    ``nbhd_ids``/``ward_ids`` of the calls counted as demand, -1 none or not counted),
+    ``family``, ``family_code`` (``none_code`` for none), ``year``, ``eligible``,
+    ``diverted``, ``covered``, ``diversion_base`` (True for every call in a workspace
+    written before the diversion rules; every call is counted in one written before the
+    call sources)."""
     cols = list(WORKING)
-    has_base = DIVERSION_BASE in stored_columns(path)
-    if has_base:
-        cols.append(DIVERSION_BASE)
+    stored = stored_columns(path)
+    has_base = DIVERSION_BASE in stored
+    cols += [c for c in (DIVERSION_BASE, COUNTED) if c in stored]
     raw = read(path, columns=cols)
     x, y = xy(raw)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
+    counted = (raw[COUNTED].to_numpy(dtype=bool) if COUNTED in stored
+               else np.ones(len(raw), dtype=bool))
     return pd.DataFrame({
         X: x,
         Y: y,
         STATUS: raw[STATUS].to_numpy(),
-        N_IDX: _codes(raw[NEIGHBORHOOD_ID], nbhd_ids),
-        W_IDX: _codes(raw[WARD_ID], ward_ids),
+        N_IDX: np.where(counted, _codes(raw[NEIGHBORHOOD_ID], nbhd_ids), -1),
+        W_IDX: np.where(counted, _codes(raw[WARD_ID], ward_ids), -1),
         FAMILY: raw[FAMILY].astype(object).to_numpy(),
         FAMILY_CODE: raw[FAMILY].astype(object).map(fam_codes).fillna(none_code)
         .astype(np.int8).to_numpy(),

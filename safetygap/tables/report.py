@@ -47,6 +47,15 @@ class CallsQuality(_AsMapping):
 
     file: str
     input_rows: int
+    flag_counts: dict[str, int]
+    """Rows with each independent flag (:class:`safetygap.vocab.RowFlag`; a row may have
+    several, counted under each)."""
+    placed: dict[str, int]
+    """Rows placed in an area of each layer (each layer joined on its own)."""
+    by_source: dict[str, int]
+    """Rows per call source (:class:`safetygap.vocab.CallSource`)."""
+    counted_as_demand: int
+    """Rows whose source the run counts as demand (``count_calls_from``)."""
     status_order: list[str]
     status_counts: dict[str, int]
     analysed_in_areas: int
@@ -56,6 +65,8 @@ class CallsQuality(_AsMapping):
     examples: dict[str, list[dict[str, Any]]]
     unknown_call_types: dict[str, Any]
     notes: str
+    time: dict[str, Any]
+    """The time form read and the undated calls (:func:`safetygap.inputs.times.undated_report`)."""
     date_window: dict[str, Any] = field(default_factory=dict)
     """The plausible window of call dates and the rows dated outside it, by reason
     (:mod:`safetygap.inputs.date_window`)."""
@@ -102,13 +113,17 @@ class Quality(_AsMapping):
 class Totals(_AsMapping):
     input_rows: int = field(metadata=describe("rows in the calls file"))
     unique_calls: int = field(metadata=describe("rows less duplicate ids"))
-    calls_in_areas: int = field(metadata=describe("calls placed in a neighborhood and a ward"))
+    calls_in_areas: int = field(metadata=describe(
+        "calls counted as demand placed in a neighborhood (each layer joined on its own)"))
     by_family: dict[str, int] = field(metadata=describe("calls in areas per family ('none' too)"))
     by_year: dict[str, int] = field(metadata=describe("calls in areas per year"))
     neighborhoods: int = field(metadata=describe("neighborhoods analysed"))
     wards: int = field(metadata=describe("wards analysed"))
     population: float | None = field(metadata=describe(
         "residents of the neighborhoods (null: unknown)"))
+    calls_in_wards: int | None = field(default=None, metadata=describe(
+        "calls counted as demand placed in a ward (absent in workspaces written before the "
+        "layers were joined independently)"))
 
 
 @dataclass(eq=False)
@@ -127,6 +142,73 @@ class QualityCounts(_AsMapping):
         "neighborhoods with a population of 0"))
     providers_outside_boundaries: int = field(metadata=describe(
         "providers outside every neighborhood"))
+
+
+@dataclass(eq=False)
+class CallTypes(_AsMapping):
+    """The calls whose type the taxonomy does not know."""
+
+    calls: int = field(metadata=describe("unique calls counted as demand (the basis)"))
+    unknown_type_calls: int = field(metadata=describe("of them, of a type the taxonomy "
+                                                      "does not know"))
+    unknown_type_share: float = field(metadata=describe("unknown_type_calls / calls"))
+    max_share: float = field(metadata=describe(
+        "above it the headline lists are uncalibrated (unknown_type_max_share)"))
+    uncalibrated: bool = field(metadata=describe("the share is above max_share"))
+    top_unknown_types: list[dict[str, Any]] = field(metadata=describe(
+        "the most common unknown types with their calls"))
+    basis: str = field(metadata=describe("what the share is a share of, in words"))
+    words: str = field(metadata=describe("the share in words"))
+    advice: str = field(metadata=describe("how to calibrate (empty when calibrated)"))
+
+
+@dataclass(eq=False)
+class Demand(_AsMapping):
+    """Which calls the demand measures and the diverted share count."""
+
+    count_calls_from: str = field(metadata=describe("the setting: public or all"))
+    source_recorded: bool = field(metadata=describe(
+        "the calls file says who started each call"))
+    words: str = field(metadata=describe("the calls counted, in words"))
+    by_source: dict[str, int] = field(metadata=describe("unique calls per call source"))
+    counted_calls: int = field(metadata=describe("unique calls counted"))
+    left_out_calls: int = field(metadata=describe("unique calls left out"))
+    all_counted: bool = field(metadata=describe("no call left out"))
+    basis: str = field(metadata=describe("the measures that count them, in words"))
+
+
+@dataclass(eq=False)
+class Undated(_AsMapping):
+    """The calls without a usable date."""
+
+    calls: int = field(metadata=describe("calls without a usable date"))
+    share: float = field(metadata=describe("of the input rows"))
+    max_share: float = field(metadata=describe("above it the run stops unless accepted"))
+    rates_undated: bool = field(metadata=describe(
+        "more than max_share undated and the run accepted: the rates are undated"))
+    words: str = field(metadata=describe("in words"))
+    form: str | None = field(metadata=describe("the time form read, in words"))
+
+
+@dataclass(eq=False)
+class AgencySource(_AsMapping):
+    """Where each call's agency comes from."""
+
+    column: str | None = field(metadata=describe("the agency column (null: none)"))
+    default: str | None = field(metadata=describe(
+        "the stated agency of every call of a file from one department"))
+    words: str = field(metadata=describe("in words"))
+
+
+@dataclass(eq=False)
+class Caveat(_AsMapping):
+    """Something every output of the analysis says before its figures."""
+
+    kind: str = field(metadata=describe(
+        "uncalibrated, rates_undated, demand_basis (calls left out of the counts) or "
+        "wards_partial"))
+    headline: str = field(metadata=describe("in a few words"))
+    text: str = field(metadata=describe("the whole statement"))
 
 
 @dataclass(eq=False)
@@ -163,6 +245,17 @@ class Summary(_AsMapping):
         "gap classes under the two boundary policies compared"))
     travel: dict[str, Any] = field(metadata=describe(
         "the distance model and catchments the analysis used"))
+    demand: Demand = field(metadata=describe(
+        "which calls the demand measures and the diverted share count"))
+    call_types: CallTypes = field(metadata=describe(
+        "the calls of types the taxonomy does not know"))
+    uncalibrated: bool = field(metadata=describe(
+        "the headline lists are uncalibrated (too many calls of unknown types)"))
+    undated: Undated = field(metadata=describe("the calls without a usable date"))
+    agency: AgencySource = field(metadata=describe("where each call's agency comes from"))
+    caveats: list[Caveat] = field(metadata=describe(
+        "what every output says before its figures: uncalibrated lists, undated rates, "
+        "calls left out of the counts, wards that miss part of the city"))
 
 
 def described_fields(cls: type) -> dict[str, tuple[Any, str]]:

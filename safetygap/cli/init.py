@@ -1,0 +1,51 @@
+"""`safetygap init`: a starter city configuration written from a city's own files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from safetygap.cli._app import Command, app, fail
+from safetygap.errors import ValidationError
+
+
+@app.command(cls=Command)
+def init(
+    calls: Annotated[Path, typer.Option(help="the city's calls-for-service file")],
+    neighborhoods: Annotated[Path, typer.Option(help="neighborhood polygons")],
+    wards: Annotated[Path | None, typer.Option(
+        help="ward polygons (council wards, planning areas)")] = None,
+    providers: Annotated[Path | None, typer.Option(
+        help="provider file (docs/PROVIDERS.md)")] = None,
+    population: Annotated[Path | None, typer.Option(
+        help="population by neighborhood (CSV)")] = None,
+    out: Annotated[Path, typer.Option(help="configuration file to write (never "
+                                      "overwritten)")] = Path("city.toml"),
+    name: Annotated[str | None, typer.Option(help="the city's name")] = None,
+    encoding: Annotated[str, typer.Option(help="text encoding of CSV inputs")] = "utf-8",
+) -> None:
+    """Write a starter city configuration from the city's files: every guess commented.
+
+    Reads the header and a sample of the calls file and the boundary layers, and guesses
+    which column is which, the time format, the CRS of each input and the call sources;
+    every guess says what it rests on and every field it cannot tell is UNRESOLVED
+    (`analyze --config` refuses the file until it is set). Fields: docs/NEW-CITY.md."""
+    from safetygap.config.starter import write_starter_config
+
+    try:
+        path, report = write_starter_config(
+            out, calls, neighborhoods, wards=wards, providers=providers,
+            population=population, name=name or "", encoding=encoding)
+    except ValidationError as exc:
+        fail(exc)
+        return
+    typer.echo(f"starter configuration written to {path.resolve()}")
+    typer.echo(f"  {len(report['guesses'])} guesses to check (marked GUESS): "
+               + ", ".join(report["guesses"]))
+    if report["unresolved"]:
+        typer.secho(f"  {len(report['unresolved'])} fields to set (marked UNRESOLVED): "
+                    + ", ".join(report["unresolved"]), fg=typer.colors.YELLOW)
+    typer.echo(f"then: safetygap profile --config {path} --write-rules rules.toml, and "
+               f"safetygap analyze --config {path} --out workspace")

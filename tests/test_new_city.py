@@ -1,0 +1,401 @@
+"""A first run on another city (issue 21): Riverton (tests/fixture_city.py), in another
+city's export schema, from `safetygap init` to `safetygap analyze --config`.
+
+Expected values are worked out from the fixture's own hand-made tables (which types the
+taxonomy knows, who started each call) and with geopandas.sjoin on the raw files, never
+with safetygap's readers."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import app_client
+from fixture_city import (
+    CRS,
+    TYPES,
+    call_frame,
+    neighborhoods,
+    planning_areas,
+    write_fixture_city,
+)
+from typer.testing import CliRunner
+
+from safetygap.cli import app
+from safetygap.workspace import Workspace
+
+pytestmark = pytest.mark.filterwarnings("ignore:the wards .* cover only:UserWarning")
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> dict[str, Path]:
+    """Riverton's files, the configuration `init` wrote for them, the workspace that
+    `analyze --config` wrote from it (and both commands' output)."""
+    d = tmp_path_factory.mktemp("riverton")
+    files = write_fixture_city(d / "downloads")
+    config = d / "riverton.toml"
+    init = _invoke("init", "--calls", files["calls"], "--neighborhoods",
+                   files["neighborhoods"], "--wards", files["wards"], "--providers",
+                   files["providers"], "--population", files["population"], "--out", config,
+                   "--name", "Riverton")
+    assert init.exit_code == 0, init.output
+    run = _invoke("analyze", "--config", config, "--out", d / "ws", "--quiet")
+    assert run.exit_code == 0, run.output
+    return {**files, "config": config, "ws": d / "ws", "init_output": init.output,
+            "output": run.output, "dir": d}
+
+
+def _counts_by_sjoin(frame: pd.DataFrame, layer: gpd.GeoDataFrame, key: str) -> dict:
+    """Calls per area of ``layer`` by geopandas.sjoin on the raw coordinates."""
+    xy = frame.dropna(subset=["XCoord", "YCoord"])
+    pts = gpd.GeoDataFrame(xy, geometry=gpd.points_from_xy(xy["XCoord"].astype(float),
+                                                           xy["YCoord"].astype(float)),
+                           crs=CRS)
+    joined = gpd.sjoin(pts, layer, predicate="within")
+    return joined.groupby(key).size().to_dict()
+
+
+def _raw() -> pd.DataFrame:
+    frame = call_frame()
+    frame["XCoord"] = pd.to_numeric(frame["XCoord"], errors="coerce")
+    frame["YCoord"] = pd.to_numeric(frame["YCoord"], errors="coerce")
+    return frame
+
+
+# ------------------------------------------------------------------ init and the config
+
+
+def test_init_guesses_every_field_and_marks_the_guesses(city):
+    text = city["config"].read_text()
+    doc = tomllib.loads(text)
+    calls = doc["calls"]
+    assert (calls["id"], calls["call_type"], calls["time"]) == (
+        "IncidentNum", "CallTypeDesc", "CallDateTime")
+    assert calls["time_format"] == "us_12h"
+    assert (calls["x"], calls["y"], calls["crs"]) == ("XCoord", "YCoord", "EPSG:2276")
+    assert calls["source"] == "SelfInitiated"
+    assert calls["source_values"] == {"Y": "officer_initiated", "N": "public_911"}
+    assert "agency" not in calls and calls["default_agency"] == "POLICE"
+    # the shapefile has no .prj: its CRS is guessed from the planning areas' extent
+    assert doc["neighborhoods"]["crs"] == "EPSG:2276"
+    assert (doc["neighborhoods"]["id"], doc["neighborhoods"]["name"]) == ("NBHD_NUM",
+                                                                          "NBHD_LABEL")
+    assert (doc["wards"]["id"], doc["wards"]["name"]) == ("PLAN_AREA", "AREA_NAME")
+    assert (doc["population"]["name_column"],
+            doc["population"]["population_column"]) == ("Neighborhood", "Residents")
+    # every guess is commented as one
+    for key in ("id", "call_type", "time_format", "crs", "default_agency", "source"):
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"{key} = "))
+        assert "# GUESS:" in line, line
+    neighborhood_crs = re.search(r"\[neighborhoods\][^\[]*?\ncrs = [^\n]*", text).group(0)
+    assert "GUESS: the file declares no CRS" in neighborhood_crs
+    assert "UNRESOLVED" not in text.replace('"UNRESOLVED" must be set', "")
+
+
+def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):
+    out = tmp_path / "partial.toml"
+    res = _invoke("init", "--calls", city["calls"], "--neighborhoods", city["neighborhoods"],
+                  "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "[wards] file" in res.output and "[providers] file" in res.output
+    text = out.read_text()
+    assert 'file = "UNRESOLVED"  # UNRESOLVED: no --wards given' in text
+    # no other layer declares a CRS: the neighborhoods' CRS cannot be told
+    assert re.search(r'\ncrs = "UNRESOLVED"  # UNRESOLVED: the file declares no CRS', text)
+    run = _invoke("analyze", "--config", out, "--out", tmp_path / "ws")
+    assert run.exit_code == 2
+    for key in ("[wards] file", "[providers] file", "[neighborhoods] crs"):
+        assert f"{key} is UNRESOLVED" in run.output
+    assert _invoke("init", "--calls", city["calls"], "--neighborhoods",
+                   city["neighborhoods"], "--out", out).exit_code == 2  # never overwritten
+
+
+def test_command_line_options_override_the_config(city, tmp_path):
+    res = _invoke("analyze", "--config", city["config"], "--out", tmp_path / "ws",
+                  "--count-calls-from", "all", "--quiet")
+    assert res.exit_code == 0, res.output
+    summary = Workspace.open(tmp_path / "ws").summary
+    assert summary["demand"]["count_calls_from"] == "all"
+    assert summary["label"] == "Riverton"  # the rest from the config
+
+
+def test_a_declared_crs_contradicting_the_file_is_an_error(city, tmp_path):
+    text = city["config"].read_text().replace(
+        'crs = "EPSG:2276"  # the file\'s own', 'crs = "EPSG:2277"  # the file\'s own')
+    bad = city["dir"] / "contradiction.toml"
+    bad.write_text(text)
+    res = _invoke("analyze", "--config", bad, "--out", tmp_path / "ws")
+    assert res.exit_code == 2
+    assert "--wards-crs EPSG:2277" in res.output and "contradicts" in res.output
+
+
+# ------------------------------------------------------------------ times
+
+
+def test_dates_parsed_with_the_form_reported(city):
+    ws = Workspace.open(city["ws"])
+    time = ws.quality["calls"]["time"]
+    assert time["form"]["form"] == "us_12h" and time["column"] == "CallDateTime"
+    assert "12-hour clock" in ws.summary["undated"]["form"]
+    assert time["form"]["description"].startswith(
+        "CallDateTime: US month/day/year, 12-hour clock")
+    raw = call_frame()
+    want = pd.to_datetime(raw["CallDateTime"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
+    got = ws.calls(columns=["row", "time"]).sort_values("row")["time"]
+    assert got.reset_index(drop=True).equals(want.rename("time").astype("datetime64[ns]"))
+    assert time["calls"] == int(want.isna().sum()) == 1  # the one "PENDING"
+
+
+def test_undated_share_stops_the_run_and_the_flag_accepts_it(tmp_path, city):
+    write_fixture_city(tmp_path / "downloads", undated=3)  # 3 of 38 rows: 7.9%
+    cfg = tmp_path / "riverton.toml"  # the same configuration, its paths relative to it
+    cfg.write_text(city["config"].read_text())
+    stop = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws")
+    assert stop.exit_code == 2
+    msg = " ".join(stop.output.split())
+    assert "column 'CallDateTime'" in msg and "3 of 38 calls (7.9%) cannot be dated" in msg
+    assert "'PENDING', 'PENDING', 'PENDING'" in msg and "--accept-undated" in msg
+    ok = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws", "--accept-undated",
+                 "--quiet")
+    assert ok.exit_code == 0, ok.output
+    assert "RATES ARE UNDATED" in ok.output
+    summary = Workspace.open(tmp_path / "ws").summary
+    assert summary["undated"]["rates_undated"]
+    assert [c["kind"] for c in summary["caveats"]].count("rates_undated") == 1
+    with app_client(tmp_path / "ws") as client:
+        for path in ("/", "/report", "/maps/gaps?family=response", "/maps/wards/PA-1",
+                     "/maps/sites?family=response&k=1", "/neighborhoods/101", "/wards/PA-1",
+                     "/diversion", "/neighborhoods/101/directory", "/wards/PA-1/directory"):
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert "caveat-rates_undated" in page.text, path
+        assert client.get("/api/summary").json()["undated"]["rates_undated"]
+
+
+# ------------------------------------------------------------------ call types
+
+
+def test_unknown_type_share_is_exact_and_the_headline_uncalibrated(city):
+    raw = call_frame()
+    public = raw[raw["SelfInitiated"] == "N"]  # the calls counted as demand, all unique
+    known = {name: k for name, k, _ in TYPES.values()}
+    unknown = int((~public["CallTypeDesc"].map(known)).sum())
+    ws = Workspace.open(city["ws"])
+    types = ws.summary["call_types"]
+    assert (types["unknown_type_calls"], types["calls"]) == (unknown, len(public))
+    assert types["unknown_type_share"] == round(unknown / len(public), 6)
+    assert unknown / len(public) > 0.10 and types["uncalibrated"]
+    assert ws.summary["top_underserved"]["status"] == "uncalibrated"
+    assert "safetygap profile" in types["advice"]
+    assert "option `write_rules`" in types["advice"] and "--" not in types["advice"]
+    assert "--write-rules rules.toml" in " ".join(city["output"].split())  # the CLI's flag
+    assert "UNCALIBRATED" in city["output"]
+    assert "most underserved for response (UNCALIBRATED)" in city["output"]
+    assert f"{unknown / len(public):.1%} of the calls" in city["output"]
+    with app_client(city["ws"]) as client:
+        body = client.get("/api/summary").json()
+        assert body["uncalibrated"] and body["call_types"]["unknown_type_calls"] == unknown
+        assert client.get("/api/gaps").json()["status"] == "uncalibrated"
+        index = client.get("/").text
+        assert "(uncalibrated)" in index and "caveat-uncalibrated" in index
+        assert "caveat-uncalibrated" in client.get("/maps/gaps?family=prevention").text
+        assert "uncalibrated" in client.get("/report").text
+
+
+def test_below_the_threshold_the_headline_is_calibrated(city, tmp_path):
+    res = _invoke("analyze", "--config", city["config"], "--out", tmp_path / "ws",
+                  "--unknown-type-max-share", "0.5", "--quiet")
+    assert res.exit_code == 0, res.output
+    summary = Workspace.open(tmp_path / "ws").summary
+    assert not summary["uncalibrated"] and summary["top_underserved"]["status"] == "calibrated"
+    assert "uncalibrated" not in [c["kind"] for c in summary["caveats"]]
+
+
+# ------------------------------------------------------------------ layers joined independently
+
+
+def test_calls_outside_the_wards_keep_their_neighborhood(city):
+    ws = Workspace.open(city["ws"])
+    public = _raw()[lambda f: f["SelfInitiated"] == "N"]
+    by_nbhd = _counts_by_sjoin(public, neighborhoods(), "NBHD_NUM")
+    by_ward = _counts_by_sjoin(public, planning_areas(), "PLAN_AREA")
+    got_n = dict(zip(ws.neighborhoods["area_id"], ws.neighborhoods["calls_total"],
+                     strict=True))
+    got_w = dict(zip(ws.wards["area_id"], ws.wards["calls_total"], strict=True))
+    assert got_n == {str(k): v for k, v in by_nbhd.items()}
+    assert got_w == by_ward
+    # the calls east of the planning areas are counted in Eastgate and Riverbend
+    assert sum(got_n.values()) > sum(got_w.values())
+    cover = ws.quality["boundaries"]["wards_cover_neighborhoods"]
+    assert cover["calls_outside_wards"] == sum(got_n.values()) - sum(got_w.values())
+    # 7500 of 9000 ft of width (measured in the UTM zone the run projects to)
+    assert cover["neighborhood_area_in_wards"] == pytest.approx(7500 / 9000, rel=1e-4)
+    partly = {n["area_id"]: n for n in cover["neighborhoods_partly_outside_wards"]}
+    assert set(partly) == {"103", "106"}
+    ft2 = 0.3048006096012192 ** 2  # US survey foot
+    assert partly["103"]["area_outside_wards_m2"] == pytest.approx(1500 * 3000 * ft2,
+                                                                   rel=1e-3)
+    assert "THE WARDS MISS PART OF THE CITY" in city["output"]
+
+
+# ------------------------------------------------------------------ who started the call
+
+
+def test_officer_initiated_calls_are_out_of_the_demand_denominators(city, tmp_path):
+    raw = _raw()
+    public = raw[raw["SelfInitiated"] == "N"]
+    ws = Workspace.open(city["ws"])
+    demand = ws.summary["demand"]
+    assert demand["count_calls_from"] == "public" and demand["source_recorded"]
+    assert demand["counted_calls"] == len(public)
+    assert demand["left_out_calls"] == int((raw["SelfInitiated"] == "Y").sum())
+    assert demand["by_source"] == {"public_911": len(public),
+                                   "officer_initiated": demand["left_out_calls"]}
+    # no FIRE calls: the diverted share's denominator is every counted call
+    assert ws.summary["diversion"]["denominator_calls"] == len(public)
+    assert "officer-initiated and alarm-company calls left out" in ws.summary[
+        "diverted_share_basis"]
+    # the diverted share's denominator says so wherever the share is shown
+    words = ws.summary["diversion"]["denominator_words"]
+    assert words.endswith(", counting only " + demand["words"])
+    line = f"{ws.summary['diverted_share']['all']:.1%} of {words}"
+    assert f"diverted to non-police services: {line}" in " ".join(city["output"].split())
+    calls = ws.calls(columns=["row", "source", "counted", "neighborhood_id"])
+    officer = calls["source"] == "officer_initiated"
+    assert not calls.loc[officer, "counted"].any() and calls.loc[~officer, "counted"].all()
+    assert calls.loc[officer, "neighborhood_id"].notna().sum() > 0  # still located
+    # counted where the setting says: all
+    res = _invoke("analyze", "--config", city["config"], "--out", tmp_path / "all",
+                  "--count-calls-from", "all", "--quiet")
+    assert res.exit_code == 0, res.output
+    every = Workspace.open(tmp_path / "all")
+    want = _counts_by_sjoin(raw, neighborhoods(), "NBHD_NUM")
+    assert dict(zip(every.neighborhoods["area_id"], every.neighborhoods["calls_total"],
+                    strict=True)) == {str(k): v for k, v in want.items()}
+    assert every.summary["diversion"]["denominator_calls"] == len(raw)
+    assert every.summary["demand"]["left_out_calls"] == 0
+    assert "demand_basis" in [c["kind"] for c in ws.summary["caveats"]]
+    assert "demand_basis" not in [c["kind"] for c in every.summary["caveats"]]
+    with app_client(city["ws"]) as client:
+        assert "calls from the public" in client.get("/").text
+        assert "calls from the public" in client.get("/report").text
+        assert "caveat-demand_basis" in client.get("/maps/gaps?family=response").text
+        assert "caveat-demand_basis" in client.get("/neighborhoods/101").text
+        assert f"Shares are of {words}." in client.get("/diversion").text
+        assert client.get("/api/diversion").json()["denominator_words"] == words
+        assert "caveat-demand_basis" in client.get("/wards/PA-1/directory").text
+
+
+def test_unmapped_source_values_are_named(city, tmp_path):
+    text = city["config"].read_text().replace('Y = "officer_initiated"', "")
+    cfg = city["dir"] / "no-y.toml"
+    cfg.write_text(text)
+    res = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws")
+    assert res.exit_code == 2
+    n_y = int((call_frame()["SelfInitiated"] == "Y").sum())
+    assert f"'Y' ({n_y})" in res.output and "source_values" in res.output
+
+
+def test_agency_defaults_to_the_stated_department(city):
+    ws = Workspace.open(city["ws"])
+    assert set(ws.calls(columns=["agency"])["agency"]) == {"POLICE"}
+    assert ws.summary["agency"] == {
+        "column": None, "default": "POLICE",
+        "words": "every call is counted as POLICE's: the calls file has no agency column "
+                 "(default_agency)"}
+    assert "agency: every call is counted as POLICE's" in city["output"]
+    manifest = json.loads((city["ws"] / "manifest.json").read_text())
+    assert manifest["options"]["columns"]["agency"] is None
+    assert manifest["options"]["columns"]["default_agency"] == "POLICE"
+
+
+def test_every_section_of_a_configuration_reaches_the_run(tmp_path):
+    from safetygap.config.city import analysis_setup, load_city_config
+
+    (tmp_path / "in").mkdir()
+    cfg = tmp_path / "city.toml"
+    cfg.write_text('''
+[city]
+name = "Testville"
+[calls]
+file = "in/calls.csv"
+time = "when"
+time_format = "us_24h"
+default_agency = "SHERIFF"
+source = "how"
+source_values = { phone = "non_emergency", "9-1-1" = "public_911" }
+[neighborhoods]
+file = "in/n.gpkg"
+crs = "EPSG:2276"
+[wards]
+file = "in/w.gpkg"
+id = "WARD"
+[providers]
+file = "in/p.csv"
+crs = "EPSG:26915"
+[population]
+file = "in/pop.csv"
+population_column = "people"
+[rules]
+count_calls_from = "all"
+diverted_denominator = "all_calls"
+[analysis]
+undated_max_share = 0.2
+accept_undated = true
+unknown_type_max_share = 0.3
+ward_cover_min = 0.5
+[reports]
+file = "in/311.csv"
+counted = false
+[demographics]
+file = "in/acs.csv"
+groups = ["black", "poverty"]
+equity_draws = 500
+''')
+    config = load_city_config(cfg)
+    inputs, opts = analysis_setup(config, files={"wards": tmp_path / "other.gpkg"},
+                                  columns={"id": "cid"}, options={"ward_cover_min": 0.9})
+    assert inputs.calls == (tmp_path / "in" / "calls.csv").resolve()
+    assert inputs.wards == tmp_path / "other.gpkg"  # the command line wins
+    assert inputs.reports.name == "311.csv" and inputs.demographics.name == "acs.csv"
+    c = opts.columns
+    assert (c.id, c.time, c.time_format, c.agency, c.default_agency, c.source) == (
+        "cid", "when", "us_24h", None, "SHERIFF", "how")
+    assert c.source_values == {"phone": "non_emergency", "9-1-1": "public_911"}
+    assert (opts.neighborhoods_crs, opts.ward_id, opts.providers_crs) == (
+        "EPSG:2276", "WARD", "EPSG:26915")
+    assert (opts.count_calls_from, opts.diversion_denominator) == ("all", "all_calls")
+    assert (opts.undated_max_share, opts.accept_undated, opts.unknown_type_max_share,
+            opts.ward_cover_min) == (0.2, True, 0.3, 0.9)
+    assert (opts.reports_counted, opts.demographic_groups, opts.equity_draws) == (
+        False, ("black", "poverty"), 500)
+    assert (opts.population_column, opts.label) == ("people", "Testville")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[calls]\ntime = 5\n", "[calls] time must be text"),
+    ("[calls]\nwhen = \"t\"\n", "[calls] unknown key"),
+    ("[city2]\n", "unknown section"),
+    ("[analysis]\naccept_undated = \"yes\"\n", "[analysis] accept_undated must be true or false"),
+    ("[calls]\ntime_format = \"dd.mm.yyyy\"\n", "unknown time format"),
+    ("[calls]\nsource = \"s\"\n[calls.source_values]\nY = \"cops\"\n", "unknown call source"),
+    ("[calls]\nid = \"UNRESOLVED\"\n", "[calls] id is UNRESOLVED"),
+])
+def test_a_bad_configuration_names_the_key(tmp_path, text, message):
+    from safetygap.config.city import load_city_config
+    from safetygap.errors import ValidationError
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    with pytest.raises(ValidationError) as err:
+        load_city_config(cfg)
+    assert message in str(err.value) and str(cfg) in str(err.value)
