@@ -52,8 +52,9 @@ def far_dates(tiny_files, tmp_path):
 
 
 def test_far_dates_are_counted_and_left_out_of_rates(tiny_files, far_dates):
-    base = analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(columns=GENERIC))
-    far = analyze(far_dates, options=AnalysisOptions(columns=GENERIC))
+    opts = AnalysisOptions(columns=GENERIC, accept_undated=True)  # its one undated row of 11
+    base = analyze(AnalysisInputs(**tiny_files), options=opts)
+    far = analyze(far_dates, options=opts)
     q = far.quality["calls"]
     assert q["status_counts"]["date_outside_window"] == 2
     assert q["input_rows"] == 13 and sum(q["status_counts"].values()) == 13
@@ -68,11 +69,14 @@ def test_far_dates_are_counted_and_left_out_of_rates(tiny_files, far_dates):
                            base.neighborhoods[col].to_numpy(float), equal_nan=True), col
     status = far.calls.set_index("call_id")["status"]
     assert status["90"] == status["91"] == "date_outside_window"
+    flags = far.calls.set_index("call_id")["flag_date_outside_window"]
+    assert flags["90"] and flags["91"] and int(flags.sum()) == 2
+    assert q["flag_counts"]["date_outside_window"] == 2
 
 
 def test_the_window_is_a_setting(far_dates):
-    wide = analyze(far_dates, options=AnalysisOptions(columns=GENERIC, date_from="1800-01-01",
-                                                      date_to="2300-01-01"))
+    wide = analyze(far_dates, options=AnalysisOptions(
+        columns=GENERIC, accept_undated=True, date_from="1800-01-01", date_to="2300-01-01"))
     q = wide.quality["calls"]
     assert q["status_counts"]["date_outside_window"] == 0
     assert q["date_window"]["from"] == "1800-01-01"

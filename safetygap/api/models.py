@@ -5,6 +5,9 @@ travel times in minutes; catchments in the workspace's ``catchment_unit``
 (metres straight-line, minutes on a street network); rates per 1,000 residents
 per year; shares in [0, 1]; ``null`` where a value
 is undefined (no population, no calls).
+
+Long file (about 450 lines): one response model per public answer of the core routes, each
+next to the models it nests; the other route groups keep theirs in ``models_*`` modules.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 
 DEFAULT_DATE_FROM = "1990-01-01"
 """First plausible call date (ISO): computer-aided dispatch exports start in the 1990s."""
@@ -90,5 +90,6 @@ class DateWindow:
              "value": pd.Timestamp(times.iat[i]).isoformat()} for i in idx]
         out["note"] = ("calls dated outside the window are left out of the areas and of every "
                        "rate (status date_outside_window); the window is a setting "
-                       "(SAFETYGAP_DATE_FROM, SAFETYGAP_DATE_TO, --date-from, --date-to)")
+                       f"(SAFETYGAP_DATE_FROM, SAFETYGAP_DATE_TO, {option('date_from')}, "
+                       f"{option('date_to')})")
         return out

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 
 DEFAULT_MAX_MALFORMED_SHARE = 0.01
 """Largest share of a CSV file's rows that may be malformed before the file is refused."""
@@ -85,7 +85,7 @@ class MalformedRows:
         if share > max_share:
             why = ("every row must be well-formed" if max_share <= 0 else
                    f"more than {max_share:.1%} of its rows are malformed "
-                   "(SAFETYGAP_MAX_MALFORMED_SHARE, --max-malformed-share)")
+                   f"(SAFETYGAP_MAX_MALFORMED_SHARE, {option('max_malformed_share')})")
             problems = Problems()
             problems.add(where, f"{what}; the file is refused because {why}",
                          allowed="fix those lines (a missing or extra delimiter, an "
