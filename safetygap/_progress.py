@@ -35,5 +35,10 @@ class Progress:
             note = f" ({info['note']})" if info.get("note") else ""
             print(f"      done in {dt:.1f} s{note}", file=self.stream, flush=True)
 
+    def detail(self, text: str) -> None:
+        """Print one indented line of progress within the current step."""
+        if self.enabled:
+            print(f"      {text}", file=self.stream, flush=True)
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

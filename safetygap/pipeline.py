@@ -113,6 +113,9 @@ class Analysis:
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    streets: gpd.GeoDataFrame | None = None
+    """Named street segments (``name``, LineString in the analysis CRS) that name places,
+    from ``inputs.streets`` or the network (:func:`street_lines`)."""
     records: pd.DataFrame | None = None
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
@@ -146,6 +149,9 @@ def analyze(
         info["note"] = (travel.name if travel.network is None else
                         f"{travel.name}, {travel.network.n_nodes:,} nodes, "
                         f"{travel.network.n_segments:,} segments")
+        streets = street_lines(inputs, travel.network, crs)
+        if streets is not None:
+            info["note"] += f"; {len(streets):,} named street segments"
 
     with step() as info:
         population, pop_quality = match_population(checked.population, nbhd)
@@ -168,7 +174,7 @@ def analyze(
 
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
-                         max_malformed_share=opts.max_malformed_share)
+                         max_malformed_share=opts.max_malformed_share, on_file=prog.detail)
         calls = cin.frame
         window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
         calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
@@ -183,6 +189,8 @@ def analyze(
         calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
                               calls_from=opts.count_calls_from)
         info["note"] = f"{len(calls):,} rows" + (
+            f" from {len(cin.source.files):,} files"
+            if cin.source is not None and cin.source.partitioned else "") + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "")
 
     contain_counts = None
@@ -207,6 +215,7 @@ def analyze(
         calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
+        examples = cin.locate(examples)  # a dataset's examples name their file
         info["note"] = ", ".join(f"{k} {v:,}" for k, v in
                                  calls[C.STATUS].value_counts().items()
                                  if k != RowStatus.OK and v)
@@ -273,6 +282,7 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        streets=streets,
         records=records,
         equity=equity,
     )
@@ -290,8 +300,28 @@ def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
     return table, {"file": str(rin.path), **quality}
 
 
+def street_lines(inputs: AnalysisInputs, network: StreetNetwork | None, crs: Any
+                 ) -> gpd.GeoDataFrame | None:
+    """The named street segments that name places: from ``inputs.streets`` (read here)
+    or the run's own network; None without names."""
+    from safetygap.inputs.network import load_network
+
+    source = network
+    if inputs.streets is not None and (network is None or inputs.network is None or
+                                       Path(inputs.streets).resolve()
+                                       != Path(inputs.network).resolve()):
+        source = load_network(inputs.streets, crs=crs)
+    if source is None:
+        return None
+    lines, names = source.street_lines()
+    if not len(lines):
+        return None
+    return gpd.GeoDataFrame({"name": names.astype(str)}, geometry=lines, crs=source.crs)
+
+
 def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
-    """The input paths the demo city writes into ``directory``."""
+    """The input paths the demo city writes into ``directory`` (its street names in
+    ``streets.graphml`` when there)."""
     d = Path(directory)
     return AnalysisInputs(
         calls=d / "calls.csv",
@@ -300,4 +330,5 @@ def default_inputs(directory: str | os.PathLike) -> AnalysisInputs:
         wards=d / "wards.gpkg",
         population=d / "population.csv",
         demographics=d / "demographics.csv" if (d / "demographics.csv").is_file() else None,
+        streets=d / "streets.graphml" if (d / "streets.graphml").is_file() else None,
     )

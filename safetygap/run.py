@@ -15,6 +15,7 @@ from safetygap import versions
 from safetygap._progress import Progress
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import ColumnMap
+from safetygap.inputs.sources import resolve_calls
 from safetygap.pipeline import (
     STEPS,
     Analysis,
@@ -115,13 +116,15 @@ def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLik
         if role not in INPUT_ROLES:
             problems.add("overrides", "unknown input role", value=role, allowed=INPUT_ROLES)
     problems.raise_if_any()
-    paths: dict[str, Path | None] = {}
+    paths: dict[str, Path | str | None] = {}
     for role in INPUT_ROLES:
         given = overrides.get(role)
         recorded = manifest.get("inputs", {}).get(role, {}).get("path")
         value = given if given is not None else recorded
         paths[role] = None if value is None else Path(value)
-        if paths[role] is not None and not paths[role].is_file():
+        if role == "calls" and value is not None and not Path(value).is_file():
+            paths[role] = _calls_dataset(str(value), problems, root)
+        elif paths[role] is not None and not paths[role].is_file():
             problems.add(f"workspace {root}", f"the {role} file of the analysis is gone",
                          value=str(paths[role]),
                          allowed="upload a new one (POST /api/datasets) or re-run "
@@ -137,6 +140,16 @@ def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLik
                       **{k: v for k, v in recorded_opts.items() if k in known})
     inputs = AnalysisInputs(**{role: paths[role] for role in INPUT_ROLES})
     return inputs, options
+
+
+def _calls_dataset(spec: str, problems: Problems, root: str | os.PathLike) -> str | None:
+    """A recorded calls dataset (a directory or glob), checked to still name calls files."""
+    if resolve_calls(spec, Problems()) is None:
+        problems.add(f"workspace {root}", "the calls files of the analysis are gone",
+                     value=spec, allowed="upload a new one (POST /api/datasets) or re-run "
+                                         "`safetygap analyze`")
+        return None
+    return spec
 
 
 def rebuild(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLike | None] = {},

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         description="memory one public computation (siting, what-if) may take above the "
                     "resting server, in MB; a request that would need more: 422 with a "
                     "message")
+    precompute: bool = Field(
+        True, description="compute the report and each family's default sites when an "
+                          "analysis is built (analyze, demo, rerun), so every page is quick "
+                          "at its first visit; false: computed at the first request")
     stale_after_months: float = Field(
         18.0, gt=0, description="months after its last_verified date a provider is flagged "
                                 "stale (quality.json, the map)")

@@ -12,6 +12,9 @@ A workspace directory holds
     GeoParquet of the providers with family, capacity and catchment
 ``indices.parquet``
     every measure per level, area, period (``all`` or a year) and family, long form
+``streets.parquet``
+    GeoParquet of named street segments that name places (proposed sites), when the
+    analysis had street names
 ``outside_911.parquet``
     GeoParquet of the diverted records from outside 911 (311 / online reports), only
     when the analysis had a reports file
@@ -49,6 +52,7 @@ from safetygap._io import atomic_write as _atomic_write
 from safetygap._io import write_json
 from safetygap.errors import Problems, ValidationError
 from safetygap.geo.network import StreetNetwork
+from safetygap.geo.streetnames import StreetNames
 from safetygap.geo.travel import Travel
 from safetygap.inputs.network import read_saved_network, save_network
 from safetygap.pipeline import Analysis
@@ -61,6 +65,9 @@ LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", C.FILE,
 JSON_FILES = ("summary.json", "quality.json")
 NETWORK_FILE = "network.npz"
 """The street network of a network-travel run, so what-if and siting reuse it exactly."""
+STREETS_FILE = "streets.parquet"
+"""GeoParquet of the named street segments that name places (``name``, LineString in the
+analysis CRS), when the analysis had street names."""
 RECORDS_FILE = "outside_911.parquet"
 """GeoParquet of the diverted records from outside 911 (311 / online reports), when the
 analysis had them (:data:`safetygap.outside911.RECORD_COLUMNS`)."""
@@ -94,6 +101,12 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
         written.append(NETWORK_FILE)
     else:
         (out / NETWORK_FILE).unlink(missing_ok=True)
+    if analysis.streets is not None:
+        _atomic_write(out / STREETS_FILE,
+                      lambda p: analysis.streets.to_parquet(p, index=False))
+        written.append(STREETS_FILE)
+    else:
+        (out / STREETS_FILE).unlink(missing_ok=True)
     records = analysis.records
     if records is not None:
         _atomic_write(out / RECORDS_FILE, lambda p: write_points(
@@ -222,6 +235,16 @@ class Workspace:
                          allowed="a workspace written by this version (analyse again)")
             problems.raise_if_any()
         return Travel(TravelKind.NETWORK, mode, net)
+
+    def street_names(self) -> StreetNames | None:
+        """The street names that name places (:data:`STREETS_FILE`), or None when the
+        analysis had none."""
+        p = self.path / STREETS_FILE
+        if STREETS_FILE not in self.manifest.get("files", {}) or not p.is_file():
+            return None
+        frame = gpd.read_parquet(p)
+        return StreetNames.from_segments(frame.geometry.to_numpy(),
+                                         frame["name"].to_numpy(object))
 
     def records(self, columns: list[str] | None = None) -> pd.DataFrame | None:
         """The diverted records from outside 911 (without geometry unless ``columns``

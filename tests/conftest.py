@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,10 @@ import pytest
 from shapely.geometry import box
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minneapolis"
+
+# workspaces built by the commands in tests skip the report and default sites computed for
+# quick first visits (tests/test_precompute.py asks for them)
+os.environ.setdefault("SAFETYGAP_PRECOMPUTE", "false")
 CRS = "EPSG:26915"
 
 
@@ -54,6 +59,23 @@ def make_tiny_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         crs=CRS,
     )
     return nbhd, wards
+
+
+TINY_POPULATION = {"A": 1000.0, "B": 2000.0, "C": 3000.0, "D": 4000.0}
+"""Residents of the tiny city's neighborhoods (see :func:`write_tiny_city`)."""
+
+
+def tiny_residents_within(region) -> float:
+    """Residents of the tiny city inside ``region`` (relative metres), each square's
+    residents spread evenly: geopandas overlay, a second method for the areal weighting
+    of :mod:`safetygap.geo.residents`."""
+    from shapely import affinity
+
+    nbhd, _ = make_tiny_areas()
+    squares = nbhd.assign(pop=nbhd["area_id"].map(TINY_POPULATION))
+    region = affinity.translate(region, X0, Y0)
+    parts = gpd.overlay(squares, gpd.GeoDataFrame(geometry=[region], crs=CRS))
+    return float((parts["pop"] * parts.area / 1e6).sum())
 
 
 @pytest.fixture

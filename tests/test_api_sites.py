@@ -27,6 +27,7 @@ from conftest import (
     app_client,
     grid_segments,
     make_tiny_areas,
+    tiny_residents_within,
     write_tiny_city,
 )
 from fastapi.testclient import TestClient
@@ -39,7 +40,7 @@ from safetygap.api._scenarios import DRAW_TOLERANCE_M
 from safetygap.api.app import create_app
 from safetygap.api.models import ErrorResponse
 from safetygap.api.models_sites import ScenarioResult, SiteRecommendation
-from safetygap.geo.siting import reachable_area
+from safetygap.geo.siting import CIRCLE_QUAD_SEGS, reachable_area
 from safetygap.inputs import load_preset
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions
 from safetygap.run import run_analysis
@@ -328,14 +329,22 @@ def test_sites_among_bad_candidates_lists_every_problem(straight):
 def test_scenario_by_hand_and_as_whatif(straight, straight_ws):
     """A youth program (capacity 10, 1,200 m) at (1000, 1000): call 4 is 71 m away, so B's
     prevention coverage goes 0.5 -> 1; every neighborhood centroid is 707 m away, so the
-    capacity is shared by all 10,000 residents: +1 per 1,000 residents everywhere."""
+    capacity is shared by all 10,000 residents: +1 per 1,000 residents everywhere. It newly
+    reaches the residents of its disc outside the disc of P2 (1,200 m at (1900, 100)),
+    counted by geopandas overlay; call 4 (a shooting) is not of a kind a non-police
+    responder takes."""
     r = straight.post("/api/scenarios", json={"providers": [hypothetical(1000, 1000)]})
     assert r.status_code == 200, r.text
     s = ScenarioResult.model_validate(r.json())
     assert s.families == ["prevention"] and s.distance_model == "straight-line"
-    assert s.totals["prevention"].model_dump() == {
+    totals = s.totals["prevention"].model_dump()
+    reached = totals.pop("residents_newly_reached")
+    assert totals == {
         "need_calls": 2, "coverage_before": 0.5, "coverage_after": 1.0,
-        "calls_newly_covered": 1}
+        "calls_newly_covered": 1, "eligible_newly_covered": 0}
+    new = shapely.Point(1000, 1000).buffer(1200, quad_segs=CIRCLE_QUAD_SEGS).difference(
+        shapely.Point(1900, 100).buffer(1200, quad_segs=CIRCLE_QUAD_SEGS))
+    assert reached == pytest.approx(tiny_residents_within(new), abs=1.0)
     nb = {a.area_id: a for a in s.neighborhoods}
     assert set(nb) == {"A", "B", "C", "D"} and {a.family for a in s.neighborhoods} == \
         {"prevention"}

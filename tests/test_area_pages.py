@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html import escape, unescape
 
+import numpy as np
 import pytest
 from conftest import HOSTILE_AREA
 
@@ -133,3 +134,33 @@ def test_map_script_takes_its_words_from_the_label_table():
     js = (Path(maps.__file__).parent / "static" / "safetygap-map.js").read_text()
     assert "gap index" not in js.lower() and "toFixed(0)" not in js
     assert "LABELS.fields" in js
+
+
+def test_pages_speak_the_need_access_classes_when_the_analysis_has_them(api_workspace):
+    """With the need/access classes, the underserved rank, its resampled range and 95%
+    intervals of the rate in the layers (issue 13's columns), the page says them in words;
+    without them (the other tests) it speaks of the service gap score."""
+    from safetygap.maps.area_page import AreaFacts
+    from safetygap.readmodel import WorkspaceView
+    from safetygap.workspace import Workspace
+
+    view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)
+    nb = view.areas["neighborhood"]
+    for f in ("response", "prevention", "restoration"):
+        nb[f"underserved_rank_{f}"] = [4.0, 3.0, 2.0, 1.0] if f == "response" else np.nan
+        nb[f"class_label_{f}"] = "high need, low access" if f == "response" else ""
+    nb["rank_low_response"] = [3.0, 2.0, 1.0, 1.0]
+    nb["rank_high_response"] = [4.0, 4.0, 3.0, 2.0]
+    nb["p_underserved_response"] = [0.1, 0.2, 0.4, 0.87]
+    nb["rate_response_ci_low"] = [0.9, 0.0, 0.0, 0.0]
+    nb["rate_response_ci_high"] = [4.4, 0.9, 0.6, 0.5]
+    facts = AreaFacts(view, "neighborhood", "D")
+    assert facts.headline()[2] == ("Response services fall shortest here: the most "
+                                   "underserved of 4 neighborhoods (high need, low access).")
+    words = facts.family_words("response")
+    assert words.startswith("High need, low access: the most underserved of 4 neighborhoods.")
+    assert ("resampling the calls, its rank runs from 1 to 2; it is high need, low access "
+            "in 87% of the resamples.") in words
+    a = AreaFacts(view, "neighborhood", "A")
+    rate = next(r for r in a.measure_rows("response") if r["measure"] == "rate")
+    assert rate["value"] == "1.5 per 1,000 residents a year (0.9 to 4.4)"

@@ -360,6 +360,8 @@ counted = false
 file = "in/acs.csv"
 groups = ["black", "poverty"]
 equity_draws = 500
+crs = "EPSG:4269"
+fine_population_crs = "EPSG:2276"
 ''')
     config = load_city_config(cfg)
     inputs, opts = analysis_setup(config, files={"wards": tmp_path / "other.gpkg"},
@@ -379,6 +381,7 @@ equity_draws = 500
     assert (opts.reports_counted, opts.demographic_groups, opts.equity_draws) == (
         False, ("black", "poverty"), 500)
     assert (opts.population_column, opts.label) == ("people", "Testville")
+    assert (opts.demographics_crs, opts.fine_population_crs) == ("EPSG:4269", "EPSG:2276")
 
 
 @pytest.mark.parametrize(("text", "message"), [

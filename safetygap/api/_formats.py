@@ -46,9 +46,11 @@ def _attachment(name: str, ext: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{slug}.{ext}"'}
 
 
-def csv_response(rows: list[dict[str, Any]], name: str) -> Response:
-    """``rows`` as a CSV download; columns in first-seen order."""
-    columns = list(dict.fromkeys(k for r in rows for k in r))
+def csv_response(rows: list[dict[str, Any]], name: str,
+                 columns: Iterable[str] = ()) -> Response:
+    """``rows`` as a CSV download; ``columns`` first (so a file without rows still has its
+    header), then any other in first-seen order."""
+    columns = list(dict.fromkeys([*columns, *(k for r in rows for k in r)]))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

@@ -17,6 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from safetygap.api.models import Family, Geometry
 from safetygap.maps.sites import MAX_SITES
 
+Existing = Literal["keep", "ignore"]
+"""Whether the existing providers of the family stay (the calls they reach count as
+served) or the sites are placed as if there were none."""
 MAX_CANDIDATES = 5000
 """Most candidate sites one request may send."""
 MAX_PROVIDERS = 100
@@ -120,6 +123,10 @@ class SiteRequest(BaseModel):
     capacity: float | None = Field(None, gt=0, allow_inf_nan=False,
                                    description="capacity of each new site; default: median "
                                                "of the service type's providers")
+    existing: Existing = Field("keep", description="keep: existing providers stay (the "
+                                                   "calls they reach count as served); "
+                                                   "ignore: sites placed as if there were "
+                                                   "none")
 
 
 # ----------------------------------------------------------------- responses
@@ -162,8 +169,17 @@ class Site(BaseModel):
     latitude: float
     neighborhood_id: str | None = Field(description="null: outside every neighborhood")
     ward_id: str | None
+    address: str | None = Field(description="the nearest intersection or street, from the "
+                                            "workspace's street names (offline); null "
+                                            "without street names")
     marginal_calls: int = Field(description="need calls it newly covers, beyond the existing "
                                             "providers and the sites ranked above")
+    eligible_newly_covered: int = Field(description="of them, calls a non-police responder "
+                                                    "could take")
+    residents_newly_reached: float = Field(
+        description="residents within its catchment area and not within that of the "
+                    "existing providers (when kept) or of the sites ranked above (areal "
+                    "weighting of the neighborhoods' population), whole residents")
     cumulative_calls: int = Field(description="need calls newly covered by sites 1..rank")
     neighborhoods: list[AreaGain] = Field(description="neighborhoods that gain, most calls "
                                                       "first")
@@ -198,6 +214,11 @@ class SiteRecommendation(BaseModel):
     catchment_area_method: str = Field(description="how catchment_area is drawn")
     candidates: Candidates
     need_calls: int = Field(description="need calls of the family placed in areas")
+    existing: Existing = Field(description="whether the existing providers were kept")
+    residents_newly_reached: float = Field(description="the sites' residents_newly_reached "
+                                                       "added up")
+    eligible_newly_covered: int = Field(description="the sites' eligible_newly_covered "
+                                                    "added up")
     covered_before: int
     covered_after: int
     coverage_before: float | None
@@ -230,6 +251,11 @@ class FamilyTotals(BaseModel):
     coverage_before: float | None
     coverage_after: float | None
     calls_newly_covered: int
+    eligible_newly_covered: int = Field(description="of them, calls a non-police responder "
+                                                    "could take")
+    residents_newly_reached: float = Field(
+        description="residents within the new providers' catchment areas and not within "
+                    "the existing providers' (areal weighting), whole residents")
 
 
 class AreaChange(IndexChange, _AreaIds):

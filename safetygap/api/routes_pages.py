@@ -226,9 +226,14 @@ def favicon() -> Response:
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report(view: View) -> HTMLResponse:
+def report(request: Request, view: View) -> HTMLResponse:
     """The printable report (one self-contained HTML file), as
-    ``safetygap report`` writes it."""
+    ``safetygap report`` writes it (computed when the analysis was built, when it was)."""
+    from safetygap.api._precomputed import precomputed_report
+    from safetygap.api._store import STATE_KEY
     from safetygap.maps.report import build_report
 
-    return HTMLResponse(view.cached(("page", "report"), lambda: build_report(view)))
+    manifest = getattr(request.state, STATE_KEY, "")
+    return HTMLResponse(view.cached(
+        ("page", "report"),
+        lambda: precomputed_report(view, manifest) or build_report(view)))

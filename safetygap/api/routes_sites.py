@@ -29,6 +29,7 @@ from safetygap.api._store import STATE_KEY
 from safetygap.api.models import ErrorResponse, Family
 from safetygap.api.models_sites import (
     CandidateSite,
+    Existing,
     ScenarioRequest,
     ScenarioResult,
     SiteRecommendation,
@@ -36,7 +37,7 @@ from safetygap.api.models_sites import (
 )
 from safetygap.api.routes_api import DOWNLOADS, FormatQ, View
 from safetygap.errors import ValidationError
-from safetygap.maps.collections import site_features
+from safetygap.maps.collections import SITE_PROPERTIES, site_features
 from safetygap.maps.gap_map import render_page
 from safetygap.maps.sites import MAX_SITES, build_sites_map
 from safetygap.scenarios import (
@@ -82,6 +83,9 @@ CatchmentQ = Annotated[float | None, Query(
                 "answered with a warning in warnings); at most the study area's extent "
                 "(its bounding box's diagonal in metres, or the minutes to walk it: 422 "
                 "past it); default: the service type's")]
+ExistingQ = Annotated[Existing, Query(
+    description="keep (default): existing providers stay and the calls they reach count as "
+                "served; ignore: the sites are placed as if the family had no provider")]
 CapacityQ = Annotated[float | None, Query(
     gt=0, le=1e9, allow_inf_nan=False,
     description="capacity of each new site (default: median of the service type's)")]
@@ -100,10 +104,14 @@ def _candidates(base: Baseline, candidates: list[CandidateSite], *, family: str,
 
 def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, family: str,
            k: int, service_type: str | None, catchment: float | None,
-           capacity: float | None, candidates: list[CandidateSite] | None) -> Response:
+           capacity: float | None, candidates: list[CandidateSite] | None,
+           existing: str = "keep") -> Response:
     """Sites of ``family`` among ``candidates`` (default ones when None), cached under
     ``key``; problems with the options or candidates answer one 422 located in
     ``source`` listing all of them."""
+    hit = store.cached("sites", key)
+    if hit is not None:  # precomputed, or asked before: its options were checked then
+        return _answer(request, *hit)
     _, base = store.baseline()
     try:
         check_siting_options(base, family=family, k=k, service_type=service_type,
@@ -129,7 +137,8 @@ def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, f
             result = recommend_sites(
                 base, family=family, k=k, candidates=cands, service_type=service_type,
                 catchment=catchment, capacity=capacity, candidates_source="request body",
-                memory_budget_mb=request.app.state.settings.memory_budget_mb)
+                memory_budget_mb=request.app.state.settings.memory_budget_mb,
+                keep_existing=existing == "keep")
         except ValidationError as exc:
             raise problems_422(exc, source=source) from exc
         return validated_json(SiteRecommendation, sites_response(base, manifest, result))
@@ -147,6 +156,7 @@ def sites(
     service_type: ServiceTypeQ = None,
     catchment: CatchmentQ = None,
     capacity: CapacityQ = None,
+    existing: ExistingQ = "keep",
     format: FormatQ = "json",
 ) -> Response:
     """Choose ``k`` new sites that cover the most need calls of ``family`` not covered yet
@@ -155,15 +165,18 @@ def sites(
     site: its position, the calls it newly covers, the neighborhoods and wards that gain
     with their indices before and after, and the area its catchment covers. Takes seconds
     the first time; cached per workspace version."""
-    answer = _sites(request, store, ("query", family, k, service_type, catchment, capacity),
+    answer = _sites(request, store,
+                    ("query", family, k, service_type, catchment, capacity, existing),
                     source="query", family=family, k=k, service_type=service_type,
-                    catchment=catchment, capacity=capacity, candidates=None)
+                    catchment=catchment, capacity=capacity, candidates=None,
+                    existing=existing)
     if format == "json":
         return answer
     features = site_features([json.loads(answer.body)])
     name = f"safetygap-sites-{family}-{k}"
     if format == "csv":
-        return csv_response(feature_rows(features), name)
+        return csv_response(feature_rows(features), name,
+                            columns=(*SITE_PROPERTIES, "longitude", "latitude"))
     return geojson_response({"type": "FeatureCollection", "features": features}, name)
 
 
@@ -175,7 +188,7 @@ def sites_among(request: Request, store: Scenarios, body: SiteRequest) -> Respon
     return _sites(request, store, ("body", body.model_dump_json()), source="body",
                   family=body.family, k=body.k, service_type=body.service_type,
                   catchment=body.catchment, capacity=body.capacity,
-                  candidates=body.candidates)
+                  candidates=body.candidates, existing=body.existing)
 
 
 @router.post("/api/scenarios", response_model=ScenarioResult, responses=BODY_RESPONSES,

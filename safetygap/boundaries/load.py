@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 
 from safetygap.errors import Problems, ValidationError, option
+from safetygap.geo.crs import declared_crs
 
 OVERLAP_MIN_M2 = 1.0
 """Overlaps smaller than this (square metres) are digitising slivers: not listed."""
@@ -147,7 +148,8 @@ def load_boundaries(
         problems.raise_if_any()
     if len(gdf) == 0:
         problems.add(where, "the layer has no features")
-    crs_source = _declare_crs(gdf, crs, where, CRS_OPTIONS.get(layer, "crs"), problems)
+    _, crs_source = declared_crs(gdf.crs, crs, where=where,
+                                 opt=CRS_OPTIONS.get(layer, "crs"), problems=problems)
     cols = [c for c in gdf.columns if c != "geometry"]
     id_col = id_column or next((c for c in ID_CANDIDATES if c in cols), None)
     name_col = name_column or next((c for c in NAME_CANDIDATES if c in cols), None)
@@ -245,42 +247,6 @@ def on_earth(geoms: np.ndarray, crs: object) -> np.ndarray:
     out = np.zeros(len(geoms), dtype=bool)
     out[np.flatnonzero(ok)] = inside
     return out
-
-
-def _same_crs(a: CRS, b: CRS) -> bool:
-    """True when two CRSs are the same system (an ESRI ``.prj`` and its EPSG code agree)."""
-    if a.equals(b, ignore_axis_order=True):
-        return True
-    code_a, code_b = a.to_epsg(min_confidence=70), b.to_epsg(min_confidence=70)
-    return code_a is not None and code_a == code_b
-
-
-def _declare_crs(gdf: gpd.GeoDataFrame, declared: str | None, where: str, opt: str,
-                 problems: Problems) -> str:
-    """Where the layer's CRS comes from (``file``, ``declared`` or ``file, as declared``);
-    problems: none at all, a declared CRS that is unknown or contradicts the file's."""
-    from pyproj.exceptions import CRSError
-
-    if declared is None:
-        if gdf.crs is None:
-            problems.add(where, "no CRS: the file declares none (a shapefile without its "
-                         ".prj?)", allowed=f"declare it with {opt} EPSG:n (the CRS the "
-                         "portal's metadata names), or a file with a CRS")
-        return "file"
-    try:
-        want = CRS.from_user_input(declared)
-    except CRSError:
-        problems.add(where, f"{opt}: unknown CRS", value=declared,
-                     allowed="e.g. EPSG:2276 or EPSG:4326")
-        return "declared"
-    if gdf.crs is None:
-        return "declared"
-    own = CRS.from_user_input(gdf.crs)
-    if not _same_crs(own, want):
-        problems.add(where, f"{opt} {declared} ({want.name}) contradicts the file's own CRS "
-                     f"{own.to_string()} ({own.name})",
-                     allowed=f"leave {opt} out to use the file's CRS, or fix the file")
-    return "file, as declared"
 
 
 def read_layer(path: str | os.PathLike, layer: str = "areas") -> gpd.GeoDataFrame:

@@ -172,6 +172,24 @@ def pairs(values: list[str] | None, flag: str, form: str = "FIELD=COLUMN"
     return out
 
 
+def precompute_now(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
+    """The report and the default sites of ``workspace``, computed now
+    (:mod:`safetygap.api.precompute`) unless ``asked`` is False (None: the setting
+    ``SAFETYGAP_PRECOMPUTE``)."""
+    from safetygap.api.precompute import precompute
+    from safetygap.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.precompute if asked is None else asked):
+        return
+    if not quiet:
+        typer.echo("precomputing the report and each family's default sites ...", err=True)
+    timings = precompute(workspace, privacy_min_count=settings.privacy_min_count,
+                         memory_budget_mb=settings.memory_budget_mb)
+    if not quiet:
+        typer.echo(f"      done in {sum(timings.values()):.1f} s", err=True)
+
+
 def write_json_out(data: dict, out: Path | None) -> None:
     """``data`` as strict JSON (NaN and inf as null) on stdout, or written to ``out``."""
     from safetygap._io import dumps_json, write_json

@@ -24,6 +24,12 @@ FinePopulation = Annotated[Path | None, typer.Option(
          "dasymetric interpolation of tract polygons")]
 FinePopulationColumn = Annotated[str | None, typer.Option(
     help="head-count column of --fine-population")]
+DemographicsCrs = Annotated[str | None, typer.Option(
+    help="CRS of the demographics' tract polygons for a file that carries none (a shapefile "
+         "without its .prj), e.g. EPSG:2276; must agree with the file's own")]
+FinePopulationCrs = Annotated[str | None, typer.Option(
+    help="CRS of --fine-population for a file that carries none; must agree with the "
+         "file's own")]
 EquityDraws = Annotated[int, typer.Option(
     min=100, max=100_000, help="Monte Carlo draws of the equity intervals")]
 EquitySeed = Annotated[int, typer.Option(help="seed of the equity Monte Carlo draws")]

@@ -25,6 +25,7 @@ from safetygap.cli._app import (
     app,
     fail,
     pairs,
+    precompute_now,
     print_summary,
 )
 
@@ -65,10 +66,12 @@ def analyze(
     data: Annotated[Path | None, typer.Option(
         help="a directory written by `safetygap fetch`: its calls, neighborhoods and wards "
              "with the right preset (the options below override them)")] = None,
-    calls: Annotated[Path | None, typer.Option(
+    calls: Annotated[str | None, typer.Option(
         help="calls file: CSV (.csv, .tsv, .txt, .csv.gz), Parquet or GeoParquet (.parquet, "
              ".geoparquet, .pq), GeoJSON (.geojson), GeoPackage (.gpkg) or JSON records "
-             "(.json)")] = None,
+             "(.json); or a dataset of CSV or Parquet files, read lazily in the order of "
+             "their names: a directory or a glob ('calls/*.parquet', quoted), local files "
+             "only")] = None,
     neighborhoods: Annotated[Path | None, typer.Option(
         "--neighborhoods", "--boundaries",
         help="neighborhood polygons (--boundaries is another name for this option)")] = None,
@@ -160,6 +163,12 @@ def analyze(
         help="network travel mode: walk (the default) or drive")] = None,
     network: Annotated[Path | None, typer.Option(help="street network, OSM XML or GraphML "
                                                  "(see `safetygap network fetch`)")] = None,
+    streets: Annotated[Path | None, typer.Option(
+        help="street network (OSM XML or GraphML) whose street names name proposed sites "
+             "(\"5th Avenue & 12th Street\"); default: --network's names")] = None,
+    precompute: Annotated[bool | None, typer.Option(
+        help="compute the report and each family's default sites now, so the pages are "
+             "quick at their first visit (default: SAFETYGAP_PRECOMPUTE, else yes)")] = None,
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
@@ -194,6 +203,8 @@ def analyze(
     demographic_groups: eq.DemographicGroups = None,
     fine_population: eq.FinePopulation = None,
     fine_population_column: eq.FinePopulationColumn = None,
+    demographics_crs: eq.DemographicsCrs = None,
+    fine_population_crs: eq.FinePopulationCrs = None,
     equity_draws: eq.EquityDraws = None,
     equity_seed: eq.EquitySeed = None,
     cv_caution: eq.CvCaution = None,
@@ -236,7 +247,7 @@ def analyze(
                    "network": network, "diversion_rules": diversion_rules,
                    "reports": reports, "demographics": demographics,
                    "demographics_mapping": demographics_mapping,
-                   "fine_population": fine_population},
+                   "fine_population": fine_population, "streets": streets},
             columns={"id": id_col, "call_type": type_col, "agency": agency_col,
                      "default_agency": default_agency, "source": source_col,
                      "source_values": pairs(source_value, "--source-value",
@@ -262,6 +273,8 @@ def analyze(
                      "ward_cover_min": ward_cover_min,
                      "demographic_groups": eq.group_keys(demographic_groups),
                      "fine_population_column": fine_population_column,
+                     "demographics_crs": demographics_crs,
+                     "fine_population_crs": fine_population_crs,
                      "equity_draws": equity_draws, "equity_seed": equity_seed,
                      "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
                      **_run_settings(stale_after_months=stale_after_months,
@@ -269,6 +282,7 @@ def analyze(
                                      date_from=date_from, date_to=date_to)},
             preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
+        precompute_now(out, quiet=quiet, asked=precompute)
     except ValidationError as exc:
         fail(exc)
         return

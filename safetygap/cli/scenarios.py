@@ -42,6 +42,9 @@ def site(
     = None,
     capacity: Annotated[float | None, typer.Option(help="capacity of each new site "
                                                    "(default: median of the type)")] = None,
+    ignore_existing: Annotated[bool, typer.Option(
+        "--ignore-existing", help="place the sites as if the family had no provider "
+                                  "(default: existing providers stay)")] = False,
     out: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
 ) -> None:
     """Recommend K new sites that cover the most need calls not yet covered (MCLP)."""
@@ -65,7 +68,8 @@ def site(
                                     capacity=capacity or default_capacity(base, stype))
         result = recommend_sites(base, family=family, k=k, candidates=cands,
                                  service_type=service_type, catchment=catchment,
-                                 capacity=capacity, candidates_source=f"file {candidates}")
+                                 capacity=capacity, candidates_source=f"file {candidates}",
+                                 keep_existing=not ignore_existing)
     except ValidationError as exc:
         fail(exc)
         return
@@ -79,8 +83,10 @@ def site(
     for s in result["sites"]:
         areas = ", ".join(f"{a['name']} (+{a['calls_newly_covered']})"
                           for a in s["neighborhoods"][:3])
-        typer.echo(f"  {s['rank']}. {s['name']} at {s['latitude']:.5f}, {s['longitude']:.5f}:"
-                   f" +{s['marginal_calls']:,} calls; {areas}", err=True)
+        where = f"{s['address']} ({s['name']})" if s["address"] else s["name"]
+        typer.echo(f"  {s['rank']}. {where} at {s['latitude']:.5f}, {s['longitude']:.5f}:"
+                   f" +{s['marginal_calls']:,} calls, {s['residents_newly_reached']:,.0f} "
+                   f"residents; {areas}", err=True)
     if result["stopped_reason"]:
         typer.echo(f"  stopped: {result['stopped_reason']}", err=True)
     cb, ca = result["coverage_before"], result["coverage_after"]

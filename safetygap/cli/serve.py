@@ -13,7 +13,7 @@ from safetygap.vocab import TravelKind, TravelMode
 if TYPE_CHECKING:
     import click
 
-from safetygap.cli._app import Command, app, fail, print_summary
+from safetygap.cli._app import Command, app, fail, precompute_now, print_summary
 
 HOST_HELP = ("address to listen on: 127.0.0.1 this machine only, 0.0.0.0 every interface "
              "(default: SAFETYGAP_HOST, else 127.0.0.1)")
@@ -48,6 +48,9 @@ def demo(
     = TravelKind.STRAIGHT.value,
     mode: Annotated[str, typer.Option(help="network travel mode: walk or drive")] \
     = TravelMode.WALK.value,
+    precompute: Annotated[bool | None, typer.Option(
+        help="compute the report and each family's default sites now, so the pages are "
+             "quick at their first visit (default: SAFETYGAP_PRECOMPUTE, else yes)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Generate the synthetic demo city, analyse it, and (by default) serve the maps."""
@@ -62,6 +65,7 @@ def demo(
             check_address(settings.host, settings.port)
         analysis, workspace = run_demo(out, seed=seed, n_calls=calls, quiet=quiet,
                                        travel=travel, mode=mode)
+        precompute_now(workspace, quiet=quiet, asked=precompute)
     except ValidationError as exc:
         fail(exc)
         return

@@ -12,7 +12,7 @@ from safetygap.errors import ValidationError
 if TYPE_CHECKING:
 
     pass
-from safetygap.cli._app import Command, app, fail
+from safetygap.cli._app import Command, app, fail, precompute_now
 
 RERUN_BUSY_EXIT = 3
 """Exit code of ``safetygap rerun`` when another re-run of the workspace is running."""
@@ -60,6 +60,10 @@ def rerun(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=RERUN_BUSY_EXIT) from exc
     typer.echo(f"version {version.name} is now active in {workspace.resolve()}")
+    try:
+        precompute_now(version, quiet=quiet, asked=None)
+    except ValidationError as exc:
+        fail(exc)
 
 
 @app.command(cls=Command)

@@ -16,8 +16,9 @@ key is optional (the command line fills in or overrides what is missing)::
                       ward_cover_min, boundary_tolerance_m, boundary_policy, travel,
                       mode, network
     [reports]         file, columns, channel, counted (311 / online records, diverted)
-    [demographics]    file, mapping, groups, fine_population, fine_population_column,
-                      equity_draws, equity_seed, cv_caution, cv_unreliable
+    [demographics]    file, mapping, groups, crs, fine_population, fine_population_column,
+                      fine_population_crs, equity_draws, equity_seed, cv_caution,
+                      cv_unreliable
 
 Paths are relative to the configuration file. A value ``"UNRESOLVED"`` (written by
 ``safetygap init`` where it could not tell) is refused with the key named, as is any
@@ -96,6 +97,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
                      "groups": (_LIST, "option:demographic_groups"),
                      "fine_population": (_STR, "file:fine_population"),
                      "fine_population_column": (_STR, "option:fine_population_column"),
+                     "crs": (_STR, "option:demographics_crs"),
+                     "fine_population_crs": (_STR, "option:fine_population_crs"),
                      "equity_draws": (_INT, "option:equity_draws"),
                      "equity_seed": (_INT, "option:equity_seed"),
                      "cv_caution": (_FLOAT, "option:cv_caution"),

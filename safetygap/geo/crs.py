@@ -6,7 +6,7 @@ from typing import Any
 
 from pyproj import CRS
 
-from safetygap.errors import CRSMismatchError, Problem, ValidationError
+from safetygap.errors import CRSMismatchError, Problem, Problems, ValidationError
 
 
 def _crs_of(obj: Any) -> CRS | None:
@@ -43,3 +43,43 @@ def require_projected(obj: Any, name: str) -> None:
     if unit not in ("metre", "meter"):
         raise ValidationError(Problem(name, "projected CRS must be in metres",
                                       value=f"{crs.to_string()} ({unit})"))
+
+
+def same_crs(a: Any, b: Any) -> bool:
+    """True when two CRSs are the same system (an ESRI ``.prj`` and its EPSG code agree)."""
+    ca, cb = CRS.from_user_input(a), CRS.from_user_input(b)
+    if ca.equals(cb, ignore_axis_order=True):
+        return True
+    code_a, code_b = ca.to_epsg(min_confidence=70), cb.to_epsg(min_confidence=70)
+    return code_a is not None and code_a == code_b
+
+
+def declared_crs(own: Any, declared: str | None, *, where: str, opt: str,
+                 problems: Problems) -> tuple[str | None, str]:
+    """The CRS of a layer whose file holds ``own`` (None: it declares none) when the user
+    declared ``declared`` (None: nothing declared) with the option ``opt``, and where it
+    comes from: ``file``, ``declared`` (for a file that carries none) or ``file, as
+    declared`` (both, agreeing). Adds to ``problems``: no CRS at all, a declared CRS that
+    is unknown, or one that contradicts the file's own (both named)."""
+    from pyproj.exceptions import CRSError
+
+    own_crs = None if own is None else CRS.from_user_input(own)
+    if declared is None:
+        if own_crs is None:
+            problems.add(where, "no CRS: the file declares none (a shapefile without its "
+                         ".prj?)", allowed=f"declare it with {opt} EPSG:n (the CRS the "
+                         "portal's metadata names), or a file with a CRS")
+        return (None if own_crs is None else own_crs.to_string()), "file"
+    try:
+        want = CRS.from_user_input(declared)
+    except CRSError:
+        problems.add(where, f"{opt}: unknown CRS", value=declared,
+                     allowed="e.g. EPSG:2276 or EPSG:4326")
+        return None, "declared"
+    if own_crs is None:
+        return want.to_string(), "declared"
+    if not same_crs(own_crs, want):
+        problems.add(where, f"{opt} {declared} ({want.name}) contradicts the file's own CRS "
+                     f"{own_crs.to_string()} ({own_crs.name})",
+                     allowed=f"leave {opt} out to use the file's CRS, or fix the file")
+    return own_crs.to_string(), "file, as declared"

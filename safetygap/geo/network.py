@@ -44,6 +44,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 from pyproj import CRS
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
@@ -109,7 +110,9 @@ class StreetNetwork:
     Segment ``i`` joins nodes ``u[i]`` and ``v[i]`` (indices into ``x``/``y``);
     ``oneway[i]`` limits driving to ``u -> v``. ``speed_kph`` is the driving
     speed, ``highway`` the OSM type (``a|b`` for a segment merged from ways of
-    types a and b) and ``access`` the OSM access tag.
+    types a and b) and ``access`` the OSM access tag; ``name`` the street's name
+    (OSM ``name``, "" when unnamed; None when the source gave none), used only to name
+    places (:mod:`safetygap.geo.streetnames`).
     """
 
     x: np.ndarray
@@ -123,6 +126,7 @@ class StreetNetwork:
     access: np.ndarray
     crs: str
     source: str = ""
+    name: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_segments(
@@ -139,6 +143,7 @@ class StreetNetwork:
         maxspeed_kph: np.ndarray | None = None,
         access: np.ndarray | str = "",
         source: str = "",
+        name: np.ndarray | None = None,
     ) -> StreetNetwork:
         """A network from node coordinates and segments.
 
@@ -179,7 +184,24 @@ class StreetNetwork:
             oneway=np.broadcast_to(np.asarray(oneway, dtype=bool), (m,)).copy(),
             access=np.broadcast_to(np.asarray(access, dtype=object), (m,)).copy(),
             crs=c.to_string(), source=source,
+            name=None if name is None else np.asarray(name, dtype=object),
         )
+
+    def street_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """The named segments as straight LineStrings (projected CRS) and their names, one
+        per pair of nodes (a two-way street's two directions once); empty without names."""
+        if self.name is None:
+            return np.empty(0, dtype=object), np.empty(0, dtype=object)
+        named = np.flatnonzero(np.array([bool(str(n or "").strip()) for n in self.name]))
+        a, b = np.minimum(self.u[named], self.v[named]), np.maximum(self.u[named],
+                                                                    self.v[named])
+        _, first = np.unique(np.column_stack([a, b]), axis=0, return_index=True)
+        keep = named[np.sort(first)]
+        coords = np.stack([np.column_stack([self.x[self.u[keep]], self.y[self.u[keep]]]),
+                           np.column_stack([self.x[self.v[keep]], self.y[self.v[keep]]])],
+                          axis=1)
+        return (np.asarray(shapely.linestrings(coords), dtype=object),
+                np.asarray(self.name[keep], dtype=object))
 
     @property
     def n_nodes(self) -> int:

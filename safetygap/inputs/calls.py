@@ -14,12 +14,17 @@ The canonical table has one row per input row, in input order:
 
 Row-level faults never raise: they are flagged here (``coord_fault``,
 ``time_fault``) and counted later in the data-quality report.
+
+Long file (about 530 lines): one reader of the calls in all their forms (a file of any
+format or a dataset of files, streamed in batches, times detected, call sources mapped,
+malformed CSV rows skipped and numbered) and the canonical table it builds.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +38,7 @@ from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    CsvBatches,
     arrow_text,
     check_file,
     is_geoparquet,
@@ -50,6 +56,7 @@ from safetygap.inputs.malformed import (
     MalformedRows,
     kept_row_numbers,
 )
+from safetygap.inputs.sources import CallsSource, resolve_calls
 from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
 from safetygap.tables import calls as C
 from safetygap.vocab import CallSource, RowStatus, allowed
@@ -70,7 +77,8 @@ MAX_EXAMPLES = 5
 class CallsInput:
     """The canonical calls table of one file plus what reading learned."""
 
-    path: Path
+    path: Path | str
+    """The file; for a dataset of several files, the calls input as given."""
     frame: pd.DataFrame
     crs: str
     columns: ColumnMap
@@ -87,13 +95,168 @@ class CallsInput:
     time_form: TimeForm | None = None
     """The form the times were read with (detected on the first batch, or as given);
     None when no time column is mapped."""
+    source: CallsSource | None = None
+    """The file or files read (:mod:`safetygap.inputs.sources`)."""
+    file_starts: list[int] = field(default_factory=list)
+    """For a dataset of several files: the row before each file's first (0 for the
+    first file), in the order of :attr:`CallsSource.files`."""
+
+    def locate(self, examples: dict[str, list[dict]]) -> dict[str, list[dict]]:
+        """``examples`` (quality examples with their ``row``) with each one's file and row
+        in that file (``file``: its name within the dataset, ``file_row``: 1 for its first
+        data row) when the calls are a dataset of several files; as given otherwise."""
+        if self.source is None or not self.source.partitioned:
+            return examples
+        out = {}
+        for kind, found in examples.items():
+            out[kind] = []
+            for e in found:
+                row = e.get("row")
+                if row is not None and "file" not in e:
+                    k = bisect.bisect_left(self.file_starts, int(row)) - 1
+                    e = e | {"file": self.source.label(self.source.files[k]),
+                             "file_row": int(row) - self.file_starts[k]}
+                out[kind].append(e)
+        return out
+
+
+@dataclass
+class CallsBatch:
+    """Canonical rows of one batch of the calls, in input order."""
+
+    frame: pd.DataFrame
+    source_xy: tuple[np.ndarray, np.ndarray]
+    """The batch's coordinates as read (see :attr:`CallsInput.source_xy`)."""
+
+
+@dataclass
+class CallsReader:
+    """The calls opened for reading in batches (:func:`open_calls`): their header checked,
+    CRS and columns known, no row read yet."""
+
+    path: Path | str
+    source: CallsSource
+    crs: str
+    columns: ColumnMap
+    coordinate_label: str
+    header: list[str]
+    encoding: str
+    columns_read: ColumnMap
+    wanted: list[str]
+    geometry: bool
+    """Coordinates come from the files' geometry."""
+    time_form: TimeForm | None = None
+    """The form of the times: detected on the first batch read (then used for every
+    batch of every file), or as given; None before that or when no time is mapped."""
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE
+    """Largest share of a CSV file's rows that may be malformed (each file on its own)."""
+    malformed: MalformedRows = field(default_factory=MalformedRows)
+    """The malformed CSV rows of the files read so far (skipped; each with its file when
+    the calls are a dataset of several files)."""
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return self.source.files
+
+    def batches(self, examples: dict[str, list[dict]], unmapped: dict[str, int], *,
+                files: Sequence[int] | None = None, row0: int = 0) -> Iterator[CallsBatch]:
+        """Canonical batches of ``files`` (positions in :attr:`files`; default every file)
+        in order, rows numbered on from ``row0 + 1``; examples of faults (the first
+        :data:`MAX_EXAMPLES` of each kind) added to ``examples``, source values the
+        mapping does not name counted into ``unmapped``."""
+        for i in (range(len(self.files)) if files is None else files):
+            path = self.files[i]
+            batches, crs, malformed = self._file_batches(path)
+            local = kept = 0  # data rows of this file passed; rows kept
+            for frame, geometry in batches:
+                if self.time_form is None and self.columns.time_label:
+                    self.time_form = _time_form(frame, self.columns)
+                    self.columns_read = self.columns_read.with_overrides(
+                        time_format=self.time_form.form)
+                sources: list[tuple[np.ndarray, np.ndarray]] = []
+                rows = kept_row_numbers(local, len(frame), malformed.data_rows())
+                out = _canonical(frame, geometry, self.columns_read, crs, row0 + rows,
+                                 examples, sources, unmapped)
+                local = int(rows[-1]) if len(rows) else local
+                kept += len(frame)
+                yield CallsBatch(out, sources[0])
+            label = str(path) if not self.source.partitioned else self.source.label(path)
+            malformed.check(f"calls {label}", kept + len(malformed), self.max_malformed_share)
+            self.malformed.extend(malformed, file=label if self.source.partitioned else None)
+            row0 += kept + len(malformed)
+
+    def _file_batches(self, p: Path
+                      ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str,
+                                 MalformedRows]:
+        """The batches of one file (attributes, geometry), the CRS of its coordinates and
+        its malformed CSV rows (complete once the batches are read): CSV, plain Parquet
+        and WKB GeoParquet streamed, other formats read whole."""
+        batches, crs = self._file_rows(p)
+        malformed = batches.malformed if isinstance(batches, _CsvFrames) else MalformedRows()
+        return batches, crs, malformed
+
+    def _file_rows(self, p: Path
+                   ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str]:
+        suffix = suffix_of(p)
+        if suffix in CSV_SUFFIXES:
+            stream = open_csv_batches(p, "calls", self.wanted, encoding=self.encoding)
+            return _CsvFrames(stream), self.crs
+        if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
+            stream = open_parquet_batches(p, "calls", self.wanted)
+            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), self.crs
+        if suffix in PARQUET_SUFFIXES:  # GeoParquet: WKB streamed, GeoArrow read whole
+            geo = open_geoparquet_batches(p, "calls", self.wanted, geometry=self.geometry)
+            if geo is not None:
+                return ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0]), \
+                    self.crs
+        table = read_table(p, where="calls", columns=self.wanted, encoding=self.encoding)
+        crs = self.crs if self.columns.coordinate_columns is not None else (
+            self.columns.crs or table.crs or self.crs)
+        return [(table.frame, table.geometry)], crs
+
+
+class _CsvFrames:
+    """A CSV's streamed batches as (frame, no geometry); ``malformed`` its skipped rows."""
+
+    def __init__(self, stream: CsvBatches):
+        self.stream = stream
+        self.malformed = stream.malformed
+
+    def __iter__(self) -> Iterator[tuple[pd.DataFrame, None]]:
+        for b in self.stream:
+            yield b.to_pandas(types_mapper=_text_mapper), None
+
+
+def open_calls(
+    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
+) -> CallsReader:
+    """Open a calls file or dataset (:mod:`safetygap.inputs.sources`) for reading in
+    batches: every file's header is checked first (:func:`check_calls_header`), so every
+    problem it shows is raised together before any row is read."""
+    head = check_calls_header(path, columns=columns, encoding=encoding)
+    assert head.source is not None
+    present = {k: v for k, v in columns.optional_columns().items() if v in head.columns}
+    columns_read = columns if len(present) == len(columns.optional_columns()) else (
+        columns.without_optional(set(present)))
+    wanted = sorted(set(columns.required_columns().values()) | set(present.values()))
+    coords = columns.coordinate_columns
+    crs = columns.source_crs if coords is not None else (columns.crs or head.crs)
+    label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
+    assert crs is not None  # the header check raised otherwise
+    return CallsReader(head.source.path, head.source, crs, columns, label, list(head.columns),
+                       encoding, columns_read, wanted, coords is None,
+                       max_malformed_share=max_malformed_share)
 
 
 def read_calls(
     path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
     max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
+    on_file: Callable[[str], None] | None = None,
 ) -> CallsInput:
-    """Read a calls file (CSV, GeoJSON, GeoParquet, GeoPackage, Parquet, JSON records).
+    """Read a calls file (CSV, GeoJSON, GeoParquet, GeoPackage, Parquet, JSON records), or
+    a dataset of CSV or (Geo)Parquet files (a directory or a glob:
+    :mod:`safetygap.inputs.sources`), whole.
 
     ``columns`` says which source column is which (see
     :func:`safetygap.inputs.load_preset`). Coordinates are returned in the
@@ -103,10 +266,12 @@ def read_calls(
     CSV, plain Parquet and GeoParquet (WKB geometry) files are streamed in
     pyarrow batches of the mapped columns only (and the geometry column, decoded
     batch by batch, unless coordinates come from columns) and converted batch by
-    batch, so memory stays bounded by the output table (about 100 bytes a row)
-    whatever the file's size; other formats (GeoJSON, GeoPackage, JSON records,
-    GeoParquet with GeoArrow-encoded geometry) are read whole. Every input row is
-    kept, in order.
+    batch (:meth:`CallsReader.batches`), so memory stays bounded by the output table
+    (about 100 bytes a row) whatever the file's size; other formats (GeoJSON,
+    GeoPackage, JSON records, GeoParquet with GeoArrow-encoded geometry) are read whole.
+    Every input row is kept, in order; a dataset's rows are numbered on from one file to
+    the next, its files read one at a time (only the canonical rows kept), each reported
+    to ``on_file`` (a line of text) once read.
 
     A CSV row whose number of fields differs from the header's is skipped and listed
     (:attr:`CallsInput.malformed`); the other rows keep their own row numbers. More
@@ -117,65 +282,28 @@ def read_calls(
     that the header shows are raised together, see
     :func:`~safetygap.inputs.header.check_calls_header`), too many malformed rows.
     """
-    head = check_calls_header(path, columns=columns, encoding=encoding)
-    p = head.path
-    present = {k: v for k, v in columns.optional_columns().items() if v in head.columns}
-    columns_read = columns if len(present) == len(columns.optional_columns()) else (
-        columns.without_optional(set(present)))
-    wanted = sorted(set(columns.required_columns().values()) | set(present.values()))
-    problems = Problems()
-    suffix = suffix_of(p)
-    batches: Iterable[tuple[pd.DataFrame, np.ndarray | None]]
-    geo_file = suffix in PARQUET_SUFFIXES and is_geoparquet(p)
-    geo = (open_geoparquet_batches(p, "calls", wanted,
-                                   geometry=columns.coordinate_columns is None)
-           if geo_file else None)
-    malformed = MalformedRows()
-    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not geo_file):
-        if suffix in CSV_SUFFIXES:
-            stream = open_csv_batches(p, "calls", wanted, encoding=encoding)
-            malformed = stream.malformed
-        else:
-            stream = open_parquet_batches(p, "calls", wanted)
-        batches = ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream)
-        file_crs, has_geometry = None, False
-    elif geo is not None:
-        batches = ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0])
-        file_crs, has_geometry = geo[1], True
-    else:
-        table = read_table(p, where="calls", columns=wanted, encoding=encoding)
-        batches = [(table.frame, table.geometry)]
-        file_crs, has_geometry = table.crs, table.geometry is not None
-    coords = columns.coordinate_columns
-    if coords is None and not has_geometry:
-        problems.add(f"calls {p}", "no coordinates: give latitude/longitude or x/y "
-                     "columns, or use a file with point geometry",
-                     allowed="option `latitude`/option `longitude`, option `x`/option `y` "
-                             "with option `calls_crs`, or a geometry column")
-    crs = columns.source_crs if coords is not None else (columns.crs or file_crs)
-    if crs is None:
-        problems.add(f"calls {p}", "no CRS: the file declares none and none was given",
-                     allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
-    problems.raise_if_any()
-    assert crs is not None
+    reader = open_calls(path, columns=columns, encoding=encoding,
+                        max_malformed_share=max_malformed_share)
     examples: dict[str, list[dict]] = {}
     unmapped: dict[str, int] = {}
-    sources: list[tuple[np.ndarray, np.ndarray]] = []
-    parts = []
-    row0 = 0
-    time_form = None
-    for frame, geometry in batches:
-        if time_form is None and columns.time_label:
-            time_form = _time_form(frame, columns)
-            columns_read = columns_read.with_overrides(time_format=time_form.form)
-        rows = kept_row_numbers(row0, len(frame), malformed.data_rows())
-        parts.append(_canonical(frame, geometry, columns_read, crs, rows, examples, sources,
-                                unmapped))
-        row0 = int(rows[-1]) if len(rows) else row0
+    parts: list[CallsBatch] = []
+    rows = 0
+    kept = 0
+    starts = []
+    for i, f in enumerate(reader.files):
+        starts.append(rows)
+        parts.extend(reader.batches(examples, unmapped, files=[i], row0=rows))
+        done = sum(len(b.frame) for b in parts)
+        if on_file is not None and reader.source.partitioned:
+            on_file(f"file {i + 1:,}/{len(reader.files):,} {reader.source.label(f)}: "
+                    f"{done - kept:,} rows ({done:,} so far)")
+        kept = done
+        rows = done + len(reader.malformed)  # data rows of the files read (with malformed)
+    problems = Problems()
     if unmapped:
         top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
-        problems.add(f"calls {p}", f"{sum(unmapped.values()):,} calls have a call source the "
-                     "value mapping does not name: " + ", ".join(
+        problems.add(f"calls {reader.path}", f"{sum(unmapped.values()):,} calls have a call "
+                     "source the value mapping does not name: " + ", ".join(
                          f"{v!r} ({n:,})" for v, n in top[:10]),
                      column=columns.source,
                      allowed="add each to source_values ([calls.source_values] in the city "
@@ -183,18 +311,19 @@ def read_calls(
                              "one of "
                              + ", ".join(allowed(CallSource)))
         problems.raise_if_any()
-    n_rows = sum(len(part) for part in parts)
-    malformed.check(f"calls {p}", n_rows + len(malformed), max_malformed_share)
-    if n_rows == 0:  # header only, where the header check could not tell
-        problems.add(f"calls {p}", "no data rows: the file has a header but no calls",
-                     allowed="a calls file with at least one row")
+    if not parts:  # header only, where the header check could not tell
+        problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
+                     "calls", allowed="a calls file with at least one row")
         problems.raise_if_any()
-    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    source_xy = (np.concatenate([s[0] for s in sources]),
-                 np.concatenate([s[1] for s in sources]))
-    label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
-    return CallsInput(p, out, crs, columns, examples, source_xy, label, list(head.columns),
-                      malformed=malformed, time_form=time_form)
+    out = parts[0].frame if len(parts) == 1 else pd.concat([b.frame for b in parts],
+                                                            ignore_index=True)
+    source_xy = (np.concatenate([b.source_xy[0] for b in parts]),
+                 np.concatenate([b.source_xy[1] for b in parts]))
+    cin = CallsInput(reader.path, out, reader.crs, columns, examples, source_xy,
+                     reader.coordinate_label, reader.header, malformed=reader.malformed,
+                     time_form=reader.time_form, source=reader.source, file_starts=starts)
+    cin.examples = cin.locate(examples)
+    return cin
 
 
 def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
@@ -227,13 +356,14 @@ def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:
 
 
 def calls_header(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[str]:
-    """The attribute columns of a calls file, without reading its rows (a missing, empty or
-    unreadable file raises a ValidationError naming it)."""
+    """The attribute columns of a calls file (of the first file of a dataset), without
+    reading its rows (a missing, empty or unreadable file raises a ValidationError
+    naming it)."""
     problems = Problems()
-    p = check_file(path, "calls", problems)
+    source = resolve_calls(path, problems)
     problems.raise_if_any()
-    assert p is not None
-    return list(file_header(p, "calls", encoding=encoding).columns)
+    assert source is not None
+    return list(file_header(source.files[0], "calls", encoding=encoding).columns)
 
 
 @dataclass(frozen=True)

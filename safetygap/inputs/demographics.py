@@ -29,7 +29,8 @@ from safetygap.equity.spec import (
     load_spec,
     packaged_spec,
 )
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
+from safetygap.geo.crs import declared_crs
 from safetygap.inputs.files import columns_note, missing_columns, read_table
 
 __all__ = ["DemographicsInput", "read_demographics"]
@@ -44,7 +45,8 @@ class DemographicsInput:
     ``estimate[key]`` and ``moe[key]`` per universe and group key (a group of several
     columns summed, its MOE by the sum formula; ``moe[key]`` None when the layout has no
     MOE column). ``keys``: the area names or ids (None when the rows are polygons to
-    interpolate: ``geometry`` and ``crs``)."""
+    interpolate: ``geometry`` and ``crs``; ``crs_source``: the file's own CRS, or one
+    declared for a file that carries none, see :func:`safetygap.geo.crs.declared_crs`)."""
 
     path: Path
     spec: DemographicsSpec
@@ -58,6 +60,7 @@ class DemographicsInput:
     bad_values: list[dict] = field(default_factory=list)
     skipped_groups: list[dict] = field(default_factory=list)
     group_above_universe: dict[str, int] = field(default_factory=dict)
+    crs_source: str = "file"
 
 
 def _detect(header: list[str], where: str) -> tuple[DemographicsSpec, list[dict]]:
@@ -100,9 +103,14 @@ def read_demographics(
     mapping: str | os.PathLike | DemographicsSpec | None = None,
     groups: Sequence[str] | None = None,
     encoding: str = "utf-8",
+    crs: str | None = None,
 ) -> DemographicsInput:
     """Read a demographic table with its layout (``mapping``: a TOML file or a spec; None:
-    recognised among the packaged layouts); ``groups`` keeps only those group keys."""
+    recognised among the packaged layouts); ``groups`` keeps only those group keys.
+
+    ``crs`` declares the CRS of polygons to interpolate (census tracts) for a file that
+    carries none (a shapefile without its ``.prj``); for a file with a CRS it must agree
+    with the file's own. Polygons without any CRS are an error naming the option."""
     table = read_table(path, where="demographics", encoding=encoding)
     where = f"demographics {table.path}"
     frame = table.frame
@@ -121,6 +129,15 @@ def read_demographics(
         problems.add(where, "the layout interpolates by geometry but the file has none",
                      allowed="a GeoPackage or GeoParquet of polygons (census tracts), or "
                              "[key] by = \"name\" or \"id\"")
+    crs_used, crs_source = table.crs, "file"
+    if spec.key_by == "geometry" and table.geometry is not None:
+        crs_used, crs_source = declared_crs(table.crs, crs, where=where,
+                                            opt=option("demographics_crs"), problems=problems)
+    elif crs is not None:
+        problems.add(where, f"{option('demographics_crs')} declares the CRS of polygons to "
+                     f"interpolate, but the layout matches the rows by {spec.key_by}",
+                     value=crs, allowed="leave it out, or a layout with [key] by = "
+                                        "\"geometry\"")
     problems.raise_if_any()
     rows = len(frame)
     keep = np.ones(rows, dtype=bool)
@@ -178,7 +195,8 @@ def read_demographics(
         np.asarray(table.geometry)[keep]
     return DemographicsInput(
         path=table.path, spec=spec, keys=keys, estimate=estimate, moe=moe,
-        geometry=geometry, crs=table.crs, rows=rows, rows_kept=int(keep.sum()),
+        geometry=geometry, crs=crs_used, crs_source=crs_source, rows=rows,
+        rows_kept=int(keep.sum()),
         bad_values=bad[:MAX_BAD_LISTED] + ([{"more": len(bad) - MAX_BAD_LISTED}]
                                            if len(bad) > MAX_BAD_LISTED else []),
         skipped_groups=skipped, group_above_universe=above)
@@ -191,19 +209,23 @@ FINE_POPULATION_CANDIDATES = ("population", "pop", "POP", "POPULATION", "P1_001N
 @dataclass
 class FinePopulation:
     """A finer population layer for dasymetric interpolation: polygons (blocks) or points
-    (address points) with a head count, in the file's CRS."""
+    (address points) with a head count, in the file's CRS (or the one declared for a file
+    that carries none: ``crs_source``)."""
 
     path: Path
     frame: pd.DataFrame  # columns: population (float), geometry (shapely)
     crs: str | None
     column: str
+    crs_source: str = "file"
 
 
-def read_fine_population(path: str | os.PathLike, *, column: str | None = None
-                         ) -> FinePopulation:
+def read_fine_population(path: str | os.PathLike, *, column: str | None = None,
+                         crs: str | None = None) -> FinePopulation:
     """Read a finer population layer (GeoPackage, GeoParquet, GeoJSON, ...): geometry and a
     non-negative head count per feature (column found by the usual names when not given).
-    Rows whose count is not a non-negative number count 0 and are listed by the caller."""
+    Rows whose count is not a non-negative number count 0 and are listed by the caller.
+    ``crs`` declares the layer's CRS for a file that carries none (it must agree with the
+    file's own otherwise)."""
     table = read_table(path, where="finer population")
     where = f"finer population {table.path}"
     problems = Problems()
@@ -215,11 +237,14 @@ def read_fine_population(path: str | os.PathLike, *, column: str | None = None
     if table.geometry is None:
         problems.add(where, "no geometry", allowed="polygons (blocks) or points (address "
                                                    "points) with a population column")
-    if table.geometry is not None and table.crs is None:
-        problems.add(where, "no CRS", allowed="a file that declares its CRS")
+    crs_used, crs_source = table.crs, "file"
+    if table.geometry is not None:
+        crs_used, crs_source = declared_crs(table.crs, crs, where=where,
+                                            opt=option("fine_population_crs"),
+                                            problems=problems)
     problems.raise_if_any()
     assert col is not None
     pop = pd.to_numeric(table.frame[col], errors="coerce").to_numpy(float, na_value=np.nan)
     frame = pd.DataFrame({"population": np.where(np.isfinite(pop) & (pop >= 0), pop, 0.0),
                           "geometry": table.geometry})
-    return FinePopulation(table.path, frame, table.crs, col)
+    return FinePopulation(table.path, frame, crs_used, col, crs_source)

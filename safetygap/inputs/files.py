@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,17 +88,16 @@ def _csv_setup(
 ) -> tuple[str, list[str], list[str]]:
     """(delimiter, header, wanted columns); raises when wanted columns are missing."""
     delimiter = _sniff_delimiter(path)
+    options = {"read_options": pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
+               "parse_options": pacsv.ParseOptions(delimiter=delimiter)}
     try:
         header = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
+            path, read_options=options["read_options"],
             parse_options=pacsv.ParseOptions(delimiter=delimiter,
                                              invalid_row_handler=lambda row: "skip"),
         ).schema.names
     except CSV_ERRORS as exc:
-        raise ValidationError(
-            _decode_problem(where, path, exc, encoding)
-        ) from exc
+        raise ValidationError(_decode_problem(where, path, exc, encoding, options)) from exc
     header = [h.lstrip("\ufeff") for h in header]
     wanted = header if columns is None else columns
     missing_columns(header, wanted, f"{where} {path}",
@@ -173,11 +173,11 @@ def read_csv_columns(
     """
     delimiter, header, wanted = _csv_setup(path, where, columns, encoding)
     malformed = MalformedRows()
+    options = _csv_options(delimiter, header, wanted, encoding, 1 << 20, malformed)
     try:
-        table = pacsv.read_csv(path, **_csv_options(delimiter, header, wanted, encoding,
-                                                    1 << 20, malformed))
+        table = pacsv.read_csv(path, **options)
     except CSV_ERRORS as exc:
-        raise ValidationError(_decode_problem(where, path, exc, encoding)) from exc
+        raise ValidationError(_decode_problem(where, path, exc, encoding, options)) from exc
     malformed.check(f"{where} {path}", table.num_rows + len(malformed), max_malformed_share)
     return table.to_pandas(types_mapper=_string_mapper), malformed
 
@@ -203,7 +203,7 @@ class CsvBatches:
                     yield batch
         except CSV_ERRORS as exc:
             raise ValidationError(_decode_problem(self.where, self.path, exc,
-                                                  self.encoding)) from exc
+                                                  self.encoding, self.options)) from exc
 
 
 def open_csv_batches(
@@ -416,7 +416,10 @@ def _string_mapper(dtype: pa.DataType) -> object:
     return None
 
 
-def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> list:
+def _decode_problem(where: str, path: Path, exc: Exception, encoding: str,
+                    options: dict | None = None) -> list:
+    """The problem of a CSV pyarrow could not read; with the reader's ``options``, a parse
+    error names its row of the file (found by reading the file again on one thread)."""
     problems = Problems()
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
@@ -426,8 +429,29 @@ def _decode_problem(where: str, path: Path, exc: Exception, encoding: str) -> li
         problems.add(f"{where} {path}", f"cannot decompress the gzip file: it is truncated "
                      f"or corrupt ({text})", allowed="a complete gzip-compressed CSV")
     else:
-        problems.add(f"{where} {path}", f"cannot parse the CSV: {text}")
+        row = _parse_error_row(path, options) if options is not None else None
+        at = "" if row is None else f" at row {row:,} of the file (the header is row 1)"
+        problems.add(f"{where} {path}", f"cannot parse the CSV{at}: {text}")
     return problems.items
+
+
+_ROW = re.compile(r"Row #(\d+)")
+
+
+def _parse_error_row(path: Path, options: dict) -> int | None:
+    """The row of ``path`` (the header is row 1) where reading it with ``options`` fails:
+    pyarrow numbers rows only when it reads on one thread."""
+    ro = options["read_options"]
+    serial = pacsv.ReadOptions(encoding=ro.encoding, column_names=ro.column_names,
+                               skip_rows=ro.skip_rows, block_size=ro.block_size,
+                               use_threads=False)
+    try:
+        for _ in pacsv.open_csv(path, **{**options, "read_options": serial}):
+            pass
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        found = _ROW.search(str(exc))
+        return int(found.group(1)) if found else None
+    return None
 
 
 def read_table(

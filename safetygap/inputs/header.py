@@ -11,6 +11,7 @@ missing there).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import pyarrow.csv as pacsv
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from safetygap.errors import Problems, ValidationError
+from safetygap.errors import Problem, Problems, ValidationError
 from safetygap.inputs.columns import ColumnMap, matching_presets
 from safetygap.inputs.files import (
     CSV_ERRORS,
@@ -32,7 +33,6 @@ from safetygap.inputs.files import (
     _looks_like_json_records,
     _parquet_file,
     _read_json_records,
-    check_file,
     columns_note,
     delimiter_hint,
     geo_metadata,
@@ -40,6 +40,7 @@ from safetygap.inputs.files import (
     suffix_of,
 )
 from safetygap.inputs.malformed import MalformedRows
+from safetygap.inputs.sources import CallsSource, resolve_calls
 
 JSON_PEEK_BYTES = 1 << 20
 """Bytes of a JSON-records file read to find its first record's keys."""
@@ -49,12 +50,14 @@ JSON_PEEK_BYTES = 1 << 20
 class FileHeader:
     """The header-level facts of a table file."""
 
-    path: Path
+    path: Path | str  # the file; for a dataset of several files, as --calls names it
     columns: list[str]  # attribute columns (no geometry)
     geometry: bool  # the file has a geometry column
     crs: str | None  # CRS of the geometry (None: none declared, or no geometry)
     no_rows: bool  # True only when the file certainly holds no data row
     delimiter: str | None = None  # CSV only
+    source: CallsSource | None = None
+    """The calls' files (:func:`check_calls_header` only)."""
 
 
 def file_header(p: Path, where: str, *, encoding: str = "utf-8") -> FileHeader:
@@ -81,7 +84,7 @@ def _csv_header(p: Path, where: str, encoding: str) -> FileHeader:
             if rows:
                 break
     except CSV_ERRORS as exc:
-        raise ValidationError(_decode_problem(where, p, exc, encoding)) from exc
+        raise ValidationError(_decode_problem(where, p, exc, encoding, options)) from exc
     return FileHeader(p, header, False, None, rows == 0, delimiter)
 
 
@@ -131,11 +134,72 @@ def check_calls_header(
     file's columns are listed once, and every built-in preset whose columns
     the file has is suggested); no coordinates; no CRS, or one that is not
     known; a header but no data rows.
+
+    ``path`` may name a dataset of several files (a directory or a glob:
+    :mod:`safetygap.inputs.sources`): every file's header is checked, each problem
+    naming its file (a problem shared by many files is listed for the first few); the
+    files must agree on their coordinates' CRS and on which mapped columns they have.
+    The header returned is the dataset's (:attr:`FileHeader.source` lists its files).
     """
     problems = Problems()
-    p = check_file(path, "calls", problems)
+    source = resolve_calls(path, problems)
     problems.raise_if_any()
-    assert p is not None
+    assert source is not None
+    if not source.partitioned:
+        head = _check_one(source.files[0], columns, encoding)
+        return dataclasses.replace(head, source=source)
+    heads: list[FileHeader] = []
+    found: dict[str, list[str]] = {}
+    for f in source.files:
+        try:
+            heads.append(_check_one(f, columns, encoding, allow_no_rows=True))
+        except ValidationError as exc:
+            for pr in exc.problems:
+                found.setdefault(_shared(pr, str(f)), []).append(str(f))
+            for note in exc.notes:
+                problems.note(note)
+    for text, files in found.items():
+        for f in files[:SHOWN_FILES]:
+            problems.items.append(Problem("", text.replace(_FILE, f)))
+        if len(files) > SHOWN_FILES:
+            problems.add(f"calls {source.spec}", f"{len(files) - SHOWN_FILES:,} more files "
+                         "of the dataset have the problem above")
+    problems.raise_if_any()
+    first = heads[0]
+    optional = set(columns.optional_columns().values())
+    for h in heads[1:]:
+        if h.crs != first.crs:
+            problems.add(f"calls {h.path}", "the files of the dataset declare different CRSs",
+                         value=f"{h.crs} here, {first.crs} in {first.path}",
+                         allowed="one CRS for every file")
+        for c in sorted(optional & (set(h.columns) ^ set(first.columns))):
+            has, lacks = (h, first) if c in h.columns else (first, h)
+            problems.add(f"calls {lacks.path}", "column missing from this file of the "
+                         f"dataset, though {has.path} has it", column=c,
+                         allowed="the same mapped columns in every file")
+    if all(h.no_rows for h in heads):
+        problems.add(f"calls {source.spec}", "no data rows: the files have a header but no "
+                     "calls", allowed="a calls file with at least one row")
+    problems.raise_if_any()
+    return FileHeader(source.path, first.columns, first.geometry, first.crs, False, first.delimiter,
+                      source=source)
+
+
+SHOWN_FILES = 3
+"""Files named for a problem shared by many files of a dataset."""
+_FILE = "\0file\0"
+
+
+def _shared(problem: Problem, name: str) -> str:
+    """``problem`` as text with its file's name replaced by a placeholder, so the same
+    problem of many files is listed once."""
+    return str(problem).replace(name, _FILE)
+
+
+def _check_one(p: Path, columns: ColumnMap, encoding: str, *,
+               allow_no_rows: bool = False) -> FileHeader:
+    """The header problems of one calls file, raised together."""
+    problems = Problems()
     head = file_header(p, "calls", encoding=encoding)
     if suffix_of(p) == ".json" and head.columns and not _has_all(head, columns):
         frame = _read_json_records(p, "calls", None).frame  # the union of all records' keys
@@ -176,7 +240,7 @@ def check_calls_header(
             except CRSError:
                 problems.add(where, "unknown CRS", value=crs,
                              allowed="a CRS such as EPSG:4326 or EPSG:26915 (option `calls_crs`)")
-    if head.no_rows:
+    if head.no_rows and not allow_no_rows:
         problems.add(where, "no data rows: the file has a header but no calls",
                      allowed="a calls file with at least one row")
     problems.raise_if_any()

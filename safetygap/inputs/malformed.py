@@ -36,12 +36,23 @@ class MalformedRows:
     """Fields found on each malformed row."""
     expected: int = 0
     """Fields of the header."""
+    files: list[str | None] = field(default_factory=list)
+    """File of each malformed row when the calls are a dataset of several files (None:
+    the one file)."""
 
     def handler(self, row: Any) -> str:
         self.lines.append(int(row.number) if row.number is not None else 0)
         self.fields.append(int(row.actual_columns))
+        self.files.append(None)
         self.expected = int(row.expected_columns)
         return "skip"
+
+    def extend(self, other: MalformedRows, *, file: str | None = None) -> None:
+        """Add the malformed rows of another file (named ``file`` in listings)."""
+        self.lines.extend(other.lines)
+        self.fields.extend(other.fields)
+        self.files.extend([file] * len(other))
+        self.expected = other.expected or self.expected
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -54,9 +65,11 @@ class MalformedRows:
 
     def listing(self, limit: int = LISTED_IN_MESSAGE) -> str:
         """``line 4 (8 fields), line 9 (2 fields)``, the first ``limit`` only."""
-        shown = [f"line {ln} ({f} field{'s' if f != 1 else ''})" if ln else
-                 f"a line ({f} fields)" for ln, f in zip(self.lines[:limit],
-                                                        self.fields[:limit], strict=True)]
+        shown = [(f"{name} " if name else "")
+                 + (f"line {ln} ({f} field{'s' if f != 1 else ''})" if ln else
+                    f"a line ({f} fields)")
+                 for ln, f, name in zip(self.lines[:limit], self.fields[:limit],
+                                        self.files[:limit], strict=True)]
         more = f" and {len(self) - limit:,} more" if len(self) > limit else ""
         return ", ".join(shown) + more
 
@@ -67,8 +80,9 @@ class MalformedRows:
             "share": round(len(self) / total_rows, 6) if total_rows else 0.0,
             "max_share": max_share,
             "expected_fields": self.expected,
-            "rows": [{"line": ln or None, "fields": f}
-                     for ln, f in zip(self.lines, self.fields, strict=True)],
+            "rows": [{"line": ln or None, "fields": f} | ({"file": name} if name else {})
+                     for ln, f, name in zip(self.lines, self.fields, self.files,
+                                            strict=True)],
             "note": ("rows whose number of fields differs from the header's are left out "
                      "and listed here; the header is line 1"),
         }

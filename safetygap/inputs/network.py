@@ -96,6 +96,7 @@ def graph_to_network(graph: Any, *, crs: CRS, source: str = "") -> StreetNetwork
         maxspeed_kph=np.array([float(d.get("speed_kph", np.nan)) for d in rows]),
         access=np.array([str(_first(d.get("access")) or "") for d in rows], dtype=object),
         source=source,
+        name=np.array([str(_first(d.get("name")) or "") for d in rows], dtype=object),
     )
 
 

@@ -145,10 +145,38 @@ class AreaFacts:
         shares = self.view.summary.get("diverted_share", {})
         return [_num(shares.get(y)) for y in self.years]
 
+    def column(self, name: str) -> Any:
+        """This area's value of a layer column, None when the workspace has no such column
+        (written before it existed) or no value."""
+        if name not in self.row.index:
+            return None
+        v = self.row[name]
+        if isinstance(v, str):
+            return v or None
+        return _num(v)
+
+    def standing(self, family: str) -> dict[str, Any]:
+        """Where the area stands for ``family``: ``rank`` (1 = the most underserved) of
+        ``of`` areas and ``words``. From the need/access classes and the underserved rank
+        when the analysis has them (``class_label_<f>``, ``underserved_rank_<f>``), else
+        from the service gap score and its group."""
+        col = f"underserved_rank_{family}"
+        if col in self.row.index:
+            ranks = self.view.areas[self.level][col].to_numpy(float)
+            rank = self.column(col)
+            words = self.column(f"class_label_{family}") or "not ranked"
+            return {"rank": None if rank is None else int(rank),
+                    "of": int(np.isfinite(ranks).sum()), "words": str(words),
+                    "classes": True}
+        g = self.m(family, "gap")
+        return {"rank": g["rank"], "of": g["of"],
+                "words": self.group(family, self.value(family, "gap_class")),
+                "classes": False}
+
     def worst_family(self) -> str | None:
-        """The family whose gap ranks this area the most underserved (lowest rank)."""
-        ranked = [(self.m(f, "gap")["rank"], i, f) for i, f in enumerate(FAMILIES)
-                  if self.m(f, "gap")["rank"] is not None]
+        """The family for which this area ranks the most underserved (lowest rank)."""
+        ranked = [(self.standing(f)["rank"], i, f) for i, f in enumerate(FAMILIES)
+                  if self.standing(f)["rank"] is not None]
         return min(ranked)[2] if ranked else None
 
     # -------------------------------------------------------------- sentences
@@ -188,17 +216,17 @@ class AreaFacts:
                 f"{fmt_pct(DIVERSION_GOAL, 0)}).")
         worst = self.worst_family()
         if worst is not None:
-            g = self.m(worst, "gap")
-            words = self.group(worst, self.value(worst, "gap_class"))
+            g = self.standing(worst)
+            ranked = rank_words(g["rank"], g["of"], self.plural)
+            words = "" if g["words"] in ranked else f" ({g['words']})"
             if g["rank"] <= g["of"] / 2:
-                out.append(
-                    f"{family_label(worst)} services fall shortest here: "
-                    f"{rank_words(g['rank'], g['of'], self.plural)} ({words}).")
+                out.append(f"{family_label(worst)} services fall shortest here: "
+                           f"{ranked}{words}.")
             else:
                 out.append(
                     f"Services here compare well with other {self.plural}: even "
                     f"{family_label(worst).lower()} services, the weakest here, rank "
-                    f"{rank_words(g['rank'], g['of'], self.plural)} ({words}).")
+                    f"{ranked}{words}.")
         trend = self.trend()
         if trend:
             out.append(trend)
@@ -226,14 +254,15 @@ class AreaFacts:
 
     def family_words(self, family: str) -> str:
         """One family's gap in words, with how sure the rank is."""
-        g = self.m(family, "gap")
-        cls = self.value(family, "gap_class")
-        if g["value"] is None:
-            return (f"No {family_label(family).lower()} service gap score here (no residents "
+        g = self.standing(family)
+        if g["rank"] is None:
+            if self.column("small_population"):
+                return ("Too few residents here for figures per resident to hold: not "
+                        "ranked.")
+            return (f"Not ranked for {family_label(family).lower()} services (no residents "
                     "or no calls).")
-        words = self.group(family, cls)
         need, access = self.m(family, "rate"), self.m(family, "access")
-        parts = [f"{words.capitalize()}: {rank_words(g['rank'], g['of'], self.plural)}."]
+        parts = [f"{g['words'].capitalize()}: {rank_words(g['rank'], g['of'], self.plural)}."]
         if need["rank"] is not None and access["rank"] is not None:
             parts.append(
                 f"Need ranks {ordinal(need['rank'])} highest and access "
@@ -242,7 +271,19 @@ class AreaFacts:
         return " ".join(parts)
 
     def sureness(self, family: str) -> str:
-        """How sure the rank is, in words (the boundary check of the analysis)."""
+        """How sure the rank is, in words: the range of its rank and the share of resamples
+        in which it is underserved when the analysis resampled its calls (bootstrap), else
+        the boundary check of the analysis."""
+        low, high = self.column(f"rank_low_{family}"), self.column(f"rank_high_{family}")
+        p = self.column(f"p_underserved_{family}")
+        if low is not None and high is not None:
+            text = (f"How sure: resampling the calls, its rank runs from {int(low)} to "
+                    f"{int(high)}")
+            if p is not None:
+                text += f"; it is high need, low access in {fmt_pct(p, 0)} of the resamples"
+            if self.column(f"class_uncertain_{family}"):
+                text += " (its class is uncertain)"
+            return text + "."
         sens = self.view.summary.get("boundary_sensitivity") or {}
         changing = (sens.get("areas_changing_gap_class", {}).get(self.level, {}).get(family))
         compared = (sens.get("areas_compared", {}).get(self.level, {}).get(family))
@@ -260,12 +301,12 @@ class AreaFacts:
         rows = []
         for f in FAMILIES:
             g = self.m(f, "gap")
-            cls = self.value(f, "gap_class")
+            standing = self.standing(f)
             rows.append({
                 "family": f, "label": family_label(f), "help": FAMILY_HELP.get(f, ""),
-                "group": self.group(f, cls),
+                "group": standing["words"],
                 "gap": fmt_value("gap", g["value"]),
-                "rank": g["rank"], "of": g["of"],
+                "rank": standing["rank"], "of": standing["of"],
                 "calls": fmt_value("calls", self.value(f, "calls")),
                 "coverage": fmt_value("coverage", self.value(f, "coverage")),
                 "coverage_city": fmt_value("coverage", self.city(f, "coverage")),
@@ -289,11 +330,21 @@ class AreaFacts:
             if (family, measure) == ("total", "diverted_share"):
                 m = {**m, "city": self.city_diverted_share()}
             rows.append({"measure": measure, "label": f.label, "help": f.help,
-                         "value": fmt_value(measure, m["value"], unit=True),
+                         "value": fmt_value(measure, m["value"], unit=True)
+                         + self.interval(family, measure, m["value"]),
                          "city": fmt_value(measure, m["city"], unit=True)
                          if m["city"] is not None else "–",
                          "rank": m["rank"], "of": m["of"], "worse": worse})
         return rows
+
+    def interval(self, family: str, measure: str, value: Any) -> str:
+        """" (low to high)": the measure's 95% interval when the analysis gives one
+        (``<measure>_<family>_ci_low`` / ``_ci_high``) and the value is shown."""
+        low = self.column(f"{measure}_{family}_ci_low")
+        high = self.column(f"{measure}_{family}_ci_high")
+        if value is None or low is None or high is None:
+            return ""
+        return f" ({fmt_value(measure, low)} to {fmt_value(measure, high)})"
 
     # ----------------------------------------------------------------- charts
 
@@ -424,9 +475,12 @@ class AreaFacts:
                 r = ranks[f][p]
                 cls = nb[M.column(M.GAP_CLASS, f)].iloc[p]
                 cls = int(cls) if _finite(float(cls)) else 0
+                words = (str(nb[f"class_label_{f}"].iloc[p] or "not ranked")
+                         if f"class_label_{f}" in nb.columns
+                         else CLASS_WORDS.get(cls, "no value"))
                 fams[f] = {"rank": None if not np.isfinite(r) else int(r),
                            "of": int(np.isfinite(ranks[f]).sum()),
-                           "group": CLASS_WORDS.get(cls, "no value"), "class": cls}
+                           "group": words, "class": cls}
             best = min((v["rank"] for v in fams.values() if v["rank"] is not None),
                        default=10**9)
             out.append({"area_id": i, "name": str(nb["name"].iloc[p]), "families": fams,
@@ -436,12 +490,20 @@ class AreaFacts:
 
 
 def gap_ranks(view: WorkspaceView, level: str) -> dict[str, np.ndarray]:
-    """Per family, each area's rank by gap score (1 = most underserved, ties share the
-    lowest rank; NaN without a score), as :meth:`WorkspaceView.measures` ranks it."""
+    """Per family, each area's rank (1 = most underserved, ties share the lowest rank; NaN
+    when not ranked): the analysis' underserved rank when it has one
+    (``underserved_rank_<f>``), else the rank by service gap score as
+    :meth:`WorkspaceView.measures` ranks it."""
     def compute() -> dict[str, np.ndarray]:
+        frame = view.areas[level]
         vals = view.values(level)
-        return {f: vals[M.column(M.GAP, f)].astype(float).rank(ascending=False, method="min")
-                .to_numpy() for f in FAMILIES}
+        out = {}
+        for f in FAMILIES:
+            col = f"underserved_rank_{f}"
+            out[f] = (frame[col].to_numpy(float) if col in frame.columns else
+                      vals[M.column(M.GAP, f)].astype(float)
+                      .rank(ascending=False, method="min").to_numpy())
+        return out
 
     return view.cached(("gap_ranks", level), compute)
 

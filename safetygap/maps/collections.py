@@ -119,6 +119,15 @@ def default_sites(base: Baseline) -> list[dict[str, Any]]:
     return out
 
 
+SITE_PROPERTIES: tuple[str, ...] = (
+    "family", "rank", "site_id", "name", "address", "service_type", "capacity", "catchment",
+    "catchment_unit", "distance_model", "existing_providers", "neighborhood_id", "ward_id",
+    "marginal_calls", "cumulative_calls", "eligible_newly_covered", "residents_newly_reached",
+    "neighborhoods_gaining")
+"""Properties of each site feature (:func:`site_features`), in order: the header of a
+sites CSV, with ``longitude`` and ``latitude``."""
+
+
 def site_features(recommendations: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Point features of :func:`~safetygap.scenarios.recommend_sites` results, one per
     site, id ``<family>-<rank>``; the neighborhoods that gain summarised in a property."""
@@ -127,23 +136,28 @@ def site_features(recommendations: Sequence[dict[str, Any]]) -> list[dict[str, A
         for s in rec["sites"]:
             gains = "; ".join(f"{a['name']} +{int(a['calls_newly_covered']):,}"
                               for a in s["neighborhoods"])
+            props = {
+                "family": str(rec["family"]), "rank": int(s["rank"]),
+                "site_id": str(s["site_id"]), "name": str(s["name"]),
+                "address": s.get("address"),
+                "service_type": rec["service_type"], "capacity": float(rec["capacity"]),
+                "catchment": float(rec["catchment"]),
+                "catchment_unit": rec["catchment_unit"],
+                "distance_model": rec["distance_model"],
+                "existing_providers": rec.get("existing", "keep"),
+                "neighborhood_id": _text_id(s["neighborhood_id"]),
+                "ward_id": _text_id(s["ward_id"]),
+                "marginal_calls": int(s["marginal_calls"]),
+                "cumulative_calls": int(s["cumulative_calls"]),
+                "eligible_newly_covered": s.get("eligible_newly_covered"),
+                "residents_newly_reached": s.get("residents_newly_reached"),
+                "neighborhoods_gaining": gains,
+            }
             out.append({
                 "type": "Feature", "id": f"{rec['family']}-{s['rank']}",
                 "geometry": {"type": "Point",
                              "coordinates": [float(s["longitude"]), float(s["latitude"])]},
-                "properties": {
-                    "family": str(rec["family"]), "rank": int(s["rank"]),
-                    "site_id": str(s["site_id"]), "name": str(s["name"]),
-                    "service_type": rec["service_type"], "capacity": float(rec["capacity"]),
-                    "catchment": float(rec["catchment"]),
-                    "catchment_unit": rec["catchment_unit"],
-                    "distance_model": rec["distance_model"],
-                    "neighborhood_id": _text_id(s["neighborhood_id"]),
-                    "ward_id": _text_id(s["ward_id"]),
-                    "marginal_calls": int(s["marginal_calls"]),
-                    "cumulative_calls": int(s["cumulative_calls"]),
-                    "neighborhoods_gaining": gains,
-                },
+                "properties": {k: props[k] for k in SITE_PROPERTIES},
             })
     return out
 

@@ -19,6 +19,7 @@ from safetygap.maps.equity import group_keys
 from safetygap.maps.jinja import pin_html, render
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.readmodel import WorkspaceView
+from safetygap.vocab import LEVELS
 
 
 def ward_panel_rows(view: WorkspaceView, ward: str) -> dict[str, list[dict[str, Any]]]:
@@ -54,6 +55,34 @@ def ward_panel(view: WorkspaceView, ward: str) -> str:
         reach=view.reach_info(),
         pin=pin_html,
     )
+
+
+def warm_up(view: WorkspaceView, *, tolerance_m: float | None = None) -> None:
+    """Fill the view's caches a first visit needs (each family's areas, the ward outlines,
+    providers, reach, calls by hour of the week), so no page waits for them."""
+    from safetygap.maps.area_page import hour_of_week_counts
+    from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M
+
+    tol = DEFAULT_SIMPLIFY_TOLERANCE_M if tolerance_m is None else tolerance_m
+    view.reach_info()
+    for family in FAMILIES:
+        view.layer("neighborhood", family=family, tolerance_m=tol)
+        view.ranking("neighborhood", family, top=5)
+    view.layer("ward", family="response", tolerance_m=tol)
+    view.providers_layer()
+    hour_of_week_counts(view, "ward")
+    for level in LEVELS:  # the area pages' years and trends
+        for year in view.years:
+            view.values(level, year=year)
+            view.hidden_family_counts(level, year=year)
+    # the templates compiled, the first ward's panel and page drawn once
+    wards = view.area_ids("ward")
+    index_page(view)
+    if wards:
+        from safetygap.maps.area_page import area_page
+
+        ward_panel(view, wards[0])
+        area_page(view, "ward", wards[0])
 
 
 def overview(view: WorkspaceView) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
+from safetygap.labels import field, fmt_num, fmt_pct, label
 from safetygap.maps.equity import equity_context
 from safetygap.maps.jinja import render
 from safetygap.maps.pages import overview
@@ -77,11 +78,11 @@ def diverted_chart(view: WorkspaceView) -> str:
     heights = [100 * v if v is not None else 0.0 for v in vals]
     bars = ax.bar(years, heights, color="#2c7fb8")
     for b, v in zip(bars, vals, strict=True):
-        ax.annotate("–" if v is None else f"{100 * v:.1f}%", (b.get_x() + b.get_width() / 2,
+        ax.annotate(fmt_pct(v), (b.get_x() + b.get_width() / 2,
                     b.get_height()), ha="center", va="bottom", fontsize=8)
     if shares.get("all") is not None:
         ax.axhline(100 * shares["all"], color="#555", lw=1, ls="--")
-        ax.annotate(f"all years {100 * shares['all']:.1f}%", (0.99, 100 * shares["all"]),
+        ax.annotate(f"all years {fmt_pct(shares['all'])}", (0.99, 100 * shares["all"]),
                     xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8)
     ax.set_ylabel("% of unique calls")
     ax.spines[["top", "right"]].set_visible(False)
@@ -101,9 +102,10 @@ def gaps_chart(view: WorkspaceView, family: str, *, top: int = 10) -> str:
     ax.barh(names, gaps, color=colors, edgecolor="#555", linewidth=0.5)
     ax.axvline(0, color="#333", lw=0.8)
     ax.set_xlim(min(-0.05, *gaps) if gaps else -1, 1)
-    ax.set_xlabel("gap index (need rank minus access rank)")
+    ax.set_xlabel(label("gap").lower() + " (−1 well served … +1 most underserved)")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{FAMILY_STYLE[family]['label']}: the {len(rows)} largest gaps",
+    ax.set_title(f"{FAMILY_STYLE[family]['label']}: the {len(rows)} most underserved "
+                 "neighborhoods",
                  loc="left", fontsize=11)
     return _png(fig)
 
@@ -128,19 +130,21 @@ def static_map(view: WorkspaceView, family: str) -> str:
         inside.plot(ax=ax, color=style["color"], markersize=22, edgecolor="white",
                     linewidth=0.6, zorder=5)
     handles = [Patch(facecolor=class_color(c["gap_class"], n), edgecolor="#666",
-                     label=(f"{c['label']}: {c['lower']:.2f} to {c['upper']:.2f}"
+                     label=(f"{c['label']}: {fmt_num(c['lower'], 2)} to "
+                            f"{fmt_num(c['upper'], 2)}"
                             if c["lower"] is not None else c["label"]) + f" ({c['areas']})")
                for c in reversed(classes)]
     handles.append(Patch(facecolor=style["color"], label=f"{style['label']} providers "
                                                           f"({len(inside)})"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
-              fontsize=8, title="gap index class", title_fontsize=9)
+              fontsize=8, title=label("gap_class").lower(), title_fontsize=9)
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     _scale_bar(ax, xmin, xmax, ymin, ymax)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(f"{style['label']} gap by neighborhood", loc="left", fontsize=11)
+    ax.set_title(f"{style['label']}: {label('gap').lower()} by neighborhood", loc="left",
+                 fontsize=11)
     return _png(fig)
 
 
@@ -174,6 +178,7 @@ def build_report(view: WorkspaceView) -> str:
         },
         top={f: view.ranking("neighborhood", f, top=10) for f in FAMILIES},
         wards={f: view.ranking("ward", f, top=len(view.area_ids("ward"))) for f in FAMILIES},
+        gap_help=field("gap").help,
         **equity_context(view, heading="h2"),
     )
 

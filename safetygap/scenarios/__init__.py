@@ -36,6 +36,7 @@ from safetygap.scenarios.candidates import (
     read_candidates,
 )
 from safetygap.scenarios.hypothetical import MAX_OUTSIDE_M, new_providers
+from safetygap.scenarios.reach import existing_reach, reach_region, residents
 from safetygap.scenarios.siting import (
     CATCHMENT_AREAS,
     LONG_NETWORK_CATCHMENT_MIN,
@@ -58,7 +59,9 @@ __all__ = [
     "LONLAT_DECIMALS", "MAX_OUTSIDE_M", "METRE_DECIMALS", "SHORT_STRAIGHT_CATCHMENT_M",
     "SITING_BYTES_PER_PAIR", "Baseline", "area_changes", "candidates_from_frame",
     "catchment_warnings", "check_siting_options", "coverage_budget_error",
-    "default_candidates", "default_capacity", "default_service_type", "load_baseline",
-    "lonlat", "max_catchment", "new_providers", "read_candidates", "read_hypothetical",
-    "recommend_sites", "recompute", "site_catchments", "stopped_reason", "whatif",
+    "default_candidates", "default_capacity", "default_service_type", "existing_reach",
+    "load_baseline",
+    "lonlat", "max_catchment", "new_providers", "reach_region", "read_candidates",
+    "read_hypothetical", "recommend_sites", "recompute", "residents", "site_catchments",
+    "stopped_reason", "whatif",
 ]

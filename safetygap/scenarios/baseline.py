@@ -16,6 +16,7 @@ from pyproj import CRS, Transformer
 
 from safetygap.defaults import DEFAULT_BOUNDARY_TOLERANCE_M
 from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.streetnames import StreetNames
 from safetygap.geo.travel import Travel
 from safetygap.stages.areas import (
     boundary_allocations,
@@ -50,6 +51,8 @@ class Baseline:
     boundary: dict[str, dict[str, Any]]
     policy: str
     tolerance_m: float
+    streets: StreetNames | None = None
+    """Street names that name proposed sites (None: the analysis had none)."""
 
 
 def load_baseline(path: str | os.PathLike) -> Baseline:
@@ -77,7 +80,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     return Baseline(path=ws.path, crs=crs, taxonomy=taxonomy, travel=travel,
                     neighborhoods=nbhd, wards=wards, calls=calls, providers=ws.providers,
                     in_areas=in_areas, years=years, boundary=boundary, policy=policy,
-                    tolerance_m=tolerance_m)
+                    tolerance_m=tolerance_m, streets=ws.street_names())
 
 
 def recompute(base: Baseline, extra: gpd.GeoDataFrame, *, family: str | None = None

@@ -26,6 +26,7 @@ from safetygap.scenarios.candidates import (
     default_candidates,
 )
 from safetygap.scenarios.hypothetical import new_providers
+from safetygap.scenarios.reach import existing_reach, residents
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.vocab import TravelKind
@@ -175,8 +176,20 @@ def recommend_sites(
     capacity: float | None = None,
     candidates_source: str = "user file",
     memory_budget_mb: float | None = None,
+    keep_existing: bool = True,
 ) -> dict[str, Any]:
     """Choose ``k`` new sites of ``family`` covering the most need calls not yet covered.
+
+    ``keep_existing`` False places the sites as if the family had no provider: every need
+    call counts as not covered yet (coverage before 0, every resident unreached); the
+    index changes of the areas still add the sites to the existing providers.
+
+    Each site also has its ``address`` (the nearest intersection or street, when the
+    workspace has street names, else None), the ``residents_newly_reached`` (areal
+    weighting, :func:`~safetygap.scenarios.reach.residents`: within its catchment area
+    and not within that of the existing providers, when kept, or of the sites ranked
+    above) and the ``eligible_newly_covered`` (newly covered calls a non-police responder
+    could take).
 
     ``memory_budget_mb`` bounds the coverage matrix (:data:`SITING_BYTES_PER_PAIR` per
     pair): past it, ValidationError naming the catchment (None: unbounded, the CLI).
@@ -207,7 +220,7 @@ def recommend_sites(
         candidates, source = candidate_sites(base, service_type=stype, capacity=cap)
     else:
         source = candidates_source
-    need, demand = uncovered_demand(base, family)
+    need, demand = uncovered_demand(base, family, keep_existing=keep_existing)
     t1 = time.perf_counter()
     cover = coverage_sets(base, candidates, demand, catchment=limit,
                           memory_budget_mb=memory_budget_mb)
@@ -217,9 +230,10 @@ def recommend_sites(
     chosen = candidates.iloc[[p.candidate for p in picks]].copy()
     chosen[base.travel.catchment_column] = limit
     sites = ranked_sites(base, chosen, [demand[p.newly_covered] for p in picks],
-                         family=family)
+                         family=family, catchment=limit, keep_existing=keep_existing)
     cumulative = sites[-1]["cumulative_calls"] if sites else 0
-    covered_before = int((need & base.calls[C.COVERED].to_numpy()).sum())
+    covered_before = (int((need & base.calls[C.COVERED].to_numpy()).sum())
+                      if keep_existing else 0)
     n_need = int(need.sum())
     return {
         "workspace": str(base.path),
@@ -232,7 +246,10 @@ def recommend_sites(
         "catchment_unit": base.travel.unit,
         "warnings": catchment_warnings(base, catchment),
         "candidates": {"count": len(candidates), "source": source},
+        "existing": "keep" if keep_existing else "ignore",
         "need_calls": n_need,
+        "residents_newly_reached": float(sum(s["residents_newly_reached"] for s in sites)),
+        "eligible_newly_covered": int(sum(s["eligible_newly_covered"] for s in sites)),
         "covered_before": covered_before,
         "covered_after": covered_before + cumulative,
         "coverage_before": covered_before / n_need if n_need else None,
@@ -284,13 +301,15 @@ def candidate_sites(base: Baseline, *, service_type: str, capacity: float
     return candidates, source
 
 
-def uncovered_demand(base: Baseline, family: str) -> tuple[np.ndarray, np.ndarray]:
+def uncovered_demand(base: Baseline, family: str, *, keep_existing: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """The family's need calls in areas (a mask over the calls) and the row positions of
-    those with a location not yet covered: the calls a new site can add."""
+    those with a location not yet covered (by the existing providers; ``keep_existing``
+    False: every located one): the calls a new site can add."""
     calls = base.calls
     need = (calls[C.FAMILY] == family).to_numpy() & base.in_areas
-    demand = np.flatnonzero(need & ~calls[C.COVERED].to_numpy()
-                            & np.isfinite(calls[C.X].to_numpy()))
+    already = calls[C.COVERED].to_numpy() if keep_existing else np.zeros(len(calls), bool)
+    demand = np.flatnonzero(need & ~already & np.isfinite(calls[C.X].to_numpy()))
     return need, demand
 
 
@@ -326,16 +345,31 @@ def coverage_sets(base: Baseline, candidates: gpd.GeoDataFrame, demand: np.ndarr
 
 
 def ranked_sites(base: Baseline, chosen: gpd.GeoDataFrame, new_calls: list[np.ndarray], *,
-                 family: str) -> list[dict[str, Any]]:
-    """Each chosen site in rank order: where it is, the calls it newly covers
-    (``new_calls``, row positions) and the areas that gain, with the change of their
-    indices from adding it to the sites ranked above (:func:`recompute`, family only)."""
+                 family: str, catchment: float, keep_existing: bool = True
+                 ) -> list[dict[str, Any]]:
+    """Each chosen site in rank order: where it is, its address (nearest intersection or
+    street, None without street names), the calls it newly covers (``new_calls``, row
+    positions; those a non-police responder could take), the residents it newly reaches
+    within ``catchment`` (beyond the existing providers' reach when ``keep_existing``, and
+    the sites ranked above) and the areas that gain, with the change of their indices
+    from adding it to the sites ranked above (:func:`recompute`, family only)."""
+    from safetygap.geo.siting import catchment_area
+
     nb_prev, wd_prev = base.neighborhoods, base.wards
     lon, lat = lonlat(base, chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy())
     n_idx = base.calls[C.N_IDX].to_numpy()
     w_idx = base.calls[C.W_IDX].to_numpy()
     sites = []
     cumulative = 0
+    eligible = base.calls[C.ELIGIBLE].to_numpy()
+    sx, sy = chosen.geometry.x.to_numpy(), chosen.geometry.y.to_numpy()
+    addresses = (base.streets.describe(sx, sy) if base.streets is not None
+                 else [None] * len(chosen))
+    travel = base.travel
+    reached = residents(
+        base, [catchment_area(x, y, catchment=catchment, net=travel.network, mode=travel.mode)
+               for x, y in zip(sx, sy, strict=True)],
+        existing=existing_reach(base, family) if keep_existing else None)
     for rank, calls in enumerate(new_calls, start=1):
         nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
         cumulative += len(calls)
@@ -348,8 +382,11 @@ def ranked_sites(base: Baseline, chosen: gpd.GeoDataFrame, new_calls: list[np.nd
             "x": round(float(row.geometry.x), METRE_DECIMALS),
             "y": round(float(row.geometry.y), METRE_DECIMALS),
             "neighborhood_id": row["neighborhood_id"], "ward_id": row["ward_id"],
+            "address": addresses[rank - 1],
             "marginal_calls": len(calls),
             "cumulative_calls": cumulative,
+            "eligible_newly_covered": int(eligible[calls].sum()),
+            "residents_newly_reached": reached[rank - 1],
             "neighborhoods": _gains(calls, n_idx, nb_prev, nb_after, family),
             "wards": _gains(calls, w_idx, wd_prev, wd_after, family),
         })

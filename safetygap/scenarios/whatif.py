@@ -17,6 +17,7 @@ from safetygap.scenarios.baseline import (
     recompute,
 )
 from safetygap.scenarios.hypothetical import new_providers
+from safetygap.scenarios.reach import existing_reach, reach_region, residents
 from safetygap.tables import calls as C
 
 
@@ -31,14 +32,20 @@ def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
     families = [f for f in FAMILIES if (extra["family"] == f).any()]
     lon, lat = lonlat(base, extra.geometry.x.to_numpy(), extra.geometry.y.to_numpy())
     was = base.calls[C.COVERED].to_numpy()
+    eligible = base.calls[C.ELIGIBLE].to_numpy()
     totals = {}
     for f in families:
         sel = (base.calls[C.FAMILY] == f).to_numpy() & base.in_areas
         n = int(sel.sum())
+        mine = extra[(extra["family"] == f).to_numpy()]
         totals[f] = {"need_calls": n,
                      "coverage_before": float(was[sel].mean()) if n else None,
                      "coverage_after": float(covered[sel].mean()) if n else None,
-                     "calls_newly_covered": int(covered[sel].sum() - was[sel].sum())}
+                     "calls_newly_covered": int(covered[sel].sum() - was[sel].sum()),
+                     "eligible_newly_covered": int((covered & ~was & eligible & sel).sum()),
+                     "residents_newly_reached": residents(
+                         base, [reach_region(base, mine)],
+                         existing=existing_reach(base, f))[0]}
     return {
         "workspace": str(base.path),
         "distance_model": base.travel.name,

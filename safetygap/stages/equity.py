@@ -96,9 +96,11 @@ def match_demographics(din: DemographicsInput, nbhd: gpd.GeoDataFrame, *,
         inside = weights.inside
         quality.update({
             "method": "dasymetric" if fine is not None else "area-weighted",
+            "crs": din.crs, "crs_source": din.crs_source,
             "finer_population": None if fine is None else
             {"file": str(fine.path), "column": fine.column, "features": len(fine.frame),
-             "population": float(fine.frame["population"].sum())},
+             "population": float(fine.frame["population"].sum()),
+             "crs": fine.crs, "crs_source": fine.crs_source},
             "sources": len(src),
             "sources_outside": int((inside <= 1e-9).sum()),
             "sources_partly_outside": int(((inside > 1e-9) & (inside < 0.999)).sum()),

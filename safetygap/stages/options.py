@@ -40,7 +40,9 @@ from safetygap.vocab import (
 class AnalysisInputs:
     """Paths of the input files; population is optional."""
 
-    calls: Path
+    calls: Path | str
+    """The calls file, or a dataset of files: a directory or a glob
+    (:mod:`safetygap.inputs.sources`)."""
     providers: Path
     neighborhoods: Path
     wards: Path
@@ -59,6 +61,9 @@ class AnalysisInputs:
     """Layout of the demographic table (TOML); None: recognised among the packaged ones."""
     fine_population: Path | None = None
     """Finer population layer (blocks or address points) for dasymetric interpolation."""
+    streets: Path | None = None
+    """Street network (OSM XML or GraphML) whose street names name places (proposed
+    sites: "5th Avenue & 12th Street"); None: the network's own names, if any."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,9 @@ class AnalysisOptions:
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
     demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
     fine_population_column: str | None = None  # head-count column of the finer layer
+    demographics_crs: str | None = None  # declared CRS of the demographics' polygons
+    # (census tracts) for a file that carries none; must agree with the file's own
+    fine_population_crs: str | None = None  # declared CRS of the finer layer, likewise
     equity_draws: int = DEFAULT_DRAWS  # Monte Carlo draws of the equity intervals
     equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
     cv_caution: float = CV_CAUTION  # CV from which an estimate is "use with caution"

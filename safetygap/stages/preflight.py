@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
@@ -111,13 +112,14 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     if inputs.demographics is not None:
         demographics = attempt(read_demographics, inputs.demographics,
                                mapping=inputs.demographics_mapping,
-                               groups=opts.demographic_groups, encoding=opts.encoding)
+                               groups=opts.demographic_groups, encoding=opts.encoding,
+                               crs=opts.demographics_crs)
     elif inputs.demographics_mapping is not None or opts.demographic_groups:
         errors.append(ValidationError("option `demographics_mapping` and option "
                                       "`demographic_groups` need option `demographics` FILE"))
     if inputs.fine_population is not None:
         fine = attempt(read_fine_population, inputs.fine_population,
-                       column=opts.fine_population_column)
+                       column=opts.fine_population_column, crs=opts.fine_population_crs)
         if demographics is not None and demographics.spec.key_by != "geometry":
             errors.append(ValidationError(
                 f"fine population {inputs.fine_population}: a finer population layer is "
@@ -131,6 +133,10 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
         records = attempt(read_records, inputs.reports, columns=opts.reports_columns,
                           encoding=opts.encoding)
     attempt(travel_problems(opts.travel, inputs.network).raise_if_any)
+    if inputs.streets is not None and not Path(inputs.streets).is_file():
+        errors.append(ValidationError(
+            f"streets {inputs.streets}: file not found" if not Path(inputs.streets).exists()
+            else f"streets {inputs.streets}: not a file"))
     overlap: dict[str, Any] = {}
     if nb is not None and wd is not None and crs is not None:
         nbhd, wards = nb[0].to_crs(crs), wd[0].to_crs(crs)

@@ -31,9 +31,10 @@ from safetygap.diversion import (
     denominator_words,
     rule_counts,
 )
-from safetygap.errors import option
+from safetygap.errors import Problems, option
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
+from safetygap.inputs.sources import resolve_calls
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.tables.report import (
@@ -385,6 +386,16 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
     return out
 
 
+def calls_fingerprint(spec: str | os.PathLike) -> dict[str, Any]:
+    """The manifest's record of the calls: path (absolute), bytes and
+    SHA-256 (of a dataset: of its files' names and SHA-256s, with the number of files)."""
+    problems = Problems()
+    source = resolve_calls(spec, problems)
+    problems.raise_if_any()
+    assert source is not None
+    return source.fingerprint()
+
+
 def manifest_report(
     inputs: AnalysisInputs,
     opts: AnalysisOptions,
@@ -397,9 +408,12 @@ def manifest_report(
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
                  "network", "diversion_rules", "reports", "demographics",
-                 "demographics_mapping", "fine_population"):
+                 "demographics_mapping", "fine_population", "streets"):
         p = getattr(inputs, role)
         if p is None:
+            continue
+        if role == "calls":  # a file, or a dataset of files (a directory or glob)
+            files[role] = calls_fingerprint(p)
             continue
         p = Path(p)
         files[role] = {"path": str(p.resolve()), "bytes": p.stat().st_size,

@@ -214,6 +214,10 @@
       this.open = open;
       this._button.setAttribute("aria-expanded", open ? "true" : "false");
       L.DomUtil[open ? "addClass" : "removeClass"](this._div, "sg-open");
+      if (this._map) {
+        L.DomUtil[open ? "addClass" : "removeClass"](this._map.getContainer(),
+          "sg-options-open");
+      }
     },
   });
 
@@ -345,6 +349,7 @@
     var legend = el("div", "sg-legend");
     legend.id = "sg-legend";
     var familyInputs = {};
+    var downloadLinks = [];
     var levelInputs = {};
     var yearSelect = null;
     var hexBox = null;
@@ -416,6 +421,14 @@
       hexBox = checkbox(show, "<i class='sg-swatch sg-hex-swatch'></i> Calls (hexagons)",
         state.hex, function (on) { setState({ hex: on }, true); });
       el("div", "sg-overlays", show);
+      var dl = el("div", "sg-download", body);
+      dl.appendChild(document.createTextNode("Download these areas: "));
+      ["csv", "geojson"].forEach(function (fmt) {
+        var a = el("a", "", dl, fmt === "csv" ? "CSV" : "GeoJSON");
+        a.setAttribute("download", "");
+        a.setAttribute("data-format", fmt);
+        downloadLinks.push(a);
+      });
     }).addTo(map);
     options.setOpen(!phone.matches && cfg.optionsOpen);
 
@@ -442,8 +455,16 @@
         tileNotice.onAdd = function () {
           var d = L.DomUtil.create("div", "sg-status sg-tile-notice");
           d.setAttribute("role", "status");
-          d.textContent = "The base map could not be loaded (no connection to the tile " +
+          var text = el("span", "", d);
+          text.textContent = phone.matches ? "No base map (offline?): the data is drawn " +
+            "without it." : "The base map could not be loaded (no connection to the tile " +
             "server). The areas, providers and calls are drawn without it.";
+          var close = el("button", "sg-notice-close", d);
+          close.type = "button";
+          close.setAttribute("aria-label", "close this notice");
+          close.textContent = "×";
+          L.DomEvent.on(close, "click", function () { tileNotice.remove(); });
+          L.DomEvent.disableClickPropagation(d);
           return d;
         };
         tileNotice.addTo(map);
@@ -505,9 +526,10 @@
     function openArea(id) {
       var layer = areaLayers[id];
       if (!layer) return false;
+      var was = restoring;
       restoring = true;
       layer.openPopup();
-      restoring = false;
+      restoring = was;
       return true;
     }
 
@@ -557,6 +579,10 @@
         refreshLegend();
         status.clear();
         if (state.area) openArea(state.area);
+        downloadLinks.forEach(function (a) {
+          a.href = withQuery(cfg.api.areas[level], { family: family, year: year,
+            ward: cfg.ward, format: a.getAttribute("data-format") });
+        });
         container.setAttribute("data-sg-areas", family + "/" + level + "/" +
           fc.features.length);
         container.setAttribute("data-sg-year", year ? String(year) : "all");
@@ -656,6 +682,7 @@
     }
 
     function writeURL(push) {
+      if (restoring) return;
       var q = new URLSearchParams(window.location.search);
       var s = stateQuery();
       Object.keys(s).forEach(function (k) {
@@ -715,20 +742,30 @@
       listeners.forEach(function (fn) { fn(state, before); });
     }
 
+    // back and forward: the view the address describes, written back to no history entry
     window.addEventListener("popstate", function () {
       var u = readURL();
-      var change = {
-        family: cfg.families[u.family] ? u.family : cfg.family,
-        level: cfg.levelToggle && u.level ? u.level : cfg.level,
-        year: cfg.years.indexOf(Number(u.year)) >= 0 ? Number(u.year) : null,
-        hex: u.hex === "1",
-      };
-      setState(change, false);
-      if (finite(u.z) && finite(u.lat) && finite(u.lng)) {
-        map.setView([Number(u.lat), Number(u.lng)], Number(u.z), { animate: false });
+      restoring = true;
+      try {
+        var area = u.area || null;
+        setState({
+          family: cfg.families[u.family] ? u.family : cfg.family,
+          level: cfg.levelToggle && u.level ? u.level : cfg.level,
+          year: cfg.years.indexOf(Number(u.year)) >= 0 ? Number(u.year) : null,
+          hex: u.hex === "1",
+          area: area,
+        }, false);
+        state.area = area;
+        if (finite(u.z) && finite(u.lat) && finite(u.lng)) {
+          map.setView([Number(u.lat), Number(u.lng)], Number(u.z), { animate: false });
+        }
+        if (!state.area) map.closePopup();
+        else if (!areaLayers[state.area] || !areaLayers[state.area].isPopupOpen()) {
+          openArea(state.area);
+        }
+      } finally {
+        restoring = false;
       }
-      state.area = u.area || null;
-      if (state.area) openArea(state.area); else map.closePopup();
     });
 
     if (finite(fromURL.z) && finite(fromURL.lat) && finite(fromURL.lng)) {

@@ -1,0 +1,77 @@
+"""The report and each family's default sites computed when an analysis is built
+(``safetygap analyze --precompute``), served as they are, and only for the workspace
+version and privacy setting they were made for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import app_client
+from typer.testing import CliRunner
+
+from safetygap import FAMILIES
+from safetygap.api.precompute import DIRECTORY, INDEX, REPORT, sites_file
+from safetygap.cli import app as cli
+
+
+def _analyze(files: dict[str, Path], out: Path, *flags: str) -> None:
+    args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards",
+                                     "population") for a in (f"--{k}", str(files[k]))],
+            "--preset", "generic", "--out", str(out), "--quiet",
+            "--accept-undated", *flags]  # the tiny city's one undated row of 11
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    from conftest import make_tiny_areas, write_tiny_city
+
+    root = tmp_path_factory.mktemp("precompute")
+    files = write_tiny_city(root, make_tiny_areas())
+    _analyze(files, root / "plain")  # the tests' default: SAFETYGAP_PRECOMPUTE=false
+    assert not (root / "plain" / DIRECTORY).exists()
+    _analyze(files, root / "ws", "--precompute")
+    return root / "ws"
+
+
+def test_answers_are_served_as_precomputed(built):
+    d = built / DIRECTORY
+    index = json.loads((d / INDEX).read_text())
+    assert set(index["files"]) == {REPORT, *(sites_file(f) for f in FAMILIES)}
+    with app_client(built, privacy_min_count=index["privacy_min_count"]) as c:
+        store = c.app.state.scenarios
+        for family in FAMILIES:
+            r = c.get(f"/api/sites?family={family}&k=5")
+            assert r.status_code == 200
+            assert r.content == (d / sites_file(family)).read_bytes()
+        assert store.loads == 0 and store.computed == 0  # no siting run at all
+        assert c.get("/report").text == (d / REPORT).read_text()
+        # another question is computed, and agrees with the precomputed answer
+        fresh = c.get("/api/sites?family=prevention&k=5&capacity=10").json()
+        assert store.loads == 1
+    kept = json.loads((d / sites_file("prevention")).read_text())
+    for a, b in zip(kept["sites"], fresh["sites"], strict=True):
+        assert (a["site_id"], a["marginal_calls"], a["address"], a["residents_newly_reached"]
+                ) == (b["site_id"], b["marginal_calls"], b["address"],
+                      b["residents_newly_reached"])
+
+
+def test_other_versions_and_settings_compute_again(built, tmp_path):
+    import shutil
+
+    index = json.loads((built / DIRECTORY / INDEX).read_text())
+    # another privacy setting: the report is drawn again
+    with app_client(built, privacy_min_count=index["privacy_min_count"] + 1) as c:
+        c.get("/api/sites?family=prevention&k=5")
+        assert c.app.state.scenarios.loads == 1
+    # a precomputed set that belongs to another manifest is ignored
+    other = tmp_path / "ws"
+    shutil.copytree(built, other)
+    index["manifest_sha256"] = "0" * 64
+    (other / DIRECTORY / INDEX).write_text(json.dumps(index))
+    with app_client(other, privacy_min_count=index["privacy_min_count"]) as c:
+        c.get("/api/sites?family=prevention&k=5")
+        assert c.app.state.scenarios.loads == 1
