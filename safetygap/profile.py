@@ -9,13 +9,23 @@ calibrate a taxonomy and diversion rules for a new city (``safetygap profile``).
 :func:`starter_rules` writes a diversion rule file (TOML, loadable by
 :func:`safetygap.diversion.load_rules`) listing the city's own types by count with a
 family and channel suggested from words in the type, every suggestion marked for review.
+:func:`starter_taxonomy` writes the taxonomy in use with the city's own types it does not
+know added to the category a word in each suggests (every addition marked REVIEW, the
+types no word places listed as UNRESOLVED): the file that takes the unknown-type share
+down once reviewed (``safetygap profile --write-taxonomy``).
+
+Long file (about 500 lines): the profile and the two starter files it writes share the
+word table (:data:`_WORDS`) and the counts of the city's own types; the starters are the
+profile's output in the form the analysis reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +37,11 @@ import pandas as pd
 from safetygap.diversion import DiversionRules, rule_counts
 from safetygap.inputs import ColumnMap, read_calls
 from safetygap.tables import calls as C
-from safetygap.taxonomy import Taxonomy
+from safetygap.taxonomy import UNKNOWN, Taxonomy, load_taxonomy, normalize_call_type
 from safetygap.vocab import Channel
 
-__all__ = ["TOP", "Suggestion", "profile_calls", "starter_rules", "suggest"]
+__all__ = ["TOP", "Suggestion", "profile_calls", "starter_rules", "starter_taxonomy",
+           "suggest"]
 
 TOP = 25
 """How many problem types, dispositions and unmatched values a profile lists."""
@@ -52,36 +63,43 @@ class Suggestion:
     a crisis team may answer; the channel is the city's to say."""
     word: str
     """The word that decided (empty when none matched)."""
+    category: str | None = None
+    """The category of the packaged taxonomy the word suggests (None: no word matched)."""
 
 
-# (pattern, family, channel, crisis), tried in order; the first matching word decides.
-_WORDS: tuple[tuple[str, str, Channel | None, bool], ...] = (
+# (pattern, family, channel, crisis, category of the packaged taxonomy), tried in order;
+# the first matching word decides. Each family is its category's (tests/test_profile.py).
+_WORDS: tuple[tuple[str, str, Channel | None, bool, str], ...] = (
     (r"\bparking\b|\bpark(ed)? car\b|\btow\b|\babandoned (auto|vehicle)\b", "response",
-     Channel.TRAFFIC_CONTROL, False),
+     Channel.TRAFFIC_CONTROL, False, "traffic"),
     (r"\banimal|\bdogs?\b|\bcats?\b|\bwildlife\b|\bbite\b", "response", Channel.ANIMAL_CONTROL,
-     False),
+     False, "animal"),
     (r"report only|rpt only|\bonline\b|telephone report|phone report|theft report|"
      r"\breport\b.*\b(theft|damage)|\b(theft|damage)\b.*\breport\b|lost property",
-     "response", Channel.REPORT_311_ONLINE, False),
+     "response", Channel.REPORT_311_ONLINE, False, "report_only_property"),
     (r"crisis|mental|suicid|welfare|emotional|intoxicat|\bdrunk|overdose|\bslumper|"
-     r"person down|\bdown outside|behavioral|psych", "response", None, True),
+     r"person down|\bdown outside|behavioral|psych", "response", None, True,
+     "behavioral_crisis"),
     (r"\bfire\b|\bsmoke\b|\bmedical\b|\bems\b|ambulance|cardiac|\bheart\b|breath|"
      r"unconscious|seizure|stroke|bleeding|\bfall\b|hazmat|haz mat|gas leak|\bco alarm",
-     "none", Channel.FIRE_EMS, False),
-    (r"\balarm", "none", None, False),
-    (r"accident|crash|collision|hit (and|&) run|\btraffic\b|road hazard|motor vehicle",
-     "response", None, False),
+     "none", Channel.FIRE_EMS, False, "medical_fire"),
+    (r"\balarm", "none", None, False, "alarm"),
+    (r"(accident|crash|collision|\bmva\b|motor vehicle).*\binjur|"
+     r"\binjur.*(accident|crash|collision|\bmva\b)|pursuit|vehicle chase",
+     "response", None, False, "traffic_injury"),
+    (r"accident|crash|collision|\bmva\b|hit (and|&) run|\btraffic\b|road hazard|"
+     r"motor vehicle", "response", None, False, "traffic"),
     (r"\bshoot|\bshots?\b|\bgun|weapon|\bassault|\bfight|stab|robbery|homicide|murder|"
-     r"\bthreat", "prevention", None, False),
-    (r"domestic", "restoration", None, False),
+     r"\bthreat", "prevention", None, False, "violence"),
+    (r"domestic", "restoration", None, False, "domestic_violence"),
     (r"burglar|theft|stolen|larceny|fraud|forgery|\bsex|\brape\b|kidnap|vandal|damage",
-     "restoration", None, False),
+     "restoration", None, False, "victimization"),
     (r"noise|\bloud\b|music|\bparty\b|disturb|trespass|unwanted|panhandl|narcotic|\bdrugs?\b|"
-     r"neighbor|loiter|nuisance", "prevention", None, False),
-    (r"suspicious|patrol|traffic stop|warrant|\binfo|\bassist|\bcheck\b|follow ?up|"
-     r"miscellaneous|unknown", "none", None, False),
+     r"neighbor|loiter|nuisance", "prevention", None, False, "quality_of_life"),
+    (r"suspicious|\bsusp\b|patrol|traffic stop|warrant|\binfo|\bassist|\bcheck\b|follow ?up|"
+     r"miscellaneous|unknown", "none", None, False, "proactive_admin"),
 )
-_COMPILED = tuple((re.compile(p, re.IGNORECASE), f, c, k) for p, f, c, k in _WORDS)
+_COMPILED = tuple((re.compile(p, re.IGNORECASE), f, c, k, cat) for p, f, c, k, cat in _WORDS)
 
 # Agency names that say who the agency is.
 _AGENCY_WORDS: tuple[tuple[str, Channel], ...] = (
@@ -95,10 +113,10 @@ _AGENCY_WORDS: tuple[tuple[str, Channel], ...] = (
 
 def suggest(call_type: str) -> Suggestion:
     """The family and channel suggested by the first word of :data:`_WORDS` in the type."""
-    for pattern, family, channel, crisis in _COMPILED:
+    for pattern, family, channel, crisis, category in _COMPILED:
         m = pattern.search(call_type)
         if m:
-            return Suggestion(family, channel, crisis, m.group(0).strip().lower())
+            return Suggestion(family, channel, crisis, m.group(0).strip().lower(), category)
     return Suggestion("?", None, False, "")
 
 
@@ -260,7 +278,8 @@ def _n(calls: int) -> str:
 
 
 def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``s`` as a TOML basic string (JSON's escapes are TOML's; DEL escaped too)."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def starter_rules(profile: dict[str, Any], *, type_counts: Iterable[tuple[str, int]],
@@ -358,3 +377,115 @@ def write_starter_rules(path: str | os.PathLike, profile: dict[str, Any], *,
     p = Path(path)
     p.write_text(text, encoding="utf-8")
     return p
+
+
+# -- the starter taxonomy -------------------------------------------------------
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _toml_str(key)
+
+
+def _toml_value(value: Any) -> str:
+    """A value of a taxonomy file as TOML: text, true/false, a number, a list or an inline
+    table of those."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {type(value).__name__}")  # pragma: no cover
+
+
+def _taxonomy_doc(path: str | os.PathLike | None) -> dict[str, Any]:
+    """The taxonomy file as written (``None``: the packaged one)."""
+    from importlib import resources
+
+    data = (Path(path).read_bytes() if path is not None else
+            (resources.files("safetygap") / "data" / "taxonomy.toml").read_bytes())
+    return tomllib.loads(data.decode("utf-8"))
+
+
+def starter_taxonomy(type_counts: Iterable[tuple[str, int]], *,
+                     taxonomy: str | os.PathLike | None = None, file: str = "",
+                     today: dt.date | None = None) -> tuple[str, dict[str, Any]]:
+    """A taxonomy file (TOML text, loadable by :func:`safetygap.taxonomy.load_taxonomy`):
+    ``taxonomy`` (a file; None: the packaged one) with every call type of ``type_counts``
+    ((type, calls), most common first) it does not know added to the category a word in
+    the type suggests (:func:`suggest`), each marked REVIEW with its count and word; the
+    types no word places are listed in a comment as UNRESOLVED. Types that normalise to
+    the same name are added once. Returns the text and what was added
+    (``added``: category -> [(type, calls, word)], ``unresolved``: [(type, calls)])."""
+    doc = _taxonomy_doc(taxonomy)
+    known = load_taxonomy(taxonomy)
+    categories = doc["categories"]
+    added: dict[str, list[tuple[str, int, str]]] = {}
+    unresolved: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for call_type, count in type_counts:
+        norm = normalize_call_type(call_type)
+        if not norm or norm in seen or known.category_of(call_type) != UNKNOWN:
+            continue
+        seen.add(norm)
+        s = suggest(call_type)
+        if s.category in categories:
+            added.setdefault(s.category, []).append((call_type, int(count), s.word))
+        else:
+            unresolved.append((call_type, int(count)))
+    day = (today or dt.date.today()).isoformat()
+    n_added = sum(len(v) for v in added.values())
+    lines = [
+        f"# Starter taxonomy for {file}",
+        f"# written by `safetygap profile --write-taxonomy` on {day} from the taxonomy "
+        f"{known.source!r} ({known.name} {known.version}).",
+        f"# {n_added:,} of the city's own call types it did not know are added to the "
+        "category a WORD IN THE NAME suggests,",
+        "# each marked REVIEW: check each against the city's documents (what the call is,",
+        "# who answers it) and move it to the right category, or delete it. The types no",
+        "# word places are listed at the end as UNRESOLVED. Format: docs/TAXONOMY.md.",
+        "# Then: safetygap analyze ... --taxonomy THIS_FILE (or [rules] taxonomy).",
+        "",
+    ]
+    meta = dict(doc.get("meta", {}))
+    meta["name"] = f"{meta.get('name', 'taxonomy')}+{Path(file).stem or 'city'}-starter"
+    lines.append("[meta]")
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in meta.items()]
+    for name, entry in categories.items():
+        lines += ["", f"[categories.{_toml_key(name)}]"]
+        for key, value in entry.items():
+            if key != "types":
+                lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+        lines.append("types = [")
+        lines += [f"    {_toml_str(t)}," for t in entry.get("types", [])]
+        for t, c, word in added.get(name, []):
+            lines.append(f"    {_toml_str(t)},  # REVIEW: {_n(c)}; word '{word}'")
+        lines.append("]")
+    for table in ("agencies", "service_types"):
+        for name, entry in doc.get(table, {}).items():
+            lines += ["", f"[{table}.{_toml_key(name)}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in entry.items()]
+    if unresolved:
+        lines += ["", "# UNRESOLVED: no word in these names suggests a category. Add each "
+                  "to the category the", "# city's documents give it (calls, type):"]
+        lines += [f"#   {c:>9,}  {_toml_str(t)}" for t, c in unresolved]
+    return "\n".join(lines) + "\n", {"added": added, "unresolved": unresolved}
+
+
+def write_starter_taxonomy(path: str | os.PathLike, *, calls: pd.DataFrame,
+                           taxonomy: str | os.PathLike | None = None, file: str = ""
+                           ) -> dict[str, Any]:
+    """Write :func:`starter_taxonomy` for ``calls`` (the canonical table) to ``path``;
+    returns what was added and left unresolved, with ``path``."""
+    types = calls[C.CALL_TYPE].dropna().astype(str).value_counts()
+    text, what = starter_taxonomy(types.items(), taxonomy=taxonomy, file=file)
+    p = Path(path)
+    p.write_text(text, encoding="utf-8")
+    return {**what, "path": str(p)}

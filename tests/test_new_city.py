@@ -220,6 +220,30 @@ def test_below_the_threshold_the_headline_is_calibrated(city, tmp_path):
     assert "uncalibrated" not in [c["kind"] for c in summary["caveats"]]
 
 
+def test_the_starter_taxonomy_of_profile_calibrates_the_run(city, tmp_path):
+    from safetygap.taxonomy import load_taxonomy
+
+    path = tmp_path / "riverton-taxonomy.toml"
+    res = _invoke("profile", "--config", city["config"], "--write-taxonomy", path)
+    assert res.exit_code == 0, res.output
+    assert "5 of the file's own types added, each marked REVIEW; 0 UNRESOLVED" in res.output
+    tax = load_taxonomy(path)
+    # by hand, from the words in the fixture's own types (fixture_city.TYPES)
+    assert {name: tax.category_of(name) for name, known, _ in TYPES.values()
+            if not known} == {"MENTAL HEALTH CALL": "behavioral_crisis",
+                              "ALARM-COMMERCIAL BLDG": "alarm",
+                              "MVA - MINOR INJURY": "traffic_injury",
+                              "LOUD PARTY COMPLAINT": "quality_of_life",
+                              "SUSP VEH CHK": "proactive_admin"}
+    run = _invoke("analyze", "--config", city["config"], "--taxonomy", path,
+                  "--out", tmp_path / "ws", "--quiet")
+    assert run.exit_code == 0, run.output
+    summary = Workspace.open(tmp_path / "ws").summary
+    assert summary["call_types"]["unknown_type_calls"] == 0
+    assert not summary["uncalibrated"] and summary["top_underserved"]["status"] == "calibrated"
+    assert "UNCALIBRATED" not in run.output
+
+
 # ------------------------------------------------------------------ layers joined independently
 
 
@@ -245,6 +269,12 @@ def test_calls_outside_the_wards_keep_their_neighborhood(city):
     assert partly["103"]["area_outside_wards_m2"] == pytest.approx(1500 * 3000 * ft2,
                                                                    rel=1e-3)
     assert "THE WARDS MISS PART OF THE CITY" in city["output"]
+    # the public caveat says it without the server's paths (quality.json's warning has them)
+    caveat = next(c for c in ws.summary["caveats"] if c["kind"] == "wards_partial")
+    assert caveat["text"] == cover["words"] + "." and "planning_areas" in cover["warning"]
+    with app_client(city["ws"]) as client:
+        for path in ("/api/summary", "/", "/report", "/wards/PA-1", "/diversion"):
+            assert str(city["dir"]) not in client.get(path).text, path
 
 
 # ------------------------------------------------------------------ who started the call

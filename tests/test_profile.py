@@ -176,3 +176,63 @@ def test_dispositions_name_the_channel_and_rule_they_fall_to(calls_file: Path) -
                                    "lat", "--lon", "lon", "--disposition", "dispo"])
     assert res.exit_code == 0, res.output
     assert "CLOSED  ->  police (default); also traffic_control 4" in res.output
+
+
+# ------------------------------------------------------------- the starter taxonomy
+
+
+def test_each_word_suggests_a_packaged_category_of_its_family() -> None:
+    from safetygap.profile import _WORDS
+
+    tax = load_taxonomy()
+    for pattern, family, _, _, category in _WORDS:
+        assert category in tax.categories, pattern
+        assert tax.categories[category].family == family, (pattern, category)
+
+
+def _content(tax) -> dict:
+    d = tax.to_dict()
+    for key in ("name", "source", "checksum"):
+        d.pop(key)
+    return d
+
+
+def test_a_starter_with_nothing_to_add_is_the_taxonomy_itself(tmp_path: Path) -> None:
+    from safetygap.profile import starter_taxonomy
+
+    text, what = starter_taxonomy([("Theft", 5), ("Welfare Check", 2)])  # both known
+    assert what == {"added": {}, "unresolved": []}
+    path = tmp_path / "t.toml"
+    path.write_text(text, encoding="utf-8")
+    assert _content(load_taxonomy(path)) == _content(load_taxonomy())
+
+
+def test_the_starter_adds_each_unknown_type_once_to_the_suggested_category(
+        tmp_path: Path) -> None:
+    from safetygap.profile import starter_taxonomy
+
+    hostile = 'ODD "Q" \\ TYPE\twith ALARM\x7f'
+    types = [("MENTAL HEALTH CALL", 3), ("mental health call (P)", 1), ("XYZZY", 2),
+             ("Theft", 5), ("MVA - MINOR INJURY", 4), (hostile, 1)]
+    text, what = starter_taxonomy(types, file="city.csv")
+    # by hand: 'mental' -> behavioral_crisis (once: the second normalises to the first),
+    # 'mva ... injur' -> traffic_injury, 'alarm' -> alarm; Theft is known; XYZZY no word
+    assert what["added"] == {"behavioral_crisis": [("MENTAL HEALTH CALL", 3, "mental")],
+                             "traffic_injury": [("MVA - MINOR INJURY", 4,
+                                                 "mva - minor injur")],
+                             "alarm": [(hostile, 1, "alarm")]}
+    assert what["unresolved"] == [("XYZZY", 2)]
+    assert "REVIEW: 3 calls; word 'mental'" in text and 'UNRESOLVED' in text
+    path = tmp_path / "t.toml"
+    path.write_text(text, encoding="utf-8")
+    tax = load_taxonomy(path)
+    got = {t: tax.category_of(t) for t, _ in types}
+    assert got == {"MENTAL HEALTH CALL": "behavioral_crisis",
+                   "mental health call (P)": "behavioral_crisis", "XYZZY": "unknown",
+                   "Theft": load_taxonomy().category_of("Theft"),
+                   "MVA - MINOR INJURY": "traffic_injury", hostile: "alarm"}
+    # everything else as it was
+    before, after = _content(load_taxonomy()), _content(tax)
+    for name in ("behavioral_crisis", "traffic_injury", "alarm"):
+        before["categories"].pop(name), after["categories"].pop(name)
+    assert after == before

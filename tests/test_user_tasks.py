@@ -174,6 +174,7 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     assert "2 new behavioral crisis response team sites would reach" in summary
     assert f"{round(want['residents_newly_reached']):,} more residents" in summary
     assert "Existing providers were left out" in summary
+    assert page.locator("h1").inner_text() == "2 new response sites"  # was 5 before
     items.first.get_by_role("button").click()  # show it on the map
     page.locator(".leaflet-popup-content").wait_for()
     _shot(page, shots / f"contractor-{size}")

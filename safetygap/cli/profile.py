@@ -46,6 +46,10 @@ def profile(
         help="write a starter diversion rule file (TOML) listing the file's own types by "
              "count with a family and channel suggested from words in each, every "
              "suggestion marked REVIEW")] = None,
+    write_taxonomy: Annotated[Path | None, typer.Option(
+        help="write a starter taxonomy (TOML): the taxonomy in use with the file's own types "
+             "it does not know added to the category a word in each suggests, every "
+             "addition marked REVIEW, the rest listed as UNRESOLVED")] = None,
     id_col: Annotated[str | None, typer.Option("--id", help="call id column")] = None,
     type_col: Annotated[str | None, typer.Option("--type", help="call type column")] = None,
     agency_col: Annotated[str | None, typer.Option("--agency", help="agency column")] = None,
@@ -72,12 +76,13 @@ def profile(
 
     Lists the fields and which are recognised, the agencies, the top problem types and
     dispositions with the channel and rule each falls to, the unmatched values and the
-    date span and gaps; --write-rules writes a starter rule file."""
+    date span and gaps; --write-rules writes a starter rule file, --write-taxonomy a
+    starter taxonomy naming the city's own types."""
     from safetygap.config.city import load_city_config, resolve_columns
     from safetygap.diversion import load_rules
     from safetygap.inputs import calls_header
     from safetygap.inputs.columns import matching_presets
-    from safetygap.profile import profile_calls, write_starter_rules
+    from safetygap.profile import profile_calls, write_starter_rules, write_starter_taxonomy
     from safetygap.taxonomy import load_taxonomy
 
     try:
@@ -105,14 +110,23 @@ def profile(
                                encoding=encoding)
         result["preset"] = preset
         result["config"] = city.source if city else None
-        if write_rules is not None:
+        if write_rules is not None or write_taxonomy is not None:
             from safetygap.inputs import read_calls
 
             frame = read_calls(calls, columns=cmap, encoding=encoding).frame
+        if write_rules is not None:
             path = write_starter_rules(write_rules, result, calls=frame,
                                        name=f"{Path(calls).stem}-starter")
             result["starter_rules"] = str(path)
             load_rules(path)  # the starter file must load as it is
+        if write_taxonomy is not None:
+            what = write_starter_taxonomy(write_taxonomy, calls=frame, file=str(calls),
+                                          taxonomy=taxonomy or files.get("taxonomy"))
+            load_taxonomy(what["path"])  # the starter file must load as it is
+            result["starter_taxonomy"] = {
+                "path": what["path"],
+                "added": {k: [t for t, _, _ in v] for k, v in what["added"].items()},
+                "unresolved": [t for t, _ in what["unresolved"]]}
     except ValidationError as exc:
         fail(exc)
         return
@@ -174,6 +188,11 @@ def _profile_text(p: dict) -> str:
     if p.get("starter_rules"):
         lines.append(f"starter rule file written to {p['starter_rules']} (every suggestion "
                      "marked REVIEW)")
+    t = p.get("starter_taxonomy")
+    if t:
+        n = sum(len(v) for v in t["added"].values())
+        lines.append(f"starter taxonomy written to {t['path']}: {n:,} of the file's own types "
+                     f"added, each marked REVIEW; {len(t['unresolved']):,} UNRESOLVED")
     return "\n".join(lines)
 
 

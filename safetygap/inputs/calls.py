@@ -15,9 +15,10 @@ The canonical table has one row per input row, in input order:
 Row-level faults never raise: they are flagged here (``coord_fault``,
 ``time_fault``) and counted later in the data-quality report.
 
-Long file (about 530 lines): one reader of the calls in all their forms (a file of any
-format or a dataset of files, streamed in batches, times detected, call sources mapped,
-malformed CSV rows skipped and numbered) and the canonical table it builds.
+Long file (about 530 lines): one reading of a calls file or dataset, batch by batch (the
+reader, the header check, the sample ``safetygap init`` and ``profile`` look at), and the
+canonical columns each batch becomes (coordinates, times in the form detected once, call
+sources through their mapping, malformed CSV rows skipped and numbered) share the column map and the running counts of faults.
 """
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ def ward_coverage(overlap: dict[str, Any], nbhd: gpd.GeoDataFrame, n_idx: np.nda
     (``n_idx``/``w_idx``: each call's placed area row, -1 for none) and, per neighborhood
     not wholly covered, its area outside every ward (m²) and its calls there. Below
     ``min_share`` of the area (or of the calls), a warning naming both files, the area
-    and the calls missed is issued and kept under ``warning``."""
+    and the calls missed is issued and kept under ``warning``; ``words`` says the same
+    without the files' paths (what the public caveat quotes)."""
     out = {k: v for k, v in overlap.items() if not k.startswith("_") and k != "files"}
     if not overlap:
         return out
@@ -254,11 +255,15 @@ def ward_coverage(overlap: dict[str, Any], nbhd: gpd.GeoDataFrame, n_idx: np.nda
     share = overlap["neighborhood_area_in_wards"]
     if share < min_share or (n_calls and 1 - n_missed / n_calls < min_share):
         files = overlap["files"]
+        missed_words = (
+            f"{out['neighborhood_area_outside_wards_m2'] / 1e6:,.2f} km² and {n_missed:,} of "
+            f"{n_calls:,} calls in the neighborhoods ({out['calls_outside_wards_share']:.1%}) "
+            "are in no ward; those calls keep their neighborhood and are left out of every "
+            "ward's figures")
+        out["words"] = (f"the wards cover only {share:.1%} of the neighborhoods' area: "
+                        + missed_words)
         out["warning"] = (
             f"the wards ({files['wards']}) cover only {share:.1%} of the neighborhoods' area "
-            f"({files['neighborhoods']}): {out['neighborhood_area_outside_wards_m2'] / 1e6:,.2f}"
-            f" km² and {n_missed:,} of {n_calls:,} calls in the neighborhoods "
-            f"({out['calls_outside_wards_share']:.1%}) are in no ward; those calls keep their "
-            "neighborhood and are left out of every ward's figures")
+            f"({files['neighborhoods']}): " + missed_words)
         warnings.warn(out["warning"], stacklevel=2)
     return out

@@ -331,12 +331,13 @@ def call_type_summary(calls: pd.DataFrame, basis: np.ndarray, *, max_share: floa
         basis="unique calls counted as demand (duplicate ids excluded, all locations)",
         words=(f"{share_:.1%} of the calls ({k:,} of {n:,}) are of types the taxonomy does "
                "not know"),
-        advice=(f"Calibrate: `safetygap profile CALLS` with {option('write_rules')} "
-                "rules.toml lists the city's own types by count with a suggested family and "
-                "channel for each (every suggestion marked REVIEW); review the file and run "
-                f"analyze with {option('diversion_rules')} rules.toml (and a taxonomy naming "
-                f"the city's types, {option('taxonomy')}, format in docs/TAXONOMY.md)")
-               if over else "",
+        advice=(f"Calibrate: `safetygap profile CALLS` with {option('write_taxonomy')} "
+                "taxonomy.toml adds the city's own types to the categories words in them "
+                f"suggest, and with {option('write_rules')} rules.toml lists them by count "
+                "with a suggested family and channel for each (every suggestion marked "
+                f"REVIEW); review both files and run analyze with {option('taxonomy')} "
+                f"taxonomy.toml and {option('diversion_rules')} rules.toml (formats in "
+                "docs/TAXONOMY.md)") if over else "",
     )
 
 
@@ -382,7 +383,7 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
     cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
     if cover.get("warning"):
         out.append(Caveat(kind="wards_partial", headline="The wards miss part of the city",
-                          text=cover["warning"] + "."))
+                          text=cover["words"] + "."))
     return out
 
 

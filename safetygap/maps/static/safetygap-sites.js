@@ -230,6 +230,8 @@
     function run(choices, push) {
       writeURL(choices, push);
       if (gm.state.family !== choices.family) gm.setState({ family: choices.family }, false);
+      var fam = sg.familyLabel(choices.family).toLowerCase();
+      gm.setTitle(plural(Number(choices.k), "new " + fam + " site", "new " + fam + " sites"));
       var color = gm.cfg.families[choices.family].color;
       say("computing the sites…");
       container.setAttribute("data-sg-sites", "loading");
