@@ -18,7 +18,8 @@ Row-level faults never raise: they are flagged here (``coord_fault``,
 Long file (about 530 lines): one reading of a calls file or dataset, batch by batch (the
 reader, the header check, the sample ``safetygap init`` and ``profile`` look at), and the
 canonical columns each batch becomes (coordinates, times in the form detected once, call
-sources through their mapping, malformed CSV rows skipped and numbered) share the column map and the running counts of faults.
+sources through their mapping, malformed CSV rows skipped and numbered) share the column
+map and the running counts of faults.
 """
 
 from __future__ import annotations
