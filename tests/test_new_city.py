@@ -146,6 +146,7 @@ def test_dates_parsed_with_the_form_reported(city):
     time = ws.quality["calls"]["time"]
     assert time["form"]["form"] == "us_12h" and time["column"] == "CallDateTime"
     assert "12-hour clock" in ws.summary["undated"]["form"]
+    assert f"times read as: {ws.summary['undated']['form']}" in city["output"]
     assert time["form"]["description"].startswith(
         "CallDateTime: US month/day/year, 12-hour clock")
     raw = call_frame()
