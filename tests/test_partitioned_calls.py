@@ -140,21 +140,29 @@ def test_analysis_of_a_directory_equals_the_file(tiny_files, tmp_path):
     assert rec["bytes"] == sum(p.stat().st_size for p in folder.iterdir())
 
 
-def test_malformed_row_deep_in_a_partition_named_by_file_and_row(whole, tmp_path):
-    """A row with a field too many, past the block the header check reads: the streamed
-    read raises naming the partition and the row of that file."""
+def test_malformed_row_deep_in_a_partition_named_by_file_and_line(whole, tmp_path):
+    """A row with a field too many, past the block the header check reads: skipped and
+    listed with its partition and line (the other rows keep their numbers); refused,
+    naming them, when no malformed row is allowed."""
     df, _ = whole
     paths = cut(df, tmp_path / "calls", "csv")
     lines = paths[2].read_text().splitlines(keepends=True)  # part-10: rows 1401-2999
-    bad = 1500  # a row of the file (the header is row 1), well past 64 KiB
+    bad = 1500  # a line of the file (the header is line 1), well past 64 KiB
     assert sum(len(x) for x in lines[:bad]) > 1 << 16
+    fields = lines[bad - 1].count(",") + 2
     lines[bad - 1] = lines[bad - 1].rstrip("\n") + ",extra\n"
     paths[2].write_text("".join(lines))
     with pytest.raises(ValidationError) as exc:
-        read_calls(tmp_path / "calls", columns=GENERIC)
+        read_calls(tmp_path / "calls", columns=GENERIC, max_malformed_share=0)
     text = str(exc.value)
-    assert f"calls {paths[2]}: cannot parse the CSV at row {bad:,} of the file" in text
-    assert "got 7" in text or "Expected" in text
+    assert paths[2].name in text and f"line {bad} ({fields} fields)" in text
+    with pytest.warns(UserWarning, match=f"line {bad} "):
+        cin = read_calls(tmp_path / "calls", columns=GENERIC)
+    assert len(cin.frame) == len(df) - 1
+    [row] = cin.malformed.to_dict(len(df), 0.01)["rows"]
+    assert (row["line"], row["fields"]) == (bad, fields) and paths[2].name in row["file"]
+    missing = set(range(1, len(df) + 1)) - set(cin.frame["row"].tolist())
+    assert missing == {cin.file_starts[2] + bad - 1}  # the data row on that line
 
 
 def test_truncated_parquet_partition_named(whole, tmp_path):
