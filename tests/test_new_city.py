@@ -99,6 +99,7 @@ def test_init_guesses_every_field_and_marks_the_guesses(city):
     neighborhood_crs = re.search(r"\[neighborhoods\][^\[]*?\ncrs = [^\n]*", text).group(0)
     assert "GUESS: the file declares no CRS" in neighborhood_crs
     assert "UNRESOLVED" not in text.replace('"UNRESOLVED" must be set', "")
+    assert "--write-taxonomy taxonomy.toml" in " ".join(city["init_output"].split())
 
 
 def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):

@@ -47,5 +47,6 @@ def init(
     if report["unresolved"]:
         typer.secho(f"  {len(report['unresolved'])} fields to set (marked UNRESOLVED): "
                     + ", ".join(report["unresolved"]), fg=typer.colors.YELLOW)
-    typer.echo(f"then: safetygap profile --config {path} --write-rules rules.toml, and "
-               f"safetygap analyze --config {path} --out workspace")
+    typer.echo(f"then: safetygap profile --config {path} --write-taxonomy taxonomy.toml "
+               f"--write-rules rules.toml (review both, set [rules] taxonomy and "
+               f"diversion_rules), and safetygap analyze --config {path} --out workspace")
