@@ -13,7 +13,9 @@ from safetygap.errors import ValidationError
 
 @app.command(cls=Command)
 def init(
-    calls: Annotated[Path, typer.Option(help="the city's calls-for-service file")],
+    calls: Annotated[Path, typer.Option(
+        help="the city's calls-for-service file, or a folder or glob of CSV or Parquet "
+             "partitions")],
     neighborhoods: Annotated[Path, typer.Option(help="neighborhood polygons")],
     wards: Annotated[Path | None, typer.Option(
         help="ward polygons (council wards, planning areas)")] = None,
