@@ -192,8 +192,10 @@ def sites_among(request: Request, store: Scenarios, body: SiteRequest) -> Respon
                   candidates=body.candidates, existing=body.existing)
 
 
-@router.post("/api/scenarios", response_model=ScenarioResult, responses=BODY_RESPONSES,
-             tags=["what-if"])
+@router.post("/api/scenarios", response_model=ScenarioResult,
+             responses={**BODY_RESPONSES, 200: {
+                 "description": "JSON; with format=csv a file download",
+                 "content": {"text/csv": {}}}}, tags=["what-if"])
 def scenarios(
     request: Request,
     store: Scenarios,
