@@ -41,6 +41,7 @@ from safetygap.diversion import Denominator
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.inputs import RecordsInput, read_calls
+from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.times import undated_report
 from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
@@ -173,8 +174,10 @@ def analyze(
 
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
-                         on_file=prog.detail)
+                         max_malformed_share=opts.max_malformed_share, on_file=prog.detail)
         calls = cin.frame
+        window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
+        calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
         undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
                                  examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
                                  max_share=opts.undated_max_share, accept=opts.accept_undated,
@@ -251,7 +254,12 @@ def analyze(
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
                                  swapped=swapped, time=undated, demographics=demo_quality,
-                                 reports=records_quality)
+                                 reports=records_quality,
+                                 date_window=window.quality(
+                                     calls[C.DATE_OUTSIDE].to_numpy(), calls[C.ROW].to_numpy(),
+                                     calls[C.CALL_ID], calls[C.TIME]),
+                                 malformed_rows=cin.malformed.to_dict(
+                                     len(calls) + len(cin.malformed), opts.max_malformed_share))
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
                                  travel=travel_summary(travel, taxonomy), records=records,

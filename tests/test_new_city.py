@@ -99,6 +99,7 @@ def test_init_guesses_every_field_and_marks_the_guesses(city):
     neighborhood_crs = re.search(r"\[neighborhoods\][^\[]*?\ncrs = [^\n]*", text).group(0)
     assert "GUESS: the file declares no CRS" in neighborhood_crs
     assert "UNRESOLVED" not in text.replace('"UNRESOLVED" must be set', "")
+    assert "--write-taxonomy taxonomy.toml" in " ".join(city["init_output"].split())
 
 
 def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):
@@ -117,6 +118,65 @@ def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):
         assert f"{key} is UNRESOLVED" in run.output
     assert _invoke("init", "--calls", city["calls"], "--neighborhoods",
                    city["neighborhoods"], "--out", out).exit_code == 2  # never overwritten
+
+
+TRACT_LAYOUT = """
+name = "riverton-tracts"
+source = "hand-made"
+[key]
+by = "geometry"
+[universes.persons]
+label = "residents"
+count = "TOTPOP"
+moe = "TOTPOP_M"
+[groups.kids]
+label = "children"
+universe = "persons"
+count = "KIDS"
+moe = "KIDS_M"
+"""
+
+
+def test_init_writes_the_demographics_with_a_guessed_crs_and_an_unresolved_layout(
+        city, tmp_path):
+    from fixture_city import X0, Y0
+    from shapely.geometry import box
+
+    # two census tracts in the city's state-plane feet, a shapefile without its .prj:
+    # T1 x 0..4500, T2 x 4500..9000 (full height 0..6000)
+    tracts = gpd.GeoDataFrame(
+        {"GEOID": ["48001", "48002"], "TOTPOP": [9000, 6000], "TOTPOP_M": [300, 250],
+         "KIDS": [600, 300], "KIDS_M": [60, 50]},
+        geometry=[box(X0, Y0, X0 + 4500, Y0 + 6000), box(X0 + 4500, Y0, X0 + 9000, Y0 + 6000)],
+        crs=CRS)
+    shp = tmp_path / "tracts.shp"
+    tracts.to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    cfg = tmp_path / "with-tracts.toml"
+    res = _invoke("init", "--calls", city["calls"], "--neighborhoods", city["neighborhoods"],
+                  "--wards", city["wards"], "--providers", city["providers"],
+                  "--population", city["population"], "--demographics", shp, "--out", cfg)
+    assert res.exit_code == 0, res.output
+    text = cfg.read_text()
+    section = text[text.index("[demographics]"):]
+    assert re.search(r'\ncrs = "EPSG:2276"  # GUESS: the file declares no CRS; .*'
+                     r"planning_areas\.gpkg", section)
+    assert 'mapping = "UNRESOLVED"  # UNRESOLVED: a layout file' in section
+    assert "[demographics] mapping" in " ".join(res.output.split())
+    stop = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws")
+    assert stop.exit_code == 2 and "[demographics] mapping is UNRESOLVED" in stop.output
+    (tmp_path / "tracts.toml").write_text(TRACT_LAYOUT)
+    cfg.write_text(text.replace('mapping = "UNRESOLVED"', 'mapping = "tracts.toml"'))
+    run = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws", "--quiet")
+    assert run.exit_code == 0, run.output
+    ws = Workspace.open(tmp_path / "ws")
+    kids = dict(zip(ws.neighborhoods["area_id"], ws.neighborhoods["group_count_kids"],
+                    strict=True))
+    # by area: Bluebonnet (0..3000) is a third of T1; Cedar Flats (3000..6000) a sixth of
+    # T1 and a sixth of T2 (measured in the UTM zone the run projects to: not exact)
+    assert kids["101"] == pytest.approx(600 / 3, rel=1e-3)
+    assert kids["102"] == pytest.approx(600 / 6 + 300 / 6, rel=1e-3)
+    assert ws.quality["demographics"]["crs_source"] == "declared"
 
 
 def test_command_line_options_override_the_config(city, tmp_path):
@@ -146,6 +206,7 @@ def test_dates_parsed_with_the_form_reported(city):
     time = ws.quality["calls"]["time"]
     assert time["form"]["form"] == "us_12h" and time["column"] == "CallDateTime"
     assert "12-hour clock" in ws.summary["undated"]["form"]
+    assert f"times read as: {ws.summary['undated']['form']}" in city["output"]
     assert time["form"]["description"].startswith(
         "CallDateTime: US month/day/year, 12-hour clock")
     raw = call_frame()

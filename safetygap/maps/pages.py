@@ -19,6 +19,7 @@ from safetygap.maps.equity import group_keys
 from safetygap.maps.jinja import pin_html, render
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.readmodel import WorkspaceView
+from safetygap.vocab import LEVELS
 
 
 def ward_panel_rows(view: WorkspaceView, ward: str) -> dict[str, list[dict[str, Any]]]:
@@ -70,7 +71,7 @@ def warm_up(view: WorkspaceView, *, tolerance_m: float | None = None) -> None:
     view.layer("ward", family="response", tolerance_m=tol)
     view.providers_layer()
     hour_of_week_counts(view, "ward")
-    for level in ("neighborhood", "ward"):  # the area pages' years and trends
+    for level in LEVELS:  # the area pages' years and trends
         for year in view.years:
             view.values(level, year=year)
             view.hidden_family_counts(level, year=year)

@@ -67,6 +67,12 @@ class CallsQuality(_AsMapping):
     notes: str
     time: dict[str, Any]
     """The time form read and the undated calls (:func:`safetygap.inputs.times.undated_report`)."""
+    date_window: dict[str, Any] = field(default_factory=dict)
+    """The plausible window of call dates and the rows dated outside it, by reason
+    (:mod:`safetygap.inputs.date_window`)."""
+    malformed_rows: dict[str, Any] = field(default_factory=dict)
+    """CSV rows left out because their number of fields differs from the header's, each
+    with its line (:mod:`safetygap.inputs.malformed`)."""
 
 
 @dataclass(eq=False)
