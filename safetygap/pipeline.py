@@ -216,9 +216,9 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         examples = cin.locate(examples)  # a dataset's examples name their file
-        info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls[C.STATUS].value_counts().items()
-                                 if k != RowStatus.OK and v)
+        flagged = ", ".join(f"{k} {v:,}" for k, v in calls.attrs["faults"].items() if v)
+        info["note"] = (f"{flagged} (a call may have several flags)" if flagged
+                        else "no faults")
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)

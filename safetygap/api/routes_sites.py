@@ -38,6 +38,7 @@ from safetygap.api.models_sites import (
 )
 from safetygap.api.routes_api import DOWNLOADS, FormatQ, View
 from safetygap.errors import ValidationError
+from safetygap.inputs.providers import MAX_CAPACITY
 from safetygap.maps.collections import SITE_PROPERTIES, site_features
 from safetygap.maps.gap_map import render_page
 from safetygap.maps.sites import MAX_SITES, build_sites_map
@@ -88,8 +89,9 @@ ExistingQ = Annotated[Existing, Query(
     description="keep (default): existing providers stay and the calls they reach count as "
                 "served; ignore: the sites are placed as if the family had no provider")]
 CapacityQ = Annotated[float | None, Query(
-    gt=0, le=1e9, allow_inf_nan=False,
-    description="capacity of each new site (default: median of the service type's)")]
+    gt=0, le=MAX_CAPACITY, allow_inf_nan=False,
+    description=f"capacity of each new site, at most {MAX_CAPACITY:,.0f} (default: median "
+                "of the service type's)")]
 
 
 def _candidates(base: Baseline, candidates: list[CandidateSite], *, family: str,
