@@ -84,7 +84,8 @@ def analyze_args(data: Path, calls: Path, out: Path) -> list[str]:
             "--providers", str(data / "providers.csv"),
             "--neighborhoods", str(data / "neighborhoods.gpkg"),
             "--wards", str(data / "wards.gpkg"), "--population", str(data / "population.csv"),
-            "--preset", "minneapolis-911", "--out", str(out)]
+            "--preset", "minneapolis-911", "--out", str(out),
+            "--no-precompute"]  # the analysis only, not the pages' precomputation
 
 
 def _rss_mb(pid: int) -> float | None:

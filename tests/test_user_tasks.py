@@ -365,6 +365,15 @@ def test_what_if_a_service_opened_here(chromium, base):
     assert re.match(r"Prevention: the new service would reach [\d,]+ more residents? and "
                     r"[\d,]+ more need calls? \([\d,]+ of them calls a non-police responder "
                     r"could take\): need calls within reach \d+\.\d% → \d+\.\d%", text), text
+    # the change per area downloads as CSV: every neighborhood and ward, prevention
+    table = list(csv.DictReader(io.StringIO(_download(
+        page, page.locator("#sg-whatif-downloads").get_by_role("button", name="CSV")))))
+    n_areas = {level: len(_json(base, f"/api/{level}s?family=prevention")["features"])
+               for level in ("neighborhood", "ward")}
+    assert [r["level"] for r in table] == (["neighborhood"] * n_areas["neighborhood"]
+                                           + ["ward"] * n_areas["ward"])
+    assert {r["family"] for r in table} == {"prevention"}
+    assert any(r["coverage_change"] and float(r["coverage_change"]) > 0 for r in table)
     _clean(watch)
     page.close()
 

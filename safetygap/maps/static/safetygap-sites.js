@@ -300,6 +300,8 @@
     var list = $("sg-whatif-list");
     var result = $("sg-whatif-result");
     var status = $("sg-whatif-status");
+    var downloads = $("sg-whatif-downloads");
+    var lastBody = null;  // the request whose change is shown, for its CSV download
     var layer = L.featureGroup().addTo(map);
     var placed = [];
     var placing = false;
@@ -388,6 +390,7 @@
       }) };
       say("computing…");
       container.setAttribute("data-sg-whatif", "loading");
+      downloads.hidden = true;
       fetch(cfg.api.scenarios, { method: "POST", body: JSON.stringify(body),
         headers: { "Content-Type": "application/json", Accept: "application/json" } })
         .then(function (r) {
@@ -430,6 +433,8 @@
             });
             result.appendChild(ul);
           }
+          lastBody = body;
+          downloads.hidden = false;
           say("");
           container.setAttribute("data-sg-whatif", "done");
         })
@@ -437,6 +442,33 @@
           say("could not compute the change: " + (err && err.message ? err.message : err),
             true);
           container.setAttribute("data-sg-whatif", "error");
+        });
+    });
+    // the change as a CSV file: the same request with ?format=csv, saved under the
+    // server's file name
+    downloads.querySelector("[data-format=csv]").addEventListener("click", function () {
+      if (!lastBody) return;
+      say("preparing the download…");
+      fetch(cfg.api.scenarios + "?format=csv", { method: "POST",
+        body: JSON.stringify(lastBody), headers: { "Content-Type": "application/json" } })
+        .then(function (r) {
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          var cd = r.headers.get("Content-Disposition") || "";
+          var m = /filename="([^"]+)"/.exec(cd);
+          return r.blob().then(function (b) { return [b, m ? m[1] : "safetygap-whatif.csv"]; });
+        })
+        .then(function (got) {
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(got[0]);
+          a.download = got[1];
+          document.body.appendChild(a);
+          a.click();
+          setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+          say("");
+        })
+        .catch(function (err) {
+          say("could not download the change: " + (err && err.message ? err.message : err),
+            true);
         });
     });
     renderList();
