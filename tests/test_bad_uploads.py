@@ -351,3 +351,31 @@ def test_decompression_is_bounded_while_streaming(tiny):
         assert r.json()["rows"] == 11 + 11 * 100
         assert not [p for p in c.app.state.datasets.directory.iterdir()
                     if ".uploading" in p.name]  # nothing half-stored
+
+
+def test_a_gzip_bomb_is_counted_in_blocks_never_held(tmp_path):
+    """200 MB of zeros gzipped to about 200 kB, a 50 MB limit: refused, and the peak
+    traced allocation stays a few blocks (decompressing it whole would take 200 MB)."""
+    import tracemalloc
+    import zlib
+
+    from safetygap.inputs.expansion import BLOCK, ExpansionTooLarge, check_expansion
+
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as fh:
+        for _ in range(200):
+            fh.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExpansionTooLarge, match="50 MB"):
+            check_expansion(bomb, limit_bytes=50_000_000, where="bomb.csv.gz")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * BLOCK, f"peak {peak / 1e6:.1f} MB"
+    # a truncated one names its problem, not a zlib error
+    bomb.write_bytes(bomb.read_bytes()[:5000])
+    with pytest.raises(Exception, match="truncated or corrupt") as exc:
+        check_expansion(bomb, limit_bytes=50_000_000, where="bomb.csv.gz")
+    assert not isinstance(exc.value, zlib.error)

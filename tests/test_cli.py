@@ -511,3 +511,24 @@ def test_a_warning_reads_as_one_line_naming_the_flag(tiny_files, tmp_path):
     assert line.startswith("warning: ") and "--neighborhood-id" in line
     assert "option `" not in res.output and "UserWarning" not in res.output
     assert ".py:" not in res.output
+
+
+def test_a_calls_file_without_its_agency_column_names_default_agency(tmp_path):
+    """The issue's first run: 'column agency: required column missing' and no way out."""
+    p = tmp_path / "calls.csv"
+    p.write_text("id,call_type,time,latitude,longitude\n"
+                 "1,Theft,2018-04-12T10:00:00,44.97,-93.26\n")
+    generic = ColumnMap(id="id", call_type="call_type", agency="agency", time="time",
+                        latitude="latitude", longitude="longitude", crs="EPSG:4326")
+    with pytest.raises(ValidationError) as err:
+        read_calls(p, columns=generic)
+    text = str(err.value)
+    assert "column 'agency': required column missing" in text
+    assert err.value.notes[-1].startswith("no agency column 'agency': give option `agency`")
+    assert "option `default_agency` AGENCY" in text and "--" not in text
+    assert "--default-agency AGENCY" in cli_message(text)
+    assert_flags_exist(cli_message(text), "analyze")
+    one_department = ColumnMap(id="id", call_type="call_type", agency=None,
+                               default_agency="SHERIFF", time="time", latitude="latitude",
+                               longitude="longitude", crs="EPSG:4326")
+    assert read_calls(p, columns=one_department).frame["agency"].tolist() == ["SHERIFF"]

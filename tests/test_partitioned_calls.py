@@ -369,3 +369,30 @@ def test_a_new_city_from_partitions_init_and_analyze(tmp_path):
     diffs = cw.compare(*workspaces)
     for name in ("summary.json", *cw.PARQUET_FILES):
         assert diffs[name] == [], (name, diffs[name])
+
+
+def test_profile_of_a_dataset_equals_the_file(demo_city, tmp_path):
+    """`safetygap profile DIR --json`: the same profile as of the one file (the preset
+    found from the first file's header)."""
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    _, inputs, _ = demo_city
+    lines = inputs.calls.read_text(encoding="utf-8").splitlines(keepends=True)
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for i, (a, b) in enumerate([(1, 5_001), (5_001, 15_000), (15_000, len(lines))]):
+        (folder / f"part-{i}.csv").write_text("".join([lines[0], *lines[a:b]]),
+                                              encoding="utf-8")
+    out = []
+    for calls in (inputs.calls, folder):
+        run = CliRunner().invoke(app, ["profile", str(calls), "--json"])
+        assert run.exit_code == 0, run.output
+        out.append(json.loads(run.output))
+    one, many = out
+    assert one["rows"] == many["rows"] == 20_000
+    assert one["preset"] == many["preset"] == "minneapolis-911"
+    assert one["coordinates"] and one["problem_types"]  # there is something to compare
+    assert many.pop("file").endswith("calls") and one.pop("file").endswith("calls.csv")
+    assert one == many

@@ -109,3 +109,27 @@ def test_the_map_layers_are_warm_before_the_first_visit(built):
                      ).status_code == 200
         assert asked == [{"level": "neighborhood", "family": "response", "year": year,
                           "tolerance_m": 20.0, "ward": None}]
+
+
+def test_a_siting_past_the_memory_budget_is_left_out_and_the_analysis_stands(tmp_path,
+                                                                            monkeypatch):
+    """A large city's default siting may pass the server's memory budget: the analysis
+    still succeeds, that family is named as skipped with the reason, its route computes
+    on demand and answers the same refusal."""
+    from conftest import make_tiny_areas, write_tiny_city
+
+    files = write_tiny_city(tmp_path, make_tiny_areas())
+    monkeypatch.setenv("SAFETYGAP_MEMORY_BUDGET_MB", "0.000001")
+    args = ["analyze", *[a for k in ("calls", "providers", "neighborhoods", "wards",
+                                     "population") for a in (f"--{k}", str(files[k]))],
+            "--preset", "generic", "--out", str(tmp_path / "ws"), "--accept-undated",
+            "--precompute"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "ws" / "summary.json").is_file()
+    index = json.loads((tmp_path / "ws" / DIRECTORY / INDEX).read_text())
+    assert {"prevention", "restoration"} <= set(index["skipped"])  # their catchments reach
+    assert all("memory budget" in why for why in index["skipped"].values())
+    assert set(index["files"]) == {REPORT} | {
+        sites_file(f) for f in FAMILIES if f not in index["skipped"]}
+    assert "sites not precomputed" in res.output

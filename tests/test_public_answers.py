@@ -5,6 +5,7 @@ error excerpts, bounded numbers."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -26,6 +27,33 @@ def test_security_headers_on_every_response(client, url):
     csp = h["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
     assert "object-src 'none'" in csp
+
+
+def test_an_unexpected_error_is_a_500_with_the_headers_and_an_error_id(api_workspace,
+                                                                        caplog):
+    """A bug in a route (a stand-in raising with a server path in its text): a JSON 500
+    carrying the security headers and an error id; the traceback only in the log."""
+    from fastapi.testclient import TestClient
+
+    from safetygap.api.app import create_app
+    from safetygap.settings import get_settings
+
+    app = create_app(api_workspace, settings=get_settings())
+
+    @app.get("/api/boom")
+    def boom() -> None:
+        raise RuntimeError(f"boom in {api_workspace}")
+
+    with TestClient(app, raise_server_exceptions=False) as c, \
+            caplog.at_level(logging.ERROR, logger="safetygap.api"):
+        r = c.get("/api/boom")
+    assert r.status_code == 500
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    message = r.json()["message"]
+    error_id = message.split("error id ")[1].split(",")[0]
+    assert len(error_id) == 12 and "boom" not in r.text and "Traceback" not in r.text
+    assert error_id in caplog.text and "boom in" in caplog.text
 
 
 def test_csp_allows_the_configured_tiles_only(api_workspace):

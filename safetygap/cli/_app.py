@@ -193,7 +193,7 @@ def precompute_now(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
     """The report and the default sites of ``workspace``, computed now
     (:mod:`safetygap.api.precompute`) unless ``asked`` is False (None: the setting
     ``SAFETYGAP_PRECOMPUTE``)."""
-    from safetygap.api.precompute import precompute
+    from safetygap.api.precompute import precompute, precomputed_skips
     from safetygap.settings import get_settings
 
     settings = get_settings()
@@ -205,6 +205,10 @@ def precompute_now(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
                          memory_budget_mb=settings.memory_budget_mb)
     if not quiet:
         typer.echo(f"      done in {sum(timings.values()):.1f} s", err=True)
+    skipped = precomputed_skips(workspace)
+    for family, why in skipped.items():
+        typer.echo(f"      {family} sites not precomputed (computed when asked): {why}",
+                   err=True)
 
 
 def write_json_out(data: dict, out: Path | None) -> None:

@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from safetygap.errors import Problem, Problems, ValidationError
+from safetygap.errors import Problem, Problems, ValidationError, option
 from safetygap.inputs.columns import ColumnMap, matching_presets
 from safetygap.inputs.files import (
     CSV_ERRORS,
@@ -196,6 +196,12 @@ def _shared(problem: Problem, name: str) -> str:
     return str(problem).replace(name, _FILE)
 
 
+AGENCY_HINT = (f"{option('agency')} COLUMN naming the file's agency column, or "
+               f"{option('default_agency')} AGENCY alone for a file from one department "
+               "(every call is then counted as that agency's, and every output says so)")
+"""What to do when the mapped agency column is not in the calls file."""
+
+
 def _check_one(p: Path, columns: ColumnMap, encoding: str, *,
                allow_no_rows: bool = False) -> FileHeader:
     """The header problems of one calls file, raised together."""
@@ -216,8 +222,11 @@ def _check_one(p: Path, columns: ColumnMap, encoding: str, *,
         problems.add(where, f"required column missing{hint}", column=c)
     if missing:
         problems.note(columns_note(where, head.columns))
-        for name in matching_presets(head.columns):
+        presets = matching_presets(head.columns)
+        for name in presets:
             problems.note(f"the columns match preset {name!r}: add option `preset` {name}")
+        if columns.agency in missing and not presets:
+            problems.note(f"no agency column {columns.agency!r}: give " + AGENCY_HINT)
         coord_cols = set(columns.coordinate_columns or ())
         if head.geometry and coord_cols and coord_cols <= set(missing):
             problems.note("the file has a geometry column: add option `geometry` to take the "
