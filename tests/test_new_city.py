@@ -493,3 +493,41 @@ def test_a_bad_configuration_names_the_key(tmp_path, text, message):
     with pytest.raises(ValidationError) as err:
         load_city_config(cfg)
     assert message in str(err.value) and str(cfg) in str(err.value)
+
+
+# ------------------------------------------------------------------ pages with caveats
+
+CAVEAT_PAGES = ["/", "/report", "/maps/gaps", "/maps/wards/PA-1", "/maps/sites?family=response",
+                "/diversion", "/neighborhoods/101", "/wards/PA-1",
+                "/neighborhoods/101/directory", "/wards/PA-1/directory"]
+
+
+@pytest.mark.slow
+def test_pages_with_caveats_pass_axe_and_fit_a_phone(city):
+    """Riverton's pages carry three caveats each (uncalibrated, calls from the public, the
+    wards missing part of the city): axe finds no serious or critical violation and
+    nothing scrolls sideways, at phone and desktop size (the demo's pages, which
+    test_accessibility checks, have none)."""
+    from test_browser import LAUNCH_ARGS, _browser_or_skip, _serving
+
+    sync_playwright = _browser_or_skip()
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = []
+    with _serving(city["ws"], tiles="none") as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        for width, height in ((390, 844), (1440, 900)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for url in CAVEAT_PAGES:
+                assert page.goto(base + url, wait_until="load").status == 200, url
+                page.wait_for_timeout(600)
+                assert page.locator("[id^=caveat-]").count() == 3, url
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if scroll > width:
+                    problems.append(f"{url}: {scroll} px wide at {width}")
+                problems += [f"{url} at {width}: {v['id']} ({v['impact']})"
+                             for v in Axe().run(page).response["violations"]
+                             if v["impact"] in ("serious", "critical")]
+            page.close()
+        browser.close()
+    assert problems == []
