@@ -67,9 +67,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.contextmanager
-def served_workspace(workspace: Path | None, calls: int) -> Iterator[int]:
+def served_workspace(workspace: Path | None, calls: int, *, procs: list | None = None
+                     ) -> Iterator[int]:
     """Serve ``workspace`` (or a new demo of ``calls`` calls) with ``safetygap serve`` on
-    127.0.0.1 in a child process; yields the port once it answers."""
+    127.0.0.1 in a child process; yields the port once it answers (the process is appended
+    to ``procs`` when given)."""
     with tempfile.TemporaryDirectory() as tmp:
         ws = workspace
         if ws is None:
@@ -83,6 +85,8 @@ def served_workspace(workspace: Path | None, calls: int) -> Iterator[int]:
         proc = subprocess.Popen([sys.executable, "-m", "safetygap.cli", "serve", "--workspace",
                                  str(ws), "--host", HOST, "--port", str(port)], env=env,
                                 stdout=subprocess.DEVNULL)
+        if procs is not None:
+            procs.append(proc)
         try:
             t0 = time.perf_counter()
             wait_ready(port, proc)

@@ -9,10 +9,11 @@ concatenating the files' text without their repeated headers) as the baseline.
 Then runs ``safetygap analyze`` on each, alternately, ``--runs`` times, each run in its own
 child process, and prints per run its wall time, its peak resident memory (the child's own
 ``ru_maxrss``, from ``os.wait4``) and the time of the step that reads the calls; then the
-medians, calls per second and the ratios partitioned / single file. Last it compares the two
-workspaces of the last runs (``bench/compare_workspaces.py``): every table and the summary
-must be equal; the manifest's record of the calls and the quality report's file names are
-expected to differ (a dataset's examples name their file and row there).
+medians, calls per second, the ratios partitioned / single file, and per progress step its
+seconds and the largest resident memory sampled from ``/proc`` every 50 ms during it. Last
+it compares the two workspaces of the last runs (``bench/compare_workspaces.py``): every
+table and the summary must be equal; the manifest's record of the calls and the quality
+report's file names are expected to differ (a dataset's examples name their file and row).
 
     python bench/partitions.py [--calls 3000000] [--partition-size 500000]
                                [--format parquet|csv] [--runs 1] [--dir DIR] [--seed 2025]
@@ -30,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,30 +84,59 @@ def analyze_args(data: Path, calls: Path, out: Path) -> list[str]:
             "--providers", str(data / "providers.csv"),
             "--neighborhoods", str(data / "neighborhoods.gpkg"),
             "--wards", str(data / "wards.gpkg"), "--population", str(data / "population.csv"),
-            "--preset", "minneapolis-911", "--out", str(out)]
+            "--preset", "minneapolis-911", "--out", str(out),
+            "--no-precompute"]  # the analysis only, not the pages' precomputation
 
 
-def run_measured(cmd: list[str]) -> dict[str, float]:
-    """Run ``cmd``: wall seconds, the child's peak resident memory (MB) and the seconds of
-    each progress step it printed."""
+def _rss_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def run_measured(cmd: list[str], *, every_s: float = 0.05) -> dict[str, dict[str, float]]:
+    """Run ``cmd``: its wall seconds and peak resident memory (MB, the child's own
+    ``ru_maxrss``), and for each progress step it printed its seconds and the largest
+    resident memory sampled during it (every ``every_s`` seconds from ``/proc``: a short
+    spike between samples can be missed)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
-    text = proc.stderr.read()
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            rss = _rss_mb(proc.pid)
+            if rss is not None:
+                samples.append((time.perf_counter(), rss))
+            stop.wait(every_s)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    lines = [(time.perf_counter(), line) for line in proc.stderr]
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    stop.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        sys.stderr.write(text)
+        sys.stderr.write("".join(line for _, line in lines))
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
-    steps = {}
-    name = None
-    for line in text.splitlines():
-        if m := re.match(r"\[\d+/\d+\] (.*) \.\.\.$", line):
-            name = m.group(1)
+    steps: dict[str, dict[str, float]] = {}
+    name, start = None, t0
+    for t, line in lines:
+        if m := re.match(r"\[\d+/\d+\] (.*) \.\.\.$", line.rstrip()):
+            name, start = m.group(1), t
         elif (m := re.match(r"\s+done in ([\d.]+) s", line)) and name:
-            steps[name] = float(m.group(1))
-    return {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, **steps}
+            during = [rss for ts, rss in samples if start <= ts <= t]
+            steps[name] = {"s": float(m.group(1)), "mb": max(during, default=float("nan"))}
+    return {"total": {"s": wall, "mb": usage.ru_maxrss / 1024}, **steps}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,29 +167,32 @@ def main(argv: list[str] | None = None) -> int:
           f"against {len(parts)} partitions of {args.partition_size:,}; {os.cpu_count()} cores",
           flush=True)
     inputs = {"single file": single, "partitions": data / "calls"}
-    results: dict[str, list[dict[str, float]]] = {k: [] for k in inputs}
+    results: dict[str, list[dict[str, dict[str, float]]]] = {k: [] for k in inputs}
     for run in range(args.runs):
         for label, calls in inputs.items():
             ws = args.dir / f"workspace-{label.replace(' ', '-')}"
             r = run_measured(analyze_args(data, calls, ws))
             results[label].append(r)
-            print(f"  run {run + 1} {label:12s} wall {r['wall']:6.1f} s  peak "
-                  f"{r['peak_mb']:7,.0f} MB  read step {r.get(READ_STEP, float('nan')):5.1f} s",
-                  flush=True)
-    med = {label: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            read = r.get(READ_STEP, {"s": float("nan"), "mb": float("nan")})
+            print(f"  run {run + 1} {label:12s} wall {r['total']['s']:6.1f} s  peak "
+                  f"{r['total']['mb']:7,.0f} MB  read step {read['s']:5.1f} s, "
+                  f"{read['mb']:,.0f} MB", flush=True)
+    med = {label: {step: {k: statistics.median(r[step][k] for r in rs if step in r)
+                          for k in ("s", "mb")} for step in rs[0]}
            for label, rs in results.items()}
     print(f"\n{'input':12s} {'wall s':>8s} {'calls/s':>11s} {'peak MB':>9s} {'read s':>7s}")
     for label, m in med.items():
-        print(f"{label:12s} {m['wall']:8.1f} {args.calls / m['wall']:11,.0f} "
-              f"{m['peak_mb']:9,.0f} {m.get(READ_STEP, float('nan')):7.1f}")
+        print(f"{label:12s} {m['total']['s']:8.1f} {args.calls / m['total']['s']:11,.0f} "
+              f"{m['total']['mb']:9,.0f} {m.get(READ_STEP, {'s': float('nan')})['s']:7.1f}")
     a, b = med["single file"], med["partitions"]
-    print(f"partitions / single file: wall {b['wall'] / a['wall']:.2f}, peak memory "
-          f"{b['peak_mb'] / a['peak_mb']:.2f}, read step "
-          f"{b.get(READ_STEP, 0) / max(a.get(READ_STEP, 0), 1e-9):.2f}")
-    steps = [k for k in a if k not in ("wall", "peak_mb")]
-    print("\nper step (s), single file / partitions:")
-    for k in steps:
-        print(f"  {k[:60]:60s} {a[k]:6.1f} {b.get(k, float('nan')):6.1f}")
+    print(f"partitions / single file: wall {b['total']['s'] / a['total']['s']:.2f}, peak "
+          f"memory {b['total']['mb'] / a['total']['mb']:.2f}")
+    print("\nper step, single file / partitions: seconds, largest resident memory sampled "
+          "(MB)")
+    for k in [k for k in a if k != "total"]:
+        nan = {"s": float("nan"), "mb": float("nan")}
+        x, y = a[k], b.get(k, nan)
+        print(f"  {k[:58]:58s} {x['s']:6.1f} {y['s']:6.1f}   {x['mb']:7,.0f} {y['mb']:7,.0f}")
 
     cw = _load("compare_workspaces")
     ws_a, ws_b = (args.dir / f"workspace-{k.replace(' ', '-')}" for k in inputs)

@@ -32,13 +32,17 @@ def row_faults(
     w_idx: np.ndarray,
     no_date: np.ndarray,
     known: np.ndarray,
+    date_outside: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Boolean mask per flag (:data:`FLAGS`) and per display fault (``outside_boundaries``:
-    outside both layers); a row may have several."""
+    outside both layers); a row may have several. ``date_outside``: rows dated outside the
+    plausible window (:mod:`safetygap.inputs.date_window`; None: none)."""
     coord = np.asarray(coord_fault)
     located = coord == 0
     out_n = located & (np.asarray(n_idx) < 0)
     out_w = located & (np.asarray(w_idx) < 0)
+    outside = (np.zeros(len(coord), dtype=bool) if date_outside is None
+               else np.asarray(date_outside, dtype=bool))
     return {
         RowFlag.DUPLICATE_ID.value: np.asarray(dup, dtype=bool),
         RowFlag.MISSING_COORDINATES.value: coord == 1,
@@ -47,6 +51,7 @@ def row_faults(
         RowFlag.OUTSIDE_NEIGHBORHOODS.value: out_n,
         RowFlag.OUTSIDE_WARDS.value: out_w,
         RowStatus.OUTSIDE_BOUNDARIES.value: out_n & out_w,
+        RowFlag.DATE_OUTSIDE_WINDOW.value: outside,
         RowFlag.UNPARSEABLE_DATE.value: np.asarray(no_date, dtype=bool),
         RowFlag.UNKNOWN_CALL_TYPE.value: ~np.asarray(known, dtype=bool),
     }

@@ -136,8 +136,10 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         C.ROW: calls[C.ROW].to_numpy(np.int64),
         C.DUP: calls[C.DUP].to_numpy(bool),
         C.COORD_FAULT: calls[C.COORD_FAULT].to_numpy(np.int8),
-        C.COUNTED: (calls[C.COUNTED].to_numpy(bool) if C.COUNTED in calls
-                    else np.ones(len(calls), dtype=bool)),
+        C.COUNTED: ((calls[C.COUNTED].to_numpy(bool) if C.COUNTED in calls
+                     else np.ones(len(calls), dtype=bool))
+                    & ~((calls[C.DATE_OUTSIDE].to_numpy() != 0) if C.DATE_OUTSIDE in calls
+                        else np.zeros(len(calls), dtype=bool))),
         C.YEAR: calls[C.YEAR].to_numpy(np.int32),
         C.FAMILY_CODE: calls[C.FAMILY_CODE].to_numpy(np.int8),
         C.DIVERTED: calls[C.DIVERTED].to_numpy(bool),

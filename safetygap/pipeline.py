@@ -58,6 +58,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
 from safetygap.geo.timespan import NO_DAY, Span, covered_spans, period_years
 from safetygap.inputs import RecordsInput, read_calls
+from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.times import undated_report
 from safetygap.methods import Methods
 from safetygap.outside911 import place_records
@@ -205,8 +206,10 @@ def analyze(
 
     with step() as info:
         cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
-                         on_file=prog.detail)
+                         max_malformed_share=opts.max_malformed_share, on_file=prog.detail)
         calls = cin.frame
+        window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
+        calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
         undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
                                  examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
                                  max_share=opts.undated_max_share, accept=opts.accept_undated,
@@ -246,9 +249,9 @@ def analyze(
                                     source_xy=cin.source_xy,
                                     coordinate_label=cin.coordinate_label)
         examples = cin.locate(examples)  # a dataset's examples name their file
-        info["note"] = ", ".join(f"{k} {v:,}" for k, v in
-                                 calls[C.STATUS].value_counts().items()
-                                 if k != RowStatus.OK and v)
+        flagged = ", ".join(f"{k} {v:,}" for k, v in calls.attrs["faults"].items() if v)
+        info["note"] = (f"{flagged} (a call may have several flags)" if flagged
+                        else "no faults")
 
     with step() as info:
         boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
@@ -314,15 +317,20 @@ def analyze(
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
                                  swapped=swapped, time=undated, time_covered=time_covered,
-                                 demographics=demo_quality, reports=records_quality)
+                                 demographics=demo_quality, reports=records_quality,
+                                 date_window=window.quality(
+                                     calls[C.DATE_OUTSIDE].to_numpy(), calls[C.ROW].to_numpy(),
+                                     calls[C.CALL_ID], calls[C.TIME]),
+                                 malformed_rows=cin.malformed.to_dict(
+                                     len(calls) + len(cin.malformed), opts.max_malformed_share))
         measured = MethodsSummary(
             uncertainty=unc.summary, placeless_services=placeless_services(providers),
             time_covered=time_covered,
             demand_points={"model": opts.methods.demand, "points": len(points),
-                    "cell_m": points.cell_m,
-                    "population_layer": next((p.name for p in (inputs.population_layer,
-                                                               inputs.fine_population) if p),
-                                             None)})
+                           "cell_m": points.cell_m,
+                           "population_layer": next(
+                               (p.name for p in (inputs.population_layer,
+                                                 inputs.fine_population) if p), None)})
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
                                  travel=travel_summary(travel, taxonomy), measured=measured,

@@ -39,6 +39,39 @@ class Settings(BaseSettings):
                           "POST /api/analyses); unset: write routes are disabled (403)")
     max_upload_mb: float = Field(200.0, gt=0, description="largest accepted upload, in MB "
                                                           "(10**6 bytes); larger: 413")
+    read_timeout_s: float = Field(
+        10.0, gt=0, le=3600,
+        description="seconds a client may take to send a request's line and headers (from "
+                    "the connection or the previous response on), and the longest pause "
+                    "inside a request body; slower: the connection is closed")
+    keepalive_timeout_s: float = Field(
+        5.0, gt=0, le=3600, description="seconds an idle keep-alive connection stays open")
+    max_connections: int = Field(
+        1000, ge=1, le=1_000_000,
+        description="open connections at most; a new one past it closes the oldest one "
+                    "waiting for its request's headers (a slow or idle client)")
+    compute_workers: int = Field(
+        1, ge=0, le=64,
+        description="processes `safetygap serve` computes new hexagon sizes and area layers "
+                    "in, so one client asking for new ones never slows the others' cached "
+                    "answers; 0 computes in the server process")
+    max_decompressed_mb: float = Field(
+        1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
+                                  "zipped shapefile, a Parquet file's pages), in MB, checked "
+                                  "while decompressing; larger: 413")
+    max_malformed_share: float = Field(
+        0.01, ge=0, le=1,
+        description="share of a CSV file's rows that may be malformed (another number of "
+                    "fields than the header): they are skipped and listed in quality.json; "
+                    "more: the file is refused, naming the lines")
+    date_from: str = Field(
+        "1990-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="first plausible call date (YYYY-MM-DD); calls dated earlier are left "
+                    "out of the areas and rates and counted in quality.json")
+    date_to: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="last plausible call date (YYYY-MM-DD; default: tomorrow); calls dated "
+                    "later are left out of the areas and rates and counted in quality.json")
     data_dir: Path | None = Field(
         None, description="where uploaded datasets are stored (default: 'uploads' beside "
                           "the served workspace)")

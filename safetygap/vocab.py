@@ -100,6 +100,7 @@ class RowFlag(StrEnum):
     ZERO_COORDINATES = "zero_coordinates"
     OUTSIDE_NEIGHBORHOODS = "outside_neighborhoods"
     OUTSIDE_WARDS = "outside_wards"
+    DATE_OUTSIDE_WINDOW = "date_outside_window"
     UNPARSEABLE_DATE = "unparseable_date"
     UNKNOWN_CALL_TYPE = "unknown_call_type"
 
@@ -114,6 +115,7 @@ class RowStatus(StrEnum):
     INVALID_COORDINATES = "invalid_coordinates"
     ZERO_COORDINATES = "zero_coordinates"
     OUTSIDE_BOUNDARIES = "outside_boundaries"
+    DATE_OUTSIDE_WINDOW = "date_outside_window"
     UNPARSEABLE_DATE = "unparseable_date"
     UNKNOWN_CALL_TYPE = "unknown_call_type"
     OK = "ok"

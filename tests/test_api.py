@@ -3,6 +3,7 @@ below) and on a small demo city: every route, status codes, response schemas."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -384,6 +385,8 @@ def test_reloads_when_the_manifest_changes(api_workspace, tmp_path):
         # same manifest: the cached view is still served
         assert c.get("/api/summary").json()["label"] == ""
         manifest = json.loads((ws / "manifest.json").read_text())
+        manifest["files"]["summary.json"]["sha256"] = hashlib.sha256(
+            (ws / "summary.json").read_bytes()).hexdigest()  # as a writer records it
         (ws / "manifest.json").write_text(json.dumps(manifest | {"created": "later"}))
         assert c.get("/api/summary").json()["label"] == "second run"
         assert c.get("/health").json()["manifest_sha256"] != key

@@ -268,6 +268,7 @@ def test_sites_say_why_they_stopped(straight):
         ("/api/sites?family=prevention&catchment=0", "catchment", "greater than 0"),
         ("/api/sites?family=prevention&catchment=nan", "catchment", "finite"),
         ("/api/sites?family=prevention&capacity=-1", "capacity", "greater than 0"),
+        ("/api/sites?family=prevention&capacity=1000001", "capacity", "less than or equal to"),
         ("/maps/sites?family=x", "family", "'response'"),
         ("/maps/sites?k=50", "k", "less than or equal to 20"),
     ],
@@ -327,6 +328,29 @@ def test_sites_among_bad_candidates_lists_every_problem(straight):
         r = straight.post("/api/sites", json=body)
         assert r.status_code == 422, (body, r.text)
         assert r.json()["message"].startswith("body")
+
+
+def test_sites_request_size_and_numbers_are_bounded(straight, straight_ws):
+    """At most MAX_CANDIDATES candidates (the 422 quotes an excerpt of them, not all);
+    a capacity past the providers' MAX_CAPACITY is refused by the API and by the core."""
+    from safetygap.api.models_sites import MAX_CANDIDATES
+    from safetygap.errors import ValidationError
+    from safetygap.inputs.providers import MAX_CAPACITY
+    from safetygap.scenarios import check_siting_options, load_baseline
+
+    lon, lat = ll(1000, 1000)
+    many = [{"latitude": lat, "longitude": lon}] * (MAX_CANDIDATES + 1)
+    r = straight.post("/api/sites", json={"family": "prevention", "k": 1, "candidates": many})
+    assert r.status_code == 422 and f"at most {MAX_CANDIDATES} items" in r.json()["message"]
+    assert len(r.content) < 4000, len(r.content)
+    for capacity in (MAX_CAPACITY * 2, 1e308):
+        r = straight.post("/api/sites", json={"family": "prevention", "k": 1,
+                                              "capacity": capacity, "candidates": many[:1]})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "capacity"]
+    with pytest.raises(ValidationError, match="up to 1,000,000"):
+        check_siting_options(load_baseline(straight_ws), family="prevention", k=1,
+                             capacity=MAX_CAPACITY * 2)
 
 
 # ------------------------------------------------------------- POST /api/scenarios

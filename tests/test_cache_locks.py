@@ -3,17 +3,12 @@ keys; the same key is computed once; the cache is bounded in entries and bytes."
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
-from _live import free_port
+from _live import served
 
 from safetygap.readmodel import WorkspaceView
 from safetygap.workspace import Workspace
@@ -65,47 +60,16 @@ def test_cache_is_bounded_in_bytes(api_workspace):
     assert ("blob", 9) in view._cache and ("blob", 0) not in view._cache
 
 
-@contextlib.contextmanager
-def served(workspace):
-    """``safetygap serve`` of ``workspace`` in its own process (the clients' threads then
-    do not share the server's interpreter); yields (host, port); stopped at the end."""
-    port = free_port()
-    env = {**os.environ, "SAFETYGAP_TILES": "none", "SAFETYGAP_PRIVACY_MIN_COUNT": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-m", "safetygap.cli", "serve", "--workspace",
-                             str(workspace), "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/health")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("safetygap serve did not start")
-            time.sleep(0.2)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        proc.wait(20)
-
-
 def test_cache_buster_does_not_slow_other_readers(demo_workspace):
-    """One client asks for a new hexagon size again and again (each a computation) while
-    three others read a cached route. With a lock held while computing every reader would
-    wait for a computation (p99 >= one); with per-key locks their median stays under
-    100 ms and their p99 under 3/4 of one computation. (The issue asks p99 < 200 ms: on
-    this shared 2-core machine a computation's Python work holds the interpreter lock, so
-    the p99 measured here was 0.5-0.6 s against 1.2 s computations; see docs/SECURITY.md.)
-    """
-    with served(demo_workspace) as (host, port):
+    """One client asks for a new hexagon size again and again (each a computation of about
+    a second) while three others read a cached route. The computations run in the
+    server's compute worker (api/_compute.py), outside the server's interpreter, so the
+    readers' p99 stays under 200 ms; in the server process (as before) it was 0.5-0.8 s
+    on this shared 2-core machine."""
+    with served(demo_workspace) as (host, port, _):
         stop = threading.Event()
         times: list[float] = []
-        busted: list[int] = []
+        busted: list[float] = []
 
         def get(conn: http.client.HTTPConnection, path: str) -> int:
             conn.request("GET", path)
@@ -114,7 +78,7 @@ def test_cache_buster_does_not_slow_other_readers(demo_workspace):
             return r.status
 
         def buster() -> None:
-            conn = http.client.HTTPConnection(host, port, timeout=30)
+            conn = http.client.HTTPConnection(host, port, timeout=300)
             size = 100.0  # fine hexagons: each size a long computation
             while not stop.is_set():
                 size += 1.0
@@ -124,29 +88,30 @@ def test_cache_buster_does_not_slow_other_readers(demo_workspace):
 
         def reader() -> None:
             conn = http.client.HTTPConnection(host, port, timeout=30)
-            for _ in range(25):
-                t0 = time.perf_counter()
+            t0 = time.monotonic()
+            while not stop.is_set() and time.monotonic() - t0 < 90:
+                t1 = time.perf_counter()
                 assert get(conn, "/api/summary") == 200
-                times.append(time.perf_counter() - t0)
+                times.append(time.perf_counter() - t1)
                 time.sleep(0.02)
 
-        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn = http.client.HTTPConnection(host, port, timeout=300)  # a busy shared machine
         get(conn, "/api/summary")  # cached before the test
+        get(conn, "/api/hexbins?size=100")  # the worker has read the workspace
         b = threading.Thread(target=buster)
-        b.start()
-        time.sleep(0.3)
         readers = [threading.Thread(target=reader) for _ in range(3)]
+        b.start()
         for t in readers:
             t.start()
-        for t in readers:
-            t.join(60)
+        deadline = time.monotonic() + 90
+        while (len(busted) < 4 or len(times) < 150) and time.monotonic() < deadline:
+            time.sleep(0.1)
         stop.set()
-        b.join(60)
+        for t in [b, *readers]:
+            t.join(300)
     assert len(busted) >= 3, "the buster should have computed several sizes meanwhile"
     p99 = float(np.percentile(times, 99))
-    print(f"readers p50 {np.median(times) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; "
-          f"each busting request {np.median(busted) * 1000:.0f} ms")
-    # a lock held while computing makes readers wait for a computation (p99 >= one);
-    # per-key locks leave them the scheduling noise of a shared machine only
-    assert float(np.median(times)) < 0.1, f"readers' p50 {np.median(times) * 1000:.0f} ms"
-    assert p99 < 0.75 * float(np.median(busted)), f"readers' p99 {p99 * 1000:.0f} ms"
+    print(f"{len(times)} reads: p50 {np.median(times) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; "
+          f"{len(busted)} busting requests, median {np.median(busted) * 1000:.0f} ms")
+    assert float(np.median(busted)) > 0.2  # each was a real computation
+    assert p99 < 0.2, f"readers' p99 {p99 * 1000:.0f} ms"

@@ -492,3 +492,43 @@ def test_the_core_names_options_and_the_cli_shows_them_as_its_flags():
                         {o for p in root.params for o in p.opts})
     shown = {cli_message(f"option `{name}`") for name in named}
     assert shown <= known, shown - known
+
+
+def test_a_warning_reads_as_one_line_naming_the_flag(tiny_files, tmp_path):
+    """The core warns naming its option (option `neighborhood_id`); the command line shows
+    it as one line with its own flag, not Python's module, line number and source line."""
+    import geopandas as gpd
+
+    nbhd = gpd.read_file(tiny_files["neighborhoods"])[["name", "geometry"]]  # no id column
+    nbhd.to_file(tmp_path / "no_id.gpkg")
+    args = ["analyze", *[a for k in ("calls", "providers", "wards", "population")
+                         for a in (f"--{k}", str(tiny_files[k]))],
+            "--neighborhoods", str(tmp_path / "no_id.gpkg"), "--preset", "generic",
+            "--accept-undated", "--out", str(tmp_path / "ws"), "--quiet"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if "no id column found" in ln)
+    assert line.startswith("warning: ") and "--neighborhood-id" in line
+    assert "option `" not in res.output and "UserWarning" not in res.output
+    assert ".py:" not in res.output
+
+
+def test_a_calls_file_without_its_agency_column_names_default_agency(tmp_path):
+    """The issue's first run: 'column agency: required column missing' and no way out."""
+    p = tmp_path / "calls.csv"
+    p.write_text("id,call_type,time,latitude,longitude\n"
+                 "1,Theft,2018-04-12T10:00:00,44.97,-93.26\n")
+    generic = ColumnMap(id="id", call_type="call_type", agency="agency", time="time",
+                        latitude="latitude", longitude="longitude", crs="EPSG:4326")
+    with pytest.raises(ValidationError) as err:
+        read_calls(p, columns=generic)
+    text = str(err.value)
+    assert "column 'agency': required column missing" in text
+    assert err.value.notes[-1].startswith("no agency column 'agency': give option `agency`")
+    assert "option `default_agency` AGENCY" in text and "--" not in text
+    assert "--default-agency AGENCY" in cli_message(text)
+    assert_flags_exist(cli_message(text), "analyze")
+    one_department = ColumnMap(id="id", call_type="call_type", agency=None,
+                               default_agency="SHERIFF", time="time", latitude="latitude",
+                               longitude="longitude", crs="EPSG:4326")
+    assert read_calls(p, columns=one_department).frame["agency"].tolist() == ["SHERIFF"]

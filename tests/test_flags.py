@@ -62,11 +62,21 @@ def test_wards_covering_the_city_report_no_call_missed(tiny_files):
 
 
 def test_flags_are_independent_and_each_counted(tmp_path):
+    import io
+
+    from safetygap._progress import Progress
+    from safetygap.pipeline import STEPS
+
     files = write_tiny_city(tmp_path, make_tiny_areas())
     calls = pd.read_csv(files["calls"], dtype=str)
     calls.loc[10, "call_type"] = "Fireworks Galore (P)"  # row 11: undated and unknown type
     calls.to_csv(files["calls"], index=False)
-    a = analyze(AnalysisInputs(**files), options=OPTS)
+    out = io.StringIO()
+    a = analyze(AnalysisInputs(**files), options=OPTS,
+                progress=Progress(len(STEPS), stream=out))
+    # the progress line counts every flag, not the one status a call shows
+    line = out.getvalue().split("flagging faults ...\n", 1)[1].splitlines()[0]
+    assert "unparseable_date 1" in line and "unknown_call_type 2" in line
     row11 = _by_row(a).loc[11]
     assert row11["flag_unparseable_date"] and row11["flag_unknown_call_type"]
     q = a.quality["calls"]

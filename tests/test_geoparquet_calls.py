@@ -58,7 +58,8 @@ def one_read(path, cmap: ColumnMap):
     crs = cmap.source_crs if cmap.coordinate_columns else (cmap.crs or table.crs)
     examples: dict = {}
     sources: list = []
-    frame = _canonical(table.frame, table.geometry, cmap, crs, 0, examples, sources)
+    frame = _canonical(table.frame, table.geometry, cmap, crs,
+                       np.arange(1, len(table.frame) + 1), examples, sources)
     return frame, examples, sources[0], crs
 
 

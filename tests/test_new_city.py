@@ -99,6 +99,7 @@ def test_init_guesses_every_field_and_marks_the_guesses(city):
     neighborhood_crs = re.search(r"\[neighborhoods\][^\[]*?\ncrs = [^\n]*", text).group(0)
     assert "GUESS: the file declares no CRS" in neighborhood_crs
     assert "UNRESOLVED" not in text.replace('"UNRESOLVED" must be set', "")
+    assert "--write-taxonomy taxonomy.toml" in " ".join(city["init_output"].split())
 
 
 def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):
@@ -117,6 +118,65 @@ def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):
         assert f"{key} is UNRESOLVED" in run.output
     assert _invoke("init", "--calls", city["calls"], "--neighborhoods",
                    city["neighborhoods"], "--out", out).exit_code == 2  # never overwritten
+
+
+TRACT_LAYOUT = """
+name = "riverton-tracts"
+source = "hand-made"
+[key]
+by = "geometry"
+[universes.persons]
+label = "residents"
+count = "TOTPOP"
+moe = "TOTPOP_M"
+[groups.kids]
+label = "children"
+universe = "persons"
+count = "KIDS"
+moe = "KIDS_M"
+"""
+
+
+def test_init_writes_the_demographics_with_a_guessed_crs_and_an_unresolved_layout(
+        city, tmp_path):
+    from fixture_city import X0, Y0
+    from shapely.geometry import box
+
+    # two census tracts in the city's state-plane feet, a shapefile without its .prj:
+    # T1 x 0..4500, T2 x 4500..9000 (full height 0..6000)
+    tracts = gpd.GeoDataFrame(
+        {"GEOID": ["48001", "48002"], "TOTPOP": [9000, 6000], "TOTPOP_M": [300, 250],
+         "KIDS": [600, 300], "KIDS_M": [60, 50]},
+        geometry=[box(X0, Y0, X0 + 4500, Y0 + 6000), box(X0 + 4500, Y0, X0 + 9000, Y0 + 6000)],
+        crs=CRS)
+    shp = tmp_path / "tracts.shp"
+    tracts.to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    cfg = tmp_path / "with-tracts.toml"
+    res = _invoke("init", "--calls", city["calls"], "--neighborhoods", city["neighborhoods"],
+                  "--wards", city["wards"], "--providers", city["providers"],
+                  "--population", city["population"], "--demographics", shp, "--out", cfg)
+    assert res.exit_code == 0, res.output
+    text = cfg.read_text()
+    section = text[text.index("[demographics]"):]
+    assert re.search(r'\ncrs = "EPSG:2276"  # GUESS: the file declares no CRS; .*'
+                     r"planning_areas\.gpkg", section)
+    assert 'mapping = "UNRESOLVED"  # UNRESOLVED: a layout file' in section
+    assert "[demographics] mapping" in " ".join(res.output.split())
+    stop = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws")
+    assert stop.exit_code == 2 and "[demographics] mapping is UNRESOLVED" in stop.output
+    (tmp_path / "tracts.toml").write_text(TRACT_LAYOUT)
+    cfg.write_text(text.replace('mapping = "UNRESOLVED"', 'mapping = "tracts.toml"'))
+    run = _invoke("analyze", "--config", cfg, "--out", tmp_path / "ws", "--quiet")
+    assert run.exit_code == 0, run.output
+    ws = Workspace.open(tmp_path / "ws")
+    kids = dict(zip(ws.neighborhoods["area_id"], ws.neighborhoods["group_count_kids"],
+                    strict=True))
+    # by area: Bluebonnet (0..3000) is a third of T1; Cedar Flats (3000..6000) a sixth of
+    # T1 and a sixth of T2 (measured in the UTM zone the run projects to: not exact)
+    assert kids["101"] == pytest.approx(600 / 3, rel=1e-3)
+    assert kids["102"] == pytest.approx(600 / 6 + 300 / 6, rel=1e-3)
+    assert ws.quality["demographics"]["crs_source"] == "declared"
 
 
 def test_command_line_options_override_the_config(city, tmp_path):
@@ -146,6 +206,7 @@ def test_dates_parsed_with_the_form_reported(city):
     time = ws.quality["calls"]["time"]
     assert time["form"]["form"] == "us_12h" and time["column"] == "CallDateTime"
     assert "12-hour clock" in ws.summary["undated"]["form"]
+    assert f"times read as: {ws.summary['undated']['form']}" in city["output"]
     assert time["form"]["description"].startswith(
         "CallDateTime: US month/day/year, 12-hour clock")
     raw = call_frame()
@@ -432,3 +493,41 @@ def test_a_bad_configuration_names_the_key(tmp_path, text, message):
     with pytest.raises(ValidationError) as err:
         load_city_config(cfg)
     assert message in str(err.value) and str(cfg) in str(err.value)
+
+
+# ------------------------------------------------------------------ pages with caveats
+
+CAVEAT_PAGES = ["/", "/report", "/maps/gaps", "/maps/wards/PA-1", "/maps/sites?family=response",
+                "/diversion", "/neighborhoods/101", "/wards/PA-1",
+                "/neighborhoods/101/directory", "/wards/PA-1/directory"]
+
+
+@pytest.mark.slow
+def test_pages_with_caveats_pass_axe_and_fit_a_phone(city):
+    """Riverton's pages carry three caveats each (uncalibrated, calls from the public, the
+    wards missing part of the city): axe finds no serious or critical violation and
+    nothing scrolls sideways, at phone and desktop size (the demo's pages, which
+    test_accessibility checks, have none)."""
+    from test_browser import LAUNCH_ARGS, _browser_or_skip, _serving
+
+    sync_playwright = _browser_or_skip()
+    from axe_playwright_python.sync_playwright import Axe
+
+    problems = []
+    with _serving(city["ws"], tiles="none") as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        for width, height in ((390, 844), (1440, 900)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for url in CAVEAT_PAGES:
+                assert page.goto(base + url, wait_until="load").status == 200, url
+                page.wait_for_timeout(600)
+                assert page.locator("[id^=caveat-]").count() == 3, url
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if scroll > width:
+                    problems.append(f"{url}: {scroll} px wide at {width}")
+                problems += [f"{url} at {width}: {v['id']} ({v['impact']})"
+                             for v in Axe().run(page).response["violations"]
+                             if v["impact"] in ("serious", "critical")]
+            page.close()
+        browser.close()
+    assert problems == []

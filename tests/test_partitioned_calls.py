@@ -140,21 +140,29 @@ def test_analysis_of_a_directory_equals_the_file(tiny_files, tmp_path):
     assert rec["bytes"] == sum(p.stat().st_size for p in folder.iterdir())
 
 
-def test_malformed_row_deep_in_a_partition_named_by_file_and_row(whole, tmp_path):
-    """A row with a field too many, past the block the header check reads: the streamed
-    read raises naming the partition and the row of that file."""
+def test_malformed_row_deep_in_a_partition_named_by_file_and_line(whole, tmp_path):
+    """A row with a field too many, past the block the header check reads: skipped and
+    listed with its partition and line (the other rows keep their numbers); refused,
+    naming them, when no malformed row is allowed."""
     df, _ = whole
     paths = cut(df, tmp_path / "calls", "csv")
     lines = paths[2].read_text().splitlines(keepends=True)  # part-10: rows 1401-2999
-    bad = 1500  # a row of the file (the header is row 1), well past 64 KiB
+    bad = 1500  # a line of the file (the header is line 1), well past 64 KiB
     assert sum(len(x) for x in lines[:bad]) > 1 << 16
+    fields = lines[bad - 1].count(",") + 2
     lines[bad - 1] = lines[bad - 1].rstrip("\n") + ",extra\n"
     paths[2].write_text("".join(lines))
     with pytest.raises(ValidationError) as exc:
-        read_calls(tmp_path / "calls", columns=GENERIC)
+        read_calls(tmp_path / "calls", columns=GENERIC, max_malformed_share=0)
     text = str(exc.value)
-    assert f"calls {paths[2]}: cannot parse the CSV at row {bad:,} of the file" in text
-    assert "got 7" in text or "Expected" in text
+    assert paths[2].name in text and f"line {bad} ({fields} fields)" in text
+    with pytest.warns(UserWarning, match=f"line {bad} "):
+        cin = read_calls(tmp_path / "calls", columns=GENERIC)
+    assert len(cin.frame) == len(df) - 1
+    [row] = cin.malformed.to_dict(len(df), 0.01)["rows"]
+    assert (row["line"], row["fields"]) == (bad, fields) and paths[2].name in row["file"]
+    missing = set(range(1, len(df) + 1)) - set(cin.frame["row"].tolist())
+    assert missing == {cin.file_starts[2] + bad - 1}  # the data row on that line
 
 
 def test_truncated_parquet_partition_named(whole, tmp_path):
@@ -317,3 +325,74 @@ def test_make_calls_partitions_repeat_ids_across_files(tmp_path):
     assert later.str.startswith("P00000-").any() or later.str.startswith("P00001-").any()
     calls = read_calls(out / "calls", columns=load_preset("minneapolis-911"))
     assert int(calls.frame["call_id"].duplicated().sum()) == meta["repeated_ids"]
+
+
+@pytest.mark.filterwarnings("ignore:the wards .* cover only:UserWarning")
+def test_a_new_city_from_partitions_init_and_analyze(tmp_path):
+    """Riverton (tests/fixture_city.py) with its calls export cut into three CSV files:
+    `safetygap init --calls DIR` guesses the same [calls] section as from the one file, and
+    `analyze --config` gives the same workspace (tables and summary equal)."""
+    import tomllib
+
+    from fixture_city import write_fixture_city
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    files = write_fixture_city(tmp_path / "downloads")
+    lines = files["calls"].read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) > 20
+    folder = tmp_path / "downloads" / "calls"
+    folder.mkdir()
+    for i, (a, b) in enumerate([(1, 8), (8, 9), (9, len(lines))]):
+        (folder / f"export-{i}.csv").write_text("".join([lines[0], *lines[a:b]]),
+                                                encoding="utf-8")
+    cw = _load_compare()
+    docs, workspaces = [], []
+    for name, calls in (("one", files["calls"]), ("many", folder)):
+        config = tmp_path / f"{name}.toml"
+        args = ["init", "--calls", calls, "--neighborhoods", files["neighborhoods"],
+                "--wards", files["wards"], "--providers", files["providers"],
+                "--population", files["population"], "--out", config, "--name", "Riverton"]
+        init = CliRunner().invoke(app, [str(a) for a in args])
+        assert init.exit_code == 0, init.output
+        docs.append(tomllib.loads(config.read_text()))
+        ws = tmp_path / f"ws-{name}"
+        run = CliRunner().invoke(app, ["analyze", "--config", str(config), "--out", str(ws),
+                                       "--quiet", "--accept-undated"])
+        assert run.exit_code == 0, run.output
+        workspaces.append(ws)
+    one, many = docs
+    assert many["calls"].pop("file").endswith("calls")
+    one["calls"].pop("file")
+    assert one == many
+    diffs = cw.compare(*workspaces)
+    for name in ("summary.json", *cw.PARQUET_FILES):
+        assert diffs[name] == [], (name, diffs[name])
+
+
+def test_profile_of_a_dataset_equals_the_file(demo_city, tmp_path):
+    """`safetygap profile DIR --json`: the same profile as of the one file (the preset
+    found from the first file's header)."""
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    _, inputs, _ = demo_city
+    lines = inputs.calls.read_text(encoding="utf-8").splitlines(keepends=True)
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for i, (a, b) in enumerate([(1, 5_001), (5_001, 15_000), (15_000, len(lines))]):
+        (folder / f"part-{i}.csv").write_text("".join([lines[0], *lines[a:b]]),
+                                              encoding="utf-8")
+    out = []
+    for calls in (inputs.calls, folder):
+        run = CliRunner().invoke(app, ["profile", str(calls), "--json"])
+        assert run.exit_code == 0, run.output
+        out.append(json.loads(run.output))
+    one, many = out
+    assert one["rows"] == many["rows"] == 20_000
+    assert one["preset"] == many["preset"] == "minneapolis-911"
+    assert one["coordinates"] and one["problem_types"]  # there is something to compare
+    assert many.pop("file").endswith("calls") and one.pop("file").endswith("calls.csv")
+    assert one == many

@@ -44,8 +44,8 @@ def test_status_counts_add_up(tiny_analysis):
     assert q["input_rows"] == 11
     assert q["status_counts"] == {
         "duplicate_id": 1, "missing_coordinates": 0, "invalid_coordinates": 0,
-        "zero_coordinates": 1, "outside_boundaries": 1, "unparseable_date": 1,
-        "unknown_call_type": 1, "ok": 6,
+        "zero_coordinates": 1, "outside_boundaries": 1, "date_outside_window": 0,
+        "unparseable_date": 1, "unknown_call_type": 1, "ok": 6,
     }
     assert sum(q["status_counts"].values()) == q["input_rows"]
     assert q["analysed_in_areas"] == 8

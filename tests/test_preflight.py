@@ -130,7 +130,9 @@ def test_no_preset_suggested_when_none_matches(tmp_path):
     p.write_text("Master_Incident_Number,Problem__Final_,Latitude,Longitude\n1,x,45,-93\n")
     with pytest.raises(ValidationError) as err:
         read_calls(p, columns=GENERIC)
-    assert len(err.value.notes) == 1 and "add option `preset`" not in str(err.value)
+    notes = err.value.notes
+    assert notes[0].startswith("columns of calls") and "add option `preset`" not in str(err.value)
+    assert notes[1:] == [n for n in notes if n.startswith("no agency column 'agency'")]
 
 
 def test_cli_suggests_the_preset(files, tmp_path):

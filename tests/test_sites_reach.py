@@ -128,3 +128,29 @@ def test_sites_csv_carries_address_and_residents_and_a_header_without_sites(clie
     assert len(rows) == 1
     empty = client.get("/api/sites?family=response&k=1&format=csv").text
     assert empty.strip("\n").split("\n") == [header]  # no site, still the header
+
+
+def test_what_if_change_downloads_as_csv(client):
+    """The same victim services as above as a CSV of the change: one row per area of both
+    levels, restoration only; call 5, the city's only restoration call, is in Charlie
+    (ward 1) and comes within reach there, nowhere else has a restoration call."""
+    import csv
+    import io
+
+    body = {"providers": [{"name": "new", "service_type": "victim_services", "capacity": 1,
+                           **ll(500, 1500)}]}
+    r = client.post("/api/scenarios?format=csv", json=body)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert 'filename="safetygap-whatif-restoration.csv"' in r.headers["content-disposition"]
+    assert r.text.split("\n")[0].startswith("level,family,area_id,name,coverage_before,")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(x["level"], x["area_id"]) for x in rows] == [
+        ("neighborhood", "A"), ("neighborhood", "B"), ("neighborhood", "C"),
+        ("neighborhood", "D"), ("ward", "1"), ("ward", "2")]
+    assert {x["family"] for x in rows} == {"restoration"}
+    within = {x["name"]: (x["coverage_before"], x["coverage_after"]) for x in rows}
+    assert within["Charlie"] == ("0.0", "1.0") and within["Ward 1"] == ("0.0", "1.0")
+    assert {within[n] for n in ("Alpha", "Bravo", "Delta", "Ward 2")} == {("", "")}
+    bad = client.post("/api/scenarios?format=xlsx", json=body)
+    assert bad.status_code == 422 and "format" in bad.text

@@ -174,8 +174,12 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     assert "2 new behavioral crisis response team sites would reach" in summary
     assert f"{round(want['residents_newly_reached']):,} more residents" in summary
     assert "Existing providers were left out" in summary
+    assert page.locator("h1").inner_text() == "2 new response sites"  # was 5 before
     items.first.get_by_role("button").click()  # show it on the map
     page.locator(".leaflet-popup-content").wait_for()
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert want["sites"][0]["address"] in popup
+    assert "within reach (existing providers counted)" in popup
     _shot(page, shots / f"contractor-{size}")
     text = _download(page, page.locator("#sg-sites-downloads a[data-format=csv]"))
     table = list(csv.DictReader(io.StringIO(text)))
@@ -364,6 +368,15 @@ def test_what_if_a_service_opened_here(chromium, base):
     assert re.match(r"Prevention: the new service would reach [\d,]+ more residents? and "
                     r"[\d,]+ more need calls? \([\d,]+ of them calls a non-police responder "
                     r"could take\): need calls within reach \d+\.\d% → \d+\.\d%", text), text
+    # the change per area downloads as CSV: every neighborhood and ward, prevention
+    table = list(csv.DictReader(io.StringIO(_download(
+        page, page.locator("#sg-whatif-downloads").get_by_role("button", name="CSV")))))
+    n_areas = {level: len(_json(base, f"/api/{level}s?family=prevention")["features"])
+               for level in ("neighborhood", "ward")}
+    assert [r["level"] for r in table] == (["neighborhood"] * n_areas["neighborhood"]
+                                           + ["ward"] * n_areas["ward"])
+    assert {r["family"] for r in table} == {"prevention"}
+    assert any(r["coverage_change"] and float(r["coverage_change"]) > 0 for r in table)
     _clean(watch)
     page.close()
 

@@ -30,7 +30,8 @@ def test_vocabularies_are_the_strings_of_existing_workspaces():
     assert allowed(Family) == FAMILIES == ("response", "prevention", "restoration")
     assert allowed(RowStatus) == STATUS_ORDER == (
         "duplicate_id", "missing_coordinates", "invalid_coordinates", "zero_coordinates",
-        "outside_boundaries", "unparseable_date", "unknown_call_type", "ok")
+        "outside_boundaries", "date_outside_window", "unparseable_date", "unknown_call_type",
+        "ok")
     assert allowed(BoundaryPolicy) == ("contain", "split")
     assert allowed(TravelKind) == ("straight", "network")
     assert allowed(TravelMode) == ("walk", "drive")

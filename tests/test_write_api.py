@@ -145,7 +145,7 @@ def _latin1_calls(files: dict[str, Path]) -> bytes:
 BAD_UPLOADS = [
     ("empty file", "calls", "calls.csv", lambda f: b"", ["calls.csv", "empty (0 bytes)"]),
     ("wrong encoding", "calls", "calls.csv", _latin1_calls,
-     ["calls.csv", "cannot decode the file as utf-8", "--encoding"]),
+     ["calls.csv", "cannot decode the file as utf-8", "`encoding`"]),
     ("columns missing", "calls", "calls.csv",
      lambda f: b"id,call_type\n1,Theft (P)\n",
      ["calls.csv", "'latitude'", "'longitude'", "'agency'", "'time'",

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from safetygap.api._compute import RETRY_AFTER_S, ComputeBusy
 from safetygap.api._store import WorkspaceUnavailable
 from safetygap.api.models import ErrorResponse
 from safetygap.errors import name_options
@@ -22,7 +23,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "unknown id", "model": ErrorResponse},
     422: {"description": "bad parameter: the message names it and the allowed values",
           "model": ErrorResponse},
-    503: {"description": "the workspace cannot be read", "model": ErrorResponse},
+    503: {"description": "the workspace cannot be read, or the server is busy computing "
+                         "other new answers (Retry-After)", "model": ErrorResponse},
 }
 
 
@@ -100,6 +102,10 @@ def install_error_handlers(app: FastAPI) -> None:
         msg = (f"no {exc.level} with id {exc.area_id!r}; ids look like "
                f"{', '.join(repr(i) for i in exc.examples)}; see /api/{exc.level}s")
         return _error(404, msg, msg)
+
+    @app.exception_handler(ComputeBusy)
+    async def _busy(request: Request, exc: ComputeBusy) -> JSONResponse:
+        return _error(503, str(exc), str(exc), {"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(WorkspaceUnavailable)
     async def _unavailable(request: Request, exc: WorkspaceUnavailable) -> JSONResponse:

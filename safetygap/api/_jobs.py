@@ -7,13 +7,21 @@ and a server stopped mid-run kills the child (the partial version is removed
 by the next re-run; the active one is untouched). Job states: ``running``,
 ``succeeded`` (``version`` names the new active version), ``failed``
 (``message`` says why, e.g. the reader's error naming the file and column).
+
+A job's public fields never carry a traceback: ``progress`` is the last progress line
+(``[i/n] step ...``) of the run, and a failure's ``message`` is the run's own error
+message (``error: ...``) or, for an unexpected failure, a sentence; either way with an
+``error_id`` under which the server log (logger ``safetygap.api``) holds the run's last
+output lines, traceback included.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -26,7 +34,31 @@ from safetygap.versions import RerunBusy, rerun_lock
 
 MAX_JOBS = 50
 """Finished jobs remembered (oldest forgotten first)."""
-TAIL_LINES = 40
+TAIL_LINES = 200
+"""Last output lines of a run kept for the server log (a traceback fits)."""
+
+
+PROGRESS_LINE = re.compile(r"^\s*(\[\d+/\d+\] |done in )")
+"""The progress lines of a run (:class:`safetygap._progress.Progress`)."""
+USAGE_EXIT = 2
+"""Exit code of the command line for an error it reports itself (``error: ...``)."""
+log = logging.getLogger("safetygap.api")
+
+
+def failure_message(tail: list[str], code: int, error_id: str) -> str:
+    """The public message of a failed run: its ``error: ...`` lines when it reported the
+    error itself (never a traceback), else a sentence with the exit code or signal; then
+    the error id."""
+    errors = [i for i, t in enumerate(tail) if t.startswith("error:")]
+    if code == USAGE_EXIT and errors:
+        lines = [t for t in tail[errors[0]:]
+                 if not t.startswith(("Traceback", "  File ")) and not PROGRESS_LINE.match(t)]
+        text = "\n".join(lines).removeprefix("error: ")
+    elif code < 0:
+        text = f"the re-run was killed (signal {-code})"
+    else:
+        text = f"the re-run failed unexpectedly (exit code {code})"
+    return f"{text}\n(error id {error_id}; the server log has the details)"
 
 
 def _now() -> str:
@@ -45,6 +77,7 @@ class Job:
     version: str | None = None
     progress: str = ""
     message: str = ""
+    error_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +130,8 @@ class Rerunner:
             line = line.rstrip()
             if line:
                 tail.append(line)
-                job.progress = line[-300:]
+                if PROGRESS_LINE.match(line):
+                    job.progress = line.strip()[:300]
         code = proc.wait()
         with self._lock:
             job.finished = _now()
@@ -107,11 +141,10 @@ class Rerunner:
                 job.message = last
             else:
                 job.status = "failed"
-                errors = [t for t in tail if t.startswith("error:")]
-                start = tail.index(errors[0]) if errors else max(0, len(tail) - 5)
-                job.message = "\n".join(list(tail)[start:]) or f"exit code {code}"
-                if code < 0:
-                    job.message = f"the re-run was killed (signal {-code}); {job.message}"
+                job.error_id = secrets.token_hex(6)
+                job.message = failure_message(list(tail), code, job.error_id)
+                log.error("re-run %s failed (exit code %s), error id %s; its last output:\n%s",
+                          job.id, code, job.error_id, "\n".join(tail))
             self._running = None
 
     def stop(self) -> None:

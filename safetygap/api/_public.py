@@ -11,6 +11,11 @@
   and styles, so ``'unsafe-inline'`` is allowed for those two), images from the app and
   the configured tile server only, no plugins, no foreign forms or base URLs.
 
+An unexpected error (a bug) is answered here too, inside the headers: a JSON 500 whose
+``message`` carries an error id and no traceback; the traceback goes to the server log
+(logger ``safetygap.api``) under that id. (Starlette's own 500 is sent outside every
+middleware, so it would carry none of the headers above.)
+
 It also removes server paths from the answers that can quote them (error responses, the
 write routes' answers, ``/health``): any path under one of the server's directories (the
 workspace, the data directory, the temporary directory, the working directory) is
@@ -19,14 +24,19 @@ replaced by its last component, the file name the client knows.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("safetygap.api")
 
 SCRUBBED_PREFIXES = ("/api/datasets", "/api/analyses", "/health")
 """Paths whose answers (any status) are scrubbed of server paths; every error too."""
@@ -111,6 +121,12 @@ class PublicResponseMiddleware:
         always = str(scope.get("path", "")).startswith(SCRUBBED_PREFIXES)
         start: Message | None = None
         chunks: list[bytes] = []
+        started = False  # a response start has gone to the client
+
+        async def out(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
         async def wrapped(message: Message) -> None:
             nonlocal start
@@ -121,10 +137,10 @@ class PublicResponseMiddleware:
                 if always or message["status"] >= 400:
                     start = message  # held until the body is scrubbed
                     return
-                await send(message)
+                await out(message)
                 return
             if start is None or message["type"] != "http.response.body":
-                await send(message)
+                await out(message)
                 return
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
@@ -133,7 +149,21 @@ class PublicResponseMiddleware:
                                self.roots).encode()
             start["headers"] = [(k, str(len(body)).encode() if k.lower() == b"content-length"
                                  else v) for k, v in start["headers"]]
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
+            await out(start)
+            await out({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, wrapped)
+        try:
+            await self.app(scope, receive, wrapped)
+        except Exception:
+            if started:
+                raise  # the answer is under way: only the server can end it
+            error_id = secrets.token_hex(6)
+            log.exception("%s %s failed unexpectedly, error id %s", scope.get("method"),
+                          scope.get("path"), error_id)
+            message = (f"the server failed unexpectedly; error id {error_id}, the server "
+                       f"log has the details")
+            body = json.dumps({"message": message, "detail": message}).encode()
+            await out({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()), *self.headers]})
+            await out({"type": "http.response.body", "body": body})

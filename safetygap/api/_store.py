@@ -11,12 +11,20 @@ A re-run workspace (:mod:`safetygap.versions`) is followed through its
 ``CURRENT`` pointer: the manifest stat'ed and the files read are those of the
 active version directory, resolved once per refresh, so one view never mixes
 two versions.
+
+Before a version is served its files are checked against the checksums of its manifest
+(once per manifest). A version that fails (a truncated or altered file) is not served:
+the newest other version whose files all verify is (the version directories, newest
+first, then the analysis at the top level), and :attr:`WorkspaceStore.fallback` says
+which and why (``/health`` shows it).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,9 +32,12 @@ from safetygap._hashing import sha256_file
 from safetygap.errors import ValidationError
 from safetygap.privacy import DEFAULT_MIN_COUNT
 from safetygap.readmodel import WorkspaceView
-from safetygap.versions import active_dir
+from safetygap.versions import active_dir, is_complete, version_dirs
 from safetygap.workspace import MANIFEST, Workspace
 
+log = logging.getLogger("safetygap.api")
+TOP_LEVEL = "top-level analysis"
+"""How the analysis at the top of a re-run workspace is named in ``fallback``."""
 STATE_KEY = "workspace_sha256"
 """Key of the served manifest's checksum in the request state."""
 
@@ -44,6 +55,10 @@ class WorkspaceStore:
         self._lock = threading.Lock()
         # (view, manifest checksum, manifest stat), replaced as one object
         self._entry: tuple[WorkspaceView, str, tuple[int, ...]] | None = None
+        self.fallback: dict[str, Any] | None = None
+        """When the active version failed its checksums: ``{"served": name,
+        "newest": name, "reason": text}`` (names of version directories, or the
+        workspace's own for its top-level analysis); None when the active one is served."""
 
     @property
     def key(self) -> str | None:
@@ -95,7 +110,18 @@ class WorkspaceStore:
                 self._entry = (self._entry[0], key, stat)
                 return self._entry
             try:
-                view = WorkspaceView(Workspace.open(active),
+                served, fallback = self._verified(active)
+            except WorkspaceUnavailable as exc:
+                if self._entry is None:
+                    raise
+                # nothing on disk verifies: keep serving the view read (and verified) before
+                self.fallback = {"served": "the version read before", "newest":
+                                 self._name(active), "reason": str(exc)}
+                return self._entry
+            try:
+                # a fallback verified already (and the top level must not follow CURRENT)
+                view = WorkspaceView(Workspace.open(served) if fallback is None
+                                     else Workspace(served),
                                      privacy_min_count=self.privacy_min_count)
             except (ValidationError, OSError, ValueError, KeyError) as exc:
                 if self._entry is not None:
@@ -103,13 +129,51 @@ class WorkspaceStore:
                 raise WorkspaceUnavailable(f"workspace {self.path} cannot be read: {exc}") \
                     from exc
             if key is not None and self._manifest_key(active) == key:  # unchanged: consistent
-                self._entry = (view, key, stat)
+                served_key = key if served == active else self._manifest_key(served)
+                self._entry = (view, served_key or key, stat)
+                self.fallback = fallback
                 return self._entry
         if self._entry is not None:
             return self._entry  # being rewritten: keep serving the last complete one
         raise WorkspaceUnavailable(
             f"workspace {self.path} is not complete (no {MANIFEST}); run `safetygap analyze "
             f"--out {self.path}` or `safetygap demo`")
+
+
+    def _verified(self, active: Path) -> tuple[Path, dict[str, Any] | None]:
+        """``active`` when its files match its manifest, else the newest other version
+        that does and why (see module docstring). Raises WorkspaceUnavailable when none
+        does."""
+        bad = _failed_files(active)
+        if not bad:
+            return active, None
+        reason = f"files that do not match the manifest's checksums: {', '.join(bad)}"
+        log.error("workspace %s: version %s not served: %s", self.path, active.name, reason)
+        for candidate in self._candidates():
+            if candidate != active and not _failed_files(candidate):
+                log.warning("workspace %s: serving %s instead", self.path, candidate.name)
+                return candidate, {"served": self._name(candidate),
+                                   "newest": self._name(active), "reason": reason}
+        raise WorkspaceUnavailable(
+            f"workspace {self.path.name}: version {active.name} has {reason}, and no other "
+            "version verifies; re-run the analysis (POST /api/analyses or `safetygap rerun`)")
+
+    def _name(self, version: Path) -> str:
+        return TOP_LEVEL if version == self.path else version.name
+
+    def _candidates(self) -> list[Path]:
+        """Complete versions, newest first, then the top-level analysis."""
+        out = [v for v in reversed(version_dirs(self.path)) if is_complete(v)]
+        return [*out, self.path] if (self.path / MANIFEST).is_file() else out
+
+
+def _failed_files(path: Path) -> list[str]:
+    """Files of the workspace version ``path`` whose checksums differ from its manifest
+    (``manifest.json`` itself when it cannot be read)."""
+    try:
+        return Workspace(path).verify()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return [MANIFEST]
 
 
 WORKSPACE_HEADER = "x-safetygap-workspace"

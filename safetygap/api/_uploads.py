@@ -21,13 +21,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
 import json
+import logging
 import os
 import re
 import secrets
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -36,6 +38,7 @@ from filelock import FileLock
 from safetygap._hashing import sha256_file
 from safetygap._io import write_json
 from safetygap.errors import ValidationError
+from safetygap.inputs.expansion import ExpansionTooLarge
 from safetygap.inputs.files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
 
 KINDS: tuple[str, ...] = ("calls", "providers", "neighborhoods", "wards", "population",
@@ -58,14 +61,26 @@ REGISTRY = "datasets.json"
 REGISTRY_LOCK = ".datasets.json.lock"
 """File lock held while the registry is read and rewritten (every process)."""
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+log = logging.getLogger("safetygap.api")
 
 
 class UploadTooLarge(Exception):
-    """The uploaded file passed the upload limit."""
+    """The uploaded file passed the upload limit, or decompresses past its limit
+    (``message`` then says so)."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, message: str | None = None):
         super().__init__(limit)
         self.limit = limit
+        self.message = message
+
+
+class StorageUnavailable(Exception):
+    """The data directory cannot take the upload (full, read-only, over quota): 503."""
+
+
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES,
+                            errno.EPERM, errno.EIO})
+"""Errors of the data directory's file system answered 503 (nothing is kept)."""
 
 
 def upload_limit_message(limit_bytes: int) -> str:
@@ -113,51 +128,45 @@ def copy_limited(src: BinaryIO, dst: Path, limit: int) -> int:
     return total
 
 
-def validate_dataset(kind: str, path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Read ``path`` as a ``kind`` file with the options of the served analysis.
+def validate_dataset(kind: str, path: Path, workspace: Path, *,
+                     max_decompressed_bytes: int) -> dict[str, Any]:
+    """Check ``path`` as the new ``kind`` input of a re-run of the served ``workspace``:
+    its decompressed size first (:func:`~safetygap.inputs.expansion.check_expansion`),
+    then everything the re-run checks before its heavy steps
+    (:func:`~safetygap.replacement.check_replacement`).
 
-    Returns ``{"rows": n, "warnings": [...]}`` (for a diversion rule set, ``rows`` counts
-    its rules); raises
+    Returns ``{"rows": n, "warnings": [...]}`` (the warnings about the upload only;
+    for a diversion rule set, ``rows`` counts its rules); raises
+    :class:`~safetygap.inputs.expansion.ExpansionTooLarge` or
     :class:`~safetygap.errors.ValidationError` naming every problem.
     """
-    from safetygap.inputs import ColumnMap, read_calls, read_population, read_providers
-    from safetygap.taxonomy import taxonomy_from_content
+    from safetygap.inputs.expansion import check_expansion
+    from safetygap.replacement import check_replacement
 
-    opts = manifest.get("options", {})
-    encoding = opts.get("encoding", "utf-8")
+    check_expansion(path, limit_bytes=max_decompressed_bytes, where=f"{kind} {path}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if kind == "calls":
-            frame = read_calls(path, columns=ColumnMap(**opts.get("columns", {})),
-                               encoding=encoding).frame
-            rows = len(frame)
-        elif kind == "providers":
-            taxonomy = taxonomy_from_content(manifest["taxonomy"]["content"],
-                                             label="the served analysis")
-            rows = len(read_providers(path, taxonomy=taxonomy, crs=opts.get("providers_crs"),
-                                      encoding=encoding).frame)
-        elif kind == "reports":
-            from safetygap.inputs import read_records
+        rows = check_replacement(workspace, kind, path)
+    return {"rows": rows,
+            "warnings": [str(w.message) for w in caught if str(path) in str(w.message)]}
 
-            rows = len(read_records(path, columns=opts.get("reports_columns"),
-                                    encoding=encoding).frame)
-        elif kind == "diversion_rules":
-            from safetygap.diversion import load_rules
 
-            rows = len(load_rules(path).rules)
-        elif kind == "population":
-            pin = read_population(path, name_column=opts.get("population_name_column"),
-                                  population_column=opts.get("population_column"))
-            rows = len(pin.frame) + len(pin.bad_rows)
-        else:
-            from safetygap.boundaries import load_boundaries
+def _storage_message(doing: str, exc: OSError) -> str:
+    return (f"the server cannot {doing}: {exc.strerror or exc} in its data directory; "
+            "nothing was stored and the served analysis is unchanged (try again later, or "
+            "tell the server's operator)")
 
-            key = "neighborhood" if kind == "neighborhoods" else "ward"
-            gdf, _ = load_boundaries(path, layer=kind, id_column=opts.get(f"{key}_id"),
-                                     name_column=opts.get(f"{key}_name"),
-                                     crs=opts.get(f"{kind}_crs"))
-            rows = len(gdf)
-    return {"rows": rows, "warnings": [str(w.message) for w in caught]}
+
+@contextlib.contextmanager
+def _storage(doing: str) -> Iterator[None]:
+    """Turn a full, read-only or failing data directory into :class:`StorageUnavailable`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            raise
+        log.warning("data directory: cannot %s: %s", doing, exc)
+        raise StorageUnavailable(_storage_message(doing, exc)) from exc
 
 
 class DatasetRejected(ValueError):
@@ -168,9 +177,19 @@ class DatasetRejected(ValueError):
         self.problems = problems
 
 
-def _rejected(exc: ValidationError, path: Path, client_name: str) -> DatasetRejected:
+def _rejected(exc: ValidationError, path: Path, client_name: str,
+              hidden: dict[str, str]) -> DatasetRejected:
+    """The reader's problems with the upload's server path shown as the client's file
+    name and every path of ``hidden`` as its value (e.g. the analysis' other inputs as
+    their file names)."""
+    names = {str(path): client_name, **hidden}
+
     def hide(v: Any) -> Any:
-        return v.replace(str(path), client_name) if isinstance(v, str) else v
+        if not isinstance(v, str):
+            return v
+        for server, shown in sorted(names.items(), key=lambda kv: -len(kv[0])):
+            v = v.replace(server, shown)
+        return v
 
     problems = [str(dataclasses.replace(p, where=hide(p.where), message=hide(p.message),
                                         value=hide(p.value)))
@@ -210,10 +229,15 @@ class DatasetStore:
         return self.directory / record["stored_as"]
 
     def add(self, kind: str, src: BinaryIO, client_name: str, *, limit: int,
-            validate: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+            validate: Callable[[Path], dict[str, Any]],
+            hidden: dict[str, str] | None = None) -> dict[str, Any]:
         """Copy ``src`` into the data directory, validate it, record it; returns the record.
 
-        Raises :class:`UploadTooLarge` or :class:`DatasetRejected` (nothing is kept).
+        Raises :class:`UploadTooLarge`, :class:`DatasetRejected` (problems quoted with
+        the paths of ``hidden`` replaced, see :func:`_rejected`) or
+        :class:`StorageUnavailable` (nothing is kept). A reader failing in a way it
+        should not (a bug) is logged with its traceback under an error id and answered
+        as a rejection naming the file and that id.
         """
         name = safe_client_name(client_name)
         suffix = suffix_for(kind, name)
@@ -221,21 +245,37 @@ class DatasetStore:
             msg = (f"file {name!r}: not an accepted {kind} file; allowed suffixes: "
                    f"{', '.join(SUFFIXES[kind])}")
             raise DatasetRejected(msg, [msg])
-        self.directory.mkdir(parents=True, exist_ok=True)
         dataset_id = (f"{kind}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}-"
                       f"{secrets.token_hex(4)}")
         final = self.directory / f"{dataset_id}{suffix}"
         tmp = self.directory / f".{dataset_id}.uploading{suffix}"
         try:
-            size = copy_limited(src, tmp, limit)
+            with _storage("store the upload"):
+                self.directory.mkdir(parents=True, exist_ok=True)
+                size = copy_limited(src, tmp, limit)
             try:
                 checked = validate(tmp)
+            except ExpansionTooLarge as exc:
+                raise UploadTooLarge(exc.limit_bytes,
+                                     str(_rejected(exc, tmp, name, {}))) from exc
             except ValidationError as exc:
-                raise _rejected(exc, tmp, name) from exc
-            sha = sha256_file(tmp)
-            os.replace(tmp, final)
+                raise _rejected(exc, tmp, name, hidden or {}) from exc
+            except Exception as exc:  # a reader bug: never a 500 with a traceback
+                if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+                    raise StorageUnavailable(_storage_message("check the upload", exc)) \
+                        from exc
+                error_id = secrets.token_hex(6)
+                log.exception("upload %s (%s, %s): the reader failed, error id %s",
+                              dataset_id, kind, name, error_id)
+                msg = (f"file {name!r}: cannot be read as a {kind} {suffix} file (the "
+                       f"reader failed unexpectedly: {type(exc).__name__}); error id "
+                       f"{error_id}, the server log has the details")
+                raise DatasetRejected(msg, [msg]) from exc
+            with _storage("store the upload"):
+                sha = sha256_file(tmp)
+                os.replace(tmp, final)
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
         record = {
             "id": dataset_id, "kind": kind, "file_name": name, "stored_as": final.name,
@@ -244,8 +284,13 @@ class DatasetStore:
         }
         # a thread lock for this process, a file lock for every server process on the
         # directory; the registry itself is replaced atomically (readers never see half)
-        with self._lock, FileLock(self.directory / REGISTRY_LOCK, timeout=60):
-            write_json(self.directory / REGISTRY, [*self._registry(), record])
+        try:
+            with _storage("record the upload"), self._lock, \
+                    FileLock(self.directory / REGISTRY_LOCK, timeout=60):
+                write_json(self.directory / REGISTRY, [*self._registry(), record])
+        except StorageUnavailable:
+            final.unlink(missing_ok=True)
+            raise
         return record
 
     def remove_partial(self) -> None:

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from safetygap import __version__
+from safetygap.api._compute import ComputePool
+from safetygap.api._connections import guarded_protocol
 from safetygap.api._errors import install_error_handlers
 from safetygap.api._limits import BodyLimitMiddleware
 from safetygap.api._public import PublicResponseMiddleware, server_roots
@@ -67,6 +69,7 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     app.add_middleware(PublicResponseMiddleware, tiles=settings.tiles,
                        roots=server_roots([path, path.parent, settings.data_dir]))
     app.state.store = WorkspaceStore(path, privacy_min_count=settings.privacy_min_count)
+    app.state.compute = ComputePool(0)  # in this process; serve_workspace starts workers
     app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings
     app.state.map_options = MapOptions(tiles=settings.tiles,
@@ -130,11 +133,23 @@ def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
     settings = get_settings(host=host, port=port)
     app = create_app(workspace, settings=settings)
     print(f"reading workspace {Path(workspace).resolve()} ...", flush=True)
+    from safetygap.api.routes_api import warm_map_layers
     from safetygap.maps.pages import warm_up
 
-    warm_up(app.state.store.view(), tolerance_m=app.state.map_options.tolerance_m)
+    view = app.state.store.view()
+    warm_up(view, tolerance_m=app.state.map_options.tolerance_m)
+    warm_map_layers(view, tolerance_m=app.state.map_options.tolerance_m)
     check_address(settings.host, settings.port)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"\nsafetygap is serving the maps at http://{shown}:{settings.port}/ "
           f"(API docs at /docs; Ctrl+C to stop)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # new hexagon sizes and layers are computed in worker processes (api/_compute.py)
+    app.state.compute = ComputePool(settings.compute_workers)
+    app.state.compute.start(view)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                    http=guarded_protocol(read_timeout_s=settings.read_timeout_s,
+                                          max_connections=settings.max_connections),
+                    timeout_keep_alive=settings.keepalive_timeout_s)
+    finally:
+        app.state.compute.stop()

@@ -9,6 +9,9 @@ travel times in minutes; catchments in the workspace's ``catchment_unit``
 (metres straight-line, minutes on a street network); rates per 1,000 residents
 per year; shares in [0, 1]; ``null`` where a value
 is undefined (no population, no calls).
+
+Long file (about 450 lines): one response model per public answer of the core routes, each
+next to the models it nests; the other route groups keep theirs in ``models_*`` modules.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ class Health(BaseModel):
     workspace: str = Field(description="name of the workspace directory served (its name "
                                        "only: no server path in a public answer)")
     manifest_sha256: str = Field(description="checksum of the served workspace's manifest")
+    served_version: str | None = Field(
+        None, description="the version served when it is not the newest: the newest one's "
+                          "files failed their checksums (see fallback)")
+    fallback: dict[str, str] | None = Field(
+        None, description="set when the newest version is not served: 'served' and "
+                          "'newest' (version names) and 'reason' (the files that failed "
+                          "their checksums)")
 
 
 # ---------------------------------------------------------------- summary

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from safetygap.api.models import Family, Geometry
+from safetygap.inputs.providers import MAX_CAPACITY
 from safetygap.maps.sites import MAX_SITES
 
 Existing = Literal["keep", "ignore"]
@@ -120,9 +121,10 @@ class SiteRequest(BaseModel):
                                                 "minutes on a street network; see "
                                                 "GET /api/sites); default: the service "
                                                 "type's")
-    capacity: float | None = Field(None, gt=0, allow_inf_nan=False,
-                                   description="capacity of each new site; default: median "
-                                               "of the service type's providers")
+    capacity: float | None = Field(None, gt=0, le=MAX_CAPACITY, allow_inf_nan=False,
+                                   description="capacity of each new site, at most "
+                                               f"{MAX_CAPACITY:,.0f}; default: median of "
+                                               "the service type's providers")
     existing: Existing = Field("keep", description="keep: existing providers stay (the "
                                                    "calls they reach count as served); "
                                                    "ignore: sites placed as if there were "

@@ -51,4 +51,7 @@ class AnalysisJob(BaseModel):
     finished: str | None
     version: str | None = Field(description="the version now active (succeeded only)")
     progress: str = Field(description="the last progress line of the analysis")
-    message: str = Field(description="the outcome; for a failure, the error")
+    message: str = Field(description="the outcome; for a failure, the error (never a "
+                                     "traceback)")
+    error_id: str | None = Field(None, description="a failure's id in the server log, "
+                                                   "which holds the details")

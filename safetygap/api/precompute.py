@@ -38,17 +38,30 @@ from safetygap.api._precomputed import (
     sites_file,
     sites_key,
 )
+from safetygap.errors import ValidationError
 from safetygap.privacy import DEFAULT_MIN_COUNT
 from safetygap.workspace import MANIFEST, Workspace
 
 __all__ = ["DEFAULT_K", "DIRECTORY", "INDEX", "REPORT", "precompute", "precomputed_report",
-           "read_precomputed", "sites_file", "sites_key"]
+           "precomputed_skips", "read_precomputed", "sites_file", "sites_key"]
+
+
+def precomputed_skips(workspace: str | os.PathLike) -> dict[str, str]:
+    """The families whose default sites :func:`precompute` left out, with the reason."""
+    try:
+        index = json.loads((Path(workspace) / DIRECTORY / INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return dict(index.get("skipped", {}))
 
 
 def precompute(workspace: str | os.PathLike, *, privacy_min_count: int = DEFAULT_MIN_COUNT,
                memory_budget_mb: float | None = None) -> dict[str, float]:
     """Write the report and the default sitings of ``workspace`` (see module docstring);
-    returns the seconds each took."""
+    returns the seconds each took. A family whose siting the core refuses (its coverage
+    would pass ``memory_budget_mb``, say) is left out and named with the reason under
+    ``skipped`` in the index: its page then computes on demand and answers that reason,
+    and the analysis itself stands."""
     from safetygap.api._scenarios import sites_response, validated_json
     from safetygap.api.models_sites import SiteRecommendation
     from safetygap.maps.report import build_report
@@ -69,10 +82,15 @@ def precompute(workspace: str | os.PathLike, *, privacy_min_count: int = DEFAULT
     t0 = time.perf_counter()
     base = load_baseline(ws.path)
     timings["siting_baseline"] = round(time.perf_counter() - t0, 3)
+    skipped: dict[str, str] = {}
     for family in FAMILIES:
         t0 = time.perf_counter()
-        result = recommend_sites(base, family=family, k=DEFAULT_K,
-                                 memory_budget_mb=memory_budget_mb)
+        try:
+            result = recommend_sites(base, family=family, k=DEFAULT_K,
+                                     memory_budget_mb=memory_budget_mb)
+        except ValidationError as exc:  # e.g. past the memory budget: the route says so
+            skipped[family] = str(exc)
+            continue
         files[sites_file(family)] = validated_json(
             SiteRecommendation, sites_response(base, manifest, result))
         timings[f"sites_{family}"] = round(time.perf_counter() - t0, 3)
@@ -80,6 +98,6 @@ def precompute(workspace: str | os.PathLike, *, privacy_min_count: int = DEFAULT
         atomic_write(out / name, lambda p, b=body: Path(p).write_bytes(b))
     index = {"manifest_sha256": manifest, "privacy_min_count": int(privacy_min_count),
              "k": DEFAULT_K, "timings_s": timings,
-             "files": {n: sha256_file(out / n) for n in files}}
+             "files": {n: sha256_file(out / n) for n in files}, "skipped": skipped}
     atomic_write(out / INDEX, lambda p: Path(p).write_text(json.dumps(index, indent=1)))
     return timings

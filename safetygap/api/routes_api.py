@@ -34,6 +34,7 @@ from safetygap.api.models import (
 )
 from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 from safetygap.readmodel.directory import area_directory
+from safetygap.vocab import LEVELS
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
@@ -93,12 +94,55 @@ def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
     return Response(content=body, media_type=media_type)
 
 
+def computed_json(request: Request, view: WorkspaceView, task: str, params: dict[str, Any],
+                  *, media_type: str = "application/json") -> Response:
+    """The answer of ``task`` (:mod:`safetygap.api._compute`) with ``params``: computed
+    once per workspace by a worker process (the client chooses what it costs), cached as
+    JSON here."""
+    body = view.cached(computed_key(task, params),
+                       lambda: request.app.state.compute.answer(view, task, params))
+    return Response(content=body, media_type=media_type)
+
+
+def computed_key(task: str, params: dict[str, Any]) -> tuple:
+    """The view's cache key of a computed answer (:func:`computed_json`)."""
+    return ("computed", task, tuple(sorted(params.items())))
+
+
+def layer_params(level: str, *, family: str | None, year: int | None, tolerance_m: float,
+                 ward: str | None) -> dict[str, Any]:
+    """The parameters of an area layer's computation (the ``layer`` task)."""
+    return {"level": level, "family": family, "year": year, "tolerance_m": tolerance_m,
+            "ward": ward}
+
+
+def warm_map_layers(view: WorkspaceView, *, tolerance_m: float | None = None) -> None:
+    """The area layers the map pages fetch at a first visit, computed in this process and
+    cached as the layer routes cache them (:func:`computed_json`), so no first visit
+    waits for a compute worker to read the workspace: each family's neighborhoods and
+    wards, and each ward map's neighborhoods (its default family)."""
+    from safetygap.api._compute import answer
+
+    tol = DEFAULT_SIMPLIFY_TOLERANCE_M if tolerance_m is None else tolerance_m
+    wanted = [layer_params(level, family=family, year=None, tolerance_m=tol, ward=None)
+              for family in FAMILIES for level in LEVELS]
+    wanted += [layer_params("neighborhood", family=FAMILIES[0], year=None, tolerance_m=tol,
+                            ward=w) for w in view.area_ids("ward")]
+    for params in wanted:
+        view.cached(computed_key("layer", params),
+                    lambda p=params: answer(view, "layer", p))
+
+
 @router.get("/health", response_model=Health, tags=["service"])
 def health(request: Request, view: View) -> Health:
-    """The service is up and serving a complete workspace."""
+    """The service is up and serving a complete workspace; ``fallback`` says which version
+    is served and why when the newest one failed its checksums."""
     store = request.app.state.store
+    fallback = store.fallback
     return Health(status="ok", version=__version__, workspace=store.path.name,
-                  manifest_sha256=getattr(request.state, STATE_KEY, None) or "")
+                  manifest_sha256=getattr(request.state, STATE_KEY, None) or "",
+                  served_version=fallback["served"] if fallback else None,
+                  fallback=fallback)
 
 
 @router.get("/api/summary", response_model=Summary, responses=ERROR_RESPONSES,
@@ -153,8 +197,9 @@ def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
             "changed_areas": changed}
 
 
-def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None,
-           tolerance: float, ward: str | None = None, fmt: str = "json") -> Response:
+def _layer(request: Request, view: WorkspaceView, level: str, family: str | None,
+           year: int | None, tolerance: float, ward: str | None = None, fmt: str = "json"
+           ) -> Response:
     year = checked_year(view, year)
     ward = checked_area(view, "ward", "ward", ward)
     name = f"safetygap-{level}s-{family or 'all'}-{year or 'all-years'}"
@@ -167,15 +212,16 @@ def _layer(view: WorkspaceView, level: str, family: str | None, year: int | None
             extra = equity_rows(view, level, [r["area_id"] for r in rows])
             rows = [r | e for r, e in zip(rows, extra, strict=True)]
         return csv_response(rows, name)
-    return download(fmt, name, cached_json(
-        view, ("layer", level, family, year, tolerance, ward), AreaCollection,
-        lambda: view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward),
+    return download(fmt, name, computed_json(
+        request, view, "layer", layer_params(level, family=family, year=year,
+                                             tolerance_m=tolerance, ward=ward),
         media_type=GEOJSON))
 
 
 @router.get("/api/neighborhoods", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
 def neighborhoods(
+    request: Request,
     view: View,
     family: FamilyQ = None,
     year: YearQ = None,
@@ -187,16 +233,16 @@ def neighborhoods(
     """Neighborhoods as GeoJSON (EPSG:4326) with their indices as ``<measure>_<family>``
     properties, and the gap classes (legend) per family; ``format=csv`` or ``geojson``
     for a download."""
-    return _layer(view, "neighborhood", family, year, tolerance, ward, format)
+    return _layer(request, view, "neighborhood", family, year, tolerance, ward, format)
 
 
 @router.get("/api/wards", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
-def wards(view: View, family: FamilyQ = None, year: YearQ = None,
+def wards(request: Request, view: View, family: FamilyQ = None, year: YearQ = None,
           tolerance: ToleranceQ = DEFAULT_SIMPLIFY_TOLERANCE_M,
           format: FormatQ = "json") -> Response:
     """Wards as GeoJSON (EPSG:4326) with their indices; see ``/api/neighborhoods``."""
-    return _layer(view, "ward", family, year, tolerance, None, format)
+    return _layer(request, view, "ward", family, year, tolerance, None, format)
 
 
 @router.get("/api/neighborhoods/{area_id}", response_model=AreaProfile,
@@ -295,6 +341,7 @@ def providers(
 @router.get("/api/hexbins", response_model=HexCollection, responses=ERROR_RESPONSES,
             tags=["calls"])
 def hexbins(
+    request: Request,
     view: View,
     family: FamilyQ = None,
     year: YearQ = None,
@@ -305,6 +352,5 @@ def hexbins(
     """Calls placed in areas, counted in hexagons (GeoJSON, EPSG:4326): the map's
     aggregated call layer (never one marker per call)."""
     year = checked_year(view, year)
-    return cached_json(view, ("hexbins", family, year, size), HexCollection,
-                       lambda: view.hexbins(family=family, year=year, size_m=size),
-                       media_type=GEOJSON)
+    return computed_json(request, view, "hexbins",
+                         {"family": family, "year": year, "size_m": size}, media_type=GEOJSON)

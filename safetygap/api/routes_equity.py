@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from safetygap.api._errors import ERROR_RESPONSES, param_error
@@ -21,6 +21,7 @@ from safetygap.api.routes_api import (
     View,
     cached_json,
     checked_area,
+    computed_json,
 )
 from safetygap.maps.equity import NoEquity, equity_layer, equity_report, group_keys
 from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
@@ -64,6 +65,7 @@ def equity(view: View, ward: WardQ = None) -> Response:
 @router.get("/api/equity/areas", response_model=EquityAreaCollection, responses=DOWNLOADS,
             tags=["equity"])
 def equity_areas(
+    request: Request,
     view: View,
     group: Annotated[str, Query(description="demographic group key (see /api/equity)")],
     family: Annotated[Family, Query(description="whose access the share is set against")],
@@ -90,6 +92,7 @@ def equity_areas(
     name = f"safetygap-equity-{group}-{family}-{level}s"
     if format == "csv":
         return csv_response(feature_rows(build()["features"]), name)
-    return download(format, name, cached_json(
-        view, ("equity_layer", level, group, family, tolerance, ward), EquityAreaCollection,
-        build, media_type=GEOJSON))
+    return download(format, name, computed_json(
+        request, view, "equity_layer", {"level": level, "group": group, "family": family,
+                                        "tolerance_m": tolerance, "ward": ward},
+        media_type=GEOJSON))

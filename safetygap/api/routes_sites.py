@@ -9,7 +9,7 @@ public as the GET routes.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -28,6 +28,7 @@ from safetygap.api._scenarios import (
 from safetygap.api._store import STATE_KEY
 from safetygap.api.models import ErrorResponse, Family
 from safetygap.api.models_sites import (
+    AreaChange,
     CandidateSite,
     Existing,
     ScenarioRequest,
@@ -37,6 +38,7 @@ from safetygap.api.models_sites import (
 )
 from safetygap.api.routes_api import DOWNLOADS, FormatQ, View
 from safetygap.errors import ValidationError
+from safetygap.inputs.providers import MAX_CAPACITY
 from safetygap.maps.collections import SITE_PROPERTIES, site_features
 from safetygap.maps.gap_map import render_page
 from safetygap.maps.sites import MAX_SITES, build_sites_map
@@ -87,8 +89,9 @@ ExistingQ = Annotated[Existing, Query(
     description="keep (default): existing providers stay and the calls they reach count as "
                 "served; ignore: the sites are placed as if the family had no provider")]
 CapacityQ = Annotated[float | None, Query(
-    gt=0, le=1e9, allow_inf_nan=False,
-    description="capacity of each new site (default: median of the service type's)")]
+    gt=0, le=MAX_CAPACITY, allow_inf_nan=False,
+    description=f"capacity of each new site, at most {MAX_CAPACITY:,.0f} (default: median "
+                "of the service type's)")]
 
 
 def _candidates(base: Baseline, candidates: list[CandidateSite], *, family: str,
@@ -191,9 +194,19 @@ def sites_among(request: Request, store: Scenarios, body: SiteRequest) -> Respon
                   candidates=body.candidates, existing=body.existing)
 
 
-@router.post("/api/scenarios", response_model=ScenarioResult, responses=BODY_RESPONSES,
-             tags=["what-if"])
-def scenarios(request: Request, store: Scenarios, body: ScenarioRequest) -> Response:
+@router.post("/api/scenarios", response_model=ScenarioResult,
+             responses={**BODY_RESPONSES, 200: {
+                 "description": "JSON; with format=csv a file download",
+                 "content": {"text/csv": {}}}}, tags=["what-if"])
+def scenarios(
+    request: Request,
+    store: Scenarios,
+    body: ScenarioRequest,
+    format: Annotated[Literal["json", "csv"], Query(
+        description="json (default) or csv: a download of the change, one row per area "
+                    "(neighborhoods, then wards) and family, the field names as headers")]
+    = "json",
+) -> Response:
     """What if these providers existed? The indices recomputed with them and the change per
     neighborhood and ward for their families. Read-only: the stored workspace does not
     change (the same as ``safetygap whatif``)."""
@@ -206,7 +219,15 @@ def scenarios(request: Request, store: Scenarios, body: ScenarioRequest) -> Resp
         return validated_json(ScenarioResult,
                               scenario_response(manifest, whatif(base, extra)))
 
-    return _answer(request, *store.response("scenario", body.model_dump_json(), compute))
+    answer = _answer(request, *store.response("scenario", body.model_dump_json(), compute))
+    if format == "json":
+        return answer
+    result = json.loads(answer.body)
+    rows = [{"level": level, **area} for level, key in (("neighborhood", "neighborhoods"),
+                                                         ("ward", "wards"))
+            for area in result[key]]
+    return csv_response(rows, "safetygap-whatif-" + "-".join(result["families"]),
+                        columns=("level", "family", *AreaChange.model_fields))
 
 
 @router.get("/maps/sites", response_class=HTMLResponse, responses=ERROR_RESPONSES,

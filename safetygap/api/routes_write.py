@@ -31,6 +31,7 @@ from safetygap.api._uploads import (
     SUFFIXES,
     DatasetRejected,
     DatasetStore,
+    StorageUnavailable,
     UploadTooLarge,
     upload_limit_message,
     validate_dataset,
@@ -93,7 +94,10 @@ def _error_body(status: int, message: str, problems: list[str] | None = None) ->
                        "model": ErrorResponse},
                  415: {"description": "not a multipart/form-data body",
                        "model": ErrorResponse},
-                 413: {"description": "the file passed the upload limit", "model": ErrorResponse},
+                 413: {"description": "the file passed the upload limit, or decompresses "
+                                      "past its limit", "model": ErrorResponse},
+                 503: {"description": "the data directory cannot store the upload (full or "
+                                      "read-only); nothing was stored", "model": ErrorResponse},
                  422: {"description": "bad kind, suffix or file: the message names the file, "
                                       "column and value", "model": ErrorResponse}})
 async def upload_dataset(request: Request, _: Authorized) -> JSONResponse:
@@ -124,16 +128,25 @@ async def upload_dataset(request: Request, _: Authorized) -> JSONResponse:
         if problems:
             return _error_body(422, "; ".join(problems), problems)
         assert isinstance(upload, UploadFile) and isinstance(kind, str)
-        manifest = request.app.state.store.view().workspace.manifest
+        served = request.app.state.store
+        inputs = served.view().workspace.manifest.get("inputs", {})
+        # the analysis' other inputs are named by their file names in messages
+        hidden = {str(v["path"]): Path(str(v["path"])).name for v in inputs.values()
+                  if isinstance(v, dict) and v.get("path")}
+        expanded = int(request.app.state.settings.max_decompressed_mb * 1e6)
         store: DatasetStore = request.app.state.datasets
         try:
             record = await run_in_threadpool(
                 store.add, kind, upload.file, upload.filename or "", limit=limit,
-                validate=lambda p: validate_dataset(kind, p, manifest))
-        except UploadTooLarge:
-            return _error_body(413, message)
+                validate=lambda p: validate_dataset(kind, p, served.path,
+                                                    max_decompressed_bytes=expanded),
+                hidden=hidden)
+        except UploadTooLarge as exc:
+            return _error_body(413, exc.message or message)
         except DatasetRejected as exc:
             return _error_body(422, f"{kind} file rejected: {exc}", exc.problems)
+        except StorageUnavailable as exc:
+            return _error_body(503, str(exc))
     finally:
         await form.close()
     return JSONResponse(status_code=201,

@@ -171,6 +171,13 @@ def load_boundaries(
     for i in np.flatnonzero(~np.isin(types, (3, 6)) & ~absent):
         problems.add(f"{where} row {i + 1}", f"not a polygon: a {GEOMETRY_TYPES[types[i]]}",
                      column="geometry", value=str(ids.iat[i]), allowed="Polygon, MultiPolygon")
+    for i in np.flatnonzero(~absent & ~on_earth(geoms, gdf.crs))[:MAX_LISTED]:
+        x0, y0, x1, y1 = shapely.bounds(geoms[i])
+        problems.add(f"{where} row {i + 1}", f"coordinates no place on Earth has in "
+                     f"{gdf.crs.to_string()}: x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}",
+                     column="geometry", value=str(ids.iat[i]),
+                     allowed="finite coordinates in the CRS the file declares (is the "
+                             "declared CRS right?)")
     for d in sorted(set(ids[ids.duplicated()].dropna())):
         problems.add(where, "duplicate area id", column=id_col or "row", value=d)
     for i in np.flatnonzero(ids.isna().to_numpy()):
@@ -213,6 +220,33 @@ def load_boundaries(
         crs=gdf.crs,
     )
     return out, report
+
+
+MAX_LISTED = 20
+"""Rows named in one kind of problem of a boundary file."""
+
+
+def on_earth(geoms: np.ndarray, crs: object) -> np.ndarray:
+    """Per geometry: its bounding box has finite coordinates whose corners ``crs`` places
+    at a longitude within -180..180 and a latitude within -90..90 (missing geometries:
+    False)."""
+    from pyproj import CRS, Transformer
+
+    b = shapely.bounds(geoms)
+    ok = np.isfinite(b).all(axis=1)
+    if not ok.any() or crs is None:
+        return ok
+    xs = np.concatenate([b[ok, 0], b[ok, 2], b[ok, 0], b[ok, 2]])
+    ys = np.concatenate([b[ok, 1], b[ok, 3], b[ok, 3], b[ok, 1]])
+    src = CRS.from_user_input(crs)
+    if not src.is_geographic:
+        with np.errstate(all="ignore"):
+            xs, ys = Transformer.from_crs(src, "EPSG:4326", always_xy=True).transform(xs, ys)
+    inside = (np.isfinite(xs) & np.isfinite(ys) & (np.abs(xs) <= 180 + 1e-6)
+              & (np.abs(ys) <= 90 + 1e-6)).reshape(4, -1).all(axis=0)
+    out = np.zeros(len(geoms), dtype=bool)
+    out[np.flatnonzero(ok)] = inside
+    return out
 
 
 def read_layer(path: str | os.PathLike, layer: str = "areas") -> gpd.GeoDataFrame:

@@ -3,8 +3,9 @@ by several command groups (errors, the summary printout, JSON output, the calls'
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -24,12 +25,25 @@ def _no_flag_metavar(params: list[click.Parameter]) -> None:
             p.metavar = ""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:
+    """A warning of the core as one line on stderr (``warning: ...``), the options it names
+    shown as flags; not Python's form (the module, line number and source line)."""
+    typer.secho(f"warning: {cli_message(str(message))}", fg=typer.colors.YELLOW, err=True)
+
+
 class Command(TyperCommand):
-    """A subcommand whose help shows no value for flags (``--quiet``, ``--help``)."""
+    """A subcommand whose help shows no value for flags (``--quiet``, ``--help``) and whose
+    warnings read as one line each, with flags (:func:`_show_warning`)."""
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _no_flag_metavar(self.get_params(ctx))
         super().format_help(ctx, formatter)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with warnings.catch_warnings():  # the filters stay; only how a warning is shown
+            warnings.showwarning = _show_warning
+            return super().invoke(ctx)
 
 
 class Group(TyperGroup):
@@ -116,8 +130,11 @@ def print_summary(out: Path, summary: dict) -> None:
     if types:
         typer.echo(f"  call types the taxonomy does not know: {types['unknown_type_share']:.1%}"
                    f" of the calls ({types['unknown_type_calls']:,} of {types['calls']:,})")
-    if summary.get("undated"):
-        typer.echo(f"  undated: {summary['undated']['words']}")
+    undated = summary.get("undated")
+    if undated:
+        if undated.get("form"):
+            typer.echo(f"  times read as: {undated['form']}")
+        typer.echo(f"  undated: {undated['words']}")
     agency = summary.get("agency")
     if agency and agency["default"]:
         typer.echo(f"  agency: {agency['words']}")
@@ -183,7 +200,7 @@ def precompute_now(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
     """The report and the default sites of ``workspace``, computed now
     (:mod:`safetygap.api.precompute`) unless ``asked`` is False (None: the setting
     ``SAFETYGAP_PRECOMPUTE``)."""
-    from safetygap.api.precompute import precompute
+    from safetygap.api.precompute import precompute, precomputed_skips
     from safetygap.settings import get_settings
 
     settings = get_settings()
@@ -195,6 +212,10 @@ def precompute_now(workspace: Path, *, quiet: bool, asked: bool | None) -> None:
                          memory_budget_mb=settings.memory_budget_mb)
     if not quiet:
         typer.echo(f"      done in {sum(timings.values()):.1f} s", err=True)
+    skipped = precomputed_skips(workspace)
+    for family, why in skipped.items():
+        typer.echo(f"      {family} sites not precomputed (computed when asked): {why}",
+                   err=True)
 
 
 def write_json_out(data: dict, out: Path | None) -> None:

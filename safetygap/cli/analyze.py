@@ -230,12 +230,22 @@ def analyze(
     equity_seed: eq.EquitySeed = None,
     cv_caution: eq.CvCaution = None,
     cv_unreliable: eq.CvUnreliable = None,
+    max_malformed_share: Annotated[float | None, typer.Option(
+        help="share of a CSV file's rows that may have another number of fields than its "
+             "header: skipped and listed in quality.json; more refuses the file (default: "
+             "SAFETYGAP_MAX_MALFORMED_SHARE, else 0.01)")] = None,
+    date_from: Annotated[str | None, typer.Option(
+        help="first plausible call date, YYYY-MM-DD: earlier calls are counted in "
+             "quality.json and left out of the areas and rates (default: "
+             "SAFETYGAP_DATE_FROM, else 1990-01-01)")] = None,
+    date_to: Annotated[str | None, typer.Option(
+        help="last plausible call date, YYYY-MM-DD (default: SAFETYGAP_DATE_TO, else "
+             "tomorrow)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Analyse calls and providers against neighborhoods and wards; write a workspace."""
     from safetygap.config.city import analysis_setup, load_city_config
     from safetygap.run import run_analysis
-    from safetygap.settings import get_settings
 
     try:
         city = load_city_config(config) if config else None
@@ -289,8 +299,9 @@ def analyze(
                      "fine_population_crs": fine_population_crs,
                      "equity_draws": equity_draws, "equity_seed": equity_seed,
                      "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
-                     "stale_after_months": get_settings(
-                         stale_after_months=stale_after_months).stale_after_months,
+                     **_run_settings(stale_after_months=stale_after_months,
+                                     max_malformed_share=max_malformed_share,
+                                     date_from=date_from, date_to=date_to),
                      "methods": _methods(kernel=kernel, demand=demand,
                                          demand_cell_m=demand_cell_m, bootstrap=bootstrap,
                                          min_population=min_population, pairs=method or []),
@@ -317,3 +328,11 @@ def _methods(*, pairs: list[str], **given: object) -> Any:
         return out.with_pairs(pairs)
     out.problems().raise_if_any()
     return out
+def _run_settings(**given: object) -> dict[str, object]:
+    """Analysis options that are also settings: the option given, else the environment
+    (``SAFETYGAP_<NAME>``), else the default."""
+    from safetygap.settings import get_settings
+
+    settings = get_settings(**given)
+    return {name: getattr(settings, name) for name in given}
+

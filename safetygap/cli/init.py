@@ -13,7 +13,9 @@ from safetygap.errors import ValidationError
 
 @app.command(cls=Command)
 def init(
-    calls: Annotated[Path, typer.Option(help="the city's calls-for-service file")],
+    calls: Annotated[Path, typer.Option(
+        help="the city's calls-for-service file, or a folder or glob of CSV or Parquet "
+             "partitions")],
     neighborhoods: Annotated[Path, typer.Option(help="neighborhood polygons")],
     wards: Annotated[Path | None, typer.Option(
         help="ward polygons (council wards, planning areas)")] = None,
@@ -21,6 +23,9 @@ def init(
         help="provider file (docs/PROVIDERS.md)")] = None,
     population: Annotated[Path | None, typer.Option(
         help="population by neighborhood (CSV)")] = None,
+    demographics: Annotated[Path | None, typer.Option(
+        help="demographic table by area, or census-tract polygons, with ACS margins of "
+             "error (the equity overlay)")] = None,
     out: Annotated[Path, typer.Option(help="configuration file to write (never "
                                       "overwritten)")] = Path("city.toml"),
     name: Annotated[str | None, typer.Option(help="the city's name")] = None,
@@ -37,7 +42,8 @@ def init(
     try:
         path, report = write_starter_config(
             out, calls, neighborhoods, wards=wards, providers=providers,
-            population=population, name=name or "", encoding=encoding)
+            population=population, demographics=demographics, name=name or "",
+            encoding=encoding)
     except ValidationError as exc:
         fail(exc)
         return
@@ -47,5 +53,6 @@ def init(
     if report["unresolved"]:
         typer.secho(f"  {len(report['unresolved'])} fields to set (marked UNRESOLVED): "
                     + ", ".join(report["unresolved"]), fg=typer.colors.YELLOW)
-    typer.echo(f"then: safetygap profile --config {path} --write-rules rules.toml, and "
-               f"safetygap analyze --config {path} --out workspace")
+    typer.echo(f"then: safetygap profile --config {path} --write-taxonomy taxonomy.toml "
+               f"--write-rules rules.toml (review both, set [rules] taxonomy and "
+               f"diversion_rules), and safetygap analyze --config {path} --out workspace")

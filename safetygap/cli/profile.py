@@ -30,7 +30,8 @@ from safetygap.cli._app import (
 @app.command(cls=Command)
 def profile(
     calls: Annotated[Path | None, typer.Argument(
-        help="calls file (the formats --calls reads; default: the --config's)")] = None,
+        help="calls file, or a folder or glob of CSV or Parquet partitions (what --calls "
+             "reads; default: the --config's)")] = None,
     config: Annotated[str | None, typer.Option(
         help="city configuration (TOML file or built-in name): its calls file, columns, "
              "taxonomy and rules, the options here overriding them")] = None,

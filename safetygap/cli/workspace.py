@@ -52,6 +52,10 @@ def rerun(
     except ValidationError as exc:
         fail(exc)
         return
+    except OSError as exc:  # a full or read-only disk: the active version is untouched
+        fail(ValidationError(f"workspace {workspace}: cannot write the new version "
+                             f"({exc.strerror or exc}); the active version is unchanged"))
+        return
     except RerunBusy as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=RERUN_BUSY_EXIT) from exc

@@ -212,6 +212,7 @@ def starter_config(
     wards: str | os.PathLike[str] | None = None,
     providers: str | os.PathLike[str] | None = None,
     population: str | os.PathLike[str] | None = None,
+    demographics: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] = ".",
     name: str = "",
     encoding: str = "utf-8",
@@ -238,6 +239,7 @@ def starter_config(
         sections.append(s)
     sections.append(_providers_section(providers, base))
     sections.append(_population_section(population, base, encoding))
+    sections.append(_demographics_section(demographics, base, encoding, layers))
     sections += [_rules_section(), _analysis_section()]
     day = (today or dt.date.today()).isoformat()
     lines = [
@@ -569,6 +571,49 @@ def _population_section(population: str | os.PathLike[str] | None, base: Path,
     else:
         s.add("population_column", UNRESOLVED,
               f"no numeric population column; columns: {', '.join(cols)}")
+    return s
+
+
+def _demographics_section(demographics: str | os.PathLike[str] | None, base: Path,
+                          encoding: str, layers: Sequence[_Layer]) -> Section:
+    """The equity overlay's table: its file, the CRS of tract polygons (the file's own,
+    or guessed from the other layers' extent), and whether a packaged layout reads it
+    (else the layout is UNRESOLVED: the city writes one, docs/METHODS.md, Equity)."""
+    import shapely
+
+    from safetygap.inputs.demographics import detect_layout
+    from safetygap.inputs.files import read_table
+
+    s = Section("demographics", ["# The equity overlay: groups with ACS margins of error by "
+                                 "area or census tract (docs/METHODS.md, Equity)."])
+    if demographics is None:
+        s.add("file", "", "optional: a demographic table by area, or tract polygons",
+              active=False)
+        return s
+    path = Path(demographics)
+    s.add("file", _relative(path, base))
+    table = read_table(path, where="demographics", encoding=encoding)
+    crs = None
+    if table.geometry is not None and len(table.geometry):
+        if table.crs is not None:
+            crs = _crs_name(CRS.from_user_input(table.crs))
+            s.add("crs", crs, "the file's own (declared here for the record)")
+        else:
+            x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(table.geometry))
+            crs, why = _guess_crs((x0, y0, x1, y1), layers)
+            if crs == "EPSG:4326":
+                why += " (census TIGER/Line files are NAD83, EPSG:4269: about a metre apart)"
+            s.add("crs", crs or UNRESOLVED, "the file declares no CRS; " + why,
+                  guess=crs is not None)
+    try:
+        spec, _ = detect_layout([str(c) for c in table.frame.columns], f"demographics {path}")
+    except ValidationError as exc:
+        s.add("mapping", UNRESOLVED, "a layout file (TOML: key, universes, groups and MOE "
+              f"columns; docs/METHODS.md, Equity): {exc.problems[0].message}")
+    else:
+        s.add("mapping", "", f"the columns match the packaged layout {spec.name!r} "
+              f"(groups: {', '.join(g.key for g in spec.groups)}); a layout file "
+              "replaces it", active=False)
     return s
 
 

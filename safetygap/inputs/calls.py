@@ -15,10 +15,11 @@ The canonical table has one row per input row, in input order:
 Row-level faults never raise: they are flagged here (``coord_fault``,
 ``time_fault``) and counted later in the data-quality report.
 
-Long file (about 480 lines): one reading of a calls file or dataset, batch by batch (the
+Long file (about 530 lines): one reading of a calls file or dataset, batch by batch (the
 reader, the header check, the sample ``safetygap init`` and ``profile`` look at), and the
 canonical columns each batch becomes (coordinates, times in the form detected once, call
-sources through their mapping) share the column map and the running counts of faults.
+sources through their mapping, malformed CSV rows skipped and numbered) share the column
+map and the running counts of faults.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    CsvBatches,
     arrow_text,
-    check_file,
     is_geoparquet,
     open_csv_batches,
     open_geoparquet_batches,
@@ -51,6 +52,11 @@ from safetygap.inputs.files import (
     to_float,
 )
 from safetygap.inputs.header import check_calls_header, file_header
+from safetygap.inputs.malformed import (
+    DEFAULT_MAX_MALFORMED_SHARE,
+    MalformedRows,
+    kept_row_numbers,
+)
 from safetygap.inputs.sources import CallsSource, resolve_calls
 from safetygap.inputs.times import AUTO, TimeForm, detect_time_form, parse_times
 from safetygap.tables import calls as C
@@ -85,6 +91,8 @@ class CallsInput:
     """The source columns of the coordinates, e.g. ``"longitude/latitude"``."""
     header: list[str] = field(default_factory=list)
     """Every attribute column of the file (not only the mapped ones)."""
+    malformed: MalformedRows = field(default_factory=MalformedRows)
+    """CSV rows skipped because their number of fields differs from the header's."""
     time_form: TimeForm | None = None
     """The form the times were read with (detected on the first batch, or as given);
     None when no time column is mapped."""
@@ -141,6 +149,11 @@ class CallsReader:
     time_form: TimeForm | None = None
     """The form of the times: detected on the first batch read (then used for every
     batch of every file), or as given; None before that or when no time is mapped."""
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE
+    """Largest share of a CSV file's rows that may be malformed (each file on its own)."""
+    malformed: MalformedRows = field(default_factory=MalformedRows)
+    """The malformed CSV rows of the files read so far (skipped; each with its file when
+    the calls are a dataset of several files)."""
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -153,26 +166,42 @@ class CallsReader:
         :data:`MAX_EXAMPLES` of each kind) added to ``examples``, source values the
         mapping does not name counted into ``unmapped``."""
         for i in (range(len(self.files)) if files is None else files):
-            batches, crs = self._file_batches(self.files[i])
+            path = self.files[i]
+            batches, crs, malformed = self._file_batches(path)
+            local = kept = 0  # data rows of this file passed; rows kept
             for frame, geometry in batches:
                 if self.time_form is None and self.columns.time_label:
                     self.time_form = _time_form(frame, self.columns)
                     self.columns_read = self.columns_read.with_overrides(
                         time_format=self.time_form.form)
                 sources: list[tuple[np.ndarray, np.ndarray]] = []
-                out = _canonical(frame, geometry, self.columns_read, crs, row0, examples,
-                                 sources, unmapped)
-                row0 += len(frame)
+                rows = kept_row_numbers(local, len(frame), malformed.data_rows())
+                out = _canonical(frame, geometry, self.columns_read, crs, row0 + rows,
+                                 examples, sources, unmapped)
+                local = int(rows[-1]) if len(rows) else local
+                kept += len(frame)
                 yield CallsBatch(out, sources[0])
+            label = str(path) if not self.source.partitioned else self.source.label(path)
+            malformed.check(f"calls {label}", kept + len(malformed), self.max_malformed_share)
+            self.malformed.extend(malformed, file=label if self.source.partitioned else None)
+            row0 += kept + len(malformed)
 
     def _file_batches(self, p: Path
-                      ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str]:
-        """The batches of one file (attributes, geometry) and the CRS of its coordinates:
-        CSV, plain Parquet and WKB GeoParquet streamed, other formats read whole."""
+                      ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str,
+                                 MalformedRows]:
+        """The batches of one file (attributes, geometry), the CRS of its coordinates and
+        its malformed CSV rows (complete once the batches are read): CSV, plain Parquet
+        and WKB GeoParquet streamed, other formats read whole."""
+        batches, crs = self._file_rows(p)
+        malformed = batches.malformed if isinstance(batches, _CsvFrames) else MalformedRows()
+        return batches, crs, malformed
+
+    def _file_rows(self, p: Path
+                   ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str]:
         suffix = suffix_of(p)
         if suffix in CSV_SUFFIXES:
             stream = open_csv_batches(p, "calls", self.wanted, encoding=self.encoding)
-            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), self.crs
+            return _CsvFrames(stream), self.crs
         if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
             stream = open_parquet_batches(p, "calls", self.wanted)
             return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), self.crs
@@ -187,8 +216,21 @@ class CallsReader:
         return [(table.frame, table.geometry)], crs
 
 
+class _CsvFrames:
+    """A CSV's streamed batches as (frame, no geometry); ``malformed`` its skipped rows."""
+
+    def __init__(self, stream: CsvBatches):
+        self.stream = stream
+        self.malformed = stream.malformed
+
+    def __iter__(self) -> Iterator[tuple[pd.DataFrame, None]]:
+        for b in self.stream:
+            yield b.to_pandas(types_mapper=_text_mapper), None
+
+
 def open_calls(
-    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8"
+    path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
 ) -> CallsReader:
     """Open a calls file or dataset (:mod:`safetygap.inputs.sources`) for reading in
     batches: every file's header is checked first (:func:`check_calls_header`), so every
@@ -204,11 +246,13 @@ def open_calls(
     label = "geometry" if coords is None else f"{coords[0]}/{coords[1]}"
     assert crs is not None  # the header check raised otherwise
     return CallsReader(head.source.path, head.source, crs, columns, label, list(head.columns),
-                       encoding, columns_read, wanted, coords is None)
+                       encoding, columns_read, wanted, coords is None,
+                       max_malformed_share=max_malformed_share)
 
 
 def read_calls(
     path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
     on_file: Callable[[str], None] | None = None,
 ) -> CallsInput:
     """Read a calls file (CSV, GeoJSON, GeoParquet, GeoPackage, Parquet, JSON records), or
@@ -230,16 +274,22 @@ def read_calls(
     the next, its files read one at a time (only the canonical rows kept), each reported
     to ``on_file`` (a line of text) once read.
 
+    A CSV row whose number of fields differs from the header's is skipped and listed
+    (:attr:`CallsInput.malformed`); the other rows keep their own row numbers. More
+    than ``max_malformed_share`` of the rows malformed refuses the file.
+
     Raises :class:`~safetygap.errors.ValidationError` for hard errors: file
     missing or empty, a mapped column missing, no CRS known, no data rows (all
     that the header shows are raised together, see
-    :func:`~safetygap.inputs.header.check_calls_header`).
+    :func:`~safetygap.inputs.header.check_calls_header`), too many malformed rows.
     """
-    reader = open_calls(path, columns=columns, encoding=encoding)
+    reader = open_calls(path, columns=columns, encoding=encoding,
+                        max_malformed_share=max_malformed_share)
     examples: dict[str, list[dict]] = {}
     unmapped: dict[str, int] = {}
     parts: list[CallsBatch] = []
     rows = 0
+    kept = 0
     starts = []
     for i, f in enumerate(reader.files):
         starts.append(rows)
@@ -247,8 +297,9 @@ def read_calls(
         done = sum(len(b.frame) for b in parts)
         if on_file is not None and reader.source.partitioned:
             on_file(f"file {i + 1:,}/{len(reader.files):,} {reader.source.label(f)}: "
-                    f"{done - rows:,} rows ({done:,} so far)")
-        rows = done
+                    f"{done - kept:,} rows ({done:,} so far)")
+        kept = done
+        rows = done + len(reader.malformed)  # data rows of the files read (with malformed)
     problems = Problems()
     if unmapped:
         top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -270,10 +321,12 @@ def read_calls(
     source_xy = (np.concatenate([b.source_xy[0] for b in parts]),
                  np.concatenate([b.source_xy[1] for b in parts]))
     cin = CallsInput(reader.path, out, reader.crs, columns, examples, source_xy,
-                     reader.coordinate_label, reader.header, time_form=reader.time_form,
-                     source=reader.source, file_starts=starts)
+                     reader.coordinate_label, reader.header, malformed=reader.malformed,
+                     time_form=reader.time_form, source=reader.source, file_starts=starts)
     cin.examples = cin.locate(examples)
     return cin
+
+
 def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
                   ) -> pd.Categorical:
     """Each row's :class:`CallSource`: its ``source`` value through ``source_values``
@@ -327,23 +380,35 @@ class CallsSample:
 
 def calls_sample(path: str | os.PathLike, *, rows: int = 5000, encoding: str = "utf-8"
                  ) -> CallsSample:
-    """The first ``rows`` rows of a calls file with every column (what ``safetygap init``
-    guesses the columns from); read in one batch for CSV and Parquet, whole otherwise."""
+    """The first ``rows`` rows of a calls file, or of a dataset's files in order
+    (:mod:`safetygap.inputs.sources`), with every column of the (first) file: what
+    ``safetygap init`` guesses the columns from. CSV and Parquet are read a batch at a
+    time until there are enough rows; other formats whole."""
     problems = Problems()
-    p = check_file(path, "calls", problems)
+    source = resolve_calls(path, problems)
     problems.raise_if_any()
-    assert p is not None
-    head = file_header(p, "calls", encoding=encoding)
-    suffix = suffix_of(p)
+    assert source is not None
+    head = file_header(source.files[0], "calls", encoding=encoding)
     cols = list(head.columns)
-    if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
-        stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
-                  if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
-        first = next(iter(stream), None)
-        frame = (pd.DataFrame(columns=cols) if first is None
-                 else first.to_pandas(types_mapper=_text_mapper))
-    else:
-        frame = read_table(p, where="calls", encoding=encoding).frame
+    frames: list[pd.DataFrame] = []
+    have = 0
+    for p in source.files:
+        suffix = suffix_of(p)
+        if suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and not is_geoparquet(p)):
+            stream = (open_csv_batches(p, "calls", cols, encoding=encoding)
+                      if suffix in CSV_SUFFIXES else open_parquet_batches(p, "calls", cols))
+            for batch in stream:
+                frames.append(batch.to_pandas(types_mapper=_text_mapper))
+                have += batch.num_rows
+                if have >= rows:
+                    break
+        else:
+            frames.append(read_table(p, where="calls", encoding=encoding).frame)
+            have += len(frames[-1])
+        if have >= rows:
+            break
+    frame = (pd.DataFrame(columns=cols) if not frames
+             else pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
     return CallsSample(frame.head(rows).reset_index(drop=True), head.geometry, head.crs)
 
 
@@ -370,17 +435,17 @@ def _canonical(
     geometry: np.ndarray | None,
     cmap: ColumnMap,
     crs: str,
-    row0: int,
+    rows: np.ndarray,
     examples: dict[str, list[dict]],
     sources: list[tuple[np.ndarray, np.ndarray]] | None = None,
     unmapped: dict[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Canonical rows of one batch; rows numbered from ``row0 + 1``; examples added; the
-    batch's coordinates as read (numbers, NaN where not) appended to ``sources``; source
-    values the mapping does not name counted into ``unmapped``. A ``time_format`` of
-    ``auto`` is detected on this batch."""
+    """Canonical rows of one batch, numbered ``rows`` (data rows of the file, 1-based);
+    examples added; the batch's coordinates as read (numbers, NaN where not) appended to
+    ``sources``; source values the mapping does not name counted into ``unmapped``. A
+    ``time_format`` of ``auto`` is detected on this batch."""
     n = len(frame)
-    out = pd.DataFrame({"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)})
+    out = pd.DataFrame({C.ROW: np.asarray(rows, dtype=np.int64)})
     ids = _text(frame, cmap.id)
     out[C.CALL_ID] = (pd.array(pc.utf8_trim_whitespace(arrow_text(ids)), dtype=_STR_DTYPE)
                       if ids is not None else pd.array([None] * n, dtype=_STR_DTYPE))

@@ -33,7 +33,7 @@ from safetygap.errors import Problems, option
 from safetygap.geo.crs import declared_crs
 from safetygap.inputs.files import columns_note, missing_columns, read_table
 
-__all__ = ["DemographicsInput", "read_demographics"]
+__all__ = ["DemographicsInput", "detect_layout", "read_demographics"]
 
 MAX_BAD_LISTED = 50
 
@@ -63,7 +63,7 @@ class DemographicsInput:
     crs_source: str = "file"
 
 
-def _detect(header: list[str], where: str) -> tuple[DemographicsSpec, list[dict]]:
+def detect_layout(header: list[str], where: str) -> tuple[DemographicsSpec, list[dict]]:
     """The packaged layout whose key, filter and universe columns the header has, with the
     groups whose columns it has too; raises naming what each layout misses."""
     problems = Problems()
@@ -117,7 +117,7 @@ def read_demographics(
     header = [str(c) for c in frame.columns]
     skipped: list[dict] = []
     if mapping is None:
-        spec, skipped = _detect(header, where)
+        spec, skipped = detect_layout(header, where)
     elif isinstance(mapping, DemographicsSpec):
         spec = mapping
     else:

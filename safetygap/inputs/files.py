@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
+from pyproj.exceptions import CRSError
 
-from safetygap.errors import Problems, ValidationError
+from safetygap.errors import Problem, Problems, ValidationError
+from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE, MalformedRows
 
+T = TypeVar("T", pa.Table, pa.RecordBatch)
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
 VECTOR_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".zip", ".geojsonl")
@@ -44,6 +48,7 @@ class Table:
     frame: pd.DataFrame
     geometry: np.ndarray | None = None  # shapely geometries, same length as frame
     crs: str | None = None  # CRS of the geometry, as "EPSG:n" or WKT
+    malformed: MalformedRows | None = None  # CSV rows skipped as malformed (CSV only)
 
 
 def suffix_of(path: Path) -> str:
@@ -86,8 +91,12 @@ def _csv_setup(
     options = {"read_options": pacsv.ReadOptions(encoding=encoding, block_size=1 << 16),
                "parse_options": pacsv.ParseOptions(delimiter=delimiter)}
     try:
-        header = pacsv.open_csv(path, **options).schema.names
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        header = pacsv.open_csv(
+            path, read_options=options["read_options"],
+            parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                             invalid_row_handler=lambda row: "skip"),
+        ).schema.names
+    except CSV_ERRORS as exc:
         raise ValidationError(_decode_problem(where, path, exc, encoding, options)) from exc
     header = [h.lstrip("\ufeff") for h in header]
     wanted = header if columns is None else columns
@@ -125,12 +134,19 @@ def columns_note(where: str, header: list[str], limit: int = 40) -> str:
 
 
 def _csv_options(
-    delimiter: str, header: list[str], wanted: list[str], encoding: str, block_size: int
+    delimiter: str, header: list[str], wanted: list[str], encoding: str, block_size: int,
+    malformed: MalformedRows | None = None,
 ) -> dict:
+    """pyarrow options reading ``wanted`` as text; rows with another number of fields
+    than the header go to ``malformed`` (skipped, with their line numbers: the parse is
+    then single-threaded, as pyarrow numbers rows only then) or, without it, raise."""
     return {
         "read_options": pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1,
-                                          block_size=block_size),
-        "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                                          block_size=block_size,
+                                          use_threads=malformed is None),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True,
+            invalid_row_handler=None if malformed is None else malformed.handler),
         "convert_options": pacsv.ConvertOptions(
             include_columns=wanted,
             column_types={c: pa.string() for c in wanted},
@@ -140,24 +156,54 @@ def _csv_options(
     }
 
 
+CSV_ERRORS = (pa.ArrowException, UnicodeDecodeError, OSError)
+"""What pyarrow raises for a CSV it cannot parse, decode or decompress (a truncated gzip
+is an OSError)."""
+
+
 def read_csv_columns(
-    path: Path, where: str, columns: list[str] | None, *, encoding: str = "utf-8"
-) -> pd.DataFrame:
-    """Read ``columns`` (all when None) of a CSV as strings with pyarrow.
+    path: Path, where: str, columns: list[str] | None, *, encoding: str = "utf-8",
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
+) -> tuple[pd.DataFrame, MalformedRows]:
+    """Read ``columns`` (all when None) of a CSV as strings with pyarrow; returns the
+    frame and its malformed rows (skipped, see :mod:`safetygap.inputs.malformed`; more
+    than ``max_malformed_share`` of the rows raises).
 
     Values stay text here; callers convert with explicit error accounting.
     """
     delimiter, header, wanted = _csv_setup(path, where, columns, encoding)
-    options = _csv_options(delimiter, header, wanted, encoding, 1 << 20)
+    malformed = MalformedRows()
+    options = _csv_options(delimiter, header, wanted, encoding, 1 << 20, malformed)
     try:
         table = pacsv.read_csv(path, **options)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except CSV_ERRORS as exc:
         raise ValidationError(_decode_problem(where, path, exc, encoding, options)) from exc
-    return table.to_pandas(types_mapper=_string_mapper)
+    malformed.check(f"{where} {path}", table.num_rows + len(malformed), max_malformed_share)
+    return table.to_pandas(types_mapper=_string_mapper), malformed
 
 
 CSV_BLOCK_BYTES = 16 << 20
 """Bytes of CSV text per streamed batch (about 200,000 rows of a 911 export)."""
+
+
+class CsvBatches:
+    """Record batches of a CSV streamed by :func:`open_csv_batches`; ``malformed`` holds
+    the rows skipped so far (complete once iterated)."""
+
+    def __init__(self, path: Path, where: str, encoding: str, options: dict,
+                 malformed: MalformedRows):
+        self.path, self.where, self.encoding = path, where, encoding
+        self.options = options
+        self.malformed = malformed
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in pacsv.open_csv(self.path, **self.options):
+                if batch.num_rows:
+                    yield batch
+        except CSV_ERRORS as exc:
+            raise ValidationError(_decode_problem(self.where, self.path, exc,
+                                                  self.encoding, self.options)) from exc
 
 
 def open_csv_batches(
@@ -167,38 +213,69 @@ def open_csv_batches(
     *,
     encoding: str = "utf-8",
     block_size: int | None = None,
-) -> Iterator[pa.RecordBatch]:
+) -> CsvBatches:
     """Stream ``columns`` of a CSV as pyarrow record batches of strings.
 
     Only the named columns are converted, one block of ``block_size`` bytes
     (default :data:`CSV_BLOCK_BYTES`) at a time, so memory stays bounded
     whatever the file's size. The header is checked first (a missing column
-    raises before any row is read); a parse or decoding error later in the
-    file raises a ValidationError naming it.
+    raises before any row is read); a parse, decoding or decompression error later
+    in the file raises a ValidationError naming it. Rows with another number of
+    fields than the header are skipped and collected in the result's ``malformed``
+    (the caller checks their share).
     """
     delimiter, header, wanted = _csv_setup(path, where, columns, encoding)  # raises now
-    options = _csv_options(delimiter, header, wanted, encoding, block_size or CSV_BLOCK_BYTES)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            for batch in pacsv.open_csv(path, **options):
-                if batch.num_rows:
-                    yield batch
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise ValidationError(_decode_problem(where, path, exc, encoding,
-                                                  options)) from exc
-
-    return batches()
+    malformed = MalformedRows()
+    options = _csv_options(delimiter, header, wanted, encoding, block_size or CSV_BLOCK_BYTES,
+                           malformed)
+    return CsvBatches(path, where, encoding, options, malformed)
 
 
 PARQUET_BATCH_ROWS = 262_144
 """Rows per streamed batch of a Parquet or GeoParquet file."""
 
 
+PARQUET_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError)
+"""What pyarrow raises for a Parquet file it cannot read (corrupt pages are OSErrors,
+column names that are not UTF-8 UnicodeDecodeErrors)."""
+
+
+def _parquet_problem(where: str, path: Path, exc: Exception) -> ValidationError:
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return ValidationError(Problem(f"{where} {path}", f"cannot read as Parquet: the data "
+                                   f"is corrupt or truncated ({text})"))
+
+
+def _checked_batches(batches: Iterator[pa.RecordBatch], where: str, path: Path
+                     ) -> Iterator[pa.RecordBatch]:
+    """``batches`` of a Parquet file, each validated (text must be UTF-8, offsets in
+    range); a corrupt page or value raised as a ValidationError."""
+    try:
+        for batch in batches:
+            batch.validate(full=True)
+            yield _plain_metadata(batch)
+    except PARQUET_ERRORS as exc:
+        raise _parquet_problem(where, path, exc) from exc
+
+
+def _plain_metadata(data: T) -> T:
+    """``data`` (a pyarrow table or batch) without its ``pandas`` schema metadata: the
+    columns are read as data (a file's broken pandas metadata would make pandas fail),
+    a pandas index written as a column (``__index_level_0__``) left out."""
+    meta = data.schema.metadata or {}
+    if b"pandas" in meta:
+        data = data.replace_schema_metadata({k: v for k, v in meta.items()
+                                             if k != b"pandas"})
+    index = [c for c in data.schema.names if c.startswith("__index_level_")]
+    return data.drop_columns(index) if index else data
+
+
 def _parquet_file(path: Path, where: str) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        pf = pq.ParquetFile(path)
+        pf.schema_arrow  # noqa: B018 - decodes the column names (may fail)
+        return pf
+    except PARQUET_ERRORS as exc:
         raise ValidationError(f"{where} {path}: cannot read as Parquet: {exc}") from exc
 
 
@@ -209,7 +286,8 @@ def open_parquet_batches(
     (default :data:`PARQUET_BATCH_ROWS` rows each)."""
     pf = _parquet_file(path, where)
     _check_columns(pf.schema_arrow.names, columns, where, path)  # raises now
-    return pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=columns)
+    return _checked_batches(pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS,
+                                            columns=columns), where, path)
 
 
 GeoBatches = Iterator[tuple[pa.RecordBatch, np.ndarray | None]]
@@ -234,9 +312,7 @@ def open_geoparquet_batches(
     """
     pf = _parquet_file(path, where)
     names = pf.schema_arrow.names
-    geo = json.loads((pf.schema_arrow.metadata or {})[b"geo"])
-    gcol = geo.get("primary_column", "geometry")
-    meta = geo.get("columns", {}).get(gcol, {})
+    gcol, meta = geo_metadata(pf.schema_arrow, where, path)
     if gcol not in names or str(meta.get("encoding", "WKB")).upper() != "WKB":
         return None
     _check_columns(names, columns, where, path)  # raises now
@@ -245,8 +321,8 @@ def open_geoparquet_batches(
 
     def batches() -> GeoBatches:
         row0 = 0
-        for batch in pf.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS,
-                                     columns=read):
+        for batch in _checked_batches(pf.iter_batches(
+                batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=read), where, path):
             if not batch.num_rows:
                 continue
             geoms = None
@@ -268,6 +344,35 @@ def open_geoparquet_batches(
             yield batch, geoms
 
     return batches(), crs
+
+
+def geo_metadata(schema: pa.Schema, where: str, path: Path) -> tuple[str, dict]:
+    """The primary geometry column of a GeoParquet file and its metadata; a
+    ValidationError naming the file when the ``geo`` metadata is not JSON, lacks the
+    primary column's entry or names a column the file does not have."""
+    raw = (schema.metadata or {}).get(b"geo", b"")
+    problem = None
+    try:
+        geo = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        geo, problem = None, f"is not JSON ({exc})"
+    if problem is None and not (isinstance(geo, dict)
+                                and isinstance(geo.get("columns", {}), dict)):
+        problem = "is not a JSON object with a 'columns' object"
+    gcol = geo.get("primary_column", "geometry") if problem is None else ""
+    if problem is None and not isinstance(gcol, str):
+        problem = f"names a primary_column that is not text ({str(gcol)[:40]!r})"
+    elif problem is None and gcol not in schema.names:
+        problem = f"names the geometry column {gcol[:80]!r}, which the file does not have"
+    meta = geo.get("columns", {}).get(gcol) if problem is None else None
+    if problem is None and not isinstance(meta, dict):
+        problem = f"has no entry for its geometry column {gcol[:80]!r}"
+    if problem is not None:
+        raise ValidationError(Problem(f"{where} {path}", f"broken GeoParquet metadata: the "
+                                      f"'geo' entry {problem}",
+                                      allowed="a GeoParquet file as geopandas, GDAL or "
+                                              "QGIS write it"))
+    return gcol, meta
 
 
 def geoparquet_crs(column_meta: dict) -> str | None:
@@ -300,7 +405,7 @@ def is_geoparquet(path: Path) -> bool:
     """True when ``path`` is Parquet with GeoParquet ("geo") metadata."""
     try:
         meta = pq.read_schema(path).metadata or {}
-    except (pa.ArrowInvalid, OSError):
+    except PARQUET_ERRORS:
         return False
     return b"geo" in meta
 
@@ -320,6 +425,9 @@ def _decode_problem(where: str, path: Path, exc: Exception, encoding: str,
     if "UTF8" in text.upper() or "utf-8" in text or isinstance(exc, UnicodeDecodeError):
         problems.add(f"{where} {path}", f"cannot decode the file as {encoding}: {text}",
                      allowed="UTF-8 text (or give the encoding, e.g. option `encoding` latin-1)")
+    elif suffix_of(path) == ".csv.gz" and isinstance(exc, OSError):
+        problems.add(f"{where} {path}", f"cannot decompress the gzip file: it is truncated "
+                     f"or corrupt ({text})", allowed="a complete gzip-compressed CSV")
     else:
         row = _parse_error_row(path, options) if options is not None else None
         at = "" if row is None else f" at row {row:,} of the file (the header is row 1)"
@@ -352,6 +460,7 @@ def read_table(
     where: str,
     columns: list[str] | None = None,
     encoding: str = "utf-8",
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
 ) -> Table:
     """Read a CSV, (Geo)Parquet, GeoJSON, GeoPackage or JSON-records file.
 
@@ -364,7 +473,9 @@ def read_table(
     assert p is not None
     suffix = suffix_of(p)
     if suffix in CSV_SUFFIXES:
-        return Table(p, read_csv_columns(p, where, columns, encoding=encoding))
+        frame, malformed = read_csv_columns(p, where, columns, encoding=encoding,
+                                            max_malformed_share=max_malformed_share)
+        return Table(p, frame, malformed=malformed)
     if suffix in PARQUET_SUFFIXES:
         return _read_parquet(p, where, columns)
     if suffix == ".json" and _looks_like_json_records(p):
@@ -379,24 +490,30 @@ def _check_columns(frame_cols: list[str], wanted: list[str] | None, where: str, 
 
 
 def _read_parquet(p: Path, where: str, columns: list[str] | None) -> Table:
-    try:
-        pf = pq.ParquetFile(p)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValidationError(f"{where} {p}: cannot read as Parquet: {exc}") from exc
+    pf = _parquet_file(p, where)
     names = pf.schema_arrow.names
     _check_columns(names, columns, where, p)
     meta = pf.schema_arrow.metadata or {}
     if b"geo" in meta:
         import geopandas as gpd
 
-        geo = json.loads(meta[b"geo"])
-        gcol = geo.get("primary_column", "geometry")
+        gcol, _ = geo_metadata(pf.schema_arrow, where, p)
         read_cols = None if columns is None else [*columns, gcol]
-        gdf = gpd.read_parquet(p, columns=read_cols)
+        try:
+            gdf = gpd.read_parquet(p, columns=read_cols)
+        except (ValueError, TypeError, KeyError, OSError, pa.ArrowException,
+                shapely.errors.ShapelyError, CRSError) as exc:
+            raise ValidationError(Problem(f"{where} {p}", f"cannot read as GeoParquet: "
+                                          f"{str(exc)[:200]}")) from exc
         crs = gdf.crs.to_string() if gdf.crs is not None else None
         frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         return Table(p, frame, gdf.geometry.values._data, crs)
-    frame = pq.read_table(p, columns=columns).to_pandas(types_mapper=_string_mapper)
+    try:
+        table = pq.read_table(p, columns=columns)
+        table.validate(full=True)
+        frame = _plain_metadata(table).to_pandas(types_mapper=_string_mapper)
+    except PARQUET_ERRORS as exc:
+        raise _parquet_problem(where, p, exc) from exc
     return Table(p, frame)
 
 
@@ -412,11 +529,26 @@ def _read_json_records(p: Path, where: str, columns: list[str] | None) -> Table:
             records = json.load(fh)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidationError(f"{where} {p}: cannot parse JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ValidationError(f"{where} {p}: cannot parse JSON: nested too deeply") from exc
+    bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None) \
+        if isinstance(records, list) else -1
+    if bad is not None:
+        what = (f"record {bad + 1} is a JSON {_json_type(records[bad])}" if bad >= 0
+                else f"the file is a JSON {_json_type(records)}")
+        raise ValidationError(Problem(f"{where} {p}", f"not a list of records: {what}",
+                                      allowed="a JSON list of objects, one per row "
+                                              '([{"column": value, ...}, ...]), or GeoJSON'))
     frame = pd.DataFrame.from_records(records)
     _check_columns(list(frame.columns), columns, where, p)
     if columns is not None:
         frame = frame[columns]
     return Table(p, frame)
+
+
+def _json_type(value: object) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "true/false",
+            type(None): "null"}.get(type(value), "number")
 
 
 def _read_vector(p: Path, where: str, columns: list[str] | None) -> Table:

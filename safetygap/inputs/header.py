@@ -17,27 +17,29 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from safetygap.errors import Problem, Problems, ValidationError
+from safetygap.errors import Problem, Problems, ValidationError, option
 from safetygap.inputs.columns import ColumnMap, matching_presets
 from safetygap.inputs.files import (
+    CSV_ERRORS,
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     _csv_options,
     _csv_setup,
     _decode_problem,
     _looks_like_json_records,
+    _parquet_file,
     _read_json_records,
     columns_note,
     delimiter_hint,
+    geo_metadata,
     geoparquet_crs,
     suffix_of,
 )
+from safetygap.inputs.malformed import MalformedRows
 from safetygap.inputs.sources import CallsSource, resolve_calls
 
 JSON_PEEK_BYTES = 1 << 20
@@ -73,30 +75,26 @@ def file_header(p: Path, where: str, *, encoding: str = "utf-8") -> FileHeader:
 
 def _csv_header(p: Path, where: str, encoding: str) -> FileHeader:
     delimiter, header, _ = _csv_setup(p, where, None, encoding)
-    options = _csv_options(delimiter, header, header[:1], encoding, 1 << 16)
+    options = _csv_options(delimiter, header, header[:1], encoding, 1 << 16,
+                           MalformedRows())
     rows = 0
     try:
         for batch in pacsv.open_csv(p, **options):
             rows += batch.num_rows
             if rows:
                 break
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except CSV_ERRORS as exc:
         raise ValidationError(_decode_problem(where, p, exc, encoding, options)) from exc
     return FileHeader(p, header, False, None, rows == 0, delimiter)
 
 
 def _parquet_header(p: Path, where: str) -> FileHeader:
-    try:
-        pf = pq.ParquetFile(p)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValidationError(f"{where} {p}: cannot read as Parquet: {exc}") from exc
+    pf = _parquet_file(p, where)
     names = list(pf.schema_arrow.names)
     meta = pf.schema_arrow.metadata or {}
     crs, geometry = None, False
     if b"geo" in meta:
-        geo = json.loads(meta[b"geo"])
-        gcol = geo.get("primary_column", "geometry")
-        spec = geo.get("columns", {}).get(gcol, {})
+        gcol, spec = geo_metadata(pf.schema_arrow, where, p)
         geometry = True
         names = [n for n in names if n != gcol]
         crs = geoparquet_crs(spec)  # as the calls reader will read it
@@ -110,7 +108,7 @@ def _json_header(p: Path, where: str) -> FileHeader:
         return FileHeader(p, [], False, None, True)
     try:
         first, _ = json.JSONDecoder().raw_decode(head)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         first = None
     if isinstance(first, dict):
         return FileHeader(p, [str(k) for k in first], False, None, False)
@@ -198,6 +196,12 @@ def _shared(problem: Problem, name: str) -> str:
     return str(problem).replace(name, _FILE)
 
 
+AGENCY_HINT = (f"{option('agency')} COLUMN naming the file's agency column, or "
+               f"{option('default_agency')} AGENCY alone for a file from one department "
+               "(every call is then counted as that agency's, and every output says so)")
+"""What to do when the mapped agency column is not in the calls file."""
+
+
 def _check_one(p: Path, columns: ColumnMap, encoding: str, *,
                allow_no_rows: bool = False) -> FileHeader:
     """The header problems of one calls file, raised together."""
@@ -218,8 +222,11 @@ def _check_one(p: Path, columns: ColumnMap, encoding: str, *,
         problems.add(where, f"required column missing{hint}", column=c)
     if missing:
         problems.note(columns_note(where, head.columns))
-        for name in matching_presets(head.columns):
+        presets = matching_presets(head.columns)
+        for name in presets:
             problems.note(f"the columns match preset {name!r}: add option `preset` {name}")
+        if columns.agency in missing and not presets:
+            problems.note(f"no agency column {columns.agency!r}: give " + AGENCY_HINT)
         coord_cols = set(columns.coordinate_columns or ())
         if head.geometry and coord_cols and coord_cols <= set(missing):
             problems.note("the file has a geometry column: add option `geometry` to take the "

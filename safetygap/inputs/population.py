@@ -11,6 +11,7 @@ import pandas as pd
 
 from safetygap.errors import Problems
 from safetygap.inputs.files import read_table
+from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE, kept_row_numbers
 
 NAME_CANDIDATES = ("neighborhood", "name", "area", "NAME", "BDNAME", "area_name")
 POP_CANDIDATES = ("population", "pop", "POPULATION", "total_population", "POP")
@@ -28,14 +29,17 @@ def read_population(
     *,
     name_column: str | None = None,
     population_column: str | None = None,
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
 ) -> PopulationInput:
     """Read a population table: one row per area with a name and a head count.
 
     Columns are found by the usual names when not given. A population that is
     not a non-negative number is a row fault: the row is kept out and listed in
-    ``bad_rows`` (it ends up in the quality report), never silently dropped.
+    ``bad_rows`` (it ends up in the quality report), never silently dropped; so is a CSV
+    row with another number of fields than the header (up to ``max_malformed_share`` of
+    the rows, see :mod:`safetygap.inputs.malformed`).
     """
-    table = read_table(path, where="population")
+    table = read_table(path, where="population", max_malformed_share=max_malformed_share)
     frame = table.frame
     where = f"population {table.path}"
     problems = Problems()
@@ -53,11 +57,21 @@ def read_population(
     pop = pd.to_numeric(frame[pop_col], errors="coerce").to_numpy(float, na_value=np.nan)
     names = frame[name_col].astype("string").str.strip()
     bad = ~np.isfinite(pop) | (pop < 0) | names.isna().to_numpy()
+    malformed = table.malformed
+    skipped = malformed.data_rows() if malformed is not None else np.zeros(0, np.int64)
+    rows = kept_row_numbers(0, len(frame), skipped)
     bad_rows = [
-        {"row": int(i) + 1, "column": pop_col, "value": str(frame[pop_col].iat[i]),
+        {"row": int(rows[i]), "column": pop_col, "value": str(frame[pop_col].iat[i]),
          "name": None if pd.isna(names.iat[i]) else str(names.iat[i])}
         for i in np.flatnonzero(bad)
     ]
+    if malformed:
+        bad_rows += [{"row": int(r), "line": int(r) + 1, "column": None,
+                      "value": f"malformed: {f} fields, the header has {malformed.expected}",
+                      "name": None}
+                     for r, f in zip(np.asarray(malformed.lines) - 1, malformed.fields,
+                                     strict=True)]
+        bad_rows.sort(key=lambda b: b["row"])
     out = pd.DataFrame({"name": names[~bad].to_numpy(), "population": pop[~bad]})
     dups = out["name"][out["name"].duplicated()]
     for d in sorted(set(dups)):

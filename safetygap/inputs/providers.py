@@ -60,7 +60,8 @@ def read_providers(
 
     ``crs_option`` is the option that declares ``crs``, named in the messages.
     """
-    table = read_table(path, where="providers", encoding=encoding)
+    table = read_table(path, where="providers", encoding=encoding,
+                       max_malformed_share=0.0)  # a curated list: every row counts
     frame, src_crs = providers_from_frame(
         table.frame, taxonomy=taxonomy, crs=crs, where=f"providers {table.path}",
         geometry=table.geometry, geometry_crs=table.crs, crs_option=crs_option)

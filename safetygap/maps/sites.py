@@ -93,7 +93,7 @@ def build_sites_map(
     m = _base_map(view, options, bounds=view.bounds("neighborhood"))
     m.default_js = [*m.default_js, ("safetygap_sites", f"{options.static_prefix}/{SITES_JS}")]
     label = FAMILY_STYLE[family]["label"]
-    title = f"{k} new {label.lower()} sites"
+    title = f"{k} new {label.lower()} site{'' if k == 1 else 's'}"  # as the page retitles
     config = _config(view, options, family=family, level="neighborhood", ward=None, year=None,
                      level_toggle=True, title=title, options_open=False)
     gap = _Wiring(config=config).add_to(m)

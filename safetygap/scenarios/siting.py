@@ -14,6 +14,7 @@ import shapely
 
 from safetygap import FAMILIES
 from safetygap.errors import Problem, Problems, ValidationError
+from safetygap.inputs.providers import MAX_CAPACITY
 from safetygap.scenarios.baseline import (
     METRE_DECIMALS,
     Baseline,
@@ -131,8 +132,9 @@ def check_siting_options(
                                       f"reaches nothing more{hint}", value=catchment,
                          allowed=f"a number of {base.travel.unit} from 0 (exclusive) to "
                                  f"{limit:,.0f}")
-    if capacity is not None and not (np.isfinite(capacity) and capacity > 0):
-        problems.add("capacity", "must be a positive number", value=capacity)
+    if capacity is not None and not (np.isfinite(capacity) and 0 < capacity <= MAX_CAPACITY):
+        problems.add("capacity", f"must be a positive number up to {MAX_CAPACITY:,.0f}",
+                     value=capacity)
     problems.raise_if_any()
 
 

@@ -19,9 +19,11 @@ from safetygap.defaults import (
 from safetygap.diversion import CallsFrom, Denominator
 from safetygap.equity import DEFAULT_DRAWS
 from safetygap.equity.moe import CV_CAUTION, CV_UNRELIABLE
-from safetygap.errors import Problems
+from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import ColumnMap
+from safetygap.inputs.date_window import DEFAULT_DATE_FROM, DateWindow
 from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS
+from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE
 from safetygap.methods import Methods
 from safetygap.vocab import (
     BOUNDARY_POLICIES,
@@ -119,6 +121,10 @@ class AnalysisOptions:
     equity_seed: int = 2025  # their seed (docs/METHODS.md, Equity)
     cv_caution: float = CV_CAUTION  # CV from which an estimate is "use with caution"
     cv_unreliable: float = CV_UNRELIABLE  # CV above which it is "unreliable"
+    max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE  # CSV rows with a wrong
+    # number of fields: skipped and listed up to this share of a file's rows, else refused
+    date_from: str = DEFAULT_DATE_FROM  # ISO: calls dated before it are left out
+    date_to: str | None = None  # ISO: calls dated after it are left out (None: tomorrow)
     count_calls_from: str = COUNT_CALLS_FROM  # "public" | "all": the calls demand measures
     # and the diverted share count, by who started them (safetygap.diversion.CallsFrom)
     unknown_type_max_share: float = UNKNOWN_TYPE_MAX_SHARE  # more calls of types the
@@ -150,6 +156,13 @@ class AnalysisOptions:
                 not 0 < self.cv_caution < self.cv_unreliable:
             problems.add("cv_caution, cv_unreliable", "need 0 < caution < unreliable "
                          "(fractions: 0.12 is 12%)", value=cvs)
+        share = self.max_malformed_share
+        if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            problems.add("max_malformed_share", "must be a share from 0 to 1", value=share)
+        try:
+            DateWindow.of(self.date_from, self.date_to)
+        except ValidationError as exc:
+            problems.items.extend(exc.problems)
         for name in ("undated_max_share", "ward_cover_min", "unknown_type_max_share"):
             share = getattr(self, name)
             if not isinstance(share, (int, float)) or not 0 <= share <= 1:

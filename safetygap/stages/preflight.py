@@ -106,7 +106,8 @@ def preflight(inputs: AnalysisInputs, opts: AnalysisOptions) -> Checked:
     if inputs.population is not None:
         population = attempt(read_population, inputs.population,
                              name_column=opts.population_name_column,
-                             population_column=opts.population_column)
+                             population_column=opts.population_column,
+                             max_malformed_share=opts.max_malformed_share)
     demographics = fine = None
     if inputs.demographics is not None:
         demographics = attempt(read_demographics, inputs.demographics,

@@ -78,6 +78,8 @@ def quality_report(
     time: dict[str, Any],
     demographics: dict[str, Any] | None = None,
     reports: dict[str, Any] | None = None,
+    date_window: dict[str, Any] | None = None,
+    malformed_rows: dict[str, Any] | None = None,
 ) -> Quality:
     """The data-quality report, complete: the calls' statuses, faults (swapped coordinates
     last) and examples; the providers', population's and boundaries' checks; the distance
@@ -114,10 +116,16 @@ def quality_report(
                 "they add up to input_rows (outside_boundaries: outside every neighborhood and "
                 "every ward). Neighborhoods and wards are joined independently: placed counts "
                 "the rows in an area of each layer (located, no repeated id); a call outside "
-                "every ward keeps its neighborhood. Undated calls count only in period 'all'."
+                "every ward keeps its neighborhood. Undated calls count only in period 'all'. "
+                "Calls dated outside the plausible window (date_outside_window, see "
+                "date_window) are kept in calls.parquet but left out of every count and rate. "
+                "Rows of a CSV file with another number of fields than the header are not "
+                "calls: they are listed in malformed_rows."
             ),
             time_covered=time_covered,
             time=time,
+            date_window=date_window or {},
+            malformed_rows=malformed_rows or {},
         ),
         providers=providers,
         population=population,

@@ -120,7 +120,8 @@ def flag_rows(
     coord = calls[C.COORD_FAULT].to_numpy()
     known = calls[C.KNOWN].to_numpy()
     faults = row_faults(calls[C.DUP].to_numpy(), coord, n_idx, w_idx,
-                        calls[C.TIME].isna().to_numpy(), known)
+                        calls[C.TIME].isna().to_numpy(), known,
+                        calls[C.DATE_OUTSIDE].to_numpy() if C.DATE_OUTSIDE in calls else None)
     status = status_codes(faults)
     calls[C.STATUS] = pd.Categorical.from_codes(status, categories=list(STATUS_ORDER))
     for flag in FLAGS:
@@ -128,6 +129,7 @@ def flag_rows(
     in_n, in_w = placed_masks(calls[C.DUP].to_numpy(), coord, n_idx, w_idx)
     counted = (calls[C.COUNTED].to_numpy(dtype=bool) if C.COUNTED in calls
                else np.ones(len(calls), dtype=bool))
+    counted = counted & ~faults[RowFlag.DATE_OUTSIDE_WINDOW]  # left out of every rate
     calls[C.N_AREA] = np.where(in_n, n_idx, -1)
     calls[C.W_AREA] = np.where(in_w, w_idx, -1)
     calls[C.N_IDX] = np.where(in_n & counted, n_idx, -1)

@@ -103,6 +103,9 @@ COUNTED = "counted"
 counts); the other calls keep their areas but are in no count."""
 COVERED = "covered"
 """Within the catchment of a provider of the call's family."""
+DATE_OUTSIDE = "date_outside"
+"""int8: 0 the call's time is inside the plausible date window (or unparseable), 1 before
+it, 2 after it (:mod:`safetygap.inputs.date_window`)."""
 STATUS = "status"
 """The row's display status (:data:`safetygap.vocab.ROW_STATUSES`), categorical: the first of
 its flags (:data:`FLAGS`) that applies."""

@@ -70,6 +70,12 @@ class CallsQuality(_AsMapping):
     time_covered: list[dict[str, Any]] | None = None
     """The time each feed's calls cover (first to last day, gaps): the rates'
     denominators (:mod:`safetygap.geo.timespan`)."""
+    date_window: dict[str, Any] = field(default_factory=dict)
+    """The plausible window of call dates and the rows dated outside it, by reason
+    (:mod:`safetygap.inputs.date_window`)."""
+    malformed_rows: dict[str, Any] = field(default_factory=dict)
+    """CSV rows left out because their number of fields differs from the header's, each
+    with its line (:mod:`safetygap.inputs.malformed`)."""
 
 
 @dataclass(eq=False)

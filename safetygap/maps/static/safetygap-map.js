@@ -829,6 +829,11 @@
       phone: phone,
       options: options,
       setState: setState,
+      // a new title for the page (h1 and the window's), the year still added
+      setTitle: function (title) {
+        cfg.title = title;
+        retitle();
+      },
       onChange: function (fn) { listeners.push(fn); },
       // more legend (HTML the caller escaped), kept when the legend is redrawn
       setLegendExtra: function (html) {

@@ -58,8 +58,12 @@
         "</td></tr>" : "") +
       "<tr><th scope='row'>with the sites ranked above</th><td>" +
       esc(num(s.cumulative_calls, 0)) + "</td></tr></table>" +
+      // sites placed as if no provider existed still leave the existing ones standing in
+      // the areas' share within reach, which can read 100% -> 100%: say so
       "<table class='sg-gains'><tr><th scope='col'>area that gains</th><th scope='col'>calls" +
-      "</th><th scope='col'>within reach</th></tr>" + gainRows(s.neighborhoods, "neighborhoods") +
+      "</th><th scope='col'>within reach" + (d.existing === "ignore" ?
+        " (existing providers counted)" : "") + "</th></tr>" +
+      gainRows(s.neighborhoods, "neighborhoods") +
       gainRows(s.wards, "wards") + "</table></div>";
   }
 
@@ -230,6 +234,8 @@
     function run(choices, push) {
       writeURL(choices, push);
       if (gm.state.family !== choices.family) gm.setState({ family: choices.family }, false);
+      var fam = sg.familyLabel(choices.family).toLowerCase();
+      gm.setTitle(plural(Number(choices.k), "new " + fam + " site", "new " + fam + " sites"));
       var color = gm.cfg.families[choices.family].color;
       say("computing the sites…");
       container.setAttribute("data-sg-sites", "loading");
@@ -298,6 +304,8 @@
     var list = $("sg-whatif-list");
     var result = $("sg-whatif-result");
     var status = $("sg-whatif-status");
+    var downloads = $("sg-whatif-downloads");
+    var lastBody = null;  // the request whose change is shown, for its CSV download
     var layer = L.featureGroup().addTo(map);
     var placed = [];
     var placing = false;
@@ -386,6 +394,7 @@
       }) };
       say("computing…");
       container.setAttribute("data-sg-whatif", "loading");
+      downloads.hidden = true;
       fetch(cfg.api.scenarios, { method: "POST", body: JSON.stringify(body),
         headers: { "Content-Type": "application/json", Accept: "application/json" } })
         .then(function (r) {
@@ -428,6 +437,8 @@
             });
             result.appendChild(ul);
           }
+          lastBody = body;
+          downloads.hidden = false;
           say("");
           container.setAttribute("data-sg-whatif", "done");
         })
@@ -435,6 +446,33 @@
           say("could not compute the change: " + (err && err.message ? err.message : err),
             true);
           container.setAttribute("data-sg-whatif", "error");
+        });
+    });
+    // the change as a CSV file: the same request with ?format=csv, saved under the
+    // server's file name
+    downloads.querySelector("[data-format=csv]").addEventListener("click", function () {
+      if (!lastBody) return;
+      say("preparing the download…");
+      fetch(cfg.api.scenarios + "?format=csv", { method: "POST",
+        body: JSON.stringify(lastBody), headers: { "Content-Type": "application/json" } })
+        .then(function (r) {
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          var cd = r.headers.get("Content-Disposition") || "";
+          var m = /filename="([^"]+)"/.exec(cd);
+          return r.blob().then(function (b) { return [b, m ? m[1] : "safetygap-whatif.csv"]; });
+        })
+        .then(function (got) {
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(got[0]);
+          a.download = got[1];
+          document.body.appendChild(a);
+          a.click();
+          setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+          say("");
+        })
+        .catch(function (err) {
+          say("could not download the change: " + (err && err.message ? err.message : err),
+            true);
         });
     });
     renderList();

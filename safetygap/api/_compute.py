@@ -1,0 +1,214 @@
+"""Answers whose cost the client chooses, computed outside the server's interpreter.
+
+A new hexagon size or simplification tolerance is a computation of up to seconds of
+Python work; in the server process it holds the interpreter lock, and every other
+client's cached answer waits behind it. :class:`ComputePool` runs these computations
+(:data:`TASKS`: hexagons, area layers, equity layers) in worker processes that read the
+same workspace version themselves, and hands back the serialised answer, which the
+server caches as before (per key, :meth:`WorkspaceView.cached
+<safetygap.readmodel.WorkspaceView.cached>`). The server's threads only wait.
+
+At most ``queue`` computations wait or run at once; past that a request answers 503
+with ``Retry-After`` (:class:`ComputeBusy`) instead of tying up the server's threads. A
+worker that dies (killed, out of memory) is replaced; its request answers 503. With
+``workers`` 0 (what :func:`~safetygap.api.app.create_app` sets up; ``safetygap serve``
+starts ``SAFETYGAP_COMPUTE_WORKERS``, default 1) everything is computed in the server
+process.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from safetygap.readmodel import WorkspaceView
+
+log = logging.getLogger("safetygap.api")
+RESULT_TIMEOUT_S = 300.0
+"""Longest a request waits for its computation (then 503)."""
+RETRY_AFTER_S = 2
+
+
+class ComputeBusy(RuntimeError):
+    """Too many computations waiting, or a worker failed: 503 with ``Retry-After``."""
+
+
+def _hexbins(view: WorkspaceView, **params: Any) -> dict[str, Any]:
+    return view.hexbins(**params)
+
+
+def _layer(view: WorkspaceView, level: str, **params: Any) -> dict[str, Any]:
+    return view.layer(level, **params)
+
+
+def _equity_layer(view: WorkspaceView, level: str, group: str, family: str,
+                  **params: Any) -> dict[str, Any]:
+    from safetygap.maps.equity import equity_layer
+
+    return equity_layer(view, level, group, family, **params)
+
+
+def _tasks() -> dict[str, tuple[type[BaseModel], Callable[..., dict[str, Any]]]]:
+    from safetygap.api.models import AreaCollection, HexCollection
+    from safetygap.api.models_equity import EquityAreaCollection
+
+    return {"hexbins": (HexCollection, _hexbins), "layer": (AreaCollection, _layer),
+            "equity_layer": (EquityAreaCollection, _equity_layer)}
+
+
+TASKS = ("hexbins", "layer", "equity_layer")
+"""Computations a worker can do: each a function of the view and keyword parameters,
+validated against its response model and serialised (:func:`answer`)."""
+
+
+def answer(view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
+    """The JSON body of ``task`` on ``view`` (validated against its model)."""
+    model, build = _tasks()[task]
+    return model.model_validate(build(view, **params)).model_dump_json().encode()
+
+
+def view_key(view: WorkspaceView) -> str:
+    """Checksum of the view's manifest: a worker checks it reads the same version."""
+    return hashlib.sha256(json.dumps(view.manifest, sort_keys=True, default=str)
+                          .encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ worker side
+
+_VIEWS: collections.OrderedDict[tuple[str, str, int], WorkspaceView] = \
+    collections.OrderedDict()
+VIEWS_KEPT = 2
+
+
+def _worker_view(path: str, key: str, min_count: int) -> WorkspaceView:
+    from safetygap.workspace import Workspace
+
+    ident = (path, key, min_count)
+    view = _VIEWS.get(ident)
+    if view is None:
+        view = WorkspaceView(Workspace(Path(path)),
+                             privacy_min_count=min_count)
+        if view_key(view) != key:
+            raise ComputeBusy("the workspace version changed while it was being read")
+        _VIEWS[ident] = view
+        while len(_VIEWS) > VIEWS_KEPT:
+            _VIEWS.popitem(last=False)
+    _VIEWS.move_to_end(ident)
+    return view
+
+
+WORKER_NICE = 10
+"""Scheduling priority a worker lowers itself by: on a busy machine the server's cached
+answers come first."""
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: a lower priority, and an exit as soon as the server that started
+    it is gone (even killed), so no worker outlives its server."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _work(path: str, key: str, min_count: int, task: str, params: dict[str, Any]
+          ) -> bytes:
+    """Run in a worker: ``task`` on the workspace version at ``path``."""
+    view = _worker_view(path, key, min_count)
+    return b"" if task == "warm" else answer(view, task, params)
+
+
+# ------------------------------------------------------------------ server side
+
+
+class ComputePool:
+    """Worker processes for :data:`TASKS` (see module docstring)."""
+
+    def __init__(self, workers: int = 0, *, queue: int | None = None):
+        self.workers = int(workers)
+        self.queue = queue if queue is not None else 2 * self.workers + 2
+        self._slots = threading.BoundedSemaphore(max(self.queue, 1))
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._keys: weakref.WeakKeyDictionary[WorkspaceView, str] = \
+            weakref.WeakKeyDictionary()
+
+    def start(self, view: WorkspaceView | None = None) -> None:
+        """Start the workers (none when ``workers`` is 0); they read ``view``'s version
+        in the background so the first computation does not wait for it."""
+        if self.workers <= 0:
+            return
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_init, initargs=(os.getpid(),))
+        if view is not None:
+            for _ in range(self.workers):
+                self._submit(view, "warm", {})
+
+    def stop(self) -> None:
+        """Stop the workers (a computation under way is abandoned)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        workers = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc in workers:
+            with contextlib.suppress(Exception):
+                proc.join(5)
+
+    def _submit(self, view: WorkspaceView, task: str, params: dict[str, Any]) -> Any:
+        key = self._keys.get(view)
+        if key is None:
+            key = self._keys[view] = view_key(view)
+        assert self._executor is not None
+        return self._executor.submit(_work, str(view.workspace.path), key, view.min_count,
+                                     task, params)
+
+    def answer(self, view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
+        """The JSON body of ``task`` on ``view``, computed by a worker (in this process
+        when there is none). Raises :class:`ComputeBusy` when ``queue`` computations
+        already wait, or when the worker failed."""
+        if self._executor is None:
+            return answer(view, task, params)
+        if not self._slots.acquire(blocking=False):
+            raise ComputeBusy("the server is computing other new answers; try again in a "
+                              "few seconds")
+        try:
+            return self._submit(view, task, params).result(timeout=RESULT_TIMEOUT_S)
+        except BrokenProcessPool as exc:
+            log.error("compute worker died (%s); starting a new one", exc)
+            self.stop()
+            self.start()
+            raise ComputeBusy("the computation failed (its worker stopped); try again") \
+                from exc
+        except FutureTimeout as exc:
+            raise ComputeBusy("the computation took too long; try again later") from exc
+        finally:
+            self._slots.release()

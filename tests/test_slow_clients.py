@@ -1,0 +1,71 @@
+"""Slow clients cannot exhaust the server: connections that trickle their headers are
+closed after the read timeout, at most ``max_connections`` are open (a new one closes the
+oldest still waiting for its headers), and /health keeps answering within a second."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import socket
+import time
+
+from _live import served
+
+SLOW = 300
+LIMIT = 100
+TIMEOUT_S = 2.0
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _health_s(host: str, port: int) -> float:
+    t0 = time.perf_counter()
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    c.request("GET", "/health")
+    r = c.getresponse()
+    r.read()
+    c.close()
+    assert r.status == 200
+    return time.perf_counter() - t0
+
+
+def _closed_by_server(s: socket.socket) -> bool:
+    s.setblocking(False)
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_slow_header_clients_are_bounded_and_health_still_answers(api_workspace):
+    env = {"SAFETYGAP_READ_TIMEOUT_S": str(TIMEOUT_S),
+           "SAFETYGAP_MAX_CONNECTIONS": str(LIMIT), "SAFETYGAP_COMPUTE_WORKERS": "0"}
+    with served(api_workspace, env=env) as (host, port, proc):
+        resting = _open_fds(proc.pid)
+        slow = []
+        for _ in range(SLOW):
+            s = socket.create_connection((host, port))
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            slow.append(s)
+        peak, health = 0, []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2.5 * TIMEOUT_S:
+            for s in slow:  # a byte now and then: the keep-alive timer never fires
+                with contextlib.suppress(OSError):
+                    s.sendall(b"X: y\r\n")
+            health.append(_health_s(host, port))
+            time.sleep(0.4)  # a burst of accepts is closed in the next turn of the loop
+            peak = max(peak, _open_fds(proc.pid))
+        closed = sum(_closed_by_server(s) for s in slow)
+        for s in slow:
+            s.close()
+    print(f"server fds: resting {resting}, peak {peak}; /health max {max(health):.3f} s; "
+          f"slow connections closed by the server {closed}/{SLOW}")
+    assert max(health) < 1.0
+    assert peak <= resting + LIMIT + 5  # every connection is a descriptor
+    assert closed == SLOW  # the read timeout closed every slow connection
