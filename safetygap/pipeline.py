@@ -265,7 +265,9 @@ def analyze(
         points = demand_points(nbhd, population, model=opts.methods.demand,
                                cell_m=opts.methods.demand_cell_m, zones=wards,
                                **_density(inputs, opts, crs, checked.fine_population))
-        spans = covered_spans(np.where(calls[C.DUP].to_numpy(), NO_DAY, calls[C.DAY]),
+        # repeated ids and dates outside the plausible window cover no time
+        no_day = calls[C.DUP].to_numpy() | calls[C.DATE_OUTSIDE].to_numpy(dtype=bool)
+        spans = covered_spans(np.where(no_day, NO_DAY, calls[C.DAY]),
                               calls[C.SOURCE_CODE].to_numpy(), sources,
                               gap_days=opts.methods.gap_days)
         context = measure_context(points, calls, wards, crosswalk(nbhd, wards), spans,

@@ -113,7 +113,8 @@ def _context(ws: Workspace, calls: pd.DataFrame, nbhd: gpd.GeoDataFrame,
         # the same pieces in the same order; the stored residents keep what a population
         # layer (not kept in the workspace) gave them
         points = replace(points, residents=stored["residents"].to_numpy(float))
-    dup = calls[C.STATUS].astype(str).to_numpy() == RowStatus.DUPLICATE_ID
+    status = calls[C.STATUS].astype(str).to_numpy()
+    dup = (status == RowStatus.DUPLICATE_ID) | (status == RowStatus.DATE_OUTSIDE_WINDOW)
     spans = covered_spans(np.where(dup, NO_DAY, calls[C.DAY].to_numpy()),
                           calls[C.SOURCE_CODE].to_numpy(), sources, gap_days=methods.gap_days)
     source_years = period_years(spans, (M.ALL_PERIOD, *(str(y) for y in years)))
