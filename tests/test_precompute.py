@@ -77,6 +77,40 @@ def test_other_versions_and_settings_compute_again(built, tmp_path):
         assert c.app.state.scenarios.loads == 1
 
 
+def test_the_map_layers_are_warm_before_the_first_visit(built):
+    """``serve`` computes the area layers a map page fetches first in its own process
+    (``warm_map_layers``), cached as the layer routes cache them: no first visit waits for
+    a compute worker. Layers not warmed still go to the workers."""
+    from safetygap.api.routes_api import warm_map_layers
+
+    with app_client(built) as c:
+        asked: list[dict] = []
+        compute = c.app.state.compute
+        real = compute.answer
+
+        def counted(view, task, params):
+            asked.append(params)
+            return real(view, task, params)
+
+        compute.answer = counted
+        view = c.app.state.store.view()
+        warm_map_layers(view)
+        wards = view.area_ids("ward")
+        first = [f"/api/{level}s?family={f}&tolerance=20" for f in FAMILIES
+                 for level in ("neighborhood", "ward")]
+        first += [f"/api/neighborhoods?family=response&tolerance=20&ward={w}" for w in wards]
+        for url in first:
+            r = c.get(url)
+            assert r.status_code == 200, url
+            assert r.json()["features"], url
+        assert asked == []
+        year = view.years[0]
+        assert c.get(f"/api/neighborhoods?family=response&tolerance=20&year={year}"
+                     ).status_code == 200
+        assert asked == [{"level": "neighborhood", "family": "response", "year": year,
+                          "tolerance_m": 20.0, "ward": None}]
+
+
 def test_a_siting_past_the_memory_budget_is_left_out_and_the_analysis_stands(tmp_path,
                                                                             monkeypatch):
     """A large city's default siting may pass the server's memory budget: the analysis

@@ -177,6 +177,9 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     assert page.locator("h1").inner_text() == "2 new response sites"  # was 5 before
     items.first.get_by_role("button").click()  # show it on the map
     page.locator(".leaflet-popup-content").wait_for()
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert want["sites"][0]["address"] in popup
+    assert "within reach (existing providers counted)" in popup
     _shot(page, shots / f"contractor-{size}")
     text = _download(page, page.locator("#sg-sites-downloads a[data-format=csv]"))
     table = list(csv.DictReader(io.StringIO(text)))

@@ -133,10 +133,12 @@ def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
     settings = get_settings(host=host, port=port)
     app = create_app(workspace, settings=settings)
     print(f"reading workspace {Path(workspace).resolve()} ...", flush=True)
+    from safetygap.api.routes_api import warm_map_layers
     from safetygap.maps.pages import warm_up
 
     view = app.state.store.view()
     warm_up(view, tolerance_m=app.state.map_options.tolerance_m)
+    warm_map_layers(view, tolerance_m=app.state.map_options.tolerance_m)
     check_address(settings.host, settings.port)
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"\nsafetygap is serving the maps at http://{shown}:{settings.port}/ "

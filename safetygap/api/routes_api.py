@@ -34,6 +34,7 @@ from safetygap.api.models import (
 )
 from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 from safetygap.readmodel.directory import area_directory
+from safetygap.vocab import LEVELS
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
@@ -98,9 +99,38 @@ def computed_json(request: Request, view: WorkspaceView, task: str, params: dict
     """The answer of ``task`` (:mod:`safetygap.api._compute`) with ``params``: computed
     once per workspace by a worker process (the client chooses what it costs), cached as
     JSON here."""
-    key = ("computed", task, tuple(sorted(params.items())))
-    body = view.cached(key, lambda: request.app.state.compute.answer(view, task, params))
+    body = view.cached(computed_key(task, params),
+                       lambda: request.app.state.compute.answer(view, task, params))
     return Response(content=body, media_type=media_type)
+
+
+def computed_key(task: str, params: dict[str, Any]) -> tuple:
+    """The view's cache key of a computed answer (:func:`computed_json`)."""
+    return ("computed", task, tuple(sorted(params.items())))
+
+
+def layer_params(level: str, *, family: str | None, year: int | None, tolerance_m: float,
+                 ward: str | None) -> dict[str, Any]:
+    """The parameters of an area layer's computation (the ``layer`` task)."""
+    return {"level": level, "family": family, "year": year, "tolerance_m": tolerance_m,
+            "ward": ward}
+
+
+def warm_map_layers(view: WorkspaceView, *, tolerance_m: float | None = None) -> None:
+    """The area layers the map pages fetch at a first visit, computed in this process and
+    cached as the layer routes cache them (:func:`computed_json`), so no first visit
+    waits for a compute worker to read the workspace: each family's neighborhoods and
+    wards, and each ward map's neighborhoods (its default family)."""
+    from safetygap.api._compute import answer
+
+    tol = DEFAULT_SIMPLIFY_TOLERANCE_M if tolerance_m is None else tolerance_m
+    wanted = [layer_params(level, family=family, year=None, tolerance_m=tol, ward=None)
+              for family in FAMILIES for level in LEVELS]
+    wanted += [layer_params("neighborhood", family=FAMILIES[0], year=None, tolerance_m=tol,
+                            ward=w) for w in view.area_ids("ward")]
+    for params in wanted:
+        view.cached(computed_key("layer", params),
+                    lambda p=params: answer(view, "layer", p))
 
 
 @router.get("/health", response_model=Health, tags=["service"])
@@ -179,8 +209,8 @@ def _layer(request: Request, view: WorkspaceView, level: str, family: str | None
             rows = [r | e for r, e in zip(rows, extra, strict=True)]
         return csv_response(rows, name)
     return download(fmt, name, computed_json(
-        request, view, "layer", {"level": level, "family": family, "year": year,
-                                 "tolerance_m": tolerance, "ward": ward},
+        request, view, "layer", layer_params(level, family=family, year=year,
+                                             tolerance_m=tolerance, ward=ward),
         media_type=GEOJSON))
 
 

@@ -58,8 +58,12 @@
         "</td></tr>" : "") +
       "<tr><th scope='row'>with the sites ranked above</th><td>" +
       esc(num(s.cumulative_calls, 0)) + "</td></tr></table>" +
+      // sites placed as if no provider existed still leave the existing ones standing in
+      // the areas' share within reach, which can read 100% -> 100%: say so
       "<table class='sg-gains'><tr><th scope='col'>area that gains</th><th scope='col'>calls" +
-      "</th><th scope='col'>within reach</th></tr>" + gainRows(s.neighborhoods, "neighborhoods") +
+      "</th><th scope='col'>within reach" + (d.existing === "ignore" ?
+        " (existing providers counted)" : "") + "</th></tr>" +
+      gainRows(s.neighborhoods, "neighborhoods") +
       gainRows(s.wards, "wards") + "</table></div>";
   }
 
