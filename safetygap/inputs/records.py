@@ -23,6 +23,7 @@ from safetygap.errors import Problems
 from safetygap.geo.crs import same_crs
 from safetygap.inputs.calls import parse_times, to_float
 from safetygap.inputs.files import columns_note, points_xy, read_table
+from safetygap.inputs.times import AUTO, FORM_WORDS, detect_time_form
 
 __all__ = ["RecordColumns", "RecordsInput", "read_records"]
 
@@ -35,8 +36,9 @@ class RecordColumns:
     id: str = "id"
     call_type: str = "call_type"
     time: str = "time"
-    time_format: str = "iso"
-    """``iso``, ``epoch_ms``, ``epoch_s`` or a strftime pattern."""
+    time_format: str = "auto"
+    """``auto`` (detected on a sample, as for the calls: :mod:`safetygap.inputs.times`), a
+    named form (``iso``, ``us_12h``, ``epoch_ms`` ...) or a strftime pattern."""
     latitude: str = "latitude"
     longitude: str = "longitude"
     x: str = ""
@@ -76,6 +78,8 @@ class RecordsInput:
     crs: str
     columns: RecordColumns
     unparseable_times: int
+    time_form: str = ""
+    """The form the times were read in (detected or given), in words."""
 
 
 def _geometry_crs(own: str | None, declared: str, label: str, problems: Problems
@@ -137,7 +141,11 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
         problems.note(columns_note(label, header))
     problems.raise_if_any()
     n = len(frame)
-    times, bad = parse_times(frame[cols.time], cols.time_format)
+    form = cols.time_format
+    if form == AUTO:
+        form = detect_time_form(frame[cols.time], column=cols.time, what=label,
+                                option="option `reports_columns` time_format=").form
+    times, bad = parse_times(frame[cols.time], form)
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     crs = "EPSG:4326"
@@ -167,4 +175,7 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
         "neighborhood_name": text(cols.neighborhood).to_numpy(),
         "ward_name": text(cols.ward).to_numpy(),
     })
-    return RecordsInput(table.path, out, crs, cols, int(bad.sum()))
+    words = FORM_WORDS.get(form, f"the pattern {form!r}")
+    return RecordsInput(table.path, out, crs, cols, int(bad.sum()),
+                        time_form=words + (" (detected)" if cols.time_format == AUTO
+                                           else ""))
