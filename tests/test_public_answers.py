@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 
@@ -101,3 +102,40 @@ def test_capacity_must_be_finite_and_bounded(tiny_ws):
                    b"\nX,youth_program,1e308,44.97,-93.26\n")
         assert r.status_code == 422, r.text
         assert "capacity" in r.text and "1,000,000" in r.text
+
+
+def _get_routes(c) -> list[str]:
+    """Every GET route of the app's schema with its path parameters filled from the
+    served workspace (an area, a ward, a collection, an item) and no query."""
+    spec = c.get("/openapi.json").json()
+    nbhd = c.get("/api/neighborhoods").json()["features"][0]["id"]
+    ward = c.get("/api/wards").json()["features"][0]["id"]
+    fill = {"neighborhood_id": nbhd, "area_id": nbhd, "ward": ward, "ward_id": ward,
+            "collection_id": "neighborhoods", "collection": "neighborhoods",
+            "feature_id": nbhd, "item_id": nbhd, "level": "neighborhood",
+            "family": "response", "job_id": "nope", "analysis_id": "nope"}
+    out = []
+    for path, ops in spec["paths"].items():
+        if "get" in ops:
+            ids = fill | ({"area_id": ward} if "/wards/" in path else {})
+            out.append(re.sub(r"\{([^}]+)\}", lambda m, ids=ids: str(ids.get(m[1], "x")),
+                              path))
+    return out
+
+
+def test_no_server_path_and_every_header_on_every_get_route(client, api_workspace):
+    """The workspace's inputs (and the paths quality.json and the manifest keep of them)
+    live under the workspace's parent: no GET route of the schema, whatever its status,
+    names that directory; every answer carries the security headers."""
+    roots = {str(api_workspace.parent), str(api_workspace.parent.resolve())}
+    stored = (api_workspace / "quality.json").read_text() + \
+        (api_workspace / "manifest.json").read_text()
+    assert any(root in stored for root in roots)  # the paths are there to leak
+    routes = _get_routes(client)
+    assert len(routes) > 30 and "/api/neighborhoods/{neighborhood_id}" not in routes
+    for url in routes:
+        r = client.get(url)
+        assert r.status_code < 500, (url, r.text[:300])
+        assert not any(root in r.text for root in roots), (url, r.text[:500])
+        assert r.headers["x-content-type-options"] == "nosniff", url
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], url

@@ -144,3 +144,32 @@ def test_a_corrupt_newest_version_falls_back_to_one_that_verifies(tiny_ws):
         health = c.get("/health").json()
         assert c.get("/api/summary").status_code == 200
     assert health["served_version"] == "top-level analysis"
+
+
+def test_a_full_disk_during_an_api_rerun_is_a_message_and_the_analysis_stays(
+        tiny_ws, tmp_path, monkeypatch):
+    """POST /api/analyses while the disk is full (the re-run child's writer raises ENOSPC,
+    injected through sitecustomize): the job fails with the reason and an error id, no
+    traceback, no server path; the served analysis and its version do not change."""
+    ws, _ = tiny_ws
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(textwrap.dedent("""
+        import errno
+        import safetygap.run as r
+        def run_analysis(*a, **k):
+            raise OSError(errno.ENOSPC, "No space left on device", "/srv/data/x")
+        r.run_analysis = run_analysis
+    """))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(hook), os.environ.get("PYTHONPATH", "")]))
+    with make_client(ws) as c:
+        before = c.get("/api/summary")
+        job = wait_job(c, c.post("/api/analyses", headers=AUTH).json()["id"])
+        after = c.get("/api/summary")
+    assert job["status"] == "failed" and job["error_id"] in job["message"]
+    assert "No space left on device" in job["message"]
+    text = json.dumps(job)
+    assert "Traceback" not in text and "/srv/data" not in text and str(ws) not in text
+    assert after.status_code == 200 and after.json() == before.json()
+    assert after.headers["x-safetygap-workspace"] == before.headers["x-safetygap-workspace"]

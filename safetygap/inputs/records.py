@@ -16,8 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from safetygap.errors import Problems
+from safetygap.geo.crs import same_crs
 from safetygap.inputs.calls import parse_times, to_float
 from safetygap.inputs.files import columns_note, points_xy, read_table
 
@@ -75,6 +78,28 @@ class RecordsInput:
     unparseable_times: int
 
 
+def _geometry_crs(own: str | None, declared: str, label: str, problems: Problems
+                  ) -> str | None:
+    """The CRS of the records' point geometry: the file's own, or the one declared
+    (``crs=`` of option ``reports_columns``) for a file that carries none; a declared CRS
+    contradicting the file's is a problem, as is none at all."""
+    how = "option `reports_columns` crs=EPSG:n"
+    if not declared:
+        if own is None:
+            problems.add(label, "no CRS: the file declares none (a shapefile without its "
+                         ".prj?)", allowed=f"declare it with {how}")
+        return own
+    try:
+        want = CRS.from_user_input(declared)
+    except CRSError:
+        problems.add(label, "unknown CRS", value=declared, allowed=how)
+        return None
+    if own is not None and not same_crs(own, want):
+        problems.add(label, f"the declared CRS {declared} contradicts the file's own {own}",
+                     allowed="leave crs= out to use the file's CRS, or fix the file")
+    return own if own is not None else want.to_string()
+
+
 def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[str, str] | None
                  = None, encoding: str = "utf-8") -> RecordsInput:
     """Read a reports file (the formats ``--calls`` reads). Raises one
@@ -105,6 +130,9 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
                      f"column ({cols.neighborhood}, {cols.ward})",
                      allowed="option `reports_columns` latitude=COL longitude=COL, or "
                              "neighborhood=COL / ward=COL")
+    geometry_crs = None
+    if not (lonlat or xy) and table.geometry is not None:
+        geometry_crs = _geometry_crs(table.crs, cols.crs, label, problems)
     if problems:
         problems.note(columns_note(label, header))
     problems.raise_if_any()
@@ -119,7 +147,7 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
         x, y, crs = to_float(frame[cols.x]), to_float(frame[cols.y]), cols.crs
     elif table.geometry is not None:
         x, y, _ = points_xy(np.asarray(table.geometry))
-        crs = str(table.crs)
+        crs = str(geometry_crs)
     zero = (x == 0) & (y == 0)
     x[zero], y[zero] = np.nan, np.nan
 
