@@ -164,6 +164,9 @@ def main() -> None:
               f"{size / 1e3:>7.0f} kB  {'met' if met else 'MISSED'}")
     print(f"\nevery page under {TARGET_S:g} s and {TARGET_BYTES / 1e6:g} MB: "
           f"{'yes' if ok else 'no'}")
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+          + f" on {os.cpu_count()} cores (other work on the machine slows every page)")
 
 
 if __name__ == "__main__":

@@ -458,7 +458,7 @@ def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
     table, quality = place_records(frame, nbhd, wards, crs=crs, taxonomy=taxonomy,
                                    channel=opts.reports_channel,
                                    counted=opts.reports_counted)
-    return table, {"file": str(rin.path), **quality}
+    return table, {"file": str(rin.path), "time_form": rin.time_form, **quality}
 
 
 def street_lines(inputs: AnalysisInputs, network: StreetNetwork | None, crs: Any

@@ -58,6 +58,27 @@ def test_big_catchment_siting_is_refused_with_a_message(small_budget):
     assert "catchment" in text
 
 
+def test_big_catchment_siting_among_candidates_sent_is_refused_too(small_budget,
+                                                                   demo_workspace):
+    """POST /api/sites: 2,500 candidates sent over the city's bounding box, a 6,000 m
+    catchment and every need call counted (existing providers ignored: 4,473 calls), up to
+    11 million pairs (134 MB at 12 bytes a pair), under the 20 MB budget: 422 naming the
+    budget; the same candidates with 300 m answer."""
+    import geopandas as gpd
+
+    nb = gpd.read_parquet(demo_workspace / "neighborhoods.parquet").to_crs("EPSG:4326")
+    minx, miny, maxx, maxy = nb.total_bounds
+    grid = [{"latitude": float(y), "longitude": float(x)}
+            for x in np.linspace(minx, maxx, 50) for y in np.linspace(miny, maxy, 50)]
+    body = {"family": "prevention", "k": 2, "catchment": 6000, "existing": "ignore",
+            "candidates": grid}
+    r = small_budget.post("/api/sites", json=body)
+    assert r.status_code == 422, r.text[:500]
+    assert "memory budget" in r.text and "SAFETYGAP_MEMORY_BUDGET_MB" in r.text
+    r = small_budget.post("/api/sites", json=body | {"catchment": 300})
+    assert r.status_code == 200, r.text[:500]
+
+
 def test_catchment_beyond_the_study_area_is_refused(demo_client, demo_workspace):
     import geopandas as gpd
 

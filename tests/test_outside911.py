@@ -116,6 +116,40 @@ def test_bad_reports_files_are_refused_naming_the_file(tmp_path: Path) -> None:
     assert len(read_records(p, columns={"time": "created", "ward": "id"}).frame) == 1
 
 
+def test_a_reports_file_of_points_without_crs_takes_a_declared_one(
+        tiny_files: dict[str, Path], tmp_path: Path) -> None:
+    """A shapefile of 311 points without its .prj was a pyproj error ('None'), not a
+    message; now it names the option, and a declared CRS places the points."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from safetygap.cli._app import cli_message
+
+    points = gpd.GeoDataFrame(
+        {"time": ["2018-04-12T10:00:00", "2018-04-12T11:00:00"], "call_type": ["Theft"] * 2},
+        geometry=[Point(X0 + 500, Y0 + 500), Point(X0 + 1500, Y0 + 1500)], crs=CRS)
+    p = tmp_path / "reports.shp"
+    points.to_file(p)
+    p.with_suffix(".prj").unlink()
+    with pytest.raises(ValidationError) as err:
+        read_records(p)
+    text = str(err.value)
+    assert "reports.shp" in text and "no CRS" in text
+    assert "--reports-column crs=EPSG:n" in cli_message(text)
+    assert read_records(p, columns={"crs": "EPSG:26915"}).crs == "EPSG:26915"
+    a = analyze(AnalysisInputs(**tiny_files, reports=p), options=AnalysisOptions(
+        columns=load_preset("generic"), accept_undated=True,
+        reports_columns={"crs": "EPSG:26915"}))
+    assert a.summary["diversion"]["outside_911"]["located_by"]["coordinates"] == 2
+    # by hand: (500, 500) is in A, (1500, 1500) in D
+    assert a.records["neighborhood_id"].astype(str).tolist() == ["A", "D"]
+    assert a.quality["reports"]["time_form"] == (
+        "ISO 8601 (2018-04-12T12:50:17, zone optional) (detected)")
+    points.to_crs(4326).to_file(tmp_path / "degrees.gpkg")  # a file with its own CRS
+    with pytest.raises(ValidationError, match="contradicts the file's own"):
+        read_records(tmp_path / "degrees.gpkg", columns={"crs": "EPSG:26915"})
+
+
 def test_cli_reports_options(tiny_files: dict[str, Path], tmp_path: Path) -> None:
     from safetygap.cli import app
 
@@ -133,3 +167,26 @@ def test_cli_reports_options(tiny_files: dict[str, Path], tmp_path: Path) -> Non
     res = CliRunner().invoke(app, [*args, "--reports-column", "id=id"])
     assert res.exit_code == 0, res.output
     assert "diverted to non-police services: 46.7%" in res.output  # 7 / 15
+
+
+def test_a_reports_file_in_another_time_form_is_detected(tmp_path: Path) -> None:
+    """The records' times are detected as the calls' are (they were read as ISO only)."""
+    from safetygap.cli._app import cli_message
+
+    p = tmp_path / "r.csv"
+    pd.DataFrame({"time": ["04/12/2018 12:50:17 PM", "04/13/2018 01:05:00 AM"],
+                  "ward": ["1", "2"]}).to_csv(p, index=False)
+    rin = read_records(p)
+    assert rin.frame["time"].tolist() == [pd.Timestamp("2018-04-12 12:50:17"),
+                                          pd.Timestamp("2018-04-13 01:05:00")]
+    assert rin.unparseable_times == 0 and rin.time_form.startswith("US month/day/year")
+    assert rin.time_form.endswith("(detected)")
+    ambiguous = tmp_path / "a.csv"
+    pd.DataFrame({"time": ["04/05/2018 10:00", "03/11/2018 09:00"],
+                  "ward": ["1", "2"]}).to_csv(ambiguous, index=False)
+    with pytest.raises(ValidationError) as err:
+        read_records(ambiguous)
+    text = cli_message(str(err.value))
+    assert "reports" in text and "a.csv column 'time'" in text and "ambiguous" in text
+    assert "--reports-column time_format=us_24h" in text
+    assert len(read_records(ambiguous, columns={"time_format": "day_first_24h"}).frame) == 2

@@ -133,3 +133,43 @@ def test_a_siting_past_the_memory_budget_is_left_out_and_the_analysis_stands(tmp
     assert set(index["files"]) == {REPORT} | {
         sites_file(f) for f in FAMILIES if f not in index["skipped"]}
     assert "sites not precomputed" in res.output
+
+
+def test_serve_listens_once_the_view_and_the_workers_are_warm(built, monkeypatch):
+    """``safetygap serve`` starts listening (uvicorn.run, stood in for here) only once its
+    own view has the first visit's map layers and its compute worker has read the
+    workspace, so no first visit shares the machine with either."""
+    import socket
+
+    import uvicorn
+
+    from safetygap.api import app as app_module
+    from safetygap.api.routes_api import computed_key, layer_params
+
+    futures: list = []
+    start = app_module.ComputePool.start
+
+    def spied(self, view=None):
+        got = start(self, view)
+        futures.extend(got)
+        return got
+
+    seen: dict = {}
+
+    def listening(app, **kw) -> None:
+        view = app.state.store.view()
+        seen["workers"] = app.state.compute.workers
+        seen["warm"] = [f.done() and f.exception() is None for f in futures]
+        seen["layers"] = all(
+            computed_key("layer", layer_params(level, family=f, year=None, tolerance_m=20.0,
+                                               ward=None)) in view._cache
+            for f in FAMILIES for level in ("neighborhood", "ward"))
+
+    monkeypatch.setattr(app_module.ComputePool, "start", spied)
+    monkeypatch.setattr(uvicorn, "run", listening)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SAFETYGAP_COMPUTE_WORKERS", "1")
+    app_module.serve_workspace(built, host="127.0.0.1", port=port)
+    assert seen == {"workers": 1, "warm": [True], "layers": True}

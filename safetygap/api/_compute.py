@@ -154,19 +154,21 @@ class ComputePool:
         self._keys: weakref.WeakKeyDictionary[WorkspaceView, str] = \
             weakref.WeakKeyDictionary()
 
-    def start(self, view: WorkspaceView | None = None) -> None:
+    def start(self, view: WorkspaceView | None = None) -> list[Any]:
         """Start the workers (none when ``workers`` is 0); they read ``view``'s version
-        in the background so the first computation does not wait for it."""
+        in the background so the first computation does not wait for it. Returns the
+        futures of those readings (``safetygap serve`` waits for them before listening,
+        so first visits do not share the machine with them)."""
         if self.workers <= 0:
-            return
+            return []
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init, initargs=(os.getpid(),))
-        if view is not None:
-            for _ in range(self.workers):
-                self._submit(view, "warm", {})
+        if view is None:
+            return []
+        return [self._submit(view, "warm", {}) for _ in range(self.workers)]
 
     def stop(self) -> None:
         """Stop the workers (a computation under way is abandoned)."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from concurrent.futures import wait
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from safetygap import __version__
-from safetygap.api._compute import ComputePool
+from safetygap.api._compute import RESULT_TIMEOUT_S, ComputePool
 from safetygap.api._connections import guarded_protocol
 from safetygap.api._errors import install_error_handlers
 from safetygap.api._limits import BodyLimitMiddleware
@@ -137,16 +138,19 @@ def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
     from safetygap.maps.pages import warm_up
 
     view = app.state.store.view()
-    warm_up(view, tolerance_m=app.state.map_options.tolerance_m)
-    warm_map_layers(view, tolerance_m=app.state.map_options.tolerance_m)
-    check_address(settings.host, settings.port)
-    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"\nsafetygap is serving the maps at http://{shown}:{settings.port}/ "
-          f"(API docs at /docs; Ctrl+C to stop)", flush=True)
-    # new hexagon sizes and layers are computed in worker processes (api/_compute.py)
+    # new hexagon sizes and layers are computed in worker processes (api/_compute.py);
+    # they read the workspace while this process warms its own view, and the server
+    # listens once both are done, so no first visit shares the machine with them
     app.state.compute = ComputePool(settings.compute_workers)
-    app.state.compute.start(view)
+    warming = app.state.compute.start(view)
     try:
+        warm_up(view, tolerance_m=app.state.map_options.tolerance_m)
+        warm_map_layers(view, tolerance_m=app.state.map_options.tolerance_m)
+        check_address(settings.host, settings.port)
+        wait(warming, timeout=RESULT_TIMEOUT_S)
+        shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+        print(f"\nsafetygap is serving the maps at http://{shown}:{settings.port}/ "
+              f"(API docs at /docs; Ctrl+C to stop)", flush=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     http=guarded_protocol(read_timeout_s=settings.read_timeout_s,
                                           max_connections=settings.max_connections),

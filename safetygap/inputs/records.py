@@ -16,10 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from safetygap.errors import Problems
+from safetygap.geo.crs import same_crs
 from safetygap.inputs.calls import parse_times, to_float
 from safetygap.inputs.files import columns_note, points_xy, read_table
+from safetygap.inputs.times import AUTO, FORM_WORDS, detect_time_form
 
 __all__ = ["RecordColumns", "RecordsInput", "read_records"]
 
@@ -32,8 +36,9 @@ class RecordColumns:
     id: str = "id"
     call_type: str = "call_type"
     time: str = "time"
-    time_format: str = "iso"
-    """``iso``, ``epoch_ms``, ``epoch_s`` or a strftime pattern."""
+    time_format: str = "auto"
+    """``auto`` (detected on a sample, as for the calls: :mod:`safetygap.inputs.times`), a
+    named form (``iso``, ``us_12h``, ``epoch_ms`` ...) or a strftime pattern."""
     latitude: str = "latitude"
     longitude: str = "longitude"
     x: str = ""
@@ -73,6 +78,30 @@ class RecordsInput:
     crs: str
     columns: RecordColumns
     unparseable_times: int
+    time_form: str = ""
+    """The form the times were read in (detected or given), in words."""
+
+
+def _geometry_crs(own: str | None, declared: str, label: str, problems: Problems
+                  ) -> str | None:
+    """The CRS of the records' point geometry: the file's own, or the one declared
+    (``crs=`` of option ``reports_columns``) for a file that carries none; a declared CRS
+    contradicting the file's is a problem, as is none at all."""
+    how = "option `reports_columns` crs=EPSG:n"
+    if not declared:
+        if own is None:
+            problems.add(label, "no CRS: the file declares none (a shapefile without its "
+                         ".prj?)", allowed=f"declare it with {how}")
+        return own
+    try:
+        want = CRS.from_user_input(declared)
+    except CRSError:
+        problems.add(label, "unknown CRS", value=declared, allowed=how)
+        return None
+    if own is not None and not same_crs(own, want):
+        problems.add(label, f"the declared CRS {declared} contradicts the file's own {own}",
+                     allowed="leave crs= out to use the file's CRS, or fix the file")
+    return own if own is not None else want.to_string()
 
 
 def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[str, str] | None
@@ -105,11 +134,18 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
                      f"column ({cols.neighborhood}, {cols.ward})",
                      allowed="option `reports_columns` latitude=COL longitude=COL, or "
                              "neighborhood=COL / ward=COL")
+    geometry_crs = None
+    if not (lonlat or xy) and table.geometry is not None:
+        geometry_crs = _geometry_crs(table.crs, cols.crs, label, problems)
     if problems:
         problems.note(columns_note(label, header))
     problems.raise_if_any()
     n = len(frame)
-    times, bad = parse_times(frame[cols.time], cols.time_format)
+    form = cols.time_format
+    if form == AUTO:
+        form = detect_time_form(frame[cols.time], column=cols.time, what=label,
+                                option="option `reports_columns` time_format=").form
+    times, bad = parse_times(frame[cols.time], form)
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
     crs = "EPSG:4326"
@@ -119,7 +155,7 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
         x, y, crs = to_float(frame[cols.x]), to_float(frame[cols.y]), cols.crs
     elif table.geometry is not None:
         x, y, _ = points_xy(np.asarray(table.geometry))
-        crs = str(table.crs)
+        crs = str(geometry_crs)
     zero = (x == 0) & (y == 0)
     x[zero], y[zero] = np.nan, np.nan
 
@@ -139,4 +175,7 @@ def read_records(path: str | os.PathLike, *, columns: RecordColumns | Mapping[st
         "neighborhood_name": text(cols.neighborhood).to_numpy(),
         "ward_name": text(cols.ward).to_numpy(),
     })
-    return RecordsInput(table.path, out, crs, cols, int(bad.sum()))
+    words = FORM_WORDS.get(form, f"the pattern {form!r}")
+    return RecordsInput(table.path, out, crs, cols, int(bad.sum()),
+                        time_form=words + (" (detected)" if cols.time_format == AUTO
+                                           else ""))

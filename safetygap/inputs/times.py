@@ -146,16 +146,17 @@ def _sample(values: pd.Series) -> list[str]:
 
 
 def detect_time_form(values: pd.Series, *, column: str,
-                     option: str = mark_option("time_format")) -> TimeForm:
+                     option: str = mark_option("time_format"), what: str = "calls"
+                     ) -> TimeForm:
     """The named form most sampled values of ``values`` fit (see module docstring).
 
-    Raises a ValidationError naming ``column``, three example values and ``option``
-    when no value is present, when no form fits any, or when a slash date could be
-    month-first or day-first (both choices named).
+    Raises a ValidationError naming ``what`` (the file), ``column``, three example values
+    and ``option`` when no value is present, when no form fits any, or when a slash date
+    could be month-first or day-first (both choices named).
     """
     sample = _sample(values)
     problems = Problems()
-    where = f"calls column {column!r}"
+    where = f"{what} column {column!r}"
     if not sample:
         problems.add(where, "no time values to read: every value is empty",
                      allowed=f"a column holding the call times ({option})")
@@ -199,18 +200,24 @@ def _slash_form(matches: list[re.Match[str]], sample: list[str], where: str, opt
         problems.add(where, "ambiguous dates: in every sampled value both the first and the "
                      "second number are 12 or less, so month-first (US) and day-first "
                      f"cannot be told apart (e.g. {ex})",
-                     allowed=f"{option} {us} ({FORM_WORDS[us]}) or {option} {eu} "
-                             f"({FORM_WORDS[eu]})")
+                     allowed=f"{_set(option, us)} ({FORM_WORDS[us]}) or "
+                             f"{_set(option, eu)} ({FORM_WORDS[eu]})")
         problems.raise_if_any()
     return us if month_first else eu
+
+
+def _set(option: str, value: str) -> str:
+    """``option`` given ``value``: ``option `time_format` us_24h``, or with an option that
+    ends in ``=`` (a field of a mapping) ``...time_format=us_24h``."""
+    return option + value if option.endswith("=") else f"{option} {value}"
 
 
 def _no_form(bad: list[str], where: str, option: str, problems: Problems, why: str
              ) -> NoReturn:
     ex = ", ".join(repr(s) for s in bad[:3])
     problems.add(where, f"cannot tell the time format: {why} (e.g. {ex})",
-                 allowed=f"{option} with one of {', '.join(NAMED_FORMS)}, or a strftime "
-                         "pattern such as %Y-%m-%d %H:%M")
+                 allowed=f"{_set(option, 'FORM')} with FORM one of {', '.join(NAMED_FORMS)}, "
+                         "or a strftime pattern such as %Y-%m-%d %H:%M")
     raise ValidationError(problems.items)
 
 
