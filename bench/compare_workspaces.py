@@ -46,7 +46,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 JSON_FILES = ("summary.json", "quality.json", "manifest.json")
 PARQUET_FILES = ("neighborhoods.parquet", "wards.parquet", "indices.parquet",
-                 "providers.parquet", "calls.parquet")
+                 "providers.parquet", "calls.parquet", "demand_points.parquet",
+                 "bootstrap.parquet")
 VOLATILE_KEYS = {
     "summary.json": {("generated",)},
     "manifest.json": {("created",), ("timings_s",), ("files",)},

@@ -49,7 +49,8 @@ from safetygap.tables import calls as C
 
 ROWS_PER_PARTITION = 1_000_000
 LOCAL_WORKERS = 2
-GROUP_KEYS = (C.YEAR, C.FAMILY_CODE, C.DIVERTED, C.ELIGIBLE, C.COVERED, C.DIVERSION_BASE)
+GROUP_KEYS = (C.YEAR, C.FAMILY_CODE, C.DIVERTED, C.ELIGIBLE, C.COVERED, C.DIVERSION_BASE,
+              C.COVERABLE, C.SOURCE_CODE)
 _RESULT_META = pd.DataFrame({
     C.ROW: pd.Series([], dtype=np.int64),
     C.N_IDX: pd.Series([], dtype=np.int64),
@@ -62,6 +63,8 @@ _RESULT_META = pd.DataFrame({
     C.ELIGIBLE: pd.Series([], dtype=bool),
     C.COVERED: pd.Series([], dtype=bool),
     C.DIVERSION_BASE: pd.Series([], dtype=bool),
+    C.COVERABLE: pd.Series([], dtype=bool),
+    C.SOURCE_CODE: pd.Series([], dtype=np.int16),
 })
 
 
@@ -74,6 +77,7 @@ class DaskJoin:
     groups: dict[str, pd.DataFrame]  # "n"/"w": placed area, GROUP_KEYS, size
     n_areas: dict[str, int]
     note: str
+    n_sources: int = 1
 
     def counts(self, years: tuple[int, ...]) -> tuple[AreaCounts, AreaCounts]:
         """Neighborhood and ward count cubes for ``years`` (as the in-memory engine's)."""
@@ -87,7 +91,9 @@ class DaskJoin:
                         g[C.DIVERTED].to_numpy(), g[C.ELIGIBLE].to_numpy(),
                         g[C.COVERED].to_numpy(), n_areas=self.n_areas[level], years=years,
                         weight=g["size"].to_numpy(dtype=float),
-                        base=g[C.DIVERSION_BASE].to_numpy())
+                        base=g[C.DIVERSION_BASE].to_numpy(),
+                        coverable=g[C.COVERABLE].to_numpy(),
+                        source=g[C.SOURCE_CODE].to_numpy(), n_sources=self.n_sources)
         exact = {f.name: np.rint(getattr(c, f.name)).astype(np.int64)
                  for f in dataclasses.fields(c) if isinstance(getattr(c, f.name), np.ndarray)}
         return dataclasses.replace(c, **exact)
@@ -140,6 +146,8 @@ def write_partitions(calls: pd.DataFrame, folder: Path, *, crs: str, partitions:
         C.ELIGIBLE: calls[C.ELIGIBLE].to_numpy(bool),
         C.COVERED: calls[C.COVERED].to_numpy(bool),
         C.DIVERSION_BASE: calls[C.DIVERSION_BASE].to_numpy(bool),
+        C.COVERABLE: calls[C.COVERABLE].to_numpy(bool),
+        C.SOURCE_CODE: calls[C.SOURCE_CODE].to_numpy(np.int16),
     })
     x, y = calls[C.X].to_numpy(float), calls[C.Y].to_numpy(float)
     bounds = np.linspace(0, len(frame), partitions + 1).astype(int)
@@ -177,6 +185,8 @@ def join_partition(
         C.ELIGIBLE: part[C.ELIGIBLE].to_numpy(bool),
         C.COVERED: part[C.COVERED].to_numpy(bool),
         C.DIVERSION_BASE: part[C.DIVERSION_BASE].to_numpy(bool),
+        C.COVERABLE: part[C.COVERABLE].to_numpy(bool),
+        C.SOURCE_CODE: part[C.SOURCE_CODE].to_numpy(np.int16),
     })
 
 
@@ -238,4 +248,5 @@ def join_and_count(
         groups={"n": tidy(g_n, "n"), "w": tidy(g_w, "w")},
         n_areas={"n": len(nbhd), "w": len(wards)},
         note=f"{parts} partitions on {workers} dask workers",
+        n_sources=int(calls[C.SOURCE_CODE].max()) + 1 if len(calls) else 1,
     )

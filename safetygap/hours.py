@@ -130,7 +130,7 @@ def covered_while_open(
 
     ``covered_by(calls, providers)`` is the analysis' own coverage (a bool per call: a
     provider that handles the call is within reach; e.g.
-    ``lambda c, p: safetygap.pipeline.coverage(c, p, travel)``), so the matching of
+    ``lambda c, p: safetygap.pipeline.coverage(c, p, travel, taxonomy)``), so the matching of
     calls to providers stays the analysis' and this function only adds the clock. The
     providers are grouped by their ``opening_hours``; a call is covered when, for some
     group, the group covers it and its hours are open at the call's time. ``hours``

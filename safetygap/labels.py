@@ -65,10 +65,34 @@ FIELDS: dict[str, Field] = {
         percent=True, worse="higher",
         help="Of all calls, the share that a non-police responder could have taken but "
              "police or fire answered: room for more alternative response."),
+    "rate_eb": Field(
+        "Need (smoothed calls per 1,000 residents a year)", "per 1,000 residents a year", 1,
+        worse="higher",
+        help="Need calls per 1,000 residents per year, pulled toward the city's rate the "
+             "fewer residents the area has (empirical Bayes), so a small area does not swing "
+             "on a few calls."),
     "coverage": Field(
-        "Need calls within a provider's reach", "", 1, percent=True, worse="lower",
-        help="Share of the need calls that lie within the catchment of at least one "
+        "Need calls within reach of a service that handles them", "", 1, percent=True,
+        worse="lower",
+        help="Share of the need calls that lie within the catchment of a provider whose "
+             "service handles that kind of call (a crisis team for a crisis call); calls "
+             "only 311 or online reporting take are left out."),
+    "reach": Field(
+        "Residents within reach of a provider", "", 1, percent=True, worse="lower",
+        help="Share of the area's residents who live within the catchment of at least one "
              "provider of the family."),
+    "access_need": Field(
+        "Access to services per call", "per 1,000 calls a year", 2, worse="lower",
+        help="Provider capacity within reach per 1,000 need calls a year, nearer providers "
+             "counting more: access measured against the calls instead of the residents."),
+    "class": Field(
+        "Need against access", "", 0, worse="higher",
+        help="The area's third for need and its third for access among the city's areas; "
+             "high need with low access is underserved."),
+    "underserved_rank": Field(
+        "Underserved rank", "", 0, worse="lower",
+        help="1 = the most underserved: high need and low access first, by need; then the "
+             "other areas by how far need exceeds access."),
     "providers": Field(
         "Providers located here", "providers", 0, worse="lower",
         help="Providers of the family whose address is in the area."),

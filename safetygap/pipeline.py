@@ -1,5 +1,10 @@
 """The analysis pipeline: inputs in, an :class:`Analysis` out.
 
+Long file (about 480 lines): the recipe of the stages in order, with the few glue functions
+that pass one stage's result to the next (the measure context of the demand points and
+covered time, the underserved classes the equity disparity uses, the density layer); they
+read best beside the recipe that calls them.
+
 Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundaries`):
 
 1. check every input before the heavy work (:mod:`safetygap.stages.preflight`): load the
@@ -11,13 +16,20 @@ Steps (each a pure function in :mod:`safetygap.geo` or :mod:`safetygap.boundarie
 4. read calls, classify them, flag row faults, join them to neighborhoods and wards
 5. calls within ``boundary_tolerance_m`` of a neighborhood or ward line
    (:mod:`safetygap.geo.boundary`), allocated under both boundary policies
-6. coverage of each need call by its family's providers (straight-line metres, or
-   travel minutes on a street network: ``AnalysisOptions(travel="network", mode=...)``)
-7. counts per area, period and family under both policies; E2SFCA
-   accessibility; indices (the chosen policy's are the outputs, the other's
-   only feed ``summary["boundary_sensitivity"]``)
-8. ward population by area-weighted apportioning from neighborhoods
-9. summary and data-quality report
+6. coverage of each need call by the providers whose service types handle its category
+   (straight-line metres, or travel minutes on a street network:
+   ``AnalysisOptions(travel="network", mode=...)``)
+7. demand points (residents spread over a grid, :mod:`safetygap.geo.demand`) and the
+   time the calls cover (:mod:`safetygap.geo.timespan`)
+8. counts per area, period and family under both policies; E2SFCA
+   accessibility and reach from the demand points; rates with intervals, smoothed
+   rates, need/access classes (the chosen policy's are the outputs, the other's
+   only feed ``summary["boundary_sensitivity"]``); ward population by area-weighted
+   apportioning from neighborhoods
+9. the bootstrap of the ranks and the Gi* hot spots (:mod:`safetygap.stages.uncertainty`)
+10. summary and data-quality report
+
+The method choices are :class:`safetygap.methods.Methods` (``AnalysisOptions.methods``).
 
 The stages are the public functions of :mod:`safetygap.stages` (one module each);
 this module composes them. :func:`analyze` returns everything in memory;
@@ -37,20 +49,34 @@ import pandas as pd
 
 from safetygap._progress import Progress
 from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
+from safetygap.boundaries import crosswalk
 from safetygap.diversion import Denominator
+from safetygap.errors import Problems
+from safetygap.geo.bivariate import UNDERSERVED_CLASS
+from safetygap.geo.demand import DemandPoints, demand_points, points_frame
 from safetygap.geo.join import assign_areas
 from safetygap.geo.network import StreetNetwork
+from safetygap.geo.timespan import NO_DAY, Span, covered_spans, period_years
 from safetygap.inputs import RecordsInput, read_calls
 from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.times import undated_report
+from safetygap.methods import Methods
 from safetygap.outside911 import place_records
 from safetygap.stages.areas import (
+    Demand,
+    MeasureContext,
     boundary_allocations,
     coverage,
     level_indices,
     near_boundary_quality,
+    ward_weights,
 )
-from safetygap.stages.equity import equity_outputs, match_demographics
+from safetygap.stages.equity import (
+    Underserved,
+    equity_outputs,
+    match_demographics,
+    underserved_from_tables,
+)
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
 from safetygap.stages.preflight import analysis_crs, preflight, ward_coverage
@@ -62,9 +88,11 @@ from safetygap.stages.rows import (
     swapped_coordinates,
 )
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
+from safetygap.stages.uncertainty import add_uncertainty, replicate_classes, underserved_table
 from safetygap.tables import calls as C
-from safetygap.tables.report import BoundariesQuality, Quality, Summary
-from safetygap.vocab import ENGINES, Engine, RowStatus
+from safetygap.tables import measures as M
+from safetygap.tables.report import BoundariesQuality, MethodsSummary, Quality, Summary
+from safetygap.vocab import ENGINES, FAMILIES, LEVELS, Engine, Level, RowStatus
 
 __all__ = [
     "ANALYSED_STATUSES",
@@ -93,7 +121,9 @@ STEPS = (
     "joining calls to neighborhoods and wards ({engine} engine)",
     "flagging faults",
     "calls near neighborhood and ward lines",
+    "demand points and covered time",
     "coverage, accessibility and indices",
+    "bootstrap of the ranks and hot spots",
     "summary and data-quality report",
 )
 """The progress steps of :func:`analyze`, in order (``{engine}`` is filled in)."""
@@ -113,6 +143,8 @@ class Analysis:
     crs: str
     timings: dict[str, float] = field(default_factory=dict)
     network: StreetNetwork | None = None  # the street network of a network-travel run
+    demand_points: gpd.GeoDataFrame | None = None  # the neighborhoods' demand points
+    replicates: pd.DataFrame | None = None  # every bootstrap replicate's class
     streets: gpd.GeoDataFrame | None = None
     """Named street segments (``name``, LineString in the analysis CRS) that name places,
     from ``inputs.streets`` or the network (:func:`street_lines`)."""
@@ -192,10 +224,11 @@ def analyze(
             f" from {len(cin.source.files):,} files"
             if cin.source is not None and cin.source.partitioned else "") + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "")
+        sources = list(calls.attrs.get("sources", [C.SINGLE_SOURCE]))
 
     contain_counts = None
     with step(engine=opts.engine) as info:
-        calls[C.COVERED] = coverage(calls, providers, travel)  # needs no area
+        calls[C.COVERED] = coverage(calls, providers, travel, taxonomy)  # needs no area
         if opts.engine == Engine.DASK:
             from safetygap.distributed import join_and_count
 
@@ -229,19 +262,51 @@ def analyze(
         in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
         years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
                              if y > 0))
+        points = demand_points(nbhd, population, model=opts.methods.demand,
+                               cell_m=opts.methods.demand_cell_m, zones=wards,
+                               **_density(inputs, opts, crs, checked.fine_population))
+        # repeated ids and dates outside the plausible window cover no time
+        no_day = calls[C.DUP].to_numpy() | calls[C.DATE_OUTSIDE].to_numpy(dtype=bool)
+        spans = covered_spans(np.where(no_day, NO_DAY, calls[C.DAY]),
+                              calls[C.SOURCE_CODE].to_numpy(), sources,
+                              gap_days=opts.methods.gap_days)
+        context = measure_context(points, calls, wards, crosswalk(nbhd, wards), spans,
+                                  years, opts.methods)
+        info["note"] = (f"{len(points):,} demand points ({opts.methods.demand}); "
+                        + "; ".join(f"{sp.source}: {sp.covered_years:.2f} covered years, "
+                                    f"{len(sp.gaps)} gaps" for sp in spans))
+
+    with step() as info:
         result = level_indices(calls, years, nbhd, wards, population, providers,
                                boundary, policy=opts.boundary_policy,
                                tolerance_m=opts.boundary_tolerance_m, travel=travel,
+                               context=context,
                                contain_counts=None if contain_counts is None
                                else contain_counts(years))
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
+        unc = add_uncertainty(
+            calls, {lv: boundary[lv][opts.boundary_policy] for lv in LEVELS},
+            {Level.NEIGHBORHOOD: nbhd_out, Level.WARD: ward_out}, methods=opts.methods)
+        nbhd_out, ward_out = unc.neighborhoods, unc.wards
+        if len(unc.tidy):
+            extra = unc.tidy.assign(distance_model=travel.name)
+            extra["catchment"] = extra["family"].map(
+                dict(zip(tidy["family"], tidy["catchment"], strict=False))).fillna("")
+            tidy = pd.concat([tidy, extra], ignore_index=True)
+        info["note"] = (f"{opts.methods.bootstrap} replicates, "
+                        f"{opts.methods.hotspot_permutations} Gi* permutations")
+
+    with step() as info:
+        time_covered = [sp.to_dict() for sp in spans]
         equity = None
         if demo_n is not None:
             nbhd_out, ward_out, equity = equity_outputs(
-                demo_n, nbhd_out, ward_out, n_draws=opts.equity_draws, seed=opts.equity_seed)
+                demo_n, nbhd_out, ward_out, underserved=underserved_classes(
+                    nbhd_out, unc.replicates, methods=opts.methods),
+                n_draws=opts.equity_draws, seed=opts.equity_seed)
         records, records_quality = (None, None) if checked.records is None else _records(
             checked.records, nbhd, wards, crs, taxonomy, opts)
         boundaries = BoundariesQuality(
@@ -253,17 +318,25 @@ def analyze(
         quality = quality_report(calls, examples, cin, population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
-                                 swapped=swapped, time=undated, demographics=demo_quality,
-                                 reports=records_quality,
+                                 swapped=swapped, time=undated, time_covered=time_covered,
+                                 demographics=demo_quality, reports=records_quality,
                                  date_window=window.quality(
                                      calls[C.DATE_OUTSIDE].to_numpy(), calls[C.ROW].to_numpy(),
                                      calls[C.CALL_ID], calls[C.TIME]),
                                  malformed_rows=cin.malformed.to_dict(
                                      len(calls) + len(cin.malformed), opts.max_malformed_share))
+        measured = MethodsSummary(
+            uncertainty=unc.summary, placeless_services=placeless_services(providers),
+            time_covered=time_covered,
+            demand_points={"model": opts.methods.demand, "points": len(points),
+                           "cell_m": points.cell_m,
+                           "population_layer": next(
+                               (p.name for p in (inputs.population_layer,
+                                                 inputs.fine_population) if p), None)})
         summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
-                                 travel=travel_summary(travel, taxonomy), records=records,
-                                 columns=cin.columns, undated=undated)
+                                 travel=travel_summary(travel, taxonomy), measured=measured,
+                                 records=records, columns=cin.columns, undated=undated)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
         manifest["travel"] = summary.travel
@@ -282,10 +355,98 @@ def analyze(
         crs=crs.to_string(),
         timings=dict(prog.timings),
         network=travel.network,
+        demand_points=points_frame(points, nbhd, wards),
+        replicates=unc.replicates,
         streets=streets,
         records=records,
         equity=equity,
     )
+
+
+def underserved_classes(nbhd: gpd.GeoDataFrame, replicates: pd.DataFrame | None, *,
+                        methods: Methods) -> dict[str, Underserved] | None:
+    """Each family's underserved neighborhoods (high need, low access) and which are
+    classified at all, from the layer's need/access classes, with every bootstrap
+    replicate's classification: what the equity disparity compares groups across
+    (:func:`safetygap.stages.equity.equity_report`). None when the layer has no classes."""
+    if not all(M.column(M.CLASS, f) in nbhd.columns for f in FAMILIES):
+        return None
+    ids = nbhd[M.AREA_ID].astype(str).tolist()
+    reps = f"{methods.bootstrap} bootstrap replicates" if methods.bootstrap else \
+        "no bootstrap"
+    out = {}
+    for family in FAMILIES:
+        out[family] = underserved_from_tables(
+            underserved_table(nbhd, family),
+            replicate_classes(replicates, ids, level=Level.NEIGHBORHOOD, family=family),
+            underserved_class=UNDERSERVED_CLASS,
+            definition=(f"high need, low access for {family}: top third of need "
+                        "(empirical-Bayes smoothed calls per 1,000 residents per covered "
+                        "year) and bottom third of access among the ranked neighborhoods "
+                        f"(class {UNDERSERVED_CLASS}); {reps}"))
+    return out
+
+
+def placeless_services(providers: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The services without a place (311, online reporting, phone lines): left out of
+    coverage, reach and accessibility; their calls reach them through the diversion
+    channels."""
+    pl = providers[providers["placeless"].to_numpy(dtype=bool)]
+    return {
+        "providers": [{"provider_id": str(r.provider_id), "name": str(r.name),
+                       "family": str(r.family), "service_type": str(r.service_type),
+                       "capacity": float(r.capacity)} for r in pl.itertuples()],
+        "notes": "Services without a place are a separate channel: counted in the diversion "
+                 "channels (summary.diversion.by_channel), left out of spatial coverage, "
+                 "reach and accessibility.",
+    }
+
+
+def measure_context(points: DemandPoints, calls: pd.DataFrame, wards: gpd.GeoDataFrame,
+                    cw: pd.DataFrame, spans: list[Span], years: tuple[int, ...],
+                    methods: Methods) -> MeasureContext:
+    """The demand points with the wards' weights and each call's demand point and weight
+    (1 / its source's covered years), and each source's covered years per period."""
+    source_years = period_years(spans, ("all", *(str(y) for y in years)))
+    per_call = source_years[calls[C.SOURCE_CODE].to_numpy(), 0]
+    weight = np.divide(1.0, per_call, out=np.zeros(len(per_call)), where=per_call > 0)
+    point = points.locate(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                          calls[C.N_IDX].to_numpy(), calls[C.W_IDX].to_numpy())
+    demand = Demand(points, ward_weights(points, wards, cw), point, weight)
+    return MeasureContext(demand, methods, source_years)
+
+
+def _density(inputs: AnalysisInputs, opts: AnalysisOptions, crs: Any,
+             fine: Any = None) -> dict[str, Any]:
+    """The population layer (in the analysis CRS) and its column, as keyword arguments of
+    :func:`safetygap.geo.demand.demand_points` (none when no layer is given): the
+    ``population_layer``, else the equity section's finer population layer (``fine``, as
+    preflight read it: its head counts in ``population``)."""
+    path, col = inputs.population_layer, opts.population_layer_column
+    if path is None and fine is not None:
+        layer = gpd.GeoDataFrame(fine.frame[["population"]], geometry=fine.frame["geometry"],
+                                 crs=fine.crs).to_crs(crs)
+        return {"density": layer, "density_column": "population"}
+    if path is None:
+        return {}
+    from safetygap.inputs.files import read_table
+
+    table = read_table(path, where="population layer")
+    where = f"population layer {table.path}"
+    problems = Problems()
+    if table.geometry is None or table.crs is None:
+        problems.add(where, "needs point or polygon geometry with a CRS",
+                     allowed="GeoPackage, GeoJSON or GeoParquet of blocks, address points "
+                             "or building footprints")
+        problems.raise_if_any()
+    if col is not None and col not in table.frame.columns:
+        problems.add(where, "population column not found", column=col,
+                     allowed=sorted(map(str, table.frame.columns)))
+        problems.raise_if_any()
+    layer = gpd.GeoDataFrame(table.frame, geometry=table.geometry, crs=table.crs).to_crs(crs)
+    if col is not None:
+        layer[col] = pd.to_numeric(layer[col], errors="coerce")
+    return {"density": layer, "density_column": col}
 
 
 def _records(rin: RecordsInput, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, crs: Any,

@@ -16,6 +16,7 @@ from safetygap._progress import Progress
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs import ColumnMap
 from safetygap.inputs.sources import resolve_calls
+from safetygap.methods import Methods
 from safetygap.pipeline import (
     STEPS,
     Analysis,
@@ -29,7 +30,7 @@ from safetygap.workspace import Workspace, write_workspace
 
 INPUT_ROLES = ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
                "network", "diversion_rules", "reports", "demographics",
-               "demographics_mapping", "fine_population")
+               "demographics_mapping", "fine_population", "population_layer")
 """Input files of an analysis a re-run takes from the manifest (or an override)."""
 
 
@@ -135,6 +136,7 @@ def rerun_plan(root: str | os.PathLike, overrides: Mapping[str, str | os.PathLik
     problems.raise_if_any()
     recorded_opts = dict(manifest.get("options", {}))
     columns = ColumnMap(**recorded_opts.pop("columns", {}))
+    recorded_opts["methods"] = Methods.from_dict(recorded_opts.get("methods"))
     known = {f.name for f in fields(AnalysisOptions)}
     options = replace(AnalysisOptions(columns=columns),
                       **{k: v for k, v in recorded_opts.items() if k in known})

@@ -18,7 +18,10 @@ A taxonomy is a TOML file (the packaged default is
 ``[service_types.*]`` the services a provider can offer, with their family,
                       straight-line catchment radius in metres and, for the
                       street network, catchment travel times in minutes per
-                      mode (``walk``, ``drive``).
+                      mode (``walk``, ``drive``); the categories of calls each
+                      handles (``handles``; default every category of its
+                      family), and whether it is ``placeless`` (311, online
+                      reporting, phone lines: no place, so no catchment).
 
 Call-type names are compared after :func:`normalize_call_type`, so agency
 suffixes such as ``(P)`` or ``~PD``, case and extra whitespace do not matter.
@@ -75,7 +78,8 @@ DEFAULT_SOURCE = "packaged default"
 
 _CATEGORY_KEYS = ("family", "eligible", "description", "types", "prefixes")
 _AGENCY_KEYS = ("diverted", "service")
-_SERVICE_KEYS = ("family", "catchment_m", "catchment_min", "description")
+_SERVICE_KEYS = ("family", "catchment_m", "catchment_min", "description", "handles",
+                 "placeless")
 DERIVED_SPEED_M_PER_MIN = {TravelMode.WALK.value: 80.0, TravelMode.DRIVE.value: 500.0}
 """Speeds that derive a missing ``catchment_min`` from ``catchment_m``
 (walk 4.8 km/h, drive 30 km/h)."""
@@ -143,6 +147,12 @@ class ServiceType:
     description: str
     catchment_min: Mapping[str, float] = field(default_factory=dict)
     """Network catchment in minutes of travel, per mode (``walk``, ``drive``)."""
+    handles: tuple[str, ...] = ()
+    """Categories of calls this service handles (a call is covered only by providers of a
+    service type that handles its category)."""
+    placeless: bool = False
+    """A service without a place (311, online reporting, a phone line): counted in the
+    diversion channels, left out of spatial coverage, reach and accessibility."""
 
     def catchment_for(self, mode: str) -> float:
         """Catchment in minutes for travel ``mode`` (``walk`` or ``drive``)."""
@@ -196,8 +206,9 @@ class Taxonomy:
 
         Returns a frame with the same index and columns ``category`` (str,
         ``"unknown"`` when not matched or missing), ``family`` (str, ``"none"``
-        for unknown), ``eligible`` (bool, False for unknown) and ``known``
-        (bool).
+        for unknown), ``eligible`` (bool, False for unknown), ``known``
+        (bool) and ``coverable`` (bool: some service type with a place handles
+        the category, see :meth:`coverable`).
         """
         codes, uniques = pd.factorize(call_types, use_na_sentinel=True)
         n = len(uniques)
@@ -208,6 +219,8 @@ class Taxonomy:
         fams = [fam_of.get(c, "none") for c in cats]
         eligs = np.array([elig_of.get(c, False) for c in cats], dtype=bool)
         knowns = np.array([c != UNKNOWN for c in cats], dtype=bool)
+        coverables = np.array([c in self.categories and self.categories[c].family != "none"
+                               and self.coverable(c) for c in cats], dtype=bool)
         idx = np.where(codes < 0, n, codes)
         # Take from small per-distinct-value arrays of the default string dtype:
         # far faster than building millions of Python strings.
@@ -217,6 +230,7 @@ class Taxonomy:
                 "family": pd.array(fams, dtype=_STR_DTYPE).take(idx),
                 "eligible": eligs.take(idx),
                 "known": knowns.take(idx),
+                "coverable": coverables.take(idx),
             },
             index=call_types.index,
             copy=False,
@@ -244,6 +258,20 @@ class Taxonomy:
             index=agencies.index,
             copy=False,
         )
+
+    # -- service matching -------------------------------------------------
+
+    def handlers(self, category: str, *, placeless: bool = False) -> tuple[str, ...]:
+        """Service types handling ``category``: those with a place (default), or the
+        placeless ones (``placeless=True``); sorted names."""
+        return tuple(sorted(name for name, s in self.service_types.items()
+                            if category in s.handles and s.placeless == placeless))
+
+    def coverable(self, category: str) -> bool:
+        """Whether a call of ``category`` can be covered in space: some service type with a
+        place handles it (calls only placeless services handle are left out of the
+        coverage denominator)."""
+        return bool(self.handlers(category))
 
     # -- identity -------------------------------------------------------
 
@@ -276,8 +304,11 @@ class Taxonomy:
                 name: {
                     "family": s.family,
                     "catchment_m": float(s.catchment_m),
-                    "catchment_min": {m: s.catchment_for(m) for m in TRAVEL_MODES},
+                    "catchment_min": ({} if s.placeless else
+                                      {m: s.catchment_for(m) for m in TRAVEL_MODES}),
                     "description": s.description,
+                    "handles": sorted(s.handles),
+                    "placeless": s.placeless,
                 }
                 for name, s in sorted(self.service_types.items())
             },
@@ -369,7 +400,7 @@ def _build(doc: dict[str, Any], label: str, fallback_name: str) -> Taxonomy:
     name, version, sources = _meta(doc.get("meta"), where, fallback_name, problems)
     categories, type_map, prefix_map = _categories(doc, where, problems)
     agencies = _agencies(doc, where, problems)
-    service_types = _service_types(doc, where, problems)
+    service_types = _service_types(doc, where, problems, categories)
 
     problems.raise_if_any()
     return Taxonomy(
@@ -538,7 +569,7 @@ def _agencies(doc: dict[str, Any], where: str, problems: Problems) -> dict[str, 
 
 
 def _service_types(
-    doc: dict[str, Any], where: str, problems: Problems
+    doc: dict[str, Any], where: str, problems: Problems, categories: Mapping[str, Category]
 ) -> dict[str, ServiceType]:
     services: dict[str, ServiceType] = {}
     for sname, entry in _table(doc, "service_types", where, problems).items():
@@ -553,25 +584,50 @@ def _service_types(
             problems.add(where, f"{key}.family: unknown family", value=family,
                          allowed=FAMILIES)
             ok = False
-        catchment = entry.get("catchment_m")
+        placeless = entry.get("placeless", False)
+        if not _is_bool(placeless):
+            problems.add(where, f"{key}.placeless must be true or false", value=placeless,
+                         allowed="true, false")
+            ok, placeless = False, False
+        catchment = entry.get("catchment_m", 0.0 if placeless else None)
         if (
             isinstance(catchment, bool)
             or not isinstance(catchment, int | float)
             or not math.isfinite(catchment)
-            or catchment <= 0
+            or (catchment <= 0 and not (placeless and catchment == 0))
         ):
             problems.add(where, f"{key}.catchment_m must be a positive number of metres",
-                         value=catchment, allowed="a number > 0")
+                         value=catchment, allowed="a number > 0 (a placeless service "
+                                                  "needs none)")
             ok = False
         minutes = _catchment_min(entry.get("catchment_min", {}), key, where, problems)
         description = entry.get("description", "")
         if not isinstance(description, str):
             problems.add(where, f"{key}.description must be a string", value=description)
             ok = False
-        if ok and minutes is not None:
+        handles = _handles(entry, family, key, where, problems, categories)
+        if ok and minutes is not None and handles is not None:
             services[sname] = ServiceType(sname, family, float(catchment), description,
-                                          MappingProxyType(minutes))
+                                          MappingProxyType(minutes), handles, placeless)
     return services
+
+
+def _handles(entry: dict[str, Any], family: Any, key: str, where: str, problems: Problems,
+             categories: Mapping[str, Category]) -> tuple[str, ...] | None:
+    """``handles = ["behavioral_crisis", ...]``: categories of the service type's family;
+    absent: every category of the family."""
+    if "handles" not in entry:
+        return tuple(sorted(n for n, c in categories.items() if c.family == family))
+    value = entry["handles"]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(where, f"{key}.handles must be a list of category names", value=value)
+        return None
+    same = sorted(n for n, c in categories.items() if c.family == family)
+    bad = [v for v in value if v not in same]
+    for v in bad:
+        problems.add(where, f"{key}.handles: not a category of family {family!r}", value=v,
+                     allowed=same)
+    return None if bad else tuple(sorted(set(value)))
 
 
 def _positive(value: Any) -> bool:

@@ -12,6 +12,10 @@ A workspace directory holds
     GeoParquet of the providers with family, capacity and catchment
 ``indices.parquet``
     every measure per level, area, period (``all`` or a year) and family, long form
+``demand_points.parquet``
+    GeoParquet of the neighborhoods' demand points (area id, residents, land m²)
+``bootstrap.parquet``
+    every bootstrap replicate's need/access class per level, family and area
 ``streets.parquet``
     GeoParquet of named street segments that name places (proposed sites), when the
     analysis had street names
@@ -63,6 +67,10 @@ from safetygap.vocab import TravelKind, TravelMode
 LAYER_FILES = ("neighborhoods.parquet", "wards.parquet", C.FILE,
                "providers.parquet", "indices.parquet")
 JSON_FILES = ("summary.json", "quality.json")
+DEMAND_FILE = "demand_points.parquet"
+"""The neighborhoods' demand points (GeoParquet): what what-if and siting reuse."""
+REPLICATES_FILE = "bootstrap.parquet"
+"""Every bootstrap replicate's class per level, family and area."""
 NETWORK_FILE = "network.npz"
 """The street network of a network-travel run, so what-if and siting reuse it exactly."""
 STREETS_FILE = "streets.parquet"
@@ -96,6 +104,13 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     calls = analysis.calls
     _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
     written = [*LAYER_FILES, *JSON_FILES]
+    for name, frame in ((DEMAND_FILE, analysis.demand_points),
+                        (REPLICATES_FILE, analysis.replicates)):
+        if frame is None:
+            (out / name).unlink(missing_ok=True)
+            continue
+        _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
+        written.append(name)
     if analysis.network is not None:
         _atomic_write(out / NETWORK_FILE, lambda p: save_network(analysis.network, p))
         written.append(NETWORK_FILE)
@@ -209,6 +224,16 @@ class Workspace:
     @cached_property
     def indices(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / "indices.parquet")
+
+    def demand_points(self) -> gpd.GeoDataFrame | None:
+        """The demand points (None for a workspace written before they existed)."""
+        p = self.path / DEMAND_FILE
+        return gpd.read_parquet(p) if p.is_file() else None
+
+    def replicates(self) -> pd.DataFrame | None:
+        """Every bootstrap replicate's class (None: no bootstrap in this workspace)."""
+        p = self.path / REPLICATES_FILE
+        return pd.read_parquet(p) if p.is_file() else None
 
     def network(self) -> StreetNetwork | None:
         """The street network the analysis used (network-travel runs), else None."""

@@ -16,6 +16,27 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minne
 # quick first visits (tests/test_precompute.py asks for them)
 os.environ.setdefault("SAFETYGAP_PRECOMPUTE", "false")
 CRS = "EPSG:26915"
+TINY_YEARS = 487 / 365.25
+"""Covered years of the tiny city's calls under :func:`tiny_options`: 2023-01-01 (call 8,
+placed nowhere but dated) to 2024-05-01 (call 4)."""
+
+
+def tiny_options(**methods: object):
+    """Analysis options for the tiny city: its calls come every few months, so a 400-day
+    gap threshold treats 2023-01-01 .. 2024-05-01 as covered (the default 7 days would leave
+    only the 8 days with a call); its four areas are far smaller than a city's, so a
+    non-resident ratio of 10 keeps all of them ranked; a short bootstrap and permutation
+    test keep it quick; its one undated row of eleven is accepted. ``methods`` override any of
+    these."""
+    from dataclasses import replace
+
+    from safetygap.inputs import load_preset
+    from safetygap.methods import Methods
+    from safetygap.pipeline import AnalysisOptions
+
+    base = Methods(gap_days=400, nonresident_ratio=10.0, bootstrap=40, hotspot_permutations=99)
+    return AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                           methods=replace(base, **methods))
 
 
 def require_shared() -> Path:
@@ -214,8 +235,7 @@ def api_workspace(tmp_path_factory) -> Path:
     called :data:`HOSTILE_AREA`; two extra providers in ward 2:
     PX :data:`HOSTILE_PROVIDER` (victim services, restoration) at (1900, 1900) in D and
     PY :data:`HOSTILE_TEMPLATE` (community center, prevention) at (1700, 300) in B."""
-    from safetygap.inputs import load_preset
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.pipeline import AnalysisInputs
     from safetygap.run import run_analysis
 
     d = tmp_path_factory.mktemp("api-tiny")
@@ -225,9 +245,7 @@ def api_workspace(tmp_path_factory) -> Path:
         ("PX", HOSTILE_PROVIDER, "victim_services", 1.0, 1900, 1900),
         ("PY", HOSTILE_TEMPLATE, "community_center", 1.0, 1700, 300),
     ])
-    run_analysis(AnalysisInputs(**files), d / "workspace",
-                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True),
-                 quiet=True)
+    run_analysis(AnalysisInputs(**files), d / "workspace", options=tiny_options(), quiet=True)
     return d / "workspace"
 
 
@@ -291,12 +309,10 @@ def demo_client(demo_workspace):
 def tiny_ws(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
     """The tiny city analysed into ``tmp_path/ws`` (its inputs in ``tmp_path/in``): a
     workspace of its own, for tests that re-run or upload into it."""
-    from safetygap.inputs import load_preset
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.pipeline import AnalysisInputs
     from safetygap.run import run_analysis
 
     (tmp_path / "in").mkdir()
     files = write_tiny_city(tmp_path / "in", make_tiny_areas())
-    run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True,
-                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True))
+    run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True, options=tiny_options())
     return tmp_path / "ws", files

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import CRS, HOSTILE_AREA, HOSTILE_PROVIDER, X0, Y0
+from conftest import CRS, HOSTILE_AREA, HOSTILE_PROVIDER, TINY_YEARS, X0, Y0
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,7 +78,13 @@ def test_neighborhoods_geojson_values(client):
     assert list(p) == ["A", "B", "C", "D"]
     assert p["D"]["name"] == HOSTILE_AREA  # JSON carries the raw name; pages escape it
     assert [p[i]["calls_total"] for i in "ABCD"] == [3, 2, 1, 2]
-    assert p["A"]["calls_response"] == 3 and p["A"]["rate_response"] == pytest.approx(1.5)
+    assert p["A"]["calls_response"] == 3
+    assert p["A"]["rate_response"] == pytest.approx(3 / TINY_YEARS)  # conftest.tiny_options
+    # exact Poisson 95% interval of 3 calls: (0.6187, 8.7673) per TINY_YEARS thousand
+    assert p["A"]["rate_response_ci_low"] == pytest.approx(0.61867 / TINY_YEARS, rel=1e-4)
+    assert p["A"]["rate_response_ci_high"] == pytest.approx(8.76727 / TINY_YEARS, rel=1e-4)
+    assert p["A"]["class_label_response"] == "high need, high access"
+    assert p["A"]["ranked"] == 1 and type(p["A"]["class_response"]) is int
     assert p["B"]["calls_prevention"] == 2
     assert p["A"]["population"] == 1000 and p["A"]["area_km2"] == pytest.approx(1.0)
     assert set(fc.classes) == {"response", "prevention", "restoration"}
@@ -152,22 +158,39 @@ def test_neighborhood_profile(client):
     m = {(x.family, x.measure): x for x in p.measures}
     assert m[("response", "calls")].value == 3 and m[("response", "calls")].rank == 1
     assert m[("response", "calls")].city == pytest.approx(0.75)  # 3 calls / 4 areas
-    # city rate: 8 calls * 1000 / (10,000 residents * 2 years)
-    assert m[("total", "rate")].city == pytest.approx(0.4)
+    # city rate: 8 calls * 1000 / (10,000 residents * 487/365.25 covered years)
+    assert m[("total", "rate")].city == pytest.approx(0.8 / TINY_YEARS)
+    rate = m[("response", "rate")]
+    assert (rate.ci_low, rate.ci_high) == (pytest.approx(0.61867 / TINY_YEARS, rel=1e-4),
+                                           pytest.approx(8.76727 / TINY_YEARS, rel=1e-4))
+    assert m[("response", "class")].text == "high need, high access"
     assert m[("response", "gap")].city is None
 
 
 def test_gap_ranks_by_hand(client):
-    """Restoration: rate ranks C first, the others tie; access (PX near D) ranks
-    D > B = C > A, so gaps are C 1-0.5, A 1/3-0, B 1/3-0.5, D 1/3-1."""
+    """Restoration: only C has a call (domestic). One call is no evidence that C differs:
+    Marshall's prior variance s2 - m/mean(b) is negative, so every smoothed need is the
+    city's 1 call / 13.3 thousand resident-years = 0.075 and all four areas are "middle
+    need". Access (PX at D's far corner reaches every cell): D > C > B > A (B and C
+    mirror each other about the diagonal through PX, but B's cells on the ward line at
+    x = 1500 are cut in two, which lowers B a little): A low, B and C middle, D high. So A
+    is middle need, low access (rank 1), B and C middle/middle (ranks 2, 3: equal need,
+    layer order), D middle need, high access. The secondary gap index, from the raw rate:
+    rate ranks C first, the others tie (1/3); access percentiles A 0, B 1/3, C 2/3, D 1, so
+    gaps are A 1/3, B 0, C 1/3, D -2/3."""
     g, _ = ok(client, "/api/gaps?family=restoration", GapRanking)
     rows = g.families["restoration"]
-    assert [r.area_id for r in rows] == ["C", "A", "B", "D"]
-    assert [r.gap for r in rows] == pytest.approx([0.5, 1 / 3, -1 / 6, -2 / 3], abs=1e-6)
+    assert [r.area_id for r in rows] == ["A", "B", "C", "D"]
+    assert [r.need for r in rows] == pytest.approx([1 / (10 * TINY_YEARS)] * 4)
+    assert [r.label for r in rows] == ["middle need, low access", "middle need, middle access",
+                                       "middle need, middle access",
+                                       "middle need, high access"]
+    assert not any(r.underserved for r in rows)
+    assert [r.gap for r in rows] == pytest.approx([1 / 3, 0, 1 / 3, -2 / 3], abs=1e-6)
     assert rows[3].name == HOSTILE_AREA
     p, _ = ok(client, "/api/neighborhoods/C", AreaProfile)
     gap = next(x for x in p.measures if (x.family, x.measure) == ("restoration", "gap"))
-    assert (gap.rank, gap.of, gap.value) == (1, 4, pytest.approx(0.5))
+    assert (gap.rank, gap.of, gap.value) == (1, 4, pytest.approx(1 / 3))  # tied with A
 
 
 def test_gap_classes_are_integers_in_json(client):

@@ -72,11 +72,17 @@ def test_real_sites_and_scenario(real_client, real_ws):
     assert gains == sorted(gains, reverse=True) and gains[-1] > 0
     assert all(-93.4 < x.longitude < -93.1 and 44.85 < x.latitude < 45.1 for x in s.sites)
     assert all(x.neighborhoods and x.wards for x in s.sites)
+    from safetygap.taxonomy import load_taxonomy
+
     calls = gpd.read_parquet(real_ws / "calls.parquet",
-                             columns=["status", "family", "covered", "geometry"])
+                             columns=["status", "family", "category", "coverable", "covered",
+                                      "geometry"])
     need = calls[calls["status"].isin(["ok", "unparseable_date", "unknown_call_type"])
-                 & (calls["family"] == "restoration")]
+                 & (calls["family"] == "restoration") & calls["coverable"]]
     assert s.need_calls == len(need) and s.covered_before == int(need["covered"].sum())
+    # the new sites cover only calls of the categories their service type handles
+    handles = load_taxonomy().service_types[s.service_type].handles
+    need = need[need["category"].astype(str).isin(handles)]
     sites = gpd.GeoSeries(gpd.points_from_xy([x.longitude for x in s.sites],
                                              [x.latitude for x in s.sites]),
                           crs="EPSG:4326").to_crs(calls.crs)

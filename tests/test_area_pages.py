@@ -54,9 +54,11 @@ def test_neighborhood_headline_by_hand(client):
     """A: calls 1, 2 and 11 are behavioral crisis calls (eligible for a non-police
     responder): 3 x 1,000 / (1,000 residents x 2 years) = 1.5 a year per 1,000; the city
     3 x 1,000 / (10,000 x 2) = 0.15, so 10 times. Call 1 went to BCR: 1 of 3 = 33.3%; the
-    city 1 of 9 unique calls of the denominator (summary.json) = 11.1%. Response gaps
-    D 1/3 > A 0 > B = C -1/6: A is 2nd of 4; restoration (C 0.5 > A 1/3) also 2nd: the
-    first family in order, response, is named."""
+    city 1 of 9 unique calls of the denominator (summary.json) = 11.1%. Response need/access
+    classes (issue 13): only A has response calls, so A is in the top third of need and,
+    with the nearest response provider, the top third of access (high need, high access);
+    every area scores need tercile - access tercile = 0, so the underserved rank orders them
+    by need: A first, then B, C, D. A is named for response, the first family."""
     r = client.get("/neighborhoods/A")
     assert r.status_code == 200
     assert _headline(r.text) == [
@@ -64,13 +66,12 @@ def test_neighborhood_headline_by_hand(client):
         "(1.5 a year per 1,000 residents; city 0.15).",
         "33.3% of calls here went to a non-police service (city 11.1%; the city's goal is "
         "20%).",
-        "Response services fall shortest here: 2nd most underserved of 4 neighborhoods "
-        "(group 2 of 3).",
+        "Response services fall shortest here: the most underserved of 4 neighborhoods "
+        "(high need, high access).",
         "Calls here fell 100.0% from 2023 to 2024 (2 to 0; city −83.3%).",
     ]
     d = client.get("/neighborhoods/D")
-    assert "Response services fall shortest here: the most underserved of 4 neighborhoods" \
-        in _text(d.text)
+    assert "the most underserved of 4 neighborhoods" not in _text(d.text)
     assert "No call here was of a kind a non-police responder could take" in _text(d.text)
     assert escape(HOSTILE_AREA) in d.text and "<b>bold</b>" not in d.text
 
@@ -104,8 +105,8 @@ def test_ward_page(client):
     html = r.text
     assert html.count("<h1>") == 1 and '<main id="sg-content">' in html
     listed = re.findall(r'<th scope="row"><a href="/neighborhoods/([^"]+)">', html)
-    # response gap: D 1/3 (rank 1) before B -1/6 (rank 3)
-    assert listed == ["D", "B"]
+    # response underserved rank: B 2 (need tercile 2, more need than C) before D 4
+    assert listed == ["B", "D"]
     svgs = re.findall(r'<svg[^>]*role="img"[^>]*>', html)
     assert len(svgs) >= 4
     for key in re.findall(r'aria-labelledby="([^ "]+)-t ', html):
@@ -163,4 +164,5 @@ def test_pages_speak_the_need_access_classes_when_the_analysis_has_them(api_work
             "in 87% of the resamples.") in words
     a = AreaFacts(view, "neighborhood", "A")
     rate = next(r for r in a.measure_rows("response") if r["measure"] == "rate")
-    assert rate["value"] == "1.5 per 1,000 residents a year (0.9 to 4.4)"
+    # 3 calls over 1,000 residents x 1.333 covered years (tiny_options): 2.25 a year
+    assert rate["value"] == "2.2 per 1,000 residents a year (0.9 to 4.4)"

@@ -200,7 +200,7 @@ def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
     options = page.locator(".sg-options")
     assert options.is_visible() and options.locator(".sg-options-body").is_visible()
     assert options.locator("input[name=sg-family]").count() == 3
-    assert "Response: service gap score" in page.locator(".sg-legend").inner_text()
+    assert "Response: need against access" in page.locator(".sg-legend").inner_text()
     assert page.locator(".leaflet-control-scale").is_visible()
     _wait_map(page, "data-sg-providers")
     _wait_map(page, "data-sg-wards")
@@ -213,7 +213,7 @@ def test_gap_map_in_chromium(browser, server, demo_client_summary, tmp_path):
     _wait_map(page, "data-sg-areas", "prevention/")
     options.locator("input[name=sg-level][value=ward]").check()
     _wait_map(page, "data-sg-areas", f"prevention/ward/{n_wards}", how="=")
-    assert "Prevention: service gap score" in page.locator(".sg-legend").inner_text()
+    assert "Prevention: need against access" in page.locator(".sg-legend").inner_text()
     options.get_by_text("Calls (hexagons)").click()
     _wait_map(page, "data-sg-hexbins", "prevention/")
     assert "Calls per hexagon" in page.locator(".sg-legend").inner_text()
@@ -275,7 +275,7 @@ def test_sites_map_in_chromium(browser, request, which, legend, tmp_path):
             const b = p.getBBox(); return [b.width, b.height]; })""")
     assert len(sizes) == n and all(w > 5 and h > 5 for w, h in sizes)
     assert legend in page.locator(".sg-legend").inner_text()
-    assert "Prevention: service gap score" in page.locator(".sg-legend").inner_text()
+    assert "Prevention: need against access" in page.locator(".sg-legend").inner_text()
     assert page.locator("#sg-sites-list li").count() == n
     assert "within reach" in page.locator("#sg-sites-summary").inner_text()
     page.locator(".sg-site").first.click()

@@ -35,6 +35,9 @@ def assert_same_analysis(a, b) -> None:
     pd.testing.assert_frame_equal(a.indices, b.indices)
     pd.testing.assert_frame_equal(pd.DataFrame(a.neighborhoods), pd.DataFrame(b.neighborhoods))
     pd.testing.assert_frame_equal(pd.DataFrame(a.wards), pd.DataFrame(b.wards))
+    pd.testing.assert_frame_equal(a.replicates, b.replicates)  # every bootstrap class
+    pd.testing.assert_frame_equal(pd.DataFrame(a.demand_points),
+                                  pd.DataFrame(b.demand_points))
     assert a.quality == b.quality
     sa, sb = dict(a.summary), dict(b.summary)
     sa.pop("generated"), sb.pop("generated")
@@ -55,6 +58,25 @@ def test_tiny_city_same_as_memory(tiny_files, scheduler, tmp_path):
     assert list(dsk.wards["calls_total"]) == [5, 3]
     assert dsk.quality["calls"]["status_counts"]["outside_boundaries"] == 1
     assert list((tmp_path / "staging").iterdir()) == []  # staging cleaned up
+
+
+def test_sources_same_as_memory(tiny_files, scheduler, tmp_path):
+    """Calls from two feeds (a mapped ``feed`` column): each feed's covered time divides
+    its own calls, on both engines alike."""
+    calls = pd.read_csv(tiny_files["calls"], dtype=str)
+    calls["feed"] = ["911", "911", "311", "911", "911", "911", "311", "911", "911", "911",
+                     "911"]
+    calls.to_csv(tiny_files["calls"], index=False)
+    inputs = AnalysisInputs(**tiny_files)
+    cols = load_preset("generic").with_overrides(feed="feed")
+    mem = analyze(inputs, options=AnalysisOptions(columns=cols, accept_undated=True))
+    dsk = analyze(inputs, options=AnalysisOptions(columns=cols, accept_undated=True,
+                                                  engine="dask",
+                                                  scheduler=scheduler, partitions=2,
+                                                  staging=tmp_path / "staging"))
+    assert_same_analysis(mem, dsk)
+    assert [s["source"] for s in mem.summary["time_covered"]] == ["311", "911"]
+    assert set(mem.calls["feed"].astype(str)) == {"311", "911"}
 
 
 def test_cli_dask_engine_on_a_local_cluster(tiny_files, tmp_path):

@@ -147,3 +147,28 @@ def test_bad_options_are_refused():
         demand_points(nbhd, np.ones(4), model="hexagons")
     with pytest.raises(ValidationError, match="cell"):
         demand_points(nbhd, np.ones(4), cell_m=0.0)
+
+
+def test_pieces_cut_along_the_wards_give_their_areal_shares():
+    """Split by the wards (x = 1500), each ward's residents are exactly the neighborhoods'
+    residents shared by land area, as the crosswalk apportions them (a second method:
+    geopandas overlay of neighborhoods and wards)."""
+    nbhd, wards = make_tiny_areas()
+    pop = np.array([1000.0, 2000.0, 3000.0, 4000.0])
+    pts = demand_points(nbhd, pop, zones=wards)
+    assert pts.zone is not None and (pts.zone >= 0).all()
+    per_ward = np.bincount(pts.zone, weights=pts.residents, minlength=2)
+    over = gpd.overlay(nbhd.assign(pop=pop), wards.rename(columns={"area_id": "ward"}),
+                       how="intersection", keep_geom_type=True)
+    share = over.area / over["pop"].map(dict(zip(pop, nbhd.area, strict=True)))
+    want = (over["pop"] * share).groupby(over["ward"]).sum()
+    np.testing.assert_allclose(per_ward, want.loc[["1", "2"]].to_numpy(), rtol=1e-12)
+    assert per_ward.tolist() == pytest.approx([7000.0, 3000.0])
+    # a call in B west of the line gets the western half-cell's point, east the eastern
+    x = np.array([X0 + 1490.0, X0 + 1510.0])
+    y = np.array([Y0 + 100.0, Y0 + 100.0])
+    got = pts.locate(x, y, np.array([1, 1]), np.array([0, 1]))
+    assert pts.zone[got].tolist() == [0, 1]
+    assert (pts.x[got] - X0).tolist() == pytest.approx([1450.0, 1550.0])
+    frame = points_frame(pts, nbhd, wards)
+    assert set(frame["ward_id"]) == {"1", "2"}

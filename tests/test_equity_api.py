@@ -22,7 +22,7 @@ def table(data_dir):
     return pd.read_csv(data_dir / "demographics.csv")
 
 
-def test_city_figures_recomputed_from_the_table(demo_client, table):
+def test_city_figures_recomputed_from_the_table(demo_client, demo_workspace, table):
     r = demo_client.get("/api/equity")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -45,8 +45,22 @@ def test_city_figures_recomputed_from_the_table(demo_client, table):
     ma = black["mean_access"]["prevention"]
     assert ma["group"]["low"] <= ma["group"]["estimate"] <= ma["group"]["high"]
     assert "prevention access" in ma["sentence"]
-    assert body["disparity_available"] is False and black["disparity"] is None
-    assert "underserved" in body["notes"]
+    # the disparity from the analysis' own need/access classes: Black residents' share in
+    # the neighborhoods underserved for prevention, recomputed from the table and the layer
+    assert body["disparity_available"] is True
+    layer = gpd.read_parquet(demo_workspace / "neighborhoods.parquet")
+    under = set(layer.loc[layer["underserved_prevention"] == 1, "name"])
+    classified = set(layer.loc[layer["class_prevention"] > 0, "name"])
+    rows = table[table["neighborhood"].isin(classified)]
+    inside = rows["neighborhood"].isin(under).to_numpy()
+    d = black["disparity"]["prevention"]
+    assert d["underserved_areas"] == len(under)
+    assert d["share_group"]["estimate"] == pytest.approx(
+        rows["black"].to_numpy()[inside].sum() / rows["black"].sum(), abs=1e-6)
+    others = (rows["total_population"] - rows["black"]).to_numpy()
+    assert d["share_others"]["estimate"] == pytest.approx(
+        others[inside].sum() / others.sum(), abs=1e-6)
+    assert d["difference"]["low"] <= d["difference"]["estimate"] <= d["difference"]["high"]
 
 
 def test_ward_figures_follow_the_area_crosswalk(demo_client, data_dir, table):

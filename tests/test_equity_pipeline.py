@@ -81,7 +81,11 @@ def test_layer_columns_and_ward_apportioning_by_hand(tiny_files, tmp_path):
     ok = np.isfinite(acc)
     assert city["mean_access"]["prevention"]["group"]["estimate"] == pytest.approx(
         (kids[ok] * acc[ok]).sum() / kids[ok].sum())
-    assert a.equity["disparity_available"] is False and city["disparity"] is None
+    # the analysis' own need/access classes feed the disparity; the tiny city under the
+    # default methods has no area of high need and low access, so no one lives in one
+    assert a.equity["disparity_available"] is True
+    assert city["disparity"]["prevention"]["underserved_areas"] == 0
+    assert city["disparity"]["prevention"]["share_group"]["estimate"] == 0
     assert a.quality["demographics"]["areas_without_data"] == []
     assert a.manifest["inputs"]["demographics"]["sha256"]
 
@@ -294,3 +298,77 @@ def test_underserved_from_the_class_tables():
     assert u.classified.tolist() == [True, True, False]
     assert u.replicates.tolist() == [[True, True, False], [False, True, False]]
     assert underserved_from_tables(table, pd.DataFrame()).replicates is None
+
+
+def test_disparity_from_the_analysis_own_classes_by_hand(tiny_files, tmp_path):
+    """analyze feeds issue 13's need/access classes into the equity disparity. Four more
+    shootings in Charlie (3,000 residents, no prevention provider within reach: access 0)
+    make it the area of highest prevention need (4 calls / 3,000 residents beside Bravo's
+    2 / 2,000) and lowest access among the four ranked areas: class 7, high need, low
+    access, the only underserved one. Children: 300 of the city's 1,400 live there;
+    everyone else: 3,000 - 300 of 10,000 - 1,400."""
+    from dataclasses import replace
+
+    from pyproj import Transformer
+
+    from tests.conftest import X0, Y0, tiny_options
+
+    tr = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    calls = pd.read_csv(tiny_files["calls"])
+    extra = []
+    for i, (x, y) in enumerate([(400, 1400), (600, 1600), (450, 1550), (550, 1450)]):
+        lon, lat = tr.transform(X0 + x, Y0 + y)
+        extra.append({"id": f"c{i}", "call_type": "Shooting (P)", "agency": "POLICE",
+                      "time": f"2023-0{i + 5}-10T22:00:00", "latitude": round(lat, 7),
+                      "longitude": round(lon, 7)})
+    pd.concat([calls, pd.DataFrame(extra)], ignore_index=True).to_csv(tiny_files["calls"],
+                                                                       index=False)
+    TABLE.to_csv(tmp_path / "demo.csv", index=False)
+    (tmp_path / "layout.toml").write_text(LAYOUT, encoding="utf-8")
+    a = analyze(AnalysisInputs(**tiny_files, demographics=tmp_path / "demo.csv",
+                               demographics_mapping=tmp_path / "layout.toml"),
+                options=replace(tiny_options(), equity_draws=2000))
+    n = a.neighborhoods.set_index("name")
+    # need: Delta < Alpha < Bravo < Charlie; access: Charlie (0) < Alpha = Delta < Bravo
+    assert n["class_prevention"].tolist() == [5, 6, 7, 2]  # Alpha, Bravo, Charlie, Delta
+    assert n.loc["Charlie", "access_prevention"] == 0
+    assert a.equity["disparity_available"] is True
+    assert "class 7" in a.equity["underserved_definition"]["prevention"]
+    d = a.equity["city"]["groups"]["kids"]["disparity"]["prevention"]
+    assert d["underserved_areas"] == 1 and d["areas"] == 4
+    assert d["group_in_underserved"] == pytest.approx(300)
+    assert d["share_group"]["estimate"] == pytest.approx(300 / 1400, abs=1e-6)
+    assert d["share_others"]["estimate"] == pytest.approx(2700 / 8600, abs=1e-6)
+    assert d["difference"]["estimate"] == pytest.approx(300 / 1400 - 2700 / 8600, abs=1e-6)
+    assert d["ratio"]["estimate"] == pytest.approx((300 / 1400) / (2700 / 8600), abs=1e-6)
+    assert d["difference"]["low"] <= d["difference"]["estimate"] <= d["difference"]["high"]
+    assert d["replicates"] == 40  # tiny_options' bootstrap, every replicate's class used
+    # ward 1 holds A and C whole and half of B and D: children 100 + 300 + 300 + 200
+    w = a.equity["wards"]["1"]["groups"]["kids"]["disparity"]["prevention"]
+    assert w["share_group"]["estimate"] == pytest.approx(300 / 900, abs=1e-6)
+    assert w["share_others"]["estimate"] == pytest.approx(2700 / 6100, abs=1e-6)
+    # no area is underserved for restoration (every area ties): no one lives in one
+    r = a.equity["city"]["groups"]["kids"]["disparity"]["restoration"]
+    assert r["underserved_areas"] == 0 and r["share_group"]["estimate"] == 0
+
+
+def test_underserved_classes_from_a_layer_and_its_replicates():
+    """pipeline.underserved_classes: class 7 is underserved, class 0 unclassified, and each
+    replicate's class 7 underserved, in layer order."""
+    from safetygap.methods import Methods
+    from safetygap.pipeline import underserved_classes
+
+    layer = pd.DataFrame({"area_id": ["A", "B", "C"], "name": ["a", "b", "c"],
+                          **{f"class_{f}": [7, 0, 3] for f in
+                             ("response", "prevention", "restoration")}})
+    reps = pd.DataFrame({"level": "neighborhood", "family": "prevention",
+                         "replicate": [0, 0, 0, 1, 1, 1], "area_id": ["C", "A", "B"] * 2,
+                         "class": [7, 7, 0, 1, 4, 0]})
+    u = underserved_classes(layer, reps, methods=Methods(bootstrap=2))
+    p = u["prevention"]
+    assert p.point.tolist() == [True, False, False]
+    assert p.classified.tolist() == [True, False, True]
+    assert p.replicates.tolist() == [[True, False, True], [False, False, False]]
+    assert u["response"].replicates is None  # no replicate of that family
+    assert underserved_classes(layer.drop(columns="class_response"), None,
+                               methods=Methods()) is None

@@ -56,3 +56,15 @@ def test_gap_in_range(need, seed):
     assert np.array_equal(ok, np.isfinite(need))
     classes, _ = gap_classes(gap)
     assert np.all((classes[ok] >= 1) & (classes[ok] <= 5)) and np.all(classes[~ok] == 0)
+
+
+def test_gap_classes_float_noise_ties():
+    """1 - 2/3 and 1/3 - 0 are the same gap though their floats differ: one class, and the
+    class numbers run 1..n without a hole."""
+    from safetygap.geo.gap import gap_classes
+
+    g = np.array([1 / 3 - 0.0, 0.0, 1.0 - 2 / 3, -2 / 3])
+    assert g[0] != g[2]
+    cls, _ = gap_classes(g)
+    assert cls[0] == cls[2]
+    assert sorted(set(cls.tolist())) == [1, 2, 3]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from safetygap.cli import app as cli_app
 from safetygap.maps.gpkg import public_quality
-from safetygap.maps.style import FAMILY_STYLE, NO_VALUE_COLOR, class_color
+from safetygap.maps.style import FAMILY_STYLE, NO_VALUE_COLOR, NOT_RANKED_COLOR, class_color
 
 SLD = "{http://www.opengis.net/sld}"
 OGC = "{http://www.opengis.net/ogc}"
@@ -87,26 +87,34 @@ def test_styles_parse_and_carry_the_map_classes(gpkg, demo_client):
     assert (styles["f_geometry_column"] == "geom").all()
     defaults = styles[styles["useAsDefault"].astype(bool)]
     assert sorted(defaults["f_table_name"]) == sorted(set(styles["f_table_name"]))
-    classes = demo_client.get("/api/neighborhoods").json()["classes"]
+    layer = demo_client.get("/api/neighborhoods").json()
     for fam in ("response", "prevention", "restoration"):
-        row = styles[(styles["f_table_name"] == "neighborhoods")
-                     & styles["styleName"].str.endswith(fam)].iloc[0]
-        qml = ET.fromstring(row["styleQML"].split(">", 1)[1])  # after the DOCTYPE
-        renderer = qml.find("renderer-v2")
-        assert renderer.get("attr") == f"gap_class_{fam}"
-        cats = renderer.findall("categories/category")
-        want = classes[fam]
-        assert [c.get("value") for c in cats] == [str(c["gap_class"]) for c in want] + ["0"]
-        colors = {s.get("name"): _hex(s.find("layer/Option/Option[@name='color']").get("value"))
-                  for s in renderer.findall("symbols/symbol")}
-        assert [colors[c.get("symbol")] for c in cats] == \
-            [class_color(c["gap_class"], len(want)) for c in want] + [NO_VALUE_COLOR]
-        sld = ET.fromstring(row["styleSLD"])
-        rules = sld.findall(f".//{SLD}Rule")
-        assert [r.find(f".//{OGC}Literal").text for r in rules] == \
-            [str(c["gap_class"]) for c in want] + ["0"]
-        assert [r.find(f".//{SLD}CssParameter[@name='fill']").text for r in rules] == \
-            [class_color(c["gap_class"], len(want)) for c in want] + [NO_VALUE_COLOR]
+        # the need/access classes (the map's), then the secondary gap-index classes
+        for kind, attr, key, extra_color in (
+                ("need and access", f"class_{fam}", "class", NOT_RANKED_COLOR),
+                ("gap class (secondary)", f"gap_class_{fam}", "gap_class", NO_VALUE_COLOR)):
+            row = styles[(styles["f_table_name"] == "neighborhoods")
+                         & styles["styleName"].str.startswith(kind)
+                         & styles["styleName"].str.endswith(fam)].iloc[0]
+            qml = ET.fromstring(row["styleQML"].split(">", 1)[1])  # after the DOCTYPE
+            renderer = qml.find("renderer-v2")
+            assert renderer.get("attr") == attr
+            cats = renderer.findall("categories/category")
+            want = [c for c in layer["need_access" if key == "class" else "classes"][fam]
+                    if c[key] > 0]
+            colors_want = ([c["color"] for c in want] if key == "class" else
+                           [class_color(c["gap_class"], len(want)) for c in want])
+            assert [c.get("value") for c in cats] == [str(c[key]) for c in want] + ["0"]
+            colors = {s.get("name"): _hex(s.find("layer/Option/Option[@name='color']")
+                                          .get("value"))
+                      for s in renderer.findall("symbols/symbol")}
+            assert [colors[c.get("symbol")] for c in cats] == [*colors_want, extra_color]
+            sld = ET.fromstring(row["styleSLD"])
+            rules = sld.findall(f".//{SLD}Rule")
+            assert [r.find(f".//{OGC}Literal").text for r in rules] == \
+                [str(c[key]) for c in want] + ["0"]
+            assert [r.find(f".//{SLD}CssParameter[@name='fill']").text for r in rules] == \
+                [*colors_want, extra_color]
     prov = styles[styles["f_table_name"] == "providers"].iloc[0]
     renderer = ET.fromstring(prov["styleQML"].split(">", 1)[1]).find("renderer-v2")
     assert [c.get("value") for c in renderer.findall("categories/category")] == \

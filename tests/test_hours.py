@@ -20,6 +20,7 @@ from safetygap.hours import (
     week_table,
 )
 from safetygap.pipeline import coverage
+from safetygap.taxonomy import load_taxonomy
 
 # Monday 2024-01-08 .. Sunday 2024-01-14
 TIMES = pd.to_datetime(["2024-01-08 10:00", "2024-01-08 20:00", "2024-01-08 23:00",
@@ -57,6 +58,9 @@ def test_unknown_hours_closed_and_parsing_messages() -> None:
 
 def _providers(rows: list[tuple[str, float, float, float, str]]) -> gpd.GeoDataFrame:
     frame = pd.DataFrame(rows, columns=["family", "x", "y", "catchment_m", "opening_hours"])
+    # the service types that handle the calls below: crisis teams, youth programs
+    frame["service_type"] = frame["family"].map({"response": "bcr_team",
+                                                 "prevention": "youth_program"})
     return gpd.GeoDataFrame(frame.drop(columns=["x", "y"]), crs=CRS,
                             geometry=gpd.points_from_xy(frame["x"] + X0, frame["y"] + Y0))
 
@@ -76,14 +80,16 @@ def test_coverage_by_the_hour_by_hand() -> None:
     calls = pd.DataFrame({
         "x": np.full(5, X0 + 100.0), "y": np.full(5, Y0 + 100.0),
         "family_code": [0, 0, 0, 0, 1],  # response, ..., prevention
+        "category": ["behavioral_crisis"] * 4 + ["violence"],
         "time": TIMES[:5]})
     prov = _providers([("response", 0, 0, 6000, "Mo-Fr 09:00-17:00"),
                        ("response", 50_000, 0, 6000, "24/7"),
                        ("prevention", 0, 0, 6000, "24/7")])
     travel = Travel("straight")
+    taxonomy = load_taxonomy()
 
     def by(c: pd.DataFrame, p: pd.DataFrame) -> np.ndarray:
-        return coverage(c, p, travel)
+        return coverage(c, p, travel, taxonomy)
 
     assert covered_while_open(calls, prov, covered_by=by).tolist() == [
         True, False, False, False, True]
@@ -91,7 +97,7 @@ def test_coverage_by_the_hour_by_hand() -> None:
                               ).tolist() == [True, True, False, True, False]
     assert covered_while_open(calls, prov, covered_by=by, hours="24/7").all()
     # time-blind coverage (the analysis'): every call covered
-    assert coverage(calls, prov, travel).all()
+    assert coverage(calls, prov, travel, taxonomy).all()
     # a provider with no stated hours: open (default) or closed
     blank = _providers([("response", 0, 0, 6000, "")])
     assert covered_while_open(calls, blank, covered_by=by)[:4].all()

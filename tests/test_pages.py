@@ -59,11 +59,12 @@ def test_index_page(client, demo_client):
         assert f'href="/maps/wards/{ward}"' in html
     for family in ("response", "prevention", "restoration"):
         assert f'href="/maps/gaps?family={family}"' in html
-    # restoration, most underserved first: C, A, B, D (test_api.test_gap_ranks_by_hand),
-    # each linking to its page; the list downloads as CSV
+    # restoration, most underserved first: A, B, C, D (test_api.test_gap_ranks_by_hand),
+    # each linking to its page, with its class in words; the list downloads as CSV
     restoration = html[html.index('id="top-restoration"'):]
     names = re.findall(r'href="/neighborhoods/[^"]+">([^<]+)</a>', restoration)[:4]
-    assert names == ["Charlie", "Alpha", "Bravo", escape(HOSTILE_AREA)]
+    assert names == ["Alpha", "Bravo", "Charlie", escape(HOSTILE_AREA)]
+    assert "middle need, low access" in restoration
     assert ('href="/api/gaps?family=restoration&amp;level=neighborhood&amp;top=20&amp;'
             'format=csv" download' in restoration)
     demo = demo_client.get("/").text
@@ -155,12 +156,20 @@ def test_custom_tiles(api_workspace):
 
 
 def test_ward_panel_against_city_by_hand(api_workspace):
-    """Ward 1: 3 response calls (A) vs 3/2 per ward; rate 3*1000/(7000*2 years) = 0.214
-    vs the city's 3*1000/(10000*2) = 0.15: worse."""
+    """Ward 1: 3 response calls (A) vs 3/2 per ward; rate 3*1000/(7000 * 1.333 covered
+    years) = 0.32 vs the city's 3*1000/(10000 * 1.333) = 0.23: worse."""
     view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)  # all shown
     rows = {r["measure"]: r for r in ward_panel_rows(view, "1")["response"]}
     assert (rows["calls"]["value"], rows["calls"]["city"]) == ("3 calls", "2 calls")
-    assert rows["rate"]["value"] == "0.2 per 1,000 residents a year" and rows["rate"]["worse"]
+    # with its exact Poisson 95% interval: chi2(0.025, 2k) / 2 and chi2(0.975, 2k + 2) / 2
+    # calls over 7,000 x 1.333 / 1,000 thousand resident-years, k = 3: 0.066 to 0.94
+    from scipy.stats import chi2
+
+    e = 7000 * 487 / 365.25 / 1000
+    low, high = chi2.ppf(0.025, 6) / 2 / e, chi2.ppf(0.975, 8) / 2 / e
+    assert (round(low, 1), round(high, 1)) == (0.1, 0.9)
+    assert rows["rate"]["value"] == "0.3 per 1,000 residents a year (0.1 to 0.9)"
+    assert rows["rate"]["worse"]
     assert rows["calls"]["rank"] == 1 and rows["calls"]["of"] == 2
 
 

@@ -10,16 +10,29 @@ import pytest
 from conftest import X0, Y0
 
 from safetygap.inputs import load_preset
+from safetygap.methods import Methods
 from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
 from safetygap.run import run_analysis
 from safetygap.workspace import Workspace
 
+# The tiny city has a call every few months, so a 400-day gap threshold makes its covered
+# time 2023-01-01 (call 8, placed nowhere but dated) .. 2024-05-01 (call 4): 487 days.
+# Its four areas are far smaller than a city; a non-resident ratio of 10 keeps all ranked.
+TINY_METHODS = Methods(gap_days=400, nonresident_ratio=10.0, bootstrap=40,
+                       hotspot_permutations=99)
+TINY_YEARS = 487 / 365.25
+
+
+def _tiny_options(**methods: object) -> AnalysisOptions:
+    from dataclasses import replace
+
+    return AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                           methods=replace(TINY_METHODS, **methods))
+
 
 @pytest.fixture
 def tiny_analysis(tiny_files):
-    inputs = AnalysisInputs(**tiny_files)
-    return analyze(inputs, options=AnalysisOptions(columns=load_preset("generic"),
-                                                   accept_undated=True))
+    return analyze(AnalysisInputs(**tiny_files), options=_tiny_options())
 
 
 def _row(layer, area_id):
@@ -51,9 +64,18 @@ def test_neighborhood_counts(tiny_analysis):
     assert a["diverted_response"] == 1
     assert a["diverted_share_response"] == pytest.approx(1 / 3)
     assert a["eligible_not_diverted_share_response"] == pytest.approx(2 / 3)
-    # 3 calls / 1,000 residents * 1,000 / 2 years (2023, 2024)
-    assert a["rate_response"] == pytest.approx(1.5)
-    assert _row(n, "B")["rate_prevention"] == pytest.approx(2 / 2000 * 1000 / 2)
+    # 3 calls / 1,000 residents * 1,000 / 487 covered days (2023-01-01 .. 2024-05-01)
+    assert a["rate_response"] == pytest.approx(3 / TINY_YEARS)
+    assert _row(n, "B")["rate_prevention"] == pytest.approx(2 / 2000 * 1000 / TINY_YEARS)
+    # exact Poisson 95% limits of 3 events (0.6187, 8.7673) over 1 x 1.333 thousand
+    # resident-years; of 0 events (0, 3.6889)
+    assert a["rate_response_ci_low"] == pytest.approx(0.61867 / TINY_YEARS, rel=1e-4)
+    assert a["rate_response_ci_high"] == pytest.approx(8.76727 / TINY_YEARS, rel=1e-4)
+    assert a["rate_prevention_ci_low"] == 0
+    assert a["rate_prevention_ci_high"] == pytest.approx(3.68888 / TINY_YEARS, rel=1e-4)
+    # Wilson 95% interval of 1 diverted of 3: (0.0615, 0.7923)
+    assert a["diverted_share_response_ci_low"] == pytest.approx(0.06149, abs=1e-4)
+    assert a["diverted_share_response_ci_high"] == pytest.approx(0.79234, abs=1e-4)
 
 
 def test_providers_and_capacity_per_area(tiny_analysis):
@@ -121,8 +143,15 @@ def test_coverage(tiny_analysis):
     assert math.isnan(_row(n, "D")["coverage_response"])  # no need calls
 
 
-def test_access_by_hand(tiny_analysis):
-    n = tiny_analysis.neighborhoods
+@pytest.fixture
+def centroid_analysis(tiny_files):
+    """The earlier method, kept by name: residents at the centroids, truncated Gaussian."""
+    return analyze(AnalysisInputs(**tiny_files),
+                   options=_tiny_options(demand="centroid", kernel="truncated_gaussian"))
+
+
+def test_access_by_hand(centroid_analysis):
+    n = centroid_analysis.neighborhoods
     # response: one BCR team, capacity 2, at (0,0); catchment 6000 m, sigma 3000 m
     d = {"A": math.hypot(500, 500), "B": math.hypot(1500, 500),
          "C": math.hypot(500, 1500), "D": math.hypot(1500, 1500)}
@@ -137,13 +166,110 @@ def test_access_by_hand(tiny_analysis):
     assert list(n["access_restoration"]) == [0.0, 0.0, 0.0, 0.0]
 
 
-def test_gap_by_hand(tiny_analysis):
+def _grid_points() -> list[tuple[str, float, float, float]]:
+    """The tiny city's 200 m demand points: (area, x, y, share of the area's residents).
+    Cell centres, 25 per area, except that the cells from x = 1400 to 1600 are cut along
+    the ward line at x = 1500 into two 100 m halves (centres 1450 and 1550)."""
+    out = []
+    for area, (x0, y0) in {"A": (0, 0), "B": (1000, 0), "C": (0, 1000),
+                           "D": (1000, 1000)}.items():
+        for i in range(5):
+            for j in range(5):
+                x, y = x0 + 100 + 200 * i, y0 + 100 + 200 * j
+                if x == 1500:
+                    out += [(area, 1450, y, 1 / 50), (area, 1550, y, 1 / 50)]
+                else:
+                    out.append((area, x, y, 1 / 25))
+    return out
+
+
+def _dai(d: float, d0: float) -> float:
+    e = math.exp(-0.5)
+    return (math.exp(-0.5 * (d / d0) ** 2) - e) / (1 - e) if d <= d0 else 0.0
+
+
+def test_grid_access_and_reach_by_hand(tiny_analysis):
+    """Default method: each area's residents spread evenly over its 25 cells of 200 m,
+    Dai's kernel; E2SFCA written out here point by point, then the residents' mean."""
     n = tiny_analysis.neighborhoods
+    pop = {"A": 1000, "B": 2000, "C": 3000, "D": 4000}
+    pts = _grid_points()
+    for family, (px, py, cap, d0) in {"response": (0, 0, 2.0, 6000.0),
+                                      "prevention": (1900, 100, 10.0, 1200.0)}.items():
+        w = [_dai(math.hypot(x - px, y - py), d0) for _, x, y, _ in pts]
+        ratio = cap / sum(pop[a] * share * wi
+                          for (a, _, _, share), wi in zip(pts, w, strict=True))
+        for area in pop:
+            expect = 1000 * ratio * sum(share * wi for (a, _, _, share), wi
+                                        in zip(pts, w, strict=True) if a == area)
+            assert _row(n, area)[f"access_{family}"] == pytest.approx(expect, rel=1e-9)
+            reach = sum(share for a, x, y, share in pts
+                        if a == area and math.hypot(x - px, y - py) <= d0)
+            assert _row(n, area)[f"reach_{family}"] == pytest.approx(reach)
+    # the youth program reaches B's cells near it and a few of A's and D's, none of C's
+    assert _row(n, "C")["access_prevention"] == 0 and _row(n, "C")["reach_prevention"] == 0
+    assert 0 < _row(n, "A")["reach_prevention"] < _row(n, "B")["reach_prevention"]
+    # the victim-services office is 50 km away: no restoration access anywhere
+    assert list(n["access_restoration"]) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_need_classes_by_hand(tiny_analysis):
+    n = tiny_analysis.neighborhoods
+    # response need smoothed by empirical Bayes (Marshall 1991) over exposures of
+    # population x 487/365.25 years: A has 3 calls, the others none
+    pop = np.array([1000.0, 2000.0, 3000.0, 4000.0])
+    b = pop * TINY_YEARS / 1000
+    e = np.array([3.0, 0, 0, 0])
+    m = e.sum() / b.sum()
+    a = (b * (e / b - m) ** 2).sum() / b.sum() - m / b.mean()
+    w = a / (a + m / b)
+    eb = w * e / b + (1 - w) * m
+    assert list(n["rate_eb_response"]) == pytest.approx(list(eb), rel=1e-9)
+    # need: A > B > C > D (the zero-call areas shrink less the fewer residents they have);
+    # access: A > B, C > D (B and C nearly mirror each other about the BCR team's corner;
+    # B's cells on the ward line are cut in two, so they differ a little).
+    # Terciles of four areas at (rank - 1/2) / 4: 1/8 low, 3/8 and 5/8 middle, 7/8 high.
+    assert list(n["need_tercile_response"]) == [3, 2, 2, 1]
+    assert list(n["access_tercile_response"]) == [3, 2, 2, 1]
+    assert list(n["class_label_response"]) == [
+        "high need, high access", "middle need, middle access",
+        "middle need, middle access", "low need, low access"]
+    assert list(n["underserved_rank_response"]) == [1, 2, 3, 4]
+    assert list(n["underserved_response"]) == [0, 0, 0, 0]
+    assert tiny_analysis.summary["top_underserved"]["neighborhood"]["response"] == []
+    # prevention: C has no access (lowest) and more smoothed need than D
+    assert _row(n, "C")["access_tercile_prevention"] == 1
+    assert list(n["ranked"]) == [1, 1, 1, 1]
+
+
+def test_gap_by_hand(centroid_analysis):
+    """The rank-difference gap index, kept as a secondary measure (residents at the
+    centroids, so B and C mirror each other about the crisis team's corner)."""
+    n = centroid_analysis.neighborhoods
     # need ranks: A 1, others tied at 1/3; access ranks: A 1, B=C 0.5, D 0
     assert list(n["gap_response"]) == pytest.approx([0.0, 1 / 3 - 0.5, 1 / 3 - 0.5, 1 / 3])
     assert n["gap_class_response"].iloc[3] == n["gap_class_response"].max()
-    top = tiny_analysis.summary["top_underserved"]["neighborhood"]["response"]
+    top = centroid_analysis.summary["gap_index_top"]["neighborhood"]["response"]
     assert top[0]["area_id"] == "D"
+
+
+def test_default_gap_detection_and_flags(tiny_files):
+    """With the default 7-day gap threshold the tiny city's sparse calls cover only the 8
+    days that have a call; with the default non-resident ratio (2.5) area A, whose 3 calls
+    per 1,000 residents are 3.75 times the city's 0.8, is flagged and not ranked."""
+    a = analyze(AnalysisInputs(**tiny_files), options=AnalysisOptions(
+        columns=load_preset("generic"), accept_undated=True, methods=Methods(bootstrap=20,
+                                                        hotspot_permutations=0)))
+    (span,) = a.summary["time_covered"]
+    assert span["covered_days"] == 8 and span["first"] == "2023-01-01"
+    assert span["last"] == "2024-05-01" and len(span["gaps"]) == 5
+    assert _row(a.neighborhoods, "A")["rate_response"] == pytest.approx(3 * 365.25 / 8)
+    n = a.neighborhoods
+    assert list(n["mostly_nonresident"]) == [1, 0, 0, 0]
+    assert list(n["ranked"]) == [0, 1, 1, 1]
+    assert _row(n, "A")["class_response"] == 0
+    assert _row(n, "A")["class_label_response"] == "not ranked"
+    assert [r["area_id"] for r in a.summary["not_ranked"]["neighborhood"]] == ["A"]
 
 
 def test_summary_shares(tiny_analysis):
@@ -174,7 +300,7 @@ def test_per_year_indices(tiny_analysis):
     assert by_period == {"all": 3.0, "2023": 2.0, "2024": 0.0}  # row 11 has no year
     rate = t[(t.level == "neighborhood") & (t.area_id == "A") & (t.family == "response")
              & (t.measure == "rate") & (t.period == "2023")]["value"].item()
-    assert rate == pytest.approx(2.0)
+    assert rate == pytest.approx(2.0 / (365 / 365.25))  # all 365 days of 2023 covered
 
 
 def test_workspace_round_trip(tiny_files, tmp_path):

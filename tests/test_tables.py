@@ -48,7 +48,10 @@ def test_working_table_round_trips_the_stages_columns(tiny_ws):
     stored = C.read(ws / C.FILE)
     assert list(table.columns) == [C.X, C.Y, C.STATUS, C.N_IDX, C.W_IDX, C.FAMILY,
                                    C.FAMILY_CODE, C.YEAR, C.ELIGIBLE, C.DIVERTED, C.COVERED,
-                                   C.DIVERSION_BASE]
+                                   C.DIVERSION_BASE, C.CATEGORY, C.COVERABLE, C.TIME,
+                                   C.SOURCE_CODE]
+    assert table.attrs["sources"] == [C.SINGLE_SOURCE]
+    assert (table[C.COVERABLE].to_numpy() == stored[C.COVERABLE].to_numpy()).all()
     # positions point back at the stored ids
     ids = w.neighborhoods["area_id"].astype(str).to_numpy()
     has = table[C.N_IDX].to_numpy() >= 0
@@ -110,10 +113,19 @@ def test_the_stored_measures_are_the_ones_the_owner_names(tiny_ws):
     layer = pq.read_schema(ws / "neighborhoods.parquet").names
     assert layer[:len(M.AREA_COLUMNS)] == list(M.AREA_COLUMNS)
     measured = [c for c in layer if c not in (*M.AREA_COLUMNS, M.GEOMETRY)]
+    # every measure, the intervals of the measures that have one and the area flags
+    fams = [f for f in ALL_FAMILIES if f != M.TOTAL]
+    skipped: set[str] = set()
     expected = [M.column(m, f) for f in ALL_FAMILIES
-                for m in (M.TOTAL_MEASURES if f == M.TOTAL else M.MEASURES)]
+                for m in (M.TOTAL_MEASURES if f == M.TOTAL else M.MEASURES)
+                if m not in skipped]
+    expected += [M.column(m + s, f) for f in ALL_FAMILIES for m in M.INTERVAL_MEASURES
+                 for s in M.CI_SUFFIXES if f in fams or m in M.TOTAL_MEASURES]
+    expected += list(M.AREA_FLAGS)
     assert sorted(measured) == sorted(expected)
-    assert {M.measure_of(c) for c in measured} == set(M.MEASURES)
+    assert all(M.is_column(c) for c in measured)
+    assert {M.base_measure(M.measure_of(c)) for c in measured} == (
+        set(M.MEASURES) - skipped) | set(M.AREA_FLAGS)
     assert pq.read_schema(ws / M.FILE).names == list(M.INDICES_COLUMNS)
 
 

@@ -123,7 +123,11 @@ def test_classify_hand_worked(tax: Taxonomy) -> None:
         },
         index=calls.index,
     )
-    assert list(out.columns) == ["category", "family", "eligible", "known"]
+    assert list(out.columns) == ["category", "family", "eligible", "known", "coverable"]
+    # coverable: a service type with a place handles the category (none for unknown,
+    # for fire/EMS and admin calls)
+    assert out["coverable"].tolist() == [
+        True, False, True, False, False, True, False, False, True, True, True, False]
     assert out.index.equals(calls.index)
     assert out["category"].tolist() == expected["category"].tolist()
     assert out["family"].tolist() == expected["family"].tolist()
@@ -134,7 +138,7 @@ def test_classify_hand_worked(tax: Taxonomy) -> None:
 
 def test_classify_empty_and_categorical_and_string_dtype(tax: Taxonomy) -> None:
     empty = tax.classify(pd.Series([], dtype=object))
-    assert list(empty.columns) == ["category", "family", "eligible", "known"]
+    assert list(empty.columns) == ["category", "family", "eligible", "known", "coverable"]
     assert len(empty) == 0
     values = ["Fight (P)", "Heart (FE)", None, "Fight (P)"]
     for series in (
@@ -281,7 +285,7 @@ REQUIRED_SERVICES = {
     "bcr_team": ("response", 6000),
     "traffic_control": ("response", 8000),
     "animal_control": ("response", 10000),
-    "online_311": ("response", 50000),
+    "online_311": ("response", 0),  # placeless: no catchment
     "violence_interruption": ("prevention", 1500),
     "youth_program": ("prevention", 1200),
     "community_center": ("prevention", 1600),
@@ -348,7 +352,7 @@ DEMO_NAMES = {
 
 def test_default_metadata(tax: Taxonomy) -> None:
     assert tax.name == "safetygap-default"
-    assert tax.version == "1"
+    assert tax.version == "2"
     assert tax.source == DEFAULT_SOURCE
     assert len(tax.sources) >= 5
     joined = " ".join(tax.sources)
@@ -686,3 +690,70 @@ catchment_m = 7000
     assert div["agency_known"].tolist() == [True, False]
     assert mine.checksum() != load_taxonomy().checksum()
     assert math.isfinite(mine.to_dict()["service_types"]["crisis_team"]["catchment_m"])
+
+
+def test_default_service_matching(tax: Taxonomy) -> None:
+    # crisis calls by crisis teams, animal calls by animal control, and so on
+    assert tax.handlers("behavioral_crisis") == ("bcr_team",)
+    assert tax.handlers("animal") == ("animal_control",)
+    assert tax.handlers("traffic") == ("traffic_control",)
+    assert tax.handlers("violence") == ("community_center", "violence_interruption",
+                                        "youth_program")
+    # report-only property calls go to 311/online only: a placeless service
+    assert tax.handlers("report_only_property") == ()
+    assert tax.handlers("report_only_property", placeless=True) == ("online_311",)
+    assert not tax.coverable("report_only_property") and tax.coverable("animal")
+    assert tax.service_types["online_311"].placeless
+    assert tax.service_types["reentry"].handles == ()
+    # every category of a family is handled by a service of that family
+    for name, cat in tax.categories.items():
+        for stype in tax.handlers(name) + tax.handlers(name, placeless=True):
+            assert tax.service_types[stype].family == cat.family
+
+
+def test_handles_validation_and_default(tmp_path) -> None:
+    doc = """
+[categories.fights]
+family = "prevention"
+eligible = false
+types = ["Fight"]
+[categories.noise]
+family = "prevention"
+eligible = true
+types = ["Noise"]
+[categories.crisis]
+family = "response"
+eligible = true
+types = ["Crisis"]
+[agencies.POLICE]
+diverted = false
+[service_types.centre]
+family = "prevention"
+catchment_m = 1000
+[service_types.outreach]
+family = "prevention"
+catchment_m = 1000
+handles = ["fights"]
+[service_types.line]
+family = "response"
+placeless = true
+handles = ["crisis"]
+"""
+    path = tmp_path / "t.toml"
+    path.write_text(doc)
+    t = load_taxonomy(path)
+    assert t.service_types["centre"].handles == ("fights", "noise")  # default: the family's
+    assert t.handlers("noise") == ("centre",)
+    assert t.service_types["line"].catchment_m == 0.0 and not t.coverable("crisis")
+    # round trip through the manifest content keeps the matching
+    from safetygap.taxonomy import taxonomy_from_content
+    again = taxonomy_from_content(t.to_dict(), label="manifest")
+    assert again.checksum() == t.checksum()
+    bad = doc.replace('handles = ["fights"]', 'handles = ["crisis", "nope"]').replace(
+        "placeless = true", "placeless = 1")
+    path.write_text(bad)
+    with pytest.raises(ValidationError) as err:
+        load_taxonomy(path)
+    text = str(err.value)
+    assert "handles: not a category of family 'prevention'" in text and "'nope'" in text
+    assert "'crisis'" in text and "placeless must be true or false" in text

@@ -80,7 +80,7 @@ validated against its response model and serialised (:func:`answer`)."""
 def answer(view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
     """The JSON body of ``task`` on ``view`` (validated against its model)."""
     model, build = _tasks()[task]
-    return model.model_validate(build(view, **params)).model_dump_json().encode()
+    return model.model_validate(build(view, **params)).model_dump_json(by_alias=True).encode()
 
 
 def view_key(view: WorkspaceView) -> str:

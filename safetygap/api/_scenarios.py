@@ -228,7 +228,7 @@ def _geojson(geoms: list[shapely.Geometry], crs: Any) -> list[dict[str, Any]]:
 
 def validated_json(model: type[BaseModel], data: dict[str, Any]) -> bytes:
     """``data`` validated against ``model`` and serialised."""
-    return model.model_validate(data).model_dump_json().encode()
+    return model.model_validate(data).model_dump_json(by_alias=True).encode()
 
 
 def sites_response(base: Baseline, manifest: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Pydantic models of every API response (they make the OpenAPI schema at ``/docs``).
 
+Long file (about 490 lines): the response models of the read routes belong together; each is
+a few declarative lines, and one module keeps the schema's shared parts (summary, areas,
+profiles, rankings) in one place.
+
 Coordinates are longitude, latitude in EPSG:4326; distances in metres,
 travel times in minutes; catchments in the workspace's ``catchment_unit``
 (metres straight-line, minutes on a street network); rates per 1,000 residents
@@ -82,8 +86,13 @@ CallTypes = model_from(report.CallTypes)
 Demand = model_from(report.Demand)
 Undated = model_from(report.Undated)
 AgencySource = model_from(report.AgencySource)
-FamilySummary = model_from(report.FamilySummary, extra={
-    "providers": (int, Field(description="providers of the family"))})
+FamilySummary = model_from(report.FamilySummary, override={
+    "coverable_calls": (int | None, Field(None, description=(
+        "need calls a service with a place handles (coverage's denominator; absent in "
+        "workspaces written before service matching)"))),
+    "placeless_only_calls": (int | None, Field(None, description=(
+        "need calls only a service without a place (311, online) handles"))),
+}, extra={"providers": (int, Field(description="providers of the family"))})
 QualityCounts = model_from(report.QualityCounts, exclude=("areas_with_zero_population",),
                            extra={"input_rows": (int, Field(description="rows in the calls "
                                                                          "file")),
@@ -109,6 +118,9 @@ class BoundarySensitivity(BaseModel):
     tolerance_m: float = Field(description="metres: calls this close to a line are 'on' it")
     calls_shared: dict[str, int | None] = Field(
         description="per level, calls within tolerance_m of the lines of two or more areas")
+    areas_changing_class: dict[str, dict[str, int]] | None = Field(
+        default=None, description="per level and family, areas whose need/access class "
+                                  "differs between policies")
     areas_changing_gap_class: dict[str, dict[str, int]] = Field(
         description="per level and family, areas whose gap class differs between policies")
     areas_compared: dict[str, dict[str, int]] = Field(
@@ -149,10 +161,21 @@ class DiversionSummary(BaseModel):
     by_rule: list[RuleCount] = Field(description="unique calls per rule, in rule order")
 
 
+_METHODS_FIELDS = ("top_underserved", "not_ranked", "methods", "uncertainty",
+                   "placeless_services", "time_covered", "demand_points")
+"""Summary fields absent from workspaces written before issue 13's measures."""
+_SUMMARY_HINTS = typing.get_type_hints(report.Summary)
 Summary = model_from(
     report.Summary,
-    exclude=("taxonomy", "diverted_by_agency", "top_underserved", "diverted_share_basis"),
+    exclude=("taxonomy", "diverted_by_agency", "diverted_share_basis", "top_underserved_basis",
+             "gap_index_top"),
     override={
+        **{name: (_SUMMARY_HINTS[name] | None, Field(default=None, description=text))
+           for name, (_, text) in report.described_fields(report.Summary).items()
+           if name in _METHODS_FIELDS},
+        # per level the family lists, and "status": calibrated or uncalibrated
+        "top_underserved": (dict[str, Any] | None, Field(
+            default=None, description=_SUMMARY_DESC["top_underserved"])),
         "totals": (Totals, ...),
         "diversion": (DiversionSummary | None, Field(
             default=None, description="channels and rules of the calls and the denominator "
@@ -190,10 +213,13 @@ class Geometry(BaseModel):
 
 
 class AreaProperties(BaseModel):
-    """Fixed fields plus one ``<measure>_<family>`` number per measure."""
+    """Fixed fields plus one ``<measure>_<family>`` value per measure (numbers; the class
+    label ``class_label_<family>`` in words; interval bounds ``<measure>_<family>_ci_low``
+    and ``_ci_high``; the area flags ``small_population``, ``mostly_nonresident``,
+    ``ranked`` as 0/1). docs/METHODS.md defines every measure."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, float | int | None] = Field(init=False)
+    __pydantic_extra__: dict[str, float | int | str | None] = Field(init=False)
 
     area_id: str
     name: str
@@ -208,7 +234,22 @@ class AreaFeature(BaseModel):
     properties: AreaProperties
 
 
+class NeedAccessClass(BaseModel):
+    """One cell of the 3 x 3 need/access key (the map's legend)."""
+
+    class_: int = Field(alias="class", description="3 (need tercile - 1) + access tercile, "
+                                                   "1..9; 0 = not ranked")
+    label: str = Field(description="the class in words, e.g. 'high need, low access'")
+    need_tercile: int = Field(description="1 low, 2 middle, 3 high; 0 not ranked")
+    access_tercile: int = Field(description="1 low, 2 middle, 3 high; 0 not ranked")
+    color: str = Field(description="fill colour on the maps")
+    underserved: bool = Field(description="high need, low access")
+    areas: int = Field(description="areas in the class")
+
+
 class GapClass(BaseModel):
+    """Secondary measure: a class of the rank-difference gap index."""
+
     gap_class: int = Field(description="1 (best served) .. 5 (most underserved); 0 no value")
     label: str
     lower: float | None = Field(description="smallest gap index in the class")
@@ -223,7 +264,10 @@ class AreaCollection(BaseModel):
     families: list[AnyFamily]
     tolerance_m: float = Field(description="simplification tolerance used, metres")
     crs: Literal["EPSG:4326"]
-    classes: dict[str, list[GapClass]] = Field(description="gap classes (legend) per family")
+    classes: dict[str, list[GapClass]] = Field(
+        description="secondary: gap-index classes per family")
+    need_access: dict[str, list[NeedAccessClass]] = Field(
+        description="need/access classes (the map's key) per family, with the areas in each")
     features: list[AreaFeature]
 
 
@@ -325,8 +369,15 @@ class MeasureValue(BaseModel):
     family: AnyFamily
     measure: str
     label: str
-    value: int | float | None = Field(description="the measure's value; gap_class an "
-                                                  "integer class number (0 = no value)")
+    value: int | float | None = Field(description="the measure's value; class, gap_class "
+                                                  "an integer class number (0 = no value "
+                                                  "or not ranked)")
+    ci_low: float | None = Field(None, description="lower bound of its 95% interval (rates: "
+                                                   "exact Poisson; shares: Wilson)")
+    ci_high: float | None = Field(None, description="upper bound of its 95% interval")
+    text: str | None = Field(None, description="class only: the class in words")
+    uncertain: bool | None = Field(None, description="class only: fewer than 80% of the "
+                                                     "bootstrap replicates agree with it")
     rank: int | None = Field(description="rank among the areas of the level, 1 = highest "
                                          "value (for gap: most underserved); ties share")
     of: int = Field(description="areas with a value")
@@ -412,16 +463,37 @@ class AreaDirectory(BaseModel):
 
 
 class GapRow(BaseModel):
-    rank: int
+    """One of the most underserved areas (rank 1 = most underserved)."""
+
+    rank: int = Field(description="1 = most underserved (high need, low access first, by "
+                                  "need)")
     area_id: str
     name: str
-    gap: float | None
-    gap_class: int
-    rate: float | None
+    label: str = Field(description="need/access class in words")
+    underserved: bool = Field(description="high need, low access")
+    need: float | None = Field(description="calls per 1,000 residents per year, smoothed")
+    rate: float | None = Field(description="calls per 1,000 residents per year")
+    rate_ci_low: float | None
+    rate_ci_high: float | None
     access: float | None
+    access_need: float | None = Field(description="capacity per 1,000 calls a year")
+    reach: float | None = Field(description="share of residents within reach")
     coverage: float | None
     calls: float | None
     providers: float | None
+    rank_low: int | None = Field(description="bootstrap 90% interval of the rank, low end")
+    rank_high: int | None = Field(description="... high end")
+    p_top10: float | None = Field(description="probability of being among the 10 most "
+                                              "underserved (bootstrap)")
+    p_underserved: float | None = Field(description="share of bootstrap replicates in which "
+                                                    "the area is high need, low access")
+    class_uncertain: int | None = Field(description="1: fewer than 80% of the replicates "
+                                                    "agree with the class")
+    hotspot_need: int | None = Field(description="Gi* on need: 1 hot spot, -1 cold, 0 "
+                                                 "neither")
+    class_: int = Field(alias="class", description="need/access class 1..9")
+    gap: float | None = Field(description="secondary: rank-difference gap index")
+    gap_class: int
 
 
 class GapRanking(BaseModel):

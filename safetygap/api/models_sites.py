@@ -140,6 +140,9 @@ class IndexChange(BaseModel):
     coverage_before: float | None
     coverage_after: float | None
     coverage_change: float | None
+    reach_before: float | None = Field(description="share of residents within reach")
+    reach_after: float | None
+    reach_change: float | None
     access_before: float | None
     access_after: float | None
     access_change: float | None
@@ -149,6 +152,11 @@ class IndexChange(BaseModel):
     gap_class_before: int | None
     gap_class_after: int | None
     gap_class_change: int | None
+    class_before: int | None = Field(description="need/access class 1..9 (7 = high need, "
+                                                 "low access; 0 = not ranked)")
+    class_after: int | None
+    class_label_before: str = Field(description="the class in words")
+    class_label_after: str
 
 
 class _AreaIds(BaseModel):

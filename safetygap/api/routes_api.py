@@ -89,8 +89,8 @@ def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
                 build: Callable[[], Any], *, media_type: str = "application/json"
                 ) -> Response:
     """``build()`` validated against ``model`` and serialised once per workspace."""
-    body = view.cached(("json", model.__name__, key),
-                       lambda: model.model_validate(build()).model_dump_json().encode())
+    body = view.cached(("json", model.__name__, key), lambda: model.model_validate(
+        build()).model_dump_json(by_alias=True).encode())
     return Response(content=body, media_type=media_type)
 
 
@@ -169,6 +169,9 @@ def summary(view: View) -> Response:
             "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
             "travel": s.get("travel"),
             "diversion": s.get("diversion"),
+            **{k: s.get(k) for k in ("top_underserved", "not_ranked", "time_covered",
+                                     "uncertainty", "placeless_services", "demand_points",
+                                     "methods")},
             **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
             "caveats": view.caveats,
             "uncalibrated": bool(s.get("uncalibrated")),
@@ -190,6 +193,7 @@ def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     }
     return {**{k: raw[k] for k in ("policy", "compared_with", "tolerance_m", "calls_shared",
                                    "areas_changing_gap_class", "areas_compared")},
+            "areas_changing_class": raw.get("areas_changing_class"),
             "changed_areas": changed}
 
 

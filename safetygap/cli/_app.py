@@ -144,15 +144,22 @@ def print_summary(out: Path, summary: dict) -> None:
         typer.echo(f"  diverted to non-police services: {share:.1%}{words}")
     mark = " (UNCALIBRATED)" if summary.get("uncalibrated") else ""
     for family, rows in summary["top_underserved"]["neighborhood"].items():
-        names = ", ".join(r["name"] for r in rows[:3])
-        typer.echo(f"  most underserved for {family}{mark}: {names}")
+        names = ", ".join(r["name"] + (" (uncertain)" if r.get("class_uncertain") else "")
+                          for r in rows[:3]) or "none (no neighborhood is high need, low access)"
+        typer.echo(f"  most underserved for {family}{mark} (high need, low access, by need): "
+                   f"{names}")
+    flagged = (summary.get("not_ranked") or {}).get("neighborhood", [])
+    if flagged:
+        typer.echo(f"  not ranked (few residents or mostly non-resident calls): "
+                   f"{', '.join(r['name'] for r in flagged)}")
     sens = summary.get("boundary_sensitivity")
     if sens:
-        changed = sens["areas_changing_gap_class"]["neighborhood"]
+        changed = (sens.get("areas_changing_class") or
+                   sens["areas_changing_gap_class"])["neighborhood"]
         typer.echo(
             f"  boundary streets: {sens['calls_shared']['neighborhood']:,} calls within "
             f"{sens['tolerance_m']:g} m of a line between neighborhoods; under the "
-            f"'{sens['compared_with']}' policy the gap class would change in "
+            f"'{sens['compared_with']}' policy the need/access class would change in "
             + ", ".join(f"{v} ({k})" for k, v in changed.items()) + " neighborhoods")
     typer.echo(f"  files: {', '.join(sorted(p.name for p in out.iterdir() if p.is_file()))}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -185,6 +185,27 @@ def analyze(
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,
+    kernel: Annotated[str | None, typer.Option(
+        help="distance decay of accessibility: dai (Dai 2010, 0 at the catchment edge; "
+             "default) or truncated_gaussian")] = None,
+    demand: Annotated[str | None, typer.Option(
+        help="where residents are placed: grid (cells clipped to each area; default) or "
+             "centroid (one point per area)")] = None,
+    demand_cell_m: Annotated[float | None, typer.Option(
+        help="side of the demand grid's cells, metres (default 200)")] = None,
+    population_layer: Annotated[Path | None, typer.Option(
+        help="finer population layer spreading residents over the grid: blocks or address "
+             "points (with --population-layer-column), or building footprints / "
+             "residential land use (without)")] = None,
+    population_layer_column: Annotated[str | None, typer.Option(
+        help="population (or units) column of --population-layer")] = None,
+    bootstrap: Annotated[int | None, typer.Option(
+        help="bootstrap replicates of the ranks (default 200; 0: none)")] = None,
+    min_population: Annotated[float | None, typer.Option(
+        help="areas with fewer residents are flagged and not ranked (default 500)")] = None,
+    method: Annotated[list[str] | None, typer.Option(
+        help="any method setting as NAME=VALUE (repeatable), e.g. gap_days=14, "
+             "nonresident_ratio=3, confidence=0.9; docs/METHODS.md lists them")] = None,
     accept_undated: Annotated[bool | None, typer.Option(
         "--accept-undated/--no-accept-undated", help="run even when more than "
         "--undated-max-share of the calls have no usable date; every output then says the "
@@ -247,7 +268,8 @@ def analyze(
                    "network": network, "diversion_rules": diversion_rules,
                    "reports": reports, "demographics": demographics,
                    "demographics_mapping": demographics_mapping,
-                   "fine_population": fine_population, "streets": streets},
+                   "fine_population": fine_population, "streets": streets,
+                   "population_layer": population_layer},
             columns={"id": id_col, "call_type": type_col, "agency": agency_col,
                      "default_agency": default_agency, "source": source_col,
                      "source_values": pairs(source_value, "--source-value",
@@ -279,7 +301,11 @@ def analyze(
                      "cv_caution": cv_caution, "cv_unreliable": cv_unreliable,
                      **_run_settings(stale_after_months=stale_after_months,
                                      max_malformed_share=max_malformed_share,
-                                     date_from=date_from, date_to=date_to)},
+                                     date_from=date_from, date_to=date_to),
+                     "methods": _methods(kernel=kernel, demand=demand,
+                                         demand_cell_m=demand_cell_m, bootstrap=bootstrap,
+                                         min_population=min_population, pairs=method or []),
+                     "population_layer_column": population_layer_column},
             preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
         analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
         precompute_now(out, quiet=quiet, asked=precompute)
@@ -289,6 +315,19 @@ def analyze(
     print_summary(out, analysis.summary)
 
 
+def _methods(*, pairs: list[str], **given: object) -> Any:
+    """The method settings (:class:`safetygap.methods.Methods`) from the named options
+    (None: default) and NAME=VALUE pairs (``--method``); one error naming every bad
+    value."""
+    from dataclasses import replace
+
+    from safetygap.methods import Methods
+
+    out = replace(Methods(), **{k: v for k, v in given.items() if v is not None})
+    if pairs:
+        return out.with_pairs(pairs)
+    out.problems().raise_if_any()
+    return out
 def _run_settings(**given: object) -> dict[str, object]:
     """Analysis options that are also settings: the option given, else the environment
     (``SAFETYGAP_<NAME>``), else the default."""

@@ -32,6 +32,11 @@ class AreaCounts:
     covered: np.ndarray
     base: np.ndarray | None = None
     """Calls in the denominator of the diverted share (None: every call counts)."""
+    coverable: np.ndarray | None = None
+    """Calls that can be covered in space: the coverage denominator (None: every call)."""
+    by_source: np.ndarray | None = None
+    """Calls per (area, period, family, source) when the calls come from several sources
+    (None: one source)."""
 
     @property
     def n_years(self) -> int:
@@ -50,6 +55,9 @@ def count_calls(
     years: tuple[int, ...],
     weight: np.ndarray | None = None,
     base: np.ndarray | None = None,
+    coverable: np.ndarray | None = None,
+    source: np.ndarray | None = None,
+    n_sources: int = 1,
 ) -> AreaCounts:
     """Count calls into an :class:`AreaCounts` cube.
 
@@ -60,7 +68,9 @@ def count_calls(
     of a provider of its own family. ``weight`` (default 1 per call) allows
     fractional calls; totals are conserved either way. ``base`` marks the calls in the
     denominator of the diverted share (see :class:`safetygap.diversion.Denominator`;
-    default every call).
+    default every call); ``coverable`` those of the coverage share (default every call).
+    ``source`` (codes 0..n_sources-1) splits the calls by source when ``n_sources`` > 1
+    (:attr:`AreaCounts.by_source`), so rates can use each source's covered time.
     """
     area = np.asarray(area)
     keep = area >= 0
@@ -103,4 +113,7 @@ def count_calls(
         eligible_not_diverted=cube(eligible & ~diverted),
         covered=cube(covered),
         base=None if base is None else cube(np.asarray(base, dtype=bool)),
+        coverable=None if coverable is None else cube(np.asarray(coverable, dtype=bool)),
+        by_source=None if source is None or n_sources <= 1 else np.stack(
+            [cube(np.asarray(source) == s) for s in range(n_sources)], axis=-1),
     )

@@ -64,6 +64,10 @@ class DemandPoints:
     origin: tuple[float, float] = (0.0, 0.0)
     nx: int = 0
     ny: int = 0
+    zone: np.ndarray | None = None
+    """The zone (e.g. ward) of each point when the pieces were split by a second layer
+    (-1: in no zone); None when they were not."""
+    n_zones: int = 0
 
     def __len__(self) -> int:
         return len(self.x)
@@ -83,10 +87,12 @@ class DemandPoints:
         out[ok] = key
         return out
 
-    def locate(self, x: np.ndarray, y: np.ndarray, area: np.ndarray) -> np.ndarray:
-        """Index of the demand point of each point (``x``, ``y`` in area ``area``); -1 for
-        points in no area. A point whose (area, cell) piece was dropped (a sliver) goes
-        to the nearest demand point of its area."""
+    def locate(self, x: np.ndarray, y: np.ndarray, area: np.ndarray,
+               zone: np.ndarray | None = None) -> np.ndarray:
+        """Index of the demand point of each point (``x``, ``y`` in area ``area`` and, when
+        the pieces were split by zones, in zone ``zone``); -1 for points in no area. A
+        point whose piece was dropped (a sliver) goes to the nearest demand point of its
+        area."""
         area = np.asarray(area, dtype=np.int64)
         out = np.full(len(area), -1, dtype=np.int64)
         placed = area >= 0
@@ -95,10 +101,15 @@ class DemandPoints:
             return out
         n_cells = max(self.nx * self.ny, 1)
         keys = self.area * n_cells + self.cell
+        split = self.zone is not None and zone is not None
+        if split:
+            keys = keys * (self.n_zones + 1) + (self.zone + 1)  # type: ignore[operator]
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         cells = self.cell_of(np.asarray(x)[placed], np.asarray(y)[placed])
         want = area[placed] * n_cells + cells
+        if split:
+            want = want * (self.n_zones + 1) + (np.asarray(zone, dtype=np.int64)[placed] + 1)
         pos = np.clip(np.searchsorted(sorted_keys, want), 0, max(len(sorted_keys) - 1, 0))
         hit = (len(sorted_keys) > 0) & (sorted_keys[pos] == want) & (cells >= 0)
         found = np.where(hit, order[pos], -1)
@@ -138,11 +149,15 @@ def demand_points(
     cell_m: float = DEFAULT_CELL_M,
     density: gpd.GeoDataFrame | None = None,
     density_column: str | None = None,
+    zones: gpd.GeoDataFrame | None = None,
 ) -> DemandPoints:
     """Demand points of ``areas`` (projected CRS) carrying ``population`` (per area, NaN =
     unknown: 0 residents). See the module docstring for the models; ``density`` (points
     or polygons, same CRS) with its weight column ``density_column`` (None: point count
-    or polygon area) spreads residents dasymetrically (grid model only).
+    or polygon area) spreads residents dasymetrically (grid model only). ``zones`` (e.g.
+    the wards) splits every piece along their lines too, so each point lies in one zone
+    (:attr:`DemandPoints.zone`) and a zone's residents are exactly its areas' residents
+    shared by land area (grid model only).
     """
     require_projected(areas, "areas")
     kind = check_demand_model(model)
@@ -174,8 +189,14 @@ def demand_points(
     land = shapely.area(pieces)
     keep = land > MIN_PIECE_M2
     box_i, area_i, pieces, land = box_i[keep], area_i[keep], pieces[keep], land[keep]
-    order = np.lexsort((box_i, area_i))  # by area, then cell: a stable, documented order
+    zone_i = None
+    if zones is not None:
+        box_i, area_i, pieces, zone_i = _split(box_i, area_i, pieces, zones)
+        land = shapely.area(pieces)
+    order = np.lexsort((box_i, area_i) if zone_i is None else (zone_i, box_i, area_i))
     box_i, area_i, pieces, land = box_i[order], area_i[order], pieces[order], land[order]
+    if zone_i is not None:
+        zone_i = zone_i[order]
     pts = shapely.centroid(pieces)
     outside = ~shapely.covers(pieces, pts)
     if outside.any():
@@ -189,7 +210,27 @@ def demand_points(
     cell = (iy[box_i] * nx + ix[box_i]).astype(np.int64)
     return DemandPoints(str(kind), shapely.get_x(pts), shapely.get_y(pts),
                         area_i.astype(np.int64), pop[area_i] * share, land, cell,
-                        len(areas), float(cell_m), (float(x0), float(y0)), nx, ny)
+                        len(areas), float(cell_m), (float(x0), float(y0)), nx, ny,
+                        zone_i, 0 if zones is None else len(zones))
+
+
+def _split(box_i: np.ndarray, area_i: np.ndarray, pieces: np.ndarray,
+           zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces cut by the zones' polygons: (cell, area, piece, zone) of every part; a part in
+    no zone gets zone -1; parts under :data:`MIN_PIECE_M2` are dropped."""
+    zg = zones.geometry.to_numpy()
+    src, dst = shapely.STRtree(zg).query(pieces, predicate="intersects")
+    parts = shapely.intersection(pieces[src], zg[dst])
+    covered = np.bincount(src, weights=shapely.area(parts), minlength=len(pieces))
+    rest_i = np.flatnonzero(shapely.area(pieces) - covered > MIN_PIECE_M2)
+    rest = np.array([shapely.difference(pieces[i], shapely.union_all(zg[dst[src == i]]))
+                     for i in rest_i], dtype=object)
+    src = np.concatenate([src, rest_i]).astype(np.int64)
+    zone = np.concatenate([dst, np.full(len(rest_i), -1)]).astype(np.int64)
+    parts = np.concatenate([parts, rest]) if len(rest) else parts
+    keep = shapely.area(parts) > MIN_PIECE_M2
+    src, zone, parts = src[keep], zone[keep], parts[keep]
+    return box_i[src], area_i[src], parts, zone
 
 
 def _density_weights(pieces: np.ndarray, area_i: np.ndarray, density: gpd.GeoDataFrame,
@@ -246,10 +287,15 @@ def area_share(mask: np.ndarray, points: DemandPoints) -> np.ndarray:
     return area_mean(np.asarray(mask, dtype=float), points)
 
 
-def points_frame(points: DemandPoints, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The demand points as a point layer (area id, residents, land m²) in ``areas``' CRS."""
-    return gpd.GeoDataFrame({
-        "area_id": areas["area_id"].to_numpy()[points.area],
-        "residents": points.residents,
-        "land_m2": points.land_m2,
-    }, geometry=gpd.points_from_xy(points.x, points.y), crs=areas.crs)
+def points_frame(points: DemandPoints, areas: gpd.GeoDataFrame,
+                 zones: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The demand points as a point layer (area id, zone id when split by ``zones``,
+    residents, land m²) in ``areas``' CRS."""
+    cols: dict[str, np.ndarray] = {"area_id": areas["area_id"].to_numpy()[points.area]}
+    if zones is not None and points.zone is not None:
+        ids = np.append(zones["area_id"].to_numpy().astype(object), None)
+        cols["ward_id"] = ids[np.where(points.zone >= 0, points.zone, len(zones))]
+    cols["residents"] = points.residents
+    cols["land_m2"] = points.land_m2
+    return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(points.x, points.y),
+                            crs=areas.crs)

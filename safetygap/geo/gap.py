@@ -67,7 +67,7 @@ def gap_classes(gap: np.ndarray, *, k: int = N_CLASSES) -> tuple[np.ndarray, lis
     ok = np.isfinite(g)
     if not ok.any():
         return classes, []
-    vals = g[ok]
+    vals = np.round(g[ok], TIE_DIGITS)  # gaps in [-1, 1]: float noise never splits a tie
     k_eff = min(k, len(np.unique(vals)))
     if k_eff < 2:
         classes[ok] = 1

@@ -68,6 +68,10 @@ class ColumnMap:
     default_source: str = "not_recorded"
     """The source of every call when ``source`` is not given (e.g. ``public_911`` for a
     file of 911 calls only)."""
+    feed: str | None = None
+    """Optional: which export (feed) a call comes from when one file mixes several (e.g.
+    911 and 311 records); each feed's covered time is measured on its own
+    (docs/METHODS.md, rates over covered time)."""
 
     @property
     def coordinate_columns(self) -> tuple[str, str] | None:
@@ -103,8 +107,9 @@ class ColumnMap:
 
     def optional_columns(self) -> dict[str, str]:
         """Mapping field -> source column of the columns read only when the file has them
-        (``disposition``, ``priority``)."""
-        wanted = {"disposition": self.disposition, "priority": self.priority}
+        (``disposition``, ``priority``, ``feed``)."""
+        wanted = {"disposition": self.disposition, "priority": self.priority,
+                  "feed": self.feed}
         return {k: v for k, v in wanted.items() if v}
 
     @property

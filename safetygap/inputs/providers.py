@@ -157,8 +157,10 @@ def providers_from_frame(
                          or (isinstance(raw, float) and np.isnan(raw)) else str(raw))
         if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
             problems.add(rowlabel, "name is empty", column="name")
-        if not (np.isfinite(x[i]) and np.isfinite(y[i])) and serving[i]:
-            pass  # placed inside the areas it serves (safetygap.stages.places)
+        placeless = (not pd.isna(st) and st in taxonomy.service_types
+                     and taxonomy.service_types[str(st)].placeless)
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])) and (serving[i] or placeless):
+            pass  # placed inside the areas it serves (safetygap.stages.places), or no place
         elif not (np.isfinite(x[i]) and np.isfinite(y[i])):
             problems.add(rowlabel, "missing or unreadable coordinates", column=coord_col)
         elif src_crs and src_crs.upper() == "EPSG:4326" and (abs(y[i]) > 90 or abs(x[i]) > 180):

@@ -160,11 +160,11 @@ class AreaFacts:
         ``of`` areas and ``words``. From the need/access classes and the underserved rank
         when the analysis has them (``class_label_<f>``, ``underserved_rank_<f>``), else
         from the service gap score and its group."""
-        col = f"underserved_rank_{family}"
+        col = M.column(M.UNDERSERVED_RANK, family)
         if col in self.row.index:
             ranks = self.view.areas[self.level][col].to_numpy(float)
             rank = self.column(col)
-            words = self.column(f"class_label_{family}") or "not ranked"
+            words = self.column(M.column(M.CLASS_LABEL, family)) or "not ranked"
             return {"rank": None if rank is None else int(rank),
                     "of": int(np.isfinite(ranks).sum()), "words": str(words),
                     "classes": True}
@@ -274,14 +274,15 @@ class AreaFacts:
         """How sure the rank is, in words: the range of its rank and the share of resamples
         in which it is underserved when the analysis resampled its calls (bootstrap), else
         the boundary check of the analysis."""
-        low, high = self.column(f"rank_low_{family}"), self.column(f"rank_high_{family}")
-        p = self.column(f"p_underserved_{family}")
+        low = self.column(M.column(M.RANK_LOW, family))
+        high = self.column(M.column(M.RANK_HIGH, family))
+        p = self.column(M.column(M.P_UNDERSERVED, family))
         if low is not None and high is not None:
             text = (f"How sure: resampling the calls, its rank runs from {int(low)} to "
                     f"{int(high)}")
             if p is not None:
                 text += f"; it is high need, low access in {fmt_pct(p, 0)} of the resamples"
-            if self.column(f"class_uncertain_{family}"):
+            if self.column(M.column(M.CLASS_UNCERTAIN, family)):
                 text += " (its class is uncertain)"
             return text + "."
         sens = self.view.summary.get("boundary_sensitivity") or {}
@@ -475,8 +476,8 @@ class AreaFacts:
                 r = ranks[f][p]
                 cls = nb[M.column(M.GAP_CLASS, f)].iloc[p]
                 cls = int(cls) if _finite(float(cls)) else 0
-                words = (str(nb[f"class_label_{f}"].iloc[p] or "not ranked")
-                         if f"class_label_{f}" in nb.columns
+                words = (str(nb[M.column(M.CLASS_LABEL, f)].iloc[p] or "not ranked")
+                         if M.column(M.CLASS_LABEL, f) in nb.columns
                          else CLASS_WORDS.get(cls, "no value"))
                 fams[f] = {"rank": None if not np.isfinite(r) else int(r),
                            "of": int(np.isfinite(ranks[f]).sum()),
@@ -499,7 +500,7 @@ def gap_ranks(view: WorkspaceView, level: str) -> dict[str, np.ndarray]:
         vals = view.values(level)
         out = {}
         for f in FAMILIES:
-            col = f"underserved_rank_{f}"
+            col = M.column(M.UNDERSERVED_RANK, f)
             out[f] = (frame[col].to_numpy(float) if col in frame.columns else
                       vals[M.column(M.GAP, f)].astype(float)
                       .rank(ascending=False, method="min").to_numpy())

@@ -30,11 +30,13 @@ from safetygap import FAMILIES
 from safetygap.labels import script_labels
 from safetygap.maps.assets import STATIC_PREFIX, css_links, js_links
 from safetygap.maps.style import (
+    BIVARIATE_COLORS,
     CLUSTER_UNTIL_ZOOM,
     FAMILY_STYLE,
     GAP_COLORS,
     HEX_COLOR,
     NO_VALUE_COLOR,
+    NOT_RANKED_COLOR,
 )
 from safetygap.readmodel import DEFAULT_HEX_SIZE_M, DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 from safetygap.tables import measures as M
@@ -186,6 +188,9 @@ def _config(view: WorkspaceView, options: MapOptions, *, family: str, level: str
         "labels": script_labels(),
         "colors": list(GAP_COLORS),
         "noValueColor": NO_VALUE_COLOR,
+        "bivariate": {str(k): v for k, v in BIVARIATE_COLORS.items()},
+        "notRankedColor": NOT_RANKED_COLOR,
+        "uncertainBelow": view.uncertain_below,
         "hexColor": HEX_COLOR,
         "api": {
             "areas": {"neighborhood": f"{api}/neighborhoods", "ward": f"{api}/wards"},

@@ -34,7 +34,13 @@ import pyogrio
 from safetygap import FAMILIES
 from safetygap.maps.collections import COLLECTIONS, collection_features
 from safetygap.maps.qgis_style import Rule, Style, categorized, graduated, qml, sld
-from safetygap.maps.style import FAMILY_STYLE, HEX_COLOR, NO_VALUE_COLOR, class_color
+from safetygap.maps.style import (
+    FAMILY_STYLE,
+    HEX_COLOR,
+    NO_VALUE_COLOR,
+    NOT_RANKED_COLOR,
+    class_color,
+)
 from safetygap.readmodel import WorkspaceView
 from safetygap.tables import measures as M
 
@@ -77,18 +83,26 @@ def _blend(color: str, share: float) -> str:
 
 
 def _area_styles(view: WorkspaceView, level: str) -> list[tuple[str, Style, bool]]:
-    classes = view.layer(level, family=None, year=None, tolerance_m=0.0)["classes"]
+    """Per family: the need/access classes (the default style is the first family's),
+    then the secondary gap-index classes."""
+    layer = view.layer(level, family=None, year=None, tolerance_m=0.0)
     out = []
     for family in FAMILIES:
-        found = classes.get(family, [])
+        rules = [Rule(label=f"{c['label']} ({c['areas']} area{'' if c['areas'] == 1 else 's'})",
+                      color=c["color"], value=c["class"])
+                 for c in layer["need_access"].get(family, []) if c["class"] > 0]
+        rules.append(Rule(label="not ranked", color=NOT_RANKED_COLOR, value=0))
+        out.append((f"need and access, {FAMILY_STYLE[family]['label'].lower()}",
+                    categorized(M.column(M.CLASS, family), "fill", rules), family == FAMILIES[0]))
+    for family in FAMILIES:
+        found = layer["classes"].get(family, [])
         rules = [Rule(label=f"{c['label']} (gap {c['lower']:.2f} to {c['upper']:.2f}; "
                             f"{c['areas']} area{'' if c['areas'] == 1 else 's'})",
                       color=class_color(c["gap_class"], len(found)), value=c["gap_class"])
-                 for c in found]
+                 for c in found if c["gap_class"] > 0]
         rules.append(Rule(label="no value", color=NO_VALUE_COLOR, value=0))
-        out.append((f"gap class, {FAMILY_STYLE[family]['label'].lower()}",
-                    categorized(M.column(M.GAP_CLASS, family), "fill", rules),
-                    family == FAMILIES[0]))
+        out.append((f"gap class (secondary), {FAMILY_STYLE[family]['label'].lower()}",
+                    categorized(M.column(M.GAP_CLASS, family), "fill", rules), False))
     return out
 
 

@@ -1,7 +1,8 @@
 """The printable report: one self-contained HTML file a council member can open offline.
 
 Summary figures, charts (calls by family and year, diverted share by year, the
-ten largest gaps per family) and a static map per family, drawn with
+most underserved neighborhoods per family) and a static map of need against access per
+family, a "how to read this" section, drawn with
 matplotlib and embedded as base64 PNG images; no external reference at all.
 Static maps are drawn in the workspace's projected CRS (metres), without a
 base map.
@@ -21,11 +22,11 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
-from safetygap.labels import field, fmt_num, fmt_pct, label
+from safetygap.labels import field, fmt_pct
 from safetygap.maps.equity import equity_context
 from safetygap.maps.jinja import render
 from safetygap.maps.pages import overview
-from safetygap.maps.style import FAMILY_STYLE, class_color
+from safetygap.maps.style import BIVARIATE_COLORS, FAMILY_STYLE, NOT_RANKED_COLOR
 from safetygap.readmodel import WorkspaceView
 from safetygap.tables import measures as M
 from safetygap.workspace import Workspace
@@ -91,59 +92,82 @@ def diverted_chart(view: WorkspaceView) -> str:
 
 
 def gaps_chart(view: WorkspaceView, family: str, *, top: int = 10) -> str:
-    """Horizontal bars: the ``top`` largest gap indices of ``family`` (neighborhoods)."""
+    """Horizontal bars: the need of the ``top`` most underserved neighborhoods of
+    ``family`` (rank 1 at the top), coloured by class, with the 95% interval of the raw rate
+    as a line; uncertain classes hatched."""
     rows = view.ranking("neighborhood", family, top=top)
     fig = Figure(figsize=(7.5, 0.3 * max(len(rows), 3) + 0.9))
     ax = fig.subplots()
-    n = sum(c["gap_class"] > 0 for c in view.classes("neighborhood", family))
-    names = [_text(r["name"]) for r in rows][::-1]
-    gaps = [r["gap"] for r in rows][::-1]
-    colors = [class_color(r["gap_class"], n) for r in rows][::-1]
-    ax.barh(names, gaps, color=colors, edgecolor="#555", linewidth=0.5)
-    ax.axvline(0, color="#333", lw=0.8)
-    ax.set_xlim(min(-0.05, *gaps) if gaps else -1, 1)
-    ax.set_xlabel(label("gap").lower() + " (−1 well served … +1 most underserved)")
+    names = [_text(f"{r['rank']}. {r['name']}") for r in rows][::-1]
+    need = [r["need"] or 0.0 for r in rows][::-1]
+    colors = [BIVARIATE_COLORS.get(r["class"], NOT_RANKED_COLOR) for r in rows][::-1]
+    hatch = ["//" if r["class_uncertain"] else "" for r in rows][::-1]
+    bars = ax.barh(names, need, color=colors, edgecolor="#555", linewidth=0.5)
+    for b, h in zip(bars, hatch, strict=True):
+        b.set_hatch(h)
+    for y, r in enumerate(rows[::-1]):
+        if r["rate_ci_low"] is not None and r["rate_ci_high"] is not None:
+            ax.plot([r["rate_ci_low"], r["rate_ci_high"]], [y, y], color="#111", lw=1)
+    ax.set_xlabel("need: calls per 1,000 residents per year (bar: smoothed; line: 95% "
+                  "interval of the raw rate)")
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title(f"{FAMILY_STYLE[family]['label']}: the {len(rows)} most underserved "
-                 "neighborhoods",
-                 loc="left", fontsize=11)
+                 "neighborhoods (hatched: class uncertain)", loc="left", fontsize=11)
     return _png(fig)
 
 
 def static_map(view: WorkspaceView, family: str) -> str:
-    """Neighborhoods shaded by gap class of ``family``, ward outlines, the family's
-    providers; projected CRS (metres), no base map."""
+    """Neighborhoods shaded by need/access class of ``family`` (uncertain classes hatched,
+    hot spots outlined), ward outlines, the family's providers; projected CRS (metres),
+    no base map."""
     nb = view.areas["neighborhood"]
     wards = view.areas["ward"]
-    classes = view.classes("neighborhood", family)
-    n = sum(c["gap_class"] > 0 for c in classes)
-    cls = np.nan_to_num(nb[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
+    classes = view.need_access_classes("neighborhood", family)
+    col = M.column(M.CLASS, family)
+    cls = (np.nan_to_num(nb[col].to_numpy(float)).astype(int) if col in nb.columns
+           else np.zeros(len(nb), dtype=int))
+    unc_col = M.column(M.CLASS_UNCERTAIN, family)
+    uncertain = (nb[unc_col].to_numpy(float) == 1) if unc_col in nb.columns \
+        else np.zeros(len(nb), dtype=bool)
+    hot_col = M.column(M.HOTSPOT_NEED, family)
+    hot = (nb[hot_col].to_numpy(float) == 1) if hot_col in nb.columns \
+        else np.zeros(len(nb), dtype=bool)
     fig = Figure(figsize=(7.5, 7.0))
     ax = fig.subplots()
-    nb.plot(ax=ax, color=[class_color(c, n) for c in cls], edgecolor="#666", linewidth=0.4)
+    nb.plot(ax=ax, color=[BIVARIATE_COLORS.get(c, NOT_RANKED_COLOR) for c in cls],
+            edgecolor="#666", linewidth=0.4)
+    if uncertain.any():
+        nb[uncertain].plot(ax=ax, facecolor="none", edgecolor="#333", hatch="//",
+                           linewidth=0)
+    if hot.any():
+        nb[hot].boundary.plot(ax=ax, color="#111", linewidth=2.2)
     wards.boundary.plot(ax=ax, color="#111", linewidth=1.3)
-    prov = view.providers[view.providers["family"] == family]
+    p = view.providers
+    placeless = (p["placeless"].fillna(False).to_numpy(bool) if "placeless" in p.columns
+                 else np.zeros(len(p), dtype=bool))
+    prov = p[(p["family"] == family).to_numpy() & ~placeless]
     xmin, ymin, xmax, ymax = nb.total_bounds
     inside = prov.cx[xmin:xmax, ymin:ymax]
     style = FAMILY_STYLE[family]
     if len(inside):
         inside.plot(ax=ax, color=style["color"], markersize=22, edgecolor="white",
                     linewidth=0.6, zorder=5)
-    handles = [Patch(facecolor=class_color(c["gap_class"], n), edgecolor="#666",
-                     label=(f"{c['label']}: {fmt_num(c['lower'], 2)} to "
-                            f"{fmt_num(c['upper'], 2)}"
-                            if c["lower"] is not None else c["label"]) + f" ({c['areas']})")
-               for c in reversed(classes)]
+    handles = [Patch(facecolor=c["color"], edgecolor="#666",
+                     label=f"{c['label']} ({c['areas']})") for c in classes]
+    handles.append(Patch(facecolor="white", edgecolor="#333", hatch="//",
+                         label="class uncertain"))
+    handles.append(Patch(facecolor="white", edgecolor="#111", linewidth=2,
+                         label="hot spot of need (Gi*)"))
     handles.append(Patch(facecolor=style["color"], label=f"{style['label']} providers "
                                                           f"({len(inside)})"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
-              fontsize=8, title=label("gap_class").lower(), title_fontsize=9)
+              fontsize=8, title="need against access", title_fontsize=9)
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     _scale_bar(ax, xmin, xmax, ymin, ymax)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(f"{style['label']}: {label('gap').lower()} by neighborhood", loc="left",
+    ax.set_title(f"{style['label']}: need and access by neighborhood", loc="left",
                  fontsize=11)
     return _png(fig)
 

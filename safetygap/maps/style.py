@@ -7,6 +7,11 @@ Shared by every drawing of a workspace: the interactive maps (:mod:`.gap_map`,
 
 from __future__ import annotations
 
+from safetygap.readmodel import BIVARIATE_COLORS, NOT_RANKED_COLOR
+
+__all__ = ["BIVARIATE_COLORS", "CLUSTER_UNTIL_ZOOM", "FAMILY_STYLE", "GAP_COLORS", "HEX_COLOR",
+           "NOT_RANKED_COLOR", "NO_VALUE_COLOR", "class_color"]
+
 FAMILY_STYLE: dict[str, dict[str, str]] = {
     "response": {"label": "Response", "color": "#c0392b", "icon": "fa-truck-medical",
                  "shape": "disc"},

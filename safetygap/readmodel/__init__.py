@@ -9,12 +9,14 @@ Read-only: nothing here writes to a workspace.
 """
 
 from safetygap.readmodel._common import (
+    BIVARIATE_COLORS,
     DEFAULT_HEX_SIZE_M,
     DEFAULT_SIMPLIFY_TOLERANCE_M,
     DISTANCE_LABELS,
     INVENTORY_PROPERTIES,
     MEASURE_LABELS,
     MEASURES,
+    NOT_RANKED_COLOR,
     WGS84,
     Level,
     UnknownArea,
@@ -25,7 +27,8 @@ from safetygap.readmodel.view import WorkspaceView
 from safetygap.vocab import ALL_FAMILIES, LEVELS
 
 __all__ = [
-    "ALL_FAMILIES", "DEFAULT_HEX_SIZE_M", "DEFAULT_SIMPLIFY_TOLERANCE_M", "DISTANCE_LABELS",
-    "INVENTORY_PROPERTIES", "LEVELS", "MEASURES", "MEASURE_LABELS", "WGS84", "Level",
-    "UnknownArea", "WorkspaceView", "class_label", "finite_or_none",
+    "ALL_FAMILIES", "BIVARIATE_COLORS", "DEFAULT_HEX_SIZE_M", "DEFAULT_SIMPLIFY_TOLERANCE_M",
+    "DISTANCE_LABELS", "INVENTORY_PROPERTIES", "LEVELS", "MEASURES", "MEASURE_LABELS",
+    "NOT_RANKED_COLOR", "WGS84", "Level", "UnknownArea", "WorkspaceView", "class_label",
+    "finite_or_none",
 ]

@@ -16,8 +16,9 @@ from safetygap.tables import measures as M
 from safetygap.vocab import LEVELS
 
 Level = Literal[LEVELS]  # type: ignore[valid-type]
-MEASURES: tuple[str, ...] = M.MEASURES
-"""Measure names, in display order (``total`` has only the first six)."""
+MEASURES: tuple[str, ...] = M.DISPLAY_MEASURES
+"""Measure names an area's profile shows, in display order (``total`` has only the first
+seven)."""
 MEASURE_LABELS: dict[str, str] = {m: field(m).label for m in MEASURES}
 """Each measure's label (the label table, :mod:`safetygap.labels`)."""
 SERVES_REACH = ("; a provider that serves named areas (or a drawn area) instead of a "
@@ -48,7 +49,18 @@ the projected CRS (query parameter ``tolerance``). Not the boundary tolerance of
 DEFAULT_HEX_SIZE_M = 400.0
 UNKNOWN_YEAR = "unknown"
 COUNT_DERIVED: tuple[str, ...] = M.COUNT_DERIVED
-"""Measures of a family in an area hidden with its call count (they reveal it)."""
+"""Measures of a family in an area hidden with its call count (they reveal it); their
+intervals are hidden with them."""
+BIVARIATE_COLORS: dict[int, str] = {
+    1: "#e8e8e8", 2: "#ace4e4", 3: "#5ac8c8",
+    4: "#dfb0d6", 5: "#a5add3", 6: "#5698b9",
+    7: "#be64ac", 8: "#8c62aa", 9: "#3b4994",
+}
+"""Fill colour of each need/access class: a 3 x 3 bivariate scheme (Stevens 2015), need
+along the pink axis, access along the blue one; 7 (high need, low access) is the
+strongest pink. The read model gives it with each class (the maps' key)."""
+NOT_RANKED_COLOR = "#ffffff"
+"""Fill of an area that is not ranked (class 0)."""
 
 
 def _size_of(value: Any) -> int:

@@ -330,13 +330,17 @@ def _covered(view: WorkspaceView, model: str, hours: str | None, unknown: str,
     """Per eligible 911 call with a place and a time (see :func:`_eligible_calls`): covered
     by a responder open at the call's time."""
     def compute() -> np.ndarray:
-        from safetygap.pipeline import coverage
+        from safetygap.stages.areas import coverage
+        from safetygap.taxonomy import taxonomy_from_content
 
         calls = _eligible_calls(view, model)
         travel = view.travel()
         prov = _responders(view, responders)
+        taxonomy = view.cached(("taxonomy",), lambda: taxonomy_from_content(
+            view.workspace.manifest["taxonomy"]["content"],
+            label=f"workspace {view.workspace.path.name} manifest"))
         return covered_while_open(calls, prov, hours=hours, unknown=unknown,
-                                  covered_by=lambda c, p: coverage(c, p, travel))
+                                  covered_by=lambda c, p: coverage(c, p, travel, taxonomy))
 
     return view.cached(("diversion", "covered", model, hours, unknown, responders), compute)
 

@@ -95,7 +95,9 @@ class AreaLayers:
         frame = self.areas[level]
         fams = ALL_FAMILIES if family is None else (family,)
         vals = self.values(level, year=year)
-        cols = [c for c in vals.columns if c.rsplit("_", 1)[-1] in fams]
+        parsed = {c: M.split_column(c) for c in vals.columns}
+        cols = [c for c, mf in parsed.items() if mf is not None and (mf[1] is None
+                                                                     or mf[1] in fams)]
         geoms = self.simplified(level, tolerance_m)
         keep = np.ones(len(frame), dtype=bool)
         if ward is not None:
@@ -112,12 +114,17 @@ class AreaLayers:
                 "area_km2": _num(row[M.AREA_KM2]),
             }
             for col, v in records[i].items():
-                measure, fam = col.rsplit("_", 1)
-                if measure in COUNT_DERIVED and hidden[fam][i]:
+                measure, fam = parsed[col]  # type: ignore[misc]
+                if fam is not None and M.base_measure(measure) in COUNT_DERIVED \
+                        and hidden[fam][i]:
                     props[col] = None
                     continue
+                if measure in M.TEXT_MEASURES:
+                    props[col] = None if v is None or (isinstance(v, float) and v != v) \
+                        else str(v)
+                    continue
                 num = _num(v)
-                props[col] = int(num) if col.startswith("gap_class_") and num is not None \
+                props[col] = int(num) if measure in M.INT_MEASURES and num is not None \
                     else num
             features.append({"type": "Feature", "id": props[M.AREA_ID],
                              "geometry": mapping(geoms[i]), "properties": props})
@@ -129,15 +136,21 @@ class AreaLayers:
             "tolerance_m": float(tolerance_m),
             "crs": WGS84,
             "classes": {f: self.classes(level, f, year=year) for f in fams if f in FAMILIES},
+            "need_access": {f: self.need_access_classes(level, f, year=year)
+                            for f in fams if f in FAMILIES},
             "features": features,
         }
 
     def providers_layer(self, *, family: str | None = None, ward: str | None = None,
                         neighborhood: str | None = None) -> dict[str, Any]:
-        """Providers as GeoJSON points (EPSG:4326), optionally one family / in one area."""
+        """Providers as GeoJSON points (EPSG:4326), optionally one family / in one area.
+        A service without a place listed without coordinates (a phone line) is not drawn:
+        the summary's ``placeless_services`` lists it."""
         def compute() -> dict[str, Any]:
             p = self.providers
-            keep = np.ones(len(p), dtype=bool)
+            geom = p.geometry
+            keep = ~(geom.is_empty | geom.isna()).to_numpy() & np.isfinite(
+                geom.x.to_numpy(na_value=np.nan))
             if family is not None:
                 keep &= (p["family"] == family).to_numpy()
             if ward is not None:

@@ -10,6 +10,8 @@ import pandas as pd
 import shapely
 
 from safetygap import FAMILIES
+from safetygap.geo.bivariate import CLASS_LABELS as NEED_ACCESS_LABELS
+from safetygap.geo.bivariate import NOT_RANKED, UNDERSERVED_CLASS
 from safetygap.inventory.serves import serves_area, serving_polygons
 from safetygap.privacy import (
     hidden_cells,
@@ -27,6 +29,13 @@ from safetygap.readmodel._reach import minutes_to_area
 from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
+RANKING_FIELDS: tuple[str, ...] = (
+    M.UNDERSERVED_RANK, M.CLASS, M.RATE_EB, M.RATE, M.RATE + M.CI_LOW, M.RATE + M.CI_HIGH,
+    M.ACCESS, M.ACCESS_NEED, M.REACH, M.COVERAGE, M.CALLS, M.PROVIDERS, M.RANK_LOW,
+    M.RANK_HIGH, M.P_TOP10, M.P_UNDERSERVED, M.CLASS_UNCERTAIN, M.HOTSPOT_NEED, M.GAP,
+    M.GAP_CLASS)
+"""The measures of a ranking's records, in order (the first is the order)."""
+
 
 class Profiles:
     """Profiles, city values, rankings; mixed into :class:`WorkspaceView`."""
@@ -34,30 +43,42 @@ class Profiles:
     # ------------------------------------------------------------ profiles
 
     def city_values(self, level: str) -> dict[str, float | None]:
-        """City-wide value of each ``<measure>_<family>`` column from the areas of ``level``
-        (period ``all``): counts as the mean per area; rates over the summed
-        population; shares weighted by calls; access weighted by population;
-        None for gap and gap class."""
+        """City-wide value of each measure column from the areas of ``level`` (period
+        ``all``): counts as the mean per area; rates (raw and smoothed) as the calls over
+        the summed resident-years; shares weighted by their denominators; access and reach
+        weighted by population; None for classes, ranks, intervals and the bootstrap and
+        hot-spot results."""
         def compute() -> dict[str, float | None]:
             frame = self.areas[level]
             pop = frame[M.POPULATION].to_numpy(float)
-            n_years = max(len(self.years), 1)
             out: dict[str, float | None] = {}
             for col in self.values(level).columns:
-                measure, fam = col.rsplit("_", 1)
+                parsed = M.split_column(col)
+                if parsed is None or parsed[1] is None:
+                    continue
+                measure, fam = parsed
+                if measure in M.NO_CITY_VALUE or measure != M.base_measure(measure) \
+                        or measure.startswith("p_top"):
+                    out[col] = None
+                    continue
                 v = frame[col].to_numpy(float)
                 calls = frame[M.column(M.CALLS, fam)].to_numpy(float)
-                if measure in ("gap", "gap_class"):
-                    out[col] = None
-                elif measure == "rate":
-                    ok = np.isfinite(pop) & (pop > 0)
-                    out[col] = _num(calls[ok].sum() * 1000.0 / (pop[ok].sum() * n_years)) \
+                if measure in (M.RATE, M.RATE_EB):
+                    ry_col = M.column(M.RESIDENT_YEARS, fam)
+                    ry = (frame[ry_col].to_numpy(float) if ry_col in frame.columns
+                          else pop * max(len(self.years), 1))
+                    ok = np.isfinite(pop) & (pop > 0) & np.isfinite(ry) & (ry > 0)
+                    out[col] = _num(calls[ok].sum() * 1000.0 / ry[ok].sum()) \
                         if ok.any() else None
                 elif measure in (M.DIVERTED_SHARE, M.ELIGIBLE_NOT_DIVERTED_SHARE, M.COVERAGE):
-                    ok = np.isfinite(v) & (calls > 0)
-                    out[col] = _num((v[ok] * calls[ok]).sum() / calls[ok].sum()) \
+                    w = calls
+                    cov_col = M.column(M.COVERABLE, fam)
+                    if measure == M.COVERAGE and cov_col in frame.columns:
+                        w = frame[cov_col].to_numpy(float)
+                    ok = np.isfinite(v) & (w > 0)
+                    out[col] = _num((v[ok] * w[ok]).sum() / w[ok].sum()) \
                         if ok.any() else None
-                elif measure == "access":
+                elif measure in (M.ACCESS, M.ACCESS_NEED, M.REACH):
                     ok = np.isfinite(v) & np.isfinite(pop) & (pop > 0)
                     out[col] = _num((v[ok] * pop[ok]).sum() / pop[ok].sum()) \
                         if ok.any() else None
@@ -68,9 +89,11 @@ class Profiles:
         return self.cached(("city", level), compute)
 
     def measures(self, level: str, area_id: str) -> list[dict[str, Any]]:
-        """Every measure of one area (period ``all``): family, measure, value, rank among
-        the areas of its level (1 = the most underserved by the measure, see
-        :meth:`_rank_table`), number of ranked areas, city value."""
+        """Every measure of one area (period ``all``): family, measure, value with its
+        interval (``ci_low``, ``ci_high``; None without one), rank among the areas of its
+        level (1 = the most underserved by the measure, see :meth:`_rank_table`), number of
+        ranked areas, city value; ``class`` also carries its label and whether it is
+        uncertain."""
         pos = self._position(level, area_id)
         vals = self.values(level)
         ranks = self._ranks[level]
@@ -84,17 +107,26 @@ class Profiles:
                     continue
                 rank = ranks[col].iloc[pos]
                 value = _num(vals[col].iloc[pos])
+                lo_col, hi_col = M.interval(measure, fam)
+                low = _num(vals[lo_col].iloc[pos]) if lo_col in vals.columns else None
+                high = _num(vals[hi_col].iloc[pos]) if hi_col in vals.columns else None
                 if measure in COUNT_DERIVED and hidden[fam][pos]:
-                    value, rank = None, np.nan
-                if measure == "gap_class" and value is not None:
-                    value = int(value)  # a class number
-                out.append({
+                    value, rank, low, high = None, np.nan, None, None
+                if measure in M.INT_MEASURES and value is not None:
+                    value = int(value)  # a class number or a rank
+                rec: dict[str, Any] = {
                     "family": fam, "measure": measure, "label": MEASURE_LABELS[measure],
-                    "value": value,
+                    "value": value, "ci_low": low, "ci_high": high,
                     "rank": None if not np.isfinite(rank) else int(rank),
                     "of": int(ranks[col].notna().sum()),
                     "city": city.get(col),
-                })
+                }
+                if measure == M.CLASS:
+                    unc = M.column(M.CLASS_UNCERTAIN, fam)
+                    rec["text"] = NEED_ACCESS_LABELS.get(value or 0, NOT_RANKED)
+                    rec["uncertain"] = (bool(vals[unc].iloc[pos] == 1)
+                                        if unc in vals.columns else None)
+                out.append(rec)
         return out
 
     def profile(self, level: str, area_id: str) -> dict[str, Any]:
@@ -209,29 +241,39 @@ class Profiles:
 
     def ranking(self, level: str, family: str, *, year: int | None = None,
                 top: int = 10) -> list[dict[str, Any]]:
-        """The ``top`` areas by gap index of ``family`` (largest first, ties by id);
-        areas without a gap value are left out."""
+        """The ``top`` most underserved areas of ``family``: by underserved rank (1 = most
+        underserved: high need and low access first, by need), with their class, figures
+        and how sure the class is; areas not ranked are left out."""
         frame = self.areas[level]
         vals = self.values(level, year=year)
-        table = pd.DataFrame({
-            "area_id": frame[M.AREA_ID].to_numpy(), "name": frame["name"].to_numpy(),
-            "gap": vals[M.column(M.GAP, family)].to_numpy(float),
-            "gap_class": vals[M.column(M.GAP_CLASS, family)].to_numpy(float),
-            "rate": vals[M.column(M.RATE, family)].to_numpy(float),
-            "access": vals[M.column(M.ACCESS, family)].to_numpy(float),
-            "coverage": vals[M.column(M.COVERAGE, family)].to_numpy(float),
-            "calls": vals[M.column(M.CALLS, family)].to_numpy(float),
-            "providers": vals[M.column(M.PROVIDERS, family)].to_numpy(float),
-        })
-        table = table[np.isfinite(table["gap"])]
-        table = table.sort_values(["gap", "area_id"], ascending=[False, True]).head(top)
-        return [
-            {"rank": i + 1, "area_id": str(r.area_id), "name": str(r.name),
-             "gap": _num(r.gap), "gap_class": int(r.gap_class), "rate": _num(r.rate),
-             "access": _num(r.access), "coverage": _num(r.coverage), "calls": _num(r.calls),
-             "providers": _num(r.providers)}
-            for i, r in enumerate(table.itertuples(index=False))
-        ]
+
+        def col(measure: str) -> np.ndarray:
+            c = M.column(measure, family)
+            return (vals[c].to_numpy(float) if c in vals.columns
+                    else np.full(len(vals), np.nan))
+
+        table = pd.DataFrame({"area_id": frame[M.AREA_ID].to_numpy(),
+                              "name": frame[M.NAME].to_numpy()})
+        for f in RANKING_FIELDS:
+            table[f] = col(f)
+        table = table[np.isfinite(table[M.UNDERSERVED_RANK])]
+        table = table.sort_values([M.UNDERSERVED_RANK, "area_id"]).head(top)
+        out = []
+        for i, r in enumerate(table.to_dict("records")):
+            rec: dict[str, Any] = {"rank": i + 1, "area_id": str(r["area_id"]),
+                                   "name": str(r["name"])}
+            for f in RANKING_FIELDS[1:]:
+                v = _num(r[f])
+                if f in M.INT_MEASURES:
+                    rec[f] = int(v) if v is not None else (
+                        0 if f in (M.CLASS, M.GAP_CLASS) else None)
+                else:
+                    rec[f] = v
+            rec["label"] = NEED_ACCESS_LABELS.get(rec[M.CLASS], NOT_RANKED)
+            rec["underserved"] = rec[M.CLASS] == UNDERSERVED_CLASS
+            rec["need"] = rec.pop(M.RATE_EB)
+            out.append(rec)
+        return out
 
     def calls_by_family_year(self) -> pd.DataFrame:
         """Calls placed in areas per family (``none`` included) and year (``unknown`` for

@@ -7,12 +7,13 @@ derives, with caching:
 - area layers as GeoJSON dicts in EPSG:4326, geometry simplified in the
   projected analysis CRS by a tolerance in metres, for the period ``all``
   or one year;
-- gap classes with their bounds (the legend);
+- need/access classes with their colours (the legend), and the secondary gap classes
+  with their bounds;
 - one area's profile: calls by category and year, providers inside and in
   reach (with the workspace's distance model: straight-line metres, or travel
   minutes on its saved street network, see :mod:`safetygap.readmodel._reach`), every
   measure with its rank among the areas of its level and the city-wide value;
-- areas ranked by gap index;
+- areas ranked by the underserved rank (high need, low access first, by need);
 - hexagonal bins of calls and providers as GeoJSON in EPSG:4326.
 
 Small counts of sensitive calls are hidden (:mod:`safetygap.privacy`, threshold
@@ -38,6 +39,8 @@ import pandas as pd
 
 from safetygap import FAMILIES
 from safetygap._status import ANALYSED_STATUSES
+from safetygap.geo.bivariate import CLASS_LABELS as NEED_ACCESS_LABELS
+from safetygap.geo.bivariate import NOT_RANKED, UNDERSERVED_CLASS
 from safetygap.geo.travel import Travel
 from safetygap.labels import field, fmt_distance, service_label
 from safetygap.privacy import (
@@ -45,7 +48,9 @@ from safetygap.privacy import (
     is_sensitive,
 )
 from safetygap.readmodel._common import (
+    BIVARIATE_COLORS,
     DISTANCE_LABELS,
+    NOT_RANKED_COLOR,
     REACH_METHODS,
     STRAIGHT_LINE,
     UNKNOWN_YEAR,
@@ -144,7 +149,8 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         no direction); ties share the lowest rank."""
         cols = [c for c in frame.columns if c not in ("area_id", "name", "geometry")]
         values = frame[cols].apply(pd.to_numeric, errors="coerce")
-        lowest_first = [field(c.rsplit("_", 1)[0]).worse == "lower" for c in cols]
+        lowest_first = [field((M.split_column(c) or (c.rsplit("_", 1)[0], None))[0]).worse
+                        == "lower" for c in cols]
         return pd.DataFrame({c: values[c].rank(ascending=low, method="min")
                              for c, low in zip(cols, lowest_first, strict=True)},
                             index=values.index)
@@ -198,6 +204,11 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
     @property
     def synthetic(self) -> bool:
         return bool(self.summary.get("synthetic"))
+
+    @property
+    def uncertain_below(self) -> float:
+        """Below this share of agreeing bootstrap replicates a class is uncertain."""
+        return float((self.summary.get("uncertainty") or {}).get("uncertain_below", 0.8))
 
     @property
     def caveats(self) -> list[dict[str, str]]:
@@ -289,10 +300,30 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
 
         return self.cached(("values", level, year), compute)
 
+    def need_access_classes(self, level: str, family: str, *, year: int | None = None
+                            ) -> list[dict[str, Any]]:
+        """The need/access classes of ``family`` at ``level`` (the map's legend): every
+        class 9..1 with its label, terciles, colour and number of areas, then class 0
+        ("not ranked") when some area has it."""
+        vals = self.values(level, year=year)
+        col = M.column(M.CLASS, family)
+        cls = (np.nan_to_num(vals[col].to_numpy(float)).astype(int) if col in vals.columns
+               else np.zeros(len(vals), dtype=int))
+        out = [{"class": c, "label": NEED_ACCESS_LABELS[c], "need_tercile": (c - 1) // 3 + 1,
+                "access_tercile": (c - 1) % 3 + 1, "color": BIVARIATE_COLORS[c],
+                "underserved": c == UNDERSERVED_CLASS, "areas": int((cls == c).sum())}
+               for c in range(9, 0, -1)]
+        if (cls == 0).any():
+            out.append({"class": 0, "label": NOT_RANKED, "need_tercile": 0,
+                        "access_tercile": 0, "color": NOT_RANKED_COLOR, "underserved": False,
+                        "areas": int((cls == 0).sum())})
+        return out
+
     def classes(self, level: str, family: str, *, year: int | None = None
                 ) -> list[dict[str, Any]]:
-        """Gap classes of ``family`` at ``level``: class, label, lower and upper gap
-        bound (min and max of its areas), number of areas; class 0 = no value."""
+        """Secondary: the gap-index classes of ``family`` at ``level``: class, label, lower
+        and upper gap bound (min and max of its areas), number of areas; 0 = no value
+        (the need/access classes: :meth:`need_access_classes`)."""
         vals = self.values(level, year=year)
         gap = vals[M.column(M.GAP, family)].to_numpy(float)
         cls = np.nan_to_num(vals[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)

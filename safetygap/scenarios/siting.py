@@ -41,12 +41,17 @@ metres)."""
 
 
 def default_service_type(base: Baseline, family: str) -> str:
-    """The family's most common service type among existing providers (else the first)."""
-    pf = base.providers[base.providers["family"] == family]
+    """The family's most common service type with a place among existing providers (else
+    the first with a place); one that handles calls is preferred."""
+    types = base.taxonomy.service_types
+    placed = {n for n, st in types.items() if st.family == family and not st.placeless}
+    handling = {n for n in placed if types[n].handles}
+    pool = handling or placed
+    pf = base.providers[base.providers["service_type"].isin(pool)]
     if len(pf):
         counts = pf["service_type"].value_counts()
         return str(sorted(counts[counts == counts.max()].index)[0])
-    return sorted(n for n, s in base.taxonomy.service_types.items() if s.family == family)[0]
+    return sorted(pool)[0]
 
 
 def default_capacity(base: Baseline, service_type: str) -> float:
@@ -109,11 +114,12 @@ def check_siting_options(
         problems.add("k", "must be at least 1", value=k)
     if service_type is not None and family in FAMILIES and (
             service_type not in base.taxonomy.service_types
-            or base.taxonomy.service_types[service_type].family != family):
-        problems.add("service_type", f"not a service type of family {family!r}",
+            or base.taxonomy.service_types[service_type].family != family
+            or base.taxonomy.service_types[service_type].placeless):
+        problems.add("service_type", f"not a service type with a place of family {family!r}",
                      value=service_type,
                      allowed=sorted(n for n, st in base.taxonomy.service_types.items()
-                                    if st.family == family))
+                                    if st.family == family and not st.placeless))
     if catchment is not None and not (np.isfinite(catchment) and catchment > 0):
         problems.add("catchment", f"must be a positive number of {base.travel.unit}",
                      value=catchment)
@@ -222,7 +228,8 @@ def recommend_sites(
         candidates, source = candidate_sites(base, service_type=stype, capacity=cap)
     else:
         source = candidates_source
-    need, demand = uncovered_demand(base, family, keep_existing=keep_existing)
+    need, demand = uncovered_demand(base, family, keep_existing=keep_existing,
+                                    service_type=stype)
     t1 = time.perf_counter()
     cover = coverage_sets(base, candidates, demand, catchment=limit,
                           memory_budget_mb=memory_budget_mb)
@@ -259,7 +266,8 @@ def recommend_sites(
         "sites": sites,
         "stopped_early": len(picks) < k,
         "stopped_reason": stopped_reason(family, k=k, sites=len(picks),
-                                         candidates=len(candidates), demand=len(demand)),
+                                         candidates=len(candidates), demand=len(demand),
+                                         service_type=stype),
         "method": "greedy maximal covering with lazy evaluation, improved by swaps",
         "timings_s": {"coverage_sets": round(t2 - t1, 3), "optimise": round(t3 - t2, 3),
                       "total": round(time.perf_counter() - t0, 3)},
@@ -303,15 +311,21 @@ def candidate_sites(base: Baseline, *, service_type: str, capacity: float
     return candidates, source
 
 
-def uncovered_demand(base: Baseline, family: str, *, keep_existing: bool = True
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """The family's need calls in areas (a mask over the calls) and the row positions of
-    those with a location not yet covered (by the existing providers; ``keep_existing``
-    False: every located one): the calls a new site can add."""
+def uncovered_demand(base: Baseline, family: str, *, keep_existing: bool = True,
+                     service_type: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The family's coverable need calls in areas (a mask over the calls) and the row
+    positions of those with a location not yet covered (by the existing providers;
+    ``keep_existing`` False: every located one) that ``service_type`` handles (every
+    category of the family without one): the calls a new site can add."""
     calls = base.calls
-    need = (calls[C.FAMILY] == family).to_numpy() & base.in_areas
+    need = ((calls[C.FAMILY] == family).to_numpy() & base.in_areas
+            & calls[C.COVERABLE].to_numpy())
+    handled = np.ones(len(calls), dtype=bool)
+    if service_type is not None:
+        handles = base.taxonomy.service_types[service_type].handles
+        handled = np.isin(calls[C.CATEGORY].to_numpy(), list(handles))
     already = calls[C.COVERED].to_numpy() if keep_existing else np.zeros(len(calls), bool)
-    demand = np.flatnonzero(need & ~already & np.isfinite(calls[C.X].to_numpy()))
+    demand = np.flatnonzero(need & handled & ~already & np.isfinite(calls[C.X].to_numpy()))
     return need, demand
 
 
@@ -396,14 +410,17 @@ def ranked_sites(base: Baseline, chosen: gpd.GeoDataFrame, new_calls: list[np.nd
     return sites
 
 
-def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int
-                   ) -> str | None:
+def stopped_reason(family: str, *, k: int, sites: int, candidates: int, demand: int,
+                   service_type: str | None = None) -> str | None:
     """Why fewer than ``k`` sites were chosen (None when ``k`` were): no need call of
-    ``family`` left uncovered, every candidate used, or no (further) candidate adds a
-    call."""
+    ``family`` (that ``service_type`` handles) left uncovered, every candidate used, or no
+    (further) candidate adds a call."""
     if sites >= k:
         return None
     if demand == 0:
+        if service_type is not None:
+            return (f"every {family} need call a {service_type} handles is already covered "
+                    "(or it handles none)")
         return f"every {family} need call is already covered"
     if sites == candidates:
         return f"all {candidates:,} candidate{'' if candidates == 1 else 's'} used"

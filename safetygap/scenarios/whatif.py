@@ -35,7 +35,8 @@ def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
     eligible = base.calls[C.ELIGIBLE].to_numpy()
     totals = {}
     for f in families:
-        sel = (base.calls[C.FAMILY] == f).to_numpy() & base.in_areas
+        sel = ((base.calls[C.FAMILY] == f).to_numpy() & base.in_areas
+               & base.calls[C.COVERABLE].to_numpy())
         n = int(sel.sum())
         mine = extra[(extra["family"] == f).to_numpy()]
         totals[f] = {"need_calls": n,

@@ -1,5 +1,9 @@
 """Coverage, accessibility, boundary allocations and the per-area indices of both levels.
 
+Long file (about 530 lines): service-matched coverage, the demand points' supply, the
+boundary allocations and the indices of both levels are one stage; the what-if and siting
+jobs rerun exactly these functions, so they stay together.
+
 A stage of :func:`safetygap.pipeline.analyze`.
 """
 
@@ -12,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import CRS
+from scipy import sparse
 
 from safetygap import FAMILIES
 from safetygap.boundaries import (
@@ -20,18 +25,23 @@ from safetygap.boundaries import (
 )
 from safetygap.geo.access import e2sfca_from_cost_matrix
 from safetygap.geo.aggregate import AreaCounts, count_calls
+from safetygap.geo.bivariate import class_label
 from safetygap.geo.boundary import (
     Allocation,
     allocate,
     near_boundaries,
 )
-from safetygap.geo.indices import build_indices, tidy_frame, wide_frame
+from safetygap.geo.demand import DemandPoints, area_mean
+from safetygap.geo.indices import Supply, area_flags, build_indices, tidy_frame, wide_frame
+from safetygap.geo.join import assign_areas
 from safetygap.geo.travel import Travel
 from safetygap.inventory.serves import served_mask, serving_cost, split_serving
+from safetygap.methods import Methods
 from safetygap.stages.travel import catchment_labels
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
-from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy
+from safetygap.taxonomy import Taxonomy
+from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, Level
 
 CONTAIN = BoundaryPolicy.CONTAIN
 
@@ -46,8 +56,9 @@ def _provider_stats(
     pos = {v: i for i, v in enumerate(ids)}
     count: dict[str, np.ndarray] = {}
     cap: dict[str, np.ndarray] = {}
+    located = providers[~_placeless(providers)]
     for family in families:
-        pf = providers[(providers["family"] == family) & providers[key].notna()]
+        pf = located[(located["family"] == family) & located[key].notna()]
         idx = np.array([pos[v] for v in pf[key]], dtype=np.int64)
         count[family] = np.bincount(idx, minlength=len(ids)).astype(np.int64)
         cap[family] = np.bincount(idx, weights=pf["capacity"].to_numpy(float),
@@ -55,51 +66,140 @@ def _provider_stats(
     return count, cap
 
 
-def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel) -> np.ndarray:
-    """Boolean per call: within the catchment of a provider of the call's family, or inside
-    the areas an area-serving provider of the family serves (``serves_wkt``).
+def _placeless(providers: pd.DataFrame) -> np.ndarray:
+    """Boolean per provider: a service without a place (``placeless`` column)."""
+    if "placeless" not in providers.columns:
+        return np.zeros(len(providers), dtype=bool)
+    return providers["placeless"].fillna(False).to_numpy(dtype=bool)
 
-    Calls need ``x``, ``y`` (analysis CRS) and ``family_code``; providers
-    ``family`` and the travel model's catchment column (metres or minutes).
+
+def with_placeless(providers: gpd.GeoDataFrame, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
+    """``providers`` with the ``placeless`` column from the taxonomy (added when missing,
+    e.g. in a workspace written before it existed)."""
+    if "placeless" in providers.columns:
+        return providers
+    out = providers.copy()
+    out["placeless"] = [bool(getattr(taxonomy.service_types.get(str(s)), "placeless", False))
+                        for s in out["service_type"]]
+    return out
+
+
+def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel,
+             taxonomy: Taxonomy) -> np.ndarray:
+    """Boolean per call: within the catchment of a provider whose service type handles the
+    call's category (:meth:`Taxonomy.handlers`), or inside the areas such a provider
+    serves (``serves_wkt``). Placeless services cover nothing.
+
+    Calls need ``x``, ``y`` (analysis CRS) and ``category``; providers ``service_type``,
+    ``placeless`` and the travel model's catchment column (metres or minutes).
     """
     covered = np.zeros(len(calls), dtype=bool)
-    fam_code = calls[C.FAMILY_CODE].to_numpy()
     x = calls[C.X].to_numpy(float)
     y = calls[C.Y].to_numpy(float)
-    for f, family in enumerate(FAMILIES):
-        sel = fam_code == f
-        pf = providers[providers["family"] == family]
-        if not sel.any() or len(pf) == 0:
+    codes, cats = pd.factorize(calls[C.CATEGORY].astype(object))
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, cat in enumerate(cats):
+        handlers = taxonomy.handlers(str(cat))
+        if handlers:
+            groups.setdefault(handlers, []).append(i)
+    located = providers[~_placeless(providers)]
+    for handlers, idx in groups.items():
+        pf = located[located["service_type"].isin(handlers)]
+        if len(pf) == 0:
             continue
+        sel = np.isin(codes, idx)
         serving, polygons = split_serving(pf)  # area-serving providers: their areas only
         pc = pf[~serving]
+        hit = np.zeros(int(sel.sum()), dtype=bool)
         if len(pc):
-            covered[sel] = travel.covered(
+            hit = travel.covered(
                 (x[sel], y[sel]), (pc.geometry.x.to_numpy(), pc.geometry.y.to_numpy()),
                 pc[travel.catchment_column].to_numpy(float))
         if polygons:
-            covered[sel] |= served_mask(x[sel], y[sel], polygons).any(axis=1)
+            hit |= served_mask(x[sel], y[sel], polygons).any(axis=1)
+        covered[sel] = hit
     return covered
 
 
-def _access(
-    nbhd: gpd.GeoDataFrame, population: np.ndarray, providers: gpd.GeoDataFrame,
-    travel: Travel, families: tuple[str, ...] = FAMILIES,
-) -> dict[str, np.ndarray]:
-    """E2SFCA per family from neighborhood centroids, capacity per 1,000 residents."""
-    cent = nbhd.geometry.centroid
-    d = (cent.x.to_numpy(), cent.y.to_numpy())
-    out = {}
+@dataclass(frozen=True)
+class Demand:
+    """Where the residents and the calls are, for accessibility and reach.
+
+    ``points`` are the neighborhoods' demand points (:mod:`safetygap.geo.demand`);
+    ``ward_weights`` (wards x points) the residents each point gives each ward: the points
+    inside the ward (grid: the pieces are cut along the ward lines too, so a ward's
+    residents are exactly its areal share of the neighborhoods'), or the neighborhoods'
+    residents shared by the area crosswalk (centroid, as wards were always apportioned);
+    ``call_point`` each call's demand point (-1: none) and ``call_weight`` what it adds to
+    need-based demand (1 / the covered years of its source: calls a year).
+    """
+
+    points: DemandPoints
+    ward_weights: sparse.csr_matrix
+    call_point: np.ndarray
+    call_weight: np.ndarray
+
+
+def ward_weights(points: DemandPoints, wards: gpd.GeoDataFrame, cw: pd.DataFrame
+                 ) -> sparse.csr_matrix:
+    """(wards x points) resident weights, see :class:`Demand`."""
+    if points.model == "centroid":
+        w = points.residents[cw["source"].to_numpy()] * cw["weight"].to_numpy()
+        return sparse.csr_matrix((w, (cw["target"].to_numpy(), cw["source"].to_numpy())),
+                                 shape=(len(wards), len(points)))
+    ward = (points.zone if points.zone is not None and points.n_zones == len(wards)
+            else assign_areas((points.x, points.y), wards, crs=wards.crs))
+    ok = ward >= 0
+    return sparse.csr_matrix((points.residents[ok], (ward[ok], np.flatnonzero(ok))),
+                             shape=(len(wards), len(points)))
+
+
+def _ward_mean(weights: sparse.csr_matrix, values: np.ndarray) -> np.ndarray:
+    num = weights @ np.nan_to_num(np.asarray(values, dtype=float))
+    den = np.asarray(weights.sum(axis=1)).ravel()
+    return np.divide(num, den, out=np.full(len(den), np.nan), where=den > 0)
+
+
+def point_supply(
+    demand: Demand, calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel,
+    families: tuple[str, ...], *, kernel: str,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per family, per demand point: ``access`` (E2SFCA, residents as demand, capacity per
+    1,000 residents), ``access_need`` (calls a year as demand, capacity per 1,000 calls a
+    year) and ``reach`` (1 when within reach of a provider of the family, else 0).
+    Placeless providers are left out."""
+    pts = demand.points
+    d = (pts.x, pts.y)
+    located = providers[~_placeless(providers)]
+    fam_code = calls[C.FAMILY_CODE].to_numpy()
+    out: dict[str, dict[str, np.ndarray]] = {}
     for family in families:
-        pf = providers[providers["family"] == family]
+        pf = located[located["family"] == family]
         catchment = pf[travel.catchment_column].to_numpy(float)
         cost = travel.cost_matrix((pf.geometry.x.to_numpy(), pf.geometry.y.to_numpy()), d,
                                   cutoff=float(catchment.max()) if len(catchment) else None)
         cost = serving_cost(cost, d, pf)  # area-serving providers: full weight inside only
-        acc = e2sfca_from_cost_matrix(population, pf["capacity"].to_numpy(float), cost,
-                                      catchment=catchment, kernel="truncated_gaussian")
-        out[family] = acc * 1000.0  # capacity per 1,000 residents
+        cap = pf["capacity"].to_numpy(float)
+        sel = (fam_code == FAMILIES.index(family)) & (demand.call_point >= 0)
+        need = np.bincount(demand.call_point[sel], weights=demand.call_weight[sel],
+                           minlength=len(pts))
+        out[family] = {
+            "access": e2sfca_from_cost_matrix(pts.residents, cap, cost, catchment=catchment,
+                                              kernel=kernel) * 1000.0,
+            "access_need": e2sfca_from_cost_matrix(need, cap, cost, catchment=catchment,
+                                                   kernel=kernel) * 1000.0,
+            "reach": (cost <= catchment[None, :]).any(axis=1).astype(float)
+            if len(pf) else np.zeros(len(pts)),
+        }
     return out
+
+
+def _supply(per_point: dict[str, dict[str, np.ndarray]], aggregate: Any,
+            providers: dict[str, np.ndarray], capacity: dict[str, np.ndarray]) -> Supply:
+    def agg(name: str) -> dict[str, np.ndarray]:
+        return {f: aggregate(v[name]) for f, v in per_point.items()}
+    return Supply(access=agg("access"), providers=providers, capacity=capacity,
+                  access_need=agg("access_need"), reach=agg("reach"))
 
 
 def boundary_allocations(
@@ -143,7 +243,7 @@ def boundary_allocations(
 
 def _count(
     calls: pd.DataFrame, alloc: Allocation, n_areas: int, years: tuple[int, ...],
-    families: tuple[str, ...] | None = None,
+    families: tuple[str, ...] | None = None, n_sources: int = 1,
 ) -> AreaCounts:
     """Counts of the allocated calls; with ``families``, of those families' calls only
     (their counts are the full ones, in the same order of summing; "total" and the
@@ -157,8 +257,31 @@ def _count(
         area, calls[C.YEAR].to_numpy()[c], calls[C.FAMILY_CODE].to_numpy()[c],
         calls[C.DIVERTED].to_numpy()[c], calls[C.ELIGIBLE].to_numpy()[c],
         calls[C.COVERED].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == BoundaryPolicy.CONTAIN else weight,
-        base=calls[C.DIVERSION_BASE].to_numpy()[c] if "diversion_base" in calls else None)
+        weight=None if alloc.policy == CONTAIN else weight,
+        base=calls[C.DIVERSION_BASE].to_numpy()[c] if C.DIVERSION_BASE in calls else None,
+        coverable=calls[C.COVERABLE].to_numpy()[c] if C.COVERABLE in calls else None,
+        source=calls[C.SOURCE_CODE].to_numpy()[c] if n_sources > 1 else None,
+        n_sources=n_sources)
+
+
+def _total_calls(alloc: Allocation, n_areas: int) -> np.ndarray:
+    """Calls (whole or shared) counted in each area under ``alloc``."""
+    return np.bincount(alloc.area, weights=alloc.weight.astype(float), minlength=n_areas)
+
+
+@dataclass(frozen=True)
+class MeasureContext:
+    """What the measures need besides calls, areas and providers: the demand points, the
+    method settings and each source's covered years per period (sources x periods:
+    ``"all"`` then each year, :func:`safetygap.geo.timespan.period_years`)."""
+
+    demand: Demand
+    methods: Methods
+    source_years: np.ndarray
+
+    @property
+    def n_sources(self) -> int:
+        return int(self.source_years.shape[0])
 
 
 @dataclass(frozen=True)
@@ -182,6 +305,7 @@ def _level_results(
     *,
     policies: list[str],
     travel: Travel,
+    context: MeasureContext,
     families: tuple[str, ...] | None = None,
     periods: tuple[str, ...] | None = None,
     contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
@@ -190,45 +314,43 @@ def _level_results(
     ``periods`` (default: every family, "total" included, and every period);
     shared by :func:`level_indices` and :func:`family_layers`."""
     fams = FAMILIES if families is None else families
-    # neighborhoods
-    n_prov, n_cap = _provider_stats(providers, "neighborhood_id", nbhd[M.AREA_ID].to_numpy(),
-                                    fams)
-    n_access = _access(nbhd, population, providers, travel, fams)
-    n_results = {
-        pol: build_indices(contain_counts[0] if contain_counts and pol == CONTAIN else
-                           _count(calls, boundary["neighborhood"][pol], len(nbhd), years,
-                                  families),
-                           population=population, access=n_access, providers=n_prov,
-                           capacity=n_cap, periods=periods, families=families)
-        for pol in policies
-    }
-
-    # wards: calls joined directly; population and access apportioned by area
+    methods = context.methods
+    demand = context.demand
+    per_point = point_supply(demand, calls, providers, travel, fams, kernel=methods.kernel)
     cw = crosswalk(nbhd, wards)
     w_pop = apportion(population, cw, len(wards))
     w_has_pop = np.bincount(cw["target"], weights=np.isfinite(population)[cw["source"]]
                             .astype(float), minlength=len(wards)) > 0
     w_pop = np.where(w_has_pop, w_pop, np.nan)
-    w_access = {}
-    for family in fams:
-        num = apportion(np.nan_to_num(population) * n_access[family], cw, len(wards))
-        den = apportion(np.nan_to_num(population), cw, len(wards))
-        w_access[family] = np.divide(num, den, out=np.full(len(wards), np.nan), where=den > 0)
-    w_prov, w_cap = _provider_stats(providers, "ward_id", wards[M.AREA_ID].to_numpy(), fams)
-    w_results = {
-        pol: build_indices(contain_counts[1] if contain_counts and pol == CONTAIN else
-                           _count(calls, boundary["ward"][pol], len(wards), years,
-                                  families),
-                           population=w_pop, access=w_access, providers=w_prov,
-                           capacity=w_cap, periods=periods, families=families)
-        for pol in policies
-    }
-    return _LevelResults(n_results, w_results, w_pop, cw)
+    levels = (
+        (Level.NEIGHBORHOOD, nbhd, population, C.NEIGHBORHOOD_ID,
+         lambda v: area_mean(v, demand.points), 0),
+        (Level.WARD, wards, w_pop, C.WARD_ID, lambda v: _ward_mean(demand.ward_weights, v), 1),
+    )
+    out: dict[str, dict[str, dict]] = {}
+    for level, areas, pop, key, aggregate, dask_i in levels:
+        n_prov, n_cap = _provider_stats(providers, key, areas[M.AREA_ID].to_numpy(), fams)
+        supply = _supply(per_point, aggregate, n_prov, n_cap)
+        out[level] = {}
+        for pol in policies:
+            alloc = boundary[level][pol]
+            flags = area_flags(_total_calls(alloc, len(areas)), pop,
+                               min_population=methods.min_population,
+                               nonresident_ratio=methods.nonresident_ratio)
+            counts = (contain_counts[dask_i] if contain_counts and pol == CONTAIN else
+                      _count(calls, alloc, len(areas), years, families, context.n_sources))
+            out[level][pol] = build_indices(
+                counts, population=pop, supply=supply, years=context.source_years,
+                ranked=flags[M.RANKED], flags=flags, confidence=methods.confidence,
+                periods=periods, families=families)
+    return _LevelResults(out[Level.NEIGHBORHOOD], out[Level.WARD], w_pop, cw)
 
 
 def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoDataFrame:
     """An area layer: id, name, population, area (km², from the projected CRS), the
-    period-"all" measures of ``result`` as ``<measure>_<family>`` columns, geometry."""
+    period-"all" measures of ``result`` as ``<measure>_<family>`` columns (see
+    :func:`safetygap.geo.indices.column_name`), the plain class labels
+    (``class_label_<family>``), geometry."""
     wide = wide_frame(result)
     head = pd.DataFrame({
         "area_id": base[M.AREA_ID].to_numpy(),
@@ -236,7 +358,10 @@ def _layer(base: gpd.GeoDataFrame, pop: np.ndarray, result: dict) -> gpd.GeoData
         "population": pop,
         "area_km2": base.geometry.area.to_numpy() / 1e6,
     })
-    frame = pd.concat([head, wide], axis=1)
+    labels = {M.column(M.CLASS_LABEL, f): [class_label(int(c)) for c in np.nan_to_num(
+        wide[M.column(M.CLASS, f)].to_numpy(float))]
+        for f in FAMILIES if M.column(M.CLASS, f) in wide}
+    frame = pd.concat([head, wide, pd.DataFrame(labels)], axis=1)
     return gpd.GeoDataFrame(frame, geometry=base.geometry.to_numpy(), crs=base.crs)
 
 
@@ -252,14 +377,15 @@ def family_layers(
     family: str,
     policy: str,
     travel: Travel,
+    context: MeasureContext,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The neighborhood and ward layers of :func:`level_indices` with only ``family``'s
     period-"all" measures (``<measure>_<family>`` columns): the same values, computed
     without the other families, the single years, the other boundary policy and the
     tidy table. What the siting job compares after each ranked site."""
     res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
-                         policies=[policy], travel=travel, families=(family,),
-                         periods=("all",))
+                         policies=[policy], travel=travel, context=context,
+                         families=(family,), periods=("all",))
     return (_layer(nbhd, population, res.neighborhood[policy]),
             _layer(wards, res.ward_population, res.ward[policy]))
 
@@ -276,22 +402,26 @@ def level_indices(
     policy: str,
     tolerance_m: float,
     travel: Travel,
+    context: MeasureContext,
     contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any],
            dict[str, Any] | None]:
     """Indices of neighborhoods and wards from classified, covered calls and providers.
 
-    Calls need ``year``, ``family_code``, ``diverted``, ``eligible`` and
-    ``covered``; ``boundary`` holds each level's call-to-area allocations under
-    both policies (:func:`boundary_allocations`); ``contain_counts`` (neighborhoods,
-    wards) are the "contain" counts when already made (by the dask engine).
-    Returns (neighborhood layer, ward layer, tidy indices, crosswalk quality,
-    boundary sensitivity). Used by :func:`analyze` and by the what-if job
-    (the siting job needs one family only: :func:`family_layers`).
+    Calls need ``year``, ``family_code``, ``diverted``, ``eligible``, ``coverable``,
+    ``covered`` and (several sources) ``source_code``; ``boundary`` holds each level's
+    call-to-area allocations under both policies (:func:`boundary_allocations`);
+    ``context`` the demand points, method settings and covered years;
+    ``contain_counts`` (neighborhoods, wards) are the "contain" counts when already made
+    (by the dask engine). Returns (neighborhood layer, ward layer, tidy indices,
+    crosswalk quality, boundary sensitivity). Used by :func:`analyze` and by the what-if
+    job (the siting job needs one family only: :func:`family_layers`); the bootstrap and
+    hot spots are added by :mod:`safetygap.stages.uncertainty` in :func:`analyze` only.
     """
     policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
     res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
-                         policies=policies, travel=travel, contain_counts=contain_counts)
+                         policies=policies, travel=travel, context=context,
+                         contain_counts=contain_counts)
     n_results, w_results, w_pop, cw = (res.neighborhood, res.ward, res.ward_population,
                                        res.crosswalk)
     n_result = n_results[policy]
@@ -331,10 +461,15 @@ def _boundary_sensitivity(
     changed: dict[str, dict[str, int]] = {}
     compared: dict[str, dict[str, int]] = {}
     areas: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    cls_changed: dict[str, dict[str, int]] = {}
     for level, by_policy in results.items():
         layer = layers[level]
         changed[level], compared[level], areas[level] = {}, {}, {}
+        cls_changed[level] = {}
         for family in FAMILIES:
+            a = np.asarray(by_policy[policy][M.ALL_PERIOD][family][M.CLASS])
+            b = np.asarray(by_policy[other][M.ALL_PERIOD][family][M.CLASS])
+            cls_changed[level][family] = int(((a > 0) & (b > 0) & (a != b)).sum())
             mine = np.asarray(by_policy[policy]["all"][family]["gap_class"])
             theirs = np.asarray(by_policy[other]["all"][family]["gap_class"])
             both = (mine > 0) & (theirs > 0)
@@ -352,12 +487,14 @@ def _boundary_sensitivity(
         "compared_with": other,
         "tolerance_m": tolerance_m,
         "calls_shared": {level: b["shared"] for level, b in boundary.items()},
+        "areas_changing_class": cls_changed,
         "areas_changing_gap_class": changed,
         "areas_compared": compared,
         "changed_areas": areas,
         "notes": (
-            "Gap classes (period 'all') under the run's boundary policy compared with the "
-            "other policy: 'contain' counts each call in the polygon containing it; 'split' "
+            "Need/access classes and gap classes (period 'all') under the run's boundary "
+            "policy compared with the other policy: "
+            "'contain' counts each call in the polygon containing it; 'split' "
             "shares each call within tolerance_m of the lines of k >= 2 areas as 1/k per "
             "area. areas_compared counts areas with a gap class under both policies."
         ),

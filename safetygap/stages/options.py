@@ -24,6 +24,7 @@ from safetygap.inputs import ColumnMap
 from safetygap.inputs.date_window import DEFAULT_DATE_FROM, DateWindow
 from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS
 from safetygap.inputs.malformed import DEFAULT_MAX_MALFORMED_SHARE
+from safetygap.methods import Methods
 from safetygap.vocab import (
     BOUNDARY_POLICIES,
     ENGINES,
@@ -52,6 +53,10 @@ class AnalysisInputs:
     """Street network (OSM XML or GraphML) for ``travel="network"``."""
     diversion_rules: Path | None = None
     """Diversion rule set (TOML); None: the packaged Minneapolis default."""
+    population_layer: Path | None = None
+    """Finer population layer (census blocks or address points with a population column,
+    or building footprints / residential land use without one) that spreads each area's
+    residents over the demand grid (docs/METHODS.md, demand points)."""
     reports: Path | None = None
     """Diverted records from outside 911 (311 and online police reports), optional:
     :mod:`safetygap.outside911`."""
@@ -104,6 +109,9 @@ class AnalysisOptions:
     # denominator); False: reported beside it only
     stale_after_months: float = STALE_AFTER_MONTHS  # providers verified longer ago: stale
     as_of: dt.date | None = None  # the date staleness is measured at (default: today)
+    methods: Methods = field(default_factory=Methods)  # every method choice (methods.py)
+    population_layer_column: str | None = None  # the population layer's weight column;
+    # None: point count or polygon area (dasymetric)
     demographic_groups: tuple[str, ...] | None = None  # group keys kept; None: every one
     fine_population_column: str | None = None  # head-count column of the finer layer
     demographics_crs: str | None = None  # declared CRS of the demographics' polygons
@@ -168,6 +176,7 @@ class AnalysisOptions:
                 self.diversion_denominator not in allowed(Denominator):
             problems.add("diversion_denominator", "unknown denominator",
                          value=self.diversion_denominator, allowed=allowed(Denominator))
+        self.methods.problems(problems)
         diverted = [str(c) for c in Channel if c.diverted]
         if self.reports_channel not in diverted:
             problems.add("reports_channel", "the records' channel must be a non-police "
@@ -175,8 +184,9 @@ class AnalysisOptions:
         problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "columns"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("columns", "methods")}
         d["columns"] = self.columns.to_dict()
+        d["methods"] = self.methods.to_dict()
         d["staging"] = None if self.staging is None else str(self.staging)
         d["as_of"] = None if self.as_of is None else self.as_of.isoformat()
         d["demographic_groups"] = (None if self.demographic_groups is None

@@ -96,6 +96,7 @@ def place_providers(
             else pd.Series([""] * len(out), index=out.index))
     out["months_since_verified"], out["stale"] = stale_flags(last, today=today,
                                                              months=stale_after_months)
+    out["placeless"] = [taxonomy.service_types[s].placeless for s in out["service_type"]]
     out["catchment_m"] = [taxonomy.service_types[s].catchment_m for s in out["service_type"]]
     out["catchment_min"] = [taxonomy.service_types[s].catchment_for(mode)
                             for s in out["service_type"]]

@@ -1,5 +1,9 @@
 """The data-quality report, the summary and the manifest of a run.
 
+Long file (about 510 lines): the three reports of a run (quality, summary, manifest) are
+built here complete, in one place, from every stage's result; the headline lists, the
+caveats and the demand summary are parts of the summary.
+
 A stage of :func:`safetygap.pipeline.analyze`.
 """
 
@@ -45,6 +49,7 @@ from safetygap.tables.report import (
     Caveat,
     Demand,
     FamilySummary,
+    MethodsSummary,
     Quality,
     QualityCounts,
     Summary,
@@ -52,7 +57,7 @@ from safetygap.tables.report import (
     Undated,
 )
 from safetygap.taxonomy import Taxonomy
-from safetygap.vocab import CallSource, RowStatus
+from safetygap.vocab import CallSource, Level, RowStatus
 
 if TYPE_CHECKING:
     from safetygap.stages.options import AnalysisInputs, AnalysisOptions
@@ -69,6 +74,7 @@ def quality_report(
     boundaries: BoundariesQuality,
     travel: dict[str, Any],
     swapped: dict[str, Any],
+    time_covered: list[dict[str, Any]] | None = None,
     time: dict[str, Any],
     demographics: dict[str, Any] | None = None,
     reports: dict[str, Any] | None = None,
@@ -116,6 +122,7 @@ def quality_report(
                 "Rows of a CSV file with another number of fields than the header are not "
                 "calls: they are listed in malformed_rows."
             ),
+            time_covered=time_covered,
             time=time,
             date_window=date_window or {},
             malformed_rows=malformed_rows or {},
@@ -129,7 +136,43 @@ def quality_report(
     )
 
 
+UNDERSERVED_FIELDS = (
+    ("rank", M.UNDERSERVED_RANK), ("need", M.RATE_EB), ("rate", M.RATE),
+    ("rate_ci_low", M.RATE + M.CI_LOW), ("rate_ci_high", M.RATE + M.CI_HIGH),
+    ("access", M.ACCESS), ("access_need", M.ACCESS_NEED), ("reach", M.REACH),
+    ("coverage", M.COVERAGE), ("calls", M.CALLS), ("rank_low", M.RANK_LOW),
+    ("rank_high", M.RANK_HIGH), ("p_underserved", M.P_UNDERSERVED),
+    ("class_agreement", M.CLASS_AGREEMENT), ("class_uncertain", M.CLASS_UNCERTAIN),
+    ("hotspot_need", M.HOTSPOT_NEED), ("gap", M.GAP), ("gap_class", M.GAP_CLASS),
+)
+"""(field of a headline record, measure of the layer) in the order written."""
+_INT_FIELDS = frozenset({"rank", "gap_class", "class_uncertain", "hotspot_need"})
+
+
+def underserved_list(layer: gpd.GeoDataFrame, family: str, *, top: str = M.P_TOP10
+                     ) -> list[dict[str, Any]]:
+    """The headline list: the areas of high need and low access for ``family``, rank 1
+    (the highest need) first, with their figures and how sure the class is."""
+    flag = layer.get(M.column(M.UNDERSERVED, family))
+    if flag is None:
+        return []
+    rows = layer[flag.to_numpy(float) == 1]
+    rows = rows.sort_values([M.column(M.UNDERSERVED_RANK, family), M.AREA_ID])
+    out = []
+    for _, r in rows.iterrows():
+        rec: dict[str, Any] = {M.AREA_ID: r[M.AREA_ID], M.NAME: r[M.NAME],
+                               "label": r.get(M.column(M.CLASS_LABEL, family), "")}
+        for key, measure in (*UNDERSERVED_FIELDS, (top, top)):
+            col = M.column(measure, family)
+            if col in layer.columns:
+                v = _num(r[col])
+                rec[key] = (None if v is None else int(v)) if key in _INT_FIELDS else v
+        out.append(rec)
+    return out
+
+
 def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, Any]]:
+    """Secondary: the areas with the largest rank-difference gap index."""
     cols = [M.AREA_ID, M.NAME, *(M.column(m, family) for m in (
         M.GAP, M.GAP_CLASS, M.RATE, M.ACCESS, M.COVERAGE, M.CALLS))]
     top = layer[cols].dropna(subset=[M.column(M.GAP, family)])
@@ -141,6 +184,22 @@ def _top(layer: gpd.GeoDataFrame, family: str, n: int = 10) -> list[dict[str, An
          M.CALLS: _num(r[7])}
         for r in top.itertuples(index=False)
     ]
+
+
+def _flagged(layer: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Areas shown with a note rather than ranked: few residents, or mostly non-resident
+    calls."""
+    out = []
+    for _, r in layer.iterrows():
+        small = bool(r.get(M.SMALL_POPULATION, 0) == 1)
+        nonres = bool(r.get(M.MOSTLY_NONRESIDENT, 0) == 1)
+        if small or nonres:
+            rate_total = M.column(M.RATE, M.TOTAL)
+            out.append({M.AREA_ID: r[M.AREA_ID], M.NAME: r[M.NAME],
+                        M.POPULATION: _num(r[M.POPULATION]),
+                        M.SMALL_POPULATION: small, M.MOSTLY_NONRESIDENT: nonres,
+                        rate_total: _num(r.get(rate_total, np.nan))})
+    return out
 
 
 def _num(v: Any) -> float | None:
@@ -161,6 +220,7 @@ def summary_report(
     rules: DiversionRules,
     sensitivity: dict[str, Any],
     travel: dict[str, Any],
+    measured: MethodsSummary,
     columns: ColumnMap,
     undated: dict[str, Any],
     records: pd.DataFrame | None = None,
@@ -168,8 +228,9 @@ def summary_report(
     """The summary, complete: totals, diverted shares, diversion, families, top gaps,
     quality counts, the boundary policies compared (``sensitivity``), the distance
     model (``travel``), which calls are counted, the unknown call types, the undated calls
-    (``undated``), where the agency comes from (``columns``) and the caveats every output
-    says."""
+    (``undated``), where the agency comes from (``columns``), what the methods measured
+    (``measured``: bootstrap and hot spots, services without a place, covered time, demand
+    points) and the caveats every output says."""
     uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
     demand = calls[C.COUNTED].to_numpy(dtype=bool)
     base = calls[C.DIVERSION_BASE].to_numpy()
@@ -179,6 +240,9 @@ def summary_report(
     diverted = calls[C.DIVERTED].to_numpy()
     covered = calls[C.COVERED].to_numpy()
     end = calls[C.ELIGIBLE].to_numpy() & ~diverted
+    coverable = (calls[C.COVERABLE].to_numpy() if C.COVERABLE in calls
+                 else np.ones(len(calls), dtype=bool))
+    top = M.top_measure(opts.methods.top)
 
     def share(mask: np.ndarray, values: np.ndarray) -> float | None:
         n = int(mask.sum())
@@ -253,15 +317,28 @@ def summary_report(
             "by_rule": rule_counts(calls, uniq, rules=rules),
         },
         families={
-            f: FamilySummary(need_calls=int(fam_counts[i]),
-                             coverage=share(placed_rows & (fam == i), covered))
+            f: FamilySummary(
+                need_calls=int(fam_counts[i]),
+                coverable_calls=int((placed_rows & (fam == i) & coverable).sum()),
+                placeless_only_calls=int((placed_rows & (fam == i) & ~coverable).sum()),
+                coverage=share(placed_rows & (fam == i) & coverable, covered))
             for i, f in enumerate(FAMILIES)
         },
         top_underserved={
-            "neighborhood": {f: _top(nbhd, f) for f in FAMILIES},
-            "ward": {f: _top(wards, f, n=5) for f in FAMILIES},
+            Level.NEIGHBORHOOD: {f: underserved_list(nbhd, f, top=top) for f in FAMILIES},
+            Level.WARD: {f: underserved_list(wards, f, top=top) for f in FAMILIES},
             "status": "uncalibrated" if types.uncalibrated else "calibrated",  # type: ignore
         },
+        top_underserved_basis=(
+            "areas of high need and low access (top third of need, bottom third of access "
+            "among the ranked areas), ordered by need (empirical-Bayes smoothed calls per "
+            "1,000 residents per covered year); rank 1 = most underserved"),
+        not_ranked={Level.NEIGHBORHOOD: _flagged(nbhd), Level.WARD: _flagged(wards)},
+        gap_index_top={
+            Level.NEIGHBORHOOD: {f: _top(nbhd, f) for f in FAMILIES},
+            Level.WARD: {f: _top(wards, f, n=5) for f in FAMILIES},
+        },
+        methods=opts.methods.to_dict(),
         quality=QualityCounts(
             status_counts=quality.calls.status_counts,
             areas_without_population=len(quality.population["areas_without_population"]),
@@ -272,6 +349,10 @@ def summary_report(
                              + share_words,
         boundary_sensitivity=sensitivity,
         travel=travel,
+        uncertainty=measured.uncertainty,
+        placeless_services=measured.placeless_services,
+        time_covered=measured.time_covered,
+        demand_points=measured.demand_points,
         demand=demand_block,
         call_types=types,
         uncalibrated=types.uncalibrated,
@@ -369,7 +450,8 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
     undated = summary.get("undated")
     if undated and undated["rates_undated"]:
         out.append(Caveat(kind="rates_undated", headline="Rates are undated",
-                          text=undated["words"] + f" (run with {option('accept_undated')})."))
+                          text=undated["words"] + " (the run accepted them knowingly: "
+                               f"{option('accept_undated')})."))
     demand = summary.get("demand")
     if demand and demand["left_out_calls"]:
         out.append(Caveat(
@@ -379,7 +461,7 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
             text=f"The counts, rates, need calls, coverage and the diverted share count "
                  f"{demand['words']}: {demand['left_out_calls']:,} of "
                  f"{demand['counted_calls'] + demand['left_out_calls']:,} unique calls left "
-                 f"out ({option('count_calls_from')} all counts them)."))
+                 f"out (to count every call, set {option('count_calls_from')} to all)."))
     cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
     if cover.get("warning"):
         out.append(Caveat(kind="wards_partial", headline="The wards miss part of the city",
@@ -409,7 +491,7 @@ def manifest_report(
     files = {}
     for role in ("calls", "providers", "neighborhoods", "wards", "population", "taxonomy",
                  "network", "diversion_rules", "reports", "demographics",
-                 "demographics_mapping", "fine_population", "streets"):
+                 "demographics_mapping", "fine_population", "population_layer", "streets"):
         p = getattr(inputs, role)
         if p is None:
             continue

@@ -23,6 +23,7 @@ from safetygap._status import (
 from safetygap.diversion import CallsFrom, Denominator, DiversionRules, counted_sources
 from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
+from safetygap.geo.timespan import day_numbers
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
@@ -40,13 +41,15 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
     whether the call is counted as demand (``counted``: its ``source`` is one
     ``calls_from`` counts; only counted calls are in the diversion base), whether the
-    taxonomy knows the agency, year, duplicate ids."""
+    taxonomy knows the agency, year, calendar day (``day``), the feed code (``source_code``;
+    the feeds' names in ``calls.attrs["sources"]``), duplicate ids."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls[C.CALL_TYPE])
     calls[C.CATEGORY] = cls["category"].array
     calls[C.FAMILY] = cls["family"].array
     calls[C.ELIGIBLE] = cls["eligible"].to_numpy(dtype=bool)
     calls[C.KNOWN] = cls["known"].to_numpy(dtype=bool)
+    calls[C.COVERABLE] = cls["coverable"].to_numpy(dtype=bool)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
     codes, uniques = pd.factorize(calls[C.FAMILY])
     lookup = np.array([fam_codes.get(u, NONE_CODE) for u in uniques] + [NONE_CODE],
@@ -62,6 +65,10 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     calls[C.AGENCY_KNOWN] = taxonomy.diverted(calls[C.AGENCY])["agency_known"].to_numpy(
         dtype=bool)
     calls[C.YEAR] = calls[C.TIME].dt.year.fillna(-1).astype(np.int32)
+    calls[C.DAY] = day_numbers(calls[C.TIME].to_numpy())
+    calls[C.SOURCE_CODE], names = C.source_codes(
+        calls.get(C.FEED), len(calls))
+    calls.attrs["sources"] = names
     ids = calls[C.CALL_ID]
     calls[C.DUP] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
     return calls

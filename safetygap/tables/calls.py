@@ -37,6 +37,7 @@ from safetygap.tables import measures as M
 from safetygap.vocab import FAMILIES, BoundaryPolicy, Level, RowFlag
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 # ------------------------------------------------------------------ canonical (reader)
@@ -59,9 +60,14 @@ PRIORITY = "priority"
 SOURCE = "source"
 """Who started the call (:class:`safetygap.vocab.CallSource`), categorical: the file's
 source column through its value mapping, else the stated default."""
+FEED = "feed"
+"""Optional: which export (feed) a record comes from when one file mixes several (e.g. 911
+and 311 records); each feed's covered time is measured on its own
+(:mod:`safetygap.geo.timespan`)."""
 CANONICAL: tuple[str, ...] = (ROW, CALL_ID, CALL_TYPE, AGENCY, TIME, X, Y, COORD_FAULT,
                               SOURCE)
-"""The columns every read calls table has (``disposition`` and ``priority`` optional)."""
+"""The columns every read calls table has (``disposition``, ``priority`` and ``feed``
+optional)."""
 
 # ------------------------------------------------------------------ features (stages)
 
@@ -71,6 +77,9 @@ FAMILY = "family"
 FAMILY_CODE = "family_code"
 """int8 position of :data:`FAMILY` in :data:`safetygap.vocab.FAMILIES`; NONE_CODE none."""
 ELIGIBLE = "eligible"
+COVERABLE = "coverable"
+"""Some service type with a place handles the call's category (service-matched coverage's
+denominator)."""
 KNOWN = "known"
 """The taxonomy knows the call type."""
 CHANNEL = "channel"
@@ -84,6 +93,11 @@ YEAR = "year"
 """int32 year of :data:`TIME`; -1 when unparseable."""
 DUP = "dup"
 """A later row with an id seen before."""
+DAY = "day"
+"""Calendar day number of :data:`TIME` (:func:`safetygap.geo.timespan.day_numbers`)."""
+SOURCE_CODE = "source_code"
+"""int16 code of the call's feed (:data:`FEED`; the names in ``calls.attrs["sources"]``):
+the covered time is measured per feed."""
 COUNTED = "counted"
 """The call is counted as demand (its :data:`SOURCE` is one the run's ``count_calls_from``
 counts); the other calls keep their areas but are in no count."""
@@ -105,6 +119,9 @@ W_IDX = "w_idx"
 N_AREA = "n_area"
 """Row position of the call's neighborhood whether it is counted or not; -1 none."""
 W_AREA = "w_area"
+FEATURES: tuple[str, ...] = (CATEGORY, FAMILY, ELIGIBLE, KNOWN, COVERABLE, FAMILY_CODE,
+                             CHANNEL, DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN,
+                             YEAR, DAY, SOURCE_CODE, DUP, COUNTED)
 FEATURES: tuple[str, ...] = (CATEGORY, FAMILY, ELIGIBLE, KNOWN, FAMILY_CODE, CHANNEL,
                              DIVERSION_RULE, DIVERTED, DIVERSION_BASE, AGENCY_KNOWN, YEAR, DUP,
                              COUNTED)
@@ -126,12 +143,14 @@ DTYPES: dict[str, str] = {
     TIME: "datetime64[ns]", YEAR: "int32", STATUS: "category",
     NEIGHBORHOOD_ID: "category", WARD_ID: "category", CATEGORY: "category",
     FAMILY: "category", ELIGIBLE: "bool", CHANNEL: "category", DIVERSION_RULE: "category",
-    DIVERTED: "bool", DIVERSION_BASE: "bool", COVERED: "bool", SPLIT_NEIGHBORHOODS: "int16",
+    DIVERTED: "bool", DIVERSION_BASE: "bool", COVERABLE: "bool", COVERED: "bool",
+    SPLIT_NEIGHBORHOODS: "int16",
     SPLIT_WARDS: "int16", **{col: "bool" for col in FLAGS.values()}, SOURCE: "category",
     COUNTED: "bool", X: "float64", Y: "float64",
 }
 """The workspace calls table, column by column, in order (``x``/``y`` become the point
-geometry of ``calls.parquet``)."""
+geometry of ``calls.parquet``; :data:`FEED`, categorical, is stored before ``status``
+when the calls had feeds)."""
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
 FILE = "calls.parquet"
 """The calls table's file in a workspace."""
@@ -150,7 +169,7 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
     w_ids = wards[M.AREA_ID].to_numpy()
     n_idx = calls[N_AREA].to_numpy()
     w_idx = calls[W_AREA].to_numpy()
-    return pd.DataFrame({
+    out = pd.DataFrame({
         ROW: calls[ROW].to_numpy(),
         CALL_ID: calls[CALL_ID].array,
         CALL_TYPE: calls[CALL_TYPE].array,
@@ -169,6 +188,7 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
         DIVERSION_RULE: calls[DIVERSION_RULE].array,
         DIVERTED: calls[DIVERTED].to_numpy(),
         DIVERSION_BASE: calls[DIVERSION_BASE].to_numpy(),
+        COVERABLE: calls[COVERABLE].to_numpy(),
         COVERED: calls[COVERED].to_numpy(),
         SPLIT_NEIGHBORHOODS: boundary[Level.NEIGHBORHOOD][SPLIT].k.astype(np.int16),
         SPLIT_WARDS: boundary[Level.WARD][SPLIT].k.astype(np.int16),
@@ -178,6 +198,10 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
         X: calls[X].to_numpy(),
         Y: calls[Y].to_numpy(),
     })
+    if FEED in calls.columns:
+        out.insert(out.columns.get_loc(STATUS), FEED,
+                   pd.Categorical(calls[FEED].astype("string").array))
+    return out
 
 
 def write(calls: pd.DataFrame, crs: str, path: str | os.PathLike) -> None:
@@ -221,30 +245,58 @@ def xy(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 SPLIT = BoundaryPolicy.SPLIT
 
-WORKING: tuple[str, ...] = (STATUS, NEIGHBORHOOD_ID, WARD_ID, FAMILY, YEAR, ELIGIBLE, DIVERTED,
-                            COVERED, GEOMETRY)
-"""The stored columns :func:`working_table` reads (``diversion_base`` too when stored)."""
+WORKING: tuple[str, ...] = (STATUS, NEIGHBORHOOD_ID, WARD_ID, CATEGORY, FAMILY, YEAR, TIME,
+                            ELIGIBLE, DIVERTED, COVERED, GEOMETRY)
+"""The stored columns :func:`working_table` reads (``diversion_base``, ``coverable`` and
+``source`` too when stored)."""
+UNSPECIFIED_SOURCE = "unspecified"
+SINGLE_SOURCE = "calls"
+"""Name of the one feed of calls without a mapped ``feed`` column."""
+
+
+def source_codes(source: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:
+    """Code of each call's feed (0.., int16) and the feeds' names: the values of ``source``
+    (the :data:`FEED` column; missing or blank: ``"unspecified"``), else one feed for
+    ``n`` calls."""
+    if source is None:
+        return np.zeros(n, dtype=np.int16), [SINGLE_SOURCE]
+    text = source.astype("string").str.strip().fillna(UNSPECIFIED_SOURCE)
+    text = text.where(text != "", UNSPECIFIED_SOURCE)
+    codes, names = pd.factorize(text, sort=True)
+    return codes.astype(np.int16), [str(v) for v in names]
 
 
 def working_table(path: Path, nbhd_ids: pd.Series, ward_ids: pd.Series,
-                  *, none_code: int) -> pd.DataFrame:
+                  *, none_code: int, coverable: Callable[[str], bool] | None = None
+                  ) -> pd.DataFrame:
     """The working columns the what-if and siting jobs recompute indices from, rebuilt
     from a stored calls table: ``x``, ``y``, ``status``, ``n_idx``/``w_idx`` (positions in
-    ``nbhd_ids``/``ward_ids`` of the calls counted as demand, -1 none or not counted),
-    ``family``, ``family_code`` (``none_code`` for none), ``year``, ``eligible``,
-    ``diverted``, ``covered``, ``diversion_base`` (True for every call in a workspace
-    written before the diversion rules; every call is counted in one written before the
-    call sources)."""
-    cols = list(WORKING)
+    ``nbhd_ids``/``ward_ids``, -1 none), ``family``, ``family_code`` (``none_code`` for
+    none), ``year``, ``eligible``, ``diverted``, ``covered``, ``diversion_base`` (True for
+    every call in a workspace written before the diversion rules), ``category``,
+    ``coverable`` (from ``coverable(category)`` for a workspace written before service
+    matching; every need call without it), ``time`` and ``source_code`` (the feeds'
+    names in the frame's ``attrs["sources"]``); ``n_idx``/``w_idx`` only for the calls
+    counted as demand (every call in a workspace written before the call sources)."""
     stored = stored_columns(path)
+    cols = list(WORKING) + [c for c in (DIVERSION_BASE, COVERABLE, FEED, COUNTED)
+                            if c in stored]
     has_base = DIVERSION_BASE in stored
-    cols += [c for c in (DIVERSION_BASE, COUNTED) if c in stored]
     raw = read(path, columns=cols)
+    category = raw[CATEGORY].astype(object).fillna("unknown").to_numpy()
+    if COVERABLE in raw:
+        cover = raw[COVERABLE].to_numpy(dtype=bool)
+    elif coverable is not None:
+        known = {c: coverable(str(c)) for c in pd.unique(category)}
+        cover = np.array([known[c] for c in category], dtype=bool)
+    else:
+        cover = np.ones(len(raw), dtype=bool)
+    codes, sources = source_codes(raw.get(FEED), len(raw))
     x, y = xy(raw)
     fam_codes = {f: i for i, f in enumerate(FAMILIES)}
     counted = (raw[COUNTED].to_numpy(dtype=bool) if COUNTED in stored
                else np.ones(len(raw), dtype=bool))
-    return pd.DataFrame({
+    table = pd.DataFrame({
         X: x,
         Y: y,
         STATUS: raw[STATUS].to_numpy(),
@@ -259,7 +311,13 @@ def working_table(path: Path, nbhd_ids: pd.Series, ward_ids: pd.Series,
         COVERED: raw[COVERED].to_numpy(dtype=bool),
         DIVERSION_BASE: (raw[DIVERSION_BASE].to_numpy(dtype=bool) if has_base
                          else np.ones(len(raw), dtype=bool)),
+        CATEGORY: category,
+        COVERABLE: cover,
+        TIME: raw[TIME].to_numpy(),
+        SOURCE_CODE: np.asarray(codes, dtype=np.int16),
     })
+    table.attrs["sources"] = sources
+    return table
 
 
 def _codes(values: pd.Series, ids: pd.Series) -> np.ndarray:

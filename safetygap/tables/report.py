@@ -67,6 +67,9 @@ class CallsQuality(_AsMapping):
     notes: str
     time: dict[str, Any]
     """The time form read and the undated calls (:func:`safetygap.inputs.times.undated_report`)."""
+    time_covered: list[dict[str, Any]] | None = None
+    """The time each feed's calls cover (first to last day, gaps): the rates'
+    denominators (:mod:`safetygap.geo.timespan`)."""
     date_window: dict[str, Any] = field(default_factory=dict)
     """The plausible window of call dates and the rows dated outside it, by reason
     (:mod:`safetygap.inputs.date_window`)."""
@@ -129,7 +132,13 @@ class Totals(_AsMapping):
 @dataclass(eq=False)
 class FamilySummary(_AsMapping):
     need_calls: int = field(metadata=describe("calls in areas whose need is this family's"))
-    coverage: float | None = field(metadata=describe("share of them within a provider's reach"))
+    coverable_calls: int = field(metadata=describe(
+        "of them, calls some service type with a place handles (coverage's denominator)"))
+    placeless_only_calls: int = field(metadata=describe(
+        "need calls only services without a place (311, phone lines) handle"))
+    coverage: float | None = field(metadata=describe(
+        "share of the coverable calls within reach of a provider whose service type handles "
+        "their category"))
 
 
 @dataclass(eq=False)
@@ -237,7 +246,18 @@ class Summary(_AsMapping):
     families: dict[str, FamilySummary] = field(metadata=describe(
         "need calls and coverage per family"))
     top_underserved: dict[str, dict[str, list[dict[str, Any]]]] = field(metadata=describe(
-        "per level and family, the areas with the highest gap index"))
+        "per level and family, the areas of high need and low access, most underserved "
+        "first, with the bootstrap's certainty; 'status': whether the lists are calibrated"))
+    top_underserved_basis: str = field(metadata=describe(
+        "how the underserved areas are chosen and ordered, in words"))
+    not_ranked: dict[str, list[dict[str, Any]]] = field(metadata=describe(
+        "per level, the areas shown with a note rather than ranked (few residents or mostly "
+        "non-resident calls)"))
+    gap_index_top: dict[str, dict[str, list[dict[str, Any]]]] = field(metadata=describe(
+        "secondary: per level and family, the areas with the highest rank-difference gap "
+        "index"))
+    methods: dict[str, Any] = field(metadata=describe(
+        "every method setting of the run (docs/METHODS.md)"))
     quality: QualityCounts = field(metadata=describe("data-quality counts"))
     diverted_share_basis: str = field(metadata=describe(
         "what the diverted share is a share of, in words"))
@@ -245,6 +265,16 @@ class Summary(_AsMapping):
         "gap classes under the two boundary policies compared"))
     travel: dict[str, Any] = field(metadata=describe(
         "the distance model and catchments the analysis used"))
+    uncertainty: dict[str, Any] = field(metadata=describe(
+        "the bootstrap of the ranks and the Gi* hot spots: settings, uncertain classes and "
+        "hot-spot areas per level and family"))
+    placeless_services: dict[str, Any] = field(metadata=describe(
+        "services without a place (311, online reporting, phone lines): a separate channel "
+        "left out of coverage, reach and accessibility"))
+    time_covered: list[dict[str, Any]] = field(metadata=describe(
+        "per feed, the time its calls cover (first and last day, gaps, covered years)"))
+    demand_points: dict[str, Any] = field(metadata=describe(
+        "the demand points: model, number, cell size and population layer"))
     demand: Demand = field(metadata=describe(
         "which calls the demand measures and the diverted share count"))
     call_types: CallTypes = field(metadata=describe(
@@ -256,6 +286,17 @@ class Summary(_AsMapping):
     caveats: list[Caveat] = field(metadata=describe(
         "what every output says before its figures: uncalibrated lists, undated rates, "
         "calls left out of the counts, wards that miss part of the city"))
+
+
+@dataclass(eq=False)
+class MethodsSummary:
+    """What the methods measured, for the summary (built by :func:`safetygap.pipeline.analyze`
+    from the uncertainty stage, the providers, the covered time and the demand points)."""
+
+    uncertainty: dict[str, Any]
+    placeless_services: dict[str, Any]
+    time_covered: list[dict[str, Any]]
+    demand_points: dict[str, Any]
 
 
 def described_fields(cls: type) -> dict[str, tuple[Any, str]]:

@@ -89,12 +89,6 @@
     return distanceText(p.catchment, p.catchment_unit, p.distance_model) + how;
   }
 
-  function rangeText(c) {
-    if (!finite(c.lower)) return "";
-    if (c.lower === c.upper) return num(c.lower, 2);
-    return num(c.lower, 2) + " to " + num(c.upper, 2);
-  }
-
   function withQuery(base, params) {
     var q = [];
     Object.keys(params).forEach(function (k) {
@@ -113,15 +107,24 @@
     });
   }
 
-  function classColor(cfg, gapClass, nClasses) {
-    if (!gapClass) return cfg.noValueColor;
-    var ramp = cfg.colors;
-    if (nClasses <= 1) return ramp[Math.floor(ramp.length / 2)];
-    return ramp[Math.round(((gapClass - 1) * (ramp.length - 1)) / (nClasses - 1))];
+  // fill colour of a need/access class (1..9; 0 or missing: not ranked)
+  function classColor(cfg, cls) {
+    return (cls && cfg.bivariate[cls]) || cfg.notRankedColor;
   }
 
-  function countClasses(classes) {
-    return classes.filter(function (c) { return c.gap_class > 0; }).length;
+  // " (95%: 1.2–3.4)" for a measure with interval bounds in the properties
+  function ciText(p, m, family) {
+    var lo = p[m + "_" + family + "_ci_low"], hi = p[m + "_" + family + "_ci_high"];
+    if (!finite(lo) || !finite(hi)) return "";
+    return " (95%: " + fmt(m, lo) + "–" + fmt(m, hi) + ")";
+  }
+
+  function rankText(p, family) {
+    var r = p["underserved_rank_" + family];
+    if (!finite(r)) return "not ranked";
+    var lo = p["rank_low_" + family], hi = p["rank_high_" + family];
+    return num(r, 0) + (finite(lo) && finite(hi) && lo !== hi ?
+      " (90% of resamples: " + num(lo, 0) + "–" + num(hi, 0) + ")" : "");
   }
 
   function el(tag, cls, parent, text) {
@@ -224,20 +227,40 @@
   // ----------------------------------------------------------------------- popups
 
   function areaPopup(cfg, p, family, level) {
-    var rows = ["calls", "rate", "access", "coverage", "diverted_share", "providers", "gap"];
-    var cls = p["gap_class_" + family];
+    var rows = ["rate_eb", "rate", "access", "access_need", "reach", "coverage",
+      "diverted_share", "providers", "calls", "gap"];
+    var label = p["class_label_" + family];
     var html = "<div class='sg-popup'><h2>" + esc(p.name) + "</h2><div class='sg-popup-sub'>" +
       esc(familyLabel(family)) + " services · " +
       (level === "ward" ? "ward" : "neighborhood") + (cfg.year ? " · " + esc(cfg.year) : "") +
       "</div>";
-    if (finite(cls) && cls > 0) {
-      html += "<p class='sg-popup-class'>" + esc(LABELS.classes[String(cls)] || "") + "</p>";
+    if (label) {
+      html += "<p class='sg-popup-class'>" + esc(label) +
+        (p["class_uncertain_" + family] === 1 ? " (uncertain: fewer than " +
+          pct(cfg.uncertainBelow, 0) + " of resamples agree)" : "") + "</p>";
     }
-    html += "<table>";
+    if (p.small_population === 1 || p.mostly_nonresident === 1) {
+      html += "<p class='sg-popup-note'>Not ranked: " + (p.small_population === 1 ?
+        "too few residents for a rate per resident" :
+        "most of its calls come from people who do not live here") + ".</p>";
+    }
+    html += "<table><tr><th scope='row'>" + esc(field("underserved_rank").label) +
+      "</th><td>" + esc(rankText(p, family)) + "</td></tr>";
+    if (finite(p["p_top10_" + family])) {
+      html += "<tr><th scope='row'>Chance of being among the 10 most underserved</th><td>" +
+        esc(pct(p["p_top10_" + family], 0)) + "</td></tr>";
+    }
     rows.forEach(function (m) {
       html += "<tr><th scope='row'>" + esc(field(m).label) + "</th><td>" +
-        esc(fmt(m, p[m + "_" + family], m === "rate" || m === "access")) + "</td></tr>";
+        esc(fmt(m, p[m + "_" + family], m === "rate" || m === "rate_eb" || m === "access" ||
+          m === "access_need") + ciText(p, m, family)) + "</td></tr>";
     });
+    var hot = p["hotspot_need_" + family];
+    if (finite(hot)) {
+      html += "<tr><th scope='row'>Hot spot of need</th><td>" + (hot === 1 ?
+        "yes: a cluster of high need" : hot === -1 ? "a cluster of low need" : "no") +
+        "</td></tr>";
+    }
     html += "<tr><th scope='row'>" + esc(field("population").label) + "</th><td>" +
       esc(fmt("population", p.population)) + "</td></tr></table><div class='sg-popup-links'>";
     var id = encodeURIComponent(p.area_id);
@@ -475,25 +498,38 @@
     function refreshLegend() {
       var family = state.family;
       var fam = cfg.families[family];
-      var k = countClasses(lastClasses);
       var where = state.level === "ward" ? "wards" : "neighborhoods";
       var html = "<div class='sg-legend-title'>" + esc(fam.label) + ": " +
-        esc(field("gap").label.toLowerCase()) + "</div>";
-      html += "<div class='sg-legend-sub'>" + esc(field("gap").help) + " " +
-        (cfg.ward ? "Neighborhoods of this ward" : "All " + where) +
+        esc(field("class").label.toLowerCase()) + "</div>";
+      html += "<div class='sg-legend-sub'>Thirds among " +
+        (cfg.ward ? "the city's neighborhoods (this ward's shown)" : "all " + where) +
         (state.year ? ", " + esc(state.year) : ", all years") + ".</div>";
       // the counts are of the areas drawn (a ward's map: the ward's own neighborhoods)
       var counts = {};
       lastFeatures.forEach(function (f) {
-        var c = f.properties["gap_class_" + family] || 0;
+        var c = f.properties["class_" + family] || 0;
         counts[c] = (counts[c] || 0) + 1;
       });
-      lastClasses.slice().reverse().forEach(function (c) {
-        html += "<div class='sg-legend-row'><i class='sg-swatch' style='background:" +
-          classColor(cfg, c.gap_class, k) + "'></i><span class='sg-range'>" +
-          esc(rangeText(c)) + "</span> <span class='sg-label'>" + esc(c.label) +
-          " (" + esc(counts[c.gap_class] || 0) + ")</span></div>";
+      html += "<table class='sg-bivariate'><caption>Areas by need and access</caption>" +
+        "<tr><th></th><th scope='col'>low access</th><th scope='col'>middle</th>" +
+        "<th scope='col'>high</th></tr>";
+      [3, 2, 1].forEach(function (n) {
+        html += "<tr><th scope='row'>" + ["", "low need", "middle", "high need"][n] + "</th>";
+        [1, 2, 3].forEach(function (a) {
+          var code = 3 * (n - 1) + a;
+          html += "<td><i class='sg-swatch" + (code === 7 ? " sg-underserved" : "") +
+            "' style='background:" + classColor(cfg, code) + "'></i>" +
+            esc(counts[code] || 0) + "</td>";
+        });
+        html += "</tr>";
       });
+      html += "</table><div class='sg-legend-row sg-wrap sg-key-notes'>" +
+        "<i class='sg-swatch sg-underserved' style='background:" + classColor(cfg, 7) +
+        "'></i>underserved (high need, low access) " +
+        "<i class='sg-swatch sg-uncertain'></i>uncertain " +
+        "<i class='sg-swatch sg-hotspot'></i>hot spot" +
+        (counts[0] ? " <i class='sg-swatch' style='background:" + cfg.notRankedColor +
+          "'></i>not ranked (" + esc(counts[0]) + ")" : "") + "</div>";
       html += "<div class='sg-legend-title sg-legend-gap'>Providers</div>";
       cfg.familyOrder.forEach(function (f) {
         var d = cfg.families[f];
@@ -540,21 +576,24 @@
       status.show("loading the " + familyLabel(family).toLowerCase() + " layer…");
       return areaData(level, family, year).then(function (fc) {
         if (family !== state.family || level !== state.level || year !== state.year) return;
-        var k = countClasses(fc.classes[family] || []);
         areasGroup.clearLayers();
         areaLayers = {};
         var gj = L.geoJSON(fc, {
           style: function (f) {
+            var p = f.properties;
+            var hot = p["hotspot_need_" + family] === 1;
             return {
-              fillColor: classColor(cfg, f.properties["gap_class_" + family], k),
-              fillOpacity: state.hex ? 0.35 : 0.72, color: "#4d4d4d", weight: 1,
+              fillColor: classColor(cfg, p["class_" + family]),
+              fillOpacity: state.hex ? 0.35 : 0.78, color: hot ? "#111" : "#4d4d4d",
+              weight: hot ? 3 : 1,
+              dashArray: p["class_uncertain_" + family] === 1 ? "5 4" : null,
             };
           },
           onEachFeature: function (f, layer) {
             var p = f.properties;
-            var cls = p["gap_class_" + family];
             layer.bindTooltip("<strong>" + esc(p.name) + "</strong><br>" +
-              esc(LABELS.classes[String(cls || 0)] || ""), { sticky: true });
+              esc(p["class_label_" + family] || "not ranked") +
+              (p["class_uncertain_" + family] === 1 ? " (uncertain)" : ""), { sticky: true });
             layer.bindPopup(areaPopup(cfg, p, family, level), { maxWidth: 320 });
             layer.on("popupopen", function () {
               if (state.area !== p.area_id) {
