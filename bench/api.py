@@ -60,6 +60,16 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 300.0) -> Non
     raise SystemExit("server did not start in time")
 
 
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 min) for the figures: on a shared machine the
+    latencies mean little without it."""
+    try:
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        return "load average unknown"
+    return f"load average {one} / {five} / {fifteen} (1 / 5 / 15 min)"
+
+
 def percentile(values: list[float], q: float) -> float:
     s = sorted(values)
     k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))

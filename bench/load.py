@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api import HOST, percentile, served_workspace
+from api import HOST, load_average, percentile, served_workspace
 
 FAMILIES = ("response", "prevention", "restoration")
 
@@ -153,6 +153,7 @@ def main() -> None:
         print(f"  done in {time.perf_counter() - t0:.1f} s")
         print(f"\n{args.clients} concurrent clients, one keep-alive connection each; uvicorn "
               f"with one worker on {HOST}")
+        print(f"at the start: {load_average()}")
         tally, elapsed = phase(port, [("health", "/health")], args.clients, args.baseline)
         base = report(f"baseline: /health for {args.baseline:g} s", tally, elapsed, None)
         errors = sum(tally.errors.values())
@@ -160,6 +161,7 @@ def main() -> None:
         report(f"JSON and map routes ({len(paths)} routes in turn) for {args.duration:g} s",
                tally, elapsed, base)
         errors += sum(tally.errors.values())
+        print(f"\nat the end: {load_average()}")
     if errors:
         print(f"\nFAILED: {errors} errors")
         sys.exit(1)

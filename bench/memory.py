@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from api import HOST, get, served_workspace
+from api import HOST, get, load_average, served_workspace
 
 FAMILIES = ("response", "prevention", "restoration")
 
@@ -104,6 +104,7 @@ def main() -> None:
         rest = {pid: _status(pid)["VmRSS"] for pid in pids}
         print(f"resting: server {rest[pids[0]] / 1e6:,.0f} MB, compute worker(s) "
               f"{sum(v for p, v in rest.items() if p != pids[0]) / 1e6:,.0f} MB")
+        print(f"at the start: {load_average()}")
         print(f"{'route':<58} {'status':>6} {'bytes':>12} {'s':>6} {'peak +MB':>9}")
         worst, over = 0.0, []
         for method, path, body in plan:
@@ -124,6 +125,7 @@ def main() -> None:
                 over.append(path)
             print(f"{method + ' ' + path:<58.58} {resp.status:>6} {len(data):>12,} "
                   f"{dt:>6.1f} {grown / 1e6:>9.1f}")
+        print(f"at the end: {load_average()}")
         print(f"largest peak over the resting server: {worst / 1e6:,.0f} MB "
               f"({worst / budget:.2f}x the budget of {budget / 1e6:,.0f} MB)")
     if over:

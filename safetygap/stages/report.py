@@ -450,7 +450,8 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
     undated = summary.get("undated")
     if undated and undated["rates_undated"]:
         out.append(Caveat(kind="rates_undated", headline="Rates are undated",
-                          text=undated["words"] + f" (run with {option('accept_undated')})."))
+                          text=undated["words"] + " (the run accepted them knowingly: "
+                               f"{option('accept_undated')})."))
     demand = summary.get("demand")
     if demand and demand["left_out_calls"]:
         out.append(Caveat(
@@ -460,7 +461,7 @@ def caveats(summary: Mapping[str, Any], quality: Mapping[str, Any]) -> list[Cave
             text=f"The counts, rates, need calls, coverage and the diverted share count "
                  f"{demand['words']}: {demand['left_out_calls']:,} of "
                  f"{demand['counted_calls'] + demand['left_out_calls']:,} unique calls left "
-                 f"out ({option('count_calls_from')} all counts them)."))
+                 f"out (to count every call, set {option('count_calls_from')} to all)."))
     cover = quality.get("boundaries", {}).get("wards_cover_neighborhoods", {})
     if cover.get("warning"):
         out.append(Caveat(kind="wards_partial", headline="The wards miss part of the city",
