@@ -154,3 +154,27 @@ def test_what_if_change_downloads_as_csv(client):
     assert {within[n] for n in ("Alpha", "Bravo", "Delta", "Ward 2")} == {("", "")}
     bad = client.post("/api/scenarios?format=xlsx", json=body)
     assert bad.status_code == 422 and "format" in bad.text
+
+
+def test_existing_reach_counts_the_providers_handling_the_same_calls(tmp_path):
+    """Residents count as reached only by an existing provider doing the same work: with an
+    animal control unit (10 km) at (5000, 5000) beside the crisis team P1 (6 km) at
+    (0, 0), a new crisis team's existing reach is P1's disc, animal control's is its own
+    disc, and the family's whole reach (no service type) is their union."""
+    from safetygap.scenarios import existing_reach, load_baseline
+
+    files = write_tiny_city(tmp_path, make_tiny_areas(), extra_providers=[
+        ("PA", "Animal Control", "animal_control", 1.0, 5000, 5000)])
+    run_analysis(AnalysisInputs(**files), tmp_path / "ws",
+                 options=AnalysisOptions(columns=load_preset("generic"), accept_undated=True),
+                 quiet=True)  # the tiny city's one undated row of 11
+    base = load_baseline(tmp_path / "ws")
+    crisis = Point(X0, Y0).buffer(6000, quad_segs=CIRCLE_QUAD_SEGS)
+    animal = Point(X0 + 5000, Y0 + 5000).buffer(10_000, quad_segs=CIRCLE_QUAD_SEGS)
+    got = existing_reach(base, "response", service_types=["bcr_team"])
+    assert got.symmetric_difference(crisis).area < 1e-6 * crisis.area
+    got = existing_reach(base, "response", service_types=["animal_control"])
+    assert got.symmetric_difference(animal).area < 1e-6 * animal.area
+    union = crisis.union(animal)
+    got = existing_reach(base, "response")
+    assert got.symmetric_difference(union).area < 1e-6 * union.area

@@ -154,16 +154,14 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     form.locator("select[name=family]").select_option("response")
     form.locator("select[name=service_type]").select_option("bcr_team")
     form.locator("input[name=k]").fill("2")
-    # the demo's existing response providers (animal control's 10 km among them) already
-    # reach every response need call: kept, no site would add any, so the contractor
-    # places the crisis teams as if none existed
-    form.locator("input[name=existing]").uncheck()
+    assert form.locator("input[name=existing]").is_checked()  # existing providers kept
     form.get_by_role("button", name="Propose sites").click()
     page.wait_for_url(re.compile(r"service_type=bcr_team"))
     _wait_map(page, "data-sg-sites", "2", how="=", timeout=120_000)
     q = parse_qs(urlparse(page.url).query)
-    assert q["family"] == ["response"] and q["k"] == ["2"] and q["existing"] == ["ignore"]
-    want = _json(base, "/api/sites?family=response&k=2&service_type=bcr_team&existing=ignore")
+    assert q["family"] == ["response"] and q["k"] == ["2"] and "existing" not in q
+    want = _json(base, "/api/sites?family=response&k=2&service_type=bcr_team")
+    assert want["residents_newly_reached"] > 0
     items = page.locator("#sg-sites-list li")
     assert items.count() == 2
     for item, site in zip(items.all(), want["sites"], strict=True):
@@ -173,13 +171,12 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     summary = page.locator("#sg-sites-summary").inner_text()
     assert "2 new behavioral crisis response team sites would reach" in summary
     assert f"{round(want['residents_newly_reached']):,} more residents" in summary
-    assert "Existing providers were left out" in summary
+    assert "Existing providers stay where they are" in summary
     assert page.locator("h1").inner_text() == "2 new response sites"  # was 5 before
     items.first.get_by_role("button").click()  # show it on the map
     page.locator(".leaflet-popup-content").wait_for()
     popup = page.locator(".leaflet-popup-content").inner_text()
     assert want["sites"][0]["address"] in popup
-    assert "within reach (existing providers counted)" in popup
     _shot(page, shots / f"contractor-{size}")
     text = _download(page, page.locator("#sg-sites-downloads a[data-format=csv]"))
     table = list(csv.DictReader(io.StringIO(text)))

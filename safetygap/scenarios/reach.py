@@ -2,7 +2,8 @@
 
 :func:`reach_region` is the union of what providers reach (each one's catchment area, or
 the polygon an area-serving provider serves); :func:`existing_reach` that of a family's
-existing providers, computed once per baseline; :func:`residents` the residents newly
+existing providers (those handling the calls a new service type handles), computed once per
+baseline; :func:`residents` the residents newly
 reached by ranked regions (areal weighting, :mod:`safetygap.geo.residents`).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -45,19 +47,29 @@ def reach_region(base: Baseline, providers: pd.DataFrame) -> shapely.Geometry | 
     return shapely.union_all(geoms) if geoms else None
 
 
-_REACH: dict[tuple[int, str], shapely.Geometry | None] = {}
+_REACH: dict[tuple[int, str, frozenset[str] | None], shapely.Geometry | None] = {}
 _REACH_LOCK = threading.Lock()
 
 
-def existing_reach(base: Baseline, family: str) -> shapely.Geometry | None:
+def existing_reach(base: Baseline, family: str, *,
+                   service_types: Iterable[str] | None = None) -> shapely.Geometry | None:
     """What the workspace's providers of ``family`` reach (:func:`reach_region`), computed
-    once per baseline (forgotten with it)."""
-    key = (id(base), family)
+    once per baseline (forgotten with it). With ``service_types``, only the providers whose
+    service type handles a category of call one of them handles (the rule of call
+    coverage: a crisis team's reach is not an animal control unit's), so the residents a
+    new crisis team newly reaches are those no existing crisis service reaches."""
+    types = None if service_types is None else frozenset(service_types)
+    key = (id(base), family, types)
     with _REACH_LOCK:
         if key in _REACH:
             return _REACH[key]
-    region = reach_region(base, base.providers[(base.providers["family"] == family)
-                                               .to_numpy()])
+    keep = (base.providers["family"] == family).to_numpy().copy()
+    if types is not None:
+        known = base.taxonomy.service_types
+        wanted = {c for t in types if t in known for c in known[t].handles}
+        keep &= np.array([t not in known or bool(wanted & set(known[t].handles))
+                          for t in base.providers["service_type"].astype(str)], dtype=bool)
+    region = reach_region(base, base.providers[keep])
     with _REACH_LOCK:
         if not any(k[0] == id(base) for k in _REACH):
             weakref.finalize(base, _forget_reach, id(base))

@@ -385,7 +385,8 @@ def ranked_sites(base: Baseline, chosen: gpd.GeoDataFrame, new_calls: list[np.nd
     reached = residents(
         base, [catchment_area(x, y, catchment=catchment, net=travel.network, mode=travel.mode)
                for x, y in zip(sx, sy, strict=True)],
-        existing=existing_reach(base, family) if keep_existing else None)
+        existing=existing_reach(base, family, service_types=set(
+            chosen["service_type"].astype(str))) if keep_existing else None)
     for rank, calls in enumerate(new_calls, start=1):
         nb_after, wd_after, _ = recompute(base, chosen.iloc[:rank], family=family)
         cumulative += len(calls)

@@ -46,7 +46,8 @@ def whatif(base: Baseline, extra: gpd.GeoDataFrame) -> dict[str, Any]:
                      "eligible_newly_covered": int((covered & ~was & eligible & sel).sum()),
                      "residents_newly_reached": residents(
                          base, [reach_region(base, mine)],
-                         existing=existing_reach(base, f))[0]}
+                         existing=existing_reach(
+                             base, f, service_types=set(mine["service_type"].astype(str))))[0]}
     return {
         "workspace": str(base.path),
         "distance_model": base.travel.name,
