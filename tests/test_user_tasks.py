@@ -183,6 +183,16 @@ def test_contractor_proposes_two_crisis_response_sites(chromium, base, size, sho
     assert [r["address"] for r in table] == [s["address"] for s in want["sites"]]
     assert [float(r["residents_newly_reached"]) for r in table] == pytest.approx(
         [s["residents_newly_reached"] for s in want["sites"]])
+    # as if no provider existed: the areas' share within reach still counts the existing
+    # ones, and the popup says so
+    form.locator("input[name=existing]").uncheck()
+    form.get_by_role("button", name="Propose sites").click()
+    page.wait_for_url(re.compile(r"existing=ignore"))
+    _wait_map(page, "data-sg-sites", "2", how="=", timeout=120_000)
+    assert "Existing providers were left out" in page.locator("#sg-sites-summary").inner_text()
+    items.first.get_by_role("button").click()
+    page.locator(".leaflet-popup-content",
+                 has_text="within reach (existing providers counted)").wait_for()
     _clean(watch)
     page.close()
 

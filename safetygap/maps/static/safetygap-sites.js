@@ -165,6 +165,7 @@
     }
 
     function draw(d, color) {
+      map.closePopup();  // a site's popup from the last proposal
       sites.clearLayers();
       catchments.clearLayers();
       list.textContent = "";
