@@ -55,7 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     base = load_baseline(ws)
     stored = Workspace.open(ws)
     calls = base.calls
-    layers = {"neighborhood": stored.neighborhoods, "ward": stored.wards}
+    from safetygap.tables import measures as M
+
+    def without_uncertainty(layer):  # the stored layers hold the analysis' own results
+        added = {*M.UNCERTAINTY_MEASURES, *M.HOTSPOT_MEASURES}
+        return layer[[c for c in layer.columns
+                      if (M.split_column(c) or ("", None))[0] not in added]]
+
+    layers = {"neighborhood": without_uncertainty(stored.neighborhoods),
+              "ward": without_uncertainty(stored.wards)}
     alloc = {lv: base.boundary[lv][base.policy] for lv in LEVELS}
     methods = replace(Methods(), bootstrap=args.replicates, hotspot_permutations=0)
     print(f"{len(calls):,} calls, {len(layers['neighborhood'])} neighborhoods, "
