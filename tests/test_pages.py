@@ -185,6 +185,7 @@ def test_report_command(demo_workspace, tmp_path):
     assert hosts(html) == set()  # self-contained: opens offline
     # charts: calls, diverted share, 3 gap bars; a static map per family
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 2 + 3 + 3
+    assert len(html.encode()) < 1_000_000  # under 1 MB (the charts in 256 colours)
     assert "SYNTHETIC DEMO DATA" in html and "@media print" in html
     assert HOSTILE_PROVIDER not in html
 
