@@ -166,3 +166,38 @@ def test_pages_speak_the_need_access_classes_when_the_analysis_has_them(api_work
     rate = next(r for r in a.measure_rows("response") if r["measure"] == "rate")
     # 3 calls over 1,000 residents x 1.333 covered years (tiny_options): 2.25 a year
     assert rate["value"] == "2.2 per 1,000 residents a year (0.9 to 4.4)"
+
+
+def test_ranks_are_counted_one_way_when_some_areas_are_not_ranked(api_workspace):
+    """By hand: D has too few residents (``small_population``), so response ranks only A,
+    B and C (1, 2, 3). Every sentence and note counts the 3 ranked neighborhoods and says
+    the 1 left out; need and access, which D has, are ranked among all 4 and say so."""
+    from safetygap.maps.area_page import AreaFacts, area_page
+    from safetygap.readmodel import WorkspaceView
+    from safetygap.workspace import Workspace
+
+    view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)
+    nb = view.areas["neighborhood"]
+    nb["small_population"] = [False, False, False, True]
+    for f in ("response", "prevention", "restoration"):
+        nb[f"underserved_rank_{f}"] = [1.0, 2.0, 3.0, np.nan]
+        nb[f"class_label_{f}"] = ["high need, low access", "", "", ""]
+    a = AreaFacts(view, "neighborhood", "A")
+    left_out = "1 with too few residents is not ranked"
+    assert a.headline()[2] == (
+        "Response services fall shortest here: the most underserved of 3 ranked "
+        f"neighborhoods ({left_out}) (high need, low access).")
+    words = a.family_words("response")
+    assert words.startswith("High need, low access: the most underserved of 3 ranked "
+                            f"neighborhoods ({left_out}).")
+    need = next(m for m in view.measures("neighborhood", "A")
+                if (m["family"], m["measure"]) == ("response", "rate"))
+    assert need["of"] == 4 and "Among all 4 neighborhoods, need ranks" in words
+    assert "of 4." not in words
+    text = _text(area_page(view, "neighborhood", "A"))
+    assert f"Rank 1 is the most underserved of the 3 ranked neighborhoods ({left_out})" in text
+    assert "most underserved of 4 neighborhoods" not in text
+    assert AreaFacts(view, "neighborhood", "D").family_words("response").startswith(
+        "Too few residents here")
+    ward = _text(area_page(view, "ward", "2"))
+    assert f"rank among the 3 ranked neighborhoods, 1 = most underserved ({left_out})" in ward

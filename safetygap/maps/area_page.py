@@ -69,16 +69,19 @@ def _ratio(a: Any, b: Any) -> float | None:
     return a / b if _finite(a) and _finite(b) and b > 0 else None
 
 
-def rank_words(rank: int | None, of: int, plural: str) -> str:
+def rank_words(rank: int | None, of: int, plural: str, unranked: str = "") -> str:
     """``rank`` 1 = the most underserved, in words: "the most underserved of 80
-    neighborhoods", "4th most underserved of 80 neighborhoods"."""
+    neighborhoods", "4th most underserved of 80 neighborhoods"; with ``unranked`` (see
+    :meth:`AreaFacts.unranked`) "4th most underserved of 77 ranked neighborhoods (3 with
+    too few residents are not ranked)"."""
     if rank is None:
         return "not ranked"
+    areas = f"{of:,} ranked {plural} ({unranked})" if unranked else f"{of:,} {plural}"
     if rank == 1:
-        return f"the most underserved of {of:,} {plural}"
+        return f"the most underserved of {areas}"
     if rank == of:
-        return f"the best served of {of:,} {plural}"
-    return f"{ordinal(rank)} most underserved of {of:,} {plural}"
+        return f"the best served of {areas}"
+    return f"{ordinal(rank)} most underserved of {areas}"
 
 
 class AreaFacts:
@@ -173,6 +176,17 @@ class AreaFacts:
                 "words": self.group(family, self.value(family, "gap_class")),
                 "classes": False}
 
+    def unranked(self, family: str) -> str:
+        """The areas of the level left out of ``family``'s ranks, in words ("3 with too few
+        residents are not ranked"); "" when every area is ranked."""
+        return unranked_words(self.view.areas[self.level], self.standing(family)["of"])
+
+    def rank_words(self, family: str) -> str:
+        """Where the area ranks for ``family``, counted one way on every page: among the
+        ranked areas, saying how many are not ranked."""
+        g = self.standing(family)
+        return rank_words(g["rank"], g["of"], self.plural, self.unranked(family))
+
     def worst_family(self) -> str | None:
         """The family for which this area ranks the most underserved (lowest rank)."""
         ranked = [(self.standing(f)["rank"], i, f) for i, f in enumerate(FAMILIES)
@@ -217,7 +231,7 @@ class AreaFacts:
         worst = self.worst_family()
         if worst is not None:
             g = self.standing(worst)
-            ranked = rank_words(g["rank"], g["of"], self.plural)
+            ranked = self.rank_words(worst)
             words = "" if g["words"] in ranked else f" ({g['words']})"
             if g["rank"] <= g["of"] / 2:
                 out.append(f"{family_label(worst)} services fall shortest here: "
@@ -262,11 +276,14 @@ class AreaFacts:
             return (f"Not ranked for {family_label(family).lower()} services (no residents "
                     "or no calls).")
         need, access = self.m(family, "rate"), self.m(family, "access")
-        parts = [f"{g['words'].capitalize()}: {rank_words(g['rank'], g['of'], self.plural)}."]
+        parts = [f"{g['words'].capitalize()}: {self.rank_words(family)}."]
         if need["rank"] is not None and access["rank"] is not None:
+            among = (f"all {need['of']:,} {self.plural}"
+                     if need["of"] == len(self.view.areas[self.level])
+                     else f"the {need['of']:,} {self.plural} with residents and calls")
             parts.append(
-                f"Need ranks {ordinal(need['rank'])} highest and access "
-                f"{ordinal(access['rank'])} lowest of {need['of']:,}.")
+                f"Among {among}, need ranks {ordinal(need['rank'])} highest and access "
+                f"{ordinal(access['rank'])} lowest.")
         parts.append(self.sureness(family))
         return " ".join(parts)
 
@@ -308,6 +325,7 @@ class AreaFacts:
                 "group": standing["words"],
                 "gap": fmt_value("gap", g["value"]),
                 "rank": standing["rank"], "of": standing["of"],
+                "unranked": self.unranked(f),
                 "calls": fmt_value("calls", self.value(f, "calls")),
                 "coverage": fmt_value("coverage", self.value(f, "coverage")),
                 "coverage_city": fmt_value("coverage", self.city(f, "coverage")),
@@ -479,8 +497,9 @@ class AreaFacts:
                 words = (str(nb[M.column(M.CLASS_LABEL, f)].iloc[p] or "not ranked")
                          if M.column(M.CLASS_LABEL, f) in nb.columns
                          else CLASS_WORDS.get(cls, "no value"))
-                fams[f] = {"rank": None if not np.isfinite(r) else int(r),
-                           "of": int(np.isfinite(ranks[f]).sum()),
+                of = int(np.isfinite(ranks[f]).sum())
+                fams[f] = {"rank": None if not np.isfinite(r) else int(r), "of": of,
+                           "unranked": unranked_words(nb, of),
                            "group": words, "class": cls}
             best = min((v["rank"] for v in fams.values() if v["rank"] is not None),
                        default=10**9)
@@ -488,6 +507,20 @@ class AreaFacts:
                         "best": best})
         out.sort(key=lambda r: (r["best"], r["name"]))
         return out
+
+
+def unranked_words(frame: pd.DataFrame, ranked: int) -> str:
+    """How many areas of ``frame`` are left out when ``ranked`` of them are ranked, in
+    words ("3 with too few residents are not ranked"); "" when all are ranked."""
+    n = len(frame) - ranked
+    if n <= 0:
+        return ""
+    verb = "is" if n == 1 else "are"
+    small = (frame["small_population"].fillna(False).to_numpy(bool)
+             if "small_population" in frame else np.zeros(len(frame), bool))
+    if small.sum() == n:
+        return f"{n:,} with too few residents {verb} not ranked"
+    return f"{n:,} {verb} not ranked (too few residents or no calls)"
 
 
 def gap_ranks(view: WorkspaceView, level: str) -> dict[str, np.ndarray]:
