@@ -201,3 +201,31 @@ def test_ranks_are_counted_one_way_when_some_areas_are_not_ranked(api_workspace)
         "Too few residents here")
     ward = _text(area_page(view, "ward", "2"))
     assert f"rank among the 3 ranked neighborhoods, 1 = most underserved ({left_out})" in ward
+
+
+def test_area_maps_are_shaded_by_the_need_access_class(api_workspace):
+    """The small map of an area page uses the city map's key (the read model's
+    need/access classes: colour and words) when the workspace has the classes; by hand,
+    A class 7, B class 1, C and D not ranked. Without the class columns (a workspace
+    analysed before them) it falls back to the service gap groups."""
+    from safetygap.maps.area_page import AreaFacts
+    from safetygap.maps.style import BIVARIATE_COLORS, GAP_COLORS, NOT_RANKED_COLOR
+    from safetygap.readmodel import WorkspaceView
+    from safetygap.workspace import Workspace
+
+    view = WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)
+    nb = view.areas["neighborhood"]
+    nb["class_response"] = [7.0, 1.0, 0.0, np.nan]
+    svg = AreaFacts(view, "ward", "1").map_svg("response")
+    assert "need and access" in svg and "service gap" not in svg
+    fills = set(re.findall(r'fill="(#[0-9a-f]{6})"', svg))
+    assert {BIVARIATE_COLORS[7], BIVARIATE_COLORS[1], NOT_RANKED_COLOR} <= fills
+    assert not fills & set(GAP_COLORS)
+    for words in ("high need, low access", "low need, low access", "not ranked"):
+        assert f">{words}<" in svg  # the key, as the city map's
+    for f in ("response", "prevention", "restoration"):
+        if f"class_{f}" in nb.columns:
+            del nb[f"class_{f}"]
+    old = AreaFacts(view, "ward", "1").map_svg("response")
+    assert "service gap" in old and set(re.findall(r'fill="(#[0-9a-f]{6})"', old)) & set(
+        GAP_COLORS)

@@ -41,7 +41,7 @@ from safetygap.labels import (
 )
 from safetygap.maps import charts
 from safetygap.maps.jinja import render
-from safetygap.maps.style import FAMILY_STYLE, class_color
+from safetygap.maps.style import FAMILY_STYLE, NOT_RANKED_COLOR, class_color
 from safetygap.privacy import hidden_cells, is_sensitive
 from safetygap.readmodel import WorkspaceView
 from safetygap.tables import calls as C
@@ -448,7 +448,9 @@ class AreaFacts:
 
     def map_svg(self, family: str) -> str:
         """A static map: a ward's neighborhoods (a neighborhood with its neighbours) shaded
-        by ``family``'s gap group, the area outlined, the family's providers."""
+        by ``family``'s need/access class with the city map's colours and words (by the
+        service gap group when the workspace has no classes), the area outlined, the
+        family's providers."""
         view = self.view
         nb = view.areas["neighborhood"]
         area = view.areas[self.level].geometry.iloc[self.pos]
@@ -456,25 +458,40 @@ class AreaFacts:
             frame = nb[nb[M.AREA_ID].isin(view.ward_neighborhoods(self.area_id))]
         else:
             frame = nb[nb.geometry.intersects(area.buffer(1.0))]
-        classes = view.classes("neighborhood", family)
-        n = sum(c["gap_class"] > 0 for c in classes)
-        cls = np.nan_to_num(frame[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
-        words = {c: (CLASS_WORDS.get(c, "") if n == 5 else f"group {c} of {n}")
-                 for c in set(cls.tolist())}
-        polygons = [(g, class_color(c, n), f"{name}: {words[c]}")
+        need_access = M.column(M.CLASS, family) in nb.columns
+        if need_access:  # the need/access classes, coloured and named as the city map's key
+            key = {c["class"]: (c["color"], c["label"])
+                   for c in view.need_access_classes("neighborhood", family)}
+            key.setdefault(0, (NOT_RANKED_COLOR, "not ranked"))
+            cls = np.nan_to_num(frame[M.column(M.CLASS, family)].to_numpy(float)).astype(int)
+            order = [c for c in key if c in set(cls.tolist())]
+            colors = {c: key[c][0] for c in order}
+            words = {c: key[c][1] for c in order}
+            shaded = "need/access class"
+        else:  # a workspace analysed before the classes: the service gap groups
+            n = sum(c["gap_class"] > 0 for c in view.classes("neighborhood", family))
+            cls = np.nan_to_num(
+                frame[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
+            order = sorted(set(cls.tolist()), reverse=True)
+            colors = {c: class_color(c, n) for c in order}
+            words = {c: (CLASS_WORDS.get(c, "") if n == 5 else f"group {c} of {n}")
+                     for c in order}
+            shaded = "service gap group"
+        polygons = [(g, colors[c], f"{name}: {words[c]}")
                     for g, c, name in zip(frame.geometry, cls, frame["name"], strict=True)]
         prov = view.providers[view.providers["family"] == family]
         style = FAMILY_STYLE[family]
-        legend = [("fill", class_color(c, n), words[c]) for c in sorted(words, reverse=True)]
+        legend = [("fill", colors[c], words[c]) for c in order]
         legend.append(("dot", style["color"], f"{style['label']} providers"))
-        title = f"{self.name}: {family_label(family).lower()} service gap"
+        title = (f"{self.name}: {family_label(family).lower()} need and access" if need_access
+                 else f"{self.name}: {family_label(family).lower()} service gap")
         return charts.area_map(
             polygons, highlight=area, legend=legend,
             points=[(prov.geometry.x.to_numpy(), prov.geometry.y.to_numpy(),
                      style["color"])],
             key=f"m-{self.level}-{self.area_id}-{family}".replace(" ", "_"), title=title,
             desc=f"Map of {self.name} with its neighborhoods shaded by "
-                 f"{family_label(family).lower()} service gap group and the family's "
+                 f"{family_label(family).lower()} {shaded} and the family's "
                  "providers as dots.")
 
     # ----------------------------------------------------------- ward extras

@@ -325,7 +325,8 @@ def area_map(polygons: Sequence[tuple[Any, str, str]], *, highlight: Any = None,
                         f'stroke="#666" stroke-width="0.8"/>')
         body.append(_t(lx + 20, ly, name, size=12))
         ly += 20
-    total_w = width + (190 if legend else 0)
+    longest = max((len(name) for _, _, name in legend), default=0)
+    total_w = width + (max(190, 32 + 7 * longest) if legend else 0)  # ~7 px a character
     return _svg(key, total_w, height, title, desc, body)
 
 
