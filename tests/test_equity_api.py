@@ -174,3 +174,27 @@ def test_every_measure_csv_carries_the_equity_columns(demo_client, client, table
     assert wards["group_count_poverty"].sum() == pytest.approx(t["below_poverty"].sum())
     tiny = client.get("/api/neighborhoods", params={"format": "csv"}).text.splitlines()[0]
     assert "group_" not in tiny
+
+
+def test_equity_map_says_it_is_the_same_every_year(demo_client, demo_workspace):
+    """The equity map has no year picker because its values do not vary by year: access
+    (residents as demand, no calls) is the same in every year's figures as over all years,
+    and the group shares come from one survey; the page says so."""
+    import numpy as np
+
+    from safetygap.readmodel import WorkspaceView
+    from safetygap.workspace import Workspace
+
+    view = WorkspaceView(Workspace.open(demo_workspace))
+    every = view.values("neighborhood")
+    assert view.years
+    for year in view.years:
+        one = view.values("neighborhood", year=year)
+        for f in ("response", "prevention", "restoration"):
+            col = f"access_{f}"
+            assert np.isfinite(one[col].to_numpy(float)).any()
+            assert np.allclose(one[col].to_numpy(float), every[col].to_numpy(float),
+                               equal_nan=True), (year, f)
+    html = demo_client.get("/maps/equity", params={"group": "poverty"}).text
+    assert "The same map for every year, so there is no year to choose" in html
+    assert 'name="year"' not in html and "name='year'" not in html

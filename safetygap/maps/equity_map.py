@@ -103,6 +103,9 @@ def _panel(view: WorkspaceView, layer: dict[str, Any], groups: list[dict[str, An
         "<p>Each neighborhood is coloured by the group's share of residents (pink rises with "
         "the share) and by its access to the family's services (blue rises with access), "
         "each in thirds of the neighborhoods. Strong pink: a high share and low access.</p>"
+        "<p class='sg-muted sg-all-years'>The same map for every year, so there is no year "
+        "to choose: access counts residents and the services listed (not calls), and the "
+        "shares come from one survey.</p>"
         + legend +
         f"<p><span class='sg-dashed'>Dashed and pale</span>: share unreliable (coefficient of "
         f"variation above 30%, or no margin of error): {n_unrel} of {len(feats)} areas.</p>"
