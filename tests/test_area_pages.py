@@ -66,8 +66,8 @@ def test_neighborhood_headline_by_hand(client):
         "(1.5 a year per 1,000 residents; city 0.15).",
         "33.3% of calls here went to a non-police service (city 11.1%; the city's goal is "
         "20%).",
-        "Response services fall shortest here: the most underserved of 4 neighborhoods "
-        "(high need, high access).",
+        "Response services fall shortest here (high need, high access): the most "
+        "underserved of 4 neighborhoods.",
         "Calls here fell 100.0% from 2023 to 2024 (2 to 0; city −83.3%).",
     ]
     d = client.get("/neighborhoods/D")
@@ -156,8 +156,8 @@ def test_pages_speak_the_need_access_classes_when_the_analysis_has_them(api_work
     nb["rate_response_ci_low"] = [0.9, 0.0, 0.0, 0.0]
     nb["rate_response_ci_high"] = [4.4, 0.9, 0.6, 0.5]
     facts = AreaFacts(view, "neighborhood", "D")
-    assert facts.headline()[2] == ("Response services fall shortest here: the most "
-                                   "underserved of 4 neighborhoods (high need, low access).")
+    assert facts.headline()[2] == ("Response services fall shortest here (high need, low "
+                                   "access): the most underserved of 4 neighborhoods.")
     words = facts.family_words("response")
     assert words.startswith("High need, low access: the most underserved of 4 neighborhoods.")
     assert ("resampling the calls, its rank runs from 1 to 2; it is high need, low access "
@@ -185,8 +185,8 @@ def test_ranks_are_counted_one_way_when_some_areas_are_not_ranked(api_workspace)
     a = AreaFacts(view, "neighborhood", "A")
     left_out = "1 with too few residents is not ranked"
     assert a.headline()[2] == (
-        "Response services fall shortest here: the most underserved of 3 ranked "
-        f"neighborhoods ({left_out}) (high need, low access).")
+        "Response services fall shortest here (high need, low access): the most "
+        f"underserved of 3 ranked neighborhoods ({left_out}).")
     words = a.family_words("response")
     assert words.startswith("High need, low access: the most underserved of 3 ranked "
                             f"neighborhoods ({left_out}).")
@@ -201,6 +201,11 @@ def test_ranks_are_counted_one_way_when_some_areas_are_not_ranked(api_workspace)
         "Too few residents here")
     ward = _text(area_page(view, "ward", "2"))
     assert f"rank among the 3 ranked neighborhoods, 1 = most underserved ({left_out})" in ward
+    nb["mostly_nonresident"] = [False, False, True, False]  # C too: two reasons, each counted
+    for f in ("response", "prevention", "restoration"):
+        nb[f"underserved_rank_{f}"] = [1.0, 2.0, np.nan, np.nan]
+    assert AreaFacts(view, "neighborhood", "A").unranked("response") == (
+        "2 are not ranked: 1 with too few residents, 1 with calls mostly from non-residents")
 
 
 def test_area_maps_are_shaded_by_the_need_access_class(api_workspace):

@@ -234,13 +234,13 @@ class AreaFacts:
             ranked = self.rank_words(worst)
             words = "" if g["words"] in ranked else f" ({g['words']})"
             if g["rank"] <= g["of"] / 2:
-                out.append(f"{family_label(worst)} services fall shortest here: "
-                           f"{ranked}{words}.")
+                out.append(f"{family_label(worst)} services fall shortest here{words}: "
+                           f"{ranked}.")
             else:
                 out.append(
                     f"Services here compare well with other {self.plural}: even "
-                    f"{family_label(worst).lower()} services, the weakest here, rank "
-                    f"{ranked}{words}.")
+                    f"{family_label(worst).lower()} services{words}, the weakest here, "
+                    f"rank {ranked}.")
         trend = self.trend()
         if trend:
             out.append(trend)
@@ -532,12 +532,23 @@ def unranked_words(frame: pd.DataFrame, ranked: int) -> str:
     n = len(frame) - ranked
     if n <= 0:
         return ""
+    def flag(name: str) -> np.ndarray:
+        return (frame[name].fillna(False).to_numpy(bool) if name in frame
+                else np.zeros(len(frame), bool))
+
     verb = "is" if n == 1 else "are"
-    small = (frame["small_population"].fillna(False).to_numpy(bool)
-             if "small_population" in frame else np.zeros(len(frame), bool))
-    if small.sum() == n:
-        return f"{n:,} with too few residents {verb} not ranked"
-    return f"{n:,} {verb} not ranked (too few residents or no calls)"
+    small = flag(M.SMALL_POPULATION)
+    visitors = flag(M.MOSTLY_NONRESIDENT) & ~small
+    other = n - int(small.sum()) - int(visitors.sum())
+    if other < 0:
+        return f"{n:,} {verb} not ranked"
+    reasons = [(k, words) for k, words in (
+        (int(small.sum()), "with too few residents"),
+        (int(visitors.sum()), "with calls mostly from non-residents"),
+        (other, "with no residents")) if k]
+    if len(reasons) == 1:
+        return f"{n:,} {reasons[0][1]} {verb} not ranked"
+    return f"{n:,} {verb} not ranked: " + ", ".join(f"{k:,} {w}" for k, w in reasons)
 
 
 def gap_ranks(view: WorkspaceView, level: str) -> dict[str, np.ndarray]:
