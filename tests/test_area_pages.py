@@ -213,7 +213,7 @@ def test_area_maps_are_shaded_by_the_need_access_class(api_workspace):
     need/access classes: colour and words) when the workspace has the classes; by hand,
     A class 7, B class 1, C and D not ranked. Without the class columns (a workspace
     analysed before them) it falls back to the service gap groups."""
-    from safetygap.maps.area_page import AreaFacts
+    from safetygap.maps.area_page import AreaFacts, area_page
     from safetygap.maps.style import BIVARIATE_COLORS, GAP_COLORS, NOT_RANKED_COLOR
     from safetygap.readmodel import WorkspaceView
     from safetygap.workspace import Workspace
@@ -223,6 +223,8 @@ def test_area_maps_are_shaded_by_the_need_access_class(api_workspace):
     nb["class_response"] = [7.0, 1.0, 0.0, np.nan]
     svg = AreaFacts(view, "ward", "1").map_svg("response")
     assert "need and access" in svg and "service gap" not in svg
+    caption = _text(area_page(view, "ward", "1", family="response"))
+    assert "neighborhoods shaded by response need and access class" in caption
     fills = set(re.findall(r'fill="(#[0-9a-f]{6})"', svg))
     assert {BIVARIATE_COLORS[7], BIVARIATE_COLORS[1], NOT_RANKED_COLOR} <= fills
     assert not fills & set(GAP_COLORS)
@@ -234,3 +236,5 @@ def test_area_maps_are_shaded_by_the_need_access_class(api_workspace):
     old = AreaFacts(view, "ward", "1").map_svg("response")
     assert "service gap" in old and set(re.findall(r'fill="(#[0-9a-f]{6})"', old)) & set(
         GAP_COLORS)
+    assert "neighborhoods shaded by response service gap" in _text(
+        area_page(view, "ward", "1", family="response"))

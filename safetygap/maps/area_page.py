@@ -659,6 +659,9 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
         family_labels={f: family_label(f) for f in FAMILIES},
         table_labels={"total": "All calls", **{f: family_label(f) for f in FAMILIES}},
         charts=facts.charts(), map_svg=facts.map_svg(family), map_family=family,
+        map_shaded=("need and access class"
+                    if M.column(M.CLASS, family) in view.areas["neighborhood"].columns
+                    else "service gap"),
         neighborhoods=facts.neighborhoods() if level == "ward" else [],
         wards=wards, reach=view.reach_info(), years=facts.years,
         downloads=downloads, links=links or {},
