@@ -40,10 +40,7 @@ def read_precomputed(workspace: str | os.PathLike, *, manifest_sha256: str,
     with checksum ``manifest_sha256`` and were drawn with ``privacy_min_count``, and every
     file is intact; else nothing (``{}``)."""
     d = Path(workspace) / DIRECTORY
-    try:
-        index: dict[str, Any] = json.loads((d / INDEX).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    index = _index(workspace)
     if (index.get("manifest_sha256") != manifest_sha256
             or index.get("privacy_min_count") != privacy_min_count):
         return {}
@@ -53,3 +50,16 @@ def read_precomputed(workspace: str | os.PathLike, *, manifest_sha256: str,
         if p.is_file() and sha256_file(p) == digest:
             out[name] = p.read_bytes()
     return out
+
+
+def _index(workspace: str | os.PathLike) -> dict[str, Any]:
+    """The precomputed answers' index of ``workspace`` (empty when missing or unreadable)."""
+    try:
+        return json.loads((Path(workspace) / DIRECTORY / INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def precomputed_skips(workspace: str | os.PathLike) -> dict[str, str]:
+    """The families whose default sites were not precomputed, with the reason."""
+    return dict(_index(workspace).get("skipped", {}))

@@ -34,6 +34,7 @@ from safetygap.api._precomputed import (
     INDEX,
     REPORT,
     precomputed_report,
+    precomputed_skips,
     read_precomputed,
     sites_file,
     sites_key,
@@ -45,14 +46,6 @@ from safetygap.workspace import MANIFEST, Workspace
 __all__ = ["DEFAULT_K", "DIRECTORY", "INDEX", "REPORT", "precompute", "precomputed_report",
            "precomputed_skips", "read_precomputed", "sites_file", "sites_key"]
 
-
-def precomputed_skips(workspace: str | os.PathLike) -> dict[str, str]:
-    """The families whose default sites :func:`precompute` left out, with the reason."""
-    try:
-        index = json.loads((Path(workspace) / DIRECTORY / INDEX).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return dict(index.get("skipped", {}))
 
 
 def precompute(workspace: str | os.PathLike, *, privacy_min_count: int = DEFAULT_MIN_COUNT,

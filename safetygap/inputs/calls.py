@@ -40,7 +40,6 @@ from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
-    CsvBatches,
     arrow_text,
     is_geoparquet,
     open_csv_batches,
@@ -192,40 +191,25 @@ class CallsReader:
         """The batches of one file (attributes, geometry), the CRS of its coordinates and
         its malformed CSV rows (complete once the batches are read): CSV, plain Parquet
         and WKB GeoParquet streamed, other formats read whole."""
-        batches, crs = self._file_rows(p)
-        malformed = batches.malformed if isinstance(batches, _CsvFrames) else MalformedRows()
-        return batches, crs, malformed
-
-    def _file_rows(self, p: Path
-                   ) -> tuple[Iterable[tuple[pd.DataFrame, np.ndarray | None]], str]:
         suffix = suffix_of(p)
+        none = MalformedRows()
         if suffix in CSV_SUFFIXES:
-            stream = open_csv_batches(p, "calls", self.wanted, encoding=self.encoding)
-            return _CsvFrames(stream), self.crs
+            csv = open_csv_batches(p, "calls", self.wanted, encoding=self.encoding)
+            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in csv), self.crs, \
+                csv.malformed
         if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
             stream = open_parquet_batches(p, "calls", self.wanted)
-            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), self.crs
+            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), \
+                self.crs, none
         if suffix in PARQUET_SUFFIXES:  # GeoParquet: WKB streamed, GeoArrow read whole
             geo = open_geoparquet_batches(p, "calls", self.wanted, geometry=self.geometry)
             if geo is not None:
                 return ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0]), \
-                    self.crs
+                    self.crs, none
         table = read_table(p, where="calls", columns=self.wanted, encoding=self.encoding)
         crs = self.crs if self.columns.coordinate_columns is not None else (
             self.columns.crs or table.crs or self.crs)
-        return [(table.frame, table.geometry)], crs
-
-
-class _CsvFrames:
-    """A CSV's streamed batches as (frame, no geometry); ``malformed`` its skipped rows."""
-
-    def __init__(self, stream: CsvBatches):
-        self.stream = stream
-        self.malformed = stream.malformed
-
-    def __iter__(self) -> Iterator[tuple[pd.DataFrame, None]]:
-        for b in self.stream:
-            yield b.to_pandas(types_mapper=_text_mapper), None
+        return [(table.frame, table.geometry)], crs, none
 
 
 def open_calls(
