@@ -24,15 +24,23 @@ _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 def id_hashes(ids: pa.Array) -> np.ndarray:
     """A 64-bit hash (uint64) of every id's UTF-8 text (missing ids hash like ``""``):
-    the bytes in 8-byte words mixed by the splitmix64 finaliser, the length first. ASCII
+    the length, then each 8-byte word of the bytes (the last padded with zeros), mixed by
+    the splitmix64 finaliser: an id's hash does not depend on the other ids. ASCII
     ids are hashed with numpy in a few vectorised passes; other text by pandas'
-    ``hash_array`` (slower, as exact)."""
+    ``hash_array`` (slower; each id by its own kind, so the same in any batch)."""
     ids = pc.fill_null(ids, "")
     n = len(ids)
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    if not pc.all(pc.string_is_ascii(ids)).as_py():
-        return pd.util.hash_array(np.asarray(ids.to_pylist(), dtype=object))
+    ascii_ = pc.string_is_ascii(ids).to_numpy(zero_copy_only=False)
+    if not ascii_.all():  # each id by its own text's kind: the same hash in any batch
+        out = np.empty(n, dtype=np.uint64)
+        other = np.flatnonzero(~ascii_)
+        out[other] = pd.util.hash_array(np.asarray(ids.take(pa.array(other)).to_pylist(),
+                                                   dtype=object))
+        rest = np.flatnonzero(ascii_)
+        out[rest] = id_hashes(ids.take(pa.array(rest))) if len(rest) else []
+        return out
     lens = pc.binary_length(ids).to_numpy(zero_copy_only=False).astype(np.uint64)
     width = max(8, (int(lens.max()) + 7) // 8 * 8)
     padded = pc.utf8_rpad(ids, width=width, padding="\x00")
@@ -41,16 +49,22 @@ def id_hashes(ids: pa.Array) -> np.ndarray:
         fixed = fixed.combine_chunks()
     words = np.frombuffer(fixed.buffers()[1], dtype=np.uint64, count=n * width // 8,
                           offset=fixed.offset * width).reshape(n, width // 8)
-    h = lens * _GOLDEN
+    h = _mix(lens * _GOLDEN)
     with np.errstate(over="ignore"):
-        for j in range(words.shape[1]):
-            h ^= words[:, j]
-            h ^= h >> np.uint64(30)
-            h *= _MIX1
-            h ^= h >> np.uint64(27)
-            h *= _MIX2
-            h ^= h >> np.uint64(31)
+        for j in range(words.shape[1]):  # only an id's own words: the same hash in any batch
+            longer = lens > 8 * j
+            h = np.where(longer, _mix(h ^ words[:, j]), h)
     return h
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser of every value (uint64, wrapping)."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint64(30))
+        h = h * _MIX1
+        h = h ^ (h >> np.uint64(27))
+        h = h * _MIX2
+        return h ^ (h >> np.uint64(31))
 
 
 class SeenIds:
@@ -79,7 +93,7 @@ class SeenIds:
         ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
         present = ~ids.is_null().to_numpy(zero_copy_only=False)
         texts = pd.Series(pd.array(ids, dtype=pd.StringDtype("pyarrow")))
-        dup = (texts.duplicated(keep="first") & pd.Series(present)).to_numpy()
+        dup = np.array(texts.duplicated(keep="first") & pd.Series(present), dtype=bool)
         first = np.flatnonzero(present & ~dup)  # the batch's own first occurrences
         h = id_hashes(ids.take(pa.array(first)))
         order = np.argsort(h, kind="stable")
