@@ -327,17 +327,22 @@ def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
     them) and given ``not_recorded`` meanwhile."""
     cats = list(allowed(CallSource))
     if not cmap.source:
-        return pd.Categorical([cmap.default_source] * len(frame), categories=cats)
+        return pd.Categorical.from_codes(np.full(len(frame), cats.index(cmap.default_source),
+                                                 dtype=np.int8), categories=cats)
     mapping = {str(k).strip().casefold(): str(v) for k, v in (cmap.source_values or {}).items()}
-    raw = _text(frame, cmap.source).str.strip()
+    # each distinct value looked up once, then taken per row (-1: missing)
+    codes, uniques = pd.factorize(_text(frame, cmap.source), use_na_sentinel=True)
+    raw = pd.Series(uniques, dtype=_STR_DTYPE).str.strip()
     got = raw.str.casefold().map(mapping)
-    empty = raw.isna() | (raw == "")
-    bad = got.isna() & ~empty
+    bad = (got.isna() & raw.notna() & (raw != "")).to_numpy(dtype=bool)
     if bad.any():
-        for value, n in raw[bad].value_counts().items():
+        rows = np.bincount(codes[codes >= 0], minlength=len(raw))
+        for value, n in zip(raw[bad], rows[bad], strict=True):
             unmapped[str(value)] = unmapped.get(str(value), 0) + int(n)
     got = got.fillna(str(CallSource.NOT_RECORDED))
-    return pd.Categorical(got.astype(object).to_numpy(), categories=cats)
+    code_of = np.array([cats.index(g) if g in cats else -1 for g in got]
+                       + [cats.index(str(CallSource.NOT_RECORDED))], dtype=np.int8)
+    return pd.Categorical.from_codes(code_of[codes], categories=cats)
 
 
 def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:

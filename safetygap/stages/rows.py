@@ -70,9 +70,22 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     calls[C.SOURCE_CODE], names = C.source_codes(
         calls.get(C.FEED), len(calls))
     calls.attrs["sources"] = names
-    ids = calls[C.CALL_ID]
-    calls[C.DUP] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    calls[C.DUP] = repeated(calls[C.CALL_ID])
     return calls
+
+
+def repeated(values: pd.Series) -> np.ndarray:
+    """Bool per row: its value (not missing) is on an earlier row too (what
+    ``duplicated(keep="first") & notna()`` gives, from the codes of one factorize: codes
+    number the distinct values in order of first appearance, so a row is a value's first
+    exactly where its code exceeds every earlier row's)."""
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    before = np.empty_like(codes)
+    before[0] = -1
+    np.maximum.accumulate(codes[:-1], out=before[1:])
+    return (codes >= 0) & (codes <= before)
 
 
 def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
