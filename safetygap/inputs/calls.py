@@ -284,18 +284,8 @@ def read_calls(
                     f"{done - kept:,} rows ({done:,} so far)")
         kept = done
         rows = done + len(reader.malformed)  # data rows of the files read (with malformed)
+    refuse_unmapped(reader.path, unmapped, columns)
     problems = Problems()
-    if unmapped:
-        top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
-        problems.add(f"calls {reader.path}", f"{sum(unmapped.values()):,} calls have a call "
-                     "source the value mapping does not name: " + ", ".join(
-                         f"{v!r} ({n:,})" for v, n in top[:10]),
-                     column=columns.source,
-                     allowed="add each to source_values ([calls.source_values] in the city "
-                             f"configuration, {option('source_value')} VALUE=SOURCE), as "
-                             "one of "
-                             + ", ".join(allowed(CallSource)))
-        problems.raise_if_any()
     if not parts:  # header only, where the header check could not tell
         problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
                      "calls", allowed="a calls file with at least one row")
@@ -309,6 +299,24 @@ def read_calls(
                      time_form=reader.time_form, source=reader.source, file_starts=starts)
     cin.examples = cin.locate(examples)
     return cin
+
+
+def refuse_unmapped(path: Path | str, unmapped: dict[str, int], columns: ColumnMap) -> None:
+    """Refuse the calls when some have a call source (counted in ``unmapped``: value ->
+    calls) the value mapping of ``columns`` does not name."""
+    if not unmapped:
+        return
+    problems = Problems()
+    top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
+    problems.add(f"calls {path}", f"{sum(unmapped.values()):,} calls have a call "
+                 "source the value mapping does not name: " + ", ".join(
+                     f"{v!r} ({n:,})" for v, n in top[:10]),
+                 column=columns.source,
+                 allowed="add each to source_values ([calls.source_values] in the city "
+                         f"configuration, {option('source_value')} VALUE=SOURCE), as "
+                         "one of "
+                         + ", ".join(allowed(CallSource)))
+    problems.raise_if_any()
 
 
 def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
