@@ -100,7 +100,9 @@ def computed_json(request: Request, view: WorkspaceView, task: str, params: dict
     once per workspace by a worker process (the client chooses what it costs), cached as
     JSON here."""
     body = view.cached(computed_key(task, params),
-                       lambda: request.app.state.compute.answer(view, task, params))
+                       lambda: request.app.state.compute.answer(
+                           view, task, params,
+                           timeout_s=request.app.state.settings.compute_timeout_s))
     return Response(content=body, media_type=media_type)
 
 
