@@ -122,9 +122,15 @@ def step_timings(workspace: Path) -> dict[str, float]:
     return {k: float(v) for k, v in manifest.get("timings_s", {}).items()}
 
 
+CPU_SECONDS: list[float] = []
+"""User + system seconds of each run of :func:`run_measured`, in order (NaN when
+unknown): less sensitive than the wall time to other work on a shared machine."""
+
+
 def run_measured(cmd: list[str], *, src: Path | None = None) -> tuple[float, float, int]:
     """Run ``cmd`` (with the package of the source tree ``src`` first on the path, when
-    given); returns (wall seconds, peak RSS in GB, exit code)."""
+    given); returns (wall seconds, peak RSS in GB, exit code) and appends its CPU seconds
+    to :data:`CPU_SECONDS`."""
     env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
     gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
                                         else None)
@@ -135,13 +141,18 @@ def run_measured(cmd: list[str], *, src: Path | None = None) -> tuple[float, flo
             wall = time.perf_counter() - t0
             text = fh.read()
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+        cpu = [re.search(rf"{k} time \(seconds\): ([\d.]+)", text) for k in ("User", "System")]
         if m:
+            CPU_SECONDS.append(sum(float(c.group(1)) for c in cpu) if all(cpu)
+                               else float("nan"))
             return wall, int(m.group(1)) / 1024**2, rc
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     rc = subprocess.call(cmd, env=env, cwd=src)
     wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, peak_kb / 1024**2, rc
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime)
+    return wall, usage.ru_maxrss / 1024**2, rc
 
 
 def code_command(src: Path, args: list[str]) -> list[str]:
@@ -165,6 +176,7 @@ def code_baseline(rev: str, cmd: list[str], ws: Path, rounds: int) -> int:
     args = cmd[1:]
     out_at = args.index("--out") + 1
     runs: dict[str, list[tuple[float, float, dict[str, float]]]] = {"now": [], rev: []}
+    cpu: dict[str, list[float]] = {"now": [], rev: []}
     with tempfile.TemporaryDirectory(prefix="safetygap-baseline-src-") as tmp:
         src = source_tree(rev, Path(tmp) / "src")
         for r in range(rounds):
@@ -177,8 +189,10 @@ def code_baseline(rev: str, cmd: list[str], ws: Path, rounds: int) -> int:
                                     run_measured(code_command(src, run_args), src=src))
                 rc = rc or code
                 runs[who].append((wall, peak, step_timings(out)))
+                cpu[who].append(CPU_SECONDS[-1])
                 print(f"  round {r + 1}, {'this code' if who == 'now' else rev}: "
-                      f"{wall:.1f} s, {peak:.2f} GB", flush=True)
+                      f"{wall:.1f} s ({cpu[who][-1]:.1f} CPU s), {peak:.2f} GB, load "
+                      f"average {os.getloadavg()[0]:.1f}", flush=True)
     best = {who: (min(w for w, _, _ in v), min(p for _, p, _ in v),
                   {k: min(t[2].get(k, float("nan")) for t in v) for k in v[0][2]})
             for who, v in runs.items()}
@@ -187,8 +201,9 @@ def code_baseline(rev: str, cmd: list[str], ws: Path, rounds: int) -> int:
           f"{os.getloadavg()[0]:.1f}):")
     for name in sn:
         print(f"  {sb.get(name, float('nan')):6.2f} s -> {sn[name]:6.2f} s  {name}")
-    print(f"  wall {wb:.1f} s -> {wn:.1f} s (ratio {wn / wb:.2f}); peak {pb:.2f} GB -> "
-          f"{pn:.2f} GB (ratio {pn / pb:.2f})")
+    print(f"  wall {wb:.1f} s -> {wn:.1f} s (ratio {wn / wb:.2f}); CPU {min(cpu[rev]):.1f} s "
+          f"-> {min(cpu['now']):.1f} s (ratio {min(cpu['now']) / min(cpu[rev]):.2f}); peak "
+          f"{pb:.2f} GB -> {pn:.2f} GB (ratio {pn / pb:.2f})")
     diffs = compare(ws.with_name(ws.name + "-code-" + rev.replace("/", "_")), ws)
     same = not any(diffs.values())
     print(f"workspaces of the two codes: {'IDENTICAL' if same else 'DIFFERENT'}")
@@ -245,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running: safetygap analyze on {args.calls:,} calls ({args.format}, "
           f"{calls_mb:,.0f} MB), engine {args.engine}, {os.cpu_count()} cores", flush=True)
     wall, peak_gb, rc = run_measured(cmd)
+    print(f"  {CPU_SECONDS[-1]:.1f} CPU seconds (user + system); load average "
+          f"{os.getloadavg()[0]:.1f}")
     steps = step_timings(ws)
     boot = steps.get(BOOTSTRAP_STEP, 0.0)
     for name, secs in steps.items():
