@@ -92,12 +92,22 @@ class WorkspaceStore:
 
     def current(self) -> tuple[WorkspaceView, str]:
         """The current view and the checksum of its manifest, as one consistent pair."""
-        entry = self._entry
-        if entry is not None and self._manifest_stat(self._active()) == entry[2]:
-            return entry[0], entry[1]
+        fresh = self.fresh()
+        if fresh is not None:
+            return fresh
         with self._lock:
             entry = self._refresh()
         return entry[0], entry[1]
+
+    def fresh(self) -> tuple[WorkspaceView, str] | None:
+        """:meth:`current` when the view read before is still the workspace's (its
+        manifest unchanged: one stat and the ``CURRENT`` pointer read, quick enough for an
+        event loop); None when the workspace must be read (seconds: call :meth:`current`
+        in a worker thread)."""
+        entry = self._entry
+        if entry is not None and self._manifest_stat(self._active()) == entry[2]:
+            return entry[0], entry[1]
+        return None
 
     def _refresh(self) -> tuple[WorkspaceView, str, tuple[int, ...]]:
         for _ in range(3):

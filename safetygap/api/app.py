@@ -20,7 +20,7 @@ from safetygap.api._compute import RESULT_TIMEOUT_S, ComputePool
 from safetygap.api._connections import guarded_protocol
 from safetygap.api._errors import install_error_handlers
 from safetygap.api._limits import BodyLimitMiddleware
-from safetygap.api._public import PublicResponseMiddleware, server_roots
+from safetygap.api._public import PublicResponseMiddleware, security_headers, server_roots
 from safetygap.api._scenarios import ScenarioStore
 from safetygap.api._store import WorkspaceHeaderMiddleware, WorkspaceStore
 from safetygap.api.routes_write import UPLOAD_PATH, install_write_routes, write_lifespan
@@ -153,7 +153,9 @@ def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
               f"(API docs at /docs; Ctrl+C to stop)", flush=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                     http=guarded_protocol(read_timeout_s=settings.read_timeout_s,
-                                          max_connections=settings.max_connections),
+                                          max_connections=settings.max_connections,
+                                          parser=settings.http_parser,
+                                          headers=security_headers(settings.tiles)),
                     timeout_keep_alive=settings.keepalive_timeout_s)
     finally:
         app.state.compute.stop()
