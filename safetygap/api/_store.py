@@ -21,6 +21,7 @@ which and why (``/health`` shows it).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -142,6 +143,7 @@ class WorkspaceStore:
                 served_key = key if served == active else self._manifest_key(served)
                 self._entry = (view, served_key or key, stat)
                 self.fallback = fallback
+                _refreeze()
                 return self._entry
         if self._entry is not None:
             return self._entry  # being rewritten: keep serving the last complete one
@@ -175,6 +177,17 @@ class WorkspaceStore:
         """Complete versions, newest first, then the top-level analysis."""
         out = [v for v in reversed(version_dirs(self.path)) if is_complete(v)]
         return [*out, self.path] if (self.path / MANIFEST).is_file() else out
+
+
+def _refreeze() -> None:
+    """In a server that froze its heap (:func:`safetygap.api.app.freeze_heap`), after a
+    new view replaced the old: the old view's objects go back to the collector, which
+    frees them (one full collection, a pause of about a second), and what is alive now
+    is frozen again."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 def _failed_files(path: Path) -> list[str]:
