@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
                                   "zipped shapefile, a Parquet file's pages), in MB, checked "
                                   "while decompressing; larger: 413")
+    max_upload_memory_mb: float = Field(
+        4000.0, gt=0, le=1_000_000,
+        description="memory reading and checking one upload may take, in MB: the file is "
+                    "read in a child process whose address space is limited to this much "
+                    "above its start, so a file whose contents expand past the sizes it "
+                    "declares never grows the server; more: 413")
     max_malformed_share: float = Field(
         0.01, ge=0, le=1,
         description="share of a CSV file's rows that may be malformed (another number of "
