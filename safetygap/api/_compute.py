@@ -40,16 +40,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from safetygap.api._busy import ComputeBusy
 from safetygap.readmodel import WorkspaceView
 
 log = logging.getLogger("safetygap.api")
 RESULT_TIMEOUT_S = 300.0
 """Longest a request waits for its computation (then 503)."""
-RETRY_AFTER_S = 2
-
-
-class ComputeBusy(RuntimeError):
-    """Too many computations waiting, or a worker failed: 503 with ``Retry-After``."""
 
 
 def _hexbins(view: WorkspaceView, **params: Any) -> dict[str, Any]:

@@ -37,7 +37,6 @@ from pydantic import BaseModel
 from shapely.geometry import mapping
 
 from safetygap._hashing import sha256_file
-from safetygap.api._compute import ComputePool
 from safetygap.api._errors import as_fields
 from safetygap.api._store import WorkspaceStore, WorkspaceUnavailable
 from safetygap.errors import ValidationError
@@ -352,10 +351,11 @@ TASK_FUNCTIONS: dict[str, Callable[..., bytes]] = {
 """The compute tasks (:data:`safetygap.api._compute.TASKS`) done on a siting baseline."""
 
 
-def computed(pool: ComputePool, view: Any, task: str, params: dict[str, Any],
+def computed(pool: Any, view: Any, task: str, params: dict[str, Any],
              base: Callable[[], Baseline], *, timeout_s: float) -> bytes:
     """``task`` of :data:`TASK_FUNCTIONS` with ``params``: by a compute worker of ``pool``
-    (on its own baseline of ``view``'s version, at most ``timeout_s``), or in this
+    (a :class:`~safetygap.api._compute.ComputePool`, which imports this module; on its
+    own baseline of ``view``'s version, at most ``timeout_s``), or in this
     process on ``base()`` when the pool has no worker."""
     if pool.in_process:
         return TASK_FUNCTIONS[task](base(), **params)
