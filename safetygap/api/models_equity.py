@@ -1,5 +1,5 @@
 """Response models of the equity routes (``GET /api/equity``, ``/api/equity/areas``),
-derived from what :mod:`safetygap.maps.equity` returns (``equity.json`` of a workspace)."""
+derived from what :mod:`safetygap.readmodel.equity` returns (``equity.json`` of a workspace)."""
 
 from __future__ import annotations
 

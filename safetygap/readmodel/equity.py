@@ -23,8 +23,8 @@ from shapely.geometry import mapping
 from safetygap import FAMILIES
 from safetygap.equity.areas import column
 from safetygap.geo.bivariate import LEVELS, terciles
-from safetygap.readmodel import WorkspaceView
-from safetygap.readmodel import finite_or_none as _num
+from safetygap.readmodel._common import _num
+from safetygap.readmodel.view import WorkspaceView
 from safetygap.tables import measures as M
 from safetygap.vocab import Reliability
 
