@@ -1,0 +1,179 @@
+"""The read model's answers against the records that declare them
+(:mod:`safetygap.readmodel.records`), and the API's response models derived from those
+records: a field added to a record is in the API schema; an answer that grows or loses a
+key, or changes a value's type, fails here."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
+
+import pytest
+
+from safetygap.api import models as api
+from safetygap.readmodel import WorkspaceView, records
+from safetygap.readmodel.directory import area_directory
+from safetygap.readmodel.records import Doc
+from safetygap.workspace import Workspace
+
+PAIRS = [
+    (records.AreaCollection, api.AreaCollection), (records.AreaFeature, api.AreaFeature),
+    (records.AreaProperties, api.AreaProperties),
+    (records.NeedAccessClass, api.NeedAccessClass), (records.GapClass, api.GapClass),
+    (records.InventoryFields, api.InventoryFields),
+    (records.ProviderProperties, api.ProviderProperties),
+    (records.ProviderFeature, api.ProviderFeature),
+    (records.ProviderCollection, api.ProviderCollection),
+    (records.HexProperties, api.HexProperties), (records.HexFeature, api.HexFeature),
+    (records.HexCollection, api.HexCollection), (records.MeasureValue, api.MeasureValue),
+    (records.CategoryCalls, api.CategoryCalls), (records.NearbyProvider, api.NearbyProvider),
+    (records.AreaProfile, api.AreaProfile), (records.DirectoryEntry, api.DirectoryEntry),
+    (records.AreaDirectory, api.AreaDirectory), (records.GapRow, api.GapRow),
+    (records.GapRanking, api.GapRanking),
+]
+
+
+def _doc(hint: Any) -> Doc:
+    while typing.get_origin(hint) in (NotRequired, Annotated):
+        if typing.get_origin(hint) is Annotated:
+            return next((m for m in hint.__metadata__ if isinstance(m, Doc)), Doc())
+        hint = typing.get_args(hint)[0]
+    return Doc()
+
+
+@pytest.mark.parametrize(("record", "model"), PAIRS, ids=[r.__name__ for r, _ in PAIRS])
+def test_each_response_model_has_its_records_fields_in_order(record, model):
+    hints = typing.get_type_hints(record, include_extras=True)
+    fields = {f.alias or name: f for name, f in model.model_fields.items()}
+    assert list(fields) == list(hints)
+    for key, hint in hints.items():
+        doc = _doc(hint)
+        assert fields[key].description == doc.text, key
+        if doc.default is records.REQUIRED:
+            assert fields[key].is_required(), key
+        else:
+            assert fields[key].get_default(call_default_factory=True) == doc.default, key
+    assert model.__doc__ == record.__doc__ or record.__doc__ is None
+
+
+class Inner(TypedDict):
+    """An inner record."""
+
+    n: Annotated[int, Doc("a count")]
+
+
+class Wider(records.GapClass):
+    added: Annotated[list[Inner] | None, Doc("a field the core added", default=None)]
+
+
+Keyworded = TypedDict("Keyworded", {"class": int, "items": Annotated[
+    list[str], Doc("words", default=[])]})
+
+
+def test_a_field_added_to_a_record_is_in_the_derived_schema():
+    schema = api.model_from_record(Wider).model_json_schema()
+    assert list(schema["properties"]) == [*typing.get_type_hints(records.GapClass), "added"]
+    added = schema["properties"]["added"]
+    assert added["description"] == "a field the core added"
+    assert added["default"] is None
+    assert added["anyOf"] == [{"type": "array", "items": {"$ref": "#/$defs/Inner"}},
+                              {"type": "null"}]
+    assert schema["$defs"]["Inner"]["description"] == "An inner record."
+    assert "added" not in schema["required"] and "areas" in schema["required"]
+
+    keyed = api.model_from_record(Keyworded)
+    assert list(keyed.model_json_schema(by_alias=True)["properties"]) == ["class", "items"]
+    dumped = keyed.model_validate({"class": 3}).model_dump(by_alias=True)
+    assert dumped == {"class": 3, "items": []}
+    assert api.model_from_record(Keyworded) is keyed  # one model per record
+
+
+# ---------------------------------------------------------- answers against records
+
+
+def problems(value: Any, hint: Any, where: str = "$", *, extra_ok: tuple[type, ...] = ()
+             ) -> list[str]:
+    """Where ``value`` does not have the type ``hint`` declares (records: exactly their
+    keys, every required one; ``extra_ok`` records may carry more)."""
+    while typing.get_origin(hint) in (NotRequired, Annotated):
+        hint = typing.get_args(hint)[0]
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return []
+    if typing.is_typeddict(hint):
+        if not isinstance(value, dict):
+            return [f"{where}: {type(value).__name__}, not a {hint.__name__}"]
+        hints = typing.get_type_hints(hint, include_extras=True)
+        out = [f"{where}: missing {k}" for k, h in hints.items()
+               if typing.get_origin(h) is not NotRequired and k not in value]
+        if hint not in extra_ok:
+            out += [f"{where}: undeclared {k}" for k in value if k not in hints]
+        for k, h in hints.items():
+            if k in value:
+                out += problems(value[k], h, f"{where}.{k}", extra_ok=extra_ok)
+        return out
+    if origin in (typing.Union, types.UnionType):
+        tries = [problems(value, a, where, extra_ok=extra_ok) for a in args]
+        return [] if any(not t for t in tries) else min(tries, key=len)
+    if origin is Literal:
+        return [] if value in args else [f"{where}: {value!r} not in {args}"]
+    if origin is list:
+        if not isinstance(value, list):
+            return [f"{where}: not a list"]
+        return [p for i, v in enumerate(value)
+                for p in problems(v, args[0], f"{where}[{i}]", extra_ok=extra_ok)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            return [f"{where}: not a dict"]
+        return [p for k, v in value.items()
+                for p in problems(k, args[0], f"{where} key", extra_ok=extra_ok)
+                + problems(v, args[1], f"{where}[{k!r}]", extra_ok=extra_ok)]
+    if hint is type(None):
+        return [] if value is None else [f"{where}: {value!r} is not None"]
+    if hint is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: {value!r} is not a number"]
+    if hint is int and isinstance(value, bool):
+        return [f"{where}: {value!r} is a bool, not an int"]
+    return [] if isinstance(value, hint) else [f"{where}: {value!r} is not {hint.__name__}"]
+
+
+@pytest.fixture(scope="module")
+def view(api_workspace) -> WorkspaceView:
+    return WorkspaceView(Workspace.open(api_workspace), privacy_min_count=1)
+
+
+def test_the_read_models_answers_are_their_records(view):
+    nb = view.area_ids("neighborhood")[0]
+    ward = view.area_ids("ward")[0]
+    answers = [
+        (view.layer("neighborhood"), records.AreaCollection),
+        (view.layer("ward", family="response", year=None), records.AreaCollection),
+        (view.providers_layer(), records.ProviderCollection),
+        (view.hexbins(), records.HexCollection),
+        (view.profile("neighborhood", nb), records.AreaProfile),
+        (view.profile("ward", ward), records.AreaProfile),
+        (area_directory(view, "neighborhood", nb), records.AreaDirectory),
+        (area_directory(view, "ward", ward), records.AreaDirectory),
+        *[(row, records.GapRow) for f in ("response", "prevention", "restoration")
+          for row in view.ranking("neighborhood", f)],
+    ]
+    for answer, record in answers:
+        assert problems(answer, record, extra_ok=(records.AreaProperties,)) == [], record
+    # the answers are not empty: the checks above looked at every kind of record
+    profile = view.profile("neighborhood", nb)
+    assert profile["measures"] and profile["calls_by_category"]
+    assert any(profile["providers_inside"] + profile["providers_in_reach"])
+    assert any(view.ranking("neighborhood", f) for f in ("response", "prevention"))
+
+
+def test_the_checker_names_a_drifted_answer(view):
+    nb = view.area_ids("neighborhood")[0]
+    profile = dict(view.profile("neighborhood", nb))
+    profile["new_key"] = 1
+    del profile["reach"]
+    profile["calls"] = "many"
+    found = problems(profile, records.AreaProfile)
+    assert "$: missing reach" in found and "$: undeclared new_key" in found
+    assert any(p.startswith("$.calls:") for p in found)
