@@ -50,12 +50,13 @@ from compare_workspaces import WORKTREE, source_tree  # noqa: E402
 
 SCHEMA = "/openapi.json"
 VOLATILE = (
-    (re.compile(r"_[0-9a-f]{32}\b"), "_<ID>"),
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), "<TIME>"),
+    (re.compile(r"_[0-9a-f]{32}(?![0-9a-f])"), "_<ID>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?"), "<TIME>"),
     (re.compile(r'"timings_s": ?\{[^{}]*\}'), '"timings_s":<TIMINGS>'),
 )
 """What differs between any two runs of the same code: Folium's random element ids
-(``map_<32 hex digits>``), time stamps (OGC ``timeStamp``, the GeoPackage's ``last_change``)
+(``map_<32 hex digits>``, ``geo_json_<32 hex digits>_styler``), time stamps (OGC
+``timeStamp``, the GeoPackage's ``last_change`` and its styles' dates)
 and the siting's ``timings_s``; replaced by a placeholder before comparing."""
 
 
