@@ -41,26 +41,43 @@ def point_wkb(x: np.ndarray, y: np.ndarray) -> pa.Array:
 
 def geo_metadata(crs: str, x: np.ndarray, y: np.ndarray) -> bytes:
     """GeoParquet 1.0 metadata of a point column named ``geometry``."""
+    return points_metadata(crs, point_bbox(x, y))
+
+
+def point_bbox(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(min x, min y, max x, max y) of the points with both coordinates finite; None
+    when there is none."""
     ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return None
+    return float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max())
+
+
+def points_metadata(crs: str, bbox: tuple[float, float, float, float] | None) -> bytes:
+    """GeoParquet 1.0 metadata of a point column named ``geometry`` whose points span
+    ``bbox`` (None: no point)."""
     column: dict = {
         "encoding": "WKB",
         "geometry_types": ["Point"],
         "crs": CRS.from_user_input(crs).to_json_dict(),
     }
-    if ok.any():
-        column["bbox"] = [float(x[ok].min()), float(y[ok].min()),
-                          float(x[ok].max()), float(y[ok].max())]
+    if bbox is not None:
+        column["bbox"] = [float(v) for v in bbox]
     return json.dumps({"version": "1.0.0", "primary_column": "geometry",
                        "columns": {"geometry": column}}).encode()
 
 
-def points_table(frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, crs: str) -> pa.Table:
-    """``frame``'s columns plus a WKB ``geometry`` column, with GeoParquet metadata."""
+def points_table(frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, crs: str, *,
+                 bbox: tuple[float, float, float, float] | None = None) -> pa.Table:
+    """``frame``'s columns plus a WKB ``geometry`` column, with GeoParquet metadata (the
+    points' ``bbox``: by default that of ``x``/``y``; a table written in pieces gives the
+    whole table's)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.append_column("geometry", point_wkb(np.asarray(x, float),
                                                       np.asarray(y, float)))
     meta = dict(table.schema.metadata or {})
-    meta[b"geo"] = geo_metadata(crs, np.asarray(x, float), np.asarray(y, float))
+    meta[b"geo"] = (geo_metadata(crs, np.asarray(x, float), np.asarray(y, float))
+                    if bbox is None else points_metadata(crs, bbox))
     return table.replace_schema_metadata(meta)
 
 

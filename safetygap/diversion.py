@@ -134,8 +134,11 @@ def counted_sources(sources: pd.Series | np.ndarray, calls_from: CallsFrom | str
                     ) -> np.ndarray:
     """Bool per call: its source (:class:`~safetygap.vocab.CallSource` values) is counted
     under ``calls_from``."""
-    keep = [str(s) for s in CALLS_FROM_SOURCES[CallsFrom(calls_from)]]
-    return np.asarray(pd.Series(sources).astype(str).isin(keep).to_numpy(), dtype=bool)
+    keep = {str(s) for s in CALLS_FROM_SOURCES[CallsFrom(calls_from)]}
+    # once per distinct value (a categorical's codes are taken as they are)
+    codes, uniques = pd.factorize(pd.Series(sources), use_na_sentinel=True)
+    ok = np.array([str(u) in keep for u in uniques] + [False], dtype=bool)
+    return ok[codes]  # a missing value (-1) takes the last: not counted
 
 
 def channel_in_base(channel: Channel, denominator: Denominator) -> bool:
@@ -403,8 +406,11 @@ def _codes(values: pd.Series | None, n: int, key: Any) -> tuple[np.ndarray, list
 def _priority_codes(values: pd.Series | None, n: int) -> tuple[np.ndarray, list[Any]]:
     if values is None:
         return np.full(n, -1, dtype=np.int64), []
-    num = pd.to_numeric(pd.Series(values).astype("string").str.strip(), errors="coerce")
-    codes, uniques = pd.factorize(num, use_na_sentinel=True)
+    # each distinct text read as a number once, then the numbers' own codes
+    raw, texts = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    num = pd.to_numeric(pd.Series(texts, dtype="string").str.strip(), errors="coerce")
+    num_codes, uniques = pd.factorize(num, use_na_sentinel=True)
+    codes = np.append(num_codes, -1)[raw]  # a missing text (-1) stays missing
     keys = [int(v) if float(v).is_integer() else None for v in uniques]
     return codes, keys
 

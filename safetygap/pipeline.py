@@ -87,6 +87,7 @@ from safetygap.stages.rows import (
     join_note,
     swapped_coordinates,
 )
+from safetygap.stages.stream import stream_calls
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
 from safetygap.stages.uncertainty import add_uncertainty, replicate_classes, underserved_table
 from safetygap.tables import calls as C
@@ -134,7 +135,9 @@ class Analysis:
 
     neighborhoods: gpd.GeoDataFrame
     wards: gpd.GeoDataFrame
-    calls: pd.DataFrame
+    calls: pd.DataFrame | None
+    """The workspace calls table; None from the streaming engine, which wrote it to
+    :attr:`calls_file` batch by batch."""
     providers: gpd.GeoDataFrame
     indices: pd.DataFrame
     summary: Summary
@@ -152,6 +155,9 @@ class Analysis:
     """Diverted records from outside 911 (:data:`safetygap.outside911.RECORD_COLUMNS`),
     when the analysis had a reports file."""
     equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
+    calls_file: Path | None = None
+    """The streaming engine's workspace calls table (GeoParquet, in a temporary folder
+    :func:`safetygap.workspace.write_workspace` moves it out of)."""
 
 
 def analyze(
@@ -204,59 +210,27 @@ def analyze(
             where=f"providers {prov.path}")
         info["note"] = f"{len(providers)} providers"
 
-    with step() as info:
-        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
-                         max_malformed_share=opts.max_malformed_share, on_file=prog.detail)
-        calls = cin.frame
-        window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
-        calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
-        undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
-                                 examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
-                                 max_share=opts.undated_max_share, accept=opts.accept_undated,
-                                 where=f"calls {cin.path}")
-        calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
-                                             cin.crs, crs)
-        denominator = (None if opts.diversion_denominator is None
-                       else Denominator(opts.diversion_denominator))
-        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
-                              calls_from=opts.count_calls_from)
-        info["note"] = f"{len(calls):,} rows" + (
-            f" from {len(cin.source.files):,} files"
-            if cin.source is not None and cin.source.partitioned else "") + (
-            f"; times {cin.time_form.describe()}" if cin.time_form else "")
-        sources = list(calls.attrs.get("sources", [C.SINGLE_SOURCE]))
-
-    contain_counts = None
-    with step(engine=opts.engine) as info:
-        calls[C.COVERED] = coverage(calls, providers, travel, taxonomy)  # needs no area
-        if opts.engine == Engine.DASK:
-            from safetygap.distributed import join_and_count
-
-            joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
-                                    scheduler=opts.scheduler, staging=opts.staging,
-                                    partitions=opts.partitions)
-            n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
-        else:
-            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
-            n_idx = assign_areas(xy, nbhd, crs=crs)
-            w_idx = assign_areas(xy, wards, crs=crs)
-        info["note"] = join_note(n_idx, w_idx, calls[C.DUP].to_numpy()) + (
-            f"; {joined.note}" if opts.engine == Engine.DASK else "")
-        swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
-
-    with step() as info:
-        calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
-                                    source_xy=cin.source_xy,
-                                    coordinate_label=cin.coordinate_label)
-        examples = cin.locate(examples)  # a dataset's examples name their file
-        flagged = ", ".join(f"{k} {v:,}" for k, v in calls.attrs["faults"].items() if v)
-        info["note"] = (f"{flagged} (a call may have several flags)" if flagged
-                        else "no faults")
-
-    with step() as info:
-        boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
-        info["note"] = (f"{boundary['neighborhood']['shared']:,} calls within "
-                        f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
+    streamed = None
+    if opts.engine == Engine.STREAM:  # the calls stages batch by batch
+        with step() as info:
+            streamed = stream_calls(inputs, opts, taxonomy=taxonomy, rules=checked.rules,
+                                    crs=crs, nbhd=nbhd, wards=wards, providers=providers,
+                                    travel=travel, on_file=prog.detail)
+            calls, cin, window, undated = (streamed.calls, streamed.cin, streamed.window,
+                                           streamed.undated)
+            sources = list(calls.attrs["sources"])
+            prog.timings.update({f"stream: {k}": v for k, v in streamed.timings.items()})
+            info["note"] = streamed.notes["read"] + " (every calls stage to the boundary " \
+                "lines: " + ", ".join(f"{k} {v:.1f} s" for k, v in streamed.timings.items()) \
+                + ")"
+        contain_counts, swapped = None, streamed.swapped
+        examples, boundary = streamed.examples, streamed.boundary
+        for key in ("join", "flags", "boundary"):
+            with step(engine=opts.engine) as info:
+                info["note"] = streamed.notes[key] + " (streamed with the reading)"
+    else:
+        calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary = \
+            _calls_in_memory(inputs, opts, step, prog, checked, crs, providers, travel)
 
     with step() as info:
         in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
@@ -342,7 +316,7 @@ def analyze(
         manifest["travel"] = summary.travel
         info["note"] = f"{quality.calls.analysed_in_areas:,} calls in areas"
 
-    calls_out = C.build(calls, nbhd, wards, boundary)
+    calls_out = None if streamed is not None else C.build(calls, nbhd, wards, boundary)
     return Analysis(
         neighborhoods=nbhd_out,
         wards=ward_out,
@@ -360,7 +334,72 @@ def analyze(
         streets=streets,
         records=records,
         equity=equity,
+        calls_file=None if streamed is None else streamed.path,
     )
+
+
+def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, prog: Progress,
+                     checked: Any, crs: Any, providers: gpd.GeoDataFrame, travel: Any
+                     ) -> tuple[Any, ...]:
+    """The calls stages of the in-memory and dask engines, the whole calls table at once:
+    reading and classifying, the join, the row flags and the boundary lines (four
+    progress steps)."""
+    taxonomy, nbhd, wards = checked.taxonomy, checked.neighborhoods, checked.wards
+    with step() as info:
+        cin = read_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
+                         max_malformed_share=opts.max_malformed_share, on_file=prog.detail)
+        calls = cin.frame
+        window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
+        calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
+        undated = undated_report(calls[C.TIME].isna().to_numpy(), form=cin.time_form,
+                                 examples=cin.examples.get(RowStatus.UNPARSEABLE_DATE, []),
+                                 max_share=opts.undated_max_share, accept=opts.accept_undated,
+                                 where=f"calls {cin.path}")
+        calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                                             cin.crs, crs)
+        denominator = (None if opts.diversion_denominator is None
+                       else Denominator(opts.diversion_denominator))
+        calls = call_features(calls, taxonomy, checked.rules, denominator=denominator,
+                              calls_from=opts.count_calls_from)
+        info["note"] = f"{len(calls):,} rows" + (
+            f" from {len(cin.source.files):,} files"
+            if cin.source is not None and cin.source.partitioned else "") + (
+            f"; times {cin.time_form.describe()}" if cin.time_form else "")
+        sources = list(calls.attrs.get("sources", [C.SINGLE_SOURCE]))
+
+    contain_counts = None
+    with step(engine=opts.engine) as info:
+        calls[C.COVERED] = coverage(calls, providers, travel, taxonomy)  # needs no area
+        if opts.engine == Engine.DASK:
+            from safetygap.distributed import join_and_count
+
+            joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
+                                    scheduler=opts.scheduler, staging=opts.staging,
+                                    partitions=opts.partitions)
+            n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
+        else:
+            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
+            n_idx = assign_areas(xy, nbhd, crs=crs)
+            w_idx = assign_areas(xy, wards, crs=crs)
+        info["note"] = join_note(n_idx, w_idx, calls[C.DUP].to_numpy()) + (
+            f"; {joined.note}" if opts.engine == Engine.DASK else "")
+        swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
+
+    with step() as info:
+        calls, examples = flag_rows(calls, cin.examples, n_idx, w_idx,
+                                    source_xy=cin.source_xy,
+                                    coordinate_label=cin.coordinate_label)
+        examples = cin.locate(examples)  # a dataset's examples name their file
+        flagged = ", ".join(f"{k} {v:,}" for k, v in calls.attrs["faults"].items() if v)
+        info["note"] = (f"{flagged} (a call may have several flags)" if flagged
+                        else "no faults")
+
+    with step() as info:
+        boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
+        info["note"] = (f"{boundary['neighborhood']['shared']:,} calls within "
+                        f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
+
+    return calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary
 
 
 def underserved_classes(nbhd: gpd.GeoDataFrame, replicates: pd.DataFrame | None, *,

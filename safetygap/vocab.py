@@ -51,10 +51,13 @@ class Level(StrEnum):
 
 
 class Engine(StrEnum):
-    """Where the join and the per-area counts run: in this process, or on a dask cluster."""
+    """Where the join and the per-area counts run: in this process with the whole calls
+    table in memory, in this process batch by batch (``stream``: the calls' text is never
+    held whole), or on a dask cluster."""
 
     MEMORY = "memory"
     DASK = "dask"
+    STREAM = "stream"
 
 
 class Reliability(StrEnum):

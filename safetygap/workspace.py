@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -102,7 +103,12 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
     calls = analysis.calls
-    _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
+    if calls is not None:
+        _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
+    elif analysis.calls_file is not None:  # the streaming engine wrote it batch by batch
+        streamed = analysis.calls_file
+        _atomic_write(out / C.FILE, lambda p: shutil.move(streamed, p))
+        shutil.rmtree(streamed.parent, ignore_errors=True)
     written = [*LAYER_FILES, *JSON_FILES]
     for name, frame in ((DEMAND_FILE, analysis.demand_points),
                         (REPLICATES_FILE, analysis.replicates)):

@@ -35,7 +35,7 @@ def test_vocabularies_are_the_strings_of_existing_workspaces():
     assert allowed(BoundaryPolicy) == ("contain", "split")
     assert allowed(TravelKind) == ("straight", "network")
     assert allowed(TravelMode) == ("walk", "drive")
-    assert allowed(Engine) == ("memory", "dask")
+    assert allowed(Engine) == ("memory", "dask", "stream")
     assert allowed(Level) == ("neighborhood", "ward")
 
 

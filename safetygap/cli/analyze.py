@@ -171,14 +171,19 @@ def analyze(
              "quick at their first visit (default: SAFETYGAP_PRECOMPUTE, else yes)")] = None,
     engine: Annotated[str, typer.Option(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
-             "when the calls fit in memory) or 'dask' (a dask.distributed cluster; needs "
+             "when the calls fit in memory), 'stream' (this process, the calls read, "
+             "classified, joined and written in batches: for calls too large to hold "
+             "whole; the same results) or 'dask' (a dask.distributed cluster; needs "
              "pip install 'safetygap\\[dask]')")] = Engine.MEMORY.value,
     scheduler: Annotated[str | None, typer.Option(
         help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
              "cluster of 2 workers)")] = None,
     staging: Annotated[Path | None, typer.Option(
         help="dask: folder for the partitioned calls GeoParquet; every worker must see "
-             "it (default: a temporary folder)")] = None,
+             "it; stream: folder for the calls table while it is written (default: a "
+             "temporary folder)")] = None,
+    batch_rows: Annotated[int | None, typer.Option(
+        help="stream: rows of a batch (default 500,000)")] = None,
     partitions: Annotated[int | None, typer.Option(
         help="dask: number of calls partitions (default: one per million calls, at "
              "least 2)")] = None,
@@ -289,7 +294,8 @@ def analyze(
                      "boundary_tolerance_m": boundary_tolerance,
                      "boundary_policy": boundary_policy, "travel": travel, "mode": mode,
                      "engine": engine, "scheduler": scheduler, "staging": staging,
-                     "partitions": partitions, "accept_undated": accept_undated,
+                     "partitions": partitions, "batch_rows": batch_rows,
+                     "accept_undated": accept_undated,
                      "undated_max_share": undated_max_share,
                      "unknown_type_max_share": unknown_type_max_share,
                      "ward_cover_min": ward_cover_min,

@@ -284,18 +284,8 @@ def read_calls(
                     f"{done - kept:,} rows ({done:,} so far)")
         kept = done
         rows = done + len(reader.malformed)  # data rows of the files read (with malformed)
+    refuse_unmapped(reader.path, unmapped, columns)
     problems = Problems()
-    if unmapped:
-        top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
-        problems.add(f"calls {reader.path}", f"{sum(unmapped.values()):,} calls have a call "
-                     "source the value mapping does not name: " + ", ".join(
-                         f"{v!r} ({n:,})" for v, n in top[:10]),
-                     column=columns.source,
-                     allowed="add each to source_values ([calls.source_values] in the city "
-                             f"configuration, {option('source_value')} VALUE=SOURCE), as "
-                             "one of "
-                             + ", ".join(allowed(CallSource)))
-        problems.raise_if_any()
     if not parts:  # header only, where the header check could not tell
         problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
                      "calls", allowed="a calls file with at least one row")
@@ -311,6 +301,24 @@ def read_calls(
     return cin
 
 
+def refuse_unmapped(path: Path | str, unmapped: dict[str, int], columns: ColumnMap) -> None:
+    """Refuse the calls when some have a call source (counted in ``unmapped``: value ->
+    calls) the value mapping of ``columns`` does not name."""
+    if not unmapped:
+        return
+    problems = Problems()
+    top = sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))
+    problems.add(f"calls {path}", f"{sum(unmapped.values()):,} calls have a call "
+                 "source the value mapping does not name: " + ", ".join(
+                     f"{v!r} ({n:,})" for v, n in top[:10]),
+                 column=columns.source,
+                 allowed="add each to source_values ([calls.source_values] in the city "
+                         f"configuration, {option('source_value')} VALUE=SOURCE), as "
+                         "one of "
+                         + ", ".join(allowed(CallSource)))
+    problems.raise_if_any()
+
+
 def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
                   ) -> pd.Categorical:
     """Each row's :class:`CallSource`: its ``source`` value through ``source_values``
@@ -319,17 +327,22 @@ def _call_sources(frame: pd.DataFrame, cmap: ColumnMap, unmapped: dict[str, int]
     them) and given ``not_recorded`` meanwhile."""
     cats = list(allowed(CallSource))
     if not cmap.source:
-        return pd.Categorical([cmap.default_source] * len(frame), categories=cats)
+        return pd.Categorical.from_codes(np.full(len(frame), cats.index(cmap.default_source),
+                                                 dtype=np.int8), categories=cats)
     mapping = {str(k).strip().casefold(): str(v) for k, v in (cmap.source_values or {}).items()}
-    raw = _text(frame, cmap.source).str.strip()
+    # each distinct value looked up once, then taken per row (-1: missing)
+    codes, uniques = pd.factorize(_text(frame, cmap.source), use_na_sentinel=True)
+    raw = pd.Series(uniques, dtype=_STR_DTYPE).str.strip()
     got = raw.str.casefold().map(mapping)
-    empty = raw.isna() | (raw == "")
-    bad = got.isna() & ~empty
+    bad = (got.isna() & raw.notna() & (raw != "")).to_numpy(dtype=bool)
     if bad.any():
-        for value, n in raw[bad].value_counts().items():
+        rows = np.bincount(codes[codes >= 0], minlength=len(raw))
+        for value, n in zip(raw[bad], rows[bad], strict=True):
             unmapped[str(value)] = unmapped.get(str(value), 0) + int(n)
     got = got.fillna(str(CallSource.NOT_RECORDED))
-    return pd.Categorical(got.astype(object).to_numpy(), categories=cats)
+    code_of = np.array([cats.index(g) if g in cats else -1 for g in got]
+                       + [cats.index(str(CallSource.NOT_RECORDED))], dtype=np.int8)
+    return pd.Categorical.from_codes(code_of[codes], categories=cats)
 
 
 def _time_form(frame: pd.DataFrame, cmap: ColumnMap) -> TimeForm:

@@ -96,7 +96,7 @@ def coverage(calls: pd.DataFrame, providers: gpd.GeoDataFrame, travel: Travel,
     covered = np.zeros(len(calls), dtype=bool)
     x = calls[C.X].to_numpy(float)
     y = calls[C.Y].to_numpy(float)
-    codes, cats = pd.factorize(calls[C.CATEGORY].astype(object))
+    codes, cats = pd.factorize(calls[C.CATEGORY])  # the distinct values, not every row
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, cat in enumerate(cats):
         handlers = taxonomy.handlers(str(cat))

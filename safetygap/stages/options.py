@@ -99,6 +99,7 @@ class AnalysisOptions:
     scheduler: str | None = None  # dask scheduler address; None: a local cluster
     staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
     partitions: int | None = None  # dask: number of calls partitions (default by size)
+    batch_rows: int | None = None  # stream: rows of a batch (None: 500,000)
     diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")
     reports_columns: dict[str, str] | None = None  # field -> column of inputs.reports
@@ -170,6 +171,10 @@ class AnalysisOptions:
         if self.count_calls_from not in allowed(CallsFrom):
             problems.add("count_calls_from", "unknown setting", value=self.count_calls_from,
                          allowed=allowed(CallsFrom))
+        if self.batch_rows is not None and (not isinstance(self.batch_rows, int)
+                                            or self.batch_rows < 1):
+            problems.add("batch_rows", "must be a whole number of rows >= 1",
+                         value=self.batch_rows)
         if self.partitions is not None and self.partitions < 1:
             problems.add("partitions", "must be at least 1", value=self.partitions)
         if self.diversion_denominator is not None and \

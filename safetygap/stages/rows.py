@@ -6,6 +6,7 @@ A stage of :func:`safetygap.pipeline.analyze`.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -69,9 +70,22 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     calls[C.SOURCE_CODE], names = C.source_codes(
         calls.get(C.FEED), len(calls))
     calls.attrs["sources"] = names
-    ids = calls[C.CALL_ID]
-    calls[C.DUP] = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    calls[C.DUP] = repeated(calls[C.CALL_ID])
     return calls
+
+
+def repeated(values: pd.Series) -> np.ndarray:
+    """Bool per row: its value (not missing) is on an earlier row too (what
+    ``duplicated(keep="first") & notna()`` gives, from the codes of one factorize: codes
+    number the distinct values in order of first appearance, so a row is a value's first
+    exactly where its code exceeds every earlier row's)."""
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    before = np.empty_like(codes)
+    before[0] = -1
+    np.maximum.accumulate(codes[:-1], out=before[1:])
+    return (codes >= 0) & (codes <= before)
 
 
 def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
@@ -189,41 +203,73 @@ def swapped_coordinates(cin: Any, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame
     "examples": [...]}`` for the quality report (the rows keep their status,
     ``outside_boundaries`` or ``invalid_coordinates``, and a warning is issued).
     """
+    if cin.source_xy is None:
+        return {"rows": 0, "examples": []}
+    found = swapped_rows(cin.source_xy, cin.frame["coord_fault"].to_numpy(),
+                         cin.frame["row"].to_numpy(), n_idx, nbhd, src_crs=cin.crs,
+                         label=cin.coordinate_label)
+    return swapped_verdict(found, where=f"calls {cin.path}", label=cin.coordinate_label)
+
+
+@dataclass
+class SwappedRows:
+    """Rows that would fall inside a neighborhood with their coordinates exchanged, of
+    the rows with numeric coordinates (``located``); the first five as examples. Batches
+    add up (:meth:`add`)."""
+
+    rows: int = 0
+    located: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: SwappedRows) -> None:
+        self.rows += other.rows
+        self.located += other.located
+        self.examples = (self.examples + other.examples)[:5]
+
+
+def swapped_rows(source_xy: tuple[np.ndarray, np.ndarray], fault: np.ndarray,
+                 rows: np.ndarray, n_idx: np.ndarray, nbhd: gpd.GeoDataFrame, *,
+                 src_crs: str, label: str) -> SwappedRows:
+    """The swapped-coordinates count of some rows (``source_xy`` as read, their
+    ``coord_fault`` and row numbers, their neighborhood position ``n_idx``)."""
     from safetygap.geo.swap import swapped_placement
 
-    out: dict[str, Any] = {"rows": 0, "examples": []}
-    if cin.source_xy is None:
-        return out
-    x, y = cin.source_xy
-    fault = cin.frame["coord_fault"].to_numpy()
+    x, y = source_xy
     located = np.isfinite(x) & np.isfinite(y) & ~np.isin(fault, (COORD_MISSING, COORD_ZERO))
+    out = SwappedRows(located=int(located.sum()))
     unplaced = located & (n_idx < 0)
     if not unplaced.any():
         return out
     alt = swapped_placement(np.where(unplaced, x, np.nan), np.where(unplaced, y, np.nan),
-                            nbhd, src_crs=cin.crs)
+                            nbhd, src_crs=src_crs)
     hits = np.flatnonzero(unplaced & (alt >= 0))
-    rows = cin.frame["row"].to_numpy()
-    out["rows"] = len(hits)
-    out["examples"] = [{"row": int(rows[i]), "column": cin.coordinate_label,
-                        "value": f"{x[i]:g}, {y[i]:g}",
-                        "swapped_into": str(nbhd[M.AREA_ID].iat[alt[i]])} for i in hits[:5]]
-    if len(hits) > SWAPPED_FILE_SHARE * located.sum():
+    out.rows = len(hits)
+    out.examples = [{"row": int(rows[i]), "column": label, "value": f"{x[i]:g}, {y[i]:g}",
+                     "swapped_into": str(nbhd[M.AREA_ID].iat[alt[i]])} for i in hits[:5]]
+    return out
+
+
+def swapped_verdict(found: SwappedRows, *, where: str, label: str) -> dict[str, Any]:
+    """Refuse the calls as swapped (more than :data:`SWAPPED_FILE_SHARE` of the located
+    rows), else warn about the rows and return the quality entry (see
+    :func:`swapped_coordinates`)."""
+    out: dict[str, Any] = {"rows": found.rows, "examples": list(found.examples)}
+    if found.rows > SWAPPED_FILE_SHARE * found.located:
         ex = out["examples"][0]
         problems = Problems()
         problems.add(
-            f"calls {cin.path}",
-            f"the coordinates look swapped: {len(hits):,} of {int(located.sum()):,} rows "
+            where,
+            f"the coordinates look swapped: {found.rows:,} of {found.located:,} rows "
             f"with coordinates fall outside the neighborhoods but inside them with the two "
             f"values exchanged (row {ex['row']}: {ex['value']})",
-            column=cin.coordinate_label,
+            column=label,
             allowed="exchange the two columns (e.g. option `latitude` <longitude column> "
                     "option `longitude` <latitude column>, or fix the file)")
         problems.raise_if_any()
-    if len(hits):
-        warnings.warn(f"calls {cin.path}: {len(hits):,} rows outside the neighborhoods would "
+    if found.rows:
+        warnings.warn(f"{where}: {found.rows:,} rows outside the neighborhoods would "
                       f"fall inside with their coordinates exchanged (e.g. row "
                       f"{out['examples'][0]['row']}); they are counted as "
                       "outside_boundaries/invalid_coordinates, see quality.json "
-                      "calls.examples.swapped_coordinates", stacklevel=2)
+                      "calls.examples.swapped_coordinates", stacklevel=3)
     return out

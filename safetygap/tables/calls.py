@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from safetygap import _geoparquet as _geo
 from safetygap._geoparquet import write_points
 from safetygap.tables import measures as M
 from safetygap.vocab import FAMILIES, BoundaryPolicy, Level, RowFlag
@@ -209,6 +211,86 @@ def write(calls: pd.DataFrame, crs: str, path: str | os.PathLike) -> None:
     (empty where the call has no location), the other columns as they are."""
     write_points(calls.drop(columns=[X, Y]), calls[X].to_numpy(), calls[Y].to_numpy(), crs,
                  path)
+
+
+DATA_CATEGORIES: tuple[str, ...] = (CATEGORY, FAMILY, FEED)
+"""Categorical columns of :func:`build` whose categories are the values present (sorted):
+known only once every call is read."""
+
+
+class StreamWriter:
+    """The workspace table written batch by batch (the streaming engine,
+    :mod:`safetygap.stages.stream`), as :func:`write` writes it whole: the same columns,
+    dtypes, categories and GeoParquet metadata.
+
+    Each batch of :func:`build` goes to a spill file first (the columns of
+    :data:`DATA_CATEGORIES` as text, ``x``/``y`` as numbers) while the categories present
+    and the points' bounding box are gathered; :meth:`close` then copies the spill,
+    a row group at a time, into ``path`` with the final categories and point geometry.
+    Memory: one batch. The spill (in ``spill_dir``) is removed by :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike, crs: str, spill_dir: str | os.PathLike):
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.crs = crs
+        self.spill = Path(spill_dir) / "calls-spill.parquet"
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._present: dict[str, set[str]] = {c: set() for c in DATA_CATEGORIES}
+        self._fixed: dict[str, pd.Index] = {}  # other categoricals: same in every batch
+        self._bbox = [np.inf, np.inf, -np.inf, -np.inf]
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append a batch of the workspace table (:func:`build`)."""
+        frame = frame.copy(deep=False)
+        for col in frame.columns:
+            dtype = frame[col].dtype
+            if not isinstance(dtype, pd.CategoricalDtype):
+                continue
+            if col in self._present:
+                values = frame[col].astype(object)
+                self._present[col].update(str(v) for v in pd.unique(values.dropna()))
+                frame[col] = values.astype("string")  # NA stays NA
+            elif col not in self._fixed:
+                self._fixed[col] = dtype.categories
+            elif not dtype.categories.equals(self._fixed[col]):
+                raise ValueError(f"column {col}: categories change between batches")
+        box = _geo.point_bbox(frame[X].to_numpy(float), frame[Y].to_numpy(float))
+        if box is not None:
+            self._bbox = [min(self._bbox[0], box[0]), min(self._bbox[1], box[1]),
+                          max(self._bbox[2], box[2]), max(self._bbox[3], box[3])]
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.spill, table.schema)
+        self._writer.write_table(table.cast(self._writer.schema))
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        """Write ``path`` from the spill (every batch written) and remove the spill."""
+        if self._writer is None:
+            raise ValueError("no calls were written")
+        self._writer.close()
+        cats = {c: pd.Index(sorted(v), dtype=object) for c, v in self._present.items()}
+        bbox = None if not np.isfinite(self._bbox[0]) else tuple(self._bbox)
+        out: pq.ParquetWriter | None = None
+        try:
+            for batch in pq.ParquetFile(self.spill).iter_batches():
+                frame = batch.to_pandas()
+                for col, categories in cats.items():
+                    if col in frame.columns:
+                        frame[col] = pd.Categorical(frame[col].astype(object).where(
+                            frame[col].notna(), None), categories=categories)
+                table = _geo.points_table(frame.drop(columns=[X, Y]), frame[X].to_numpy(),
+                                          frame[Y].to_numpy(), self.crs, bbox=bbox)
+                if out is None:
+                    out = pq.ParquetWriter(self.path, table.schema)
+                out.write_table(table)
+        finally:
+            if out is not None:
+                out.close()
+            self.spill.unlink(missing_ok=True)
 
 
 def geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:

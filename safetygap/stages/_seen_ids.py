@@ -1,0 +1,146 @@
+"""The call ids seen so far in a streamed analysis, without holding them as Python strings.
+
+Each id is hashed to 64 bits (:func:`id_hashes`); the hashes seen are kept as sorted numpy
+runs (8 bytes an id, merged as they grow). A hash seen before makes a row only a
+*candidate* repeat: the ids themselves are spilled batch by batch to files on disk (sorted
+by hash, with their hashes beside them), and a candidate is a repeat only when one of the
+spilled ids with its hash is the very same text. So two different ids whose hashes happen
+to collide are never taken for one another: the answer is exact, like
+``pandas.Series.duplicated(keep="first")`` on every id of the calls at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def id_hashes(ids: pa.Array) -> np.ndarray:
+    """A 64-bit hash (uint64) of every id's UTF-8 text (missing ids hash like ``""``):
+    the length, then each 8-byte word of the bytes (the last padded with zeros), mixed by
+    the splitmix64 finaliser: an id's hash does not depend on the other ids. ASCII
+    ids are hashed with numpy in a few vectorised passes; other text by pandas'
+    ``hash_array`` (slower; each id by its own kind, so the same in any batch)."""
+    ids = pc.fill_null(ids, "")
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    ascii_ = pc.string_is_ascii(ids).to_numpy(zero_copy_only=False)
+    if not ascii_.all():  # each id by its own text's kind: the same hash in any batch
+        out = np.empty(n, dtype=np.uint64)
+        other = np.flatnonzero(~ascii_)
+        out[other] = pd.util.hash_array(np.asarray(ids.take(pa.array(other)).to_pylist(),
+                                                   dtype=object))
+        rest = np.flatnonzero(ascii_)
+        out[rest] = id_hashes(ids.take(pa.array(rest))) if len(rest) else []
+        return out
+    lens = pc.binary_length(ids).to_numpy(zero_copy_only=False).astype(np.uint64)
+    width = max(8, (int(lens.max()) + 7) // 8 * 8)
+    padded = pc.utf8_rpad(ids, width=width, padding="\x00")
+    fixed = pc.cast(pc.cast(padded, pa.binary()), pa.binary(width))
+    if isinstance(fixed, pa.ChunkedArray):
+        fixed = fixed.combine_chunks()
+    words = np.frombuffer(fixed.buffers()[1], dtype=np.uint64, count=n * width // 8,
+                          offset=fixed.offset * width).reshape(n, width // 8)
+    h = _mix(lens * _GOLDEN)
+    with np.errstate(over="ignore"):
+        for j in range(words.shape[1]):  # only an id's own words: the same hash in any batch
+            longer = lens > 8 * j
+            h = np.where(longer, _mix(h ^ words[:, j]), h)
+    return h
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser of every value (uint64, wrapping)."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint64(30))
+        h = h * _MIX1
+        h = h ^ (h >> np.uint64(27))
+        h = h * _MIX2
+        return h ^ (h >> np.uint64(31))
+
+
+class SeenIds:
+    """The ids of the batches seen so far (:meth:`repeated` marks a batch's repeats and
+    then adds its ids). ``spill`` is a directory for the ids' files (removed by the
+    caller)."""
+
+    def __init__(self, spill: Path):
+        self.spill = spill
+        self.runs: list[np.ndarray] = []  # sorted hashes, sizes falling
+        self.files: list[tuple[Path, Path]] = []  # per batch: (hashes .npy, ids .arrow)
+        self.collisions = 0  # candidates whose text differed (different ids, same hash)
+
+    @property
+    def count(self) -> int:
+        """Distinct ids seen (different ids with colliding hashes once)."""
+        return sum(len(r) for r in self.runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
+
+    def repeated(self, ids: pa.Array) -> np.ndarray:
+        """Per id of the batch (trimmed text; missing: never repeated): True when it was
+        seen in an earlier row, of this batch or of any earlier one."""
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        present = ~ids.is_null().to_numpy(zero_copy_only=False)
+        texts = pd.Series(pd.array(ids, dtype=pd.StringDtype("pyarrow")))
+        dup = np.array(texts.duplicated(keep="first") & pd.Series(present), dtype=bool)
+        first = np.flatnonzero(present & ~dup)  # the batch's own first occurrences
+        h = id_hashes(ids.take(pa.array(first)))
+        order = np.argsort(h, kind="stable")
+        h_sorted = h[order]
+        candidate = np.zeros(len(first), dtype=bool)
+        for run in self.runs:
+            pos = np.searchsorted(run, h_sorted)
+            hit = pos < len(run)
+            hit[hit] = run[pos[hit]] == h_sorted[hit]
+            candidate[order[hit]] = True
+        if candidate.any():
+            for i in np.flatnonzero(candidate):
+                if self._seen_text(int(h[i]), ids[int(first[i])].as_py()):
+                    dup[first[i]] = True
+                else:
+                    self.collisions += 1
+        self._add(h_sorted, ids.take(pa.array(first[order])))
+        return dup
+
+    def _seen_text(self, h: int, text: str) -> bool:
+        """Whether an earlier batch had ``text`` among its ids of hash ``h``."""
+        key = np.uint64(h)
+        for hashes_path, ids_path in self.files:
+            hashes = np.load(hashes_path, mmap_mode="r")
+            lo = int(np.searchsorted(hashes, key, side="left"))
+            hi = int(np.searchsorted(hashes, key, side="right"))
+            if lo == hi:
+                continue
+            with pa.memory_map(str(ids_path)) as source:
+                texts = pa.ipc.open_file(source).read_all().column(0)
+                if text in texts.slice(lo, hi - lo).to_pylist():
+                    return True
+        return False
+
+    def _add(self, h_sorted: np.ndarray, ids_sorted: pa.Array) -> None:
+        """Keep the batch's hashes (a sorted run, merged with the last while not smaller)
+        and spill its ids, sorted by hash."""
+        k = len(self.files)
+        hashes_path = self.spill / f"ids-{k:06d}.npy"
+        ids_path = self.spill / f"ids-{k:06d}.arrow"
+        np.save(hashes_path, h_sorted)
+        table = pa.table({"id": ids_sorted})
+        with pa.OSFile(str(ids_path), "wb") as sink, \
+                pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        self.files.append((hashes_path, ids_path))
+        run = np.unique(h_sorted)  # colliding hashes of one batch kept once
+        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+            run = np.union1d(self.runs.pop(), run)
+        self.runs.append(run)

@@ -1,0 +1,304 @@
+"""The streaming engine's calls stages: read, validate, classify, join, flag and allocate
+the calls batch by batch (``AnalysisOptions(engine="stream")``).
+
+A stage of :func:`safetygap.pipeline.analyze`. The in-memory engine reads the whole calls
+table (every text column of every call), then runs the row stages on it. Here every
+batch of the reader (:meth:`safetygap.inputs.calls.CallsReader.batches`, cut into at
+most ``batch_rows`` rows) goes through the very same row functions (the date window,
+reprojection, :func:`~safetygap.stages.rows.call_features`,
+:func:`~safetygap.stages.areas.coverage`, :func:`~safetygap.geo.join.assign_areas`,
+:func:`~safetygap.stages.rows.flag_rows`,
+:func:`~safetygap.stages.areas.boundary_allocations`), its rows of the workspace table
+are written at once (:class:`safetygap.tables.calls.StreamWriter`), and only what the
+later stages read is kept (:data:`KEPT`: numbers, flags and small categoricals, and
+three text columns only where a later step reads them). What needs every call at once
+is gathered across batches: repeated call ids (:class:`~safetygap.stages._seen_ids.SeenIds`,
+64-bit hashes with an exact check), the feeds' codes, fault counts and the first examples
+of each fault, the swapped-coordinates count, the boundary allocations.
+
+The results are identical to the in-memory engine's (tests/test_stream_engine.py).
+Memory still grows with the calls, by the kept columns (about 110 bytes a call) and the
+boundary allocations (about 70 bytes a placed call), not by the text of every call.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pyproj import CRS
+
+from safetygap._status import STATUS_ORDER
+from safetygap.diversion import Denominator
+from safetygap.errors import Problems
+from safetygap.geo.boundary import Allocation
+from safetygap.geo.join import assign_areas
+from safetygap.inputs.calls import CallsInput, open_calls, refuse_unmapped
+from safetygap.inputs.date_window import DateWindow
+from safetygap.inputs.times import undated_report
+from safetygap.stages._seen_ids import SeenIds
+from safetygap.stages.areas import boundary_allocations, coverage
+from safetygap.stages.options import AnalysisInputs, AnalysisOptions
+from safetygap.stages.places import to_crs_xy
+from safetygap.stages.rows import (
+    SwappedRows,
+    call_features,
+    flag_rows,
+    join_note,
+    swapped_rows,
+    swapped_verdict,
+)
+from safetygap.tables import calls as C
+from safetygap.vocab import BOUNDARY_POLICIES, RowStatus
+
+DEFAULT_BATCH_ROWS = 500_000
+"""Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
+
+KEPT: tuple[str, ...] = (
+    C.ROW, C.TIME, C.X, C.Y, C.SOURCE, C.FAMILY_CODE, C.ELIGIBLE, C.KNOWN, C.COVERABLE,
+    C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE, C.YEAR, C.DAY,
+    C.SOURCE_CODE, C.DUP, C.COUNTED, C.DATE_OUTSIDE, C.COVERED, C.STATUS,
+    *C.FLAGS.values(), C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA,
+    C.CALL_ID, C.CALL_TYPE, C.AGENCY)
+"""The working columns the stages after the row stages read, kept for every call; the
+text columns only where read (:func:`_kept`), missing elsewhere."""
+
+FLAG_EXAMPLES = (RowStatus.DUPLICATE_ID.value, RowStatus.UNKNOWN_CALL_TYPE.value,
+                 RowStatus.OUTSIDE_BOUNDARIES.value, "outside_neighborhoods", "outside_wards")
+"""The kinds of examples :func:`~safetygap.stages.rows.flag_rows` adds, in its order."""
+
+
+@dataclass
+class Streamed:
+    """What the streamed calls stages give the rest of the analysis."""
+
+    calls: pd.DataFrame
+    """The kept working columns (:data:`KEPT`) of every call, in input order."""
+    cin: CallsInput
+    """The calls input as read (its ``frame`` is :attr:`calls`; no ``source_xy``)."""
+    examples: dict[str, list[dict]]
+    swapped: dict[str, Any]
+    undated: dict[str, Any]
+    window: DateWindow
+    boundary: dict[str, dict[str, Any]]
+    notes: dict[str, str]
+    """Progress notes of the steps done here ("read", "join", "flags", "boundary")."""
+    path: Path
+    """The workspace calls table, written (:class:`safetygap.tables.calls.StreamWriter`);
+    its folder is a temporary one the workspace writer moves it out of."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each part, over every batch."""
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def part(self, name: str, t0: float) -> float:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - t0
+        return now
+
+
+def stream_calls(
+    inputs: AnalysisInputs, opts: AnalysisOptions, *, taxonomy: Any, rules: Any, crs: CRS,
+    nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, providers: gpd.GeoDataFrame,
+    travel: Any, on_file: Callable[[str], None] | None = None,
+) -> Streamed:
+    """The calls stages of the analysis, batch by batch (see the module docstring);
+    raises what the in-memory engine raises, in the same order (call sources the mapping
+    does not name, no data rows, too many undated calls, swapped coordinates)."""
+    reader = open_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
+                        max_malformed_share=opts.max_malformed_share)
+    folder = Path(tempfile.mkdtemp(prefix="safetygap-stream-",
+                                   dir=None if opts.staging is None else str(opts.staging)))
+    try:
+        return _stream(reader, folder, opts, taxonomy=taxonomy, rules=rules, crs=crs,
+                       nbhd=nbhd, wards=wards, providers=providers, travel=travel,
+                       on_file=on_file)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
+            rules: Any, crs: CRS, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
+            providers: gpd.GeoDataFrame, travel: Any,
+            on_file: Callable[[str], None] | None) -> Streamed:
+    clock = _Clock()
+    window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
+    denominator = (None if opts.diversion_denominator is None
+                   else Denominator(opts.diversion_denominator))
+    spill = folder / "spill"
+    spill.mkdir()
+    seen = SeenIds(spill)
+    writer = C.StreamWriter(folder / C.FILE, crs.to_string(), spill)
+    read_examples: dict[str, list[dict]] = {}
+    unmapped: dict[str, int] = {}
+    flagged: dict[str, list[dict]] = {}
+    faults: dict[str, int] = {}
+    swapped = SwappedRows()
+    feeds: dict[str, int] = {}  # feed name -> its code in the order first seen
+    kept: list[pd.DataFrame] = []
+    alloc: dict[str, dict[str, list[Allocation]]] = {"neighborhood": {}, "ward": {}}
+    counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
+              "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
+    join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    undated = 0
+    rows = kept_rows = 0
+    starts: list[int] = []
+    batch_rows = opts.batch_rows or DEFAULT_BATCH_ROWS
+    t = time.perf_counter()
+    for i, f in enumerate(reader.files):
+        starts.append(rows)
+        before = kept_rows
+        for part in _cut(reader.batches(read_examples, unmapped, files=[i], row0=rows),
+                         batch_rows):
+            t = clock.part("read", t)
+            calls = part.frame
+            calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
+            undated += int(calls[C.TIME].isna().sum())
+            calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                                                 reader.crs, crs)
+            calls = call_features(calls, taxonomy, rules, denominator=denominator,
+                                  calls_from=opts.count_calls_from)
+            codes = np.array([feeds.setdefault(name, len(feeds))
+                              for name in calls.attrs["sources"]], dtype=np.int16)
+            calls[C.SOURCE_CODE] = codes[calls[C.SOURCE_CODE].to_numpy()]
+            t = clock.part("classify", t)
+            calls[C.DUP] = seen.repeated(pa.array(calls[C.CALL_ID].array))
+            t = clock.part("repeated ids", t)
+            calls[C.COVERED] = coverage(calls, providers, travel, taxonomy)
+            t = clock.part("coverage", t)
+            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
+            n_idx = assign_areas(xy, nbhd, crs=crs)
+            w_idx = assign_areas(xy, wards, crs=crs)
+            join_parts.append((n_idx >= 0, w_idx >= 0, calls[C.DUP].to_numpy()))
+            swapped.add(swapped_rows(part.source_xy, calls[C.COORD_FAULT].to_numpy(),
+                                     calls[C.ROW].to_numpy(), n_idx, nbhd,
+                                     src_crs=reader.crs, label=reader.coordinate_label))
+            t = clock.part("join", t)
+            calls, examples = flag_rows(calls, {}, n_idx, w_idx, source_xy=part.source_xy,
+                                        coordinate_label=reader.coordinate_label)
+            for kind, found in examples.items():
+                have = flagged.setdefault(kind, [])
+                have.extend(found[:5 - len(have)])
+            for kind, n in calls.attrs["faults"].items():
+                faults[kind] = faults.get(kind, 0) + n
+            t = clock.part("flags", t)
+            boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
+            for level, entry in boundary.items():
+                for key in counts[level]:
+                    counts[level][key] += entry[key] or 0
+                for pol in BOUNDARY_POLICIES:
+                    a = entry[pol]
+                    alloc[level].setdefault(pol, []).append(Allocation(
+                        pol, a.call + kept_rows, a.area, a.weight, a.k))
+            t = clock.part("boundary", t)
+            writer.write(C.build(calls, nbhd, wards, boundary))
+            t = clock.part("write", t)
+            kept.append(_kept(calls))
+            kept_rows += len(calls)
+            t = clock.part("keep", t)
+        if on_file is not None and reader.source.partitioned:
+            on_file(f"file {i + 1:,}/{len(reader.files):,} {reader.source.label(f)}: "
+                    f"{kept_rows - before:,} rows "
+                    f"({kept_rows:,} so far)")
+        rows = kept_rows + len(reader.malformed)
+    refuse_unmapped(reader.path, unmapped, opts.columns)
+    if not kept:
+        problems = Problems()
+        problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
+                     "calls", allowed="a calls file with at least one row")
+        problems.raise_if_any()
+    calls = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
+    del kept
+    names = sorted(feeds)  # the feeds' codes as the whole table's (sorted names)
+    remap = np.array([names.index(n) for n in feeds], dtype=np.int16)
+    calls[C.SOURCE_CODE] = remap[calls[C.SOURCE_CODE].to_numpy()]
+    calls.attrs["sources"] = names
+    calls.attrs["faults"] = faults
+    known = calls[C.KNOWN].to_numpy(dtype=bool)
+    calls.attrs["unknown_types"] = (
+        calls[C.CALL_TYPE][~known].fillna("<missing>").value_counts().head(20).to_dict())
+    cin = CallsInput(reader.path, calls, reader.crs, reader.columns, {}, None,
+                     reader.coordinate_label, reader.header, malformed=reader.malformed,
+                     time_form=reader.time_form, source=reader.source, file_starts=starts)
+    read_located = cin.locate(read_examples)
+    cin.examples = read_located
+    undated_found = np.zeros(len(calls), dtype=bool)
+    undated_found[:undated] = True  # the report counts them
+    undated_entry = undated_report(
+        undated_found, form=cin.time_form,
+        examples=read_located.get(RowStatus.UNPARSEABLE_DATE, []),
+        max_share=opts.undated_max_share, accept=opts.accept_undated,
+        where=f"calls {cin.path}")
+    swapped_entry = swapped_verdict(swapped, where=f"calls {cin.path}",
+                                    label=reader.coordinate_label)
+    examples = {k: v for k, v in read_examples.items() if v}
+    for kind in FLAG_EXAMPLES:
+        if flagged.get(kind):
+            examples[kind] = flagged[kind]
+    examples = cin.locate(examples)
+    writer.close()
+    t = clock.part("write", t)
+    shutil.rmtree(spill, ignore_errors=True)
+    in_n, in_w, dup = (np.concatenate(a) for a in zip(*join_parts, strict=True))
+    del join_parts
+    boundary = {level: {**counts[level], **{pol: _joined(alloc[level][pol], len(calls))
+                                            for pol in BOUNDARY_POLICIES}}
+                for level in counts}
+    flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
+    notes = {
+        "read": f"{len(calls):,} rows" + (
+            f" from {len(reader.files):,} files" if reader.source.partitioned else "") + (
+            f"; times {cin.time_form.describe()}" if cin.time_form else "") +
+            f"; streamed in batches of at most {batch_rows:,} rows",
+        "join": join_note(np.where(in_n, 0, -1), np.where(in_w, 0, -1), dup),
+        "flags": (f"{flags} (a call may have several flags)" if flags else "no faults"),
+        "boundary": (f"{boundary['neighborhood']['shared']:,} calls within "
+                     f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
+    }
+    return Streamed(calls, cin, examples, swapped_entry, undated_entry, window, boundary,
+                    notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
+
+
+def _cut(batches: Iterator[Any], n: int) -> Iterator[Any]:
+    """The reader's batches cut into pieces of at most ``n`` rows."""
+    for b in batches:
+        if len(b.frame) <= n:
+            yield b
+            continue
+        for a in range(0, len(b.frame), n):
+            yield type(b)(b.frame.iloc[a:a + n].reset_index(drop=True),
+                          (b.source_xy[0][a:a + n], b.source_xy[1][a:a + n]))
+
+
+def _kept(calls: pd.DataFrame) -> pd.DataFrame:
+    """The batch's :data:`KEPT` columns; the text only where a later step reads it: the
+    agency of the unique diverted calls (diverted by agency), the type of the unknown
+    types (the most common unknown types), the id of the calls outside the date window
+    (its examples)."""
+    out = calls[list(KEPT)].copy()
+    uniq = out[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
+    out[C.AGENCY] = out[C.AGENCY].where(uniq & out[C.DIVERTED].to_numpy(dtype=bool))
+    out[C.CALL_TYPE] = out[C.CALL_TYPE].where(~out[C.KNOWN].to_numpy(dtype=bool))
+    out[C.CALL_ID] = out[C.CALL_ID].where(out[C.DATE_OUTSIDE].to_numpy() != 0)
+    return out
+
+
+def _joined(parts: list[Allocation], n: int) -> Allocation:
+    """One allocation of every call from the batches' (call positions already global)."""
+    return Allocation(parts[0].policy, np.concatenate([p.call for p in parts]),
+                      np.concatenate([p.area for p in parts]),
+                      np.concatenate([p.weight for p in parts]),
+                      np.concatenate([p.k for p in parts]))
