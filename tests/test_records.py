@@ -5,6 +5,7 @@ key, or changes a value's type, fails here."""
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
@@ -12,8 +13,10 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 import pytest
 
 from safetygap.api import models as api
+from safetygap.api import models_equity as eq
 from safetygap.readmodel import WorkspaceView, records
 from safetygap.readmodel.directory import area_directory
+from safetygap.readmodel.equity import equity_layer, equity_report
 from safetygap.readmodel.records import Doc
 from safetygap.workspace import Workspace
 
@@ -31,6 +34,11 @@ PAIRS = [
     (records.AreaProfile, api.AreaProfile), (records.DirectoryEntry, api.DirectoryEntry),
     (records.AreaDirectory, api.AreaDirectory), (records.GapRow, api.GapRow),
     (records.GapRanking, api.GapRanking),
+    *[(getattr(records, m.__name__), m) for m in (
+        eq.EquityInterval, eq.EquityTotal, eq.EquityMeanAccess, eq.EquityDisparity,
+        eq.EquityGroup, eq.EquityScope, eq.EquityLayout, eq.EquitySettings, eq.EquityReport,
+        eq.EquityAreaProperties, eq.EquityAreaFeature, eq.EquityLegendItem,
+        eq.EquityAreaCollection)],
 ]
 
 
@@ -129,6 +137,9 @@ def problems(value: Any, hint: Any, where: str = "$", *, extra_ok: tuple[type, .
         return [p for k, v in value.items()
                 for p in problems(k, args[0], f"{where} key", extra_ok=extra_ok)
                 + problems(v, args[1], f"{where}[{k!r}]", extra_ok=extra_ok)]
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        ok = value in {m.value for m in hint}
+        return [] if ok else [f"{where}: {value!r} not one of {hint.__name__}"]
     if hint is type(None):
         return [] if value is None else [f"{where}: {value!r} is not None"]
     if hint is float:
@@ -166,6 +177,24 @@ def test_the_read_models_answers_are_their_records(view):
     assert profile["measures"] and profile["calls_by_category"]
     assert any(profile["providers_inside"] + profile["providers_in_reach"])
     assert any(view.ranking("neighborhood", f) for f in ("response", "prevention"))
+
+
+def test_the_equity_answers_are_their_records(demo_workspace):
+    view = WorkspaceView(Workspace.open(demo_workspace), privacy_min_count=1)
+    ward = view.area_ids("ward")[0]
+    report = equity_report(view)
+    assert report["groups"] and report["groups"][0]["disparity"]  # every part present
+    group = report["groups"][0]["key"]
+    answers = [
+        (report, records.EquityReport),
+        (equity_report(view, ward=ward), records.EquityReport),
+        (equity_layer(view, "neighborhood", group, "response", tolerance_m=20.0),
+         records.EquityAreaCollection),
+        (equity_layer(view, "ward", group, "prevention", tolerance_m=20.0),
+         records.EquityAreaCollection),
+    ]
+    for answer, record in answers:
+        assert problems(answer, record) == [], record
 
 
 def test_the_checker_names_a_drifted_answer(view):
