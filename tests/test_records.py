@@ -13,11 +13,21 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 import pytest
 
 from safetygap.api import models as api
+from safetygap.api import models_diversion as dv
 from safetygap.api import models_equity as eq
-from safetygap.readmodel import WorkspaceView, records
+from safetygap.diversion_scenario import Move
+from safetygap.eligibility import MODELS
+from safetygap.readmodel import WorkspaceView, records, records_diversion, records_equity
 from safetygap.readmodel.directory import area_directory
+from safetygap.readmodel.diversion import (
+    eligibility_view,
+    hours_view,
+    model_info,
+    scenario_view,
+)
 from safetygap.readmodel.equity import equity_layer, equity_report
 from safetygap.readmodel.records import Doc
+from safetygap.vocab import Channel
 from safetygap.workspace import Workspace
 
 PAIRS = [
@@ -34,11 +44,17 @@ PAIRS = [
     (records.AreaProfile, api.AreaProfile), (records.DirectoryEntry, api.DirectoryEntry),
     (records.AreaDirectory, api.AreaDirectory), (records.GapRow, api.GapRow),
     (records.GapRanking, api.GapRanking),
-    *[(getattr(records, m.__name__), m) for m in (
+    *[(getattr(records_equity, m.__name__), m) for m in (
         eq.EquityInterval, eq.EquityTotal, eq.EquityMeanAccess, eq.EquityDisparity,
         eq.EquityGroup, eq.EquityScope, eq.EquityLayout, eq.EquitySettings, eq.EquityReport,
         eq.EquityAreaProperties, eq.EquityAreaFeature, eq.EquityLegendItem,
         eq.EquityAreaCollection)],
+    *[(getattr(records_diversion, m.__name__), m) for m in (
+        dv.Share, dv.EligibilityCounts, dv.EligibilityUnit, dv.EligibilityArea, dv.TierInfo,
+        dv.TierCount, dv.ModelInfo, dv.EligibilityAnswer, dv.RuleInfo, dv.DiversionOverview,
+        dv.DiversionHourScenario, dv.DiversionHoursAnswer, dv.DiversionMoveOut,
+        dv.DiversionScenarioUnit, dv.DiversionToTarget, dv.DiversionScenarioArea,
+        dv.DiversionScenarioAnswer)],
 ]
 
 
@@ -179,6 +195,24 @@ def test_the_read_models_answers_are_their_records(view):
     assert any(view.ranking("neighborhood", f) for f in ("response", "prevention"))
 
 
+def test_the_diversion_answers_are_their_records(view):
+    ward = view.area_ids("ward")[0]
+    moved = scenario_view(view, [Move(Channel.BEHAVIORAL_CRISIS,
+                                      categories=("behavioral_crisis",))])
+    assert moved["moves"] and moved["levels"]["ward"]
+    answers = [
+        *[(model_info(m), records_diversion.ModelInfo) for m in MODELS],
+        (eligibility_view(view, model="nicjr"), records_diversion.EligibilityAnswer),
+        (hours_view(view, model="nicjr"), records_diversion.DiversionHoursAnswer),
+        (hours_view(view, model="star", level="ward", area_id=ward),
+         records_diversion.DiversionHoursAnswer),
+        (moved, records_diversion.DiversionScenarioAnswer),
+        (scenario_view(view, []), records_diversion.DiversionScenarioAnswer),
+    ]
+    for answer, record in answers:
+        assert problems(answer, record) == [], record
+
+
 def test_the_equity_answers_are_their_records(demo_workspace):
     view = WorkspaceView(Workspace.open(demo_workspace), privacy_min_count=1)
     ward = view.area_ids("ward")[0]
@@ -186,12 +220,12 @@ def test_the_equity_answers_are_their_records(demo_workspace):
     assert report["groups"] and report["groups"][0]["disparity"]  # every part present
     group = report["groups"][0]["key"]
     answers = [
-        (report, records.EquityReport),
-        (equity_report(view, ward=ward), records.EquityReport),
+        (report, records_equity.EquityReport),
+        (equity_report(view, ward=ward), records_equity.EquityReport),
         (equity_layer(view, "neighborhood", group, "response", tolerance_m=20.0),
-         records.EquityAreaCollection),
+         records_equity.EquityAreaCollection),
         (equity_layer(view, "ward", group, "prevention", tolerance_m=20.0),
-         records.EquityAreaCollection),
+         records_equity.EquityAreaCollection),
     ]
     for answer, record in answers:
         assert problems(answer, record) == [], record

@@ -269,6 +269,8 @@ def model_from_record(source: type, *, base: type[BaseModel] | None = None
             info["default_factory"] = list
         elif doc.default is not REQUIRED:
             info["default"] = doc.default
+        if doc.length is not None:
+            info["min_length"] = info["max_length"] = doc.length
         if keyword.iskeyword(key):
             info["alias"] = key
             key += "_"

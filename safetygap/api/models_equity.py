@@ -1,11 +1,11 @@
 """Response models of the equity routes (``GET /api/equity``, ``/api/equity/areas``),
 derived from the records of what :mod:`safetygap.readmodel.equity` returns
-(:mod:`safetygap.readmodel.records`; ``equity.json`` of a workspace)."""
+(:mod:`safetygap.readmodel.records_equity`; ``equity.json`` of a workspace)."""
 
 from __future__ import annotations
 
 from safetygap.api.models import model_from_record
-from safetygap.readmodel import records
+from safetygap.readmodel import records_equity as records
 
 EquityInterval = model_from_record(records.EquityInterval)
 EquityTotal = model_from_record(records.EquityTotal)

@@ -24,7 +24,7 @@ from safetygap import FAMILIES
 from safetygap.equity.areas import column
 from safetygap.geo.bivariate import LEVELS, terciles
 from safetygap.readmodel._common import _num
-from safetygap.readmodel.records import EquityAreaCollection, EquityReport
+from safetygap.readmodel.records_equity import EquityAreaCollection, EquityReport
 from safetygap.readmodel.view import WorkspaceView
 from safetygap.tables import measures as M
 from safetygap.vocab import Reliability
