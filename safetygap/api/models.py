@@ -55,6 +55,41 @@ class Health(BaseModel):
 # ---------------------------------------------------------------- summary
 
 
+_DERIVED: dict[Any, Any] = {}
+"""The response model of each record type of the core already derived (one model per
+type, so the schema names each once)."""
+
+
+def _unwrap(hint: Any) -> tuple[Any, Doc]:
+    """A TypedDict field's type without ``NotRequired``/``Annotated``, and its
+    :class:`~safetygap.readmodel.records.Doc` (empty when none)."""
+    doc = Doc()
+    while typing.get_origin(hint) in (NotRequired, Required, Annotated):
+        if typing.get_origin(hint) is Annotated:
+            doc = next((m for m in hint.__metadata__ if isinstance(m, Doc)), doc)
+        hint = typing.get_args(hint)[0]
+    return hint, doc
+
+
+def _swap(hint: Any) -> Any:
+    """``hint`` with every record type of the core (TypedDict, report dataclass) replaced
+    by its response model, inside lists, dicts and unions too."""
+    hint, _ = _unwrap(hint)
+    if hint in _DERIVED:
+        return _DERIVED[hint]
+    if typing.is_typeddict(hint):
+        return model_from_record(hint)
+    if dataclasses.is_dataclass(hint):
+        return _DERIVED.setdefault(hint, model_from(hint))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, dict):
+        return origin[tuple(_swap(a) for a in args)]
+    if origin in (typing.Union, types.UnionType):
+        swapped = [_swap(a) for a in args]
+        return hint if swapped == list(args) else functools.reduce(operator.or_, swapped)
+    return hint
+
+
 def model_from(
     source: type,
     *,
@@ -62,11 +97,13 @@ def model_from(
     exclude: tuple[str, ...] = (),
     override: dict[str, tuple[Any, Any]] | None = None,
     extra: dict[str, tuple[Any, Any]] | None = None,
+    doc: str | None = None,
 ) -> type[BaseModel]:
     """A response model derived from a report dataclass of :mod:`safetygap.tables.report`:
-    its fields (less ``exclude``) with their types and descriptions, in order; ``override``
-    replaces a field's (type, Field) in place, ``extra`` adds fields at the end. The model
-    keeps the dataclass' name unless ``name`` is given."""
+    its fields (less ``exclude``) with their types (nested report parts as their own
+    models) and descriptions, in order; ``override`` replaces a field's (type, Field) in
+    place, ``extra`` adds fields at the end. The model keeps the dataclass' name unless
+    ``name`` is given; ``doc`` is its description."""
     hints = typing.get_type_hints(source)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(source):
@@ -75,10 +112,12 @@ def model_from(
         if override and f.name in override:
             fields[f.name] = override[f.name]
         else:
-            fields[f.name] = (hints[f.name],
+            fields[f.name] = (_swap(hints[f.name]),
                               Field(description=f.metadata.get("description") or None))
     fields.update(extra or {})
-    return create_model(name or source.__name__, **fields)
+    model = create_model(name or source.__name__, __doc__=doc, **fields)
+    _DERIVED.setdefault(source, model)
+    return model
 
 
 _SUMMARY_DESC = {f.name: f.metadata.get("description", "")
@@ -116,55 +155,21 @@ class ChangedArea(BaseModel):
     gap_class_split: int = Field(description="gap class when calls near a line are shared")
 
 
-class BoundarySensitivity(BaseModel):
-    """How robust the gap ranking is to calls geocoded onto boundary streets."""
-
-    policy: str = Field(description="the boundary policy of this analysis (contain or split)")
-    compared_with: str = Field(description="the other policy, computed for comparison")
-    tolerance_m: float = Field(description="metres: calls this close to a line are 'on' it")
-    calls_shared: dict[str, int | None] = Field(
-        description="per level, calls within tolerance_m of the lines of two or more areas")
-    areas_changing_class: dict[str, dict[str, int]] | None = Field(
-        default=None, description="per level and family, areas whose need/access class "
-                                  "differs between policies")
-    areas_changing_gap_class: dict[str, dict[str, int]] = Field(
-        description="per level and family, areas whose gap class differs between policies")
-    areas_compared: dict[str, dict[str, int]] = Field(
-        description="per level and family, areas with a gap class under both policies")
-    changed_areas: dict[str, dict[str, list[ChangedArea]]]
-
-
-class DistanceModel(BaseModel):
-    distance_model: str = Field(description="straight-line, network-walk or network-drive")
-    unit: str = Field(description="unit of the catchments: m or min")
-    catchments: dict[str, float] = Field(description="catchment per service type, in unit")
-
-
-class RuleCount(BaseModel):
-    rule: str = Field(description="id of a diversion rule ('default': no rule matched)")
-    channel: str = Field(description="the channel the rule assigns")
-    calls: int = Field(description="unique calls this rule decided")
-
-
-class DiversionRulesRef(BaseModel):
-    name: str
-    version: str
-    source: str = Field(description="the rule file's name, or the packaged default")
-    checksum: str = Field(description="SHA-256 of the rule set's content")
-
-
-class DiversionSummary(BaseModel):
-    """Who handled the calls, by the diversion rules, and what the share is a share of."""
-
-    rules: DiversionRulesRef
-    denominator: str = Field(description="police_and_alternatives (fire/EMS calls left "
-                                         "out) or all_calls")
-    denominator_words: str = Field(description="the denominator in plain words")
-    denominator_calls: int = Field(description="unique calls in the denominator")
-    diverted_calls: int = Field(description="unique calls handled by a non-police "
-                                            "alternative")
-    by_channel: dict[str, int] = Field(description="unique calls per channel")
-    by_rule: list[RuleCount] = Field(description="unique calls per rule, in rule order")
+BoundarySensitivity = model_from(
+    report.BoundarySensitivity, exclude=("notes",), doc=report.BoundarySensitivity.__doc__,
+    override={
+        "areas_changing_class": (dict[str, dict[str, int]] | None, Field(
+            default=None, description=report.described_fields(
+                report.BoundarySensitivity)["areas_changing_class"][1])),
+        # the route names each area's two classes alike, whichever policy ran
+        "changed_areas": (dict[str, dict[str, list[ChangedArea]]], Field()),
+    })
+DistanceModel = model_from(report.TravelSummary, name="DistanceModel", exclude=(
+    "catchment_column", "network", "walk_speed_kph", "off_network_legs"))
+RuleCount = model_from(report.RuleCount)
+DiversionRulesRef = model_from(report.DiversionRulesRef)
+DiversionSummary = model_from(report.DiversionSummary, exclude=("calls_911", "outside_911"),
+                              doc=report.DiversionSummary.__doc__)
 
 
 _METHODS_FIELDS = ("top_underserved", "not_ranked", "methods", "uncertainty",
@@ -210,41 +215,6 @@ sensitivity and distance model."""
 
 
 # ---------------------------------------------------------------- read model answers
-
-
-_DERIVED: dict[Any, Any] = {report.Caveat: Caveat}
-"""The response model of each record type of the core already derived (one model per
-type, so the schema names each once)."""
-
-
-def _unwrap(hint: Any) -> tuple[Any, Doc]:
-    """A TypedDict field's type without ``NotRequired``/``Annotated``, and its
-    :class:`~safetygap.readmodel.records.Doc` (empty when none)."""
-    doc = Doc()
-    while typing.get_origin(hint) in (NotRequired, Required, Annotated):
-        if typing.get_origin(hint) is Annotated:
-            doc = next((m for m in hint.__metadata__ if isinstance(m, Doc)), doc)
-        hint = typing.get_args(hint)[0]
-    return hint, doc
-
-
-def _swap(hint: Any) -> Any:
-    """``hint`` with every record type of the core (TypedDict, report dataclass) replaced
-    by its response model, inside lists, dicts and unions too."""
-    hint, _ = _unwrap(hint)
-    if hint in _DERIVED:
-        return _DERIVED[hint]
-    if typing.is_typeddict(hint):
-        return model_from_record(hint)
-    if dataclasses.is_dataclass(hint):
-        return _DERIVED.setdefault(hint, model_from(hint))
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (list, dict):
-        return origin[tuple(_swap(a) for a in args)]
-    if origin in (typing.Union, types.UnionType):
-        swapped = [_swap(a) for a in args]
-        return hint if swapped == list(args) else functools.reduce(operator.or_, swapped)
-    return hint
 
 
 def model_from_record(source: type, *, base: type[BaseModel] | None = None
