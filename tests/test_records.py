@@ -5,12 +5,15 @@ key, or changes a value's type, fails here."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import json
 import types
 import typing
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import pytest
+from conftest import make_tiny_areas, tiny_options, write_tiny_city
 
 from safetygap.api import models as api
 from safetygap.api import models_diversion as dv
@@ -27,6 +30,7 @@ from safetygap.readmodel.diversion import (
 )
 from safetygap.readmodel.equity import equity_layer, equity_report
 from safetygap.readmodel.records import Doc
+from safetygap.tables import report
 from safetygap.vocab import Channel
 from safetygap.workspace import Workspace
 
@@ -240,3 +244,100 @@ def test_the_checker_names_a_drifted_answer(view):
     found = problems(profile, records.AreaProfile)
     assert "$: missing reach" in found and "$: undeclared new_key" in found
     assert any(p.startswith("$.calls:") for p in found)
+
+
+# ---------------------------------------------------------- report parts (tables.report)
+
+
+REPORT_PARTS = [
+    (report.DiversionSummary, api.DiversionSummary, ("calls_911", "outside_911")),
+    (report.DiversionRulesRef, api.DiversionRulesRef, ()),
+    (report.RuleCount, api.RuleCount, ()),
+    (report.BoundarySensitivity, api.BoundarySensitivity, ("notes",)),
+    (report.TravelSummary, api.DistanceModel,
+     ("catchment_column", "network", "walk_speed_kph", "off_network_legs")),
+]
+
+
+@pytest.mark.parametrize(("part", "model", "left_out"), REPORT_PARTS,
+                         ids=[p.__name__ for p, _, _ in REPORT_PARTS])
+def test_the_summary_models_are_the_report_parts_less_what_the_api_leaves_out(
+        part, model, left_out):
+    names = [f.name for f in dataclasses.fields(part)]
+    assert set(left_out) <= set(names)
+    assert list(model.model_fields) == [n for n in names if n not in left_out]
+    described = report.described_fields(part)
+    for name, field in model.model_fields.items():
+        assert field.description == (described[name][1] or None), name
+
+
+def test_report_parts_write_their_json_in_order():
+    rules = report.DiversionRulesRef(name="r", version="1", source="f.toml", checksum="c")
+    part = report.DiversionSummary(
+        rules=rules, denominator="all_calls", denominator_words="all calls",
+        denominator_calls=10, diverted_calls=2,
+        calls_911={"denominator_calls": 10, "diverted_calls": 2, "diverted_share": 0.2},
+        outside_911=None, by_channel={"police": 8, "behavioral_crisis": 2},
+        by_rule=[report.RuleCount(rule="bcr", channel="behavioral_crisis", calls=2),
+                 report.RuleCount(rule="default", channel="police", calls=8)])
+    expected = {
+        "rules": {"name": "r", "version": "1", "source": "f.toml", "checksum": "c"},
+        "denominator": "all_calls", "denominator_words": "all calls",
+        "denominator_calls": 10, "diverted_calls": 2,
+        "calls_911": {"denominator_calls": 10, "diverted_calls": 2, "diverted_share": 0.2},
+        "outside_911": None, "by_channel": {"police": 8, "behavioral_crisis": 2},
+        "by_rule": [{"rule": "bcr", "channel": "behavioral_crisis", "calls": 2},
+                    {"rule": "default", "channel": "police", "calls": 8}]}
+    assert json.dumps(part.to_dict()) == json.dumps(expected)  # same keys, same order
+    assert part["by_rule"][1]["calls"] == 8 and part.by_rule[1].calls == 8
+
+    straight = report.TravelSummary(distance_model="straight-line", unit="m",
+                                    catchment_column="catchment_m",
+                                    catchments={"bcr_team": 1500.0})
+    assert list(straight.to_dict()) == ["distance_model", "unit", "catchment_column",
+                                        "catchments"]  # the network's parts left out
+    network = report.TravelSummary(distance_model="network-walk", unit="min",
+                                   catchment_column="catchment_min",
+                                   network={"nodes": 3}, walk_speed_kph=4.8,
+                                   off_network_legs="walked", catchments={"x": 10.0})
+    assert list(network.to_dict()) == ["distance_model", "unit", "catchment_column",
+                                       "network", "walk_speed_kph", "off_network_legs",
+                                       "catchments"]
+
+
+def test_the_summary_of_a_run_holds_typed_parts_and_writes_them_as_before(api_workspace):
+    written = json.loads((api_workspace / "summary.json").read_text())
+    assert list(written["diversion"]) == [f.name for f in
+                                          dataclasses.fields(report.DiversionSummary)]
+    assert list(written["travel"]) == ["distance_model", "unit", "catchment_column",
+                                       "catchments"]
+    assert list(written["boundary_sensitivity"]) == [
+        f.name for f in dataclasses.fields(report.BoundarySensitivity)]
+    rebuilt = report.BoundarySensitivity(**written["boundary_sensitivity"])
+    assert json.dumps(rebuilt.to_dict()) == json.dumps(written["boundary_sensitivity"])
+    diversion = written["diversion"]
+    typed = report.DiversionSummary(**{
+        **diversion, "rules": report.DiversionRulesRef(**diversion["rules"]),
+        "by_rule": [report.RuleCount(**r) for r in diversion["by_rule"]]})
+    assert json.dumps(typed.to_dict()) == json.dumps(diversion)
+
+
+def test_a_run_builds_its_summary_from_typed_parts(tmp_path):
+    from safetygap.pipeline import AnalysisInputs
+    from safetygap.run import run_analysis
+
+    files = write_tiny_city(tmp_path, make_tiny_areas())
+    analysis = run_analysis(AnalysisInputs(**files), tmp_path / "ws", quiet=True,
+                            options=tiny_options())
+    summary = analysis.summary
+    assert isinstance(summary.diversion, report.DiversionSummary)
+    assert all(isinstance(r, report.RuleCount) for r in summary.diversion.by_rule)
+    assert isinstance(summary.boundary_sensitivity, report.BoundarySensitivity)
+    assert isinstance(summary.travel, report.TravelSummary)
+    written = json.loads((tmp_path / "ws" / "summary.json").read_text())
+    assert written["travel"] == summary.travel.to_dict() == summary["travel"]
+    assert written["diversion"]["by_rule"] == [
+        {"rule": r.rule, "channel": r.channel, "calls": r.calls}
+        for r in summary.diversion.by_rule]
+    manifest = json.loads((tmp_path / "ws" / "manifest.json").read_text())
+    assert manifest["travel"] == written["travel"]
