@@ -1,17 +1,16 @@
-"""Pydantic models of every API response (they make the OpenAPI schema at ``/docs``).
-
-Long file (about 490 lines): the response models of the read routes belong together; each is
-a few declarative lines, and one module keeps the schema's shared parts (summary, areas,
-profiles, rankings) in one place.
+"""Pydantic models of every API response (they make the OpenAPI schema at ``/docs``),
+derived from the core's types: the summary's from the report dataclasses of
+:mod:`safetygap.tables.report` (:func:`model_from`), the read routes' from the records of
+:mod:`safetygap.readmodel.records` (:func:`model_from_record`); a field added in the core
+is in the schema. Only the health check, the GeoJSON geometry (a standard), the
+summary's renamed changed areas and the error bodies are declared here.
 
 Coordinates are longitude, latitude in EPSG:4326; distances in metres,
 travel times in minutes; catchments in the workspace's ``catchment_unit``
 (metres straight-line, minutes on a street network); rates per 1,000 residents
 per year; shares in [0, 1]; ``null`` where a value
-is undefined (no population, no calls).
-
-Long file (about 450 lines): one response model per public answer of the core routes, each
-next to the models it nests; the other route groups keep theirs in ``models_*`` modules.
+is undefined (no population, no calls). The other route groups keep theirs in
+``models_*`` modules.
 """
 
 from __future__ import annotations

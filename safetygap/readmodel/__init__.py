@@ -6,7 +6,9 @@ and classes), assembled from :mod:`.layers` (area and provider GeoJSON), :mod:`.
 city values, rankings, providers in reach; :mod:`._reach` travel minutes to an area).
 :mod:`.directory` is an area's asset directory (every provider serving it); :mod:`.equity`
 the equity overlay (``equity.json``, the areas' group columns) as the pages and the API show it.
-Read-only: nothing here writes to a workspace.
+:mod:`.records` (with :mod:`.records_equity`, :mod:`.records_diversion`) declares every
+answer's shape, the API's response models are derived from it. Read-only: nothing here
+writes to a workspace.
 """
 
 from safetygap.readmodel._common import (
