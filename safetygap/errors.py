@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 OPTION = re.compile(r"option `([a-z][a-z0-9_]*)`")
 """How the core names one of its options in a message: the word option and its Python
@@ -82,12 +83,25 @@ class ValidationError(ValueError):
             text += "".join(f"\n  {n}" for n in self.notes)
         super().__init__(text)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its message and attributes (subclasses' own ``__init__``
+        signatures are not called again): it crosses to and from child processes."""
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
     @classmethod
     def merge(cls, errors: Iterable[ValidationError]) -> ValidationError:
         """One error with the problems and notes of all of ``errors``, in order."""
         errors = list(errors)
         return cls([p for e in errors for p in e.problems],
                    [n for e in errors for n in e.notes])
+
+
+def _restore_error(cls: type[ValidationError], args: tuple[Any, ...],
+                   state: dict[str, Any]) -> ValidationError:
+    error = cls.__new__(cls)
+    ValueError.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 @dataclass

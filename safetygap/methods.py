@@ -80,15 +80,25 @@ class Methods:
     hotspot_seed: int = HOTSPOT_SEED
     fdr_alpha: float = DEFAULT_ALPHA
 
-    def problems(self, problems: Problems | None = None) -> Problems:
-        """Every bad value, added to ``problems`` (a new collection by default)."""
-        p = problems or Problems()
+    def problems(self, problems: Problems | None = None, *, where: str | None = None,
+                 key: str = "{}") -> Problems:
+        """Every bad value, added to ``problems`` (a new collection by default). Each
+        problem is placed at the setting's name, or at ``where`` (e.g. a configuration
+        file) with the setting named as ``key`` formats it (e.g. ``"[methods] {}"``)."""
+        p = problems if problems is not None else Problems()
+
+        def add(name: str, message: str, **kw: Any) -> None:
+            if where is None:
+                p.add(name, message, **kw)
+            else:
+                p.add(where, f"{key.format(name)}: {message}", **kw)
+
         if self.demand not in allowed(DemandModel):
-            p.add("demand", "unknown demand model", value=self.demand,
-                  allowed=allowed(DemandModel))
+            add("demand", "unknown demand model", value=self.demand,
+                allowed=allowed(DemandModel))
         if self.kernel not in allowed(Kernel):
-            p.add("kernel", "unknown distance-decay kernel", value=self.kernel,
-                  allowed=allowed(Kernel))
+            add("kernel", "unknown distance-decay kernel", value=self.kernel,
+                allowed=allowed(Kernel))
 
         def number(name: str, lo: float, hi: float = np.inf, *, lo_open: bool = True,
                    integer: bool = False) -> None:
@@ -99,8 +109,8 @@ class Methods:
             if not ok:
                 rng = f"{'>' if lo_open else '>='} {lo:g}" + (
                     f" and <= {hi:g}" if np.isfinite(hi) else "")
-                p.add(name, f"must be {'a whole number' if integer else 'a number'} {rng}",
-                      value=v, allowed=DESCRIPTIONS[name])
+                add(name, f"must be {'a whole number' if integer else 'a number'} {rng}",
+                    value=v, allowed=DESCRIPTIONS[name])
 
         number("demand_cell_m", 0)
         number("gap_days", 0, lo_open=False, integer=True)

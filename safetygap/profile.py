@@ -198,6 +198,8 @@ def profile_calls(
         "dates": _dates(calls[C.TIME]) | {
             "form": None if cin.time_form is None else cin.time_form.to_dict()},
         "sources": _counts(calls[C.SOURCE].astype(str), n, top=None),
+        "feeds": (_counts(calls[C.FEED], n, top=None)
+                  if C.FEED in calls else None),
         "coordinates": _coordinates(calls[C.COORD_FAULT].to_numpy()),
     }
     return out

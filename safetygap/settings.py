@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         1000, ge=1, le=1_000_000,
         description="open connections at most; a new one past it closes the oldest one "
                     "waiting for its request's headers (a slow or idle client)")
+    http_parser: Literal["auto", "httptools", "h11"] = Field(
+        "auto", description="HTTP/1.1 parser of `safetygap serve`: httptools (C, fast), h11 "
+                            "(pure Python, slower) or auto (httptools when installed); the "
+                            "read timeout and connection limit hold with either")
     compute_workers: int = Field(
         1, ge=0, le=64,
         description="processes `safetygap serve` computes new hexagon sizes and area layers "
@@ -59,6 +63,12 @@ class Settings(BaseSettings):
         1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
                                   "zipped shapefile, a Parquet file's pages), in MB, checked "
                                   "while decompressing; larger: 413")
+    max_upload_memory_mb: float = Field(
+        4000.0, gt=0, le=1_000_000,
+        description="memory reading and checking one upload may take, in MB: the file is "
+                    "read in a child process whose address space is limited to this much "
+                    "above its start, so a file whose contents expand past the sizes it "
+                    "declares never grows the server; more: 413")
     max_malformed_share: float = Field(
         0.01, ge=0, le=1,
         description="share of a CSV file's rows that may be malformed (another number of "

@@ -379,3 +379,82 @@ def test_a_gzip_bomb_is_counted_in_blocks_never_held(tmp_path):
     with pytest.raises(Exception, match="truncated or corrupt") as exc:
         check_expansion(bomb, limit_bytes=50_000_000, where="bomb.csv.gz")
     assert not isinstance(exc.value, zlib.error)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def lying_parquet(table: pa.Table, path: Path, *, groups: int) -> int:
+    """``table`` written ``groups`` times (one row group each; zstd, no dictionary, so
+    the pages are honest), then every size the footer declares (each column chunk's
+    uncompressed size, each row group's bytes) overwritten with 1: the Thrift varint of
+    the size replaced by a varint of 1 padded to the same length. Returns the bytes the
+    honest footer declared."""
+    with pq.ParquetWriter(path, table.schema, compression="zstd",
+                          use_dictionary=False) as w:
+        for _ in range(groups):
+            w.write_table(table, row_group_size=table.num_rows)
+    meta = pq.ParquetFile(path).metadata
+    sizes = {meta.row_group(g).total_byte_size for g in range(groups)}
+    sizes |= {meta.row_group(g).column(c).total_uncompressed_size
+              for g in range(groups) for c in range(meta.num_columns)}
+    honest = sum(meta.row_group(g).column(c).total_uncompressed_size
+                 for g in range(groups) for c in range(meta.num_columns))
+    data = path.read_bytes()
+    length = int.from_bytes(data[-8:-4], "little")
+    footer = data[-8 - length:-8]
+    for size in sorted(sizes, reverse=True):
+        zigzag = _varint(size << 1)
+        footer = footer.replace(zigzag, bytes([0x82, *[0x80] * (len(zigzag) - 2), 0]))
+    path.write_bytes(data[:-8 - length] + footer + data[-8:])
+    return honest
+
+
+def test_a_parquet_footer_that_under_declares_is_a_413_in_a_bounded_reader(tiny, tmp_path):
+    """A calls file of 2.2 million rows whose footer declares 1 byte per column chunk
+    (issue 12, item 3): the decompression check, which trusts the footer, lets it
+    through (the honest footer would be refused), and reading it would take about a GB.
+    The upload is read in a child process under an address-space limit
+    (SAFETYGAP_MAX_UPLOAD_MEMORY_MB): 413 naming the file and the setting, nothing
+    stored, the server (here: this process) did not grow, and the next upload works."""
+    from safetygap.inputs.expansion import ExpansionTooLarge, check_expansion
+
+    calls = pa.Table.from_pandas(pd.read_csv(tiny[1]["calls"], dtype=str),
+                                 preserve_index=False)
+    block = pa.concat_tables([calls] * 20_000).combine_chunks()  # 220,000 rows
+    lying = tmp_path / "lying.parquet"
+    honest = lying_parquet(block, lying, groups=10)
+    assert honest > 100_000_000 and lying.stat().st_size < 5_000_000
+    assert check_expansion(lying, limit_bytes=50_000_000, where="x") < 1000  # it lies
+    assert pq.read_metadata(lying).num_rows == 2_200_000
+    with pytest.raises(ExpansionTooLarge):  # ... where the honest footer is refused
+        honest_file = tmp_path / "honest.parquet"
+        pq.write_table(block, honest_file, compression="zstd", use_dictionary=False)
+        check_expansion(honest_file, limit_bytes=10_000_000, where="x")
+
+    def rss() -> int:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) * 1024 for line in fh
+                        if line.startswith("VmRSS:"))
+
+    with make_client(tiny[0], max_upload_mb=10.0) as c:
+        c.app.state.settings.max_decompressed_mb = 50.0
+        c.app.state.settings.max_upload_memory_mb = 300.0
+        before = rss()
+        r = upload(c, "calls", "lying.parquet", lying.read_bytes())
+        grown = rss() - before
+        assert r.status_code == 413, r.text[:500]
+        message = r.json()["message"]
+        assert "lying.parquet" in message and "SAFETYGAP_MAX_UPLOAD_MEMORY_MB" in message
+        assert "300 MB" in message and "/tmp" not in r.text
+        assert grown < 60_000_000, f"the server grew by {grown / 1e6:.0f} MB"
+        assert not [p for p in c.app.state.datasets.directory.iterdir()
+                    if p.suffix == ".parquet"]  # nothing stored
+        r = upload(c, "calls", "small.parquet", _parquet_bytes(calls.to_pandas()))
+        assert r.status_code == 201, r.text[:500]

@@ -37,6 +37,7 @@ from filelock import FileLock
 
 from safetygap._hashing import sha256_file
 from safetygap._io import write_json
+from safetygap.bounded import OverLimit, preload
 from safetygap.errors import ValidationError
 from safetygap.inputs.expansion import ExpansionTooLarge
 from safetygap.inputs.files import CALL_FILE_SUFFIXES, CSV_SUFFIXES, PARQUET_SUFFIXES
@@ -62,6 +63,12 @@ REGISTRY_LOCK = ".datasets.json.lock"
 """File lock held while the registry is read and rewritten (every process)."""
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
 log = logging.getLogger("safetygap.api")
+# uploads are checked in bounded child processes (validate_bounded), forked from a
+# server that has imported what the check needs
+preload(__name__, "safetygap.run", "safetygap.boundaries", "safetygap.taxonomy",
+        "safetygap.workspace", "safetygap.diversion", "safetygap.geo.join",
+        "safetygap.stages.places", "safetygap.stages.preflight", "safetygap.stages.rows",
+        "safetygap.vector_io", "pyogrio")
 
 
 class UploadTooLarge(Exception):
@@ -149,6 +156,44 @@ def validate_dataset(kind: str, path: Path, workspace: Path, *,
         rows = check_replacement(workspace, kind, path)
     return {"rows": rows,
             "warnings": [str(w.message) for w in caught if str(path) in str(w.message)]}
+
+
+CHECK_TIMEOUT_S = 600.0
+"""Longest the check of one upload may take (then 422)."""
+
+
+def validate_bounded(kind: str, path: Path, workspace: Path, *, max_decompressed_bytes: int,
+                     memory_mb: float) -> dict[str, Any]:
+    """:func:`validate_dataset` in a child process limited to ``memory_mb`` MB above its
+    start and :data:`CHECK_TIMEOUT_S` (:func:`~safetygap.bounded.run_bounded`): a file
+    whose contents expand past the sizes it declares (a Parquet footer or a zip directory
+    that under-declares them, an encoding that expands) stops the child, never the
+    server. Raises :class:`~safetygap.bounded.OverLimit` then."""
+    from safetygap.bounded import run_bounded
+
+    return run_bounded(validate_dataset, kind, path, workspace,
+                       max_decompressed_bytes=max_decompressed_bytes,
+                       memory_mb=memory_mb, timeout_s=CHECK_TIMEOUT_S)
+
+
+def _over_limit(exc: OverLimit, name: str, kind: str) -> Exception:
+    """413 past the memory limit, 422 past the time limit or when the reader died."""
+    if exc.kind == "memory":
+        return UploadTooLarge(int(exc.memory_mb * 1e6), (
+            f"file {name!r}: reading and checking it needs more than {exc.memory_mb:,.0f} "
+            "MB of memory, the limit (SAFETYGAP_MAX_UPLOAD_MEMORY_MB on the server): its "
+            "contents expand past the sizes it declares, or it is too large for this "
+            "server; nothing was stored"))
+    if exc.kind == "time":
+        msg = (f"file {name!r}: checking it as a {kind} file took longer than "
+               f"{exc.timeout_s:,.0f} s, the limit; nothing was stored")
+    else:
+        error_id = secrets.token_hex(6)
+        log.error("upload %s (%s): the reader's process %s, error id %s", name, kind, exc,
+                  error_id)
+        msg = (f"file {name!r}: cannot be read as a {kind} file (the reader stopped "
+               f"unexpectedly); error id {error_id}, the server log has the details")
+    return DatasetRejected(msg, [msg])
 
 
 def _storage_message(doing: str, exc: OSError) -> str:
@@ -258,6 +303,8 @@ class DatasetStore:
             except ExpansionTooLarge as exc:
                 raise UploadTooLarge(exc.limit_bytes,
                                      str(_rejected(exc, tmp, name, {}))) from exc
+            except OverLimit as exc:
+                raise _over_limit(exc, name, kind) from exc
             except ValidationError as exc:
                 raise _rejected(exc, tmp, name, hidden or {}) from exc
             except Exception as exc:  # a reader bug: never a 500 with a traceback
@@ -267,8 +314,9 @@ class DatasetStore:
                 error_id = secrets.token_hex(6)
                 log.exception("upload %s (%s, %s): the reader failed, error id %s",
                               dataset_id, kind, name, error_id)
+                what = getattr(exc, "type_name", type(exc).__name__)
                 msg = (f"file {name!r}: cannot be read as a {kind} {suffix} file (the "
-                       f"reader failed unexpectedly: {type(exc).__name__}); error id "
+                       f"reader failed unexpectedly: {what}); error id "
                        f"{error_id}, the server log has the details")
                 raise DatasetRejected(msg, [msg]) from exc
             with _storage("store the upload"):

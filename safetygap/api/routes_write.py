@@ -34,7 +34,7 @@ from safetygap.api._uploads import (
     StorageUnavailable,
     UploadTooLarge,
     upload_limit_message,
-    validate_dataset,
+    validate_bounded,
 )
 from safetygap.api.models import ErrorResponse
 from safetygap.api.models_write import AnalysisJob, AnalysisRequest, DatasetInfo, DatasetList
@@ -138,8 +138,9 @@ async def upload_dataset(request: Request, _: Authorized) -> JSONResponse:
         try:
             record = await run_in_threadpool(
                 store.add, kind, upload.file, upload.filename or "", limit=limit,
-                validate=lambda p: validate_dataset(kind, p, served.path,
-                                                    max_decompressed_bytes=expanded),
+                validate=lambda p: validate_bounded(
+                    kind, p, served.path, max_decompressed_bytes=expanded,
+                    memory_mb=request.app.state.settings.max_upload_memory_mb),
                 hidden=hidden)
         except UploadTooLarge as exc:
             return _error_body(413, exc.message or message)

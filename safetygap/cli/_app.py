@@ -177,6 +177,10 @@ SOURCE_VALUE_HELP = ("VALUE=SOURCE of the --source column, repeatable (e.g. "
                      "non_emergency, online, officer_initiated, alarm_company, not_recorded")
 DEFAULT_SOURCE_HELP = ("the source of every call when there is no --source column (default: "
                        "not_recorded, counted as a call from the public)")
+FEED_HELP = ("column saying which export (feed) each call comes from when one file mixes "
+             "several (e.g. 911 and 311 records): each feed's covered time (first to last "
+             "day, gaps left out) divides its own calls' rates; without it the file is one "
+             "feed")
 DATE_HELP = ("date column, when the file has the date and the time of day in two columns "
              "(--time then names the time-of-day column)")
 

@@ -18,6 +18,7 @@ from safetygap.cli._app import (
     DATE_HELP,
     DEFAULT_AGENCY_HELP,
     DEFAULT_SOURCE_HELP,
+    FEED_HELP,
     SOURCE_HELP,
     SOURCE_VALUE_HELP,
     TIME_FORMAT_HELP,
@@ -137,6 +138,7 @@ def analyze(
     source_col: Annotated[str | None, typer.Option("--source", help=SOURCE_HELP)] = None,
     source_value: Annotated[list[str] | None, typer.Option(help=SOURCE_VALUE_HELP)] = None,
     default_source: Annotated[str | None, typer.Option(help=DEFAULT_SOURCE_HELP)] = None,
+    feed_col: Annotated[str | None, typer.Option("--feed", help=FEED_HELP)] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
     date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
     time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
@@ -279,10 +281,11 @@ def analyze(
                      "default_agency": default_agency, "source": source_col,
                      "source_values": pairs(source_value, "--source-value",
                                              "VALUE=SOURCE"),
-                     "default_source": default_source, "time": time_col, "date": date_col,
-                     "time_format": time_format, "latitude": lat, "longitude": lon, "x": x,
-                     "y": y, "crs": calls_crs, "disposition": disposition_col,
-                     "priority": priority_col},
+                     "default_source": default_source, "feed": feed_col,
+                     "time": time_col, "date": date_col,
+                     "time_format": time_format,
+                     "latitude": lat, "longitude": lon, "x": x, "y": y, "crs": calls_crs,
+                     "disposition": disposition_col, "priority": priority_col},
             options={"crs": crs, "diversion_denominator": diverted_denominator,
                      "count_calls_from": count_calls_from,
                      "reports_columns": pairs(reports_column, "--reports-column"),
@@ -308,7 +311,8 @@ def analyze(
                      **_run_settings(stale_after_months=stale_after_months,
                                      max_malformed_share=max_malformed_share,
                                      date_from=date_from, date_to=date_to),
-                     "methods": _methods(kernel=kernel, demand=demand,
+                     "methods": _methods(city.methods if city else None,
+                                         kernel=kernel, demand=demand,
                                          demand_cell_m=demand_cell_m, bootstrap=bootstrap,
                                          min_population=min_population, pairs=method or []),
                      "population_layer_column": population_layer_column},
@@ -321,15 +325,16 @@ def analyze(
     print_summary(out, analysis.summary)
 
 
-def _methods(*, pairs: list[str], **given: object) -> Any:
-    """The method settings (:class:`safetygap.methods.Methods`) from the named options
-    (None: default) and NAME=VALUE pairs (``--method``); one error naming every bad
+def _methods(base: Any, *, pairs: list[str], **given: object) -> Any:
+    """The method settings (:class:`safetygap.methods.Methods`): ``base`` (the city
+    configuration's ``[methods]``; None: the defaults) with the named options given (not
+    None) and the NAME=VALUE pairs (``--method``) on top; one error naming every bad
     value."""
     from dataclasses import replace
 
     from safetygap.methods import Methods
 
-    out = replace(Methods(), **{k: v for k, v in given.items() if v is not None})
+    out = replace(base or Methods(), **{k: v for k, v in given.items() if v is not None})
     if pairs:
         return out.with_pairs(pairs)
     out.problems().raise_if_any()

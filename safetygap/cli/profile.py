@@ -16,6 +16,7 @@ from safetygap.cli._app import (
     DATE_HELP,
     DEFAULT_AGENCY_HELP,
     DEFAULT_SOURCE_HELP,
+    FEED_HELP,
     SOURCE_HELP,
     SOURCE_VALUE_HELP,
     TIME_FORMAT_HELP,
@@ -58,6 +59,7 @@ def profile(
     source_col: Annotated[str | None, typer.Option("--source", help=SOURCE_HELP)] = None,
     source_value: Annotated[list[str] | None, typer.Option(help=SOURCE_VALUE_HELP)] = None,
     default_source: Annotated[str | None, typer.Option(help=DEFAULT_SOURCE_HELP)] = None,
+    feed_col: Annotated[str | None, typer.Option("--feed", help=FEED_HELP)] = None,
     time_col: Annotated[str | None, typer.Option("--time", help="time column")] = None,
     date_col: Annotated[str | None, typer.Option("--date", help=DATE_HELP)] = None,
     time_format: Annotated[str | None, typer.Option(help=TIME_FORMAT_HELP)] = None,
@@ -103,7 +105,8 @@ def profile(
             "id": id_col, "call_type": type_col, "agency": agency_col,
             "default_agency": default_agency, "source": source_col,
             "source_values": pairs(source_value, "--source-value", "VALUE=SOURCE"),
-            "default_source": default_source, "time": time_col, "date": date_col,
+            "default_source": default_source, "feed": feed_col,
+            "time": time_col, "date": date_col,
             "time_format": time_format, "latitude": lat, "longitude": lon, "x": x, "y": y,
             "crs": calls_crs, "disposition": disposition_col, "priority": priority_col},
             preset=preset)
@@ -162,6 +165,9 @@ def _profile_text(p: dict) -> str:
     if p.get("sources"):
         lines.append("call sources: " + ", ".join(f"{a['value']} {a['calls']:,}"
                                                   for a in p["sources"]["top"]))
+    if p.get("feeds"):
+        lines.append("feeds (each one's covered time measured on its own): " + ", ".join(
+            f"{a['value']} {a['calls']:,}" for a in p["feeds"]["top"]))
     ds = p["diverted_share"]
     if ds["share"] is not None:
         lines.append(f"diverted: {ds['diverted']:,} of {ds['denominator']:,} calls "

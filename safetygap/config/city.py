@@ -19,6 +19,9 @@ key is optional (the command line fills in or overrides what is missing)::
     [demographics]    file, mapping, groups, crs, fine_population, fine_population_column,
                       fine_population_crs, equity_draws, equity_seed, cv_caution,
                       cv_unreliable
+    [methods]         the method settings (:class:`safetygap.methods.Methods`): demand,
+                      demand_cell_m, kernel, gap_days, confidence, min_population,
+                      nonresident_ratio, bootstrap, ..., hotspot_permutations, fdr_alpha
 
 Paths are relative to the configuration file. A value ``"UNRESOLVED"`` (written by
 ``safetygap init`` where it could not tell) is refused with the key named, as is any
@@ -39,6 +42,7 @@ from typing import Any
 
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs.columns import ColumnMap, check_column_map, preset_names, preset_path
+from safetygap.methods import Methods
 
 __all__ = [
     "GENERIC_COLUMNS",
@@ -56,12 +60,14 @@ UNRESOLVED = "UNRESOLVED"
 """The value ``safetygap init`` writes for a field it could not tell; refused on load."""
 
 # section -> key -> (type, where the value goes: "file:<role>", "option:<name>",
-# "column:<ColumnMap field>" or "city:<field>")
+# "column:<ColumnMap field>", "method:<Methods field>" or "city:<field>")
 _STR, _FLOAT, _INT, _BOOL = "text", "number", "whole number", "true or false"
 _TABLE, _LIST = "table", "list of text"
 _COLUMN_TYPES = {f.name: (_BOOL if f.name == "zero_is_missing" else
                           _TABLE if f.name == "source_values" else _STR)
                  for f in fields(ColumnMap) if f.name != "description"}
+_METHOD_TYPES = {name: (_STR if isinstance(v, str) else _INT if isinstance(v, int)
+                        else _FLOAT) for name, v in Methods().to_dict().items()}
 SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "city": {"name": (_STR, "city:name"), "description": (_STR, "city:description")},
     "calls": {"file": (_STR, "file:calls"), "encoding": (_STR, "option:encoding"),
@@ -103,6 +109,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
                      "equity_seed": (_INT, "option:equity_seed"),
                      "cv_caution": (_FLOAT, "option:cv_caution"),
                      "cv_unreliable": (_FLOAT, "option:cv_unreliable")},
+    "methods": {k: (t, f"method:{k}") for k, t in _METHOD_TYPES.items()},
 }
 """Every section and key of a city configuration, its type and where it goes."""
 
@@ -129,6 +136,9 @@ class CityConfig:
     """The ``[calls]`` column map (None: the section sets no column)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """:class:`safetygap.pipeline.AnalysisOptions` field -> value, for the keys given."""
+    methods: Methods | None = None
+    """The ``[methods]`` settings on top of the defaults (None: the file has no
+    ``[methods]``); the command line's method options override them."""
 
     def column_map(self, base: ColumnMap | None = None) -> ColumnMap | None:
         """The configured column map (on top of ``base`` when the file sets only some
@@ -179,6 +189,7 @@ def config_from_content(doc: Mapping[str, Any], *, where: str, base: Path | None
     files: dict[str, Path] = {}
     columns: dict[str, Any] = {}
     options: dict[str, Any] = {}
+    methods: dict[str, Any] = {}
     for section, table in doc.items():
         if section not in SCHEMA:
             problems.add(where, "unknown section", value=f"[{section}]",
@@ -205,6 +216,8 @@ def config_from_content(doc: Mapping[str, Any], *, where: str, base: Path | None
                     files[name] = (base / str(value)).resolve()
             elif dest == "column":
                 columns[name] = dict(value) if kind == _TABLE else value
+            elif dest == "method":
+                methods[name] = float(value) if kind == _FLOAT else value
             elif dest == "option":
                 options[name] = (float(value) if kind == _FLOAT else dict(value)
                                  if kind == _TABLE else tuple(value) if kind == _LIST
@@ -215,10 +228,13 @@ def config_from_content(doc: Mapping[str, Any], *, where: str, base: Path | None
     if columns:
         cmap = ColumnMap(**columns, description=city.get("description", ""))
         check_column_map(cmap, f"{where} [calls]", problems)
+    chosen = Methods(**methods) if "methods" in doc else None
+    if chosen is not None:  # each bad value named by its key
+        chosen.problems(problems, where=where, key="[methods] {}")
     problems.raise_if_any()
     return CityConfig(source=source, name=city.get("name", ""),
                       description=city.get("description", ""), files=files, columns=cmap,
-                      options=options)
+                      options=options, methods=chosen)
 
 
 def _check_value(value: Any, kind: str, key: str, where: str, problems: Problems) -> bool:
@@ -294,6 +310,8 @@ def analysis_setup(
     problems.raise_if_any()
     cmap = resolve_columns(config, columns, preset=preset, geometry=geometry)
     opts: dict[str, Any] = dict(config.options if config else {})
+    if config and config.methods is not None:
+        opts["methods"] = config.methods
     opts |= {k: v for k, v in options.items() if v is not None}
     if config and config.name and "label" not in opts:
         opts["label"] = config.name

@@ -91,26 +91,41 @@ class SeenIds:
         """Per id of the batch (trimmed text; missing: never repeated): True when it was
         seen in an earlier row, of this batch or of any earlier one."""
         ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        present = ~ids.is_null().to_numpy(zero_copy_only=False)
-        texts = pd.Series(pd.array(ids, dtype=pd.StringDtype("pyarrow")))
-        dup = np.array(texts.duplicated(keep="first") & pd.Series(present), dtype=bool)
-        first = np.flatnonzero(present & ~dup)  # the batch's own first occurrences
-        h = id_hashes(ids.take(pa.array(first)))
-        order = np.argsort(h, kind="stable")
-        h_sorted = h[order]
+        if ids.null_count:
+            present = np.flatnonzero(~ids.is_null().to_numpy(zero_copy_only=False))
+            ids_present = ids.take(pa.array(present))
+        else:
+            present, ids_present = np.arange(len(ids)), ids
+        h_all = id_hashes(ids_present)
+        dup = np.zeros(len(ids), dtype=bool)
+        # in the batch: rows whose hash another row has, compared by their text
+        order = np.argsort(h_all)
+        same = h_all[order[1:]] == h_all[order[:-1]]
+        keep = np.ones(len(present), dtype=bool)
+        if same.any():
+            rows = np.zeros(len(present), dtype=bool)
+            rows[order[1:][same]] = True
+            rows[order[:-1][same]] = True
+            some = np.flatnonzero(rows)  # input order
+            texts = pd.Series(pd.array(ids_present.take(pa.array(some)),
+                                       dtype=pd.StringDtype("pyarrow")))
+            keep[some] = ~texts.duplicated(keep="first").to_numpy()
+            dup[present[some]] = ~keep[some]
+        order = order[keep[order]]  # the batch's own first occurrences, by hash
+        first = present[order]
+        h_sorted = h_all[order]
         candidate = np.zeros(len(first), dtype=bool)
         for run in self.runs:
             pos = np.searchsorted(run, h_sorted)
             hit = pos < len(run)
             hit[hit] = run[pos[hit]] == h_sorted[hit]
-            candidate[order[hit]] = True
-        if candidate.any():
-            for i in np.flatnonzero(candidate):
-                if self._seen_text(int(h[i]), ids[int(first[i])].as_py()):
-                    dup[first[i]] = True
-                else:
-                    self.collisions += 1
-        self._add(h_sorted, ids.take(pa.array(first[order])))
+            candidate |= hit
+        for i in np.flatnonzero(candidate):
+            if self._seen_text(int(h_sorted[i]), ids[int(first[i])].as_py()):
+                dup[first[i]] = True
+            else:
+                self.collisions += 1
+        self._add(h_sorted, ids.take(pa.array(first)))
         return dup
 
     def _seen_text(self, h: int, text: str) -> bool:
@@ -140,7 +155,19 @@ class SeenIds:
                 pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         self.files.append((hashes_path, ids_path))
-        run = np.unique(h_sorted)  # colliding hashes of one batch kept once
+        run = _distinct(h_sorted)  # colliding hashes of one batch kept once
         while self.runs and len(self.runs[-1]) <= 2 * len(run):
-            run = np.union1d(self.runs.pop(), run)
+            merged = np.concatenate([self.runs.pop(), run])
+            merged.sort(kind="stable")  # two sorted runs: a merge
+            run = _distinct(merged)
         self.runs.append(run)
+
+
+def _distinct(sorted_values: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array (np.unique hashes, slower here)."""
+    if len(sorted_values) < 2:
+        return sorted_values
+    keep = np.empty(len(sorted_values), dtype=bool)
+    keep[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=keep[1:])
+    return sorted_values[keep]

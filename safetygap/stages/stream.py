@@ -58,7 +58,7 @@ from safetygap.stages.rows import (
     swapped_verdict,
 )
 from safetygap.tables import calls as C
-from safetygap.vocab import BOUNDARY_POLICIES, RowStatus
+from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, RowStatus
 
 DEFAULT_BATCH_ROWS = 500_000
 """Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
@@ -148,7 +148,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     faults: dict[str, int] = {}
     swapped = SwappedRows()
     feeds: dict[str, int] = {}  # feed name -> its code in the order first seen
-    kept: list[pd.DataFrame] = []
+    kept: list[dict[str, Any]] = []
     alloc: dict[str, dict[str, list[Allocation]]] = {"neighborhood": {}, "ward": {}}
     counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
@@ -220,8 +220,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
         problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
                      "calls", allowed="a calls file with at least one row")
         problems.raise_if_any()
-    calls = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
-    del kept
+    calls = _concat(kept)
     names = sorted(feeds)  # the feeds' codes as the whole table's (sorted names)
     remap = np.array([names.index(n) for n in feeds], dtype=np.int16)
     calls[C.SOURCE_CODE] = remap[calls[C.SOURCE_CODE].to_numpy()]
@@ -283,22 +282,51 @@ def _cut(batches: Iterator[Any], n: int) -> Iterator[Any]:
                           (b.source_xy[0][a:a + n], b.source_xy[1][a:a + n]))
 
 
-def _kept(calls: pd.DataFrame) -> pd.DataFrame:
+def _concat(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The batches' kept columns as one table, a column at a time (each batch's column
+    freed once joined: the memory of the whole plus one column, not twice the whole)."""
+    out: dict[str, Any] = {}
+    for col in KEPT:
+        pieces = [p.pop(col) for p in parts]
+        if isinstance(pieces[0], np.ndarray):
+            out[col] = np.concatenate(pieces)
+        elif isinstance(pieces[0], pd.Categorical):
+            out[col] = pd.Categorical.from_codes(
+                np.concatenate([c.codes for c in pieces]), dtype=pieces[0].dtype)
+        else:
+            out[col] = pd.concat([pd.Series(a, copy=False) for a in pieces],
+                                 ignore_index=True).array
+        del pieces
+    return pd.DataFrame(out, copy=False)
+
+
+def _kept(calls: pd.DataFrame) -> dict[str, Any]:
     """The batch's :data:`KEPT` columns; the text only where a later step reads it: the
     agency of the unique diverted calls (diverted by agency), the type of the unknown
     types (the most common unknown types), the id of the calls outside the date window
     (its examples)."""
     out = calls[list(KEPT)].copy()
+    for col in (C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA):  # area positions: 4 bytes
+        out[col] = out[col].to_numpy().astype(np.int32)
     uniq = out[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
     out[C.AGENCY] = out[C.AGENCY].where(uniq & out[C.DIVERTED].to_numpy(dtype=bool))
     out[C.CALL_TYPE] = out[C.CALL_TYPE].where(~out[C.KNOWN].to_numpy(dtype=bool))
     out[C.CALL_ID] = out[C.CALL_ID].where(out[C.DATE_OUTSIDE].to_numpy() != 0)
-    return out
+    return {col: out[col].array if isinstance(out[col].dtype, pd.StringDtype)
+            else out[col].to_numpy() if not isinstance(out[col].dtype, pd.CategoricalDtype)
+            else out[col].array for col in KEPT}
 
 
 def _joined(parts: list[Allocation], n: int) -> Allocation:
-    """One allocation of every call from the batches' (call positions already global)."""
-    return Allocation(parts[0].policy, np.concatenate([p.call for p in parts]),
-                      np.concatenate([p.area for p in parts]),
-                      np.concatenate([p.weight for p in parts]),
-                      np.concatenate([p.k for p in parts]))
+    """One allocation of every call from the batches' (call positions already global),
+    in narrow dtypes: positions int32, ``k`` int8, the weights of ``contain`` (all 1) a
+    read-only view of one number. The counts and measures come out the same (they index,
+    count and sum in the same order)."""
+    call = np.concatenate([p.call for p in parts]).astype(np.int32 if n < 2**31 else np.int64)
+    area = np.concatenate([p.area for p in parts]).astype(np.int32)
+    k = np.concatenate([p.k for p in parts]).astype(np.int8)
+    if parts[0].policy == BoundaryPolicy.CONTAIN:
+        weight = np.broadcast_to(np.float64(1.0), (len(call),))
+    else:
+        weight = np.concatenate([p.weight for p in parts])
+    return Allocation(parts[0].policy, call, area, weight, k)

@@ -224,10 +224,11 @@ class StreamWriter:
     dtypes, categories and GeoParquet metadata.
 
     Each batch of :func:`build` goes to a spill file first (the columns of
-    :data:`DATA_CATEGORIES` as text, ``x``/``y`` as numbers) while the categories present
-    and the points' bounding box are gathered; :meth:`close` then copies the spill,
-    a row group at a time, into ``path`` with the final categories and point geometry.
-    Memory: one batch. The spill (in ``spill_dir``) is removed by :meth:`close`.
+    :data:`DATA_CATEGORIES` as codes in the order their values were first seen,
+    ``x``/``y`` as numbers) while the values present and the points' bounding box are
+    gathered; :meth:`close` then copies the spill, a row group at a time and without
+    pandas, into ``path`` with the final (sorted) categories and point geometry. Memory:
+    one batch. The spill (in ``spill_dir``) is removed by :meth:`close`.
     """
 
     def __init__(self, path: str | os.PathLike, crs: str, spill_dir: str | os.PathLike):
@@ -238,7 +239,7 @@ class StreamWriter:
         self.spill = Path(spill_dir) / "calls-spill.parquet"
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
-        self._present: dict[str, set[str]] = {c: set() for c in DATA_CATEGORIES}
+        self._seen: dict[str, dict[str, int]] = {c: {} for c in DATA_CATEGORIES}
         self._fixed: dict[str, pd.Index] = {}  # other categoricals: same in every batch
         self._bbox = [np.inf, np.inf, -np.inf, -np.inf]
 
@@ -247,12 +248,14 @@ class StreamWriter:
         frame = frame.copy(deep=False)
         for col in frame.columns:
             dtype = frame[col].dtype
-            if not isinstance(dtype, pd.CategoricalDtype):
+            if col in self._seen:
+                codes, values = pd.factorize(frame[col])
+                seen = self._seen[col]
+                lookup = np.array([seen.setdefault(str(v), len(seen)) for v in values] + [-1],
+                                  dtype=np.int16)
+                frame[col] = lookup[codes]  # -1 (missing) indexes the last
+            elif not isinstance(dtype, pd.CategoricalDtype):
                 continue
-            if col in self._present:
-                values = frame[col].astype(object)
-                self._present[col].update(str(v) for v in pd.unique(values.dropna()))
-                frame[col] = values.astype("string")  # NA stays NA
             elif col not in self._fixed:
                 self._fixed[col] = dtype.categories
             elif not dtype.categories.equals(self._fixed[col]):
@@ -272,21 +275,38 @@ class StreamWriter:
         if self._writer is None:
             raise ValueError("no calls were written")
         self._writer.close()
-        cats = {c: pd.Index(sorted(v), dtype=object) for c, v in self._present.items()}
+        sorted_values = {c: sorted(v) for c, v in self._seen.items()}
+        remap = {c: np.array([sorted_values[c].index(v) for v in seen] + [-1], dtype=np.int64)
+                 for c, seen in self._seen.items()}
         bbox = None if not np.isfinite(self._bbox[0]) else tuple(self._bbox)
         out: pq.ParquetWriter | None = None
         try:
             for batch in pq.ParquetFile(self.spill).iter_batches():
-                frame = batch.to_pandas()
-                for col, categories in cats.items():
-                    if col in frame.columns:
-                        frame[col] = pd.Categorical(frame[col].astype(object).where(
-                            frame[col].notna(), None), categories=categories)
-                table = _geo.points_table(frame.drop(columns=[X, Y]), frame[X].to_numpy(),
-                                          frame[Y].to_numpy(), self.crs, bbox=bbox)
-                if out is None:
-                    out = pq.ParquetWriter(self.path, table.schema)
-                out.write_table(table)
+                if out is None:  # the schema (pandas and geo metadata) as write() has it
+                    head = batch.slice(0, 0).to_pandas()
+                    for col, values in sorted_values.items():
+                        if col in head.columns:
+                            head[col] = pd.Categorical([], categories=pd.Index(
+                                pd.array(values, dtype=pd.StringDtype(na_value=np.nan))))
+                    empty = np.zeros(0)
+                    schema = _geo.points_table(head.drop(columns=[X, Y]), empty, empty,
+                                               self.crs, bbox=bbox).schema
+                    out = pq.ParquetWriter(self.path, schema)
+                columns = []
+                for name in schema.names:
+                    if name == GEOMETRY:
+                        columns.append(_geo.point_wkb(
+                            batch.column(X).to_numpy(zero_copy_only=False),
+                            batch.column(Y).to_numpy(zero_copy_only=False)))
+                    elif name in remap:
+                        codes = remap[name][batch.column(name).to_numpy(zero_copy_only=False)]
+                        kind = schema.field(name).type
+                        columns.append(pa.DictionaryArray.from_arrays(
+                            pa.array(codes, mask=codes < 0, type=kind.index_type),
+                            pa.array(sorted_values[name], type=kind.value_type)))
+                    else:
+                        columns.append(batch.column(name))
+                out.write_table(pa.Table.from_arrays(columns, schema=schema))
         finally:
             if out is not None:
                 out.close()
