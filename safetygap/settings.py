@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         1000, ge=1, le=1_000_000,
         description="open connections at most; a new one past it closes the oldest one "
                     "waiting for its request's headers (a slow or idle client)")
+    http_parser: Literal["auto", "httptools", "h11"] = Field(
+        "auto", description="HTTP/1.1 parser of `safetygap serve`: httptools (C, fast), h11 "
+                            "(pure Python, slower) or auto (httptools when installed); the "
+                            "read timeout and connection limit hold with either")
     compute_workers: int = Field(
         1, ge=0, le=64,
         description="processes `safetygap serve` computes new hexagon sizes and area layers "

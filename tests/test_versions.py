@@ -216,3 +216,29 @@ def test_readers_during_reruns_always_get_one_complete_version(tiny_ws, tmp_path
             calls = sum(f["properties"]["calls_total"] for f in body["features"])
             assert calls == version.summary["totals"]["calls_in_areas"]
     assert len(results) > 50 and len(seen) >= 3, (len(results), len(seen))
+
+
+def test_a_frozen_server_heap_stays_frozen_and_frees_the_old_view_after_a_rerun(tiny_ws):
+    """``safetygap serve`` freezes its heap once the workspace is read (gc.freeze, so full
+    collections never walk the workspace); a re-run's new view is frozen in its turn and
+    the old one is handed back to the collector, which frees it."""
+    import gc
+    import weakref
+
+    from safetygap.api._store import WorkspaceStore
+
+    ws, _ = tiny_ws
+    store = WorkspaceStore(ws)
+    old = weakref.ref(store.view())
+    gc.collect()
+    gc.freeze()
+    try:
+        rebuild(ws)
+        new = store.view()
+        assert new is not old() and new.workspace.path == active_dir(ws)
+        assert old() is None  # released, even though it was frozen
+        # frozen: in none of the collector's generations
+        assert not any(o is new for g in range(3) for o in gc.get_objects(g))
+        assert store.fresh() is not None and store.fresh()[0] is new
+    finally:
+        gc.unfreeze()

@@ -71,6 +71,18 @@ def content_security_policy(tiles: str) -> str:
     ])
 
 
+def security_headers(tiles: str) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (module docstring), as ASGI header pairs; the
+    server's own answers to requests it cannot parse carry them too
+    (:mod:`safetygap.api._connections`)."""
+    return [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"content-security-policy", content_security_policy(tiles).encode()),
+    ]
+
+
 def server_roots(paths: Iterable[str | os.PathLike | None]) -> list[str]:
     """Absolute forms (as given and resolved) of ``paths`` plus the temporary and working
     directories, longest first."""
@@ -107,12 +119,7 @@ class PublicResponseMiddleware:
     def __init__(self, app: ASGIApp, *, tiles: str, roots: list[str]):
         self.app = app
         self.roots = roots
-        self.headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"strict-origin-when-cross-origin"),
-            (b"content-security-policy", content_security_policy(tiles).encode()),
-        ]
+        self.headers = security_headers(tiles)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

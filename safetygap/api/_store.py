@@ -21,6 +21,7 @@ which and why (``/health`` shows it).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -92,12 +93,22 @@ class WorkspaceStore:
 
     def current(self) -> tuple[WorkspaceView, str]:
         """The current view and the checksum of its manifest, as one consistent pair."""
-        entry = self._entry
-        if entry is not None and self._manifest_stat(self._active()) == entry[2]:
-            return entry[0], entry[1]
+        fresh = self.fresh()
+        if fresh is not None:
+            return fresh
         with self._lock:
             entry = self._refresh()
         return entry[0], entry[1]
+
+    def fresh(self) -> tuple[WorkspaceView, str] | None:
+        """:meth:`current` when the view read before is still the workspace's (its
+        manifest unchanged: one stat and the ``CURRENT`` pointer read, quick enough for an
+        event loop); None when the workspace must be read (seconds: call :meth:`current`
+        in a worker thread)."""
+        entry = self._entry
+        if entry is not None and self._manifest_stat(self._active()) == entry[2]:
+            return entry[0], entry[1]
+        return None
 
     def _refresh(self) -> tuple[WorkspaceView, str, tuple[int, ...]]:
         for _ in range(3):
@@ -132,6 +143,7 @@ class WorkspaceStore:
                 served_key = key if served == active else self._manifest_key(served)
                 self._entry = (view, served_key or key, stat)
                 self.fallback = fallback
+                _refreeze()
                 return self._entry
         if self._entry is not None:
             return self._entry  # being rewritten: keep serving the last complete one
@@ -165,6 +177,17 @@ class WorkspaceStore:
         """Complete versions, newest first, then the top-level analysis."""
         out = [v for v in reversed(version_dirs(self.path)) if is_complete(v)]
         return [*out, self.path] if (self.path / MANIFEST).is_file() else out
+
+
+def _refreeze() -> None:
+    """In a server that froze its heap (:func:`safetygap.api.app.freeze_heap`), after a
+    new view replaced the old: the old view's objects go back to the collector, which
+    frees them (one full collection, a pause of about a second), and what is alive now
+    is frozen again."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 def _failed_files(path: Path) -> list[str]:

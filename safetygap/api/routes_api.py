@@ -1,6 +1,12 @@
 """JSON / GeoJSON routes. Thin: parameters are checked here, the work is done by
 :class:`safetygap.readmodel.WorkspaceView`; results are validated against the
-response models once and cached as JSON per workspace."""
+response models once and cached as JSON per workspace.
+
+The routes the map pages and most clients ask for are ``async``: a cached answer (bytes)
+is sent from the event loop at once, and only a missing one is computed in a worker
+thread (:func:`cached_async`), so a cached answer costs no thread hand-off. Reading the
+workspace again after its manifest changed happens in a worker thread too
+(:func:`current_view`)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from safetygap import FAMILIES, __version__
 from safetygap.api._errors import ERROR_RESPONSES, param_error
@@ -40,10 +47,12 @@ router = APIRouter()
 GEOJSON = "application/geo+json"
 
 
-def current_view(request: Request) -> WorkspaceView:
-    """The view of the served workspace (read again when its manifest changed); the
-    checksum of its manifest goes into the response header ``X-Safetygap-Workspace``."""
-    view, key = request.app.state.store.current()
+async def current_view(request: Request) -> WorkspaceView:
+    """The view of the served workspace (read again, in a worker thread, when its manifest
+    changed); the checksum of its manifest goes into the response header
+    ``X-Safetygap-Workspace``."""
+    store = request.app.state.store
+    view, key = store.fresh() or await run_in_threadpool(store.current)
     setattr(request.state, STATE_KEY, key)
     return view
 
@@ -85,13 +94,46 @@ def checked_area(view: WorkspaceView, level: str, name: str, area_id: str | None
     return area_id
 
 
+_MISSING = object()
+
+
+async def cached_async(view: WorkspaceView, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``view.cached(key, compute)`` for an async route: a kept result at once, on the
+    event loop; a missing one computed in a worker thread (the loop never waits for it)."""
+    value = view.peek(key, _MISSING)
+    if value is _MISSING:
+        value = await run_in_threadpool(view.cached, key, compute)
+    return value
+
+
+def _json_key(model: type[BaseModel], key: Hashable) -> tuple:
+    return ("json", model.__name__, key)
+
+
+def _json_bytes(model: type[BaseModel], build: Callable[[], Any]) -> Callable[[], bytes]:
+    return lambda: model.model_validate(build()).model_dump_json(by_alias=True).encode()
+
+
 def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
                 build: Callable[[], Any], *, media_type: str = "application/json"
                 ) -> Response:
     """``build()`` validated against ``model`` and serialised once per workspace."""
-    body = view.cached(("json", model.__name__, key), lambda: model.model_validate(
-        build()).model_dump_json(by_alias=True).encode())
+    body = view.cached(_json_key(model, key), _json_bytes(model, build))
     return Response(content=body, media_type=media_type)
+
+
+async def cached_json_async(view: WorkspaceView, key: Hashable, model: type[BaseModel],
+                            build: Callable[[], Any], *, media_type: str = "application/json"
+                            ) -> Response:
+    """:func:`cached_json` for an async route (:func:`cached_async`)."""
+    body = await cached_async(view, _json_key(model, key), _json_bytes(model, build))
+    return Response(content=body, media_type=media_type)
+
+
+def _computed(request: Request, view: WorkspaceView, task: str, params: dict[str, Any]
+              ) -> tuple[tuple, Callable[[], bytes]]:
+    return computed_key(task, params), lambda: request.app.state.compute.answer(
+        view, task, params)
 
 
 def computed_json(request: Request, view: WorkspaceView, task: str, params: dict[str, Any],
@@ -99,9 +141,16 @@ def computed_json(request: Request, view: WorkspaceView, task: str, params: dict
     """The answer of ``task`` (:mod:`safetygap.api._compute`) with ``params``: computed
     once per workspace by a worker process (the client chooses what it costs), cached as
     JSON here."""
-    body = view.cached(computed_key(task, params),
-                       lambda: request.app.state.compute.answer(view, task, params))
-    return Response(content=body, media_type=media_type)
+    return Response(content=view.cached(*_computed(request, view, task, params)),
+                    media_type=media_type)
+
+
+async def computed_json_async(request: Request, view: WorkspaceView, task: str,
+                              params: dict[str, Any], *, media_type: str = "application/json"
+                              ) -> Response:
+    """:func:`computed_json` for an async route (:func:`cached_async`)."""
+    return Response(content=await cached_async(view, *_computed(request, view, task, params)),
+                    media_type=media_type)
 
 
 def computed_key(task: str, params: dict[str, Any]) -> tuple:
@@ -134,7 +183,7 @@ def warm_map_layers(view: WorkspaceView, *, tolerance_m: float | None = None) ->
 
 
 @router.get("/health", response_model=Health, tags=["service"])
-def health(request: Request, view: View) -> Health:
+async def health(request: Request, view: View) -> Health:
     """The service is up and serving a complete workspace; ``fallback`` says which version
     is served and why when the newest one failed its checksums."""
     store = request.app.state.store
@@ -147,37 +196,44 @@ def health(request: Request, view: View) -> Health:
 
 @router.get("/api/summary", response_model=Summary, responses=ERROR_RESPONSES,
             tags=["summary"])
-def summary(view: View) -> Response:
+async def summary(view: View) -> Response:
     """Totals, diverted share by year and data-quality counts."""
-    def build() -> dict[str, Any]:
-        s = view.summary
-        q = view.quality.get("calls", {})
-        prov = view.providers["family"].value_counts()
-        families = {f: {**s["families"][f], "providers": int(prov.get(f, 0))}
-                    for f in FAMILIES}
-        return {
-            **{k: s[k] for k in ("label", "synthetic", "generated", "safetygap_version", "crs",
-                                 "years", "totals", "diverted_share",
-                                 "eligible_not_diverted_share")},
-            "families": families,
-            "quality": {
-                **s["quality"],
-                "input_rows": q.get("input_rows", s["totals"]["input_rows"]),
-                "analysed_in_areas": q.get("analysed_in_areas", s["totals"]["calls_in_areas"]),
-                "excluded_from_areas": q.get("excluded_from_areas", 0),
-            },
-            "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
-            "travel": s.get("travel"),
-            "diversion": s.get("diversion"),
-            **{k: s.get(k) for k in ("top_underserved", "not_ranked", "time_covered",
-                                     "uncertainty", "placeless_services", "demand_points",
-                                     "methods")},
-            **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
-            "caveats": view.caveats,
-            "uncalibrated": bool(s.get("uncalibrated")),
-        }
+    return await cached_json_async(view, "summary", Summary, lambda: _summary(view))
 
-    return cached_json(view, "summary", Summary, build)
+
+def summary_response(view: WorkspaceView) -> Response:
+    """The answer of ``GET /api/summary`` (for the GeoPackage export)."""
+    return cached_json(view, "summary", Summary, lambda: _summary(view))
+
+
+def _summary(view: WorkspaceView) -> dict[str, Any]:
+    """What ``GET /api/summary`` answers, before validation."""
+    s = view.summary
+    q = view.quality.get("calls", {})
+    prov = view.providers["family"].value_counts()
+    families = {f: {**s["families"][f], "providers": int(prov.get(f, 0))}
+                for f in FAMILIES}
+    return {
+        **{k: s[k] for k in ("label", "synthetic", "generated", "safetygap_version", "crs",
+                             "years", "totals", "diverted_share",
+                             "eligible_not_diverted_share")},
+        "families": families,
+        "quality": {
+            **s["quality"],
+            "input_rows": q.get("input_rows", s["totals"]["input_rows"]),
+            "analysed_in_areas": q.get("analysed_in_areas", s["totals"]["calls_in_areas"]),
+            "excluded_from_areas": q.get("excluded_from_areas", 0),
+        },
+        "boundary_sensitivity": _sensitivity(s.get("boundary_sensitivity")),
+        "travel": s.get("travel"),
+        "diversion": s.get("diversion"),
+        **{k: s.get(k) for k in ("top_underserved", "not_ranked", "time_covered",
+                                 "uncertainty", "placeless_services", "demand_points",
+                                 "methods")},
+        **{k: s.get(k) for k in ("call_types", "demand", "undated", "agency")},
+        "caveats": view.caveats,
+        "uncalibrated": bool(s.get("uncalibrated")),
+    }
 
 
 def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -197,30 +253,36 @@ def _sensitivity(raw: dict[str, Any] | None) -> dict[str, Any] | None:
             "changed_areas": changed}
 
 
-def _layer(request: Request, view: WorkspaceView, level: str, family: str | None,
-           year: int | None, tolerance: float, ward: str | None = None, fmt: str = "json"
-           ) -> Response:
+async def _layer(request: Request, view: WorkspaceView, level: str, family: str | None,
+                 year: int | None, tolerance: float, ward: str | None = None,
+                 fmt: str = "json") -> Response:
     year = checked_year(view, year)
     ward = checked_area(view, "ward", "ward", ward)
     name = f"safetygap-{level}s-{family or 'all'}-{year or 'all-years'}"
     if fmt == "csv":
-        layer = view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward)
-        rows = feature_rows(layer["features"])
-        if family is None and year is None:  # every measure: the equity columns too
-            from safetygap.maps.equity import equity_rows
-
-            extra = equity_rows(view, level, [r["area_id"] for r in rows])
-            rows = [r | e for r, e in zip(rows, extra, strict=True)]
-        return csv_response(rows, name)
-    return download(fmt, name, computed_json(
+        return await run_in_threadpool(_layer_csv, view, level, family, year, tolerance,
+                                       ward, name)
+    return download(fmt, name, await computed_json_async(
         request, view, "layer", layer_params(level, family=family, year=year,
                                              tolerance_m=tolerance, ward=ward),
         media_type=GEOJSON))
 
 
+def _layer_csv(view: WorkspaceView, level: str, family: str | None, year: int | None,
+               tolerance: float, ward: str | None, name: str) -> Response:
+    layer = view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward)
+    rows = feature_rows(layer["features"])
+    if family is None and year is None:  # every measure: the equity columns too
+        from safetygap.maps.equity import equity_rows
+
+        extra = equity_rows(view, level, [r["area_id"] for r in rows])
+        rows = [r | e for r, e in zip(rows, extra, strict=True)]
+    return csv_response(rows, name)
+
+
 @router.get("/api/neighborhoods", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
-def neighborhoods(
+async def neighborhoods(
     request: Request,
     view: View,
     family: FamilyQ = None,
@@ -233,57 +295,57 @@ def neighborhoods(
     """Neighborhoods as GeoJSON (EPSG:4326) with their indices as ``<measure>_<family>``
     properties, and the gap classes (legend) per family; ``format=csv`` or ``geojson``
     for a download."""
-    return _layer(request, view, "neighborhood", family, year, tolerance, ward, format)
+    return await _layer(request, view, "neighborhood", family, year, tolerance, ward, format)
 
 
 @router.get("/api/wards", response_model=AreaCollection, responses=DOWNLOADS,
             tags=["areas"])
-def wards(request: Request, view: View, family: FamilyQ = None, year: YearQ = None,
-          tolerance: ToleranceQ = DEFAULT_SIMPLIFY_TOLERANCE_M,
-          format: FormatQ = "json") -> Response:
+async def wards(request: Request, view: View, family: FamilyQ = None, year: YearQ = None,
+                tolerance: ToleranceQ = DEFAULT_SIMPLIFY_TOLERANCE_M,
+                format: FormatQ = "json") -> Response:
     """Wards as GeoJSON (EPSG:4326) with their indices; see ``/api/neighborhoods``."""
-    return _layer(request, view, "ward", family, year, tolerance, None, format)
+    return await _layer(request, view, "ward", family, year, tolerance, None, format)
 
 
 @router.get("/api/neighborhoods/{area_id}", response_model=AreaProfile,
             responses=ERROR_RESPONSES, tags=["areas"])
-def neighborhood_profile(view: View, area_id: AreaId) -> Response:
+async def neighborhood_profile(view: View, area_id: AreaId) -> Response:
     """One neighborhood: calls by category and year, providers inside and within
     reach, every index with its rank among neighborhoods and the city value."""
-    return cached_json(view, ("profile", "neighborhood", area_id), AreaProfile,
-                       lambda: view.profile("neighborhood", area_id))
+    return await cached_json_async(view, ("profile", "neighborhood", area_id), AreaProfile,
+                                   lambda: view.profile("neighborhood", area_id))
 
 
 @router.get("/api/wards/{area_id}", response_model=AreaProfile, responses=ERROR_RESPONSES,
             tags=["areas"])
-def ward_profile(view: View, area_id: AreaId) -> Response:
+async def ward_profile(view: View, area_id: AreaId) -> Response:
     """One ward: calls by category and year, providers inside and within reach,
     every index with its rank among wards and the city value."""
-    return cached_json(view, ("profile", "ward", area_id), AreaProfile,
-                       lambda: view.profile("ward", area_id))
+    return await cached_json_async(view, ("profile", "ward", area_id), AreaProfile,
+                                   lambda: view.profile("ward", area_id))
 
 
 @router.get("/api/neighborhoods/{area_id}/directory", response_model=AreaDirectory,
             responses=ERROR_RESPONSES, tags=["areas"])
-def neighborhood_directory(view: View, area_id: AreaId) -> Response:
+async def neighborhood_directory(view: View, area_id: AreaId) -> Response:
     """The services of one neighborhood: every provider located in it, assigned to it
     (serves) or reaching it, with hours, contact, eligibility, languages, address, how
     far, and when it was last checked. The page: /neighborhoods/{id}/directory."""
-    return cached_json(view, ("directory", "neighborhood", area_id), AreaDirectory,
-                       lambda: area_directory(view, "neighborhood", area_id))
+    return await cached_json_async(view, ("directory", "neighborhood", area_id), AreaDirectory,
+                                   lambda: area_directory(view, "neighborhood", area_id))
 
 
 @router.get("/api/wards/{area_id}/directory", response_model=AreaDirectory,
             responses=ERROR_RESPONSES, tags=["areas"])
-def ward_directory(view: View, area_id: AreaId) -> Response:
+async def ward_directory(view: View, area_id: AreaId) -> Response:
     """The services of one ward (see /api/neighborhoods/{id}/directory). The page:
     /wards/{n}/directory."""
-    return cached_json(view, ("directory", "ward", area_id), AreaDirectory,
-                       lambda: area_directory(view, "ward", area_id))
+    return await cached_json_async(view, ("directory", "ward", area_id), AreaDirectory,
+                                   lambda: area_directory(view, "ward", area_id))
 
 
 @router.get("/api/gaps", response_model=GapRanking, responses=DOWNLOADS, tags=["areas"])
-def gaps(
+async def gaps(
     view: View,
     family: FamilyQ = None,
     level: Annotated[Level, Query(description="neighborhood or ward")] = "neighborhood",
@@ -296,17 +358,10 @@ def gaps(
     year = checked_year(view, year)
     fams = FAMILIES if family is None else (family,)
     if format != "json":
-        ranked = {f: view.ranking(level, f, year=year, top=top) for f in fams}
         name = f"safetygap-underserved-{level}s-{family or 'all'}-{year or 'all-years'}"
-        rows = [{"family": f, **r} for f in fams for r in ranked[f]]
-        if format == "csv":
-            return csv_response(rows, name)
-        shapes = {str(ft["id"]): ft["geometry"] for ft in view.layer(
-            level, family=None, year=year, tolerance_m=DEFAULT_SIMPLIFY_TOLERANCE_M)["features"]}
-        return geojson_response({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": f"{r['family']}-{r['rank']}",
-             "geometry": shapes.get(r["area_id"]), "properties": r} for r in rows]}, name)
-    return cached_json(
+        return await run_in_threadpool(_gaps_download, view, fams, level, top, year, format,
+                                       name)
+    return await cached_json_async(
         view, ("gaps", fams, level, top, year), GapRanking,
         lambda: {"level": level, "period": "all" if year is None else str(year), "top": top,
                  "families": {f: view.ranking(level, f, year=year, top=top) for f in fams},
@@ -314,9 +369,23 @@ def gaps(
                  else "calibrated", "caveats": view.caveats})
 
 
+def _gaps_download(view: WorkspaceView, fams: tuple[str, ...], level: str, top: int,
+                   year: int | None, fmt: str, name: str) -> Response:
+    """The ranking as a CSV (one row per family and rank) or GeoJSON download."""
+    ranked = {f: view.ranking(level, f, year=year, top=top) for f in fams}
+    rows = [{"family": f, **r} for f in fams for r in ranked[f]]
+    if fmt == "csv":
+        return csv_response(rows, name)
+    shapes = {str(ft["id"]): ft["geometry"] for ft in view.layer(
+        level, family=None, year=year, tolerance_m=DEFAULT_SIMPLIFY_TOLERANCE_M)["features"]}
+    return geojson_response({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": f"{r['family']}-{r['rank']}",
+         "geometry": shapes.get(r["area_id"]), "properties": r} for r in rows]}, name)
+
+
 @router.get("/api/providers", response_model=ProviderCollection, responses=DOWNLOADS,
             tags=["providers"])
-def providers(
+async def providers(
     view: View,
     family: FamilyQ = None,
     ward: Annotated[str | None, Query(description="only providers in this ward")] = None,
@@ -330,9 +399,9 @@ def providers(
     neighborhood = checked_area(view, "neighborhood", "neighborhood", neighborhood)
     name = f"safetygap-providers-{family or 'all'}"
     if format == "csv":
-        layer = view.providers_layer(family=family, ward=ward, neighborhood=neighborhood)
-        return csv_response(feature_rows(layer["features"]), name)
-    return download(format, name, cached_json(
+        return await run_in_threadpool(lambda: csv_response(feature_rows(view.providers_layer(
+            family=family, ward=ward, neighborhood=neighborhood)["features"]), name))
+    return download(format, name, await cached_json_async(
         view, ("providers", family, ward, neighborhood), ProviderCollection,
         lambda: view.providers_layer(family=family, ward=ward, neighborhood=neighborhood),
         media_type=GEOJSON))
@@ -340,7 +409,7 @@ def providers(
 
 @router.get("/api/hexbins", response_model=HexCollection, responses=ERROR_RESPONSES,
             tags=["calls"])
-def hexbins(
+async def hexbins(
     request: Request,
     view: View,
     family: FamilyQ = None,
@@ -352,5 +421,6 @@ def hexbins(
     """Calls placed in areas, counted in hexagons (GeoJSON, EPSG:4326): the map's
     aggregated call layer (never one marker per call)."""
     year = checked_year(view, year)
-    return computed_json(request, view, "hexbins",
-                         {"family": family, "year": year, "size_m": size}, media_type=GEOJSON)
+    return await computed_json_async(request, view, "hexbins",
+                                     {"family": family, "year": year, "size_m": size},
+                                     media_type=GEOJSON)

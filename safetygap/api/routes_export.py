@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 
 from safetygap.api._errors import ERROR_RESPONSES
-from safetygap.api.routes_api import View, summary
+from safetygap.api.routes_api import View, summary_response
 from safetygap.api.routes_ogc import sites_features
 from safetygap.maps.gpkg import GPKG_MEDIA_TYPE, export_geopackage
 
@@ -32,7 +32,7 @@ def export_gpkg(request: Request, view: View) -> Response:
     its ``layer_styles`` table (QGIS opens the layers styled) and the summary and the
     data-quality counts as attribute tables. The same privacy suppression as the maps."""
     def build() -> bytes:
-        public = json.loads(summary(view).body)
+        public = json.loads(summary_response(view).body)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "export.gpkg"
             export_geopackage(view, path, summary=public, sites=lambda: sites_features(request))

@@ -1,5 +1,7 @@
 """HTML routes: the index page, the gap maps and the printable report (thin: the pages
-are built by :mod:`safetygap.maps` and cached per workspace)."""
+are built by :mod:`safetygap.maps` and cached per workspace; the most visited are
+``async``: a cached page is sent from the event loop, a missing one built in a worker
+thread, :func:`~safetygap.api.routes_api.cached_async`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
 from safetygap.api.models_diversion import DivertedChannel, ModelName
-from safetygap.api.routes_api import View, YearQ, checked_area, checked_year
+from safetygap.api.routes_api import View, YearQ, cached_async, checked_area, checked_year
 from safetygap.maps.area_page import area_page
 from safetygap.maps.directory import directory_page
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
@@ -29,13 +31,13 @@ def _options(request: Request) -> MapOptions:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(view: View) -> HTMLResponse:
+async def index(view: View) -> HTMLResponse:
     """What the data is, the most underserved neighborhoods, links to every map."""
-    return HTMLResponse(view.cached(("page", "index"), lambda: index_page(view)))
+    return HTMLResponse(await cached_async(view, ("page", "index"), lambda: index_page(view)))
 
 
 @router.get("/maps/gaps", response_class=HTMLResponse, responses=ERROR_RESPONSES)
-def gap_map(
+async def gap_map(
     request: Request,
     view: View,
     family: FamilyPage = "response",
@@ -45,8 +47,8 @@ def gap_map(
     """The city's gap map: choropleth per family, ward outlines, providers, calls."""
     year = checked_year(view, year)
     options = _options(request)
-    html = view.cached(
-        ("page", "gaps", family, level, year, options),
+    html = await cached_async(
+        view, ("page", "gaps", family, level, year, options),
         lambda: render_page(build_gap_map(view, family=family, level=level, year=year,
                                           options=options)))
     return HTMLResponse(html)
@@ -90,7 +92,7 @@ def equity_map(
 
 
 @router.get("/maps/wards/{ward}", response_class=HTMLResponse, responses=ERROR_RESPONSES)
-def ward_map(
+async def ward_map(
     request: Request,
     view: View,
     ward: Annotated[str, Path(description="ward id")],
@@ -103,8 +105,8 @@ def ward_map(
         return _not_found(view, "ward", ward, "/maps/wards/")
     year = checked_year(view, year)
     options = _options(request)
-    html = view.cached(
-        ("page", "ward", ward, family, year, options),
+    html = await cached_async(
+        view, ("page", "ward", ward, family, year, options),
         lambda: render_page(build_ward_map(view, ward, family=family, year=year,
                                            options=options)))
     return HTMLResponse(html)

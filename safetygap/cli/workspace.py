@@ -92,7 +92,7 @@ def export(
     """Write the published layers to one GeoPackage, styled for QGIS (see docs/GIS.md)."""
     import json
 
-    from safetygap.api.routes_api import summary
+    from safetygap.api.routes_api import summary_response
     from safetygap.maps.collections import default_sites, site_features
     from safetygap.maps.gpkg import export_geopackage
     from safetygap.readmodel import WorkspaceView
@@ -108,7 +108,7 @@ def export(
         src = active_dir(workspace)
         view = WorkspaceView(Workspace.open(src),
                              privacy_min_count=get_settings().privacy_min_count)
-        public = json.loads(summary(view).body)
+        public = json.loads(summary_response(view).body)
         written = export_geopackage(
             view, out, summary=public,
             sites=lambda: site_features(default_sites(load_baseline(src))))

@@ -161,6 +161,15 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
     """Estimated bytes of the results kept per view (:func:`_size_of`); the least recently
     used go first."""
 
+    def peek(self, key: Hashable, default: Any = None) -> Any:
+        """The result kept for ``key`` (counted as a use), or ``default`` when there is
+        none; never computes, so it is quick enough for an event loop."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        return default
+
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per ``key`` (kept while among the most recently used).
 
