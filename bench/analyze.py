@@ -27,8 +27,15 @@ them (``read_calls``: mapped columns and geometry in batches) and whole (the
 file read by ``geopandas.read_parquet``, then converted in one batch, as
 GeoParquet calls were read before), printing both peaks and their ratio.
 
+With ``--code-baseline REV`` the same analysis also runs with the code of git revision
+REV (exported with ``git archive``, as bench/compare_workspaces.py does), alternately with
+this code ``--rounds`` times each: the best wall time, peak memory and per-step seconds of
+each code, their ratios and the load average are printed, and the two workspaces are
+compared exactly (a speed-up must not change any result).
+
     python bench/analyze.py [--calls N] [--seed S] [--dir DIR] [--engine memory|dask]
-                            [--format csv|geoparquet] [--regenerate]
+                            [--format csv|geoparquet] [--regenerate] [--no-baseline]
+                            [--code-baseline REV] [--rounds N]
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 15.0
 TARGET_GB = 2.0
 BOOTSTRAP_STEP = "bootstrap of the ranks and hot spots"
@@ -114,24 +122,95 @@ def step_timings(workspace: Path) -> dict[str, float]:
     return {k: float(v) for k, v in manifest.get("timings_s", {}).items()}
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd``; returns (wall seconds, peak RSS in GB, exit code)."""
+CPU_SECONDS: list[float] = []
+"""User + system seconds of each run of :func:`run_measured`, in order (NaN when
+unknown): less sensitive than the wall time to other work on a shared machine."""
+
+
+def run_measured(cmd: list[str], *, src: Path | None = None) -> tuple[float, float, int]:
+    """Run ``cmd`` (with the package of the source tree ``src`` first on the path, when
+    given); returns (wall seconds, peak RSS in GB, exit code) and appends its CPU seconds
+    to :data:`CPU_SECONDS`."""
+    env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
     gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time")
                                         else None)
     if gnu_time:
         with tempfile.NamedTemporaryFile("r", suffix=".time") as fh:
             t0 = time.perf_counter()
-            rc = subprocess.call([gnu_time, "-v", "-o", fh.name, *cmd])
+            rc = subprocess.call([gnu_time, "-v", "-o", fh.name, *cmd], env=env, cwd=src)
             wall = time.perf_counter() - t0
             text = fh.read()
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+        cpu = [re.search(rf"{k} time \(seconds\): ([\d.]+)", text) for k in ("User", "System")]
         if m:
+            CPU_SECONDS.append(sum(float(c.group(1)) for c in cpu) if all(cpu)
+                               else float("nan"))
             return wall, int(m.group(1)) / 1024**2, rc
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    rc = subprocess.call(cmd)
+    rc = subprocess.call(cmd, env=env, cwd=src)
     wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, peak_kb / 1024**2, rc
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime)
+    return wall, usage.ru_maxrss / 1024**2, rc
+
+
+def code_command(src: Path, args: list[str]) -> list[str]:
+    """``safetygap ARGS`` run with the package of the source tree ``src`` (asserted)."""
+    code = ("import sys, safetygap\n"
+            f"assert safetygap.__file__.startswith({str(src)!r}), safetygap.__file__\n"
+            "from safetygap.cli import main\n"
+            "sys.argv = ['safetygap', *sys.argv[1:]]\n"
+            "sys.exit(main())\n")
+    return [sys.executable, "-c", code, *args]
+
+
+def code_baseline(rev: str, cmd: list[str], ws: Path, rounds: int) -> int:
+    """The same analysis with this code and with the code of git revision ``rev``
+    (exported with ``git archive``), run alternately ``rounds`` times each: wall time,
+    peak memory and per-step seconds of both (best of the rounds), their ratios, and
+    whether the two workspaces are identical (bench/compare_workspaces.py)."""
+    from compare_workspaces import compare, source_tree
+
+    rc = 0
+    args = cmd[1:]
+    out_at = args.index("--out") + 1
+    runs: dict[str, list[tuple[float, float, dict[str, float]]]] = {"now": [], rev: []}
+    cpu: dict[str, list[float]] = {"now": [], rev: []}
+    with tempfile.TemporaryDirectory(prefix="safetygap-baseline-src-") as tmp:
+        src = source_tree(rev, Path(tmp) / "src")
+        for r in range(rounds):
+            for who in ("now", rev) if r % 2 == 0 else (rev, "now"):
+                out = ws.with_name(ws.name + ("-code-" + rev.replace("/", "_")
+                                              if who == rev else ""))
+                run_args = [*args[:out_at], str(out), *args[out_at + 1:]]
+                wall, peak, code = (run_measured(code_command(ROOT, run_args), src=ROOT)
+                                    if who == "now" else
+                                    run_measured(code_command(src, run_args), src=src))
+                rc = rc or code
+                runs[who].append((wall, peak, step_timings(out)))
+                cpu[who].append(CPU_SECONDS[-1])
+                print(f"  round {r + 1}, {'this code' if who == 'now' else rev}: "
+                      f"{wall:.1f} s ({cpu[who][-1]:.1f} CPU s), {peak:.2f} GB, load "
+                      f"average {os.getloadavg()[0]:.1f}", flush=True)
+    best = {who: (min(w for w, _, _ in v), min(p for _, p, _ in v),
+                  {k: min(t[2].get(k, float("nan")) for t in v) for k in v[0][2]})
+            for who, v in runs.items()}
+    (wn, pn, sn), (wb, pb, sb) = best["now"], best[rev]
+    print(f"\nthis code against {rev} (same run, best of {rounds}, load average "
+          f"{os.getloadavg()[0]:.1f}):")
+    for name in sn:
+        print(f"  {sb.get(name, float('nan')):6.2f} s -> {sn[name]:6.2f} s  {name}")
+    print(f"  wall {wb:.1f} s -> {wn:.1f} s (ratio {wn / wb:.2f}); CPU {min(cpu[rev]):.1f} s "
+          f"-> {min(cpu['now']):.1f} s (ratio {min(cpu['now']) / min(cpu[rev]):.2f}); peak "
+          f"{pb:.2f} GB -> {pn:.2f} GB (ratio {pn / pb:.2f})")
+    diffs = compare(ws.with_name(ws.name + "-code-" + rev.replace("/", "_")), ws)
+    same = not any(diffs.values())
+    print(f"workspaces of the two codes: {'IDENTICAL' if same else 'DIFFERENT'}")
+    for name, lines in diffs.items():
+        for line in lines[:5]:
+            print(f"    {name}: {line}")
+    return rc or (0 if same else 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--regenerate", action="store_true", help="rebuild the input files")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the baseline run with the earlier methods")
+    ap.add_argument("--code-baseline", metavar="REV",
+                    help="also run the same analysis with the code of git revision REV "
+                         "(e.g. main~3), alternately with this code, and compare")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="runs of each code with --code-baseline (default 2)")
     args = ap.parse_args(argv)
 
     data = args.dir / f"demo-{args.calls}-{args.seed}"
@@ -176,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running: safetygap analyze on {args.calls:,} calls ({args.format}, "
           f"{calls_mb:,.0f} MB), engine {args.engine}, {os.cpu_count()} cores", flush=True)
     wall, peak_gb, rc = run_measured(cmd)
+    print(f"  {CPU_SECONDS[-1]:.1f} CPU seconds (user + system); load average "
+          f"{os.getloadavg()[0]:.1f}")
     steps = step_timings(ws)
     boot = steps.get(BOOTSTRAP_STEP, 0.0)
     for name, secs in steps.items():
@@ -195,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
               f"hot spots): {b_wall:.1f} s, {b_peak:.2f} GB; ratio of wall times "
               f"{wall / b_wall:.2f} (without the bootstrap step {(wall - boot) / b_wall:.2f}), "
               f"of peaks {peak_gb / b_peak:.2f}")
+    if args.code_baseline:
+        rc = code_baseline(args.code_baseline, cmd, ws, args.rounds) or rc
     if args.format == "geoparquet":
         peaks = {}
         for how in ("streamed", "whole"):

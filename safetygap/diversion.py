@@ -731,5 +731,8 @@ def rule_counts(assigned: pd.DataFrame, mask: np.ndarray | None = None,
 
 def channel_counts(channels: Sequence[Any] | pd.Series) -> dict[str, int]:
     """Calls per channel, every channel listed (0 when none)."""
-    counts = pd.Series(channels).astype(object).value_counts()
+    counts = pd.Series(channels)
+    if not isinstance(counts.dtype, pd.CategoricalDtype):  # a categorical counts its codes
+        counts = counts.astype(object)
+    counts = counts.value_counts()
     return {c: int(counts.get(c, 0)) for c in allowed(Channel)}

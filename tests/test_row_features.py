@@ -96,3 +96,81 @@ def test_call_sources_row_by_row(values: list[str | None]) -> None:
 def test_default_source_for_every_row() -> None:
     got = _call_sources(pd.DataFrame({"a": np.arange(3)}), ColumnMap(), {})
     assert list(got.astype(str)) == [str(ColumnMap().default_source)] * 3
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(SOURCES)), max_size=40))
+def test_value_counts_is_the_text_value_counts(values: list[str | None]) -> None:
+    """Counts of a categorical column without a text per row: the same dict, in the same
+    order (most first, ties in order of first appearance), as counting the texts."""
+    from safetygap.stages.report import value_counts
+
+    s = pd.Series(pd.Categorical(values, categories=SOURCES))
+    want = {str(k): int(v) for k, v in s.astype(str).value_counts().items()}
+    assert list(value_counts(s).items()) == list(want.items())
+    by_hand: dict[str, int] = {}
+    for v in values:
+        if v is not None:
+            by_hand[v] = by_hand.get(v, 0) + 1
+    assert value_counts(s) == by_hand
+
+
+def test_channel_counts_of_a_categorical() -> None:
+    from safetygap.diversion import channel_counts
+    from safetygap.vocab import Channel, allowed
+
+    chans = ["police", "behavioral_crisis", "police", None]
+    cat = pd.Series(pd.Categorical(chans, categories=allowed(Channel)))
+    got = channel_counts(cat)
+    assert got == channel_counts(pd.Series(chans, dtype=object))
+    assert list(got) == list(allowed(Channel))
+    assert (got["police"], got["behavioral_crisis"], got["fire_ems"]) == (2, 1, 0)
+    assert sum(got.values()) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-2_000_000_000, 7_000_000_000_000)),
+                max_size=30), st.sampled_from(["epoch_ms", "epoch_s"]),
+       st.booleans())
+def test_epoch_times_are_what_pandas_gives(values: list[int | None], fmt: str,
+                                           fraction: bool) -> None:
+    """Whole epoch numbers by integer arithmetic, fractions by pandas: either way what
+    ``pd.to_datetime(unit=...)`` gives for the values in the 1900..2200 window."""
+    from safetygap.inputs.times import parse_times
+
+    text = [None if v is None else (f"{v}.25" if fraction else str(v)) for v in values]
+    got, bad = parse_times(pd.Series(text, dtype=STR), fmt)
+    unit = "ms" if fmt == "epoch_ms" else "s"
+    lo, hi = (-2.2e12, 7.2e12) if unit == "ms" else (-2.2e9, 7.2e9)
+    num = pd.Series([np.nan if t is None else float(t) for t in text], dtype=float)
+    want = pd.to_datetime(num.where((num >= lo) & (num <= hi)), unit=unit, errors="coerce")
+    assert got.to_numpy().tolist() == want.to_numpy(dtype="datetime64[ns]").tolist()
+    assert bad.tolist() == want.isna().tolist()
+
+
+def test_epoch_by_hand() -> None:
+    from safetygap.inputs.times import parse_times
+
+    got, bad = parse_times(pd.Series(["1640995214000", None, "x"], dtype=STR), "epoch_ms")
+    assert str(got[0]) == "2022-01-01 00:00:14" and bad.tolist() == [False, True, True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(
+    ["1.5", " 1.5", "2 ", "-3e2", "+4", ".5", "nan", "inf", "", "x", "0x10", "1,5"])),
+    max_size=20))
+def test_to_float_trims_and_refuses_what_is_not_a_number(values: list[str | None]) -> None:
+    from safetygap.inputs.files import to_float
+
+    by_hand = {"1.5": 1.5, " 1.5": 1.5, "2 ": 2.0, "-3e2": -300.0, "+4": 4.0, ".5": 0.5}
+    got = to_float(pd.Series(values, dtype=STR))
+    want = [by_hand.get(v, np.nan) if v is not None else np.nan for v in values]
+    np.testing.assert_array_equal(got, np.array(want, dtype=float))
+
+
+def test_kept_row_numbers_with_and_without_skipped_rows() -> None:
+    from safetygap.inputs.malformed import kept_row_numbers
+
+    assert kept_row_numbers(10, 4, np.array([], dtype=np.int64)).tolist() == [11, 12, 13, 14]
+    assert kept_row_numbers(10, 4, np.array([3, 12, 20])).tolist() == [11, 13, 14, 15]
+    assert kept_row_numbers(10, 4, np.array([3])).tolist() == [11, 12, 13, 14]

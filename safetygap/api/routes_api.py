@@ -282,7 +282,7 @@ def _layer_csv(view: WorkspaceView, level: str, family: str | None, year: int | 
     layer = view.layer(level, family=family, year=year, tolerance_m=tolerance, ward=ward)
     rows = feature_rows(layer["features"])
     if family is None and year is None:  # every measure: the equity columns too
-        from safetygap.maps.equity import equity_rows
+        from safetygap.readmodel.equity import equity_rows
 
         extra = equity_rows(view, level, [r["area_id"] for r in rows])
         rows = [r | e for r, e in zip(rows, extra, strict=True)]

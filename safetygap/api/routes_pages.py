@@ -81,8 +81,8 @@ def equity_map(
 ) -> HTMLResponse:
     """Who lives in the gaps: one group's share per neighborhood against one family's
     access (bivariate), intervals and reliability on every area."""
-    from safetygap.maps.equity import group_keys
     from safetygap.maps.equity_map import build_equity_map
+    from safetygap.readmodel.equity import group_keys
 
     keys = group_keys(view)
     if not keys:

@@ -138,7 +138,7 @@ def allocate(
     key = np.sort(np.concatenate([
         placed * n_areas + assigned[placed],
         np.unique(p_call[extra] * n_areas + p_area[extra]),
-    ]))
+    ]), kind="stable")  # two sorted runs: a merge (timsort), not a full sort
     call = key // n_areas
     area = key % n_areas
     k = np.bincount(call, minlength=n).astype(np.int64)

@@ -603,12 +603,17 @@ def to_float(raw: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         out = pd.to_numeric(raw).to_numpy(dtype=float, na_value=np.nan)
     else:
-        text = pc.utf8_trim_whitespace(arrow_text(raw))
-        try:
+        text = arrow_text(raw)
+        try:  # clean numbers (the usual case) need no trimming
             nums = pc.cast(text, pa.float64())
         except pa.ArrowInvalid:
-            ok = pc.match_substring_regex(text, _NUMBER)
-            nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)), pa.float64())
+            text = pc.utf8_trim_whitespace(text)
+            try:
+                nums = pc.cast(text, pa.float64())
+            except pa.ArrowInvalid:
+                ok = pc.match_substring_regex(text, _NUMBER)
+                nums = pc.cast(pc.if_else(ok, text, pa.scalar(None, text.type)),
+                               pa.float64())
         out = nums.to_numpy(zero_copy_only=False)
     if not out.flags.writeable:
         out = out.copy()

@@ -114,5 +114,7 @@ def kept_row_numbers(after: int, n: int, malformed_rows: np.ndarray) -> np.ndarr
     the ``n`` smallest numbers above ``after`` that are not in ``malformed_rows`` (sorted
     data-row numbers of the rows skipped as malformed)."""
     skipped = malformed_rows[malformed_rows > after]
+    if not len(skipped):  # the usual case: no row skipped
+        return np.arange(after + 1, after + 1 + n, dtype=np.int64)
     candidates = np.arange(after + 1, after + 1 + n + len(skipped), dtype=np.int64)
     return candidates[~np.isin(candidates, skipped)][:n]

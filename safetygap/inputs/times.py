@@ -236,7 +236,9 @@ def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
         # bound to years 1900..2200 so garbage numbers do not overflow
         lo, hi = (-2.2e12, 7.2e12) if unit == "ms" else (-2.2e9, 7.2e9)
         num = num.where((num >= lo) & (num <= hi))
-        times = pd.to_datetime(num, unit=unit, errors="coerce")
+        times = _whole_epoch(num.to_numpy(), unit)
+        if times is None:  # fractions: pandas' own rounding
+            times = pd.to_datetime(num, unit=unit, errors="coerce")
     else:
         text = raw.astype("string")
         codes, uniques = pd.factorize(text)
@@ -249,6 +251,22 @@ def parse_times(raw: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
     times = pd.Series(times.to_numpy(dtype="datetime64[ns]"))
     bad = times.isna().to_numpy()
     return times, bad
+
+
+_NS_PER = {"s": 1_000_000_000, "ms": 1_000_000}
+
+
+def _whole_epoch(num: np.ndarray, unit: str) -> pd.Series | None:
+    """Whole numbers of ``unit`` since 1970 (NaN: missing) as datetime64[ns], by integer
+    arithmetic: what ``pd.to_datetime(num, unit=unit)`` gives, without its per-value
+    conversion. None when some value has a fraction (then pandas rounds it)."""
+    ok = ~np.isnan(num)
+    whole = num[ok]
+    if not np.array_equal(whole, np.floor(whole)):
+        return None
+    ns = np.full(len(num), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    ns[ok] = whole.astype(np.int64) * _NS_PER[unit]
+    return pd.Series(ns.view("datetime64[ns]"))
 
 
 def _parse_unique(uniq: pd.Series, fmt: str) -> np.ndarray:

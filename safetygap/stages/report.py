@@ -44,16 +44,21 @@ from safetygap.tables import measures as M
 from safetygap.tables.report import (
     AgencySource,
     BoundariesQuality,
+    BoundarySensitivity,
     CallsQuality,
     CallTypes,
     Caveat,
     Demand,
+    DiversionRulesRef,
+    DiversionSummary,
     FamilySummary,
     MethodsSummary,
     Quality,
     QualityCounts,
+    RuleCount,
     Summary,
     Totals,
+    TravelSummary,
     Undated,
 )
 from safetygap.taxonomy import Taxonomy
@@ -218,8 +223,8 @@ def summary_report(
     crs: CRS,
     *,
     rules: DiversionRules,
-    sensitivity: dict[str, Any],
-    travel: dict[str, Any],
+    sensitivity: BoundarySensitivity | None,
+    travel: TravelSummary,
     measured: MethodsSummary,
     columns: ColumnMap,
     undated: dict[str, Any],
@@ -295,27 +300,26 @@ def summary_report(
                                         for y, m in by_year.items()}},
         diverted_by_agency={str(k): int(v) for k, v in
                             calls[C.AGENCY][uniq & diverted].value_counts().items()},
-        diversion={
-            "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
-                      "checksum": rules.checksum()},
-            "denominator": str(denominator),
-            "denominator_words": share_words,
-            "denominator_calls": int((uniq & base).sum()) + int(rec_base.sum()),
-            "diverted_calls": int((uniq & diverted).sum()) + int(rec_base.sum()),
-            "calls_911": {"denominator_calls": int((uniq & base).sum()),
-                          "diverted_calls": int((uniq & base & diverted).sum()),
-                          "diverted_share": share(uniq & base, diverted)},
-            "outside_911": None if records is None else {
+        diversion=DiversionSummary(
+            rules=DiversionRulesRef(name=rules.name, version=rules.version,
+                                    source=rules.source, checksum=rules.checksum()),
+            denominator=str(denominator),
+            denominator_words=share_words,
+            denominator_calls=int((uniq & base).sum()) + int(rec_base.sum()),
+            diverted_calls=int((uniq & diverted).sum()) + int(rec_base.sum()),
+            calls_911={"denominator_calls": int((uniq & base).sum()),
+                       "diverted_calls": int((uniq & base & diverted).sum()),
+                       "diverted_share": share(uniq & base, diverted)},
+            outside_911=None if records is None else {
                 "records": len(records), "counted": counted,
                 "channel": str(records["channel"].iloc[0]) if len(records) else None,
                 "located_by": {str(k): int(v) for k, v in
                                records["located_by"].value_counts(sort=False).items()}},
-            "by_channel": channel_counts(pd.concat([
-                calls[C.CHANNEL][uniq].astype(object),
-                pd.Series(dtype=object) if records is None
-                else records["channel"][rec_base].astype(object)], ignore_index=True)),
-            "by_rule": rule_counts(calls, uniq, rules=rules),
-        },
+            by_channel=_added(channel_counts(calls[C.CHANNEL][uniq]),
+                              None if records is None
+                              else channel_counts(records["channel"][rec_base])),
+            by_rule=[RuleCount(**r) for r in rule_counts(calls, uniq, rules=rules)],
+        ),
         families={
             f: FamilySummary(
                 need_calls=int(fam_counts[i]),
@@ -366,12 +370,26 @@ def summary_report(
     return summary
 
 
+def _added(counts: dict[str, int], more: dict[str, int] | None) -> dict[str, int]:
+    """``counts`` plus ``more`` key by key (the keys of ``counts``)."""
+    return counts if more is None else {k: v + more.get(k, 0) for k, v in counts.items()}
+
+
+def value_counts(values: pd.Series) -> dict[str, int]:
+    """Rows per value, missing ones left out, most first (ties in order of first
+    appearance): ``values.astype(str).value_counts()`` as a dict, counted on codes
+    without a text per row."""
+    codes, names = pd.factorize(values)
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    order = sorted(range(len(names)), key=lambda i: -counts[i])
+    return {str(names[i]): int(counts[i]) for i in order}
+
+
 def demand_summary(calls: pd.DataFrame, uniq: np.ndarray, calls_from: str) -> Demand:
     """Which calls the demand measures and the diverted share count (the setting, its
     words, the unique calls by source, counted and left out)."""
     counted = calls[C.COUNTED].to_numpy(dtype=bool)
-    sources = calls[C.SOURCE].astype(str)
-    by_source = {str(k): int(v) for k, v in sources[uniq].value_counts().items()}
+    by_source = value_counts(calls[C.SOURCE][uniq])
     recorded = set(by_source) != {str(CallSource.NOT_RECORDED)}
     setting = CallsFrom(calls_from)
     left_out = int((uniq & ~counted).sum())
