@@ -58,7 +58,7 @@ def _layer(view: WorkspaceView, level: str, **params: Any) -> dict[str, Any]:
 
 def _equity_layer(view: WorkspaceView, level: str, group: str, family: str,
                   **params: Any) -> dict[str, Any]:
-    from safetygap.maps.equity import equity_layer
+    from safetygap.readmodel.equity import equity_layer
 
     return equity_layer(view, level, group, family, **params)
 
