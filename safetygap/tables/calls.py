@@ -266,7 +266,8 @@ class StreamWriter:
                           max(self._bbox[2], box[2]), max(self._bbox[3], box[3])]
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.spill, table.schema)
+            self._writer = pq.ParquetWriter(self.spill, table.schema,
+                                            compression="none")  # read once, soon
         self._writer.write_table(table.cast(self._writer.schema))
         self.rows += len(frame)
 
