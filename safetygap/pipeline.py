@@ -313,7 +313,7 @@ def analyze(
                                  records=records, columns=cin.columns, undated=undated)
         manifest = manifest_report(inputs, opts, taxonomy, crs, cin.columns,
                                    rules=checked.rules)
-        manifest["travel"] = summary.travel
+        manifest["travel"] = summary.travel.to_dict()
         info["note"] = f"{quality.calls.analysed_in_areas:,} calls in areas"
 
     calls_out = None if streamed is not None else C.build(calls, nbhd, wards, boundary)

@@ -1,27 +1,32 @@
-"""Pydantic models of every API response (they make the OpenAPI schema at ``/docs``).
-
-Long file (about 490 lines): the response models of the read routes belong together; each is
-a few declarative lines, and one module keeps the schema's shared parts (summary, areas,
-profiles, rankings) in one place.
+"""Pydantic models of every API response (they make the OpenAPI schema at ``/docs``),
+derived from the core's types: the summary's from the report dataclasses of
+:mod:`safetygap.tables.report` (:func:`model_from`), the read routes' from the records of
+:mod:`safetygap.readmodel.records` (:func:`model_from_record`); a field added in the core
+is in the schema. Only the health check, the GeoJSON geometry (a standard), the
+summary's renamed changed areas and the error bodies are declared here.
 
 Coordinates are longitude, latitude in EPSG:4326; distances in metres,
 travel times in minutes; catchments in the workspace's ``catchment_unit``
 (metres straight-line, minutes on a street network); rates per 1,000 residents
 per year; shares in [0, 1]; ``null`` where a value
-is undefined (no population, no calls).
-
-Long file (about 450 lines): one response model per public answer of the core routes, each
-next to the models it nests; the other route groups keep theirs in ``models_*`` modules.
+is undefined (no population, no calls). The other route groups keep theirs in
+``models_*`` modules.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import keyword
+import operator
+import types
 import typing
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, Required
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from safetygap.readmodel import records
+from safetygap.readmodel.records import REQUIRED, Doc
 from safetygap.tables import report
 from safetygap.vocab import ALL_FAMILIES, FAMILIES, LEVELS
 
@@ -49,6 +54,41 @@ class Health(BaseModel):
 # ---------------------------------------------------------------- summary
 
 
+_DERIVED: dict[Any, Any] = {}
+"""The response model of each record type of the core already derived (one model per
+type, so the schema names each once)."""
+
+
+def _unwrap(hint: Any) -> tuple[Any, Doc]:
+    """A TypedDict field's type without ``NotRequired``/``Annotated``, and its
+    :class:`~safetygap.readmodel.records.Doc` (empty when none)."""
+    doc = Doc()
+    while typing.get_origin(hint) in (NotRequired, Required, Annotated):
+        if typing.get_origin(hint) is Annotated:
+            doc = next((m for m in hint.__metadata__ if isinstance(m, Doc)), doc)
+        hint = typing.get_args(hint)[0]
+    return hint, doc
+
+
+def _swap(hint: Any) -> Any:
+    """``hint`` with every record type of the core (TypedDict, report dataclass) replaced
+    by its response model, inside lists, dicts and unions too."""
+    hint, _ = _unwrap(hint)
+    if hint in _DERIVED:
+        return _DERIVED[hint]
+    if typing.is_typeddict(hint):
+        return model_from_record(hint)
+    if dataclasses.is_dataclass(hint):
+        return _DERIVED.setdefault(hint, model_from(hint))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, dict):
+        return origin[tuple(_swap(a) for a in args)]
+    if origin in (typing.Union, types.UnionType):
+        swapped = [_swap(a) for a in args]
+        return hint if swapped == list(args) else functools.reduce(operator.or_, swapped)
+    return hint
+
+
 def model_from(
     source: type,
     *,
@@ -56,11 +96,13 @@ def model_from(
     exclude: tuple[str, ...] = (),
     override: dict[str, tuple[Any, Any]] | None = None,
     extra: dict[str, tuple[Any, Any]] | None = None,
+    doc: str | None = None,
 ) -> type[BaseModel]:
     """A response model derived from a report dataclass of :mod:`safetygap.tables.report`:
-    its fields (less ``exclude``) with their types and descriptions, in order; ``override``
-    replaces a field's (type, Field) in place, ``extra`` adds fields at the end. The model
-    keeps the dataclass' name unless ``name`` is given."""
+    its fields (less ``exclude``) with their types (nested report parts as their own
+    models) and descriptions, in order; ``override`` replaces a field's (type, Field) in
+    place, ``extra`` adds fields at the end. The model keeps the dataclass' name unless
+    ``name`` is given; ``doc`` is its description."""
     hints = typing.get_type_hints(source)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(source):
@@ -69,10 +111,12 @@ def model_from(
         if override and f.name in override:
             fields[f.name] = override[f.name]
         else:
-            fields[f.name] = (hints[f.name],
+            fields[f.name] = (_swap(hints[f.name]),
                               Field(description=f.metadata.get("description") or None))
     fields.update(extra or {})
-    return create_model(name or source.__name__, **fields)
+    model = create_model(name or source.__name__, __doc__=doc, **fields)
+    _DERIVED.setdefault(source, model)
+    return model
 
 
 _SUMMARY_DESC = {f.name: f.metadata.get("description", "")
@@ -110,55 +154,21 @@ class ChangedArea(BaseModel):
     gap_class_split: int = Field(description="gap class when calls near a line are shared")
 
 
-class BoundarySensitivity(BaseModel):
-    """How robust the gap ranking is to calls geocoded onto boundary streets."""
-
-    policy: str = Field(description="the boundary policy of this analysis (contain or split)")
-    compared_with: str = Field(description="the other policy, computed for comparison")
-    tolerance_m: float = Field(description="metres: calls this close to a line are 'on' it")
-    calls_shared: dict[str, int | None] = Field(
-        description="per level, calls within tolerance_m of the lines of two or more areas")
-    areas_changing_class: dict[str, dict[str, int]] | None = Field(
-        default=None, description="per level and family, areas whose need/access class "
-                                  "differs between policies")
-    areas_changing_gap_class: dict[str, dict[str, int]] = Field(
-        description="per level and family, areas whose gap class differs between policies")
-    areas_compared: dict[str, dict[str, int]] = Field(
-        description="per level and family, areas with a gap class under both policies")
-    changed_areas: dict[str, dict[str, list[ChangedArea]]]
-
-
-class DistanceModel(BaseModel):
-    distance_model: str = Field(description="straight-line, network-walk or network-drive")
-    unit: str = Field(description="unit of the catchments: m or min")
-    catchments: dict[str, float] = Field(description="catchment per service type, in unit")
-
-
-class RuleCount(BaseModel):
-    rule: str = Field(description="id of a diversion rule ('default': no rule matched)")
-    channel: str = Field(description="the channel the rule assigns")
-    calls: int = Field(description="unique calls this rule decided")
-
-
-class DiversionRulesRef(BaseModel):
-    name: str
-    version: str
-    source: str = Field(description="the rule file's name, or the packaged default")
-    checksum: str = Field(description="SHA-256 of the rule set's content")
-
-
-class DiversionSummary(BaseModel):
-    """Who handled the calls, by the diversion rules, and what the share is a share of."""
-
-    rules: DiversionRulesRef
-    denominator: str = Field(description="police_and_alternatives (fire/EMS calls left "
-                                         "out) or all_calls")
-    denominator_words: str = Field(description="the denominator in plain words")
-    denominator_calls: int = Field(description="unique calls in the denominator")
-    diverted_calls: int = Field(description="unique calls handled by a non-police "
-                                            "alternative")
-    by_channel: dict[str, int] = Field(description="unique calls per channel")
-    by_rule: list[RuleCount] = Field(description="unique calls per rule, in rule order")
+BoundarySensitivity = model_from(
+    report.BoundarySensitivity, exclude=("notes",), doc=report.BoundarySensitivity.__doc__,
+    override={
+        "areas_changing_class": (dict[str, dict[str, int]] | None, Field(
+            default=None, description=report.described_fields(
+                report.BoundarySensitivity)["areas_changing_class"][1])),
+        # the route names each area's two classes alike, whichever policy ran
+        "changed_areas": (dict[str, dict[str, list[ChangedArea]]], Field()),
+    })
+DistanceModel = model_from(report.TravelSummary, name="DistanceModel", exclude=(
+    "catchment_column", "network", "walk_speed_kph", "off_network_legs"))
+RuleCount = model_from(report.RuleCount)
+DiversionRulesRef = model_from(report.DiversionRulesRef)
+DiversionSummary = model_from(report.DiversionSummary, exclude=("calls_911", "outside_911"),
+                              doc=report.DiversionSummary.__doc__)
 
 
 _METHODS_FIELDS = ("top_underserved", "not_ranked", "methods", "uncertainty",
@@ -203,7 +213,41 @@ fields and descriptions of :class:`safetygap.tables.report.Summary`), with typed
 sensitivity and distance model."""
 
 
-# ---------------------------------------------------------------- GeoJSON
+# ---------------------------------------------------------------- read model answers
+
+
+def model_from_record(source: type, *, base: type[BaseModel] | None = None
+                      ) -> type[BaseModel]:
+    """The response model of a read-model answer declared in
+    :mod:`safetygap.readmodel.records` (a TypedDict): its fields in order with their
+    types (nested records as their own models), descriptions and defaults (a
+    :class:`~safetygap.readmodel.records.Doc`), and its docstring; a key that is a Python
+    keyword (``class``) becomes the field ``class_`` with that alias. ``base``: a model
+    whose fields the record extends (the record's own fields are added after them), or
+    that sets the model's configuration. Derived once per record."""
+    if source in _DERIVED:
+        return _DERIVED[source]
+    inherited = set(base.model_fields) if base is not None else set()
+    fields: dict[str, Any] = {}
+    for key, hint in typing.get_type_hints(source, include_extras=True).items():
+        if key in inherited:
+            continue
+        kind, doc = _unwrap(hint)
+        info: dict[str, Any] = {"description": doc.text}
+        if isinstance(doc.default, list):
+            info["default_factory"] = list
+        elif doc.default is not REQUIRED:
+            info["default"] = doc.default
+        if doc.length is not None:
+            info["min_length"] = info["max_length"] = doc.length
+        if keyword.iskeyword(key):
+            info["alias"] = key
+            key += "_"
+        fields[key] = (_swap(kind), Field(**info))
+    model = create_model(source.__name__, __base__=base, __doc__=source.__doc__,
+                         __module__=__name__, **fields)
+    _DERIVED[source] = model
+    return model
 
 
 class Geometry(BaseModel):
@@ -212,300 +256,45 @@ class Geometry(BaseModel):
     geometries: list[Geometry] | None = None
 
 
-class AreaProperties(BaseModel):
-    """Fixed fields plus one ``<measure>_<family>`` value per measure (numbers; the class
-    label ``class_label_<family>`` in words; interval bounds ``<measure>_<family>_ci_low``
-    and ``_ci_high``; the area flags ``small_population``, ``mostly_nonresident``,
-    ``ranked`` as 0/1). docs/METHODS.md defines every measure."""
+_DERIVED[records.Geometry] = Geometry
 
+
+class _MeasureProperties(BaseModel):
     model_config = ConfigDict(extra="allow")
     __pydantic_extra__: dict[str, float | int | str | None] = Field(init=False)
 
-    area_id: str
-    name: str
-    population: float | None
-    area_km2: float | None
 
+AreaProperties = model_from_record(records.AreaProperties, base=_MeasureProperties)
+AreaFeature = model_from_record(records.AreaFeature)
+NeedAccessClass = model_from_record(records.NeedAccessClass)
+GapClass = model_from_record(records.GapClass)
+AreaCollection = model_from_record(records.AreaCollection)
+"""GET /api/neighborhoods, /api/wards: :meth:`WorkspaceView.layer`."""
 
-class AreaFeature(BaseModel):
-    type: Literal["Feature"]
-    id: str
-    geometry: Geometry
-    properties: AreaProperties
+DistanceModelName = records.DistanceModelName
+CatchmentUnit = records.CatchmentUnit
+InventoryFields = model_from_record(records.InventoryFields)
+ProviderProperties = model_from_record(records.ProviderProperties, base=InventoryFields)
+ProviderFeature = model_from_record(records.ProviderFeature)
+ProviderCollection = model_from_record(records.ProviderCollection)
+"""GET /api/providers: :meth:`WorkspaceView.providers_layer`."""
 
+HexProperties = model_from_record(records.HexProperties)
+HexFeature = model_from_record(records.HexFeature)
+HexCollection = model_from_record(records.HexCollection)
+"""GET /api/hexbins: :meth:`WorkspaceView.hexbins`."""
 
-class NeedAccessClass(BaseModel):
-    """One cell of the 3 x 3 need/access key (the map's legend)."""
-
-    class_: int = Field(alias="class", description="3 (need tercile - 1) + access tercile, "
-                                                   "1..9; 0 = not ranked")
-    label: str = Field(description="the class in words, e.g. 'high need, low access'")
-    need_tercile: int = Field(description="1 low, 2 middle, 3 high; 0 not ranked")
-    access_tercile: int = Field(description="1 low, 2 middle, 3 high; 0 not ranked")
-    color: str = Field(description="fill colour on the maps")
-    underserved: bool = Field(description="high need, low access")
-    areas: int = Field(description="areas in the class")
-
-
-class GapClass(BaseModel):
-    """Secondary measure: a class of the rank-difference gap index."""
-
-    gap_class: int = Field(description="1 (best served) .. 5 (most underserved); 0 no value")
-    label: str
-    lower: float | None = Field(description="smallest gap index in the class")
-    upper: float | None = Field(description="largest gap index in the class")
-    areas: int = Field(description="areas in the class")
-
-
-class AreaCollection(BaseModel):
-    type: Literal["FeatureCollection"]
-    level: Level
-    period: str = Field(description="'all' or the year the values are for")
-    families: list[AnyFamily]
-    tolerance_m: float = Field(description="simplification tolerance used, metres")
-    crs: Literal["EPSG:4326"]
-    classes: dict[str, list[GapClass]] = Field(
-        description="secondary: gap-index classes per family")
-    need_access: dict[str, list[NeedAccessClass]] = Field(
-        description="need/access classes (the map's key) per family, with the areas in each")
-    features: list[AreaFeature]
-
-
-DistanceModelName = Annotated[str, Field(description="how the analysis measured reach: "
-                                                    "straight-line, network-walk or "
-                                                    "network-drive")]
-CatchmentUnit = Annotated[Literal["m", "min"], Field(
-    description="unit of catchments: m (straight-line metres) or min (travel minutes on "
-                "the street network)")]
-
-
-class InventoryFields(BaseModel):
-    """A provider's inventory fields (docs/PROVIDERS.md), "" where not given."""
-
-    organisation: str = ""
-    programme: str = ""
-    address: str = ""
-    capacity_unit: str = ""
-    opening_hours: str = Field("", description="OpenStreetMap opening_hours syntax")
-    eligibility: str = ""
-    languages: str = Field("", description="languages offered, separated by '; '")
-    phone: str = ""
-    website: str = ""
-    source: str = ""
-    last_verified: str = Field("", description="YYYY-MM-DD, '' when never verified")
-    serves: str = Field("", description="areas served instead of a catchment, as written")
-    months_since_verified: float | None = None
-    stale: bool | None = Field(None, description="not verified within the workspace's "
-                                                 "stale_after_months (or never); None: "
-                                                 "a workspace without verification dates")
-
-
-class ProviderProperties(InventoryFields):
-    provider_id: str
-    name: str
-    family: Family
-    service_type: str
-    capacity: float | None
-    catchment: float | None = Field(description="reach of the service as the analysis used "
-                                                "it, in catchment_unit")
-    catchment_unit: CatchmentUnit
-    distance_model: DistanceModelName
-    catchment_m: float | None = Field(description="straight-line radius of the service "
-                                                  "type, metres (the catchment of "
-                                                  "straight-line analyses only)")
-    neighborhood_id: str | None
-    ward_id: str | None
-    serves_areas: bool = Field(False, description="serves exactly the areas in 'serves' "
-                                                  "(no catchment)")
-
-
-class ProviderFeature(BaseModel):
-    type: Literal["Feature"]
-    id: str
-    geometry: Geometry
-    properties: ProviderProperties
-
-
-class ProviderCollection(BaseModel):
-    type: Literal["FeatureCollection"]
-    crs: Literal["EPSG:4326"]
-    distance_model: DistanceModelName
-    catchment_unit: CatchmentUnit
-    features: list[ProviderFeature]
-
-
-class HexProperties(BaseModel):
-    calls: int | None = Field(description="calls in the hexagon; null when hidden (fewer "
-                                          "than the privacy threshold, with a sensitive "
-                                          "call)")
-
-
-class HexFeature(BaseModel):
-    type: Literal["Feature"]
-    geometry: Geometry
-    properties: HexProperties
-
-
-class HexCollection(BaseModel):
-    type: Literal["FeatureCollection"]
-    crs: Literal["EPSG:4326"]
-    size_m: float = Field(description="hexagon circumradius used, metres (never finer "
-                                      "than the privacy threshold allows)")
-    requested_size_m: float = Field(description="hexagon circumradius asked for, metres")
-    family: Family | None
-    period: str
-    max_calls: int = Field(description="largest count shown")
-    total_calls: int | None = Field(description="calls in all hexagons; null when it would "
-                                                "reveal a hidden count")
-    hidden_hexagons: int = Field(description="hexagons whose count is hidden")
-    privacy: str = Field(description="what is hidden, in words")
-    features: list[HexFeature]
-
-
-# ---------------------------------------------------------------- profiles
-
-
-class MeasureValue(BaseModel):
-    family: AnyFamily
-    measure: str
-    label: str
-    value: int | float | None = Field(description="the measure's value; class, gap_class "
-                                                  "an integer class number (0 = no value "
-                                                  "or not ranked)")
-    ci_low: float | None = Field(None, description="lower bound of its 95% interval (rates: "
-                                                   "exact Poisson; shares: Wilson)")
-    ci_high: float | None = Field(None, description="upper bound of its 95% interval")
-    text: str | None = Field(None, description="class only: the class in words")
-    uncertain: bool | None = Field(None, description="class only: fewer than 80% of the "
-                                                     "bootstrap replicates agree with it")
-    rank: int | None = Field(description="rank among the areas of the level, 1 = highest "
-                                         "value (for gap: most underserved); ties share")
-    of: int = Field(description="areas with a value")
-    city: float | None = Field(description="city-wide value (None for gap and gap class)")
-
-
-class CategoryCalls(BaseModel):
-    category: str
-    family: str
-    calls: int | None = Field(description="calls; null when hidden for privacy")
-    suppressed: bool = Field(description="this count or one of its years is hidden")
-    by_year: dict[str, int | None] = Field(description="calls per year ('unknown': no "
-                                                       "valid date; null: hidden)")
-
-
-class NearbyProvider(ProviderProperties):
-    distance_m: float = Field(description="straight-line distance to the area's nearest "
-                                          "point, metres (0 inside)")
-    travel_min: float | None = Field(description="network analyses: travel minutes to the "
-                                                 "area's nearest point on the street "
-                                                 "network (0 inside); null straight-line, "
-                                                 "and for a provider serving named areas")
-    serves_here: bool = Field(False, description="a provider that serves named areas "
-                                                 "(serves) whose areas overlap this one")
-
-
-class AreaProfile(BaseModel):
-    level: Level
-    area_id: str
-    name: str
-    population: float | None
-    area_km2: float | None
-    calls: int | None = Field(description="calls placed in the area (all families); null "
-                                          "when hidden for privacy")
-    calls_by_year: dict[str, int | None]
-    calls_by_category: list[CategoryCalls]
-    privacy: str = Field(description="what is hidden, in words")
-    distance_model: DistanceModelName
-    catchment_unit: CatchmentUnit
-    reach: str = Field(description="how providers_in_reach is decided")
-    providers_inside: list[NearbyProvider]
-    providers_in_reach: list[NearbyProvider] = Field(
-        description="providers outside the area whose catchment reaches it with the "
-                    "analysis' distance model, or which serve named areas overlapping it "
-                    "(see reach), nearest first")
-    measures: list[MeasureValue]
-
-
-class DirectoryEntry(InventoryFields):
-    provider_id: str
-    name: str
-    family: Family
-    service_type: str
-    relation: Literal["located", "serves", "reaches"] = Field(
-        description="how it serves the area: located in it; assigned to named areas that "
-                    "overlap it (serves); or located outside with a catchment that reaches "
-                    "it")
-    capacity: float | None
-    catchment: float | None = Field(description="reach of the service in catchment_unit")
-    catchment_unit: CatchmentUnit
-    distance_model: DistanceModelName
-    distance_m: float = Field(description="straight-line distance to the area's nearest "
-                                          "point, metres (0 inside)")
-    travel_min: float | None = Field(description="network analyses: travel minutes to the "
-                                                 "area's nearest point (0 inside); null "
-                                                 "straight-line and for relation 'serves'")
-    serves_here: bool = Field(description="serves named areas overlapping this one")
-
-
-class AreaDirectory(BaseModel):
-    level: Level
-    area_id: str
-    name: str
-    distance_model: DistanceModelName
-    catchment_unit: CatchmentUnit
-    reach: str = Field(description="how 'reaches' and 'serves' are decided")
-    entries: list[DirectoryEntry] = Field(
-        description="every provider serving the area: by family, then located, serves, "
-                    "reaches, then nearest first")
-    counts: dict[Family, dict[Literal["located", "serves", "reaches"], int]] = Field(
-        description="entries per family and relation")
-    stale: int = Field(description="entries not verified within stale_after_months")
-
-
-class GapRow(BaseModel):
-    """One of the most underserved areas (rank 1 = most underserved)."""
-
-    rank: int = Field(description="1 = most underserved (high need, low access first, by "
-                                  "need)")
-    area_id: str
-    name: str
-    label: str = Field(description="need/access class in words")
-    underserved: bool = Field(description="high need, low access")
-    need: float | None = Field(description="calls per 1,000 residents per year, smoothed")
-    rate: float | None = Field(description="calls per 1,000 residents per year")
-    rate_ci_low: float | None
-    rate_ci_high: float | None
-    access: float | None
-    access_need: float | None = Field(description="capacity per 1,000 calls a year")
-    reach: float | None = Field(description="share of residents within reach")
-    coverage: float | None
-    calls: float | None
-    providers: float | None
-    rank_low: int | None = Field(description="bootstrap 90% interval of the rank, low end")
-    rank_high: int | None = Field(description="... high end")
-    p_top10: float | None = Field(description="probability of being among the 10 most "
-                                              "underserved (bootstrap)")
-    p_underserved: float | None = Field(description="share of bootstrap replicates in which "
-                                                    "the area is high need, low access")
-    class_uncertain: int | None = Field(description="1: fewer than 80% of the replicates "
-                                                    "agree with the class")
-    hotspot_need: int | None = Field(description="Gi* on need: 1 hot spot, -1 cold, 0 "
-                                                 "neither")
-    class_: int = Field(alias="class", description="need/access class 1..9")
-    gap: float | None = Field(description="secondary: rank-difference gap index")
-    gap_class: int
-
-
-class GapRanking(BaseModel):
-    level: Level
-    period: str
-    top: int
-    families: dict[str, list[GapRow]]
-    status: str = Field(
-        "calibrated", description="'uncalibrated' when more calls than the set share are of "
-                                  "types the taxonomy does not know (see caveats)")
-    caveats: list[Caveat] = Field(  # type: ignore[valid-type]
-        default_factory=list, description="what must be said before these figures")
+MeasureValue = model_from_record(records.MeasureValue)
+CategoryCalls = model_from_record(records.CategoryCalls)
+NearbyProvider = model_from_record(records.NearbyProvider, base=ProviderProperties)
+AreaProfile = model_from_record(records.AreaProfile)
+"""GET /api/neighborhoods/{id}, /api/wards/{id}: :meth:`WorkspaceView.profile`."""
+DirectoryEntry = model_from_record(records.DirectoryEntry, base=InventoryFields)
+AreaDirectory = model_from_record(records.AreaDirectory)
+"""GET /api/.../{id}/directory: :func:`safetygap.readmodel.directory.area_directory`."""
+GapRow = model_from_record(records.GapRow)
+GapRanking = model_from_record(records.GapRanking)
+"""GET /api/gaps: :meth:`WorkspaceView.ranking` per family."""
 
 
 # ------------------------------------------------------------------ errors

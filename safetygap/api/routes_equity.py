@@ -1,5 +1,5 @@
 """``GET /api/equity`` and ``GET /api/equity/areas``: who lives in the gaps. Thin: the work
-is done by :mod:`safetygap.maps.equity`; answers validated against
+is done by :mod:`safetygap.readmodel.equity`; answers validated against
 :mod:`safetygap.api.models_equity` and cached per workspace."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from safetygap.api.routes_api import (
     checked_area,
     computed_json,
 )
-from safetygap.maps.equity import NoEquity, equity_layer, equity_report, group_keys
 from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
+from safetygap.readmodel.equity import NoEquity, equity_layer, equity_report, group_keys
 
 router = APIRouter()
 

@@ -629,7 +629,7 @@ def area_page(view: WorkspaceView, level: str, area_id: str, *, family: str | No
     """The page of one neighborhood or ward (HTML). ``family`` is the family of its map
     (default: the one that falls shortest here); ``links`` maps extra link names
     (``directory``) to their URLs."""
-    from safetygap.maps.equity import area_groups, equity_context
+    from safetygap.readmodel.equity import area_groups, equity_context
 
     facts = AreaFacts(view, level, area_id)
     family = family or facts.worst_family() or FAMILIES[0]

@@ -1,6 +1,6 @@
 """The equity map page (``/maps/equity``): one demographic group's share against one
 family's access, per neighborhood, as a bivariate choropleth (share terciles x access
-terciles, :func:`safetygap.maps.equity.equity_layer`).
+terciles, :func:`safetygap.readmodel.equity.equity_layer`).
 
 Every area's tooltip gives the share with its 90% interval, its reliability and the access
 value; areas whose share is unreliable (CV above 30%, or no margin of error) are drawn
@@ -18,9 +18,9 @@ from typing import Any
 import folium
 
 from safetygap import FAMILIES
-from safetygap.maps.equity import BIVARIATE_COLORS, bivariate_label, equity_layer
 from safetygap.maps.gap_map import MapOptions, _base_map, _page, _Raw
 from safetygap.readmodel import WorkspaceView
+from safetygap.readmodel.equity import BIVARIATE_COLORS, bivariate_label, equity_layer
 
 __all__ = ["build_equity_map"]
 

@@ -15,10 +15,10 @@ from safetygap.labels import (
     fmt_num,
 )
 from safetygap.maps.area_page import AreaFacts
-from safetygap.maps.equity import group_keys
 from safetygap.maps.jinja import pin_html, render
 from safetygap.maps.style import FAMILY_STYLE, class_color
 from safetygap.readmodel import WorkspaceView
+from safetygap.readmodel.equity import group_keys
 from safetygap.vocab import LEVELS
 
 

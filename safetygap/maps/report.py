@@ -23,11 +23,11 @@ from matplotlib.ticker import MaxNLocator
 
 from safetygap import FAMILIES
 from safetygap.labels import field, fmt_pct
-from safetygap.maps.equity import equity_context
 from safetygap.maps.jinja import render
 from safetygap.maps.pages import overview
 from safetygap.maps.style import BIVARIATE_COLORS, FAMILY_STYLE, NOT_RANKED_COLOR
 from safetygap.readmodel import WorkspaceView
+from safetygap.readmodel.equity import equity_context
 from safetygap.tables import measures as M
 from safetygap.workspace import Workspace
 

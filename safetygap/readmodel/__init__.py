@@ -4,8 +4,11 @@ One entry point, :class:`WorkspaceView` (:mod:`.view`: loading, caching, lookups
 and classes), assembled from :mod:`.layers` (area and provider GeoJSON), :mod:`.hexbins`
 (hexagon counts, the privacy of small counts) and :mod:`.profiles` (an area's profile,
 city values, rankings, providers in reach; :mod:`._reach` travel minutes to an area).
-:mod:`.directory` is an area's asset directory (every provider serving it).
-Read-only: nothing here writes to a workspace.
+:mod:`.directory` is an area's asset directory (every provider serving it); :mod:`.equity`
+the equity overlay (``equity.json``, the areas' group columns) as the pages and the API show it.
+:mod:`.records` (with :mod:`.records_equity`, :mod:`.records_diversion`) declares every
+answer's shape, the API's response models are derived from it. Read-only: nothing here
+writes to a workspace.
 """
 
 from safetygap.readmodel._common import (

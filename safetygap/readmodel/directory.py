@@ -18,9 +18,10 @@ first and by name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from safetygap import FAMILIES
+from safetygap.readmodel.records import AreaDirectory, DirectoryEntry, NearbyProvider
 
 if TYPE_CHECKING:
     from safetygap.readmodel.view import WorkspaceView
@@ -36,7 +37,7 @@ ENTRY_FIELDS = ("provider_id", "name", "family", "service_type", "organisation",
                 "catchment_unit", "distance_model")
 
 
-def _entry(record: dict[str, Any], relation: str) -> dict[str, Any]:
+def _entry(record: NearbyProvider, relation: str) -> DirectoryEntry:
     out = {k: record.get(k) for k in ENTRY_FIELDS}
     out["relation"] = relation
     out["distance_m"] = record.get("distance_m")
@@ -45,13 +46,13 @@ def _entry(record: dict[str, Any], relation: str) -> dict[str, Any]:
     return out
 
 
-def area_directory(view: WorkspaceView, level: str, area_id: str) -> dict[str, Any]:
+def area_directory(view: WorkspaceView, level: str, area_id: str) -> AreaDirectory:
     """The directory of one area: ``level``, ``area_id``, ``name``, the distance model
     (``distance_model``, ``catchment_unit``, ``reach``: how reaching is decided),
     ``entries`` (one per provider, see the module docstring; ``relation`` located, serves
     or reaches) and ``counts`` per family and relation. Raises
     :class:`~safetygap.readmodel.UnknownArea` for an unknown area."""
-    def compute() -> dict[str, Any]:
+    def compute() -> AreaDirectory:
         inside, near = view.providers_near(level, area_id)
         entries = [_entry(r, "located") for r in inside]
         entries += [_entry(r, "serves" if r.get("serves_here") else "reaches")

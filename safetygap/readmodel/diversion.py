@@ -48,6 +48,12 @@ from safetygap.hours import (
     hours_problem,
 )
 from safetygap.privacy import hidden_cells, is_sensitive
+from safetygap.readmodel.records_diversion import (
+    DiversionHoursAnswer,
+    DiversionScenarioAnswer,
+    EligibilityAnswer,
+    ModelInfo,
+)
 from safetygap.tables import calls as C
 from safetygap.vocab import LEVELS
 
@@ -242,7 +248,7 @@ def movable_categories(view: WorkspaceView, model: str) -> list[dict[str, Any]]:
     return view.cached(("diversion", "movable", model), compute)
 
 
-def model_info(model: str) -> dict[str, Any]:
+def model_info(model: str) -> ModelInfo:
     m = load_model(model)
     d = m.to_dict()
     return {"name": m.name, "title": m.title, "programme": m.programme,
@@ -252,11 +258,11 @@ def model_info(model: str) -> dict[str, Any]:
 
 
 def eligibility_view(view: WorkspaceView, *, model: str,
-                     levels: Sequence[str] = tuple(reversed(LEVELS))) -> dict[str, Any]:
+                     levels: Sequence[str] = tuple(reversed(LEVELS))) -> EligibilityAnswer:
     """City-wide and per-area counts and shares under ``model``: eligible, diverted,
     eligible and diverted, eligible not diverted, diverted not eligible (among the calls
     in the denominator), with 95% Wilson intervals; per tier city-wide."""
-    def compute() -> dict[str, Any]:
+    def compute() -> EligibilityAnswer:
         calls = diversion_calls(view)
         assessed = _assessed(view, model)
         frame = calls[[C.DIVERSION_BASE, C.DIVERTED, *LEVEL_COLUMNS.values()]].assign(
@@ -370,7 +376,7 @@ def _years(view: WorkspaceView) -> float:
 
 def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
                area_id: str | None = None, unknown: str = "open",
-               responders: Sequence[str] | None = None) -> dict[str, Any]:
+               responders: Sequence[str] | None = None) -> DiversionHoursAnswer:
     """Coverage of the eligible calls by hour of the week, city-wide or in one area.
 
     For each of the 168 hours (Monday 00:00 first): the eligible calls a week (average over
@@ -440,7 +446,7 @@ def hours_view(view: WorkspaceView, *, model: str, level: str | None = None,
 
 def scenario_view(view: WorkspaceView, moves: Sequence[Move], *, target: float = 0.20,
                   shift: ShiftPattern | None = None, time_on_task: TimeOnTask | None = None,
-                  candidates_model: str | None = None) -> dict[str, Any]:
+                  candidates_model: str | None = None) -> DiversionScenarioAnswer:
     """:func:`~safetygap.diversion_scenario.run_scenario` on the workspace's calls, with
     area names, small-area flags and small sensitive counts hidden."""
     calls = diversion_calls(view)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 from shapely.geometry import mapping
@@ -22,6 +20,7 @@ from safetygap.readmodel._common import (
     WGS84,
     _round_coords,
 )
+from safetygap.readmodel.records import HexCollection
 from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
@@ -31,7 +30,7 @@ class Hexbins:
     :class:`WorkspaceView`."""
 
     def hexbins(self, *, family: str | None = None, year: int | None = None,
-                size_m: float = DEFAULT_HEX_SIZE_M) -> dict[str, Any]:
+                size_m: float = DEFAULT_HEX_SIZE_M) -> HexCollection:
         """Calls placed in areas (of ``family``, in ``year``) counted in pointy-top hexagons
         of circumradius ``size_m`` metres on a grid anchored at the projected CRS origin;
         GeoJSON polygons in EPSG:4326 with ``calls`` per hexagon; ``max_calls``.
@@ -41,7 +40,7 @@ class Hexbins:
         hexagons holding a sensitive call and fewer than ``privacy_min_count`` calls have
         ``calls`` None (one more when only one would be); ``total_calls`` is None when it
         would reveal a hidden count."""
-        def compute() -> dict[str, Any]:
+        def compute() -> HexCollection:
             keep = np.isfinite(self.call_x)
             if family is not None:
                 keep &= self.call_family == family

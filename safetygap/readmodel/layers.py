@@ -21,6 +21,7 @@ from safetygap.readmodel._common import (
     _num,
     _round_coords,
 )
+from safetygap.readmodel.records import AreaCollection, ProviderCollection, ProviderProperties
 from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
@@ -78,7 +79,7 @@ class AreaLayers:
         year: int | None = None,
         tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M,
         ward: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> AreaCollection:
         """Areas of ``level`` as a GeoJSON FeatureCollection (EPSG:4326).
 
         Properties: ``area_id``, ``name``, ``population``, ``area_km2`` and the
@@ -91,7 +92,7 @@ class AreaLayers:
                            lambda: self._layer(level, family, year, tolerance_m, ward))
 
     def _layer(self, level: str, family: str | None, year: int | None,
-               tolerance_m: float, ward: str | None) -> dict[str, Any]:
+               tolerance_m: float, ward: str | None) -> AreaCollection:
         frame = self.areas[level]
         fams = ALL_FAMILIES if family is None else (family,)
         vals = self.values(level, year=year)
@@ -142,11 +143,11 @@ class AreaLayers:
         }
 
     def providers_layer(self, *, family: str | None = None, ward: str | None = None,
-                        neighborhood: str | None = None) -> dict[str, Any]:
+                        neighborhood: str | None = None) -> ProviderCollection:
         """Providers as GeoJSON points (EPSG:4326), optionally one family / in one area.
         A service without a place listed without coordinates (a phone line) is not drawn:
         the summary's ``placeless_services`` lists it."""
-        def compute() -> dict[str, Any]:
+        def compute() -> ProviderCollection:
             p = self.providers
             geom = p.geometry
             keep = ~(geom.is_empty | geom.isna()).to_numpy() & np.isfinite(
@@ -180,7 +181,7 @@ class AreaLayers:
         return (frame[col].to_numpy(float) if col in frame.columns
                 else np.full(len(frame), np.nan))
 
-    def _provider_records(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def _provider_records(self, frame: pd.DataFrame) -> list[ProviderProperties]:
         """Properties of each provider; ``catchment`` in the analysis' unit."""
         d = self.distance
         catchment = self._catchments(frame)

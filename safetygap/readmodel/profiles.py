@@ -26,6 +26,7 @@ from safetygap.readmodel._common import (
     _num,
 )
 from safetygap.readmodel._reach import minutes_to_area
+from safetygap.readmodel.records import AreaProfile, GapRow, MeasureValue, NearbyProvider
 from safetygap.tables import measures as M
 from safetygap.vocab import ALL_FAMILIES
 
@@ -88,7 +89,7 @@ class Profiles:
 
         return self.cached(("city", level), compute)
 
-    def measures(self, level: str, area_id: str) -> list[dict[str, Any]]:
+    def measures(self, level: str, area_id: str) -> list[MeasureValue]:
         """Every measure of one area (period ``all``): family, measure, value with its
         interval (``ci_low``, ``ci_high``; None without one), rank among the areas of its
         level (1 = the most underserved by the measure, see :meth:`_rank_table`), number of
@@ -114,7 +115,7 @@ class Profiles:
                     value, rank, low, high = None, np.nan, None, None
                 if measure in M.INT_MEASURES and value is not None:
                     value = int(value)  # a class number or a rank
-                rec: dict[str, Any] = {
+                rec: MeasureValue = {
                     "family": fam, "measure": measure, "label": MEASURE_LABELS[measure],
                     "value": value, "ci_low": low, "ci_high": high,
                     "rank": None if not np.isfinite(rank) else int(rank),
@@ -129,7 +130,7 @@ class Profiles:
                 out.append(rec)
         return out
 
-    def profile(self, level: str, area_id: str) -> dict[str, Any]:
+    def profile(self, level: str, area_id: str) -> AreaProfile:
         """One area's profile (see :meth:`measures`, :meth:`providers_near`)."""
         pos = self._position(level, area_id)
         row = self.areas[level].iloc[pos]
@@ -183,7 +184,7 @@ class Profiles:
         }
 
     def providers_near(self, level: str, area_id: str
-                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                       ) -> tuple[list[NearbyProvider], list[NearbyProvider]]:
         """Providers located in the area, and providers located outside it that reach it
         with the analysis' distance model (:data:`REACH_METHODS`), nearest first.
 
@@ -199,7 +200,7 @@ class Profiles:
         return self.cached(("near", level, area_id), lambda: self._near(level, area_id, pos))
 
     def _near(self, level: str, area_id: str, pos: int
-              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+              ) -> tuple[list[NearbyProvider], list[NearbyProvider]]:
         geom = self.areas[level].geometry.iloc[pos]
         p = self.providers
         d = self.distance
@@ -225,7 +226,7 @@ class Profiles:
         ids = p["provider_id"].astype(str).to_numpy()
         shown = np.round(dist, 1) if minutes is None else np.round(minutes, 2)
 
-        def records(mask: np.ndarray) -> list[dict[str, Any]]:
+        def records(mask: np.ndarray) -> list[NearbyProvider]:
             rows = np.flatnonzero(mask)
             rows = rows[np.lexsort((ids[rows], shown[rows]))]  # nearest first, then by id
             recs = self._provider_records(p.iloc[rows])
@@ -240,7 +241,7 @@ class Profiles:
         return records(inside_mask), records(reach_mask)
 
     def ranking(self, level: str, family: str, *, year: int | None = None,
-                top: int = 10) -> list[dict[str, Any]]:
+                top: int = 10) -> list[GapRow]:
         """The ``top`` most underserved areas of ``family``: by underserved rank (1 = most
         underserved: high need and low access first, by need), with their class, figures
         and how sure the class is; areas not ranked are left out."""

@@ -63,6 +63,7 @@ from safetygap.readmodel._common import (
 from safetygap.readmodel.hexbins import Hexbins
 from safetygap.readmodel.layers import AreaLayers
 from safetygap.readmodel.profiles import Profiles
+from safetygap.readmodel.records import GapClass, NeedAccessClass
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.vocab import LEVELS
@@ -310,7 +311,7 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         return self.cached(("values", level, year), compute)
 
     def need_access_classes(self, level: str, family: str, *, year: int | None = None
-                            ) -> list[dict[str, Any]]:
+                            ) -> list[NeedAccessClass]:
         """The need/access classes of ``family`` at ``level`` (the map's legend): every
         class 9..1 with its label, terciles, colour and number of areas, then class 0
         ("not ranked") when some area has it."""
@@ -318,10 +319,11 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         col = M.column(M.CLASS, family)
         cls = (np.nan_to_num(vals[col].to_numpy(float)).astype(int) if col in vals.columns
                else np.zeros(len(vals), dtype=int))
-        out = [{"class": c, "label": NEED_ACCESS_LABELS[c], "need_tercile": (c - 1) // 3 + 1,
-                "access_tercile": (c - 1) % 3 + 1, "color": BIVARIATE_COLORS[c],
-                "underserved": c == UNDERSERVED_CLASS, "areas": int((cls == c).sum())}
-               for c in range(9, 0, -1)]
+        out: list[NeedAccessClass] = [
+            {"class": c, "label": NEED_ACCESS_LABELS[c], "need_tercile": (c - 1) // 3 + 1,
+             "access_tercile": (c - 1) % 3 + 1, "color": BIVARIATE_COLORS[c],
+             "underserved": c == UNDERSERVED_CLASS, "areas": int((cls == c).sum())}
+            for c in range(9, 0, -1)]
         if (cls == 0).any():
             out.append({"class": 0, "label": NOT_RANKED, "need_tercile": 0,
                         "access_tercile": 0, "color": NOT_RANKED_COLOR, "underserved": False,
@@ -329,7 +331,7 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         return out
 
     def classes(self, level: str, family: str, *, year: int | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> list[GapClass]:
         """Secondary: the gap-index classes of ``family`` at ``level``: class, label, lower
         and upper gap bound (min and max of its areas), number of areas; 0 = no value
         (the need/access classes: :meth:`need_access_classes`)."""
@@ -338,7 +340,7 @@ class WorkspaceView(AreaLayers, Hexbins, Profiles):
         cls = np.nan_to_num(vals[M.column(M.GAP_CLASS, family)].to_numpy(float)).astype(int)
         present = sorted(c for c in set(cls.tolist()) if c > 0)
         n = len(present)
-        out = []
+        out: list[GapClass] = []
         for c in present:
             g = gap[cls == c]
             out.append({"gap_class": c, "label": class_label(c, n), "lower": _num(g.min()),

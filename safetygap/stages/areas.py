@@ -40,6 +40,7 @@ from safetygap.methods import Methods
 from safetygap.stages.travel import catchment_labels
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
+from safetygap.tables.report import BoundarySensitivity
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, Level
 
@@ -455,7 +456,7 @@ def _boundary_sensitivity(
     *,
     policy: str,
     tolerance_m: float,
-) -> dict[str, Any]:
+) -> BoundarySensitivity:
     """How many areas change gap class (period "all") between the two boundary policies."""
     other = next(p for p in BOUNDARY_POLICIES if p != policy)
     changed: dict[str, dict[str, int]] = {}
@@ -482,23 +483,23 @@ def _boundary_sensitivity(
                  M.column(M.GAP_CLASS, other): int(theirs[i])}
                 for i in diff
             ]
-    return {
-        "policy": policy,
-        "compared_with": other,
-        "tolerance_m": tolerance_m,
-        "calls_shared": {level: b["shared"] for level, b in boundary.items()},
-        "areas_changing_class": cls_changed,
-        "areas_changing_gap_class": changed,
-        "areas_compared": compared,
-        "changed_areas": areas,
-        "notes": (
+    return BoundarySensitivity(
+        policy=policy,
+        compared_with=other,
+        tolerance_m=tolerance_m,
+        calls_shared={level: b["shared"] for level, b in boundary.items()},
+        areas_changing_class=cls_changed,
+        areas_changing_gap_class=changed,
+        areas_compared=compared,
+        changed_areas=areas,
+        notes=(
             "Need/access classes and gap classes (period 'all') under the run's boundary "
             "policy compared with the other policy: "
             "'contain' counts each call in the polygon containing it; 'split' "
             "shares each call within tolerance_m of the lines of k >= 2 areas as 1/k per "
             "area. areas_compared counts areas with a gap class under both policies."
         ),
-    }
+    )
 
 
 def near_boundary_quality(boundary: dict[str, dict[str, Any]],

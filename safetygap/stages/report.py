@@ -44,16 +44,21 @@ from safetygap.tables import measures as M
 from safetygap.tables.report import (
     AgencySource,
     BoundariesQuality,
+    BoundarySensitivity,
     CallsQuality,
     CallTypes,
     Caveat,
     Demand,
+    DiversionRulesRef,
+    DiversionSummary,
     FamilySummary,
     MethodsSummary,
     Quality,
     QualityCounts,
+    RuleCount,
     Summary,
     Totals,
+    TravelSummary,
     Undated,
 )
 from safetygap.taxonomy import Taxonomy
@@ -218,8 +223,8 @@ def summary_report(
     crs: CRS,
     *,
     rules: DiversionRules,
-    sensitivity: dict[str, Any],
-    travel: dict[str, Any],
+    sensitivity: BoundarySensitivity | None,
+    travel: TravelSummary,
     measured: MethodsSummary,
     columns: ColumnMap,
     undated: dict[str, Any],
@@ -295,26 +300,26 @@ def summary_report(
                                         for y, m in by_year.items()}},
         diverted_by_agency={str(k): int(v) for k, v in
                             calls[C.AGENCY][uniq & diverted].value_counts().items()},
-        diversion={
-            "rules": {"name": rules.name, "version": rules.version, "source": rules.source,
-                      "checksum": rules.checksum()},
-            "denominator": str(denominator),
-            "denominator_words": share_words,
-            "denominator_calls": int((uniq & base).sum()) + int(rec_base.sum()),
-            "diverted_calls": int((uniq & diverted).sum()) + int(rec_base.sum()),
-            "calls_911": {"denominator_calls": int((uniq & base).sum()),
-                          "diverted_calls": int((uniq & base & diverted).sum()),
-                          "diverted_share": share(uniq & base, diverted)},
-            "outside_911": None if records is None else {
+        diversion=DiversionSummary(
+            rules=DiversionRulesRef(name=rules.name, version=rules.version,
+                                    source=rules.source, checksum=rules.checksum()),
+            denominator=str(denominator),
+            denominator_words=share_words,
+            denominator_calls=int((uniq & base).sum()) + int(rec_base.sum()),
+            diverted_calls=int((uniq & diverted).sum()) + int(rec_base.sum()),
+            calls_911={"denominator_calls": int((uniq & base).sum()),
+                       "diverted_calls": int((uniq & base & diverted).sum()),
+                       "diverted_share": share(uniq & base, diverted)},
+            outside_911=None if records is None else {
                 "records": len(records), "counted": counted,
                 "channel": str(records["channel"].iloc[0]) if len(records) else None,
                 "located_by": {str(k): int(v) for k, v in
                                records["located_by"].value_counts(sort=False).items()}},
-            "by_channel": _added(channel_counts(calls[C.CHANNEL][uniq]),
-                                 None if records is None
-                                 else channel_counts(records["channel"][rec_base])),
-            "by_rule": rule_counts(calls, uniq, rules=rules),
-        },
+            by_channel=_added(channel_counts(calls[C.CHANNEL][uniq]),
+                              None if records is None
+                              else channel_counts(records["channel"][rec_base])),
+            by_rule=[RuleCount(**r) for r in rule_counts(calls, uniq, rules=rules)],
+        ),
         families={
             f: FamilySummary(
                 need_calls=int(fam_counts[i]),

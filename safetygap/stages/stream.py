@@ -23,6 +23,7 @@ boundary allocations (about 70 bytes a placed call), not by the text of every ca
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -200,9 +201,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                 for key in counts[level]:
                     counts[level][key] += entry[key] or 0
                 for pol in BOUNDARY_POLICIES:
-                    a = entry[pol]
-                    alloc[level].setdefault(pol, []).append(Allocation(
-                        pol, a.call + kept_rows, a.area, a.weight, a.k))
+                    alloc[level].setdefault(pol, []).append(_narrow(entry[pol], kept_rows))
             t = clock.part("boundary", t)
             writer.write(C.build(calls, nbhd, wards, boundary))
             t = clock.part("write", t)
@@ -253,7 +252,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     shutil.rmtree(spill, ignore_errors=True)
     in_n, in_w, dup = (np.concatenate(a) for a in zip(*join_parts, strict=True))
     del join_parts
-    boundary = {level: {**counts[level], **{pol: _joined(alloc[level][pol], len(calls))
+    boundary = {level: {**counts[level], **{pol: _joined(alloc[level][pol])
                                             for pol in BOUNDARY_POLICIES}}
                 for level in counts}
     flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
@@ -305,28 +304,45 @@ def _kept(calls: pd.DataFrame) -> dict[str, Any]:
     agency of the unique diverted calls (diverted by agency), the type of the unknown
     types (the most common unknown types), the id of the calls outside the date window
     (its examples)."""
-    out = calls[list(KEPT)].copy()
-    for col in (C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA):  # area positions: 4 bytes
-        out[col] = out[col].to_numpy().astype(np.int32)
-    uniq = out[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
-    out[C.AGENCY] = out[C.AGENCY].where(uniq & out[C.DIVERTED].to_numpy(dtype=bool))
-    out[C.CALL_TYPE] = out[C.CALL_TYPE].where(~out[C.KNOWN].to_numpy(dtype=bool))
-    out[C.CALL_ID] = out[C.CALL_ID].where(out[C.DATE_OUTSIDE].to_numpy() != 0)
-    return {col: out[col].array if isinstance(out[col].dtype, pd.StringDtype)
-            else out[col].to_numpy() if not isinstance(out[col].dtype, pd.CategoricalDtype)
-            else out[col].array for col in KEPT}
+    status = calls[C.STATUS].array
+    uniq = status.codes != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
+    text = {C.AGENCY: uniq & calls[C.DIVERTED].to_numpy(dtype=bool),
+            C.CALL_TYPE: ~calls[C.KNOWN].to_numpy(dtype=bool),
+            C.CALL_ID: calls[C.DATE_OUTSIDE].to_numpy() != 0}
+    out: dict[str, Any] = {}
+    for col in KEPT:  # each column its own array: no view keeps a batch's block alive
+        values = calls[col]
+        if col in text:
+            out[col] = values.where(text[col]).array
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            out[col] = values.array.copy()
+        elif col in (C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA):  # area positions: 4 bytes
+            out[col] = values.to_numpy().astype(np.int32)
+        else:
+            out[col] = np.array(values.to_numpy(), copy=True)
+    return out
 
 
-def _joined(parts: list[Allocation], n: int) -> Allocation:
-    """One allocation of every call from the batches' (call positions already global),
-    in narrow dtypes: positions int32, ``k`` int8, the weights of ``contain`` (all 1) a
-    read-only view of one number. The counts and measures come out the same (they index,
-    count and sum in the same order)."""
-    call = np.concatenate([p.call for p in parts]).astype(np.int32 if n < 2**31 else np.int64)
-    area = np.concatenate([p.area for p in parts]).astype(np.int32)
-    k = np.concatenate([p.k for p in parts]).astype(np.int8)
-    if parts[0].policy == BoundaryPolicy.CONTAIN:
-        weight = np.broadcast_to(np.float64(1.0), (len(call),))
-    else:
-        weight = np.concatenate([p.weight for p in parts])
-    return Allocation(parts[0].policy, call, area, weight, k)
+def _narrow(a: Allocation, offset: int) -> Allocation:
+    """A batch's allocation kept narrow: call positions (global: ``offset`` added) and
+    areas int32 (int64 past 2**31 calls), ``k`` int8, no weights under ``contain`` (all
+    1). The counts and measures come out the same: they index, count and sum the same
+    values in the same order."""
+    wide = offset + len(a.k) >= 2**31
+    call = (a.call + offset).astype(np.int64 if wide else np.int32)
+    weight = a.weight if a.policy != BoundaryPolicy.CONTAIN else np.zeros(0)
+    return Allocation(a.policy, call, a.area.astype(np.int32), weight, a.k.astype(np.int8))
+
+
+def _joined(parts: list[Allocation]) -> Allocation:
+    """One allocation of every call from the batches' narrow ones (:func:`_narrow`),
+    joined a field at a time (each batch's field freed once joined); the weights of
+    ``contain`` a read-only view of one 1.0."""
+    policy = parts[0].policy
+    joined = {}
+    for name in ("call", "area", "k", "weight"):
+        joined[name] = np.concatenate([getattr(p, name) for p in parts])
+        parts[:] = [dataclasses.replace(p, **{name: None}) for p in parts]
+    if policy == BoundaryPolicy.CONTAIN:
+        joined["weight"] = np.broadcast_to(np.float64(1.0), (len(joined["call"]),))
+    return Allocation(policy, joined["call"], joined["area"], joined["weight"], joined["k"])

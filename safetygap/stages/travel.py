@@ -20,6 +20,7 @@ from safetygap._status import (
 from safetygap.errors import Problems
 from safetygap.geo.travel import Travel
 from safetygap.tables import calls as C
+from safetygap.tables.report import TravelSummary
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import TravelKind
 
@@ -119,15 +120,13 @@ def travel_quality(travel: Travel, calls: pd.DataFrame,
     return out
 
 
-def travel_summary(travel: Travel, taxonomy: Taxonomy) -> dict[str, Any]:
+def travel_summary(travel: Travel, taxonomy: Taxonomy) -> TravelSummary:
     """The distance model and every service type's catchment in its unit."""
-    out = travel.describe()
-    out["catchments"] = {
+    return TravelSummary(**travel.describe(), catchments={
         name: (st.catchment_m if travel.kind == TravelKind.STRAIGHT
                else st.catchment_for(str(travel.mode)))
         for name, st in sorted(taxonomy.service_types.items())
-    }
-    return out
+    })
 
 
 def catchment_labels(providers: gpd.GeoDataFrame, travel: Travel) -> dict[str, str]:

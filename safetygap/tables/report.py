@@ -11,9 +11,10 @@ written here are the ones the API documents.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 
 def describe(text: str) -> dict[str, str]:
@@ -22,11 +23,29 @@ def describe(text: str) -> dict[str, str]:
     return {"description": text}
 
 
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: a report part as its :meth:`_AsMapping.to_dict`, in
+    dicts, lists and tuples too; anything else a deep copy (as ``dataclasses.asdict``)."""
+    if isinstance(value, _AsMapping):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return copy.deepcopy(value)
+
+
 class _AsMapping(Mapping[str, Any]):
     """Read access by key to :meth:`to_dict` (the JSON the workspace holds)."""
 
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
+    """Fields left out of the JSON when None (parts some runs do not have)."""
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        """The JSON: every field in order (nested parts as their own ``to_dict``), less
+        the :attr:`OMIT_WHEN_NONE` fields that are None."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
+                if not (f.name in self.OMIT_WHEN_NONE and getattr(self, f.name) is None)}
 
     def __getitem__(self, key: str) -> Any:
         return self.to_dict()[key]
@@ -101,12 +120,7 @@ class Quality(_AsMapping):
     reports: dict[str, Any] | None = None
     """The records from outside 911, when the run had a reports file (else absent)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for optional in ("demographics", "reports"):
-            if out[optional] is None:
-                del out[optional]
-        return out
+    OMIT_WHEN_NONE = ("demographics", "reports")
 
 
 # ------------------------------------------------------------------ summary.json
@@ -221,6 +235,88 @@ class Caveat(_AsMapping):
 
 
 @dataclass(eq=False)
+class DiversionRulesRef(_AsMapping):
+    name: str
+    version: str
+    source: str = field(metadata=describe("the rule file's name, or the packaged default"))
+    checksum: str = field(metadata=describe("SHA-256 of the rule set's content"))
+
+
+@dataclass(eq=False)
+class RuleCount(_AsMapping):
+    rule: str = field(metadata=describe("id of a diversion rule ('default': no rule "
+                                        "matched)"))
+    channel: str = field(metadata=describe("the channel the rule assigns"))
+    calls: int = field(metadata=describe("unique calls this rule decided"))
+
+
+@dataclass(eq=False)
+class DiversionSummary(_AsMapping):
+    """Who handled the calls, by the diversion rules, and what the share is a share of."""
+
+    rules: DiversionRulesRef
+    denominator: str = field(metadata=describe(
+        "police_and_alternatives (fire/EMS calls left out) or all_calls"))
+    denominator_words: str = field(metadata=describe("the denominator in plain words"))
+    denominator_calls: int = field(metadata=describe("unique calls in the denominator"))
+    diverted_calls: int = field(metadata=describe(
+        "unique calls handled by a non-police alternative"))
+    calls_911: dict[str, Any] = field(metadata=describe(
+        "the 911 calls alone: denominator_calls, diverted_calls, diverted_share"))
+    outside_911: dict[str, Any] | None = field(metadata=describe(
+        "the records from outside 911 (311 / online reports), when the run had them: "
+        "records, counted, channel, located_by"))
+    by_channel: dict[str, int] = field(metadata=describe("unique calls per channel"))
+    by_rule: list[RuleCount] = field(metadata=describe(
+        "unique calls per rule, in rule order"))
+
+
+@dataclass(eq=False)
+class BoundarySensitivity(_AsMapping):
+    """How robust the gap ranking is to calls geocoded onto boundary streets."""
+
+    policy: str = field(metadata=describe(
+        "the boundary policy of this analysis (contain or split)"))
+    compared_with: str = field(metadata=describe(
+        "the other policy, computed for comparison"))
+    tolerance_m: float = field(metadata=describe(
+        "metres: calls this close to a line are 'on' it"))
+    calls_shared: dict[str, int | None] = field(metadata=describe(
+        "per level, calls within tolerance_m of the lines of two or more areas"))
+    areas_changing_class: dict[str, dict[str, int]] = field(metadata=describe(
+        "per level and family, areas whose need/access class differs between policies"))
+    areas_changing_gap_class: dict[str, dict[str, int]] = field(metadata=describe(
+        "per level and family, areas whose gap class differs between policies"))
+    areas_compared: dict[str, dict[str, int]] = field(metadata=describe(
+        "per level and family, areas with a gap class under both policies"))
+    changed_areas: dict[str, dict[str, list[dict[str, Any]]]]
+    """Per level and family, the areas whose gap class differs: ``area_id``, ``name`` and
+    the gap class under each policy (``gap_class_<policy>``, the run's policy first)."""
+    notes: str = field(metadata=describe("what was compared, in words"))
+
+
+@dataclass(eq=False)
+class TravelSummary(_AsMapping):
+    """The distance model and the catchments an analysis used."""
+
+    distance_model: str = field(metadata=describe(
+        "straight-line, network-walk or network-drive"))
+    unit: str = field(metadata=describe("unit of the catchments: m or min"))
+    catchment_column: str = field(metadata=describe(
+        "the providers' column of the catchment in unit"))
+    network: dict[str, Any] | None = field(default=None, metadata=describe(
+        "network analyses: the street network and mode (absent straight-line)"))
+    walk_speed_kph: float | None = field(default=None, metadata=describe(
+        "network analyses: the speed of the walk to the nearest routable node"))
+    off_network_legs: str | None = field(default=None, metadata=describe(
+        "network analyses: how points off the network reach it, in words"))
+    catchments: dict[str, float] = field(default_factory=dict, metadata=describe(
+        "catchment per service type, in unit"))
+
+    OMIT_WHEN_NONE = ("network", "walk_speed_kph", "off_network_legs")
+
+
+@dataclass(eq=False)
 class Summary(_AsMapping):
     """``summary.json``: totals, diverted shares, families, top gaps, sensitivity."""
 
@@ -241,7 +337,7 @@ class Summary(_AsMapping):
         "all unique calls, 'all' and by year"))
     diverted_by_agency: dict[str, int] = field(metadata=describe(
         "unique diverted calls per agency"))
-    diversion: dict[str, Any] = field(metadata=describe(
+    diversion: DiversionSummary = field(metadata=describe(
         "channels and rules of the calls and the denominator of the diverted share"))
     families: dict[str, FamilySummary] = field(metadata=describe(
         "need calls and coverage per family"))
@@ -261,9 +357,9 @@ class Summary(_AsMapping):
     quality: QualityCounts = field(metadata=describe("data-quality counts"))
     diverted_share_basis: str = field(metadata=describe(
         "what the diverted share is a share of, in words"))
-    boundary_sensitivity: dict[str, Any] = field(metadata=describe(
+    boundary_sensitivity: BoundarySensitivity | None = field(metadata=describe(
         "gap classes under the two boundary policies compared"))
-    travel: dict[str, Any] = field(metadata=describe(
+    travel: TravelSummary = field(metadata=describe(
         "the distance model and catchments the analysis used"))
     uncertainty: dict[str, Any] = field(metadata=describe(
         "the bootstrap of the ranks and the Gi* hot spots: settings, uncertain classes and "

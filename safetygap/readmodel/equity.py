@@ -23,8 +23,9 @@ from shapely.geometry import mapping
 from safetygap import FAMILIES
 from safetygap.equity.areas import column
 from safetygap.geo.bivariate import LEVELS, terciles
-from safetygap.readmodel import WorkspaceView
-from safetygap.readmodel import finite_or_none as _num
+from safetygap.readmodel._common import _num
+from safetygap.readmodel.records_equity import EquityAreaCollection, EquityReport
+from safetygap.readmodel.view import WorkspaceView
 from safetygap.tables import measures as M
 from safetygap.vocab import Reliability
 
@@ -138,7 +139,7 @@ def _disparity_sentence(label: str, family: str, d: dict[str, Any]) -> str:
         f"{_interval_words(diff, points=True)})."
 
 
-def equity_report(view: WorkspaceView, *, ward: str | None = None) -> dict[str, Any]:
+def equity_report(view: WorkspaceView, *, ward: str | None = None) -> EquityReport:
     """The city's (or ward ``ward``'s) equity results for the API, the report and the ward
     page: per group its totals, mean access and disparity with sentences. Raises
     :class:`NoEquity` when the workspace has no demographics; the ward id must exist."""
@@ -180,7 +181,7 @@ def equity_report(view: WorkspaceView, *, ward: str | None = None) -> dict[str, 
 
 
 def equity_layer(view: WorkspaceView, level: str, group: str, family: str, *,
-                 tolerance_m: float, ward: str | None = None) -> dict[str, Any]:
+                 tolerance_m: float, ward: str | None = None) -> EquityAreaCollection:
     """Areas of ``level`` as a GeoJSON FeatureCollection (EPSG:4326) with ``group``'s
     share (and its 90% interval, CV and reliability) against ``family``'s access: share
     and access terciles over the level's areas with both values, the bivariate class
@@ -194,7 +195,7 @@ def equity_layer(view: WorkspaceView, level: str, group: str, family: str, *,
     if family not in FAMILIES:
         raise KeyError(family)
 
-    def compute() -> dict[str, Any]:
+    def compute() -> EquityAreaCollection:
         frame = view.areas[level]
         share = frame[column("group_share", group)].to_numpy(float)
         access = frame[M.column(M.ACCESS, family)].to_numpy(float)
