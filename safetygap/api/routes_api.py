@@ -142,7 +142,7 @@ async def cached_json_async(view: WorkspaceView, key: Hashable, model: type[Base
 def _computed(request: Request, view: WorkspaceView, task: str, params: dict[str, Any]
               ) -> tuple[tuple, Callable[[], bytes]]:
     return computed_key(task, params), lambda: request.app.state.compute.answer(
-        view, task, params)
+        view, task, params, timeout_s=request.app.state.settings.compute_timeout_s)
 
 
 def computed_json(request: Request, view: WorkspaceView, task: str, params: dict[str, Any],
