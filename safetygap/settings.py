@@ -56,9 +56,15 @@ class Settings(BaseSettings):
                             "read timeout and connection limit hold with either")
     compute_workers: int = Field(
         1, ge=0, le=64,
-        description="processes `safetygap serve` computes new hexagon sizes and area layers "
-                    "in, so one client asking for new ones never slows the others' cached "
-                    "answers; 0 computes in the server process")
+        description="processes `safetygap serve` computes new hexagon sizes, area layers, "
+                    "siting and what-if answers in, so one client asking for new ones "
+                    "never slows the others' cached answers; 0 computes in the server "
+                    "process")
+    compute_timeout_s: float = Field(
+        120.0, gt=0, le=86_400,
+        description="seconds a computation the client chooses (siting, what-if, new hexagon "
+                    "sizes and layers) may take in a compute worker; longer: the workers "
+                    "are stopped and started again and the request answers 503")
     max_decompressed_mb: float = Field(
         1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
                                   "zipped shapefile, a Parquet file's pages), in MB, checked "

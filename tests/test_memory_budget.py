@@ -108,9 +108,9 @@ def test_siting_results_cache_is_bounded_in_bytes(demo_workspace):
 
     store = ScenarioStore(WorkspaceStore(demo_workspace), max_bytes=2500)
     for i in range(5):
-        store.response("sites", ("query", i), lambda m, b: b"x" * 1000)
+        store.response("sites", ("query", i), lambda v, m, b: b"x" * 1000)
     assert store.result_bytes <= 2500 and store.computed == 5
-    store.response("sites", ("query", 4), lambda m, b: b"y")  # kept: not computed again
+    store.response("sites", ("query", 4), lambda v, m, b: b"y")  # kept: not computed again
     assert store.computed == 5
-    store.response("sites", ("query", 0), lambda m, b: b"z" * 10)  # dropped: computed
+    store.response("sites", ("query", 0), lambda v, m, b: b"z" * 10)  # dropped: computed
     assert store.computed == 6

@@ -88,9 +88,9 @@ def test_the_map_layers_are_warm_before_the_first_visit(built):
         compute = c.app.state.compute
         real = compute.answer
 
-        def counted(view, task, params):
+        def counted(view, task, params, **options):
             asked.append(params)
-            return real(view, task, params)
+            return real(view, task, params, **options)
 
         compute.answer = counted
         view = c.app.state.store.view()

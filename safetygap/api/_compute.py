@@ -1,12 +1,15 @@
 """Answers whose cost the client chooses, computed outside the server's interpreter.
 
-A new hexagon size or simplification tolerance is a computation of up to seconds of
-Python work; in the server process it holds the interpreter lock, and every other
-client's cached answer waits behind it. :class:`ComputePool` runs these computations
-(:data:`TASKS`: hexagons, area layers, equity layers) in worker processes that read the
-same workspace version themselves, and hands back the serialised answer, which the
-server caches as before (per key, :meth:`WorkspaceView.cached
-<safetygap.readmodel.WorkspaceView.cached>`). The server's threads only wait.
+A new hexagon size or simplification tolerance, a siting with new parameters or a
+what-if is a computation of up to seconds of Python work; in the server process it holds
+the interpreter lock, and every other client's cached answer waits behind it.
+:class:`ComputePool` runs these computations (:data:`TASKS`: hexagons, area layers,
+equity layers, siting, what-if, the default sites) in worker processes that read the
+same workspace version themselves (and its siting baseline, :func:`view_baseline`), and
+hands back the serialised answer, which the server caches as before (per key,
+:meth:`WorkspaceView.cached <safetygap.readmodel.WorkspaceView.cached>`, or the siting
+store's :mod:`safetygap.api._scenarios`). The server's threads only wait, at most a
+timeout: past it the workers are stopped and started again (503).
 
 At most ``queue`` computations wait or run at once; past that a request answers 503
 with ``Retry-After`` (:class:`ComputeBusy`) instead of tying up the server's threads. A
@@ -29,7 +32,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -37,16 +40,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from safetygap.api._busy import ComputeBusy
 from safetygap.readmodel import WorkspaceView
 
 log = logging.getLogger("safetygap.api")
 RESULT_TIMEOUT_S = 300.0
 """Longest a request waits for its computation (then 503)."""
-RETRY_AFTER_S = 2
-
-
-class ComputeBusy(RuntimeError):
-    """Too many computations waiting, or a worker failed: 503 with ``Retry-After``."""
 
 
 def _hexbins(view: WorkspaceView, **params: Any) -> dict[str, Any]:
@@ -64,7 +63,7 @@ def _equity_layer(view: WorkspaceView, level: str, group: str, family: str,
     return equity_layer(view, level, group, family, **params)
 
 
-def _tasks() -> dict[str, tuple[type[BaseModel], Callable[..., dict[str, Any]]]]:
+def _models() -> dict[str, tuple[type[BaseModel], Callable[..., dict[str, Any]]]]:
     from safetygap.api.models import AreaCollection, HexCollection
     from safetygap.api.models_equity import EquityAreaCollection
 
@@ -72,14 +71,37 @@ def _tasks() -> dict[str, tuple[type[BaseModel], Callable[..., dict[str, Any]]]]
             "equity_layer": (EquityAreaCollection, _equity_layer)}
 
 
-TASKS = ("hexbins", "layer", "equity_layer")
+_BASELINES: weakref.WeakKeyDictionary[WorkspaceView, Any] = weakref.WeakKeyDictionary()
+_BASELINE_LOCK = threading.Lock()
+
+
+def view_baseline(view: WorkspaceView) -> Any:
+    """The siting baseline (:func:`~safetygap.scenarios.load_baseline`) of the version
+    ``view`` reads, loaded once per view (in a worker: per version it keeps)."""
+    from safetygap.scenarios import load_baseline
+
+    with _BASELINE_LOCK:
+        base = _BASELINES.get(view)
+        if base is None:
+            base = _BASELINES[view] = load_baseline(view.workspace.path)
+        return base
+
+
+TASKS = ("hexbins", "layer", "equity_layer", "sites", "scenario", "site_features")
 """Computations a worker can do: each a function of the view and keyword parameters,
-validated against its response model and serialised (:func:`answer`)."""
+validated against its response model and serialised (:func:`answer`). ``sites``,
+``scenario`` and ``site_features`` compute on the view's siting baseline
+(:func:`view_baseline`; :mod:`safetygap.api._scenarios`) and raise
+:class:`~safetygap.errors.ValidationError` for bad requests."""
 
 
 def answer(view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
     """The JSON body of ``task`` on ``view`` (validated against its model)."""
-    model, build = _tasks()[task]
+    from safetygap.api._scenarios import TASK_FUNCTIONS
+
+    if task in TASK_FUNCTIONS:
+        return TASK_FUNCTIONS[task](view_baseline(view), **params)
+    model, build = _models()[task]
     return model.model_validate(build(view, **params)).model_dump_json(by_alias=True).encode()
 
 
@@ -193,24 +215,48 @@ class ComputePool:
         return self._executor.submit(_work, str(view.workspace.path), key, view.min_count,
                                      task, params)
 
-    def answer(self, view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
+    @property
+    def in_process(self) -> bool:
+        """True when computations run in this process (no worker started)."""
+        return self._executor is None
+
+    def answer(self, view: WorkspaceView, task: str, params: dict[str, Any], *,
+               timeout_s: float | None = None) -> bytes:
         """The JSON body of ``task`` on ``view``, computed by a worker (in this process
         when there is none). Raises :class:`ComputeBusy` when ``queue`` computations
-        already wait, or when the worker failed."""
+        already wait, or when the worker failed; when the answer takes longer than
+        ``timeout_s`` (default :data:`RESULT_TIMEOUT_S`) the workers are stopped (the
+        computation with them) and started again, and :class:`ComputeBusy` says so."""
         if self._executor is None:
             return answer(view, task, params)
         if not self._slots.acquire(blocking=False):
             raise ComputeBusy("the server is computing other new answers; try again in a "
                               "few seconds")
+        timeout = RESULT_TIMEOUT_S if timeout_s is None else timeout_s
         try:
-            return self._submit(view, task, params).result(timeout=RESULT_TIMEOUT_S)
+            return self._submit(view, task, params).result(timeout=timeout)
+        except CancelledError as exc:  # another request's timeout stopped the workers
+            raise ComputeBusy("the computation was stopped with the workers; try again") \
+                from exc
         except BrokenProcessPool as exc:
             log.error("compute worker died (%s); starting a new one", exc)
-            self.stop()
-            self.start()
+            self._restart()
             raise ComputeBusy("the computation failed (its worker stopped); try again") \
                 from exc
         except FutureTimeout as exc:
-            raise ComputeBusy("the computation took too long; try again later") from exc
+            log.warning("%s took longer than %g s: stopping the compute workers", task,
+                        timeout)
+            self._restart()
+            raise ComputeBusy(f"the computation took longer than {timeout:g} s, the limit "
+                              "(SAFETYGAP_COMPUTE_TIMEOUT_S on the server), and was "
+                              "stopped; ask for less (a smaller k or catchment, fewer "
+                              "sites or providers) or try again later") from exc
         finally:
             self._slots.release()
+
+    def _restart(self) -> None:
+        with self._lock:
+            executor = self._executor
+        self.stop()
+        if executor is not None:
+            self.start()

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safetygap.api._compute import RETRY_AFTER_S, ComputeBusy
+from safetygap.api._busy import RETRY_AFTER_S, ComputeBusy
 from safetygap.api._store import WorkspaceUnavailable
 from safetygap.api.models import ErrorResponse
 from safetygap.errors import name_options

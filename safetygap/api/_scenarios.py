@@ -72,6 +72,7 @@ class ScenarioStore:
         self._results: OrderedDict[tuple[str, Hashable], bytes] = OrderedDict()
         self._pending: dict[tuple[str, Hashable], Future[bytes]] = {}
         self._preloaded: set[str] = set()
+        self._latest: str | None = None
         self.loads = 0
         """Baselines loaded so far (each workspace version once)."""
         self.computed = 0
@@ -97,13 +98,20 @@ class ScenarioStore:
                 if now == key:  # unchanged while reading: consistent with the view
                     self._base = (key, base)
                     self.loads += 1
-                    with self._lock:  # results of older versions are never asked again
-                        for old in [k for k in self._results if k[0] != key]:
-                            self.result_bytes -= len(self._results.pop(old))
+                    self._forget_others(key)
                     return self._base
                 view, key = self._store.current()
             raise WorkspaceUnavailable(
                 f"workspace {self._store.path} keeps changing; try again shortly")
+
+    def _forget_others(self, manifest: str) -> None:
+        """Let go of the results of other versions than ``manifest`` (never asked again)."""
+        with self._lock:
+            if self._latest == manifest:
+                return
+            self._latest = manifest
+            for old in [k for k in self._results if k[0] != manifest]:
+                self.result_bytes -= len(self._results.pop(old))
 
     def _precomputed(self, view: Any, manifest: str) -> None:
         """Take in the answers computed when the analysis was built
@@ -141,15 +149,18 @@ class ScenarioStore:
         return None
 
     def response(self, kind: str, request_key: Hashable,
-                 compute: Callable[[str, Baseline], bytes]) -> tuple[str, bytes]:
-        """(manifest checksum, ``compute(manifest checksum, baseline)``), computed once per
-        workspace version and key (answers precomputed with the analysis are taken as
-        they are, without loading the baseline); ``kind`` (one of :data:`KINDS`) says which
-        queue it waits in."""
+                 compute: Callable[[Any, str, Callable[[], Baseline]], bytes]
+                 ) -> tuple[str, bytes]:
+        """(manifest checksum, ``compute(view, manifest checksum, baseline)``), computed
+        once per workspace version and key (answers precomputed with the analysis are
+        taken as they are); ``baseline()`` loads this version's baseline in this process
+        (a computation given to the compute workers never calls it); ``kind`` (one of
+        :data:`KINDS`) says which queue it waits in."""
         hit = self.cached(kind, request_key)
         if hit is not None:
             return hit
-        manifest, base = self.baseline()
+        view, manifest = self._store.current()
+        self._forget_others(manifest)
         key = (manifest, (kind, request_key))
         with self._lock:
             if key in self._results:
@@ -161,9 +172,16 @@ class ScenarioStore:
                 future = self._pending[key] = Future()
         if not owner:
             return manifest, future.result()
+        def base() -> Baseline:
+            loaded, baseline = self.baseline()
+            if loaded != manifest:
+                raise WorkspaceUnavailable("the workspace changed while the answer was "
+                                           "being computed; try again")
+            return baseline
+
         try:
             with self._slots[kind]:
-                body = compute(manifest, base)
+                body = compute(view, manifest, base)
         except BaseException as exc:
             with self._lock:
                 del self._pending[key]
@@ -255,3 +273,92 @@ def scenario_response(manifest: str, result: dict[str, Any]) -> ScenarioResult:
                  for p in result["providers"]]
     out = {k: v for k, v in result.items() if k != "workspace"}
     return {**out, "manifest_sha256": manifest, "providers": providers}
+
+
+# ------------------------------------------------------------------ computations
+# run by the compute workers (safetygap.api._compute: tasks sites, scenario,
+# site_features), or in the server process when it has none; bad requests raise
+# ValidationError (the route turns it into a 422 located in the query or the body)
+
+
+def candidate_frame(base: Baseline, candidates: list[dict[str, Any]], *, family: str,
+                    service_type: str | None, capacity: float | None) -> Any:
+    """The candidate sites sent, validated and placed (blank fields: the run's service
+    type and capacity)."""
+    from safetygap.scenarios import candidates_from_frame, default_capacity, default_service_type
+
+    stype = service_type or default_service_type(base, family)
+    cap = capacity if capacity is not None else default_capacity(base, stype)
+    return candidates_from_frame(base, pd.DataFrame(candidates), where="candidates",
+                                 service_type=stype, capacity=cap)
+
+
+def site_answer(base: Baseline, *, manifest: str, family: str, k: int,
+                service_type: str | None, catchment: float | None, capacity: float | None,
+                candidates: list[dict[str, Any]] | None, existing: str,
+                memory_budget_mb: float) -> bytes:
+    """The ``SiteRecommendation`` JSON of siting ``family`` among ``candidates`` (default
+    ones when None). Raises one :class:`~safetygap.errors.ValidationError` listing every
+    problem of the options and the candidates."""
+    from safetygap import FAMILIES
+    from safetygap.api.models_sites import SiteRecommendation
+    from safetygap.scenarios import check_siting_options, recommend_sites
+
+    try:
+        check_siting_options(base, family=family, k=k, service_type=service_type,
+                             catchment=catchment, capacity=capacity)
+    except ValidationError as exc:
+        errors = [exc]
+        if candidates is not None and family in FAMILIES:  # their problems too, at once
+            valid_type = exc.problems and all(p.where != "service_type" for p in exc.problems)
+            try:
+                candidate_frame(base, candidates, family=family,
+                                service_type=service_type if valid_type else None,
+                                capacity=capacity if capacity is not None and capacity > 0
+                                else None)
+            except ValidationError as more:
+                errors.append(more)
+        raise ValidationError.merge(errors) from exc
+    cands = None if candidates is None else candidate_frame(
+        base, candidates, family=family, service_type=service_type, capacity=capacity)
+    result = recommend_sites(
+        base, family=family, k=k, candidates=cands, service_type=service_type,
+        catchment=catchment, capacity=capacity, candidates_source="request body",
+        memory_budget_mb=memory_budget_mb, keep_existing=existing == "keep")
+    return validated_json(SiteRecommendation, sites_response(base, manifest, result))
+
+
+def scenario_answer(base: Baseline, *, manifest: str, providers: list[dict[str, Any]]
+                    ) -> bytes:
+    """The ``ScenarioResult`` JSON of the what-if with ``providers`` added."""
+    from safetygap.api.models_sites import ScenarioResult
+    from safetygap.scenarios import new_providers, whatif
+
+    extra = new_providers(base, pd.DataFrame(providers), where="providers")
+    return validated_json(ScenarioResult, scenario_response(manifest, whatif(base, extra)))
+
+
+def site_features_json(base: Baseline, *, manifest: str) -> bytes:
+    """The default proposed sites of every family as a JSON list of GeoJSON point
+    features (:func:`~safetygap.maps.collections.default_sites`)."""
+    import json
+
+    from safetygap.maps.collections import default_sites, site_features
+
+    return json.dumps(site_features(default_sites(base))).encode()
+
+
+TASK_FUNCTIONS: dict[str, Callable[..., bytes]] = {
+    "sites": site_answer, "scenario": scenario_answer, "site_features": site_features_json}
+"""The compute tasks (:data:`safetygap.api._compute.TASKS`) done on a siting baseline."""
+
+
+def computed(pool: Any, view: Any, task: str, params: dict[str, Any],
+             base: Callable[[], Baseline], *, timeout_s: float) -> bytes:
+    """``task`` of :data:`TASK_FUNCTIONS` with ``params``: by a compute worker of ``pool``
+    (a :class:`~safetygap.api._compute.ComputePool`, which imports this module; on its
+    own baseline of ``view``'s version, at most ``timeout_s``), or in this
+    process on ``base()`` when the pool has no worker."""
+    if pool.in_process:
+        return TASK_FUNCTIONS[task](base(), **params)
+    return pool.answer(view, task, params, timeout_s=timeout_s)

@@ -22,6 +22,7 @@ from safetygap.api._connections import guarded_protocol
 from safetygap.api._errors import install_error_handlers
 from safetygap.api._limits import BodyLimitMiddleware
 from safetygap.api._public import PublicResponseMiddleware, security_headers, server_roots
+from safetygap.api._replay import ReplayCache, ReplayMiddleware
 from safetygap.api._scenarios import ScenarioStore
 from safetygap.api._store import WorkspaceHeaderMiddleware, WorkspaceStore
 from safetygap.api.routes_write import UPLOAD_PATH, install_write_routes, write_lifespan
@@ -66,11 +67,13 @@ def create_app(workspace: str | os.PathLike, *, settings: Settings | None = None
     # routes_docs serves Swagger UI from the app's /static/docs instead
     app = FastAPI(title="safetygap", version=__version__, description=DESCRIPTION,
                   lifespan=write_lifespan, docs_url=None, redoc_url=None)
+    app.state.store = WorkspaceStore(path, privacy_min_count=settings.privacy_min_count)
+    app.state.replay = ReplayCache()
     app.add_middleware(BodyLimitMiddleware, exempt=(UPLOAD_PATH,))
     app.add_middleware(WorkspaceHeaderMiddleware)
     app.add_middleware(PublicResponseMiddleware, tiles=settings.tiles,
                        roots=server_roots([path, path.parent, settings.data_dir]))
-    app.state.store = WorkspaceStore(path, privacy_min_count=settings.privacy_min_count)
+    app.add_middleware(ReplayMiddleware, store=app.state.store, cache=app.state.replay)
     app.state.compute = ComputePool(0)  # in this process; serve_workspace starts workers
     app.state.scenarios = ScenarioStore(app.state.store)
     app.state.settings = settings

@@ -6,7 +6,8 @@ The routes the map pages and most clients ask for are ``async``: a cached answer
 is sent from the event loop at once, and only a missing one is computed in a worker
 thread (:func:`cached_async`), so a cached answer costs no thread hand-off. Reading the
 workspace again after its manifest changed happens in a worker thread too
-(:func:`current_view`)."""
+(:func:`current_view`). Their answers are marked :func:`replayable`: the same request
+again is answered from :mod:`safetygap.api._replay` without routing."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from safetygap.api._formats import (
     feature_rows,
     geojson_response,
 )
+from safetygap.api._replay import REPLAYABLE
 from safetygap.api._store import STATE_KEY
 from safetygap.api.models import (
     AreaCollection,
@@ -122,18 +124,25 @@ def cached_json(view: WorkspaceView, key: Hashable, model: type[BaseModel],
     return Response(content=body, media_type=media_type)
 
 
+def replayable(response: Response) -> Response:
+    """``response``, marked as decided by its path, query and workspace version alone
+    (:mod:`safetygap.api._replay` sends it again to the same request)."""
+    response.raw_headers.append((REPLAYABLE, b"1"))
+    return response
+
+
 async def cached_json_async(view: WorkspaceView, key: Hashable, model: type[BaseModel],
                             build: Callable[[], Any], *, media_type: str = "application/json"
                             ) -> Response:
-    """:func:`cached_json` for an async route (:func:`cached_async`)."""
+    """:func:`cached_json` for an async route (:func:`cached_async`); replayable."""
     body = await cached_async(view, _json_key(model, key), _json_bytes(model, build))
-    return Response(content=body, media_type=media_type)
+    return replayable(Response(content=body, media_type=media_type))
 
 
 def _computed(request: Request, view: WorkspaceView, task: str, params: dict[str, Any]
               ) -> tuple[tuple, Callable[[], bytes]]:
     return computed_key(task, params), lambda: request.app.state.compute.answer(
-        view, task, params)
+        view, task, params, timeout_s=request.app.state.settings.compute_timeout_s)
 
 
 def computed_json(request: Request, view: WorkspaceView, task: str, params: dict[str, Any],
@@ -148,9 +157,9 @@ def computed_json(request: Request, view: WorkspaceView, task: str, params: dict
 async def computed_json_async(request: Request, view: WorkspaceView, task: str,
                               params: dict[str, Any], *, media_type: str = "application/json"
                               ) -> Response:
-    """:func:`computed_json` for an async route (:func:`cached_async`)."""
-    return Response(content=await cached_async(view, *_computed(request, view, task, params)),
-                    media_type=media_type)
+    """:func:`computed_json` for an async route (:func:`cached_async`); replayable."""
+    return replayable(Response(content=await cached_async(
+        view, *_computed(request, view, task, params)), media_type=media_type))
 
 
 def computed_key(task: str, params: dict[str, Any]) -> tuple:

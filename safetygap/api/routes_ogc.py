@@ -19,6 +19,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from safetygap.api._ogc_openapi import openapi_30
+from safetygap.api._scenarios import computed
 from safetygap.api.models import ErrorResponse
 from safetygap.api.routes_api import View
 from safetygap.maps.collections import (
@@ -26,12 +27,10 @@ from safetygap.maps.collections import (
     CRS84,
     FilterError,
     collection_features,
-    default_sites,
     extent,
     parse_bbox,
     queryables,
     select,
-    site_features,
 )
 from safetygap.readmodel import WorkspaceView
 
@@ -163,9 +162,14 @@ def _html(title: str, body: dict[str, Any]) -> str:
 
 def sites_features(request: Request) -> list[dict[str, Any]]:
     """The default proposed sites of every family, on the siting baseline of the version
-    served (see :func:`~safetygap.maps.collections.default_sites`)."""
-    _, base = request.app.state.scenarios.baseline()
-    return site_features(default_sites(base))
+    served (see :func:`~safetygap.maps.collections.default_sites`), computed by a compute
+    worker (:mod:`safetygap.api._compute`)."""
+    scenarios = request.app.state.scenarios
+    view, manifest = request.app.state.store.current()
+    body = computed(request.app.state.compute, view, "site_features",
+                    {"manifest": manifest}, lambda: scenarios.baseline()[1],
+                    timeout_s=request.app.state.settings.compute_timeout_s)
+    return json.loads(body)
 
 
 def _features(request: Request, view: WorkspaceView, collection_id: str

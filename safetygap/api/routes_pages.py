@@ -14,7 +14,14 @@ from fastapi.responses import HTMLResponse
 from safetygap.api._errors import ERROR_RESPONSES, param_error
 from safetygap.api.models import Family, Level
 from safetygap.api.models_diversion import DivertedChannel, ModelName
-from safetygap.api.routes_api import View, YearQ, cached_async, checked_area, checked_year
+from safetygap.api.routes_api import (
+    View,
+    YearQ,
+    cached_async,
+    checked_area,
+    checked_year,
+    replayable,
+)
 from safetygap.maps.area_page import area_page
 from safetygap.maps.directory import directory_page
 from safetygap.maps.gap_map import MapOptions, build_gap_map, build_ward_map, render_page
@@ -33,7 +40,8 @@ def _options(request: Request) -> MapOptions:
 @router.get("/", response_class=HTMLResponse)
 async def index(view: View) -> HTMLResponse:
     """What the data is, the most underserved neighborhoods, links to every map."""
-    return HTMLResponse(await cached_async(view, ("page", "index"), lambda: index_page(view)))
+    return replayable(HTMLResponse(await cached_async(view, ("page", "index"),
+                                                      lambda: index_page(view))))
 
 
 @router.get("/maps/gaps", response_class=HTMLResponse, responses=ERROR_RESPONSES)
@@ -51,7 +59,7 @@ async def gap_map(
         view, ("page", "gaps", family, level, year, options),
         lambda: render_page(build_gap_map(view, family=family, level=level, year=year,
                                           options=options)))
-    return HTMLResponse(html)
+    return replayable(HTMLResponse(html))
 
 
 def _not_found(view: WorkspaceView, level: str, value: str, prefix: str) -> HTMLResponse:
@@ -109,7 +117,7 @@ async def ward_map(
         view, ("page", "ward", ward, family, year, options),
         lambda: render_page(build_ward_map(view, ward, family=family, year=year,
                                            options=options)))
-    return HTMLResponse(html)
+    return replayable(HTMLResponse(html))
 
 
 @router.get("/diversion", response_class=HTMLResponse, responses=ERROR_RESPONSES)

@@ -9,22 +9,15 @@ public as the GET routes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from safetygap import FAMILIES
 from safetygap.api._errors import ERROR_RESPONSES
 from safetygap.api._formats import csv_response, feature_rows, geojson_response
-from safetygap.api._scenarios import (
-    ScenarioStore,
-    problems_422,
-    scenario_response,
-    sites_response,
-    validated_json,
-)
+from safetygap.api._scenarios import ScenarioStore, computed, problems_422
 from safetygap.api._store import STATE_KEY
 from safetygap.api.models import ErrorResponse, Family
 from safetygap.api.models_sites import (
@@ -42,16 +35,7 @@ from safetygap.inputs.providers import MAX_CAPACITY
 from safetygap.maps.collections import SITE_PROPERTIES, site_features
 from safetygap.maps.gap_map import render_page
 from safetygap.maps.sites import MAX_SITES, build_sites_map
-from safetygap.scenarios import (
-    Baseline,
-    candidates_from_frame,
-    check_siting_options,
-    default_capacity,
-    default_service_type,
-    new_providers,
-    recommend_sites,
-    whatif,
-)
+from safetygap.scenarios import Baseline
 
 router = APIRouter()
 JSON = "application/json"
@@ -94,59 +78,32 @@ CapacityQ = Annotated[float | None, Query(
                 "of the service type's)")]
 
 
-def _candidates(base: Baseline, candidates: list[CandidateSite], *, family: str,
-                service_type: str | None, capacity: float | None) -> Any:
-    """The candidate sites sent, validated and placed (blank fields: the run's service
-    type and capacity)."""
-    stype = service_type or default_service_type(base, family)
-    cap = capacity if capacity is not None else default_capacity(base, stype)
-    frame = pd.DataFrame([c.model_dump() for c in candidates])
-    return candidates_from_frame(base, frame, where="candidates", service_type=stype,
-                                 capacity=cap)
-
-
 def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, family: str,
            k: int, service_type: str | None, catchment: float | None,
            capacity: float | None, candidates: list[CandidateSite] | None,
            existing: str = "keep") -> Response:
     """Sites of ``family`` among ``candidates`` (default ones when None), cached under
-    ``key``; problems with the options or candidates answer one 422 located in
-    ``source`` listing all of them."""
-    hit = store.cached("sites", key)
-    if hit is not None:  # precomputed, or asked before: its options were checked then
-        return _answer(request, *hit)
-    _, base = store.baseline()
+    ``key``, computed by a compute worker (:mod:`safetygap.api._compute`); problems with
+    the options or candidates answer one 422 located in ``source`` listing all of them."""
+    params = {"family": family, "k": k, "service_type": service_type,
+              "catchment": catchment, "capacity": capacity, "existing": existing,
+              "candidates": None if candidates is None
+              else [c.model_dump() for c in candidates],
+              "memory_budget_mb": request.app.state.settings.memory_budget_mb}
     try:
-        check_siting_options(base, family=family, k=k, service_type=service_type,
-                             catchment=catchment, capacity=capacity)
+        return _answer(request, *store.response("sites", key, _computed(request, "sites",
+                                                                         params)))
     except ValidationError as exc:
-        errors = [exc]
-        if candidates is not None and family in FAMILIES:  # their problems too, at once
-            valid_type = exc.problems and all(p.where != "service_type" for p in exc.problems)
-            try:
-                _candidates(base, candidates, family=family,
-                            service_type=service_type if valid_type else None,
-                            capacity=capacity if capacity is not None and capacity > 0
-                            else None)
-            except ValidationError as more:
-                errors.append(more)
-        raise problems_422(ValidationError.merge(errors), source=source) from exc
+        raise problems_422(exc, source=source) from exc
 
-    def compute(manifest: str, base: Baseline) -> bytes:
-        try:
-            cands = None if candidates is None else _candidates(
-                base, candidates, family=family, service_type=service_type,
-                capacity=capacity)
-            result = recommend_sites(
-                base, family=family, k=k, candidates=cands, service_type=service_type,
-                catchment=catchment, capacity=capacity, candidates_source="request body",
-                memory_budget_mb=request.app.state.settings.memory_budget_mb,
-                keep_existing=existing == "keep")
-        except ValidationError as exc:
-            raise problems_422(exc, source=source) from exc
-        return validated_json(SiteRecommendation, sites_response(base, manifest, result))
 
-    return _answer(request, *store.response("sites", key, compute))
+def _computed(request: Request, task: str, params: dict[str, Any]) -> Any:
+    """The computation of ``task`` for :meth:`ScenarioStore.response`."""
+    def compute(view: Any, manifest: str, base: Callable[[], Baseline]) -> bytes:
+        return computed(request.app.state.compute, view, task,
+                        {**params, "manifest": manifest}, base,
+                        timeout_s=request.app.state.settings.compute_timeout_s)
+    return compute
 
 
 @router.get("/api/sites", response_model=SiteRecommendation, responses=DOWNLOADS,
@@ -210,16 +167,13 @@ def scenarios(
     """What if these providers existed? The indices recomputed with them and the change per
     neighborhood and ward for their families. Read-only: the stored workspace does not
     change (the same as ``safetygap whatif``)."""
-    def compute(manifest: str, base: Baseline) -> bytes:
-        frame = pd.DataFrame([p.model_dump() for p in body.providers])
-        try:
-            extra = new_providers(base, frame, where="providers")
-        except ValidationError as exc:
-            raise problems_422(exc, source="body") from exc
-        return validated_json(ScenarioResult,
-                              scenario_response(manifest, whatif(base, extra)))
-
-    answer = _answer(request, *store.response("scenario", body.model_dump_json(), compute))
+    compute = _computed(request, "scenario",
+                        {"providers": [p.model_dump() for p in body.providers]})
+    try:
+        answer = _answer(request, *store.response("scenario", body.model_dump_json(),
+                                                  compute))
+    except ValidationError as exc:
+        raise problems_422(exc, source="body") from exc
     if format == "json":
         return answer
     result = json.loads(answer.body)
