@@ -297,7 +297,8 @@ def analyze(
                                  demographics=demo_quality, reports=records_quality,
                                  date_window=window.quality(
                                      calls[C.DATE_OUTSIDE].to_numpy(), calls[C.ROW].to_numpy(),
-                                     calls[C.CALL_ID], calls[C.TIME]),
+                                     calls[C.CALL_ID], calls[C.TIME])
+                                 if streamed is None else streamed.date_window,
                                  malformed_rows=cin.malformed.to_dict(
                                      len(calls) + len(cin.malformed), opts.max_malformed_share))
         measured = MethodsSummary(
