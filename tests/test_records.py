@@ -12,12 +12,16 @@ import types
 import typing
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
+import pandas as pd
 import pytest
-from conftest import make_tiny_areas, tiny_options, write_tiny_city
+from conftest import CRS, X0, Y0, make_tiny_areas, tiny_options, write_tiny_city
+from pyproj import Transformer
 
 from safetygap.api import models as api
 from safetygap.api import models_diversion as dv
 from safetygap.api import models_equity as eq
+from safetygap.api import models_sites as st
+from safetygap.api._scenarios import scenario_response, sites_response
 from safetygap.diversion_scenario import Move
 from safetygap.eligibility import MODELS
 from safetygap.readmodel import WorkspaceView, records, records_diversion, records_equity
@@ -30,6 +34,8 @@ from safetygap.readmodel.diversion import (
 )
 from safetygap.readmodel.equity import equity_layer, equity_report
 from safetygap.readmodel.records import Doc
+from safetygap.scenarios import load_baseline, new_providers, recommend_sites, whatif
+from safetygap.scenarios import records as records_sites
 from safetygap.tables import report
 from safetygap.vocab import Channel
 from safetygap.workspace import Workspace
@@ -53,6 +59,9 @@ PAIRS = [
         eq.EquityGroup, eq.EquityScope, eq.EquityLayout, eq.EquitySettings, eq.EquityReport,
         eq.EquityAreaProperties, eq.EquityAreaFeature, eq.EquityLegendItem,
         eq.EquityAreaCollection)],
+    *[(getattr(records_sites, m.__name__), m) for m in (
+        st.IndexChange, st.AreaGain, st.Site, st.Candidates, st.SiteRecommendation,
+        st.PlacedProvider, st.FamilyTotals, st.AreaChange, st.ScenarioResult)],
     *[(getattr(records_diversion, m.__name__), m) for m in (
         dv.Share, dv.EligibilityCounts, dv.EligibilityUnit, dv.EligibilityArea, dv.TierInfo,
         dv.TierCount, dv.ModelInfo, dv.EligibilityAnswer, dv.RuleInfo, dv.DiversionOverview,
@@ -213,6 +222,23 @@ def test_the_diversion_answers_are_their_records(view):
         (moved, records_diversion.DiversionScenarioAnswer),
         (scenario_view(view, []), records_diversion.DiversionScenarioAnswer),
     ]
+    for answer, record in answers:
+        assert problems(answer, record) == [], record
+
+
+def test_the_siting_and_whatif_answers_are_their_records(api_workspace):
+    base = load_baseline(api_workspace)
+    sites = recommend_sites(base, family="prevention", k=2, keep_existing=False)
+    assert sites["sites"] and sites["sites"][0]["neighborhoods"]
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(
+        X0 + 400, Y0)
+    extra = new_providers(base, pd.DataFrame([{
+        "name": "New Center", "service_type": "youth_program", "capacity": 10.0,
+        "latitude": lat, "longitude": lon}]), where="test")
+    scenario = whatif(base, extra)
+    assert scenario["neighborhoods"] and scenario["totals"]
+    answers = [(sites_response(base, "checksum", sites), records_sites.SiteRecommendation),
+               (scenario_response("checksum", scenario), records_sites.ScenarioResult)]
     for answer, record in answers:
         assert problems(answer, record) == [], record
 

@@ -1,13 +1,13 @@
 """Cached answers sent again as they were (safetygap/api/_replay.py): byte for byte the
 same answer, never for a request that a route did not mark, never across workspace
-versions, and bounded."""
+versions, and bounded; their ETag answers a revalidation with 304."""
 
 from __future__ import annotations
 
 from conftest import app_client
 
 from safetygap._hashing import sha256_file
-from safetygap.api._replay import REPLAYABLE, ReplayCache
+from safetygap.api._replay import REPLAYABLE, ReplayCache, etag
 from safetygap.run import rebuild
 from safetygap.versions import active_dir
 from safetygap.workspace import MANIFEST
@@ -69,11 +69,44 @@ def test_a_new_workspace_version_is_never_answered_from_the_old_one(tiny_ws):
 def test_the_replay_cache_is_bounded_in_answers_and_bytes():
     cache = ReplayCache(max_entries=3, max_bytes=1000)
     for i in range(5):
-        cache.put(("v", "/p", str(i).encode()), (200, [(b"a", b"b")], b"x" * 100))
+        cache.put(("v", "/p", str(i).encode()), (200, [(b"a", b"b")], b"x" * 100, b""))
     assert len(cache) == 3 and cache.bytes == 3 * 102
     assert cache.get(("v", "/p", b"0")) is None and cache.get(("v", "/p", b"4"))
     for i in range(5, 20):
-        cache.put(("v", "/p", str(i).encode()), (200, [], b"x" * 400))
+        cache.put(("v", "/p", str(i).encode()), (200, [], b"x" * 400, b""))
     assert cache.bytes <= 1000 and len(cache) == 2
-    cache.put(("v", "/big", b""), (200, [], b"x" * 2000))  # larger than the whole cache
+    cache.put(("v", "/big", b""), (200, [], b"x" * 2000, b""))  # larger than the cache
     assert cache.get(("v", "/big", b"")) is None and cache.bytes <= 1000
+
+
+def test_a_cached_answer_carries_its_etag_and_a_revalidation_gets_304(tiny_ws):
+    ws, _ = tiny_ws
+    with app_client(ws) as c:
+        first = c.get("/api/neighborhoods?family=response")
+        tag = first.headers["etag"]
+        assert tag == etag(first.content).decode()  # a hash of the body, by a second call
+        assert first.headers["cache-control"] == "no-cache"
+        for asked in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+            again = c.get("/api/neighborhoods?family=response",
+                          headers={"If-None-Match": asked})
+            assert again.status_code == 304 and again.content == b"", asked
+            assert again.headers["etag"] == tag
+            assert again.headers["x-content-type-options"] == "nosniff"
+            assert again.headers["x-safetygap-workspace"] == first.headers[
+                "x-safetygap-workspace"]
+            assert "content-type" not in again.headers
+        stale = c.get("/api/neighborhoods?family=response", headers={"If-None-Match": '"x"'})
+        assert stale.status_code == 200 and stale.content == first.content
+        # a new version: the answer is computed again, and a revalidation with the old
+        # tag is answered by the tag of the new body (304 only if the body is the same)
+        rebuild(ws)
+        new = c.get("/api/neighborhoods?family=response", headers={"If-None-Match": tag})
+        if new.status_code == 200:
+            assert new.headers["etag"] == etag(new.content).decode() != tag
+        else:
+            assert new.status_code == 304 and new.headers["etag"] == tag
+        assert new.headers["x-safetygap-workspace"] == sha256_file(
+            active_dir(ws) / MANIFEST)
+        # unmarked answers carry no ETag and ignore If-None-Match
+        health = c.get("/health", headers={"If-None-Match": "*"})
+        assert health.status_code == 200 and "etag" not in health.headers

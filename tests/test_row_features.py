@@ -37,6 +37,34 @@ def test_repeated_is_duplicated_and_not_missing(ids: list[str | None]) -> None:
     assert got.tolist() == by_hand
 
 
+@settings(max_examples=60, deadline=None)
+@given(IDS, st.sampled_from([1, 2, 3]))
+def test_repeated_when_hashes_collide(ids: list[str | None], buckets: int) -> None:
+    """Ids whose 64-bit hashes collide are still told apart by their text: with every id
+    hashed into 1-3 values, the answer is still ``duplicated() & notna()``."""
+    import safetygap.stages.rows as rows
+
+    def few(text):  # a hash with only `buckets` values: collisions everywhere
+        return np.array([len(v) % buckets for v in text.to_pylist()], dtype=np.uint64)
+
+    s = pd.Series(ids, dtype=STR)
+    want = (s.duplicated(keep="first") & s.notna()).to_numpy()
+    real = rows.id_hashes
+    rows.id_hashes = few
+    try:
+        got = repeated(s)
+    finally:
+        rows.id_hashes = real
+    assert got.tolist() == want.tolist()
+
+
+def test_repeated_of_numbers_and_non_ascii_text() -> None:
+    assert repeated(pd.Series([3, 1, 3, np.nan, 1, np.nan])).tolist() == [
+        False, False, True, False, True, False]
+    s = pd.Series(["é", "e", "é", "日本", None, "日本", "e"], dtype=STR)
+    assert repeated(s).tolist() == [False, False, True, False, False, True, True]
+
+
 def test_repeated_by_hand() -> None:
     s = pd.Series(["7", None, "7", "8", None, "8", "7", "9"], dtype=STR)
     assert repeated(s).tolist() == [False, False, True, False, False, True, True, False]

@@ -11,6 +11,11 @@ served, gets those bytes at once: no routing, no parameter parsing, no dependenc
 middleware (about half of the server's time for such an answer). The marker never reaches
 the client.
 
+Such an answer also carries an ``ETag`` (a hash of its body) and ``Cache-Control:
+no-cache``: a browser asks again with ``If-None-Match`` and, while the answer is the same,
+gets ``304 Not Modified`` without the body (the map pages fetch their GeoJSON layers at
+every visit). A re-run that changes an answer changes its ETag.
+
 Bounded: at most :data:`MAX_ENTRIES` answers and :data:`MAX_BYTES` bytes (the least
 recently used go first), so query strings varied at will cannot grow it. A new workspace
 version is a new key: its answers are computed again, the old ones age out. A request with
@@ -19,6 +24,7 @@ a body is never answered from here.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -35,8 +41,25 @@ MAX_ENTRIES = 1024
 MAX_BYTES = 64_000_000
 """Bytes (bodies and headers) kept at most."""
 
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
-"""status, headers, body"""
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes, bytes]
+"""status, headers, body, ETag"""
+NOT_MODIFIED_DROPS = (b"content-length", b"content-type", b"content-disposition")
+"""Headers of the full answer a 304 leaves out."""
+
+
+def etag(body: bytes) -> bytes:
+    """The strong validator of an answer's body."""
+    return b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
+
+
+def _matches(scope: Scope, tag: bytes) -> bool:
+    """Whether the request's ``If-None-Match`` names ``tag`` (or ``*``); weak tags compare
+    by their value (RFC 9110 13.1.2)."""
+    for name, value in scope.get("headers", []):
+        if name == b"if-none-match":
+            tags = [t.strip().removeprefix(b"W/") for t in value.split(b",")]
+            return b"*" in tags or tag in tags
+    return False
 
 
 class ReplayCache:
@@ -105,10 +128,7 @@ class ReplayMiddleware:
             answer = fresh and self.cache.get((fresh[1], scope["path"],
                                                scope["query_string"]))
             if answer:
-                status, headers, body = answer
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await self._send(scope, send, answer)
                 return
         kept: dict[str, Any] = {}
 
@@ -119,14 +139,31 @@ class ReplayMiddleware:
                     headers = [(k, v) for k, v in headers if k != REPLAYABLE]
                     message = {**message, "headers": headers}
                     if replayable and message["status"] == 200:
-                        kept.update(status=200, headers=headers, body=[])
+                        kept.update(headers=headers, body=[])
+                        return  # sent with its ETag once the body is complete
             elif message["type"] == "http.response.body" and kept:
                 kept["body"].append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    version = scope.get("state", {}).get(STATE_KEY)
-                    if version:  # the version that answered, not the one asked about
-                        self.cache.put((version, scope["path"], scope["query_string"]),
-                                       (200, kept["headers"], b"".join(kept["body"])))
+                if message.get("more_body", False):
+                    return
+                body = b"".join(kept["body"])
+                tag = etag(body)
+                answer = (200, [*kept["headers"], (b"etag", tag),
+                                (b"cache-control", b"no-cache")], body, tag)
+                version = scope.get("state", {}).get(STATE_KEY)
+                if version:  # the version that answered, not the one asked about
+                    self.cache.put((version, scope["path"], scope["query_string"]), answer)
+                await self._send(scope, send, answer)
+                return
             await send(message)
 
         await self.app(scope, receive, keep)
+
+    @staticmethod
+    async def _send(scope: Scope, send: Send, answer: Answer) -> None:
+        """``answer`` whole, or ``304 Not Modified`` when the request already holds it."""
+        status, headers, body, tag = answer
+        if _matches(scope, tag):
+            status, body = 304, b""
+            headers = [(k, v) for k, v in headers if k not in NOT_MODIFIED_DROPS]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

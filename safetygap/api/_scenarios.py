@@ -40,7 +40,7 @@ from safetygap._hashing import sha256_file
 from safetygap.api._errors import as_fields
 from safetygap.api._store import WorkspaceStore, WorkspaceUnavailable
 from safetygap.errors import ValidationError
-from safetygap.scenarios import CATCHMENT_AREAS, Baseline, load_baseline, site_catchments
+from safetygap.scenarios import CATCHMENT_AREAS, Baseline, load_baseline, records, site_catchments
 from safetygap.workspace import MANIFEST
 
 KINDS = ("sites", "scenario")
@@ -249,7 +249,8 @@ def validated_json(model: type[BaseModel], data: dict[str, Any]) -> bytes:
     return model.model_validate(data).model_dump_json(by_alias=True).encode()
 
 
-def sites_response(base: Baseline, manifest: str, result: dict[str, Any]) -> dict[str, Any]:
+def sites_response(base: Baseline, manifest: str, result: dict[str, Any]
+                   ) -> records.SiteRecommendation:
     """A :func:`~safetygap.scenarios.recommend_sites` result as a ``SiteRecommendation``."""
     areas = _geojson(site_catchments(base, result), base.crs)
     sites = []
@@ -264,7 +265,7 @@ def sites_response(base: Baseline, manifest: str, result: dict[str, Any]) -> dic
             "catchment_area_method": CATCHMENT_AREAS[base.travel.kind]}
 
 
-def scenario_response(manifest: str, result: dict[str, Any]) -> dict[str, Any]:
+def scenario_response(manifest: str, result: dict[str, Any]) -> records.ScenarioResult:
     """A :func:`~safetygap.scenarios.whatif` result as a ``ScenarioResult``."""
     providers = [{**p, "neighborhood_id": _id(p["neighborhood_id"]), "ward_id": _id(p["ward_id"]),
                   "capacity": _num(p["capacity"]), "catchment": _num(p["catchment"])}

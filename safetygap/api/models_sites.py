@@ -1,4 +1,5 @@
-"""Pydantic models of the siting and what-if routes (requests and responses).
+"""Pydantic models of the siting and what-if routes: the requests, declared here, and the
+answers, derived from their records (:mod:`safetygap.scenarios.records`).
 
 Coordinates are longitude, latitude in EPSG:4326. Catchments are in the
 workspace's unit (``catchment_unit``): minutes of travel on a street network,
@@ -14,9 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from safetygap.api.models import Family, Geometry
+from safetygap.api.models import Family, model_from_record
 from safetygap.inputs.providers import MAX_CAPACITY
 from safetygap.maps.sites import MAX_SITES
+from safetygap.scenarios import records
 
 Existing = Literal["keep", "ignore"]
 """Whether the existing providers of the family stay (the calls they reach count as
@@ -134,154 +136,15 @@ class SiteRequest(BaseModel):
 # ----------------------------------------------------------------- responses
 
 
-class IndexChange(BaseModel):
-    """One area's indices of one family before and after, and the change (after - before)."""
-
-    coverage_before: float | None
-    coverage_after: float | None
-    coverage_change: float | None
-    reach_before: float | None = Field(description="share of residents within reach")
-    reach_after: float | None
-    reach_change: float | None
-    access_before: float | None
-    access_after: float | None
-    access_change: float | None
-    gap_before: float | None
-    gap_after: float | None
-    gap_change: float | None
-    gap_class_before: int | None
-    gap_class_after: int | None
-    gap_class_change: int | None
-    class_before: int | None = Field(description="need/access class 1..9 (7 = high need, "
-                                                 "low access; 0 = not ranked)")
-    class_after: int | None
-    class_label_before: str = Field(description="the class in words")
-    class_label_after: str
-
-
-class _AreaIds(BaseModel):
-    area_id: str
-    name: str
-
-
-class AreaGain(IndexChange, _AreaIds):
-    """An area whose calls a site newly covers; indices before and after adding the site
-    to the sites ranked above it."""
-
-    calls_newly_covered: int
-
-
-class Site(BaseModel):
-    rank: int = Field(description="1 = chosen first; each adds the most to those above")
-    site_id: str
-    name: str
-    longitude: float
-    latitude: float
-    neighborhood_id: str | None = Field(description="null: outside every neighborhood")
-    ward_id: str | None
-    address: str | None = Field(description="the nearest intersection or street, from the "
-                                            "workspace's street names (offline); null "
-                                            "without street names")
-    marginal_calls: int = Field(description="need calls it newly covers, beyond the existing "
-                                            "providers and the sites ranked above")
-    eligible_newly_covered: int = Field(description="of them, calls a non-police responder "
-                                                    "could take")
-    residents_newly_reached: float = Field(
-        description="residents within its catchment area and not within that of the "
-                    "existing providers (when kept) or of the sites ranked above (areal "
-                    "weighting of the neighborhoods' population), whole residents")
-    cumulative_calls: int = Field(description="need calls newly covered by sites 1..rank")
-    neighborhoods: list[AreaGain] = Field(description="neighborhoods that gain, most calls "
-                                                      "first")
-    wards: list[AreaGain] = Field(description="wards that gain, most calls first")
-    catchment_area: Geometry = Field(description="what the site covers (GeoJSON, EPSG:4326, "
-                                                 "simplified by 2 m); see catchment_area_method")
-
-
-class Candidates(BaseModel):
-    count: int
-    source: str = Field(description="'network nodes in the city', '200 m grid in the city' "
-                                    "or 'request body' (POST /api/sites)")
-
-
-class SiteRecommendation(BaseModel):
-    """K new sites chosen to cover the most need calls not yet covered (maximal covering
-    location problem, existing providers fixed)."""
-
-    crs: Literal["EPSG:4326"]
-    manifest_sha256: str = Field(description="the workspace version the sites are for")
-    family: Family
-    k: int
-    service_type: str
-    capacity: float
-    distance_model: str = Field(description="straight-line, network-walk or network-drive")
-    catchment: float = Field(description="in catchment_unit")
-    catchment_unit: Literal["m", "min"] = Field(
-        description="m: straight-line metres; min: travel minutes on the street network "
-                    "(see distance_model)")
-    warnings: list[str] = Field(
-        description="e.g. a straight-line catchment under 100 m, usually minutes meant")
-    catchment_area_method: str = Field(description="how catchment_area is drawn")
-    candidates: Candidates
-    need_calls: int = Field(description="need calls of the family placed in areas")
-    existing: Existing = Field(description="whether the existing providers were kept")
-    residents_newly_reached: float = Field(description="the sites' residents_newly_reached "
-                                                       "added up")
-    eligible_newly_covered: int = Field(description="the sites' eligible_newly_covered "
-                                                    "added up")
-    covered_before: int
-    covered_after: int
-    coverage_before: float | None
-    coverage_after: float | None
-    stopped_early: bool = Field(description="true when fewer than k sites were chosen")
-    stopped_reason: str | None = Field(
-        description="why fewer than k: 'all N candidates used', 'no candidate covers any "
-                    "remaining call' ('no further candidate ...' after some sites), or "
-                    "'every <family> need call is already covered'; null when k were chosen")
-    method: str
-    sites: list[Site]
-    timings_s: dict[str, float] = Field(description="when computed (results are cached)")
-
-
-class PlacedProvider(BaseModel):
-    provider_id: str
-    name: str
-    family: Family
-    service_type: str
-    capacity: float
-    catchment: float = Field(description="in catchment_unit")
-    neighborhood_id: str | None = Field(description="null: outside every neighborhood")
-    ward_id: str | None
-    longitude: float
-    latitude: float
-
-
-class FamilyTotals(BaseModel):
-    need_calls: int
-    coverage_before: float | None
-    coverage_after: float | None
-    calls_newly_covered: int
-    eligible_newly_covered: int = Field(description="of them, calls a non-police responder "
-                                                    "could take")
-    residents_newly_reached: float = Field(
-        description="residents within the new providers' catchment areas and not within "
-                    "the existing providers' (areal weighting), whole residents")
-
-
-class AreaChange(IndexChange, _AreaIds):
-    family: Family
-
-
-class ScenarioResult(BaseModel):
-    """Indices recomputed with hypothetical providers (the stored workspace is unchanged),
-    per area of both levels for the families of the new providers."""
-
-    manifest_sha256: str
-    distance_model: str
-    catchment_unit: Literal["m", "min"]
-    providers: list[PlacedProvider]
-    families: list[Family]
-    totals: dict[str, FamilyTotals]
-    neighborhoods: list[AreaChange]
-    wards: list[AreaChange]
-    elapsed_s: float
+# derived from the records of the answers (safetygap.scenarios.records)
+IndexChange = model_from_record(records.IndexChange)
+AreaGain = model_from_record(records.AreaGain)
+Site = model_from_record(records.Site)
+Candidates = model_from_record(records.Candidates)
+SiteRecommendation = model_from_record(records.SiteRecommendation)
+"""GET/POST /api/sites: :func:`safetygap.api._scenarios.sites_response`."""
+PlacedProvider = model_from_record(records.PlacedProvider)
+FamilyTotals = model_from_record(records.FamilyTotals)
+AreaChange = model_from_record(records.AreaChange)
+ScenarioResult = model_from_record(records.ScenarioResult)
+"""POST /api/scenarios: :func:`safetygap.api._scenarios.scenario_response`."""

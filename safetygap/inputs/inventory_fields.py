@@ -58,9 +58,9 @@ INVENTORY_COLUMNS = ("organisation", "programme", "address", "capacity_unit", "o
 """The inventory columns, in the order they are written."""
 
 STALE_AFTER_MONTHS = 18
+"""Default: a provider last verified more than this many months ago is stale."""
 GEOCODE_QUALITIES = ("given", "exact", "street_interpolation", "street_only")
 """Match qualities a placed provider can carry (see :mod:`safetygap.inventory.geocode`)."""
-"""Default: a provider last verified more than this many months ago is stale."""
 
 _PHONE_OK = re.compile(r"^[0-9+()\-.\s/]+((ext\.?|x)\s*[0-9]+)?$", re.IGNORECASE)
 _DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(/.*)?$")
@@ -115,9 +115,16 @@ def inventory_fields(
     """
     today = today or dt.date.today()
     out = pd.DataFrame({c: _text(frame, c) for c in INVENTORY_COLUMNS}, index=frame.index)
+    # plain lists: a row's checks are pure Python (pandas' per-cell access cost a
+    # thousand candidate sites seconds); most rows of a generated table are all empty
+    verified = out["last_verified"].tolist()
+    phones = out["phone"].tolist()
+    websites = out["website"].tolist()
+    qualities = out["geocode_quality"].tolist()
+    languages = out["languages"].tolist()
     for i in range(len(frame)):
         label = f"{where} row {i + 1}"
-        raw = out["last_verified"].iat[i]
+        raw = verified[i]
         if raw:
             day = parse_date(raw[:10] if len(raw) > 10 and raw[10] in "T " else raw)
             if day is None:
@@ -127,26 +134,30 @@ def inventory_fields(
                 problems.add(label, f"last_verified is in the future (today is {today})",
                              column="last_verified", value=raw)
             else:
-                out.iat[i, out.columns.get_loc("last_verified")] = day.isoformat()
-        phone = out["phone"].iat[i]
+                verified[i] = day.isoformat()
+        phone = phones[i]
         if phone:
             digits = sum(ch.isdigit() for ch in re.sub(r"(?i)(ext\.?|x)\s*[0-9]+$", "", phone))
             if not _PHONE_OK.match(phone) or not 7 <= digits <= 15:
                 problems.add(label, "phone is not a phone number", column="phone", value=phone,
                              allowed="7 to 15 digits, spaces and + ( ) - . allowed, "
                                      "e.g. 612-555-0100 or +1 612 555 0100 x12")
-        web = _website(out["website"].iat[i])
+        web = _website(websites[i])
         if web is None:
             problems.add(label, "website is not a web address", column="website",
-                         value=out["website"].iat[i], allowed="http://... or https://...")
+                         value=websites[i], allowed="http://... or https://...")
         else:
-            out.iat[i, out.columns.get_loc("website")] = web
-        gq = out["geocode_quality"].iat[i]
+            websites[i] = web
+        gq = qualities[i]
         if gq and gq not in GEOCODE_QUALITIES:
             problems.add(label, "unknown geocode quality", column="geocode_quality", value=gq,
                          allowed=GEOCODE_QUALITIES)
-        langs = [p.strip() for p in re.split(r"[;,]", out["languages"].iat[i]) if p.strip()]
-        out.iat[i, out.columns.get_loc("languages")] = "; ".join(langs)
+        if languages[i]:
+            languages[i] = "; ".join(p.strip() for p in re.split(r"[;,]", languages[i])
+                                     if p.strip())
+    for column, values in (("last_verified", verified), ("website", websites),
+                           ("languages", languages)):
+        out[column] = pd.Series(values, index=out.index, dtype=object)
     units = pd.DataFrame({"st": service_types.to_numpy(), "unit": out["capacity_unit"].to_numpy()})
     units = units[units["unit"] != ""]
     for st, group in units.groupby("st", sort=True):

@@ -137,25 +137,32 @@ def providers_from_frame(
     allowed_types = sorted(taxonomy.service_types)
     inventory = inventory_fields(frame, stypes, where=where, problems=problems, today=today)
     serving = (inventory["serves"] != "").to_numpy()
+    # plain lists and arrays: per-cell pandas access cost seconds on thousands of
+    # candidate sites
+    st_list = stypes.tolist()
+    fam_list = fam.tolist() if fam is not None else None
+    cap_values = cap.to_numpy(dtype=float, na_value=np.nan)
+    raw_caps = frame["capacity"].tolist()
+    name_list = names.tolist()
     for i in range(n):
         rowlabel = f"{where} row {i + 1}"
-        st = stypes.iat[i]
+        st = st_list[i]
         if pd.isna(st) or st not in taxonomy.service_types:
             problems.add(rowlabel, "unknown service type", column="service_type",
                          value=None if pd.isna(st) else str(st), allowed=allowed_types)
-        elif fam is not None and not pd.isna(fam.iat[i]) and fam.iat[i] != "":
+        elif fam_list is not None and not pd.isna(fam_list[i]) and fam_list[i] != "":
             want = taxonomy.service_types[str(st)].family
-            if fam.iat[i] != want:
+            if fam_list[i] != want:
                 problems.add(rowlabel, f"family does not match service type {st!r}",
-                             column="family", value=str(fam.iat[i]), allowed=[want])
-        c = cap.iat[i]
-        if pd.isna(c) or not np.isfinite(c) or c <= 0 or c > MAX_CAPACITY:
-            raw = frame["capacity"].iat[i]
+                             column="family", value=str(fam_list[i]), allowed=[want])
+        c = cap_values[i]
+        if not np.isfinite(c) or c <= 0 or c > MAX_CAPACITY:
+            raw = raw_caps[i]
             problems.add(rowlabel, f"capacity must be a positive number up to "
                                    f"{MAX_CAPACITY:,.0f}", column="capacity",
                          value=None if raw is None or raw is pd.NA
                          or (isinstance(raw, float) and np.isnan(raw)) else str(raw))
-        if pd.isna(names.iat[i]) or str(names.iat[i]).strip() == "":
+        if pd.isna(name_list[i]) or str(name_list[i]).strip() == "":
             problems.add(rowlabel, "name is empty", column="name")
         placeless = (not pd.isna(st) and st in taxonomy.service_types
                      and taxonomy.service_types[str(st)].placeless)

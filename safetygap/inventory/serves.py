@@ -164,13 +164,13 @@ def served_mask(x: np.ndarray, y: np.ndarray, polygons: list[shapely.Geometry | 
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return out
-    pts = shapely.points(x[ok], y[ok])
     rows = np.flatnonzero(ok)
+    xs, ys = x[ok], y[ok]  # tested as coordinates: no point objects built
     for j, poly in enumerate(polygons):
         if poly is None:
             continue
         shapely.prepare(poly)
-        out[rows, j] = shapely.intersects(poly, pts)
+        out[rows, j] = shapely.intersects_xy(poly, xs, ys)
     return out
 
 

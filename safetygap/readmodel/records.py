@@ -19,10 +19,10 @@ minutes; catchments in the workspace's ``catchment_unit``.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from safetygap.tables.report import Caveat
+from safetygap.tables.typed import REQUIRED, Doc, Geometry
 from safetygap.vocab import ALL_FAMILIES, FAMILIES, LEVELS
 
 __all__ = [
@@ -53,26 +53,6 @@ __all__ = [
 
 
 
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
-"""No default: the field is always in the answer."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Doc:
-    """A field's meaning: ``text`` (its description), ``default`` (the value a client
-    may assume when an answer lacks it; :data:`REQUIRED`: always present) and, for a list
-    of fixed length (the 168 hours of a week), ``length``."""
-
-    text: str | None = None
-    default: Any = REQUIRED
-    length: int | None = None
-
-
 Family = Literal[FAMILIES]  # type: ignore[valid-type]
 AnyFamily = Literal[ALL_FAMILIES]  # type: ignore[valid-type]
 Level = Literal[LEVELS]  # type: ignore[valid-type]
@@ -82,14 +62,6 @@ DistanceModelName = Annotated[str, Doc("how the analysis measured reach: straigh
 CatchmentUnit = Annotated[Literal["m", "min"], Doc(
     "unit of catchments: m (straight-line metres) or min (travel minutes on the street "
     "network)")]
-
-
-class Geometry(TypedDict):
-    """A GeoJSON geometry (EPSG:4326); the API describes it by its standard."""
-
-    type: str
-    coordinates: NotRequired[Any]
-    geometries: NotRequired[list[Geometry]]
 
 
 # ---------------------------------------------------------------- area layers

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from safetygap import FAMILIES
 from safetygap._status import (
@@ -26,6 +28,7 @@ from safetygap.errors import Problems
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.geo.timespan import day_numbers
 from safetygap.inputs.calls import COORD_MISSING, COORD_ZERO
+from safetygap.stages._seen_ids import id_hashes
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.taxonomy import Taxonomy
@@ -75,17 +78,56 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
 
 
 def repeated(values: pd.Series) -> np.ndarray:
-    """Bool per row: its value (not missing) is on an earlier row too (what
-    ``duplicated(keep="first") & notna()`` gives, from the codes of one factorize: codes
-    number the distinct values in order of first appearance, so a row is a value's first
-    exactly where its code exceeds every earlier row's)."""
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
-    if not len(codes):
-        return np.zeros(0, dtype=bool)
-    before = np.empty_like(codes)
-    before[0] = -1
-    np.maximum.accumulate(codes[:-1], out=before[1:])
-    return (codes >= 0) & (codes <= before)
+    """Bool per row: its value (not missing) is on an earlier row too: exactly what
+    ``duplicated(keep="first") & notna()`` gives.
+
+    Text is hashed to 64 bits (:func:`~safetygap.stages._seen_ids.id_hashes`, numpy
+    passes, no hash table of strings) and the hashes sorted; only rows whose hash another
+    row shares are candidates, and a candidate is a repeat only when its text equals an
+    earlier row's (two ids whose hashes collide are told apart). Values that are not text
+    are coded by ``pandas.factorize``."""
+    n = len(values)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    if not isinstance(values.dtype, pd.StringDtype):
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+        before = np.empty_like(codes)
+        before[0] = -1
+        np.maximum.accumulate(codes[:-1], out=before[1:])
+        return (codes >= 0) & (codes <= before)
+    text = pa.array(values.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    rows = np.flatnonzero(~values.isna().to_numpy())  # missing values repeat nothing
+    text = text.take(pa.array(rows))
+    h = id_hashes(text)
+    order = np.argsort(h)
+    hs = h[order]
+    same = np.zeros(len(hs), dtype=bool)
+    same[1:] = hs[1:] == hs[:-1]
+    if not same.any():
+        return out
+    shared = same.copy()
+    shared[:-1] |= same[1:]  # every row of a run of equal hashes
+    cand = order[shared]
+    cand = cand[np.lexsort((cand, h[cand]))]  # by hash, then input order
+    hc = h[cand]
+    start = np.ones(len(cand), dtype=bool)
+    start[1:] = hc[1:] != hc[:-1]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(cand)), 0))
+    equal = pc.equal(text.take(pa.array(cand)),
+                     text.take(pa.array(cand[first]))).to_numpy(zero_copy_only=False)
+    rep = ~start & equal
+    mixed = np.unique(first[~equal])  # runs whose texts differ: hashes that collide
+    for s0 in mixed:  # rare: each such run by its texts, in input order
+        run = np.flatnonzero(first == s0)
+        seen: set[str] = set()
+        for k, v in zip(run, text.take(pa.array(cand[run])).to_pylist(), strict=True):
+            rep[k] = v in seen
+            seen.add(v)
+    out[rows[cand[rep]]] = True
+    return out
 
 
 def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:

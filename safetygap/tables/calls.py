@@ -236,9 +236,11 @@ class StreamWriter:
 
         self.path = Path(path)
         self.crs = crs
-        self.spill = Path(spill_dir) / "calls-spill.parquet"
+        self.spill = Path(spill_dir) / "calls-spill.arrow"
         self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
+        self._sink: pa.OSFile | None = None
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._schema: pa.Schema | None = None
         self._seen: dict[str, dict[str, int]] = {c: {} for c in DATA_CATEGORIES}
         self._fixed: dict[str, pd.Index] = {}  # other categoricals: same in every batch
         self._bbox = [np.inf, np.inf, -np.inf, -np.inf]
@@ -265,24 +267,29 @@ class StreamWriter:
             self._bbox = [min(self._bbox[0], box[0]), min(self._bbox[1], box[1]),
                           max(self._bbox[2], box[2]), max(self._bbox[3], box[3])]
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.spill, table.schema,
-                                            compression="none")  # read once, soon
-        self._writer.write_table(table.cast(self._writer.schema))
+        if self._writer is None:  # Arrow IPC: written and read back at memory speed
+            self._sink = pa.OSFile(str(self.spill), "wb")
+            self._schema = table.schema
+            self._writer = pa.ipc.new_file(self._sink, table.schema)
+        self._writer.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
     def close(self) -> None:
         """Write ``path`` from the spill (every batch written) and remove the spill."""
-        if self._writer is None:
+        if self._writer is None or self._sink is None:
             raise ValueError("no calls were written")
         self._writer.close()
+        self._sink.close()
         sorted_values = {c: sorted(v) for c, v in self._seen.items()}
         remap = {c: np.array([sorted_values[c].index(v) for v in seen] + [-1], dtype=np.int64)
                  for c, seen in self._seen.items()}
         bbox = None if not np.isfinite(self._bbox[0]) else tuple(self._bbox)
         out: pq.ParquetWriter | None = None
+        source = pa.memory_map(str(self.spill))
         try:
-            for batch in pq.ParquetFile(self.spill).iter_batches():
+            spilled = pa.ipc.open_file(source)
+            for i in range(spilled.num_record_batches):
+                batch = spilled.get_batch(i)
                 if out is None:  # the schema (pandas and geo metadata) as write() has it
                     head = batch.slice(0, 0).to_pandas()
                     for col, values in sorted_values.items():
@@ -311,6 +318,7 @@ class StreamWriter:
         finally:
             if out is not None:
                 out.close()
+            source.close()
             self.spill.unlink(missing_ok=True)
 
 
