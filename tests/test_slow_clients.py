@@ -94,3 +94,27 @@ def test_slow_header_clients_are_bounded_and_health_still_answers(server):
     assert max(health) < 1.0
     assert peak <= resting + LIMIT + 5  # every connection is a descriptor
     assert closed == SLOW  # the read timeout closed every slow connection
+
+
+def test_a_body_that_stops_arriving_is_closed_after_the_read_timeout(server):
+    """A request whose body pauses longer than the read timeout is closed (the guard's
+    second rule); one that keeps sending within it is answered."""
+    host, port, _ = server
+    head = (b"POST /api/scenarios HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n")
+    stalled = socket.create_connection((host, port), timeout=5 * TIMEOUT_S)
+    stalled.sendall(head + b'{"providers": [')  # then nothing
+    t0 = time.monotonic()
+    assert stalled.recv(65536) == b""  # closed by the server, no answer
+    waited = time.monotonic() - t0
+    stalled.close()
+    assert TIMEOUT_S * 0.9 <= waited <= TIMEOUT_S + 2.0, waited
+    # the same body trickled in time: read whole and answered
+    body = b'{"providers": []}'.ljust(1000)
+    with socket.create_connection((host, port), timeout=5 * TIMEOUT_S) as s:
+        s.sendall(head)
+        for i in range(0, len(body), 250):
+            time.sleep(TIMEOUT_S * 0.4)
+            s.sendall(body[i:i + 250])
+        answer = s.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 "), answer[:80]

@@ -65,13 +65,13 @@ DEFAULT_BATCH_ROWS = 500_000
 """Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
 
 KEPT: tuple[str, ...] = (
-    C.ROW, C.TIME, C.X, C.Y, C.SOURCE, C.FAMILY_CODE, C.ELIGIBLE, C.KNOWN, C.COVERABLE,
+    C.X, C.Y, C.SOURCE, C.FAMILY_CODE, C.ELIGIBLE, C.KNOWN, C.COVERABLE,
     C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE, C.YEAR, C.DAY,
     C.SOURCE_CODE, C.DUP, C.COUNTED, C.DATE_OUTSIDE, C.COVERED, C.STATUS,
-    *C.FLAGS.values(), C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA,
-    C.CALL_ID, C.CALL_TYPE, C.AGENCY)
+    *C.FLAGS.values(), C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA, C.CALL_TYPE, C.AGENCY)
 """The working columns the stages after the row stages read, kept for every call; the
-text columns only where read (:func:`_kept`), missing elsewhere."""
+text columns only where read (:func:`_kept`), missing elsewhere. Row numbers, times and ids
+are not kept: only the date window's examples read them, gathered batch by batch."""
 
 FLAG_EXAMPLES = (RowStatus.DUPLICATE_ID.value, RowStatus.UNKNOWN_CALL_TYPE.value,
                  RowStatus.OUTSIDE_BOUNDARIES.value, "outside_neighborhoods", "outside_wards")
@@ -88,6 +88,8 @@ class Streamed:
     """The calls input as read (its ``frame`` is :attr:`calls`; no ``source_xy``)."""
     examples: dict[str, list[dict]]
     swapped: dict[str, Any]
+    date_window: dict[str, Any]
+    """The quality report's date-window entry (counts and the first examples)."""
     undated: dict[str, Any]
     window: DateWindow
     boundary: dict[str, dict[str, Any]]
@@ -155,6 +157,8 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
     join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     undated = 0
+    outside: list[np.ndarray] = []  # the window codes of the rows outside it
+    outside_first: list[tuple[Any, Any, Any]] = []  # (row, id, time) of the first five
     rows = kept_rows = 0
     starts: list[int] = []
     batch_rows = opts.batch_rows or DEFAULT_BATCH_ROWS
@@ -168,6 +172,12 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             calls = part.frame
             calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
             undated += int(calls[C.TIME].isna().sum())
+            where = calls[C.DATE_OUTSIDE].to_numpy()
+            out_idx = np.flatnonzero(where != 0)
+            outside.append(where[out_idx])
+            outside_first += [(calls[C.ROW].iat[i], calls[C.CALL_ID].iat[i],
+                               calls[C.TIME].iat[i])
+                              for i in out_idx[:max(0, 5 - len(outside_first))]]
             calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                                  reader.crs, crs)
             calls = call_features(calls, taxonomy, rules, denominator=denominator,
@@ -242,6 +252,11 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
         examples=read_located.get(RowStatus.UNPARSEABLE_DATE, []),
         max_share=opts.undated_max_share, accept=opts.accept_undated,
         where=f"calls {cin.path}")
+    window_entry = window.quality(
+        np.concatenate(outside), np.array([r for r, _, _ in outside_first], dtype=np.int64),
+        pd.Series([i for _, i, _ in outside_first], dtype=object),
+        pd.Series([t for _, _, t in outside_first], dtype=object))
+    del outside
     swapped_entry = swapped_verdict(swapped, where=f"calls {cin.path}",
                                     label=reader.coordinate_label)
     examples = {k: v for k, v in read_examples.items() if v}
@@ -268,7 +283,8 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
         "boundary": (f"{boundary['neighborhood']['shared']:,} calls within "
                      f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
     }
-    return Streamed(calls, cin, examples, swapped_entry, undated_entry, window, boundary,
+    return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
+                    boundary,
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
 
 
@@ -330,13 +346,11 @@ def _concat(parts: list[dict[str, Any]]) -> pd.DataFrame:
 def _kept(calls: pd.DataFrame) -> dict[str, Any]:
     """The batch's :data:`KEPT` columns; the text only where a later step reads it: the
     agency of the unique diverted calls (diverted by agency), the type of the unknown
-    types (the most common unknown types), the id of the calls outside the date window
-    (its examples)."""
+    types (the most common unknown types)."""
     status = calls[C.STATUS].array
     uniq = status.codes != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
     text = {C.AGENCY: uniq & calls[C.DIVERTED].to_numpy(dtype=bool),
-            C.CALL_TYPE: ~calls[C.KNOWN].to_numpy(dtype=bool),
-            C.CALL_ID: calls[C.DATE_OUTSIDE].to_numpy() != 0}
+            C.CALL_TYPE: ~calls[C.KNOWN].to_numpy(dtype=bool)}
     out: dict[str, Any] = {}
     for col in KEPT:  # each column its own array: no view keeps a batch's block alive
         values = calls[col]
