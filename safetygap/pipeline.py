@@ -258,6 +258,7 @@ def analyze(
                                contain_counts=None if contain_counts is None
                                else contain_counts(years))
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
+    _release_other_policy(boundary, opts.boundary_policy)
 
     with step() as info:
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
@@ -401,6 +402,22 @@ def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, p
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     return calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary
+
+
+def _release_other_policy(boundary: dict[str, dict[str, Any]], policy: str) -> None:
+    """After the indices, only the run's own policy's allocation rows are used (the
+    bootstrap) and every allocation's ``k`` (the calls table's split counts): the other
+    policy's (call, area, weight) rows, three arrays a call, are let go (memory)."""
+    from dataclasses import replace
+
+    from safetygap.geo.boundary import Allocation
+
+    for entry in boundary.values():
+        for key, alloc in entry.items():
+            if isinstance(alloc, Allocation) and alloc.policy != policy:
+                entry[key] = replace(alloc, call=np.zeros(0, dtype=alloc.call.dtype),
+                                     area=np.zeros(0, dtype=alloc.area.dtype),
+                                     weight=np.zeros(0, dtype=alloc.weight.dtype))
 
 
 def underserved_classes(nbhd: gpd.GeoDataFrame, replicates: pd.DataFrame | None, *,
