@@ -18,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import resource
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -31,6 +32,10 @@ PRELOAD = ["safetygap.inputs"]
 """Modules the fork server imports once, so each child starts with them loaded
 (:func:`preload` adds more)."""
 _M_ARENA_MAX = -8
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+"""Environment variable of Arrow's default allocator; ``system`` (malloc) for processes
+under an address-space limit: Arrow's own (mimalloc) reserves 1 GiB of address space at
+its first use, inside which allocations would not count against the limit."""
 _ctx_lock = threading.Lock()
 _ctx: Any = None
 
@@ -75,43 +80,136 @@ def _context() -> Any:
                                                else "spawn")
             if _ctx.get_start_method() == "forkserver":
                 _ctx.set_forkserver_preload(PRELOAD)
+            os.environ.setdefault(ARROW_POOL_VARIABLE, "system")  # the fork server's
         return _ctx
+
+
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    raise OSError(f"no {field} in /proc/self/status")
 
 
 def address_space_bytes() -> int:
     """Bytes of address space this process has mapped now (``VmSize``)."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise OSError("no VmSize in /proc/self/status")
+    return _status_bytes("VmSize")
+
+
+def prepare_allocators() -> None:
+    """Make an address-space limit see every allocation: glibc held to two malloc arenas
+    (their 64 MB reservations per thread would otherwise eat the allowance) and Arrow to
+    the system allocator (its own reserves address space before it allocates, which the
+    limit would not see; set for a later import of pyarrow too)."""
+    os.environ.setdefault(ARROW_POOL_VARIABLE, "system")
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, 2)
+    if "pyarrow" in sys.modules:
+        import pyarrow
+
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
+def _limit(memory_bytes: int) -> tuple[int, int]:
+    """Set the soft address-space limit to what is mapped now plus ``memory_bytes``;
+    returns the limits before."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = address_space_bytes() + int(memory_bytes)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return soft, hard
 
 
 def limit_memory(memory_bytes: int) -> None:
     """Limit this process's address space to what it has mapped now plus
-    ``memory_bytes``: glibc to two malloc arenas (their 64 MB reservations per thread
-    would otherwise eat the allowance) and Arrow to the system allocator (its own
-    reserves address space before it allocates, which the limit would not see)."""
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_ARENA_MAX, 2)
-    if "pyarrow" in sys.modules:  # its mimalloc pool reserved its address space up front:
-        import pyarrow  # allocations from it would not count against the limit
-
-        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    ``memory_bytes`` (for good; :func:`prepare_allocators` first)."""
+    prepare_allocators()
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        limit = address_space_bytes() + int(memory_bytes)
-        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        _limit(memory_bytes)
 
 
-def _out_of_memory(exc: BaseException | None) -> bool:
+@contextlib.contextmanager
+def memory_limit(memory_bytes: int) -> Iterator[None]:
+    """While the block runs, this process's address space is limited to what it has
+    mapped when it starts plus ``memory_bytes`` (an allocation past it raises
+    MemoryError, see :func:`out_of_memory`); the limit before is restored after. For a
+    process that runs one computation at a time (a compute worker) whose allocators are
+    prepared (:func:`prepare_allocators`)."""
+    try:
+        before = _limit(memory_bytes)
+    except (OSError, ValueError, AttributeError):
+        before = None
+    try:
+        yield
+    finally:
+        if before is not None:
+            resource.setrlimit(resource.RLIMIT_AS, before)
+
+
+def resident_bytes() -> int:
+    """Bytes of this process's memory resident now (``VmRSS``)."""
+    return _status_bytes("VmRSS")
+
+
+WATCH_INTERVAL_S = 0.02
+
+
+@contextlib.contextmanager
+def watch_memory(memory_bytes: int, *, interval_s: float = WATCH_INTERVAL_S
+                 ) -> Iterator[None]:
+    """While the block runs, a thread samples this process's resident memory every
+    ``interval_s``; once it is ``memory_bytes`` above what it was when the block started,
+    MemoryError is raised in the main thread (as a signal is: at its next Python
+    instruction, so C code that allocates without returning can pass the bound until it
+    does; :func:`memory_limit` bounds that). Only from the main thread."""
+    import signal
+
+    start = resident_bytes()
+    done = threading.Event()
+    lock = threading.Lock()
+    state = {"active": True}
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise MemoryError(f"more than {memory_bytes / 1e6:,.0f} MB of memory above the "
+                          "start of the computation")
+
+    def watch() -> None:
+        while not done.wait(interval_s):
+            try:
+                over = resident_bytes() - start > memory_bytes
+            except OSError:
+                return
+            if over:
+                with lock:
+                    if state["active"]:
+                        state["active"] = False
+                        signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                return
+
+    before = signal.signal(signal.SIGUSR1, _raise)
+    thread = threading.Thread(target=watch, daemon=True, name="memory-watch")
+    thread.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["active"] = False
+        done.set()
+        thread.join()
+        signal.signal(signal.SIGUSR1, before)
+
+
+def out_of_memory(exc: BaseException | None) -> bool:
+    """True when ``exc`` or an exception it was raised from is an allocation failure."""
     seen = 0
     while exc is not None and seen < 20:
-        if isinstance(exc, MemoryError) or "bad_alloc" in str(exc) or \
-                "Cannot allocate memory" in str(exc):
+        text = str(exc)
+        if isinstance(exc, MemoryError) or any(
+                sign in text for sign in ("bad_alloc", "Cannot allocate memory",
+                                          "failed to map segment")):
             return True
         exc = exc.__cause__ or exc.__context__
         seen += 1
@@ -124,7 +222,7 @@ def _child(conn: Connection, memory_bytes: int, fn: Callable[..., Any],
     try:
         out: tuple[str, Any] = ("ok", fn(*args, **kwargs))
     except BaseException as exc:  # everything goes back to the parent
-        out = ("memory", None) if _out_of_memory(exc) else ("error", exc)
+        out = ("memory", None) if out_of_memory(exc) else ("error", exc)
         if out[0] == "error":
             try:
                 import pickle

@@ -61,10 +61,11 @@ class Settings(BaseSettings):
                     "never slows the others' cached answers; 0 computes in the server "
                     "process")
     compute_timeout_s: float = Field(
-        120.0, gt=0, le=86_400,
+        300.0, gt=0, le=86_400,
         description="seconds a computation the client chooses (siting, what-if, new hexagon "
-                    "sizes and layers) may take in a compute worker; longer: the workers "
-                    "are stopped and started again and the request answers 503")
+                    "sizes and layers, the GeoPackage export) may take in a compute worker; "
+                    "longer: the workers are stopped and started again and the request "
+                    "answers 503")
     max_decompressed_mb: float = Field(
         1000.0, gt=0, description="largest size an upload may decompress to (a .csv.gz, a "
                                   "zipped shapefile, a Parquet file's pages), in MB, checked "
@@ -93,9 +94,11 @@ class Settings(BaseSettings):
                           "the served workspace)")
     memory_budget_mb: float = Field(
         1000.0, gt=0, le=1_000_000,
-        description="memory one public computation (siting, what-if) may take above the "
-                    "resting server, in MB; a request that would need more: 422 with a "
-                    "message")
+        description="memory one public computation (siting, what-if, hexagons, layers, the "
+                    "GeoPackage export) may take above its compute worker's footprint, in "
+                    "MB (an address-space limit while it computes; siting's coverage "
+                    "matrix is refused before it is built); a request that would need "
+                    "more: 422 or 503 with a message naming this setting")
     precompute: bool = Field(
         True, description="compute the report and each family's default sites when an "
                           "analysis is built (analyze, demo, rerun), so every page is quick "

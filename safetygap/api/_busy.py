@@ -10,3 +10,8 @@ RETRY_AFTER_S = 2
 class ComputeBusy(RuntimeError):
     """Too many computations waiting, a worker failed or took too long: 503 with
     ``Retry-After``."""
+
+
+class OverBudget(RuntimeError):
+    """A computation needed more memory than ``SAFETYGAP_MEMORY_BUDGET_MB`` allows above
+    its worker's footprint: 503 (asking again does not help)."""

@@ -40,7 +40,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from safetygap.api._busy import ComputeBusy
+from safetygap.api._busy import ComputeBusy, OverBudget
+from safetygap.bounded import (
+    ARROW_POOL_VARIABLE,
+    memory_limit,
+    out_of_memory,
+    prepare_allocators,
+    watch_memory,
+)
 from safetygap.readmodel import WorkspaceView
 
 log = logging.getLogger("safetygap.api")
@@ -87,12 +94,16 @@ def view_baseline(view: WorkspaceView) -> Any:
         return base
 
 
-TASKS = ("hexbins", "layer", "equity_layer", "sites", "scenario", "site_features")
+TASKS = ("hexbins", "layer", "equity_layer", "sites", "scenario", "export_gpkg")
 """Computations a worker can do: each a function of the view and keyword parameters,
 validated against its response model and serialised (:func:`answer`). ``sites``,
-``scenario`` and ``site_features`` compute on the view's siting baseline
+``scenario`` compute on the view's siting baseline
 (:func:`view_baseline`; :mod:`safetygap.api._scenarios`) and raise
-:class:`~safetygap.errors.ValidationError` for bad requests."""
+:class:`~safetygap.errors.ValidationError` for bad requests; ``export_gpkg`` is the
+GeoPackage of :func:`~safetygap.maps.gpkg.geopackage_bytes`."""
+WHAT = {"hexbins": "this hexagon map", "layer": "this layer", "equity_layer": "this layer",
+        "sites": "this siting", "scenario": "this what-if",
+        "export_gpkg": "the GeoPackage export"}
 
 
 def answer(view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
@@ -101,6 +112,10 @@ def answer(view: WorkspaceView, task: str, params: dict[str, Any]) -> bytes:
 
     if task in TASK_FUNCTIONS:
         return TASK_FUNCTIONS[task](view_baseline(view), **params)
+    if task == "export_gpkg":
+        from safetygap.maps.gpkg import geopackage_bytes
+
+        return geopackage_bytes(view, **params)
     model, build = _models()[task]
     return model.model_validate(build(view, **params)).model_dump_json(by_alias=True).encode()
 
@@ -145,6 +160,13 @@ def _worker_init(parent: int) -> None:
     it is gone (even killed), so no worker outlives its server."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
+    prepare_allocators()  # the memory budget (an address-space limit) sees every allocation
+    # what the tasks import, loaded before any budget (a library mapped under the limit
+    # would count against it)
+    import safetygap.api.models_sites
+    import safetygap.maps.gpkg
+    import safetygap.readmodel.equity
+    import safetygap.scenarios  # noqa: F401
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -154,11 +176,36 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def _work(path: str, key: str, min_count: int, task: str, params: dict[str, Any]
-          ) -> bytes:
-    """Run in a worker: ``task`` on the workspace version at ``path``."""
+ADDRESS_SLACK = 256_000_000
+"""Address space a computation may map above its memory budget (the budget is measured
+in resident memory, :func:`~safetygap.bounded.watch_memory`; the address-space limit
+above it, :func:`~safetygap.bounded.memory_limit`, stops an allocation the sampling
+would see too late)."""
+
+
+def _work(path: str, key: str, min_count: int, task: str, params: dict[str, Any],
+          memory_mb: float | None = None) -> bytes:
+    """Run in a worker: ``task`` on the workspace version at ``path``; while it computes
+    the worker's resident memory may grow by ``memory_mb`` (its address space by
+    :data:`ADDRESS_SLACK` more) above what it holds (its views and baselines); past it
+    :class:`OverBudget`."""
     view = _worker_view(path, key, min_count)
-    return b"" if task == "warm" else answer(view, task, params)
+    if task == "warm":
+        return b""
+    if memory_mb is None:
+        return answer(view, task, params)
+    try:
+        budget = int(memory_mb * 1e6)
+        with memory_limit(budget + ADDRESS_SLACK), watch_memory(budget):
+            return answer(view, task, params)
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        log.warning("%s %s: past the memory budget of %g MB", task, params, memory_mb)
+        raise OverBudget(
+            f"{WHAT.get(task, task)} needs more than {memory_mb:,.0f} MB of memory, the "
+            "budget of one computation (SAFETYGAP_MEMORY_BUDGET_MB on the server); it was "
+            "stopped and nothing else is affected") from None
 
 
 # ------------------------------------------------------------------ server side
@@ -167,8 +214,12 @@ def _work(path: str, key: str, min_count: int, task: str, params: dict[str, Any]
 class ComputePool:
     """Worker processes for :data:`TASKS` (see module docstring)."""
 
-    def __init__(self, workers: int = 0, *, queue: int | None = None):
+    def __init__(self, workers: int = 0, *, queue: int | None = None,
+                 memory_mb: float | None = None):
         self.workers = int(workers)
+        self.memory_mb = memory_mb
+        """Memory one computation may take in a worker above what it holds (None: no
+        limit)."""
         self.queue = queue if queue is not None else 2 * self.workers + 2
         self._slots = threading.BoundedSemaphore(max(self.queue, 1))
         self._lock = threading.Lock()
@@ -185,6 +236,9 @@ class ComputePool:
             return []
         with self._lock:
             if self._executor is None:
+                # workers inherit it: Arrow's own allocator would reserve 1 GiB of address
+                # space at its first use, which the memory budget could not see
+                os.environ.setdefault(ARROW_POOL_VARIABLE, "system")
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init, initargs=(os.getpid(),))
@@ -213,7 +267,7 @@ class ComputePool:
             key = self._keys[view] = view_key(view)
         assert self._executor is not None
         return self._executor.submit(_work, str(view.workspace.path), key, view.min_count,
-                                     task, params)
+                                     task, params, self.memory_mb)
 
     @property
     def in_process(self) -> bool:

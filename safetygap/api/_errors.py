@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safetygap.api._busy import RETRY_AFTER_S, ComputeBusy
+from safetygap.api._busy import RETRY_AFTER_S, ComputeBusy, OverBudget
 from safetygap.api._store import WorkspaceUnavailable
 from safetygap.api.models import ErrorResponse
 from safetygap.errors import name_options
@@ -106,6 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ComputeBusy)
     async def _busy(request: Request, exc: ComputeBusy) -> JSONResponse:
         return _error(503, str(exc), str(exc), {"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.exception_handler(OverBudget)
+    async def _over_budget(request: Request, exc: OverBudget) -> JSONResponse:
+        return _error(503, str(exc), str(exc))
 
     @app.exception_handler(WorkspaceUnavailable)
     async def _unavailable(request: Request, exc: WorkspaceUnavailable) -> JSONResponse:

@@ -337,18 +337,8 @@ def scenario_answer(base: Baseline, *, manifest: str, providers: list[dict[str, 
     return validated_json(ScenarioResult, scenario_response(manifest, whatif(base, extra)))
 
 
-def site_features_json(base: Baseline, *, manifest: str) -> bytes:
-    """The default proposed sites of every family as a JSON list of GeoJSON point
-    features (:func:`~safetygap.maps.collections.default_sites`)."""
-    import json
-
-    from safetygap.maps.collections import default_sites, site_features
-
-    return json.dumps(site_features(default_sites(base))).encode()
-
-
 TASK_FUNCTIONS: dict[str, Callable[..., bytes]] = {
-    "sites": site_answer, "scenario": scenario_answer, "site_features": site_features_json}
+    "sites": site_answer, "scenario": scenario_answer}
 """The compute tasks (:data:`safetygap.api._compute.TASKS`) done on a siting baseline."""
 
 

@@ -155,7 +155,8 @@ def serve_workspace(workspace: str | os.PathLike, *, host: str | None = None,
     # new hexagon sizes and layers are computed in worker processes (api/_compute.py);
     # they read the workspace while this process warms its own view, and the server
     # listens once both are done, so no first visit shares the machine with them
-    app.state.compute = ComputePool(settings.compute_workers)
+    app.state.compute = ComputePool(settings.compute_workers,
+                                    memory_mb=settings.memory_budget_mb)
     warming = app.state.compute.start(view)
     try:
         warm_up(view, tolerance_m=app.state.map_options.tolerance_m)

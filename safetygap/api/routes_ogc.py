@@ -19,7 +19,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from safetygap.api._ogc_openapi import openapi_30
-from safetygap.api._scenarios import computed
 from safetygap.api.models import ErrorResponse
 from safetygap.api.routes_api import View
 from safetygap.maps.collections import (
@@ -31,6 +30,7 @@ from safetygap.maps.collections import (
     parse_bbox,
     queryables,
     select,
+    site_features,
 )
 from safetygap.readmodel import WorkspaceView
 
@@ -162,14 +162,11 @@ def _html(title: str, body: dict[str, Any]) -> str:
 
 def sites_features(request: Request) -> list[dict[str, Any]]:
     """The default proposed sites of every family, on the siting baseline of the version
-    served (see :func:`~safetygap.maps.collections.default_sites`), computed by a compute
-    worker (:mod:`safetygap.api._compute`)."""
-    scenarios = request.app.state.scenarios
-    view, manifest = request.app.state.store.current()
-    body = computed(request.app.state.compute, view, "site_features",
-                    {"manifest": manifest}, lambda: scenarios.baseline()[1],
-                    timeout_s=request.app.state.settings.compute_timeout_s)
-    return json.loads(body)
+    served (see :func:`~safetygap.maps.collections.default_sites`): the answers of ``GET
+    /api/sites?family=F`` (precomputed, cached, or computed by a compute worker)."""
+    from safetygap.api.routes_sites import default_sites_answers
+
+    return site_features(default_sites_answers(request))
 
 
 def _features(request: Request, view: WorkspaceView, collection_id: str

@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from safetygap import FAMILIES
 from safetygap.api._errors import ERROR_RESPONSES
 from safetygap.api._formats import csv_response, feature_rows, geojson_response
+from safetygap.api._precomputed import DEFAULT_K, sites_key
 from safetygap.api._scenarios import ScenarioStore, computed, problems_422
 from safetygap.api._store import STATE_KEY
 from safetygap.api.models import ErrorResponse, Family
@@ -85,16 +87,44 @@ def _sites(request: Request, store: ScenarioStore, key: tuple, *, source: str, f
     """Sites of ``family`` among ``candidates`` (default ones when None), cached under
     ``key``, computed by a compute worker (:mod:`safetygap.api._compute`); problems with
     the options or candidates answer one 422 located in ``source`` listing all of them."""
-    params = {"family": family, "k": k, "service_type": service_type,
-              "catchment": catchment, "capacity": capacity, "existing": existing,
-              "candidates": None if candidates is None
-              else [c.model_dump() for c in candidates],
-              "memory_budget_mb": request.app.state.settings.memory_budget_mb}
+    params = _site_params(request, family=family, k=k, service_type=service_type,
+                          catchment=catchment, capacity=capacity, candidates=candidates,
+                          existing=existing)
     try:
         return _answer(request, *store.response("sites", key, _computed(request, "sites",
                                                                          params)))
     except ValidationError as exc:
         raise problems_422(exc, source=source) from exc
+
+
+def default_sites_answers(request: Request) -> list[dict[str, Any]]:
+    """The answers of ``GET /api/sites?family=F`` (the defaults, :data:`DEFAULT_K` sites)
+    of every family that can be sited (precomputed with the analysis, cached, or computed
+    by a compute worker), as :func:`~safetygap.maps.collections.default_sites` gives
+    them."""
+    store = scenario_store(request)
+    out = []
+    for family in FAMILIES:
+        params = _site_params(request, family=family, k=DEFAULT_K, service_type=None,
+                              catchment=None, capacity=None, candidates=None,
+                              existing="keep")
+        try:
+            _, body = store.response("sites", sites_key(family),
+                                     _computed(request, "sites", params))
+        except ValidationError:  # no provider to copy, no need calls: left out
+            continue
+        out.append(json.loads(body))
+    return out
+
+
+def _site_params(request: Request, *, family: str, k: int, service_type: str | None,
+                 catchment: float | None, capacity: float | None,
+                 candidates: list[CandidateSite] | None, existing: str) -> dict[str, Any]:
+    return {"family": family, "k": k, "service_type": service_type,
+            "catchment": catchment, "capacity": capacity, "existing": existing,
+            "candidates": None if candidates is None
+            else [c.model_dump() for c in candidates],
+            "memory_budget_mb": request.app.state.settings.memory_budget_mb}
 
 
 def _computed(request: Request, task: str, params: dict[str, Any]) -> Any:

@@ -44,7 +44,8 @@ from safetygap.maps.style import (
 from safetygap.readmodel import WorkspaceView
 from safetygap.tables import measures as M
 
-__all__ = ["GPKG_MEDIA_TYPE", "export_geopackage", "layer_styles", "public_quality"]
+__all__ = ["GPKG_MEDIA_TYPE", "export_geopackage", "geopackage_bytes", "layer_styles",
+           "public_quality"]
 
 GPKG_MEDIA_TYPE = "application/geopackage+sqlite3"
 GEOMETRY_COLUMN = "geom"
@@ -179,3 +180,14 @@ def export_geopackage(view: WorkspaceView, out: str | os.PathLike, *,
     finally:
         tmp.unlink(missing_ok=True)
     return written
+
+
+def geopackage_bytes(view: WorkspaceView, *, summary: dict[str, Any],
+                     sites: list[dict[str, Any]] | None = None) -> bytes:
+    """The GeoPackage of :func:`export_geopackage` as bytes (built in a temporary
+    directory); ``sites`` the features of the ``sites`` layer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.gpkg"
+        export_geopackage(view, path, summary=summary,
+                          sites=None if sites is None else lambda: sites)
+        return path.read_bytes()
