@@ -367,3 +367,12 @@ def test_a_run_builds_its_summary_from_typed_parts(tmp_path):
         for r in summary.diversion.by_rule]
     manifest = json.loads((tmp_path / "ws" / "manifest.json").read_text())
     assert manifest["travel"] == written["travel"]
+    quality = analysis.quality
+    assert isinstance(quality.travel, report.TravelQuality)
+    assert isinstance(quality.boundaries.crosswalk, report.CrosswalkQuality)
+    stored = json.loads((tmp_path / "ws" / "quality.json").read_text())
+    assert stored["travel"] == {"distance_model": "straight-line"}  # no network parts
+    assert list(stored["boundaries"]["crosswalk"]) == [
+        "pairs", "neighborhoods_split_across_wards", "population_neighborhoods",
+        "population_wards"]
+    assert stored["boundaries"]["crosswalk"]["pairs"] == quality.boundaries.crosswalk.pairs

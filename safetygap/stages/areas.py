@@ -40,7 +40,7 @@ from safetygap.methods import Methods
 from safetygap.stages.travel import catchment_labels
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
-from safetygap.tables.report import BoundarySensitivity
+from safetygap.tables.report import BoundarySensitivity, CrosswalkQuality
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, Level
 
@@ -405,8 +405,8 @@ def level_indices(
     travel: Travel,
     context: MeasureContext,
     contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, dict[str, Any],
-           dict[str, Any] | None]:
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, CrosswalkQuality,
+           BoundarySensitivity | None]:
     """Indices of neighborhoods and wards from classified, covered calls and providers.
 
     Calls need ``year``, ``family_code``, ``diverted``, ``eligible``, ``coverable``,
@@ -440,12 +440,12 @@ def level_indices(
     ], ignore_index=True)
     tidy["distance_model"] = travel.name
     tidy["catchment"] = tidy["family"].map(catchment_labels(providers, travel)).fillna("")
-    cw_quality = {
-        "pairs": len(cw),
-        "neighborhoods_split_across_wards": int((cw.groupby("source").size() > 1).sum()),
-        "population_neighborhoods": float(np.nansum(population)),
-        "population_wards": float(np.nansum(w_pop)),
-    }
+    cw_quality = CrosswalkQuality(
+        pairs=len(cw),
+        neighborhoods_split_across_wards=int((cw.groupby("source").size() > 1).sum()),
+        population_neighborhoods=float(np.nansum(population)),
+        population_wards=float(np.nansum(w_pop)),
+    )
     return nbhd_out, ward_out, tidy, cw_quality, sensitivity
 
 

@@ -58,6 +58,7 @@ from safetygap.tables.report import (
     RuleCount,
     Summary,
     Totals,
+    TravelQuality,
     TravelSummary,
     Undated,
 )
@@ -77,7 +78,7 @@ def quality_report(
     population: dict[str, Any],
     providers: dict[str, Any],
     boundaries: BoundariesQuality,
-    travel: dict[str, Any],
+    travel: TravelQuality,
     swapped: dict[str, Any],
     time_covered: list[dict[str, Any]] | None = None,
     time: dict[str, Any],

@@ -20,7 +20,7 @@ from safetygap._status import (
 from safetygap.errors import Problems
 from safetygap.geo.travel import Travel
 from safetygap.tables import calls as C
-from safetygap.tables.report import TravelSummary
+from safetygap.tables.report import TravelQuality, TravelSummary
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import TravelKind
 
@@ -104,20 +104,20 @@ def _snap_stats(travel: Travel, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def travel_quality(travel: Travel, calls: pd.DataFrame,
-                   providers: gpd.GeoDataFrame) -> dict[str, Any]:
+                   providers: gpd.GeoDataFrame) -> TravelQuality:
     """How far calls and providers lie from the street network (network runs only)."""
-    out: dict[str, Any] = {"distance_model": travel.name}
     if travel.network is None:
-        return out
+        return TravelQuality(distance_model=travel.name)
     placed = calls[C.STATUS].isin(ANALYSED_STATUSES).to_numpy()
-    out["calls_snap"] = _snap_stats(travel, calls[C.X].to_numpy(float)[placed],
-                                    calls[C.Y].to_numpy(float)[placed])
-    out["providers_snap"] = _snap_stats(travel, providers.geometry.x.to_numpy(),
-                                        providers.geometry.y.to_numpy())
-    out["notes"] = ("every point is snapped to the nearest routable node of the mode "
-                    "(largest strongly connected component); the straight leg to it is "
-                    "walked at 4.8 km/h and added to its travel times")
-    return out
+    return TravelQuality(
+        distance_model=travel.name,
+        calls_snap=_snap_stats(travel, calls[C.X].to_numpy(float)[placed],
+                               calls[C.Y].to_numpy(float)[placed]),
+        providers_snap=_snap_stats(travel, providers.geometry.x.to_numpy(),
+                                   providers.geometry.y.to_numpy()),
+        notes=("every point is snapped to the nearest routable node of the mode "
+               "(largest strongly connected component); the straight leg to it is "
+               "walked at 4.8 km/h and added to its travel times"))
 
 
 def travel_summary(travel: Travel, taxonomy: Taxonomy) -> TravelSummary:

@@ -98,10 +98,38 @@ class CallsQuality(_AsMapping):
 
 
 @dataclass(eq=False)
+class CrosswalkQuality(_AsMapping):
+    """How the neighborhoods fall into wards (built by
+    :func:`safetygap.stages.areas.level_indices`)."""
+
+    pairs: int
+    """(neighborhood, ward) pairs that overlap."""
+    neighborhoods_split_across_wards: int
+    population_neighborhoods: float
+    """Residents of the neighborhoods."""
+    population_wards: float
+    """Residents given to the wards (areal weighting of the neighborhoods' population)."""
+
+
+@dataclass(eq=False)
+class TravelQuality(_AsMapping):
+    """How far calls and providers lie from the street network (network runs only; a
+    straight-line run has the distance model alone). Built by
+    :func:`safetygap.stages.travel.travel_quality`."""
+
+    distance_model: str
+    calls_snap: dict[str, Any] | None = None
+    providers_snap: dict[str, Any] | None = None
+    notes: str | None = None
+
+    OMIT_WHEN_NONE = ("calls_snap", "providers_snap", "notes")
+
+
+@dataclass(eq=False)
 class BoundariesQuality(_AsMapping):
     neighborhoods: dict[str, Any]
     wards: dict[str, Any]
-    crosswalk: dict[str, Any]
+    crosswalk: CrosswalkQuality
     wards_cover_neighborhoods: Any
     near_boundary: dict[str, Any]
 
@@ -114,7 +142,7 @@ class Quality(_AsMapping):
     providers: dict[str, Any]
     population: dict[str, Any]
     boundaries: BoundariesQuality
-    travel: dict[str, Any]
+    travel: TravelQuality
     demographics: dict[str, Any] | None = None
     """The demographic table's matching, when the run had one (else absent)."""
     reports: dict[str, Any] | None = None
