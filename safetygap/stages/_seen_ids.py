@@ -120,28 +120,31 @@ class SeenIds:
             hit = pos < len(run)
             hit[hit] = run[pos[hit]] == h_sorted[hit]
             candidate |= hit
-        for i in np.flatnonzero(candidate):
-            if self._seen_text(int(h_sorted[i]), ids[int(first[i])].as_py()):
-                dup[first[i]] = True
-            else:
-                self.collisions += 1
+        cand = np.flatnonzero(candidate)
+        if len(cand):
+            seen = self._seen_texts(h_sorted[cand], ids.take(pa.array(first[cand])).to_pylist())
+            dup[first[cand[seen]]] = True
+            self.collisions += int((~seen).sum())
         self._add(h_sorted, ids.take(pa.array(first)))
         return dup
 
-    def _seen_text(self, h: int, text: str) -> bool:
-        """Whether an earlier batch had ``text`` among its ids of hash ``h``."""
-        key = np.uint64(h)
+    def _seen_texts(self, hashes: np.ndarray, texts: list[str]) -> np.ndarray:
+        """Per candidate (its hash and text): whether an earlier batch had that text
+        among its ids of that hash. Each spilled batch is opened once for them all."""
+        found = np.zeros(len(texts), dtype=bool)
         for hashes_path, ids_path in self.files:
-            hashes = np.load(hashes_path, mmap_mode="r")
-            lo = int(np.searchsorted(hashes, key, side="left"))
-            hi = int(np.searchsorted(hashes, key, side="right"))
-            if lo == hi:
+            spilled = np.load(hashes_path, mmap_mode="r")
+            lo = np.searchsorted(spilled, hashes, side="left")
+            hi = np.searchsorted(spilled, hashes, side="right")
+            todo = np.flatnonzero((hi > lo) & ~found)
+            if not len(todo):
                 continue
             with pa.memory_map(str(ids_path)) as source:
-                texts = pa.ipc.open_file(source).read_all().column(0)
-                if text in texts.slice(lo, hi - lo).to_pylist():
-                    return True
-        return False
+                column = pa.ipc.open_file(source).read_all().column(0)
+                for k in todo:
+                    found[k] = texts[k] in column.slice(int(lo[k]), int(hi[k] - lo[k])
+                                                        ).to_pylist()
+        return found
 
     def _add(self, h_sorted: np.ndarray, ids_sorted: pa.Array) -> None:
         """Keep the batch's hashes (a sorted run, merged with the last while not smaller)
