@@ -7,7 +7,8 @@ waits until it rests, then sends each public route with the parameters that cost
 export, 10,000 OGC features a page, siting with the widest catchment, a what-if with the
 most providers allowed, ...) one at a time. For each it prints the answer's status and
 size and the peak resident memory the request added over the resting server, in the
-server and in its compute worker (Linux peak counters reset before each request), and
+server and its compute worker together and (``server``) in the server process alone
+(Linux peak counters reset before each request), and
 compares the largest with the budget (``SAFETYGAP_MEMORY_BUDGET_MB``, default 1000 MB).
 Exits 1 when a route passed the budget without refusing. All traffic stays on this
 machine.
@@ -105,7 +106,8 @@ def main() -> None:
         print(f"resting: server {rest[pids[0]] / 1e6:,.0f} MB, compute worker(s) "
               f"{sum(v for p, v in rest.items() if p != pids[0]) / 1e6:,.0f} MB")
         print(f"at the start: {load_average()}")
-        print(f"{'route':<58} {'status':>6} {'bytes':>12} {'s':>6} {'peak +MB':>9}")
+        print(f"{'route':<58} {'status':>6} {'bytes':>12} {'s':>6} {'peak +MB':>9} "
+              f"{'server':>7}")
         worst, over = 0.0, []
         for method, path, body in plan:
             pids = _family(procs[0].pid)
@@ -120,11 +122,12 @@ def main() -> None:
             dt = time.perf_counter() - t0
             grown = sum(max(0, _status(p)["VmHWM"] - before.get(p, rest.get(p, 0)))
                         for p in pids if Path(f"/proc/{p}").exists())
+            server = max(0, _status(pids[0])["VmHWM"] - before[pids[0]])
             worst = max(worst, grown)
             if grown > budget and resp.status not in (422, 503):
                 over.append(path)
             print(f"{method + ' ' + path:<58.58} {resp.status:>6} {len(data):>12,} "
-                  f"{dt:>6.1f} {grown / 1e6:>9.1f}")
+                  f"{dt:>6.1f} {grown / 1e6:>9.1f} {server / 1e6:>7.1f}")
         print(f"at the end: {load_average()}")
         print(f"largest peak over the resting server: {worst / 1e6:,.0f} MB "
               f"({worst / budget:.2f}x the budget of {budget / 1e6:,.0f} MB)")

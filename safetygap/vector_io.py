@@ -22,6 +22,7 @@ never quoting the content.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +152,13 @@ def check_content(path: str | Path, where: str) -> None:
             if total > MAX_ZIP_BYTES:
                 raise _error(p, where, "refused: decompresses to more than "
                                        f"{MAX_ZIP_BYTES / 1e9:g} GB")
-            with zf.open(info) as fh:
-                _scan(fh, where, p, member)
+            try:
+                with zf.open(info) as fh:  # read at most the size the directory declares
+                    _scan(fh, where, p, member)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise _error(p, where, f"not a readable zip file: member {member[:80]!r}: "
+                                       f"{exc} (its contents do not match the sizes or "
+                                       "checksums its directory declares)") from exc
 
 
 def _open_path(p: Path, driver: str) -> str:

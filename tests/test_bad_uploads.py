@@ -458,3 +458,49 @@ def test_a_parquet_footer_that_under_declares_is_a_413_in_a_bounded_reader(tiny,
                     if p.suffix == ".parquet"]  # nothing stored
         r = upload(c, "calls", "small.parquet", _parquet_bytes(calls.to_pandas()))
         assert r.status_code == 201, r.text[:500]
+
+
+def test_a_zip_whose_members_are_larger_than_declared_is_a_422(tiny, tmp_path):
+    """A zipped shapefile of 20,000 neighborhoods whose directory (central and local
+    headers) declares 1,000 bytes per member: the decompression check, which trusts the
+    declared sizes, lets it through; the reader reads at most the declared bytes of each
+    member and finds the checksum wrong: 422 naming the file and the member (not the
+    last-resort answer to a reader bug), nothing stored, the server answers on. (Before
+    the member's read was guarded the answer was already a 422, "Bad CRC-32" from the
+    reader's fallback; the message now says the directory does not match.)"""
+    import struct
+
+    import shapely
+
+    from safetygap.inputs.expansion import check_expansion
+
+    n = 20_000
+    gdf = gpd.GeoDataFrame({"neighborhood_id": [f"N{i}" for i in range(n)]},
+                           geometry=[shapely.box(0, 0, 10, 10)] * n, crs="EPSG:26915")
+    gdf.to_file(tmp_path / "big.shp")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for part in sorted(tmp_path.glob("big.*")):
+            zf.write(part, part.name)
+    data = bytearray(buf.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        honest = sum(i.file_size for i in zf.infolist())
+        for info in zf.infolist():
+            struct.pack_into("<I", data, info.header_offset + 22, 1000)  # local header
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:  # every central directory entry
+        struct.pack_into("<I", data, at + 24, 1000)
+        at = data.find(b"PK\x01\x02", at + 4)
+    lying = tmp_path / "lying.zip"
+    lying.write_bytes(bytes(data))
+    assert honest > 2_000_000
+    assert check_expansion(lying, limit_bytes=100_000, where="x") <= 5 * 1000  # it lies
+    with make_client(tiny[0], max_upload_mb=10.0) as c:
+        r = upload(c, "neighborhoods", "lying.zip", bytes(data))
+        assert r.status_code == 422, r.text[:500]
+        message = r.json()["message"]
+        assert "lying.zip" in message and "not a readable zip file" in message, message
+        assert LAST_RESORT not in message and "/tmp" not in r.text
+        assert not [p for p in c.app.state.datasets.directory.iterdir()
+                    if p.suffix == ".zip"]
+        assert c.get("/health").status_code == 200
