@@ -376,3 +376,11 @@ def test_a_run_builds_its_summary_from_typed_parts(tmp_path):
         "pairs", "neighborhoods_split_across_wards", "population_neighborhoods",
         "population_wards"]
     assert stored["boundaries"]["crosswalk"]["pairs"] == quality.boundaries.crosswalk.pairs
+    near = quality.boundaries.near_boundary
+    assert isinstance(near, report.NearBoundary)
+    assert list(stored["boundaries"]["near_boundary"]) == [
+        "tolerance_m", "policy", "neighborhood", "ward", "notes"]
+    assert stored["boundaries"]["near_boundary"]["ward"] == near.ward.to_dict()
+    nb = near.neighborhood
+    assert nb.calls_in_areas > 0
+    assert nb.within_tolerance_share == round(nb.within_tolerance / nb.calls_in_areas, 6)

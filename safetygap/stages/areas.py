@@ -40,7 +40,12 @@ from safetygap.methods import Methods
 from safetygap.stages.travel import catchment_labels
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
-from safetygap.tables.report import BoundarySensitivity, CrosswalkQuality
+from safetygap.tables.report import (
+    BoundarySensitivity,
+    CrosswalkQuality,
+    NearBoundary,
+    NearBoundaryLevel,
+)
 from safetygap.taxonomy import Taxonomy
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, Level
 
@@ -503,25 +508,22 @@ def _boundary_sensitivity(
 
 
 def near_boundary_quality(boundary: dict[str, dict[str, Any]],
-                           opts: AnalysisOptions) -> dict[str, Any]:
+                           opts: AnalysisOptions) -> NearBoundary:
     """The quality report's count of calls near neighborhood and ward lines."""
     def share(n: int, d: int) -> float | None:
         return None if d == 0 else round(n / d, 6)
 
-    out: dict[str, Any] = {"tolerance_m": opts.boundary_tolerance_m,
-                           "policy": opts.boundary_policy}
-    for level, b in boundary.items():
-        out[level] = {
-            "calls_in_areas": b["placed"],
-            "within_tolerance": b["within"],
-            "within_tolerance_share": share(b["within"], b["placed"]),
-            "shared": b["shared"],
-            "shared_share": share(b["shared"], b["placed"]),
-        }
-    out["notes"] = (
-        "within_tolerance: calls in areas lying within tolerance_m metres of any line of the "
-        "layer (city limits included); shared: of those, calls within tolerance_m of the "
-        "lines of two or more areas (the calls the 'split' policy shares out). Shares are of "
-        "calls_in_areas."
-    )
-    return out
+    def counts(b: dict[str, Any]) -> NearBoundaryLevel:
+        return NearBoundaryLevel(
+            calls_in_areas=b["placed"], within_tolerance=b["within"],
+            within_tolerance_share=share(b["within"], b["placed"]), shared=b["shared"],
+            shared_share=share(b["shared"], b["placed"]))
+
+    return NearBoundary(
+        tolerance_m=opts.boundary_tolerance_m, policy=opts.boundary_policy,
+        neighborhood=counts(boundary[Level.NEIGHBORHOOD]), ward=counts(boundary[Level.WARD]),
+        notes=(
+            "within_tolerance: calls in areas lying within tolerance_m metres of any line of "
+            "the layer (city limits included); shared: of those, calls within tolerance_m of "
+            "the lines of two or more areas (the calls the 'split' policy shares out). "
+            "Shares are of calls_in_areas."))

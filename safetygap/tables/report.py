@@ -126,12 +126,37 @@ class TravelQuality(_AsMapping):
 
 
 @dataclass(eq=False)
+class NearBoundaryLevel(_AsMapping):
+    """Calls of one layer near its lines."""
+
+    calls_in_areas: int
+    within_tolerance: int
+    """Calls in areas within ``tolerance_m`` of any line of the layer (city limits too)."""
+    within_tolerance_share: float | None
+    shared: int
+    """Of those, calls within ``tolerance_m`` of the lines of two or more areas."""
+    shared_share: float | None
+
+
+@dataclass(eq=False)
+class NearBoundary(_AsMapping):
+    """The calls near neighborhood and ward lines (built by
+    :func:`safetygap.stages.areas.near_boundary_quality`)."""
+
+    tolerance_m: float
+    policy: str
+    neighborhood: NearBoundaryLevel
+    ward: NearBoundaryLevel
+    notes: str
+
+
+@dataclass(eq=False)
 class BoundariesQuality(_AsMapping):
     neighborhoods: dict[str, Any]
     wards: dict[str, Any]
     crosswalk: CrosswalkQuality
     wards_cover_neighborhoods: Any
-    near_boundary: dict[str, Any]
+    near_boundary: NearBoundary
 
 
 @dataclass(eq=False)
