@@ -446,6 +446,7 @@ def test_a_parquet_footer_that_under_declares_is_a_413_in_a_bounded_reader(tiny,
     with make_client(tiny[0], max_upload_mb=10.0) as c:
         c.app.state.settings.max_decompressed_mb = 50.0
         c.app.state.settings.max_upload_memory_mb = 300.0
+        stored = set(c.app.state.datasets.directory.glob("*"))
         before = rss()
         r = upload(c, "calls", "lying.parquet", lying.read_bytes())
         grown = rss() - before
@@ -454,8 +455,7 @@ def test_a_parquet_footer_that_under_declares_is_a_413_in_a_bounded_reader(tiny,
         assert "lying.parquet" in message and "SAFETYGAP_MAX_UPLOAD_MEMORY_MB" in message
         assert "300 MB" in message and "/tmp" not in r.text
         assert grown < 60_000_000, f"the server grew by {grown / 1e6:.0f} MB"
-        assert not [p for p in c.app.state.datasets.directory.iterdir()
-                    if p.suffix == ".parquet"]  # nothing stored
+        assert set(c.app.state.datasets.directory.glob("*")) == stored  # nothing stored
         r = upload(c, "calls", "small.parquet", _parquet_bytes(calls.to_pandas()))
         assert r.status_code == 201, r.text[:500]
 
@@ -496,11 +496,11 @@ def test_a_zip_whose_members_are_larger_than_declared_is_a_422(tiny, tmp_path):
     assert honest > 2_000_000
     assert check_expansion(lying, limit_bytes=100_000, where="x") <= 5 * 1000  # it lies
     with make_client(tiny[0], max_upload_mb=10.0) as c:
+        stored = set(c.app.state.datasets.directory.glob("*"))
         r = upload(c, "neighborhoods", "lying.zip", bytes(data))
         assert r.status_code == 422, r.text[:500]
         message = r.json()["message"]
         assert "lying.zip" in message and "not a readable zip file" in message, message
         assert LAST_RESORT not in message and "/tmp" not in r.text
-        assert not [p for p in c.app.state.datasets.directory.iterdir()
-                    if p.suffix == ".zip"]
+        assert set(c.app.state.datasets.directory.glob("*")) == stored  # nothing stored
         assert c.get("/health").status_code == 200

@@ -68,7 +68,8 @@ log = logging.getLogger("safetygap.api")
 preload(__name__, "safetygap.run", "safetygap.boundaries", "safetygap.taxonomy",
         "safetygap.workspace", "safetygap.diversion", "safetygap.geo.join",
         "safetygap.stages.places", "safetygap.stages.preflight", "safetygap.stages.rows",
-        "safetygap.vector_io", "pyogrio")
+        "safetygap.vector_io", "pyogrio", "safetygap.replacement", "safetygap.geo.swap",
+        "pandas.core.methods.to_dict")
 
 
 class UploadTooLarge(Exception):
