@@ -157,7 +157,8 @@ class Analysis:
     equity: dict[str, Any] | None = None  # equity.json: groups against underserved areas
     calls_file: Path | None = None
     """The streaming engine's workspace calls table (GeoParquet, in a temporary folder
-    :func:`safetygap.workspace.write_workspace` moves it out of)."""
+    :func:`safetygap.workspace.write_workspace` moves it out of and removes; a caller that
+    never writes the workspace removes ``calls_file.parent`` itself)."""
 
 
 def analyze(

@@ -174,3 +174,33 @@ def test_the_faults_are_there_and_cross_batches(two_engines):
     assert earlier.sum() >= 4
     files = {e.get("file") for ex in q["examples"].values() for e in ex}
     assert {"part-0.csv", "part-1.csv", "part-2.csv"} <= files
+
+
+def test_cli_stream_engine_in_batches_of_two(tiny_files, tmp_path):
+    """``analyze --engine stream --batch-rows 2`` on the tiny city (its calls in batches of
+    two, both boundary policies at play): the in-memory engine's workspace; a batch size
+    below 1 refused."""
+    from typer.testing import CliRunner
+
+    from safetygap.cli import app
+
+    args = ["analyze", "--calls", str(tiny_files["calls"]),
+            "--providers", str(tiny_files["providers"]),
+            "--neighborhoods", str(tiny_files["neighborhoods"]),
+            "--wards", str(tiny_files["wards"]), "--population", str(tiny_files["population"]),
+            "--preset", "generic", "--accept-undated", "--quiet", "--no-precompute",
+            "--boundary-policy", "split", "--boundary-tolerance", "110"]
+    for engine, extra in (("memory", []), ("stream", ["--batch-rows", "2"])):
+        res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / engine),
+                                       "--engine", engine, *extra])
+        assert res.exit_code == 0, res.output
+    diffs = _load_compare().compare(tmp_path / "memory", tmp_path / "stream")
+    assert sorted(diffs.pop("manifest.json")) == [
+        '.options.batch_rows: A null != B 2', '.options.engine: A "memory" != B "stream"']
+    assert all(found == [] for found in diffs.values()), diffs
+    quality = json.loads((tmp_path / "stream" / "quality.json").read_text())
+    assert quality["boundaries"]["near_boundary"]["neighborhood"]["shared"] == 1
+    assert quality["calls"]["input_rows"] > 4  # several batches
+    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--engine",
+                                   "stream", "--batch-rows", "0"])
+    assert bad.exit_code == 2 and "batch_rows" in bad.output.replace("-", "_")
