@@ -381,6 +381,24 @@ def test_a_run_builds_its_summary_from_typed_parts(tmp_path):
     assert list(stored["boundaries"]["near_boundary"]) == [
         "tolerance_m", "policy", "neighborhood", "ward", "notes"]
     assert stored["boundaries"]["near_boundary"]["ward"] == near.ward.to_dict()
+    assert isinstance(quality.population, report.PopulationQuality)
+    assert isinstance(quality.providers, report.ProvidersQuality)
+    assert list(stored["population"]) == [
+        "file", "rows", "matched_rows", "matched_by_alias_or_folding", "unmatched_rows",
+        "bad_rows", "areas_without_population", "areas_with_zero_population", "notes",
+        "total_population_matched"]
+    assert list(stored["providers"]) == [f.name for f in
+                                         dataclasses.fields(report.ProvidersQuality)]
     nb = near.neighborhood
     assert nb.calls_in_areas > 0
     assert nb.within_tolerance_share == round(nb.within_tolerance / nb.calls_in_areas, 6)
+
+
+def test_a_run_without_population_writes_its_population_quality_as_before():
+    from safetygap.stages.places import match_population
+
+    nbhd, _ = make_tiny_areas()
+    _, quality = match_population(None, nbhd)
+    assert json.dumps(quality.to_dict()) == json.dumps({
+        "file": None, "areas_without_population": nbhd["name"].tolist(),
+        "areas_with_zero_population": []})

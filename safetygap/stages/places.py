@@ -24,18 +24,20 @@ from safetygap.inputs import PopulationInput
 from safetygap.inputs.inventory_fields import STALE_AFTER_MONTHS, completeness, stale_flags
 from safetygap.inventory.serves import SERVES_COLUMN, WKT_COLUMN, resolve_serves
 from safetygap.tables import measures as M
+from safetygap.tables.report import PopulationQuality, ProvidersQuality
 from safetygap.taxonomy import Taxonomy
 
 
 def match_population(
     pin: PopulationInput | None, nbhd: gpd.GeoDataFrame
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, PopulationQuality]:
     """Population per neighborhood (NaN where none matched) from the table read
     (``None``: no population file), and the matching's quality record."""
     pop = np.full(len(nbhd), np.nan)
     if pin is None:
-        return pop, {"file": None, "areas_without_population": nbhd["name"].tolist(),
-                     "areas_with_zero_population": []}
+        return pop, PopulationQuality(file=None,
+                                      areas_without_population=nbhd["name"].tolist(),
+                                      areas_with_zero_population=[])
     names = pin.frame["name"].tolist()
     matched = match_names(names, nbhd["name"].tolist(), aliases=MINNEAPOLIS_ALIASES)
     by_id = {}
@@ -45,21 +47,21 @@ def match_population(
             by_id[target] = by_id.get(target, 0.0) + float(count)
     pop = nbhd["name"].map(by_id).to_numpy(dtype=float, na_value=np.nan)
     renamed = {n: t for n, t in matched.items() if t is not None and t != n}
-    return pop, {
-        "file": str(pin.path),
-        "rows": len(pin.frame) + len(pin.bad_rows),
-        "matched_rows": sum(t is not None for t in matched.values()),
-        "matched_by_alias_or_folding": renamed,
-        "unmatched_rows": sorted(n for n, t in matched.items() if t is None),
-        "bad_rows": pin.bad_rows,
-        "areas_without_population": sorted(nbhd["name"][~np.isfinite(pop)].tolist()),
-        "areas_with_zero_population": sorted(nbhd["name"][pop == 0].tolist()),
-        "notes": ("Names are matched after folding case, accents, punctuation and '&'/'and', "
-                  "then through the alias table of renamed neighborhoods "
-                  "(safetygap.boundaries.names.MINNEAPOLIS_ALIASES). Areas without population "
-                  "or with population 0 get no rate and so no gap (NaN, gap class 0)."),
-        "total_population_matched": float(np.nansum(pop)),
-    }
+    return pop, PopulationQuality(
+        file=str(pin.path),
+        rows=len(pin.frame) + len(pin.bad_rows),
+        matched_rows=sum(t is not None for t in matched.values()),
+        matched_by_alias_or_folding=renamed,
+        unmatched_rows=sorted(n for n, t in matched.items() if t is None),
+        bad_rows=pin.bad_rows,
+        areas_without_population=sorted(nbhd["name"][~np.isfinite(pop)].tolist()),
+        areas_with_zero_population=sorted(nbhd["name"][pop == 0].tolist()),
+        notes=("Names are matched after folding case, accents, punctuation and '&'/'and', "
+               "then through the alias table of renamed neighborhoods "
+               "(safetygap.boundaries.names.MINNEAPOLIS_ALIASES). Areas without population "
+               "or with population 0 get no rate and so no gap (NaN, gap class 0)."),
+        total_population_matched=float(np.nansum(pop)),
+    )
 
 
 def place_providers(
@@ -74,7 +76,7 @@ def place_providers(
     today: dt.date | None = None,
     stale_after_months: float = STALE_AFTER_MONTHS,
     where: str = "providers",
-) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+) -> tuple[gpd.GeoDataFrame, ProvidersQuality]:
     """Providers (validated rows, x/y in ``src_crs``) in the analysis CRS, with catchments,
     their neighborhood and ward, the served polygon of area-serving providers
     (``serves_wkt``, WKT in ``crs``; such a provider without coordinates is placed at a
@@ -106,15 +108,15 @@ def place_providers(
     out["ward_id"] = np.where(w_idx >= 0, wards[M.AREA_ID].to_numpy()[w_idx], None)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=crs)
     outside = gdf[(n_idx < 0) | (w_idx < 0)]
-    return gdf, {
-        "rows": len(gdf),
-        "by_family": {f: int((gdf["family"] == f).sum()) for f in FAMILIES},
-        "outside_boundaries": len(outside),
-        "outside_examples": outside[["provider_id", "name"]].head(10).to_dict("records"),
-        "serving_areas": int(sum(bool(w) for w in wkt)),
-        "verification": verification_quality(gdf, today=today, months=stale_after_months),
-        "completeness": completeness(gdf),
-    }
+    return gdf, ProvidersQuality(
+        rows=len(gdf),
+        by_family={f: int((gdf["family"] == f).sum()) for f in FAMILIES},
+        outside_boundaries=len(outside),
+        outside_examples=outside[["provider_id", "name"]].head(10).to_dict("records"),
+        serving_areas=int(sum(bool(w) for w in wkt)),
+        verification=verification_quality(gdf, today=today, months=stale_after_months),
+        completeness=completeness(gdf),
+    )
 
 
 def verification_quality(providers: pd.DataFrame, *, today: dt.date, months: float

@@ -293,6 +293,7 @@ def _release_freed() -> None:
     the batch's temporaries lie between the kept columns on the heap, and without this
     the process keeps them as its own (measured: about 2 GB more at 10 million calls).
     Nothing elsewhere."""
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc) likewise
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 

@@ -285,7 +285,7 @@ class StreamWriter:
                  for c, seen in self._seen.items()}
         bbox = None if not np.isfinite(self._bbox[0]) else tuple(self._bbox)
         out: pq.ParquetWriter | None = None
-        source = pa.memory_map(str(self.spill))
+        source = pa.OSFile(str(self.spill))  # read, not mapped: mapped pages count as ours
         try:
             spilled = pa.ipc.open_file(source)
             for i in range(spilled.num_record_batches):

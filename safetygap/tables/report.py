@@ -7,6 +7,10 @@ look values up by key keep working; new code uses the attributes
 (``quality.calls.input_rows``). The API's response models derive their typed parts from
 these dataclasses (:func:`safetygap.api.models.model_from`), and the field descriptions
 written here are the ones the API documents.
+
+Long file (about 500 lines): the one owner of the two reports' shapes; each part is a few
+declarative lines next to the report that holds it, and splitting them would spread one
+JSON file's layout over several modules.
 """
 
 from __future__ import annotations
@@ -98,6 +102,51 @@ class CallsQuality(_AsMapping):
 
 
 @dataclass(eq=False)
+class PopulationQuality(_AsMapping):
+    """How the population table matched the neighborhoods (built by
+    :func:`safetygap.stages.places.match_population`; a run without a population file has
+    ``file`` None and the areas only)."""
+
+    file: str | None
+    areas_without_population: list[str]
+    areas_with_zero_population: list[str]
+    rows: int | None = None
+    matched_rows: int | None = None
+    matched_by_alias_or_folding: dict[str, str] | None = None
+    """Names of the table matched to another neighborhood name (folded or by alias)."""
+    unmatched_rows: list[str] | None = None
+    bad_rows: list[Any] | None = None
+    notes: str | None = None
+    total_population_matched: float | None = None
+
+    OMIT_WHEN_NONE = ("rows", "matched_rows", "matched_by_alias_or_folding",
+                      "unmatched_rows", "bad_rows", "notes", "total_population_matched")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON in the order the report has always had (file, counts, areas, notes)."""
+        out = super().to_dict()
+        order = ("file", "rows", "matched_rows", "matched_by_alias_or_folding",
+                 "unmatched_rows", "bad_rows", "areas_without_population",
+                 "areas_with_zero_population", "notes", "total_population_matched")
+        return {k: out[k] for k in order if k in out}
+
+
+@dataclass(eq=False)
+class ProvidersQuality(_AsMapping):
+    """How the providers were placed (built by
+    :func:`safetygap.stages.places.place_providers`)."""
+
+    rows: int
+    by_family: dict[str, int]
+    outside_boundaries: int
+    outside_examples: list[dict[str, Any]]
+    serving_areas: int
+    """Providers that serve named areas instead of a catchment."""
+    verification: dict[str, Any]
+    completeness: dict[str, Any]
+
+
+@dataclass(eq=False)
 class CrosswalkQuality(_AsMapping):
     """How the neighborhoods fall into wards (built by
     :func:`safetygap.stages.areas.level_indices`)."""
@@ -164,8 +213,8 @@ class Quality(_AsMapping):
     """``quality.json``: the data-quality report of a run."""
 
     calls: CallsQuality
-    providers: dict[str, Any]
-    population: dict[str, Any]
+    providers: ProvidersQuality
+    population: PopulationQuality
     boundaries: BoundariesQuality
     travel: TravelQuality
     demographics: dict[str, Any] | None = None
