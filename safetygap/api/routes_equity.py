@@ -23,6 +23,7 @@ from safetygap.api.routes_api import (
     checked_area,
     computed_json,
 )
+from safetygap.errors import name_options
 from safetygap.readmodel import DEFAULT_SIMPLIFY_TOLERANCE_M, WorkspaceView
 from safetygap.readmodel.equity import NoEquity, equity_layer, equity_report, group_keys
 
@@ -34,7 +35,9 @@ WardQ = Annotated[str | None, Query(description="one ward's results (its neighbo
 
 
 def _no_equity() -> JSONResponse:
-    return JSONResponse(status_code=404, content={"message": str(NoEquity()),
+    # the remedy is a new analysis: the option shown as the command line's flag
+    text = name_options(str(NoEquity()), lambda name: f"`safetygap analyze --{name} FILE`")
+    return JSONResponse(status_code=404, content={"message": text,
                                                   "detail": None})
 
 

@@ -22,6 +22,7 @@ from shapely.geometry import mapping
 
 from safetygap import FAMILIES
 from safetygap.equity.areas import column
+from safetygap.errors import option
 from safetygap.geo.bivariate import LEVELS, terciles
 from safetygap.readmodel._common import _num
 from safetygap.readmodel.records_equity import EquityAreaCollection, EquityReport
@@ -63,8 +64,8 @@ class NoEquity(LookupError):
     """The workspace was analysed without a demographic table."""
 
     def __init__(self) -> None:
-        super().__init__("this analysis has no demographic table (run `safetygap analyze "
-                         "--demographics FILE`; the demo city has one)")
+        super().__init__(f"this analysis has no demographic table (analyse the city again "
+                         f"with {option('demographics')}; the demo city has one)")
 
 
 class UnknownGroup(KeyError):
