@@ -59,8 +59,13 @@ class Problem:
 
 
 def _short(value: object, limit: int = 80) -> str:
+    """``value``'s repr in at most ``limit`` characters: a long one keeps its start and its
+    end (the end of a path is the file's name) around "..."."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) // 2
+    return text[:head] + "..." + text[len(text) - (limit - 3 - head):]
 
 
 class ValidationError(ValueError):

@@ -57,6 +57,19 @@ def test_empty_file_of_any_kind_is_named(files, role):
     assert files[role].name in str(err.value)
 
 
+def test_a_long_value_keeps_its_end_so_a_deep_path_still_names_the_file():
+    from safetygap.errors import Problems
+
+    deep = "/srv/" + "/".join(f"level{i}" for i in range(20)) + "/calls.csv"
+    problems = Problems()
+    problems.add("calls", "file is empty (0 bytes)", value=deep)
+    with pytest.raises(ValidationError) as err:
+        problems.raise_if_any()
+    got = str(err.value).split("(got ", 1)[1]
+    assert got.startswith("'/srv/level0/") and got.endswith("/calls.csv')")
+    assert "..." in got and len(got) - 1 <= 80  # 80 characters and the closing bracket
+
+
 def test_wrong_encoding_is_named_with_the_way_out(files):
     text = files["calls"].read_text().replace("Domestic (P)", "Doméstic (P)")
     files["calls"].write_bytes(text.encode("latin-1"))
