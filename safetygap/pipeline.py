@@ -234,9 +234,7 @@ def analyze(
             _calls_in_memory(inputs, opts, step, prog, checked, crs, providers, travel)
 
     with step() as info:
-        in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
-        years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
-                             if y > 0))
+        years = calls_years(calls) if streamed is None else streamed.years
         points = demand_points(nbhd, population, model=opts.methods.demand,
                                cell_m=opts.methods.demand_cell_m, zones=wards,
                                **_density(inputs, opts, crs, checked.fine_population))
@@ -257,7 +255,8 @@ def analyze(
                                tolerance_m=opts.boundary_tolerance_m, travel=travel,
                                context=context,
                                contain_counts=None if contain_counts is None
-                               else contain_counts(years))
+                               else contain_counts(years),
+                               counted=None if streamed is None else streamed.counted)
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
     _release_other_policy(boundary, opts.boundary_policy)
 
@@ -403,6 +402,13 @@ def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, p
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     return calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary
+
+
+def calls_years(calls: pd.DataFrame) -> tuple[int, ...]:
+    """The years of the calls in a neighborhood or a ward (dated), ascending."""
+    in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
+    return tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
+                        if y > 0))
 
 
 def _release_other_policy(boundary: dict[str, dict[str, Any]], policy: str) -> None:

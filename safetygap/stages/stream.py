@@ -14,11 +14,15 @@ later stages read is kept (:data:`KEPT`: numbers, flags and small categoricals, 
 three text columns only where a later step reads them). What needs every call at once
 is gathered across batches: repeated call ids (:class:`~safetygap.stages._seen_ids.SeenIds`,
 64-bit hashes with an exact check), the feeds' codes, fault counts and the first examples
-of each fault, the swapped-coordinates count, the boundary allocations.
+of each fault, the swapped-coordinates count; the counts of the allocated calls under
+both boundary policies are summed batch by batch
+(:class:`~safetygap.stages.areas.AllocationSums`, fractional shares in the calls' order),
+and only the run's own policy's allocation is kept (for the bootstrap).
 
 The results are identical to the in-memory engine's (tests/test_stream_engine.py).
-Memory still grows with the calls, by the kept columns (about 110 bytes a call) and the
-boundary allocations (about 70 bytes a placed call), not by the text of every call.
+Memory still grows with the calls, by the kept columns (about 86 bytes a call) and the
+run's policy's allocation (about 18 bytes a placed call under ``contain``), not by the
+text of every call.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from safetygap.inputs.calls import CallsInput, open_calls, refuse_unmapped
 from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.times import undated_report
 from safetygap.stages._seen_ids import SeenIds
-from safetygap.stages.areas import boundary_allocations, coverage
+from safetygap.stages.areas import Allocated, AllocationSums, boundary_allocations, coverage
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import to_crs_xy
 from safetygap.stages.rows import (
@@ -93,6 +97,13 @@ class Streamed:
     undated: dict[str, Any]
     window: DateWindow
     boundary: dict[str, dict[str, Any]]
+    """Per level the counts of calls near the lines and the run's policy's allocation
+    (for the bootstrap); the other policy's is None: its counts are in :attr:`counted`."""
+    counted: dict[str, dict[str, Allocated]]
+    """Per level and boundary policy the counts of the allocated calls, made batch by
+    batch (:class:`~safetygap.stages.areas.AllocationSums`)."""
+    years: tuple[int, ...]
+    """The years of the calls in areas (dated, no repeated id), ascending."""
     notes: dict[str, str]
     """Progress notes of the steps done here ("read", "join", "flags", "boundary")."""
     path: Path
@@ -152,7 +163,11 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     swapped = SwappedRows()
     feeds: dict[str, int] = {}  # feed name -> its code in the order first seen
     kept: list[dict[str, Any]] = []
-    alloc: dict[str, dict[str, list[Allocation]]] = {"neighborhood": {}, "ward": {}}
+    alloc: dict[str, list[Allocation]] = {"neighborhood": [], "ward": []}  # the run's policy
+    sums = {level: {pol: AllocationSums(len(areas), pol, _COUNTED_COLUMNS)
+                    for pol in BOUNDARY_POLICIES}
+            for level, areas in (("neighborhood", nbhd), ("ward", wards))}
+    years: set[int] = set()
     counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
     join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -210,9 +225,14 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             for level, entry in boundary.items():
                 for key in counts[level]:
                     counts[level][key] += entry[key] or 0
-                for pol in BOUNDARY_POLICIES:
-                    alloc[level].setdefault(pol, []).append(_narrow(entry[pol], kept_rows))
+                alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
             t = clock.part("boundary", t)
+            for level, entry in boundary.items():
+                for pol in BOUNDARY_POLICIES:
+                    sums[level][pol].add(calls, entry[pol])
+            placed = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
+            years.update(int(y) for y in np.unique(calls[C.YEAR].to_numpy()[placed]) if y > 0)
+            t = clock.part("counts", t)
             writer.write(C.build(calls, nbhd, wards, boundary))
             t = clock.part("write", t)
             kept.append(_kept(calls))
@@ -269,9 +289,13 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     shutil.rmtree(spill, ignore_errors=True)
     in_n, in_w, dup = (np.concatenate(a) for a in zip(*join_parts, strict=True))
     del join_parts
-    boundary = {level: {**counts[level], **{pol: _joined(alloc[level][pol])
-                                            for pol in BOUNDARY_POLICIES}}
-                for level in counts}
+    run_years = tuple(sorted(years))
+    by_source = tuple(feeds[n] for n in names) if len(names) > 1 else None
+    counted = {level: {pol: sums[level][pol].result(run_years, sources=by_source)
+                       for pol in BOUNDARY_POLICIES} for level in sums}
+    boundary = {level: {**counts[level], **{
+        pol: _joined(alloc[level]) if pol == opts.boundary_policy else None
+        for pol in BOUNDARY_POLICIES}} for level in counts}
     flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
     notes = {
         "read": f"{len(calls):,} rows" + (
@@ -284,8 +308,13 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                      f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
     }
     return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
-                    boundary,
+                    boundary, counted, run_years,
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
+
+
+_COUNTED_COLUMNS = pd.DataFrame(columns=[C.DIVERSION_BASE, C.COVERABLE])
+"""What tells :class:`AllocationSums` the streamed calls carry both columns
+(:func:`~safetygap.stages.rows.call_features` adds them)."""
 
 
 def _release_freed() -> None:
