@@ -88,6 +88,7 @@ from safetygap.stages.rows import (
     swapped_coordinates,
 )
 from safetygap.stages.stream import stream_calls
+from safetygap.stages.tally import CallTally
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
 from safetygap.stages.uncertainty import add_uncertainty, replicate_classes, underserved_table
 from safetygap.tables import calls as C
@@ -290,7 +291,9 @@ def analyze(
                 checked.layers_overlap, nbhd, calls[C.N_IDX].to_numpy(),
                 calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min),
             near_boundary=near_boundary_quality(boundary, opts))
-        quality = quality_report(calls, examples, cin, population=pop_quality,
+        tally = CallTally().add(calls) if streamed is None else streamed.tally
+        quality = quality_report(tally, examples, cin, faults=calls.attrs.get("faults", {}),
+                                 population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
                                  swapped=swapped, time=undated, time_covered=time_covered,
@@ -309,7 +312,7 @@ def analyze(
                            "population_layer": next(
                                (p.name for p in (inputs.population_layer,
                                                  inputs.fine_population) if p), None)})
-        summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
+        summary = summary_report(tally, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
                                  travel=travel_summary(travel, taxonomy), measured=measured,
                                  records=records, columns=cin.columns, undated=undated)

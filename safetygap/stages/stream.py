@@ -42,7 +42,6 @@ import pandas as pd
 import pyarrow as pa
 from pyproj import CRS
 
-from safetygap._status import STATUS_ORDER
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import Allocation
@@ -62,6 +61,7 @@ from safetygap.stages.rows import (
     swapped_rows,
     swapped_verdict,
 )
+from safetygap.stages.tally import CallTally
 from safetygap.tables import calls as C
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, RowStatus
 
@@ -69,13 +69,13 @@ DEFAULT_BATCH_ROWS = 500_000
 """Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
 
 KEPT: tuple[str, ...] = (
-    C.X, C.Y, C.SOURCE, C.FAMILY_CODE, C.ELIGIBLE, C.KNOWN, C.COVERABLE,
-    C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE, C.YEAR, C.DAY,
-    C.SOURCE_CODE, C.DUP, C.COUNTED, C.DATE_OUTSIDE, C.COVERED, C.STATUS,
-    *C.FLAGS.values(), C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA, C.CALL_TYPE, C.AGENCY)
-"""The working columns the stages after the row stages read, kept for every call; the
-text columns only where read (:func:`_kept`), missing elsewhere. Row numbers, times and ids
-are not kept: only the date window's examples read them, gathered batch by batch."""
+    C.X, C.Y, C.FAMILY_CODE, C.DAY, C.SOURCE_CODE, C.DUP, C.DATE_OUTSIDE, C.STATUS,
+    C.N_IDX, C.W_IDX)
+"""The working columns the stages after the row stages read, kept for every call: the
+demand points and covered time, the bootstrap, the wards' cover and the distance to the
+street network. What the summary and quality report count is tallied batch by batch
+(:class:`~safetygap.stages.tally.CallTally`), the counts by area likewise
+(:class:`~safetygap.stages.areas.AllocationSums`)."""
 
 FLAG_EXAMPLES = (RowStatus.DUPLICATE_ID.value, RowStatus.UNKNOWN_CALL_TYPE.value,
                  RowStatus.OUTSIDE_BOUNDARIES.value, "outside_neighborhoods", "outside_wards")
@@ -104,6 +104,8 @@ class Streamed:
     batch (:class:`~safetygap.stages.areas.AllocationSums`)."""
     years: tuple[int, ...]
     """The years of the calls in areas (dated, no repeated id), ascending."""
+    tally: CallTally
+    """What the summary and the quality report count, tallied batch by batch."""
     notes: dict[str, str]
     """Progress notes of the steps done here ("read", "join", "flags", "boundary")."""
     path: Path
@@ -168,6 +170,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                     for pol in BOUNDARY_POLICIES}
             for level, areas in (("neighborhood", nbhd), ("ward", wards))}
     years: set[int] = set()
+    tally = CallTally()
     counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
     join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -220,6 +223,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                 have.extend(found[:5 - len(have)])
             for kind, n in calls.attrs["faults"].items():
                 faults[kind] = faults.get(kind, 0) + n
+            tally.add(calls)
             t = clock.part("flags", t)
             boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
             for level, entry in boundary.items():
@@ -257,9 +261,6 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     calls[C.SOURCE_CODE] = remap[calls[C.SOURCE_CODE].to_numpy()]
     calls.attrs["sources"] = names
     calls.attrs["faults"] = faults
-    known = calls[C.KNOWN].to_numpy(dtype=bool)
-    calls.attrs["unknown_types"] = (
-        calls[C.CALL_TYPE][~known].fillna("<missing>").value_counts().head(20).to_dict())
     cin = CallsInput(reader.path, calls, reader.crs, reader.columns, {}, None,
                      reader.coordinate_label, reader.header, malformed=reader.malformed,
                      time_form=reader.time_form, source=reader.source, file_starts=starts)
@@ -308,7 +309,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                      f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
     }
     return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
-                    boundary, counted, run_years,
+                    boundary, counted, run_years, tally,
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
 
 
@@ -374,21 +375,14 @@ def _concat(parts: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _kept(calls: pd.DataFrame) -> dict[str, Any]:
-    """The batch's :data:`KEPT` columns; the text only where a later step reads it: the
-    agency of the unique diverted calls (diverted by agency), the type of the unknown
-    types (the most common unknown types)."""
-    status = calls[C.STATUS].array
-    uniq = status.codes != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
-    text = {C.AGENCY: uniq & calls[C.DIVERTED].to_numpy(dtype=bool),
-            C.CALL_TYPE: ~calls[C.KNOWN].to_numpy(dtype=bool)}
+    """The batch's :data:`KEPT` columns, each its own array (no view keeps a batch's
+    block alive); area positions as 4 bytes."""
     out: dict[str, Any] = {}
-    for col in KEPT:  # each column its own array: no view keeps a batch's block alive
+    for col in KEPT:
         values = calls[col]
-        if col in text:
-            out[col] = values.where(text[col]).array
-        elif isinstance(values.dtype, pd.CategoricalDtype):
+        if isinstance(values.dtype, pd.CategoricalDtype):
             out[col] = values.array.copy()
-        elif col in (C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA):  # area positions: 4 bytes
+        elif col in (C.N_IDX, C.W_IDX):
             out[col] = values.to_numpy().astype(np.int32)
         else:
             out[col] = np.array(values.to_numpy(), copy=True)
