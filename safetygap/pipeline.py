@@ -265,7 +265,8 @@ def analyze(
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
         unc = add_uncertainty(
             calls, {lv: boundary[lv][opts.boundary_policy] for lv in LEVELS},
-            {Level.NEIGHBORHOOD: nbhd_out, Level.WARD: ward_out}, methods=opts.methods)
+            {Level.NEIGHBORHOOD: nbhd_out, Level.WARD: ward_out}, methods=opts.methods,
+            clusters=None if streamed is None else streamed.clusters)
         nbhd_out, ward_out = unc.neighborhoods, unc.wards
         if len(unc.tidy):
             extra = unc.tidy.assign(distance_model=travel.name)

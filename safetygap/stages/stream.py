@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyproj import CRS
+from scipy import sparse
 
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
@@ -62,6 +63,7 @@ from safetygap.stages.rows import (
     swapped_verdict,
 )
 from safetygap.stages.tally import CallTally
+from safetygap.stages.uncertainty import add_clusters, cluster_counts
 from safetygap.tables import calls as C
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, RowStatus
 
@@ -106,6 +108,9 @@ class Streamed:
     """The years of the calls in areas (dated, no repeated id), ascending."""
     tally: CallTally
     """What the summary and the quality report count, tallied batch by batch."""
+    clusters: list[sparse.csr_matrix] | None
+    """The bootstrap's cluster matrices of both levels, made batch by batch (``contain``
+    with a bootstrap; else None and :attr:`boundary` holds the run's allocation)."""
     notes: dict[str, str]
     """Progress notes of the steps done here ("read", "join", "flags", "boundary")."""
     path: Path
@@ -171,6 +176,12 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             for level, areas in (("neighborhood", nbhd), ("ward", wards))}
     years: set[int] = set()
     tally = CallTally()
+    # the bootstrap's cluster counts, batch by batch (whole calls: contain); under split
+    # the run's allocation is kept (its shares are summed in scipy's order, see
+    # ClusterCounts)
+    clusters = (cluster_counts((len(nbhd), len(wards)), methods=opts.methods)
+                if opts.boundary_policy == BoundaryPolicy.CONTAIN and opts.methods.bootstrap
+                else None)
     counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
     join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -229,8 +240,13 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             for level, entry in boundary.items():
                 for key in counts[level]:
                     counts[level][key] += entry[key] or 0
-                alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
+                if clusters is None:
+                    alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
             t = clock.part("boundary", t)
+            if clusters is not None:
+                add_clusters(clusters, calls, {lv: e[BoundaryPolicy.CONTAIN]
+                                               for lv, e in boundary.items()})
+                t = clock.part("clusters", t)
             for level, entry in boundary.items():
                 for pol in BOUNDARY_POLICIES:
                     sums[level][pol].add(calls, entry[pol])
@@ -295,7 +311,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     counted = {level: {pol: sums[level][pol].result(run_years, sources=by_source)
                        for pol in BOUNDARY_POLICIES} for level in sums}
     boundary = {level: {**counts[level], **{
-        pol: _joined(alloc[level]) if pol == opts.boundary_policy else None
+        pol: _joined(alloc[level]) if pol == opts.boundary_policy and alloc[level] else None
         for pol in BOUNDARY_POLICIES}} for level in counts}
     flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
     notes = {
@@ -310,6 +326,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     }
     return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
                     boundary, counted, run_years, tally,
+                    None if clusters is None else clusters.matrices(),
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
 
 
