@@ -160,9 +160,6 @@ class Analysis:
     """The streaming engine's workspace calls table (GeoParquet, in a temporary folder
     :func:`safetygap.workspace.write_workspace` moves it out of and removes; a caller that
     never writes the workspace removes ``calls_file.parent`` itself)."""
-    calls_encoded: C.Encoded | None = None
-    """:attr:`calls` as its GeoParquet file's bytes, being encoded on a background thread
-    (:func:`safetygap.tables.calls.encode_ahead`); what the workspace writes."""
 
 
 def analyze(
@@ -282,11 +279,6 @@ def analyze(
         info["note"] = (f"{opts.methods.bootstrap} replicates, "
                         f"{opts.methods.hotspot_permutations} Gi* permutations")
 
-    calls_out = encoded = None
-    if streamed is None:  # final from here: encoded on a second core during the report
-        calls_out = C.build(calls, nbhd, wards, boundary)
-        encoded = C.encode_ahead(calls_out, crs.to_string())
-
     with step() as info:
         time_covered = [sp.to_dict() for sp in spans]
         equity = None
@@ -331,6 +323,7 @@ def analyze(
         manifest["travel"] = summary.travel.to_dict()
         info["note"] = f"{quality.calls.analysed_in_areas:,} calls in areas"
 
+    calls_out = None if streamed is not None else C.build(calls, nbhd, wards, boundary)
     return Analysis(
         neighborhoods=nbhd_out,
         wards=ward_out,
@@ -349,7 +342,6 @@ def analyze(
         records=records,
         equity=equity,
         calls_file=None if streamed is None else streamed.path,
-        calls_encoded=encoded,
     )
 
 

@@ -103,11 +103,7 @@ def write_workspace(analysis: Analysis, out_dir: str | os.PathLike) -> Path:
     for name, frame in layers.items():
         _atomic_write(out / name, lambda p, f=frame: f.to_parquet(p, index=False))
     calls = analysis.calls
-    encoded = None if calls is None or analysis.calls_encoded is None else \
-        analysis.calls_encoded.bytes_of(calls)  # encoded while the analysis finished
-    if encoded is not None:
-        _atomic_write(out / C.FILE, lambda p: Path(p).write_bytes(memoryview(encoded)))
-    elif calls is not None:
+    if calls is not None:
         _atomic_write(out / C.FILE, lambda p: C.write(calls, analysis.crs, p))
     elif analysis.calls_file is not None:  # the streaming engine wrote it batch by batch
         streamed = analysis.calls_file

@@ -67,28 +67,3 @@ def test_a_file_changed_after_the_start_is_hashed_again(tmp_path):
     hash_ahead([p])
     p.write_bytes(b"a,b\n1,2\n3,4\n")  # another size: the early digest is not used
     assert sha256_file(p) == hashlib.sha256(b"a,b\n1,2\n3,4\n").hexdigest()
-
-
-def test_calls_file_encoded_ahead_is_the_file_written_in_line(tiny_files, tmp_path):
-    """The memory engine encodes calls.parquet on a background thread while the report is
-    made; the workspace's file is byte for byte the one tables.calls.write gives, and a
-    table replaced after the analysis is written from the new table, not the old bytes."""
-    from safetygap.inputs import load_preset
-    from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
-    from safetygap.tables import calls as C
-    from safetygap.workspace import write_workspace
-
-    analysis = analyze(AnalysisInputs(**tiny_files),
-                       options=AnalysisOptions(columns=load_preset("generic"),
-                                               accept_undated=True))
-    assert analysis.calls_encoded is not None
-    write_workspace(analysis, tmp_path / "ws")
-    C.write(analysis.calls, analysis.crs, tmp_path / "in_line.parquet")
-    written = (tmp_path / "ws" / C.FILE).read_bytes()
-    assert written == (tmp_path / "in_line.parquet").read_bytes()
-
-    analysis.calls = analysis.calls.iloc[:3].copy()
-    write_workspace(analysis, tmp_path / "ws2")
-    import pandas as pd
-
-    assert len(pd.read_parquet(tmp_path / "ws2" / C.FILE)) == 3

@@ -24,8 +24,6 @@ Every other module names these columns through the constants here.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -213,36 +211,6 @@ def write(calls: pd.DataFrame, crs: str, path: str | os.PathLike) -> None:
     (empty where the call has no location), the other columns as they are."""
     write_points(calls.drop(columns=[X, Y]), calls[X].to_numpy(), calls[Y].to_numpy(), crs,
                  path)
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """A calls table and its GeoParquet file being encoded (:func:`encode_ahead`)."""
-
-    frame: pd.DataFrame
-    """The table encoded: the file is its only while the caller still holds this one."""
-    future: Future[pa.Buffer]
-
-    def bytes_of(self, calls: pd.DataFrame) -> pa.Buffer | None:
-        """The file's bytes when ``calls`` is the table encoded (else None: write it)."""
-        return self.future.result() if calls is self.frame else None
-
-
-def encode_ahead(calls: pd.DataFrame, crs: str) -> Encoded:
-    """:func:`write`'s file, encoded in memory on a background thread (Parquet encoding
-    and compression release the GIL, so it runs on a second core while the analysis
-    finishes its report); ``calls`` must not change meanwhile."""
-
-    def encode() -> pa.Buffer:
-        sink = pa.BufferOutputStream()
-        write(calls, crs, sink)
-        return sink.getvalue()
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safetygap-calls-file")
-    try:
-        return Encoded(calls, pool.submit(encode))
-    finally:
-        pool.shutdown(wait=False)
 
 
 DATA_CATEGORIES: tuple[str, ...] = (CATEGORY, FAMILY, FEED)
