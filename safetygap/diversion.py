@@ -719,20 +719,33 @@ def _rule(entry: Any, i: int, where: str, problems: Problems, source_of: Any) ->
 
 
 def rule_counts(assigned: pd.DataFrame, mask: np.ndarray | None = None,
-                *, rules: DiversionRules) -> list[dict[str, Any]]:
-    """Calls per rule (in rule order, the default last), with each rule's channel."""
+                *, rules: DiversionRules, weights: np.ndarray | None = None
+                ) -> list[dict[str, Any]]:
+    """Calls per rule (in rule order, the default last), with each rule's channel;
+    ``weights``: the calls each row of ``assigned`` stands for (default 1)."""
     col = assigned["diversion_rule"] if mask is None else assigned["diversion_rule"][mask]
-    counts = col.value_counts()
+    counts = _counted(col, None if weights is None
+                      else weights if mask is None else weights[mask])
     chan = {r.id: str(r.channel) for r in rules.rules} | {
         DEFAULT_RULE_ID: str(rules.default_channel)}
     return [{"rule": rid, "channel": chan[rid], "calls": int(counts.get(rid, 0))}
             for rid in rules.rule_ids()]
 
 
-def channel_counts(channels: Sequence[Any] | pd.Series) -> dict[str, int]:
-    """Calls per channel, every channel listed (0 when none)."""
+def channel_counts(channels: Sequence[Any] | pd.Series, *,
+                   weights: np.ndarray | None = None) -> dict[str, int]:
+    """Calls per channel, every channel listed (0 when none); ``weights``: the calls each
+    value stands for (default 1)."""
     counts = pd.Series(channels)
     if not isinstance(counts.dtype, pd.CategoricalDtype):  # a categorical counts its codes
         counts = counts.astype(object)
-    counts = counts.value_counts()
+    counts = _counted(counts, weights)
     return {c: int(counts.get(c, 0)) for c in allowed(Channel)}
+
+
+def _counted(values: pd.Series, weights: np.ndarray | None) -> pd.Series:
+    """Calls per value (missing left out): ``value_counts``, or the sums of ``weights``."""
+    if weights is None:
+        return values.value_counts()
+    return pd.Series(np.asarray(weights), index=pd.Index(np.asarray(values, dtype=object))
+                     ).groupby(level=0, dropna=True).sum()

@@ -89,6 +89,7 @@ from safetygap.stages.rows import (
     swapped_coordinates,
 )
 from safetygap.stages.stream import stream_calls
+from safetygap.stages.tally import CallTally
 from safetygap.stages.travel import load_travel, travel_quality, travel_summary
 from safetygap.stages.uncertainty import add_uncertainty, replicate_classes, underserved_table
 from safetygap.tables import calls as C
@@ -238,9 +239,7 @@ def analyze(
             _calls_in_memory(inputs, opts, step, prog, checked, crs, providers, travel)
 
     with step() as info:
-        in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
-        years = tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
-                             if y > 0))
+        years = calls_years(calls) if streamed is None else streamed.years
         points = demand_points(nbhd, population, model=opts.methods.demand,
                                cell_m=opts.methods.demand_cell_m, zones=wards,
                                **_density(inputs, opts, crs, checked.fine_population))
@@ -261,7 +260,8 @@ def analyze(
                                tolerance_m=opts.boundary_tolerance_m, travel=travel,
                                context=context,
                                contain_counts=None if contain_counts is None
-                               else contain_counts(years))
+                               else contain_counts(years),
+                               counted=None if streamed is None else streamed.counted)
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
     _release_other_policy(boundary, opts.boundary_policy)
 
@@ -295,7 +295,9 @@ def analyze(
                 checked.layers_overlap, nbhd, calls[C.N_IDX].to_numpy(),
                 calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min),
             near_boundary=near_boundary_quality(boundary, opts))
-        quality = quality_report(calls, examples, cin, population=pop_quality,
+        tally = CallTally().add(calls) if streamed is None else streamed.tally
+        quality = quality_report(tally, examples, cin, faults=calls.attrs.get("faults", {}),
+                                 population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
                                  travel=travel_quality(travel, calls, providers),
                                  swapped=swapped, time=undated, time_covered=time_covered,
@@ -314,7 +316,7 @@ def analyze(
                            "population_layer": next(
                                (p.name for p in (inputs.population_layer,
                                                  inputs.fine_population) if p), None)})
-        summary = summary_report(calls, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
+        summary = summary_report(tally, nbhd_out, ward_out, years, quality, opts, taxonomy, crs,
                                  rules=checked.rules, sensitivity=sensitivity,
                                  travel=travel_summary(travel, taxonomy), measured=measured,
                                  records=records, columns=cin.columns, undated=undated)
@@ -407,6 +409,13 @@ def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, p
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
     return calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary
+
+
+def calls_years(calls: pd.DataFrame) -> tuple[int, ...]:
+    """The years of the calls in a neighborhood or a ward (dated), ascending."""
+    in_areas = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
+    return tuple(sorted(int(y) for y in pd.unique(calls[C.YEAR].to_numpy()[in_areas])
+                        if y > 0))
 
 
 def _release_other_policy(boundary: dict[str, dict[str, Any]], policy: str) -> None:

@@ -24,7 +24,7 @@ from safetygap.boundaries import (
     crosswalk,
 )
 from safetygap.geo.access import e2sfca_from_cost_matrix
-from safetygap.geo.aggregate import AreaCounts, count_calls
+from safetygap.geo.aggregate import AreaCounts, CountSums
 from safetygap.geo.bivariate import class_label
 from safetygap.geo.boundary import (
     Allocation,
@@ -254,25 +254,71 @@ def _count(
     """Counts of the allocated calls; with ``families``, of those families' calls only
     (their counts are the full ones, in the same order of summing; "total" and the
     other families are then partial)."""
-    c, area, weight = alloc.call, alloc.area, alloc.weight
-    if families is not None:
-        codes = [FAMILIES.index(f) for f in families]
-        keep = np.isin(calls[C.FAMILY_CODE].to_numpy()[c], codes)
-        c, area, weight = c[keep], area[keep], weight[keep]
-    return count_calls(
-        area, calls[C.YEAR].to_numpy()[c], calls[C.FAMILY_CODE].to_numpy()[c],
-        calls[C.DIVERTED].to_numpy()[c], calls[C.ELIGIBLE].to_numpy()[c],
-        calls[C.COVERED].to_numpy()[c], n_areas=n_areas, years=years,
-        weight=None if alloc.policy == CONTAIN else weight,
-        base=calls[C.DIVERSION_BASE].to_numpy()[c] if C.DIVERSION_BASE in calls else None,
-        coverable=calls[C.COVERABLE].to_numpy()[c] if C.COVERABLE in calls else None,
-        source=calls[C.SOURCE_CODE].to_numpy()[c] if n_sources > 1 else None,
-        n_sources=n_sources)
+    sums = AllocationSums(n_areas, alloc.policy, calls, years=years)
+    sums.add(calls, alloc, families=families, by_source=n_sources > 1)
+    return sums.counts.result(years, sources=tuple(range(n_sources)) if n_sources > 1
+                              else None)
 
 
 def _total_calls(alloc: Allocation, n_areas: int) -> np.ndarray:
     """Calls (whole or shared) counted in each area under ``alloc``."""
     return np.bincount(alloc.area, weights=alloc.weight.astype(float), minlength=n_areas)
+
+
+@dataclass(frozen=True)
+class Allocated:
+    """One level's counts under one boundary policy, made by :class:`AllocationSums`."""
+
+    counts: AreaCounts
+    calls_per_area: np.ndarray
+    """Calls (whole or shared) counted in each area (what decides the area flags)."""
+
+
+class AllocationSums:
+    """The counts of a level's allocated calls under one policy (:func:`_count`) and its
+    calls per area, a batch of calls and their :class:`Allocation` at a time: what the
+    streaming engine keeps instead of every call's allocation. Equal to the counts of
+    all the calls at once to the last bit (:class:`safetygap.geo.aggregate.CountSums`:
+    fractional shares are added in the calls' order). ``calls`` (any batch) says
+    whether the calls carry the diversion-base and coverable columns; ``years`` None:
+    learnt from the calls (given to :meth:`result`)."""
+
+    def __init__(self, n_areas: int, policy: str, calls: pd.DataFrame, *,
+                 years: tuple[int, ...] | None = None) -> None:
+        self.n_areas = n_areas
+        self.policy = policy
+        self.counts = CountSums(n_areas, weighted=policy != CONTAIN,
+                                base=C.DIVERSION_BASE in calls, coverable=C.COVERABLE in calls,
+                                years=years)
+        self.per_area = np.zeros(n_areas)
+
+    def add(self, calls: pd.DataFrame, alloc: Allocation, *,
+            families: tuple[str, ...] | None = None, by_source: bool = True) -> None:
+        """Add a batch: its calls and their allocation (call positions in the batch)."""
+        c, area, weight = alloc.call, alloc.area, alloc.weight
+        if self.policy == CONTAIN:
+            self.per_area += np.bincount(area, minlength=self.n_areas)
+        else:
+            np.add.at(self.per_area, area, np.asarray(weight, dtype=float))
+        if families is not None:
+            codes = [FAMILIES.index(f) for f in families]
+            keep = np.isin(calls[C.FAMILY_CODE].to_numpy()[c], codes)
+            c, area, weight = c[keep], area[keep], weight[keep]
+
+        def col(name: str) -> np.ndarray | None:
+            return calls[name].to_numpy()[c] if name in calls else None
+
+        self.counts.add(
+            area, col(C.YEAR), col(C.FAMILY_CODE), col(C.DIVERTED), col(C.ELIGIBLE),
+            col(C.COVERED), weight=None if self.policy == CONTAIN else weight,
+            base=col(C.DIVERSION_BASE), coverable=col(C.COVERABLE),
+            source=col(C.SOURCE_CODE) if by_source else None)
+
+    def result(self, years: tuple[int, ...], *, sources: tuple[int, ...] | None = None
+               ) -> Allocated:
+        """The counts (periods ``"all"`` then ``years``; by source in the order of
+        ``sources`` when given) and the calls per area."""
+        return Allocated(self.counts.result(years, sources=sources), self.per_area)
 
 
 @dataclass(frozen=True)
@@ -315,6 +361,7 @@ def _level_results(
     families: tuple[str, ...] | None = None,
     periods: tuple[str, ...] | None = None,
     contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
+    counted: dict[str, dict[str, Allocated]] | None = None,
 ) -> _LevelResults:
     """The indices at both levels under each of ``policies``, of ``families`` and
     ``periods`` (default: every family, "total" included, and every period);
@@ -339,11 +386,14 @@ def _level_results(
         supply = _supply(per_point, aggregate, n_prov, n_cap)
         out[level] = {}
         for pol in policies:
+            made = None if counted is None else counted[level][pol]
             alloc = boundary[level][pol]
-            flags = area_flags(_total_calls(alloc, len(areas)), pop,
+            flags = area_flags(_total_calls(alloc, len(areas)) if made is None
+                               else made.calls_per_area, pop,
                                min_population=methods.min_population,
                                nonresident_ratio=methods.nonresident_ratio)
             counts = (contain_counts[dask_i] if contain_counts and pol == CONTAIN else
+                      made.counts if made is not None else
                       _count(calls, alloc, len(areas), years, families, context.n_sources))
             out[level][pol] = build_indices(
                 counts, population=pop, supply=supply, years=context.source_years,
@@ -410,6 +460,7 @@ def level_indices(
     travel: Travel,
     context: MeasureContext,
     contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
+    counted: dict[str, dict[str, Allocated]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, CrosswalkQuality,
            BoundarySensitivity | None]:
     """Indices of neighborhoods and wards from classified, covered calls and providers.
@@ -419,7 +470,9 @@ def level_indices(
     call-to-area allocations under both policies (:func:`boundary_allocations`);
     ``context`` the demand points, method settings and covered years;
     ``contain_counts`` (neighborhoods, wards) are the "contain" counts when already made
-    (by the dask engine). Returns (neighborhood layer, ward layer, tidy indices,
+    (by the dask engine); ``counted`` each level's counts under each policy when made
+    batch by batch (by the streaming engine, :class:`AllocationSums`: ``boundary`` then
+    holds no allocations). Returns (neighborhood layer, ward layer, tidy indices,
     crosswalk quality, boundary sensitivity). Used by :func:`analyze` and by the what-if
     job (the siting job needs one family only: :func:`family_layers`); the bootstrap and
     hot spots are added by :mod:`safetygap.stages.uncertainty` in :func:`analyze` only.
@@ -427,7 +480,7 @@ def level_indices(
     policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
     res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
                          policies=policies, travel=travel, context=context,
-                         contain_counts=contain_counts)
+                         contain_counts=contain_counts, counted=counted)
     n_results, w_results, w_pop, cw = (res.neighborhood, res.ward, res.ward_population,
                                        res.crosswalk)
     n_result = n_results[policy]

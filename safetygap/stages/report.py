@@ -39,6 +39,17 @@ from safetygap.errors import Problems, option
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
 from safetygap.inputs.sources import resolve_calls
+from safetygap.stages.tally import (
+    AGENCIES,
+    IN_WARDS,
+    PLACED,
+    SOURCES,
+    UNIQUE,
+    UNKNOWN_COUNTED,
+    UNKNOWN_TYPES,
+    CallTally,
+    N,
+)
 from safetygap.tables import calls as C
 from safetygap.tables import measures as M
 from safetygap.tables.report import (
@@ -65,7 +76,7 @@ from safetygap.tables.report import (
     Undated,
 )
 from safetygap.taxonomy import Taxonomy
-from safetygap.vocab import CallSource, Level, RowStatus
+from safetygap.vocab import CallSource, Level
 
 if TYPE_CHECKING:
     from safetygap.stages.options import AnalysisInputs, AnalysisOptions
@@ -73,10 +84,11 @@ if TYPE_CHECKING:
 
 
 def quality_report(
-    calls: pd.DataFrame,
+    tally: CallTally,
     examples: dict[str, list[dict]],
     cin: Any,
     *,
+    faults: dict[str, int],
     population: PopulationQuality,
     providers: ProvidersQuality,
     boundaries: BoundariesQuality,
@@ -91,31 +103,36 @@ def quality_report(
 ) -> Quality:
     """The data-quality report, complete: the calls' statuses, faults (swapped coordinates
     last) and examples; the providers', population's and boundaries' checks; the distance
-    model; the records from outside 911 when the run had them."""
-    counts = calls[C.STATUS].value_counts()
-    status_counts = {s: int(counts.get(s, 0)) for s in STATUS_ORDER}
+    model; the records from outside 911 when the run had them. The calls are counted in
+    ``tally`` (:class:`~safetygap.stages.tally.CallTally`); ``faults`` are the row
+    faults' counts (:func:`~safetygap.stages.rows.flag_rows`)."""
+    t = tally.table
+    n = t[N].to_numpy()
+    status = t[C.STATUS].to_numpy()
+    status_counts = {s: int(n[status == s].sum()) for s in STATUS_ORDER}
     analysed = sum(status_counts[s] for s in ANALYSED_STATUSES)
-    faults = {**calls.attrs.get("faults", {}), "swapped_coordinates": swapped["rows"]}
+    rows = tally.rows
+    by_source = {str(k): int(n[t[C.SOURCE].to_numpy() == k].sum())
+                 for k in tally.source_categories}
+    faults = {**faults, "swapped_coordinates": swapped["rows"]}
     examples = dict(examples)
     if swapped["examples"]:
         examples["swapped_coordinates"] = swapped["examples"]
     return Quality(
         calls=CallsQuality(
             file=str(cin.path),
-            input_rows=len(calls),
-            flag_counts={f: int(calls[col].sum()) for f, col in C.FLAGS.items()},
-            placed={"neighborhoods": int((calls[C.N_AREA].to_numpy() >= 0).sum()),
-                    "wards": int((calls[C.W_AREA].to_numpy() >= 0).sum())},
-            by_source={str(k): int(v) for k, v in
-                       calls[C.SOURCE].value_counts(sort=False).items() if v},
-            counted_as_demand=int(calls[C.COUNTED].sum()),
+            input_rows=rows,
+            flag_counts=dict(tally.flags),
+            placed=dict(tally.placed_areas),
+            by_source={k: v for k, v in by_source.items() if v},
+            counted_as_demand=int(n[t[C.COUNTED].to_numpy(dtype=bool)].sum()),
             status_order=list(STATUS_ORDER),
             status_counts=status_counts,
             analysed_in_areas=analysed,
-            excluded_from_areas=len(calls) - analysed,
+            excluded_from_areas=rows - analysed,
             faults=faults,
             examples=examples,
-            unknown_call_types=calls.attrs.get("unknown_types", {}),
+            unknown_call_types=tally.most_common(UNKNOWN_TYPES, 20).to_dict(),
             notes=(
                 "flag_counts are independent: a row may have several flags (e.g. both "
                 "unparseable_date and unknown_call_type) and is counted under each; the calls "
@@ -216,7 +233,7 @@ def _num(v: Any) -> float | None:
 
 
 def summary_report(
-    calls: pd.DataFrame,
+    tally: CallTally,
     nbhd: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
     years: tuple[int, ...],
@@ -238,23 +255,29 @@ def summary_report(
     model (``travel``), which calls are counted, the unknown call types, the undated calls
     (``undated``), where the agency comes from (``columns``), what the methods measured
     (``measured``: bootstrap and hot spots, services without a place, covered time, demand
-    points) and the caveats every output says."""
-    uniq = calls[C.STATUS].cat.codes.to_numpy() != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
-    demand = calls[C.COUNTED].to_numpy(dtype=bool)
-    base = calls[C.DIVERSION_BASE].to_numpy()
-    placed_rows = calls[C.N_IDX].to_numpy() >= 0
-    year = calls[C.YEAR].to_numpy()
-    fam = calls[C.FAMILY_CODE].to_numpy()
-    diverted = calls[C.DIVERTED].to_numpy()
-    covered = calls[C.COVERED].to_numpy()
-    end = calls[C.ELIGIBLE].to_numpy() & ~diverted
-    coverable = (calls[C.COVERABLE].to_numpy() if C.COVERABLE in calls
-                 else np.ones(len(calls), dtype=bool))
+    points) and the caveats every output says. The calls are counted in ``tally``
+    (:class:`~safetygap.stages.tally.CallTally`): each mask below selects rows of it, each
+    count sums their calls."""
+    t = tally.table
+    calls_n = t[N].to_numpy()
+    uniq = t[UNIQUE].to_numpy(dtype=bool)
+    demand = t[C.COUNTED].to_numpy(dtype=bool)
+    base = t[C.DIVERSION_BASE].to_numpy(dtype=bool)
+    placed_rows = t[PLACED].to_numpy(dtype=bool)
+    year = t[C.YEAR].to_numpy(dtype=np.int64)
+    fam = t[C.FAMILY_CODE].to_numpy(dtype=np.int64)
+    diverted = t[C.DIVERTED].to_numpy(dtype=bool)
+    covered = t[C.COVERED].to_numpy(dtype=bool)
+    end = t[C.ELIGIBLE].to_numpy(dtype=bool) & ~diverted
+    coverable = t[C.COVERABLE].to_numpy(dtype=bool)
     top = M.top_measure(opts.methods.top)
 
+    def count(mask: np.ndarray) -> int:
+        return int(calls_n[mask].sum())
+
     def share(mask: np.ndarray, values: np.ndarray) -> float | None:
-        n = int(mask.sum())
-        return None if n == 0 else round(float(values[mask].sum() / n), 6)
+        n = count(mask)
+        return None if n == 0 else round(float(calls_n[mask & values].sum() / n), 6)
 
     denominator = Denominator(opts.diversion_denominator or rules.denominator)
     # records from outside 911 (311 / online reports): diverted; in the share when counted
@@ -264,17 +287,17 @@ def summary_report(
     counted = bool(rec_base.any())
 
     def diverted_share(mask: np.ndarray, rec: np.ndarray) -> float | None:
-        n = int((mask & base).sum()) + int((rec & rec_base).sum())
-        k = int((mask & base & diverted).sum()) + int((rec & rec_base).sum())
+        n = count(mask & base) + int((rec & rec_base).sum())
+        k = count(mask & base & diverted) + int((rec & rec_base).sum())
         return None if n == 0 else round(k / n, 6)
 
     everyone = np.ones(len(rec_base), dtype=bool)
     by_year = {str(y): uniq & (year == y) for y in years}
-    fam_counts = np.bincount(fam[placed_rows], minlength=NONE_CODE + 1)
-    demand_block = demand_summary(calls, uniq, opts.count_calls_from)
+    fam_counts = [count(placed_rows & (fam == i)) for i in range(NONE_CODE + 1)]
+    demand_block = demand_summary(tally, opts.count_calls_from)
     share_words = denominator_words(denominator, outside_911=counted) + (
         "" if demand_block.all_counted else f", counting only {demand_block.words}")
-    types = call_type_summary(calls, uniq & demand, max_share=opts.unknown_type_max_share)
+    types = call_type_summary(tally, max_share=opts.unknown_type_max_share)
     form = undated.get("form")
     summary = Summary(
         label=opts.label or "",
@@ -285,15 +308,15 @@ def summary_report(
         years=list(years),
         taxonomy={"name": taxonomy.name, "version": taxonomy.version},
         totals=Totals(
-            input_rows=len(calls),
-            unique_calls=int(uniq.sum()),
-            calls_in_areas=int(placed_rows.sum()),
+            input_rows=tally.rows,
+            unique_calls=count(uniq),
+            calls_in_areas=count(placed_rows),
             by_family={f: int(fam_counts[i]) for i, f in enumerate((*FAMILIES, "none"))},
-            by_year={str(y): int((placed_rows & (year == y)).sum()) for y in years},
+            by_year={str(y): count(placed_rows & (year == y)) for y in years},
             neighborhoods=len(nbhd),
             wards=len(wards),
             population=_num(np.nansum(nbhd[M.POPULATION].to_numpy(float))),
-            calls_in_wards=int((calls[C.W_IDX].to_numpy() >= 0).sum()),
+            calls_in_wards=count(t[IN_WARDS].to_numpy(dtype=bool)),
         ),
         diverted_share={"all": diverted_share(uniq, everyone),
                         **{y: diverted_share(m, rec_year == int(y))
@@ -302,32 +325,33 @@ def summary_report(
                                      **{y: share(m & demand, end)
                                         for y, m in by_year.items()}},
         diverted_by_agency={str(k): int(v) for k, v in
-                            calls[C.AGENCY][uniq & diverted].value_counts().items()},
+                            tally.most_common(AGENCIES).items()},
         diversion=DiversionSummary(
             rules=DiversionRulesRef(name=rules.name, version=rules.version,
                                     source=rules.source, checksum=rules.checksum()),
             denominator=str(denominator),
             denominator_words=share_words,
-            denominator_calls=int((uniq & base).sum()) + int(rec_base.sum()),
-            diverted_calls=int((uniq & diverted).sum()) + int(rec_base.sum()),
-            calls_911={"denominator_calls": int((uniq & base).sum()),
-                       "diverted_calls": int((uniq & base & diverted).sum()),
+            denominator_calls=count(uniq & base) + int(rec_base.sum()),
+            diverted_calls=count(uniq & diverted) + int(rec_base.sum()),
+            calls_911={"denominator_calls": count(uniq & base),
+                       "diverted_calls": count(uniq & base & diverted),
                        "diverted_share": share(uniq & base, diverted)},
             outside_911=None if records is None else {
                 "records": len(records), "counted": counted,
                 "channel": str(records["channel"].iloc[0]) if len(records) else None,
                 "located_by": {str(k): int(v) for k, v in
                                records["located_by"].value_counts(sort=False).items()}},
-            by_channel=_added(channel_counts(calls[C.CHANNEL][uniq]),
+            by_channel=_added(channel_counts(t[C.CHANNEL][uniq], weights=calls_n[uniq]),
                               None if records is None
                               else channel_counts(records["channel"][rec_base])),
-            by_rule=[RuleCount(**r) for r in rule_counts(calls, uniq, rules=rules)],
+            by_rule=[RuleCount(**r) for r in rule_counts(t, uniq, rules=rules,
+                                                         weights=calls_n)],
         ),
         families={
             f: FamilySummary(
                 need_calls=int(fam_counts[i]),
-                coverable_calls=int((placed_rows & (fam == i) & coverable).sum()),
-                placeless_only_calls=int((placed_rows & (fam == i) & ~coverable).sum()),
+                coverable_calls=count(placed_rows & (fam == i) & coverable),
+                placeless_only_calls=count(placed_rows & (fam == i) & ~coverable),
                 coverage=share(placed_rows & (fam == i) & coverable, covered))
             for i, f in enumerate(FAMILIES)
         },
@@ -388,14 +412,17 @@ def value_counts(values: pd.Series) -> dict[str, int]:
     return {str(names[i]): int(counts[i]) for i in order}
 
 
-def demand_summary(calls: pd.DataFrame, uniq: np.ndarray, calls_from: str) -> Demand:
+def demand_summary(tally: CallTally, calls_from: str) -> Demand:
     """Which calls the demand measures and the diverted share count (the setting, its
     words, the unique calls by source, counted and left out)."""
-    counted = calls[C.COUNTED].to_numpy(dtype=bool)
-    by_source = value_counts(calls[C.SOURCE][uniq])
+    t = tally.table
+    n = t[N].to_numpy()
+    uniq = t[UNIQUE].to_numpy(dtype=bool)
+    counted = t[C.COUNTED].to_numpy(dtype=bool)
+    by_source = tally.first_seen(SOURCES)
     recorded = set(by_source) != {str(CallSource.NOT_RECORDED)}
     setting = CallsFrom(calls_from)
-    left_out = int((uniq & ~counted).sum())
+    left_out = int(n[uniq & ~counted].sum())
     words = (CALLS_FROM_WORDS[setting] if recorded else
              "every call (the calls file records no call source; each is taken as a call "
              "from the public)")
@@ -404,7 +431,7 @@ def demand_summary(calls: pd.DataFrame, uniq: np.ndarray, calls_from: str) -> De
         source_recorded=recorded,
         words=words,
         by_source=by_source,
-        counted_calls=int((uniq & counted).sum()),
+        counted_calls=int(n[uniq & counted].sum()),
         left_out_calls=left_out,
         all_counted=left_out == 0,
         basis=f"calls, rates, need calls, coverage and the diverted share count {words}"
@@ -412,16 +439,17 @@ def demand_summary(calls: pd.DataFrame, uniq: np.ndarray, calls_from: str) -> De
     )
 
 
-def call_type_summary(calls: pd.DataFrame, basis: np.ndarray, *, max_share: float
-                      ) -> CallTypes:
-    """The share of calls whose type the taxonomy does not know, of ``basis`` (the unique
-    calls counted as demand), with the most common such types; above ``max_share`` the
+def call_type_summary(tally: CallTally, *, max_share: float) -> CallTypes:
+    """The share of calls whose type the taxonomy does not know, of the unique calls
+    counted as demand, with the most common such types; above ``max_share`` the
     headline lists are ``uncalibrated``."""
-    unknown = ~calls[C.KNOWN].to_numpy(dtype=bool)
-    n, k = int(basis.sum()), int((basis & unknown).sum())
+    t = tally.table
+    calls_n = t[N].to_numpy()
+    basis = t[UNIQUE].to_numpy(dtype=bool) & t[C.COUNTED].to_numpy(dtype=bool)
+    unknown = ~t[C.KNOWN].to_numpy(dtype=bool)
+    n, k = int(calls_n[basis].sum()), int(calls_n[basis & unknown].sum())
     share_ = k / n if n else 0.0
-    top = (calls[C.CALL_TYPE][basis & unknown].fillna("<missing>").astype(str)
-           .value_counts().head(10))
+    top = tally.most_common(UNKNOWN_COUNTED, 10)
     over = share_ > max_share
     return CallTypes(
         calls=n,

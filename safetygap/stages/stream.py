@@ -14,11 +14,15 @@ later stages read is kept (:data:`KEPT`: numbers, flags and small categoricals, 
 three text columns only where a later step reads them). What needs every call at once
 is gathered across batches: repeated call ids (:class:`~safetygap.stages._seen_ids.SeenIds`,
 64-bit hashes with an exact check), the feeds' codes, fault counts and the first examples
-of each fault, the swapped-coordinates count, the boundary allocations.
+of each fault, the swapped-coordinates count; the counts of the allocated calls under
+both boundary policies are summed batch by batch
+(:class:`~safetygap.stages.areas.AllocationSums`, fractional shares in the calls' order),
+and only the run's own policy's allocation is kept (for the bootstrap).
 
 The results are identical to the in-memory engine's (tests/test_stream_engine.py).
-Memory still grows with the calls, by the kept columns (about 110 bytes a call) and the
-boundary allocations (about 70 bytes a placed call), not by the text of every call.
+Memory still grows with the calls, by the kept columns (about 86 bytes a call) and the
+run's policy's allocation (about 18 bytes a placed call under ``contain``), not by the
+text of every call.
 """
 
 from __future__ import annotations
@@ -38,7 +42,6 @@ import pandas as pd
 import pyarrow as pa
 from pyproj import CRS
 
-from safetygap._status import STATUS_ORDER
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import Allocation
@@ -47,7 +50,7 @@ from safetygap.inputs.calls import CallsInput, open_calls, refuse_unmapped
 from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.times import undated_report
 from safetygap.stages._seen_ids import SeenIds
-from safetygap.stages.areas import boundary_allocations, coverage
+from safetygap.stages.areas import Allocated, AllocationSums, boundary_allocations, coverage
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import to_crs_xy
 from safetygap.stages.rows import (
@@ -58,6 +61,7 @@ from safetygap.stages.rows import (
     swapped_rows,
     swapped_verdict,
 )
+from safetygap.stages.tally import CallTally
 from safetygap.tables import calls as C
 from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, RowStatus
 
@@ -65,13 +69,13 @@ DEFAULT_BATCH_ROWS = 500_000
 """Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
 
 KEPT: tuple[str, ...] = (
-    C.X, C.Y, C.SOURCE, C.FAMILY_CODE, C.ELIGIBLE, C.KNOWN, C.COVERABLE,
-    C.CHANNEL, C.DIVERSION_RULE, C.DIVERTED, C.DIVERSION_BASE, C.YEAR, C.DAY,
-    C.SOURCE_CODE, C.DUP, C.COUNTED, C.DATE_OUTSIDE, C.COVERED, C.STATUS,
-    *C.FLAGS.values(), C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA, C.CALL_TYPE, C.AGENCY)
-"""The working columns the stages after the row stages read, kept for every call; the
-text columns only where read (:func:`_kept`), missing elsewhere. Row numbers, times and ids
-are not kept: only the date window's examples read them, gathered batch by batch."""
+    C.X, C.Y, C.FAMILY_CODE, C.DAY, C.SOURCE_CODE, C.DUP, C.DATE_OUTSIDE, C.STATUS,
+    C.N_IDX, C.W_IDX)
+"""The working columns the stages after the row stages read, kept for every call: the
+demand points and covered time, the bootstrap, the wards' cover and the distance to the
+street network. What the summary and quality report count is tallied batch by batch
+(:class:`~safetygap.stages.tally.CallTally`), the counts by area likewise
+(:class:`~safetygap.stages.areas.AllocationSums`)."""
 
 FLAG_EXAMPLES = (RowStatus.DUPLICATE_ID.value, RowStatus.UNKNOWN_CALL_TYPE.value,
                  RowStatus.OUTSIDE_BOUNDARIES.value, "outside_neighborhoods", "outside_wards")
@@ -93,6 +97,15 @@ class Streamed:
     undated: dict[str, Any]
     window: DateWindow
     boundary: dict[str, dict[str, Any]]
+    """Per level the counts of calls near the lines and the run's policy's allocation
+    (for the bootstrap); the other policy's is None: its counts are in :attr:`counted`."""
+    counted: dict[str, dict[str, Allocated]]
+    """Per level and boundary policy the counts of the allocated calls, made batch by
+    batch (:class:`~safetygap.stages.areas.AllocationSums`)."""
+    years: tuple[int, ...]
+    """The years of the calls in areas (dated, no repeated id), ascending."""
+    tally: CallTally
+    """What the summary and the quality report count, tallied batch by batch."""
     notes: dict[str, str]
     """Progress notes of the steps done here ("read", "join", "flags", "boundary")."""
     path: Path
@@ -152,7 +165,12 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     swapped = SwappedRows()
     feeds: dict[str, int] = {}  # feed name -> its code in the order first seen
     kept: list[dict[str, Any]] = []
-    alloc: dict[str, dict[str, list[Allocation]]] = {"neighborhood": {}, "ward": {}}
+    alloc: dict[str, list[Allocation]] = {"neighborhood": [], "ward": []}  # the run's policy
+    sums = {level: {pol: AllocationSums(len(areas), pol, _COUNTED_COLUMNS)
+                    for pol in BOUNDARY_POLICIES}
+            for level, areas in (("neighborhood", nbhd), ("ward", wards))}
+    years: set[int] = set()
+    tally = CallTally()
     counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
     join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -205,14 +223,20 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                 have.extend(found[:5 - len(have)])
             for kind, n in calls.attrs["faults"].items():
                 faults[kind] = faults.get(kind, 0) + n
+            tally.add(calls)
             t = clock.part("flags", t)
             boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
             for level, entry in boundary.items():
                 for key in counts[level]:
                     counts[level][key] += entry[key] or 0
-                for pol in BOUNDARY_POLICIES:
-                    alloc[level].setdefault(pol, []).append(_narrow(entry[pol], kept_rows))
+                alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
             t = clock.part("boundary", t)
+            for level, entry in boundary.items():
+                for pol in BOUNDARY_POLICIES:
+                    sums[level][pol].add(calls, entry[pol])
+            placed = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
+            years.update(int(y) for y in np.unique(calls[C.YEAR].to_numpy()[placed]) if y > 0)
+            t = clock.part("counts", t)
             writer.write(C.build(calls, nbhd, wards, boundary))
             t = clock.part("write", t)
             kept.append(_kept(calls))
@@ -237,9 +261,6 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     calls[C.SOURCE_CODE] = remap[calls[C.SOURCE_CODE].to_numpy()]
     calls.attrs["sources"] = names
     calls.attrs["faults"] = faults
-    known = calls[C.KNOWN].to_numpy(dtype=bool)
-    calls.attrs["unknown_types"] = (
-        calls[C.CALL_TYPE][~known].fillna("<missing>").value_counts().head(20).to_dict())
     cin = CallsInput(reader.path, calls, reader.crs, reader.columns, {}, None,
                      reader.coordinate_label, reader.header, malformed=reader.malformed,
                      time_form=reader.time_form, source=reader.source, file_starts=starts)
@@ -269,9 +290,13 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     shutil.rmtree(spill, ignore_errors=True)
     in_n, in_w, dup = (np.concatenate(a) for a in zip(*join_parts, strict=True))
     del join_parts
-    boundary = {level: {**counts[level], **{pol: _joined(alloc[level][pol])
-                                            for pol in BOUNDARY_POLICIES}}
-                for level in counts}
+    run_years = tuple(sorted(years))
+    by_source = tuple(feeds[n] for n in names) if len(names) > 1 else None
+    counted = {level: {pol: sums[level][pol].result(run_years, sources=by_source)
+                       for pol in BOUNDARY_POLICIES} for level in sums}
+    boundary = {level: {**counts[level], **{
+        pol: _joined(alloc[level]) if pol == opts.boundary_policy else None
+        for pol in BOUNDARY_POLICIES}} for level in counts}
     flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
     notes = {
         "read": f"{len(calls):,} rows" + (
@@ -284,8 +309,13 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                      f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
     }
     return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
-                    boundary,
+                    boundary, counted, run_years, tally,
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
+
+
+_COUNTED_COLUMNS = pd.DataFrame(columns=[C.DIVERSION_BASE, C.COVERABLE])
+"""What tells :class:`AllocationSums` the streamed calls carry both columns
+(:func:`~safetygap.stages.rows.call_features` adds them)."""
 
 
 def _release_freed() -> None:
@@ -345,21 +375,14 @@ def _concat(parts: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _kept(calls: pd.DataFrame) -> dict[str, Any]:
-    """The batch's :data:`KEPT` columns; the text only where a later step reads it: the
-    agency of the unique diverted calls (diverted by agency), the type of the unknown
-    types (the most common unknown types)."""
-    status = calls[C.STATUS].array
-    uniq = status.codes != STATUS_ORDER.index(RowStatus.DUPLICATE_ID)
-    text = {C.AGENCY: uniq & calls[C.DIVERTED].to_numpy(dtype=bool),
-            C.CALL_TYPE: ~calls[C.KNOWN].to_numpy(dtype=bool)}
+    """The batch's :data:`KEPT` columns, each its own array (no view keeps a batch's
+    block alive); area positions as 4 bytes."""
     out: dict[str, Any] = {}
-    for col in KEPT:  # each column its own array: no view keeps a batch's block alive
+    for col in KEPT:
         values = calls[col]
-        if col in text:
-            out[col] = values.where(text[col]).array
-        elif isinstance(values.dtype, pd.CategoricalDtype):
+        if isinstance(values.dtype, pd.CategoricalDtype):
             out[col] = values.array.copy()
-        elif col in (C.N_IDX, C.W_IDX, C.N_AREA, C.W_AREA):  # area positions: 4 bytes
+        elif col in (C.N_IDX, C.W_IDX):
             out[col] = values.to_numpy().astype(np.int32)
         else:
             out[col] = np.array(values.to_numpy(), copy=True)
