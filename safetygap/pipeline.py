@@ -47,6 +47,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from safetygap._hashing import hash_ahead
 from safetygap._progress import Progress
 from safetygap._status import ANALYSED_STATUSES, STATUS_ORDER
 from safetygap.boundaries import crosswalk
@@ -179,6 +180,9 @@ def analyze(
 
     with step() as info:
         checked = preflight(inputs, opts)  # raises every problem of every input at once
+        # the manifest's checksum of the calls, computed on the second core meanwhile
+        if checked.calls.source is not None:
+            hash_ahead(list(checked.calls.source.files))
         taxonomy, crs = checked.taxonomy, checked.crs
         nbhd, wards = checked.neighborhoods, checked.wards
         info["note"] = f"{len(nbhd)} neighborhoods, {len(wards)} wards, CRS {crs.to_string()}"

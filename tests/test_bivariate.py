@@ -84,3 +84,24 @@ def test_two_dimensional_rows_equal_one_dimensional_calls():
     assert np.isnan(r2[:, [3, 5, 6]]).all()
     with pytest.raises(ValueError):
         bivariate_class([1, 2], [1, 2, 3])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.integers(0, 6).map(float), st.just(float("nan"))),
+                         min_size=7, max_size=7), min_size=1, max_size=6),
+       st.lists(st.booleans(), min_size=7, max_size=7))
+def test_percentile_positions_are_rankdata_average_ranks(rows, ranked):
+    """The positions are (average rank - 1/2) / n among each row's ranked finite values:
+    scipy.stats.rankdata's average ranks (ties, NaN and unranked areas left out)."""
+    from scipy.stats import rankdata
+
+    from safetygap.geo.bivariate import percentile_positions
+
+    v = np.array(rows)
+    ok = np.array(ranked)[None, :] & np.isfinite(v)
+    vv = np.where(ok, v, np.nan)
+    n = ok.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(ok, (rankdata(vv, axis=1, nan_policy="omit") - 0.5) / n, np.nan)
+    got = percentile_positions(v, np.array(ranked))
+    assert np.array_equal(got, want, equal_nan=True)

@@ -68,3 +68,50 @@ def test_gap_classes_float_noise_ties():
     cls, _ = gap_classes(g)
     assert cls[0] == cls[2]
     assert sorted(set(cls.tolist())) == [1, 2, 3]
+
+
+def _mapclassify(vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    import warnings
+
+    mapclassify = pytest.importorskip("mapclassify")
+    with warnings.catch_warnings():  # it warns when numba is absent
+        warnings.simplefilter("ignore", UserWarning)
+        fj = mapclassify.FisherJenks(vals, k=k)
+    return fj.yb + 1, np.asarray(fj.bins, dtype=float)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    # gap-like values: differences of ranks, many ties and equally good splits
+    st.lists(st.integers(-12, 12), min_size=2, max_size=70).map(
+        lambda v: np.round(np.array(v, dtype=float) / 12.0, 12)),
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=70).map(np.array),
+), st.integers(2, 7))
+def test_fisher_jenks_equals_mapclassify(vals, k):
+    """The classes and bounds are mapclassify.FisherJenks's (PySAL), computed independently
+    by its own pure-Python loop: on tied, symmetric values (where several splits are
+    equally good and the rule for choosing among them shows) and on random floats."""
+    from safetygap.geo.gap import fisher_jenks_bins
+
+    k = min(k, len(np.unique(vals)))
+    if k < 2:
+        return
+    want_classes, want_bins = _mapclassify(vals, k)
+    bins = fisher_jenks_bins(vals, k=k)
+    assert np.array_equal(bins, want_bins)
+    rounded = np.round(vals, 12)  # gap_classes ties values equal to 12 digits first
+    k = min(k, len(np.unique(rounded)))
+    if k < 2:
+        return
+    want_classes, want_bins = _mapclassify(rounded, k)
+    classes, listed = gap_classes(vals, k=k)
+    assert np.array_equal(classes, want_classes)
+    assert listed == want_bins.tolist()
+
+
+def test_fisher_jenks_by_hand():
+    """Three obvious groups: the bounds are each group's largest value."""
+    from safetygap.geo.gap import fisher_jenks_bins
+
+    vals = np.array([1.0, 1.1, 0.9, 5.0, 5.2, 9.0, 9.1, 8.9])
+    assert fisher_jenks_bins(vals, k=3).tolist() == [1.1, 5.2, 9.1]

@@ -120,6 +120,34 @@ def test_init_marks_what_it_cannot_tell_and_analyze_refuses_it(city, tmp_path):
                    city["neighborhoods"], "--out", out).exit_code == 2  # never overwritten
 
 
+def test_init_lists_every_method_setting_at_its_default(city, tmp_path):
+    """The starter's [methods] section names every method setting, commented out at its
+    default; uncommented as it is, the file's methods are the defaults, and a line changed
+    there reaches the configuration."""
+    from dataclasses import fields
+
+    from safetygap.config.city import load_city_config
+    from safetygap.methods import Methods
+
+    text = city["config"].read_text()
+    assert "[methods]" not in tomllib.loads(text)  # nothing set: every line commented
+    section = text.split("\n[methods]\n", 1)[1]
+    lines = [ln for ln in section.splitlines() if ln.startswith("# ") and " = " in ln]
+    names = [ln[2:].split(" = ", 1)[0] for ln in lines]
+    assert names == [f.name for f in fields(Methods)]
+    assert 'kernel = "dai"' in section and "bootstrap = 200  #" in section
+
+    uncommented = text.replace(section, "\n".join(ln[2:] for ln in lines) + "\n")
+    defaults = tmp_path / "defaults.toml"
+    defaults.write_text(uncommented)
+    assert load_city_config(defaults).methods == Methods()
+    changed = tmp_path / "changed.toml"
+    changed.write_text(uncommented.replace('kernel = "dai"', 'kernel = "truncated_gaussian"')
+                       .replace("bootstrap = 200", "bootstrap = 50"))
+    assert load_city_config(changed).methods == Methods(kernel="truncated_gaussian",
+                                                        bootstrap=50)
+
+
 TRACT_LAYOUT = """
 name = "riverton-tracts"
 source = "hand-made"

@@ -113,3 +113,17 @@ def test_empirical_bayes_lies_between_the_rate_and_the_mean(rows):
     eb = empirical_bayes(e, b)
     r, m = e / b, e.sum() / b.sum()
     assert np.all(eb >= np.minimum(r, m) - 1e-12) and np.all(eb <= np.maximum(r, m) + 1e-12)
+
+
+def test_poisson_interval_is_the_chi_square_form_exactly():
+    """Computed with scipy.special, the interval is bit for bit Ulm's chi-square form as
+    scipy.stats evaluates it, integer and fractional (split) counts alike."""
+    from scipy.stats import chi2
+
+    c = np.array([0.0, 0.5, 1.0, 2.0, 3.25, 7.0, 10.0, 99.5, 1234.0, 5e5])
+    e = np.array([1.0, 2.5, 0.3, 1.0, 4.0, 7.0, 1.5, 10.0, 3.0, 1e3])
+    low, high = poisson_interval(c, e)
+    a = 1 - 0.95
+    want_low = np.where(c > 0, chi2.ppf(a / 2, 2 * np.maximum(c, 1e-300)) / 2, 0.0) / e
+    want_high = chi2.ppf(1 - a / 2, 2 * c + 2) / 2 / e
+    assert np.array_equal(low, want_low) and np.array_equal(high, want_high)

@@ -34,6 +34,7 @@ from safetygap.config.city import UNRESOLVED
 from safetygap.errors import ValidationError
 from safetygap.inputs import calls_sample
 from safetygap.inputs.times import FORM_WORDS, detect_time_form
+from safetygap.methods import DESCRIPTIONS, Methods
 from safetygap.vocab import CallSource, allowed
 
 __all__ = ["Field", "guess_source_value", "starter_config", "write_starter_config"]
@@ -240,7 +241,7 @@ def starter_config(
     sections.append(_providers_section(providers, base))
     sections.append(_population_section(population, base, encoding))
     sections.append(_demographics_section(demographics, base, encoding, layers))
-    sections += [_rules_section(), _analysis_section()]
+    sections += [_rules_section(), _analysis_section(), _methods_section()]
     day = (today or dt.date.today()).isoformat()
     lines = [
         f"# City configuration written by `safetygap init` on {day}.",
@@ -648,3 +649,12 @@ def _analysis_section() -> Section:
     return s
 
 
+
+
+def _methods_section() -> Section:
+    s = Section("methods", ["# Method choices (docs/METHODS.md), every one at its default:",
+                            "# uncomment a line to change it. `safetygap analyze` options",
+                            "# (--kernel, --demand, --bootstrap, --method NAME=VALUE) win."])
+    for name, value in Methods().to_dict().items():
+        s.add(name, value, DESCRIPTIONS[name], active=False)
+    return s

@@ -14,9 +14,6 @@ formula and its sources are in ``docs/METHODS.md``.
 
 from __future__ import annotations
 
-import warnings
-
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -72,8 +69,57 @@ def gap_classes(gap: np.ndarray, *, k: int = N_CLASSES) -> tuple[np.ndarray, lis
     if k_eff < 2:
         classes[ok] = 1
         return classes, [float(vals.max())]
-    with warnings.catch_warnings():  # mapclassify warns when numba is absent; fine for <1e4 areas
-        warnings.simplefilter("ignore", UserWarning)
-        fj = mapclassify.FisherJenks(vals, k=k_eff)
-    classes[ok] = fj.yb + 1
-    return classes, [float(b) for b in fj.bins]
+    bins = fisher_jenks_bins(vals, k=k_eff)
+    # class i holds bins[i-1] < value <= bins[i] (the first class: value <= bins[0])
+    classes[ok] = np.searchsorted(bins, vals, side="left") + 1
+    return classes, [float(b) for b in bins]
+
+
+def fisher_jenks_bins(values: np.ndarray, *, k: int) -> np.ndarray:
+    """Upper bounds of the ``k`` Fisher-Jenks classes of ``values`` (Fisher 1958; Jenks
+    1977): the partition of the sorted values into ``k`` runs with the least total
+    within-class sum of squared deviations, found by dynamic programming in
+    O(k n^2) (vectorised over the last class's start; the areas of a city number in the
+    hundreds or thousands).
+
+    Sums are accumulated in single precision and, among equally good splits, the one
+    whose last class starts earliest wins: the same arithmetic and rule as
+    ``mapclassify.FisherJenks`` (PySAL), so the classes are those it gives (a test compares
+    the two on random and tied values); the package itself is not imported, as importing
+    it costs the analysis about a second (it loads scikit-learn and matplotlib).
+    Needs at least ``k`` distinct values (the caller checks).
+    """
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    n = len(x)
+    x32 = x.astype(np.float32)
+    # best[l, j]: least cost of the first l values in j classes; start[l, j]: 1-based
+    # position where the last of those j classes starts
+    best = np.zeros((n + 1, k + 1), dtype=np.float32)
+    start = np.zeros((n + 1, k + 1), dtype=np.int64)
+    start[1, 1:] = 1
+    best[2:, 1:] = np.inf
+    for last in range(2, n + 1):
+        run = x32[last - 1::-1]  # the values ending at `last`, from it backwards
+        s1 = np.cumsum(run, dtype=np.float32)
+        s2 = np.cumsum(run * run, dtype=np.float32)
+        w = np.arange(1, last + 1, dtype=np.float32)
+        cost = s2 - (s1 * s1) / w  # the last class's cost when it holds m values
+        first = last - np.arange(1, last + 1) + 1  # 1-based first position of that class
+        cost, first = cost[:-1], first[:-1]  # a class before it must hold >= 1 value
+        for j in range(2, k + 1):
+            total = cost + best[first - 1, j - 1]
+            low = total.min()
+            if low <= best[last, j]:
+                m = len(total) - 1 - int(np.argmin(total[::-1]))  # last of the equals
+                start[last, j] = first[m]
+                best[last, j] = total[m]
+        start[last, 1] = 1
+        best[last, 1] = (s2 - (s1 * s1) / w)[-1]
+    bins = np.empty(k, dtype=np.float64)
+    bins[k - 1] = x[-1]
+    end = n
+    for j in range(k, 1, -1):
+        pivot = int(start[end, j])
+        bins[j - 2] = x[pivot - 2]
+        end = pivot - 1
+    return bins

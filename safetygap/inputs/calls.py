@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safetygap.errors import Problems, option
+from safetygap.inputs._ahead import read_ahead
 from safetygap.inputs.columns import ColumnMap
 from safetygap.inputs.files import (
     CSV_SUFFIXES,
@@ -195,8 +196,10 @@ class CallsReader:
         none = MalformedRows()
         if suffix in CSV_SUFFIXES:
             csv = open_csv_batches(p, "calls", self.wanted, encoding=self.encoding)
-            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in csv), self.crs, \
-                csv.malformed
+            # parsed a batch ahead on another thread; the malformed rows it lists may then
+            # run past the batch being numbered, which kept_row_numbers allows
+            return read_ahead((b.to_pandas(types_mapper=_text_mapper), None) for b in csv), \
+                self.crs, csv.malformed
         if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
             stream = open_parquet_batches(p, "calls", self.wanted)
             return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), \

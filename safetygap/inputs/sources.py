@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safetygap._hashing import sha256_file
 from safetygap.errors import Problems
 from safetygap.inputs.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_file, suffix_of
 
@@ -87,11 +88,7 @@ class CallsSource:
 
 
 def _sha256(f: Path) -> str:
-    h = hashlib.sha256()
-    with open(f, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(f)
 
 
 def natural_key(text: str) -> tuple:

@@ -199,7 +199,7 @@ def build(calls: pd.DataFrame, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
         COUNTED: calls[COUNTED].to_numpy(dtype=bool),
         X: calls[X].to_numpy(),
         Y: calls[Y].to_numpy(),
-    })
+    }, copy=False)  # the working table's arrays shared, not copied (it is final)
     if FEED in calls.columns:
         out.insert(out.columns.get_loc(STATUS), FEED,
                    pd.Categorical(calls[FEED].astype("string").array))
