@@ -39,6 +39,7 @@ this module composes them. :func:`analyze` returns everything in memory;
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,20 @@ def analyze(
     options: AnalysisOptions | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
-    """Run the whole analysis and return it in memory (see module docstring)."""
+    """Run the whole analysis and return it in memory (see module docstring). When a
+    stage fails after the streaming engine wrote the calls table, its temporary folder is
+    removed before the error goes on."""
+    temporary: list[Path] = []
+    try:
+        return _analyze(inputs, options, progress, temporary)
+    except BaseException:
+        for folder in temporary:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _analyze(inputs: AnalysisInputs, options: AnalysisOptions | None,
+             progress: Progress | None, temporary: list[Path]) -> Analysis:
     opts = options or AnalysisOptions()
     opts.validate()
     prog = progress or Progress(len(STEPS), enabled=False)
@@ -230,6 +244,7 @@ def analyze(
             streamed = stream_calls(inputs, opts, taxonomy=taxonomy, rules=checked.rules,
                                     crs=crs, nbhd=nbhd, wards=wards, providers=providers,
                                     travel=travel, points=points, on_file=prog.detail)
+            temporary.append(streamed.path.parent)
             calls, cin, window, undated = (streamed.calls, streamed.cin, streamed.window,
                                            streamed.undated)
             sources = list(calls.attrs["sources"])

@@ -254,3 +254,30 @@ def _same_but_engine(memory: Path, stream: Path, *, batch: int) -> None:
         f".options.batch_rows: A null != B {batch}",
         '.options.engine: A "memory" != B "stream"']
     assert all(found == [] for found in diffs.values()), diffs
+
+
+@pytest.mark.parametrize("where", ["pipeline.level_indices", "run.write_workspace"])
+def test_no_temporary_folder_left_when_a_later_stage_fails(tiny_files, tmp_path,
+                                                           monkeypatch, where):
+    """The streamed calls table waits in a temporary folder (here under ``staging``)
+    until the workspace is written: a stage failing after the stream (the indices) or the
+    writing itself leaves nothing behind."""
+    import importlib
+
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+
+    module, name = where.split(".")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a later stage failed")
+
+    monkeypatch.setattr(importlib.import_module(f"safetygap.{module}"), name, boom)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    opts = AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                           engine="stream", batch_rows=4, staging=staging)
+    with pytest.raises(RuntimeError, match="later stage"):
+        run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", options=opts,
+                     quiet=True)
+    assert list(staging.iterdir()) == []
