@@ -30,14 +30,16 @@ def _calls(seed: int, n: int = 6000):
     return x, y, day, pairs, tuple(a * nf for a in n_areas)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_batches_give_the_replicates_of_all_calls_at_once(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "step"), [(1, None), (2, None), (3, 61)])
+def test_batches_give_the_replicates_of_all_calls_at_once(seed: int, step: int | None
+                                                          ) -> None:
     x, y, day, pairs, n_cols = _calls(seed)
     cluster, k = cluster_ids(x, y, day, cell_m=250.0)
     whole = [cluster_matrix(cluster[c], col, k, n) for (c, col), n in zip(pairs, n_cols,
                                                                           strict=True)]
     made = ClusterCounts(n_cols, cell_m=250.0)
-    cuts = [0, 1, 999, 1000, 4321, len(x)]
+    cuts = ([0, 1, 999, 1000, 4321, len(x)] if step is None  # uneven, or ~100 batches
+            else [*range(0, len(x), step), len(x)])
     for a, b in itertools.pairwise(cuts):
         batch = [(c[(c >= a) & (c < b)] - a, col[(c >= a) & (c < b)]) for c, col in pairs]
         made.add(x[a:b], y[a:b], day[a:b], batch)

@@ -24,6 +24,7 @@ identical clusters are grouped and the draws per group are one multinomial per r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -105,15 +106,17 @@ class ClusterCounts:
         self.n_columns = n_columns
         self.cell_m = cell_m
         self._ref: tuple[int, int] | None = None
-        self._keys = np.zeros(0, dtype=np.uint64)  # every cluster's key, sorted
-        self._ids = np.zeros(0, dtype=np.int64)  # its number (first seen), same order
+        # every cluster's key and number, as sorted runs merged now and then (a merge of
+        # everything at every batch would cost the clusters seen so far each time)
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._n_keys = 0
         self._odd: dict[tuple[int, int, int], int] = {}  # clusters whose key does not fit
-        self._pairs = [np.zeros(0, dtype=np.int64) for _ in n_columns]  # cluster x column
-        self._counts = [np.zeros(0, dtype=np.int64) for _ in n_columns]
+        # per matrix the (cluster x column) keys and counts, merged likewise
+        self._pairs: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in n_columns]
 
     @property
     def n_clusters(self) -> int:
-        return len(self._keys) + len(self._odd)
+        return self._n_keys + len(self._odd)
 
     def _cluster(self, x: np.ndarray, y: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Each call's cluster number (-1: no place), numbering new clusters."""
@@ -139,17 +142,17 @@ class ClusterCounts:
         k = key[fits]
         u = np.sort(k)
         u = u[np.concatenate([[True], u[1:] != u[:-1]])] if len(u) else u
-        pos = np.searchsorted(self._keys, u)
-        have = pos < len(self._keys)
-        have[have] = self._keys[pos[have]] == u[have]
-        new = u[~have]
-        if len(new):  # numbered after every cluster seen before
-            ids = self.n_clusters + np.arange(len(new), dtype=np.int64)
-            merged = np.concatenate([self._keys, new])
-            perm = np.argsort(merged, kind="stable")  # two sorted runs: a merge
-            self._keys = merged[perm]
-            self._ids = np.concatenate([self._ids, ids])[perm]
-        found[fits] = self._ids[np.searchsorted(self._keys, k)]
+        uid = np.full(len(u), -1, dtype=np.int64)
+        for keys, ids in self._runs:
+            pos = np.minimum(np.searchsorted(keys, u), max(len(keys) - 1, 0))
+            hit = keys[pos] == u
+            uid[hit] = ids[pos[hit]]
+        new = uid < 0
+        if new.any():  # numbered after every cluster seen before
+            uid[new] = self.n_clusters + np.arange(int(new.sum()), dtype=np.int64)
+            _push(self._runs, (u[new], uid[new]), _merged)
+            self._n_keys += int(new.sum())
+        found[fits] = uid[np.searchsorted(u, k)]
         for j in np.flatnonzero(~fits):
             t = (int(d[j]), int(iy[j]), int(ix[j]))
             found[j] = self._odd.setdefault(t, self.n_clusters)
@@ -165,19 +168,11 @@ class ClusterCounts:
             c = cluster[np.asarray(call, dtype=np.int64)]
             col = np.asarray(column, dtype=np.int64)
             ok = (c >= 0) & (col >= 0)
-            key = np.sort(c[ok] * self.n_columns[i] + col[ok])
+            key = c[ok] * self.n_columns[i] + col[ok]
             if not len(key):
                 continue
-            edge = np.concatenate([[True], key[1:] != key[:-1]])
-            ukey = key[edge]
-            ucount = np.diff(np.append(np.flatnonzero(edge), len(key)))
-            merged = np.concatenate([self._pairs[i], ukey])
-            perm = np.argsort(merged, kind="stable")  # two sorted runs: a merge
-            merged = merged[perm]
-            counts = np.concatenate([self._counts[i], ucount])[perm]
-            edge = np.concatenate([[True], merged[1:] != merged[:-1]])
-            self._pairs[i] = merged[edge]
-            self._counts[i] = np.add.reduceat(counts, np.flatnonzero(edge))
+            _push(self._pairs[i], _summed([(key, np.ones(len(key), dtype=np.int64))]),
+                  _summed)
         return self
 
     def matrices(self) -> list[sparse.csr_matrix]:
@@ -186,10 +181,40 @@ class ClusterCounts:
         k = self.n_clusters
         out = []
         for i, n_col in enumerate(self.n_columns):
-            row, col = np.divmod(self._pairs[i], n_col)
-            out.append(sparse.csr_matrix((self._counts[i].astype(float), (row, col)),
+            pairs, counts = _summed(self._pairs[i]) if self._pairs[i] else (
+                np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            row, col = np.divmod(pairs, n_col)
+            out.append(sparse.csr_matrix((counts.astype(float), (row, col)),
                                          shape=(k, n_col)))
         return out
+
+
+def _push(runs: list[tuple[np.ndarray, np.ndarray]], run: tuple[np.ndarray, np.ndarray],
+          combine: Any) -> None:
+    """Add a sorted run; the last two runs are combined while the last is at least half
+    the one before (a binary counter: about log2(n) runs, each key merged log2(n) times
+    in all, not once per batch)."""
+    runs.append(run)
+    while len(runs) > 1 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
+        b, a = runs.pop(), runs.pop()
+        runs.append(combine([a, b]))
+
+
+def _merged(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted runs of distinct (key, value) as one sorted run (the keys distinct across
+    runs too)."""
+    keys = np.concatenate([r[0] for r in runs])
+    perm = np.argsort(keys, kind="stable")  # sorted runs: merged, not sorted afresh
+    return keys[perm], np.concatenate([r[1] for r in runs])[perm]
+
+
+def _summed(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(key, count) runs as one sorted run of distinct keys with their counts summed."""
+    keys, counts = _merged(runs)
+    if not len(keys):
+        return keys, counts
+    edge = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return keys[edge], np.add.reduceat(counts, edge)
 
 
 def resample(matrices: list[sparse.csr_matrix], *, replicates: int = DEFAULT_REPLICATES,
