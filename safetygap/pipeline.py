@@ -39,6 +39,7 @@ this module composes them. :func:`analyze` returns everything in memory;
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,12 @@ from safetygap.stages.equity import (
 )
 from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.places import match_population, place_providers, to_crs_xy
-from safetygap.stages.preflight import analysis_crs, preflight, ward_coverage
+from safetygap.stages.preflight import (
+    analysis_crs,
+    preflight,
+    ward_coverage,
+    ward_coverage_counts,
+)
 from safetygap.stages.report import manifest_report, quality_report, summary_report
 from safetygap.stages.rows import (
     call_features,
@@ -169,7 +175,20 @@ def analyze(
     options: AnalysisOptions | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
-    """Run the whole analysis and return it in memory (see module docstring)."""
+    """Run the whole analysis and return it in memory (see module docstring). When a
+    stage fails after the streaming engine wrote the calls table, its temporary folder is
+    removed before the error goes on."""
+    temporary: list[Path] = []
+    try:
+        return _analyze(inputs, options, progress, temporary)
+    except BaseException:
+        for folder in temporary:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _analyze(inputs: AnalysisInputs, options: AnalysisOptions | None,
+             progress: Progress | None, temporary: list[Path]) -> Analysis:
     opts = options or AnalysisOptions()
     opts.validate()
     prog = progress or Progress(len(STEPS), enabled=False)
@@ -216,12 +235,16 @@ def analyze(
             where=f"providers {prov.path}")
         info["note"] = f"{len(providers)} providers"
 
-    streamed = None
+    streamed = points = None
     if opts.engine == Engine.STREAM:  # the calls stages batch by batch
         with step() as info:
+            points = demand_points(nbhd, population, model=opts.methods.demand,
+                                   cell_m=opts.methods.demand_cell_m, zones=wards,
+                                   **_density(inputs, opts, crs, checked.fine_population))
             streamed = stream_calls(inputs, opts, taxonomy=taxonomy, rules=checked.rules,
                                     crs=crs, nbhd=nbhd, wards=wards, providers=providers,
-                                    travel=travel, on_file=prog.detail)
+                                    travel=travel, points=points, on_file=prog.detail)
+            temporary.append(streamed.path.parent)
             calls, cin, window, undated = (streamed.calls, streamed.cin, streamed.window,
                                            streamed.undated)
             sources = list(calls.attrs["sources"])
@@ -239,17 +262,22 @@ def analyze(
             _calls_in_memory(inputs, opts, step, prog, checked, crs, providers, travel)
 
     with step() as info:
-        years = calls_years(calls) if streamed is None else streamed.years
-        points = demand_points(nbhd, population, model=opts.methods.demand,
-                               cell_m=opts.methods.demand_cell_m, zones=wards,
-                               **_density(inputs, opts, crs, checked.fine_population))
-        # repeated ids and dates outside the plausible window cover no time
-        no_day = calls[C.DUP].to_numpy() | calls[C.DATE_OUTSIDE].to_numpy(dtype=bool)
-        spans = covered_spans(np.where(no_day, NO_DAY, calls[C.DAY]),
-                              calls[C.SOURCE_CODE].to_numpy(), sources,
-                              gap_days=opts.methods.gap_days)
+        if streamed is None:
+            years = calls_years(calls)
+            points = demand_points(nbhd, population, model=opts.methods.demand,
+                                   cell_m=opts.methods.demand_cell_m, zones=wards,
+                                   **_density(inputs, opts, crs, checked.fine_population))
+            # repeated ids and dates outside the plausible window cover no time
+            no_day = calls[C.DUP].to_numpy() | calls[C.DATE_OUTSIDE].to_numpy(dtype=bool)
+            spans = covered_spans(np.where(no_day, NO_DAY, calls[C.DAY]),
+                                  calls[C.SOURCE_CODE].to_numpy(), sources,
+                                  gap_days=opts.methods.gap_days)
+        else:
+            years, spans = streamed.years, streamed.spans
+        assert points is not None
         context = measure_context(points, calls, wards, crosswalk(nbhd, wards), spans,
-                                  years, opts.methods)
+                                  years, opts.methods,
+                                  need=None if streamed is None else streamed.need)
         info["note"] = (f"{len(points):,} demand points ({opts.methods.demand}); "
                         + "; ".join(f"{sp.source}: {sp.covered_years:.2f} covered years, "
                                     f"{len(sp.gaps)} gaps" for sp in spans))
@@ -269,7 +297,8 @@ def analyze(
         nbhd_out, ward_out, tidy, cw_quality, sensitivity = result
         unc = add_uncertainty(
             calls, {lv: boundary[lv][opts.boundary_policy] for lv in LEVELS},
-            {Level.NEIGHBORHOOD: nbhd_out, Level.WARD: ward_out}, methods=opts.methods)
+            {Level.NEIGHBORHOOD: nbhd_out, Level.WARD: ward_out}, methods=opts.methods,
+            clusters=None if streamed is None else streamed.clusters)
         nbhd_out, ward_out = unc.neighborhoods, unc.wards
         if len(unc.tidy):
             extra = unc.tidy.assign(distance_model=travel.name)
@@ -280,6 +309,7 @@ def analyze(
                         f"{opts.methods.hotspot_permutations} Gi* permutations")
 
     with step() as info:
+        tally = CallTally().add(calls) if streamed is None else streamed.tally
         time_covered = [sp.to_dict() for sp in spans]
         equity = None
         if demo_n is not None:
@@ -293,9 +323,11 @@ def analyze(
             neighborhoods=checked.nbhd_report.to_dict(), wards=checked.ward_report.to_dict(),
             crosswalk=cw_quality, wards_cover_neighborhoods=ward_coverage(
                 checked.layers_overlap, nbhd, calls[C.N_IDX].to_numpy(),
-                calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min),
+                calls[C.W_IDX].to_numpy(), min_share=opts.ward_cover_min)
+            if streamed is None else ward_coverage_counts(
+                checked.layers_overlap, nbhd, *streamed.ward_cover,
+                min_share=opts.ward_cover_min),
             near_boundary=near_boundary_quality(boundary, opts))
-        tally = CallTally().add(calls) if streamed is None else streamed.tally
         quality = quality_report(tally, examples, cin, faults=calls.attrs.get("faults", {}),
                                  population=pop_quality,
                                  providers=prov_quality, boundaries=boundaries,
@@ -307,7 +339,7 @@ def analyze(
                                      calls[C.CALL_ID], calls[C.TIME])
                                  if streamed is None else streamed.date_window,
                                  malformed_rows=cin.malformed.to_dict(
-                                     len(calls) + len(cin.malformed), opts.max_malformed_share))
+                                     tally.rows + len(cin.malformed), opts.max_malformed_share))
         measured = MethodsSummary(
             uncertainty=unc.summary, placeless_services=placeless_services(providers),
             time_covered=time_covered,
@@ -475,10 +507,21 @@ def placeless_services(providers: gpd.GeoDataFrame) -> dict[str, Any]:
 
 def measure_context(points: DemandPoints, calls: pd.DataFrame, wards: gpd.GeoDataFrame,
                     cw: pd.DataFrame, spans: list[Span], years: tuple[int, ...],
-                    methods: Methods) -> MeasureContext:
+                    methods: Methods, *, need: Any = None) -> MeasureContext:
     """The demand points with the wards' weights and each call's demand point and weight
-    (1 / its source's covered years), and each source's covered years per period."""
+    (1 / its source's covered years), and each source's covered years per period.
+    ``need`` (the streaming engine's :meth:`~safetygap.stages.stream.Streamed.need`):
+    the need per family and demand point from the sources' weights, no call's point or
+    weight."""
     source_years = period_years(spans, ("all", *(str(y) for y in years)))
+    if need is not None:
+        per_source = source_years[:, 0]
+        weights = np.divide(1.0, per_source, out=np.zeros(len(per_source)),
+                            where=per_source > 0)
+        none = np.zeros(0, dtype=np.int64)
+        demand = Demand(points, ward_weights(points, wards, cw), none, none.astype(float),
+                        need=need(weights, len(points)))
+        return MeasureContext(demand, methods, source_years)
     per_call = source_years[calls[C.SOURCE_CODE].to_numpy(), 0]
     weight = np.divide(1.0, per_call, out=np.zeros(len(per_call)), where=per_call > 0)
     point = points.locate(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
@@ -45,7 +46,11 @@ def run_analysis(
     progress = Progress(len(STEPS) + 1, enabled=not quiet)  # the analysis, then writing
     analysis = analyze(inputs, options=options, progress=progress)
     with progress.step("writing workspace") as info:
-        write_workspace(analysis, out)
+        try:
+            write_workspace(analysis, out)
+        finally:  # the streaming engine's temporary folder, moved out of when written
+            if analysis.calls_file is not None:
+                shutil.rmtree(analysis.calls_file.parent, ignore_errors=True)
         info["note"] = str(out)
     analysis.timings = dict(progress.timings)
     return analysis

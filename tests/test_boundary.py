@@ -128,3 +128,27 @@ def test_split_invariants(tiny_areas, pts, tol):
     pairs = set(zip(split.call.tolist(), split.area.tolist(), strict=True))
     assert all((i, assigned[i]) in pairs for i in np.flatnonzero(placed))
     assert (split.weight > 0).all() and (split.weight <= 1).all()
+
+
+def test_the_segments_tree_is_built_once_per_layer(tiny_areas, monkeypatch):
+    """Batch after batch (the streaming engine) the layer's segments are cut and put in a
+    tree once; the pairs found are the same as for all points at once; another layer gets
+    its own tree."""
+    from safetygap.geo import boundary
+
+    nbhd, wards = tiny_areas
+    made = []
+    real = boundary.boundary_segments
+    monkeypatch.setattr(boundary, "boundary_segments",
+                        lambda areas: made.append(len(areas)) or real(areas))
+    boundary._TREES.clear()
+    x, y = _xy([(995, 500), (1050, 950), (5, 500), (500, 500), (1000, 1000)])
+    whole = _pairs(near_boundaries(x, y, nbhd, tolerance_m=60, crs=CRS))
+    parts = []
+    for a in range(0, len(x), 2):
+        px, py = near_boundaries(x[a:a + 2], y[a:a + 2], nbhd, tolerance_m=60, crs=CRS)
+        parts += _pairs((px + a, py))
+    assert sorted(parts) == whole and len(whole) == 10
+    assert made == [len(nbhd)]
+    near_boundaries(x, y, wards, tolerance_m=60, crs=CRS)
+    assert made == [len(nbhd), len(wards)]

@@ -224,9 +224,60 @@ def test_split_policy_shares_summed_across_batches_to_the_last_bit(tmp_path):
     run_analysis(inputs, tmp_path / "memory", options=AnalysisOptions(**opts), quiet=True)
     run_analysis(inputs, tmp_path / "stream", quiet=True,
                  options=AnalysisOptions(engine="stream", batch_rows=997, **opts))
-    diffs = _load_compare().compare(tmp_path / "memory", tmp_path / "stream")
-    assert sorted(diffs.pop("manifest.json")) == [
-        '.options.batch_rows: A null != B 997', '.options.engine: A "memory" != B "stream"']
-    assert all(found == [] for found in diffs.values()), diffs
+    _same_but_engine(tmp_path / "memory", tmp_path / "stream", batch=997)
     quality = json.loads((tmp_path / "stream" / "quality.json").read_text())
     assert quality["boundaries"]["near_boundary"]["neighborhood"]["shared"] > 1000
+
+
+def test_stream_on_a_street_network_equals_memory(tiny_files, tiny_network, tmp_path):
+    """Walking times on the tiny city's street grid: the streaming engine (batches of
+    three calls; it keeps the places of the calls only for their distance to the network)
+    writes the in-memory engine's workspace, the distance to the network included."""
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+
+    inputs = AnalysisInputs(**tiny_files, network=tiny_network)
+    opts = {"columns": load_preset("generic"), "accept_undated": True, "travel": "network",
+            "mode": "walk"}
+    run_analysis(inputs, tmp_path / "memory", options=AnalysisOptions(**opts), quiet=True)
+    run_analysis(inputs, tmp_path / "stream", quiet=True,
+                 options=AnalysisOptions(engine="stream", batch_rows=3, **opts))
+    _same_but_engine(tmp_path / "memory", tmp_path / "stream", batch=3)
+    quality = json.loads((tmp_path / "stream" / "quality.json").read_text())
+    assert quality["travel"]["calls_snap"]["points"] > 3
+
+
+def _same_but_engine(memory: Path, stream: Path, *, batch: int) -> None:
+    """The two workspaces are identical; their manifests differ by the engine only."""
+    diffs = _load_compare().compare(memory, stream)
+    assert sorted(diffs.pop("manifest.json")) == [
+        f".options.batch_rows: A null != B {batch}",
+        '.options.engine: A "memory" != B "stream"']
+    assert all(found == [] for found in diffs.values()), diffs
+
+
+@pytest.mark.parametrize("where", ["pipeline.level_indices", "run.write_workspace"])
+def test_no_temporary_folder_left_when_a_later_stage_fails(tiny_files, tmp_path,
+                                                           monkeypatch, where):
+    """The streamed calls table waits in a temporary folder (here under ``staging``)
+    until the workspace is written: a stage failing after the stream (the indices) or the
+    writing itself leaves nothing behind."""
+    import importlib
+
+    from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+    from safetygap.run import run_analysis
+
+    module, name = where.split(".")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a later stage failed")
+
+    monkeypatch.setattr(importlib.import_module(f"safetygap.{module}"), name, boom)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    opts = AnalysisOptions(columns=load_preset("generic"), accept_undated=True,
+                           engine="stream", batch_rows=4, staging=staging)
+    with pytest.raises(RuntimeError, match="later stage"):
+        run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", options=opts,
+                     quiet=True)
+    assert list(staging.iterdir()) == []

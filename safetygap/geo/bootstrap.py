@@ -80,6 +80,118 @@ def cluster_matrix(cluster: np.ndarray, column: np.ndarray, n_clusters: int, n_c
     return m.tocsr()
 
 
+_BITS_DAY, _BITS_CELL = 18, 23
+_HALF = 1 << (_BITS_CELL - 1)
+
+
+class ClusterCounts:
+    """The matrices of :func:`cluster_matrix` (one per level, the clusters of
+    :func:`cluster_ids`) made a batch of calls at a time, for whole calls (weight 1):
+    what the streaming engine keeps instead of every call's cell, day and areas.
+
+    :func:`resample` depends on the number of clusters and on the rows of the clusters
+    (which columns, what counts), not on how the clusters are numbered. So every cluster
+    of every call with a place counts (its calls in no area too), new clusters are
+    numbered after those seen before, and the counts of whole calls are integers, the
+    same in any order. :meth:`add` the calls (``x``, ``y`` metres, ``day`` number, -1
+    none) with, per matrix, the (call in the batch, column) pairs to count;
+    :meth:`matrices` gives the (clusters x columns) matrices. Memory: the distinct
+    clusters and (cluster, column) pairs, not the calls. Fractional weights (the
+    ``split`` policy) are not summed here: :func:`cluster_matrix` adds a cluster's shares
+    in scipy's sorting order, which a batch cannot know.
+    """
+
+    def __init__(self, n_columns: tuple[int, ...], *, cell_m: float = DEFAULT_CELL_M) -> None:
+        self.n_columns = n_columns
+        self.cell_m = cell_m
+        self._ref: tuple[int, int] | None = None
+        self._keys = np.zeros(0, dtype=np.uint64)  # every cluster's key, sorted
+        self._ids = np.zeros(0, dtype=np.int64)  # its number (first seen), same order
+        self._odd: dict[tuple[int, int, int], int] = {}  # clusters whose key does not fit
+        self._pairs = [np.zeros(0, dtype=np.int64) for _ in n_columns]  # cluster x column
+        self._counts = [np.zeros(0, dtype=np.int64) for _ in n_columns]
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self._keys) + len(self._odd)
+
+    def _cluster(self, x: np.ndarray, y: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Each call's cluster number (-1: no place), numbering new clusters."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        day = np.asarray(day, dtype=np.int64)
+        out = np.full(len(x), -1, dtype=np.int64)
+        ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        if not len(ok):
+            return out
+        ix = np.floor(x[ok] / self.cell_m).astype(np.int64)
+        iy = np.floor(y[ok] / self.cell_m).astype(np.int64)
+        d = np.where(day[ok] >= 0, day[ok] + 1, 0)
+        if self._ref is None:
+            self._ref = (int(ix[0]), int(iy[0]))
+        ix -= self._ref[0]
+        iy -= self._ref[1]
+        fits = (np.abs(ix) < _HALF) & (np.abs(iy) < _HALF) & (d < (1 << _BITS_DAY))
+        key = ((d.astype(np.uint64) << np.uint64(2 * _BITS_CELL))
+               | ((iy + _HALF).astype(np.uint64) << np.uint64(_BITS_CELL))
+               | (ix + _HALF).astype(np.uint64))
+        found = np.full(len(ok), -1, dtype=np.int64)
+        k = key[fits]
+        u = np.sort(k)
+        u = u[np.concatenate([[True], u[1:] != u[:-1]])] if len(u) else u
+        pos = np.searchsorted(self._keys, u)
+        have = pos < len(self._keys)
+        have[have] = self._keys[pos[have]] == u[have]
+        new = u[~have]
+        if len(new):  # numbered after every cluster seen before
+            ids = self.n_clusters + np.arange(len(new), dtype=np.int64)
+            merged = np.concatenate([self._keys, new])
+            perm = np.argsort(merged, kind="stable")  # two sorted runs: a merge
+            self._keys = merged[perm]
+            self._ids = np.concatenate([self._ids, ids])[perm]
+        found[fits] = self._ids[np.searchsorted(self._keys, k)]
+        for j in np.flatnonzero(~fits):
+            t = (int(d[j]), int(iy[j]), int(ix[j]))
+            found[j] = self._odd.setdefault(t, self.n_clusters)
+        out[ok] = found
+        return out
+
+    def add(self, x: np.ndarray, y: np.ndarray, day: np.ndarray,
+            pairs: list[tuple[np.ndarray, np.ndarray]]) -> ClusterCounts:
+        """Add a batch: its calls' places and days, and per matrix the (call, column)
+        pairs to count once each (negative columns left out)."""
+        cluster = self._cluster(x, y, day)
+        for i, (call, column) in enumerate(pairs):
+            c = cluster[np.asarray(call, dtype=np.int64)]
+            col = np.asarray(column, dtype=np.int64)
+            ok = (c >= 0) & (col >= 0)
+            key = np.sort(c[ok] * self.n_columns[i] + col[ok])
+            if not len(key):
+                continue
+            edge = np.concatenate([[True], key[1:] != key[:-1]])
+            ukey = key[edge]
+            ucount = np.diff(np.append(np.flatnonzero(edge), len(key)))
+            merged = np.concatenate([self._pairs[i], ukey])
+            perm = np.argsort(merged, kind="stable")  # two sorted runs: a merge
+            merged = merged[perm]
+            counts = np.concatenate([self._counts[i], ucount])[perm]
+            edge = np.concatenate([[True], merged[1:] != merged[:-1]])
+            self._pairs[i] = merged[edge]
+            self._counts[i] = np.add.reduceat(counts, np.flatnonzero(edge))
+        return self
+
+    def matrices(self) -> list[sparse.csr_matrix]:
+        """Per matrix the (clusters x columns) counts: :func:`cluster_matrix` of every
+        call added, up to the clusters' numbering."""
+        k = self.n_clusters
+        out = []
+        for i, n_col in enumerate(self.n_columns):
+            row, col = np.divmod(self._pairs[i], n_col)
+            out.append(sparse.csr_matrix((self._counts[i].astype(float), (row, col)),
+                                         shape=(k, n_col)))
+        return out
+
+
 def resample(matrices: list[sparse.csr_matrix], *, replicates: int = DEFAULT_REPLICATES,
              seed: int = DEFAULT_SEED) -> list[np.ndarray]:
     """Bootstrap column sums of each matrix (same clusters): one (replicates x columns)

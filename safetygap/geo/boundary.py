@@ -21,7 +21,10 @@ tolerance are in the areas' projected CRS (metres).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -92,16 +95,38 @@ def near_boundaries(
     if len(x) == 0 or len(areas) == 0:
         return empty, empty.copy()
     # the join's grid index rules out points far from every line at array speed
-    ok = np.flatnonzero(area_index(areas).may_be_near(x, y, float(tolerance_m)))
+    index = area_index(areas)
+    ok = np.flatnonzero(index.may_be_near(x, y, float(tolerance_m)))
     if len(ok) == 0:
         return empty, empty.copy()
-    segments, seg_area = boundary_segments(areas)
-    tree = shapely.STRtree(segments)
+    tree, seg_area = _segment_tree(areas, index)
     p_idx, s_idx = tree.query(shapely.points(x[ok], y[ok]), predicate="dwithin",
                               distance=float(tolerance_m))
     n_areas = len(areas)
     key = np.unique(ok[p_idx].astype(np.int64) * n_areas + seg_area[s_idx])
     return key // n_areas, key % n_areas
+
+
+_TREES: OrderedDict[int, tuple[Any, shapely.STRtree, np.ndarray]] = OrderedDict()
+_trees_lock = threading.Lock()
+
+
+def _segment_tree(areas: gpd.GeoDataFrame, index: Any) -> tuple[shapely.STRtree, np.ndarray]:
+    """The layer's boundary segments in an STRtree, and each one's area: built once per
+    layer (keyed by the layer's cached grid index, :func:`area_index`), so a caller that
+    comes batch after batch (the streaming engine) does not rebuild it."""
+    with _trees_lock:
+        hit = _TREES.get(id(index))
+        if hit is not None and hit[0] is index:
+            _TREES.move_to_end(id(index))
+            return hit[1], hit[2]
+    segments, seg_area = boundary_segments(areas)
+    tree = shapely.STRtree(segments)
+    with _trees_lock:
+        _TREES[id(index)] = (index, tree, seg_area)  # the index held: its id stays its own
+        while len(_TREES) > 4:
+            _TREES.popitem(last=False)
+    return tree, seg_area
 
 
 def allocate(

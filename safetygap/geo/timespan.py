@@ -116,13 +116,21 @@ def covered_span(days: np.ndarray, *, source: str = "calls",
         raise ValueError(f"gap_days must be >= 0, got {gap_days}")
     d = np.asarray(days, dtype=np.int64)
     d = d[d != NO_DAY]
-    if not len(d):
+    return span_of_days(np.unique(d), len(d), source=source, gap_days=gap_days)
+
+
+def span_of_days(u: np.ndarray, calls: int, *, source: str = "calls",
+                 gap_days: int = DEFAULT_GAP_DAYS) -> Span:
+    """The :class:`Span` of ``calls`` calls on the distinct days ``u`` (sorted day
+    numbers): :func:`covered_span` from the days' set (what a batch-by-batch count keeps)."""
+    if gap_days < 0:
+        raise ValueError(f"gap_days must be >= 0, got {gap_days}")
+    if not len(u):
         return Span(source, 0, None, None)
-    u = np.unique(d)
     step = np.diff(u)
     holes = np.flatnonzero(step - 1 > gap_days)
     gaps = tuple((int(u[i] + 1), int(u[i + 1] - 1)) for i in holes)
-    return Span(source, len(d), int(u[0]), int(u[-1]), gaps)
+    return Span(source, calls, int(u[0]), int(u[-1]), gaps)
 
 
 def covered_spans(days: np.ndarray, source: np.ndarray, names: list[str], *,

@@ -144,6 +144,9 @@ class Demand:
     ward_weights: sparse.csr_matrix
     call_point: np.ndarray
     call_weight: np.ndarray
+    need: dict[str, np.ndarray] | None = None
+    """Per family, per point: the calls' weights summed, when summed already (the
+    streaming engine; ``call_point``/``call_weight`` are then empty)."""
 
 
 def ward_weights(points: DemandPoints, wards: gpd.GeoDataFrame, cw: pd.DataFrame
@@ -177,7 +180,7 @@ def point_supply(
     pts = demand.points
     d = (pts.x, pts.y)
     located = providers[~_placeless(providers)]
-    fam_code = calls[C.FAMILY_CODE].to_numpy()
+    fam_code = None if demand.need is not None else calls[C.FAMILY_CODE].to_numpy()
     out: dict[str, dict[str, np.ndarray]] = {}
     for family in families:
         pf = located[located["family"] == family]
@@ -186,9 +189,12 @@ def point_supply(
                                   cutoff=float(catchment.max()) if len(catchment) else None)
         cost = serving_cost(cost, d, pf)  # area-serving providers: full weight inside only
         cap = pf["capacity"].to_numpy(float)
-        sel = (fam_code == FAMILIES.index(family)) & (demand.call_point >= 0)
-        need = np.bincount(demand.call_point[sel], weights=demand.call_weight[sel],
-                           minlength=len(pts))
+        if demand.need is not None:
+            need = demand.need[family]
+        else:
+            sel = (fam_code == FAMILIES.index(family)) & (demand.call_point >= 0)
+            need = np.bincount(demand.call_point[sel], weights=demand.call_weight[sel],
+                               minlength=len(pts))
         out[family] = {
             "access": e2sfca_from_cost_matrix(pts.residents, cap, cost, catchment=catchment,
                                               kernel=kernel) * 1000.0,

@@ -227,13 +227,22 @@ def ward_coverage(overlap: dict[str, Any], nbhd: gpd.GeoDataFrame, n_idx: np.nda
     ``min_share`` of the area (or of the calls), a warning naming both files, the area
     and the calls missed is issued and kept under ``warning``; ``words`` says the same
     without the files' paths (what the public caveat quotes)."""
+    in_n = np.asarray(n_idx) >= 0
+    missed = in_n & (np.asarray(w_idx) < 0)
+    return ward_coverage_counts(
+        overlap, nbhd, int(in_n.sum()),
+        np.bincount(np.asarray(n_idx)[missed], minlength=len(nbhd)), min_share=min_share)
+
+
+def ward_coverage_counts(overlap: dict[str, Any], nbhd: gpd.GeoDataFrame, n_calls: int,
+                         per: np.ndarray, *, min_share: float = WARD_COVER_WARN
+                         ) -> dict[str, Any]:
+    """:func:`ward_coverage` from the counts: ``n_calls`` calls placed in a neighborhood,
+    ``per`` those in no ward per neighborhood (what a batch-by-batch count keeps)."""
     out = {k: v for k, v in overlap.items() if not k.startswith("_") and k != "files"}
     if not overlap:
         return out
-    in_n = np.asarray(n_idx) >= 0
-    missed = in_n & (np.asarray(w_idx) < 0)
-    n_calls, n_missed = int(in_n.sum()), int(missed.sum())
-    per = np.bincount(np.asarray(n_idx)[missed], minlength=len(nbhd))
+    n_missed = int(per.sum())
     outside = np.asarray(overlap["_outside_m2"], dtype=float)
     area = shapely.area(nbhd.geometry.to_numpy())
     partly = np.flatnonzero((outside > 1.0) | (per > 0))

@@ -135,16 +135,29 @@ def join_note(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> str:
     joined on its own), less the rows with a repeated id (``duplicate_id``), and the calls
     in a neighborhood but outside every ward (kept in the neighborhood counts). So the
     figures match the "calls in areas" of the end of the run."""
+    return join_note_counts(join_counts(n_idx, w_idx, dup))
+
+
+def join_counts(n_idx: np.ndarray, w_idx: np.ndarray, dup: np.ndarray) -> np.ndarray:
+    """The counts :func:`join_note_counts` says (calls in a neighborhood, in a ward, with a
+    repeated id, placed in neighborhoods and in wards less those, in a neighborhood and no
+    ward): integers that add up batch by batch."""
     in_n = np.asarray(n_idx) >= 0
     in_w = np.asarray(w_idx) >= 0
     dup = np.asarray(dup, dtype=bool)
-    text = f"{int(in_n.sum()):,} in a neighborhood, {int(in_w.sum()):,} in a ward"
-    n_dup = int((dup & (in_n | in_w)).sum())
+    return np.array([in_n.sum(), in_w.sum(), (dup & (in_n | in_w)).sum(),
+                     (in_n & ~dup).sum(), (in_w & ~dup).sum(), (in_n & ~in_w & ~dup).sum()],
+                    dtype=np.int64)
+
+
+def join_note_counts(counts: np.ndarray) -> str:
+    """:func:`join_note` from :func:`join_counts`."""
+    n_in, w_in, n_dup, n_placed, w_placed, no_ward = (int(c) for c in counts)
+    text = f"{n_in:,} in a neighborhood, {w_in:,} in a ward"
     if n_dup:
         text += (f"; less {n_dup:,} with a repeated call id (duplicate_id): "
-                 f"{int((in_n & ~dup).sum()):,} placed in neighborhoods, "
-                 f"{int((in_w & ~dup).sum()):,} in wards")
-    no_ward = int((in_n & ~in_w & ~dup).sum())
+                 f"{n_placed:,} placed in neighborhoods, "
+                 f"{w_placed:,} in wards")
     if no_ward:
         text += (f"; {no_ward:,} in a neighborhood but outside every ward (kept in the "
                  "neighborhood counts)")

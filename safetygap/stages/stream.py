@@ -41,11 +41,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyproj import CRS
+from scipy import sparse
 
 from safetygap.diversion import Denominator
 from safetygap.errors import Problems
 from safetygap.geo.boundary import Allocation
+from safetygap.geo.demand import DemandPoints
 from safetygap.geo.join import assign_areas
+from safetygap.geo.timespan import NO_DAY, Span, span_of_days
 from safetygap.inputs.calls import CallsInput, open_calls, refuse_unmapped
 from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.times import undated_report
@@ -57,25 +60,33 @@ from safetygap.stages.rows import (
     SwappedRows,
     call_features,
     flag_rows,
-    join_note,
+    join_counts,
+    join_note_counts,
     swapped_rows,
     swapped_verdict,
 )
 from safetygap.stages.tally import CallTally
+from safetygap.stages.uncertainty import add_clusters, cluster_counts
 from safetygap.tables import calls as C
-from safetygap.vocab import BOUNDARY_POLICIES, BoundaryPolicy, RowStatus
+from safetygap.vocab import BOUNDARY_POLICIES, FAMILIES, BoundaryPolicy, RowStatus
 
 DEFAULT_BATCH_ROWS = 500_000
 """Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
 
-KEPT: tuple[str, ...] = (
-    C.X, C.Y, C.FAMILY_CODE, C.DAY, C.SOURCE_CODE, C.DUP, C.DATE_OUTSIDE, C.STATUS,
-    C.N_IDX, C.W_IDX)
-"""The working columns the stages after the row stages read, kept for every call: the
-demand points and covered time, the bootstrap, the wards' cover and the distance to the
-street network. What the summary and quality report count is tallied batch by batch
-(:class:`~safetygap.stages.tally.CallTally`), the counts by area likewise
-(:class:`~safetygap.stages.areas.AllocationSums`)."""
+POINT = "demand_point"
+"""Kept column: the call's demand point (-1 none), int32."""
+KEPT: tuple[str, ...] = (POINT, C.FAMILY_CODE, C.SOURCE_CODE)
+"""What is kept of every call (7 bytes): its demand point, family and source, from which
+the need at each demand point is summed once the sources' covered time is known
+(:meth:`Streamed.need`). Everything else the later stages read is counted batch by batch:
+the summary and quality report's counts (:class:`~safetygap.stages.tally.CallTally`),
+the counts by area (:class:`~safetygap.stages.areas.AllocationSums`), the bootstrap's
+clusters (:class:`~safetygap.geo.bootstrap.ClusterCounts`), the covered days, the wards'
+cover and the join's counts."""
+FOR_SPLIT_BOOTSTRAP = (C.X, C.Y, C.DAY)
+"""Kept too when the bootstrap runs under ``split`` (with the run's allocation)."""
+FOR_NETWORK = (C.X, C.Y, C.STATUS)
+"""Kept too with a street network (the distance of the placed calls to it)."""
 
 FLAG_EXAMPLES = (RowStatus.DUPLICATE_ID.value, RowStatus.UNKNOWN_CALL_TYPE.value,
                  RowStatus.OUTSIDE_BOUNDARIES.value, "outside_neighborhoods", "outside_wards")
@@ -87,7 +98,8 @@ class Streamed:
     """What the streamed calls stages give the rest of the analysis."""
 
     calls: pd.DataFrame
-    """The kept working columns (:data:`KEPT`) of every call, in input order."""
+    """The kept working columns (:data:`KEPT`, more under ``split`` or with a street
+    network) of every call, in input order."""
     cin: CallsInput
     """The calls input as read (its ``frame`` is :attr:`calls`; no ``source_xy``)."""
     examples: dict[str, list[dict]]
@@ -106,6 +118,13 @@ class Streamed:
     """The years of the calls in areas (dated, no repeated id), ascending."""
     tally: CallTally
     """What the summary and the quality report count, tallied batch by batch."""
+    clusters: list[sparse.csr_matrix] | None
+    """The bootstrap's cluster matrices of both levels, made batch by batch (``contain``
+    with a bootstrap; else None and :attr:`boundary` holds the run's allocation)."""
+    spans: list[Span]
+    """Each source's covered time (the covered days counted batch by batch)."""
+    ward_cover: tuple[int, np.ndarray]
+    """Calls placed in a neighborhood, and per neighborhood those in no ward."""
     notes: dict[str, str]
     """Progress notes of the steps done here ("read", "join", "flags", "boundary")."""
     path: Path
@@ -113,6 +132,21 @@ class Streamed:
     its folder is a temporary one the workspace writer moves it out of."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent in each part, over every batch."""
+
+    def need(self, weights: np.ndarray, n_points: int) -> dict[str, np.ndarray]:
+        """Per family, per demand point: the calls' weights (``weights`` per source code)
+        summed in the calls' order, a million calls at a time: the need-based demand
+        of :func:`~safetygap.stages.areas.point_supply`, to the last bit."""
+        point = self.calls[POINT].to_numpy()
+        fam = self.calls[C.FAMILY_CODE].to_numpy()
+        src = self.calls[C.SOURCE_CODE].to_numpy()
+        out = {f: np.zeros(n_points) for f in FAMILIES}
+        for a in range(0, len(point), 1_000_000):
+            p, f, w = point[a:a + 1_000_000], fam[a:a + 1_000_000], src[a:a + 1_000_000]
+            for i, family in enumerate(FAMILIES):
+                sel = (f == i) & (p >= 0)
+                np.add.at(out[family], p[sel], weights[w[sel]])
+        return out
 
 
 class _Clock:
@@ -128,7 +162,7 @@ class _Clock:
 def stream_calls(
     inputs: AnalysisInputs, opts: AnalysisOptions, *, taxonomy: Any, rules: Any, crs: CRS,
     nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, providers: gpd.GeoDataFrame,
-    travel: Any, on_file: Callable[[str], None] | None = None,
+    travel: Any, points: DemandPoints, on_file: Callable[[str], None] | None = None,
 ) -> Streamed:
     """The calls stages of the analysis, batch by batch (see the module docstring);
     raises what the in-memory engine raises, in the same order (call sources the mapping
@@ -140,7 +174,7 @@ def stream_calls(
     try:
         return _stream(reader, folder, opts, taxonomy=taxonomy, rules=rules, crs=crs,
                        nbhd=nbhd, wards=wards, providers=providers, travel=travel,
-                       on_file=on_file)
+                       points=points, on_file=on_file)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -148,7 +182,7 @@ def stream_calls(
 
 def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             rules: Any, crs: CRS, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
-            providers: gpd.GeoDataFrame, travel: Any,
+            providers: gpd.GeoDataFrame, travel: Any, points: DemandPoints,
             on_file: Callable[[str], None] | None) -> Streamed:
     clock = _Clock()
     window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
@@ -171,9 +205,20 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             for level, areas in (("neighborhood", nbhd), ("ward", wards))}
     years: set[int] = set()
     tally = CallTally()
+    # the bootstrap's cluster counts, batch by batch (whole calls: contain); under split
+    # the run's allocation is kept (its shares are summed in scipy's order, see
+    # ClusterCounts)
+    clusters = (cluster_counts((len(nbhd), len(wards)), methods=opts.methods)
+                if opts.boundary_policy == BoundaryPolicy.CONTAIN and opts.methods.bootstrap
+                else None)
     counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
               "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
-    join_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    joined = np.zeros(6, dtype=np.int64)  # rows.join_counts
+    in_nbhd, no_ward = 0, np.zeros(len(nbhd), dtype=np.int64)  # the wards' cover
+    days: dict[int, tuple[int, np.ndarray]] = {}  # feed code -> calls dated, their days
+    kept_cols = (*KEPT, *(FOR_SPLIT_BOOTSTRAP if opts.methods.bootstrap and clusters is None
+                          else ()), *(FOR_NETWORK if travel.network is not None else ()))
+    kept_cols = tuple(dict.fromkeys(kept_cols))
     undated = 0
     outside: list[np.ndarray] = []  # the window codes of the rows outside it
     outside_first: list[tuple[Any, Any, Any]] = []  # (row, id, time) of the first five
@@ -211,7 +256,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
             n_idx = assign_areas(xy, nbhd, crs=crs)
             w_idx = assign_areas(xy, wards, crs=crs)
-            join_parts.append((n_idx >= 0, w_idx >= 0, calls[C.DUP].to_numpy()))
+            joined += join_counts(n_idx, w_idx, calls[C.DUP].to_numpy())
             swapped.add(swapped_rows(part.source_xy, calls[C.COORD_FAULT].to_numpy(),
                                      calls[C.ROW].to_numpy(), n_idx, nbhd,
                                      src_crs=reader.crs, label=reader.coordinate_label))
@@ -229,8 +274,13 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             for level, entry in boundary.items():
                 for key in counts[level]:
                     counts[level][key] += entry[key] or 0
-                alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
+                if clusters is None:
+                    alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
             t = clock.part("boundary", t)
+            if clusters is not None:
+                add_clusters(clusters, calls, {lv: e[BoundaryPolicy.CONTAIN]
+                                               for lv, e in boundary.items()})
+                t = clock.part("clusters", t)
             for level, entry in boundary.items():
                 for pol in BOUNDARY_POLICIES:
                     sums[level][pol].add(calls, entry[pol])
@@ -239,7 +289,11 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             t = clock.part("counts", t)
             writer.write(C.build(calls, nbhd, wards, boundary))
             t = clock.part("write", t)
-            kept.append(_kept(calls))
+            in_nbhd, no_ward = _ward_cover(calls, in_nbhd, no_ward)
+            _count_days(days, calls)
+            calls[POINT] = points.locate(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                                         calls[C.N_IDX].to_numpy(), calls[C.W_IDX].to_numpy())
+            kept.append(_kept(calls, kept_cols))
             kept_rows += len(calls)
             del calls, boundary, part, n_idx, w_idx, xy
             _release_freed()
@@ -255,7 +309,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
         problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
                      "calls", allowed="a calls file with at least one row")
         problems.raise_if_any()
-    calls = _concat(kept)
+    calls = _concat(kept, kept_cols)
     names = sorted(feeds)  # the feeds' codes as the whole table's (sorted names)
     remap = np.array([names.index(n) for n in feeds], dtype=np.int16)
     calls[C.SOURCE_CODE] = remap[calls[C.SOURCE_CODE].to_numpy()]
@@ -288,14 +342,14 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     writer.close()
     t = clock.part("write", t)
     shutil.rmtree(spill, ignore_errors=True)
-    in_n, in_w, dup = (np.concatenate(a) for a in zip(*join_parts, strict=True))
-    del join_parts
+    spans = [span_of_days(*days.get(feeds[n], (0, np.zeros(0, dtype=np.int64)))[::-1],
+                          source=n, gap_days=opts.methods.gap_days) for n in names]
     run_years = tuple(sorted(years))
     by_source = tuple(feeds[n] for n in names) if len(names) > 1 else None
     counted = {level: {pol: sums[level][pol].result(run_years, sources=by_source)
                        for pol in BOUNDARY_POLICIES} for level in sums}
     boundary = {level: {**counts[level], **{
-        pol: _joined(alloc[level]) if pol == opts.boundary_policy else None
+        pol: _joined(alloc[level]) if pol == opts.boundary_policy and alloc[level] else None
         for pol in BOUNDARY_POLICIES}} for level in counts}
     flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
     notes = {
@@ -303,13 +357,15 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             f" from {len(reader.files):,} files" if reader.source.partitioned else "") + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "") +
             f"; streamed in batches of at most {batch_rows:,} rows",
-        "join": join_note(np.where(in_n, 0, -1), np.where(in_w, 0, -1), dup),
+        "join": join_note_counts(joined),
         "flags": (f"{flags} (a call may have several flags)" if flags else "no faults"),
         "boundary": (f"{boundary['neighborhood']['shared']:,} calls within "
                      f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
     }
     return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
                     boundary, counted, run_years, tally,
+                    None if clusters is None else clusters.matrices(), spans,
+                    (in_nbhd, no_ward),
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
 
 
@@ -356,37 +412,61 @@ def _cut(batches: Iterator[Any], n: int) -> Iterator[Any]:
                           (b.source_xy[0][a:a + n], b.source_xy[1][a:a + n]))
 
 
-def _concat(parts: list[dict[str, Any]]) -> pd.DataFrame:
+def _concat(parts: list[dict[str, Any]], cols: tuple[str, ...]) -> pd.DataFrame:
     """The batches' kept columns as one table, a column at a time (each batch's column
     freed once joined: the memory of the whole plus one column, not twice the whole)."""
     out: dict[str, Any] = {}
-    for col in KEPT:
+    for col in cols:
         pieces = [p.pop(col) for p in parts]
         if isinstance(pieces[0], np.ndarray):
             out[col] = np.concatenate(pieces)
-        elif isinstance(pieces[0], pd.Categorical):
+        else:
             out[col] = pd.Categorical.from_codes(
                 np.concatenate([c.codes for c in pieces]), dtype=pieces[0].dtype)
-        else:
-            out[col] = pd.concat([pd.Series(a, copy=False) for a in pieces],
-                                 ignore_index=True).array
         del pieces
     return pd.DataFrame(out, copy=False)
 
 
-def _kept(calls: pd.DataFrame) -> dict[str, Any]:
-    """The batch's :data:`KEPT` columns, each its own array (no view keeps a batch's
-    block alive); area positions as 4 bytes."""
+def _kept(calls: pd.DataFrame, cols: tuple[str, ...]) -> dict[str, Any]:
+    """The batch's kept columns ``cols``, each its own array (no view keeps a batch's
+    block alive), as narrow as their values allow."""
     out: dict[str, Any] = {}
-    for col in KEPT:
+    for col in cols:
         values = calls[col]
         if isinstance(values.dtype, pd.CategoricalDtype):
             out[col] = values.array.copy()
-        elif col in (C.N_IDX, C.W_IDX):
+        elif col == POINT:
             out[col] = values.to_numpy().astype(np.int32)
+        elif col == C.FAMILY_CODE:
+            out[col] = values.to_numpy().astype(np.int8)
         else:
             out[col] = np.array(values.to_numpy(), copy=True)
     return out
+
+
+def _ward_cover(calls: pd.DataFrame, in_nbhd: int, no_ward: np.ndarray
+                ) -> tuple[int, np.ndarray]:
+    """The wards' cover counts with the batch's (calls in a neighborhood; per
+    neighborhood those in no ward: :func:`~safetygap.stages.preflight.ward_coverage`)."""
+    n_idx, w_idx = calls[C.N_IDX].to_numpy(), calls[C.W_IDX].to_numpy()
+    in_n = n_idx >= 0
+    missed = in_n & (w_idx < 0)
+    return (in_nbhd + int(in_n.sum()),
+            no_ward + np.bincount(n_idx[missed], minlength=len(no_ward)))
+
+
+def _count_days(days: dict[int, tuple[int, np.ndarray]], calls: pd.DataFrame) -> None:
+    """Add the batch's dated calls (no repeated id, inside the date window) to each
+    feed's count and set of days (what :func:`~safetygap.geo.timespan.covered_spans`
+    reads)."""
+    no_day = calls[C.DUP].to_numpy() | calls[C.DATE_OUTSIDE].to_numpy(dtype=bool)
+    day = np.where(no_day, NO_DAY, calls[C.DAY].to_numpy())
+    src = calls[C.SOURCE_CODE].to_numpy()
+    for code in np.unique(src):
+        d = day[src == code]
+        d = d[d != NO_DAY]
+        n, have = days.get(int(code), (0, np.zeros(0, dtype=np.int64)))
+        days[int(code)] = (n + len(d), np.union1d(have, d).astype(np.int64))
 
 
 def _narrow(a: Allocation, offset: int) -> Allocation:

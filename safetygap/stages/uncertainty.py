@@ -24,11 +24,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from safetygap import FAMILIES
 from safetygap.geo.bivariate import UNDERSERVED_CLASS
 from safetygap.geo.bootstrap import (
     INTERVAL,
+    ClusterCounts,
     RankUncertainty,
     cluster_ids,
     cluster_matrix,
@@ -66,11 +68,15 @@ def add_uncertainty(
     layers: dict[str, gpd.GeoDataFrame],
     *,
     methods: Methods,
+    clusters: list[sparse.csr_matrix] | None = None,
 ) -> Uncertainty:
     """Bootstrap and hot spots of both levels.
 
     ``calls`` need ``x``, ``y``, ``day`` (:func:`safetygap.geo.timespan.day_numbers`) and
     ``family_code``; ``allocations`` the run's policy's :class:`Allocation` per level;
+    ``clusters`` the bootstrap's cluster matrices of both levels when made already
+    (:func:`cluster_counts` batch by batch: ``calls`` and ``allocations`` are then not
+    read);
     ``layers`` the neighborhood and ward layers of :func:`level_indices` (with
     ``resident_years``, ``class``, ``access_tercile`` columns per family).
     """
@@ -87,7 +93,7 @@ def add_uncertainty(
         "uncertain_classes": {}, "hotspot_areas": {},
     }
     if methods.bootstrap > 0:
-        boot = _bootstrap(calls, allocations, layers, methods)
+        boot = _bootstrap(calls, allocations, layers, methods, clusters)
         for level in LEVELS:
             ids = out[level][M.AREA_ID].astype(str).to_numpy()
             summary["uncertain_classes"][level] = {}
@@ -145,21 +151,46 @@ def _put(layer: gpd.GeoDataFrame, rows: list[pd.DataFrame], level: str, family: 
                                   M.VALUE: np.asarray(values, dtype=float)}))
 
 
+def cluster_counts(n_areas: tuple[int, int], *, methods: Methods) -> ClusterCounts:
+    """The bootstrap's cluster counts of both levels (``n_areas`` neighborhoods, wards),
+    to :func:`add_clusters` batch by batch (the ``contain`` policy: whole calls)."""
+    return ClusterCounts(tuple(n * len(FAMILIES) for n in n_areas),
+                         cell_m=methods.bootstrap_cell_m)
+
+
+def add_clusters(counts: ClusterCounts, calls: pd.DataFrame,
+                 allocations: dict[str, Any]) -> None:
+    """Add a batch of calls and their allocation per level to :func:`cluster_counts`."""
+    counts.add(calls[C.X].to_numpy(), calls[C.Y].to_numpy(), calls[C.DAY].to_numpy(),
+               [_columns(calls, allocations[level])[:2] for level in LEVELS])
+
+
+def _columns(calls: pd.DataFrame, a: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The allocated calls of a family, their (area, family) column, and which
+    allocation rows they are."""
+    nf = len(FAMILIES)
+    f = calls[C.FAMILY_CODE].to_numpy().astype(np.int64)[a.call]
+    keep = f < nf
+    return a.call[keep], a.area[keep] * nf + f[keep], keep
+
+
 def _bootstrap(calls: pd.DataFrame, allocations: dict[str, Any],
-               layers: dict[str, gpd.GeoDataFrame], methods: Methods
+               layers: dict[str, gpd.GeoDataFrame], methods: Methods,
+               clusters: list[sparse.csr_matrix] | None = None,
                ) -> dict[str, dict[str, RankUncertainty]]:
     """Replicate counts of both levels from the same cluster draws, then the summaries."""
-    cluster, k = cluster_ids(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
-                             calls[C.DAY].to_numpy(), cell_m=methods.bootstrap_cell_m)
-    fam = calls[C.FAMILY_CODE].to_numpy().astype(np.int64)
     nf = len(FAMILIES)
-    mats = []
-    for level in LEVELS:
-        a = allocations[level]
-        f = fam[a.call]
-        keep = f < nf
-        mats.append(cluster_matrix(cluster[a.call][keep], a.area[keep] * nf + f[keep], k,
-                                   len(layers[level]) * nf, weight=a.weight[keep]))
+    mats = clusters
+    if mats is None:
+        cluster, k = cluster_ids(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                                 calls[C.DAY].to_numpy(), cell_m=methods.bootstrap_cell_m)
+        mats = []
+        for level in LEVELS:
+            a = allocations[level]
+            call, column, keep = _columns(calls, a)
+            mats.append(cluster_matrix(cluster[call], column, k,
+                                       len(layers[level]) * nf,
+                                       weight=a.weight[keep]))
     counts = resample(mats, replicates=methods.bootstrap, seed=methods.bootstrap_seed)
     out: dict[str, dict[str, RankUncertainty]] = {}
     for level, c in zip(LEVELS, counts, strict=True):
