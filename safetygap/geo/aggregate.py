@@ -9,7 +9,7 @@ calls whose type signals no service family (family ``none``), so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -106,8 +106,12 @@ class CountSums:
         self.fixed = years is not None
         self.year_slots: list[int] = [*(int(y) for y in years or ()), _NO_YEAR]
         self.source_slots: list[int] = []
-        self.masks = ("calls", "diverted", "eligible", "eligible_not_diverted", "covered",
-                      *(("base",) if base else ()), *(("coverable",) if coverable else ()))
+        # AreaCounts' count fields (calls, diverted, eligible, ...), the optional ones when
+        # asked for: named by the dataclass, not spelled here (tables/measures owns names)
+        optional = {"base": base, "coverable": coverable}
+        self.masks = tuple(f.name for f in fields(AreaCounts)
+                           if f.name not in ("periods", "families", "by_source")
+                           and optional.get(f.name, True))
         self.sums = {m: self._zeros(len(self.year_slots)) for m in self.masks}
         self.by_source: list[np.ndarray] = []  # calls per source slot
 
