@@ -118,3 +118,16 @@ def test_rank_summaries_by_hand():
         assert got.class_agreement[i] == pytest.approx((classes[:, i] == est_class[i]).mean())
         assert got.p_underserved[i] == pytest.approx((classes[:, i] == 7).mean())
     np.testing.assert_array_equal(got.classes, classes)
+
+
+def test_draws_made_a_few_replicates_at_a_time_are_the_same(monkeypatch):
+    """resample draws the multinomials a few replicates at a time when the groups are
+    many (memory): the very numbers of drawing every replicate at once."""
+    from safetygap.geo import bootstrap
+
+    mats = [_random_matrix(3), _random_matrix(4)]
+    whole = resample(mats, replicates=50, seed=9)
+    monkeypatch.setattr(bootstrap, "_DRAWS_AT_ONCE", 7)  # a replicate or so at a time
+    parts = resample(mats, replicates=50, seed=9)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, parts, strict=True))
+    assert not np.array_equal(whole[0], resample(mats, replicates=50, seed=10)[0])

@@ -239,9 +239,15 @@ def resample(matrices: list[sparse.csr_matrix], *, replicates: int = DEFAULT_REP
     group, first = _identical_rows(both)
     sizes = np.bincount(group).astype(float)
     rng = np.random.default_rng(seed)
-    times = rng.multinomial(k, sizes / sizes.sum(), size=replicates).astype(np.float64)
     reps = both[first].T.tocsr()  # (columns x groups)
-    sums = (reps @ times.T).T
+    del both
+    # the draws a few replicates at a time (the same numbers as all at once: the
+    # generator draws them replicate after replicate), so memory holds at most about
+    # _DRAWS_AT_ONCE draws, not replicates x groups
+    per = max(1, _DRAWS_AT_ONCE // len(sizes))
+    sums = np.concatenate([
+        (reps @ rng.multinomial(k, sizes / sizes.sum(), size=min(per, replicates - a))
+         .astype(np.float64).T).T for a in range(0, replicates, per)])
     start = 0
     for i, m in enumerate(matrices):
         out[i] = np.asarray(sums[:, start:start + m.shape[1]])
@@ -249,20 +255,27 @@ def resample(matrices: list[sparse.csr_matrix], *, replicates: int = DEFAULT_REP
     return out
 
 
+_DRAWS_AT_ONCE = 4_000_000
+"""Multinomial draws :func:`resample` holds at once (8 bytes each, twice)."""
+
+
 def _identical_rows(m: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """Group of each row (rows with the same columns and values share one) and the first
     row of each group. Rows are hashed by two random projections, then every row is
     checked against its group's first row, so a hash collision can never merge rows."""
-    m = m.copy()
-    m.sum_duplicates()
-    m.sort_indices()
+    if not m.has_canonical_format:  # a copy put in canonical form (the caller's kept)
+        m = m.copy()
+        m.sum_duplicates()
+        m.sort_indices()
     rng = np.random.default_rng(0)
     proj = rng.uniform(0.5, 1.5, (m.shape[1], 2))
     h = np.asarray(m @ proj)
     key = h[:, 0] + 1j * h[:, 1]  # one sortable value per row
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
     group = group.ravel()
-    if abs(m - m[first[group]]).sum() > 0:  # pragma: no cover - a hash collision
+    step = 1 << 20  # rows compared a million at a time (not a copy of the whole matrix)
+    if any(abs(m[a:a + step] - m[first[group[a:a + step]]]).sum() > 0
+           for a in range(0, m.shape[0], step)):  # pragma: no cover - a hash collision
         keys: dict[tuple, int] = {}
         firsts: list[int] = []
         group = np.empty(m.shape[0], dtype=np.int64)

@@ -10,19 +10,22 @@ reprojection, :func:`~safetygap.stages.rows.call_features`,
 :func:`~safetygap.stages.rows.flag_rows`,
 :func:`~safetygap.stages.areas.boundary_allocations`), its rows of the workspace table
 are written at once (:class:`safetygap.tables.calls.StreamWriter`), and only what the
-later stages read is kept (:data:`KEPT`: numbers, flags and small categoricals, and
-three text columns only where a later step reads them). What needs every call at once
-is gathered across batches: repeated call ids (:class:`~safetygap.stages._seen_ids.SeenIds`,
-64-bit hashes with an exact check), the feeds' codes, fault counts and the first examples
-of each fault, the swapped-coordinates count; the counts of the allocated calls under
-both boundary policies are summed batch by batch
+later stages read is counted batch by batch: repeated call ids
+(:class:`~safetygap.stages._seen_ids.SeenIds`, 64-bit hashes with an exact check), the
+feeds' codes, fault counts and the first examples of each fault, the swapped-coordinates
+count, the summary's and quality report's counts (:class:`~safetygap.stages.tally.CallTally`),
+the counts by area under both boundary policies
 (:class:`~safetygap.stages.areas.AllocationSums`, fractional shares in the calls' order),
-and only the run's own policy's allocation is kept (for the bootstrap).
+the bootstrap's clusters (:class:`~safetygap.geo.bootstrap.ClusterCounts`), the covered
+days, the wards' cover; each call's demand point, family and source (7 bytes) are spilled
+to disk and summed into the need per demand point once the covered time is known
+(:meth:`Streamed.need`).
 
 The results are identical to the in-memory engine's (tests/test_stream_engine.py).
-Memory still grows with the calls, by the kept columns (about 86 bytes a call) and the
-run's policy's allocation (about 18 bytes a placed call under ``contain``), not by the
-text of every call.
+Memory grows with the calls only by the repeated-id hashes (8 bytes a distinct id); under
+``split`` with a bootstrap, the places, days and allocation of every call are kept too
+(:data:`FOR_SPLIT_BOOTSTRAP`), and with a street network the places
+(:data:`FOR_NETWORK`).
 """
 
 from __future__ import annotations
@@ -73,17 +76,11 @@ from safetygap.vocab import BOUNDARY_POLICIES, FAMILIES, BoundaryPolicy, RowStat
 DEFAULT_BATCH_ROWS = 500_000
 """Rows of a batch of the streaming engine (``AnalysisOptions.batch_rows``)."""
 
-POINT = "demand_point"
-"""Kept column: the call's demand point (-1 none), int32."""
-KEPT: tuple[str, ...] = (POINT, C.FAMILY_CODE, C.SOURCE_CODE)
-"""What is kept of every call (7 bytes): its demand point, family and source, from which
-the need at each demand point is summed once the sources' covered time is known
-(:meth:`Streamed.need`). Everything else the later stages read is counted batch by batch:
-the summary and quality report's counts (:class:`~safetygap.stages.tally.CallTally`),
-the counts by area (:class:`~safetygap.stages.areas.AllocationSums`), the bootstrap's
-clusters (:class:`~safetygap.geo.bootstrap.ClusterCounts`), the covered days, the wards'
-cover and the join's counts."""
-FOR_SPLIT_BOOTSTRAP = (C.X, C.Y, C.DAY)
+NEED_ROW = np.dtype([("point", "<i4"), ("family", "i1"), ("source", "<i2")])
+"""What is spilled of every call (7 bytes): its demand point (-1 none), family and source
+(code in the order first seen), from which the need at each demand point is summed once
+the sources' covered time is known (:meth:`Streamed.need`)."""
+FOR_SPLIT_BOOTSTRAP = (C.X, C.Y, C.DAY, C.FAMILY_CODE)
 """Kept too when the bootstrap runs under ``split`` (with the run's allocation)."""
 FOR_NETWORK = (C.X, C.Y, C.STATUS)
 """Kept too with a street network (the distance of the placed calls to it)."""
@@ -98,8 +95,9 @@ class Streamed:
     """What the streamed calls stages give the rest of the analysis."""
 
     calls: pd.DataFrame
-    """The kept working columns (:data:`KEPT`, more under ``split`` or with a street
-    network) of every call, in input order."""
+    """The working columns kept of every call, in input order: none but under ``split``
+    with a bootstrap (:data:`FOR_SPLIT_BOOTSTRAP`) or with a street network
+    (:data:`FOR_NETWORK`)."""
     cin: CallsInput
     """The calls input as read (its ``frame`` is :attr:`calls`; no ``source_xy``)."""
     examples: dict[str, list[dict]]
@@ -133,19 +131,24 @@ class Streamed:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent in each part, over every batch."""
 
+    need_files: list[Path] = field(default_factory=list)
+    """Each batch's calls as :data:`NEED_ROW` (``.npy``), in input order."""
+    feed_order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """For each feed code of :attr:`need_files` (order first seen), its source code."""
+
     def need(self, weights: np.ndarray, n_points: int) -> dict[str, np.ndarray]:
         """Per family, per demand point: the calls' weights (``weights`` per source code)
-        summed in the calls' order, a million calls at a time: the need-based demand
-        of :func:`~safetygap.stages.areas.point_supply`, to the last bit."""
-        point = self.calls[POINT].to_numpy()
-        fam = self.calls[C.FAMILY_CODE].to_numpy()
-        src = self.calls[C.SOURCE_CODE].to_numpy()
+        summed in the calls' order, a batch at a time read back from disk: the
+        need-based demand of :func:`~safetygap.stages.areas.point_supply`, to the last
+        bit."""
+        by_feed = weights[self.feed_order]
         out = {f: np.zeros(n_points) for f in FAMILIES}
-        for a in range(0, len(point), 1_000_000):
-            p, f, w = point[a:a + 1_000_000], fam[a:a + 1_000_000], src[a:a + 1_000_000]
+        for path in self.need_files:
+            rows = np.load(path)
+            p, f, w = rows["point"], rows["family"], rows["source"]
             for i, family in enumerate(FAMILIES):
                 sel = (f == i) & (p >= 0)
-                np.add.at(out[family], p[sel], weights[w[sel]])
+                np.add.at(out[family], p[sel], by_feed[w[sel]])
         return out
 
 
@@ -216,9 +219,10 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     joined = np.zeros(6, dtype=np.int64)  # rows.join_counts
     in_nbhd, no_ward = 0, np.zeros(len(nbhd), dtype=np.int64)  # the wards' cover
     days: dict[int, tuple[int, np.ndarray]] = {}  # feed code -> calls dated, their days
-    kept_cols = (*KEPT, *(FOR_SPLIT_BOOTSTRAP if opts.methods.bootstrap and clusters is None
-                          else ()), *(FOR_NETWORK if travel.network is not None else ()))
-    kept_cols = tuple(dict.fromkeys(kept_cols))
+    kept_cols = tuple(dict.fromkeys((
+        *(FOR_SPLIT_BOOTSTRAP if opts.methods.bootstrap and clusters is None else ()),
+        *(FOR_NETWORK if travel.network is not None else ()))))
+    need_files: list[Path] = []
     undated = 0
     outside: list[np.ndarray] = []  # the window codes of the rows outside it
     outside_first: list[tuple[Any, Any, Any]] = []  # (row, id, time) of the first five
@@ -291,9 +295,10 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             t = clock.part("write", t)
             in_nbhd, no_ward = _ward_cover(calls, in_nbhd, no_ward)
             _count_days(days, calls)
-            calls[POINT] = points.locate(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
-                                         calls[C.N_IDX].to_numpy(), calls[C.W_IDX].to_numpy())
-            kept.append(_kept(calls, kept_cols))
+            need_files.append(folder / f"need-{len(need_files):06d}.npy")
+            np.save(need_files[-1], _need_rows(calls, points))
+            if kept_cols:
+                kept.append(_kept(calls, kept_cols))
             kept_rows += len(calls)
             del calls, boundary, part, n_idx, w_idx, xy
             _release_freed()
@@ -304,7 +309,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                     f"({kept_rows:,} so far)")
         rows = kept_rows + len(reader.malformed)
     refuse_unmapped(reader.path, unmapped, opts.columns)
-    if not kept:
+    if not kept_rows:
         problems = Problems()
         problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
                      "calls", allowed="a calls file with at least one row")
@@ -312,7 +317,6 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     calls = _concat(kept, kept_cols)
     names = sorted(feeds)  # the feeds' codes as the whole table's (sorted names)
     remap = np.array([names.index(n) for n in feeds], dtype=np.int16)
-    calls[C.SOURCE_CODE] = remap[calls[C.SOURCE_CODE].to_numpy()]
     calls.attrs["sources"] = names
     calls.attrs["faults"] = faults
     cin = CallsInput(reader.path, calls, reader.crs, reader.columns, {}, None,
@@ -320,7 +324,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                      time_form=reader.time_form, source=reader.source, file_starts=starts)
     read_located = cin.locate(read_examples)
     cin.examples = read_located
-    undated_found = np.zeros(len(calls), dtype=bool)
+    undated_found = np.zeros(kept_rows, dtype=bool)
     undated_found[:undated] = True  # the report counts them
     undated_entry = undated_report(
         undated_found, form=cin.time_form,
@@ -353,7 +357,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
         for pol in BOUNDARY_POLICIES}} for level in counts}
     flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
     notes = {
-        "read": f"{len(calls):,} rows" + (
+        "read": f"{kept_rows:,} rows" + (
             f" from {len(reader.files):,} files" if reader.source.partitioned else "") + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "") +
             f"; streamed in batches of at most {batch_rows:,} rows",
@@ -366,7 +370,8 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
                     boundary, counted, run_years, tally,
                     None if clusters is None else clusters.matrices(), spans,
                     (in_nbhd, no_ward),
-                    notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()})
+                    notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()},
+                    need_files, remap.astype(np.int64))
 
 
 _COUNTED_COLUMNS = pd.DataFrame(columns=[C.DIVERSION_BASE, C.COVERABLE])
@@ -435,13 +440,20 @@ def _kept(calls: pd.DataFrame, cols: tuple[str, ...]) -> dict[str, Any]:
         values = calls[col]
         if isinstance(values.dtype, pd.CategoricalDtype):
             out[col] = values.array.copy()
-        elif col == POINT:
-            out[col] = values.to_numpy().astype(np.int32)
-        elif col == C.FAMILY_CODE:
-            out[col] = values.to_numpy().astype(np.int8)
         else:
             out[col] = np.array(values.to_numpy(), copy=True)
     return out
+
+
+def _need_rows(calls: pd.DataFrame, points: DemandPoints) -> np.ndarray:
+    """The batch's calls as :data:`NEED_ROW`: each one's demand point (located now),
+    family and feed code."""
+    rows = np.empty(len(calls), dtype=NEED_ROW)
+    rows["point"] = points.locate(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                                  calls[C.N_IDX].to_numpy(), calls[C.W_IDX].to_numpy())
+    rows["family"] = calls[C.FAMILY_CODE].to_numpy()
+    rows["source"] = calls[C.SOURCE_CODE].to_numpy()
+    return rows
 
 
 def _ward_cover(calls: pd.DataFrame, in_nbhd: int, no_ward: np.ndarray
