@@ -1,6 +1,10 @@
 """The streaming engine's calls stages: read, validate, classify, join, flag and allocate
 the calls batch by batch (``AnalysisOptions(engine="stream")``).
 
+Long file (about 500 lines): the batch loop and the running totals it carries from one
+batch to the next (repeated ids, faults and their first examples, counts, clusters, the
+need per demand point) belong together; each total's arithmetic lives in its owner module.
+
 A stage of :func:`safetygap.pipeline.analyze`. The in-memory engine reads the whole calls
 table (every text column of every call), then runs the row stages on it. Here every
 batch of the reader (:meth:`safetygap.inputs.calls.CallsReader.batches`, cut into at
