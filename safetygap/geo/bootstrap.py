@@ -24,7 +24,6 @@ identical clusters are grouped and the draws per group are one multinomial per r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -35,6 +34,7 @@ from safetygap.geo.bivariate import (
     terciles,
     underserved_rank,
 )
+from safetygap.geo.sorted_runs import distinct_sorted, merge_sorted
 from safetygap.geo.uncertainty import empirical_bayes_many
 
 DEFAULT_REPLICATES = 200
@@ -150,7 +150,7 @@ class ClusterCounts:
         new = uid < 0
         if new.any():  # numbered after every cluster seen before
             uid[new] = self.n_clusters + np.arange(int(new.sum()), dtype=np.int64)
-            _push(self._runs, (u[new], uid[new]), _merged)
+            _push(self._runs, (u[new], uid[new]))
             self._n_keys += int(new.sum())
         found[fits] = uid[np.searchsorted(u, k)]
         for j in np.flatnonzero(~fits):
@@ -171,8 +171,9 @@ class ClusterCounts:
             key = c[ok] * self.n_columns[i] + col[ok]
             if not len(key):
                 continue
-            _push(self._pairs[i], _summed([(key, np.ones(len(key), dtype=np.int64))]),
-                  _summed)
+            key = np.sort(key)
+            first = np.flatnonzero(distinct_sorted(key))
+            _push(self._pairs[i], (key[first], np.diff(np.append(first, len(key)))))
         return self
 
     def matrices(self) -> list[sparse.csr_matrix]:
@@ -181,40 +182,37 @@ class ClusterCounts:
         k = self.n_clusters
         out = []
         for i, n_col in enumerate(self.n_columns):
-            pairs, counts = _summed(self._pairs[i]) if self._pairs[i] else (
-                np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-            row, col = np.divmod(pairs, n_col)
-            out.append(sparse.csr_matrix((counts.astype(float), (row, col)),
-                                         shape=(k, n_col)))
+            runs = self._pairs[i]
+            while len(runs) > 1:
+                b, a = runs.pop(), runs.pop()
+                runs.append(_combined(a, b))
+            pairs, counts = runs.pop() if runs else (np.zeros(0, dtype=np.int64),
+                                                     np.zeros(0, dtype=np.int64))
+            row, col = np.divmod(pairs, n_col)  # sorted by row then column, distinct
+            del pairs
+            indptr = np.searchsorted(row, np.arange(k + 1))
+            out.append(sparse.csr_matrix((counts.astype(float), col.astype(np.int32),
+                                          indptr), shape=(k, n_col)))
         return out
 
 
-def _push(runs: list[tuple[np.ndarray, np.ndarray]], run: tuple[np.ndarray, np.ndarray],
-          combine: Any) -> None:
-    """Add a sorted run; the last two runs are combined while the last is at least half
-    the one before (a binary counter: about log2(n) runs, each key merged log2(n) times
-    in all, not once per batch)."""
+def _push(runs: list[tuple[np.ndarray, np.ndarray]], run: tuple[np.ndarray, np.ndarray]
+          ) -> None:
+    """Add a sorted run of distinct keys with values; the last two runs are combined
+    while the last is at least half the one before (a binary counter: about log2(n)
+    runs, each key merged log2(n) times in all, not once per batch)."""
     runs.append(run)
     while len(runs) > 1 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
         b, a = runs.pop(), runs.pop()
-        runs.append(combine([a, b]))
+        runs.append(_combined(a, b))
 
 
-def _merged(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted runs of distinct (key, value) as one sorted run (the keys distinct across
-    runs too)."""
-    keys = np.concatenate([r[0] for r in runs])
-    perm = np.argsort(keys, kind="stable")  # sorted runs: merged, not sorted afresh
-    return keys[perm], np.concatenate([r[1] for r in runs])[perm]
-
-
-def _summed(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """(key, count) runs as one sorted run of distinct keys with their counts summed."""
-    keys, counts = _merged(runs)
-    if not len(keys):
-        return keys, counts
-    edge = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
-    return keys[edge], np.add.reduceat(counts, edge)
+def _combined(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Two runs as one (a key in both: values added)."""
+    keys, values = merge_sorted(a[0], b[0], a_values=a[1], b_values=b[1])
+    assert values is not None
+    return keys, values
 
 
 def resample(matrices: list[sparse.csr_matrix], *, replicates: int = DEFAULT_REPLICATES,

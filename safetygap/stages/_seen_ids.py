@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from safetygap.geo.sorted_runs import distinct_sorted, merge_sorted
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
@@ -160,9 +162,7 @@ class SeenIds:
         self.files.append((hashes_path, ids_path))
         run = _distinct(h_sorted)  # colliding hashes of one batch kept once
         while self.runs and len(self.runs[-1]) <= 2 * len(run):
-            merged = np.concatenate([self.runs.pop(), run])
-            merged.sort(kind="stable")  # two sorted runs: a merge
-            run = _distinct(merged)
+            run = merge_sorted(self.runs.pop(), run)[0]  # in about the result's memory
         self.runs.append(run)
 
 
@@ -170,7 +170,4 @@ def _distinct(sorted_values: np.ndarray) -> np.ndarray:
     """The distinct values of a sorted array (np.unique hashes, slower here)."""
     if len(sorted_values) < 2:
         return sorted_values
-    keep = np.empty(len(sorted_values), dtype=bool)
-    keep[0] = True
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=keep[1:])
-    return sorted_values[keep]
+    return sorted_values[distinct_sorted(sorted_values)]
