@@ -11,7 +11,8 @@
   name.
 
 Only local files are read: the core never downloads, so a URL (``s3://...``,
-``https://...``) is refused with a message saying to copy the files here first.
+``https://...``) is refused with a message saying to copy the files here first
+(``safetygap analyze --calls URL`` does that itself: :mod:`safetygap.fetch.remote`).
 
 A dataset of several files is read lazily, one batch of one file at a time, in the order
 of the files' names (numbers in names compared as numbers: ``part-2`` before
@@ -110,7 +111,8 @@ def resolve_calls(spec: str | os.PathLike, problems: Problems,
     text = os.fspath(spec)
     if _URL.match(text):
         problems.add(where, "a URL: only local files are read", value=text,
-                     allowed="a local file, directory or glob (copy the files here first)")
+                     allowed="a local file, directory or glob (copy the files here first; "
+                     "`safetygap analyze --calls URL` copies them itself)")
         return None
     p = Path(text)
     if p.is_dir():
