@@ -45,6 +45,8 @@ def run_analysis(
     """Analyse ``inputs`` and write the workspace ``out``; progress on stderr."""
     progress = Progress(len(STEPS) + 1, enabled=not quiet)  # the analysis, then writing
     analysis = analyze(inputs, options=options, progress=progress)
+    if inputs.calls_origin is not None:  # read from a local copy: name what was copied
+        analysis.quality.calls.file = inputs.calls_origin
     with progress.step("writing workspace") as info:
         try:
             write_workspace(analysis, out)

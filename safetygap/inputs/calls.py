@@ -202,13 +202,13 @@ class CallsReader:
                 self.crs, csv.malformed
         if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
             stream = open_parquet_batches(p, "calls", self.wanted)
-            return ((b.to_pandas(types_mapper=_text_mapper), None) for b in stream), \
-                self.crs, none
+            return read_ahead((b.to_pandas(types_mapper=_text_mapper), None)
+                              for b in stream), self.crs, none
         if suffix in PARQUET_SUFFIXES:  # GeoParquet: WKB streamed, GeoArrow read whole
             geo = open_geoparquet_batches(p, "calls", self.wanted, geometry=self.geometry)
             if geo is not None:
-                return ((b.to_pandas(types_mapper=_text_mapper), g) for b, g in geo[0]), \
-                    self.crs, none
+                return read_ahead((b.to_pandas(types_mapper=_text_mapper), g)
+                                  for b, g in geo[0]), self.crs, none
         table = read_table(p, where="calls", columns=self.wanted, encoding=self.encoding)
         crs = self.crs if self.columns.coordinate_columns is not None else (
             self.columns.crs or table.crs or self.crs)

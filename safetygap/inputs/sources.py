@@ -11,7 +11,8 @@
   name.
 
 Only local files are read: the core never downloads, so a URL (``s3://...``,
-``https://...``) is refused with a message saying to copy the files here first.
+``https://...``) is refused with a message saying to copy the files here first
+(the ``analyze`` command does that itself for a URL: :mod:`safetygap.fetch.remote`).
 
 A dataset of several files is read lazily, one batch of one file at a time, in the order
 of the files' names (numbers in names compared as numbers: ``part-2`` before
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from safetygap._hashing import sha256_file
-from safetygap.errors import Problems
+from safetygap.errors import Problems, option
 from safetygap.inputs.files import CSV_SUFFIXES, PARQUET_SUFFIXES, check_file, suffix_of
 
 STREAMED_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
@@ -110,7 +111,9 @@ def resolve_calls(spec: str | os.PathLike, problems: Problems,
     text = os.fspath(spec)
     if _URL.match(text):
         problems.add(where, "a URL: only local files are read", value=text,
-                     allowed="a local file, directory or glob (copy the files here first)")
+                     allowed="a local file, directory or glob (copy the files here first; "
+                     f"the analyze command copies them itself when {option('calls')} is "
+                     "the URL)")
         return None
     p = Path(text)
     if p.is_dir():

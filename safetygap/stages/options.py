@@ -69,6 +69,9 @@ class AnalysisInputs:
     streets: Path | None = None
     """Street network (OSM XML or GraphML) whose street names name places (proposed
     sites: "5th Avenue & 12th Street"); None: the network's own names, if any."""
+    calls_origin: str | None = None
+    """Where :attr:`calls` were copied from (a URL the ``analyze`` command copied:
+    :mod:`safetygap.fetch.remote`); recorded in the manifest. None: read where they are."""
 
 
 @dataclass(frozen=True)

@@ -546,6 +546,8 @@ def manifest_report(
             continue
         if role == "calls":  # a file, or a dataset of files (a directory or glob)
             files[role] = calls_fingerprint(p)
+            if inputs.calls_origin is not None:  # a local copy of a URL's files
+                files[role]["origin"] = inputs.calls_origin
             continue
         p = Path(p)
         files[role] = {"path": str(p.resolve()), "bytes": p.stat().st_size,
