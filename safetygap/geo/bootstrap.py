@@ -188,11 +188,13 @@ class ClusterCounts:
                 runs.append(_combined(a, b))
             pairs, counts = runs.pop() if runs else (np.zeros(0, dtype=np.int64),
                                                      np.zeros(0, dtype=np.int64))
-            row, col = np.divmod(pairs, n_col)  # sorted by row then column, distinct
+            # sorted by row then column, distinct: each row's start found, no row array
+            indptr = np.searchsorted(pairs, np.arange(k + 1, dtype=np.int64) * n_col)
+            col = (pairs % n_col).astype(np.int32)
             del pairs
-            indptr = np.searchsorted(row, np.arange(k + 1))
-            out.append(sparse.csr_matrix((counts.astype(float), col.astype(np.int32),
-                                          indptr), shape=(k, n_col)))
+            data = counts.astype(float)
+            del counts
+            out.append(sparse.csr_matrix((data, col, indptr), shape=(k, n_col)))
         return out
 
 

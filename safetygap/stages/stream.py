@@ -350,6 +350,9 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
         if flagged.get(kind):
             examples[kind] = flagged[kind]
     examples = cin.locate(examples)
+    matrices = None if clusters is None else clusters.matrices()
+    clusters = None  # its runs let go before the calls table's last pass
+    _release_freed()
     writer.close()
     t = clock.part("write", t)
     shutil.rmtree(spill, ignore_errors=True)
@@ -375,7 +378,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
     }
     return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
                     boundary, counted, run_years, tally,
-                    None if clusters is None else clusters.matrices(), spans,
+                    matrices, spans,
                     (in_nbhd, no_ward),
                     notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()},
                     need_files, remap.astype(np.int64))
