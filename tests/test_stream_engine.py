@@ -281,3 +281,17 @@ def test_no_temporary_folder_left_when_a_later_stage_fails(tiny_files, tmp_path,
         run_analysis(AnalysisInputs(**tiny_files), tmp_path / "ws", options=opts,
                      quiet=True)
     assert list(staging.iterdir()) == []
+
+
+def test_parquet_read_in_batches_of_the_streams_size(tiny_files, tmp_path):
+    """The streaming engine reads Parquet in batches of at most ``batch_rows`` rows (the
+    reader's own batches, not one large batch cut afterwards: that is what lowers the
+    memory a batch holds)."""
+    from safetygap.inputs.calls import open_calls
+
+    frame = pd.read_csv(tiny_files["calls"], dtype=str)
+    path = tmp_path / "calls.parquet"
+    frame.to_parquet(path, index=False)
+    reader = open_calls(path, columns=load_preset("generic"), parquet_rows=3)
+    sizes = [len(b.frame) for b in reader.batches({}, {})]
+    assert max(sizes) == 3 and sum(sizes) == len(frame) and len(sizes) > 2

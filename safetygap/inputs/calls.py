@@ -151,6 +151,9 @@ class CallsReader:
     batch of every file), or as given; None before that or when no time is mapped."""
     max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE
     """Largest share of a CSV file's rows that may be malformed (each file on its own)."""
+    parquet_rows: int | None = None
+    """Rows of a Parquet batch (None: :data:`~safetygap.inputs.files.PARQUET_BATCH_ROWS`);
+    the streaming engine's smaller batches hold less at once."""
     malformed: MalformedRows = field(default_factory=MalformedRows)
     """The malformed CSV rows of the files read so far (skipped; each with its file when
     the calls are a dataset of several files)."""
@@ -201,11 +204,13 @@ class CallsReader:
             return read_ahead((b.to_pandas(types_mapper=_text_mapper), None) for b in csv), \
                 self.crs, csv.malformed
         if suffix in PARQUET_SUFFIXES and not is_geoparquet(p):
-            stream = open_parquet_batches(p, "calls", self.wanted)
+            stream = open_parquet_batches(p, "calls", self.wanted,
+                                          batch_rows=self.parquet_rows)
             return read_ahead((b.to_pandas(types_mapper=_text_mapper), None)
                               for b in stream), self.crs, none
         if suffix in PARQUET_SUFFIXES:  # GeoParquet: WKB streamed, GeoArrow read whole
-            geo = open_geoparquet_batches(p, "calls", self.wanted, geometry=self.geometry)
+            geo = open_geoparquet_batches(p, "calls", self.wanted, geometry=self.geometry,
+                                          batch_rows=self.parquet_rows)
             if geo is not None:
                 return read_ahead((b.to_pandas(types_mapper=_text_mapper), g)
                                   for b, g in geo[0]), self.crs, none
@@ -218,10 +223,12 @@ class CallsReader:
 def open_calls(
     path: str | os.PathLike, *, columns: ColumnMap, encoding: str = "utf-8",
     max_malformed_share: float = DEFAULT_MAX_MALFORMED_SHARE,
+    parquet_rows: int | None = None,
 ) -> CallsReader:
     """Open a calls file or dataset (:mod:`safetygap.inputs.sources`) for reading in
-    batches: every file's header is checked first (:func:`check_calls_header`), so every
-    problem it shows is raised together before any row is read."""
+    batches (``parquet_rows`` rows a Parquet batch; None the default): every file's header
+    is checked first (:func:`check_calls_header`), so every problem it shows is raised
+    together before any row is read."""
     head = check_calls_header(path, columns=columns, encoding=encoding)
     assert head.source is not None
     present = {k: v for k, v in columns.optional_columns().items() if v in head.columns}
@@ -234,7 +241,7 @@ def open_calls(
     assert crs is not None  # the header check raised otherwise
     return CallsReader(head.source.path, head.source, crs, columns, label, list(head.columns),
                        encoding, columns_read, wanted, coords is None,
-                       max_malformed_share=max_malformed_share)
+                       max_malformed_share=max_malformed_share, parquet_rows=parquet_rows)
 
 
 def read_calls(

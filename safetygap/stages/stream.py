@@ -58,6 +58,7 @@ from safetygap.geo.join import assign_areas
 from safetygap.geo.timespan import NO_DAY, Span, span_of_days
 from safetygap.inputs.calls import CallsInput, open_calls, refuse_unmapped
 from safetygap.inputs.date_window import DateWindow
+from safetygap.inputs.files import PARQUET_BATCH_ROWS
 from safetygap.inputs.times import undated_report
 from safetygap.stages._seen_ids import SeenIds
 from safetygap.stages.areas import Allocated, AllocationSums, boundary_allocations, coverage
@@ -175,7 +176,9 @@ def stream_calls(
     raises what the in-memory engine raises, in the same order (call sources the mapping
     does not name, no data rows, too many undated calls, swapped coordinates)."""
     reader = open_calls(inputs.calls, columns=opts.columns, encoding=opts.encoding,
-                        max_malformed_share=opts.max_malformed_share)
+                        max_malformed_share=opts.max_malformed_share,
+                        parquet_rows=min(opts.batch_rows or DEFAULT_BATCH_ROWS,
+                                         PARQUET_BATCH_ROWS))
     folder = Path(tempfile.mkdtemp(prefix="safetygap-stream-",
                                    dir=None if opts.staging is None else str(opts.staging)))
     try:
