@@ -111,3 +111,40 @@ def test_a_protocol_whose_package_is_missing_names_it(tiny_files, tmp_path):
     text = " ".join(res.output.split())
     assert "--calls gs://some-bucket/calls/" in text and "gcsfs" in text
     assert "Traceback" not in res.output
+
+
+def test_profile_and_init_read_a_url_and_the_configuration_names_it(tiny_files, bucket,
+                                                                    tmp_path, monkeypatch):
+    """`profile URL` profiles the copied files (and names the URL); `init --calls URL`
+    samples the first file and writes the URL as [calls] file; `analyze --config` then
+    copies the calls itself and gives the workspace of the same files on disk."""
+    import tomllib
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["profile", bucket["url"], "--preset", "generic", "--json"])
+    assert res.exit_code == 0, res.output
+    prof = json.loads(res.output[res.output.index("{"):])
+    assert prof["file"] == bucket["url"] and prof["rows"] == 11
+    assert not list(tmp_path.glob(".safetygap-calls-*"))
+
+    config = tmp_path / "tiny.toml"
+    res = CliRunner().invoke(app, [
+        "init", "--calls", bucket["url"], "--neighborhoods", str(tiny_files["neighborhoods"]),
+        "--wards", str(tiny_files["wards"]), "--providers", str(tiny_files["providers"]),
+        "--population", str(tiny_files["population"]), "--out", str(config)])
+    assert res.exit_code == 0, res.output
+    assert "copied 1/1 year=2023/part-0.csv" in res.output  # a sample: the first file
+    assert tomllib.loads(config.read_text())["calls"]["file"] == bucket["url"]
+    # six rows do not tell the call-type column: set it, as the user would
+    text = config.read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("call_type = "))
+    config.write_text(text.replace(line, 'call_type = "call_type"'))
+    out = tmp_path / "ws"
+    res = CliRunner().invoke(app, ["analyze", "--config", str(config), "--accept-undated",
+                                   "--bootstrap", "20", "--method", "hotspot_permutations=9",
+                                   "--no-precompute", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "copied 2/2" in res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["calls"]["origin"] == bucket["url"]
+    assert not list(tmp_path.glob(".safetygap-calls-*"))

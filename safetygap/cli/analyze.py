@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from safetygap.errors import ValidationError
-from safetygap.fetch.remote import is_url
 from safetygap.vocab import Channel, Engine
 
 if TYPE_CHECKING:
@@ -32,6 +30,7 @@ from safetygap.cli._app import (
     precompute_now,
     print_summary,
 )
+from safetygap.cli._remote import local_calls
 
 PROVIDERS_HELP = (
     "--providers is required: a provider file (format: docs/PROVIDERS.md; template: "
@@ -259,11 +258,7 @@ def analyze(
     from safetygap.config.city import analysis_setup, load_city_config
     from safetygap.run import run_analysis
 
-    copied: Path | None = None  # the local copy of calls named by a URL, removed at the end
     try:
-        origin = calls if is_url(calls) else None
-        if origin is not None:
-            copied, calls = _copy_remote_calls(origin, out, staging, quiet=quiet)
         city = load_city_config(config) if config else None
         ids: dict[str, str | None] = {
             "neighborhood_id": neighborhood_id, "neighborhood_name": neighborhood_name,
@@ -326,40 +321,17 @@ def analyze(
                                          min_population=min_population, pairs=method or []),
                      "population_layer_column": population_layer_column},
             preset=preset, geometry=geometry, hints={"providers": PROVIDERS_HELP})
-        if origin is not None:
-            inputs = dataclasses.replace(inputs, calls_origin=origin)
-        analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
+        # calls named by a URL (--calls or the configuration): read from a local copy
+        with local_calls(inputs.calls, beside=out, staging=staging, quiet=quiet) as (
+                local, origin):
+            if origin is not None:
+                inputs = dataclasses.replace(inputs, calls=Path(local), calls_origin=origin)
+            analysis = run_analysis(inputs, out, options=opts, quiet=quiet)
         precompute_now(out, quiet=quiet, asked=precompute)
     except ValidationError as exc:
         fail(exc)
         return
-    finally:
-        if copied is not None:
-            shutil.rmtree(copied, ignore_errors=True)
     print_summary(out, analysis.summary)
-
-
-def _copy_remote_calls(url: str, out: Path, staging: Path | None, *,
-                       quiet: bool) -> tuple[Path, str]:
-    """Copy the calls ``url`` names into a new folder (under ``staging``, else beside the
-    workspace ``out``); returns the folder (removed by the caller) and what --calls reads."""
-    import tempfile
-
-    from safetygap.fetch.remote import copy_calls
-
-    parent = Path(staging) if staging is not None else Path(out).resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".safetygap-calls-", dir=parent))
-    if not quiet:
-        typer.echo(f"copying the calls of {url} to {folder} (removed after the run) ...",
-                   err=True)
-    try:
-        done = copy_calls(url, folder, on_file=None if quiet else (
-            lambda line: typer.echo(f"  {line}", err=True)))
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return folder, str(done.local)
 
 
 def _methods(base: Any, *, pairs: list[str], **given: object) -> Any:

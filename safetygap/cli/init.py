@@ -8,14 +8,16 @@ from typing import Annotated
 import typer
 
 from safetygap.cli._app import Command, app, fail
+from safetygap.cli._remote import local_calls
 from safetygap.errors import ValidationError
 
 
 @app.command(cls=Command)
 def init(
-    calls: Annotated[Path, typer.Option(
+    calls: Annotated[str, typer.Option(
         help="the city's calls-for-service file, or a folder or glob of CSV or Parquet "
-             "partitions")],
+             "partitions, or a URL of one (its first file is copied here for the sample "
+             "and removed; the configuration names the URL)")],
     neighborhoods: Annotated[Path, typer.Option(help="neighborhood polygons")],
     wards: Annotated[Path | None, typer.Option(
         help="ward polygons (council wards, planning areas)")] = None,
@@ -40,10 +42,11 @@ def init(
     from safetygap.config.starter import write_starter_config
 
     try:
-        path, report = write_starter_config(
-            out, calls, neighborhoods, wards=wards, providers=providers,
-            population=population, demographics=demographics, name=name or "",
-            encoding=encoding)
+        with local_calls(calls, beside=out, first_file_only=True) as (local, origin):
+            path, report = write_starter_config(
+                out, local, neighborhoods, wards=wards, providers=providers,
+                population=population, demographics=demographics, name=name or "",
+                encoding=encoding, calls_file=origin)
     except ValidationError as exc:
         fail(exc)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,13 +27,14 @@ from safetygap.cli._app import (
     pairs,
     write_json_out,
 )
+from safetygap.cli._remote import local_calls
 
 
 @app.command(cls=Command)
 def profile(
-    calls: Annotated[Path | None, typer.Argument(
-        help="calls file, or a folder or glob of CSV or Parquet partitions (what --calls "
-             "reads; default: the --config's)")] = None,
+    calls: Annotated[str | None, typer.Argument(
+        help="calls file, or a folder or glob of CSV or Parquet partitions, or a URL of "
+             "one (what --calls reads; default: the --config's)")] = None,
     config: Annotated[str | None, typer.Option(
         help="city configuration (TOML file or built-in name): its calls file, columns, "
              "taxonomy and rules, the options here overriding them")] = None,
@@ -88,6 +90,7 @@ def profile(
     from safetygap.profile import profile_calls, write_starter_rules, write_starter_taxonomy
     from safetygap.taxonomy import load_taxonomy
 
+    copies = contextlib.ExitStack()  # a URL's calls: a local copy, removed at the end
     try:
         city = load_city_config(config) if config else None
         files = dict(city.files) if city else {}
@@ -95,6 +98,9 @@ def profile(
         if calls is None:
             raise ValidationError("calls: give the calls file (or --config with [calls] "
                                   "file)")
+        local, origin = copies.enter_context(local_calls(
+            calls, beside=Path.cwd() / "profile", quiet=json_out))
+        calls = local
         encoding = encoding or (city.options.get("encoding") if city else None) or "utf-8"
         rules = load_rules(diversion_rules or files.get("diversion_rules"))
         tax = load_taxonomy(taxonomy or files.get("taxonomy"))
@@ -114,17 +120,20 @@ def profile(
                                encoding=encoding)
         result["preset"] = preset
         result["config"] = city.source if city else None
+        if origin is not None:
+            result["file"] = origin
         if write_rules is not None or write_taxonomy is not None:
             from safetygap.inputs import read_calls
 
             frame = read_calls(calls, columns=cmap, encoding=encoding).frame
         if write_rules is not None:
+            stem = Path(str(origin or calls).rstrip("/")).stem
             path = write_starter_rules(write_rules, result, calls=frame,
-                                       name=f"{Path(calls).stem}-starter")
+                                       name=f"{stem}-starter")
             result["starter_rules"] = str(path)
             load_rules(path)  # the starter file must load as it is
         if write_taxonomy is not None:
-            what = write_starter_taxonomy(write_taxonomy, calls=frame, file=str(calls),
+            what = write_starter_taxonomy(write_taxonomy, calls=frame, file=origin or str(calls),
                                           taxonomy=taxonomy or files.get("taxonomy"))
             load_taxonomy(what["path"])  # the starter file must load as it is
             result["starter_taxonomy"] = {
@@ -134,6 +143,8 @@ def profile(
     except ValidationError as exc:
         fail(exc)
         return
+    finally:
+        copies.close()
     if json_out:
         write_json_out(result, None)
         return

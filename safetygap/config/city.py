@@ -42,6 +42,7 @@ from typing import Any
 
 from safetygap.errors import Problems, ValidationError
 from safetygap.inputs.columns import ColumnMap, check_column_map, preset_names, preset_path
+from safetygap.inputs.sources import is_url
 from safetygap.methods import Methods
 
 __all__ = [
@@ -213,7 +214,8 @@ def config_from_content(doc: Mapping[str, Any], *, where: str, base: Path | None
                     problems.add(where, f"[{section}] {key}: a built-in configuration "
                                  "names no file", value=value)
                 else:
-                    files[name] = (base / str(value)).resolve()
+                    files[name] = value if name == "calls" and is_url(value) else (
+                        base / str(value)).resolve()  # a URL: copied by the command
             elif dest == "column":
                 columns[name] = dict(value) if kind == _TABLE else value
             elif dest == "method":
@@ -315,7 +317,8 @@ def analysis_setup(
     opts |= {k: v for k, v in options.items() if v is not None}
     if config and config.name and "label" not in opts:
         opts["label"] = config.name
-    inputs = AnalysisInputs(**{k: Path(v) for k, v in merged.items()})
+    inputs = AnalysisInputs(**{k: v if k == "calls" and is_url(v) else Path(v)
+                               for k, v in merged.items()})
     return inputs, AnalysisOptions(columns=cmap, preset=preset, **opts)
 
 

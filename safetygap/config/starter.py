@@ -218,10 +218,12 @@ def starter_config(
     name: str = "",
     encoding: str = "utf-8",
     today: dt.date | None = None,
+    calls_file: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The text of a starter city configuration for these files, and what it resolved:
     ``{"guesses": [...], "unresolved": [...]}`` (``"[section] key"`` names). Paths in
-    the file are relative to ``out_dir`` (where it will be written)."""
+    the file are relative to ``out_dir`` (where it will be written). ``calls_file``: what
+    ``[calls] file`` names instead of ``calls`` (the URL a local copy came from)."""
     base = Path(out_dir)
     layers = [_read_layer(Path(neighborhoods), "neighborhoods")]
     if wards is not None:
@@ -229,7 +231,7 @@ def starter_config(
     sample = calls_sample(calls, rows=SAMPLE_ROWS, encoding=encoding)
     sections = [
         _city_section(name or Path(neighborhoods).stem),
-        _calls_section(sample, Path(calls), base, encoding, layers),
+        _calls_section(sample, Path(calls), base, encoding, layers, file=calls_file),
     ]
     for layer in layers:
         sections.append(_boundary_section(layer, base, layers))
@@ -314,13 +316,14 @@ def _city_section(name: str) -> Section:
 
 
 def _calls_section(sample: Any, path: Path, base: Path, encoding: str,
-                   layers: Sequence[_Layer]) -> Section:
+                   layers: Sequence[_Layer], *, file: str | None = None) -> Section:
     frame: pd.DataFrame = sample.frame
     cols = list(frame.columns)
     n = len(frame)
     s = Section("calls", ["# The calls-for-service file and which column is which "
                           f"(columns: {', '.join(cols)})."])
-    s.add("file", _relative(path, base))
+    s.add("file", file if file is not None else _relative(path, base),
+          "a URL: `safetygap analyze` copies its files here first" if file else "")
     if encoding != "utf-8":
         s.add("encoding", encoding)
     used: set[str] = set()

@@ -120,11 +120,14 @@ def remote_files(url: str) -> tuple[Any, list[tuple[str, str, int]], bool]:
     return fs, files, dataset
 
 
-def copy_calls(url: str, dest: str | os.PathLike, *,
+def copy_calls(url: str, dest: str | os.PathLike, *, first_file_only: bool = False,
                on_file: Callable[[str], None] | None = None) -> RemoteCopy:
     """Copy the calls ``url`` names into the folder ``dest`` (created; it must be empty or
-    new), each file streamed in blocks; ``on_file`` gets a line per file copied."""
+    new), each file streamed in blocks; ``on_file`` gets a line per file copied.
+    ``first_file_only``: of a folder or glob, its first file only (a sample)."""
     fs, files, dataset = remote_files(url)
+    if first_file_only:
+        files = files[:1]
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
     total = 0

@@ -98,6 +98,12 @@ def natural_key(text: str) -> tuple:
                  for t in re.split(r"(\d+)", text) if t)
 
 
+def is_url(spec: str | os.PathLike) -> bool:
+    """True when ``spec`` is a URL (``s3://...``): never read here, kept as text (not a
+    path, which would fold its ``//``) for the commands that copy it here first."""
+    return _URL.match(os.fspath(spec)) is not None
+
+
 def _visible(name: str) -> bool:
     return not (name.startswith(".") or name.startswith("_"))
 
