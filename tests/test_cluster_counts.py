@@ -30,9 +30,14 @@ def _calls(seed: int, n: int = 6000):
     return x, y, day, pairs, tuple(a * nf for a in n_areas)
 
 
-@pytest.mark.parametrize(("seed", "step"), [(1, None), (2, None), (3, 61)])
-def test_batches_give_the_replicates_of_all_calls_at_once(seed: int, step: int | None
-                                                          ) -> None:
+@pytest.mark.parametrize(("seed", "step", "max_merged"),
+                         [(1, None, None), (2, None, None), (3, 61, None), (4, 61, 200)])
+def test_batches_give_the_replicates_of_all_calls_at_once(
+        seed: int, step: int | None, max_merged: int | None, monkeypatch) -> None:
+    """... also when the runs stay several of at most ``max_merged`` keys."""
+    if max_merged is not None:
+        from safetygap.geo import bootstrap
+        monkeypatch.setattr(bootstrap, "MAX_MERGED", max_merged)
     x, y, day, pairs, n_cols = _calls(seed)
     cluster, k = cluster_ids(x, y, day, cell_m=250.0)
     whole = [cluster_matrix(cluster[c], col, k, n) for (c, col), n in zip(pairs, n_cols,

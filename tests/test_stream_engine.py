@@ -38,15 +38,23 @@ def _repeated(seen: SeenIds, ids: list[str | None], batch: int) -> np.ndarray:
                            for a in range(0, len(ids), batch)])
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_repeated_ids_equal_pandas_duplicated(tmp_path, seed):
+@pytest.mark.parametrize(("seed", "max_merged"), [(1, None), (2, None), (3, None), (4, 150)])
+def test_repeated_ids_equal_pandas_duplicated(tmp_path, monkeypatch, seed, max_merged):
+    """... also when the hashes stay in several runs of at most ``max_merged``."""
+    if max_merged is not None:
+        monkeypatch.setattr(_seen_ids, "MAX_MERGED", max_merged)
     rng = np.random.default_rng(seed)
     ids = _ids(rng, 3000)
     s = pd.Series(ids, dtype=object)
     expected = (s.duplicated(keep="first") & s.notna()).to_numpy()
-    got = _repeated(SeenIds(tmp_path), ids, 97)
+    seen = SeenIds(tmp_path)
+    got = _repeated(seen, ids, 97)
     assert expected.sum() > 1000
     np.testing.assert_array_equal(got, expected)
+    present = pa.array([i for i in ids if i is not None], type=pa.string())
+    assert seen.count == len(np.unique(id_hashes(present)))  # each hash in one run only
+    if max_merged is not None:
+        assert len(seen.runs) > 3 and max(len(r) for r in seen.runs) <= max_merged
 
 
 def test_colliding_hashes_are_told_apart_by_their_text(tmp_path, monkeypatch):

@@ -34,7 +34,7 @@ from safetygap.geo.bivariate import (
     terciles,
     underserved_rank,
 )
-from safetygap.geo.sorted_runs import distinct_sorted, merge_sorted
+from safetygap.geo.sorted_runs import MAX_MERGED, distinct_sorted, merge_sorted
 from safetygap.geo.uncertainty import empirical_bayes_many
 
 DEFAULT_REPLICATES = 200
@@ -202,9 +202,12 @@ def _push(runs: list[tuple[np.ndarray, np.ndarray]], run: tuple[np.ndarray, np.n
           ) -> None:
     """Add a sorted run of distinct keys with values; the last two runs are combined
     while the last is at least half the one before (a binary counter: about log2(n)
-    runs, each key merged log2(n) times in all, not once per batch)."""
+    runs, each key merged log2(n) times in all, not once per batch), up to
+    :data:`~safetygap.geo.sorted_runs.MAX_MERGED` keys. Cluster keys are distinct across
+    runs; a (cluster, column) pair may be in several runs: :meth:`matrices` adds them."""
     runs.append(run)
-    while len(runs) > 1 and 2 * len(runs[-1][0]) >= len(runs[-2][0]):
+    while (len(runs) > 1 and 2 * len(runs[-1][0]) >= len(runs[-2][0])
+           and len(runs[-1][0]) + len(runs[-2][0]) <= MAX_MERGED):
         b, a = runs.pop(), runs.pop()
         runs.append(_combined(a, b))
 

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+MAX_MERGED = 1 << 22
+"""Runs are merged only up to this many keys (32 MB of 8-byte keys): a run set of millions
+of keys stays a few runs of this size, searched one after the other, rather than merged
+into one whose merging would hold several times its size at once."""
+
 
 def merge_sorted(a: np.ndarray, b: np.ndarray, *, a_values: np.ndarray | None = None,
                  b_values: np.ndarray | None = None

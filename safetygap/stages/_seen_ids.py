@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from safetygap.geo.sorted_runs import distinct_sorted, merge_sorted
+from safetygap.geo.sorted_runs import MAX_MERGED, distinct_sorted, merge_sorted
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -127,7 +127,7 @@ class SeenIds:
             seen = self._seen_texts(h_sorted[cand], ids.take(pa.array(first[cand])).to_pylist())
             dup[first[cand[seen]]] = True
             self.collisions += int((~seen).sum())
-        self._add(h_sorted, ids.take(pa.array(first)))
+        self._add(h_sorted, ids.take(pa.array(first)), new=~candidate)
         return dup
 
     def _seen_texts(self, hashes: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -148,9 +148,10 @@ class SeenIds:
                                                         ).to_pylist()
         return found
 
-    def _add(self, h_sorted: np.ndarray, ids_sorted: pa.Array) -> None:
-        """Keep the batch's hashes (a sorted run, merged with the last while not smaller)
-        and spill its ids, sorted by hash."""
+    def _add(self, h_sorted: np.ndarray, ids_sorted: pa.Array, *, new: np.ndarray) -> None:
+        """Keep the batch's hashes not seen before (``new``: a sorted run, merged with the
+        last while not smaller, up to :data:`MAX_MERGED` hashes) and spill all its ids,
+        sorted by hash."""
         k = len(self.files)
         hashes_path = self.spill / f"ids-{k:06d}.npy"
         ids_path = self.spill / f"ids-{k:06d}.arrow"
@@ -160,8 +161,9 @@ class SeenIds:
                 pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         self.files.append((hashes_path, ids_path))
-        run = _distinct(h_sorted)  # colliding hashes of one batch kept once
-        while self.runs and len(self.runs[-1]) <= 2 * len(run):
+        run = _distinct(h_sorted[new])  # colliding hashes of one batch kept once
+        while (self.runs and len(self.runs[-1]) <= 2 * len(run)
+               and len(self.runs[-1]) + len(run) <= MAX_MERGED):
             run = merge_sorted(self.runs.pop(), run)[0]  # in about the result's memory
         self.runs.append(run)
 
