@@ -150,7 +150,8 @@ class ClusterCounts:
         new = uid < 0
         if new.any():  # numbered after every cluster seen before
             uid[new] = self.n_clusters + np.arange(int(new.sum()), dtype=np.int64)
-            _push(self._runs, (u[new], uid[new]))
+            narrow = np.int32 if self.n_clusters + int(new.sum()) < 2**31 else np.int64
+            _push(self._runs, (u[new], uid[new].astype(narrow)))  # 12 bytes a cluster
             self._n_keys += int(new.sum())
         found[fits] = uid[np.searchsorted(u, k)]
         for j in np.flatnonzero(~fits):
@@ -173,13 +174,16 @@ class ClusterCounts:
                 continue
             key = np.sort(key)
             first = np.flatnonzero(distinct_sorted(key))
-            _push(self._pairs[i], (key[first], np.diff(np.append(first, len(key)))))
+            _push(self._pairs[i], (key[first],  # a count in 4 bytes: 12 bytes a pair
+                                   np.diff(np.append(first, len(key))).astype(np.int32)))
         return self
 
     def matrices(self) -> list[sparse.csr_matrix]:
         """Per matrix the (clusters x columns) counts: :func:`cluster_matrix` of every
-        call added, up to the clusters' numbering."""
+        call added, up to the clusters' numbering. The last call: the runs are let go
+        as the matrices are made (memory), so nothing can be added after."""
         k = self.n_clusters
+        self._runs = []  # the clusters' keys are not needed any more: let go first
         out = []
         for i, n_col in enumerate(self.n_columns):
             runs = self._pairs[i]
@@ -187,7 +191,7 @@ class ClusterCounts:
                 b, a = runs.pop(), runs.pop()
                 runs.append(_combined(a, b))
             pairs, counts = runs.pop() if runs else (np.zeros(0, dtype=np.int64),
-                                                     np.zeros(0, dtype=np.int64))
+                                                     np.zeros(0, dtype=np.int32))
             # sorted by row then column, distinct: each row's start found, no row array
             indptr = np.searchsorted(pairs, np.arange(k + 1, dtype=np.int64) * n_col)
             col = (pairs % n_col).astype(np.int32)

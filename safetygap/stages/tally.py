@@ -92,6 +92,9 @@ class CallTally:
             self._dtypes.setdefault(name, values.iloc[:0].value_counts().dtype)
         self._parts.append(_grouped(calls))
         self._table = None
+        if len(self._parts) >= 16:  # the batches' rows joined now and then (memory)
+            self._parts = [self.table.drop(columns=UNIQUE)]
+            self._table = None
         return self
 
     @property
