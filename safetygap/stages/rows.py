@@ -40,13 +40,16 @@ if TYPE_CHECKING:
 
 def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules, *,
                   denominator: Denominator | None = None,
-                  calls_from: CallsFrom | str = CallsFrom.PUBLIC) -> pd.DataFrame:
+                  calls_from: CallsFrom | str = CallsFrom.PUBLIC,
+                  repeats: bool = True) -> pd.DataFrame:
     """Row features known before the join: taxonomy classes, the channel and deciding
     diversion rule (``channel``, ``diversion_rule``, ``diverted``, ``diversion_base``),
     whether the call is counted as demand (``counted``: its ``source`` is one
     ``calls_from`` counts; only counted calls are in the diversion base), whether the
     taxonomy knows the agency, year, calendar day (``day``), the feed code (``source_code``;
-    the feeds' names in ``calls.attrs["sources"]``), duplicate ids."""
+    the feeds' names in ``calls.attrs["sources"]``), duplicate ids (``repeats=False``: the
+    ``dup`` column all False, for a caller that finds repeats itself — the streaming
+    engine, across batches)."""
     calls = calls.copy(deep=False)  # new columns only: the input frame is untouched
     cls = taxonomy.classify(calls[C.CALL_TYPE])
     calls[C.CATEGORY] = cls["category"].array
@@ -73,7 +76,7 @@ def call_features(calls: pd.DataFrame, taxonomy: Taxonomy, rules: DiversionRules
     calls[C.SOURCE_CODE], names = C.source_codes(
         calls.get(C.FEED), len(calls))
     calls.attrs["sources"] = names
-    calls[C.DUP] = repeated(calls[C.CALL_ID])
+    calls[C.DUP] = repeated(calls[C.CALL_ID]) if repeats else np.zeros(len(calls), dtype=bool)
     return calls
 
 

@@ -255,7 +255,7 @@ def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
             calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
                                                  reader.crs, crs)
             calls = call_features(calls, taxonomy, rules, denominator=denominator,
-                                  calls_from=opts.count_calls_from)
+                                  calls_from=opts.count_calls_from, repeats=False)
             codes = np.array([feeds.setdefault(name, len(feeds))
                               for name in calls.attrs["sources"]], dtype=np.int16)
             calls[C.SOURCE_CODE] = codes[calls[C.SOURCE_CODE].to_numpy()]
