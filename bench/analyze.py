@@ -219,6 +219,12 @@ def code_baseline(rev: str, cmd: list[str], ws: Path, rounds: int) -> int:
     return rc or (0 if same else 1)
 
 
+def _variant(cmd: list[str], ws: Path, suffix: str, extra: list[str]) -> list[str]:
+    """``cmd`` writing to the workspace ``ws`` + ``suffix``, with ``extra`` options."""
+    at = cmd.index("--out")
+    return [*cmd[:at + 1], str(ws) + suffix, *cmd[at + 2:], *extra]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=3_000_000)
@@ -283,18 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak memory: {peak_gb:7.2f} GB  (target < {TARGET_GB:.0f} GB: "
           f"{'met' if peak_gb < TARGET_GB else 'NOT met'})")
     if args.without_bootstrap:
-        bare = [*cmd[:cmd.index("--out") + 1], str(ws) + "-no-bootstrap",
-                *cmd[cmd.index("--out") + 2:], *NO_BOOTSTRAP]
-        n_wall, n_peak, code = run_measured(bare)
+        n_wall, n_peak, code = run_measured(_variant(cmd, ws, "-no-bootstrap", NO_BOOTSTRAP))
         rc = rc or code
         print(f"the same analysis run without the bootstrap and hot spots "
               f"({' '.join(NO_BOOTSTRAP)}): {n_wall:.1f} s wall (target < {TARGET_S:.0f} s: "
               f"{'met' if n_wall < TARGET_S else 'NOT met'}), {CPU_SECONDS[-1]:.1f} CPU "
               f"seconds, peak {n_peak:.2f} GB; load average {os.getloadavg()[0]:.1f}")
     if not args.no_baseline:
-        base = [*cmd[:cmd.index("--out") + 1], str(ws) + "-baseline",
-                *cmd[cmd.index("--out") + 2:], *BASELINE_METHODS]
-        b_wall, b_peak, code = run_measured(base)
+        b_wall, b_peak, code = run_measured(_variant(cmd, ws, "-baseline", BASELINE_METHODS))
         rc = rc or code
         print(f"baseline (earlier methods: centroids, truncated Gaussian, no bootstrap, no "
               f"hot spots): {b_wall:.1f} s, {b_peak:.2f} GB; ratio of wall times "

@@ -62,6 +62,19 @@ def shared_data() -> Path:
 X0, Y0 = 500_000.0, 4_980_000.0
 
 
+def load_compare_workspaces():
+    """bench/compare_workspaces.py as a module (its ``compare(a, b)``)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "compare_workspaces.py"
+    spec = importlib.util.spec_from_file_location("compare_workspaces", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def sq(x0: float, y0: float, x1: float, y1: float):
     return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import load_compare_workspaces
 
 from safetygap.errors import ValidationError
 from safetygap.inputs import load_preset, read_calls
@@ -173,19 +174,6 @@ def test_truncated_parquet_partition_named(whole, tmp_path):
         read_calls(tmp_path / "calls", columns=GENERIC)
 
 
-def _load_compare():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "bench" / "compare_workspaces.py"
-    spec = importlib.util.spec_from_file_location("compare_workspaces", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def demo_city(tmp_path_factory):
     """The synthetic demo city with 20,000 calls (faults included) as files."""
@@ -235,7 +223,7 @@ def test_partitioned_demo_city_gives_the_same_workspace(demo_city, tmp_path, fmt
     many = tmp_path / "many"
     run_analysis(inputs, one, options=opts, quiet=True)
     run_analysis(dataclasses.replace(inputs, calls=folder), many, options=opts, quiet=True)
-    cw = _load_compare()
+    cw = load_compare_workspaces()
     diffs = cw.compare(one, many)
     for name in ("summary.json", *cw.PARQUET_FILES):
         assert diffs[name] == [], (name, diffs[name])
@@ -347,7 +335,7 @@ def test_a_new_city_from_partitions_init_and_analyze(tmp_path):
     for i, (a, b) in enumerate([(1, 8), (8, 9), (9, len(lines))]):
         (folder / f"export-{i}.csv").write_text("".join([lines[0], *lines[a:b]]),
                                                 encoding="utf-8")
-    cw = _load_compare()
+    cw = load_compare_workspaces()
     docs, workspaces = [], []
     for name, calls in (("one", files["calls"]), ("many", folder)):
         config = tmp_path / f"{name}.toml"

@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import load_compare_workspaces
 from typer.testing import CliRunner
 
 from safetygap.cli import app
 
 fsspec = pytest.importorskip("fsspec")
-
-
-def _compare():
-    path = Path(__file__).resolve().parents[1] / "bench" / "compare_workspaces.py"
-    spec = importlib.util.spec_from_file_location("compare_workspaces", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.compare
 
 
 @pytest.fixture
@@ -60,7 +51,7 @@ def _same_as_local(tiny_files, ws: Path, tmp_path: Path, local: Path) -> None:
     ref = tmp_path / "local-ws"
     res = _analyze(tiny_files, str(local), ref)
     assert res.exit_code == 0, res.output
-    diff = _compare()(ref, ws)
+    diff = load_compare_workspaces().compare(ref, ws)
     assert all(not v for k, v in diff.items() if k not in ("manifest.json", "quality.json")), diff
     assert [line.split(":")[0] for line in diff["quality.json"]] == [".calls.file"]
     # the same files (same names, same checksum): only where they were read differs

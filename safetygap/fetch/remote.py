@@ -25,21 +25,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from safetygap.errors import ValidationError
+from safetygap.inputs.sources import STREAMED_SUFFIXES
+from safetygap.inputs.sources import is_url as is_any_url
 
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _GLOB = re.compile(r"[*?\[]")
 BLOCK_BYTES = 8 << 20
 """Bytes copied at a time."""
-SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".parquet", ".geoparquet", ".pq")
+SUFFIXES = STREAMED_SUFFIXES
 """The files of a remote folder or glob that are copied (those a dataset may hold)."""
 
 
 def is_url(spec: str | os.PathLike | None) -> bool:
     """True when ``spec`` is a URL other than ``file://``."""
-    if spec is None:
-        return False
-    m = _URL.match(os.fspath(spec))
-    return m is not None and m.group(1).lower() != "file"
+    return spec is not None and is_any_url(spec) and \
+        not os.fspath(spec).lower().startswith("file://")
 
 
 @dataclass(frozen=True)

@@ -79,17 +79,14 @@ class CallsSource:
         if self.partitioned:
             out["files"] = len(self.files)
         if not self.partitioned:
-            out["sha256"] = _sha256(self.files[0])
+            out["sha256"] = sha256_file(self.files[0])
             return out
         digest = hashlib.sha256()
         for f in self.files:
-            digest.update(f"{self.label(f)}\0{_sha256(f)}\n".encode())
+            digest.update(f"{self.label(f)}\0{sha256_file(f)}\n".encode())
         out["sha256"] = digest.hexdigest()
         return out
 
-
-def _sha256(f: Path) -> str:
-    return sha256_file(f)
 
 
 def natural_key(text: str) -> tuple:
