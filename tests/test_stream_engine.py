@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from conftest import load_compare_workspaces
 
 from safetygap.inputs import load_preset
 from safetygap.stages import _seen_ids
 from safetygap.stages._seen_ids import SeenIds, id_hashes
-from tests.test_partitioned_calls import _load_compare
 
 BATCH = 700
 
@@ -151,7 +151,7 @@ def two_engines(tmp_path_factory):
 
 def test_stream_gives_the_in_memory_workspace(two_engines):
     memory, stream, _ = two_engines
-    cw = _load_compare()
+    cw = load_compare_workspaces()
     diffs = cw.compare(memory, stream)
     for name, found in diffs.items():
         if name == "manifest.json":  # the engine chosen is recorded, nothing else differs
@@ -202,7 +202,7 @@ def test_cli_stream_engine_in_batches_of_two(tiny_files, tmp_path):
         res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / engine),
                                        "--engine", engine, *extra])
         assert res.exit_code == 0, res.output
-    diffs = _load_compare().compare(tmp_path / "memory", tmp_path / "stream")
+    diffs = load_compare_workspaces().compare(tmp_path / "memory", tmp_path / "stream")
     assert sorted(diffs.pop("manifest.json")) == [
         '.options.batch_rows: A null != B 2', '.options.engine: A "memory" != B "stream"']
     assert all(found == [] for found in diffs.values()), diffs
@@ -257,7 +257,7 @@ def test_stream_on_a_street_network_equals_memory(tiny_files, tiny_network, tmp_
 
 def _same_but_engine(memory: Path, stream: Path, *, batch: int) -> None:
     """The two workspaces are identical; their manifests differ by the engine only."""
-    diffs = _load_compare().compare(memory, stream)
+    diffs = load_compare_workspaces().compare(memory, stream)
     assert sorted(diffs.pop("manifest.json")) == [
         f".options.batch_rows: A null != B {batch}",
         '.options.engine: A "memory" != B "stream"']
