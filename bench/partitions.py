@@ -99,15 +99,34 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, and theirs (from ``/proc``: Linux)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
 def run_measured(cmd: list[str], *, every_s: float = 0.05) -> dict[str, dict[str, float]]:
     """Run ``cmd``: its wall seconds and peak resident memory (MB, the child's own
     ``ru_maxrss``), and for each progress step it printed its seconds and the largest
     resident memory sampled during it (every ``every_s`` seconds from ``/proc``: a short
-    spike between samples can be missed)."""
+    spike between samples can be missed). ``"others"``: the largest resident memory
+    sampled of any process the child started (the dask engine's workers), and how many
+    there were."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     samples: list[tuple[float, float]] = []
+    others: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
@@ -115,6 +134,10 @@ def run_measured(cmd: list[str], *, every_s: float = 0.05) -> dict[str, dict[str
             rss = _rss_mb(proc.pid)
             if rss is not None:
                 samples.append((time.perf_counter(), rss))
+            for pid in _descendants(proc.pid):
+                rss = _rss_mb(pid)
+                if rss is not None:
+                    others[pid] = max(others.get(pid, 0.0), rss)
             stop.wait(every_s)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -136,7 +159,9 @@ def run_measured(cmd: list[str], *, every_s: float = 0.05) -> dict[str, dict[str
         elif (m := re.match(r"\s+done in ([\d.]+) s", line)) and name:
             during = [rss for ts, rss in samples if start <= ts <= t]
             steps[name] = {"s": float(m.group(1)), "mb": max(during, default=float("nan"))}
-    return {"total": {"s": wall, "mb": usage.ru_maxrss / 1024}, **steps}
+    return {"total": {"s": wall, "mb": usage.ru_maxrss / 1024},
+            "others": {"s": float(len(others)), "mb": max(others.values(), default=0.0)},
+            **steps}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
           f"memory {b['total']['mb'] / a['total']['mb']:.2f}")
     print("\nper step, single file / partitions: seconds, largest resident memory sampled "
           "(MB)")
-    for k in [k for k in a if k != "total"]:
+    for k in [k for k in a if k not in ("total", "others")]:
         nan = {"s": float("nan"), "mb": float("nan")}
         x, y = a[k], b.get(k, nan)
         print(f"  {k[:58]:58s} {x['s']:6.1f} {y['s']:6.1f}   {x['mb']:7,.0f} {y['mb']:7,.0f}")

@@ -9,10 +9,13 @@ prints the medians, calls per second, the ratios stream / memory, the streaming 
 own per-part seconds (its manifest's ``stream: ...`` timings), and whether the two
 workspaces are identical (``bench/compare_workspaces.py``; the manifest's options differ
 only by the engine and the batch size). ``--engines stream`` runs the streaming engine alone
-(for sizes the in-memory engine cannot hold).
+(for sizes the in-memory engine cannot hold); ``--engines stream,dask`` compares the dask
+engine (its own LocalCluster of 2 workers; the largest process of the run is reported,
+the client and every worker, sampled) with the streaming engine.
 
     python bench/stream.py [--calls 3000000] [--partition-size 500000] [--runs 1]
-                           [--batch-rows 500000] [--engines memory,stream] [--dir DIR]
+                           [--batch-rows 500000] [--engines memory,stream|stream,dask]
+                           [--dir DIR]
 """
 
 from __future__ import annotations
@@ -59,28 +62,32 @@ def main(argv: list[str] | None = None) -> int:
         for engine in engines:
             ws = args.dir / f"workspace-{engine}"
             cmd = [*analyze_args(data, data / "calls", ws), "--engine", engine]
-            if engine == "stream":
+            if engine in ("stream", "dask"):
                 cmd += ["--batch-rows", str(args.batch_rows)]
             r = run_measured(cmd)
             results[engine].append(r)
             print(f"  run {run + 1} {engine:7s} wall {r['total']['s']:6.1f} s  peak "
-                  f"{r['total']['mb']:7,.0f} MB", flush=True)
+                  f"{r['total']['mb']:7,.0f} MB" + (
+                      f"; largest of its {r['others']['s']:.0f} child processes "
+                      f"{r['others']['mb']:,.0f} MB" if r["others"]["s"] else ""), flush=True)
             if engine == "stream":
                 timings = json.loads((ws / "manifest.json").read_text())["timings_s"]
                 parts_s = {k: v for k, v in timings.items() if k.startswith("stream: ")}
     med = {e: {step: {k: statistics.median(r[step][k] for r in rs if step in r)
                       for k in ("s", "mb")} for step in rs[0]}
            for e, rs in results.items()}
-    print(f"\n{'engine':8s} {'wall s':>8s} {'calls/s':>11s} {'peak MB':>9s}")
+    print(f"\n{'engine':8s} {'wall s':>8s} {'calls/s':>11s} {'peak MB':>9s} "
+          f"{'largest child MB':>17s}")
     for e, m in med.items():
         print(f"{e:8s} {m['total']['s']:8.1f} {args.calls / m['total']['s']:11,.0f} "
-              f"{m['total']['mb']:9,.0f}")
+              f"{m['total']['mb']:9,.0f} {m['others']['mb']:17,.0f}")
     if len(engines) == 2:
         a, b = (med[e] for e in engines)
         print(f"{engines[1]} / {engines[0]}: wall {b['total']['s'] / a['total']['s']:.2f}, "
               f"peak memory {b['total']['mb'] / a['total']['mb']:.2f}")
     print("\nper step: seconds, largest resident memory sampled (MB), per engine")
-    steps = list(dict.fromkeys(k for e in engines for k in med[e] if k != "total"))
+    steps = list(dict.fromkeys(k for e in engines for k in med[e]
+                               if k not in ("total", "others")))
     for k in steps:
         cells = "".join(f"  {med[e].get(k, {}).get('s', float('nan')):6.1f} s "
                         f"{med[e].get(k, {}).get('mb', float('nan')):7,.0f} MB"
@@ -93,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         cw = _load("compare_workspaces")
         diffs = cw.compare(*(args.dir / f"workspace-{e}" for e in engines))
         manifest = [d for d in diffs["manifest.json"]
-                    if ".options.engine" not in d and ".options.batch_rows" not in d]
+                    if not any(f".options.{o}" in d for o in ("engine", "batch_rows"))]
         same = not manifest and not any(v for k, v in diffs.items() if k != "manifest.json")
         print(f"\nworkspaces identical (every table, summary, quality; the manifest but "
               f"the engine and batch size): {'yes' if same else 'NO'}")

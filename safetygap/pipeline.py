@@ -236,14 +236,18 @@ def _analyze(inputs: AnalysisInputs, options: AnalysisOptions | None,
         info["note"] = f"{len(providers)} providers"
 
     streamed = points = None
-    if opts.engine == Engine.STREAM:  # the calls stages batch by batch
+    if opts.engine in (Engine.STREAM, Engine.DASK):  # the calls stages batch by batch
         with step() as info:
             points = demand_points(nbhd, population, model=opts.methods.demand,
                                    cell_m=opts.methods.demand_cell_m, zones=wards,
                                    **_density(inputs, opts, crs, checked.fine_population))
-            streamed = stream_calls(inputs, opts, taxonomy=taxonomy, rules=checked.rules,
-                                    crs=crs, nbhd=nbhd, wards=wards, providers=providers,
-                                    travel=travel, points=points, on_file=prog.detail)
+            if opts.engine == Engine.DASK:  # the batches on a cluster's workers
+                from safetygap.distributed import dask_stream_calls as run_calls
+            else:
+                run_calls = stream_calls
+            streamed = run_calls(inputs, opts, taxonomy=taxonomy, rules=checked.rules,
+                                 crs=crs, nbhd=nbhd, wards=wards, providers=providers,
+                                 travel=travel, points=points, on_file=prog.detail)
             temporary.append(streamed.path.parent)
             calls, cin, window, undated = (streamed.calls, streamed.cin, streamed.window,
                                            streamed.undated)
@@ -252,13 +256,13 @@ def _analyze(inputs: AnalysisInputs, options: AnalysisOptions | None,
             info["note"] = streamed.notes["read"] + " (every calls stage to the boundary " \
                 "lines: " + ", ".join(f"{k} {v:.1f} s" for k, v in streamed.timings.items()) \
                 + ")"
-        contain_counts, swapped = None, streamed.swapped
+        swapped = streamed.swapped
         examples, boundary = streamed.examples, streamed.boundary
         for key in ("join", "flags", "boundary"):
             with step(engine=opts.engine) as info:
                 info["note"] = streamed.notes[key] + " (streamed with the reading)"
     else:
-        calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary = \
+        calls, cin, window, undated, sources, swapped, examples, boundary = \
             _calls_in_memory(inputs, opts, step, prog, checked, crs, providers, travel)
 
     with step() as info:
@@ -287,8 +291,6 @@ def _analyze(inputs: AnalysisInputs, options: AnalysisOptions | None,
                                boundary, policy=opts.boundary_policy,
                                tolerance_m=opts.boundary_tolerance_m, travel=travel,
                                context=context,
-                               contain_counts=None if contain_counts is None
-                               else contain_counts(years),
                                counted=None if streamed is None else streamed.counted)
         info["note"] = f"{travel.name}; years {', '.join(map(str, years)) or 'none'}"
     _release_other_policy(boundary, opts.boundary_policy)
@@ -382,7 +384,7 @@ def _analyze(inputs: AnalysisInputs, options: AnalysisOptions | None,
 def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, prog: Progress,
                      checked: Any, crs: Any, providers: gpd.GeoDataFrame, travel: Any
                      ) -> tuple[Any, ...]:
-    """The calls stages of the in-memory and dask engines, the whole calls table at once:
+    """The calls stages of the in-memory engine, the whole calls table at once:
     reading and classifying, the join, the row flags and the boundary lines (four
     progress steps)."""
     taxonomy, nbhd, wards = checked.taxonomy, checked.neighborhoods, checked.wards
@@ -408,22 +410,12 @@ def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, p
             f"; times {cin.time_form.describe()}" if cin.time_form else "")
         sources = list(calls.attrs.get("sources", [C.SINGLE_SOURCE]))
 
-    contain_counts = None
     with step(engine=opts.engine) as info:
         calls[C.COVERED] = coverage(calls, providers, travel, taxonomy)  # needs no area
-        if opts.engine == Engine.DASK:
-            from safetygap.distributed import join_and_count
-
-            joined = join_and_count(calls, nbhd, wards, crs=crs.to_string(),
-                                    scheduler=opts.scheduler, staging=opts.staging,
-                                    partitions=opts.partitions)
-            n_idx, w_idx, contain_counts = joined.n_idx, joined.w_idx, joined.counts
-        else:
-            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
-            n_idx = assign_areas(xy, nbhd, crs=crs)
-            w_idx = assign_areas(xy, wards, crs=crs)
-        info["note"] = join_note(n_idx, w_idx, calls[C.DUP].to_numpy()) + (
-            f"; {joined.note}" if opts.engine == Engine.DASK else "")
+        xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
+        n_idx = assign_areas(xy, nbhd, crs=crs)
+        w_idx = assign_areas(xy, wards, crs=crs)
+        info["note"] = join_note(n_idx, w_idx, calls[C.DUP].to_numpy())
         swapped = swapped_coordinates(cin, n_idx, nbhd)  # raises when the file is swapped
 
     with step() as info:
@@ -440,7 +432,7 @@ def _calls_in_memory(inputs: AnalysisInputs, opts: AnalysisOptions, step: Any, p
         info["note"] = (f"{boundary['neighborhood']['shared']:,} calls within "
                         f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods")
 
-    return calls, cin, window, undated, sources, contain_counts, swapped, examples, boundary
+    return calls, cin, window, undated, sources, swapped, examples, boundary
 
 
 def calls_years(calls: pd.DataFrame) -> tuple[int, ...]:

@@ -1,22 +1,33 @@
-"""The dask engine gives exactly the in-memory engine's results (LocalCluster, several
-partitions): on the tiny hand-made city and on the real Minneapolis incidents."""
+"""The dask engine end to end (``engine="dask"``): the workers read the calls files
+themselves, find the repeated ids over the whole dataset, run the streaming engine's
+batches and send back totals the client merges in the files' order; the workspace is the
+in-memory engine's, table for table (bench/compare_workspaces.py's comparison), on a
+LocalCluster given by address and on one the CLI starts itself."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import itertools
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import load_compare_workspaces
+from test_stream_engine import _faulty_dataset
 from typer.testing import CliRunner
 
 from safetygap.cli import app
 from safetygap.errors import ValidationError
 from safetygap.inputs import load_preset
-from safetygap.pipeline import AnalysisInputs, AnalysisOptions, analyze
-from safetygap.workspace import Workspace
+from safetygap.pipeline import AnalysisInputs, AnalysisOptions
+from safetygap.run import run_analysis
 
-pytest.importorskip("dask_geopandas")
 distributed = pytest.importorskip("distributed")
+
+# what only the dask engine's manifest records (its options), nothing else may differ
+_DASK_OPTIONS = ("engine", "batch_rows", "partitions", "scheduler", "staging")
 
 
 @pytest.fixture(scope="module")
@@ -30,73 +41,127 @@ def scheduler():
         yield cluster.scheduler_address
 
 
-def assert_same_analysis(a, b) -> None:
-    pd.testing.assert_frame_equal(a.calls, b.calls)
-    pd.testing.assert_frame_equal(a.indices, b.indices)
-    pd.testing.assert_frame_equal(pd.DataFrame(a.neighborhoods), pd.DataFrame(b.neighborhoods))
-    pd.testing.assert_frame_equal(pd.DataFrame(a.wards), pd.DataFrame(b.wards))
-    pd.testing.assert_frame_equal(a.replicates, b.replicates)  # every bootstrap class
-    pd.testing.assert_frame_equal(pd.DataFrame(a.demand_points),
-                                  pd.DataFrame(b.demand_points))
-    assert a.quality == b.quality
-    sa, sb = dict(a.summary), dict(b.summary)
-    sa.pop("generated"), sb.pop("generated")
-    assert sa == sb
+def _same_but_engine(memory: Path, dask: Path) -> None:
+    """Every table, summary.json and quality.json identical; the manifests differ only
+    by the dask engine's own options."""
+    diffs = load_compare_workspaces().compare(memory, dask)
+    manifest = diffs.pop("manifest.json")
+    assert manifest, "the manifest records the engine"
+    assert all(d.split(":")[0].removeprefix(".options.") in _DASK_OPTIONS
+               for d in manifest), manifest
+    assert all(found == [] for found in diffs.values()), diffs
 
 
-def test_tiny_city_same_as_memory(tiny_files, scheduler, tmp_path):
-    inputs = AnalysisInputs(**tiny_files)
-    generic = load_preset("generic")
-    mem = analyze(inputs, options=AnalysisOptions(columns=generic, accept_undated=True))
-    dsk = analyze(inputs, options=AnalysisOptions(columns=generic,
-                                                  accept_undated=True, engine="dask",
-                                                  scheduler=scheduler, partitions=3,
-                                                  staging=tmp_path / "staging"))
-    assert_same_analysis(mem, dsk)
-    # the hand-worked answers of conftest hold on the dask engine too
-    assert list(dsk.neighborhoods["calls_total"]) == [3, 2, 1, 2]
-    assert list(dsk.wards["calls_total"]) == [5, 3]
-    assert dsk.quality["calls"]["status_counts"]["outside_boundaries"] == 1
-    assert list((tmp_path / "staging").iterdir()) == []  # staging cleaned up
+def _cut_csv(calls: Path, folder: Path, cuts: list[int]) -> Path:
+    """``calls`` (CSV) cut into files at the data rows ``cuts``."""
+    lines = calls.read_text(encoding="utf-8").splitlines(keepends=True)
+    bounds = [0, *cuts, len(lines) - 1]
+    folder.mkdir(parents=True)
+    for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+        (folder / f"part-{k}.csv").write_text("".join([lines[0], *lines[1 + a:1 + b]]),
+                                              encoding="utf-8")
+    return folder
 
 
-def test_sources_same_as_memory(tiny_files, scheduler, tmp_path):
-    """Calls from two feeds (a mapped ``feed`` column): each feed's covered time divides
-    its own calls, on both engines alike."""
+def _demo(root: Path, *, seed: int, n_calls: int) -> tuple[AnalysisInputs, dict]:
+    from safetygap.demo import generate_city, write_city
+    from safetygap.pipeline import default_inputs
+
+    city = generate_city(seed=seed, n_calls=n_calls)
+    paths = write_city(city, root / "city")
+    as_of = json.loads(paths["meta"].read_text(encoding="utf-8"))["inventory"]["as_of"]
+    return default_inputs(root / "city"), {
+        "columns": load_preset("minneapolis-911"), "preset": "minneapolis-911",
+        "label": city.label, "synthetic": True, "as_of": dt.date.fromisoformat(as_of)}
+
+
+def test_faulty_dataset_read_by_the_workers_equals_memory(tmp_path, scheduler):
+    """The demo city with faults at known rows in three CSV files (repeated ids whose
+    first row is in another file, dates outside the window, calls far outside, bad
+    coordinates, malformed lines), in two tasks of batches of 700 rows."""
+    inputs, opts = _demo(tmp_path, seed=7, n_calls=20_000)
+    made = _faulty_dataset(inputs.calls, tmp_path / "calls")
+    inputs = dataclasses.replace(inputs, calls=tmp_path / "calls")
+    staging = tmp_path / "staging"
+    run_analysis(inputs, tmp_path / "memory", options=AnalysisOptions(**opts), quiet=True)
+    run_analysis(inputs, tmp_path / "dask", quiet=True, options=AnalysisOptions(
+        engine="dask", scheduler=scheduler, batch_rows=700, partitions=2, staging=staging,
+        **opts))
+    _same_but_engine(tmp_path / "memory", tmp_path / "dask")
+    q = json.loads((tmp_path / "dask" / "quality.json").read_text())["calls"]
+    assert q["malformed_rows"]["count"] == made["malformed"]
+    assert q["status_counts"]["duplicate_id"] >= made["repeated"]
+    calls = pd.read_parquet(tmp_path / "dask" / "calls.parquet",
+                            columns=["row", "call_id", "status"])
+    dup = calls[calls["status"] == "duplicate_id"]
+    first = calls.drop_duplicates("call_id").set_index("call_id")["row"]
+    # repeats whose first row is in an earlier file (part-0 ends at row 6,500)
+    assert ((first.loc[dup["call_id"]].to_numpy() <= 6_500) & (dup["row"] > 6_500)).sum() >= 3
+    assert {e.get("file") for ex in q["examples"].values() for e in ex} >= {
+        "part-0.csv", "part-1.csv", "part-2.csv"}
+    assert list(staging.iterdir()) == []  # nothing left behind
+
+
+def test_split_policy_shares_added_in_the_calls_order(tmp_path, scheduler):
+    """Under ``split`` thousands of calls are shared out as 1/k: each task leaves its
+    shares to the client, which adds them in the calls' order: the in-memory engine's
+    rates, shares and classes to the last bit (four files, four tasks, Parquet)."""
+    inputs, opts = _demo(tmp_path, seed=11, n_calls=12_000)
+    frame = pd.read_csv(inputs.calls, dtype=str)
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for k, a in enumerate(range(0, len(frame), 3_000)):
+        frame.iloc[a:a + 3_000].to_parquet(folder / f"part-{k}.parquet", index=False)
+    inputs = dataclasses.replace(inputs, calls=folder)
+    opts |= {"boundary_policy": "split", "boundary_tolerance_m": 150.0}
+    run_analysis(inputs, tmp_path / "memory", options=AnalysisOptions(**opts), quiet=True)
+    run_analysis(inputs, tmp_path / "dask", quiet=True, options=AnalysisOptions(
+        engine="dask", scheduler=scheduler, batch_rows=997, **opts))
+    _same_but_engine(tmp_path / "memory", tmp_path / "dask")
+    quality = json.loads((tmp_path / "dask" / "quality.json").read_text())
+    assert quality["boundaries"]["near_boundary"]["neighborhood"]["shared"] > 1000
+
+
+def test_tiny_city_on_a_street_network_with_two_feeds(tiny_files, tiny_network, tmp_path,
+                                                      scheduler):
+    """The tiny city's 11 calls in three files, two feeds, walking times on its street
+    grid: the conftest's hand-worked counts hold, and the workspace is memory's."""
     calls = pd.read_csv(tiny_files["calls"], dtype=str)
     calls["feed"] = ["911", "911", "311", "911", "911", "911", "311", "911", "911", "911",
                      "911"]
     calls.to_csv(tiny_files["calls"], index=False)
-    inputs = AnalysisInputs(**tiny_files)
-    cols = load_preset("generic").with_overrides(feed="feed")
-    mem = analyze(inputs, options=AnalysisOptions(columns=cols, accept_undated=True))
-    dsk = analyze(inputs, options=AnalysisOptions(columns=cols, accept_undated=True,
-                                                  engine="dask",
-                                                  scheduler=scheduler, partitions=2,
-                                                  staging=tmp_path / "staging"))
-    assert_same_analysis(mem, dsk)
-    assert [s["source"] for s in mem.summary["time_covered"]] == ["311", "911"]
-    assert set(mem.calls["feed"].astype(str)) == {"311", "911"}
+    files = {**tiny_files, "calls": _cut_csv(tiny_files["calls"], tmp_path / "calls",
+                                             [4, 7])}
+    inputs = AnalysisInputs(**files, network=tiny_network)
+    opts = {"columns": load_preset("generic").with_overrides(feed="feed"),
+            "accept_undated": True, "travel": "network", "mode": "walk"}
+    run_analysis(inputs, tmp_path / "memory", options=AnalysisOptions(**opts), quiet=True)
+    run_analysis(inputs, tmp_path / "dask", quiet=True, options=AnalysisOptions(
+        engine="dask", scheduler=scheduler, batch_rows=2, **opts))
+    _same_but_engine(tmp_path / "memory", tmp_path / "dask")
+    nbhd = pd.read_parquet(tmp_path / "dask" / "neighborhoods.parquet")
+    assert list(nbhd["calls_total"]) == [3, 2, 1, 2]
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
+    assert [s["source"] for s in summary["time_covered"]] == ["311", "911"]
 
 
-def test_cli_dask_engine_on_a_local_cluster(tiny_files, tmp_path):
+def test_cli_dask_engine_on_its_own_local_cluster(tiny_files, tmp_path):
     """`safetygap analyze --engine dask` starts its own LocalCluster; same workspace."""
-    args = ["analyze", "--calls", str(tiny_files["calls"]),
-            "--providers", str(tiny_files["providers"]),
-            "--neighborhoods", str(tiny_files["neighborhoods"]),
-            "--wards", str(tiny_files["wards"]),
-            "--population", str(tiny_files["population"]), "--preset", "generic",
-                                           "--accept-undated", "--quiet"]
+    files = {**tiny_files, "calls": _cut_csv(tiny_files["calls"], tmp_path / "calls",
+                                             [3, 6, 9])}
+    args = ["analyze", "--calls", str(files["calls"]),
+            "--providers", str(files["providers"]),
+            "--neighborhoods", str(files["neighborhoods"]),
+            "--wards", str(files["wards"]),
+            "--population", str(files["population"]), "--preset", "generic",
+            "--accept-undated", "--quiet", "--no-precompute"]
     runner = CliRunner()
     r1 = runner.invoke(app, [*args, "--out", str(tmp_path / "mem")])
     r2 = runner.invoke(app, [*args, "--out", str(tmp_path / "dask"), "--engine", "dask",
-                             "--partitions", "4"])
+                             "--partitions", "3"])
     assert r1.exit_code == 0, r1.output
     assert r2.exit_code == 0, r2.output
-    mem, dsk = Workspace.open(tmp_path / "mem"), Workspace.open(tmp_path / "dask")
-    pd.testing.assert_frame_equal(mem.calls(), dsk.calls())
-    pd.testing.assert_frame_equal(mem.indices, dsk.indices)
-    assert mem.quality == dsk.quality
+    _same_but_engine(tmp_path / "mem", tmp_path / "dask")
     manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
     assert manifest["options"]["engine"] == "dask"
 
@@ -108,30 +173,17 @@ def test_unknown_engine_is_an_error():
         AnalysisOptions(engine="dask", partitions=0).validate()
 
 
-@pytest.mark.realdata
-def test_minneapolis_same_as_memory(tmp_path_factory, scheduler):
-    from test_realdata import run_real
-
-    calls, preset = "Police_Incidents_2021_Jan-May.csv", "minneapolis-police-incidents"
-    _, mem = run_real(tmp_path_factory, calls, preset)
-    _, dsk = run_real(tmp_path_factory, calls, preset, engine="dask", scheduler=scheduler,
-                      partitions=5)
-    assert_same_analysis(mem, dsk)
-    assert mem.quality["calls"]["input_rows"] == 6305
-    assert int((dsk.calls["neighborhood_id"].notna()).sum()) > 6000
-
-
 @pytest.mark.filterwarnings("ignore:the wards .* cover only:UserWarning")
 def test_riverton_independent_layers_and_call_sources_same_as_memory(scheduler, tmp_path):
     """The fixture city (tests/fixture_city.py): wards that miss part of the city and
-    officer-initiated calls left out of the counts, on both engines."""
-    import dataclasses
-
+    officer-initiated calls left out of the counts, its calls in three files."""
     from fixture_city import write_fixture_city
 
     from safetygap.inputs import ColumnMap
 
     files = write_fixture_city(tmp_path / "in")
+    n = len(pd.read_csv(files["calls"], dtype=str))
+    files["calls"] = _cut_csv(Path(files["calls"]), tmp_path / "calls", [n // 3, n // 2])
     cmap = ColumnMap(id="IncidentNum", call_type="CallTypeDesc", time="CallDateTime",
                      x="XCoord", y="YCoord", crs="EPSG:2276", source="SelfInitiated",
                      source_values={"Y": "officer_initiated", "N": "public_911"})
@@ -140,11 +192,37 @@ def test_riverton_independent_layers_and_call_sources_same_as_memory(scheduler, 
                            ward_id="PLAN_AREA", population_name_column="Neighborhood",
                            population_column="Residents")
     inputs = AnalysisInputs(**files)
-    mem = analyze(inputs, options=opts)
-    dsk = analyze(inputs, options=dataclasses.replace(
-        opts, engine="dask", scheduler=scheduler, partitions=3, staging=tmp_path / "st"))
-    assert_same_analysis(mem, dsk)
-    cover = dsk.quality["boundaries"]["wards_cover_neighborhoods"]
+    run_analysis(inputs, tmp_path / "memory", options=opts, quiet=True)
+    run_analysis(inputs, tmp_path / "dask", quiet=True, options=dataclasses.replace(
+        opts, engine="dask", scheduler=scheduler, staging=tmp_path / "st"))
+    _same_but_engine(tmp_path / "memory", tmp_path / "dask")
+    quality = json.loads((tmp_path / "dask" / "quality.json").read_text())
+    cover = quality["boundaries"]["wards_cover_neighborhoods"]
     assert cover["calls_outside_wards"] > 0
-    assert dsk.neighborhoods["calls_total"].sum() == cover["calls_in_neighborhoods"]
-    assert dsk.summary["demand"]["left_out_calls"] > 0
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
+    assert summary["demand"]["left_out_calls"] > 0
+
+
+@pytest.mark.realdata
+def test_minneapolis_incidents_in_five_files_same_as_memory(tmp_path, scheduler):
+    """The real 2021 incidents (6,305 rows) cut into five files, on the real
+    neighborhoods, wards, stations and population."""
+    from conftest import require_shared
+    from test_realdata import facilities_providers
+
+    shared = require_shared()
+    src = shared / "incidents" / "Police_Incidents_2021_Jan-May.csv"
+    n = len(src.read_text(encoding="utf-8").splitlines()) - 1
+    inputs = AnalysisInputs(
+        calls=_cut_csv(src, tmp_path / "calls", [k * n // 5 for k in range(1, 5)]),
+        providers=facilities_providers(shared, tmp_path),
+        neighborhoods=shared / "boundaries" / "Minneapolis_Neighborhoods.geojson",
+        wards=shared / "boundaries" / "City_Council_Wards_2012-2022.geojson",
+        population=shared / "population" / "MplsDemo_2015_ACS.csv")
+    opts = AnalysisOptions(columns=load_preset("minneapolis-police-incidents"))
+    run_analysis(inputs, tmp_path / "memory", options=opts, quiet=True)
+    run_analysis(inputs, tmp_path / "dask", quiet=True, options=dataclasses.replace(
+        opts, engine="dask", scheduler=scheduler, partitions=2))
+    _same_but_engine(tmp_path / "memory", tmp_path / "dask")
+    quality = json.loads((tmp_path / "dask" / "quality.json").read_text())
+    assert quality["calls"]["input_rows"] == 6305

@@ -179,20 +179,22 @@ def analyze(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory), 'stream' (this process, the calls read, "
              "classified, joined and written in batches: for calls too large to hold "
-             "whole; the same results) or 'dask' (a dask.distributed cluster; needs "
-             "pip install 'safetygap\\[dask]')")] = Engine.MEMORY.value,
+             "whole; the same results) or 'dask' (the same batches on the workers of a "
+             "dask.distributed cluster, each reading its own files of a --calls folder or "
+             "glob; the same results; needs pip install 'safetygap\\[dask]')")] = \
+        Engine.MEMORY.value,
     scheduler: Annotated[str | None, typer.Option(
         help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
              "cluster of 2 workers)")] = None,
     staging: Annotated[Path | None, typer.Option(
-        help="dask: folder for the partitioned calls GeoParquet; every worker must see "
-             "it; stream: folder for the calls table while it is written (default: a "
-             "temporary folder)")] = None,
+        help="stream and dask: folder for the calls table while it is written and the "
+             "batches' spills (dask: every worker must see it; default: a temporary "
+             "folder)")] = None,
     batch_rows: Annotated[int | None, typer.Option(
         help="stream: rows of a batch (default 500,000)")] = None,
     partitions: Annotated[int | None, typer.Option(
-        help="dask: number of calls partitions (default: one per million calls, at "
-             "least 2)")] = None,
+        help="dask: number of tasks the calls files are grouped into (default: one a "
+             "file; a single file is one task)")] = None,
     stale_after_months: Annotated[float | None, typer.Option(
         help="providers last verified longer ago than this many months (or never) are "
              "flagged stale (default: SAFETYGAP_STALE_AFTER_MONTHS, else 18)")] = None,

@@ -54,6 +54,13 @@ class MalformedRows:
         self.files.extend([file] * len(other))
         self.expected = other.expected or self.expected
 
+    def merge(self, other: MalformedRows) -> None:
+        """Add the malformed rows of other files, each keeping its file."""
+        self.lines.extend(other.lines)
+        self.fields.extend(other.fields)
+        self.files.extend(other.files)
+        self.expected = other.expected or self.expected
+
     def __len__(self) -> int:
         return len(self.lines)
 

@@ -366,7 +366,6 @@ def _level_results(
     context: MeasureContext,
     families: tuple[str, ...] | None = None,
     periods: tuple[str, ...] | None = None,
-    contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
     counted: dict[str, dict[str, Allocated]] | None = None,
 ) -> _LevelResults:
     """The indices at both levels under each of ``policies``, of ``families`` and
@@ -383,11 +382,11 @@ def _level_results(
     w_pop = np.where(w_has_pop, w_pop, np.nan)
     levels = (
         (Level.NEIGHBORHOOD, nbhd, population, C.NEIGHBORHOOD_ID,
-         lambda v: area_mean(v, demand.points), 0),
-        (Level.WARD, wards, w_pop, C.WARD_ID, lambda v: _ward_mean(demand.ward_weights, v), 1),
+         lambda v: area_mean(v, demand.points)),
+        (Level.WARD, wards, w_pop, C.WARD_ID, lambda v: _ward_mean(demand.ward_weights, v)),
     )
     out: dict[str, dict[str, dict]] = {}
-    for level, areas, pop, key, aggregate, dask_i in levels:
+    for level, areas, pop, key, aggregate in levels:
         n_prov, n_cap = _provider_stats(providers, key, areas[M.AREA_ID].to_numpy(), fams)
         supply = _supply(per_point, aggregate, n_prov, n_cap)
         out[level] = {}
@@ -398,8 +397,7 @@ def _level_results(
                                else made.calls_per_area, pop,
                                min_population=methods.min_population,
                                nonresident_ratio=methods.nonresident_ratio)
-            counts = (contain_counts[dask_i] if contain_counts and pol == CONTAIN else
-                      made.counts if made is not None else
+            counts = (made.counts if made is not None else
                       _count(calls, alloc, len(areas), years, families, context.n_sources))
             out[level][pol] = build_indices(
                 counts, population=pop, supply=supply, years=context.source_years,
@@ -465,7 +463,6 @@ def level_indices(
     tolerance_m: float,
     travel: Travel,
     context: MeasureContext,
-    contain_counts: tuple[AreaCounts, AreaCounts] | None = None,
     counted: dict[str, dict[str, Allocated]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, CrosswalkQuality,
            BoundarySensitivity | None]:
@@ -475,9 +472,8 @@ def level_indices(
     ``covered`` and (several sources) ``source_code``; ``boundary`` holds each level's
     call-to-area allocations under both policies (:func:`boundary_allocations`);
     ``context`` the demand points, method settings and covered years;
-    ``contain_counts`` (neighborhoods, wards) are the "contain" counts when already made
-    (by the dask engine); ``counted`` each level's counts under each policy when made
-    batch by batch (by the streaming engine, :class:`AllocationSums`: ``boundary`` then
+    ``counted`` each level's counts under each policy when made batch by batch (by the
+    streaming and dask engines, :class:`AllocationSums`: ``boundary`` then
     holds no allocations). Returns (neighborhood layer, ward layer, tidy indices,
     crosswalk quality, boundary sensitivity). Used by :func:`analyze` and by the what-if
     job (the siting job needs one family only: :func:`family_layers`); the bootstrap and
@@ -486,7 +482,7 @@ def level_indices(
     policies = [p for p in BOUNDARY_POLICIES if p in boundary["neighborhood"]]
     res = _level_results(calls, years, nbhd, wards, population, providers, boundary,
                          policies=policies, travel=travel, context=context,
-                         contain_counts=contain_counts, counted=counted)
+                         counted=counted)
     n_results, w_results, w_pop, cw = (res.neighborhood, res.ward, res.ward_population,
                                        res.crosswalk)
     n_result = n_results[policy]

@@ -98,10 +98,11 @@ class AnalysisOptions:
     boundary_policy: str = BoundaryPolicy.CONTAIN  # vocab.BoundaryPolicy: contain or split
     travel: str = TravelKind.STRAIGHT  # straight (metres) or network (minutes on inputs.network)
     mode: str = TravelMode.WALK  # network travel mode (vocab.TravelMode): walk or drive
-    engine: str = Engine.MEMORY  # memory, or dask: join and counts on a dask cluster
+    engine: str = Engine.MEMORY  # memory, stream (in batches), or dask (on a cluster)
     scheduler: str | None = None  # dask scheduler address; None: a local cluster
-    staging: Path | None = None  # dask: folder for the partitioned calls (visible to workers)
-    partitions: int | None = None  # dask: number of calls partitions (default by size)
+    staging: Path | None = None  # stream/dask: folder of the spills (dask: every worker's)
+    partitions: int | None = None  # dask: tasks the calls files are grouped into (default:
+    # one a file)
     batch_rows: int | None = None  # stream: rows of a batch (None: 500,000)
     diversion_denominator: str | None = None  # "police_and_alternatives" | "all_calls";
     # None: the rule set's own (docs/TAXONOMY.md, "Diversion rules")

@@ -1,9 +1,10 @@
 """The streaming engine's calls stages: read, validate, classify, join, flag and allocate
 the calls batch by batch (``AnalysisOptions(engine="stream")``).
 
-Long file (about 500 lines): the batch loop and the running totals it carries from one
+Long file (about 680 lines): the batch loop and the running totals it carries from one
 batch to the next (repeated ids, faults and their first examples, counts, clusters, the
-need per demand point) belong together; each total's arithmetic lives in its owner module.
+need per demand point; merged for the dask engine's tasks) belong together; each
+total's arithmetic lives in its owner module.
 
 A stage of :func:`safetygap.pipeline.analyze`. The in-memory engine reads the whole calls
 table (every text column of every call), then runs the row stages on it. Here every
@@ -167,6 +168,44 @@ class _Clock:
         return now
 
 
+@dataclass
+class BatchContext:
+    """What every batch of calls needs besides itself: the run's options and layers
+    (picklable: the dask engine sends it to its workers)."""
+
+    opts: AnalysisOptions
+    taxonomy: Any
+    rules: Any
+    crs: CRS
+    nbhd: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    providers: gpd.GeoDataFrame
+    travel: Any
+    points: DemandPoints
+    src_crs: str
+    """The CRS of the calls' coordinates as read."""
+    coordinate_label: str
+
+    @property
+    def window(self) -> DateWindow:
+        return DateWindow.of(self.opts.date_from, self.opts.date_to, today=self.opts.as_of)
+
+    @property
+    def denominator(self) -> Denominator | None:
+        d = self.opts.diversion_denominator
+        return None if d is None else Denominator(d)
+
+    @property
+    def kept_columns(self) -> tuple[str, ...]:
+        """The working columns kept of every call (:attr:`Streamed.calls`)."""
+        opts = self.opts
+        split_bootstrap = (opts.methods.bootstrap
+                           and opts.boundary_policy != BoundaryPolicy.CONTAIN)
+        return tuple(dict.fromkeys((
+            *(FOR_SPLIT_BOOTSTRAP if split_bootstrap else ()),
+            *(FOR_NETWORK if self.travel.network is not None else ()))))
+
+
 def stream_calls(
     inputs: AnalysisInputs, opts: AnalysisOptions, *, taxonomy: Any, rules: Any, crs: CRS,
     nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, providers: gpd.GeoDataFrame,
@@ -182,206 +221,326 @@ def stream_calls(
     folder = Path(tempfile.mkdtemp(prefix="safetygap-stream-",
                                    dir=None if opts.staging is None else str(opts.staging)))
     try:
-        return _stream(reader, folder, opts, taxonomy=taxonomy, rules=rules, crs=crs,
-                       nbhd=nbhd, wards=wards, providers=providers, travel=travel,
-                       points=points, on_file=on_file)
+        ctx = BatchContext(opts, taxonomy, rules, crs, nbhd, wards, providers, travel,
+                           points, reader.crs, reader.coordinate_label)
+        totals = StreamTotals(ctx, folder)
+        read_examples: dict[str, list[dict]] = {}
+        unmapped: dict[str, int] = {}
+        rows = 0
+        starts: list[int] = []
+        for i, f in enumerate(reader.files):
+            starts.append(rows)
+            before = totals.rows
+            for part in cut_batches(reader.batches(read_examples, unmapped, files=[i],
+                                                   row0=rows), ctx):
+                totals.add(part)
+            if on_file is not None and reader.source.partitioned:
+                on_file(f"file {i + 1:,}/{len(reader.files):,} {reader.source.label(f)}: "
+                        f"{totals.rows - before:,} rows ({totals.rows:,} so far)")
+            rows = totals.rows + len(reader.malformed)
+        return finish(totals, reader, read_examples, unmapped, starts)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
 
 
-def _stream(reader: Any, folder: Path, opts: AnalysisOptions, *, taxonomy: Any,
-            rules: Any, crs: CRS, nbhd: gpd.GeoDataFrame, wards: gpd.GeoDataFrame,
-            providers: gpd.GeoDataFrame, travel: Any, points: DemandPoints,
-            on_file: Callable[[str], None] | None) -> Streamed:
-    clock = _Clock()
-    window = DateWindow.of(opts.date_from, opts.date_to, today=opts.as_of)
-    denominator = (None if opts.diversion_denominator is None
-                   else Denominator(opts.diversion_denominator))
-    spill = folder / "spill"
-    spill.mkdir()
-    seen = SeenIds(spill)
-    writer = C.StreamWriter(folder / C.FILE, crs.to_string(), spill)
-    read_examples: dict[str, list[dict]] = {}
-    unmapped: dict[str, int] = {}
-    flagged: dict[str, list[dict]] = {}
-    faults: dict[str, int] = {}
-    swapped = SwappedRows()
-    feeds: dict[str, int] = {}  # feed name -> its code in the order first seen
-    kept: list[dict[str, Any]] = []
-    alloc: dict[str, list[Allocation]] = {"neighborhood": [], "ward": []}  # the run's policy
-    sums = {level: {pol: AllocationSums(len(areas), pol, _COUNTED_COLUMNS)
-                    for pol in BOUNDARY_POLICIES}
-            for level, areas in (("neighborhood", nbhd), ("ward", wards))}
-    years: set[int] = set()
-    tally = CallTally()
-    # the bootstrap's cluster counts, batch by batch (whole calls: contain); under split
-    # the run's allocation is kept (its shares are summed in scipy's order, see
-    # ClusterCounts)
-    clusters = (cluster_counts((len(nbhd), len(wards)), methods=opts.methods)
-                if opts.boundary_policy == BoundaryPolicy.CONTAIN and opts.methods.bootstrap
-                else None)
-    counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
-              "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
-    joined = np.zeros(6, dtype=np.int64)  # rows.join_counts
-    in_nbhd, no_ward = 0, np.zeros(len(nbhd), dtype=np.int64)  # the wards' cover
-    days: dict[int, tuple[int, np.ndarray]] = {}  # feed code -> calls dated, their days
-    kept_cols = tuple(dict.fromkeys((
-        *(FOR_SPLIT_BOOTSTRAP if opts.methods.bootstrap and clusters is None else ()),
-        *(FOR_NETWORK if travel.network is not None else ()))))
-    need_files: list[Path] = []
-    undated = 0
-    outside: list[np.ndarray] = []  # the window codes of the rows outside it
-    outside_first: list[tuple[Any, Any, Any]] = []  # (row, id, time) of the first five
-    rows = kept_rows = 0
-    starts: list[int] = []
-    batch_rows = opts.batch_rows or DEFAULT_BATCH_ROWS
+def cut_batches(batches: Iterator[Any], ctx: BatchContext) -> Iterator[Any]:
+    """The reader's batches cut to the run's batch size (:data:`DEFAULT_BATCH_ROWS`)."""
+    return _cut(batches, ctx.opts.batch_rows or DEFAULT_BATCH_ROWS)
+
+
+class StreamTotals:
+    """The running totals of a stream of batches (:meth:`add` each in input order): what
+    the later stages read, instead of the calls. ``folder`` holds the spills (removed by
+    the caller). The dask engine runs one per task, over its files, with the repeated ids
+    found beforehand (``repeats_given``), the feeds' codes fixed (``feeds``), the calls'
+    positions starting at ``offset``, the clusters anchored at ``origin`` and the
+    ``split`` counts kept as spills (their fractional shares must be added in the calls'
+    order), and :meth:`merge` s them in file order."""
+
+    def __init__(self, ctx: BatchContext, folder: Path, *, feeds: dict[str, int] | None = None,
+                 offset: int = 0, repeats_given: bool = False,
+                 origin: tuple[float, float] | None = None, ordered_later: bool = False
+                 ) -> None:
+        opts = self.opts = ctx.opts
+        self.ctx = ctx
+        self.folder = folder
+        spill = folder / "spill"
+        spill.mkdir(exist_ok=True)
+        self.seen = None if repeats_given else SeenIds(spill)
+        self.writer = C.StreamWriter(folder / C.FILE, ctx.crs.to_string(), spill)
+        self.offset = offset
+        self.rows = offset  # calls added so far, from the first of the run
+        self.flagged: dict[str, list[dict]] = {}
+        self.faults: dict[str, int] = {}
+        self.swapped = SwappedRows()
+        self.feeds: dict[str, int] = dict(feeds or {})  # feed name -> code (first seen)
+        self.kept: list[dict[str, Any]] = []
+        self.alloc: dict[str, list[Allocation]] = {"neighborhood": [], "ward": []}
+        self.ordered_later = ordered_later
+        self.sums = {level: {pol: AllocationSums(len(areas), pol, _COUNTED_COLUMNS)
+                             for pol in BOUNDARY_POLICIES
+                             if not (ordered_later and pol != BoundaryPolicy.CONTAIN)}
+                     for level, areas in (("neighborhood", ctx.nbhd), ("ward", ctx.wards))}
+        self.later: list[Path] = []  # the split counts' spills (ordered_later)
+        self.years: set[int] = set()
+        self.tally = CallTally()
+        # the bootstrap's cluster counts, batch by batch (whole calls: contain); under
+        # split the run's allocation is kept (its shares are summed in scipy's order, see
+        # ClusterCounts)
+        self.clusters = (
+            cluster_counts((len(ctx.nbhd), len(ctx.wards)), methods=opts.methods,
+                           origin=origin)
+            if opts.boundary_policy == BoundaryPolicy.CONTAIN and opts.methods.bootstrap
+            else None)
+        self.counts = {"neighborhood": dict.fromkeys(("placed", "within", "shared"), 0),
+                       "ward": dict.fromkeys(("placed", "within", "shared"), 0)}
+        self.joined = np.zeros(6, dtype=np.int64)  # rows.join_counts
+        self.in_nbhd, self.no_ward = 0, np.zeros(len(ctx.nbhd), dtype=np.int64)
+        self.days: dict[int, tuple[int, np.ndarray]] = {}  # feed -> calls dated, days
+        self.kept_cols = ctx.kept_columns
+        self.need_files: list[Path] = []
+        self.undated = 0
+        self.outside: list[np.ndarray] = []  # the window codes of the rows outside it
+        self.outside_first: list[tuple[Any, Any, Any]] = []  # (row, id, time), first 5
+        self.clock = _Clock()
+        self._window = ctx.window
+        self._denominator = ctx.denominator
+        self._t = time.perf_counter()  # the end of the last batch (reading: till the next)
+
+    def add(self, part: Any, *, dup: np.ndarray | None = None) -> None:
+        """Add a batch of the reader (``dup``: its repeated ids, when found beforehand)."""
+        ctx, opts, clock = self.ctx, self.opts, self.clock
+        nbhd, wards, crs = ctx.nbhd, ctx.wards, ctx.crs
+        t = clock.part("read", self._t)
+        calls = part.frame
+        calls[C.DATE_OUTSIDE] = self._window.classify(calls[C.TIME])
+        self.undated += int(calls[C.TIME].isna().sum())
+        where = calls[C.DATE_OUTSIDE].to_numpy()
+        out_idx = np.flatnonzero(where != 0)
+        self.outside.append(where[out_idx])
+        self.outside_first += [(calls[C.ROW].iat[i], calls[C.CALL_ID].iat[i],
+                                calls[C.TIME].iat[i])
+                               for i in out_idx[:max(0, 5 - len(self.outside_first))]]
+        calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
+                                             ctx.src_crs, crs)
+        calls = call_features(calls, ctx.taxonomy, ctx.rules, denominator=self._denominator,
+                              calls_from=opts.count_calls_from, repeats=False)
+        codes = np.array([self.feeds.setdefault(name, len(self.feeds))
+                          for name in calls.attrs["sources"]], dtype=np.int16)
+        calls[C.SOURCE_CODE] = codes[calls[C.SOURCE_CODE].to_numpy()]
+        t = clock.part("classify", t)
+        if dup is None:
+            assert self.seen is not None, "repeated ids: neither found before nor seen"
+            dup = self.seen.repeated(pa.array(calls[C.CALL_ID].array))
+        calls[C.DUP] = dup
+        t = clock.part("repeated ids", t)
+        calls[C.COVERED] = coverage(calls, ctx.providers, ctx.travel, ctx.taxonomy)
+        t = clock.part("coverage", t)
+        xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
+        n_idx = assign_areas(xy, nbhd, crs=crs)
+        w_idx = assign_areas(xy, wards, crs=crs)
+        self.joined += join_counts(n_idx, w_idx, calls[C.DUP].to_numpy())
+        self.swapped.add(swapped_rows(part.source_xy, calls[C.COORD_FAULT].to_numpy(),
+                                      calls[C.ROW].to_numpy(), n_idx, nbhd,
+                                      src_crs=ctx.src_crs, label=ctx.coordinate_label))
+        t = clock.part("join", t)
+        calls, examples = flag_rows(calls, {}, n_idx, w_idx, source_xy=part.source_xy,
+                                    coordinate_label=ctx.coordinate_label)
+        for kind, found in examples.items():
+            have = self.flagged.setdefault(kind, [])
+            have.extend(found[:5 - len(have)])
+        for kind, n in calls.attrs["faults"].items():
+            self.faults[kind] = self.faults.get(kind, 0) + n
+        self.tally.add(calls)
+        t = clock.part("flags", t)
+        boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
+        for level, entry in boundary.items():
+            for key in self.counts[level]:
+                self.counts[level][key] += entry[key] or 0
+            if self.clusters is None:
+                self.alloc[level].append(_narrow(entry[opts.boundary_policy], self.rows))
+        t = clock.part("boundary", t)
+        if self.clusters is not None:
+            add_clusters(self.clusters, calls, {lv: e[BoundaryPolicy.CONTAIN]
+                                                for lv, e in boundary.items()})
+            t = clock.part("clusters", t)
+        for level, entry in boundary.items():
+            for pol in BOUNDARY_POLICIES:
+                if pol in self.sums[level]:
+                    self.sums[level][pol].add(calls, entry[pol])
+        if self.ordered_later:  # the split shares, added in order by merge
+            self.later.append(self.folder / f"split-{len(self.later):06d}.pkl")
+            pd.to_pickle(({lv: e[BoundaryPolicy.SPLIT] for lv, e in boundary.items()},
+                          calls[[c for c in _SUMMED if c in calls]].copy()), self.later[-1])
+        placed = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
+        self.years.update(int(y) for y in np.unique(calls[C.YEAR].to_numpy()[placed]) if y > 0)
+        t = clock.part("counts", t)
+        self.writer.write(C.build(calls, nbhd, wards, boundary))
+        t = clock.part("write", t)
+        self.in_nbhd, self.no_ward = _ward_cover(calls, self.in_nbhd, self.no_ward)
+        _count_days(self.days, calls)
+        self.need_files.append(self.folder / f"need-{len(self.need_files):06d}.npy")
+        np.save(self.need_files[-1], _need_rows(calls, ctx.points))
+        if self.kept_cols:
+            self.kept.append(_kept(calls, self.kept_cols))
+        self.rows += len(calls)
+        del calls, boundary, part, n_idx, w_idx, xy
+        _release_freed()
+        self._t = clock.part("keep", t)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent without the batches' context (the layers, the demand points ...): the
+        process that merges has its own."""
+        state = dict(self.__dict__)
+        state["ctx"] = None
+        return state
+
+    def seal(self) -> StreamTotals:
+        """Ready to be sent to another process (the dask engine's task result): the
+        calls' spill closed, no open file left."""
+        self.writer.seal()
+        self.seen = None
+        return self
+
+    def merge(self, other: StreamTotals) -> StreamTotals:
+        """Add the totals of the batches that come right after these (``other``, sealed):
+        the same totals as one stream over both (the ``split`` shares of ``other`` are
+        added now, in order)."""
+        if other.offset != self.rows:
+            raise ValueError(f"totals of calls {other.offset:,}.. do not follow calls "
+                             f"..{self.rows:,}")
+        if other.feeds != self.feeds:
+            raise ValueError("the totals were made with different feed codes")
+        self.writer.merge(other.writer)
+        self.rows = other.rows
+        for kind, found in other.flagged.items():
+            have = self.flagged.setdefault(kind, [])
+            have.extend(found[:5 - len(have)])
+        for kind, n in other.faults.items():
+            self.faults[kind] = self.faults.get(kind, 0) + n
+        self.swapped.add(other.swapped)
+        self.kept += other.kept
+        for level in self.alloc:
+            self.alloc[level] += other.alloc[level]
+        for level, by_pol in self.sums.items():
+            for pol, sums in by_pol.items():
+                if pol in other.sums[level]:
+                    sums.merge(other.sums[level][pol])
+        for path in other.later:  # the split shares in the calls' order
+            split, calls = pd.read_pickle(path)
+            for level, alloc in split.items():
+                self.sums[level][BoundaryPolicy.SPLIT].add(calls, alloc)
+            path.unlink()
+        self.years |= other.years
+        self.tally.merge(other.tally)
+        if self.clusters is not None and other.clusters is not None:
+            self.clusters.merge(other.clusters)
+        for level, counts in self.counts.items():
+            for key in counts:
+                counts[key] += other.counts[level][key]
+        self.joined += other.joined
+        self.in_nbhd += other.in_nbhd
+        self.no_ward += other.no_ward
+        for code, (n, have) in other.days.items():
+            m, mine = self.days.get(code, (0, np.zeros(0, dtype=np.int64)))
+            self.days[code] = (m + n, np.union1d(mine, have).astype(np.int64))
+        self.need_files += other.need_files
+        self.undated += other.undated
+        self.outside += other.outside
+        self.outside_first += other.outside_first[:max(0, 5 - len(self.outside_first))]
+        for name, s in other.clock.seconds.items():
+            self.clock.seconds[name] = self.clock.seconds.get(name, 0.0) + s
+        return self
+
+
+_SUMMED = (C.YEAR, C.FAMILY_CODE, C.DIVERTED, C.ELIGIBLE, C.COVERED, C.DIVERSION_BASE,
+           C.COVERABLE, C.SOURCE_CODE)
+"""The columns :class:`AllocationSums` reads of the calls (kept for the ``split``
+counts a dask task leaves to :meth:`StreamTotals.merge`)."""
+
+
+def finish(totals: StreamTotals, reader: Any, read_examples: dict[str, list[dict]],
+           unmapped: dict[str, int], starts: list[int]) -> Streamed:
+    """What the stages after the calls read, from the totals of every batch (``reader``
+    the calls as opened, its malformed rows complete; ``read_examples``/``unmapped``
+    what reading found; ``starts`` the first row of each file)."""
+    opts, clock = totals.opts, totals.clock
     t = time.perf_counter()
-    for i, f in enumerate(reader.files):
-        starts.append(rows)
-        before = kept_rows
-        for part in _cut(reader.batches(read_examples, unmapped, files=[i], row0=rows),
-                         batch_rows):
-            t = clock.part("read", t)
-            calls = part.frame
-            calls[C.DATE_OUTSIDE] = window.classify(calls[C.TIME])
-            undated += int(calls[C.TIME].isna().sum())
-            where = calls[C.DATE_OUTSIDE].to_numpy()
-            out_idx = np.flatnonzero(where != 0)
-            outside.append(where[out_idx])
-            outside_first += [(calls[C.ROW].iat[i], calls[C.CALL_ID].iat[i],
-                               calls[C.TIME].iat[i])
-                              for i in out_idx[:max(0, 5 - len(outside_first))]]
-            calls[C.X], calls[C.Y] = to_crs_xy(calls[C.X].to_numpy(), calls[C.Y].to_numpy(),
-                                                 reader.crs, crs)
-            calls = call_features(calls, taxonomy, rules, denominator=denominator,
-                                  calls_from=opts.count_calls_from, repeats=False)
-            codes = np.array([feeds.setdefault(name, len(feeds))
-                              for name in calls.attrs["sources"]], dtype=np.int16)
-            calls[C.SOURCE_CODE] = codes[calls[C.SOURCE_CODE].to_numpy()]
-            t = clock.part("classify", t)
-            calls[C.DUP] = seen.repeated(pa.array(calls[C.CALL_ID].array))
-            t = clock.part("repeated ids", t)
-            calls[C.COVERED] = coverage(calls, providers, travel, taxonomy)
-            t = clock.part("coverage", t)
-            xy = (calls[C.X].to_numpy(), calls[C.Y].to_numpy())
-            n_idx = assign_areas(xy, nbhd, crs=crs)
-            w_idx = assign_areas(xy, wards, crs=crs)
-            joined += join_counts(n_idx, w_idx, calls[C.DUP].to_numpy())
-            swapped.add(swapped_rows(part.source_xy, calls[C.COORD_FAULT].to_numpy(),
-                                     calls[C.ROW].to_numpy(), n_idx, nbhd,
-                                     src_crs=reader.crs, label=reader.coordinate_label))
-            t = clock.part("join", t)
-            calls, examples = flag_rows(calls, {}, n_idx, w_idx, source_xy=part.source_xy,
-                                        coordinate_label=reader.coordinate_label)
-            for kind, found in examples.items():
-                have = flagged.setdefault(kind, [])
-                have.extend(found[:5 - len(have)])
-            for kind, n in calls.attrs["faults"].items():
-                faults[kind] = faults.get(kind, 0) + n
-            tally.add(calls)
-            t = clock.part("flags", t)
-            boundary = boundary_allocations(calls, nbhd, wards, crs, opts.boundary_tolerance_m)
-            for level, entry in boundary.items():
-                for key in counts[level]:
-                    counts[level][key] += entry[key] or 0
-                if clusters is None:
-                    alloc[level].append(_narrow(entry[opts.boundary_policy], kept_rows))
-            t = clock.part("boundary", t)
-            if clusters is not None:
-                add_clusters(clusters, calls, {lv: e[BoundaryPolicy.CONTAIN]
-                                               for lv, e in boundary.items()})
-                t = clock.part("clusters", t)
-            for level, entry in boundary.items():
-                for pol in BOUNDARY_POLICIES:
-                    sums[level][pol].add(calls, entry[pol])
-            placed = (calls[C.N_IDX].to_numpy() >= 0) | (calls[C.W_IDX].to_numpy() >= 0)
-            years.update(int(y) for y in np.unique(calls[C.YEAR].to_numpy()[placed]) if y > 0)
-            t = clock.part("counts", t)
-            writer.write(C.build(calls, nbhd, wards, boundary))
-            t = clock.part("write", t)
-            in_nbhd, no_ward = _ward_cover(calls, in_nbhd, no_ward)
-            _count_days(days, calls)
-            need_files.append(folder / f"need-{len(need_files):06d}.npy")
-            np.save(need_files[-1], _need_rows(calls, points))
-            if kept_cols:
-                kept.append(_kept(calls, kept_cols))
-            kept_rows += len(calls)
-            del calls, boundary, part, n_idx, w_idx, xy
-            _release_freed()
-            t = clock.part("keep", t)
-        if on_file is not None and reader.source.partitioned:
-            on_file(f"file {i + 1:,}/{len(reader.files):,} {reader.source.label(f)}: "
-                    f"{kept_rows - before:,} rows "
-                    f"({kept_rows:,} so far)")
-        rows = kept_rows + len(reader.malformed)
     refuse_unmapped(reader.path, unmapped, opts.columns)
+    kept_rows = totals.rows
     if not kept_rows:
         problems = Problems()
         problems.add(f"calls {reader.path}", "no data rows: the file has a header but no "
                      "calls", allowed="a calls file with at least one row")
         problems.raise_if_any()
-    calls = _concat(kept, kept_cols)
+    calls = _concat(totals.kept, totals.kept_cols)
+    feeds = totals.feeds
     names = sorted(feeds)  # the feeds' codes as the whole table's (sorted names)
     remap = np.array([names.index(n) for n in feeds], dtype=np.int16)
     calls.attrs["sources"] = names
-    calls.attrs["faults"] = faults
+    calls.attrs["faults"] = totals.faults
     cin = CallsInput(reader.path, calls, reader.crs, reader.columns, {}, None,
                      reader.coordinate_label, reader.header, malformed=reader.malformed,
                      time_form=reader.time_form, source=reader.source, file_starts=starts)
     read_located = cin.locate(read_examples)
     cin.examples = read_located
     undated_found = np.zeros(kept_rows, dtype=bool)
-    undated_found[:undated] = True  # the report counts them
+    undated_found[:totals.undated] = True  # the report counts them
     undated_entry = undated_report(
         undated_found, form=cin.time_form,
         examples=read_located.get(RowStatus.UNPARSEABLE_DATE, []),
         max_share=opts.undated_max_share, accept=opts.accept_undated,
         where=f"calls {cin.path}")
-    window_entry = window.quality(
-        np.concatenate(outside), np.array([r for r, _, _ in outside_first], dtype=np.int64),
-        pd.Series([i for _, i, _ in outside_first], dtype=object),
-        pd.Series([t for _, _, t in outside_first], dtype=object))
-    del outside
-    swapped_entry = swapped_verdict(swapped, where=f"calls {cin.path}",
+    first = totals.outside_first
+    window_entry = totals._window.quality(
+        np.concatenate(totals.outside), np.array([r for r, _, _ in first], dtype=np.int64),
+        pd.Series([i for _, i, _ in first], dtype=object),
+        pd.Series([t for _, _, t in first], dtype=object))
+    totals.outside = []
+    swapped_entry = swapped_verdict(totals.swapped, where=f"calls {cin.path}",
                                     label=reader.coordinate_label)
     examples = {k: v for k, v in read_examples.items() if v}
     for kind in FLAG_EXAMPLES:
-        if flagged.get(kind):
-            examples[kind] = flagged[kind]
+        if totals.flagged.get(kind):
+            examples[kind] = totals.flagged[kind]
     examples = cin.locate(examples)
-    matrices = None if clusters is None else clusters.matrices()
-    clusters = None  # its runs let go before the calls table's last pass
+    matrices = None if totals.clusters is None else totals.clusters.matrices()
+    totals.clusters = None  # its runs let go before the calls table's last pass
     _release_freed()
-    writer.close()
+    totals.writer.close()
     t = clock.part("write", t)
-    shutil.rmtree(spill, ignore_errors=True)
-    spans = [span_of_days(*days.get(feeds[n], (0, np.zeros(0, dtype=np.int64)))[::-1],
+    shutil.rmtree(totals.folder / "spill", ignore_errors=True)
+    spans = [span_of_days(*totals.days.get(feeds[n], (0, np.zeros(0, dtype=np.int64)))[::-1],
                           source=n, gap_days=opts.methods.gap_days) for n in names]
-    run_years = tuple(sorted(years))
+    run_years = tuple(sorted(totals.years))
     by_source = tuple(feeds[n] for n in names) if len(names) > 1 else None
-    counted = {level: {pol: sums[level][pol].result(run_years, sources=by_source)
-                       for pol in BOUNDARY_POLICIES} for level in sums}
-    boundary = {level: {**counts[level], **{
+    counted = {level: {pol: sums.result(run_years, sources=by_source)
+                       for pol, sums in by_pol.items()}
+               for level, by_pol in totals.sums.items()}
+    alloc = totals.alloc
+    boundary = {level: {**counts, **{
         pol: _joined(alloc[level]) if pol == opts.boundary_policy and alloc[level] else None
-        for pol in BOUNDARY_POLICIES}} for level in counts}
-    flags = ", ".join(f"{k} {v:,}" for k, v in faults.items() if v)
+        for pol in BOUNDARY_POLICIES}} for level, counts in totals.counts.items()}
+    flags = ", ".join(f"{k} {v:,}" for k, v in totals.faults.items() if v)
+    batch_rows = opts.batch_rows or DEFAULT_BATCH_ROWS
     notes = {
         "read": f"{kept_rows:,} rows" + (
             f" from {len(reader.files):,} files" if reader.source.partitioned else "") + (
             f"; times {cin.time_form.describe()}" if cin.time_form else "") +
             f"; streamed in batches of at most {batch_rows:,} rows",
-        "join": join_note_counts(joined),
+        "join": join_note_counts(totals.joined),
         "flags": (f"{flags} (a call may have several flags)" if flags else "no faults"),
         "boundary": (f"{boundary['neighborhood']['shared']:,} calls within "
                      f"{opts.boundary_tolerance_m:g} m of a line between neighborhoods"),
     }
-    return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry, window,
-                    boundary, counted, run_years, tally,
+    return Streamed(calls, cin, examples, swapped_entry, window_entry, undated_entry,
+                    totals._window, boundary, counted, run_years, totals.tally,
                     matrices, spans,
-                    (in_nbhd, no_ward),
-                    notes, folder / C.FILE, {k: round(v, 3) for k, v in clock.seconds.items()},
-                    need_files, remap.astype(np.int64))
+                    (totals.in_nbhd, totals.no_ward),
+                    notes, totals.folder / C.FILE,
+                    {k: round(v, 3) for k, v in clock.seconds.items()},
+                    totals.need_files, remap.astype(np.int64))
 
 
 _COUNTED_COLUMNS = pd.DataFrame(columns=[C.DIVERSION_BASE, C.COVERABLE])

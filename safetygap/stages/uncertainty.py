@@ -151,11 +151,14 @@ def _put(layer: gpd.GeoDataFrame, rows: list[pd.DataFrame], level: str, family: 
                                   M.VALUE: np.asarray(values, dtype=float)}))
 
 
-def cluster_counts(n_areas: tuple[int, int], *, methods: Methods) -> ClusterCounts:
+def cluster_counts(n_areas: tuple[int, int], *, methods: Methods,
+                   origin: tuple[float, float] | None = None) -> ClusterCounts:
     """The bootstrap's cluster counts of both levels (``n_areas`` neighborhoods, wards),
-    to :func:`add_clusters` batch by batch (the ``contain`` policy: whole calls)."""
+    to :func:`add_clusters` batch by batch (the ``contain`` policy: whole calls);
+    ``origin`` (metres) anchors the cells, for counts that are merged."""
     return ClusterCounts(tuple(n * len(FAMILIES) for n in n_areas),
-                         cell_m=methods.bootstrap_cell_m)
+                         cell_m=methods.bootstrap_cell_m,
+                         **({} if origin is None else {"origin": origin}))  # TEMP
 
 
 def add_clusters(counts: ClusterCounts, calls: pd.DataFrame,
