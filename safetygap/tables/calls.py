@@ -19,6 +19,10 @@ The table grows along the stages of an analysis (:mod:`safetygap.pipeline`):
    stored table.
 
 Every other module names these columns through the constants here.
+
+Long file (about 520 lines): the table's names and dtypes and every way it is stored, the
+streaming engine's batch-by-batch writer (and the merging of dask workers' writers) among
+them, so the stored file has one owner.
 """
 
 from __future__ import annotations
