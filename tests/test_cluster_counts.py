@@ -7,6 +7,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safetygap.geo.bootstrap import ClusterCounts, cluster_ids, cluster_matrix, resample
 
@@ -173,3 +175,37 @@ def test_origin_sets_the_reference_cell() -> None:
     reps = [resample(m.matrices(), replicates=20, seed=1) for m in made]
     for r in reps[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(r, reps[0], strict=True))
+
+
+_call = st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(-1, 3), st.booleans(),
+                  st.integers(-1, 4))
+"""A call: cell x, cell y, day (-1 none), far away (its key does not fit), column."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_call, max_size=8), max_size=8), st.lists(st.integers(0, 8),
+                                                                   max_size=3))
+def test_merge_equals_one_count_for_any_batches_and_workers(batches, cuts):
+    """Hypothesis: batches of calls on a small grid (far-away ones too) shared among
+    workers at any cuts: merged, the matrices of one ClusterCounts of every batch, to
+    the cluster numbers."""
+    def arrays(batch):
+        x = np.array([5e9 + c[0] if c[3] else c[0] + 0.5 for c in batch], dtype=float)
+        y = np.array([c[1] + 0.5 for c in batch], dtype=float)
+        day = np.array([c[2] for c in batch], dtype=np.int64)
+        col = np.array([c[4] for c in batch], dtype=np.int64)
+        call = np.arange(len(batch))
+        return x, y, day, [(call, col), (call[::2], col[::2])]
+
+    seq = ClusterCounts((5, 5), cell_m=1.0, origin=(0.0, 0.0))
+    for b in batches:
+        seq.add(*arrays(b))
+    ends = [*sorted(min(c, len(batches)) for c in cuts), len(batches)]
+    merged = None
+    for a, e in zip([0, *ends[:-1]], ends, strict=True):
+        w = ClusterCounts((5, 5), cell_m=1.0, origin=(0.0, 0.0))
+        for b in batches[a:e]:
+            w.add(*arrays(b))
+        merged = w if merged is None else merged.merge(w)
+    assert merged.n_clusters == seq.n_clusters
+    _same_matrices(merged.matrices(), seq.matrices())

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safetygap.geo.aggregate import NONE_CODE, CountSums, count_calls
 
@@ -281,3 +283,37 @@ def test_allocation_sums_merge_under_contain(families) -> None:
         assert np.array_equal(getattr(got.counts, name), getattr(want.counts, name)), name
     with pytest.raises(ValueError, match="contain"):
         merged.merge(AllocationSums(6, "split", calls))
+
+
+_batch = st.lists(st.tuples(st.integers(-1, 2), st.sampled_from([-1, 0, 2019, 2020, 2023]),
+                            st.integers(0, NONE_CODE), st.booleans(), st.integers(0, 3)),
+                  max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_batch, max_size=8), st.lists(st.integers(0, 8), max_size=3))
+def test_merge_equals_one_sum_for_any_batches_and_workers(batches, cuts):
+    """Hypothesis: any batches (area, year, family, a flag, source) shared among workers
+    at any cuts: merged, the slots and sums of one CountSums of every batch."""
+    def add(sums, batch):
+        a = np.array([c[0] for c in batch], dtype=np.int64)
+        flag = np.array([c[3] for c in batch], dtype=bool)
+        sums.add(a, np.array([c[1] for c in batch], dtype=np.int64),
+                 np.array([c[2] for c in batch], dtype=np.int64), flag, ~flag, flag,
+                 base=flag, source=np.array([c[4] for c in batch], dtype=np.int64))
+
+    seq = CountSums(3, weighted=False, base=True, coverable=False)
+    for b in batches:
+        add(seq, b)
+    ends = [*sorted(min(c, len(batches)) for c in cuts), len(batches)]
+    merged = None
+    for a, e in zip([0, *ends[:-1]], ends, strict=True):
+        w = CountSums(3, weighted=False, base=True, coverable=False)
+        for b in batches[a:e]:
+            add(w, b)
+        merged = w if merged is None else merged.merge(w)
+    assert merged.year_slots == seq.year_slots and merged.source_slots == seq.source_slots
+    for m in seq.masks:
+        assert np.array_equal(merged.sums[m], seq.sums[m])
+    for got, want in zip(merged.by_source, seq.by_source, strict=True):
+        assert np.array_equal(got, want)

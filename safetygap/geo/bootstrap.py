@@ -190,7 +190,7 @@ class ClusterCounts:
         saw no placed call has none yet and takes the other's). Memory: a number per
         cluster of ``other`` and one of its runs at a time, no array over the keys.
         ``other`` is not changed (but should not be used afterwards)."""
-        if self.n_columns != other.n_columns or self.cell_m != other.cell_m:
+        if tuple(self.n_columns) != tuple(other.n_columns) or self.cell_m != other.cell_m:
             raise ValueError(f"cluster counts of columns {other.n_columns} and cells of "
                              f"{other.cell_m} m merged into {self.n_columns}, "
                              f"{self.cell_m} m")
