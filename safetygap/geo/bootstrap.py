@@ -226,10 +226,14 @@ class ClusterCounts:
         for t, i in odd_fresh:
             self._odd[t] = int(to_self[i])
         for i, n_col in enumerate(self.n_columns):
-            for pairs, counts in other._pairs[i]:
-                key = to_self[pairs // n_col] * n_col + pairs % n_col
-                order = np.argsort(key, kind="stable")  # distinct: numbers map one to one
-                _push(self._pairs[i], (key[order], counts[order]))
+            for pairs, counts in other._pairs[i]:  # a run (at most MAX_MERGED keys) at a time
+                key = to_self[pairs // n_col]
+                key *= n_col
+                key += pairs % n_col
+                order = np.argsort(key)  # distinct keys: numbers map one to one
+                key = key[order]
+                _push(self._pairs[i], (key, counts[order]))
+                del order
         return self
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
