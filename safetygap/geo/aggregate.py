@@ -188,6 +188,46 @@ class CountSums:
                 self._add(self.by_source[self.source_slots.index(int(s))], key, src == s, w)
         return self
 
+    def merge(self, other: CountSums) -> CountSums:
+        """Add ``other``'s counts to these, as if its calls came after these calls (in
+        place; returns self): afterwards :meth:`result` equals, for any ``years`` and
+        ``sources``, that of one :class:`CountSums` that added these batches then
+        ``other``'s, and the year and source slots are laid out as it would lay them out
+        (these first, then ``other``'s new ones in ``other``'s order). Whole calls only:
+        weighted (fractional) sums depend on the order the calls are added in, so they
+        are refused, as are sums of other areas or count fields, and fixed years unless
+        both have the same."""
+        if self.weighted or other.weighted:
+            raise ValueError("weighted sums cannot be merged: fractional shares are "
+                             "summed in the calls' order")
+        if self.n_areas != other.n_areas or self.masks != other.masks:
+            raise ValueError(f"sums of {other.n_areas} areas counting {other.masks} "
+                             f"merged into sums of {self.n_areas} areas counting "
+                             f"{self.masks}")
+        if (self.fixed or other.fixed) and not (
+                self.fixed and other.fixed and self.year_slots == other.year_slots):
+            raise ValueError("sums made with fixed years merged with sums of other years")
+        for y in other.year_slots:
+            if y not in self.year_slots:
+                self._grow(y)
+        at = [self.year_slots.index(y) for y in other.year_slots]
+        n_fam = NONE_CODE + 1
+
+        def laid_out(flat: np.ndarray) -> np.ndarray:
+            """``other``'s flat cube in these slots' layout."""
+            out = np.zeros((self.n_areas, len(self.year_slots), n_fam), dtype=flat.dtype)
+            out[:, at] = flat.reshape(other.n_areas, len(other.year_slots), n_fam)
+            return out.ravel()
+
+        for m in self.masks:
+            self.sums[m] += laid_out(other.sums[m])
+        for s, flat in zip(other.source_slots, other.by_source, strict=True):
+            if s not in self.source_slots:
+                self.source_slots.append(s)
+                self.by_source.append(self._zeros(len(self.year_slots)))
+            self.by_source[self.source_slots.index(s)] += laid_out(flat)
+        return self
+
     def _cube(self, flat: np.ndarray, years: tuple[int, ...]) -> np.ndarray:
         n_fam = NONE_CODE + 1
         c = flat.reshape(self.n_areas, len(self.year_slots), n_fam)

@@ -23,6 +23,7 @@ identical clusters are grouped and the draws per group are one multinomial per r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,10 +103,15 @@ class ClusterCounts:
     in scipy's sorting order, which a batch cannot know.
     """
 
-    def __init__(self, n_columns: tuple[int, ...], *, cell_m: float = DEFAULT_CELL_M) -> None:
+    def __init__(self, n_columns: tuple[int, ...], *, cell_m: float = DEFAULT_CELL_M,
+                 origin: tuple[float, float] | None = None) -> None:
         self.n_columns = n_columns
         self.cell_m = cell_m
-        self._ref: tuple[int, int] | None = None
+        # the cell keys count from this cell: the first call's, or ``origin``'s (metres, in
+        # the calls' CRS) when given, so that counts made apart code a cell alike (merge)
+        self._ref: tuple[int, int] | None = (
+            None if origin is None
+            else (math.floor(origin[0] / cell_m), math.floor(origin[1] / cell_m)))
         # every cluster's key and number, as sorted runs merged now and then (a merge of
         # everything at every batch would cost the clusters seen so far each time)
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -142,11 +148,7 @@ class ClusterCounts:
         k = key[fits]
         u = np.sort(k)
         u = u[np.concatenate([[True], u[1:] != u[:-1]])] if len(u) else u
-        uid = np.full(len(u), -1, dtype=np.int64)
-        for keys, ids in self._runs:
-            pos = np.minimum(np.searchsorted(keys, u), max(len(keys) - 1, 0))
-            hit = keys[pos] == u
-            uid[hit] = ids[pos[hit]]
+        uid = self._lookup(u)
         new = uid < 0
         if new.any():  # numbered after every cluster seen before
             uid[new] = self.n_clusters + np.arange(int(new.sum()), dtype=np.int64)
@@ -177,6 +179,73 @@ class ClusterCounts:
             _push(self._pairs[i], (key[first],  # a count in 4 bytes: 12 bytes a pair
                                    np.diff(np.append(first, len(key))).astype(np.int32)))
         return self
+
+    def merge(self, other: ClusterCounts) -> ClusterCounts:
+        """Add ``other``'s clusters and counts, as if its calls came after these (in
+        place; returns self). Afterwards equal to one :class:`ClusterCounts` that added
+        these batches then ``other``'s: the same clusters, numbered alike (a cluster both
+        saw keeps this one's number; ``other``'s new ones follow in ``other``'s order,
+        as adding its batches would number them), the same counts. Both need the same
+        columns, cell size and reference cell (made with the same ``origin``; one that
+        saw no placed call has none yet and takes the other's). Memory: a number per
+        cluster of ``other`` and one of its runs at a time, no array over the keys.
+        ``other`` is not changed (but should not be used afterwards)."""
+        if tuple(self.n_columns) != tuple(other.n_columns) or self.cell_m != other.cell_m:
+            raise ValueError(f"cluster counts of columns {other.n_columns} and cells of "
+                             f"{other.cell_m} m merged into {self.n_columns}, "
+                             f"{self.cell_m} m")
+        if self._ref is not None and other._ref is not None and self._ref != other._ref:
+            raise ValueError(f"cluster counts keyed from cell {other._ref} merged into "
+                             f"counts keyed from cell {self._ref}: make both with the "
+                             "same origin")
+        if other.n_clusters == 0:
+            return self
+        if self._ref is None:
+            self._ref = other._ref
+        k = self.n_clusters
+        # other's cluster number -> this one's (-1: new here, numbered below)
+        to_self = np.full(other.n_clusters, -1, dtype=np.int64)
+        fresh: list[tuple[np.ndarray, np.ndarray]] = []  # other's new keys with its numbers
+        for keys, ids in other._runs:
+            found = self._lookup(keys)
+            to_self[ids[found >= 0]] = found[found >= 0]
+            fresh.append((keys[found < 0], ids[found < 0]))
+        odd_fresh = []
+        for t, i in other._odd.items():
+            if t in self._odd:
+                to_self[i] = self._odd[t]
+            else:
+                odd_fresh.append((t, i))
+        new = to_self < 0  # numbered after these clusters, in other's order
+        to_self[new] = k + np.arange(int(new.sum()), dtype=np.int64)
+        narrow = np.int32 if k + int(new.sum()) < 2**31 else np.int64
+        for keys, ids in fresh:
+            if len(keys):
+                _push(self._runs, (keys, to_self[ids].astype(narrow)))
+                self._n_keys += len(keys)
+        for t, i in odd_fresh:
+            self._odd[t] = int(to_self[i])
+        for i, n_col in enumerate(self.n_columns):
+            for pairs, counts in other._pairs[i]:  # a run (at most MAX_MERGED keys) at a time
+                key = to_self[pairs // n_col]
+                key *= n_col
+                key += pairs % n_col
+                order = np.argsort(key)  # distinct keys: numbers map one to one
+                key = key[order]
+                _push(self._pairs[i], (key, counts[order]))
+                del order
+        return self
+
+    def _lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The cluster number of each of sorted distinct ``keys`` (-1: not seen)."""
+        uid = np.full(len(keys), -1, dtype=np.int64)
+        for run_keys, ids in self._runs:
+            if not len(run_keys):
+                continue
+            pos = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)
+            hit = run_keys[pos] == keys
+            uid[hit] = ids[pos[hit]]
+        return uid
 
     def matrices(self) -> list[sparse.csr_matrix]:
         """Per matrix the (clusters x columns) counts: :func:`cluster_matrix` of every

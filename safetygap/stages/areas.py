@@ -320,6 +320,20 @@ class AllocationSums:
             base=col(C.DIVERSION_BASE), coverable=col(C.COVERABLE),
             source=col(C.SOURCE_CODE) if by_source else None)
 
+    def merge(self, other: AllocationSums) -> AllocationSums:
+        """Add ``other``'s sums (its calls after these; in place, returns self): then
+        equal to one :class:`AllocationSums` that added these batches then ``other``'s
+        (:meth:`CountSums.merge <safetygap.geo.aggregate.CountSums.merge>`). ``contain``
+        only: the fractional shares of ``split`` are summed in the calls' order."""
+        if self.policy != CONTAIN or other.policy != CONTAIN:
+            raise ValueError(f"only {CONTAIN.value} sums can be merged, not "
+                             f"{self.policy} with {other.policy}")
+        if self.n_areas != other.n_areas:
+            raise ValueError(f"sums of {other.n_areas} areas merged into {self.n_areas}")
+        self.counts.merge(other.counts)
+        self.per_area += other.per_area
+        return self
+
     def result(self, years: tuple[int, ...], *, sources: tuple[int, ...] | None = None
                ) -> Allocated:
         """The counts (periods ``"all"`` then ``years``; by source in the order of

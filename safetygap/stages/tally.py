@@ -91,11 +91,38 @@ class CallTally:
             _add_counts(self.texts[name], values)
             self._dtypes.setdefault(name, values.iloc[:0].value_counts().dtype)
         self._parts.append(_grouped(calls))
+        self._compact()
+        return self
+
+    def merge(self, other: CallTally) -> CallTally:
+        """Add ``other``'s counts, as if its batches came after these (in place; returns
+        self): afterwards equal to one tally that added these batches then ``other``'s
+        (the same :attr:`table`, rows in the same order; texts in the order of first
+        appearance: these, then ``other``'s new ones in its order)."""
+        self.rows += other.rows
+        for flag, n in other.flags.items():
+            self.flags[flag] = self.flags.get(flag, 0) + n
+        for level, n in other.placed_areas.items():
+            self.placed_areas[level] += n
+        for name, counts in other.texts.items():
+            into = self.texts.setdefault(name, {})
+            for value, n in counts.items():
+                into[value] = into.get(value, 0) + n
+        for name, dtype in other._dtypes.items():
+            self._dtypes.setdefault(name, dtype)
+        if not self.source_categories:
+            self.source_categories = list(other.source_categories)
+        self._parts.extend(other._parts)
+        self._compact()
+        return self
+
+    def _compact(self) -> None:
+        """The rows of the batches added since the last :attr:`table` are joined every
+        16 parts (memory)."""
         self._table = None
-        if len(self._parts) >= 16:  # the batches' rows joined now and then (memory)
+        if len(self._parts) >= 16:
             self._parts = [self.table.drop(columns=UNIQUE)]
             self._table = None
-        return self
 
     @property
     def table(self) -> pd.DataFrame:

@@ -157,8 +157,7 @@ def cluster_counts(n_areas: tuple[int, int], *, methods: Methods,
     to :func:`add_clusters` batch by batch (the ``contain`` policy: whole calls);
     ``origin`` (metres) anchors the cells, for counts that are merged."""
     return ClusterCounts(tuple(n * len(FAMILIES) for n in n_areas),
-                         cell_m=methods.bootstrap_cell_m,
-                         **({} if origin is None else {"origin": origin}))  # TEMP
+                         cell_m=methods.bootstrap_cell_m, origin=origin)
 
 
 def add_clusters(counts: ClusterCounts, calls: pd.DataFrame,

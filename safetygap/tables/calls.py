@@ -19,6 +19,10 @@ The table grows along the stages of an analysis (:mod:`safetygap.pipeline`):
    stored table.
 
 Every other module names these columns through the constants here.
+
+Long file (about 520 lines): the table's names and dtypes and every way it is stored, the
+streaming engine's batch-by-batch writer (and the merging of dask workers' writers) among
+them, so the stored file has one owner.
 """
 
 from __future__ import annotations
@@ -229,6 +233,10 @@ class StreamWriter:
     gathered; :meth:`close` then copies the spill, a row group at a time and without
     pandas, into ``path`` with the final (sorted) categories and point geometry. Memory:
     one batch. The spill (in ``spill_dir``) is removed by :meth:`close`.
+
+    Writers that each wrote a part of the calls (dask workers, each with its own
+    ``spill_dir``) are :meth:`seal` ed and :meth:`merge` d in the calls' order into one,
+    whose :meth:`close` writes the file one writer given every batch would write.
     """
 
     def __init__(self, path: str | os.PathLike, crs: str, spill_dir: str | os.PathLike):
@@ -244,9 +252,14 @@ class StreamWriter:
         self._seen: dict[str, dict[str, int]] = {c: {} for c in DATA_CATEGORIES}
         self._fixed: dict[str, pd.Index] = {}  # other categoricals: same in every batch
         self._bbox = [np.inf, np.inf, -np.inf, -np.inf]
+        self._sealed = False
+        # the merged writers' spills (and each one's first-seen codes), after this one's
+        self._merged: list[tuple[Path, dict[str, dict[str, int]]]] = []
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append a batch of the workspace table (:func:`build`)."""
+        if self._sealed or self._merged:
+            raise ValueError("no batch can be written after seal() or merge()")
         frame = frame.copy(deep=False)
         for col in frame.columns:
             dtype = frame[col].dtype
@@ -262,10 +275,7 @@ class StreamWriter:
                 self._fixed[col] = dtype.categories
             elif not dtype.categories.equals(self._fixed[col]):
                 raise ValueError(f"column {col}: categories change between batches")
-        box = _geo.point_bbox(frame[X].to_numpy(float), frame[Y].to_numpy(float))
-        if box is not None:
-            self._bbox = [min(self._bbox[0], box[0]), min(self._bbox[1], box[1]),
-                          max(self._bbox[2], box[2]), max(self._bbox[3], box[3])]
+        self._widen(_geo.point_bbox(frame[X].to_numpy(float), frame[Y].to_numpy(float)))
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._writer is None:  # Arrow IPC: written and read back at memory speed
             self._sink = pa.OSFile(str(self.spill), "wb")
@@ -274,52 +284,130 @@ class StreamWriter:
         self._writer.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
+    def _widen(self, box: tuple[float, float, float, float] | None) -> None:
+        if box is not None:
+            self._bbox = [min(self._bbox[0], box[0]), min(self._bbox[1], box[1]),
+                          max(self._bbox[2], box[2]), max(self._bbox[3], box[3])]
+
+    def seal(self) -> None:
+        """Finish this writer's spill file without writing ``path`` (a dask worker, before
+        it returns the writer): no file is left open, so the writer can be pickled and
+        :meth:`merge` d into another; nothing more can be written to it."""
+        if self._writer is not None:
+            self._writer.close()
+        if self._sink is not None:
+            self._sink.close()
+        self._writer = self._sink = None
+        self._sealed = True
+
+    def _segments(self) -> list[tuple[Path, dict[str, dict[str, int]]]]:
+        """Every spill file this writer's :meth:`close` copies, in order, with its codes."""
+        own = [(self.spill, self._seen)] if self._schema is not None else []
+        return own + self._merged
+
+    def merge(self, other: StreamWriter) -> None:
+        """Let ``other`` 's batches (a :meth:`seal` ed writer; possibly of no batch)
+        follow this writer's: :meth:`close` then writes every batch of both, in order,
+        as one writer given them all would (and removes ``other`` 's spill too). This
+        writer may have written nothing itself. The categoricals whose categories every
+        batch shares must agree."""
+        if not other._sealed:
+            raise ValueError("seal() a writer before merging it")
+        for col, categories in other._fixed.items():
+            if col in self._fixed and not categories.equals(self._fixed[col]):
+                raise ValueError(f"column {col}: categories differ between the merged "
+                                 "writers")
+        for col, categories in other._fixed.items():
+            self._fixed.setdefault(col, categories)
+        self._merged.extend(other._segments())
+        self.rows += other.rows
+        self._widen(None if not np.isfinite(other._bbox[0]) else tuple(other._bbox))
+
     def close(self) -> None:
-        """Write ``path`` from the spill (every batch written) and remove the spill."""
-        if self._writer is None or self._sink is None:
-            raise ValueError("no calls were written")
-        self._writer.close()
-        self._sink.close()
-        sorted_values = {c: sorted(v) for c, v in self._seen.items()}
-        remap = {c: np.array([sorted_values[c].index(v) for v in seen] + [-1], dtype=np.int64)
-                 for c, seen in self._seen.items()}
+        """Write ``path`` from the spills (every batch written, this writer's then the
+        merged ones') and remove the spills."""
+        self.seal()
+        segments = self._segments()
+        try:
+            if not segments:
+                raise ValueError("no calls were written")
+            self._copy(segments)
+        finally:
+            for spill, _ in segments:
+                spill.unlink(missing_ok=True)
+
+    def _copy(self, segments: list[tuple[Path, dict[str, dict[str, int]]]]) -> None:
+        """The spills' batches into ``path``: each spill's first-seen codes as codes of
+        the sorted values of all, each batch in the first spill's schema."""
+        sorted_values = {c: sorted(set().union(*(seen[c] for _, seen in segments)))
+                         for c in DATA_CATEGORIES}
+        place = {c: {v: i for i, v in enumerate(values)} for c, values in sorted_values.items()}
         bbox = None if not np.isfinite(self._bbox[0]) else tuple(self._bbox)
         out: pq.ParquetWriter | None = None
-        source = pa.OSFile(str(self.spill))  # read, not mapped: mapped pages count as ours
+        first: pa.Schema | None = None
         try:
-            spilled = pa.ipc.open_file(source)
-            for i in range(spilled.num_record_batches):
-                batch = spilled.get_batch(i)
-                if out is None:  # the schema (pandas and geo metadata) as write() has it
-                    head = batch.slice(0, 0).to_pandas()
-                    for col, values in sorted_values.items():
-                        if col in head.columns:
-                            head[col] = pd.Categorical([], categories=pd.Index(
-                                pd.array(values, dtype=pd.StringDtype(na_value=np.nan))))
-                    empty = np.zeros(0)
-                    schema = _geo.points_table(head.drop(columns=[X, Y]), empty, empty,
-                                               self.crs, bbox=bbox).schema
-                    out = pq.ParquetWriter(self.path, schema)
-                columns = []
-                for name in schema.names:
-                    if name == GEOMETRY:
-                        columns.append(_geo.point_wkb(
-                            batch.column(X).to_numpy(zero_copy_only=False),
-                            batch.column(Y).to_numpy(zero_copy_only=False)))
-                    elif name in remap:
-                        codes = remap[name][batch.column(name).to_numpy(zero_copy_only=False)]
-                        kind = schema.field(name).type
-                        columns.append(pa.DictionaryArray.from_arrays(
-                            pa.array(codes, mask=codes < 0, type=kind.index_type),
-                            pa.array(sorted_values[name], type=kind.value_type)))
-                    else:
-                        columns.append(batch.column(name))
-                out.write_table(pa.Table.from_arrays(columns, schema=schema))
+            for spill, seen in segments:
+                remap = {c: np.array([place[c][v] for v in codes] + [-1], dtype=np.int64)
+                         for c, codes in seen.items()}
+                source = pa.OSFile(str(spill))  # read, not mapped: mapped pages count as ours
+                try:
+                    spilled = pa.ipc.open_file(source)
+                    first = spilled.schema if first is None else first
+                    for i in range(spilled.num_record_batches):
+                        batch = _cast(spilled.get_batch(i), first)
+                        if out is None:  # the schema (pandas and geo metadata) as write() has it
+                            schema = self._final_schema(batch, sorted_values, bbox)
+                            out = pq.ParquetWriter(self.path, schema)
+                        out.write_table(_final_batch(batch, schema, remap, sorted_values))
+                finally:
+                    source.close()
         finally:
             if out is not None:
                 out.close()
-            source.close()
-            self.spill.unlink(missing_ok=True)
+
+    def _final_schema(self, batch: pa.RecordBatch, sorted_values: dict[str, list[str]],
+                      bbox: tuple[float, ...] | None) -> pa.Schema:
+        """The file's schema, as :func:`write` makes it, from the first spilled batch."""
+        head = batch.slice(0, 0).to_pandas()
+        for col, values in sorted_values.items():
+            if col in head.columns:
+                head[col] = pd.Categorical([], categories=pd.Index(
+                    pd.array(values, dtype=pd.StringDtype(na_value=np.nan))))
+        empty = np.zeros(0)
+        return _geo.points_table(head.drop(columns=[X, Y]), empty, empty, self.crs,
+                                 bbox=bbox).schema
+
+
+def _cast(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with the types of ``schema`` (as within one spill: every batch is cast to
+    its first batch's schema)."""
+    if batch.schema.equals(schema):
+        return batch
+    table = pa.Table.from_batches([batch]).cast(schema).combine_chunks()
+    return pa.RecordBatch.from_arrays(
+        [c.chunk(0) if c.num_chunks else pa.array([], type=c.type) for c in table.columns],
+        schema=schema)
+
+
+def _final_batch(batch: pa.RecordBatch, schema: pa.Schema, remap: dict[str, np.ndarray],
+                 sorted_values: dict[str, list[str]]) -> pa.Table:
+    """A spilled batch in the file's schema: point geometry from ``x``/``y``, the
+    categories' codes mapped to the sorted values."""
+    columns = []
+    for name in schema.names:
+        if name == GEOMETRY:
+            columns.append(_geo.point_wkb(
+                batch.column(X).to_numpy(zero_copy_only=False),
+                batch.column(Y).to_numpy(zero_copy_only=False)))
+        elif name in remap:
+            codes = remap[name][batch.column(name).to_numpy(zero_copy_only=False)]
+            kind = schema.field(name).type
+            columns.append(pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0, type=kind.index_type),
+                pa.array(sorted_values[name], type=kind.value_type)))
+        else:
+            columns.append(batch.column(name))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def geoframe(calls: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
