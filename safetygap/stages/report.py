@@ -38,6 +38,7 @@ from safetygap.diversion import (
 from safetygap.errors import Problems, option
 from safetygap.geo.aggregate import NONE_CODE
 from safetygap.inputs import ColumnMap
+from safetygap.inputs.calls import COORD_FAULT_NAMES
 from safetygap.inputs.sources import resolve_calls
 from safetygap.stages.tally import (
     AGENCIES,
@@ -76,7 +77,7 @@ from safetygap.tables.report import (
     Undated,
 )
 from safetygap.taxonomy import Taxonomy
-from safetygap.vocab import CallSource, Level
+from safetygap.vocab import CallSource, Level, RowStatus
 
 if TYPE_CHECKING:
     from safetygap.stages.options import AnalysisInputs, AnalysisOptions
@@ -115,7 +116,11 @@ def quality_report(
     by_source = {str(k): int(n[t[C.SOURCE].to_numpy() == k].sum())
                  for k in tally.source_categories}
     faults = {**faults, "swapped_coordinates": swapped["rows"]}
-    examples = dict(examples)
+    # the faults found while reading first, in the reader's order (the same whatever
+    # batches the calls were read in), then the row flags' as they came
+    read_order = (RowStatus.UNPARSEABLE_DATE.value, *COORD_FAULT_NAMES.values())
+    examples = {k: examples[k] for k in (*[k for k in read_order if k in examples],
+                                         *[k for k in examples if k not in read_order])}
     if swapped["examples"]:
         examples["swapped_coordinates"] = swapped["examples"]
     return Quality(
