@@ -179,9 +179,9 @@ def analyze(
         help="where the join and per-area counts run: 'memory' (this process; fastest "
              "when the calls fit in memory), 'stream' (this process, the calls read, "
              "classified, joined and written in batches: for calls too large to hold "
-             "whole; the same results) or 'dask' (the same batches on the workers of a "
-             "dask.distributed cluster, each reading its own files of a --calls folder or "
-             "glob; the same results; needs pip install 'safetygap\\[dask]')")] = \
+             "whole; the same results) or 'dask' (needs pip install 'safetygap\\[dask]'; "
+             "the same batches on the workers of a dask.distributed cluster, each reading "
+             "its own files of a --calls folder or glob; the same results)")] = \
         Engine.MEMORY.value,
     scheduler: Annotated[str | None, typer.Option(
         help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
