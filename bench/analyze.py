@@ -8,8 +8,9 @@ peak resident memory (from ``/usr/bin/time -v`` when present, else
 ``getrusage(RUSAGE_CHILDREN)``), against the targets of 15 s and 2 GB for the
 analysis without its bootstrap step (the bootstrap of the ranks and the hot
 spots are timed separately, from the workspace's per-step timings). The
-peak is that of the largest single process: with ``--engine dask`` the worker
-processes are measured separately from the analysis process, not added up.
+peak is that of the analysis process. ``--engine dask`` reads this one calls file as one
+task on one worker; ``bench/stream.py --engines stream,dask`` measures the dask engine on
+a dataset of files, each worker reading its own (with the largest process of the run).
 
 As a baseline in the same run (unless ``--no-baseline``) the same analysis runs
 with the earlier methods (residents at the centroids, the truncated Gaussian,
