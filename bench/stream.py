@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{mb:,.0f} MB), engines {', '.join(engines)}; stream batches of "
           f"{args.batch_rows:,} rows", flush=True)
     results: dict[str, list[dict[str, dict[str, float]]]] = {e: [] for e in engines}
-    parts_s: dict[str, float] = {}
+    parts_s: dict[str, dict[str, float]] = {}
     for run in range(args.runs):
         for engine in engines:
             ws = args.dir / f"workspace-{engine}"
@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['total']['mb']:7,.0f} MB" + (
                       f"; largest of its {r['others']['s']:.0f} child processes "
                       f"{r['others']['mb']:,.0f} MB" if r["others"]["s"] else ""), flush=True)
-            if engine == "stream":
+            if engine in ("stream", "dask"):
                 timings = json.loads((ws / "manifest.json").read_text())["timings_s"]
-                parts_s = {k: v for k, v in timings.items() if k.startswith("stream: ")}
+                parts_s[engine] = {k: v for k, v in timings.items()
+                                   if k.startswith("stream: ")}
     med = {e: {step: {k: statistics.median(r[step][k] for r in rs if step in r)
                       for k in ("s", "mb")} for step in rs[0]}
            for e, rs in results.items()}
@@ -93,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"{med[e].get(k, {}).get('mb', float('nan')):7,.0f} MB"
                         for e in engines)
         print(f"  {k[:56]:56s}{cells}")
-    if parts_s:
-        print("\nstreaming engine, seconds per part over every batch (last run): "
-              + ", ".join(f"{k[8:]} {v:.1f}" for k, v in parts_s.items()))
+    for engine, parts in parts_s.items():
+        print(f"\n{engine}: seconds per part over every batch, last run (dask: added over "
+              "its workers; 'dask: ...' the client's own wall time): "
+              + ", ".join(f"{k[8:]} {v:.1f}" for k, v in parts.items()))
     if len(engines) == 2:
         cw = _load("compare_workspaces")
         diffs = cw.compare(*(args.dir / f"workspace-{e}" for e in engines))

@@ -27,6 +27,7 @@ import itertools
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,7 @@ from safetygap.stages.options import AnalysisInputs, AnalysisOptions
 from safetygap.stages.stream import (
     DEFAULT_BATCH_ROWS,
     BatchContext,
+    Clock,
     Streamed,
     StreamTotals,
     finish,
@@ -115,19 +117,24 @@ def dask_stream_calls(
 def _run(ctx: BatchContext, reader: Any, folder: Path,
          on_file: Callable[[str], None] | None) -> Streamed:
     opts = ctx.opts
+    clock = Clock()
+    t = time.perf_counter()
     n = len(reader.files)
     buckets = max(1, min(MAX_BUCKETS, 2 * n))
     groups = _groups(n, opts.partitions or n)
     minx, miny = ctx.nbhd.total_bounds[:2]
     origin = (float(minx), float(miny))
     with dask_client(opts.scheduler) as client:
+        t = clock.part("dask: cluster", t)
         ctx_f, reader_f = client.scatter([ctx, reader], broadcast=True)
         scans = client.gather(client.map(
             P.scan_file, [ctx_f] * n, [reader_f] * n, list(range(n)),
             folder=folder, buckets=buckets, pure=False))
         feeds = P.feed_codes(scans)
+        t = clock.part("dask: scan", t)
         client.gather(client.map(P.bucket_repeats, list(range(buckets)), folder=folder,
                                  files=n, pure=False))
+        t = clock.part("dask: repeated ids", t)
         tasks = [client.submit(P.run_files, ctx_f, reader_f, group, scans=scans,
                                feeds=feeds, origin=origin, folder=folder, buckets=buckets,
                                pure=False) for group in groups]
@@ -141,7 +148,9 @@ def _run(ctx: BatchContext, reader: Any, folder: Path,
         for task in tasks:  # merged in the files' order, each as soon as it is there
             done = task.result()
             task.release()
+            t = clock.part("dask: waiting for tasks", t)
             totals.merge(done.totals)
+            t = clock.part("dask: merging", t)
             for kind, found in done.examples.items():
                 have = examples.setdefault(kind, [])
                 have.extend(found[:MAX_EXAMPLES - len(have)])
@@ -154,8 +163,13 @@ def _run(ctx: BatchContext, reader: Any, folder: Path,
                 if on_file is not None and reader.source.partitioned:
                     on_file(f"file {i + 1:,}/{n:,} {reader.source.label(reader.files[i])}: "
                             f"{rows:,} rows ({totals.rows:,} so far)")
+        t = clock.part("dask: merging", t)
+    clock.part("dask: cluster", t)
     reader.malformed = malformed
+    t = time.perf_counter()
     streamed = finish(totals, reader, examples, unmapped, starts)
+    clock.part("dask: finishing", t)
+    streamed.timings.update({k: round(v, 3) for k, v in clock.seconds.items()})
     streamed.notes["read"] += (f"; {n:,} files in {len(groups):,} tasks on {workers:,} "
                                "dask workers")
     return streamed

@@ -158,7 +158,9 @@ class Streamed:
         return out
 
 
-class _Clock:
+class Clock:
+    """Seconds spent in named parts, added up."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
@@ -303,7 +305,7 @@ class StreamTotals:
         self.undated = 0
         self.outside: list[np.ndarray] = []  # the window codes of the rows outside it
         self.outside_first: list[tuple[Any, Any, Any]] = []  # (row, id, time), first 5
-        self.clock = _Clock()
+        self.clock = Clock()
         self._window = ctx.window
         self._denominator = ctx.denominator
         self._t = time.perf_counter()  # the end of the last batch (reading: till the next)
