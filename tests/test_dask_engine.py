@@ -226,3 +226,26 @@ def test_minneapolis_incidents_in_five_files_same_as_memory(tmp_path, scheduler)
     _same_but_engine(tmp_path / "memory", tmp_path / "dask")
     quality = json.loads((tmp_path / "dask" / "quality.json").read_text())
     assert quality["calls"]["input_rows"] == 6305
+
+
+def test_a_file_the_workers_refuse_is_a_clear_error_and_nothing_is_left(tiny_files, tmp_path,
+                                                                       scheduler):
+    """A worker finding a file with too many malformed rows: the command exits 2 with the
+    reader's message naming the file and its lines (raised on the worker, shown as the
+    in-memory engine shows it), no traceback, and the staging folder is emptied."""
+    folder = _cut_csv(tiny_files["calls"], tmp_path / "calls", [4, 7])
+    bad = folder / "part-2.csv"
+    bad.write_text(bad.read_text(encoding="utf-8") + "oops,1\nagain,2\n", encoding="utf-8")
+    staging = tmp_path / "staging"
+    args = ["analyze", "--calls", str(folder), "--providers", str(tiny_files["providers"]),
+            "--neighborhoods", str(tiny_files["neighborhoods"]),
+            "--wards", str(tiny_files["wards"]), "--population", str(tiny_files["population"]),
+            "--preset", "generic", "--accept-undated", "--quiet", "--no-precompute",
+            "--engine", "dask", "--scheduler", scheduler, "--staging", str(staging)]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "dask")])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "part-2.csv" in text and "line 6 (2 fields)" in text, text
+    assert "Traceback" not in res.output
+    assert list(staging.iterdir()) == []
+    assert not (tmp_path / "dask").exists()
