@@ -249,3 +249,19 @@ def test_a_file_the_workers_refuse_is_a_clear_error_and_nothing_is_left(tiny_fil
     assert "Traceback" not in res.output
     assert list(staging.iterdir()) == []
     assert not (tmp_path / "dask").exists()
+
+
+def test_a_worker_that_cannot_see_the_files_says_which(tiny_files, tmp_path):
+    """A worker on a machine without the calls files or the staging folder at the same
+    paths: one message naming both (pass 1 checks before reading)."""
+    from safetygap.inputs.calls import open_calls
+    from safetygap.stages.partitions import scan_file
+
+    folder = _cut_csv(tiny_files["calls"], tmp_path / "calls", [4, 7])
+    reader = open_calls(folder, columns=load_preset("generic"))
+    (folder / "part-1.csv").unlink()  # gone from this "worker"
+    with pytest.raises(ValidationError) as err:
+        scan_file(None, reader, 1, folder=tmp_path / "no-such-staging", buckets=2)
+    text = str(err.value)
+    assert "part-1.csv" in text and "cannot see this file" in text
+    assert "no-such-staging" in text and "cannot see this folder" in text

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from safetygap.errors import Problems, option
 from safetygap.inputs.malformed import MalformedRows
 from safetygap.stages._seen_ids import id_hashes
 from safetygap.stages.rows import repeated
@@ -89,7 +90,10 @@ def _repeats_file(folder: Path, bucket: int) -> Path:
 def scan_file(ctx: BatchContext, reader: Any, file: int, *, folder: Path,
               buckets: int) -> FileScan:
     """Pass 1 over the file at position ``file`` of ``reader`` (see the module
-    docstring); the ids go to ``buckets`` files in ``folder``."""
+    docstring); the ids go to ``buckets`` files in ``folder``. Raises a
+    :class:`~safetygap.errors.ValidationError` when this process cannot see the file or
+    the folder (a worker on another machine without them at the same paths)."""
+    seen(reader.files[file], folder)
     reader = _fresh(reader)
     parts: list[list[pa.RecordBatch]] = [[] for _ in range(buckets)]
     scan = FileScan(0, 0)
@@ -113,6 +117,20 @@ def scan_file(ctx: BatchContext, reader: Any, file: int, *, folder: Path,
                 for batch in batches:
                     out.write_batch(batch)
     return scan
+
+
+def seen(path: Path, folder: Path) -> None:
+    """Refuse, naming what is missing, to work where ``path`` (a calls file) or
+    ``folder`` (the staging folder) cannot be seen."""
+    problems = Problems()
+    if not Path(path).is_file():
+        problems.add(f"calls {path}", "a dask worker cannot see this file",
+                     allowed="calls files every worker sees at the same path")
+    if not Path(folder).is_dir():
+        problems.add(f"staging {folder}", "a dask worker cannot see this folder",
+                     allowed=f"a {option('staging')} folder every worker and this "
+                             "process see at the same path")
+    problems.raise_if_any()
 
 
 def bucket_repeats(bucket: int, *, folder: Path, files: int) -> int:
