@@ -170,8 +170,10 @@ def _run(ctx: BatchContext, reader: Any, folder: Path,
     streamed = finish(totals, reader, examples, unmapped, starts)
     clock.part("dask: finishing", t)
     streamed.timings.update({k: round(v, 3) for k, v in clock.seconds.items()})
-    streamed.notes["read"] += (f"; {n:,} files in {len(groups):,} tasks on {workers:,} "
-                               "dask workers")
+    streamed.notes["read"] += (
+        f"; {n:,} files in {len(groups):,} tasks on {workers:,} dask workers" if n > 1 else
+        f"; one file, so one task on one of {workers:,} dask workers (cut the calls into "
+        "files to spread them over the workers)")
     return streamed
 
 

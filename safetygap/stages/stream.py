@@ -414,6 +414,7 @@ class StreamTotals:
                              f"..{self.rows:,}")
         if other.feeds != self.feeds:
             raise ValueError("the totals were made with different feed codes")
+        t = time.perf_counter()  # the merge's own parts timed ("merge: ...")
         self.writer.merge(other.writer)
         self.rows = other.rows
         for kind, found in other.flagged.items():
@@ -429,15 +430,19 @@ class StreamTotals:
             for pol, sums in by_pol.items():
                 if pol in other.sums[level]:
                     sums.merge(other.sums[level][pol])
+        t = self.clock.part("merge: counts", t)
         for path in other.later:  # the split shares in the calls' order
             split, calls = pd.read_pickle(path)
             for level, alloc in split.items():
                 self.sums[level][BoundaryPolicy.SPLIT].add(calls, alloc)
             path.unlink()
+        t = self.clock.part("merge: split shares", t)
         self.years |= other.years
         self.tally.merge(other.tally)
+        t = self.clock.part("merge: tally", t)
         if self.clusters is not None and other.clusters is not None:
             self.clusters.merge(other.clusters)
+        t = self.clock.part("merge: clusters", t)
         for level, counts in self.counts.items():
             for key in counts:
                 counts[key] += other.counts[level][key]
@@ -451,6 +456,7 @@ class StreamTotals:
         self.undated += other.undated
         self.outside += other.outside
         self.outside_first += other.outside_first[:max(0, 5 - len(self.outside_first))]
+        self.clock.part("merge: counts", t)
         for name, s in other.clock.seconds.items():
             self.clock.seconds[name] = self.clock.seconds.get(name, 0.0) + s
         return self
