@@ -132,9 +132,12 @@ def _run(ctx: BatchContext, reader: Any, folder: Path,
             folder=folder, buckets=buckets, pure=False))
         feeds = P.feed_codes(scans)
         t = clock.part("dask: scan", t)
-        client.gather(client.map(P.bucket_repeats, list(range(buckets)), folder=folder,
-                                 files=n, pure=False))
+        tell = on_file or (lambda line: None)
+        tell(f"{n:,} files scanned by the workers: {sum(s.rows for s in scans):,} calls")
+        repeats = client.gather(client.map(P.bucket_repeats, list(range(buckets)),
+                                           folder=folder, files=n, pure=False))
         t = clock.part("dask: repeated ids", t)
+        tell(f"{sum(repeats):,} repeated call ids found over the {n:,} files")
         tasks = [client.submit(P.run_files, ctx_f, reader_f, group, scans=scans,
                                feeds=feeds, origin=origin, folder=folder, buckets=buckets,
                                pure=False) for group in groups]

@@ -157,10 +157,14 @@ def test_cli_dask_engine_on_its_own_local_cluster(tiny_files, tmp_path):
             "--accept-undated", "--quiet", "--no-precompute"]
     runner = CliRunner()
     r1 = runner.invoke(app, [*args, "--out", str(tmp_path / "mem")])
-    r2 = runner.invoke(app, [*args, "--out", str(tmp_path / "dask"), "--engine", "dask",
-                             "--partitions", "3"])
+    r2 = runner.invoke(app, [*[a for a in args if a != "--quiet"], "--out",
+                             str(tmp_path / "dask"), "--engine", "dask", "--partitions", "3"])
     assert r1.exit_code == 0, r1.output
     assert r2.exit_code == 0, r2.output
+    # progress: each pass, and a line per file as its task's totals are merged
+    assert "4 files scanned by the workers: 11 calls" in r2.output, r2.output
+    assert "repeated call ids found over the 4 files" in r2.output
+    assert "file 4/4 part-3.csv: 2 rows (11 so far)" in r2.output
     _same_but_engine(tmp_path / "mem", tmp_path / "dask")
     manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
     assert manifest["options"]["engine"] == "dask"

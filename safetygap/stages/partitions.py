@@ -135,7 +135,8 @@ def seen(path: Path, folder: Path) -> None:
 
 def bucket_repeats(bucket: int, *, folder: Path, files: int) -> int:
     """Pass 2: the repeated ids of one bucket over every file in order, written to
-    ``folder`` (:data:`REPEAT_ROW`); returns how many."""
+    ``folder`` (:data:`REPEAT_ROW`); returns how many. The ids' files are left in place
+    (a task run again finds them; the engine removes the folder)."""
     where: list[np.ndarray] = []
     ids: list[pa.Array] = []
     for i in range(files):
@@ -149,7 +150,6 @@ def bucket_repeats(bucket: int, *, folder: Path, files: int) -> int:
         rows["pos"] = table.column("pos").to_numpy()
         where.append(rows)
         ids.append(table.column("id").combine_chunks())
-        path.unlink()
     found = (np.concatenate(where)[repeated(pd.Series(
         pa.chunked_array(ids, type=pa.large_string()).to_pandas(), dtype=object))]
         if where else np.zeros(0, dtype=REPEAT_ROW))
@@ -177,7 +177,7 @@ def run_files(ctx: BatchContext, reader: Any, files: list[int], *, scans: list[F
     row0 = sum(s.rows + s.malformed for s in scans[:first])
     offset = sum(s.rows for s in scans[:first])
     task = folder / f"task-{first:06d}"
-    task.mkdir()
+    task.mkdir(exist_ok=True)  # a task run again (its worker lost) starts over
     totals = StreamTotals(ctx, task, feeds=feeds, offset=offset, repeats_given=True,
                           origin=origin, ordered_later=True)
     examples: dict[str, list[dict]] = {}
