@@ -38,7 +38,7 @@ from pyproj import CRS
 
 from safetygap.errors import ValidationError
 from safetygap.geo.demand import DemandPoints
-from safetygap.inputs.calls import MAX_EXAMPLES, open_calls
+from safetygap.inputs.calls import open_calls
 from safetygap.inputs.files import PARQUET_BATCH_ROWS
 from safetygap.inputs.malformed import MalformedRows
 from safetygap.stages import partitions as P
@@ -49,6 +49,7 @@ from safetygap.stages.stream import (
     Clock,
     Streamed,
     StreamTotals,
+    add_examples,
     finish,
 )
 
@@ -154,9 +155,7 @@ def _run(ctx: BatchContext, reader: Any, folder: Path,
             t = clock.part("dask: waiting for tasks", t)
             totals.merge(done.totals)
             t = clock.part("dask: merging", t)
-            for kind, found in done.examples.items():
-                have = examples.setdefault(kind, [])
-                have.extend(found[:MAX_EXAMPLES - len(have)])
+            add_examples(examples, done.examples)
             for name, k in done.unmapped.items():
                 unmapped[name] = unmapped.get(name, 0) + k
             malformed.merge(done.malformed)

@@ -102,11 +102,14 @@ def scan_file(ctx: BatchContext, reader: Any, file: int, *, folder: Path,
         scan.feeds.append(C.source_codes(frame.get(C.FEED), len(frame))[1])
         ids = pa.array(frame[C.CALL_ID].array)
         bucket = (id_hashes(ids) % np.uint64(buckets)).astype(np.int64)
-        pos = np.arange(scan.rows, scan.rows + len(frame), dtype=np.int64)
-        for b in np.unique(bucket):
-            sel = np.flatnonzero(bucket == b)
+        order = np.argsort(bucket, kind="stable")  # each bucket's rows, in file order
+        counts = np.bincount(bucket, minlength=buckets)
+        ends = np.cumsum(counts)
+        for b in np.flatnonzero(counts):
+            sel = order[ends[b] - counts[b]:ends[b]]
+            pos = scan.rows + sel.astype(np.int64)
             parts[b].append(pa.record_batch(
-                [pa.array(pos[sel]), ids.take(pa.array(sel)).cast(pa.large_string())],
+                [pa.array(pos), ids.take(pa.array(sel)).cast(pa.large_string())],
                 names=["pos", "id"]))
         scan.rows += len(frame)
     scan.malformed = len(reader.malformed)

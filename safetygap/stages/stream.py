@@ -57,7 +57,7 @@ from safetygap.geo.boundary import Allocation
 from safetygap.geo.demand import DemandPoints
 from safetygap.geo.join import assign_areas
 from safetygap.geo.timespan import NO_DAY, Span, span_of_days
-from safetygap.inputs.calls import CallsInput, open_calls, refuse_unmapped
+from safetygap.inputs.calls import MAX_EXAMPLES, CallsInput, open_calls, refuse_unmapped
 from safetygap.inputs.date_window import DateWindow
 from safetygap.inputs.files import PARQUET_BATCH_ROWS
 from safetygap.inputs.times import undated_report
@@ -349,9 +349,7 @@ class StreamTotals:
         t = clock.part("join", t)
         calls, examples = flag_rows(calls, {}, n_idx, w_idx, source_xy=part.source_xy,
                                     coordinate_label=ctx.coordinate_label)
-        for kind, found in examples.items():
-            have = self.flagged.setdefault(kind, [])
-            have.extend(found[:5 - len(have)])
+        add_examples(self.flagged, examples)
         for kind, n in calls.attrs["faults"].items():
             self.faults[kind] = self.faults.get(kind, 0) + n
         self.tally.add(calls)
@@ -417,9 +415,7 @@ class StreamTotals:
         t = time.perf_counter()  # the merge's own parts timed ("merge: ...")
         self.writer.merge(other.writer)
         self.rows = other.rows
-        for kind, found in other.flagged.items():
-            have = self.flagged.setdefault(kind, [])
-            have.extend(found[:5 - len(have)])
+        add_examples(self.flagged, other.flagged)
         for kind, n in other.faults.items():
             self.faults[kind] = self.faults.get(kind, 0) + n
         self.swapped.add(other.swapped)
@@ -460,6 +456,14 @@ class StreamTotals:
         for name, s in other.clock.seconds.items():
             self.clock.seconds[name] = self.clock.seconds.get(name, 0.0) + s
         return self
+
+
+def add_examples(into: dict[str, list[dict]], found: dict[str, list[dict]]) -> None:
+    """Each kind's examples ``found`` after those ``into`` has, up to the first
+    :data:`~safetygap.inputs.calls.MAX_EXAMPLES` of the kind."""
+    for kind, rows in found.items():
+        have = into.setdefault(kind, [])
+        have.extend(rows[:MAX_EXAMPLES - len(have)])
 
 
 _SUMMED = (C.YEAR, C.FAMILY_CODE, C.DIVERTED, C.ELIGIBLE, C.COVERED, C.DIVERSION_BASE,
